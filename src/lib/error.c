@@ -1,0 +1,100 @@
+/* error.c - the error convention: see error.h. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "error.h"
+
+static const struct {
+	const char *name;
+	int http;
+} codes[CF_E_COUNT] = {
+	[CF_OK] = {"ok", 200},
+	[CF_E_INTERNAL] = {"internal", 500},
+	[CF_E_USAGE] = {"usage", 400},
+	[CF_E_IO] = {"io", 500},
+	[CF_E_PARSE] = {"parse", 400},
+	[CF_E_PASSWORD] = {"password", 400},
+	[CF_E_UNSUPPORTED] = {"unsupported", 400},
+	[CF_E_LIMIT] = {"limit", 413},
+	[CF_E_NOTFOUND] = {"not-found", 404},
+	[CF_E_AMBIGUOUS] = {"ambiguous", 409},
+	[CF_E_CONFLICT] = {"conflict", 409},
+	[CF_E_DENIED] = {"denied", 403},
+	[CF_E_MISMATCH] = {"mismatch", 400},
+	[CF_E_STORE] = {"store", 500},
+	[CF_E_CRYPTO] = {"crypto", 500},
+};
+
+static void
+verrorf(struct cf_error *err, int code, const char *fmt, va_list ap)
+{
+	err->code = code;
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+}
+
+int
+cf_errorf(struct cf_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	verrorf(err, code, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * The reason string of the earliest queued OpenSSL error is the most
+ * telling ("bad decrypt", "unsupported"); the function names and file
+ * positions that ERR_print_errors adds mean nothing to a user.
+ */
+int
+cf_errorf_ossl(struct cf_error *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+	unsigned long e = ERR_peek_error();
+	const char *reason = e ? ERR_reason_error_string(e) : NULL;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		verrorf(err, code, fmt, ap);
+		va_end(ap);
+		if (reason != NULL) {
+			size_t n = strlen(err->msg);
+			snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
+			    reason);
+		}
+	}
+	ERR_clear_error();
+	return -1;
+}
+
+void
+cf_error_clear(struct cf_error *err)
+{
+	if (err == NULL)
+		return;
+	err->code = CF_OK;
+	err->msg[0] = '\0';
+}
+
+const char *
+cf_code_name(int code)
+{
+	if (code < 0 || code >= CF_E_COUNT)
+		return "internal";
+	return codes[code].name;
+}
+
+int
+cf_code_http_status(int code)
+{
+	if (code < 0 || code >= CF_E_COUNT)
+		return 500;
+	return codes[code].http;
+}

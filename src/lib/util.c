@@ -1,0 +1,246 @@
+/* util.c - allocation, secrets, files: see util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "util.h"
+
+static void
+oom(void)
+{
+	fputs("certfleet: out of memory\n", stderr);
+	abort();
+}
+
+void *
+xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xcalloc(size_t nmemb, size_t size)
+{
+	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+void *
+xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (q == NULL)
+		oom();
+	return q;
+}
+
+char *
+xstrdup(const char *s)
+{
+	char *p = strdup(s);
+	if (p == NULL)
+		oom();
+	return p;
+}
+
+char *
+xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *p = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		oom();
+	return p;
+}
+
+void
+cf_buf_clear(struct cf_buf *b)
+{
+	if (b == NULL)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+}
+
+struct cf_secret *
+cf_secret_new(const void *p, size_t len)
+{
+	struct cf_secret *s = xmalloc(sizeof(*s));
+
+	s->data = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(s->data, p, len);
+	s->data[len] = '\0';
+	s->len = len;
+	return s;
+}
+
+void
+cf_secret_free(struct cf_secret *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s->data, s->len + 1);
+	free(s->data);
+	free(s);
+}
+
+int
+cf_read_file(const char *path, size_t max, struct cf_buf *out,
+    struct cf_error *err)
+{
+	int fd = -1, rc = -1;
+	unsigned char *data = NULL;
+	size_t len = 0, cap = 0;
+	ssize_t n;
+
+	out->data = NULL;
+	out->len = 0;
+	if (strcmp(path, "-") == 0)
+		fd = STDIN_FILENO;
+	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > max + 1)
+				cap = max + 1;
+			data = xrealloc(data, cap);
+		}
+		n = read(fd, data + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			cf_errorf(err, CF_E_LIMIT,
+			    "%s: larger than %zu bytes; not a certificate file",
+			    path, max);
+			goto out;
+		}
+	}
+	out->data = data;
+	out->len = len;
+	data = NULL;
+	rc = 0;
+out:
+	free(data);
+	if (fd != STDIN_FILENO && fd != -1)
+		close(fd);
+	return rc;
+}
+
+static int
+write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+cf_write_file_atomic(const char *path, const void *data, size_t len,
+    unsigned mode, struct cf_error *err)
+{
+	char *tmp = NULL, *dcopy = NULL;
+	int fd = -1, dfd = -1, rc = -1;
+
+	tmp = xasprintf("%s.XXXXXX", path);
+	if ((fd = mkstemp(tmp)) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, data, len) == -1 ||
+	    fsync(fd) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) == -1) {
+		fd = -1;
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	free(tmp);
+	tmp = NULL;
+	dcopy = xstrdup(path);
+	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY)) != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	rc = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp != NULL) {
+		unlink(tmp);
+		free(tmp);
+	}
+	free(dcopy);
+	return rc;
+}
+
+void
+cf_hex_upper(const unsigned char *p, size_t len, char *out)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = hex[p[i] >> 4];
+		out[2 * i + 1] = hex[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+void
+cf_time_iso(time_t t, char out[21])
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+cf_strieq(const char *a, const char *b)
+{
+	return strcasecmp(a, b) == 0;
+}

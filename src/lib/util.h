@@ -1,0 +1,63 @@
+/*
+ * util.h - allocation that aborts on failure, secret buffers that are
+ * wiped on free, bounded file reads and atomic file writes.
+ */
+#ifndef CF_UTIL_H
+#define CF_UTIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "error.h"
+
+/* Allocation failure aborts the process: callers never check for NULL. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Bytes read from a file or the network; owned by whoever holds it. */
+struct cf_buf {
+	unsigned char *data;
+	size_t len;
+};
+void cf_buf_clear(struct cf_buf *b); /* frees data, NULL-safe */
+
+/*
+ * Secret bytes: passwords, key material.  Always NUL-terminated (len does
+ * not count the NUL).  cf_secret_free wipes with OPENSSL_cleanse.
+ */
+struct cf_secret {
+	char *data;
+	size_t len;
+};
+/* A new secret holding a copy of len bytes of p; caller frees. */
+struct cf_secret *cf_secret_new(const void *p, size_t len);
+void cf_secret_free(struct cf_secret *s); /* wipes; NULL-safe */
+
+/*
+ * Reads at most max bytes of path ("-" = stdin) into out.  A larger file
+ * is CF_E_LIMIT; a missing or unreadable one CF_E_IO naming the path.
+ */
+int cf_read_file(const char *path, size_t max, struct cf_buf *out,
+    struct cf_error *err);
+
+/*
+ * Writes data to path atomically: a temporary file in the same directory
+ * created with mode, written, fsynced, renamed over path, then the
+ * directory fsynced.  On failure path is untouched.
+ */
+int cf_write_file_atomic(const char *path, const void *data, size_t len,
+    unsigned mode, struct cf_error *err);
+
+/* Upper-case hex of len bytes into out (2*len+1 bytes). */
+void cf_hex_upper(const unsigned char *p, size_t len, char *out);
+
+/* ISO 8601 UTC, "2026-11-25T14:48:12Z", into out (21 bytes). */
+void cf_time_iso(time_t t, char out[21]);
+
+/* Case-insensitive ASCII comparison helpers. */
+int cf_strieq(const char *a, const char *b);
+
+#endif
