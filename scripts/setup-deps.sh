@@ -1,0 +1,134 @@
+#!/bin/sh
+# shellcheck disable=SC2086,SC2046,SC2116,SC2005 # word lists, split on purpose
+# setup-deps.sh - install the Debian 12 packages certfleet needs to build and
+# test, and only those that are missing.
+#
+#   scripts/setup-deps.sh          as root, or as a user with sudo
+#
+# Quiet and fast when everything is present: one dpkg-query and one
+# apt-cache look-up, no network.  Otherwise one `apt-get update`, then one
+# `apt-get install` of what is missing, and the libssl3/openssl upgrade that
+# DESIGN.md asks for (Debian 12 may carry an older libssl3 than its security
+# archive offers).  The upgrade is best effort: when the archive cannot be
+# reached but the packages are present, the run goes on with a warning.
+set -eu
+set -f # package lists are plain words, split on purpose throughout
+
+# Build: compiler, pkg-config and the libraries the Makefile links.
+# Tests: sqlite3 (store snapshots), jq (JSON), clang (fuzz harnesses,
+# sanitizers), the other PKCS#12 implementations of tests/e2e/interop.sh
+# (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
+# python3-cryptography), expect and util-linux (script) for prompt tests.
+PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
+libjansson-dev libevent-dev sqlite3 jq clang gnutls-bin libnss3-tools
+python3 python3-cryptography expect util-linux"
+# keytool: either JRE package will do; the first one is installed if neither is.
+JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"
+# Upgraded to the archive's newest version when one is on offer.
+UPGRADE="libssl3 openssl libssl-dev"
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS="-y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=600"
+
+say() { printf 'setup-deps: %s\n' "$*"; }
+warn() { printf 'setup-deps: warning: %s\n' "$*" >&2; }
+
+if [ ! -r /etc/debian_version ] || ! command -v dpkg-query >/dev/null 2>&1; then
+	warn "this is not a Debian system; install by hand: $PACKAGES"
+	exit 1
+fi
+
+# Prints the packages of "$@" that are not fully installed.
+missing_of() {
+	# One dpkg-query for all of them; unknown names print nothing to stdout.
+	installed=$(dpkg-query -W -f='${Package} ${Status}\n' "$@" 2>/dev/null |
+		awk '$NF == "installed" && $(NF-1) == "ok" { print $1 }') || true
+	for p in "$@"; do
+		case " $(echo $installed) " in
+		*" $p "*) ;;
+		*) printf '%s\n' "$p" ;;
+		esac
+	done
+}
+
+# Prints the packages of "$@" for which apt's lists (as they are, no network)
+# offer a newer version than the one installed.
+upgradable_of() {
+	LC_ALL=C apt-cache policy "$@" 2>/dev/null | awk '
+		/^[^ ].*:$/ { pkg = substr($1, 1, length($1) - 1); inst = ""; next }
+		/^  Installed:/ { inst = $2; next }
+		/^  Candidate:/ { print pkg, inst, $2 }' |
+	while read -r pkg inst cand; do
+		if [ "$inst" = "(none)" ] || [ "$cand" = "(none)" ]; then
+			continue
+		fi
+		if dpkg --compare-versions "$cand" gt "$inst"; then
+			printf '%s\n' "$pkg"
+		fi
+	done
+}
+missing=$(missing_of $PACKAGES)
+java_missing=$(missing_of $JAVA_ALTERNATIVES)
+if [ "$(echo $java_missing)" = "$(echo $JAVA_ALTERNATIVES)" ]; then
+	missing="$missing ${JAVA_ALTERNATIVES%% *}"
+fi
+missing=$(echo $missing)
+upgradable=$(echo $(upgradable_of $UPGRADE))
+
+[ -z "$missing" ] && [ -z "$upgradable" ] && exit 0
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	if command -v sudo >/dev/null 2>&1; then
+		SUDO=sudo
+	else
+		warn "not root and no sudo; install by hand: ${missing:-} ${upgradable:-}"
+		[ -z "$missing" ] && exit 0
+		exit 1
+	fi
+fi
+
+updated=no
+apt_update() {
+	[ "$updated" = no ] || return 0
+	updated=yes
+	say "apt-get update"
+	# A source that cannot be reached makes update fail; the lists that did
+	# arrive are still used, so go on and let the install decide.
+	$SUDO apt-get $APT_OPTS update >/dev/null ||
+		warn "apt-get update reported errors; going on with the lists at hand"
+}
+
+if [ -n "$missing" ]; then
+	apt_update
+	# The JRE's post-install wants man directories that slim images omit.
+	$SUDO mkdir -p /usr/share/man/man1
+	say "installing: $missing"
+	if ! $SUDO apt-get $APT_OPTS install --no-install-recommends $missing >/dev/null; then
+		warn "apt-get install failed; retrying with its output shown"
+		$SUDO apt-get $APT_OPTS install --no-install-recommends $missing
+	fi
+	upgradable=$(echo $(upgradable_of $UPGRADE))
+fi
+
+# The upgrade: libssl-dev goes with libssl3 (it depends on the exact version).
+if [ -n "$upgradable" ]; then
+	say "upgrading: $upgradable"
+	if ! $SUDO apt-get $APT_OPTS install --only-upgrade $UPGRADE >/dev/null 2>&1; then
+		if [ "$updated" = no ]; then
+			apt_update
+			$SUDO apt-get $APT_OPTS install --only-upgrade $UPGRADE >/dev/null 2>&1 ||
+				warn "could not upgrade $upgradable (no archive?); keeping the installed versions"
+		else
+			warn "could not upgrade $upgradable (no archive?); keeping the installed versions"
+		fi
+	fi
+fi
+
+# Whatever happened above, everything needed must be there now.
+still=$(echo $(missing_of $PACKAGES))
+if [ -n "$still" ]; then
+	warn "still missing: $still"
+	exit 1
+fi
+exit 0
