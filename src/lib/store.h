@@ -1,0 +1,144 @@
+/*
+ * store.h - the store: one SQLite database (WAL) and one master key in a
+ * directory.  Holds end certificates (what `get` lists), chain
+ * certificates (deduplicated by thumbprint), the links between them
+ * (signed_by: the thumbprint whose key verified the signature), private
+ * keys sealed under the master key with the thumbprint as associated
+ * data, service assignments and the audit trail.
+ *
+ * Every operation runs between cf_store_begin and cf_store_commit; any
+ * failure before the commit is undone by cf_store_rollback.
+ */
+#ifndef CF_STORE_H
+#define CF_STORE_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "cert.h"
+#include "error.h"
+#include "util.h"
+
+#define CF_STORE_DB "store.db"
+#define CF_STORE_KEYFILE "master.key"
+
+enum cf_sig_state {
+	CF_SIG_UNKNOWN = 0, /* no issuer known yet */
+	CF_SIG_OK = 1,	    /* signed_by's key verified the signature */
+	CF_SIG_BAD = 2,	    /* the named issuer is known; signature fails */
+};
+
+enum cf_table { CF_END = 0, CF_CHAIN = 1 };
+
+/* One stored certificate; strings owned, cleared by cf_row_clear. */
+struct cf_row {
+	struct cf_certfacts f;
+	enum cf_table table;
+	char signed_by[CF_THUMB_LEN + 1]; /* "" when unknown */
+	int sig_state;
+	char *friendly_name; /* end certificates */
+	int exportable;
+	int has_key;
+	char *services; /* comma-separated, sorted; "" for none */
+	time_t created, modified;
+	unsigned char *der; /* only when asked for */
+	size_t der_len;
+};
+void cf_row_clear(struct cf_row *r);
+void cf_rows_free(struct cf_row *rows, size_t n); /* NULL-safe */
+
+struct cf_store;
+
+/*
+ * Opens the store in dir, creating dir (0700), the database (0600) and
+ * the master key (0600) on first use, and migrating the schema to the
+ * current version.  NULL and err set on failure; caller frees.
+ */
+struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
+void cf_store_free(struct cf_store *s); /* NULL-safe */
+
+int cf_store_begin(struct cf_store *s, struct cf_error *err);
+int cf_store_commit(struct cf_store *s, struct cf_error *err);
+void cf_store_rollback(struct cf_store *s); /* no-op outside a transaction */
+
+/*
+ * Resolves a thumbprint or unique prefix (8+ hex digits, any case) among
+ * the end certificates into out.  CF_E_NOTFOUND, or CF_E_AMBIGUOUS with
+ * the candidates listed in the message; CF_E_USAGE for a malformed arg.
+ */
+int cf_store_resolve(struct cf_store *s, const char *arg,
+    char out[CF_THUMB_LEN + 1], struct cf_error *err);
+
+/*
+ * Lists the rows of table, sorted by thumbprint; only thumbprint thumb
+ * when not NULL.  with_der adds the DER.  *rows (caller frees with
+ * cf_rows_free) and *n set on success.
+ */
+int cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
+    int with_der, struct cf_row **rows, size_t *n, struct cf_error *err);
+
+/*
+ * Fetches one row with its DER, from the end table first, then the
+ * chain table.  Returns 1 found, 0 not there, -1 on error.
+ */
+int cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
+    struct cf_error *err);
+
+/* Rows of both tables whose subject is subject (with DER). */
+int cf_store_by_subject(struct cf_store *s, const char *subject,
+    struct cf_row **rows, size_t *n, struct cf_error *err);
+/* Rows of both tables with no known issuer, issued in the name issuer. */
+int cf_store_unlinked_by_issuer(struct cf_store *s, const char *issuer,
+    struct cf_row **rows, size_t *n, struct cf_error *err);
+
+/* Inserts r (r->der required) into r->table. */
+int cf_store_insert(struct cf_store *s, const struct cf_row *r,
+    struct cf_error *err);
+/* Records that thumb (in table) was signed by signed_by, in state. */
+int cf_store_link(struct cf_store *s, enum cf_table table, const char *thumb,
+    const char *signed_by, int state, struct cf_error *err);
+/* Sets friendly name and exportable flag of an end certificate. */
+int cf_store_set_flags(struct cf_store *s, const char *thumb,
+    const char *friendly_name, int exportable, struct cf_error *err);
+
+/*
+ * Deletes the end certificate thumb, its key and service assignments,
+ * and chain certificates nothing links to any more.
+ */
+int cf_store_delete(struct cf_store *s, const char *thumb,
+    struct cf_error *err);
+
+/* Seals the PKCS#8 DER key of thumb and stores it (replacing any). */
+int cf_store_key_put(struct cf_store *s, const char *thumb,
+    const unsigned char *pkcs8, size_t len, struct cf_error *err);
+/* Unseals the key of thumb: CF_E_NOTFOUND when it has none. */
+int cf_store_key_get(struct cf_store *s, const char *thumb,
+    struct cf_secret **pkcs8, struct cf_error *err);
+
+/*
+ * The certificate service is assigned to, into owner ("" when none).
+ */
+int cf_store_service_owner(struct cf_store *s, const char *service,
+    char owner[CF_THUMB_LEN + 1], struct cf_error *err);
+/* Assigns service to thumb (taking it from any other). */
+int cf_store_service_set(struct cf_store *s, const char *service,
+    const char *thumb, struct cf_error *err);
+/* Removes the assignment of service, whoever holds it. */
+int cf_store_service_clear(struct cf_store *s, const char *service,
+    struct cf_error *err);
+
+/* Appends an audit record (time now).  thumb and outcome may be "". */
+int cf_store_audit(struct cf_store *s, const char *actor, const char *op,
+    const char *thumb, const char *outcome, struct cf_error *err);
+
+struct cf_audit {
+	long long id;
+	time_t time;
+	char *actor, *op, *thumb, *outcome;
+};
+/* Audit records at or after since (0: all), oldest first. */
+int cf_store_audit_list(struct cf_store *s, time_t since,
+    struct cf_audit **recs, size_t *n, struct cf_error *err);
+void cf_audit_free(struct cf_audit *recs, size_t n);
+
+#endif
