@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# run-tests.sh - run every test program and count what they report.
+#
+#   scripts/run-tests.sh            (make test builds first, then calls this)
+#
+# In order: the unit test binaries in build/tests/, the sanitizer builds of
+# the same in build/asan/tests/, then every tests/e2e/*.sh but lib.sh (run
+# with bash, CERTFLEET=$PWD/build/certfleet).  Each program prints "PASS name"
+# or "FAIL name ..." lines on stdout; they are counted across all programs.
+# A program that exits non-zero without a FAIL line, is killed by a signal or
+# the timeout, or whose output holds a sanitizer report, counts as one more
+# FAIL "<program>: exited N".  So does one that prints no PASS or FAIL line:
+# a test that checks nothing is broken.  The last line is "N passed, M
+# failed"; the exit status is 1 if M > 0 or N = 0.  The whole log is kept
+# in build/test.log.
+#
+# Environment: CF_TEST_TIMEOUT (seconds per program, default 600).
+set -u
+cd "$(dirname "$0")/.." || exit 1
+top=$PWD
+
+timeout_s=${CF_TEST_TIMEOUT:-600}
+log=build/test.log
+mkdir -p build
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-run-tests.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+# Everything from here on goes to the terminal and to the log.
+exec 3>&1 4>&2
+exec > >(tee "$log" >&3) 2>&1
+tee_pid=$!
+
+passed=0
+failed=0
+failures=()
+
+# run_one LABEL CMD... - runs one test program under the timeout, stdout
+# shown as it comes, stderr shown indented; then counts.
+run_one() {
+	local label=$1
+	shift
+	local out=$tmp/out err=$tmp/err rcf=$tmp/rc
+	: >"$out"
+	: >"$err"
+	echo "==> $label"
+	# stdout -> tee out -> our stdout; stderr -> tee err -> indented.
+	{
+		{
+			timeout -k 10 "$timeout_s" "$@" </dev/null 3>&- 4>&-
+			echo $? >"$rcf"
+		} 2>&1 1>&5 5>&- | tee "$err" | sed -u 's/^/  | /'
+	} 5>&1 | tee "$out"
+	local rc
+	rc=$(cat "$rcf" 2>/dev/null || echo 255)
+
+	local p f
+	p=$(grep -c '^PASS ' "$out")
+	f=$(grep -c '^FAIL ' "$out")
+	passed=$((passed + p))
+	failed=$((failed + f))
+	while IFS= read -r line; do
+		failures+=("$line")
+	done < <(grep '^FAIL ' "$out")
+
+	local why=
+	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+		why="timed out after ${timeout_s}s"
+	elif [ "$rc" -gt 128 ]; then
+		why="killed by signal $((rc - 128))"
+	elif grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|SUMMARY: [A-Za-z]*Sanitizer|runtime error: ' \
+		"$err" "$out"; then
+		why="sanitizer report"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		why="no FAIL line"
+	elif [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+		why="printed no PASS or FAIL line"
+	fi
+	if [ -n "$why" ]; then
+		local line="FAIL $label: exited $rc ($why)"
+		echo "$line"
+		failed=$((failed + 1))
+		failures+=("$line")
+	fi
+	echo "<== $label: exit $rc, $p passed, $f failed"
+	echo
+}
+
+# The programs of a directory that are executable files, sorted.
+programs_in() {
+	local f
+	for f in "$1"/*; do
+		[ -f "$f" ] && [ -x "$f" ] && printf '%s\n' "$f"
+	done
+}
+
+while IFS= read -r prog; do
+	run_one "$prog" "$prog"
+done < <(programs_in build/tests)
+
+while IFS= read -r prog; do
+	ASAN_OPTIONS=detect_leaks=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		run_one "$prog" "$prog"
+done < <(programs_in build/asan/tests)
+
+export CERTFLEET="$top/build/certfleet"
+# A sanitizer build of the CLI, when one was made, for the scripts that use it.
+if [ -x build/asan/certfleet ]; then
+	export CERTFLEET_ASAN="$top/build/asan/certfleet"
+fi
+for script in tests/e2e/*.sh; do
+	[ -f "$script" ] || continue
+	[ "$(basename "$script")" = lib.sh ] && continue
+	run_one "$script" bash "$script"
+done
+
+if [ "${#failures[@]}" -gt 0 ]; then
+	echo "Failures:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+
+# Let tee finish writing the log before we go (a test's stray background
+# process could hold the pipe open: give up on waiting after 10 s).
+exec >&3 2>&4
+for _ in $(seq 100); do
+	kill -0 "$tee_pid" 2>/dev/null || break
+	sleep 0.1
+done
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
