@@ -757,6 +757,28 @@ cf_store_service_owner(struct cf_store *s, const char *service,
 }
 
 int
+cf_store_by_spki(struct cf_store *s, const char *spki,
+    char out[CF_THUMB_LEN + 1], struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int step;
+
+	out[0] = '\0';
+	st = prepare(s, "SELECT thumbprint FROM certificates WHERE spki = ?1 "
+			"ORDER BY not_after DESC LIMIT 1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, spki, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		col_thumb(st, 0, out);
+	sqlite3_finalize(st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_error(s, err, "read");
+	return 0;
+}
+
+int
 cf_store_service_set(struct cf_store *s, const char *service,
     const char *thumb, struct cf_error *err)
 {

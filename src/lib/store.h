@@ -91,6 +91,10 @@ int cf_store_by_subject(struct cf_store *s, const char *subject,
 int cf_store_unlinked_by_issuer(struct cf_store *s, const char *issuer,
     struct cf_row **rows, size_t *n, struct cf_error *err);
 
+/* The end certificate whose public key hash is spki, into out ("" none). */
+int cf_store_by_spki(struct cf_store *s, const char *spki,
+    char out[CF_THUMB_LEN + 1], struct cf_error *err);
+
 /* Inserts r (r->der required) into r->table. */
 int cf_store_insert(struct cf_store *s, const struct cf_row *r,
     struct cf_error *err);

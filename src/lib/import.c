@@ -1,0 +1,492 @@
+/*
+ * import.c - cf_op_import: every certificate of every input file, with
+ * its private key and chain, in one transaction.
+ *
+ * A file's certificates sort into leaves (a certificate with its key, or
+ * one that issued nothing else in the file) and chain certificates (the
+ * issuers of others).  Keys pair with certificates by public key, never by
+ * localKeyID or friendly name, which real files get wrong.  Each stored
+ * certificate records which stored certificate's key verified its
+ * signature, so Status never needs to verify it again.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+
+#include "bundle.h"
+#include "ops.h"
+#include "store.h"
+#include "util.h"
+
+#define MAX_DEPTH 16
+
+struct import {
+	struct cf_store *store;
+	const struct cf_import_opts *opts;
+	const char *file;
+	struct cf_bundle *b;
+	char *services; /* canonical list, or NULL */
+	struct cf_import_result *res;
+	size_t nres;
+};
+
+/* The PKCS#8 DER of key as a secret (wiped on free). */
+static struct cf_secret *
+key_der_new(EVP_PKEY *key, struct cf_error *err)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
+	unsigned char *der = NULL;
+	struct cf_secret *s;
+	int n;
+
+	if (p8 == NULL || (n = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0) {
+		PKCS8_PRIV_KEY_INFO_free(p8);
+		cf_errorf_ossl(err, CF_E_UNSUPPORTED,
+		    "the private key cannot be encoded as PKCS#8");
+		return NULL;
+	}
+	s = cf_secret_new(der, (size_t)n);
+	OPENSSL_clear_free(der, (size_t)n);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return s;
+}
+
+/* 1 when thumb is in the end or chain table. */
+static int
+stored(struct import *im, const char *thumb, enum cf_table *table,
+    struct cf_error *err)
+{
+	struct cf_row r;
+	int found = cf_store_fetch(im->store, thumb, &r, err);
+
+	if (found == 1 && table != NULL)
+		*table = r.table;
+	cf_row_clear(&r);
+	return found;
+}
+
+/*
+ * Finds cert's issuer: first among the file's certificates, then the
+ * store's.  *issuer_file gets the file's issuer (borrowed) when it came
+ * from the file.  signed_by/state as cf_store_link takes them.
+ */
+static int
+find_issuer(struct import *im, X509 *cert, const char *issuer_name,
+    X509 **issuer_file, char signed_by[CF_THUMB_LEN + 1], int *state,
+    struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	size_t n = 0, i;
+	int j;
+
+	*issuer_file = NULL;
+	signed_by[0] = '\0';
+	*state = CF_SIG_UNKNOWN;
+	for (j = 0; j < sk_X509_num(im->b->certs); j++) {
+		X509 *cand = sk_X509_value(im->b->certs, j);
+		if (cand == cert || X509_check_issued(cand, cert) != X509_V_OK)
+			continue;
+		if (cf_cert_issued_by(cert, cand)) {
+			*issuer_file = cand;
+			cf_cert_thumbprint(cand, signed_by);
+			*state = CF_SIG_OK;
+			return 0;
+		}
+		if (*state == CF_SIG_UNKNOWN) {
+			cf_cert_thumbprint(cand, signed_by);
+			*state = CF_SIG_BAD;
+		}
+	}
+	ERR_clear_error();
+	if (cf_store_by_subject(im->store, issuer_name, &rows, &n, err) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		X509 *cand = cf_cert_from_der(rows[i].der, rows[i].der_len,
+		    NULL);
+		int ok = cand != NULL && cf_cert_issued_by(cert, cand);
+		X509_free(cand);
+		if (ok) {
+			snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
+			    rows[i].f.thumbprint);
+			*state = CF_SIG_OK;
+			break;
+		}
+		if (*state == CF_SIG_UNKNOWN) {
+			snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
+			    rows[i].f.thumbprint);
+			*state = CF_SIG_BAD;
+		}
+	}
+	cf_rows_free(rows, n);
+	return 0;
+}
+
+/* Links stored certificates still waiting for an issuer to cert. */
+static int
+adopt_orphans(struct import *im, X509 *cert, const struct cf_certfacts *f,
+    struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	size_t n = 0, i;
+	int rc = -1;
+
+	if (cf_store_unlinked_by_issuer(im->store, f->subject, &rows, &n,
+		err) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		X509 *child = cf_cert_from_der(rows[i].der, rows[i].der_len,
+		    NULL);
+		int ok = child != NULL && cf_cert_issued_by(child, cert);
+		X509_free(child);
+		if (ok && strcmp(rows[i].f.thumbprint, f->thumbprint) != 0 &&
+		    cf_store_link(im->store, rows[i].table,
+			rows[i].f.thumbprint, f->thumbprint, CF_SIG_OK,
+			err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	cf_rows_free(rows, n);
+	return rc;
+}
+
+/*
+ * Stores cert in table (with its issuers from the file, as chain
+ * certificates, recursively) unless it is already there.
+ */
+static int
+store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
+    struct cf_error *err)
+{
+	struct cf_row r;
+	X509 *issuer = NULL;
+	enum cf_table have;
+	int found, rc = -1;
+
+	memset(&r, 0, sizeof(r));
+	if (cf_certfacts_read(cert, &r.f, err) == -1)
+		return -1;
+	if ((found = stored(im, r.f.thumbprint, &have, err)) == -1)
+		goto out;
+	if (found && (have == table || table == CF_CHAIN)) {
+		rc = 0;
+		goto out;
+	}
+	r.table = table;
+	if (!r.f.self_signed) {
+		if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
+			&r.sig_state, err) == -1)
+			goto out;
+	} else
+		r.sig_state = CF_SIG_OK;
+	if (issuer != NULL && depth < MAX_DEPTH) {
+		char it[CF_THUMB_LEN + 1];
+		cf_cert_thumbprint(issuer, it);
+		if (strcmp(it, r.f.thumbprint) != 0 &&
+		    store_cert(im, issuer, CF_CHAIN, depth + 1, err) == -1)
+			goto out;
+	}
+	if (cf_cert_to_der(cert, &r.der, &r.der_len) == -1) {
+		cf_errorf(err, CF_E_PARSE, "%s: certificate cannot be encoded",
+		    im->file);
+		goto out;
+	}
+	r.friendly_name = xstrdup("");
+	if (cf_store_insert(im->store, &r, err) == -1 ||
+	    adopt_orphans(im, cert, &r.f, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	cf_row_clear(&r);
+	return rc;
+}
+
+static int
+assign_services(struct import *im, const char *thumb, struct cf_error *err)
+{
+	char *list, *svc, *save = NULL;
+	char owner[CF_THUMB_LEN + 1];
+	int rc = -1;
+
+	if (im->services == NULL)
+		return 0;
+	list = xstrdup(im->services);
+	for (svc = strtok_r(list, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save)) {
+		if (cf_store_service_owner(im->store, svc, owner, err) == -1)
+			goto out;
+		if (owner[0] != '\0' && strcmp(owner, thumb) != 0 &&
+		    !im->opts->force) {
+			cf_errorf(err, CF_E_CONFLICT,
+			    "service %s is assigned to %s; use --force to move "
+			    "it to %.8s",
+			    svc, owner, thumb);
+			goto out;
+		}
+		if (cf_store_service_set(im->store, svc, thumb, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(list);
+	return rc;
+}
+
+static void
+add_result(struct import *im, const char *thumb, const char *what)
+{
+	struct cf_import_result *r;
+
+	im->res = xrealloc(im->res, (im->nres + 1) * sizeof(*im->res));
+	r = &im->res[im->nres++];
+	snprintf(r->thumbprint, sizeof(r->thumbprint), "%s", thumb);
+	r->what = what;
+	r->services = NULL;
+}
+
+/* Imports one leaf certificate with key (may be NULL). */
+static int
+import_leaf(struct import *im, X509 *cert, EVP_PKEY *key,
+    struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	struct cf_secret *der = NULL;
+	char thumb[CF_THUMB_LEN + 1];
+	const char *what = "imported", *alias;
+	size_t n = 0;
+	int rc = -1, had_key = 0, existed;
+
+	cf_cert_thumbprint(cert, thumb);
+	if (cf_store_list(im->store, CF_END, thumb, 0, &rows, &n, err) == -1)
+		return -1;
+	existed = n == 1;
+	had_key = existed && rows[0].has_key;
+	if (!existed && store_cert(im, cert, CF_END, 0, err) == -1)
+		goto out;
+	if (existed)
+		what = key != NULL && !had_key ? "key attached"
+					       : "already present";
+	if (key != NULL && !had_key) {
+		if ((der = key_der_new(key, err)) == NULL ||
+		    cf_store_key_put(im->store, thumb,
+			(unsigned char *)der->data, der->len, err) == -1)
+			goto out;
+	}
+	if (!existed || (key != NULL && !had_key)) {
+		alias = im->opts->friendly_name;
+		if (alias == NULL && existed)
+			alias = rows[0].friendly_name;
+		if (alias == NULL)
+			alias = (const char *)X509_alias_get0(cert, NULL);
+		if (alias == NULL)
+			alias = "";
+		if (cf_store_set_flags(im->store, thumb, alias,
+			key != NULL && im->opts->exportable, err) == -1)
+			goto out;
+	}
+	if (assign_services(im, thumb, err) == -1)
+		goto out;
+	add_result(im, thumb, what);
+	rc = 0;
+out:
+	cf_secret_free(der);
+	cf_rows_free(rows, n);
+	return rc;
+}
+
+/* The index of the certificate key belongs to, or -1. */
+static int
+cert_for_key(struct cf_bundle *b, EVP_PKEY *key)
+{
+	int j;
+
+	for (j = 0; j < sk_X509_num(b->certs); j++) {
+		EVP_PKEY *pub = X509_get0_pubkey(sk_X509_value(b->certs, j));
+		if (pub != NULL && EVP_PKEY_eq(pub, key) == 1)
+			return j;
+	}
+	ERR_clear_error();
+	return -1;
+}
+
+/* 1 when cert issued another certificate of the file. */
+static int
+issued_other(struct cf_bundle *b, X509 *cert)
+{
+	int j;
+
+	for (j = 0; j < sk_X509_num(b->certs); j++) {
+		X509 *other = sk_X509_value(b->certs, j);
+		if (other != cert && X509_cmp(other, cert) != 0 &&
+		    cf_cert_issued_by(other, cert))
+			return 1;
+	}
+	return 0;
+}
+
+/* A key matching no certificate in the file: attach it to a stored one. */
+static int
+import_lone_key(struct import *im, EVP_PKEY *key, struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	char spki[65], thumb[CF_THUMB_LEN + 1];
+	size_t n = 0;
+	X509 *cert = NULL;
+	int rc = -1;
+
+	if (cf_key_spki(key, spki) == -1 ||
+	    cf_store_by_spki(im->store, spki, thumb, err) == -1)
+		return -1;
+	if (thumb[0] == '\0')
+		return cf_errorf(err, CF_E_MISMATCH,
+		    "%s: the private key matches no certificate in the file "
+		    "or the store; import it together with its certificate",
+		    im->file);
+	if (cf_store_list(im->store, CF_END, thumb, 1, &rows, &n, err) == -1)
+		return -1;
+	if (n == 1 &&
+	    (cert = cf_cert_from_der(rows[0].der, rows[0].der_len, err)) !=
+		NULL)
+		rc = import_leaf(im, cert, key, err);
+	X509_free(cert);
+	cf_rows_free(rows, n);
+	return rc;
+}
+
+static int
+import_bundle(struct import *im, struct cf_error *err)
+{
+	struct cf_bundle *b = im->b;
+	int *keyof, j, rc = -1, nleaves = 0;
+	size_t k;
+
+	keyof = xcalloc((size_t)sk_X509_num(b->certs) + 1, sizeof(int));
+	for (j = 0; j < sk_X509_num(b->certs); j++)
+		keyof[j] = -1;
+	for (k = 0; k < b->nkeys; k++) {
+		j = cert_for_key(b, b->keys[k]);
+		if (j >= 0)
+			keyof[j] = (int)k;
+		else if (sk_X509_num(b->certs) > 0 && b->nkeys == 1 &&
+		    !b->was_pkcs12) {
+			cf_errorf(err, CF_E_MISMATCH,
+			    "%s: the private key does not match the "
+			    "certificate%s in the file",
+			    im->file, sk_X509_num(b->certs) > 1 ? "s" : "");
+			goto out;
+		} else if (import_lone_key(im, b->keys[k], err) == -1)
+			goto out;
+	}
+	for (j = 0; j < sk_X509_num(b->certs); j++) {
+		X509 *cert = sk_X509_value(b->certs, j);
+		if (keyof[j] < 0 && issued_other(b, cert))
+			continue; /* a chain certificate */
+		nleaves++;
+		if (import_leaf(im, cert,
+			keyof[j] >= 0 ? b->keys[keyof[j]] : NULL, err) == -1)
+			goto out;
+	}
+	if (nleaves == 0 && b->nkeys == 0) {
+		cf_errorf(err, CF_E_PARSE, "%s: no certificate found",
+		    im->file);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(keyof);
+	return rc;
+}
+
+void
+cf_import_results_free(struct cf_import_result *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && i < n; i++)
+		free(r->services);
+	free(r);
+}
+
+/* Fills each result's services as they stand after the import. */
+static int
+result_services(struct import *im, struct cf_error *err)
+{
+	size_t i, n;
+	struct cf_row *rows;
+
+	for (i = 0; i < im->nres; i++) {
+		if (cf_store_list(im->store, CF_END, im->res[i].thumbprint, 0,
+			&rows, &n, err) == -1)
+			return -1;
+		im->res[i].services = xstrdup(n == 1 ? rows[0].services : "");
+		cf_rows_free(rows, n);
+	}
+	return 0;
+}
+
+int
+cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
+    const struct cf_import_opts *opts, struct cf_import_result **res,
+    size_t *nres, struct cf_error *err)
+{
+	struct cf_bundle **bundles = xcalloc(n + 1, sizeof(*bundles));
+	struct import im;
+	size_t i;
+	int rc = -1, began = 0;
+
+	*res = NULL;
+	*nres = 0;
+	memset(&im, 0, sizeof(im));
+	im.store = s;
+	im.opts = opts;
+	if (opts->services != NULL &&
+	    cf_services_parse(opts->services, &im.services, err) == -1)
+		goto out;
+	/* Parse everything first: a bad file fails before any change. */
+	for (i = 0; i < n; i++) {
+		bundles[i] = cf_bundle_new();
+		if (cf_bundle_parse(in[i].name, in[i].data, in[i].len,
+			opts->password, bundles[i], err) == -1)
+			goto out;
+		if (opts->progress != NULL)
+			opts->progress(opts->progress_ctx, i + 1, n);
+	}
+	if (cf_store_begin(s, err) == -1)
+		goto out;
+	began = 1;
+	for (i = 0; i < n; i++) {
+		im.file = in[i].name;
+		im.b = bundles[i];
+		if (import_bundle(&im, err) == -1)
+			goto out;
+	}
+	for (i = 0; i < im.nres; i++)
+		if (cf_store_audit(s, opts->actor, "import",
+			im.res[i].thumbprint, im.res[i].what, err) == -1)
+			goto out;
+	if (result_services(&im, err) == -1 || cf_store_commit(s, err) == -1)
+		goto out;
+	began = 0;
+	*res = im.res;
+	*nres = im.nres;
+	im.res = NULL;
+	im.nres = 0;
+	rc = 0;
+out:
+	if (began)
+		cf_store_rollback(s);
+	if (rc == -1) {
+		char *outcome = xasprintf("failed: %s", err->msg);
+		cf_store_audit(s, opts->actor, "import", "", outcome, NULL);
+		free(outcome);
+	}
+	for (i = 0; i < n; i++)
+		cf_bundle_free(bundles[i]);
+	free(bundles);
+	free(im.services);
+	cf_import_results_free(im.res, im.nres);
+	return rc;
+}

@@ -1,0 +1,525 @@
+/*
+ * ops.c - get, export, enable, disable, remove, and service names.
+ * Import lives in import.c.  Each operation is one transaction and
+ * audits its outcome, failures included.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "ops.h"
+#include "pkcs12.h"
+#include "status.h"
+#include "util.h"
+
+static const struct {
+	const char *name, *canon;
+} services[] = {
+    {"https", "https"}, {"iis", "https"}, {"smtp", "smtp"},
+    {"imap", "imap"},	{"pop", "pop"},
+};
+
+int
+cf_service_canon(const char *name, char out[16], struct cf_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++)
+		if (cf_strieq(name, services[i].name)) {
+			snprintf(out, 16, "%s", services[i].canon);
+			return 0;
+		}
+	return cf_errorf(err, CF_E_USAGE,
+	    "%s: unknown service; the services are https (alias IIS), smtp, "
+	    "imap and pop",
+	    name);
+}
+
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+cf_services_parse(const char *list, char **out, struct cf_error *err)
+{
+	char *copy = xstrdup(list), *tok, *save = NULL, *names[8];
+	char canon[16];
+	size_t n = 0, i, j;
+	int rc = -1;
+
+	*out = NULL;
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (cf_service_canon(tok, canon, err) == -1)
+			goto out;
+		for (j = 0; j < n && strcmp(names[j], canon) != 0; j++)
+			;
+		if (j == n && n < 8)
+			names[n++] = xstrdup(canon);
+	}
+	if (n == 0) {
+		cf_errorf(err, CF_E_USAGE,
+		    "no service named; give https, smtp, imap or pop");
+		goto out;
+	}
+	qsort(names, n, sizeof(names[0]), cmp_strp);
+	*out = xstrdup(names[0]);
+	for (i = 1; i < n; i++) {
+		char *joined = xasprintf("%s,%s", *out, names[i]);
+		free(*out);
+		*out = joined;
+	}
+	rc = 0;
+out:
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(copy);
+	return rc;
+}
+
+void
+cf_views_free(struct cf_view *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].subject);
+		free(v[i].issuer);
+		free(v[i].friendly_name);
+		free(v[i].serial);
+		free(v[i].key_type);
+		free(v[i].services);
+		free(v[i].domains);
+		free(v[i].chain);
+	}
+	free(v);
+}
+
+/* Moves the strings of row r into view v (r is cleared after). */
+static void
+view_from_row(struct cf_view *v, struct cf_row *r)
+{
+	memcpy(v->thumbprint, r->f.thumbprint, sizeof(v->thumbprint));
+	v->subject = r->f.subject;
+	v->issuer = r->f.issuer;
+	v->serial = r->f.serial;
+	v->key_type = r->f.key_type;
+	v->domains = r->f.domains;
+	v->friendly_name = r->friendly_name;
+	v->services = r->services;
+	r->f.subject = r->f.issuer = r->f.serial = r->f.key_type = NULL;
+	r->f.domains = r->friendly_name = r->services = NULL;
+	v->exportable = r->exportable;
+	v->has_key = r->has_key;
+	v->self_signed = r->f.self_signed;
+	v->not_before = r->f.not_before;
+	v->not_after = r->f.not_after;
+}
+
+int
+cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
+    size_t *n, struct cf_error *err)
+{
+	struct cf_status_ctx *ctx = NULL;
+	struct cf_row *rows = NULL;
+	char thumb[CF_THUMB_LEN + 1];
+	size_t nrows = 0, i;
+	time_t now = time(NULL);
+	int rc = -1;
+
+	*views = NULL;
+	*n = 0;
+	/* One read transaction: rows and links seen as of one moment. */
+	if (cf_store_begin(s, err) == -1)
+		return -1;
+	if (arg != NULL && cf_store_resolve(s, arg, thumb, err) == -1)
+		goto out;
+	if ((ctx = cf_status_ctx_new(s, err)) == NULL ||
+	    cf_store_list(s, CF_END, arg ? thumb : NULL, 0, &rows, &nrows,
+		err) == -1)
+		goto out;
+	*views = xcalloc(nrows + 1, sizeof(**views));
+	for (i = 0; i < nrows; i++) {
+		(*views)[i].status =
+		    cf_status_of(ctx, &rows[i], now, &(*views)[i].chain);
+		view_from_row(&(*views)[i], &rows[i]);
+	}
+	*n = nrows;
+	rc = 0;
+out:
+	cf_store_rollback(s);
+	cf_status_ctx_free(ctx);
+	cf_rows_free(rows, nrows);
+	return rc;
+}
+
+/* Records the outcome of an operation that changed nothing or failed. */
+static void
+audit_failure(struct cf_store *s, const char *actor, const char *op,
+    const char *thumb, const struct cf_error *err)
+{
+	char *outcome = xasprintf("failed: %s", err->msg);
+
+	cf_store_audit(s, actor, op, thumb, outcome, NULL);
+	free(outcome);
+}
+
+/* The certificate, key (NULL unless with_key) and chain of thumb. */
+static int
+load_for_export(struct cf_store *s, const struct cf_row *row, int with_key,
+    X509 **cert, EVP_PKEY **key, STACK_OF(X509) **chain,
+    struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	struct cf_secret *der = NULL;
+	const unsigned char *p;
+	size_t n = 0, i;
+	int rc = -1;
+
+	*cert = NULL;
+	*key = NULL;
+	*chain = sk_X509_new_null();
+	if ((*cert = cf_cert_from_der(row->der, row->der_len, err)) == NULL ||
+	    cf_status_chain(s, row, &rows, &n, err) == -1)
+		goto out;
+	for (i = 0; i < n; i++) {
+		X509 *x = cf_cert_from_der(rows[i].der, rows[i].der_len, err);
+		if (x == NULL)
+			goto out;
+		sk_X509_push(*chain, x);
+	}
+	if (with_key) {
+		if (cf_store_key_get(s, row->f.thumbprint, &der, err) == -1)
+			goto out;
+		p = (const unsigned char *)der->data;
+		if ((*key = d2i_AutoPrivateKey(NULL, &p, (long)der->len)) ==
+		    NULL) {
+			cf_errorf_ossl(err, CF_E_CRYPTO,
+			    "%s: the stored private key does not decode",
+			    row->f.thumbprint);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	cf_secret_free(der);
+	cf_rows_free(rows, n);
+	return rc;
+}
+
+/* PEM: the certificate, its chain, then the key as encrypted PKCS#8. */
+static int
+write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
+    const char *password, struct cf_buf *out, struct cf_error *err)
+{
+	BIO *bio = BIO_new(BIO_s_secmem());
+	char *data = NULL;
+	long len;
+	int i, ok;
+
+	if (bio == NULL)
+		abort();
+	ok = PEM_write_bio_X509(bio, cert);
+	for (i = 0; ok && i < sk_X509_num(chain); i++)
+		ok = PEM_write_bio_X509(bio, sk_X509_value(chain, i));
+	if (ok && key != NULL)
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, key,
+		    EVP_aes_256_cbc(), NULL, 0, NULL, (void *)password);
+	if (!ok) {
+		BIO_free(bio);
+		return cf_errorf_ossl(err, CF_E_CRYPTO, "PEM encoding failed");
+	}
+	len = BIO_get_mem_data(bio, &data);
+	out->data = xmalloc((size_t)len + 1);
+	memcpy(out->data, data, (size_t)len);
+	out->len = (size_t)len;
+	BIO_free(bio);
+	return 0;
+}
+
+/* Base64 of der, in lines of 64 characters. */
+static void
+base64_lines(const unsigned char *der, size_t len, struct cf_buf *out)
+{
+	size_t enc = 4 * ((len + 2) / 3), i, o = 0;
+	unsigned char *tmp = xmalloc(enc + 1);
+
+	EVP_EncodeBlock(tmp, der, (int)len);
+	out->data = xmalloc(enc + enc / 64 + 2);
+	for (i = 0; i < enc; i += 64) {
+		size_t k = enc - i < 64 ? enc - i : 64;
+		memcpy(out->data + o, tmp + i, k);
+		o += k;
+		out->data[o++] = '\n';
+	}
+	out->len = o;
+	free(tmp);
+}
+
+static int
+export_locked(struct cf_store *s, const char *thumb,
+    const struct cf_export_opts *opts, struct cf_buf *out,
+    struct cf_error *err)
+{
+	struct cf_row row;
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	STACK_OF(X509) *chain = NULL;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (cf_store_fetch(s, thumb, &row, err) != 1)
+		goto out;
+	if (!opts->no_key && !row.has_key) {
+		cf_errorf(err, CF_E_NOTFOUND,
+		    "%.8s: the store has no private key for this certificate; "
+		    "use --no-key to export the certificate and its chain",
+		    thumb);
+		goto out;
+	}
+	if (!opts->no_key && !row.exportable) {
+		cf_errorf(err, CF_E_DENIED,
+		    "%.8s (%s): the private key is not exportable: it was "
+		    "imported or created without --exportable; export it from "
+		    "a server where it is exportable, or rekey with a new "
+		    "request (or use --no-key for the certificate alone)",
+		    thumb, row.f.subject);
+		goto out;
+	}
+	if (!opts->no_key && opts->password == NULL) {
+		cf_errorf(err, CF_E_USAGE, "%.8s: a password is needed to "
+					   "export a private key", thumb);
+		goto out;
+	}
+	if (load_for_export(s, &row, !opts->no_key, &cert, &key, &chain,
+		err) == -1)
+		goto out;
+	if (opts->format == CF_EXPORT_PEM) {
+		if (write_pem(cert, key, chain, opts->password, out, err) == -1)
+			goto out;
+	} else {
+		if (cf_pkcs12_build(cert, key, chain,
+			row.friendly_name[0] ? row.friendly_name : NULL,
+			opts->password,
+			opts->legacy ? CF_P12_LEGACY : CF_P12_MODERN, &der,
+			&len, err) == -1)
+			goto out;
+		if (opts->format == CF_EXPORT_P12_B64)
+			base64_lines(der, len, out);
+		else {
+			out->data = der;
+			out->len = len;
+			der = NULL;
+		}
+	}
+	rc = 0;
+out:
+	if (der != NULL) {
+		OPENSSL_cleanse(der, len);
+		free(der);
+	}
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	sk_X509_pop_free(chain, X509_free);
+	cf_row_clear(&row);
+	return rc;
+}
+
+int
+cf_op_export(struct cf_store *s, const char *arg,
+    const struct cf_export_opts *opts, struct cf_buf *out,
+    struct cf_error *err)
+{
+	char thumb[CF_THUMB_LEN + 1] = "";
+	int rc = -1;
+
+	out->data = NULL;
+	out->len = 0;
+	if (cf_store_begin(s, err) == -1)
+		return -1;
+	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
+	    export_locked(s, thumb, opts, out, err) == -1 ||
+	    cf_store_audit(s, opts->actor, "export", thumb,
+		opts->no_key ? "exported certificate and chain"
+			     : "exported with private key",
+		err) == -1 ||
+	    cf_store_commit(s, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (rc == -1) {
+		cf_store_rollback(s);
+		if (out->data != NULL)
+			OPENSSL_cleanse(out->data, out->len);
+		cf_buf_clear(out);
+		audit_failure(s, opts->actor, "export", thumb, err);
+	}
+	return rc;
+}
+
+/* Runs fn inside a transaction on the certificate arg names. */
+static int
+with_cert(struct cf_store *s, const char *actor, const char *op,
+    const char *arg, char *thumb_out,
+    int (*fn)(struct cf_store *, const struct cf_row *, void *,
+	char **outcome, struct cf_error *),
+    void *ctx, struct cf_error *err)
+{
+	struct cf_row *rows = NULL;
+	char thumb[CF_THUMB_LEN + 1] = "";
+	char *outcome = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (cf_store_begin(s, err) == -1)
+		return -1;
+	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
+	    cf_store_list(s, CF_END, thumb, 0, &rows, &n, err) == -1)
+		goto out;
+	if (n != 1) {
+		cf_errorf(err, CF_E_NOTFOUND, "%s: no such certificate", arg);
+		goto out;
+	}
+	if (fn(s, &rows[0], ctx, &outcome, err) == -1 ||
+	    cf_store_audit(s, actor, op, thumb, outcome, err) == -1 ||
+	    cf_store_commit(s, err) == -1)
+		goto out;
+	if (thumb_out != NULL)
+		memcpy(thumb_out, thumb, sizeof(thumb));
+	rc = 0;
+out:
+	if (rc == -1) {
+		cf_store_rollback(s);
+		audit_failure(s, actor, op, thumb, err);
+	}
+	free(outcome);
+	cf_rows_free(rows, n);
+	return rc;
+}
+
+struct svc_args {
+	const char *services;
+	int force;
+};
+
+static int
+do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
+    char **outcome, struct cf_error *err)
+{
+	struct svc_args *a = ctx;
+	char *list = NULL, *svc, *save = NULL;
+	char owner[CF_THUMB_LEN + 1];
+	int rc = -1;
+
+	if (cf_services_parse(a->services, &list, err) == -1)
+		return -1;
+	if (!r->has_key) {
+		cf_errorf(err, CF_E_DENIED,
+		    "%.8s: the store has no private key for this certificate, "
+		    "so no service can present it; import it with its key",
+		    r->f.thumbprint);
+		goto out;
+	}
+	*outcome = xasprintf("enabled %s", list);
+	for (svc = strtok_r(list, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save)) {
+		if (cf_store_service_owner(s, svc, owner, err) == -1)
+			goto out;
+		if (owner[0] != '\0' &&
+		    strcmp(owner, r->f.thumbprint) != 0 && !a->force) {
+			cf_errorf(err, CF_E_CONFLICT,
+			    "%s is assigned to %s; use --force to move it to "
+			    "%.8s",
+			    svc, owner, r->f.thumbprint);
+			goto out;
+		}
+		if (cf_store_service_set(s, svc, r->f.thumbprint, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(list);
+	return rc;
+}
+
+static int
+do_disable(struct cf_store *s, const struct cf_row *r, void *ctx,
+    char **outcome, struct cf_error *err)
+{
+	struct svc_args *a = ctx;
+	char *list = NULL, *svc, *save = NULL;
+	char owner[CF_THUMB_LEN + 1];
+	int rc = -1;
+
+	if (cf_services_parse(a->services, &list, err) == -1)
+		return -1;
+	*outcome = xasprintf("disabled %s", list);
+	for (svc = strtok_r(list, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save)) {
+		if (cf_store_service_owner(s, svc, owner, err) == -1)
+			goto out;
+		if (strcmp(owner, r->f.thumbprint) != 0) {
+			cf_errorf(err, CF_E_CONFLICT,
+			    "%s is not assigned to %.8s (its services: %s)",
+			    svc, r->f.thumbprint,
+			    r->services[0] ? r->services : "none");
+			goto out;
+		}
+		if (cf_store_service_clear(s, svc, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(list);
+	return rc;
+}
+
+static int
+do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
+    char **outcome, struct cf_error *err)
+{
+	int force = *(int *)ctx;
+
+	if (r->services[0] != '\0' && !force)
+		return cf_errorf(err, CF_E_CONFLICT,
+		    "%.8s is still assigned to %s; disable those services "
+		    "first, or use --force",
+		    r->f.thumbprint, r->services);
+	*outcome = xstrdup(r->services[0] ? "removed (services released)"
+					  : "removed");
+	return cf_store_delete(s, r->f.thumbprint, err);
+}
+
+int
+cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
+    const char *svcs, int force, char *thumb, struct cf_error *err)
+{
+	struct svc_args a = {svcs, force};
+
+	return with_cert(s, actor, "enable", arg, thumb, do_enable, &a, err);
+}
+
+int
+cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
+    const char *svcs, char *thumb, struct cf_error *err)
+{
+	struct svc_args a = {svcs, 0};
+
+	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, err);
+}
+
+int
+cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
+    int force, char *thumb, struct cf_error *err)
+{
+	return with_cert(s, actor, "remove", arg, thumb, do_remove, &force,
+	    err);
+}

@@ -1,0 +1,115 @@
+/*
+ * ops.h - the operations of certfleet, one function each, whichever way
+ * they are reached (the command line on a local store, or the agent).
+ * Each runs as one store transaction: on failure the store is as it was,
+ * and the failure is audited.  No argv, no terminal, no HTTP in here.
+ */
+#ifndef CF_OPS_H
+#define CF_OPS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "error.h"
+#include "store.h"
+#include "util.h"
+
+/* One certificate as `get` shows it; strings owned. */
+struct cf_view {
+	char thumbprint[CF_THUMB_LEN + 1];
+	char *subject, *issuer, *friendly_name, *serial, *key_type;
+	char *services; /* comma-separated */
+	char *domains;	/* comma-separated */
+	char *chain;	/* comma-separated thumbprints, the issuer first */
+	const char *status; /* static: "Valid", "DateInvalid", ... */
+	int exportable, has_key, self_signed;
+	time_t not_before, not_after;
+};
+void cf_views_free(struct cf_view *v, size_t n); /* NULL-safe */
+
+/*
+ * Every end certificate (arg NULL), or the one arg names (a thumbprint or
+ * unique prefix), with Status computed now.
+ */
+int cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
+    size_t *n, struct cf_error *err);
+
+/* One input file. */
+struct cf_input {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+};
+
+struct cf_import_opts {
+	const char *actor;	   /* who, for the audit trail */
+	const char *password;	   /* NULL: none given */
+	int exportable;		   /* keys may be exported again */
+	const char *friendly_name; /* NULL: the file's, if any */
+	const char *services;	   /* comma-separated, or NULL */
+	int force;		   /* take services from other certificates */
+	void (*progress)(void *ctx, size_t done, size_t total);
+	void *progress_ctx;
+};
+
+struct cf_import_result {
+	char thumbprint[CF_THUMB_LEN + 1];
+	char *services;	  /* after the import */
+	const char *what; /* "imported", "already present", "key attached" */
+};
+void cf_import_results_free(struct cf_import_result *r, size_t n);
+
+/*
+ * Imports every certificate (and matching private key) of the n inputs,
+ * all or nothing.  A file needing a password that was not given fails
+ * with CF_E_PASSWORD naming the file.
+ */
+int cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
+    const struct cf_import_opts *opts, struct cf_import_result **res,
+    size_t *nres, struct cf_error *err);
+
+enum cf_export_format {
+	CF_EXPORT_P12,	  /* DER PKCS#12 */
+	CF_EXPORT_P12_B64, /* PKCS#12 as Base64 text (Exchange's default) */
+	CF_EXPORT_PEM,	  /* full chain, then the encrypted PKCS#8 key */
+};
+
+struct cf_export_opts {
+	const char *actor;
+	const char *password; /* NULL only with no_key */
+	enum cf_export_format format;
+	int legacy; /* 3DES + SHA-1 MAC for Windows Server 2016 and older */
+	int no_key; /* certificate and chain only */
+};
+
+/* Exports the certificate arg names into *out (caller clears). */
+int cf_op_export(struct cf_store *s, const char *arg,
+    const struct cf_export_opts *opts, struct cf_buf *out,
+    struct cf_error *err);
+
+/*
+ * Assigns the comma-separated services to the certificate arg names.
+ * A service held by another certificate is CF_E_CONFLICT unless force.
+ * *thumb (41 bytes, may be NULL) receives the full thumbprint.
+ */
+int cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
+    const char *services, int force, char *thumb, struct cf_error *err);
+/* Takes the services from the certificate arg names. */
+int cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
+    const char *services, char *thumb, struct cf_error *err);
+/* Removes a certificate; one still assigned to services needs force. */
+int cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
+    int force, char *thumb, struct cf_error *err);
+
+/*
+ * The canonical name of a service ("IIS" -> "https"), into out; -1 with
+ * CF_E_USAGE naming the valid ones for an unknown name.
+ */
+int cf_service_canon(const char *name, char out[16], struct cf_error *err);
+/*
+ * Canonical, sorted, deduplicated comma-separated list of services in
+ * list into *out (caller frees).
+ */
+int cf_services_parse(const char *list, char **out, struct cf_error *err);
+
+#endif

@@ -1,0 +1,43 @@
+/*
+ * status.h - Status, computed when read: Valid, DateInvalid, Untrusted,
+ * Invalid.  Never stored.
+ *
+ * The store records immutable facts of the bytes at import time: which
+ * stored certificate's key verified each signature (signed_by), or that
+ * a named issuer's key did not (CF_SIG_BAD).  Reading then walks those
+ * links and needs no signature check per certificate; only a chain whose
+ * top is not self-signed is verified with OpenSSL against the system
+ * trust store, once per distinct top.  Trust anchors: the system trust
+ * store plus the store's own self-signed certificates (as Exchange trusts
+ * its own).
+ */
+#ifndef CF_STATUS_H
+#define CF_STATUS_H
+
+#include <time.h>
+
+#include "store.h"
+
+struct cf_status_ctx;
+
+/* A context over the store's rows as they are now; caller frees. */
+struct cf_status_ctx *cf_status_ctx_new(struct cf_store *s,
+    struct cf_error *err);
+void cf_status_ctx_free(struct cf_status_ctx *c);
+
+/*
+ * The status of end certificate r at time now ("Valid" ...), and its
+ * chain as comma-separated thumbprints (issuer first) into *chain (new).
+ */
+const char *cf_status_of(struct cf_status_ctx *c, const struct cf_row *r,
+    time_t now, char **chain);
+
+/*
+ * The chain of thumb as stored rows with DER, issuer first, into *rows
+ * (caller frees with cf_rows_free); the walk stops at a self-signed
+ * certificate, a missing link or a cycle.
+ */
+int cf_status_chain(struct cf_store *s, const struct cf_row *leaf,
+    struct cf_row **rows, size_t *n, struct cf_error *err);
+
+#endif

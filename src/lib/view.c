@@ -1,0 +1,155 @@
+/* view.c - certificate fields for tables and JSON: see view.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+#include "view.h"
+
+static const char *const names[CF_F_COUNT] = {
+    [CF_F_SUBJECT] = "Subject",
+    [CF_F_ISSUER] = "Issuer",
+    [CF_F_THUMBPRINT] = "Thumbprint",
+    [CF_F_FRIENDLYNAME] = "FriendlyName",
+    [CF_F_STATUS] = "Status",
+    [CF_F_SERVICES] = "Services",
+    [CF_F_EXPORTABLE] = "PrivateKeyExportable",
+    [CF_F_HASKEY] = "HasPrivateKey",
+    [CF_F_NOTBEFORE] = "NotBefore",
+    [CF_F_NOTAFTER] = "NotAfter",
+    [CF_F_DOMAINS] = "CertificateDomains",
+    [CF_F_SELFSIGNED] = "IsSelfSigned",
+    [CF_F_KEYTYPE] = "KeyType",
+    [CF_F_SERIAL] = "SerialNumber",
+    [CF_F_CHAIN] = "Chain",
+};
+
+const char *
+cf_field_name(enum cf_field f)
+{
+	return f < CF_F_COUNT ? names[f] : "";
+}
+
+int
+cf_field_lookup(const char *name)
+{
+	int f;
+
+	for (f = 0; f < CF_F_COUNT; f++)
+		if (cf_strieq(name, names[f]))
+			return f;
+	return -1;
+}
+
+static char *
+iso_new(time_t t)
+{
+	char buf[21];
+
+	cf_time_iso(t, buf);
+	return xstrdup(buf);
+}
+
+char *
+cf_view_text(const struct cf_view *v, enum cf_field f)
+{
+	switch (f) {
+	case CF_F_SUBJECT:
+		return xstrdup(v->subject);
+	case CF_F_ISSUER:
+		return xstrdup(v->issuer);
+	case CF_F_THUMBPRINT:
+		return xstrdup(v->thumbprint);
+	case CF_F_FRIENDLYNAME:
+		return xstrdup(v->friendly_name);
+	case CF_F_STATUS:
+		return xstrdup(v->status);
+	case CF_F_SERVICES:
+		return xstrdup(v->services[0] ? v->services : "None");
+	case CF_F_EXPORTABLE:
+		return xstrdup(v->exportable ? "True" : "False");
+	case CF_F_HASKEY:
+		return xstrdup(v->has_key ? "True" : "False");
+	case CF_F_NOTBEFORE:
+		return iso_new(v->not_before);
+	case CF_F_NOTAFTER:
+		return iso_new(v->not_after);
+	case CF_F_DOMAINS:
+		return xstrdup(v->domains);
+	case CF_F_SELFSIGNED:
+		return xstrdup(v->self_signed ? "True" : "False");
+	case CF_F_KEYTYPE:
+		return xstrdup(v->key_type);
+	case CF_F_SERIAL:
+		return xstrdup(v->serial);
+	case CF_F_CHAIN:
+		return xstrdup(v->chain);
+	case CF_F_COUNT:
+		break;
+	}
+	return xstrdup("");
+}
+
+/* A JSON string; bytes that are not UTF-8 are replaced, never dropped. */
+static json_t *
+jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+	size_t i;
+
+	if (j != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (i = 0; copy[i] != '\0'; i++)
+		if ((unsigned char)copy[i] >= 0x80)
+			copy[i] = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* A comma-separated list as a JSON array of strings. */
+static json_t *
+list_json(const char *list)
+{
+	json_t *a = json_array();
+	const char *p = list, *comma;
+
+	while (p != NULL && *p != '\0') {
+		char *item;
+		comma = strchr(p, ',');
+		item = comma ? strndup(p, (size_t)(comma - p)) : xstrdup(p);
+		json_array_append_new(a, jstr(item));
+		free(item);
+		p = comma ? comma + 1 : NULL;
+	}
+	return a;
+}
+
+json_t *
+cf_view_json(const struct cf_view *v)
+{
+	json_t *o = json_object();
+	char nb[21], na[21];
+
+	cf_time_iso(v->not_before, nb);
+	cf_time_iso(v->not_after, na);
+	json_object_set_new(o, "Subject", jstr(v->subject));
+	json_object_set_new(o, "Issuer", jstr(v->issuer));
+	json_object_set_new(o, "Thumbprint", jstr(v->thumbprint));
+	json_object_set_new(o, "FriendlyName",
+	    jstr(v->friendly_name));
+	json_object_set_new(o, "Status", jstr(v->status));
+	json_object_set_new(o, "Services", list_json(v->services));
+	json_object_set_new(o, "PrivateKeyExportable",
+	    json_boolean(v->exportable));
+	json_object_set_new(o, "HasPrivateKey", json_boolean(v->has_key));
+	json_object_set_new(o, "NotBefore", json_string(nb));
+	json_object_set_new(o, "NotAfter", json_string(na));
+	json_object_set_new(o, "CertificateDomains", list_json(v->domains));
+	json_object_set_new(o, "IsSelfSigned", json_boolean(v->self_signed));
+	json_object_set_new(o, "KeyType", jstr(v->key_type));
+	json_object_set_new(o, "SerialNumber", jstr(v->serial));
+	json_object_set_new(o, "Chain", list_json(v->chain));
+	return o;
+}
