@@ -163,7 +163,7 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 {
 	struct cf_row r;
 	X509 *issuer = NULL;
-	enum cf_table have;
+	enum cf_table have = CF_END;
 	int found, rc = -1;
 
 	memset(&r, 0, sizeof(r));

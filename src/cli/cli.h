@@ -1,0 +1,68 @@
+/*
+ * cli.h - what the commands of `certfleet` share: global options, the
+ * store they run on, passwords, and how failures are reported.
+ */
+#ifndef CF_CLI_H
+#define CF_CLI_H
+
+#include "error.h"
+#include "store.h"
+#include "util.h"
+
+#define CF_VERSION "0.1.0"
+
+/* Global options, set in main and by every command's option parser. */
+struct cli_global {
+	const char *store;  /* --store DIR */
+	const char *server; /* --server NAME (the agent issue) */
+	int json;	    /* --json */
+};
+extern struct cli_global cli;
+
+/* Options every command accepts, to splice into its getopt table. */
+#define CLI_COMMON_OPTS                                                        \
+	{"store", required_argument, NULL, 'S'},                               \
+	    {"server", required_argument, NULL, 'R'},                          \
+	    {"json", no_argument, NULL, 'J'},                                  \
+	{                                                                      \
+		"help", no_argument, NULL, 'h'                                 \
+	}
+/* Handles a common option; 1 when c was one, 0 otherwise. */
+int cli_common_opt(int c, const char *arg);
+
+/* Opens the store of --store (or $CERTFLEET_STORE); NULL after an error
+ * message on stderr. */
+struct cf_store *cli_open_store(const char *op);
+
+/* The audit actor for this process: "local:<user>". */
+const char *cli_actor(void);
+
+/*
+ * Prints "certfleet: <op>: <message>" and returns the exit status that
+ * fits: 2 for usage errors, 1 otherwise.
+ */
+int cli_fail(const char *op, const struct cf_error *err);
+/* Prints a usage error for op and returns 2. */
+int cli_usage(const char *op, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * A password: from --password-file FILE ("-" stdin), else
+ * $CERTFLEET_PASSWORD, else (when ask) a no-echo prompt on the terminal,
+ * asked twice when confirm.  *out is NULL when none is available.
+ * An empty password is taken only when given explicitly, with a warning.
+ */
+int cli_password(const char *file, int ask, int confirm, const char *prompt,
+    struct cf_secret **out, struct cf_error *err);
+/* True when a password source other than the terminal was named. */
+int cli_password_given(const char *file);
+
+int cmd_get(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_enable(int argc, char **argv);
+int cmd_disable(int argc, char **argv);
+int cmd_remove(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * cmd_export.c - certfleet export THUMBPRINT [-o FILE] [--binary]
+ * [--legacy] [--pem] [--no-key] [--password-file F]:
+ * Export-ExchangeCertificate [-BinaryEncoded] -Password.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "cli.h"
+#include "ops.h"
+
+static const char usage[] =
+    "Usage: certfleet export THUMBPRINT [-o FILE] [--binary] [--legacy]\n"
+    "         [--pem] [--no-key] [--password-file FILE|-]\n"
+    "Default: PKCS#12 as Base64 text; --binary: DER PKCS#12;\n"
+    "--legacy: 3DES and SHA-1 MAC for Windows Server 2016 and older;\n"
+    "--pem: full chain and encrypted PKCS#8 key; --no-key: no key.\n";
+
+static int
+write_out(const char *path, const struct cf_buf *b, struct cf_error *err)
+{
+	size_t off = 0;
+
+	if (path != NULL && strcmp(path, "-") != 0)
+		return cf_write_file_atomic(path, b->data, b->len, 0600, err);
+	while (off < b->len) {
+		ssize_t n = write(STDOUT_FILENO, b->data + off, b->len - off);
+		if (n <= 0)
+			return cf_errorf(err, CF_E_IO, "cannot write to "
+						       "standard output");
+		off += (size_t)n;
+	}
+	return 0;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {"output", required_argument, NULL, 'o'},
+	    {"binary", no_argument, NULL, 'b'},
+	    {"legacy", no_argument, NULL, 'l'},
+	    {"pem", no_argument, NULL, 'P'},
+	    {"no-key", no_argument, NULL, 'k'},
+	    {"password-file", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct cf_export_opts eo;
+	struct cf_buf out = {0};
+	struct cf_secret *pw = NULL;
+	struct cf_store *s = NULL;
+	struct cf_error err;
+	const char *path = NULL, *pwfile = NULL;
+	int c, binary = 0, pem = 0, rc = 1;
+
+	memset(&eo, 0, sizeof(eo));
+	while ((c = getopt_long(argc, argv, "ho:blPkp:", opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'o':
+			path = optarg;
+			break;
+		case 'b':
+			binary = 1;
+			break;
+		case 'l':
+			eo.legacy = 1;
+			break;
+		case 'P':
+			pem = 1;
+			break;
+		case 'k':
+			eo.no_key = 1;
+			break;
+		case 'p':
+			pwfile = optarg;
+			break;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage("export", "name one certificate by thumbprint");
+	if (pem && (binary || eo.legacy))
+		return cli_usage("export",
+		    "--pem cannot be combined with --binary or --legacy");
+	eo.format = pem ? CF_EXPORT_PEM
+			: binary ? CF_EXPORT_P12 : CF_EXPORT_P12_B64;
+	if (binary && (path == NULL || strcmp(path, "-") == 0) &&
+	    isatty(STDOUT_FILENO))
+		return cli_usage("export", "refusing to write binary PKCS#12 "
+					   "to a terminal; use -o FILE");
+	cf_error_clear(&err);
+	if ((s = cli_open_store("export")) == NULL)
+		return 1;
+	if (cli_password(pwfile, !eo.no_key, 1,
+		"Password for the exported key: ", &pw, &err) == -1) {
+		rc = cli_fail("export", &err);
+		goto out;
+	}
+	if (pw == NULL && !eo.no_key) {
+		rc = cli_usage("export",
+		    "a password is needed to protect the private key: give "
+		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "
+		    "terminal");
+		goto out;
+	}
+	eo.actor = cli_actor();
+	eo.password = pw ? pw->data : NULL;
+	if (cf_op_export(s, argv[optind], &eo, &out, &err) == -1 ||
+	    write_out(path, &out, &err) == -1) {
+		rc = cli_fail("export", &err);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (out.data != NULL)
+		OPENSSL_cleanse(out.data, out.len);
+	cf_buf_clear(&out);
+	cf_secret_free(pw);
+	cf_store_free(s);
+	return rc;
+}

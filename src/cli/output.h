@@ -1,0 +1,20 @@
+/* output.h - tables for people, JSON for scripts. */
+#ifndef CF_OUTPUT_H
+#define CF_OUTPUT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+/*
+ * Prints a table as PowerShell's Format-Table does: a header, a rule of
+ * dashes, then the rows; every column padded but the last.
+ * cells[r * ncols + c] holds the text of row r, column c.
+ */
+void out_table(const char *const *headers, size_t ncols, char **cells,
+    size_t nrows);
+
+/* Prints j (stolen) as indented JSON with a final newline. */
+void out_json(json_t *j);
+
+#endif
