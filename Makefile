@@ -37,9 +37,10 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
 
-$(B)/tests/%: $(B)/obj/tests/unit/%.o $(B)/obj/tests/unit/check.o $(B)/libcertfleet.a
+UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(B)/obj/tests/unit/check.o $(B)/libcertfleet.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $< $(UNIT_AUX) $(B)/libcertfleet.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 

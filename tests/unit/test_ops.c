@@ -1,0 +1,238 @@
+/*
+ * test_ops.c - the operations end to end on a real store: import (chains,
+ * keys, re-import), Status, export refusal, services, remove.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "check.h"
+#include "ops.h"
+#include "testpki.h"
+
+static struct cf_store *s;
+static struct cf_error err;
+
+static int
+import_pem(const char *name, const char *pem, int exportable,
+    const char *services, struct cf_import_result **res, size_t *n)
+{
+	struct cf_input in = {name, (const unsigned char *)pem, strlen(pem)};
+	struct cf_import_opts o;
+
+	memset(&o, 0, sizeof(o));
+	o.actor = "test";
+	o.exportable = exportable;
+	o.services = services;
+	cf_error_clear(&err);
+	return cf_op_import(s, &in, 1, &o, res, n, &err);
+}
+
+static const char *
+status_of(const char *thumb)
+{
+	static char buf[32];
+	struct cf_view *v = NULL;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	if (cf_op_get(s, thumb, &v, &n, &err) == 0 && n == 1)
+		snprintf(buf, sizeof(buf), "%s", v[0].status);
+	cf_views_free(v, n);
+	return buf;
+}
+
+static size_t
+count(void)
+{
+	struct cf_view *v = NULL;
+	size_t n = 0;
+
+	cf_op_get(s, NULL, &v, &n, &err);
+	cf_views_free(v, n);
+	return n;
+}
+
+int
+main(void)
+{
+	EVP_PKEY *rk = tp_key(0), *ik = tp_key(0), *lk = tp_key(2048),
+		 *other = tp_key(0);
+	X509 *root = tp_cert("Test Root", NULL, rk, NULL, NULL, -1, 3650, 1);
+	X509 *inter = tp_cert("Test Intermediate", NULL, ik, root, rk, -1,
+	    1825, 1);
+	X509 *leaf = tp_cert("mail.example.com",
+	    "mail.example.com,mail,autodiscover.example.com", lk, inter, ik,
+	    -1, 90, 0);
+	X509 *expired = tp_cert("old.example.com", NULL, other, inter, ik,
+	    -400, -10, 0);
+	X509 *forged = tp_cert("forged.example.com", NULL, other, inter,
+	    other, -1, 90, 0); /* names inter as issuer, signed by other */
+	X509 *pair[2] = {inter, leaf};
+	char leaf_t[CF_THUMB_LEN + 1], root_t[CF_THUMB_LEN + 1], thumb[41];
+	struct cf_import_result *res = NULL;
+	struct cf_view *v = NULL;
+	struct cf_buf out = {0};
+	struct cf_export_opts eo;
+	size_t n = 0;
+	char *pem, dir[512];
+
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	cf_cert_thumbprint(leaf, leaf_t);
+	cf_cert_thumbprint(root, root_t);
+
+	/* A PEM bundle in any order: key, intermediate, leaf. */
+	{
+		char *k = tp_pem(NULL, 0, lk), *c = tp_pem(pair, 2, NULL);
+		pem = xasprintf("%s%s", k, c);
+		free(k);
+		free(c);
+	}
+	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == 0 &&
+		  n == 1 && strcmp(res[0].thumbprint, leaf_t) == 0 &&
+		  strcmp(res[0].what, "imported") == 0 &&
+		  strcmp(res[0].services, "https,smtp") == 0,
+	    "import: the leaf of a key-first PEM bundle, with services");
+	cf_import_results_free(res, n);
+	CHECK(count() == 1, "import: the intermediate is a chain certificate, "
+			    "not listed");
+	CHECK(cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
+		  v[0].has_key && !v[0].exportable &&
+		  strcmp(v[0].domains,
+		      "mail.example.com,mail,autodiscover.example.com") == 0 &&
+		  strcmp(v[0].key_type, "RSA-2048") == 0 &&
+		  strlen(v[0].chain) == CF_THUMB_LEN,
+	    "get: key held, not exportable by default, domains, key type, "
+	    "chain");
+	cf_views_free(v, n);
+	CHECK(strcmp(status_of(leaf_t), "Untrusted") == 0,
+	    "status: Untrusted while the root is unknown");
+
+	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 &&
+		  n == 1 && strcmp(res[0].what, "already present") == 0,
+	    "import: again says already present");
+	cf_import_results_free(res, n);
+	free(pem);
+
+	pem = tp_pem(&root, 1, NULL);
+	CHECK(import_pem("root.pem", pem, 0, NULL, &res, &n) == 0 && n == 1,
+	    "import: the root as a certificate of its own");
+	cf_import_results_free(res, n);
+	free(pem);
+	CHECK(strcmp(status_of(leaf_t), "Valid") == 0,
+	    "status: Valid once the store holds the root (chain completed)");
+	CHECK(cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
+		  strstr(v[0].chain, root_t) != NULL,
+	    "get: the chain reaches the root");
+	cf_views_free(v, n);
+
+	pem = tp_pem(&expired, 1, NULL);
+	import_pem("expired.pem", pem, 0, NULL, &res, &n);
+	cf_cert_thumbprint(expired, thumb);
+	CHECK(strcmp(status_of(thumb), "DateInvalid") == 0,
+	    "status: an expired certificate is DateInvalid");
+	cf_import_results_free(res, n);
+	free(pem);
+	pem = tp_pem(&forged, 1, NULL);
+	import_pem("forged.pem", pem, 0, NULL, &res, &n);
+	cf_cert_thumbprint(forged, thumb);
+	CHECK(strcmp(status_of(thumb), "Invalid") == 0,
+	    "status: a signature the named issuer did not make is Invalid");
+	cf_import_results_free(res, n);
+	free(pem);
+
+	/* A key that does not match: refused, nothing changed. */
+	{
+		size_t before = count();
+		X509 *x = tp_cert("mismatch.example.com", NULL, other, NULL,
+		    NULL, -1, 30, 0);
+		char *c = tp_pem(&x, 1, NULL), *k = tp_pem(NULL, 0, lk);
+		pem = xasprintf("%s%s", c, k);
+		CHECK(import_pem("mismatch.pem", pem, 0, NULL, &res, &n) ==
+			      -1 &&
+			  err.code == CF_E_MISMATCH &&
+			  strstr(err.msg, "mismatch.pem") != NULL,
+		    "import: key and certificate that do not match are refused");
+		CHECK(count() == before, "import: a refused file changes "
+					 "nothing");
+		free(c);
+		free(k);
+		free(pem);
+		X509_free(x);
+	}
+	CHECK(import_pem("garbage.pem", "hello world", 0, NULL, &res, &n) ==
+		      -1 &&
+		  err.code == CF_E_PARSE,
+	    "import: garbage is a parse error");
+
+	/* Export: refused for a key imported without --exportable. */
+	memset(&eo, 0, sizeof(eo));
+	eo.actor = "test";
+	eo.password = "pw";
+	eo.format = CF_EXPORT_P12;
+	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == -1 &&
+		  err.code == CF_E_DENIED &&
+		  strstr(err.msg, "not exportable") != NULL &&
+		  strstr(err.msg, "--exportable") != NULL && out.data == NULL,
+	    "export: a non-exportable key is refused, saying why and what to "
+	    "do");
+	eo.no_key = 1;
+	eo.password = NULL;
+	eo.format = CF_EXPORT_PEM;
+	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == 0 &&
+		  memmem(out.data, out.len, "PRIVATE KEY", 11) == NULL &&
+		  memmem(out.data, out.len, "BEGIN CERTIFICATE", 17) != NULL,
+	    "export: --no-key is allowed and holds no key");
+	{
+		/* leaf + intermediate + root */
+		int certs = 0;
+		const unsigned char *p = out.data;
+		while ((p = memmem(p, out.len - (size_t)(p - out.data),
+			    "BEGIN CERTIFICATE", 17)) != NULL) {
+			certs++;
+			p += 17;
+		}
+		CHECK(certs == 3, "export: the whole chain comes along");
+	}
+	cf_buf_clear(&out);
+
+	/* Services. */
+	CHECK(cf_op_enable(s, "test", root_t, "https", 0, NULL, &err) == -1 &&
+		  err.code == CF_E_DENIED,
+	    "enable: a certificate without a key cannot serve");
+	CHECK(cf_op_enable(s, "test", leaf_t, "imap,IIS", 0, thumb, &err) ==
+		      0 &&
+		  strcmp(thumb, leaf_t) == 0,
+	    "enable: IIS is https, imap added");
+	CHECK(cf_op_enable(s, "test", leaf_t, "ftp", 0, NULL, &err) == -1 &&
+		  err.code == CF_E_USAGE,
+	    "enable: an unknown service is a usage error");
+	CHECK(cf_op_disable(s, "test", leaf_t, "pop", NULL, &err) == -1 &&
+		  err.code == CF_E_CONFLICT,
+	    "disable: a service the certificate does not hold is refused");
+	CHECK(cf_op_disable(s, "test", leaf_t, "imap", NULL, &err) == 0,
+	    "disable: takes imap away");
+	CHECK(cf_op_remove(s, "test", leaf_t, 0, NULL, &err) == -1 &&
+		  err.code == CF_E_CONFLICT && count() == 4,
+	    "remove: refused while services are assigned");
+	CHECK(cf_op_remove(s, "test", leaf_t, 1, NULL, &err) == 0 &&
+		  count() == 3,
+	    "remove --force: gone");
+	CHECK(cf_op_remove(s, "test", leaf_t, 1, NULL, &err) == -1 &&
+		  err.code == CF_E_NOTFOUND,
+	    "remove: an unknown thumbprint is not found");
+
+	cf_store_free(s);
+	X509_free(root);
+	X509_free(inter);
+	X509_free(leaf);
+	X509_free(expired);
+	X509_free(forged);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	EVP_PKEY_free(lk);
+	EVP_PKEY_free(other);
+	return check_done();
+}

@@ -1,0 +1,232 @@
+/* test_store.c - the SQLite store: schema, rows, keys, services, audit. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "cert.h"
+#include "check.h"
+#include "store.h"
+#include "testpki.h"
+
+static struct cf_row
+row_of(X509 *x, enum cf_table t)
+{
+	struct cf_row r;
+	struct cf_error err;
+
+	memset(&r, 0, sizeof(r));
+	cf_certfacts_read(x, &r.f, &err);
+	cf_cert_to_der(x, &r.der, &r.der_len);
+	r.table = t;
+	r.friendly_name = xstrdup("");
+	return r;
+}
+
+static int
+user_version(const char *dir)
+{
+	char path[512];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) ==
+		SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+int
+main(void)
+{
+	char dir[512], thumb[CF_THUMB_LEN + 1], owner[CF_THUMB_LEN + 1];
+	char prefix[16];
+	struct cf_store *s;
+	struct cf_error err;
+	struct cf_row r, *rows = NULL;
+	struct cf_secret *key = NULL;
+	struct cf_audit *recs = NULL;
+	struct stat st;
+	size_t n = 0;
+	EVP_PKEY *k = tp_key(0);
+	X509 *ca = tp_cert("Test CA", NULL, k, NULL, NULL, -1, 365, 1);
+	X509 *leaf = tp_cert("mail.example.com", "mail.example.com", k, ca, k,
+	    -1, 90, 0);
+
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	CHECK(s != NULL, "store: created on first use");
+	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700,
+	    "store: directory is 0700");
+	snprintf(owner, sizeof(owner), "%s/store.db", "x");
+	{
+		char p[600];
+		snprintf(p, sizeof(p), "%s/store.db", dir);
+		CHECK(stat(p, &st) == 0 && (st.st_mode & 077) == 0,
+		    "store: database file is 0600");
+	}
+	CHECK(user_version(dir) >= 1, "store: schema version recorded");
+
+	r = row_of(leaf, CF_END);
+	CHECK(cf_store_begin(s, &err) == 0 && cf_store_insert(s, &r, &err) == 0 &&
+		  cf_store_commit(s, &err) == 0,
+	    "store: insert an end certificate");
+	snprintf(thumb, sizeof(thumb), "%s", r.f.thumbprint);
+	CHECK(cf_store_begin(s, &err) == 0 && cf_store_insert(s, &r, &err) == -1 &&
+		  err.code == CF_E_STORE,
+	    "store: the same thumbprint twice is refused");
+	cf_store_rollback(s);
+	cf_row_clear(&r);
+
+	CHECK(cf_store_list(s, CF_END, NULL, 0, &rows, &n, &err) == 0 &&
+		  n == 1 && strcmp(rows[0].f.thumbprint, thumb) == 0 &&
+		  strcmp(rows[0].f.domains, "mail.example.com") == 0,
+	    "store: list returns the row with its facts");
+	cf_rows_free(rows, n);
+
+	/* Prefix resolution, any case. */
+	snprintf(prefix, sizeof(prefix), "%.8s", thumb);
+	for (char *p = prefix; *p; p++)
+		if (*p >= 'A' && *p <= 'F')
+			*p = (char)(*p - 'A' + 'a');
+	CHECK(cf_store_resolve(s, prefix, owner, &err) == 0 &&
+		  strcmp(owner, thumb) == 0,
+	    "store: a lower-case 8-digit prefix resolves");
+	CHECK(cf_store_resolve(s, "1234567", owner, &err) == -1 &&
+		  err.code == CF_E_USAGE,
+	    "store: a 7-digit prefix is a usage error");
+	CHECK(cf_store_resolve(s, thumb[0] == 'F' ? "00000000" : "FFFFFFFF",
+		  owner, &err) == -1 &&
+		  err.code == CF_E_NOTFOUND,
+	    "store: an unknown thumbprint is not found");
+	CHECK(cf_store_resolve(s, "not-hex!", owner, &err) == -1 &&
+		  err.code == CF_E_USAGE,
+	    "store: a non-hex argument is a usage error");
+
+	/* Two thumbprints sharing a prefix (rows made up for the test). */
+	{
+		struct cf_row a = row_of(leaf, CF_END), b = row_of(ca, CF_END);
+		snprintf(a.f.thumbprint, sizeof(a.f.thumbprint), "%s",
+		    "ABCDEF010000000000000000000000000000000A");
+		snprintf(b.f.thumbprint, sizeof(b.f.thumbprint), "%s",
+		    "ABCDEF011000000000000000000000000000000B");
+		cf_store_begin(s, &err);
+		cf_store_insert(s, &a, &err);
+		cf_store_insert(s, &b, &err);
+		CHECK(cf_store_resolve(s, "abcdef01", owner, &err) == -1 &&
+			  err.code == CF_E_AMBIGUOUS &&
+			  strstr(err.msg, a.f.thumbprint) != NULL &&
+			  strstr(err.msg, b.f.thumbprint) != NULL,
+		    "store: an ambiguous prefix lists the candidates");
+		CHECK(cf_store_resolve(s, "ABCDEF0110", owner, &err) == 0 &&
+			  strcmp(owner, b.f.thumbprint) == 0,
+		    "store: a longer prefix resolves the ambiguity");
+		cf_store_rollback(s);
+		cf_row_clear(&a);
+		cf_row_clear(&b);
+	}
+
+	/* Keys: sealed, bound to their row. */
+	CHECK(cf_store_begin(s, &err) == 0 &&
+		  cf_store_key_put(s, thumb, (const unsigned char *)"KEYDER", 6,
+		      &err) == 0 &&
+		  cf_store_commit(s, &err) == 0,
+	    "store: a key is stored");
+	CHECK(cf_store_key_get(s, thumb, &key, &err) == 0 && key->len == 6 &&
+		  memcmp(key->data, "KEYDER", 6) == 0,
+	    "store: the key unseals");
+	cf_secret_free(key);
+	key = NULL;
+	{
+		char p[600], sql[400];
+		sqlite3 *db;
+		snprintf(p, sizeof(p), "%s/store.db", dir);
+		sqlite3_open(p, &db);
+		r = row_of(ca, CF_END);
+		cf_store_begin(s, &err);
+		cf_store_insert(s, &r, &err);
+		cf_store_commit(s, &err);
+		snprintf(sql, sizeof(sql),
+		    "INSERT INTO keys SELECT '%s', sealed FROM keys WHERE "
+		    "thumbprint = '%s'",
+		    r.f.thumbprint, thumb);
+		sqlite3_exec(db, sql, NULL, NULL, NULL);
+		sqlite3_close(db);
+		CHECK(cf_store_key_get(s, r.f.thumbprint, &key, &err) == -1 &&
+			  err.code == CF_E_CRYPTO,
+		    "store: a sealed key copied onto another row does not open");
+		cf_row_clear(&r);
+	}
+
+	/* Services belong to one certificate. */
+	CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
+		  cf_store_service_owner(s, "https", owner, &err) == 0 &&
+		  strcmp(owner, thumb) == 0,
+	    "store: a service is assigned");
+	CHECK(cf_store_service_owner(s, "pop", owner, &err) == 0 &&
+		  owner[0] == '\0',
+	    "store: an unassigned service has no owner");
+
+	/* Rollback leaves nothing behind. */
+	cf_store_begin(s, &err);
+	cf_store_delete(s, thumb, &err);
+	cf_store_rollback(s);
+	CHECK(cf_store_list(s, CF_END, thumb, 0, &rows, &n, &err) == 0 &&
+		  n == 1 && strcmp(rows[0].services, "https") == 0,
+	    "store: a rolled-back delete leaves the row and its services");
+	cf_rows_free(rows, n);
+	cf_store_begin(s, &err);
+	CHECK(cf_store_delete(s, thumb, &err) == 0 &&
+		  cf_store_commit(s, &err) == 0 &&
+		  cf_store_list(s, CF_END, thumb, 0, &rows, &n, &err) == 0 &&
+		  n == 0,
+	    "store: delete removes the row");
+	cf_rows_free(rows, n);
+	CHECK(cf_store_service_owner(s, "https", owner, &err) == 0 &&
+		  owner[0] == '\0',
+	    "store: delete releases the services");
+
+	CHECK(cf_store_audit(s, "local:test", "import", thumb, "imported",
+		  &err) == 0 &&
+		  cf_store_audit_list(s, 0, &recs, &n, &err) == 0 && n == 1 &&
+		  strcmp(recs[0].actor, "local:test") == 0,
+	    "store: audit records are kept");
+	cf_audit_free(recs, n);
+	CHECK(cf_store_audit_list(s, time(NULL) + 3600, &recs, &n, &err) == 0 &&
+		  n == 0,
+	    "store: --since filters the audit");
+	cf_audit_free(recs, n);
+	cf_store_free(s);
+
+	/* Reopen: migrations run once. */
+	s = cf_store_open(dir, &err);
+	CHECK(s != NULL && user_version(dir) >= 1, "store: reopens");
+	cf_store_free(s);
+	{
+		char p[600];
+		sqlite3 *db;
+		snprintf(p, sizeof(p), "%s/store.db", dir);
+		sqlite3_open(p, &db);
+		sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+		sqlite3_close(db);
+	}
+	s = cf_store_open(dir, &err);
+	CHECK(s == NULL && strstr(err.msg, "newer") != NULL,
+	    "store: a schema from a newer certfleet is refused");
+	s = cf_store_open("/proc/certfleet-cannot-be-here", &err);
+	CHECK(s == NULL && err.code == CF_E_IO,
+	    "store: an impossible directory is an I/O error");
+
+	X509_free(leaf);
+	X509_free(ca);
+	EVP_PKEY_free(k);
+	return check_done();
+}
