@@ -55,7 +55,9 @@ test:
 bench: all
 	bench/run.sh
 
-demo: all
+demo:
+	scripts/setup-deps.sh
+	$(MAKE) --no-print-directory all
 	scripts/demo.sh
 
 format:

@@ -28,7 +28,7 @@ cf_bundle_free(struct cf_bundle *b)
 
 	if (b == NULL)
 		return;
-	OSSL_STACK_OF_X509_free(b->certs);
+	sk_X509_pop_free(b->certs, X509_free); /* OSSL_STACK_OF_X509_free is 3.2+ */
 	for (i = 0; i < b->nkeys; i++)
 		EVP_PKEY_free(b->keys[i]);
 	free(b->keys);

@@ -48,6 +48,15 @@ int cf_pkcs12_parse(const char *name, const unsigned char *der, size_t len,
     const char *password, struct cf_bundle *out, struct cf_error *err);
 
 /*
+ * Decrypts the DER EncryptedPrivateKeyInfo (PKCS#8) der of len bytes
+ * (name used in messages) under password (NULL: none given) with the
+ * same iteration caps, password encodings and legacy-provider rule as
+ * cf_pkcs12_parse.  *key (caller frees) is set only on success.
+ */
+int cf_pkcs12_decrypt_pkcs8(const char *name, const unsigned char *der,
+    size_t len, const char *password, EVP_PKEY **key, struct cf_error *err);
+
+/*
  * Builds a DER PKCS#12 holding cert, key (may be NULL: certificates
  * only) and chain (may be NULL), with friendly_name (may be NULL) on the
  * certificate and key, encrypted under password with profile.  Uses only
