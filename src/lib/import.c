@@ -176,12 +176,13 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 		goto out;
 	}
 	r.table = table;
-	if (!r.f.self_signed) {
-		if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
-			&r.sig_state, err) == -1)
-			goto out;
-	} else
+	if (r.f.self_signed)
 		r.sig_state = CF_SIG_OK;
+	else if (X509_check_issued(cert, cert) == X509_V_OK)
+		r.sig_state = CF_SIG_BAD; /* self-issued, self-signature fails */
+	else if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
+		     &r.sig_state, err) == -1)
+		goto out;
 	if (issuer != NULL && depth < MAX_DEPTH) {
 		char it[CF_THUMB_LEN + 1];
 		cf_cert_thumbprint(issuer, it);
