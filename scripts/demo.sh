@@ -18,13 +18,13 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "A CA (root + intermediate) issues mail.example.com (SANs mail, autodiscover)"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-    -subj "/CN=Demo Root CA/O=Example Ltd" -keyout root.key -out root.pem 2>/dev/null
+    -subj "/O=Example Ltd/CN=Demo Root CA" -keyout root.key -out root.pem 2>/dev/null
 openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -subj "/CN=Demo Intermediate CA/O=Example Ltd" -keyout int.key -out int.csr 2>/dev/null
+    -subj "/O=Example Ltd/CN=Demo Intermediate CA" -keyout int.key -out int.csr 2>/dev/null
 printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
 openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial \
     -days 1825 -extfile ca.ext -out int.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=mail.example.com/O=Example Ltd" \
+openssl req -newkey rsa:2048 -nodes -subj "/O=Example Ltd/CN=mail.example.com" \
     -keyout mail.key -out mail.csr 2>/dev/null
 printf 'subjectAltName=DNS:mail.example.com,DNS:mail,DNS:autodiscover.example.com\n' > leaf.ext
 openssl x509 -req -in mail.csr -CA int.pem -CAkey int.key -CAcreateserial \
@@ -38,7 +38,7 @@ step "ex1: trust the CA's root, import the certificate as exportable, assign ser
 run "$CF" --store ex1 import root.pem
 run "$CF" --store ex1 import mail.pfx --exportable --password-file ca-password \
     --friendly-name "Mail 2026"
-thumb=$("$CF" --store ex1 get --json | jq -r '.[] | select(.Subject | startswith("CN=mail")) | .Thumbprint')
+thumb=$("$CF" --store ex1 get --json | jq -r '.[] | select(.CertificateDomains | index("mail.example.com")) | .Thumbprint')
 run "$CF" --store ex1 enable "${thumb:0:8}" --services IIS,smtp,imap,pop
 run "$CF" --store ex1 get
 

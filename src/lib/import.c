@@ -407,7 +407,7 @@ cf_import_results_free(struct cf_import_result *r, size_t n)
 	size_t i;
 
 	for (i = 0; r != NULL && i < n; i++)
-		free(r->services);
+		free(r[i].services);
 	free(r);
 }
 
