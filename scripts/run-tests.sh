@@ -12,7 +12,8 @@
 # FAIL "<program>: exited N".  So does one that prints no PASS or FAIL line:
 # a test that checks nothing is broken.  The last line is "N passed, M
 # failed"; the exit status is 1 if M > 0 or N = 0.  The whole log is kept
-# in build/test.log.
+# in build/test.log.  When the sanitizer objects are there, the runner also
+# links build/asan/certfleet and exports CERTFLEET_ASAN for the e2e scripts.
 #
 # Environment: CF_TEST_TIMEOUT (seconds per program, default 600).
 set -u
@@ -104,9 +105,18 @@ while IFS= read -r prog; do
 done < <(programs_in build/asan/tests)
 
 export CERTFLEET="$top/build/certfleet"
-# A sanitizer build of the CLI, when one was made, for the scripts that use it.
-if [ -x build/asan/certfleet ]; then
+# A sanitizer build of the CLI for the scripts that feed it hostile input
+# (tests/e2e/vectors.sh).  `make test` builds the sanitizer objects for the
+# unit tests; linking the CLI from them too takes seconds.  The flags are the
+# Makefile's test target's.
+if [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
+	make --no-print-directory -s B=build/asan \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+		build/asan/certfleet >"$tmp/asan-cli.log" 2>&1; then
 	export CERTFLEET_ASAN="$top/build/asan/certfleet"
+elif [ -z "${CERTFLEET_ASAN:-}" ]; then
+	echo "note: no sanitizer build of certfleet; e2e scripts use build/certfleet only"
+	[ -s "$tmp/asan-cli.log" ] && sed 's/^/  | /' "$tmp/asan-cli.log" | tail -5
 fi
 for script in tests/e2e/*.sh; do
 	[ -f "$script" ] || continue
