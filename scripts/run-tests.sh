@@ -4,8 +4,9 @@
 #   scripts/run-tests.sh            (make test builds first, then calls this)
 #
 # In order: the unit test binaries in build/tests/, the sanitizer builds of
-# the same in build/asan/tests/, then every tests/e2e/*.sh but lib.sh (run
-# with bash, CERTFLEET=$PWD/build/certfleet).  Each program prints "PASS name"
+# the same in build/asan/tests/, then every tests/e2e/*.sh but lib.sh and
+# other sourced helpers without a #! line (run with bash,
+# CERTFLEET=$PWD/build/certfleet).  Each program prints "PASS name"
 # or "FAIL name ..." lines on stdout; they are counted across all programs.
 # A program that exits non-zero without a FAIL line, is killed by a signal or
 # the timeout, or whose output holds a sanitizer report, counts as one more
@@ -121,6 +122,8 @@ fi
 for script in tests/e2e/*.sh; do
 	[ -f "$script" ] || continue
 	[ "$(basename "$script")" = lib.sh ] && continue
+	# Files without a #! line are helpers that scripts source (fixtures).
+	head -c 2 "$script" | grep -q '^#!' || continue
 	run_one "$script" bash "$script"
 done
 
