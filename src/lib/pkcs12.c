@@ -1309,7 +1309,13 @@ cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	    (key != NULL && key_safe(safes, key, friendly_name, keyid,
 				keyid_len, pr, password, err) == -1))
 		goto out;
-	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, build_propq)) == NULL ||
+	/*
+	 * No propq here: OpenSSL 3.0's PKCS12_free leaks the copy that
+	 * PKCS12_init_ex keeps.  That context only serves the MAC (PKCS#12
+	 * KDF and HMAC-SHA1/SHA-256), which no provider but the default
+	 * one offers; the ciphers above were fetched with build_propq.
+	 */
+	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL ||
 	    !PKCS12_set_mac(p12, password, -1, NULL, pr->mac_salt, pr->iter,
 		mac_md) ||
 	    (n = i2d_PKCS12(p12, &buf)) <= 0) {
