@@ -24,15 +24,27 @@ extern struct cli_global cli;
 	{"store", required_argument, NULL, 'S'},                               \
 	    {"server", required_argument, NULL, 'R'},                          \
 	    {"json", no_argument, NULL, 'J'},                                  \
+	    {"password", required_argument, NULL, 'W'},                        \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
 	}
 /* Handles a common option; 1 when c was one, 0 otherwise. */
 int cli_common_opt(int c, const char *arg);
 
+/*
+ * Reports an option getopt_long could not take (c is '?' or ':', or 'W'
+ * for the refused --password) for command op; returns 2.
+ */
+int cli_bad_option(const char *op, int c, char **argv);
+
 /* Opens the store of --store (or $CERTFLEET_STORE); NULL after an error
  * message on stderr. */
 struct cf_store *cli_open_store(const char *op);
+
+/* Audits a failure the command met outside an operation (a file that
+ * cannot be read or written). */
+void cli_audit_failure(struct cf_store *s, const char *op, const char *thumb,
+    const struct cf_error *err);
 
 /* The audit actor for this process: "local:<user>". */
 const char *cli_actor(void);

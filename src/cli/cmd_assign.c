@@ -44,7 +44,7 @@ parse(const char *op, const char *usage, int need_services, int argc,
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(argc, argv, "hs:f", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hs:f", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -55,10 +55,8 @@ parse(const char *op, const char *usage, int need_services, int argc,
 			a->services = optarg;
 		else if (c == 'f')
 			a->force = 1;
-		else {
-			fputs(usage, stderr);
-			return 2;
-		}
+		else
+			return cli_bad_option(op, c, argv);
 	}
 	if (optind != argc - 1)
 		return cli_usage(op, "name one certificate by thumbprint");

@@ -59,7 +59,7 @@ cmd_export(int argc, char **argv)
 	int c, binary = 0, pem = 0, rc = 1;
 
 	memset(&eo, 0, sizeof(eo));
-	while ((c = getopt_long(argc, argv, "ho:blPkp:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":ho:blPkp:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
@@ -85,8 +85,7 @@ cmd_export(int argc, char **argv)
 			pwfile = optarg;
 			break;
 		default:
-			fputs(usage, stderr);
-			return 2;
+			return cli_bad_option("export", c, argv);
 		}
 	}
 	if (optind != argc - 1)
@@ -105,6 +104,7 @@ cmd_export(int argc, char **argv)
 		return 1;
 	if (cli_password(pwfile, !eo.no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
+		cli_audit_failure(s, "export", argv[optind], &err);
 		rc = cli_fail("export", &err);
 		goto out;
 	}
@@ -117,8 +117,12 @@ cmd_export(int argc, char **argv)
 	}
 	eo.actor = cli_actor();
 	eo.password = pw ? pw->data : NULL;
-	if (cf_op_export(s, argv[optind], &eo, &out, &err) == -1 ||
-	    write_out(path, &out, &err) == -1) {
+	if (cf_op_export(s, argv[optind], &eo, &out, &err) == -1) {
+		rc = cli_fail("export", &err);
+		goto out;
+	}
+	if (write_out(path, &out, &err) == -1) {
+		cli_audit_failure(s, "export", argv[optind], &err);
 		rc = cli_fail("export", &err);
 		goto out;
 	}

@@ -78,7 +78,7 @@ cmd_get(int argc, char **argv)
 	const char *arg = NULL;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "hf:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -90,8 +90,7 @@ cmd_get(int argc, char **argv)
 				return rc;
 			continue;
 		}
-		fputs(usage, stderr);
-		return 2;
+		return cli_bad_option("get", c, argv);
 	}
 	if (optind < argc)
 		arg = argv[optind++];

@@ -92,7 +92,7 @@ cmd_import(int argc, char **argv)
 	int c, rc = 1;
 
 	memset(&io, 0, sizeof(io));
-	while ((c = getopt_long(argc, argv, "hxn:s:fp:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hxn:s:fp:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
@@ -115,8 +115,7 @@ cmd_import(int argc, char **argv)
 			pwfile = optarg;
 			break;
 		default:
-			fputs(usage, stderr);
-			return 2;
+			return cli_bad_option("import", c, argv);
 		}
 	}
 	if (optind >= argc)
@@ -125,22 +124,18 @@ cmd_import(int argc, char **argv)
 	n = (size_t)(argc - optind);
 	in = xcalloc(n, sizeof(*in));
 	bufs = xcalloc(n, sizeof(*bufs));
+	if ((s = cli_open_store("import")) == NULL)
+		goto out;
 	for (i = 0; i < n; i++) {
 		in[i].name = argv[optind + (int)i];
 		if (cf_read_file(in[i].name, CF_MAX_INPUT_BYTES, &bufs[i],
-			&err) == -1) {
-			rc = cli_fail("import", &err);
-			goto out;
-		}
+			&err) == -1)
+			goto failed;
 		in[i].data = bufs[i].data;
 		in[i].len = bufs[i].len;
 	}
-	if (cli_password(pwfile, 0, 0, NULL, &pw, &err) == -1) {
-		rc = cli_fail("import", &err);
-		goto out;
-	}
-	if ((s = cli_open_store("import")) == NULL)
-		goto out;
+	if (cli_password(pwfile, 0, 0, NULL, &pw, &err) == -1)
+		goto failed;
 	io.actor = cli_actor();
 	io.password = pw ? pw->data : NULL;
 	if (n >= 10 && isatty(STDERR_FILENO))
@@ -172,6 +167,10 @@ cmd_import(int argc, char **argv)
 	}
 	print_results(res, nres);
 	rc = 0;
+	goto out;
+failed:
+	cli_audit_failure(s, "import", "", &err);
+	rc = cli_fail("import", &err);
 out:
 	cf_import_results_free(res, nres);
 	cf_secret_free(pw);

@@ -49,7 +49,7 @@ cmd_log(int argc, char **argv)
 	size_t n = 0, i;
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hs:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hs:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -63,8 +63,7 @@ cmd_log(int argc, char **argv)
 						"(YYYY-MM-DD or "
 						"YYYY-MM-DDTHH:MM:SSZ)",
 			    optarg);
-		fputs(usage, stderr);
-		return 2;
+		return cli_bad_option("log", c, argv);
 	}
 	if (optind != argc)
 		return cli_usage("log", "unexpected argument %s", argv[optind]);

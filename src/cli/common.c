@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -25,6 +26,35 @@ cli_common_opt(int c, const char *arg)
 		return 1;
 	}
 	return 0;
+}
+
+int
+cli_bad_option(const char *op, int c, char **argv)
+{
+	const char *opt = optind > 0 ? argv[optind - 1] : "?";
+	const char *sep = op ? ": " : "";
+
+	if (op == NULL)
+		op = "";
+
+	if (c == 'W')
+		fprintf(stderr,
+		    "certfleet: %s%s--password: passwords are never taken "
+		    "from the command line; use --password-file FILE, "
+		    "CERTFLEET_PASSWORD or the prompt\n",
+		    op, sep);
+	else if (c == ':')
+		fprintf(stderr, "certfleet: %s%soption %s is missing its argument\n", op,
+		    sep, opt);
+	else
+		fprintf(stderr, "certfleet: %s%sunknown option %s\n", op,
+		    sep, strncmp(opt, "--", 2) == 0 || optopt == 0 ? opt
+							   : (char[]){'-',
+								 (char)optopt,
+								 '\0'});
+	fprintf(stderr, "(certfleet %s%s--help shows the usage)\n", op,
+	    op[0] ? " " : "");
+	return 2;
 }
 
 struct cf_store *
@@ -53,6 +83,16 @@ cli_open_store(const char *op)
 	if ((s = cf_store_open(dir, &err)) == NULL)
 		cli_fail(op, &err);
 	return s;
+}
+
+void
+cli_audit_failure(struct cf_store *s, const char *op, const char *thumb,
+    const struct cf_error *err)
+{
+	char *outcome = xasprintf("failed: %s", err->msg);
+
+	cf_store_audit(s, cli_actor(), op, thumb ? thumb : "", outcome, NULL);
+	free(outcome);
 }
 
 const char *

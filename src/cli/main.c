@@ -51,7 +51,7 @@ main(int argc, char **argv)
 
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		if (c == 'V') {
 			printf("certfleet %s (%s)\n", CF_VERSION,
 			    OpenSSL_version(OPENSSL_VERSION));
@@ -61,12 +61,8 @@ main(int argc, char **argv)
 			show_usage(stdout);
 			return 0;
 		}
-		if (!cli_common_opt(c, optarg)) {
-			fprintf(stderr, "certfleet: unknown option %s\n",
-			    argv[optind - 1]);
-			show_usage(stderr);
-			return 2;
-		}
+		if (!cli_common_opt(c, optarg))
+			return cli_bad_option(NULL, c, argv);
 	}
 	if (optind >= argc) {
 		show_usage(stderr);

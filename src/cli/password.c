@@ -30,9 +30,11 @@ from_file(const char *file, struct cf_secret **out, struct cf_error *err)
 {
 	struct cf_buf b;
 
-	if (cf_read_file(file, MAX_PASSWORD, &b, err) == -1)
-		return cf_errorf(err, err->code, "password file %s",
-		    err->msg);
+	if (cf_read_file(file, MAX_PASSWORD, &b, err) == -1) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return cf_errorf(err, err->code, "password file %s", msg);
+	}
 	*out = cf_secret_new(b.data, b.len);
 	OPENSSL_cleanse(b.data, b.len);
 	cf_buf_clear(&b);
@@ -59,23 +61,24 @@ prompt_tty(const char *prompt)
 
 	if (fd == -1)
 		return NULL;
-	if (write(fd, prompt, strlen(prompt)) < 0)
-		goto out;
+	/* Echo goes off before the prompt shows, and without flushing:
+	 * a password typed the moment the prompt appears is kept, unseen. */
 	if (tcgetattr(fd, &old) == 0) {
 		quiet = old;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
-		echo_off = tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+		echo_off = tcsetattr(fd, TCSANOW, &quiet) == 0;
 	}
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		goto restore;
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, 1)) == 1 &&
 	    buf[len] != '\n')
 		len++;
-	if (echo_off)
-		tcsetattr(fd, TCSAFLUSH, &old);
-	if (write(fd, "\n", 1) < 0)
-		goto out;
 	s = cf_secret_new(buf, len);
 	chomp(s);
-out:
+restore:
+	if (echo_off)
+		tcsetattr(fd, TCSANOW, &old);
+	(void)!write(fd, "\n", 1); /* cosmetic: the typed line had no echo */
 	OPENSSL_cleanse(buf, sizeof(buf));
 	close(fd);
 	return s;

@@ -204,6 +204,24 @@ cf_cert_issued_by(X509 *cert, X509 *issuer)
 }
 
 int
+cf_cert_self_signed(X509 *cert)
+{
+	EVP_PKEY *pk = X509_get0_pubkey(cert);
+	int ok;
+
+	/* Names and the signature only: a server's self-signed certificate
+	 * rarely has keyCertSign, which X509_check_issued would demand. */
+	if (pk == NULL || X509_NAME_cmp(X509_get_subject_name(cert),
+			      X509_get_issuer_name(cert)) != 0) {
+		ERR_clear_error();
+		return 0;
+	}
+	ok = X509_verify(cert, pk) == 1;
+	ERR_clear_error();
+	return ok;
+}
+
+int
 cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(cert);
@@ -228,7 +246,7 @@ cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err)
 	cf_key_spki(pk, f->spki);
 	f->not_before = asn1_time(X509_get0_notBefore(cert));
 	f->not_after = asn1_time(X509_get0_notAfter(cert));
-	f->self_signed = cf_cert_issued_by(cert, cert);
+	f->self_signed = cf_cert_self_signed(cert);
 	ERR_clear_error();
 	return 0;
 }

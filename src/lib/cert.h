@@ -45,6 +45,9 @@ char *cf_key_type_new(EVP_PKEY *key);
 /* 1 when issuer's key verifies cert's signature and names match; else 0. */
 int cf_cert_issued_by(X509 *cert, X509 *issuer);
 
+/* 1 when cert names itself as issuer and its own key verifies it. */
+int cf_cert_self_signed(X509 *cert);
+
 /* A certificate from DER bytes; NULL (CF_E_PARSE) on failure. */
 X509 *cf_cert_from_der(const unsigned char *der, size_t len,
     struct cf_error *err);

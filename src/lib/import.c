@@ -178,7 +178,8 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 	r.table = table;
 	if (r.f.self_signed)
 		r.sig_state = CF_SIG_OK;
-	else if (X509_check_issued(cert, cert) == X509_V_OK)
+	else if (X509_NAME_cmp(X509_get_subject_name(cert),
+		     X509_get_issuer_name(cert)) == 0)
 		r.sig_state = CF_SIG_BAD; /* self-issued, self-signature fails */
 	else if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
 		     &r.sig_state, err) == -1)
@@ -222,9 +223,9 @@ assign_services(struct import *im, const char *thumb, struct cf_error *err)
 		if (owner[0] != '\0' && strcmp(owner, thumb) != 0 &&
 		    !im->opts->force) {
 			cf_errorf(err, CF_E_CONFLICT,
-			    "service %s is assigned to %s; use --force to move "
-			    "it to %.8s",
-			    svc, owner, thumb);
+			    "%s: %.8s: service %s is assigned to %s; use "
+			    "--force to move it",
+			    im->file, thumb, svc, owner);
 			goto out;
 		}
 		if (cf_store_service_set(im->store, svc, thumb, err) == -1)
@@ -248,6 +249,32 @@ add_result(struct import *im, const char *thumb, const char *what)
 	r->services = NULL;
 }
 
+/*
+ * Gives an already stored certificate the chain the file brings, when the
+ * store did not know its issuer yet.
+ */
+static int
+complete_chain(struct import *im, X509 *cert, const struct cf_row *row,
+    struct cf_error *err)
+{
+	char signed_by[CF_THUMB_LEN + 1];
+	X509 *issuer = NULL;
+	int state;
+
+	if (row->signed_by[0] != '\0' || row->f.self_signed)
+		return 0;
+	if (find_issuer(im, cert, row->f.issuer, &issuer, signed_by, &state,
+		err) == -1)
+		return -1;
+	if (issuer != NULL &&
+	    store_cert(im, issuer, CF_CHAIN, 1, err) == -1)
+		return -1;
+	if (state == CF_SIG_UNKNOWN)
+		return 0;
+	return cf_store_link(im->store, CF_END, row->f.thumbprint, signed_by,
+	    state, err);
+}
+
 /* Imports one leaf certificate with key (may be NULL). */
 static int
 import_leaf(struct import *im, X509 *cert, EVP_PKEY *key,
@@ -266,6 +293,8 @@ import_leaf(struct import *im, X509 *cert, EVP_PKEY *key,
 	existed = n == 1;
 	had_key = existed && rows[0].has_key;
 	if (!existed && store_cert(im, cert, CF_END, 0, err) == -1)
+		goto out;
+	if (existed && complete_chain(im, cert, &rows[0], err) == -1)
 		goto out;
 	if (existed)
 		what = key != NULL && !had_key ? "key attached"

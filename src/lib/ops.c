@@ -436,9 +436,9 @@ do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
 		if (owner[0] != '\0' &&
 		    strcmp(owner, r->f.thumbprint) != 0 && !a->force) {
 			cf_errorf(err, CF_E_CONFLICT,
-			    "%s is assigned to %s; use --force to move it to "
-			    "%.8s",
-			    svc, owner, r->f.thumbprint);
+			    "%.8s: service %s is assigned to %s; use --force "
+			    "to move it",
+			    r->f.thumbprint, svc, owner);
 			goto out;
 		}
 		if (cf_store_service_set(s, svc, r->f.thumbprint, err) == -1)
@@ -468,8 +468,9 @@ do_disable(struct cf_store *s, const struct cf_row *r, void *ctx,
 			goto out;
 		if (strcmp(owner, r->f.thumbprint) != 0) {
 			cf_errorf(err, CF_E_CONFLICT,
-			    "%s is not assigned to %.8s (its services: %s)",
-			    svc, r->f.thumbprint,
+			    "%.8s: service %s is not assigned to it (its "
+			    "services: %s)",
+			    r->f.thumbprint, svc,
 			    r->services[0] ? r->services : "none");
 			goto out;
 		}
@@ -490,7 +491,7 @@ do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
 
 	if (r->services[0] != '\0' && !force)
 		return cf_errorf(err, CF_E_CONFLICT,
-		    "%.8s is still assigned to %s; disable those services "
+		    "%.8s: still assigned to %s; disable those services "
 		    "first, or use --force",
 		    r->f.thumbprint, r->services);
 	*outcome = xstrdup(r->services[0] ? "removed (services released)"
