@@ -46,6 +46,8 @@ find(const struct cf_row *rows, size_t n, const char *thumb)
 {
 	struct cf_row key;
 
+	if (n == 0)
+		return NULL;
 	memset(&key, 0, sizeof(key));
 	snprintf(key.f.thumbprint, sizeof(key.f.thumbprint), "%s", thumb);
 	return bsearch(&key, rows, n, sizeof(*rows), cmp_thumb);
@@ -138,8 +140,8 @@ is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
 	if (!c->trust_loaded)
 		load_trust(c);
-	return bsearch(thumb, c->sys, c->nsys, sizeof(*c->sys), cmp_str) !=
-	    NULL;
+	return c->nsys > 0 && bsearch(thumb, c->sys, c->nsys, sizeof(*c->sys),
+				  cmp_str) != NULL;
 }
 
 /* Verifies top (not self-signed) against the trust store; memoized. */

@@ -349,6 +349,8 @@ attach_services(struct cf_store *s, struct cf_row *rows, size_t n,
 	sqlite3_stmt *st;
 	int rc;
 
+	if (n == 0)
+		return 0;
 	st = prepare(s, "SELECT service, thumbprint FROM services "
 			"ORDER BY service", err);
 	if (st == NULL)
