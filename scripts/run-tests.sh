@@ -9,7 +9,7 @@
 # CERTFLEET=$PWD/build/certfleet).  Each program prints "PASS name"
 # or "FAIL name ..." lines on stdout; they are counted across all programs.
 # A program that exits non-zero without a FAIL line, is killed by a signal or
-# the timeout, or whose output holds a sanitizer report, counts as one more
+# the timeout, or whose stderr holds a sanitizer report, counts as one more
 # FAIL "<program>: exited N".  So does one that prints no PASS or FAIL line:
 # a test that checks nothing is broken.  The last line is "N passed, M
 # failed"; the exit status is 1 if M > 0 or N = 0.  The whole log is kept
@@ -69,8 +69,10 @@ run_one() {
 		why="timed out after ${timeout_s}s"
 	elif [ "$rc" -gt 128 ]; then
 		why="killed by signal $((rc - 128))"
+	# Sanitizer reports go to stderr; stdout is not searched, since a FAIL
+	# line there may quote one that the program caught in a child.
 	elif grep -qE 'ERROR: (Address|Leak|Memory|Thread)Sanitizer|SUMMARY: [A-Za-z]*Sanitizer|runtime error: ' \
-		"$err" "$out"; then
+		"$err"; then
 		why="sanitizer report"
 	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		why="no FAIL line"
