@@ -80,7 +80,8 @@ upgradable=$(echo $(upgradable_of $UPGRADE))
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then
 	if command -v sudo >/dev/null 2>&1; then
-		SUDO=sudo
+		# sudo resets the environment: hand the frontend setting on.
+		SUDO="sudo env DEBIAN_FRONTEND=noninteractive"
 	else
 		warn "not root and no sudo; install by hand: ${missing:-} ${upgradable:-}"
 		[ -z "$missing" ] && exit 0
