@@ -184,21 +184,20 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 	else if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
 		     &r.sig_state, err) == -1)
 		goto out;
-	if (issuer != NULL && depth < MAX_DEPTH) {
-		char it[CF_THUMB_LEN + 1];
-		cf_cert_thumbprint(issuer, it);
-		if (strcmp(it, r.f.thumbprint) != 0 &&
-		    store_cert(im, issuer, CF_CHAIN, depth + 1, err) == -1)
-			goto out;
-	}
 	if (cf_cert_to_der(cert, &r.der, &r.der_len) == -1) {
 		cf_errorf(err, CF_E_PARSE, "%s: certificate cannot be encoded",
 		    im->file);
 		goto out;
 	}
 	r.friendly_name = xstrdup("");
-	if (cf_store_insert(im->store, &r, err) == -1 ||
-	    adopt_orphans(im, cert, &r.f, err) == -1)
+	/* Stored before its issuer, so an issuer cycle in the file ends
+	 * where the walk meets a certificate already stored. */
+	if (cf_store_insert(im->store, &r, err) == -1)
+		goto out;
+	if (issuer != NULL && depth < MAX_DEPTH &&
+	    store_cert(im, issuer, CF_CHAIN, depth + 1, err) == -1)
+		goto out;
+	if (adopt_orphans(im, cert, &r.f, err) == -1)
 		goto out;
 	rc = 0;
 out:

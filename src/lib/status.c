@@ -204,7 +204,7 @@ cf_status_of(struct cf_status_ctx *c, const struct cf_row *r, time_t now,
 			break;
 		if ((next = lookup(c, cur->signed_by)) == NULL ||
 		    strstr(*chain, next->f.thumbprint) != NULL ||
-		    next == r)
+		    strcmp(next->f.thumbprint, r->f.thumbprint) == 0)
 			break; /* missing or a cycle */
 		append(chain, next->f.thumbprint);
 		if (now < next->f.not_before || now > next->f.not_after)
