@@ -22,6 +22,8 @@
 #     certtool --p12-info, pk12util -i into a fresh NSS database, keytool
 #     -list/-certreq and Python's load_key_and_certificates each read the
 #     file: leaf thumbprint, key matching the leaf, intermediate and root.
+#     export --pem: the chain, and the key as encrypted PKCS#8 that openssl
+#     pkey and certtool decrypt.
 #  3. certfleet -> certfleet, non-exportable keys, already-present imports,
 #     garbage and password-less imports.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -507,6 +509,41 @@ for k in leaf ec; do
 			"read_$r" "$name" "$f" "$k"
 		done
 	done
+done
+
+# export --pem: the chain and the key as encrypted PKCS#8, which OpenSSL and
+# GnuTLS both decrypt to the leaf's key.
+for k in leaf ec; do
+	s=${STORE_OF[$k-openssl_modern]:-}
+	[ -n "$s" ] || continue
+	tp=$(thumb "$P/$k.pem")
+	name="export $k/pem"
+	f=$T/out/$k-export.pem
+	run cf --store "$s" export "$tp" --pem -o "$f" --password-file "$T/pw"
+	if [ "$RC" -ne 0 ]; then
+		fail "$name: export --pem" "exit $RC"
+		show "$ERR"
+		continue
+	fi
+	expect_eq "$name: file mode" "$(stat -c %a "$f")" 600
+	expect_eq "$name: leaf, intermediate, root" "$(pem_thumbs "$f" | paste -sd,)" \
+		"$tp,$INT_TP,$ROOT_TP"
+	probs=()
+	grep -q -- '-----BEGIN PRIVATE KEY-----' "$f" && probs+=("an unencrypted PRIVATE KEY block")
+	grep -q -- '-----BEGIN ENCRYPTED PRIVATE KEY-----' "$f" || probs+=("no ENCRYPTED PRIVATE KEY block")
+	openssl pkey -in "$f" -passin "file:$T/pw" -pubout 2>/dev/null |
+		cmp -s - <(pubkey_of_cert "$P/$k.pem") || probs+=("openssl pkey cannot decrypt it to the leaf's key")
+	awk '/BEGIN ENCRYPTED PRIVATE KEY/,/END ENCRYPTED PRIVATE KEY/' "$f" >"$T/out/$k-key.pem"
+	kid=$(certtool -k --password "$PW" --infile "$T/out/$k-key.pem" 2>/dev/null |
+		grep -A3 'Public Key ID' | grep -m1 -oE 'sha256:[0-9a-f]{64}')
+	cid=$(certtool -i --infile "$P/$k.pem" 2>/dev/null |
+		grep -A3 'Public Key ID' | grep -m1 -oE 'sha256:[0-9a-f]{64}')
+	[ -n "$kid" ] && [ "$kid" = "$cid" ] || probs+=("certtool -k cannot decrypt it to the leaf's key")
+	if [ ${#probs[@]} -eq 0 ]; then
+		pass "$name: key is encrypted PKCS#8, read by openssl pkey and certtool"
+	else
+		fail "$name: key is encrypted PKCS#8" "${probs[@]}"
+	fi
 done
 
 # Export to stdout: the default is Base64 text there too.
