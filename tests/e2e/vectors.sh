@@ -54,6 +54,16 @@ write_password() {
 	esac
 }
 
+# A field as written, without the CSV-style quotes some fields carry.
+unquote() {
+	local f=$1
+	if [[ $f == \"*\" ]]; then
+		f=${f:1:${#f}-2}
+		f=${f//\"\"/\"}
+	fi
+	printf '%s' "$f"
+}
+
 # Numbers out of the manifest's "contains" column ("" when not counted).
 count_of() { # WHAT CONTAINS
 	sed -nE "s/^\"?([0-9]+) $1\\(s\\).*/\\1/p; s/^\"?[0-9]+ cert\\(s\\), ([0-9]+) $1\\(s\\).*/\\1/p" <<<"$2" |
@@ -72,6 +82,8 @@ while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expec
 		fail "$name" "file missing from $VEC"
 		continue
 	fi
+	expected=$(unquote "$expected")
+	contains=$(unquote "$contains")
 	certs=$(count_of cert "$contains")
 	keys=$(count_of key "$contains")
 
