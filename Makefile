@@ -13,7 +13,7 @@ WERROR  ?=
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS  = $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -MMD -MP
-LDLIBS      = $(PKG_LIBS)
+LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
 LIB_SRC  := $(wildcard src/lib/*.c)

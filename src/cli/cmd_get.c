@@ -105,10 +105,10 @@ cmd_get(int argc, char **argv)
 		return rc;
 	}
 	if (cli.json) {
-		json_t *a = json_array();
+		out_json_open();
 		for (i = 0; i < n; i++)
-			json_array_append_new(a, cf_view_json(&views[i]));
-		out_json(a);
+			out_json_item(cf_view_json(&views[i]));
+		out_json_close();
 	} else if (n > 0)
 		print_table(views, n, fields, nf);
 	cf_views_free(views, n);

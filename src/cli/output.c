@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "output.h"
 #include "util.h"
@@ -34,10 +35,58 @@ out_table(const char *const *headers, size_t ncols, char **cells,
 	free(w);
 }
 
+static size_t json_items;
+
+static size_t
+json_flags(void)
+{
+	return isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
+}
+
+void
+out_json_open(void)
+{
+	json_items = 0;
+	putchar('[');
+}
+
+void
+out_json_item(json_t *item)
+{
+	char *text = json_dumps(item, json_flags());
+
+	fputs(json_items++ ? "," : "", stdout);
+	if (isatty(STDOUT_FILENO))
+		putchar('\n');
+	if (text != NULL) {
+		fputs(text, stdout);
+		free(text);
+	}
+	json_decref(item);
+}
+
+void
+out_json_close(void)
+{
+	if (json_items > 0 && isatty(STDOUT_FILENO))
+		putchar('\n');
+	puts("]");
+}
+
+/*
+ * Indented for a person at a terminal, compact for a program; dumped into
+ * one buffer and written at once (jansson's stream dump writes token by
+ * token, which dominates `get --json` on a large store).
+ */
 void
 out_json(json_t *j)
 {
-	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *text = json_dumps(j, json_flags());
+
+	if (text != NULL) {
+		fputs(text, stdout);
+		free(text);
+	}
 	putchar('\n');
 	json_decref(j);
 }

@@ -14,7 +14,17 @@
 void out_table(const char *const *headers, size_t ncols, char **cells,
     size_t nrows);
 
-/* Prints j (stolen) as indented JSON with a final newline. */
+/* Prints j (stolen) as JSON with a final newline: indented on a
+ * terminal, compact otherwise. */
 void out_json(json_t *j);
+
+/*
+ * A JSON array printed one element at a time, so a large listing never
+ * holds its whole tree: out_json_open, out_json_item (stolen) for each,
+ * out_json_close.
+ */
+void out_json_open(void);
+void out_json_item(json_t *item);
+void out_json_close(void);
 
 #endif

@@ -67,6 +67,25 @@ cf_key_spki(EVP_PKEY *key, char out[65])
 	return 0;
 }
 
+/*
+ * As cf_key_spki, from the certificate's own encoded SubjectPublicKeyInfo:
+ * re-encoding the key through OpenSSL's encoders costs more than the rest
+ * of reading a certificate.
+ */
+static void
+cert_spki(X509 *cert, char out[65])
+{
+	unsigned char *der = NULL, md[32];
+	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
+
+	out[0] = '\0';
+	if (n > 0 && EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) ==
+		1)
+		cf_hex_upper(md, 32, out);
+	OPENSSL_free(der);
+	ERR_clear_error();
+}
+
 char *
 cf_key_type_new(EVP_PKEY *key)
 {
@@ -243,7 +262,7 @@ cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err)
 	}
 	f->domains = domains_new(cert);
 	f->key_type = cf_key_type_new(pk);
-	cf_key_spki(pk, f->spki);
+	cert_spki(cert, f->spki);
 	f->not_before = asn1_time(X509_get0_notBefore(cert));
 	f->not_after = asn1_time(X509_get0_notAfter(cert));
 	f->self_signed = cf_cert_self_signed(cert);

@@ -9,8 +9,10 @@
  * certificate records which stored certificate's key verified its
  * signature, so Status never needs to verify it again.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/x509.h>
@@ -52,20 +54,6 @@ key_der_new(EVP_PKEY *key, struct cf_error *err)
 	OPENSSL_clear_free(der, (size_t)n);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	return s;
-}
-
-/* 1 when thumb is in the end or chain table. */
-static int
-stored(struct import *im, const char *thumb, enum cf_table *table,
-    struct cf_error *err)
-{
-	struct cf_row r;
-	int found = cf_store_fetch(im->store, thumb, &r, err);
-
-	if (found == 1 && table != NULL)
-		*table = r.table;
-	cf_row_clear(&r);
-	return found;
 }
 
 /*
@@ -163,18 +151,18 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 {
 	struct cf_row r;
 	X509 *issuer = NULL;
-	enum cf_table have = CF_END;
-	int found, rc = -1;
+	int in_end, in_chain, rc = -1;
 
 	memset(&r, 0, sizeof(r));
+	cf_cert_thumbprint(cert, r.f.thumbprint);
+	if (cf_store_where(im->store, r.f.thumbprint, &in_end, &in_chain,
+		err) == -1)
+		return -1;
+	/* A chain certificate is wanted once, in either table. */
+	if (table == CF_END ? in_end : (in_end || in_chain))
+		return 0;
 	if (cf_certfacts_read(cert, &r.f, err) == -1)
 		return -1;
-	if ((found = stored(im, r.f.thumbprint, &have, err)) == -1)
-		goto out;
-	if (found && (have == table || table == CF_CHAIN)) {
-		rc = 0;
-		goto out;
-	}
 	r.table = table;
 	if (r.f.self_signed)
 		r.sig_state = CF_SIG_OK;
@@ -429,6 +417,88 @@ out:
 	return rc;
 }
 
+/*
+ * Parsing is where an import spends its time (key derivation, key
+ * decoding) and each file is independent: the files are parsed by a few
+ * threads, one file at a time each, before the one transaction.
+ */
+#define MAX_PARSERS 8
+
+struct parse_pool {
+	const struct cf_input *in;
+	size_t n;
+	const struct cf_import_opts *opts;
+	struct cf_bundle **bundles;
+	struct cf_error *errs;
+	pthread_mutex_t mu;
+	size_t next, done;
+};
+
+static void *
+parse_worker(void *arg)
+{
+	struct parse_pool *p = arg;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		if (i >= p->n)
+			break;
+		cf_error_clear(&p->errs[i]);
+		p->bundles[i] = cf_bundle_new();
+		cf_bundle_parse(p->in[i].name, p->in[i].data, p->in[i].len,
+		    p->opts->password, p->bundles[i], &p->errs[i]);
+		pthread_mutex_lock(&p->mu);
+		p->done++;
+		if (p->opts->progress != NULL)
+			p->opts->progress(p->opts->progress_ctx, p->done, p->n);
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+/* Parses all n inputs into bundles; the first failing file's error. */
+static int
+parse_all(const struct cf_input *in, size_t n,
+    const struct cf_import_opts *opts, struct cf_bundle **bundles,
+    struct cf_error *err)
+{
+	struct parse_pool p;
+	pthread_t tid[MAX_PARSERS];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nthreads = cpus > 0 ? (size_t)cpus : 1, started = 0, i;
+	int rc = 0;
+
+	if (nthreads > MAX_PARSERS)
+		nthreads = MAX_PARSERS;
+	if (nthreads > n)
+		nthreads = n;
+	memset(&p, 0, sizeof(p));
+	p.in = in;
+	p.n = n;
+	p.opts = opts;
+	p.bundles = bundles;
+	p.errs = xcalloc(n + 1, sizeof(*p.errs));
+	pthread_mutex_init(&p.mu, NULL);
+	for (i = 1; i < nthreads; i++)
+		if (pthread_create(&tid[started], NULL, parse_worker, &p) == 0)
+			started++;
+	parse_worker(&p); /* this thread works too */
+	for (i = 0; i < started; i++)
+		pthread_join(tid[i], NULL);
+	pthread_mutex_destroy(&p.mu);
+	for (i = 0; i < n; i++)
+		if (p.errs[i].code != CF_OK) {
+			*err = p.errs[i];
+			rc = -1;
+			break;
+		}
+	free(p.errs);
+	return rc;
+}
+
 void
 cf_import_results_free(struct cf_import_result *r, size_t n)
 {
@@ -475,14 +545,8 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 	    cf_services_parse(opts->services, &im.services, err) == -1)
 		goto out;
 	/* Parse everything first: a bad file fails before any change. */
-	for (i = 0; i < n; i++) {
-		bundles[i] = cf_bundle_new();
-		if (cf_bundle_parse(in[i].name, in[i].data, in[i].len,
-			opts->password, bundles[i], err) == -1)
-			goto out;
-		if (opts->progress != NULL)
-			opts->progress(opts->progress_ctx, i + 1, n);
-	}
+	if (parse_all(in, n, opts, bundles, err) == -1)
+		goto out;
 	if (cf_store_begin(s, err) == -1)
 		goto out;
 	began = 1;

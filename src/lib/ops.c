@@ -127,9 +127,9 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
     size_t *n, struct cf_error *err)
 {
 	struct cf_status_ctx *ctx = NULL;
-	struct cf_row *rows = NULL;
+	struct cf_row *rows = NULL, *list = NULL;
 	char thumb[CF_THUMB_LEN + 1];
-	size_t nrows = 0, i;
+	size_t nrows = 0, nlist = 0, i;
 	time_t now = time(NULL);
 	int rc = -1;
 
@@ -140,17 +140,26 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
 		return -1;
 	if (arg != NULL && cf_store_resolve(s, arg, thumb, err) == -1)
 		goto out;
-	if ((ctx = cf_status_ctx_new(s, err)) == NULL ||
-	    cf_store_list(s, CF_END, arg ? thumb : NULL, 0, &rows, &nrows,
-		err) == -1)
+	if ((ctx = cf_status_ctx_new(s, err)) == NULL)
 		goto out;
-	*views = xcalloc(nrows + 1, sizeof(**views));
-	for (i = 0; i < nrows; i++) {
+	if (arg != NULL) {
+		if (cf_store_list(s, CF_END, thumb, 0, &rows, &nrows, err) ==
+		    -1)
+			goto out;
+		list = rows;
+	} else
+		list = cf_status_ctx_ends(ctx, &nlist); /* read once, not twice */
+	if (arg != NULL)
+		nlist = nrows;
+	*views = xcalloc(nlist + 1, sizeof(**views));
+	/* A row's status is computed before its strings move to the view;
+	 * status needs only thumbprints, links and dates of other rows. */
+	for (i = 0; i < nlist; i++) {
 		(*views)[i].status =
-		    cf_status_of(ctx, &rows[i], now, &(*views)[i].chain);
-		view_from_row(&(*views)[i], &rows[i]);
+		    cf_status_of(ctx, &list[i], now, &(*views)[i].chain);
+		view_from_row(&(*views)[i], &list[i]);
 	}
-	*n = nrows;
+	*n = nlist;
 	rc = 0;
 out:
 	cf_store_rollback(s);

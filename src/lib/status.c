@@ -23,7 +23,7 @@ struct cf_status_ctx {
 	X509_STORE *trust;	      /* loaded on first need */
 	char (*sys)[CF_THUMB_LEN + 1]; /* system roots' thumbprints, sorted */
 	size_t nsys;
-	int trust_loaded;
+	int trust_loaded, sys_loaded;
 	struct memo *memo;
 	size_t nmemo;
 };
@@ -89,35 +89,72 @@ cf_status_ctx_free(struct cf_status_ctx *c)
 	free(c);
 }
 
+struct cf_row *
+cf_status_ctx_ends(struct cf_status_ctx *c, size_t *n)
+{
+	*n = c->nends;
+	return c->ends;
+}
+
+static const char *
+system_roots_file(void)
+{
+	const char *file = getenv("SSL_CERT_FILE");
+
+	return file != NULL ? file : X509_get_default_cert_file();
+}
+
 /*
- * The trust store: the system's roots (their thumbprints kept sorted
- * for membership tests) and the store's own self-signed certificates.
- * Loaded once, and only when a status needs it.
+ * The thumbprints of the system's roots, kept sorted for membership
+ * tests.  Only the PEM armour is undone and the DER hashed: parsing ~150
+ * certificates into X509 objects would cost more than the rest of `get`.
+ */
+static void
+load_system_thumbs(struct cf_status_ctx *c)
+{
+	BIO *bio = BIO_new_file(system_roots_file(), "r");
+	char *name = NULL, *header = NULL;
+	unsigned char *data = NULL, md[20];
+	long len = 0;
+	size_t cap = 0;
+
+	c->sys_loaded = 1;
+	while (bio != NULL &&
+	    PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
+		if (strcmp(name, "CERTIFICATE") == 0 &&
+		    EVP_Digest(data, (size_t)len, md, NULL, EVP_sha1(), NULL) ==
+			1) {
+			if (c->nsys == cap) {
+				cap = cap ? cap * 2 : 256;
+				c->sys = xrealloc(c->sys, cap * sizeof(*c->sys));
+			}
+			cf_hex_upper(md, 20, c->sys[c->nsys++]);
+		}
+		OPENSSL_free(name);
+		OPENSSL_free(header);
+		OPENSSL_free(data);
+	}
+	BIO_free(bio);
+	ERR_clear_error();
+	if (c->nsys > 0)
+		qsort(c->sys, c->nsys, sizeof(*c->sys), cmp_str);
+}
+
+/*
+ * The trust store for chains whose top is not self-signed: the system's
+ * roots and the store's own self-signed certificates.  Loaded once, and
+ * only when such a chain is met.
  */
 static void
 load_trust(struct cf_status_ctx *c)
 {
-	const char *file = getenv("SSL_CERT_FILE");
-	STACK_OF(X509_OBJECT) *objs;
 	size_t i;
-	int j;
 
 	c->trust_loaded = 1;
 	if ((c->trust = X509_STORE_new()) == NULL)
 		abort();
-	if (file == NULL)
-		file = X509_get_default_cert_file();
-	if (X509_STORE_load_file(c->trust, file) != 1)
+	if (X509_STORE_load_file(c->trust, system_roots_file()) != 1)
 		ERR_clear_error(); /* no system roots: only our own */
-	objs = X509_STORE_get0_objects(c->trust);
-	c->sys = xcalloc((size_t)sk_X509_OBJECT_num(objs) + 1,
-	    sizeof(*c->sys));
-	for (j = 0; j < sk_X509_OBJECT_num(objs); j++) {
-		X509 *x = X509_OBJECT_get0_X509(sk_X509_OBJECT_value(objs, j));
-		if (x != NULL)
-			cf_cert_thumbprint(x, c->sys[c->nsys++]);
-	}
-	qsort(c->sys, c->nsys, sizeof(*c->sys), cmp_str);
 	for (i = 0; i < c->nends; i++) {
 		struct cf_row r;
 		X509 *x;
@@ -138,8 +175,8 @@ load_trust(struct cf_status_ctx *c)
 static int
 is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
-	if (!c->trust_loaded)
-		load_trust(c);
+	if (!c->sys_loaded)
+		load_system_thumbs(c);
 	return c->nsys > 0 && bsearch(thumb, c->sys, c->nsys, sizeof(*c->sys),
 				  cmp_str) != NULL;
 }

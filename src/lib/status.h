@@ -25,6 +25,9 @@ struct cf_status_ctx *cf_status_ctx_new(struct cf_store *s,
     struct cf_error *err);
 void cf_status_ctx_free(struct cf_status_ctx *c);
 
+/* The context's end certificates, sorted by thumbprint (lent). */
+struct cf_row *cf_status_ctx_ends(struct cf_status_ctx *c, size_t *n);
+
 /*
  * The status of end certificate r at time now ("Valid" ...), and its
  * chain as comma-separated thumbprints (issuer first) into *chain (new).

@@ -11,8 +11,18 @@
 #include "seal.h"
 #include "store.h"
 
+/* Prepared statements are kept for the life of the store: preparing the
+ * same SQL again for every row of a 1,000-file import costs more than
+ * running it. */
+#define STMT_CACHE 48
+
 struct cf_store {
 	sqlite3 *db;
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	size_t ncache;
 	struct cf_seal *seal;
 	char *dir;
 	int in_tx;
@@ -89,12 +99,36 @@ static sqlite3_stmt *
 prepare(struct cf_store *s, const char *sql, struct cf_error *err)
 {
 	sqlite3_stmt *st = NULL;
+	size_t i;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	for (i = 0; i < s->ncache; i++)
+		if (strcmp(s->cache[i].sql, sql) == 0)
+			return s->cache[i].st;
+	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+		NULL) != SQLITE_OK) {
 		db_error(s, err, "prepare");
 		return NULL;
 	}
+	if (s->ncache < STMT_CACHE) {
+		s->cache[s->ncache].sql = xstrdup(sql);
+		s->cache[s->ncache++].st = st;
+	}
 	return st;
+}
+
+/* Done with st: reset a cached statement, finalize any other. */
+static void
+release(struct cf_store *s, sqlite3_stmt *st)
+{
+	size_t i;
+
+	for (i = 0; i < s->ncache; i++)
+		if (s->cache[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			return;
+		}
+	sqlite3_finalize(st);
 }
 
 static int
@@ -108,7 +142,7 @@ migrate(struct cf_store *s, struct cf_error *err)
 		return -1;
 	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
 						 : 0;
-	sqlite3_finalize(st);
+	release(s, st);
 	if (version > SCHEMA_VERSION)
 		return cf_errorf(err, CF_E_STORE,
 		    "store %s: schema version %d is newer than this certfleet "
@@ -189,10 +223,16 @@ fail:
 void
 cf_store_free(struct cf_store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	if (s->in_tx)
 		cf_store_rollback(s);
+	for (i = 0; i < s->ncache; i++) {
+		sqlite3_finalize(s->cache[i].st);
+		free(s->cache[i].sql);
+	}
 	sqlite3_close(s->db);
 	cf_seal_free(s->seal);
 	free(s->dir);
@@ -328,7 +368,7 @@ collect(struct cf_store *s, sqlite3_stmt *st, enum cf_table table,
 		}
 		read_row(st, table, with_der, &(*rows)[(*n)++]);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "read");
 	return 0;
@@ -372,7 +412,7 @@ attach_services(struct cf_store *s, struct cf_row *rows, size_t n,
 			r->services = joined;
 		}
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "read services");
 	return 0;
@@ -427,6 +467,28 @@ cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
 		}
 		cf_rows_free(rows, n);
 	}
+	return 0;
+}
+
+int
+cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
+    int *in_chain, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = prepare(s, "SELECT EXISTS(SELECT 1 FROM certificates WHERE "
+			"thumbprint = ?1), EXISTS(SELECT 1 FROM chain_certs "
+			"WHERE thumbprint = ?1)", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*in_end = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
+	*in_chain = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
+	release(s, st);
+	if (rc != SQLITE_ROW)
+		return db_error(s, err, "read");
 	return 0;
 }
 
@@ -509,7 +571,7 @@ cf_store_resolve(struct cf_store *s, const char *arg,
 			    len ? ", " : "", t);
 		}
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "resolve");
 	if (count == 0)
@@ -572,7 +634,7 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 	}
 	sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "insert certificate");
 	return 0;
@@ -595,7 +657,7 @@ run(struct cf_store *s, const char *sql, const char *a, const char *b,
 	if (c)
 		sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "write");
 	return 0;
@@ -691,7 +753,7 @@ cf_store_key_put(struct cf_store *s, const char *thumb,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	release(s, st);
 	cf_buf_clear(&sealed);
 	free(aad);
 	return rc;
@@ -731,7 +793,7 @@ cf_store_key_get(struct cf_store *s, const char *thumb,
 	}
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	release(s, st);
 	free(aad);
 	return rc;
 }
@@ -752,7 +814,7 @@ cf_store_service_owner(struct cf_store *s, const char *service,
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		col_thumb(st, 0, owner);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return db_error(s, err, "read services");
 	return 0;
@@ -774,7 +836,7 @@ cf_store_by_spki(struct cf_store *s, const char *spki,
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		col_thumb(st, 0, out);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return db_error(s, err, "read");
 	return 0;
@@ -816,7 +878,7 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	sqlite3_bind_text(st, 4, thumb ? thumb : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE)
 		return db_error(s, err, "audit");
 	return 0;
@@ -851,7 +913,7 @@ cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
 		a->thumb = col_text(st, 4);
 		a->outcome = col_text(st, 5);
 	}
-	sqlite3_finalize(st);
+	release(s, st);
 	if (rc != SQLITE_DONE) {
 		cf_audit_free(*recs, *n);
 		*recs = NULL;

@@ -84,6 +84,10 @@ int cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
 int cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
     struct cf_error *err);
 
+/* Whether thumb is stored as an end and/or a chain certificate. */
+int cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
+    int *in_chain, struct cf_error *err);
+
 /* Rows of both tables whose subject is subject (with DER). */
 int cf_store_by_subject(struct cf_store *s, const char *subject,
     struct cf_row **rows, size_t *n, struct cf_error *err);
