@@ -101,8 +101,12 @@ cli_password(const char *file, int ask, int confirm, const char *prompt,
 	if (file != NULL) {
 		if (from_file(file, out, err) == -1)
 			return -1;
-	} else if (env != NULL)
+	} else if (env != NULL) {
+		/* Copied, then wiped from this process's environment. */
 		*out = cf_secret_new(env, strlen(env));
+		OPENSSL_cleanse((char *)env, strlen(env));
+		unsetenv("CERTFLEET_PASSWORD");
+	}
 	else if (ask && isatty(STDIN_FILENO)) {
 		if ((*out = prompt_tty(prompt)) == NULL)
 			return cf_errorf(err, CF_E_IO,
