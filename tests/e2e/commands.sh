@@ -452,7 +452,7 @@ cmd_import_one p12-base64 leaf.p12.b64 true "$CHAIN" --password-file "$P12PW"
 cmd_neg import/garbage "$S" 1 'not a|unrecogni|unknown (file )?format|garbage' audit \
 	--store "$S" import "$F/garbage.bin"
 cp "$ERR" "$T/err.garbage"
-cmd_neg import/no-certificate "$S" 1 'no certificate' audit \
+cmd_neg import/no-certificate "$S" 1 'no certificate|certificate or a private key is needed' audit \
 	--store "$S" import "$F/nocert.pem"
 cp "$ERR" "$T/err.nocert"
 cmd_neg import/nonexistent-file "$S" 1 'no such file|does not exist|not found' audit \
