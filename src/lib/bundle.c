@@ -272,11 +272,40 @@ pem_block(const char *name, const char *type, const char *header,
 	return 0;
 }
 
-static int
-is_csr(const char *type)
+/*
+ * PEM blocks that are not what an import wants, with what to tell the
+ * user when the file holds nothing else.
+ */
+static const struct {
+	const char *type, *msg;
+} not_wanted[] = {
+	{PEM_STRING_X509_REQ, "no certificate, only a certificate signing "
+			      "request (CSR): import the certificate the CA "
+			      "issued for it"},
+	{PEM_STRING_X509_REQ_OLD, "no certificate, only a certificate "
+				  "signing request (CSR): import the "
+				  "certificate the CA issued for it"},
+	{PEM_STRING_PUBLIC, "no certificate or private key, only a public "
+			    "key"},
+	{PEM_STRING_RSA_PUBLIC, "no certificate or private key, only a "
+				"public key"},
+	{PEM_STRING_X509_CRL, "no certificate, only a certificate "
+			      "revocation list (CRL)"},
+	{PEM_STRING_X509_TRUSTED, "no plain certificate, only an OpenSSL "
+				  "TRUSTED CERTIFICATE, which is not read: "
+				  "convert it with openssl x509 -in FILE -out "
+				  "plain.pem"},
+};
+
+static const char *
+not_wanted_msg(const char *type)
 {
-	return strcmp(type, PEM_STRING_X509_REQ) == 0 ||
-	    strcmp(type, PEM_STRING_X509_REQ_OLD) == 0;
+	size_t i;
+
+	for (i = 0; i < sizeof(not_wanted) / sizeof(not_wanted[0]); i++)
+		if (strcmp(type, not_wanted[i].type) == 0)
+			return not_wanted[i].msg;
+	return NULL;
 }
 
 /*
@@ -286,7 +315,7 @@ is_csr(const char *type)
  */
 static int
 parse_pem(const char *name, const unsigned char *data, size_t len,
-    const char *password, struct cf_bundle *b, int *csr,
+    const char *password, struct cf_bundle *b, const char **what,
     struct cf_error *err)
 {
 	BIO *bio;
@@ -318,7 +347,8 @@ parse_pem(const char *name, const unsigned char *data, size_t len,
 			    "%s: more than %d PEM blocks", name,
 			    MAX_PEM_BLOCKS);
 		else {
-			*csr |= is_csr(type);
+			if (*what == NULL)
+				*what = not_wanted_msg(type);
 			r = pem_block(name, type, header, body, blen, password,
 			    b, err);
 		}
@@ -472,13 +502,13 @@ parse_der(const char *name, const unsigned char *data, size_t len,
 
 /*
  * Detects the format and parses into b.  decoded is set for the bytes
- * of a Base64 text, which may not be text again.  *csr is set when the
- * PEM held a certificate request.
+ * of a Base64 text, which may not be text again.  *what is set to a
+ * message when the PEM held a block an import does not want (a CSR).
  */
 static int
 parse_any(const char *name, const unsigned char *data, size_t len,
-    const char *password, struct cf_bundle *b, int decoded, int *csr,
-    struct cf_error *err)
+    const char *password, struct cf_bundle *b, int decoded,
+    const char **what, struct cf_error *err)
 {
 	unsigned char *bin = NULL;
 	size_t binlen = 0;
@@ -491,12 +521,12 @@ parse_any(const char *name, const unsigned char *data, size_t len,
 			return r == 1 ? 0 : -1;
 	}
 	if (!decoded && memmem(data, len, "-----BEGIN ", 11) != NULL)
-		return parse_pem(name, data, len, password, b, csr, err);
+		return parse_pem(name, data, len, password, b, what, err);
 	if (!decoded && (r = b64_decode(data, len, &bin, &binlen)) != 0) {
 		if (r == -1)
 			return cf_errorf(err, CF_E_PARSE,
 			    "%s: damaged or cut-off Base64 text", name);
-		r = parse_any(name, bin, binlen, password, b, 1, csr, err);
+		r = parse_any(name, bin, binlen, password, b, 1, what, err);
 		free(bin);
 		return r;
 	}
@@ -535,7 +565,8 @@ cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
 	struct cf_bundle *tmp = NULL;
 	struct cf_error dummy;
 	unsigned char *text = NULL;
-	int csr = 0, rc = -1;
+	const char *what = NULL;
+	int rc = -1;
 
 	if (err == NULL)
 		err = &dummy; /* the helpers read the message back */
@@ -554,18 +585,15 @@ cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
 		len -= 3;
 	}
 	tmp = cf_bundle_new();
-	if (parse_any(name, data, len, password, tmp, 0, &csr, err) == -1)
+	if (parse_any(name, data, len, password, tmp, 0, &what, err) == -1)
 		goto out;
 	if (sk_X509_num(tmp->certs) == 0 && tmp->nkeys == 0) {
 		if (tmp->was_pkcs12)
 			cf_errorf(err, CF_E_PARSE,
 			    "%s: the PKCS#12 file holds no certificate and no "
 			    "private key", name);
-		else if (csr)
-			cf_errorf(err, CF_E_PARSE,
-			    "%s: a certificate signing request (CSR), not a "
-			    "certificate: import the certificate the CA "
-			    "issued for it", name);
+		else if (what != NULL)
+			cf_errorf(err, CF_E_PARSE, "%s: %s", name, what);
 		else
 			no_content(name, err);
 		goto out;

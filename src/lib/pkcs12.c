@@ -1220,8 +1220,12 @@ cert_safe(STACK_OF(PKCS7) *safes, X509 *cert, STACK_OF(X509) *chain,
 	for (i = 0; i < sk_X509_num(chain); i++)
 		if (PKCS12_add_cert(&bags, sk_X509_value(chain, i)) == NULL)
 			goto fail;
-	p7 = PKCS12_pack_p7encdata_ex(pr->cert_nid, password, -1, NULL,
-	    pr->bag_salt, pr->iter, bags, NULL, build_propq);
+	/* certificates only and no password: nothing secret to encrypt */
+	if (password == NULL)
+		p7 = PKCS12_pack_p7data(bags);
+	else
+		p7 = PKCS12_pack_p7encdata_ex(pr->cert_nid, password, -1,
+		    NULL, pr->bag_salt, pr->iter, bags, NULL, build_propq);
 	if (p7 == NULL || !sk_PKCS7_push(safes, p7))
 		goto fail;
 	p7 = NULL;
@@ -1284,11 +1288,13 @@ cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	*der = NULL;
 	*len = 0;
 	ERR_clear_error();
-	if (cert == NULL || password == NULL || (int)profile < 0 ||
+	if (cert == NULL || (int)profile < 0 ||
 	    (size_t)profile >= sizeof(profiles) / sizeof(profiles[0]))
 		return cf_errorf(err, CF_E_USAGE,
-		    "PKCS#12 export needs a certificate, a password and a "
-		    "profile");
+		    "PKCS#12 export needs a certificate and a profile");
+	if (key != NULL && password == NULL)
+		return cf_errorf(err, CF_E_USAGE,
+		    "a password is needed to export a private key");
 	pr = &profiles[profile];
 	if (key != NULL && !X509_check_private_key(cert, key)) {
 		ERR_clear_error();
@@ -1316,8 +1322,8 @@ cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	 * one offers; the ciphers above were fetched with build_propq.
 	 */
 	if ((p12 = PKCS12_add_safes_ex(safes, 0, NULL, NULL)) == NULL ||
-	    !PKCS12_set_mac(p12, password, -1, NULL, pr->mac_salt, pr->iter,
-		mac_md) ||
+	    !PKCS12_set_mac(p12, password, password != NULL ? -1 : 0, NULL,
+		pr->mac_salt, pr->iter, mac_md) ||
 	    (n = i2d_PKCS12(p12, &buf)) <= 0) {
 		cf_errorf_ossl(err, CF_E_CRYPTO, "cannot finish the PKCS#12");
 		goto out;

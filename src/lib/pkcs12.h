@@ -59,8 +59,11 @@ int cf_pkcs12_decrypt_pkcs8(const char *name, const unsigned char *der,
 /*
  * Builds a DER PKCS#12 holding cert, key (may be NULL: certificates
  * only) and chain (may be NULL), with friendly_name (may be NULL) on the
- * certificate and key, encrypted under password with profile.  Uses only
- * the default provider.  *der (caller frees with free()) and *len set on success.
+ * certificate and key, encrypted under password with profile.  password
+ * may be NULL only when key is: the certificates are then stored
+ * unencrypted under a MAC made with no password (as OpenSSL and pyca
+ * write password-less files).  Uses only the default provider.  *der
+ * (caller frees with free()) and *len set on success.
  */
 int cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
     const char *friendly_name, const char *password,

@@ -644,10 +644,23 @@ test_pem(const struct kit *k)
 		PEM_write_bio_X509_REQ(bio, req);
 		data = drain(bio, &len);
 		expect_err("PEM holding only a CSR", data, len, NULL,
-		    CF_E_PARSE, "certificate signing request (CSR)");
+		    CF_E_PARSE,
+		    "no certificate, only a certificate signing request (CSR)");
 		free(data);
 		X509_REQ_free(req);
 	}
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_PUBKEY(bio, k->key);
+	data = drain(bio, &len);
+	expect_err("PEM holding only a public key", data, len, NULL,
+	    CF_E_PARSE, "no certificate or private key, only a public key");
+	free(data);
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509_AUX(bio, k->leaf);
+	data = drain(bio, &len);
+	expect_err("PEM TRUSTED CERTIFICATE", data, len, NULL, CF_E_PARSE,
+	    "TRUSTED CERTIFICATE, which is not read");
+	free(data);
 }
 
 static void

@@ -578,7 +578,27 @@ test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain, EVP_PKEY *other)
 	    "key of another certificate: CF_E_MISMATCH");
 	CHECK(cf_pkcs12_build(leaf, key, NULL, NULL, NULL, CF_P12_TRANSFER,
 		  &der, &len, &err) == -1 && err.code == CF_E_USAGE,
-	    "no password: CF_E_USAGE");
+	    "a key with no password: CF_E_USAGE");
+
+	CHECK(cf_pkcs12_build(leaf, NULL, chain, NULL, NULL, CF_P12_TRANSFER,
+		  &der, &len, &err) == 0,
+	    "certificates only with no password builds");
+	{
+		struct layout l;
+
+		CHECK(layout_of(der, len, &l) == 0 && l.nsafes == 1 &&
+			l.cert.pbe_nid == 0 && l.mac_nid == NID_sha256,
+		    "no password: one plain certificate safe, SHA-256 MAC");
+	}
+	CHECK(parse(der, len, NULL, &b, &err) == 0 && b->nkeys == 0 &&
+		sk_X509_num(b->certs) == 1 + sk_X509_num(chain),
+	    "no password: opens with none");
+	cf_bundle_free(b);
+	CHECK(parse(der, len, "pw", &b, &err) == -1 &&
+		err.code == CF_E_PASSWORD,
+	    "no password: a password fails its MAC, as with OpenSSL");
+	cf_bundle_free(b);
+	free(der);
 
 	CHECK(cf_pkcs12_build(leaf, key, chain, NULL, pw, CF_P12_TRANSFER,
 		  &der, &len, &err) == 0,
