@@ -24,8 +24,11 @@ name_new(const X509_NAME *name)
 	 * of UTF-8 so names read as people wrote them. */
 	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	n = BIO_get_mem_data(bio, &p);
+	if (n < 0)
+		n = 0;
 	s = xmalloc((size_t)n + 1);
-	memcpy(s, p, (size_t)n);
+	if (n > 0)
+		memcpy(s, p, (size_t)n);
 	s[n] = '\0';
 	BIO_free(bio);
 	return s;
