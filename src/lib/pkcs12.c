@@ -304,6 +304,18 @@ fetchable(OSSL_LIB_CTX *lc, const char *cipher, const char *md)
 	return ok;
 }
 
+static void
+legacy_unload(struct p12 *c)
+{
+	if (c->plegacy != NULL)
+		OSSL_PROVIDER_unload(c->plegacy);
+	if (c->pdefault != NULL)
+		OSSL_PROVIDER_unload(c->pdefault);
+	OSSL_LIB_CTX_free(c->lctx);
+	c->plegacy = c->pdefault = NULL;
+	c->lctx = NULL;
+}
+
 /* The context with the legacy provider, loaded on first need. */
 static OSSL_LIB_CTX *
 legacy_ctx(struct p12 *c)
@@ -318,24 +330,9 @@ legacy_ctx(struct p12 *c)
 		return c->lctx;
 	}
 	ERR_pop_to_mark();
-	OSSL_PROVIDER_unload(c->pdefault);
-	OSSL_LIB_CTX_free(c->lctx);
-	c->pdefault = NULL;
-	c->lctx = NULL;
+	legacy_unload(c);
 	c->legacy_failed = 1;
 	return NULL;
-}
-
-static void
-legacy_unload(struct p12 *c)
-{
-	if (c->plegacy != NULL)
-		OSSL_PROVIDER_unload(c->plegacy);
-	if (c->pdefault != NULL)
-		OSSL_PROVIDER_unload(c->pdefault);
-	OSSL_LIB_CTX_free(c->lctx);
-	c->plegacy = c->pdefault = NULL;
-	c->lctx = NULL;
 }
 
 /*
