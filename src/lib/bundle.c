@@ -65,9 +65,8 @@ cf_bundle_add_key(struct cf_bundle *b, EVP_PKEY *key, struct cf_error *err)
 
 #define MAX_PEM_BLOCKS 1024 /* certificates, keys and anything skipped */
 
-/* Moves everything from src to dst, all or nothing. */
-static int
-bundle_move(const char *name, struct cf_bundle *src, struct cf_bundle *dst,
+int
+cf_bundle_move(const char *name, struct cf_bundle *src, struct cf_bundle *dst,
     struct cf_error *err)
 {
 	size_t i;
@@ -598,7 +597,7 @@ cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
 			no_content(name, err);
 		goto out;
 	}
-	if (bundle_move(name, tmp, out, err) == -1)
+	if (cf_bundle_move(name, tmp, out, err) == -1)
 		goto out;
 	rc = 0;
 out:

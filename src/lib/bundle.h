@@ -38,6 +38,14 @@ int cf_bundle_add_cert(struct cf_bundle *b, X509 *cert, struct cf_error *err);
 int cf_bundle_add_key(struct cf_bundle *b, EVP_PKEY *key, struct cf_error *err);
 
 /*
+ * Moves every certificate and key of src to dst, all or nothing: when
+ * dst cannot take them all (CF_E_LIMIT, naming the file name) both are
+ * left as they were.
+ */
+int cf_bundle_move(const char *name, struct cf_bundle *src,
+    struct cf_bundle *dst, struct cf_error *err);
+
+/*
  * Parses data (len bytes, from the file called name, used in messages)
  * in whichever format it is, appending to out.  password may be NULL
  * (none given): password-less PKCS#12 files still open.  A PKCS#12 that

@@ -975,32 +975,6 @@ take_safes(struct p12 *c, STACK_OF(PKCS7) *safes,
 	return 0;
 }
 
-/* Moves everything from src to dst, all or nothing. */
-static int
-bundle_move(const char *name, struct cf_bundle *src, struct cf_bundle *dst,
-    struct cf_error *err)
-{
-	size_t i;
-
-	if (sk_X509_num(dst->certs) + sk_X509_num(src->certs) > CF_MAX_CERTS)
-		return cf_errorf(err, CF_E_LIMIT,
-		    "%s: more than %d certificates in one file", name,
-		    CF_MAX_CERTS);
-	if (dst->nkeys + src->nkeys > CF_MAX_KEYS)
-		return cf_errorf(err, CF_E_LIMIT,
-		    "%s: more than %d private keys in one file", name,
-		    CF_MAX_KEYS);
-	while (sk_X509_num(src->certs) > 0)
-		if (cf_bundle_add_cert(dst, sk_X509_shift(src->certs), err) ==
-		    -1)
-			abort(); /* checked above */
-	for (i = 0; i < src->nkeys; i++)
-		if (cf_bundle_add_key(dst, src->keys[i], err) == -1)
-			abort();
-	src->nkeys = 0;
-	return 0;
-}
-
 int
 cf_pkcs12_sniff(const unsigned char *data, size_t len)
 {
@@ -1063,7 +1037,7 @@ cf_pkcs12_parse(const char *name, const unsigned char *der, size_t len,
 	if (PKCS12_mac_present(p12) && verify_mac(&c, p12, err) == -1)
 		goto out;
 	if (take_safes(&c, safes, plain, err) == -1 ||
-	    bundle_move(name, c.got, out, err) == -1)
+	    cf_bundle_move(name, c.got, out, err) == -1)
 		goto out;
 	out->was_pkcs12 = 1;
 	rc = 0;
