@@ -193,35 +193,18 @@ out:
 	return rc;
 }
 
+/* The services of --services, for the certificate thumb of this file. */
 static int
 assign_services(struct import *im, const char *thumb, struct cf_error *err)
 {
-	char *list, *svc, *save = NULL;
-	char owner[CF_THUMB_LEN + 1];
-	int rc = -1;
+	char msg[sizeof(err->msg)];
 
-	if (im->services == NULL)
+	if (im->services == NULL ||
+	    cf_services_assign(im->store, thumb, im->services, im->opts->force,
+		err) == 0)
 		return 0;
-	list = xstrdup(im->services);
-	for (svc = strtok_r(list, ",", &save); svc != NULL;
-	     svc = strtok_r(NULL, ",", &save)) {
-		if (cf_store_service_owner(im->store, svc, owner, err) == -1)
-			goto out;
-		if (owner[0] != '\0' && strcmp(owner, thumb) != 0 &&
-		    !im->opts->force) {
-			cf_errorf(err, CF_E_CONFLICT,
-			    "%s: %.8s: service %s is assigned to %s; use "
-			    "--force to move it",
-			    im->file, thumb, svc, owner);
-			goto out;
-		}
-		if (cf_store_service_set(im->store, svc, thumb, err) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(list);
-	return rc;
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return cf_errorf(err, err->code, "%s: %s", im->file, msg);
 }
 
 static void

@@ -419,13 +419,40 @@ struct svc_args {
 	int force;
 };
 
+int
+cf_services_assign(struct cf_store *s, const char *thumb, const char *list,
+    int force, struct cf_error *err)
+{
+	char *copy = xstrdup(list), *svc, *save = NULL;
+	char owner[CF_THUMB_LEN + 1];
+	int rc = -1;
+
+	for (svc = strtok_r(copy, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save)) {
+		if (cf_store_service_owner(s, svc, owner, err) == -1)
+			goto out;
+		if (owner[0] != '\0' && strcmp(owner, thumb) != 0 && !force) {
+			cf_errorf(err, CF_E_CONFLICT,
+			    "%.8s: service %s is assigned to %s; use --force "
+			    "to move it",
+			    thumb, svc, owner);
+			goto out;
+		}
+		if (cf_store_service_set(s, svc, thumb, err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
 static int
 do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
     char **outcome, struct cf_error *err)
 {
 	struct svc_args *a = ctx;
-	char *list = NULL, *svc, *save = NULL;
-	char owner[CF_THUMB_LEN + 1];
+	char *list = NULL;
 	int rc = -1;
 
 	if (cf_services_parse(a->services, &list, err) == -1)
@@ -438,22 +465,7 @@ do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
 		goto out;
 	}
 	*outcome = xasprintf("enabled %s", list);
-	for (svc = strtok_r(list, ",", &save); svc != NULL;
-	     svc = strtok_r(NULL, ",", &save)) {
-		if (cf_store_service_owner(s, svc, owner, err) == -1)
-			goto out;
-		if (owner[0] != '\0' &&
-		    strcmp(owner, r->f.thumbprint) != 0 && !a->force) {
-			cf_errorf(err, CF_E_CONFLICT,
-			    "%.8s: service %s is assigned to %s; use --force "
-			    "to move it",
-			    r->f.thumbprint, svc, owner);
-			goto out;
-		}
-		if (cf_store_service_set(s, svc, r->f.thumbprint, err) == -1)
-			goto out;
-	}
-	rc = 0;
+	rc = cf_services_assign(s, r->f.thumbprint, list, a->force, err);
 out:
 	free(list);
 	return rc;

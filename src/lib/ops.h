@@ -102,6 +102,14 @@ int cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
     int force, char *thumb, struct cf_error *err);
 
 /*
+ * Assigns each service of the canonical list (from cf_services_parse) to
+ * thumb inside the caller's transaction.  A service held by another
+ * certificate is CF_E_CONFLICT unless force.
+ */
+int cf_services_assign(struct cf_store *s, const char *thumb,
+    const char *list, int force, struct cf_error *err);
+
+/*
  * The canonical name of a service ("IIS" -> "https"), into out; -1 with
  * CF_E_USAGE naming the valid ones for an unknown name.
  */
