@@ -36,11 +36,20 @@ out_table(const char *const *headers, size_t ncols, char **cells,
 }
 
 static size_t json_items;
+static int out_tty = -1; /* stdout is a terminal; asked once */
+
+static int
+stdout_tty(void)
+{
+	if (out_tty == -1)
+		out_tty = isatty(STDOUT_FILENO);
+	return out_tty;
+}
 
 static size_t
 json_flags(void)
 {
-	return isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT;
+	return stdout_tty() ? JSON_INDENT(2) : JSON_COMPACT;
 }
 
 void
@@ -56,7 +65,7 @@ out_json_item(json_t *item)
 	char *text = json_dumps(item, json_flags());
 
 	fputs(json_items++ ? "," : "", stdout);
-	if (isatty(STDOUT_FILENO))
+	if (stdout_tty())
 		putchar('\n');
 	if (text != NULL) {
 		fputs(text, stdout);
@@ -68,7 +77,7 @@ out_json_item(json_t *item)
 void
 out_json_close(void)
 {
-	if (json_items > 0 && isatty(STDOUT_FILENO))
+	if (json_items > 0 && stdout_tty())
 		putchar('\n');
 	puts("]");
 }

@@ -48,8 +48,9 @@ find(const struct cf_row *rows, size_t n, const char *thumb)
 
 	if (n == 0)
 		return NULL;
-	memset(&key, 0, sizeof(key));
-	snprintf(key.f.thumbprint, sizeof(key.f.thumbprint), "%s", thumb);
+	/* Only the thumbprint is compared: no need to clear the rest. */
+	strncpy(key.f.thumbprint, thumb, CF_THUMB_LEN);
+	key.f.thumbprint[CF_THUMB_LEN] = '\0';
 	return bsearch(&key, rows, n, sizeof(*rows), cmp_thumb);
 }
 

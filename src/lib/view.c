@@ -134,22 +134,22 @@ cf_view_json(const struct cf_view *v)
 
 	cf_time_iso(v->not_before, nb);
 	cf_time_iso(v->not_after, na);
-	json_object_set_new(o, "Subject", jstr(v->subject));
-	json_object_set_new(o, "Issuer", jstr(v->issuer));
-	json_object_set_new(o, "Thumbprint", jstr(v->thumbprint));
-	json_object_set_new(o, "FriendlyName",
+	json_object_set_new_nocheck(o, "Subject", jstr(v->subject));
+	json_object_set_new_nocheck(o, "Issuer", jstr(v->issuer));
+	json_object_set_new_nocheck(o, "Thumbprint", json_string_nocheck(v->thumbprint));
+	json_object_set_new_nocheck(o, "FriendlyName",
 	    jstr(v->friendly_name));
-	json_object_set_new(o, "Status", jstr(v->status));
-	json_object_set_new(o, "Services", list_json(v->services));
-	json_object_set_new(o, "PrivateKeyExportable",
+	json_object_set_new_nocheck(o, "Status", json_string_nocheck(v->status));
+	json_object_set_new_nocheck(o, "Services", list_json(v->services));
+	json_object_set_new_nocheck(o, "PrivateKeyExportable",
 	    json_boolean(v->exportable));
-	json_object_set_new(o, "HasPrivateKey", json_boolean(v->has_key));
-	json_object_set_new(o, "NotBefore", json_string(nb));
-	json_object_set_new(o, "NotAfter", json_string(na));
-	json_object_set_new(o, "CertificateDomains", list_json(v->domains));
-	json_object_set_new(o, "IsSelfSigned", json_boolean(v->self_signed));
-	json_object_set_new(o, "KeyType", jstr(v->key_type));
-	json_object_set_new(o, "SerialNumber", jstr(v->serial));
-	json_object_set_new(o, "Chain", list_json(v->chain));
+	json_object_set_new_nocheck(o, "HasPrivateKey", json_boolean(v->has_key));
+	json_object_set_new_nocheck(o, "NotBefore", json_string_nocheck(nb));
+	json_object_set_new_nocheck(o, "NotAfter", json_string_nocheck(na));
+	json_object_set_new_nocheck(o, "CertificateDomains", list_json(v->domains));
+	json_object_set_new_nocheck(o, "IsSelfSigned", json_boolean(v->self_signed));
+	json_object_set_new_nocheck(o, "KeyType", jstr(v->key_type));
+	json_object_set_new_nocheck(o, "SerialNumber", jstr(v->serial));
+	json_object_set_new_nocheck(o, "Chain", list_json(v->chain));
 	return o;
 }
