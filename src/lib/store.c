@@ -29,13 +29,19 @@ struct cf_store {
 };
 
 /*
+ * The DER of every certificate lives in a table of its own, once per
+ * thumbprint whichever role the certificate has: listing 10,000
+ * certificates then reads the facts, not 20 MB of certificates.
+ *
  * Migrations, in order: schema version N is reached by running
  * migrations[0..N-1].  Never edit a shipped entry; append a new one.
  */
 static const char *const migrations[] = {
     /* 1: the first schema */
+    "CREATE TABLE der ("
+    " thumbprint TEXT PRIMARY KEY, der BLOB NOT NULL);"
     "CREATE TABLE certificates ("
-    " thumbprint TEXT PRIMARY KEY, der BLOB NOT NULL,"
+    " thumbprint TEXT PRIMARY KEY,"
     " subject TEXT NOT NULL, issuer TEXT NOT NULL, serial TEXT NOT NULL,"
     " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
     " domains TEXT NOT NULL, key_type TEXT NOT NULL, spki TEXT NOT NULL,"
@@ -48,7 +54,7 @@ static const char *const migrations[] = {
     "CREATE INDEX certificates_issuer ON certificates(issuer);"
     "CREATE INDEX certificates_spki ON certificates(spki);"
     "CREATE TABLE chain_certs ("
-    " thumbprint TEXT PRIMARY KEY, der BLOB NOT NULL,"
+    " thumbprint TEXT PRIMARY KEY,"
     " subject TEXT NOT NULL, issuer TEXT NOT NULL, serial TEXT NOT NULL,"
     " not_before INTEGER NOT NULL, not_after INTEGER NOT NULL,"
     " domains TEXT NOT NULL, key_type TEXT NOT NULL, spki TEXT NOT NULL,"
@@ -208,6 +214,7 @@ cf_store_open(const char *dir, struct cf_error *err)
 	}
 	sqlite3_busy_timeout(s->db, 10000);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+		    "PRAGMA mmap_size=268435456;"
 		    "PRAGMA synchronous=FULL;",
 		err) == -1 ||
 	    migrate(s, err) == -1)
@@ -311,6 +318,8 @@ col_thumb(sqlite3_stmt *st, int i, char out[CF_THUMB_LEN + 1])
 #define END_COLS                                                               \
 	COMMON_COLS ", friendly_name, exportable, modified, "                  \
 		    "EXISTS(SELECT 1 FROM keys k WHERE k.thumbprint = c.thumbprint)"
+
+#define DER_COL "(SELECT d.der FROM der d WHERE d.thumbprint = c.thumbprint)"
 
 static void
 read_row(sqlite3_stmt *st, enum cf_table table, int with_der,
@@ -429,7 +438,7 @@ cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
 	*n = 0;
 	sql = xasprintf("SELECT %s%s FROM %s c %s ORDER BY thumbprint",
 	    table == CF_END ? END_COLS : COMMON_COLS,
-	    with_der ? ", der" : "",
+	    with_der ? ", " DER_COL : "",
 	    table == CF_END ? "certificates" : "chain_certs",
 	    thumb ? "WHERE thumbprint = ?1" : "");
 	st = prepare(s, sql, err);
@@ -504,7 +513,7 @@ select_both(struct cf_store *s, const char *where, const char *value,
 	*rows = NULL;
 	*n = 0;
 	for (t = CF_END; t <= CF_CHAIN; t++) {
-		sql = xasprintf("SELECT %s, der FROM %s c WHERE %s",
+		sql = xasprintf("SELECT %s, " DER_COL " FROM %s c WHERE %s",
 		    t == CF_END ? END_COLS : COMMON_COLS,
 		    t == CF_END ? "certificates" : "chain_certs", where);
 		st = prepare(s, sql, err);
@@ -597,19 +606,19 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 
 	if (r->table == CF_END)
 		st = prepare(s,
-		    "INSERT INTO certificates (thumbprint, der, subject, issuer,"
+		    "INSERT INTO certificates (thumbprint, subject, issuer,"
 		    " serial, not_before, not_after, domains, key_type, spki,"
 		    " self_signed, signed_by, sig_state, friendly_name,"
-		    " exportable, created, modified) VALUES (?1, ?2, ?3, ?4,"
+		    " exportable, created, modified) VALUES (?1, ?3, ?4,"
 		    " ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
 		    " ?16)",
 		    err);
 	else
 		st = prepare(s,
-		    "INSERT INTO chain_certs (thumbprint, der, subject, issuer,"
+		    "INSERT INTO chain_certs (thumbprint, subject, issuer,"
 		    " serial, not_before, not_after, domains, key_type, spki,"
 		    " self_signed, signed_by, sig_state, created) VALUES (?1,"
-		    " ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?16)",
+		    " ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?16)",
 		    err);
 	if (st == NULL)
 		return -1;
@@ -633,6 +642,16 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 		sqlite3_bind_int(st, i++, r->exportable);
 	}
 	sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
+	rc = sqlite3_step(st);
+	release(s, st);
+	if (rc != SQLITE_DONE)
+		return db_error(s, err, "insert certificate");
+	st = prepare(s, "INSERT OR IGNORE INTO der (thumbprint, der) "
+			"VALUES (?1, ?2)", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, r->f.thumbprint, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, r->der, (int)r->der_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	release(s, st);
 	if (rc != SQLITE_DONE)
@@ -721,7 +740,10 @@ cf_store_delete(struct cf_store *s, const char *thumb, struct cf_error *err)
 		if (sqlite3_changes(s->db) == 0)
 			break;
 	}
-	return 0;
+	return run(s,
+	    "DELETE FROM der WHERE thumbprint NOT IN (SELECT thumbprint FROM "
+	    "certificates UNION SELECT thumbprint FROM chain_certs)",
+	    NULL, NULL, NULL, err);
 }
 
 static char *

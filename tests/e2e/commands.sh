@@ -615,7 +615,7 @@ cp -a "$S" "$A"
 FAKE_TP=${TP_LEAF:0:12}0000000000000000000000000000
 FAKE_TP=${FAKE_TP:0:40}
 [ "$FAKE_TP" = "$TP_LEAF" ] && FAKE_TP=${TP_LEAF:0:12}1111111111111111111111111111
-sqlite3 "$A/store.db" "INSERT INTO certificates SELECT '$FAKE_TP', der, subject, issuer,
+sqlite3 "$A/store.db" "INSERT INTO certificates SELECT '$FAKE_TP', subject, issuer,
     serial, not_before, not_after, domains, key_type, spki, self_signed, signed_by,
     sig_state, friendly_name, exportable, created, modified FROM certificates
     WHERE thumbprint = '$TP_LEAF'"
