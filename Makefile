@@ -1,11 +1,11 @@
 # certfleet - one Makefile, pkg-config, C17.
-#   make            build/certfleet
+#   make            build/certfleet and build/certfleetd
 #   make test       install what is missing, build, run every test
 #   make bench      the benchmarks in bench/
 #   make demo       the walkthrough on a local store
 
 CC      ?= cc
-PKGS    := libcrypto sqlite3 jansson
+PKGS    := libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
@@ -18,13 +18,15 @@ LDLIBS      = $(PKG_LIBS) -pthread
 B        ?= build
 LIB_SRC  := $(wildcard src/lib/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
+AGENT_SRC := $(wildcard src/agent/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all test unit e2e asan bench demo clean format
-all: $(B)/certfleet
+all: $(B)/certfleet $(if $(AGENT_SRC),$(B)/certfleetd)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -36,6 +38,9 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 
 $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
+
+$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a

@@ -20,7 +20,7 @@ set -f # package lists are plain words, split on purpose throughout
 # (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
 # python3-cryptography), expect and util-linux (script) for prompt tests.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
-libjansson-dev libevent-dev sqlite3 jq clang gnutls-bin libnss3-tools
+libjansson-dev libevent-dev libinih-dev sqlite3 jq clang gnutls-bin libnss3-tools
 python3 python3-cryptography expect util-linux"
 # keytool: either JRE package will do; the first one is installed if neither is.
 JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"

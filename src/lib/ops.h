@@ -87,6 +87,26 @@ int cf_op_export(struct cf_store *s, const char *arg,
     const struct cf_export_opts *opts, struct cf_buf *out,
     struct cf_error *err);
 
+struct cf_selfsigned_opts {
+	const char *actor;
+	const char *subject;	   /* "CN=…,O=…" or a bare common name */
+	const char *domains;	   /* comma-separated DNS names, or NULL */
+	const char *key;	   /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
+	int days;		   /* 0: 365 */
+	const char *services;	   /* or NULL */
+	int exportable;
+	const char *friendly_name; /* or NULL */
+	int force;
+};
+
+/*
+ * Makes a key and a self-signed certificate and stores them as an import
+ * would (New-ExchangeCertificate without -GenerateRequest).
+ */
+int cf_op_new_self_signed(struct cf_store *s,
+    const struct cf_selfsigned_opts *opts, struct cf_import_result **res,
+    size_t *nres, struct cf_error *err);
+
 /*
  * Assigns the comma-separated services to the certificate arg names.
  * A service held by another certificate is CF_E_CONFLICT unless force.

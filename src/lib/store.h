@@ -135,6 +135,19 @@ int cf_store_service_set(struct cf_store *s, const char *service,
 int cf_store_service_clear(struct cf_store *s, const char *service,
     struct cf_error *err);
 
+/*
+ * Authorized API clients, by certificate fingerprint ("SHA256:HEX"):
+ * role "admin" or "reader".
+ */
+int cf_store_client_set(struct cf_store *s, const char *fingerprint,
+    const char *role, struct cf_error *err);
+/* Removes a client: CF_E_NOTFOUND when it was not authorized. */
+int cf_store_client_remove(struct cf_store *s, const char *fingerprint,
+    struct cf_error *err);
+/* The role of fingerprint into role ("" when not authorized). */
+int cf_store_client_role(struct cf_store *s, const char *fingerprint,
+    char role[16], struct cf_error *err);
+
 /* Appends an audit record (time now).  thumb and outcome may be "". */
 int cf_store_audit(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const char *outcome, struct cf_error *err);

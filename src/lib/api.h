@@ -1,0 +1,53 @@
+/*
+ * api.h - the JSON face of the operations (docs/api.md): one request in,
+ * one status and JSON body out.  certfleetd calls nothing else to serve a
+ * request; it adds transport, authentication and threads.
+ */
+#ifndef CF_API_H
+#define CF_API_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+enum cf_role {
+	CF_ROLE_NONE = 0, /* not authorized: every request is refused */
+	CF_ROLE_READER,	  /* may list */
+	CF_ROLE_ADMIN,	  /* may change and export */
+};
+
+/* "admin", "reader", "none". */
+const char *cf_role_name(enum cf_role role);
+/* The role named name; CF_ROLE_NONE when unknown. */
+enum cf_role cf_role_parse(const char *name);
+
+/* Who asks: for authorization and the audit trail. */
+struct cf_api_caller {
+	const char *actor;  /* "tls:SHA256:…" or "unix:uid0" (+ hint) */
+	const char *client; /* "SHA256:…" or "" */
+	enum cf_role role;
+	const char *agent;  /* the agent's name, for whoami */
+};
+
+/*
+ * Serves one request: method ("GET"/"POST"), path ("/v1/import"), query
+ * (after '?', may be NULL) and body (the parsed JSON, may be NULL).
+ * Returns the HTTP status and sets *response (new reference, never NULL).
+ * A refused request is audited here.
+ */
+int cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
+    const char *method, const char *path, const char *query, json_t *body,
+    json_t **response);
+
+/* True when path runs key derivation or generation (off the event loop). */
+int cf_api_is_slow(const char *path);
+
+/* Limits on what a request may carry (docs/api.md). */
+#define CF_API_MAX_BODY (8u * 1024 * 1024)
+#define CF_API_MAX_HEADERS (16u * 1024)
+#define CF_API_MAX_DEPTH 8
+
+/* The depth of j (a scalar is 1); for checking CF_API_MAX_DEPTH. */
+int cf_json_depth(const json_t *j);
+
+#endif
