@@ -515,6 +515,7 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
     size_t *nres, struct cf_error *err)
 {
 	struct cf_bundle **bundles = xcalloc(n + 1, sizeof(*bundles));
+	const char *op = opts->op ? opts->op : "import";
 	struct import im;
 	size_t i;
 	int rc = -1, began = 0;
@@ -540,8 +541,8 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 			goto out;
 	}
 	for (i = 0; i < im.nres; i++)
-		if (cf_store_audit(s, opts->actor, "import",
-			im.res[i].thumbprint, im.res[i].what, err) == -1)
+		if (cf_store_audit(s, opts->actor, op, im.res[i].thumbprint,
+			im.res[i].what, err) == -1)
 			goto out;
 	if (result_services(&im, err) == -1 || cf_store_commit(s, err) == -1)
 		goto out;
@@ -556,7 +557,7 @@ out:
 		cf_store_rollback(s);
 	if (rc == -1) {
 		char *outcome = xasprintf("failed: %s", err->msg);
-		cf_store_audit(s, opts->actor, "import", "", outcome, NULL);
+		cf_store_audit(s, opts->actor, op, "", outcome, NULL);
 		free(outcome);
 	}
 	for (i = 0; i < n; i++)

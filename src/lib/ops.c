@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "identity.h"
 #include "ops.h"
 #include "pkcs12.h"
 #include "status.h"
@@ -165,6 +166,64 @@ out:
 	cf_store_rollback(s);
 	cf_status_ctx_free(ctx);
 	cf_rows_free(rows, nrows);
+	return rc;
+}
+
+/*
+ * New-ExchangeCertificate without -GenerateRequest: a key and a
+ * self-signed certificate, stored by the import path so nothing about
+ * storing them is written twice.
+ */
+int
+cf_op_new_self_signed(struct cf_store *s,
+    const struct cf_selfsigned_opts *opts, struct cf_import_result **res,
+    size_t *nres, struct cf_error *err)
+{
+	struct cf_import_opts io;
+	struct cf_input in;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	BIO *bio = NULL;
+	char *pem = NULL;
+	long len;
+	int rc = -1;
+
+	*res = NULL;
+	*nres = 0;
+	if (opts->subject == NULL || opts->subject[0] == '\0')
+		return cf_errorf(err, CF_E_USAGE, "a subject is needed "
+						  "(--subject CN=name)");
+	if (opts->days < 0 || opts->days > 36500)
+		return cf_errorf(err, CF_E_USAGE,
+		    "%d days: give 1 to 36500 days", opts->days);
+	if ((key = cf_key_generate(opts->key ? opts->key : "rsa2048", err)) ==
+		NULL ||
+	    (cert = cf_selfsigned_new(key, opts->subject, opts->domains,
+		 opts->days ? opts->days : 365, 0, err)) == NULL)
+		goto out;
+	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
+		abort();
+	if (!PEM_write_bio_X509(bio, cert) ||
+	    !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)) {
+		cf_errorf_ossl(err, CF_E_CRYPTO, "cannot encode the new key");
+		goto out;
+	}
+	len = BIO_get_mem_data(bio, &pem);
+	memset(&io, 0, sizeof(io));
+	io.actor = opts->actor;
+	io.exportable = opts->exportable;
+	io.friendly_name = opts->friendly_name;
+	io.services = opts->services;
+	io.force = opts->force;
+	io.op = "new-self-signed";
+	in.name = "new self-signed certificate";
+	in.data = (const unsigned char *)pem;
+	in.len = (size_t)len;
+	rc = cf_op_import(s, &in, 1, &io, res, nres, err);
+out:
+	BIO_free(bio); /* secure memory: wiped */
+	EVP_PKEY_free(key);
+	X509_free(cert);
 	return rc;
 }
 

@@ -50,6 +50,7 @@ struct cf_import_opts {
 	int force;		   /* take services from other certificates */
 	void (*progress)(void *ctx, size_t done, size_t total);
 	void *progress_ctx;
+	const char *op; /* the audit's operation; NULL: "import" */
 };
 
 struct cf_import_result {

@@ -77,6 +77,11 @@ static const char *const migrations[] = {
     " id INTEGER PRIMARY KEY, time INTEGER NOT NULL, actor TEXT NOT NULL,"
     " operation TEXT NOT NULL, thumbprint TEXT NOT NULL DEFAULT '',"
     " outcome TEXT NOT NULL);",
+    /* 2: the agent's authorized API clients */
+    "CREATE TABLE clients ("
+    " fingerprint TEXT PRIMARY KEY,"
+    " role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
+    " created INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -880,6 +885,56 @@ cf_store_service_clear(struct cf_store *s, const char *service,
 {
 	return run(s, "DELETE FROM services WHERE service = ?1", service, NULL,
 	    NULL, err);
+}
+
+int
+cf_store_client_set(struct cf_store *s, const char *fingerprint,
+    const char *role, struct cf_error *err)
+{
+	char now[32];
+
+	if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0)
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: unknown role; the roles are admin and reader", role);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	return run(s,
+	    "INSERT INTO clients (fingerprint, role, created) VALUES "
+	    "(?1, ?2, ?3) ON CONFLICT (fingerprint) DO UPDATE SET role = ?2",
+	    fingerprint, role, now, err);
+}
+
+int
+cf_store_client_remove(struct cf_store *s, const char *fingerprint,
+    struct cf_error *err)
+{
+	if (run(s, "DELETE FROM clients WHERE fingerprint = ?1", fingerprint,
+		NULL, NULL, err) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: not an authorized client", fingerprint);
+	return 0;
+}
+
+int
+cf_store_client_role(struct cf_store *s, const char *fingerprint,
+    char role[16], struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int step;
+
+	role[0] = '\0';
+	st = prepare(s, "SELECT role FROM clients WHERE fingerprint = ?1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
+	release(s, st);
+	if (step != SQLITE_ROW && step != SQLITE_DONE)
+		return db_error(s, err, "read clients");
+	return 0;
 }
 
 int

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "util.h"
 
@@ -215,6 +217,40 @@ out:
 	}
 	free(dcopy);
 	return rc;
+}
+
+char *
+cf_base64_new(const unsigned char *p, size_t len)
+{
+	char *out = xmalloc(4 * ((len + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)len);
+	return out;
+}
+
+int
+cf_base64_decode(const char *s, size_t len, const char *what,
+    struct cf_buf *out, struct cf_error *err)
+{
+	int n, pad = 0;
+
+	out->data = NULL;
+	out->len = 0;
+	if (len % 4 != 0 || len > INT_MAX)
+		return cf_errorf(err, CF_E_PARSE, "%s: not Base64", what);
+	out->data = xmalloc(len / 4 * 3 + 1);
+	if ((n = EVP_DecodeBlock(out->data, (const unsigned char *)s,
+		 (int)len)) < 0) {
+		cf_buf_clear(out);
+		return cf_errorf(err, CF_E_PARSE, "%s: not Base64", what);
+	}
+	/* EVP_DecodeBlock counts the padding as data: take it off. */
+	if (len > 0 && s[len - 1] == '=')
+		pad++;
+	if (len > 1 && s[len - 2] == '=')
+		pad++;
+	out->len = (size_t)n - (size_t)pad;
+	return 0;
 }
 
 void

@@ -51,6 +51,15 @@ int cf_read_file(const char *path, size_t max, struct cf_buf *out,
 int cf_write_file_atomic(const char *path, const void *data, size_t len,
     unsigned mode, struct cf_error *err);
 
+/* Base64 (no line breaks) of len bytes of p, as a new string. */
+char *cf_base64_new(const unsigned char *p, size_t len);
+/*
+ * Decodes Base64 text s (no line breaks) into out (caller clears);
+ * CF_E_PARSE naming what when it is not Base64.
+ */
+int cf_base64_decode(const char *s, size_t len, const char *what,
+    struct cf_buf *out, struct cf_error *err);
+
 /* Upper-case hex of len bytes into out (2*len+1 bytes). */
 void cf_hex_upper(const unsigned char *p, size_t len, char *out);
 

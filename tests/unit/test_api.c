@@ -1,0 +1,225 @@
+/*
+ * test_api.c - the JSON face of the operations: routes, roles, fields,
+ * errors, and a round trip import -> enable -> export -> remove.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "check.h"
+#include "testpki.h"
+#include "util.h"
+
+static struct cf_store *s;
+
+static int
+call(enum cf_role role, const char *method, const char *path,
+    const char *query, const char *body_text, json_t **resp)
+{
+	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST", role,
+	    "ex1"};
+	json_t *body = body_text ? json_loads(body_text, 0, NULL) : NULL;
+	int status;
+
+	status = cf_api_handle(s, &c, method, path, query, body, resp);
+	json_decref(body);
+	return status;
+}
+
+static const char *
+code_of(json_t *r)
+{
+	const char *c = json_string_value(json_object_get(r, "code"));
+	return c ? c : "";
+}
+
+static int
+audit_has(const char *needle)
+{
+	struct cf_audit *a = NULL;
+	size_t n = 0, i;
+	int found = 0;
+	struct cf_error err;
+
+	cf_store_audit_list(s, 0, &a, &n, &err);
+	for (i = 0; i < n; i++)
+		if (strstr(a[i].outcome, needle) != NULL)
+			found = 1;
+	cf_audit_free(a, n);
+	return found;
+}
+
+int
+main(void)
+{
+	EVP_PKEY *k = tp_key(0);
+	X509 *x = tp_cert("mail.example.com", "mail.example.com,mail", k, NULL,
+	    NULL, -1, 90, 0);
+	char dir[512], *pem, *b64, *body, thumb[41];
+	struct cf_error err;
+	struct cf_buf raw = {0};
+	json_t *r = NULL;
+	int st;
+
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	pem = tp_pem(&x, 1, k);
+	b64 = cf_base64_new((unsigned char *)pem, strlen(pem));
+
+	st = call(CF_ROLE_READER, "GET", "/v1/whoami", NULL, NULL, &r);
+	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r, "role")),
+				"reader") == 0,
+	    "api: whoami names the role");
+	json_decref(r);
+	st = call(CF_ROLE_NONE, "GET", "/v1/whoami", NULL, NULL, &r);
+	CHECK(st == 403 && strcmp(code_of(r), "denied") == 0,
+	    "api: no role, no answer");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "GET", "/v1/nothing", NULL, NULL, &r);
+	CHECK(st == 404 && strcmp(code_of(r), "not-found") == 0,
+	    "api: an unknown path is 404");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "GET", "/v1/import", NULL, NULL, &r);
+	CHECK(st == 405, "api: a wrong method is 405");
+	json_decref(r);
+
+	body = xasprintf("{\"files\":[{\"name\":\"m.pem\",\"data\":\"%s\"}],"
+			 "\"services\":\"https\"}",
+	    b64);
+	st = call(CF_ROLE_READER, "POST", "/v1/import", NULL, body, &r);
+	CHECK(st == 403 && strcmp(code_of(r), "denied") == 0 &&
+		  audit_has("refused"),
+	    "api: a reader may not import, and the refusal is audited");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL, body, &r);
+	CHECK(st == 200 && json_array_size(json_object_get(r, "results")) == 1,
+	    "api: an admin imports a Base64 file");
+	snprintf(thumb, sizeof(thumb), "%s",
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(r, "results"), 0),
+		"Thumbprint")));
+	json_decref(r);
+	free(body);
+
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL,
+	    "{\"files\":[{\"name\":\"x\",\"data\":\"not base64!\"}]}", &r);
+	CHECK(st == 400 && strcmp(code_of(r), "parse") == 0,
+	    "api: data that is not Base64 is a parse error");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL,
+	    "{\"files\":[], \"exportable\": \"yes\"}", &r);
+	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
+	    "api: a field of the wrong type is a usage error");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/enable", NULL, "[1,2]", &r);
+	CHECK(st == 400 && strcmp(code_of(r), "parse") == 0,
+	    "api: a body that is not an object is refused");
+	json_decref(r);
+
+	st = call(CF_ROLE_READER, "GET", "/v1/certificates", "thumbprint=",
+	    NULL, &r);
+	CHECK(st == 400, "api: an empty thumbprint query is a usage error");
+	json_decref(r);
+	{
+		char *q = xasprintf("thumbprint=%.10s", thumb);
+		st = call(CF_ROLE_READER, "GET", "/v1/certificates", q, NULL,
+		    &r);
+		free(q);
+	}
+	CHECK(st == 200 && json_array_size(r) == 1 &&
+		  strcmp(json_string_value(json_object_get(
+			     json_array_get(r, 0), "Thumbprint")),
+		      thumb) == 0,
+	    "api: certificates by prefix");
+	json_decref(r);
+
+	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"p12\","
+			 "\"password\":\"pw\"}",
+	    thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
+	CHECK(st == 403 && strcmp(code_of(r), "denied") == 0 &&
+		  strstr(json_string_value(json_object_get(r, "message")),
+		      "not exportable") != NULL,
+	    "api: a non-exportable key is refused");
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"pem\","
+			 "\"no_key\":true}",
+	    thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
+	CHECK(st == 200 &&
+		  cf_base64_decode(json_string_value(json_object_get(r, "data")),
+		      json_string_length(json_object_get(r, "data")), "data",
+		      &raw, &err) == 0 &&
+		  memmem(raw.data, raw.len, "BEGIN CERTIFICATE", 17) != NULL &&
+		  memmem(raw.data, raw.len, "PRIVATE", 7) == NULL,
+	    "api: export --no-key as PEM, Base64 in JSON");
+	cf_buf_clear(&raw);
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"pfx\"}", thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
+	CHECK(st == 400, "api: an unknown export format is refused");
+	json_decref(r);
+	free(body);
+
+	body = xasprintf("{\"thumbprint\":\"%.8s\",\"services\":\"smtp\"}",
+	    thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/enable", NULL, body, &r);
+	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r,
+					"thumbprint")),
+				thumb) == 0,
+	    "api: enable answers the full thumbprint");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/remove", NULL, body, &r);
+	CHECK(st == 409 && strcmp(code_of(r), "conflict") == 0,
+	    "api: remove with services is a conflict");
+	json_decref(r);
+	free(body);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/enable", NULL,
+	    "{\"services\":\"smtp\"}", &r);
+	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
+	    "api: a missing thumbprint is a usage error");
+	json_decref(r);
+
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
+	    "{\"subject\":\"CN=ex1.example.com\",\"domains\":\"ex1.example.com,"
+	    "ex1\",\"key\":\"p256\",\"days\":30,\"services\":\"imap\"}",
+	    &r);
+	CHECK(st == 200 &&
+		  strcmp(json_string_value(json_object_get(
+			     json_array_get(json_object_get(r, "results"), 0),
+			     "Services")),
+		      "imap") == 0,
+	    "api: new-self-signed makes a certificate and assigns it");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
+	    "{\"subject\":\"CN=x\",\"key\":\"dsa1024\"}", &r);
+	CHECK(st == 400 && strstr(json_string_value(json_object_get(r,
+					"message")),
+				"rsa2048") != NULL,
+	    "api: an unknown key type names the valid ones");
+	json_decref(r);
+
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "since=0", NULL, &r);
+	CHECK(st == 200 && json_array_size(r) >= 3, "api: the audit trail");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "since=yesterday", NULL,
+	    &r);
+	CHECK(st == 400, "api: since must be a number");
+	json_decref(r);
+
+	r = json_loads("[[[[[[[[[[1]]]]]]]]]]", 0, NULL);
+	CHECK(cf_json_depth(r) == 11 &&
+		  cf_json_depth(json_array_get(json_array_get(r, 0), 0)) == 9,
+	    "api: JSON depth is measured");
+	json_decref(r);
+
+	free(pem);
+	free(b64);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	cf_store_free(s);
+	return check_done();
+}
