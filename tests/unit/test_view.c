@@ -1,0 +1,296 @@
+/*
+ * test_view.c - view.c: field names and their case-insensitive lookup,
+ * table text, and the JSON object of one certificate.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "check.h"
+#include "view.h"
+
+/* A view as cf_op_get fills it; the strings are literals, never freed. */
+static struct cf_view
+sample(void)
+{
+	struct cf_view v;
+
+	memset(&v, 0, sizeof(v));
+	snprintf(v.thumbprint, sizeof(v.thumbprint), "%s",
+	    "0123456789ABCDEF0123456789ABCDEF01234567");
+	v.subject = "CN=mail.example.com,O=Example Ltd";
+	v.issuer = "CN=Test CA,O=Example Ltd";
+	v.friendly_name = "mail 2026";
+	v.serial = "03E8";
+	v.key_type = "EC-P256";
+	v.services = "https,smtp";
+	v.domains = "mail.example.com,autodiscover.example.com,example.com";
+	v.chain = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA,"
+		  "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
+	v.status = "Valid";
+	v.exportable = 1;
+	v.has_key = 0;
+	v.self_signed = 1;
+	v.not_before = 1700000000; /* 2023-11-14T22:13:20Z */
+	v.not_after = 0;	   /* 1970-01-01T00:00:00Z */
+	return v;
+}
+
+static void
+test_lookup(void)
+{
+	char lower[64], upper[64], msg[96];
+	int f, ok_all = 1, distinct = 1;
+	size_t i;
+
+	for (f = 0; f < CF_F_COUNT; f++) {
+		const char *name = cf_field_name((enum cf_field)f);
+		for (i = 0; name[i] != '\0' && i < sizeof(lower) - 1; i++) {
+			lower[i] = (char)tolower((unsigned char)name[i]);
+			upper[i] = (char)toupper((unsigned char)name[i]);
+		}
+		lower[i] = upper[i] = '\0';
+		snprintf(msg, sizeof(msg), "lookup: %s in any case", name);
+		CHECK(name[0] != '\0' && cf_field_lookup(name) == f &&
+			  cf_field_lookup(lower) == f &&
+			  cf_field_lookup(upper) == f,
+		    msg);
+		ok_all &= cf_field_lookup(name) == f;
+		for (i = 0; i < (size_t)f; i++)
+			distinct &= strcmp(name, cf_field_name(
+						     (enum cf_field)i)) != 0;
+	}
+	CHECK(ok_all && distinct, "lookup: every field, names distinct");
+	CHECK(cf_field_lookup("pRiVaTeKeYeXpOrTaBlE") == CF_F_EXPORTABLE,
+	    "lookup: mixed case PrivateKeyExportable");
+	CHECK(cf_field_lookup("Exportable") == -1, "lookup: unknown name is -1");
+	CHECK(cf_field_lookup("") == -1, "lookup: empty name is -1");
+	CHECK(cf_field_lookup("Subjec") == -1 && cf_field_lookup("SubjectX") == -1,
+	    "lookup: prefixes and extensions of a name are -1");
+	CHECK(cf_field_lookup(" Subject") == -1, "lookup: no trimming");
+	CHECK_STR(cf_field_name(CF_F_COUNT), "", "name: CF_F_COUNT is empty");
+}
+
+/* cf_view_text of field f compared with want; frees the text. */
+static void
+text_is(const struct cf_view *v, enum cf_field f, const char *want,
+    const char *name)
+{
+	char *t = cf_view_text(v, f);
+
+	CHECK_STR(t, want, name);
+	free(t);
+}
+
+static void
+test_text(void)
+{
+	struct cf_view v = sample();
+
+	text_is(&v, CF_F_SUBJECT, v.subject, "text: Subject");
+	text_is(&v, CF_F_ISSUER, v.issuer, "text: Issuer");
+	text_is(&v, CF_F_THUMBPRINT, v.thumbprint, "text: Thumbprint");
+	text_is(&v, CF_F_FRIENDLYNAME, "mail 2026", "text: FriendlyName");
+	text_is(&v, CF_F_STATUS, "Valid", "text: Status");
+	text_is(&v, CF_F_SERVICES, "https,smtp", "text: Services");
+	text_is(&v, CF_F_EXPORTABLE, "True", "text: exportable is True");
+	text_is(&v, CF_F_HASKEY, "False", "text: no key is False");
+	text_is(&v, CF_F_SELFSIGNED, "True", "text: self-signed is True");
+	text_is(&v, CF_F_NOTBEFORE, "2023-11-14T22:13:20Z",
+	    "text: NotBefore ISO 8601");
+	text_is(&v, CF_F_NOTAFTER, "1970-01-01T00:00:00Z",
+	    "text: NotAfter 0 is the epoch");
+	text_is(&v, CF_F_DOMAINS, v.domains, "text: CertificateDomains");
+	text_is(&v, CF_F_KEYTYPE, "EC-P256", "text: KeyType");
+	text_is(&v, CF_F_SERIAL, "03E8", "text: SerialNumber");
+	text_is(&v, CF_F_CHAIN, v.chain, "text: Chain");
+	text_is(&v, CF_F_COUNT, "", "text: CF_F_COUNT is empty");
+
+	v.exportable = 0;
+	v.has_key = 1;
+	v.self_signed = 0;
+	v.services = "";
+	text_is(&v, CF_F_EXPORTABLE, "False", "text: not exportable is False");
+	text_is(&v, CF_F_HASKEY, "True", "text: key is True");
+	text_is(&v, CF_F_SELFSIGNED, "False", "text: issued is False");
+	text_is(&v, CF_F_SERVICES, "None", "text: no services is None");
+}
+
+static const char *
+str_of(const json_t *j)
+{
+	const char *s = json_string_value(j);
+	return s != NULL ? s : "";
+}
+
+/* The strings of JSON array a joined with commas, as a new string. */
+static char *
+joined(const json_t *a)
+{
+	size_t i, len = 1;
+	char *s;
+
+	if (!json_is_array(a))
+		return NULL;
+	for (i = 0; i < json_array_size(a); i++)
+		len += strlen(str_of(json_array_get(a, i))) + 1;
+	s = calloc(1, len);
+	for (i = 0; i < json_array_size(a); i++) {
+		if (i > 0)
+			strcat(s, ",");
+		strcat(s, str_of(json_array_get(a, i)));
+	}
+	return s;
+}
+
+/* 1 when s is valid UTF-8 as jansson sees it. */
+static int
+utf8_ok(const char *s)
+{
+	json_t *j = s ? json_string(s) : NULL;
+	int ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
+static void
+test_json_shape(void)
+{
+	struct cf_view v = sample();
+	json_t *o = cf_view_json(&v), *a;
+	const char *key;
+	json_t *val;
+	char *s;
+	int f, all = 1, known = 1;
+
+	CHECK(json_is_object(o) && json_object_size(o) == CF_F_COUNT &&
+		  CF_F_COUNT == 15,
+	    "json: exactly 15 keys");
+	for (f = 0; f < CF_F_COUNT; f++)
+		all &= json_object_get(o, cf_field_name((enum cf_field)f)) !=
+		    NULL;
+	json_object_foreach(o, key, val)
+		known &= cf_field_lookup(key) >= 0 &&
+		    strcmp(cf_field_name((enum cf_field)cf_field_lookup(key)),
+			key) == 0;
+	CHECK(all, "json: every field name is a key");
+	CHECK(known, "json: no key that is not a field name");
+
+	a = json_object_get(o, "Services");
+	s = joined(a);
+	CHECK(json_array_size(a) == 2 && s && strcmp(s, "https,smtp") == 0,
+	    "json: Services an array split on commas");
+	free(s);
+	a = json_object_get(o, "CertificateDomains");
+	s = joined(a);
+	CHECK(json_array_size(a) == 3 && s && strcmp(s, v.domains) == 0,
+	    "json: CertificateDomains an array");
+	free(s);
+	a = json_object_get(o, "Chain");
+	s = joined(a);
+	CHECK(json_array_size(a) == 2 && s && strcmp(s, v.chain) == 0,
+	    "json: Chain an array");
+	free(s);
+	CHECK(json_is_true(json_object_get(o, "PrivateKeyExportable")) &&
+		  json_is_false(json_object_get(o, "HasPrivateKey")) &&
+		  json_is_true(json_object_get(o, "IsSelfSigned")),
+	    "json: booleans are JSON booleans");
+	CHECK(!json_is_string(json_object_get(o, "HasPrivateKey")),
+	    "json: booleans are not the strings True/False");
+	CHECK_STR(json_string_value(json_object_get(o, "NotBefore")),
+	    "2023-11-14T22:13:20Z", "json: NotBefore ISO 8601");
+	CHECK_STR(json_string_value(json_object_get(o, "Thumbprint")),
+	    v.thumbprint, "json: Thumbprint");
+	CHECK_STR(json_string_value(json_object_get(o, "Status")), "Valid",
+	    "json: Status");
+	CHECK_STR(json_string_value(json_object_get(o, "Subject")), v.subject,
+	    "json: Subject");
+	json_decref(o);
+
+	v.services = "";
+	v.chain = "";
+	v.domains = "";
+	v.exportable = 0;
+	v.has_key = 1;
+	o = cf_view_json(&v);
+	a = json_object_get(o, "Services");
+	CHECK(json_is_array(a) && json_array_size(a) == 0,
+	    "json: empty Services is []");
+	a = json_object_get(o, "Chain");
+	CHECK(json_is_array(a) && json_array_size(a) == 0,
+	    "json: empty Chain is []");
+	a = json_object_get(o, "CertificateDomains");
+	CHECK(json_is_array(a) && json_array_size(a) == 0,
+	    "json: empty CertificateDomains is []");
+	CHECK(json_is_false(json_object_get(o, "PrivateKeyExportable")) &&
+		  json_is_true(json_object_get(o, "HasPrivateKey")),
+	    "json: booleans flip with the view");
+	v.services = "https";
+	json_decref(o);
+	o = cf_view_json(&v);
+	a = json_object_get(o, "Services");
+	CHECK(json_array_size(a) == 1 &&
+		  strcmp(json_string_value(json_array_get(a, 0)), "https") == 0,
+	    "json: one service, an array of one");
+	json_decref(o);
+}
+
+static void
+test_json_utf8(void)
+{
+	struct cf_view v = sample();
+	json_t *o;
+	const char *s;
+	char *dump;
+
+	v.subject = "CN=Grüße Straße,O=Zürich";
+	o = cf_view_json(&v);
+	CHECK_STR(json_string_value(json_object_get(o, "Subject")),
+	    "CN=Grüße Straße,O=Zürich", "json: valid UTF-8 subject unchanged");
+	json_decref(o);
+
+	v.subject = "CN=Bad\xff\xfe Name,O=Latin1 \xe9t\xe9";
+	v.friendly_name = "caf\xe9";
+	v.domains = "ok.example.com,b\xe4" "d.example.com";
+	o = cf_view_json(&v);
+	s = json_string_value(json_object_get(o, "Subject"));
+	CHECK(s != NULL, "json: subject with invalid UTF-8 is still a string");
+	CHECK(utf8_ok(s), "json: that string is valid UTF-8");
+	CHECK(s != NULL && strncmp(s, "CN=Bad", 6) == 0 &&
+		  strlen(s) == strlen(v.subject),
+	    "json: invalid bytes replaced, none dropped");
+	s = json_string_value(json_object_get(o, "FriendlyName"));
+	CHECK(s != NULL && utf8_ok(s), "json: invalid UTF-8 friendly name");
+	CHECK(json_array_size(json_object_get(o, "CertificateDomains")) == 2 &&
+		  utf8_ok(json_string_value(json_array_get(
+		      json_object_get(o, "CertificateDomains"), 1))),
+	    "json: invalid UTF-8 in a list item");
+	dump = json_dumps(o, 0);
+	CHECK(dump != NULL && json_object_size(o) == 15,
+	    "json: the object still dumps with all 15 keys");
+	free(dump);
+	json_decref(o);
+
+	/* The comment on jstr: only bytes that are not UTF-8 are replaced;
+	 * a valid "ü" next to a stray byte survives. */
+	v.subject = "CN=M\xc3\xbcller \xff";
+	o = cf_view_json(&v);
+	CHECK_STR(json_string_value(json_object_get(o, "Subject")),
+	    "CN=M\xc3\xbcller ?",
+	    "json: valid UTF-8 kept beside a replaced invalid byte");
+	json_decref(o);
+}
+
+int
+main(void)
+{
+	test_lookup();
+	test_text();
+	test_json_shape();
+	test_json_utf8();
+	return check_done();
+}
