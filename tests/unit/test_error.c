@@ -1,0 +1,186 @@
+/*
+ * test_error.c - error.c: cf_errorf and cf_errorf_ossl (code, message,
+ * truncation, the OpenSSL queue drained), code names and HTTP statuses.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/asn1.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "check.h"
+#include "error.h"
+#include "util.h"
+
+static void
+test_errorf(void)
+{
+	struct cf_error err = {CF_OK, ""};
+	/* Exactly sized on the heap, so ASan sees any write past msg. */
+	struct cf_error *heap = xmalloc(sizeof(*heap));
+	char *long_text = xmalloc(2000);
+
+	CHECK(cf_errorf(&err, CF_E_PARSE, "%s: not a PKCS#12 file (%d)",
+		  "mail.pfx", 7) == -1,
+	    "errorf: returns -1");
+	CHECK(err.code == CF_E_PARSE, "errorf: sets the code");
+	CHECK_STR(err.msg, "mail.pfx: not a PKCS#12 file (7)",
+	    "errorf: formats the message");
+	CHECK(cf_errorf(NULL, CF_E_IO, "%s", "nobody listens") == -1,
+	    "errorf: NULL err is safe and still -1");
+	cf_error_clear(&err);
+	CHECK(err.code == CF_OK && err.msg[0] == '\0',
+	    "clear: code CF_OK, empty message");
+	cf_error_clear(NULL);
+	CHECK(1, "clear: NULL is safe");
+
+	memset(long_text, 'a', 1999);
+	long_text[1999] = '\0';
+	long_text[0] = 'B';
+	CHECK(cf_errorf(heap, CF_E_LIMIT, "%s", long_text) == -1 &&
+		  heap->code == CF_E_LIMIT,
+	    "errorf: a long message still sets the code");
+	CHECK(strlen(heap->msg) == sizeof(heap->msg) - 1 &&
+		  heap->msg[0] == 'B' &&
+		  strspn(heap->msg + 1, "a") == sizeof(heap->msg) - 2,
+	    "errorf: a long message is truncated to the buffer, NUL-ended");
+	CHECK(cf_errorf(heap, CF_E_IO, "short") == -1 &&
+		  strcmp(heap->msg, "short") == 0,
+	    "errorf: a short message after a long one is whole");
+
+	ERR_raise(ERR_LIB_ASN1, ASN1_R_HEADER_TOO_LONG);
+	CHECK(cf_errorf_ossl(heap, CF_E_PARSE, "%s", long_text) == -1 &&
+		  strlen(heap->msg) == sizeof(heap->msg) - 1,
+	    "errorf_ossl: a long message plus reason is truncated");
+	CHECK(ERR_peek_error() == 0, "errorf_ossl: queue empty after a long one");
+	free(long_text);
+	free(heap);
+}
+
+static void
+test_errorf_ossl(void)
+{
+	struct cf_error err;
+	const unsigned char junk[] = {0x30, 0x82, 0xff, 0xff, 0x01};
+	const unsigned char *p = junk;
+	const char *reason;
+	char want[600];
+	X509 *x;
+
+	ERR_clear_error();
+	ERR_raise(ERR_LIB_ASN1, ASN1_R_HEADER_TOO_LONG);
+	ERR_raise(ERR_LIB_PEM, PEM_R_NO_START_LINE);
+	CHECK(cf_errorf_ossl(&err, CF_E_CRYPTO, "reading %s", "a.pem") == -1,
+	    "errorf_ossl: returns -1");
+	CHECK(err.code == CF_E_CRYPTO, "errorf_ossl: sets the code");
+	CHECK_STR(err.msg, "reading a.pem: header too long",
+	    "errorf_ossl: appends the first queued reason only");
+	CHECK(strstr(err.msg, "no start line") == NULL,
+	    "errorf_ossl: later errors left out");
+	CHECK(ERR_peek_error() == 0, "errorf_ossl: the queue is left empty");
+
+	/* A real failure: the reason OpenSSL queued first, and nothing of
+	 * its error:XXXX:library:function: decoration. */
+	x = d2i_X509(NULL, &p, (long)sizeof(junk));
+	CHECK(x == NULL && ERR_peek_error() != 0, "errorf_ossl: d2i_X509 failed");
+	reason = ERR_reason_error_string(ERR_peek_error());
+	snprintf(want, sizeof(want), "import x.der: %s", reason ? reason : "");
+	cf_errorf_ossl(&err, CF_E_PARSE, "import x.der");
+	CHECK(reason != NULL && strcmp(err.msg, want) == 0,
+	    "errorf_ossl: a real failure's first reason");
+	CHECK(strstr(err.msg, "error:") == NULL &&
+		  strstr(err.msg, "routines") == NULL,
+	    "errorf_ossl: no library or function names");
+	CHECK(ERR_peek_error() == 0, "errorf_ossl: real failure drained");
+
+	cf_errorf_ossl(&err, CF_E_INTERNAL, "nothing queued");
+	CHECK_STR(err.msg, "nothing queued",
+	    "errorf_ossl: empty queue, message alone without \": \"");
+	CHECK(err.code == CF_E_INTERNAL, "errorf_ossl: empty queue sets the code");
+
+	/* A reason with no string: no "(null)" and no dangling ": ". */
+	ERR_raise(ERR_LIB_USER, 4093);
+	cf_errorf_ossl(&err, CF_E_CRYPTO, "odd");
+	CHECK(strstr(err.msg, "(null)") == NULL && strncmp(err.msg, "odd", 3) == 0,
+	    "errorf_ossl: a reason without a string is not (null)");
+	CHECK(ERR_peek_error() == 0, "errorf_ossl: that queue drained too");
+
+	ERR_raise(ERR_LIB_ASN1, ASN1_R_HEADER_TOO_LONG);
+	CHECK(cf_errorf_ossl(NULL, CF_E_CRYPTO, "x") == -1,
+	    "errorf_ossl: NULL err is safe and still -1");
+	CHECK(ERR_peek_error() == 0, "errorf_ossl: NULL err still drains the queue");
+}
+
+static void
+test_codes(void)
+{
+	static const struct {
+		int code;
+		const char *name;
+		int http;
+	} want[] = {
+	    {CF_OK, "ok", 200},
+	    {CF_E_INTERNAL, "internal", 500},
+	    {CF_E_USAGE, "usage", 400},
+	    {CF_E_IO, "io", 500},
+	    {CF_E_PARSE, "parse", 400},
+	    {CF_E_PASSWORD, "password", 400},
+	    {CF_E_UNSUPPORTED, "unsupported", 400},
+	    {CF_E_LIMIT, "limit", 413},
+	    {CF_E_NOTFOUND, "not-found", 404},
+	    {CF_E_AMBIGUOUS, "ambiguous", 409},
+	    {CF_E_CONFLICT, "conflict", 409},
+	    {CF_E_DENIED, "denied", 403},
+	    {CF_E_MISMATCH, "mismatch", 400},
+	    {CF_E_STORE, "store", 500},
+	    {CF_E_CRYPTO, "crypto", 500},
+	};
+	const int bad[] = {-1, CF_E_COUNT, CF_E_COUNT + 1, INT_MAX, INT_MIN};
+	char msg[96];
+	size_t i, j;
+	int c, unique = 1, filled = 1, errors_fail = 1;
+
+	CHECK(sizeof(want) / sizeof(want[0]) == CF_E_COUNT,
+	    "codes: the table below covers every code");
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(msg, sizeof(msg), "codes: %s is %d", want[i].name,
+		    want[i].http);
+		CHECK(strcmp(cf_code_name(want[i].code), want[i].name) == 0 &&
+			  cf_code_http_status(want[i].code) == want[i].http,
+		    msg);
+	}
+	for (c = 0; c < CF_E_COUNT; c++) {
+		const char *n = cf_code_name(c);
+		filled &= n != NULL && n[0] != '\0';
+		if (c != CF_OK)
+			errors_fail &= cf_code_http_status(c) >= 400 &&
+			    cf_code_http_status(c) <= 599;
+		for (j = 0; n != NULL && j < (size_t)c; j++)
+			unique &= strcmp(n, cf_code_name((int)j)) != 0;
+	}
+	CHECK(filled, "codes: every code has a name");
+	CHECK(unique, "codes: names are distinct");
+	CHECK(errors_fail, "codes: every error maps to a 4xx or 5xx status");
+	CHECK(cf_code_http_status(CF_OK) == 200, "codes: only ok is 200");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(msg, sizeof(msg), "codes: out of range %d is internal/500",
+		    bad[i]);
+		CHECK(cf_code_name(bad[i]) != NULL &&
+			  strcmp(cf_code_name(bad[i]), "internal") == 0 &&
+			  cf_code_http_status(bad[i]) == 500,
+		    msg);
+	}
+}
+
+int
+main(void)
+{
+	test_errorf();
+	test_errorf_ossl();
+	test_codes();
+	return check_done();
+}
