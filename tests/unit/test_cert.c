@@ -26,11 +26,11 @@ mkname(const char *c, const char *o, const char *cn)
 	X509_NAME *n = X509_NAME_new();
 
 	if (c != NULL)
-		X509_NAME_add_entry_by_txt(n, "C", MBSTRING_UTF8,
-		    (const unsigned char *)c, -1, -1, 0);
+		X509_NAME_add_entry_by_txt(
+		    n, "C", MBSTRING_UTF8, (const unsigned char *)c, -1, -1, 0);
 	if (o != NULL)
-		X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8,
-		    (const unsigned char *)o, -1, -1, 0);
+		X509_NAME_add_entry_by_txt(
+		    n, "O", MBSTRING_UTF8, (const unsigned char *)o, -1, -1, 0);
 	if (cn != NULL)
 		X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
 		    (const unsigned char *)cn, -1, -1, 0);
@@ -56,9 +56,9 @@ add_ext(X509 *x, int nid, const char *value)
 /* What build() makes; NULL/0 fields get a default. */
 struct spec {
 	X509_NAME *subject, *issuer; /* issuer NULL: subject */
-	EVP_PKEY *key, *signer;	     /* signer NULL: key */
-	const char *san, *ku;	     /* extension values, may be NULL */
-	const char *serial_hex;	     /* NULL: 1 */
+	EVP_PKEY *key, *signer;      /* signer NULL: key */
+	const char *san, *ku;        /* extension values, may be NULL */
+	const char *serial_hex;      /* NULL: 1 */
 	int ca;
 	time_t not_before, not_after; /* 0: now - 1 day, now + 90 days */
 };
@@ -89,8 +89,8 @@ build(const struct spec *sp)
 		add_ext(x, NID_key_usage, sp->ku);
 	if (sp->san != NULL)
 		add_ext(x, NID_subject_alt_name, sp->san);
-	X509_sign(x, signer,
-	    EVP_PKEY_is_a(signer, "ED25519") ? NULL : EVP_sha256());
+	X509_sign(
+	    x, signer, EVP_PKEY_is_a(signer, "ED25519") ? NULL : EVP_sha256());
 	return x;
 }
 
@@ -170,10 +170,9 @@ test_names(EVP_PKEY *k)
 	sp.subject = s2;
 	sp.issuer = NULL;
 	x = build(&sp);
-	CHECK(facts(x, &f) == 0 &&
-		  f.subject != NULL &&
-		  strcmp(f.subject,
-		      "CN=Grüße Straße,O=Zürich Büro AG,C=CH") == 0,
+	CHECK(
+	    facts(x, &f) == 0 && f.subject != NULL &&
+		strcmp(f.subject, "CN=Grüße Straße,O=Zürich Büro AG,C=CH") == 0,
 	    "names: UTF-8 subject kept as UTF-8");
 	CHECK(f.subject && strchr(f.subject, '\\') == NULL,
 	    "names: UTF-8 bytes not escaped as \\C3\\BC");
@@ -204,7 +203,8 @@ test_serial(EVP_PKEY *k)
 	struct cf_certfacts f;
 	X509 *x = build(&sp);
 
-	CHECK(facts(x, &f) == 0 && f.serial && strcmp(f.serial, "0123ABCD") == 0,
+	CHECK(
+	    facts(x, &f) == 0 && f.serial && strcmp(f.serial, "0123ABCD") == 0,
 	    "serial: upper-case hex of the integer's bytes");
 	cf_certfacts_clear(&f);
 	X509_free(x);
@@ -248,14 +248,17 @@ test_domains(EVP_PKEY *k)
 	    "DNS:mail.example.com,IP:192.0.2.7,DNS:www.example.com,"
 	    "DNS:autodiscover.example.com,DNS:mail.example.com,"
 	    "IP:2001:db8::1");
-	CHECK_STR(d, "www.example.com,mail.example.com,autodiscover.example.com",
-	    "domains: CN first, SAN DNS names after, duplicates folded, IPs out");
+	CHECK_STR(d,
+	    "www.example.com,mail.example.com,autodiscover.example.com",
+	    "domains: CN first, SAN DNS names after, duplicates folded, IPs "
+	    "out");
 	CHECK(d && strstr(d, "192.0.2.7") == NULL && strstr(d, "2001") == NULL,
 	    "domains: IP SANs ignored");
 	free(d);
 
 	d = domains_of(k, "Test CA", "DNS:ca.example.com");
-	CHECK_STR(d, "ca.example.com", "domains: a CN that is no DNS name left out");
+	CHECK_STR(
+	    d, "ca.example.com", "domains: a CN that is no DNS name left out");
 	free(d);
 	d = domains_of(k, "Test CA", NULL);
 	CHECK_STR(d, "", "domains: no DNS name at all: empty");
@@ -265,14 +268,16 @@ test_domains(EVP_PKEY *k)
 	free(d);
 	d = domains_of(k, "www.example.com",
 	    "DNS:example.com,DNS:*.example.com,DNS:mail.example.co");
-	CHECK_STR(d, "www.example.com,example.com,*.example.com,mail.example.co",
+	CHECK_STR(d,
+	    "www.example.com,example.com,*.example.com,mail.example.co",
 	    "domains: a name inside another is no duplicate; wildcards kept");
 	free(d);
 	/* DNS names are case-insensitive (RFC 4343): WWW.Example.com in the
 	 * CN and www.example.com in the SAN are one domain. */
 	d = domains_of(k, "WWW.Example.com",
 	    "DNS:www.example.com,DNS:MAIL.example.com,DNS:mail.example.com");
-	CHECK(d != NULL && strcasecmp(d, "www.example.com,mail.example.com") == 0,
+	CHECK(
+	    d != NULL && strcasecmp(d, "www.example.com,mail.example.com") == 0,
 	    "domains: duplicates differing only in case folded");
 	free(d);
 }
@@ -296,14 +301,15 @@ key_case(EVP_PKEY *key, EVP_PKEY *other, const char *want, const char *name)
 	    msg);
 	snprintf(msg, sizeof(msg), "keytype: %s self-signature verifies", want);
 	CHECK(f.self_signed == 1, msg);
-	snprintf(msg, sizeof(msg), "spki: %s certificate pairs with its key",
-	    want);
+	snprintf(
+	    msg, sizeof(msg), "spki: %s certificate pairs with its key", want);
 	CHECK(cf_key_spki(key, spki) == 0 && strcmp(spki, f.spki) == 0 &&
 		  strlen(spki) == 64,
 	    msg);
 	snprintf(msg, sizeof(msg), "spki: %s certificate not with another key",
 	    want);
-	CHECK(cf_key_spki(other, ospki) == 0 && strcmp(ospki, f.spki) != 0, msg);
+	CHECK(
+	    cf_key_spki(other, ospki) == 0 && strcmp(ospki, f.spki) != 0, msg);
 	free(direct);
 	cf_certfacts_clear(&f);
 	X509_free(x);
@@ -339,8 +345,8 @@ test_key_types(EVP_PKEY *rsa2048, EVP_PKEY *ec256)
 static void
 test_unknown_key(EVP_PKEY *rsa)
 {
-	static const unsigned char oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-	    0xf7, 0x0d, 0x01, 0x01, 0x01};
+	static const unsigned char oid[] = {
+	    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01};
 	X509 *x = tp_cert("rsa.example.com", NULL, rsa, NULL, NULL, -1, 30, 0);
 	unsigned char *der = NULL, *p;
 	struct cf_certfacts f;
@@ -363,7 +369,8 @@ test_unknown_key(EVP_PKEY *rsa)
 		err.code = CF_OK;
 		rc = cf_certfacts_read(y, &f, &err);
 		CHECK(rc == -1 && err.code == CF_E_UNSUPPORTED,
-		    "certfacts: unknown public key algorithm is CF_E_UNSUPPORTED");
+		    "certfacts: unknown public key algorithm is "
+		    "CF_E_UNSUPPORTED");
 		CHECK(ERR_peek_error() == 0,
 		    "certfacts: failure leaves the OpenSSL queue empty");
 		cf_certfacts_clear(&f);
@@ -382,7 +389,9 @@ test_dates(EVP_PKEY *k)
 	X509_NAME *n = mkname(NULL, NULL, "dates.example.com");
 	/* 2023-11-14T22:13:20Z (UTCTime) to 2051-01-01T00:00:00Z
 	 * (GeneralizedTime), and 1950-01-01 (UTCTime, before the epoch). */
-	struct spec sp = {.subject = n, .key = k, .not_before = 1700000000,
+	struct spec sp = {.subject = n,
+	    .key = k,
+	    .not_before = 1700000000,
 	    .not_after = 2556144000};
 	struct cf_certfacts f;
 	X509 *x = build(&sp);
@@ -424,14 +433,17 @@ static void
 test_self_signed(EVP_PKEY *k, EVP_PKEY *k2)
 {
 	X509_NAME *n = mkname("US", "Example", "server.example.com");
-	struct spec sp = {.subject = n, .key = k, .ku = "critical,digitalSignature",
+	struct spec sp = {.subject = n,
+	    .key = k,
+	    .ku = "critical,digitalSignature",
 	    .san = "DNS:server.example.com"};
 	X509 *server = build(&sp), *ca, *leaf, *bad, *forged;
 	struct cf_certfacts f;
 	char want[41];
 
 	CHECK(facts(server, &f) == 0 && f.self_signed == 1,
-	    "self-signed: server certificate with keyUsage digitalSignature only");
+	    "self-signed: server certificate with keyUsage digitalSignature "
+	    "only");
 	CHECK(cf_cert_self_signed(server) == 1,
 	    "self-signed: cf_cert_self_signed agrees");
 	cf_certfacts_clear(&f);
@@ -477,10 +489,11 @@ test_issued_by(EVP_PKEY *k, EVP_PKEY *k2)
 	X509 *other = tp_cert("Other CA", NULL, k, NULL, NULL, -1, 365, 1);
 	X509 *leaf = tp_cert("leaf.example.com", NULL, k2, ca, k, -1, 30, 0);
 	/* Names ca as issuer, signed by k2: the wrong key. */
-	X509 *wrong_key = tp_cert("wk.example.com", NULL, k2, ca, k2, -1, 30, 0);
+	X509 *wrong_key =
+	    tp_cert("wk.example.com", NULL, k2, ca, k2, -1, 30, 0);
 	/* Signed by ca's key k, but names "Other CA": the wrong name. */
-	X509 *wrong_name = tp_cert("wn.example.com", NULL, k2, other, k, -1, 30,
-	    0);
+	X509 *wrong_name =
+	    tp_cert("wn.example.com", NULL, k2, other, k, -1, 30, 0);
 
 	CHECK(cf_cert_issued_by(leaf, ca) == 1, "issued-by: leaf by its CA");
 	CHECK(cf_cert_issued_by(ca, leaf) == 0, "issued-by: not the other way");
@@ -515,7 +528,8 @@ test_der(EVP_PKEY *k)
 	cf_cert_thumbprint(x, a);
 	if (y != NULL)
 		cf_cert_thumbprint(y, b);
-	CHECK(y != NULL && strcmp(a, b) == 0, "der: round trip, same thumbprint");
+	CHECK(
+	    y != NULL && strcmp(a, b) == 0, "der: round trip, same thumbprint");
 	X509_free(y);
 
 	longer = xmalloc(len + 1);
@@ -557,13 +571,16 @@ test_prefix(void)
 	CHECK(cf_thumb_prefix_ok(full, out) == 1 &&
 		  strcmp(out, "0123456789ABCDEFABCDEF0123456789ABCDEF01") == 0,
 	    "prefix: 40 hex digits");
-	CHECK(cf_thumb_prefix_ok("abcdef1", out) == 0, "prefix: 7 digits refused");
+	CHECK(cf_thumb_prefix_ok("abcdef1", out) == 0,
+	    "prefix: 7 digits refused");
 	CHECK(cf_thumb_prefix_ok(
 		  "0123456789abcdefABCDEF0123456789abcdef012", out) == 0,
 	    "prefix: 41 digits refused");
-	CHECK(cf_thumb_prefix_ok("abcdefg1", out) == 0, "prefix: non-hex refused");
+	CHECK(cf_thumb_prefix_ok("abcdefg1", out) == 0,
+	    "prefix: non-hex refused");
 	CHECK(cf_thumb_prefix_ok("0x123456", out) == 0, "prefix: 0x refused");
-	CHECK(cf_thumb_prefix_ok("abcd ef12", out) == 0, "prefix: space refused");
+	CHECK(
+	    cf_thumb_prefix_ok("abcd ef12", out) == 0, "prefix: space refused");
 	CHECK(cf_thumb_prefix_ok("", out) == 0, "prefix: empty refused");
 }
 

@@ -56,7 +56,8 @@ test_errorf(void)
 	CHECK(cf_errorf_ossl(heap, CF_E_PARSE, "%s", long_text) == -1 &&
 		  strlen(heap->msg) == sizeof(heap->msg) - 1,
 	    "errorf_ossl: a long message plus reason is truncated");
-	CHECK(ERR_peek_error() == 0, "errorf_ossl: queue empty after a long one");
+	CHECK(
+	    ERR_peek_error() == 0, "errorf_ossl: queue empty after a long one");
 	free(long_text);
 	free(heap);
 }
@@ -86,7 +87,8 @@ test_errorf_ossl(void)
 	/* A real failure: the reason OpenSSL queued first, and nothing of
 	 * its error:XXXX:library:function: decoration. */
 	x = d2i_X509(NULL, &p, (long)sizeof(junk));
-	CHECK(x == NULL && ERR_peek_error() != 0, "errorf_ossl: d2i_X509 failed");
+	CHECK(
+	    x == NULL && ERR_peek_error() != 0, "errorf_ossl: d2i_X509 failed");
 	reason = ERR_reason_error_string(ERR_peek_error());
 	snprintf(want, sizeof(want), "import x.der: %s", reason ? reason : "");
 	cf_errorf_ossl(&err, CF_E_PARSE, "import x.der");
@@ -100,19 +102,22 @@ test_errorf_ossl(void)
 	cf_errorf_ossl(&err, CF_E_INTERNAL, "nothing queued");
 	CHECK_STR(err.msg, "nothing queued",
 	    "errorf_ossl: empty queue, message alone without \": \"");
-	CHECK(err.code == CF_E_INTERNAL, "errorf_ossl: empty queue sets the code");
+	CHECK(err.code == CF_E_INTERNAL,
+	    "errorf_ossl: empty queue sets the code");
 
 	/* A reason with no string: no "(null)" and no dangling ": ". */
 	ERR_raise(ERR_LIB_USER, 4093);
 	cf_errorf_ossl(&err, CF_E_CRYPTO, "odd");
-	CHECK(strstr(err.msg, "(null)") == NULL && strncmp(err.msg, "odd", 3) == 0,
+	CHECK(strstr(err.msg, "(null)") == NULL &&
+		  strncmp(err.msg, "odd", 3) == 0,
 	    "errorf_ossl: a reason without a string is not (null)");
 	CHECK(ERR_peek_error() == 0, "errorf_ossl: that queue drained too");
 
 	ERR_raise(ERR_LIB_ASN1, ASN1_R_HEADER_TOO_LONG);
 	CHECK(cf_errorf_ossl(NULL, CF_E_CRYPTO, "x") == -1,
 	    "errorf_ossl: NULL err is safe and still -1");
-	CHECK(ERR_peek_error() == 0, "errorf_ossl: NULL err still drains the queue");
+	CHECK(ERR_peek_error() == 0,
+	    "errorf_ossl: NULL err still drains the queue");
 }
 
 static void
@@ -158,7 +163,7 @@ test_codes(void)
 		filled &= n != NULL && n[0] != '\0';
 		if (c != CF_OK)
 			errors_fail &= cf_code_http_status(c) >= 400 &&
-			    cf_code_http_status(c) <= 599;
+				       cf_code_http_status(c) <= 599;
 		for (j = 0; n != NULL && j < (size_t)c; j++)
 			unique &= strcmp(n, cf_code_name((int)j)) != 0;
 	}
@@ -167,8 +172,8 @@ test_codes(void)
 	CHECK(errors_fail, "codes: every error maps to a 4xx or 5xx status");
 	CHECK(cf_code_http_status(CF_OK) == 200, "codes: only ok is 200");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(msg, sizeof(msg), "codes: out of range %d is internal/500",
-		    bad[i]);
+		snprintf(msg, sizeof(msg),
+		    "codes: out of range %d is internal/500", bad[i]);
 		CHECK(cf_code_name(bad[i]) != NULL &&
 			  strcmp(cf_code_name(bad[i]), "internal") == 0 &&
 			  cf_code_http_status(bad[i]) == 500,

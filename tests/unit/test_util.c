@@ -90,9 +90,12 @@ test_read(void)
 	cf_buf_clear(&b);
 	err.code = CF_OK;
 	rc = cf_read_file(path, 5, &b, &err);
-	CHECK(rc == -1 && err.code == CF_E_LIMIT, "read: one byte over is CF_E_LIMIT");
-	CHECK(strstr(err.msg, path) != NULL, "read: the limit message names the path");
-	CHECK(b.data == NULL && b.len == 0, "read: nothing handed out over the limit");
+	CHECK(rc == -1 && err.code == CF_E_LIMIT,
+	    "read: one byte over is CF_E_LIMIT");
+	CHECK(strstr(err.msg, path) != NULL,
+	    "read: the limit message names the path");
+	CHECK(b.data == NULL && b.len == 0,
+	    "read: nothing handed out over the limit");
 
 	for (i = 0; i < 20000; i++)
 		data[i] = (unsigned char)(i * 7 + 3);
@@ -115,8 +118,10 @@ test_read(void)
 	path_of(missing, sizeof(missing), "no-such-file");
 	err.code = CF_OK;
 	rc = cf_read_file(missing, 100, &b, &err);
-	CHECK(rc == -1 && err.code == CF_E_IO, "read: a missing file is CF_E_IO");
-	CHECK(strstr(err.msg, missing) != NULL && strstr(err.msg, strerror(ENOENT)),
+	CHECK(
+	    rc == -1 && err.code == CF_E_IO, "read: a missing file is CF_E_IO");
+	CHECK(strstr(err.msg, missing) != NULL &&
+		  strstr(err.msg, strerror(ENOENT)),
 	    "read: the message names the path and the reason");
 	err.code = CF_OK;
 	rc = cf_read_file(dir, 100, &b, &err);
@@ -126,7 +131,8 @@ test_read(void)
 	path_of(path, sizeof(path), "empty");
 	put(path, "", 0);
 	rc = cf_read_file(path, 100, &b, &err);
-	CHECK(rc == 0 && b.len == 0, "read: an empty file is empty, not an error");
+	CHECK(rc == 0 && b.len == 0,
+	    "read: an empty file is empty, not an error");
 	cf_buf_clear(&b);
 	free(data);
 }
@@ -181,7 +187,8 @@ test_write(void)
 	umask(um);
 	CHECK(rc == 0 && stat(path, &st2) == 0 && (st2.st_mode & 07777) == 0644,
 	    "write: mode 0644 even under umask 077");
-	CHECK(st2.st_ino != st.st_ino, "write: replaced by rename, a new inode");
+	CHECK(
+	    st2.st_ino != st.st_ino, "write: replaced by rename, a new inode");
 	CHECK(fd != -1 && read(fd, old, sizeof(old) - 1) == 5 &&
 		  strcmp(old, "first") == 0,
 	    "write: an open reader still sees the old file whole");
@@ -201,8 +208,10 @@ test_write(void)
 	snprintf(missing, sizeof(missing), "%s/no-such-dir/x.pem", dir);
 	err.code = CF_OK;
 	rc = cf_write_file_atomic(missing, "x", 1, 0600, &err);
-	CHECK(rc == -1 && err.code == CF_E_IO, "write: missing directory is CF_E_IO");
-	CHECK(strstr(err.msg, missing) != NULL, "write: the message names the path");
+	CHECK(rc == -1 && err.code == CF_E_IO,
+	    "write: missing directory is CF_E_IO");
+	CHECK(strstr(err.msg, missing) != NULL,
+	    "write: the message names the path");
 	CHECK(stat(missing, &st) == -1, "write: nothing created");
 
 	/* The rename fails (the target is a non-empty directory): the
@@ -213,7 +222,8 @@ test_write(void)
 	put(inside, "keep", 4);
 	err.code = CF_OK;
 	rc = cf_write_file_atomic(sub, "x", 1, 0600, &err);
-	CHECK(rc == -1 && err.code == CF_E_IO, "write: failed rename is CF_E_IO");
+	CHECK(
+	    rc == -1 && err.code == CF_E_IO, "write: failed rename is CF_E_IO");
 	s = slurp(inside);
 	CHECK(stat(sub, &st) == 0 && S_ISDIR(st.st_mode) && s != NULL &&
 		  strcmp(s, "keep") == 0,
@@ -236,8 +246,8 @@ test_secret(void)
 	    "secret: a copy, NUL-terminated, len without the NUL");
 	cf_secret_free(s);
 	s = cf_secret_new(src, 5);
-	CHECK(s->len == 5 && memcmp(s->data, src, 5) == 0 && s->data[5] == '\0' &&
-		  s->data != src,
+	CHECK(s->len == 5 && memcmp(s->data, src, 5) == 0 &&
+		  s->data[5] == '\0' && s->data != src,
 	    "secret: embedded NUL kept, len counts it");
 	CHECK(strlen(s->data) == 2, "secret: len, not strlen, is the size");
 	cf_secret_free(s);
@@ -269,7 +279,8 @@ test_hex_time_str(void)
 	cf_time_iso(1700000000, iso);
 	CHECK_STR(iso, "2023-11-14T22:13:20Z", "time: a known timestamp");
 	cf_time_iso(1700000001, iso);
-	CHECK(strcmp(iso, "2023-11-14T22:13:20Z") != 0, "time: one second later differs");
+	CHECK(strcmp(iso, "2023-11-14T22:13:20Z") != 0,
+	    "time: one second later differs");
 	cf_time_iso(-1, iso);
 	CHECK_STR(iso, "1969-12-31T23:59:59Z", "time: before the epoch");
 	cf_time_iso(253402300799, iso);
@@ -283,7 +294,8 @@ test_hex_time_str(void)
 
 	CHECK(cf_strieq("Thumbprint", "tHUMBPRINT"), "strieq: case ignored");
 	CHECK(cf_strieq("", ""), "strieq: empty equals empty");
-	CHECK(!cf_strieq("Subject", "Subjects"), "strieq: a prefix is not equal");
+	CHECK(
+	    !cf_strieq("Subject", "Subjects"), "strieq: a prefix is not equal");
 	CHECK(!cf_strieq("abc", "abd"), "strieq: different letters");
 	CHECK(!cf_strieq("", "a"), "strieq: empty is not a");
 }

@@ -35,7 +35,7 @@ sample(void)
 	v.has_key = 0;
 	v.self_signed = 1;
 	v.not_before = 1700000000; /* 2023-11-14T22:13:20Z */
-	v.not_after = 0;	   /* 1970-01-01T00:00:00Z */
+	v.not_after = 0;           /* 1970-01-01T00:00:00Z */
 	return v;
 }
 
@@ -60,15 +60,17 @@ test_lookup(void)
 		    msg);
 		ok_all &= cf_field_lookup(name) == f;
 		for (i = 0; i < (size_t)f; i++)
-			distinct &= strcmp(name, cf_field_name(
-						     (enum cf_field)i)) != 0;
+			distinct &=
+			    strcmp(name, cf_field_name((enum cf_field)i)) != 0;
 	}
 	CHECK(ok_all && distinct, "lookup: every field, names distinct");
 	CHECK(cf_field_lookup("pRiVaTeKeYeXpOrTaBlE") == CF_F_EXPORTABLE,
 	    "lookup: mixed case PrivateKeyExportable");
-	CHECK(cf_field_lookup("Exportable") == -1, "lookup: unknown name is -1");
+	CHECK(
+	    cf_field_lookup("Exportable") == -1, "lookup: unknown name is -1");
 	CHECK(cf_field_lookup("") == -1, "lookup: empty name is -1");
-	CHECK(cf_field_lookup("Subjec") == -1 && cf_field_lookup("SubjectX") == -1,
+	CHECK(cf_field_lookup("Subjec") == -1 &&
+		  cf_field_lookup("SubjectX") == -1,
 	    "lookup: prefixes and extensions of a name are -1");
 	CHECK(cf_field_lookup(" Subject") == -1, "lookup: no trimming");
 	CHECK_STR(cf_field_name(CF_F_COUNT), "", "name: CF_F_COUNT is empty");
@@ -171,12 +173,12 @@ test_json_shape(void)
 		  CF_F_COUNT == 15,
 	    "json: exactly 15 keys");
 	for (f = 0; f < CF_F_COUNT; f++)
-		all &= json_object_get(o, cf_field_name((enum cf_field)f)) !=
-		    NULL;
-	json_object_foreach(o, key, val)
-		known &= cf_field_lookup(key) >= 0 &&
-		    strcmp(cf_field_name((enum cf_field)cf_field_lookup(key)),
-			key) == 0;
+		all &=
+		    json_object_get(o, cf_field_name((enum cf_field)f)) != NULL;
+	json_object_foreach(o, key, val) known &=
+	    cf_field_lookup(key) >= 0 &&
+	    strcmp(cf_field_name((enum cf_field)cf_field_lookup(key)), key) ==
+		0;
 	CHECK(all, "json: every field name is a key");
 	CHECK(known, "json: no key that is not a field name");
 
@@ -255,7 +257,8 @@ test_json_utf8(void)
 
 	v.subject = "CN=Bad\xff\xfe Name,O=Latin1 \xe9t\xe9";
 	v.friendly_name = "caf\xe9";
-	v.domains = "ok.example.com,b\xe4" "d.example.com";
+	v.domains = "ok.example.com,b\xe4"
+		    "d.example.com";
 	o = cf_view_json(&v);
 	s = json_string_value(json_object_get(o, "Subject"));
 	CHECK(s != NULL, "json: subject with invalid UTF-8 is still a string");
