@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -140,17 +141,22 @@ is_dns_name(const char *s)
 	return 1;
 }
 
+/* Appends d to the comma-separated list unless it is there already, in
+ * any case: DNS names are case-insensitive (RFC 4343). */
 static void
 add_domain(char **list, const char *d)
 {
-	char *old = *list, *hit;
+	char *old = *list;
+	const char *p = old;
 	size_t n = strlen(d);
 
-	for (hit = old; hit != NULL && (hit = strstr(hit, d)) != NULL;
-	     hit += n)
-		if ((hit == old || hit[-1] == ',') &&
-		    (hit[n] == ',' || hit[n] == '\0'))
-			return; /* already listed */
+	while (*p != '\0') {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		if (len == n && strncasecmp(p, d, n) == 0)
+			return;
+		p += len + (comma ? 1 : 0);
+	}
 	*list = old[0] ? xasprintf("%s,%s", old, d) : xstrdup(d);
 	free(old);
 }

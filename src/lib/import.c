@@ -57,6 +57,24 @@ key_der_new(EVP_PKEY *key, struct cf_error *err)
 }
 
 /*
+ * What cand is to child: CF_SIG_OK when it issued it (names, key
+ * identifiers and key usage fit and its key verifies the signature),
+ * CF_SIG_BAD when it claims to (all fit) but the signature fails, and
+ * CF_SIG_UNKNOWN when it is not child's issuer at all (a CA of the same
+ * name with another key, as after a key rollover).
+ */
+static int
+judge(X509 *child, X509 *cand)
+{
+	int named = X509_check_issued(cand, child) == X509_V_OK;
+
+	ERR_clear_error();
+	if (!named)
+		return CF_SIG_UNKNOWN;
+	return cf_cert_issued_by(child, cand) ? CF_SIG_OK : CF_SIG_BAD;
+}
+
+/*
  * Finds cert's issuer: first among the file's certificates, then the
  * store's.  *issuer_file gets the file's issuer (borrowed) when it came
  * from the file.  signed_by/state as cf_store_link takes them.
@@ -75,38 +93,30 @@ find_issuer(struct import *im, X509 *cert, const char *issuer_name,
 	*state = CF_SIG_UNKNOWN;
 	for (j = 0; j < sk_X509_num(im->b->certs); j++) {
 		X509 *cand = sk_X509_value(im->b->certs, j);
-		if (cand == cert || X509_check_issued(cand, cert) != X509_V_OK)
+		int v = cand == cert ? CF_SIG_UNKNOWN : judge(cert, cand);
+		if (v == CF_SIG_UNKNOWN || (v == CF_SIG_BAD && *state != 0))
 			continue;
-		if (cf_cert_issued_by(cert, cand)) {
+		cf_cert_thumbprint(cand, signed_by);
+		*state = v;
+		if (v == CF_SIG_OK) {
 			*issuer_file = cand;
-			cf_cert_thumbprint(cand, signed_by);
-			*state = CF_SIG_OK;
 			return 0;
 		}
-		if (*state == CF_SIG_UNKNOWN) {
-			cf_cert_thumbprint(cand, signed_by);
-			*state = CF_SIG_BAD;
-		}
 	}
-	ERR_clear_error();
 	if (cf_store_by_subject(im->store, issuer_name, &rows, &n, err) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
 		X509 *cand = cf_cert_from_der(rows[i].der, rows[i].der_len,
 		    NULL);
-		int ok = cand != NULL && cf_cert_issued_by(cert, cand);
+		int v = cand != NULL ? judge(cert, cand) : CF_SIG_UNKNOWN;
 		X509_free(cand);
-		if (ok) {
-			snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
-			    rows[i].f.thumbprint);
-			*state = CF_SIG_OK;
+		if (v == CF_SIG_UNKNOWN || (v == CF_SIG_BAD && *state != 0))
+			continue;
+		snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
+		    rows[i].f.thumbprint);
+		*state = v;
+		if (v == CF_SIG_OK)
 			break;
-		}
-		if (*state == CF_SIG_UNKNOWN) {
-			snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
-			    rows[i].f.thumbprint);
-			*state = CF_SIG_BAD;
-		}
 	}
 	cf_rows_free(rows, n);
 	return 0;
@@ -127,12 +137,16 @@ adopt_orphans(struct import *im, X509 *cert, const struct cf_certfacts *f,
 	for (i = 0; i < n; i++) {
 		X509 *child = cf_cert_from_der(rows[i].der, rows[i].der_len,
 		    NULL);
-		int ok = child != NULL && cf_cert_issued_by(child, cert);
+		int v = child != NULL ? judge(child, cert) : CF_SIG_UNKNOWN;
 		X509_free(child);
-		if (ok && strcmp(rows[i].f.thumbprint, f->thumbprint) != 0 &&
-		    cf_store_link(im->store, rows[i].table,
-			rows[i].f.thumbprint, f->thumbprint, CF_SIG_OK,
-			err) == -1)
+		/* A verified link replaces a failed one; a failure is recorded
+		 * only where nothing was known. */
+		if (strcmp(rows[i].f.thumbprint, f->thumbprint) == 0 ||
+		    v == CF_SIG_UNKNOWN ||
+		    (v == CF_SIG_BAD && rows[i].sig_state != CF_SIG_UNKNOWN))
+			continue;
+		if (cf_store_link(im->store, rows[i].table,
+			rows[i].f.thumbprint, f->thumbprint, v, err) == -1)
 			goto out;
 	}
 	rc = 0;

@@ -549,7 +549,9 @@ cf_store_unlinked_by_issuer(struct cf_store *s, const char *issuer,
     struct cf_row **rows, size_t *n, struct cf_error *err)
 {
 	return select_both(s,
-	    "issuer = ?1 AND signed_by = '' AND self_signed = 0", issuer,
+	    "issuer = ?1 AND self_signed = 0 AND (signed_by = '' OR "
+	    "sig_state = 2)",
+	    issuer,
 	    rows, n, err);
 }
 

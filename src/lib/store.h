@@ -91,7 +91,8 @@ int cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
 /* Rows of both tables whose subject is subject (with DER). */
 int cf_store_by_subject(struct cf_store *s, const char *subject,
     struct cf_row **rows, size_t *n, struct cf_error *err);
-/* Rows of both tables with no known issuer, issued in the name issuer. */
+/* Rows of both tables issued in the name issuer whose issuer is not
+ * known yet, or whose named issuer did not verify them. */
 int cf_store_unlinked_by_issuer(struct cf_store *s, const char *issuer,
     struct cf_row **rows, size_t *n, struct cf_error *err);
 

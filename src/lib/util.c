@@ -4,6 +4,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,7 @@ cf_read_file(const char *path, size_t max, struct cf_buf *out,
 	for (;;) {
 		if (len == cap) {
 			cap = cap ? cap * 2 : 8192;
-			if (cap > max + 1)
+			if (max < SIZE_MAX && cap > max + 1)
 				cap = max + 1;
 			data = xrealloc(data, cap);
 		}
@@ -271,8 +272,10 @@ cf_time_iso(time_t t, char out[21])
 {
 	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	/* Years past 9999 do not fit; no certificate can name them. */
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, 21, "%s", "9999-12-31T23:59:59Z");
 }
 
 int

@@ -89,21 +89,47 @@ cf_view_text(const struct cf_view *v, enum cf_field f)
 	return xstrdup("");
 }
 
+/* The length of the valid UTF-8 sequence at p, or 0 when it is not one. */
+static size_t
+utf8_len(const unsigned char *p)
+{
+	size_t n, i;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		n = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		n = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 /* A JSON string; bytes that are not UTF-8 are replaced, never dropped. */
 static json_t *
 jstr(const char *s)
 {
 	json_t *j = json_string(s);
-	char *copy;
-	size_t i;
+	unsigned char *copy, *p;
+	size_t n;
 
 	if (j != NULL)
 		return j;
-	copy = xstrdup(s);
-	for (i = 0; copy[i] != '\0'; i++)
-		if ((unsigned char)copy[i] >= 0x80)
-			copy[i] = '?';
-	j = json_string(copy);
+	copy = (unsigned char *)xstrdup(s);
+	for (p = copy; *p != '\0'; p += n)
+		if ((n = utf8_len(p)) == 0) {
+			*p = '?';
+			n = 1;
+		}
+	j = json_string((char *)copy);
+	if (j == NULL) /* overlong or surrogate forms jansson still refuses */
+		j = json_string("?");
 	free(copy);
 	return j;
 }
