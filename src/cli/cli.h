@@ -13,9 +13,11 @@
 
 /* Global options, set in main and by every command's option parser. */
 struct cli_global {
-	const char *store;  /* --store DIR */
-	const char *server; /* --server NAME (the agent issue) */
-	int json;	    /* --json */
+	const char *store;	 /* --store DIR */
+	const char *server;	 /* --server NAME,... */
+	const char *fleet;	 /* --fleet FILE */
+	const char *fingerprint; /* --fingerprint SHA256 */
+	int json;		 /* --json */
 };
 extern struct cli_global cli;
 
@@ -24,6 +26,8 @@ extern struct cli_global cli;
 	{"store", required_argument, NULL, 'S'},                               \
 	    {"server", required_argument, NULL, 'R'},                          \
 	    {"json", no_argument, NULL, 'J'},                                  \
+	    {"fleet", required_argument, NULL, 'L'},                           \
+	    {"fingerprint", required_argument, NULL, 'F'},                     \
 	    {"password", required_argument, NULL, 'W'},                        \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
@@ -76,5 +80,7 @@ int cmd_enable(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_id(int argc, char **argv);
+int cmd_fleet(int argc, char **argv);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "cli.h"
 #include "ops.h"
 
@@ -66,17 +67,58 @@ parse(const char *op, const char *usage, int need_services, int argc,
 	return 0;
 }
 
+/*
+ * Runs op on every server, then, for enable without --force, asks on the
+ * terminal whether to move each service another certificate holds, and
+ * runs again where the answer was yes.  Prints "THUMB: enabled" per
+ * server (after the server's name when there are several).
+ */
 static int
-finish(const char *op, struct cf_store *s, int rc, const char *thumb,
-    const struct cf_error *err)
+run(const char *op, enum backend_op bop, const struct assign_args *a)
 {
-	if (rc == -1)
-		rc = cli_fail(op, err);
-	else {
-		printf("%s: %sd\n", thumb, op);
-		rc = 0;
+	struct backend_req req;
+	struct backend_reply *r;
+	struct backend *b;
+	size_t i;
+	int rc, again = 0;
+
+	if ((rc = backend_open(op, &b)) != 0)
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.arg = a->arg;
+	req.services = a->services;
+	req.force = a->force;
+	r = backend_replies_new(b);
+	backend_run(b, bop, &req, r);
+	for (i = 0; bop == BACKEND_ENABLE && !a->force && i < backend_count(b);
+	     i++) {
+		char *q;
+		r[i].todo = 0;
+		if (r[i].err.code != CF_E_CONFLICT)
+			continue;
+		q = backend_count(b) > 1
+			? xasprintf("%s: %s. Move it?", backend_server(b, i),
+			      r[i].err.msg)
+			: xasprintf("%s. Move it?", r[i].err.msg);
+		again |= r[i].todo = confirm(q);
+		free(q);
 	}
-	cf_store_free(s);
+	if (again) {
+		req.force = 1;
+		backend_run(b, bop, &req, r);
+	}
+	for (i = 0; i < backend_count(b); i++) {
+		if (r[i].err.code != CF_OK) {
+			int status = backend_fail(b, i, op, &r[i].err);
+			rc = rc ? rc : status;
+		} else if (backend_count(b) > 1)
+			printf("%s: %s: %sd\n", backend_server(b, i),
+			    r[i].thumb, op);
+		else
+			printf("%s: %sd\n", r[i].thumb, op);
+	}
+	backend_replies_free(r, backend_count(b));
+	backend_free(b);
 	return rc;
 }
 
@@ -88,29 +130,11 @@ cmd_enable(int argc, char **argv)
 				    "Services: https (alias IIS), smtp, imap, "
 				    "pop.\n";
 	struct assign_args a;
-	struct cf_store *s;
-	struct cf_error err;
-	char thumb[CF_THUMB_LEN + 1] = "";
 	int rc;
 
 	if ((rc = parse("enable", usage, 1, argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((s = cli_open_store("enable")) == NULL)
-		return 1;
-	cf_error_clear(&err);
-	rc = cf_op_enable(s, cli_actor(), a.arg, a.services, a.force, thumb,
-	    &err);
-	if (rc == -1 && err.code == CF_E_CONFLICT && !a.force) {
-		char *q = xasprintf("%s. Move it?", err.msg);
-		int yes = confirm(q);
-		free(q);
-		if (yes) {
-			cf_error_clear(&err);
-			rc = cf_op_enable(s, cli_actor(), a.arg, a.services, 1,
-			    thumb, &err);
-		}
-	}
-	return finish("enable", s, rc, thumb, &err);
+	return run("enable", BACKEND_ENABLE, &a);
 }
 
 int
@@ -119,18 +143,11 @@ cmd_disable(int argc, char **argv)
 	static const char usage[] = "Usage: certfleet disable THUMBPRINT "
 				    "--services S,...\n";
 	struct assign_args a;
-	struct cf_store *s;
-	struct cf_error err;
-	char thumb[CF_THUMB_LEN + 1] = "";
 	int rc;
 
 	if ((rc = parse("disable", usage, 1, argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((s = cli_open_store("disable")) == NULL)
-		return 1;
-	cf_error_clear(&err);
-	rc = cf_op_disable(s, cli_actor(), a.arg, a.services, thumb, &err);
-	return finish("disable", s, rc, thumb, &err);
+	return run("disable", BACKEND_DISABLE, &a);
 }
 
 int
@@ -139,16 +156,9 @@ cmd_remove(int argc, char **argv)
 	static const char usage[] = "Usage: certfleet remove THUMBPRINT "
 				    "[--force]\n";
 	struct assign_args a;
-	struct cf_store *s;
-	struct cf_error err;
-	char thumb[CF_THUMB_LEN + 1] = "";
 	int rc;
 
 	if ((rc = parse("remove", usage, 0, argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((s = cli_open_store("remove")) == NULL)
-		return 1;
-	cf_error_clear(&err);
-	rc = cf_op_remove(s, cli_actor(), a.arg, a.force, thumb, &err);
-	return finish("remove", s, rc, thumb, &err);
+	return run("remove", BACKEND_REMOVE, &a);
 }

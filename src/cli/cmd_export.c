@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 
+#include "backend.h"
 #include "cli.h"
 #include "ops.h"
 
@@ -50,15 +51,16 @@ cmd_export(int argc, char **argv)
 	    {"password-file", required_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct cf_export_opts eo;
-	struct cf_buf out = {0};
+	struct backend_req req;
+	struct backend_reply *r = NULL;
+	struct backend *b = NULL;
+	struct cf_export_opts *eo = &req.export;
 	struct cf_secret *pw = NULL;
-	struct cf_store *s = NULL;
 	struct cf_error err;
 	const char *path = NULL, *pwfile = NULL;
 	int c, binary = 0, pem = 0, rc = 1;
 
-	memset(&eo, 0, sizeof(eo));
+	memset(&req, 0, sizeof(req));
 	while ((c = getopt_long(argc, argv, ":ho:blPkp:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
@@ -73,13 +75,13 @@ cmd_export(int argc, char **argv)
 			binary = 1;
 			break;
 		case 'l':
-			eo.legacy = 1;
+			eo->legacy = 1;
 			break;
 		case 'P':
 			pem = 1;
 			break;
 		case 'k':
-			eo.no_key = 1;
+			eo->no_key = 1;
 			break;
 		case 'p':
 			pwfile = optarg;
@@ -90,48 +92,52 @@ cmd_export(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage("export", "name one certificate by thumbprint");
-	if (pem && (binary || eo.legacy))
+	if (pem && (binary || eo->legacy))
 		return cli_usage("export",
 		    "--pem cannot be combined with --binary or --legacy");
-	eo.format = pem ? CF_EXPORT_PEM
-			: binary ? CF_EXPORT_P12 : CF_EXPORT_P12_B64;
+	eo->format = pem ? CF_EXPORT_PEM
+			 : binary ? CF_EXPORT_P12 : CF_EXPORT_P12_B64;
 	if (binary && (path == NULL || strcmp(path, "-") == 0) &&
 	    isatty(STDOUT_FILENO))
 		return cli_usage("export", "refusing to write binary PKCS#12 "
 					   "to a terminal; use -o FILE");
+	req.arg = argv[optind];
 	cf_error_clear(&err);
-	if ((s = cli_open_store("export")) == NULL)
-		return 1;
-	if (cli_password(pwfile, !eo.no_key, 1,
+	if ((rc = backend_open("export", &b)) != 0)
+		return rc;
+	if (backend_count(b) != 1) {
+		rc = cli_usage("export", "export from one server at a time");
+		goto out;
+	}
+	if (cli_password(pwfile, !eo->no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
-		cli_audit_failure(s, "export", argv[optind], &err);
+		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);
 		goto out;
 	}
-	if (pw == NULL && !eo.no_key) {
+	if (pw == NULL && !eo->no_key) {
 		rc = cli_usage("export",
 		    "a password is needed to protect the private key: give "
 		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "
 		    "terminal");
 		goto out;
 	}
-	eo.actor = cli_actor();
-	eo.password = pw ? pw->data : NULL;
-	if (cf_op_export(s, argv[optind], &eo, &out, &err) == -1) {
-		rc = cli_fail("export", &err);
+	eo->password = pw ? pw->data : NULL;
+	r = backend_replies_new(b);
+	backend_run(b, BACKEND_EXPORT, &req, r);
+	if (r[0].err.code != CF_OK) {
+		rc = backend_fail(b, 0, "export", &r[0].err);
 		goto out;
 	}
-	if (write_out(path, &out, &err) == -1) {
-		cli_audit_failure(s, "export", argv[optind], &err);
+	if (write_out(path, &r[0].data, &err) == -1) {
+		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);
 		goto out;
 	}
 	rc = 0;
 out:
-	if (out.data != NULL)
-		OPENSSL_cleanse(out.data, out.len);
-	cf_buf_clear(&out);
+	backend_replies_free(r, 1);
 	cf_secret_free(pw);
-	cf_store_free(s);
+	backend_free(b);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <openssl/crypto.h>
 
 #include "bundle.h"
+#include "backend.h"
 #include "cli.h"
 #include "ops.h"
 #include "output.h"
@@ -30,28 +31,80 @@ progress(void *ctx, size_t done, size_t total)
 	    done == total ? "\n" : "");
 }
 
+/* The results of every server that imported; Server named when several
+ * did the work. */
 static void
-print_results(const struct cf_import_result *r, size_t n)
+print_results(const struct backend *b, const struct backend_reply *r)
+{
+	int several = backend_count(b) > 1;
+	json_t *a = json_array();
+	size_t i, j;
+
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].nresults; j++) {
+			const struct cf_import_result *x = &r[i].results[j];
+			json_t *o = json_object();
+			if (several)
+				json_object_set_new(o, "Server",
+				    json_string(backend_server(b, i)));
+			json_object_set_new(o, "Thumbprint",
+			    json_string(x->thumbprint));
+			json_object_set_new(o, "Services",
+			    json_string(x->services));
+			json_object_set_new(o, "Result", json_string(x->what));
+			json_array_append_new(a, o);
+			if (cli.json)
+				continue;
+			if (several)
+				printf("%s  ", backend_server(b, i));
+			printf("%s  %s  %s\n", x->thumbprint,
+			    x->services[0] ? x->services : "-", x->what);
+		}
+	if (cli.json)
+		out_json(a);
+	else
+		json_decref(a);
+}
+
+/* True when a server wants a password: then one is asked and only those
+ * servers are asked again. */
+static int
+wants_password(const struct backend *b, struct backend_reply *r)
 {
 	size_t i;
+	int any = 0;
 
-	if (cli.json) {
-		json_t *a = json_array();
-		for (i = 0; i < n; i++) {
-			json_t *o = json_object();
-			json_object_set_new(o, "Thumbprint",
-			    json_string(r[i].thumbprint));
-			json_object_set_new(o, "Services",
-			    json_string(r[i].services));
-			json_object_set_new(o, "Result", json_string(r[i].what));
-			json_array_append_new(a, o);
-		}
-		out_json(a);
-		return;
+	for (i = 0; i < backend_count(b); i++) {
+		r[i].todo = r[i].err.code == CF_E_PASSWORD;
+		if (r[i].todo && !any)
+			backend_fail(b, i, "import", &r[i].err);
+		any |= r[i].todo;
 	}
-	for (i = 0; i < n; i++)
-		printf("%s  %s  %s\n", r[i].thumbprint,
-		    r[i].services[0] ? r[i].services : "-", r[i].what);
+	return any;
+}
+
+/* Reports every failure; the exit status of the first, 0 when none. */
+static int
+report(const struct backend *b, const struct backend_reply *r, int pw_given)
+{
+	struct cf_error e;
+	size_t i;
+	int rc = 0, status;
+
+	for (i = 0; i < backend_count(b); i++) {
+		if (r[i].err.code == CF_OK)
+			continue;
+		e = r[i].err;
+		if (e.code == CF_E_PASSWORD && !pw_given) {
+			size_t len = strlen(e.msg);
+			snprintf(e.msg + len, sizeof(e.msg) - len,
+			    " (give it with --password-file FILE or "
+			    "CERTFLEET_PASSWORD)");
+		}
+		status = backend_fail(b, i, "import", &e);
+		rc = rc ? rc : status;
+	}
+	return rc;
 }
 
 static void
@@ -80,18 +133,18 @@ cmd_import(int argc, char **argv)
 	    {"password-file", required_argument, NULL, 'p'},
 	    {NULL, 0, NULL, 0},
 	};
-	struct cf_import_opts io;
-	struct cf_import_result *res = NULL;
+	struct backend_req req;
+	struct backend_reply *r = NULL;
+	struct backend *b = NULL;
 	struct cf_input *in = NULL;
 	struct cf_buf *bufs = NULL;
 	struct cf_secret *pw = NULL;
-	struct cf_store *s = NULL;
 	struct cf_error err;
 	const char *pwfile = NULL;
-	size_t n, nres = 0, i;
+	size_t n, i;
 	int c, rc = 1;
 
-	memset(&io, 0, sizeof(io));
+	memset(&req, 0, sizeof(req));
 	while ((c = getopt_long(argc, argv, ":hxn:s:fp:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
@@ -100,16 +153,16 @@ cmd_import(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		case 'x':
-			io.exportable = 1;
+			req.import.exportable = 1;
 			break;
 		case 'n':
-			io.friendly_name = optarg;
+			req.import.friendly_name = optarg;
 			break;
 		case 's':
-			io.services = optarg;
+			req.import.services = optarg;
 			break;
 		case 'f':
-			io.force = 1;
+			req.import.force = 1;
 			break;
 		case 'p':
 			pwfile = optarg;
@@ -124,8 +177,9 @@ cmd_import(int argc, char **argv)
 	n = (size_t)(argc - optind);
 	in = xcalloc(n, sizeof(*in));
 	bufs = xcalloc(n, sizeof(*bufs));
-	if ((s = cli_open_store("import")) == NULL)
+	if ((rc = backend_open("import", &b)) != 0)
 		goto out;
+	rc = 1;
 	for (i = 0; i < n; i++) {
 		in[i].name = argv[optind + (int)i];
 		if (cf_read_file(in[i].name, CF_MAX_INPUT_BYTES, &bufs[i],
@@ -136,45 +190,38 @@ cmd_import(int argc, char **argv)
 	}
 	if (cli_password(pwfile, 0, 0, NULL, &pw, &err) == -1)
 		goto failed;
-	io.actor = cli_actor();
-	io.password = pw ? pw->data : NULL;
+	req.in = in;
+	req.nin = n;
+	req.import.password = pw ? pw->data : NULL;
 	if (n >= 10 && isatty(STDERR_FILENO))
-		io.progress = progress;
-	if (cf_op_import(s, in, n, &io, &res, &nres, &err) == -1 &&
-	    err.code == CF_E_PASSWORD && pw == NULL &&
-	    !cli_password_given(pwfile) && isatty(STDIN_FILENO)) {
+		req.import.progress = progress;
+	r = backend_replies_new(b);
+	backend_run(b, BACKEND_IMPORT, &req, r);
+	if (pw == NULL && !cli_password_given(pwfile) &&
+	    isatty(STDIN_FILENO) && wants_password(b, r)) {
 		/* A file needs a password nobody gave: ask, then retry. */
-		fprintf(stderr, "certfleet: import: %s\n", err.msg);
 		if (cli_password(NULL, 1, 0, "Password: ", &pw, &err) == -1 ||
 		    pw == NULL) {
 			rc = cli_fail("import", &err);
 			goto out;
 		}
-		io.password = pw->data;
-		cf_error_clear(&err);
-		cf_op_import(s, in, n, &io, &res, &nres, &err);
+		req.import.password = pw->data;
+		backend_run(b, BACKEND_IMPORT, &req, r);
 	}
-	if (err.code != CF_OK) {
-		if (err.code == CF_E_PASSWORD && pw == NULL)
-			fprintf(stderr, "certfleet: import: %s (give it with "
-					"--password-file FILE or "
-					"CERTFLEET_PASSWORD)\n",
-			    err.msg);
-		else
-			cli_fail("import", &err);
-		rc = err.code == CF_E_USAGE ? 2 : 1;
-		goto out;
-	}
-	print_results(res, nres);
-	rc = 0;
+	rc = report(b, r, pw != NULL);
+	for (i = 0; i < backend_count(b); i++)
+		if (r[i].err.code == CF_OK) {
+			print_results(b, r); /* nothing when all failed */
+			break;
+		}
 	goto out;
 failed:
-	cli_audit_failure(s, "import", "", &err);
+	backend_audit_failure(b, "import", "", &err);
 	rc = cli_fail("import", &err);
 out:
-	cf_import_results_free(res, nres);
+	backend_replies_free(r, b ? backend_count(b) : 0);
 	cf_secret_free(pw);
-	cf_store_free(s);
+	backend_free(b);
 	free_inputs(in, bufs, n);
 	return rc;
 }

@@ -8,11 +8,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "cli.h"
 #include "output.h"
 
 static const char usage[] =
-    "Usage: certfleet log [--since YYYY-MM-DD[THH:MM:SSZ]] [--json]\n";
+    "Usage: certfleet log [--since YYYY-MM-DD[THH:MM:SSZ]] [--json]\n"
+    "         [--server NAME,...|all] [--store DIR]\n";
 
 /* Parses an ISO 8601 UTC date or date-time; -1 when malformed. */
 static time_t
@@ -32,6 +34,52 @@ parse_since(const char *s)
 	return timegm(&tm);
 }
 
+/* The records of every server that answered; Server first when several
+ * did. */
+static void
+print_log(const struct backend *b, const struct backend_reply *r)
+{
+	static const char *const names[] = {"Server", "Time", "Actor",
+	    "Operation", "Thumbprint", "Outcome"};
+	int several = backend_count(b) > 1;
+	const char *const *headers = several ? names : names + 1;
+	size_t nc = several ? 6 : 5, rows = 0, row = 0, i, j, k;
+	json_t *a = json_array();
+	char **cells;
+
+	for (i = 0; i < backend_count(b); i++)
+		rows += r[i].naudit;
+	cells = xcalloc(rows * nc + 1, sizeof(*cells));
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].naudit; j++, row++) {
+			const struct cf_audit *rec = &r[i].audit[j];
+			char t[21], **cell = cells + row * nc;
+			json_t *o = json_object();
+			cf_time_iso(rec->time, t);
+			if (several)
+				*cell++ = xstrdup(backend_server(b, i));
+			cell[0] = xstrdup(t);
+			cell[1] = xstrdup(rec->actor);
+			cell[2] = xstrdup(rec->op);
+			cell[3] = xstrdup(rec->thumb);
+			cell[4] = xstrdup(rec->outcome);
+			for (k = 0; k < nc; k++)
+				json_object_set_new(o, headers[k],
+				    json_string(cells[row * nc + k]));
+			json_array_append_new(a, o);
+		}
+	if (cli.json)
+		out_json(a);
+	else {
+		json_decref(a);
+		if (rows > 0)
+			out_table(headers, nc, cells, rows);
+	}
+	for (i = 0; i < rows * nc; i++)
+		free(cells[i]);
+	free(cells);
+}
+
 int
 cmd_log(int argc, char **argv)
 {
@@ -40,15 +88,13 @@ cmd_log(int argc, char **argv)
 	    {"since", required_argument, NULL, 's'},
 	    {NULL, 0, NULL, 0},
 	};
-	static const char *const headers[] = {"Time", "Actor", "Operation",
-	    "Thumbprint", "Outcome"};
-	struct cf_audit *recs = NULL;
-	struct cf_store *s;
-	struct cf_error err;
-	time_t since = 0;
-	size_t n = 0, i;
-	int c;
+	struct backend_req req;
+	struct backend_reply *r;
+	struct backend *b;
+	size_t i, failed = 0;
+	int c, rc;
 
+	memset(&req, 0, sizeof(req));
 	while ((c = getopt_long(argc, argv, ":hs:", opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
@@ -56,7 +102,8 @@ cmd_log(int argc, char **argv)
 			fputs(usage, stdout);
 			return 0;
 		}
-		if (c == 's' && (since = parse_since(optarg)) != (time_t)-1)
+		if (c == 's' &&
+		    (req.since = parse_since(optarg)) != (time_t)-1)
 			continue;
 		if (c == 's')
 			return cli_usage("log", "--since %s: not a date "
@@ -67,42 +114,19 @@ cmd_log(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage("log", "unexpected argument %s", argv[optind]);
-	if ((s = cli_open_store("log")) == NULL)
-		return 1;
-	cf_error_clear(&err);
-	if (cf_store_audit_list(s, since, &recs, &n, &err) == -1) {
-		cf_store_free(s);
-		return cli_fail("log", &err);
-	}
-	if (cli.json) {
-		json_t *a = json_array();
-		for (i = 0; i < n; i++) {
-			char t[21];
-			cf_time_iso(recs[i].time, t);
-			json_array_append_new(a,
-			    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Time", t,
-				"Actor", recs[i].actor, "Operation",
-				recs[i].op, "Thumbprint", recs[i].thumb,
-				"Outcome", recs[i].outcome));
+	if ((rc = backend_open("log", &b)) != 0)
+		return rc;
+	r = backend_replies_new(b);
+	backend_run(b, BACKEND_LOG, &req, r);
+	for (i = 0; i < backend_count(b); i++)
+		if (r[i].err.code != CF_OK) {
+			int status = backend_fail(b, i, "log", &r[i].err);
+			rc = rc ? rc : status;
+			failed++;
 		}
-		out_json(a);
-	} else if (n > 0) {
-		char **cells = xcalloc(n * 5, sizeof(*cells));
-		for (i = 0; i < n; i++) {
-			char t[21];
-			cf_time_iso(recs[i].time, t);
-			cells[i * 5] = xstrdup(t);
-			cells[i * 5 + 1] = xstrdup(recs[i].actor);
-			cells[i * 5 + 2] = xstrdup(recs[i].op);
-			cells[i * 5 + 3] = xstrdup(recs[i].thumb);
-			cells[i * 5 + 4] = xstrdup(recs[i].outcome);
-		}
-		out_table(headers, 5, cells, n);
-		for (i = 0; i < n * 5; i++)
-			free(cells[i]);
-		free(cells);
-	}
-	cf_audit_free(recs, n);
-	cf_store_free(s);
-	return 0;
+	if (failed < backend_count(b))
+		print_log(b, r);
+	backend_replies_free(r, backend_count(b));
+	backend_free(b);
+	return rc;
 }

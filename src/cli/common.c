@@ -24,6 +24,12 @@ cli_common_opt(int c, const char *arg)
 	case 'J':
 		cli.json = 1;
 		return 1;
+	case 'L':
+		cli.fleet = arg;
+		return 1;
+	case 'F':
+		cli.fingerprint = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -64,13 +70,6 @@ cli_open_store(const char *op)
 	struct cf_store *s;
 	const char *dir = cli.store;
 
-	if (cli.server != NULL) {
-		fprintf(stderr,
-		    "certfleet: %s: --server %s: remote agents are not "
-		    "available in this version; use --store DIR\n",
-		    op, cli.server);
-		return NULL;
-	}
 	if (dir == NULL)
 		dir = getenv("CERTFLEET_STORE");
 	if (dir == NULL || dir[0] == '\0') {

@@ -22,6 +22,8 @@ static const struct {
     {"disable", cmd_disable, "take services from a certificate"},
     {"remove", cmd_remove, "remove a certificate from the store"},
     {"log", cmd_log, "show the audit trail"},
+    {"id", cmd_id, "create and show the admin identity agents authorize"},
+    {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -30,8 +32,11 @@ show_usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "Usage: certfleet [--store DIR] [--json] <command> "
-		   "[options]\n\nCommands:\n");
+	fprintf(f, "Usage: certfleet [--server NAME,...|all [--fingerprint FP]"
+		   " | --store DIR]\n"
+		   "         [--fleet FILE] [--json] <command> [options]\n"
+		   "Without --server or --store: the local agent's socket.\n"
+		   "\nCommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %-8s  %s\n", commands[i].name,
 		    commands[i].description);

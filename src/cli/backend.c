@@ -1,0 +1,339 @@
+/*
+ * backend.c - one operation, in-process or on agents: see backend.h.
+ * Locally each operation is the library's function (a table below);
+ * remotely it is the same request for every agent, sent to all at once
+ * by the client and decoded by wire.c into the same structures.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "backend.h"
+#include "cli.h"
+#include "client.h"
+#include "fleet.h"
+#include "wire.h"
+
+#define DEFAULT_SOCKET "/run/certfleet/agent.sock"
+
+struct backend {
+	struct cf_store *store;	 /* a local store, or NULL */
+	struct client_target *t; /* else the agents */
+	size_t n;
+	int named;     /* agents given by --server: messages name them */
+	char host[64]; /* this host's name, the Server of local targets */
+};
+
+/* ---- the operations on a local store -------------------------------- */
+
+static int
+local_get(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	return cf_op_get(s, q->arg, &r->views, &r->nviews, &r->err);
+}
+
+static int
+local_import(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	struct cf_import_opts io = q->import;
+
+	io.actor = cli_actor();
+	return cf_op_import(s, q->in, q->nin, &io, &r->results, &r->nresults,
+	    &r->err);
+}
+
+static int
+local_export(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	struct cf_export_opts eo = q->export;
+
+	eo.actor = cli_actor();
+	return cf_op_export(s, q->arg, &eo, &r->data, &r->err);
+}
+
+static int
+local_enable(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	return cf_op_enable(s, cli_actor(), q->arg, q->services, q->force,
+	    r->thumb, &r->err);
+}
+
+static int
+local_disable(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	return cf_op_disable(s, cli_actor(), q->arg, q->services, r->thumb,
+	    &r->err);
+}
+
+static int
+local_remove(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	return cf_op_remove(s, cli_actor(), q->arg, q->force, r->thumb,
+	    &r->err);
+}
+
+static int
+local_log(struct cf_store *s, const struct backend_req *q,
+    struct backend_reply *r)
+{
+	return cf_store_audit_list(s, q->since, &r->audit, &r->naudit,
+	    &r->err);
+}
+
+static int (*const local[])(struct cf_store *, const struct backend_req *,
+    struct backend_reply *) = {
+    [BACKEND_GET] = local_get,
+    [BACKEND_IMPORT] = local_import,
+    [BACKEND_EXPORT] = local_export,
+    [BACKEND_ENABLE] = local_enable,
+    [BACKEND_DISABLE] = local_disable,
+    [BACKEND_REMOVE] = local_remove,
+    [BACKEND_LOG] = local_log,
+};
+
+/* ---- targets -------------------------------------------------------- */
+
+static int
+open_failed(struct backend *b, const char *op, const struct cf_error *err)
+{
+	backend_free(b);
+	return cli_fail(op, err);
+}
+
+/* The local agent's socket: $CERTFLEET_SOCKET, else the default. */
+static void
+open_socket(struct backend *b)
+{
+	const char *path = getenv("CERTFLEET_SOCKET");
+
+	b->t = xcalloc(1, sizeof(*b->t));
+	b->n = 1;
+	b->t->name = xstrdup("local");
+	b->t->address = xstrdup(path && path[0] ? path : DEFAULT_SOCKET);
+	b->t->unix_socket = 1;
+}
+
+int
+backend_open(const char *op, struct backend **out)
+{
+	struct backend *b = xcalloc(1, sizeof(*b));
+	const char *env = getenv("CERTFLEET_STORE");
+	struct fleet *f = NULL;
+	struct cf_error err;
+	char *path;
+	int rc;
+
+	*out = NULL;
+	cf_error_clear(&err);
+	if (gethostname(b->host, sizeof(b->host) - 1) == -1)
+		strcpy(b->host, "localhost");
+	if (cli.server != NULL && cli.store != NULL) {
+		backend_free(b);
+		return cli_usage(op, "give --store DIR or --server NAME, not "
+				     "both");
+	}
+	if (cli.fingerprint != NULL && cli.server == NULL) {
+		backend_free(b);
+		return cli_usage(op, "--fingerprint pins an agent given as "
+				     "--server HOST:PORT");
+	}
+	if (cli.server != NULL) {
+		if ((path = fleet_path(0, &err)) == NULL)
+			return open_failed(b, op, &err);
+		f = fleet_load(path, &err);
+		free(path);
+		rc = f ? fleet_resolve(f, cli.server, cli.fingerprint, &b->t,
+			     &b->n, &err)
+		       : -1;
+		fleet_free(f);
+		if (rc == -1)
+			return open_failed(b, op, &err);
+		b->named = 1;
+	} else if (cli.store != NULL || (env != NULL && env[0] != '\0')) {
+		if ((b->store = cli_open_store(op)) == NULL) {
+			backend_free(b);
+			return 1;
+		}
+		b->n = 1;
+	} else
+		open_socket(b);
+	*out = b;
+	return 0;
+}
+
+void
+backend_free(struct backend *b)
+{
+	if (b == NULL)
+		return;
+	cf_store_free(b->store);
+	client_targets_free(b->t, b->n);
+	free(b);
+}
+
+size_t
+backend_count(const struct backend *b)
+{
+	return b->n;
+}
+
+const char *
+backend_server(const struct backend *b, size_t i)
+{
+	return b->named ? b->t[i].name : b->host;
+}
+
+/* ---- replies -------------------------------------------------------- */
+
+/* Lets go of what a reply holds, for a fresh run or for good. */
+static void
+reply_clear(struct backend_reply *r)
+{
+	cf_views_free(r->views, r->nviews);
+	cf_import_results_free(r->results, r->nresults);
+	if (r->data.data != NULL)
+		OPENSSL_cleanse(r->data.data, r->data.len);
+	cf_buf_clear(&r->data);
+	cf_audit_free(r->audit, r->naudit);
+	json_decref(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+struct backend_reply *
+backend_replies_new(const struct backend *b)
+{
+	struct backend_reply *r = xcalloc(b->n, sizeof(*r));
+	size_t i;
+
+	for (i = 0; i < b->n; i++)
+		r[i].todo = 1;
+	return r;
+}
+
+void
+backend_replies_free(struct backend_reply *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; r != NULL && i < n; i++)
+		reply_clear(&r[i]);
+	free(r);
+}
+
+/* ---- running -------------------------------------------------------- */
+
+/* The request's body as text, its secrets wiped from the JSON tree. */
+static int
+body_text(enum backend_op op, const struct backend_req *req, char **text,
+    size_t *len, struct cf_error *err)
+{
+	json_t *body = NULL;
+
+	*text = NULL;
+	*len = 0;
+	if (wire_body(op, req, &body, err) == -1)
+		return -1;
+	if (body == NULL)
+		return 0;
+	*text = json_dumps(body, JSON_COMPACT);
+	wire_body_wipe(body);
+	json_decref(body);
+	if (*text == NULL)
+		abort();
+	*len = strlen(*text);
+	if (*len > CF_API_MAX_BODY) {
+		OPENSSL_cleanse(*text, *len);
+		free(*text);
+		*text = NULL;
+		return cf_errorf(err, CF_E_LIMIT,
+		    "the request would be %zu KiB, and an agent takes %u KiB "
+		    "at most: send fewer files at a time",
+		    *len / 1024, CF_API_MAX_BODY / 1024);
+	}
+	return 0;
+}
+
+static void
+remote_run(struct backend *b, enum backend_op op,
+    const struct backend_req *req, struct backend_reply *r)
+{
+	struct client_answer *ans = xcalloc(b->n, sizeof(*ans));
+	struct client *c = NULL;
+	struct cf_error err;
+	char *text = NULL, *path = NULL;
+	size_t len = 0, i;
+
+	cf_error_clear(&err);
+	if (body_text(op, req, &text, &len, &err) == 0) {
+		path = wire_path(op, req);
+		c = client_new();
+		for (i = 0; i < b->n; i++)
+			if (r[i].todo)
+				client_request(c, &b->t[i], wire_method(op),
+				    path, text, len, &ans[i]);
+		client_run(c);
+	}
+	for (i = 0; i < b->n; i++) {
+		if (!r[i].todo)
+			continue;
+		reply_clear(&r[i]);
+		if (c == NULL)
+			r[i].err = err;
+		else if (ans[i].err.code != CF_OK)
+			r[i].err = ans[i].err;
+		else {
+			wire_reply(op, ans[i].json, &r[i]); /* sets r[i].err */
+			ans[i].json = NULL; /* r[i] holds it now */
+		}
+		client_answer_clear(&ans[i]);
+	}
+	client_free(c);
+	if (text != NULL)
+		OPENSSL_cleanse(text, len);
+	free(text);
+	free(path);
+	free(ans);
+}
+
+void
+backend_run(struct backend *b, enum backend_op op,
+    const struct backend_req *req, struct backend_reply *r)
+{
+	if (b->store == NULL) {
+		remote_run(b, op, req, r);
+		return;
+	}
+	if (!r[0].todo)
+		return;
+	reply_clear(&r[0]);
+	local[op](b->store, req, &r[0]);
+}
+
+int
+backend_fail(const struct backend *b, size_t i, const char *op,
+    const struct cf_error *err)
+{
+	if (!b->named)
+		return cli_fail(op, err);
+	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op,
+	    err->msg);
+	return err->code == CF_E_USAGE ? 2 : 1;
+}
+
+void
+backend_audit_failure(struct backend *b, const char *op, const char *thumb,
+    const struct cf_error *err)
+{
+	if (b->store != NULL)
+		cli_audit_failure(b->store, op, thumb, err);
+}

@@ -1,0 +1,95 @@
+/*
+ * backend.h - where a command's operation runs: in-process on a local
+ * store (--store DIR or $CERTFLEET_STORE), or on agents through their API
+ * (--server NAME,..., else the local agent's socket).  A command fills
+ * one request, runs it on every target at once and reads one reply per
+ * target; its option parsing and its output are the same either way.
+ */
+#ifndef CF_BACKEND_H
+#define CF_BACKEND_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ops.h"
+#include "store.h"
+
+enum backend_op {
+	BACKEND_GET,
+	BACKEND_IMPORT,
+	BACKEND_EXPORT,
+	BACKEND_ENABLE,
+	BACKEND_DISABLE,
+	BACKEND_REMOVE,
+	BACKEND_LOG,
+};
+
+/* The arguments of one operation; each uses its own. */
+struct backend_req {
+	const char *arg;      /* thumbprint or prefix (get: NULL for all) */
+	const char *services; /* enable, disable */
+	int force;	      /* enable, remove */
+	const struct cf_input *in; /* import: the files, read here */
+	size_t nin;
+	struct cf_import_opts import; /* actor is filled in */
+	struct cf_export_opts export; /* actor is filled in */
+	time_t since;		      /* log */
+};
+
+/* What one target answered: err, or the result of the operation. */
+struct backend_reply {
+	int todo; /* runs on the next backend_run; all set at first */
+	struct cf_error err;
+	struct cf_view *views; /* get */
+	size_t nviews;
+	struct cf_import_result *results; /* import */
+	size_t nresults;
+	struct cf_buf data;		  /* export: the file, wiped on free */
+	char thumb[CF_THUMB_LEN + 1];	  /* export, enable, disable, remove */
+	struct cf_audit *audit;		  /* log */
+	size_t naudit;
+	json_t *json; /* an agent's answer, which results may point into */
+};
+
+struct backend;
+
+/*
+ * The targets of the global options for command op: 0, or (after a
+ * message on stderr) the exit status, 2 for a usage error.
+ */
+int backend_open(const char *op, struct backend **out);
+void backend_free(struct backend *b); /* NULL-safe */
+
+/* How many targets; replies come in this order. */
+size_t backend_count(const struct backend *b);
+/* Target i's name for the Server column: a fleet name, HOST:PORT, or
+ * this host's name for a local store or the local agent. */
+const char *backend_server(const struct backend *b, size_t i);
+
+/* One reply per target, every one to do (backend_replies_free). */
+struct backend_reply *backend_replies_new(const struct backend *b);
+void backend_replies_free(struct backend_reply *r, size_t n);
+
+/*
+ * Runs op with req on every target whose reply is to do, concurrently,
+ * and clears their todo.  Each reply gets its result or its error.
+ */
+void backend_run(struct backend *b, enum backend_op op,
+    const struct backend_req *req, struct backend_reply *r);
+
+/*
+ * Prints target i's failure of op, "certfleet: [SERVER: ]op: message"
+ * (the server named when it is an agent given by --server), and returns
+ * the exit status: 2 for a usage error, 1 otherwise.
+ */
+int backend_fail(const struct backend *b, size_t i, const char *op,
+    const struct cf_error *err);
+
+/* Audits, on a local store, a failure met outside the operation (a file
+ * that cannot be read or written); agents audit their own. */
+void backend_audit_failure(struct backend *b, const char *op,
+    const char *thumb, const struct cf_error *err);
+
+#endif

@@ -1,0 +1,306 @@
+/*
+ * cmd_fleet.c - setting up remote management: `certfleet id` (the admin
+ * identity the agents authorize) and `certfleet fleet add|list|remove`
+ * (the agents, each pinned by its identity's fingerprint, as SSH pins
+ * host keys).
+ */
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "client.h"
+#include "fleet.h"
+#include "identity.h"
+#include "output.h"
+
+static const char id_usage[] =
+    "Usage: certfleet id [--json]\n"
+    "Creates (once) and shows the admin identity certfleet presents to\n"
+    "agents: a key and certificate in $CERTFLEET_HOME (~/.config/certfleet)."
+    "\n";
+
+static const char fleet_usage[] =
+    "Usage: certfleet fleet add NAME HOST:PORT [--fingerprint SHA256:...]\n"
+    "       certfleet fleet list [--json]\n"
+    "       certfleet fleet remove NAME\n"
+    "       (any of them with --fleet FILE; default "
+    "$CERTFLEET_HOME/fleet.json)\n"
+    "Without --fingerprint, add shows the agent's fingerprint and asks.\n";
+
+/* "certfleet admin alice@ws1": the identity's common name. */
+static char *
+admin_cn(void)
+{
+	struct passwd *pw = getpwuid(getuid());
+	char host[64] = "localhost";
+
+	(void)gethostname(host, sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	return pw ? xasprintf("certfleet admin %s@%s", pw->pw_name, host)
+		  : xasprintf("certfleet admin uid%u@%s", (unsigned)getuid(),
+			host);
+}
+
+int
+cmd_id(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	char *keyfile = NULL, *certfile = NULL, *cn = admin_cn();
+	char fp[CF_FP_LEN + 1];
+	struct cf_error err;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int c, created = 0, rc = 1;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		if (c == 'h') {
+			fputs(id_usage, stdout);
+			free(cn);
+			return 0;
+		}
+		free(cn);
+		return cli_bad_option("id", c, argv);
+	}
+	if (optind != argc) {
+		free(cn);
+		return cli_usage("id", "unexpected argument %s", argv[optind]);
+	}
+	cf_error_clear(&err);
+	if ((keyfile = client_home_file("id.key", 1, &err)) == NULL ||
+	    (certfile = client_home_file("id.crt", 1, &err)) == NULL ||
+	    cf_identity_load(keyfile, certfile, cn, 1, &key, &cert, &created,
+		&err) == -1) {
+		rc = cli_fail("id", &err);
+		goto out;
+	}
+	cf_cert_fingerprint(cert, fp);
+	if (cli.json)
+		out_json(json_pack("{s:s, s:s, s:s, s:b}", "Fingerprint", fp,
+		    "Key", keyfile, "Certificate", certfile, "Created",
+		    created));
+	else
+		printf("%s\n"
+		       "%s: %s, %s%s\n"
+		       "Authorize it on each server, as root:\n"
+		       "  certfleetd authorize %s --role admin\n",
+		    fp, cn, keyfile, certfile, created ? " (created now)" : "",
+		    fp);
+	rc = 0;
+out:
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	free(keyfile);
+	free(certfile);
+	free(cn);
+	return rc;
+}
+
+/* Asks the terminal until the answer is yes, no or the fingerprint. */
+static int
+confirm_pin(const char *name, const char *address, const char *fp)
+{
+	char line[128], typed[CF_FP_LEN + 1];
+	struct cf_error err;
+	size_t len;
+
+	fprintf(stderr,
+	    "The agent at %s presents the identity\n  %s\n"
+	    "Compare it with what `certfleetd fingerprint` prints on that "
+	    "server.\nPin it as %s (yes/no/[fingerprint])? ",
+	    address, fp, name);
+	for (;;) {
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return 0;
+		len = strcspn(line, "\r\n");
+		line[len] = '\0';
+		if (strcmp(line, "yes") == 0)
+			return 1;
+		if (strcmp(line, "no") == 0)
+			return 0;
+		if (cf_fingerprint_parse(line, typed, &err) == 0) {
+			if (strcmp(typed, fp) == 0)
+				return 1;
+			fprintf(stderr, "That is not the fingerprint the "
+					"agent presents.\n");
+			return 0;
+		}
+		fprintf(stderr, "Please type 'yes', 'no' or the fingerprint: ");
+	}
+}
+
+/*
+ * The fingerprint of the agent at address, seen in a TLS handshake that
+ * stops right there: no certificate of ours and no request is sent.
+ */
+static int
+probe(const char *address, char fp[CF_FP_LEN + 1], struct cf_error *err)
+{
+	struct client_target t;
+	struct client_answer ans;
+	struct client *c = client_new();
+
+	memset(&t, 0, sizeof(t));
+	memset(&ans, 0, sizeof(ans));
+	t.name = (char *)address;
+	t.address = (char *)address;
+	client_request(c, &t, "GET", "/v1/whoami", NULL, 0, &ans);
+	client_run(c);
+	client_free(c);
+	if (ans.fingerprint[0] == '\0' && ans.err.code == CF_OK)
+		cf_errorf(&ans.err, CF_E_IO, "%s: no certificate seen",
+		    address);
+	if (ans.err.code != CF_OK) {
+		*err = ans.err;
+		client_answer_clear(&ans);
+		return -1;
+	}
+	memcpy(fp, ans.fingerprint, CF_FP_LEN + 1);
+	client_answer_clear(&ans);
+	return 0;
+}
+
+static int
+fleet_cmd_add(struct fleet *f, char **args, int nargs, struct cf_error *err)
+{
+	char fp[CF_FP_LEN + 1];
+
+	if (nargs != 2)
+		return cf_errorf(err, CF_E_USAGE,
+		    "usage: certfleet fleet add NAME HOST:PORT "
+		    "[--fingerprint SHA256:...]");
+	if (fleet_check(f, args[0], args[1], err) == -1)
+		return -1;
+	if (cli.fingerprint != NULL) {
+		if (cf_fingerprint_parse(cli.fingerprint, fp, err) == -1)
+			return -1;
+	} else if (!isatty(STDIN_FILENO) || !isatty(STDERR_FILENO))
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: no terminal to confirm the agent's fingerprint: give "
+		    "--fingerprint SHA256:... (`certfleetd fingerprint` prints "
+		    "it on that server)",
+		    args[0]);
+	else if (probe(args[1], fp, err) == -1)
+		return -1;
+	else if (!confirm_pin(args[0], args[1], fp))
+		return cf_errorf(err, CF_E_DENIED,
+		    "%s: not added (the fingerprint was not confirmed)",
+		    args[0]);
+	if (fleet_add(f, args[0], args[1], fp, err) == -1 ||
+	    fleet_save(f, err) == -1)
+		return -1;
+	printf("%s: %s pinned to %s\n", args[0], args[1], fp);
+	return 0;
+}
+
+static int
+fleet_cmd_list(struct fleet *f, char **args, int nargs, struct cf_error *err)
+{
+	static const char *const headers[] = {"Name", "Address",
+	    "Fingerprint"};
+	size_t n = fleet_count(f), i;
+	char **cells;
+
+	(void)args;
+	if (nargs != 0)
+		return cf_errorf(err, CF_E_USAGE,
+		    "usage: certfleet fleet list [--json]");
+	if (cli.json) {
+		json_t *a = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(a,
+			    json_pack("{s:s, s:s, s:s}", "Name",
+				fleet_get(f, i)->name, "Address",
+				fleet_get(f, i)->address, "Fingerprint",
+				fleet_get(f, i)->fingerprint));
+		out_json(a);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	cells = xcalloc(n * 3, sizeof(*cells));
+	for (i = 0; i < n; i++) {
+		cells[i * 3] = fleet_get(f, i)->name;
+		cells[i * 3 + 1] = fleet_get(f, i)->address;
+		cells[i * 3 + 2] = (char *)fleet_get(f, i)->fingerprint;
+	}
+	out_table(headers, 3, cells, n);
+	free(cells);
+	return 0;
+}
+
+static int
+fleet_cmd_remove(struct fleet *f, char **args, int nargs,
+    struct cf_error *err)
+{
+	if (nargs != 1)
+		return cf_errorf(err, CF_E_USAGE,
+		    "usage: certfleet fleet remove NAME");
+	if (fleet_remove(f, args[0], err) == -1 || fleet_save(f, err) == -1)
+		return -1;
+	printf("%s: removed from the fleet\n", args[0]);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct fleet *, char **, int, struct cf_error *);
+} subcommands[] = {
+    {"add", fleet_cmd_add},
+    {"list", fleet_cmd_list},
+    {"remove", fleet_cmd_remove},
+};
+
+int
+cmd_fleet(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct fleet *f = NULL;
+	struct cf_error err;
+	char *path = NULL;
+	size_t i;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		if (c == 'h') {
+			fputs(fleet_usage, stdout);
+			return 0;
+		}
+		return cli_bad_option("fleet", c, argv);
+	}
+	if (optind >= argc)
+		return cli_usage("fleet", "add, list or remove?");
+	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		if (strcmp(argv[optind], subcommands[i].name) == 0)
+			break;
+	if (i == sizeof(subcommands) / sizeof(subcommands[0]))
+		return cli_usage("fleet", "%s: add, list or remove?",
+		    argv[optind]);
+	if (cli.fingerprint != NULL && strcmp(argv[optind], "add") != 0)
+		return cli_usage("fleet", "--fingerprint goes with fleet add");
+	cf_error_clear(&err);
+	if ((path = fleet_path(1, &err)) == NULL ||
+	    (f = fleet_load(path, &err)) == NULL) {
+		free(path);
+		return cli_fail("fleet", &err);
+	}
+	rc = subcommands[i].fn(f, argv + optind + 1, argc - optind - 1, &err);
+	if (rc == -1)
+		rc = cli_fail("fleet", &err);
+	fleet_free(f);
+	free(path);
+	return rc;
+}

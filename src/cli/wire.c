@@ -1,0 +1,379 @@
+/*
+ * wire.c - the client's half of the agent's JSON: see wire.h.  A table
+ * of the operations, each with its route, its body and its decoder.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <openssl/crypto.h>
+
+#include "util.h"
+#include "wire.h"
+
+/* ---- reading answers ----------------------------------------------- */
+
+static const char *
+str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "";
+}
+
+/* A JSON array of strings (or a string) as one comma-separated string. */
+static char *
+joined(json_t *v)
+{
+	size_t i, len = 1;
+	json_t *item;
+	char *out;
+
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	json_array_foreach(v, i, item) len += json_string_length(item) + 1;
+	out = xcalloc(1, len);
+	json_array_foreach(v, i, item)
+	{
+		if (!json_is_string(item))
+			continue;
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, json_string_value(item));
+	}
+	return out;
+}
+
+/* "2026-11-25T14:48:12Z" as seconds; 0 when malformed. */
+static time_t
+iso_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return end != NULL && *end == '\0' ? timegm(&tm) : 0;
+}
+
+static int
+malformed(struct backend_reply *r, const char *what)
+{
+	return cf_errorf(&r->err, CF_E_PARSE,
+	    "the agent's answer is malformed: %s", what);
+}
+
+static int
+view_from_json(json_t *o, struct cf_view *v)
+{
+	const char *thumb = str(o, "Thumbprint");
+
+	if (!json_is_object(o) || strlen(thumb) != CF_THUMB_LEN)
+		return -1;
+	memcpy(v->thumbprint, thumb, CF_THUMB_LEN + 1);
+	v->subject = xstrdup(str(o, "Subject"));
+	v->issuer = xstrdup(str(o, "Issuer"));
+	v->friendly_name = xstrdup(str(o, "FriendlyName"));
+	v->serial = xstrdup(str(o, "SerialNumber"));
+	v->key_type = xstrdup(str(o, "KeyType"));
+	v->services = joined(json_object_get(o, "Services"));
+	v->domains = joined(json_object_get(o, "CertificateDomains"));
+	v->chain = joined(json_object_get(o, "Chain"));
+	v->status = str(o, "Status"); /* lent by the answer r->json holds */
+	v->exportable = json_is_true(json_object_get(o,
+	    "PrivateKeyExportable"));
+	v->has_key = json_is_true(json_object_get(o, "HasPrivateKey"));
+	v->self_signed = json_is_true(json_object_get(o, "IsSelfSigned"));
+	v->not_before = iso_time(str(o, "NotBefore"));
+	v->not_after = iso_time(str(o, "NotAfter"));
+	return 0;
+}
+
+static int
+reply_get(json_t *a, struct backend_reply *r)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(a))
+		return malformed(r, "not a list of certificates");
+	r->views = xcalloc(json_array_size(a) + 1, sizeof(*r->views));
+	json_array_foreach(a, i, o)
+	{
+		if (view_from_json(o, &r->views[r->nviews++]) == -1)
+			return malformed(r, "a certificate without a "
+					    "thumbprint");
+	}
+	return 0;
+}
+
+static int
+reply_import(json_t *o, struct backend_reply *r)
+{
+	json_t *a = json_object_get(o, "results"), *item;
+	size_t i;
+
+	if (!json_is_array(a))
+		return malformed(r, "no results");
+	r->results = xcalloc(json_array_size(a) + 1, sizeof(*r->results));
+	json_array_foreach(a, i, item)
+	{
+		struct cf_import_result *res = &r->results[r->nresults++];
+		if (strlen(str(item, "Thumbprint")) != CF_THUMB_LEN)
+			return malformed(r, "a result without a thumbprint");
+		memcpy(res->thumbprint, str(item, "Thumbprint"),
+		    CF_THUMB_LEN + 1);
+		res->services = xstrdup(str(item, "Services"));
+		res->what = str(item, "Result");
+	}
+	return 0;
+}
+
+static int
+reply_thumb(json_t *o, struct backend_reply *r)
+{
+	if (strlen(str(o, "thumbprint")) != CF_THUMB_LEN)
+		return malformed(r, "no thumbprint");
+	memcpy(r->thumb, str(o, "thumbprint"), CF_THUMB_LEN + 1);
+	return 0;
+}
+
+/* The exported file; its Base64 in the answer is wiped once decoded. */
+static int
+reply_export(json_t *o, struct backend_reply *r)
+{
+	json_t *data = json_object_get(o, "data");
+	int rc;
+
+	if (reply_thumb(o, r) == -1)
+		return -1;
+	if (!json_is_string(data))
+		return malformed(r, "no data");
+	rc = cf_base64_decode(json_string_value(data),
+	    json_string_length(data), "the exported data", &r->data, &r->err);
+	OPENSSL_cleanse((char *)json_string_value(data),
+	    json_string_length(data));
+	return rc;
+}
+
+static int
+reply_log(json_t *a, struct backend_reply *r)
+{
+	size_t i;
+	json_t *o;
+
+	if (!json_is_array(a))
+		return malformed(r, "not a list of audit records");
+	r->audit = xcalloc(json_array_size(a) + 1, sizeof(*r->audit));
+	json_array_foreach(a, i, o)
+	{
+		struct cf_audit *rec = &r->audit[r->naudit++];
+		rec->id = (long long)i;
+		rec->time = iso_time(str(o, "Time"));
+		rec->actor = xstrdup(str(o, "Actor"));
+		rec->op = xstrdup(str(o, "Operation"));
+		rec->thumb = xstrdup(str(o, "Thumbprint"));
+		rec->outcome = xstrdup(str(o, "Outcome"));
+	}
+	return 0;
+}
+
+/* ---- writing requests ---------------------------------------------- */
+
+/* Text as JSON, json null for NULL: bytes that are not UTF-8 become '?'
+ * (a name the agent then reports as unknown). */
+static json_t *
+jtext(const char *s)
+{
+	json_t *j;
+	char *copy, *p;
+
+	if (s == NULL)
+		return json_null();
+	if ((j = json_string(s)) != NULL)
+		return j;
+	copy = xstrdup(s);
+	for (p = copy; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+/* The password as JSON, never altered: it must be UTF-8 to travel. */
+static int
+jpassword(const char *pw, json_t **out, struct cf_error *err)
+{
+	if (pw == NULL)
+		*out = json_null();
+	else if ((*out = json_string(pw)) == NULL)
+		return cf_errorf(err, CF_E_USAGE,
+		    "the password is not UTF-8 text, so it cannot be sent "
+		    "to an agent");
+	return 0;
+}
+
+static int
+body_import(const struct backend_req *q, json_t **body,
+    struct cf_error *err)
+{
+	json_t *files, *pw;
+	size_t i;
+
+	if (jpassword(q->import.password, &pw, err) == -1)
+		return -1;
+	files = json_array();
+	for (i = 0; i < q->nin; i++) {
+		char *data = cf_base64_new(q->in[i].data, q->in[i].len);
+		json_array_append_new(files,
+		    json_pack("{s:o, s:s}", "name", jtext(q->in[i].name),
+			"data", data));
+		OPENSSL_cleanse(data, strlen(data));
+		free(data);
+	}
+	*body = json_pack("{s:o, s:o, s:b, s:o, s:o, s:b}", "files", files,
+	    "password", pw, "exportable", q->import.exportable,
+	    "friendly_name", jtext(q->import.friendly_name), "services",
+	    jtext(q->import.services), "force", q->import.force);
+	return 0;
+}
+
+static int
+body_export(const struct backend_req *q, json_t **body,
+    struct cf_error *err)
+{
+	static const char *const formats[] = {[CF_EXPORT_P12] = "p12",
+	    [CF_EXPORT_P12_B64] = "p12-base64", [CF_EXPORT_PEM] = "pem"};
+	json_t *pw;
+
+	if (jpassword(q->export.password, &pw, err) == -1)
+		return -1;
+	*body = json_pack("{s:o, s:s, s:b, s:b, s:o}", "thumbprint",
+	    jtext(q->arg), "format", formats[q->export.format],
+	    "legacy", q->export.legacy, "no_key", q->export.no_key,
+	    "password", pw);
+	return 0;
+}
+
+static int
+body_enable(const struct backend_req *q, json_t **body,
+    struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o, s:o, s:b}", "thumbprint",
+	    jtext(q->arg), "services", jtext(q->services),
+	    "force", q->force);
+	return 0;
+}
+
+static int
+body_disable(const struct backend_req *q, json_t **body,
+    struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o, s:o}", "thumbprint", jtext(q->arg),
+	    "services", jtext(q->services));
+	return 0;
+}
+
+static int
+body_remove(const struct backend_req *q, json_t **body,
+    struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o, s:b}", "thumbprint", jtext(q->arg),
+	    "force", q->force);
+	return 0;
+}
+
+static char *
+path_get(const struct backend_req *q)
+{
+	char *enc, *path;
+
+	if (q->arg == NULL)
+		return xstrdup("/v1/certificates");
+	if ((enc = evhttp_encode_uri(q->arg)) == NULL)
+		abort();
+	path = xasprintf("/v1/certificates?thumbprint=%s", enc);
+	free(enc);
+	return path;
+}
+
+static char *
+path_log(const struct backend_req *q)
+{
+	if (q->since == 0)
+		return xstrdup("/v1/log");
+	return xasprintf("/v1/log?since=%lld", (long long)q->since);
+}
+
+static const struct route {
+	const char *method, *path;
+	char *(*path_fn)(const struct backend_req *);
+	int (*body)(const struct backend_req *, json_t **, struct cf_error *);
+	int (*reply)(json_t *, struct backend_reply *);
+} routes[] = {
+    [BACKEND_GET] = {"GET", NULL, path_get, NULL, reply_get},
+    [BACKEND_IMPORT] = {"POST", "/v1/import", NULL, body_import,
+	reply_import},
+    [BACKEND_EXPORT] = {"POST", "/v1/export", NULL, body_export,
+	reply_export},
+    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable,
+	reply_thumb},
+    [BACKEND_DISABLE] = {"POST", "/v1/disable", NULL, body_disable,
+	reply_thumb},
+    [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove,
+	reply_thumb},
+    [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
+};
+
+const char *
+wire_method(enum backend_op op)
+{
+	return routes[op].method;
+}
+
+char *
+wire_path(enum backend_op op, const struct backend_req *req)
+{
+	return routes[op].path_fn ? routes[op].path_fn(req)
+				  : xstrdup(routes[op].path);
+}
+
+int
+wire_body(enum backend_op op, const struct backend_req *req, json_t **body,
+    struct cf_error *err)
+{
+	*body = NULL;
+	if (routes[op].body == NULL)
+		return 0;
+	return routes[op].body(req, body, err);
+}
+
+static void
+wipe_string(json_t *s)
+{
+	if (json_is_string(s))
+		OPENSSL_cleanse((char *)json_string_value(s),
+		    json_string_length(s));
+}
+
+void
+wire_body_wipe(json_t *body)
+{
+	json_t *files = json_object_get(body, "files"), *f;
+	size_t i;
+
+	wipe_string(json_object_get(body, "password"));
+	json_array_foreach(files, i, f) wipe_string(json_object_get(f, "data"));
+}
+
+int
+wire_reply(enum backend_op op, json_t *answer, struct backend_reply *r)
+{
+	r->json = answer;
+	return routes[op].reply(answer, r);
+}
