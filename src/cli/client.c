@@ -66,7 +66,8 @@ struct client {
 	SSL_CTX *ctx;
 	struct cf_error id_err; /* why there is no admin identity */
 	struct call *calls;
-	size_t pending;
+	size_t pending, total;
+	int progress; /* a line on stderr while several agents answer */
 	int timeout;
 	char actor[160];
 };
@@ -248,14 +249,22 @@ client_request(struct client *c, const struct client_target *t,
 	c->calls = k;
 }
 
+/* Marks k answered; the progress line says how many are. */
 static void
 finish(struct call *k)
 {
+	struct client *c = k->c;
+
 	if (k->done)
 		return;
 	k->done = 1;
-	if (--k->c->pending == 0)
-		event_base_loopbreak(k->c->base);
+	if (--c->pending == 0)
+		event_base_loopbreak(c->base);
+	if (c->progress && c->pending > 0)
+		fprintf(stderr, "\r%zu of %zu agents answered", c->total -
+		    c->pending, c->total);
+	else if (c->progress)
+		fputs("\r\033[K", stderr);
 }
 
 /*
@@ -815,6 +824,8 @@ client_run(struct client *c)
 	for (k = c->calls; k != NULL; k = k->next)
 		if (!k->done)
 			c->pending++;
+	c->total = c->pending;
+	c->progress = c->total > 1 && isatty(STDERR_FILENO);
 	for (k = c->calls; k != NULL; k = k->next) {
 		if (k->done || k->bev != NULL)
 			continue;
