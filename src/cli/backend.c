@@ -21,7 +21,7 @@
 #define DEFAULT_SOCKET "/run/certfleet/agent.sock"
 
 struct backend {
-	struct cf_store *store;	 /* a local store, or NULL */
+	struct cf_store *store;  /* a local store, or NULL */
 	struct client_target *t; /* else the agents */
 	size_t n;
 	int named;     /* agents given by --server: messages name them */
@@ -31,26 +31,26 @@ struct backend {
 /* ---- the operations on a local store -------------------------------- */
 
 static int
-local_get(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_get(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
 	return cf_op_get(s, q->arg, &r->views, &r->nviews, &r->err);
 }
 
 static int
-local_import(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_import(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
 	struct cf_import_opts io = q->import;
 
 	io.actor = cli_actor();
-	return cf_op_import(s, q->in, q->nin, &io, &r->results, &r->nresults,
-	    &r->err);
+	return cf_op_import(
+	    s, q->in, q->nin, &io, &r->results, &r->nresults, &r->err);
 }
 
 static int
-local_export(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_export(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
 	struct cf_export_opts eo = q->export;
 
@@ -59,39 +59,38 @@ local_export(struct cf_store *s, const struct backend_req *q,
 }
 
 static int
-local_enable(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_enable(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_enable(s, cli_actor(), q->arg, q->services, q->force,
-	    r->thumb, &r->err);
+	return cf_op_enable(
+	    s, cli_actor(), q->arg, q->services, q->force, r->thumb, &r->err);
 }
 
 static int
-local_disable(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_disable(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_disable(s, cli_actor(), q->arg, q->services, r->thumb,
-	    &r->err);
+	return cf_op_disable(
+	    s, cli_actor(), q->arg, q->services, r->thumb, &r->err);
 }
 
 static int
-local_remove(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_remove(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_remove(s, cli_actor(), q->arg, q->force, r->thumb,
-	    &r->err);
+	return cf_op_remove(
+	    s, cli_actor(), q->arg, q->force, r->thumb, &r->err);
 }
 
 static int
-local_log(struct cf_store *s, const struct backend_req *q,
-    struct backend_reply *r)
+local_log(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_store_audit_list(s, q->since, &r->audit, &r->naudit,
-	    &r->err);
+	return cf_store_audit_list(s, q->since, &r->audit, &r->naudit, &r->err);
 }
 
-static int (*const local[])(struct cf_store *, const struct backend_req *,
-    struct backend_reply *) = {
+static int (*const local[])(
+    struct cf_store *, const struct backend_req *, struct backend_reply *) = {
     [BACKEND_GET] = local_get,
     [BACKEND_IMPORT] = local_import,
     [BACKEND_EXPORT] = local_export,
@@ -152,8 +151,8 @@ backend_open(const char *op, struct backend **out)
 			return open_failed(b, op, &err);
 		f = fleet_load(path, &err);
 		free(path);
-		rc = f ? fleet_resolve(f, cli.server, cli.fingerprint, &b->t,
-			     &b->n, &err)
+		rc = f ? fleet_resolve(
+			     f, cli.server, cli.fingerprint, &b->t, &b->n, &err)
 		       : -1;
 		fleet_free(f);
 		if (rc == -1)
@@ -264,8 +263,8 @@ body_text(enum backend_op op, const struct backend_req *req, char **text,
 }
 
 static void
-remote_run(struct backend *b, enum backend_op op,
-    const struct backend_req *req, struct backend_reply *r)
+remote_run(struct backend *b, enum backend_op op, const struct backend_req *req,
+    struct backend_reply *r)
 {
 	struct client_answer *ans = xcalloc(b->n, sizeof(*ans));
 	struct client *c = NULL;
@@ -325,8 +324,7 @@ backend_fail(const struct backend *b, size_t i, const char *op,
 {
 	if (!b->named)
 		return cli_fail(op, err);
-	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op,
-	    err->msg);
+	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op, err->msg);
 	return err->code == CF_E_USAGE ? 2 : 1;
 }
 

@@ -30,12 +30,12 @@ enum backend_op {
 struct backend_req {
 	const char *arg;      /* thumbprint or prefix (get: NULL for all) */
 	const char *services; /* enable, disable */
-	int force;	      /* enable, remove */
+	int force;            /* enable, remove */
 	const struct cf_input *in; /* import: the files, read here */
 	size_t nin;
 	struct cf_import_opts import; /* actor is filled in */
 	struct cf_export_opts export; /* actor is filled in */
-	time_t since;		      /* log */
+	time_t since;                 /* log */
 };
 
 /* What one target answered: err, or the result of the operation. */
@@ -46,9 +46,9 @@ struct backend_reply {
 	size_t nviews;
 	struct cf_import_result *results; /* import */
 	size_t nresults;
-	struct cf_buf data;		  /* export: the file, wiped on free */
-	char thumb[CF_THUMB_LEN + 1];	  /* export, enable, disable, remove */
-	struct cf_audit *audit;		  /* log */
+	struct cf_buf data;           /* export: the file, wiped on free */
+	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove */
+	struct cf_audit *audit;       /* log */
 	size_t naudit;
 	json_t *json; /* an agent's answer, which results may point into */
 };
@@ -89,7 +89,7 @@ int backend_fail(const struct backend *b, size_t i, const char *op,
 
 /* Audits, on a local store, a failure met outside the operation (a file
  * that cannot be read or written); agents audit their own. */
-void backend_audit_failure(struct backend *b, const char *op,
-    const char *thumb, const struct cf_error *err);
+void backend_audit_failure(struct backend *b, const char *op, const char *thumb,
+    const struct cf_error *err);
 
 #endif

@@ -56,8 +56,9 @@ client_home_file(const char *file, int create, struct cf_error *err)
 		    (pw = getpwuid(getuid())) != NULL)
 			home = pw->pw_dir;
 		if (home == NULL || home[0] == '\0') {
-			cf_errorf(err, CF_E_IO, "no home directory: set "
-						"CERTFLEET_HOME");
+			cf_errorf(err, CF_E_IO,
+			    "no home directory: set "
+			    "CERTFLEET_HOME");
 			return NULL;
 		}
 		dir = xasprintf("%s/.config", home);
@@ -67,8 +68,8 @@ client_home_file(const char *file, int create, struct cf_error *err)
 		dir = xasprintf("%s/.config/certfleet", home);
 	}
 	if (create && mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		cf_errorf(err, CF_E_IO, "cannot create %s: %s", dir,
-		    strerror(errno));
+		cf_errorf(
+		    err, CF_E_IO, "cannot create %s: %s", dir, strerror(errno));
 		free(dir);
 		return NULL;
 	}
@@ -95,9 +96,8 @@ code_of_status(int status)
 {
 	static const struct {
 		int status, code;
-	} map[] = {{400, CF_E_USAGE}, {403, CF_E_DENIED},
-	    {404, CF_E_NOTFOUND}, {405, CF_E_USAGE}, {409, CF_E_CONFLICT},
-	    {413, CF_E_LIMIT}};
+	} map[] = {{400, CF_E_USAGE}, {403, CF_E_DENIED}, {404, CF_E_NOTFOUND},
+	    {405, CF_E_USAGE}, {409, CF_E_CONFLICT}, {413, CF_E_LIMIT}};
 	size_t i;
 
 	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -206,8 +206,8 @@ client_finish(struct call *k)
 	if (--c->pending == 0)
 		event_base_loopbreak(c->base);
 	if (c->progress && c->pending > 0)
-		fprintf(stderr, "\r%zu of %zu agents answered", c->total -
-		    c->pending, c->total);
+		fprintf(stderr, "\r%zu of %zu agents answered",
+		    c->total - c->pending, c->total);
 	else if (c->progress)
 		fputs("\r\033[K", stderr);
 }
@@ -238,9 +238,9 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 		    "%s answered with something that is not JSON",
 		    k->t->address);
 	else if (msg != NULL)
-		cf_errorf(&k->ans->err, code ? code_parse(code)
-					     : code_of_status(status),
-		    "%s", msg);
+		cf_errorf(&k->ans->err,
+		    code ? code_parse(code) : code_of_status(status), "%s",
+		    msg);
 	else
 		cf_errorf(&k->ans->err, code_of_status(status),
 		    "%s answered HTTP %d without an explanation "
@@ -252,8 +252,8 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 void
 client_run(struct client *c)
 {
-	static void (*const start[])(struct call *) = {client_tls_start,
-	    client_unix_start};
+	static void (*const start[])(struct call *) = {
+	    client_tls_start, client_unix_start};
 	struct call *k;
 
 	for (k = c->calls; k != NULL; k = k->next)

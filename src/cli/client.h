@@ -27,8 +27,8 @@ void client_targets_free(struct client_target *t, size_t n); /* NULL-safe */
 
 /* What one request came back with. */
 struct client_answer {
-	int status;	 /* the HTTP status; 0 when no answer came */
-	json_t *json;	 /* the body of a 2xx answer (owned) */
+	int status;          /* the HTTP status; 0 when no answer came */
+	json_t *json;        /* the body of a 2xx answer (owned) */
 	struct cf_error err; /* CF_OK, or why the request failed */
 	/* The certificate the agent presented, "" before a handshake. */
 	char fingerprint[CF_FP_LEN + 1];
@@ -61,8 +61,8 @@ void client_run(struct client *c);
  * Splits "HOST:PORT" or "[V6]:PORT" into *host (new) and *port;
  * CF_E_USAGE when it is neither.
  */
-int client_address_parse(const char *address, char **host, int *port,
-    struct cf_error *err);
+int client_address_parse(
+    const char *address, char **host, int *port, struct cf_error *err);
 
 /* The admin's directory, $CERTFLEET_HOME or ~/.config/certfleet, with
  * file appended (new string); created 0700 when create. */

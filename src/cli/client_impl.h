@@ -28,7 +28,7 @@ struct call {
 	char *path;
 	size_t len;
 	struct evhttp_connection *evcon; /* TLS; owns bev */
-	struct bufferevent *bev;	 /* TLS or the Unix socket */
+	struct bufferevent *bev;         /* TLS or the Unix socket */
 	int timed_out, done;
 	time_t started;
 	/* Unix socket: what the head of the answer said, once read. */
@@ -40,7 +40,7 @@ struct call {
 
 struct client {
 	struct event_base *base;
-	SSL_CTX *ctx;		/* made for the first TLS call */
+	SSL_CTX *ctx;           /* made for the first TLS call */
 	struct cf_error id_err; /* why there is no admin identity */
 	struct call *calls;
 	size_t pending, total;

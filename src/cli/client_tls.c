@@ -35,8 +35,8 @@ static int call_idx = -1; /* SSL ex_data slot of the call */
 static int
 pin_check(X509_STORE_CTX *x, void *arg)
 {
-	SSL *ssl = X509_STORE_CTX_get_ex_data(x,
-	    SSL_get_ex_data_X509_STORE_CTX_idx());
+	SSL *ssl =
+	    X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
 	struct call *k = ssl ? SSL_get_ex_data(ssl, call_idx) : NULL;
 	X509 *leaf = X509_STORE_CTX_get0_cert(x);
 
@@ -82,7 +82,7 @@ ctx_init(struct client *c)
 		     &created, &err) == -1)
 		c->id_err = err;
 	else if (SSL_CTX_use_certificate(c->ctx, cert) != 1 ||
-	    SSL_CTX_use_PrivateKey(c->ctx, key) != 1)
+		 SSL_CTX_use_PrivateKey(c->ctx, key) != 1)
 		cf_errorf_ossl(&c->id_err, CF_E_CRYPTO,
 		    "%s: cannot use the admin identity", keyfile);
 	EVP_PKEY_free(key);
@@ -92,8 +92,8 @@ ctx_init(struct client *c)
 }
 
 int
-client_address_parse(const char *address, char **host, int *port,
-    struct cf_error *err)
+client_address_parse(
+    const char *address, char **host, int *port, struct cf_error *err)
 {
 	const char *colon = strrchr(address, ':'), *h = address;
 	size_t hlen;
@@ -102,8 +102,7 @@ client_address_parse(const char *address, char **host, int *port,
 
 	*host = NULL;
 	if (colon == NULL || colon == address)
-		return cf_errorf(err, CF_E_USAGE,
-		    "%s: not HOST:PORT", address);
+		return cf_errorf(err, CF_E_USAGE, "%s: not HOST:PORT", address);
 	hlen = (size_t)(colon - address);
 	if (address[0] == '[' && colon[-1] == ']') { /* [::1]:7443 */
 		h++;
@@ -113,8 +112,7 @@ client_address_parse(const char *address, char **host, int *port,
 		    "%s: an IPv6 address goes in brackets, [::1]:PORT",
 		    address);
 	p = strtol(colon + 1, &end, 10);
-	if (hlen == 0 || end == colon + 1 || *end != '\0' || p < 1 ||
-	    p > 65535)
+	if (hlen == 0 || end == colon + 1 || *end != '\0' || p < 1 || p > 65535)
 		return cf_errorf(err, CF_E_USAGE,
 		    "%s: not HOST:PORT (a port from 1 to 65535)", address);
 	*host = strndup(h, hlen);
@@ -139,8 +137,8 @@ resolve(const char *host, struct cf_error *err)
 		    gai_strerror(rc));
 		return NULL;
 	}
-	rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), NULL,
-	    0, NI_NUMERICHOST);
+	rc = getnameinfo(ai->ai_addr, ai->ai_addrlen, buf, sizeof(buf), NULL, 0,
+	    NI_NUMERICHOST);
 	freeaddrinfo(ai);
 	if (rc != 0) {
 		cf_errorf(err, CF_E_IO, "cannot resolve %s: %s", host,
@@ -171,8 +169,8 @@ connect_errno(const struct call *k)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if (getaddrinfo(host, port, &hints, &ai) != 0 ||
-	    (fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK |
-		     SOCK_CLOEXEC, 0)) == -1)
+	    (fd = socket(ai->ai_family,
+		 ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1)
 		goto out;
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
 		goto out;
@@ -234,8 +232,8 @@ tls_failed(struct call *k)
 		if (reason == NULL && ERR_GET_LIB(e) != 0)
 			reason = ERR_reason_error_string(e);
 	if (reason != NULL)
-		cf_errorf(&a->err, CF_E_IO, "TLS with %s failed: %s", addr,
-		    reason);
+		cf_errorf(
+		    &a->err, CF_E_IO, "TLS with %s failed: %s", addr, reason);
 	else if (k->timed_out || time(NULL) - k->started >= k->c->timeout)
 		/* evhttp reports a timeout before the handshake ends only as
 		 * a failure, so the clock says which it was. */
@@ -299,8 +297,8 @@ client_tls_start(struct call *k)
 		k->ans->err = c->id_err;
 		goto out;
 	}
-	if (client_address_parse(k->t->address, &host, &port,
-		&k->ans->err) == -1 ||
+	if (client_address_parse(k->t->address, &host, &port, &k->ans->err) ==
+		-1 ||
 	    (numeric = resolve(host, &k->ans->err)) == NULL)
 		goto out;
 	if ((ssl = SSL_new(c->ctx)) == NULL)
@@ -315,8 +313,8 @@ client_tls_start(struct call *k)
 	if (k->bev == NULL)
 		abort();
 	bufferevent_openssl_set_allow_dirty_shutdown(k->bev, 1);
-	k->evcon = evhttp_connection_base_bufferevent_new(c->base, NULL,
-	    k->bev, numeric, (unsigned short)port);
+	k->evcon = evhttp_connection_base_bufferevent_new(
+	    c->base, NULL, k->bev, numeric, (unsigned short)port);
 	if (k->evcon == NULL)
 		abort();
 	evhttp_connection_set_timeout(k->evcon, c->timeout);
@@ -324,8 +322,7 @@ client_tls_start(struct call *k)
 	evhttp_connection_set_max_headers_size(k->evcon, MAX_ANSWER_HEADERS);
 	req = evhttp_request_new(tls_done, k);
 	evhttp_request_set_error_cb(req, tls_error);
-	add_headers(evhttp_request_get_output_headers(req), k,
-	    k->t->address);
+	add_headers(evhttp_request_get_output_headers(req), k, k->t->address);
 	if (k->body != NULL)
 		evbuffer_add_reference(evhttp_request_get_output_buffer(req),
 		    k->body, k->len, NULL, NULL);
@@ -346,4 +343,3 @@ out:
 	free(numeric);
 	client_finish(k);
 }
-

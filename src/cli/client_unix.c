@@ -42,7 +42,7 @@ unix_head(struct call *k, struct evbuffer *in)
 		if (strncasecmp(line, "Content-Length:", 15) == 0)
 			k->content_length = strtoll(line + 15, NULL, 10);
 		else if (strncasecmp(line, "Transfer-Encoding:", 18) == 0 &&
-		    strstr(line + 18, "chunked") != NULL)
+			 strstr(line + 18, "chunked") != NULL)
 			k->chunked = 1;
 	}
 	free(head);
@@ -98,8 +98,8 @@ unix_take(struct call *k, struct evbuffer *in, int eof)
 	body = evbuffer_new();
 	evbuffer_drain(in, k->head_len);
 	if (k->chunked)
-		rc = unchunk((const char *)evbuffer_pullup(in, -1), avail,
-		    body);
+		rc =
+		    unchunk((const char *)evbuffer_pullup(in, -1), avail, body);
 	else
 		rc = evbuffer_remove_buffer(in, body, avail) == (int)avail ? 0
 									   : -1;
@@ -150,9 +150,8 @@ unix_event(struct bufferevent *bev, short what, void *arg)
 		    "no answer from the local agent (%s) within %d s",
 		    k->t->address, k->c->timeout);
 	else
-		cf_errorf(&k->ans->err, CF_E_IO,
-		    "the local agent (%s): %s", k->t->address,
-		    strerror(saved_errno));
+		cf_errorf(&k->ans->err, CF_E_IO, "the local agent (%s): %s",
+		    k->t->address, strerror(saved_errno));
 	bufferevent_disable(bev, EV_READ | EV_WRITE);
 	client_finish(k);
 }
@@ -168,8 +167,8 @@ client_unix_start(struct call *k)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(k->t->address) >= sizeof(sun.sun_path)) {
-		cf_errorf(&k->ans->err, CF_E_USAGE,
-		    "%s: socket path too long", k->t->address);
+		cf_errorf(&k->ans->err, CF_E_USAGE, "%s: socket path too long",
+		    k->t->address);
 		client_finish(k);
 		return;
 	}
@@ -187,8 +186,8 @@ client_unix_start(struct call *k)
 		return;
 	}
 	evutil_make_socket_nonblocking(fd);
-	if ((k->bev = bufferevent_socket_new(k->c->base, fd,
-		 BEV_OPT_CLOSE_ON_FREE)) == NULL)
+	if ((k->bev = bufferevent_socket_new(
+		 k->c->base, fd, BEV_OPT_CLOSE_ON_FREE)) == NULL)
 		abort();
 	out = bufferevent_get_output(k->bev);
 	evbuffer_add_printf(out,
@@ -197,8 +196,9 @@ client_unix_start(struct call *k)
 	    "Connection: close\r\n",
 	    k->method, k->path, CF_VERSION, k->c->actor);
 	if (k->body != NULL)
-		evbuffer_add_printf(out, "Content-Type: application/json\r\n"
-					 "Content-Length: %zu\r\n",
+		evbuffer_add_printf(out,
+		    "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n",
 		    k->len);
 	evbuffer_add(out, "\r\n", 2);
 	if (k->body != NULL)
@@ -207,4 +207,3 @@ client_unix_start(struct call *k)
 	bufferevent_setcb(k->bev, unix_read, NULL, unix_event, k);
 	bufferevent_enable(k->bev, EV_READ | EV_WRITE);
 }
-

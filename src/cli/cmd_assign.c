@@ -127,6 +127,8 @@ cmd_enable(int argc, char **argv)
 {
 	static const char usage[] = "Usage: certfleet enable THUMBPRINT "
 				    "--services S,... [--force]\n"
+				    "         [--server NAME,...|all] [--store "
+				    "DIR]\n"
 				    "Services: https (alias IIS), smtp, imap, "
 				    "pop.\n";
 	struct assign_args a;
@@ -141,7 +143,9 @@ int
 cmd_disable(int argc, char **argv)
 {
 	static const char usage[] = "Usage: certfleet disable THUMBPRINT "
-				    "--services S,...\n";
+				    "--services S,...\n"
+				    "         [--server NAME,...|all] [--store "
+				    "DIR]\n";
 	struct assign_args a;
 	int rc;
 
@@ -154,7 +158,9 @@ int
 cmd_remove(int argc, char **argv)
 {
 	static const char usage[] = "Usage: certfleet remove THUMBPRINT "
-				    "[--force]\n";
+				    "[--force]\n"
+				    "         [--server NAME,...|all] [--store "
+				    "DIR]\n";
 	struct assign_args a;
 	int rc;
 

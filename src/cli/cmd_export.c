@@ -17,6 +17,7 @@
 static const char usage[] =
     "Usage: certfleet export THUMBPRINT [-o FILE] [--binary] [--legacy]\n"
     "         [--pem] [--no-key] [--password-file FILE|-]\n"
+    "         [--server NAME] [--store DIR]\n"
     "Default: PKCS#12 as Base64 text; --binary: DER PKCS#12;\n"
     "--legacy: 3DES and SHA-1 MAC for Windows Server 2016 and older;\n"
     "--pem: full chain and encrypted PKCS#8 key; --no-key: no key.\n";

@@ -41,8 +41,8 @@ admin_cn(void)
 	(void)gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	return pw ? xasprintf("certfleet admin %s@%s", pw->pw_name, host)
-		  : xasprintf("certfleet admin uid%u@%s", (unsigned)getuid(),
-			host);
+		  : xasprintf(
+			"certfleet admin uid%u@%s", (unsigned)getuid(), host);
 }
 
 int
@@ -77,16 +77,16 @@ cmd_id(int argc, char **argv)
 	cf_error_clear(&err);
 	if ((keyfile = client_home_file("id.key", 1, &err)) == NULL ||
 	    (certfile = client_home_file("id.crt", 1, &err)) == NULL ||
-	    cf_identity_load(keyfile, certfile, cn, 1, &key, &cert, &created,
-		&err) == -1) {
+	    cf_identity_load(
+		keyfile, certfile, cn, 1, &key, &cert, &created, &err) == -1) {
 		rc = cli_fail("id", &err);
 		goto out;
 	}
 	cf_cert_fingerprint(cert, fp);
 	if (cli.json)
-		out_json(json_pack("{s:s, s:s, s:s, s:b}", "Fingerprint", fp,
-		    "Key", keyfile, "Certificate", certfile, "Created",
-		    created));
+		out_json(
+		    json_pack("{s:s, s:s, s:s, s:b}", "Fingerprint", fp, "Key",
+			keyfile, "Certificate", certfile, "Created", created));
 	else
 		printf("%s\n"
 		       "%s: %s, %s%s\n"
@@ -156,8 +156,8 @@ probe(const char *address, char fp[CF_FP_LEN + 1], struct cf_error *err)
 	client_run(c);
 	client_free(c);
 	if (ans.fingerprint[0] == '\0' && ans.err.code == CF_OK)
-		cf_errorf(&ans.err, CF_E_IO, "%s: no certificate seen",
-		    address);
+		cf_errorf(
+		    &ans.err, CF_E_IO, "%s: no certificate seen", address);
 	if (ans.err.code != CF_OK) {
 		*err = ans.err;
 		client_answer_clear(&ans);
@@ -204,23 +204,22 @@ fleet_cmd_add(struct fleet *f, char **args, int nargs, struct cf_error *err)
 static int
 fleet_cmd_list(struct fleet *f, char **args, int nargs, struct cf_error *err)
 {
-	static const char *const headers[] = {"Name", "Address",
-	    "Fingerprint"};
+	static const char *const headers[] = {"Name", "Address", "Fingerprint"};
 	size_t n = fleet_count(f), i;
 	char **cells;
 
 	(void)args;
 	if (nargs != 0)
-		return cf_errorf(err, CF_E_USAGE,
-		    "usage: certfleet fleet list [--json]");
+		return cf_errorf(
+		    err, CF_E_USAGE, "usage: certfleet fleet list [--json]");
 	if (cli.json) {
 		json_t *a = json_array();
 		for (i = 0; i < n; i++)
-			json_array_append_new(a,
-			    json_pack("{s:s, s:s, s:s}", "Name",
-				fleet_get(f, i)->name, "Address",
-				fleet_get(f, i)->address, "Fingerprint",
-				fleet_get(f, i)->fingerprint));
+			json_array_append_new(
+			    a, json_pack("{s:s, s:s, s:s}", "Name",
+				   fleet_get(f, i)->name, "Address",
+				   fleet_get(f, i)->address, "Fingerprint",
+				   fleet_get(f, i)->fingerprint));
 		out_json(a);
 		return 0;
 	}
@@ -238,12 +237,11 @@ fleet_cmd_list(struct fleet *f, char **args, int nargs, struct cf_error *err)
 }
 
 static int
-fleet_cmd_remove(struct fleet *f, char **args, int nargs,
-    struct cf_error *err)
+fleet_cmd_remove(struct fleet *f, char **args, int nargs, struct cf_error *err)
 {
 	if (nargs != 1)
-		return cf_errorf(err, CF_E_USAGE,
-		    "usage: certfleet fleet remove NAME");
+		return cf_errorf(
+		    err, CF_E_USAGE, "usage: certfleet fleet remove NAME");
 	if (fleet_remove(f, args[0], err) == -1 || fleet_save(f, err) == -1)
 		return -1;
 	printf("%s: removed from the fleet\n", args[0]);
@@ -287,8 +285,8 @@ cmd_fleet(int argc, char **argv)
 		if (strcmp(argv[optind], subcommands[i].name) == 0)
 			break;
 	if (i == sizeof(subcommands) / sizeof(subcommands[0]))
-		return cli_usage("fleet", "%s: add, list or remove?",
-		    argv[optind]);
+		return cli_usage(
+		    "fleet", "%s: add, list or remove?", argv[optind]);
 	if (cli.fingerprint != NULL && strcmp(argv[optind], "add") != 0)
 		return cli_usage("fleet", "--fingerprint goes with fleet add");
 	cf_error_clear(&err);

@@ -20,6 +20,7 @@
 static const char usage[] =
     "Usage: certfleet import FILE... [--exportable] [--friendly-name N]\n"
     "         [--services S,...] [--force] [--password-file FILE|-]\n"
+    "         [--server NAME,...|all] [--store DIR]\n"
     "Reads PEM, DER, PKCS#7 (.p7b) and PKCS#12 (.pfx/.p12, DER or Base64)."
     "\nThe private key is not exportable unless --exportable.\n";
 

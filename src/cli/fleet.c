@@ -98,8 +98,8 @@ load_entry(struct fleet *f, size_t i, json_t *o, struct cf_error *err)
 		return cf_errorf(err, CF_E_PARSE, "%s: servers[%zu]: %s",
 		    f->path, i, why.msg);
 	if (fleet_find(f, name) != NULL)
-		return cf_errorf(err, CF_E_PARSE,
-		    "%s: %s is named twice", f->path, name);
+		return cf_errorf(
+		    err, CF_E_PARSE, "%s: %s is named twice", f->path, name);
 	append(&f->e, &f->n, name, addr, pin);
 	return 0;
 }
@@ -118,10 +118,9 @@ fleet_load(const char *path, struct cf_error *err)
 		return f;
 	if (cf_read_file(path, MAX_FLEET_FILE, &b, err) == -1)
 		goto fail;
-	if ((root = json_loadb((const char *)b.data, b.len, 0, &je)) ==
-	    NULL) {
-		cf_errorf(err, CF_E_PARSE, "%s: line %d: %s", path, je.line,
-		    je.text);
+	if ((root = json_loadb((const char *)b.data, b.len, 0, &je)) == NULL) {
+		cf_errorf(
+		    err, CF_E_PARSE, "%s: line %d: %s", path, je.line, je.text);
 		goto fail;
 	}
 	servers = json_object_get(root, "servers");
@@ -164,10 +163,10 @@ fleet_save(const struct fleet *f, struct cf_error *err)
 	int rc;
 
 	for (i = 0; i < f->n; i++)
-		json_array_append_new(servers,
-		    json_pack("{s:s, s:s, s:s}", "name", f->e[i].name,
-			"address", f->e[i].address, "fingerprint",
-			f->e[i].fingerprint));
+		json_array_append_new(
+		    servers, json_pack("{s:s, s:s, s:s}", "name", f->e[i].name,
+				 "address", f->e[i].address, "fingerprint",
+				 f->e[i].fingerprint));
 	root = json_pack("{s:i, s:o}", "version", 1, "servers", servers);
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
@@ -247,8 +246,8 @@ fleet_remove(struct fleet *f, const char *name, struct cf_error *err)
 /* The pin of an address given to --server: --fingerprint, else the
  * fleet's entry at that address. */
 static int
-address_pin(const struct fleet *f, const char *address,
-    const char *fingerprint, char pin[CF_FP_LEN + 1], struct cf_error *err)
+address_pin(const struct fleet *f, const char *address, const char *fingerprint,
+    char pin[CF_FP_LEN + 1], struct cf_error *err)
 {
 	size_t i;
 
@@ -278,9 +277,8 @@ has_target(const struct client_target *t, size_t n, const char *name)
 }
 
 int
-fleet_resolve(const struct fleet *f, const char *list,
-    const char *fingerprint, struct client_target **t, size_t *n,
-    struct cf_error *err)
+fleet_resolve(const struct fleet *f, const char *list, const char *fingerprint,
+    struct client_target **t, size_t *n, struct cf_error *err)
 {
 	char *copy = xstrdup(list), *item, *save = NULL;
 	char pin[CF_FP_LEN + 1];
@@ -306,8 +304,8 @@ fleet_resolve(const struct fleet *f, const char *list,
 					    f->e[i].fingerprint);
 		} else if ((e = fleet_find(f, item)) != NULL) {
 			if (!has_target(*t, *n, e->name))
-				append(t, n, e->name, e->address,
-				    e->fingerprint);
+				append(
+				    t, n, e->name, e->address, e->fingerprint);
 		} else if (strchr(item, ':') != NULL) {
 			if (address_check(item, err) == -1 ||
 			    address_pin(f, item, fingerprint, pin, err) == -1)

@@ -31,13 +31,12 @@ size_t fleet_count(const struct fleet *f);
 /* Entry i, lent: its name, address and fingerprint. */
 const struct client_target *fleet_get(const struct fleet *f, size_t i);
 /* The entry named name, lent; NULL when none. */
-const struct client_target *fleet_find(const struct fleet *f,
-    const char *name);
+const struct client_target *fleet_find(const struct fleet *f, const char *name);
 
 /* Whether name at address may be added: CF_E_USAGE for a malformed name
  * or address, CF_E_CONFLICT when name is taken. */
-int fleet_check(const struct fleet *f, const char *name,
-    const char *address, struct cf_error *err);
+int fleet_check(const struct fleet *f, const char *name, const char *address,
+    struct cf_error *err);
 /*
  * Adds name at address pinned to fingerprint ("SHA256:HEX"); CF_E_USAGE
  * for a malformed name or address, CF_E_CONFLICT when name is taken.

@@ -32,7 +32,10 @@ joined(json_t *v)
 
 	if (json_is_string(v))
 		return xstrdup(json_string_value(v));
-	json_array_foreach(v, i, item) len += json_string_length(item) + 1;
+	json_array_foreach(v, i, item)
+	{
+		len += json_string_length(item) + 1;
+	}
 	out = xcalloc(1, len);
 	json_array_foreach(v, i, item)
 	{
@@ -60,8 +63,8 @@ iso_time(const char *s)
 static int
 malformed(struct backend_reply *r, const char *what)
 {
-	return cf_errorf(&r->err, CF_E_PARSE,
-	    "the agent's answer is malformed: %s", what);
+	return cf_errorf(
+	    &r->err, CF_E_PARSE, "the agent's answer is malformed: %s", what);
 }
 
 static int
@@ -81,8 +84,8 @@ view_from_json(json_t *o, struct cf_view *v)
 	v->domains = joined(json_object_get(o, "CertificateDomains"));
 	v->chain = joined(json_object_get(o, "Chain"));
 	v->status = str(o, "Status"); /* lent by the answer r->json holds */
-	v->exportable = json_is_true(json_object_get(o,
-	    "PrivateKeyExportable"));
+	v->exportable =
+	    json_is_true(json_object_get(o, "PrivateKeyExportable"));
 	v->has_key = json_is_true(json_object_get(o, "HasPrivateKey"));
 	v->self_signed = json_is_true(json_object_get(o, "IsSelfSigned"));
 	v->not_before = iso_time(str(o, "NotBefore"));
@@ -122,8 +125,8 @@ reply_import(json_t *o, struct backend_reply *r)
 		struct cf_import_result *res = &r->results[r->nresults++];
 		if (strlen(str(item, "Thumbprint")) != CF_THUMB_LEN)
 			return malformed(r, "a result without a thumbprint");
-		memcpy(res->thumbprint, str(item, "Thumbprint"),
-		    CF_THUMB_LEN + 1);
+		memcpy(
+		    res->thumbprint, str(item, "Thumbprint"), CF_THUMB_LEN + 1);
 		res->services = xstrdup(str(item, "Services"));
 		res->what = str(item, "Result");
 	}
@@ -150,10 +153,10 @@ reply_export(json_t *o, struct backend_reply *r)
 		return -1;
 	if (!json_is_string(data))
 		return malformed(r, "no data");
-	rc = cf_base64_decode(json_string_value(data),
-	    json_string_length(data), "the exported data", &r->data, &r->err);
-	OPENSSL_cleanse((char *)json_string_value(data),
-	    json_string_length(data));
+	rc = cf_base64_decode(json_string_value(data), json_string_length(data),
+	    "the exported data", &r->data, &r->err);
+	OPENSSL_cleanse(
+	    (char *)json_string_value(data), json_string_length(data));
 	return rc;
 }
 
@@ -216,8 +219,7 @@ jpassword(const char *pw, json_t **out, struct cf_error *err)
 }
 
 static int
-body_import(const struct backend_req *q, json_t **body,
-    struct cf_error *err)
+body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	json_t *files, *pw;
 	size_t i;
@@ -227,64 +229,59 @@ body_import(const struct backend_req *q, json_t **body,
 	files = json_array();
 	for (i = 0; i < q->nin; i++) {
 		char *data = cf_base64_new(q->in[i].data, q->in[i].len);
-		json_array_append_new(files,
-		    json_pack("{s:o, s:s}", "name", jtext(q->in[i].name),
-			"data", data));
+		json_array_append_new(
+		    files, json_pack("{s:o, s:s}", "name", jtext(q->in[i].name),
+			       "data", data));
 		OPENSSL_cleanse(data, strlen(data));
 		free(data);
 	}
 	*body = json_pack("{s:o, s:o, s:b, s:o, s:o, s:b}", "files", files,
-	    "password", pw, "exportable", q->import.exportable,
-	    "friendly_name", jtext(q->import.friendly_name), "services",
+	    "password", pw, "exportable", q->import.exportable, "friendly_name",
+	    jtext(q->import.friendly_name), "services",
 	    jtext(q->import.services), "force", q->import.force);
 	return 0;
 }
 
 static int
-body_export(const struct backend_req *q, json_t **body,
-    struct cf_error *err)
+body_export(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	static const char *const formats[] = {[CF_EXPORT_P12] = "p12",
-	    [CF_EXPORT_P12_B64] = "p12-base64", [CF_EXPORT_PEM] = "pem"};
+	    [CF_EXPORT_P12_B64] = "p12-base64",
+	    [CF_EXPORT_PEM] = "pem"};
 	json_t *pw;
 
 	if (jpassword(q->export.password, &pw, err) == -1)
 		return -1;
 	*body = json_pack("{s:o, s:s, s:b, s:b, s:o}", "thumbprint",
-	    jtext(q->arg), "format", formats[q->export.format],
-	    "legacy", q->export.legacy, "no_key", q->export.no_key,
-	    "password", pw);
+	    jtext(q->arg), "format", formats[q->export.format], "legacy",
+	    q->export.legacy, "no_key", q->export.no_key, "password", pw);
 	return 0;
 }
 
 static int
-body_enable(const struct backend_req *q, json_t **body,
-    struct cf_error *err)
+body_enable(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	(void)err;
-	*body = json_pack("{s:o, s:o, s:b}", "thumbprint",
-	    jtext(q->arg), "services", jtext(q->services),
-	    "force", q->force);
+	*body = json_pack("{s:o, s:o, s:b}", "thumbprint", jtext(q->arg),
+	    "services", jtext(q->services), "force", q->force);
 	return 0;
 }
 
 static int
-body_disable(const struct backend_req *q, json_t **body,
-    struct cf_error *err)
+body_disable(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	(void)err;
-	*body = json_pack("{s:o, s:o}", "thumbprint", jtext(q->arg),
-	    "services", jtext(q->services));
+	*body = json_pack("{s:o, s:o}", "thumbprint", jtext(q->arg), "services",
+	    jtext(q->services));
 	return 0;
 }
 
 static int
-body_remove(const struct backend_req *q, json_t **body,
-    struct cf_error *err)
+body_remove(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	(void)err;
-	*body = json_pack("{s:o, s:b}", "thumbprint", jtext(q->arg),
-	    "force", q->force);
+	*body = json_pack(
+	    "{s:o, s:b}", "thumbprint", jtext(q->arg), "force", q->force);
 	return 0;
 }
 
@@ -317,16 +314,12 @@ static const struct route {
 	int (*reply)(json_t *, struct backend_reply *);
 } routes[] = {
     [BACKEND_GET] = {"GET", NULL, path_get, NULL, reply_get},
-    [BACKEND_IMPORT] = {"POST", "/v1/import", NULL, body_import,
-	reply_import},
-    [BACKEND_EXPORT] = {"POST", "/v1/export", NULL, body_export,
-	reply_export},
-    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable,
-	reply_thumb},
+    [BACKEND_IMPORT] = {"POST", "/v1/import", NULL, body_import, reply_import},
+    [BACKEND_EXPORT] = {"POST", "/v1/export", NULL, body_export, reply_export},
+    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable, reply_thumb},
     [BACKEND_DISABLE] = {"POST", "/v1/disable", NULL, body_disable,
 	reply_thumb},
-    [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove,
-	reply_thumb},
+    [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove, reply_thumb},
     [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
 };
 
@@ -357,8 +350,8 @@ static void
 wipe_string(json_t *s)
 {
 	if (json_is_string(s))
-		OPENSSL_cleanse((char *)json_string_value(s),
-		    json_string_length(s));
+		OPENSSL_cleanse(
+		    (char *)json_string_value(s), json_string_length(s));
 }
 
 void
@@ -368,7 +361,10 @@ wire_body_wipe(json_t *body)
 	size_t i;
 
 	wipe_string(json_object_get(body, "password"));
-	json_array_foreach(files, i, f) wipe_string(json_object_get(f, "data"));
+	json_array_foreach(files, i, f)
+	{
+		wipe_string(json_object_get(f, "data"));
+	}
 }
 
 int

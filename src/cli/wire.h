@@ -21,8 +21,8 @@ char *wire_path(enum backend_op op, const struct backend_req *req);
  * password and the files: wire_body_wipe it before letting it go.
  * -1 in err (CF_E_USAGE) when something cannot travel as JSON text.
  */
-int wire_body(enum backend_op op, const struct backend_req *req,
-    json_t **body, struct cf_error *err);
+int wire_body(enum backend_op op, const struct backend_req *req, json_t **body,
+    struct cf_error *err);
 /* Wipes the secrets a body holds (the password, the files' data). */
 void wire_body_wipe(json_t *body);
 
