@@ -19,7 +19,7 @@
 #include "client_impl.h"
 #include "util.h"
 
-#define DEFAULT_TIMEOUT 60 /* seconds without progress; CERTFLEET_TIMEOUT */
+#define DEFAULT_TIMEOUT 120 /* seconds without progress; CERTFLEET_TIMEOUT */
 
 void
 client_targets_free(struct client_target *t, size_t n)
@@ -162,6 +162,8 @@ client_free(struct client *c)
 		return;
 	for (k = c->calls; k != NULL; k = next) {
 		next = k->next;
+		if (k->watchdog != NULL)
+			event_free(k->watchdog);
 		if (k->evcon != NULL)
 			evhttp_connection_free(k->evcon);
 		else if (k->bev != NULL)

@@ -25,6 +25,8 @@
 #include "client_impl.h"
 #include "util.h"
 
+#define CONNECT_TIMEOUT 10 /* seconds until the agent's certificate is seen */
+
 static int call_idx = -1; /* SSL ex_data slot of the call */
 
 /*
@@ -253,6 +255,7 @@ tls_done(struct evhttp_request *req, void *arg)
 {
 	struct call *k = arg;
 
+	k->req = NULL; /* evhttp frees it after this */
 	if (k->done)
 		return;
 	if (req == NULL || evhttp_request_get_response_code(req) == 0)
@@ -278,6 +281,29 @@ add_headers(struct evkeyvalq *h, const struct call *k, const char *host)
 	evhttp_add_header(h, "Connection", "close");
 	if (k->body != NULL)
 		evhttp_add_header(h, "Content-Type", "application/json");
+}
+
+/*
+ * A host that drops the connection attempt would hold the whole command
+ * for the answer timeout (evhttp 2.1 has no connect timeout of its own):
+ * an agent that has not shown its certificate by now is given up.
+ */
+static void
+tls_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *k = arg;
+	struct evhttp_request *req = k->req;
+
+	(void)fd;
+	(void)what;
+	if (k->done || req == NULL || k->ans->fingerprint[0] != '\0')
+		return;
+	cf_errorf(&k->ans->err, CF_E_IO,
+	    "cannot connect to %s: no TLS handshake within %d s",
+	    k->t->address, CONNECT_TIMEOUT);
+	k->req = NULL;
+	client_finish(k);
+	evhttp_cancel_request(req); /* calls no callback but tls_error */
 }
 
 void
@@ -334,6 +360,14 @@ client_tls_start(struct call *k)
 		    k->t->address, strerror(errno));
 		evhttp_request_free(req);
 		goto out;
+	}
+	k->req = req;
+	if (c->timeout > CONNECT_TIMEOUT) {
+		struct timeval tv = {CONNECT_TIMEOUT, 0};
+		if ((k->watchdog = evtimer_new(c->base, tls_watchdog, k)) ==
+		    NULL)
+			abort();
+		evtimer_add(k->watchdog, &tv);
 	}
 	free(host);
 	free(numeric);
