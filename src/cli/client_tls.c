@@ -299,8 +299,8 @@ tls_watchdog(evutil_socket_t fd, short what, void *arg)
 	if (k->done || req == NULL || k->ans->fingerprint[0] != '\0')
 		return;
 	cf_errorf(&k->ans->err, CF_E_IO,
-	    "cannot connect to %s: no TLS handshake within %d s",
-	    k->t->address, CONNECT_TIMEOUT);
+	    "cannot connect to %s: no TLS handshake within %d s", k->t->address,
+	    CONNECT_TIMEOUT);
 	k->req = NULL;
 	client_finish(k);
 	evhttp_cancel_request(req); /* calls no callback but tls_error */
