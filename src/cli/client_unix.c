@@ -175,11 +175,13 @@ client_unix_start(struct call *k)
 	strcpy(sun.sun_path, k->t->address);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		int e = errno;
 		cf_errorf(&k->ans->err, CF_E_IO,
-		    "cannot reach the local agent at %s: %s (is certfleetd "
-		    "running here?  Otherwise give --store DIR, or --server "
-		    "NAME)",
-		    k->t->address, strerror(errno));
+		    "cannot reach the local agent at %s: %s (%s give --store "
+		    "DIR, or --server NAME)",
+		    k->t->address, strerror(e),
+		    e == EACCES ? "its socket admits root only;"
+				: "is certfleetd running here?  Otherwise");
 		if (fd != -1)
 			close(fd);
 		client_finish(k);
