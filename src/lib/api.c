@@ -538,8 +538,8 @@ cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
 	}
 	if (caller->role < r->need) {
 		char *outcome;
-		cf_errorf(&err, CF_E_DENIED,
-		    "%s: the %s role may not %s; an admin must", r->op,
+		cf_errorf(&err, CF_E_DENIED, "the %s role may not %s; an admin "
+					     "must",
 		    cf_role_name(caller->role), r->op);
 		outcome = xasprintf("refused: %s", err.msg);
 		cf_store_audit(s, caller->actor, r->op, "", outcome, NULL);
