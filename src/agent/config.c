@@ -1,0 +1,344 @@
+/*
+ * config.c - the agent's INI file, read with inih: see config.h.
+ *
+ * inih hands us key = value pairs but not line numbers (Debian builds it
+ * without INI_HANDLER_LINENO), and it never calls the handler for an
+ * empty section.  So the file is fed through our own line reader, which
+ * counts lines, checks every section header and refuses overlong lines
+ * (inih would silently split them); the handler then knows the line it
+ * is looking at.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "config.h"
+#include "util.h"
+
+/* A key seen once: the bit of its entry in the table below. */
+struct parse {
+	const char *file;
+	FILE *f;
+	int line;
+	unsigned seen;
+	struct agent_config *c;
+	struct cf_error *err;
+	int failed;
+};
+
+static int set_name(struct parse *, const char *);
+static int set_listen(struct parse *, const char *);
+static int set_socket(struct parse *, const char *);
+static int set_state(struct parse *, const char *);
+static int set_admin_ca(struct parse *, const char *);
+static int set_workers(struct parse *, const char *);
+
+static const struct {
+	const char *key;
+	int (*set)(struct parse *, const char *);
+} keys[] = {
+    {"name", set_name},
+    {"listen", set_listen},
+    {"socket", set_socket},
+    {"state", set_state},
+    {"admin_ca", set_admin_ca},
+    {"workers", set_workers},
+};
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* Records the first error, at the current line; returns 0 for inih. */
+static int __attribute__((format(printf, 2, 3)))
+bad(struct parse *p, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!p->failed) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		cf_errorf(
+		    p->err, CF_E_USAGE, "%s:%d: %s", p->file, p->line, msg);
+		p->failed = 1;
+	}
+	return 0;
+}
+
+/* A path from the file: relative ones are taken from the file's dir. */
+static char *
+config_relative(const struct parse *p, const char *v)
+{
+	char *dup, *dir, *out;
+
+	if (v[0] == '/' || p->file == NULL)
+		return xstrdup(v);
+	dup = xstrdup(p->file);
+	dir = dirname(dup);
+	out = xasprintf("%s/%s", dir, v);
+	free(dup);
+	return out;
+}
+
+static int
+set_name(struct parse *p, const char *v)
+{
+	size_t i, n = strlen(v);
+
+	if (n > 63)
+		return bad(p, "name %s: longer than 63 characters", v);
+	for (i = 0; i < n; i++)
+		if (!((v[i] >= 'a' && v[i] <= 'z') ||
+			(v[i] >= 'A' && v[i] <= 'Z') ||
+			(v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
+			v[i] == '.' || v[i] == '_'))
+			return bad(p,
+			    "name %s: use letters, digits, '-', '.' "
+			    "and '_' (a host name)",
+			    v);
+	free(p->c->name);
+	p->c->name = xstrdup(v);
+	return 1;
+}
+
+static int
+set_listen(struct parse *p, const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (colon == NULL || colon == v || colon[1] == '\0')
+		return bad(p,
+		    "listen %s: give HOST:PORT, e.g. "
+		    "127.0.0.1:8443 or [::1]:8443",
+		    v);
+	errno = 0;
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port < 0 || port > 65535)
+		return bad(p, "listen %s: the port is 0 to 65535", v);
+	if (v[0] == '[' && colon[-1] != ']')
+		return bad(p,
+		    "listen %s: an IPv6 address goes in brackets, "
+		    "[::1]:8443",
+		    v);
+	free(p->c->listen);
+	p->c->listen = xstrdup(v);
+	return 1;
+}
+
+static int
+set_socket(struct parse *p, const char *v)
+{
+	char *path;
+
+	free(p->c->socket);
+	p->c->socket = NULL;
+	if (strcmp(v, "none") == 0)
+		return 1;
+	path = config_relative(p, v);
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		free(path);
+		return bad(p,
+		    "socket %s: a Unix socket path is at most 107 "
+		    "bytes",
+		    v);
+	}
+	p->c->socket = path;
+	return 1;
+}
+
+static int
+set_state(struct parse *p, const char *v)
+{
+	free(p->c->state);
+	p->c->state = config_relative(p, v);
+	return 1;
+}
+
+static int
+set_admin_ca(struct parse *p, const char *v)
+{
+	free(p->c->admin_ca);
+	p->c->admin_ca = config_relative(p, v);
+	return 1;
+}
+
+static int
+set_workers(struct parse *p, const char *v)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*end != '\0' || errno != 0 || n < 1 || n > AGENT_WORKERS_MAX)
+		return bad(p, "workers %s: give a number from 1 to 64", v);
+	p->c->workers = (int)n;
+	return 1;
+}
+
+/* inih's handler: one key = value of section. */
+static int
+on_pair(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse *p = user;
+	size_t i;
+
+	if (p->failed)
+		return 1; /* report the first error only */
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(key, keys[i].key) == 0)
+			break;
+	if (strcmp(section, "agent") != 0) /* keys before any section */
+		return bad(p, "%s: keys belong in the [agent] section", key);
+	if (i == NKEYS)
+		return bad(p,
+		    "unknown key %s in [agent] (known: name, listen, "
+		    "socket, state, admin_ca, workers)",
+		    key);
+	if (p->seen & (1u << i))
+		return bad(p, "%s is set twice", key);
+	p->seen |= 1u << i;
+	if (value[0] == '\0')
+		return bad(p, "%s has no value", key);
+	return keys[i].set(p, value);
+}
+
+/* Whether line (NUL-terminated) is a section header other than [agent]. */
+static int
+check_section(struct parse *p, const char *line)
+{
+	const char *s = line + strspn(line, " \t"), *end;
+	char name[64];
+
+	if (*s != '[')
+		return 1;
+	end = strchr(s, ']');
+	if (end == NULL)
+		return bad(p, "a section header needs its ']'");
+	snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+	if (strcmp(name, "agent") != 0)
+		return bad(
+		    p, "unknown section [%s] (the only one is [agent])", name);
+	return 1;
+}
+
+/* inih's line reader: counts lines, checks sections and line length. */
+static char *
+read_line(char *buf, int size, void *stream)
+{
+	struct parse *p = stream;
+	size_t n;
+
+	if (p->failed || fgets(buf, size, p->f) == NULL)
+		return NULL;
+	p->line++;
+	n = strlen(buf);
+	if (n > 0 && buf[n - 1] != '\n' && !feof(p->f)) {
+		bad(p, "line longer than %d characters", size - 2);
+		return NULL;
+	}
+	if (!check_section(p, buf))
+		return NULL;
+	return buf;
+}
+
+/* The defaults: every field set, name the host name. */
+static struct agent_config *
+config_defaults(void)
+{
+	struct agent_config *c = xcalloc(1, sizeof(*c));
+	char host[256] = "";
+
+	if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == '\0')
+		snprintf(host, sizeof(host), "localhost");
+	c->name = xstrdup(host);
+	c->listen = xstrdup(AGENT_LISTEN_DEFAULT);
+	c->socket = xstrdup(AGENT_SOCKET_DEFAULT);
+	c->state = xstrdup(AGENT_STATE_DEFAULT);
+	c->workers = AGENT_WORKERS_DEFAULT;
+	return c;
+}
+
+const char *
+agent_config_path(const char *opt, int *explicit)
+{
+	const char *env = getenv(AGENT_CONFIG_ENV);
+
+	*explicit = 1;
+	if (opt != NULL)
+		return opt;
+	if (env != NULL && env[0] != '\0')
+		return env;
+	*explicit = 0;
+	return AGENT_CONFIG_DEFAULT;
+}
+
+struct agent_config *
+agent_config_load(const char *path, int explicit, struct cf_error *err)
+{
+	struct parse p;
+	char abs[PATH_MAX];
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	p.c = config_defaults();
+	p.err = err;
+	if ((p.f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !explicit)
+			return p.c;
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	/* Relative paths in the file are relative to the file itself. */
+	p.file = realpath(path, abs) != NULL ? abs : path;
+	/* Debian's inih takes its options at run time: an indented line
+	 * is a key of its own, not the continuation of the one before. */
+	ini_allow_multiline = false;
+	rc = ini_parse_stream(read_line, &p, on_pair, &p);
+	if (!p.failed && ferror(p.f))
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+	else if (!p.failed && rc > 0)
+		cf_errorf(err, CF_E_USAGE, "%s:%d: not a 'key = value' line",
+		    p.file, rc);
+	else if (!p.failed && rc < 0)
+		cf_errorf(err, CF_E_INTERNAL, "%s: cannot parse", path);
+	else if (!p.failed) {
+		fclose(p.f);
+		p.c->file = xstrdup(p.file);
+		return p.c;
+	}
+	fclose(p.f);
+fail:
+	agent_config_free(p.c);
+	return NULL;
+}
+
+void
+agent_config_free(struct agent_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	free(c->name);
+	free(c->listen);
+	free(c->socket);
+	free(c->state);
+	free(c->admin_ca);
+	free(c);
+}
+
+char *
+agent_state_path(const struct agent_config *c, const char *leaf)
+{
+	return xasprintf("%s/%s", c->state, leaf);
+}

@@ -1,0 +1,49 @@
+/*
+ * config.h - the agent's configuration: one INI file with an [agent]
+ * section (docs/certfleetd.8 lists every key).
+ */
+#ifndef CFD_CONFIG_H
+#define CFD_CONFIG_H
+
+#include "error.h"
+
+#define AGENT_CONFIG_DEFAULT "/etc/certfleet/agent.conf"
+#define AGENT_CONFIG_ENV "CERTFLEETD_CONFIG"
+#define AGENT_LISTEN_DEFAULT "127.0.0.1:8443"
+#define AGENT_SOCKET_DEFAULT "/run/certfleet/agent.sock"
+#define AGENT_STATE_DEFAULT "/var/lib/certfleet"
+#define AGENT_WORKERS_DEFAULT 4
+#define AGENT_WORKERS_MAX 64
+
+/* Every string owned; paths absolute once loaded. */
+struct agent_config {
+	char *file;     /* the file read; NULL when the defaults were used */
+	char *name;     /* the agent's name: host certificate CN, whoami */
+	char *listen;   /* HOST:PORT of the HTTPS listener */
+	char *socket;   /* Unix socket path; NULL when "none" */
+	char *state;    /* state directory */
+	char *admin_ca; /* file of CA certificates; NULL when unset */
+	int workers;    /* worker threads */
+};
+
+/*
+ * The configuration file to read: opt (--config) when given, else
+ * $CERTFLEETD_CONFIG, else the default.  *explicit says whether the
+ * caller named it (a missing named file is an error; a missing default
+ * means the defaults).
+ */
+const char *agent_config_path(const char *opt, int *explicit);
+
+/*
+ * Reads path into a new configuration (caller frees).  Unknown sections
+ * and keys, repeated keys and bad values are CF_E_USAGE naming
+ * file:line.  A missing file is CF_E_IO, or the defaults when !explicit.
+ */
+struct agent_config *agent_config_load(
+    const char *path, int explicit, struct cf_error *err);
+void agent_config_free(struct agent_config *c); /* NULL-safe */
+
+/* "<state>/<leaf>", new. */
+char *agent_state_path(const struct agent_config *c, const char *leaf);
+
+#endif

@@ -1,0 +1,266 @@
+/*
+ * conn.c - one HTTPS connection: its TLS session, the deadline that cuts
+ * off slow clients, and the audit of handshakes refused.
+ *
+ * evhttp owns the connection and its bufferevent and tells us nothing
+ * about either's lifetime in libevent 2.1.  What we keep per connection
+ * therefore hangs off the SSL object as ex_data, and OpenSSL frees it
+ * when the bufferevent frees the SSL (BEV_OPT_CLOSE_ON_FREE).
+ *
+ * Timeouts: evhttp's own (evhttp_set_timeout) is an idle timeout per
+ * read or write, which a client trickling one byte a minute never
+ * trips.  So a deadline starts at the first byte of a request (at
+ * accept, for the handshake and the first request) and stops when
+ * evhttp hands us the whole request; when it fires, the socket is shut
+ * down and evhttp, reading EOF, frees the connection.  Between requests
+ * only the idle timeout applies.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+
+#include "server.h"
+#include "util.h"
+
+struct conn {
+	struct server *srv;
+	struct bufferevent *bev;
+	struct evbuffer_cb_entry *input_cb;
+	struct event *deadline;
+	int busy;    /* a whole request is with us */
+	int writing; /* its reply is not yet sent */
+	int refused; /* a refused handshake was audited */
+};
+
+static int conn_idx = -1;
+
+/* OpenSSL's ex_data destructor: the SSL, so the connection, is gone. */
+static void
+conn_free(
+    void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct conn *c = ptr;
+
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	if (c == NULL)
+		return;
+	if (c->input_cb != NULL)
+		evbuffer_remove_cb_entry(
+		    bufferevent_get_input(c->bev), c->input_cb);
+	event_free(c->deadline);
+	if (c->writing) {
+		c->srv->writing--;
+		server_drain_check(c->srv);
+	}
+	free(c);
+}
+
+void
+conn_setup(void)
+{
+	if (conn_idx == -1)
+		conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_free);
+}
+
+static void
+deadline_arm(struct conn *c)
+{
+	struct timeval tv = {SERVER_REQUEST_DEADLINE, 0};
+
+	evtimer_add(c->deadline, &tv);
+}
+
+/* Too slow: shut the socket; evhttp reads EOF and frees everything. */
+static void
+on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+	evutil_socket_t s = bufferevent_getfd(c->bev);
+
+	(void)fd;
+	(void)what;
+	if (s >= 0)
+		shutdown(s, SHUT_RDWR);
+}
+
+/* Bytes of a request arrived: its deadline starts if it has not. */
+static void
+on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)buf;
+	if (info->n_added > 0 && !c->busy &&
+	    !evtimer_pending(c->deadline, NULL))
+		deadline_arm(c);
+}
+
+/* "ADDRESS:PORT" of the peer of fd, into out. */
+static void
+peer_address(int fd, char *out, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+			inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+			port = ntohs(in->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+			inet_ntop(
+			    AF_INET6, &in6->sin6_addr, host, sizeof(host));
+			port = ntohs(in6->sin6_port);
+		}
+	}
+	snprintf(out, len, "%s:%u", host, port);
+}
+
+/*
+ * OpenSSL's info callback: a fatal alert we send before the handshake
+ * completes is a refused attempt (most often: no client certificate,
+ * which TLS 1.3 answers with certificate_required and TLS 1.2 with
+ * handshake_failure).  Audited once per connection.
+ */
+static void
+on_info(const SSL *ssl, int where, int ret)
+{
+	char addr[80], fp[CF_FP_LEN + 1] = "", *actor, *outcome;
+	struct conn *c;
+	const char *alert;
+	X509 *peer;
+	int desc = ret & 0xff;
+
+	if ((where & SSL_CB_WRITE_ALERT) != SSL_CB_WRITE_ALERT ||
+	    (ret >> 8) != SSL3_AL_FATAL || SSL_is_init_finished(ssl))
+		return;
+	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL || c->refused)
+		return;
+	c->refused = 1;
+	peer_address(SSL_get_fd(ssl), addr, sizeof(addr));
+	if ((peer = SSL_get0_peer_certificate(ssl)) != NULL)
+		cf_cert_fingerprint(peer, fp);
+	actor = xasprintf("tls:%s", fp[0] ? fp : "no-certificate");
+	/* OpenSSL 3.0 has no name for TLS 1.3's certificate_required. */
+	alert = desc == SSL_AD_CERTIFICATE_REQUIRED
+		    ? "certificate required"
+		    : SSL_alert_desc_string_long(ret);
+	if (peer == NULL && (desc == SSL_AD_CERTIFICATE_REQUIRED ||
+				desc == SSL_AD_HANDSHAKE_FAILURE))
+		outcome = xasprintf("refused: no client certificate (TLS "
+				    "alert %s, from %s)",
+		    alert, addr);
+	else
+		outcome = xasprintf("refused: TLS handshake failed (alert %s, "
+				    "from %s)",
+		    alert, addr);
+	request_audit(c->srv, actor, "connect", outcome);
+	free(actor);
+	free(outcome);
+}
+
+struct bufferevent *
+conn_new_bev(struct event_base *base, void *arg)
+{
+	struct server *srv = arg;
+	struct conn *c = xcalloc(1, sizeof(*c));
+	SSL *ssl;
+
+	/* A NULL return would make evhttp fall back to plain HTTP. */
+	if ((ssl = SSL_new(srv->ssl)) == NULL ||
+	    (c->deadline = evtimer_new(base, on_deadline, c)) == NULL)
+		abort();
+	c->srv = srv;
+	SSL_set_ex_data(ssl, conn_idx, c); /* SSL_free frees c from now */
+	SSL_set_info_callback(ssl, on_info);
+	c->bev = bufferevent_openssl_socket_new(
+	    base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		abort();
+	/* A client that closes without close_notify has still finished. */
+	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+	c->input_cb =
+	    evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+	deadline_arm(c); /* the handshake and the first request */
+	return c->bev;
+}
+
+/* The connection state of req; NULL on the Unix socket or when the
+ * client has gone. */
+static struct conn *
+conn_of(struct evhttp_request *req)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct bufferevent *bev;
+	SSL *ssl;
+
+	if (evcon == NULL ||
+	    (bev = evhttp_connection_get_bufferevent(evcon)) == NULL ||
+	    (ssl = bufferevent_openssl_get_ssl(bev)) == NULL)
+		return NULL;
+	return SSL_get_ex_data(ssl, conn_idx);
+}
+
+void
+conn_request_begin(struct evhttp_request *req)
+{
+	struct conn *c = conn_of(req);
+
+	if (c != NULL) {
+		c->busy = 1;
+		evtimer_del(c->deadline);
+	}
+}
+
+static void
+on_sent_tls(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)req;
+	c->busy = 0;
+	c->writing = 0;
+	c->srv->writing--;
+	/* A pipelined request may be waiting already. */
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		deadline_arm(c);
+	server_drain_check(c->srv);
+}
+
+static void
+on_sent_local(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)req;
+	srv->writing--;
+	server_drain_check(srv);
+}
+
+void
+conn_reply_begin(struct server *srv, struct evhttp_request *req)
+{
+	struct conn *c;
+
+	/* A request whose client left is freed by evhttp_send_reply. */
+	if (evhttp_request_get_connection(req) == NULL)
+		return;
+	srv->writing++;
+	if ((c = conn_of(req)) != NULL) {
+		c->writing = 1;
+		evhttp_request_set_on_complete_cb(req, on_sent_tls, c);
+	} else
+		evhttp_request_set_on_complete_cb(req, on_sent_local, srv);
+}

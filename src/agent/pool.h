@@ -1,0 +1,57 @@
+/*
+ * pool.h - the worker threads that run requests off the event loop.
+ *
+ * Each worker owns its own store connection.  A job is queued by the
+ * loop thread, run on a worker, and handed back to the loop thread,
+ * which alone touches libevent's HTTP objects.
+ */
+#ifndef CFD_POOL_H
+#define CFD_POOL_H
+
+#include <stddef.h>
+
+#include <event2/event.h>
+
+#include "store.h"
+
+/* One job; embed it first in a larger struct. */
+struct pool_job {
+	struct pool_job *next; /* the pool's */
+	int slow;              /* key generation or derivation */
+	/* On a worker thread, with that worker's store. */
+	void (*run)(struct pool_job *job, struct cf_store *s);
+	/* On the loop thread after run; frees the job. */
+	void (*done)(struct pool_job *job);
+	/* Frees a job that will not be delivered (shutdown). */
+	void (*discard)(struct pool_job *job);
+};
+
+struct pool;
+
+/*
+ * Starts workers threads on base, each with its own connection to the
+ * store in storedir.  NULL and err set when a store cannot be opened.
+ */
+struct pool *pool_new(struct event_base *base, const char *storedir,
+    int workers, struct cf_error *err);
+
+/*
+ * Queues job (loop thread).  -1 when its lane's queue is full or the
+ * pool is stopping: the caller still owns job.
+ */
+int pool_submit(struct pool *p, struct pool_job *job);
+
+/* Jobs submitted and not yet delivered (loop thread). */
+size_t pool_outstanding(const struct pool *p);
+
+/* Called on the loop thread each time the pool becomes idle. */
+void pool_set_idle_cb(struct pool *p, void (*cb)(void *), void *arg);
+
+/*
+ * Stops the pool: each worker finishes the job it is running; queued
+ * and undelivered jobs are discarded.  Joins the threads, closes their
+ * stores.  NULL-safe; loop thread, with the loop no longer running.
+ */
+void pool_free(struct pool *p);
+
+#endif

@@ -1,0 +1,473 @@
+/*
+ * request.c - one API request, from evhttp to a worker and back.
+ *
+ * On the loop thread: note who is asking (the client certificate's
+ * fingerprint, or the Unix peer's uid), copy the method, path, query,
+ * actor hint and body, and queue a job.  On a worker, with its own store
+ * connection: decide the role (client list, then admin_ca), refuse and
+ * audit an unknown client, parse and bound the JSON body, call
+ * cf_api_handle, and render the reply.  Back on the loop thread: send
+ * it.  Everything that touches SQLite or parses JSON runs on a worker,
+ * so the loop only moves bytes and does TLS.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+
+#include "api.h"
+#include "server.h"
+#include "tls.h"
+#include "util.h"
+
+#define HINT_MAX 64 /* X-Certfleet-Actor, printable ASCII */
+
+struct job {
+	struct pool_job pj; /* first: the pool sees this */
+	struct server *srv; /* loop thread only */
+	struct evhttp_request *req;
+	int local; /* the Unix socket */
+	const char *method;
+	char *path, *query, *peer, *agent, *hint;
+	char fp[CF_FP_LEN + 1]; /* TLS client; "" when none */
+	X509 *cert;             /* with chain and admin_ca: only when */
+	STACK_OF(X509) * chain; /* admin_ca is set */
+	X509_STORE *admin_ca;
+	long uid; /* Unix peer; -1 unknown */
+	unsigned char *body;
+	size_t body_len;
+	int status; /* the reply */
+	char *out;
+	int close;
+};
+
+static void
+job_free(struct job *j)
+{
+	if (j->body != NULL)
+		OPENSSL_cleanse(j->body, j->body_len); /* passwords */
+	free(j->body);
+	free(j->path);
+	free(j->query);
+	free(j->peer);
+	free(j->agent);
+	free(j->hint);
+	free(j->out);
+	X509_free(j->cert);
+	sk_X509_pop_free(j->chain, X509_free);
+	X509_STORE_free(j->admin_ca);
+	free(j);
+}
+
+static const char *
+method_name(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_PUT:
+		return "PUT";
+	case EVHTTP_REQ_DELETE:
+		return "DELETE";
+	case EVHTTP_REQ_OPTIONS:
+		return "OPTIONS";
+	case EVHTTP_REQ_PATCH:
+		return "PATCH";
+	default:
+		return "OTHER";
+	}
+}
+
+static json_t *
+error_json(int code, const char *msg)
+{
+	return json_pack(
+	    "{s:s, s:s}", "code", cf_code_name(code), "message", msg);
+}
+
+/* Sends status and the JSON text body on req (loop thread). */
+static void
+reply(struct server *srv, struct evhttp_request *req, int status,
+    const char *body, int close)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+
+	evhttp_add_header(h, "Content-Type", "application/json");
+	if (close)
+		evhttp_add_header(h, "Connection", "close");
+	evbuffer_add(out, body, strlen(body));
+	evbuffer_add(out, "\n", 1);
+	conn_reply_begin(srv, req);
+	evhttp_send_reply(req, status, NULL, NULL);
+}
+
+/* Replies with an error made on the loop thread. */
+static void
+reply_error(struct server *srv, struct evhttp_request *req, int status,
+    int code, const char *msg, int close)
+{
+	json_t *j = error_json(code, msg);
+	char *text = json_dumps(j, JSON_COMPACT);
+
+	reply(srv, req, status, text, close);
+	free(text);
+	json_decref(j);
+}
+
+/* ---- on a worker ------------------------------------------------- */
+
+/* The role of the job's client into *role; -1 when the store fails. */
+static int
+job_role(
+    struct job *j, struct cf_store *s, enum cf_role *role, struct cf_error *err)
+{
+	char name[16];
+
+	*role = CF_ROLE_NONE;
+	if (j->local) {
+		if (j->uid == 0)
+			*role = CF_ROLE_ADMIN;
+		return 0;
+	}
+	if (j->fp[0] == '\0')
+		return 0;
+	if (cf_store_client_role(s, j->fp, name, err) == -1)
+		return -1;
+	/* The client list first: it may hold a CA-issued one as reader. */
+	if (name[0] != '\0')
+		*role = cf_role_parse(name);
+	else if (tls_admin_verify(j->admin_ca, j->cert, j->chain))
+		*role = CF_ROLE_ADMIN;
+	return 0;
+}
+
+/* "tls:SHA256:…" or "unix:uidN", then " (hint)"; new. */
+static char *
+job_actor(const struct job *j)
+{
+	char who[CF_FP_LEN + 32];
+
+	if (j->local)
+		snprintf(who, sizeof(who), "unix:uid%ld", j->uid);
+	else
+		snprintf(who, sizeof(who), "tls:%s",
+		    j->fp[0] ? j->fp : "no-certificate");
+	return j->hint ? xasprintf("%s (%s)", who, j->hint) : xstrdup(who);
+}
+
+/* The refusal of a client with no role, audited. */
+static json_t *
+job_refuse(struct job *j, struct cf_store *s, const char *actor)
+{
+	char msg[512];
+	char *outcome;
+
+	if (j->local)
+		snprintf(msg, sizeof(msg),
+		    "uid %ld may not use the socket of %s: it admits root "
+		    "only (or use HTTPS with an authorized client "
+		    "certificate)",
+		    j->uid, j->agent);
+	else
+		snprintf(msg, sizeof(msg),
+		    "client certificate %s is not authorized on %s; run "
+		    "certfleetd authorize %s --role admin|reader there",
+		    j->fp, j->agent, j->fp);
+	outcome = xasprintf("refused: not authorized (%s %s from %s)",
+	    j->method, j->path, j->peer);
+	cf_store_audit(s, actor, "connect", "", outcome, NULL);
+	free(outcome);
+	j->close = 1;
+	return error_json(CF_E_DENIED, msg);
+}
+
+/* The body as JSON (NULL when empty), or -1 and the 400 in *resp. */
+static int
+job_body(struct job *j, json_t **body, json_t **resp)
+{
+	json_error_t je;
+	char msg[256];
+
+	*body = NULL;
+	if (j->body_len == 0)
+		return 0;
+	*body = json_loadb(
+	    (const char *)j->body, j->body_len, JSON_REJECT_DUPLICATES, &je);
+	if (*body == NULL)
+		snprintf(msg, sizeof(msg),
+		    "request body: not JSON: %s (line %d, column %d)", je.text,
+		    je.line, je.column);
+	else if (cf_json_depth(*body) > CF_API_MAX_DEPTH)
+		snprintf(msg, sizeof(msg),
+		    "request body: JSON nested deeper than %d levels",
+		    CF_API_MAX_DEPTH);
+	else
+		return 0;
+	json_decref(*body);
+	*body = NULL;
+	*resp = error_json(CF_E_PARSE, msg);
+	return -1;
+}
+
+static void
+job_run(struct pool_job *pj, struct cf_store *s)
+{
+	struct job *j = (struct job *)pj;
+	struct cf_api_caller caller;
+	struct cf_error err;
+	json_t *body = NULL, *resp = NULL;
+	enum cf_role role;
+	char *actor = job_actor(j);
+
+	cf_error_clear(&err);
+	if (job_role(j, s, &role, &err) == -1) {
+		j->status = cf_code_http_status(err.code);
+		resp = error_json(err.code, err.msg);
+	} else if (role == CF_ROLE_NONE) {
+		j->status = 403;
+		resp = job_refuse(j, s, actor);
+	} else if (job_body(j, &body, &resp) == -1) {
+		j->status = 400;
+	} else {
+		caller.actor = actor;
+		caller.client = j->local ? "" : j->fp;
+		caller.role = role;
+		caller.agent = j->agent;
+		j->status = cf_api_handle(
+		    s, &caller, j->method, j->path, j->query, body, &resp);
+	}
+	if (j->body != NULL) {
+		OPENSSL_cleanse(j->body, j->body_len);
+		j->body_len = 0;
+	}
+	if ((j->out = json_dumps(resp, JSON_COMPACT)) == NULL)
+		abort(); /* jansson's only failure is allocation */
+	json_decref(body);
+	json_decref(resp);
+	free(actor);
+}
+
+/* ---- back on the loop thread ------------------------------------- */
+
+static void
+job_done(struct pool_job *pj)
+{
+	struct job *j = (struct job *)pj;
+
+	reply(j->srv, j->req, j->status, j->out, j->close);
+	job_free(j);
+}
+
+static void
+job_discard(struct pool_job *pj)
+{
+	job_free((struct job *)pj);
+}
+
+/* The X-Certfleet-Actor hint: printable ASCII, at most HINT_MAX
+ * characters, else left out; new or NULL. */
+static char *
+hint_new(const char *h)
+{
+	char out[HINT_MAX + 1];
+	size_t n = 0;
+
+	if (h == NULL)
+		return NULL;
+	for (; *h != '\0' && n < HINT_MAX; h++)
+		if (*h >= 0x20 && *h < 0x7f)
+			out[n++] = *h;
+	out[n] = '\0';
+	n = strspn(out, " ");
+	return out[n] != '\0' ? xstrdup(out + n) : NULL;
+}
+
+/* A job for req with what every request carries; the caller adds who. */
+static struct job *
+job_new(struct server *srv, struct evhttp_request *req)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+
+	j->pj.run = job_run;
+	j->pj.done = job_done;
+	j->pj.discard = job_discard;
+	j->srv = srv;
+	j->req = req;
+	j->uid = -1;
+	j->method = method_name(evhttp_request_get_command(req));
+	j->path = xstrdup(path && path[0] ? path : "/");
+	j->query = query ? xstrdup(query) : NULL;
+	j->agent = xstrdup(srv->cfg->name);
+	j->hint = hint_new(evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-Certfleet-Actor"));
+	j->pj.slow = cf_api_is_slow(j->path);
+	if ((j->body_len = evbuffer_get_length(in)) > 0) {
+		j->body = xmalloc(j->body_len);
+		evbuffer_remove(in, j->body, j->body_len);
+	}
+	return j;
+}
+
+/* Who is at the other end of a TLS connection. */
+static void
+identify_tls(struct server *srv, struct job *j)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	SSL *ssl = bufferevent_openssl_get_ssl(bev);
+	STACK_OF(X509) * chain;
+	X509 *peer;
+	char *addr = NULL;
+	ev_uint16_t port = 0;
+
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
+	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL)
+		return; /* refused: the handshake should not have let it in */
+	cf_cert_fingerprint(peer, j->fp);
+	if (srv->admin_ca == NULL)
+		return;
+	X509_up_ref(peer);
+	j->cert = peer;
+	if ((chain = SSL_get_peer_cert_chain(ssl)) != NULL)
+		j->chain = X509_chain_up_ref(chain);
+	X509_STORE_up_ref(srv->admin_ca);
+	j->admin_ca = srv->admin_ca;
+}
+
+/* Who is at the other end of the Unix socket: SO_PEERCRED. */
+static void
+identify_local(struct job *j)
+{
+	struct evhttp_connection *evcon = evhttp_request_get_connection(j->req);
+	struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+	evutil_socket_t fd = bufferevent_getfd(bev);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (fd >= 0 &&
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+		j->uid = (long)cred.uid;
+		j->peer = xasprintf("unix pid %ld", (long)cred.pid);
+	} else
+		j->peer = xstrdup("unix");
+}
+
+/* Queues j, or answers 503 when the pool is full. */
+static void
+submit(struct server *srv, struct job *j)
+{
+	char msg[160];
+
+	if (pool_submit(srv->pool, &j->pj) == 0)
+		return;
+	snprintf(msg, sizeof(msg),
+	    "%s is busy: too many requests are waiting; try again shortly",
+	    srv->cfg->name);
+	reply_error(srv, j->req, 503, CF_E_LIMIT, msg, 0);
+	job_free(j);
+}
+
+/* What every request goes through first; 0 when it may proceed. */
+static int
+request_start(struct server *srv, struct evhttp_request *req)
+{
+	char msg[160];
+
+	conn_request_begin(req);
+	if (!srv->draining)
+		return 0;
+	snprintf(msg, sizeof(msg), "%s is shutting down", srv->cfg->name);
+	reply_error(srv, req, 503, CF_E_INTERNAL, msg, 1);
+	return -1;
+}
+
+void
+request_serve_tls(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct job *j;
+
+	if (request_start(srv, req) == -1)
+		return;
+	j = job_new(srv, req);
+	identify_tls(srv, j);
+	submit(srv, j);
+}
+
+void
+request_serve_local(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct job *j;
+
+	if (request_start(srv, req) == -1)
+		return;
+	j = job_new(srv, req);
+	j->local = 1;
+	identify_local(j);
+	submit(srv, j);
+}
+
+/* An audit record with no request behind it. */
+struct audit_job {
+	struct pool_job pj;
+	char *actor, *op, *outcome;
+};
+
+static void
+audit_free(struct pool_job *pj)
+{
+	struct audit_job *a = (struct audit_job *)pj;
+
+	free(a->actor);
+	free(a->op);
+	free(a->outcome);
+	free(a);
+}
+
+static void
+audit_run(struct pool_job *pj, struct cf_store *s)
+{
+	struct audit_job *a = (struct audit_job *)pj;
+	struct cf_error err;
+
+	cf_error_clear(&err);
+	if (cf_store_audit(s, a->actor, a->op, "", a->outcome, &err) == -1)
+		fprintf(
+		    stderr, "certfleetd: audit %s: %s\n", a->outcome, err.msg);
+}
+
+void
+request_audit(
+    struct server *srv, const char *actor, const char *op, const char *outcome)
+{
+	struct audit_job *a = xcalloc(1, sizeof(*a));
+
+	a->pj.run = audit_run;
+	a->pj.done = audit_free;
+	a->pj.discard = audit_free;
+	a->actor = xstrdup(actor);
+	a->op = xstrdup(op);
+	a->outcome = xstrdup(outcome);
+	if (pool_submit(srv->pool, &a->pj) == -1) {
+		fprintf(stderr, "certfleetd: busy, not audited: %s %s\n", actor,
+		    outcome);
+		audit_free(&a->pj);
+	}
+}

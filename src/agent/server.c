@@ -1,0 +1,349 @@
+/*
+ * server.c - certfleetd run: set up the loop, the TLS context, the
+ * workers and both listeners; serve until SIGTERM; reload on SIGHUP.
+ *
+ * Stopping: SIGTERM (or SIGINT) closes the listeners and lets running
+ * jobs finish and their replies go out, for at most
+ * SERVER_DRAIN_TIMEOUT seconds; new requests on open connections get a
+ * 503.  A second signal stops at once.  Queued jobs that never started
+ * are dropped (their clients see the connection close).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/http.h>
+#include <event2/thread.h>
+
+#include "agent.h"
+#include "api.h"
+#include "server.h"
+#include "tls.h"
+#include "util.h"
+
+void
+server_drain_check(struct server *srv)
+{
+	if (srv->draining && pool_outstanding(srv->pool) == 0 &&
+	    srv->writing == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+pool_idle(void *arg)
+{
+	server_drain_check(arg);
+}
+
+static void
+on_drain_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+
+	(void)fd;
+	(void)what;
+	fprintf(stderr,
+	    "certfleetd: %s: requests still running after %d s; "
+	    "stopping without them\n",
+	    srv->cfg->name, SERVER_DRAIN_TIMEOUT);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct timeval tv = {SERVER_DRAIN_TIMEOUT, 0};
+
+	(void)what;
+	if (srv->draining) { /* asked twice: now */
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	fprintf(stderr, "certfleetd: %s: stopping (%s)\n", srv->cfg->name,
+	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	agent_notify("STOPPING=1");
+	srv->draining = 1;
+	/* No new connections: the listeners go now. */
+	if (srv->https_sock != NULL)
+		evhttp_del_accept_socket(srv->https, srv->https_sock);
+	if (srv->local_sock != NULL)
+		evhttp_del_accept_socket(srv->local, srv->local_sock);
+	srv->https_sock = srv->local_sock = NULL;
+	evtimer_add(srv->ev_drain, &tv);
+	server_drain_check(srv);
+}
+
+/* Keeps in c what a reload cannot change, saying so. */
+static void
+keep_fixed(const struct agent_config *old, struct agent_config *c)
+{
+	static const char *const keys[] = {"listen", "socket", "state"};
+	char **oldv[3], **newv[3];
+	size_t i;
+
+	oldv[0] = (char **)&old->listen, newv[0] = &c->listen;
+	oldv[1] = (char **)&old->socket, newv[1] = &c->socket;
+	oldv[2] = (char **)&old->state, newv[2] = &c->state;
+	for (i = 0; i < 3; i++) {
+		const char *a = *oldv[i] ? *oldv[i] : "none";
+		const char *b = *newv[i] ? *newv[i] : "none";
+		if (strcmp(a, b) != 0)
+			fprintf(stderr,
+			    "certfleetd: reload: %s changed to %s: restart "
+			    "certfleetd to apply it; still %s\n",
+			    keys[i], b, a);
+		free(*newv[i]);
+		*newv[i] = *oldv[i] ? xstrdup(*oldv[i]) : NULL;
+	}
+	if (old->workers != c->workers) {
+		fprintf(stderr,
+		    "certfleetd: reload: workers changed to %d: "
+		    "restart certfleetd to apply it; still %d\n",
+		    c->workers, old->workers);
+		c->workers = old->workers;
+	}
+}
+
+/* SIGHUP: name and admin_ca take effect for the next request. */
+static void
+on_reload(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	struct agent_config *c;
+	struct cf_error err;
+	struct timespec ts;
+	X509_STORE *ca = NULL;
+	char state[64];
+
+	(void)sig;
+	(void)what;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	snprintf(state, sizeof(state), "RELOADING=1\nMONOTONIC_USEC=%lld",
+	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+	agent_notify(state);
+	cf_error_clear(&err);
+	if ((c = agent_config_load(srv->cfg_path, srv->cfg_explicit, &err)) ==
+		NULL ||
+	    tls_admin_ca_load(c->admin_ca, &ca, &err) == -1) {
+		fprintf(stderr,
+		    "certfleetd: reload: %s; the running "
+		    "configuration stays\n",
+		    err.msg);
+		agent_config_free(c);
+	} else {
+		keep_fixed(srv->cfg, c);
+		agent_config_free(srv->cfg);
+		srv->cfg = c;
+		X509_STORE_free(srv->admin_ca);
+		srv->admin_ca = ca;
+		fprintf(stderr,
+		    "certfleetd: %s: configuration reloaded from "
+		    "%s (admin_ca %s)\n",
+		    c->name, c->file ? c->file : "defaults",
+		    c->admin_ca ? c->admin_ca : "none");
+	}
+	agent_notify("READY=1");
+}
+
+/* An evhttp with the API's limits; TLS via conn_new_bev when tls. */
+static struct evhttp *
+http_new(struct server *srv, int tls)
+{
+	struct evhttp *h = evhttp_new(srv->base);
+
+	if (h == NULL)
+		abort();
+	evhttp_set_max_body_size(h, CF_API_MAX_BODY);
+	evhttp_set_max_headers_size(h, CF_API_MAX_HEADERS);
+	evhttp_set_timeout(h, SERVER_IDLE_TIMEOUT);
+	/* Every method reaches cf_api_handle, which answers 405 in JSON. */
+	evhttp_set_allowed_methods(
+	    h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+		   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+		   EVHTTP_REQ_PATCH);
+	/* Read what an oversized request still sends, so that the client
+	 * sees the 413 rather than a reset. */
+	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
+	if (tls)
+		evhttp_set_bevcb(h, conn_new_bev, srv);
+	evhttp_set_gencb(h, tls ? request_serve_tls : request_serve_local, srv);
+	return h;
+}
+
+/* Both listeners; the Unix socket unless configured "none". */
+static int
+server_listen(struct server *srv, struct cf_error *err)
+{
+	struct evconnlistener *lev;
+
+	srv->https = http_new(srv, 1);
+	if ((lev = agent_listen_tcp(srv->base, srv->cfg->listen, srv->bound,
+		 sizeof(srv->bound), err)) == NULL)
+		return -1;
+	srv->https_sock = evhttp_bind_listener(srv->https, lev);
+	if (srv->cfg->socket == NULL)
+		return 0;
+	srv->local = http_new(srv, 0);
+	if ((lev = agent_listen_unix(
+		 srv->base, srv->cfg->socket, &srv->sock_ino, err)) == NULL)
+		return -1;
+	srv->local_sock = evhttp_bind_listener(srv->local, lev);
+	return 0;
+}
+
+/* Signals, the drain timer and the workers. */
+static int
+server_events(struct server *srv, struct cf_error *err)
+{
+	char *dir = agent_state_path(srv->cfg, AGENT_STORE_DIR);
+
+	srv->ev_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
+	srv->ev_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
+	srv->ev_hup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
+	srv->ev_drain = evtimer_new(srv->base, on_drain_timeout, srv);
+	if (srv->ev_term == NULL || srv->ev_int == NULL ||
+	    srv->ev_hup == NULL || srv->ev_drain == NULL ||
+	    evsignal_add(srv->ev_term, NULL) == -1 ||
+	    evsignal_add(srv->ev_int, NULL) == -1 ||
+	    evsignal_add(srv->ev_hup, NULL) == -1)
+		abort();
+	srv->pool = pool_new(srv->base, dir, srv->cfg->workers, err);
+	free(dir);
+	if (srv->pool == NULL)
+		return -1;
+	pool_set_idle_cb(srv->pool, pool_idle, srv);
+	return 0;
+}
+
+/* The TLS context and the admin CA. */
+static int
+server_tls(struct server *srv, struct cf_error *err)
+{
+	char *key = agent_state_path(srv->cfg, AGENT_KEY_FILE);
+	char *crt = agent_state_path(srv->cfg, AGENT_CERT_FILE);
+	char *cn = xasprintf("certfleetd %s", srv->cfg->name);
+	int rc = -1;
+
+	if ((srv->ssl = tls_server_new(key, crt, cn, srv->fp, err)) != NULL &&
+	    tls_admin_ca_load(srv->cfg->admin_ca, &srv->admin_ca, err) == 0)
+		rc = 0;
+	free(key);
+	free(crt);
+	free(cn);
+	return rc;
+}
+
+/*
+ * Frees everything, workers first: they finish what they run, and the
+ * jobs they drop still point at requests evhttp_free then frees.
+ */
+static void
+server_free(struct server *srv)
+{
+	pool_free(srv->pool);
+	if (srv->https != NULL)
+		evhttp_free(srv->https);
+	if (srv->local != NULL)
+		evhttp_free(srv->local);
+	/* Bufferevents free their SSL (and our conn) in deferred
+	 * finalizers: let them run while the base is whole. */
+	if (srv->base != NULL)
+		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	if (srv->sock_ino != 0)
+		agent_unlisten_unix(srv->cfg->socket, srv->sock_ino);
+	if (srv->ev_term != NULL)
+		event_free(srv->ev_term);
+	if (srv->ev_int != NULL)
+		event_free(srv->ev_int);
+	if (srv->ev_hup != NULL)
+		event_free(srv->ev_hup);
+	if (srv->ev_drain != NULL)
+		event_free(srv->ev_drain);
+	SSL_CTX_free(srv->ssl);
+	X509_STORE_free(srv->admin_ca);
+	if (srv->base != NULL)
+		event_base_free(srv->base);
+	agent_config_free(srv->cfg);
+}
+
+int
+server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
+{
+	struct server srv;
+	struct cf_error err;
+	int rc = 1;
+
+	memset(&srv, 0, sizeof(srv));
+	cf_error_clear(&err);
+	srv.cfg = cfg;
+	srv.cfg_path = cfg_path;
+	srv.cfg_explicit = cfg_explicit;
+	/* Workers hand results back with event_active: locks first. */
+	if (evthread_use_pthreads() == -1 ||
+	    (srv.base = event_base_new()) == NULL)
+		abort();
+	signal(SIGPIPE, SIG_IGN);
+	conn_setup();
+	if (server_tls(&srv, &err) == -1 || server_events(&srv, &err) == -1 ||
+	    server_listen(&srv, &err) == -1) {
+		agent_fail("run", &err);
+		goto out;
+	}
+	fprintf(stderr, "certfleetd: %s fingerprint %s\n", cfg->name, srv.fp);
+	if (cfg->socket != NULL)
+		fprintf(stderr, "certfleetd: %s admits root on %s\n", cfg->name,
+		    cfg->socket);
+	fprintf(
+	    stderr, "certfleetd: %s listening on %s\n", cfg->name, srv.bound);
+	agent_notify("READY=1");
+	if (event_base_dispatch(srv.base) == -1)
+		fprintf(stderr, "certfleetd: the event loop failed\n");
+	else
+		rc = 0;
+out:
+	server_free(&srv);
+	libevent_global_shutdown();
+	return rc;
+}
+
+static int
+run_usage(FILE *f)
+{
+	fprintf(f, "Usage: certfleetd run [--config FILE]\n"
+		   "Serves the API in the foreground until SIGTERM; SIGHUP "
+		   "re-reads the configuration.\n");
+	return f == stdout ? 0 : 2;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {AGENT_COMMON_OPTS, {0}};
+	struct agent_config *c;
+	const char *copt = NULL, *path;
+	int ch, explicit;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'c')
+			copt = optarg;
+		else if (ch == 'h')
+			return run_usage(stdout);
+		else
+			return agent_bad_option("run", ch, argv);
+	}
+	if (optind != argc)
+		return agent_usage(
+		    "run", "unexpected argument %s", argv[optind]);
+	if ((c = agent_open_config("run", copt, &path, &explicit)) == NULL)
+		return 1;
+	if (!agent_initialized("run", c)) {
+		agent_config_free(c);
+		return 1;
+	}
+	return server_run(c, path, explicit);
+}
