@@ -205,13 +205,20 @@ cf_store_open(const char *dir, struct cf_error *err)
 		goto fail;
 	free(path);
 	path = xasprintf("%s/%s", dir, CF_STORE_DB);
-	/* Create the database file 0600 before SQLite does (it would use
-	 * the umask); its -wal and -shm files take the same mode. */
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	/*
+	 * Create the database file 0600 before SQLite does (it would use
+	 * the umask); its -wal and -shm files take the same mode.  Only a
+	 * new file is opened here: closing any descriptor of a database
+	 * drops the POSIX locks every connection of this process holds on
+	 * it, and the agent keeps several open.
+	 */
+	if ((fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) !=
+	    -1)
+		close(fd);
+	else if (errno != EEXIST) {
 		cf_errorf(err, CF_E_IO, "store %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	close(fd);
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
 		db_error(s, err, "open");
