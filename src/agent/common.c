@@ -79,16 +79,9 @@ const char *
 agent_local_actor(void)
 {
 	static char actor[128];
-	struct passwd *pw;
 
-	if (actor[0] == '\0') {
-		pw = getpwuid(getuid());
-		if (pw != NULL)
-			snprintf(actor, sizeof(actor), "local:%s", pw->pw_name);
-		else
-			snprintf(actor, sizeof(actor), "local:uid%u",
-			    (unsigned)getuid());
-	}
+	if (actor[0] == '\0')
+		cf_local_actor(actor, sizeof(actor));
 	return actor;
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -276,6 +277,17 @@ cf_time_iso(time_t t, char out[21])
 	if (gmtime_r(&t, &tm) == NULL ||
 	    strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(out, 21, "%s", "9999-12-31T23:59:59Z");
+}
+
+void
+cf_local_actor(char *out, size_t size)
+{
+	struct passwd *pw = getpwuid(getuid());
+
+	if (pw != NULL)
+		snprintf(out, size, "local:%s", pw->pw_name);
+	else
+		snprintf(out, size, "local:uid%u", (unsigned)getuid());
 }
 
 int

@@ -66,6 +66,9 @@ void cf_hex_upper(const unsigned char *p, size_t len, char *out);
 /* ISO 8601 UTC, "2026-11-25T14:48:12Z", into out (21 bytes). */
 void cf_time_iso(time_t t, char out[21]);
 
+/* "local:<user name>" (or "local:uid<N>") for the audit trail, into out. */
+void cf_local_actor(char *out, size_t size);
+
 /* Case-insensitive ASCII comparison helpers. */
 int cf_strieq(const char *a, const char *b);
 
