@@ -33,6 +33,8 @@ struct import {
 	char *services; /* canonical list, or NULL */
 	struct cf_import_result *res;
 	size_t nres;
+	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
+	size_t nkeyed;
 };
 
 /* The PKCS#8 DER of key as a secret (wiped on free). */
@@ -207,18 +209,29 @@ out:
 	return rc;
 }
 
-/* The services of --services, for the certificate thumb of this file. */
+/*
+ * --services goes to the one certificate of the import that holds a
+ * private key (the one a service can present); with none, or several,
+ * the import says so rather than guess.
+ */
 static int
-assign_services(struct import *im, const char *thumb, struct cf_error *err)
+assign_services(struct import *im, struct cf_error *err)
 {
-	char msg[sizeof(err->msg)];
-
-	if (im->services == NULL ||
-	    cf_services_assign(im->store, thumb, im->services, im->opts->force,
-		err) == 0)
+	if (im->services == NULL)
 		return 0;
-	snprintf(msg, sizeof(msg), "%s", err->msg);
-	return cf_errorf(err, err->code, "%s: %s", im->file, msg);
+	if (im->nkeyed == 0)
+		return cf_errorf(err, CF_E_DENIED,
+		    "--services %s: no certificate imported here has a private "
+		    "key, so no service can present it",
+		    im->services);
+	if (im->nkeyed > 1)
+		return cf_errorf(err, CF_E_USAGE,
+		    "--services %s: %zu certificates with private keys are "
+		    "imported; import them one at a time, or enable the one "
+		    "that serves afterwards",
+		    im->services, im->nkeyed);
+	return cf_services_assign(im->store, im->keyed, im->services,
+	    im->opts->force, err);
 }
 
 static void
@@ -301,8 +314,11 @@ import_leaf(struct import *im, X509 *cert, EVP_PKEY *key,
 			key != NULL && im->opts->exportable, err) == -1)
 			goto out;
 	}
-	if (assign_services(im, thumb, err) == -1)
-		goto out;
+	if (key != NULL || had_key) {
+		if (im->nkeyed == 0 || strcmp(im->keyed, thumb) != 0)
+			im->nkeyed++;
+		snprintf(im->keyed, sizeof(im->keyed), "%s", thumb);
+	}
 	add_result(im, thumb, what);
 	rc = 0;
 out:
@@ -554,6 +570,8 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 		if (import_bundle(&im, err) == -1)
 			goto out;
 	}
+	if (assign_services(&im, err) == -1)
+		goto out;
 	for (i = 0; i < im.nres; i++)
 		if (cf_store_audit(s, opts->actor, op, im.res[i].thumbprint,
 			im.res[i].what, err) == -1)

@@ -137,7 +137,7 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
 	*views = NULL;
 	*n = 0;
 	/* One read transaction: rows and links seen as of one moment. */
-	if (cf_store_begin(s, err) == -1)
+	if (cf_store_begin_read(s, err) == -1)
 		return -1;
 	if (arg != NULL && cf_store_resolve(s, arg, thumb, err) == -1)
 		goto out;

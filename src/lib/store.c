@@ -268,6 +268,15 @@ cf_store_begin(struct cf_store *s, struct cf_error *err)
 }
 
 int
+cf_store_begin_read(struct cf_store *s, struct cf_error *err)
+{
+	if (exec(s, "BEGIN DEFERRED", err) == -1)
+		return -1;
+	s->in_tx = 1;
+	return 0;
+}
+
+int
 cf_store_commit(struct cf_store *s, struct cf_error *err)
 {
 	if (exec(s, "COMMIT", err) == -1) {

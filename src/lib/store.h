@@ -58,6 +58,9 @@ struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
 void cf_store_free(struct cf_store *s); /* NULL-safe */
 
 int cf_store_begin(struct cf_store *s, struct cf_error *err);
+/* A read transaction: one consistent view, no write lock (WAL readers
+ * never wait for writers); end it with cf_store_rollback. */
+int cf_store_begin_read(struct cf_store *s, struct cf_error *err);
 int cf_store_commit(struct cf_store *s, struct cf_error *err);
 void cf_store_rollback(struct cf_store *s); /* no-op outside a transaction */
 

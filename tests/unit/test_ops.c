@@ -224,6 +224,36 @@ main(void)
 		  err.code == CF_E_NOTFOUND,
 	    "remove: an unknown thumbprint is not found");
 
+	/* --services over several files goes to the one with the key. */
+	{
+		char *c1 = tp_pem(&leaf, 1, NULL), *k1 = tp_pem(NULL, 0, lk);
+		char *c2 = tp_pem(&inter, 1, NULL), *c3 = tp_pem(&root, 1, NULL);
+		struct cf_input in[4] = {
+		    {"leaf.pem", (unsigned char *)c1, strlen(c1)},
+		    {"leaf.key", (unsigned char *)k1, strlen(k1)},
+		    {"int.pem", (unsigned char *)c2, strlen(c2)},
+		    {"root.pem", (unsigned char *)c3, strlen(c3)}};
+		struct cf_import_opts o;
+		memset(&o, 0, sizeof(o));
+		o.actor = "test";
+		o.services = "pop";
+		CHECK(cf_op_import(s, &in[2], 2, &o, &res, &n, &err) == -1 &&
+			  err.code == CF_E_DENIED,
+		    "import --services: refused when no certificate has a key");
+		size_t nres = 0;
+		CHECK(cf_op_import(s, in, 4, &o, &res, &nres, &err) == 0 &&
+			  cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
+			  strcmp(v[0].services, "pop") == 0,
+		    "import --services: the certificate with the key serves, "
+		    "whatever the file order");
+		cf_views_free(v, n);
+		cf_import_results_free(res, nres);
+		free(c1);
+		free(k1);
+		free(c2);
+		free(c3);
+	}
+
 	cf_store_free(s);
 	X509_free(root);
 	X509_free(inter);
