@@ -244,14 +244,14 @@ job_run(struct pool_job *pj, struct cf_store *s)
 		caller.client = j->local ? "" : j->fp;
 		caller.role = role;
 		caller.agent = j->agent;
-		j->status = cf_api_handle(
-		    s, &caller, j->method, j->path, j->query, body, &resp);
+		j->status = cf_api_render(s, &caller, j->method, j->path,
+		    j->query, body, &j->out);
 	}
 	if (j->body != NULL) {
 		OPENSSL_cleanse(j->body, j->body_len);
 		j->body_len = 0;
 	}
-	if ((j->out = json_dumps(resp, JSON_COMPACT)) == NULL)
+	if (j->out == NULL && (j->out = json_dumps(resp, JSON_COMPACT)) == NULL)
 		abort(); /* jansson's only failure is allocation */
 	json_decref(body);
 	json_decref(resp);

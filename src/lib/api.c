@@ -511,6 +511,34 @@ error_json(const struct cf_error *err)
 }
 
 int
+cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
+    const char *method, const char *path, const char *query, json_t *body,
+    char **text)
+{
+	int listing = strcmp(method, "GET") == 0 &&
+	    strcmp(path, "/v1/certificates") == 0 &&
+	    (query == NULL || query[0] == '\0') &&
+	    caller->role >= CF_ROLE_READER;
+	const char *cached = listing ? cf_store_cached(s) : NULL;
+	json_t *resp = NULL;
+	int status;
+
+	if (cached != NULL) {
+		*text = xstrdup(cached);
+		return 200;
+	}
+	if (listing)
+		cf_store_cache_mark(s);
+	status = cf_api_handle(s, caller, method, path, query, body, &resp);
+	if ((*text = json_dumps(resp, JSON_COMPACT)) == NULL)
+		abort(); /* jansson fails only to allocate */
+	json_decref(resp);
+	if (listing && status == 200)
+		cf_store_cache(s, xstrdup(*text));
+	return status;
+}
+
+int
 cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
     const char *method, const char *path, const char *query, json_t *body,
     json_t **response)

@@ -39,6 +39,16 @@ int cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
     const char *method, const char *path, const char *query, json_t *body,
     json_t **response);
 
+/*
+ * As cf_api_handle, with the response rendered as compact JSON text into
+ * *text (caller frees).  The full listing (GET /v1/certificates with no
+ * query) is rendered once per store version and second, so a busy agent
+ * answers repeated listings without building them again.
+ */
+int cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
+    const char *method, const char *path, const char *query, json_t *body,
+    char **text);
+
 /* True when path runs key derivation or generation (off the event loop). */
 int cf_api_is_slow(const char *path);
 

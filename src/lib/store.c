@@ -23,6 +23,11 @@ struct cf_store {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
+	struct {
+		long long data_version, changes;
+		time_t second;
+		char *text;
+	} rendered;
 	struct cf_seal *seal;
 	char *dir;
 	int in_tx;
@@ -253,6 +258,7 @@ cf_store_free(struct cf_store *s)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
+	free(s->rendered.text);
 	cf_seal_free(s->seal);
 	free(s->dir);
 	free(s);
@@ -953,6 +959,52 @@ cf_store_client_role(struct cf_store *s, const char *fingerprint,
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return db_error(s, err, "read clients");
 	return 0;
+}
+
+/* What identifies the store's contents now: PRAGMA data_version moves
+ * when other connections commit, total_changes when this one writes. */
+static void
+contents_version(struct cf_store *s, long long *data_version,
+    long long *changes)
+{
+	sqlite3_stmt *st = prepare(s, "PRAGMA data_version", NULL);
+
+	*data_version = -1;
+	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
+		*data_version = sqlite3_column_int64(st, 0);
+	if (st != NULL)
+		release(s, st);
+	*changes = (long long)sqlite3_total_changes64(s->db);
+}
+
+const char *
+cf_store_cached(struct cf_store *s)
+{
+	long long dv, ch;
+
+	if (s->rendered.text == NULL || s->rendered.second != time(NULL))
+		return NULL;
+	contents_version(s, &dv, &ch);
+	if (dv != s->rendered.data_version || ch != s->rendered.changes ||
+	    dv == -1)
+		return NULL;
+	return s->rendered.text;
+}
+
+void
+cf_store_cache_mark(struct cf_store *s)
+{
+	free(s->rendered.text);
+	s->rendered.text = NULL;
+	s->rendered.second = time(NULL);
+	contents_version(s, &s->rendered.data_version, &s->rendered.changes);
+}
+
+void
+cf_store_cache(struct cf_store *s, char *text)
+{
+	free(s->rendered.text);
+	s->rendered.text = text;
 }
 
 int

@@ -152,6 +152,18 @@ int cf_store_client_remove(struct cf_store *s, const char *fingerprint,
 int cf_store_client_role(struct cf_store *s, const char *fingerprint,
     char role[16], struct cf_error *err);
 
+/*
+ * A text rendered from the store's contents, kept for the current second:
+ * valid while nothing was committed, by this connection or another, and
+ * the clock has not moved on (Status depends on the time).  Call
+ * cf_store_cache_mark before reading what the text is made of, then
+ * cf_store_cache (which takes ownership of text); cf_store_cached returns
+ * the text while it is valid, else NULL (lent).
+ */
+const char *cf_store_cached(struct cf_store *s);
+void cf_store_cache_mark(struct cf_store *s);
+void cf_store_cache(struct cf_store *s, char *text);
+
 /* Appends an audit record (time now).  thumb and outcome may be "". */
 int cf_store_audit(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const char *outcome, struct cf_error *err);

@@ -210,6 +210,36 @@ main(void)
 	CHECK(st == 400, "api: since must be a number");
 	json_decref(r);
 
+	{
+		struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
+		    CF_ROLE_READER, "ex1"};
+		char *t1 = NULL, *t2 = NULL, *t3 = NULL, *b2;
+		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t1);
+		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t2);
+		CHECK(t1 != NULL && t2 != NULL && strcmp(t1, t2) == 0 &&
+			  strstr(t1, thumb) != NULL,
+		    "api: a repeated listing renders the same text");
+		b2 = xasprintf("{\"thumbprint\":\"%s\",\"services\":\"pop\"}",
+		    thumb);
+		c.role = CF_ROLE_ADMIN;
+		{
+			json_t *jb = json_loads(b2, 0, NULL);
+			cf_api_render(s, &c, "POST", "/v1/enable", NULL, jb,
+			    &t3);
+			json_decref(jb);
+		}
+		free(t3);
+		t3 = NULL;
+		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t3);
+		CHECK(t3 != NULL && strcmp(t1, t3) != 0 &&
+			  strstr(t3, "\"pop\"") != NULL,
+		    "api: a change shows in the next listing at once");
+		free(b2);
+		free(t1);
+		free(t2);
+		free(t3);
+	}
+
 	r = json_loads("[[[[[[[[[[1]]]]]]]]]]", 0, NULL);
 	CHECK(cf_json_depth(r) == 11 &&
 		  cf_json_depth(json_array_get(json_array_get(r, 0), 0)) == 9,
