@@ -849,48 +849,45 @@ out:
 	return rc;
 }
 
-int
-cf_store_service_owner(struct cf_store *s, const char *service,
-    char owner[CF_THUMB_LEN + 1], struct cf_error *err)
+/* The first column of the first row sql gives for key, into out ("" for
+ * no row); what names the read in an error. */
+static int
+lookup_one(struct cf_store *s, const char *sql, const char *key, char *out,
+    size_t size, const char *what, struct cf_error *err)
 {
 	sqlite3_stmt *st;
 	int step;
 
-	owner[0] = '\0';
-	st = prepare(s, "SELECT thumbprint FROM services WHERE service = ?1",
-	    err);
-	if (st == NULL)
+	out[0] = '\0';
+	if ((st = prepare(s, sql, err)) == NULL)
 		return -1;
-	sqlite3_bind_text(st, 1, service, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
-		col_thumb(st, 0, owner);
+		snprintf(out, size, "%s",
+		    (const char *)sqlite3_column_text(st, 0));
 	release(s, st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_error(s, err, "read services");
+		return db_error(s, err, what);
 	return 0;
+}
+
+int
+cf_store_service_owner(struct cf_store *s, const char *service,
+    char owner[CF_THUMB_LEN + 1], struct cf_error *err)
+{
+	return lookup_one(s, "SELECT thumbprint FROM services WHERE service = ?1",
+	    service, owner, CF_THUMB_LEN + 1, "read services", err);
 }
 
 int
 cf_store_by_spki(struct cf_store *s, const char *spki,
     char out[CF_THUMB_LEN + 1], struct cf_error *err)
 {
-	sqlite3_stmt *st;
-	int step;
-
-	out[0] = '\0';
-	st = prepare(s, "SELECT thumbprint FROM certificates WHERE spki = ?1 "
-			"ORDER BY not_after DESC LIMIT 1", err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, spki, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		col_thumb(st, 0, out);
-	release(s, st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_error(s, err, "read");
-	return 0;
+	return lookup_one(s,
+	    "SELECT thumbprint FROM certificates WHERE spki = ?1 "
+	    "ORDER BY not_after DESC LIMIT 1",
+	    spki, out, CF_THUMB_LEN + 1, "read", err);
 }
 
 int
@@ -944,21 +941,8 @@ int
 cf_store_client_role(struct cf_store *s, const char *fingerprint,
     char role[16], struct cf_error *err)
 {
-	sqlite3_stmt *st;
-	int step;
-
-	role[0] = '\0';
-	st = prepare(s, "SELECT role FROM clients WHERE fingerprint = ?1", err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, fingerprint, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		snprintf(role, 16, "%s", (const char *)sqlite3_column_text(st, 0));
-	release(s, st);
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_error(s, err, "read clients");
-	return 0;
+	return lookup_one(s, "SELECT role FROM clients WHERE fingerprint = ?1",
+	    fingerprint, role, 16, "read clients", err);
 }
 
 /* What identifies the store's contents now: PRAGMA data_version moves
