@@ -14,8 +14,9 @@
 #include "config.h"
 #include "error.h"
 #include "store.h"
+#include "version.h"
 
-#define CFD_VERSION "0.1.0"
+#define CFD_VERSION CF_VERSION
 
 /* Files in the state directory. */
 #define AGENT_KEY_FILE "agent.key"

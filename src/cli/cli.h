@@ -8,8 +8,8 @@
 #include "error.h"
 #include "store.h"
 #include "util.h"
+#include "version.h"
 
-#define CF_VERSION "0.1.0"
 
 /* Global options, set in main and by every command's option parser. */
 struct cli_global {

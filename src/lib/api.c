@@ -11,9 +11,9 @@
 
 #include "api.h"
 #include "ops.h"
+#include "version.h"
 #include "view.h"
 
-#define CF_VERSION_STRING "0.1.0"
 #define MAX_FILES 1000
 
 typedef int (*handler)(struct cf_store *, const struct cf_api_caller *,
@@ -209,7 +209,7 @@ h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	(void)err;
 	*resp = json_pack("{s:s, s:s, s:s, s:s}", "agent",
 	    c->agent ? c->agent : "", "role", cf_role_name(c->role), "client",
-	    c->client ? c->client : "", "version", CF_VERSION_STRING);
+	    c->client ? c->client : "", "version", CF_VERSION);
 	return 0;
 }
 

@@ -264,22 +264,25 @@ cf_store_free(struct cf_store *s)
 	free(s);
 }
 
-int
-cf_store_begin(struct cf_store *s, struct cf_error *err)
+static int
+begin(struct cf_store *s, const char *sql, struct cf_error *err)
 {
-	if (exec(s, "BEGIN IMMEDIATE", err) == -1)
+	if (exec(s, sql, err) == -1)
 		return -1;
 	s->in_tx = 1;
 	return 0;
 }
 
 int
+cf_store_begin(struct cf_store *s, struct cf_error *err)
+{
+	return begin(s, "BEGIN IMMEDIATE", err);
+}
+
+int
 cf_store_begin_read(struct cf_store *s, struct cf_error *err)
 {
-	if (exec(s, "BEGIN DEFERRED", err) == -1)
-		return -1;
-	s->in_tx = 1;
-	return 0;
+	return begin(s, "BEGIN DEFERRED", err);
 }
 
 int
