@@ -31,6 +31,8 @@ struct parse {
 	int line;
 	unsigned seen;
 	struct agent_config *c;
+	struct cf_service *svc; /* the [service NAME] being read, or NULL */
+	char *dir;		/* the file's directory, for relative paths */
 	struct cf_error *err;
 	int failed;
 };
@@ -71,6 +73,16 @@ bad(struct parse *p, const char *fmt, ...)
 		p->failed = 1;
 	}
 	return 0;
+}
+
+/* The directory part of path (freed), as a new string. */
+static char *
+dirname_dup(char *path)
+{
+	char *dir = xstrdup(dirname(path));
+
+	free(path);
+	return dir;
 }
 
 /* A path from the file: relative ones are taken from the file's dir. */
@@ -195,6 +207,12 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 
 	if (p->failed)
 		return 1; /* report the first error only */
+	if (strncmp(section, "service ", 8) == 0) {
+		struct cf_error e;
+		if (cf_service_set(p->svc, key, value, p->dir, &e) == -1)
+			return bad(p, "%s", e.msg);
+		return 1;
+	}
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(key, keys[i].key) == 0)
 			break;
@@ -213,12 +231,16 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 	return keys[i].set(p, value);
 }
 
-/* Whether line (NUL-terminated) is a section header other than [agent]. */
+/*
+ * Checks a section header: [agent], or [service NAME], which starts a
+ * service (so an empty one, which inih never reports, is still seen).
+ */
 static int
 check_section(struct parse *p, const char *line)
 {
 	const char *s = line + strspn(line, " \t"), *end;
 	char name[64];
+	struct cf_error e;
 
 	if (*s != '[')
 		return 1;
@@ -226,9 +248,18 @@ check_section(struct parse *p, const char *line)
 	if (end == NULL)
 		return bad(p, "a section header needs its ']'");
 	snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
+	if (p->svc != NULL && cf_service_finish(p->svc, &e) == -1)
+		return bad(p, "%s", e.msg);
+	p->svc = NULL;
+	if (strncmp(name, "service ", 8) == 0) {
+		p->svc = cf_services_add(p->c->services, name + 8, &e);
+		return p->svc != NULL ? 1 : bad(p, "%s", e.msg);
+	}
 	if (strcmp(name, "agent") != 0)
-		return bad(
-		    p, "unknown section [%s] (the only one is [agent])", name);
+		return bad(p,
+		    "unknown section [%s] (the sections are [agent] and "
+		    "[service NAME])",
+		    name);
 	return 1;
 }
 
@@ -266,6 +297,7 @@ config_defaults(void)
 	c->socket = xstrdup(AGENT_SOCKET_DEFAULT);
 	c->state = xstrdup(AGENT_STATE_DEFAULT);
 	c->workers = AGENT_WORKERS_DEFAULT;
+	c->services = cf_services_new();
 	return c;
 }
 
@@ -301,6 +333,8 @@ agent_config_load(const char *path, int explicit, struct cf_error *err)
 	}
 	/* Relative paths in the file are relative to the file itself. */
 	p.file = realpath(path, abs) != NULL ? abs : path;
+	p.dir = xstrdup(p.file);
+	p.dir = dirname_dup(p.dir);
 	/* Debian's inih takes its options at run time: an indented line
 	 * is a key of its own, not the continuation of the one before. */
 	ini_allow_multiline = false;
@@ -312,13 +346,18 @@ agent_config_load(const char *path, int explicit, struct cf_error *err)
 		    p.file, rc);
 	else if (!p.failed && rc < 0)
 		cf_errorf(err, CF_E_INTERNAL, "%s: cannot parse", path);
+	else if (!p.failed && p.svc != NULL &&
+		 cf_service_finish(p.svc, err) == -1)
+		cf_errorf(err, CF_E_USAGE, "%s: %s", p.file, err->msg);
 	else if (!p.failed) {
 		fclose(p.f);
+		free(p.dir);
 		p.c->file = xstrdup(p.file);
 		return p.c;
 	}
 	fclose(p.f);
 fail:
+	free(p.dir);
 	agent_config_free(p.c);
 	return NULL;
 }
@@ -334,6 +373,7 @@ agent_config_free(struct agent_config *c)
 	free(c->socket);
 	free(c->state);
 	free(c->admin_ca);
+	cf_services_free(c->services);
 	free(c);
 }
 

@@ -1,11 +1,13 @@
 /*
  * config.h - the agent's configuration: one INI file with an [agent]
- * section (docs/certfleetd.8 lists every key).
+ * section and a [service NAME] section per service it deploys to
+ * (docs/certfleetd.8 lists every key).
  */
 #ifndef CFD_CONFIG_H
 #define CFD_CONFIG_H
 
 #include "error.h"
+#include "service.h"
 
 #define AGENT_CONFIG_DEFAULT "/etc/certfleet/agent.conf"
 #define AGENT_CONFIG_ENV "CERTFLEETD_CONFIG"
@@ -24,6 +26,7 @@ struct agent_config {
 	char *state;    /* state directory */
 	char *admin_ca; /* file of CA certificates; NULL when unset */
 	int workers;    /* worker threads */
+	struct cf_services *services; /* [service NAME] sections; never NULL */
 };
 
 /*

@@ -177,7 +177,7 @@ pool_start(struct pool *p, struct cf_error *err)
 
 struct pool *
 pool_new(struct event_base *base, const char *storedir, int workers,
-    struct cf_error *err)
+    const struct cf_services *services, struct cf_error *err)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i, nfast = workers > 1 ? (workers + 1) / 2 : 1;
@@ -197,6 +197,7 @@ pool_new(struct event_base *base, const char *storedir, int workers,
 		    p->w[i].lanes == LANE_FAST || workers == 1 ? 0 : SLOW_NICE;
 		if ((p->w[i].store = cf_store_open(storedir, err)) == NULL)
 			goto fail;
+		cf_store_set_services(p->w[i].store, services);
 	}
 	if (pool_start(p, err) == -1)
 		goto fail;

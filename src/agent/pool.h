@@ -30,10 +30,12 @@ struct pool;
 
 /*
  * Starts workers threads on base, each with its own connection to the
- * store in storedir.  NULL and err set when a store cannot be opened.
+ * store in storedir, deploying to services (lent; outlives the pool).
+ * NULL and err set when a store cannot be opened.
  */
+struct cf_services;
 struct pool *pool_new(struct event_base *base, const char *storedir,
-    int workers, struct cf_error *err);
+    int workers, const struct cf_services *services, struct cf_error *err);
 
 /*
  * Queues job (loop thread).  -1 when its lane's queue is full or the

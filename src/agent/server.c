@@ -77,9 +77,12 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	server_drain_check(srv);
 }
 
-/* Keeps in c what a reload cannot change, saying so. */
+/*
+ * Keeps in c what a reload cannot change, saying so.  The services stay
+ * as they were: the workers' stores hold them, maybe mid-deployment.
+ */
 static void
-keep_fixed(const struct agent_config *old, struct agent_config *c)
+keep_fixed(struct agent_config *old, struct agent_config *c)
 {
 	static const char *const keys[] = {"listen", "socket", "state"};
 	char **oldv[3], **newv[3];
@@ -106,6 +109,13 @@ keep_fixed(const struct agent_config *old, struct agent_config *c)
 		    c->workers, old->workers);
 		c->workers = old->workers;
 	}
+	if (cf_services_count(c->services) != 0 ||
+	    cf_services_count(old->services) != 0)
+		fprintf(stderr, "certfleetd: reload: [service] sections take "
+				"effect when certfleetd restarts\n");
+	cf_services_free(c->services);
+	c->services = old->services;
+	old->services = NULL;
 }
 
 /* SIGHUP: name and admin_ca take effect for the next request. */
@@ -211,7 +221,8 @@ server_events(struct server *srv, struct cf_error *err)
 	    evsignal_add(srv->ev_int, NULL) == -1 ||
 	    evsignal_add(srv->ev_hup, NULL) == -1)
 		abort();
-	srv->pool = pool_new(srv->base, dir, srv->cfg->workers, err);
+	srv->pool = pool_new(
+	    srv->base, dir, srv->cfg->workers, srv->cfg->services, err);
 	free(dir);
 	if (srv->pool == NULL)
 		return -1;

@@ -62,8 +62,8 @@ static int
 local_enable(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_enable(
-	    s, cli_actor(), q->arg, q->services, q->force, r->thumb, &r->err);
+	return cf_op_enable(s, cli_actor(), q->arg, q->services, q->force,
+	    r->thumb, &r->detail, &r->err);
 }
 
 static int
@@ -89,6 +89,14 @@ local_log(
 	return cf_store_audit_list(s, q->since, &r->audit, &r->naudit, &r->err);
 }
 
+static int
+local_services(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	(void)q;
+	return cf_op_services(s, &r->svcs, &r->nsvcs, &r->err);
+}
+
 static int (*const local[])(
     struct cf_store *, const struct backend_req *, struct backend_reply *) = {
     [BACKEND_GET] = local_get,
@@ -98,6 +106,7 @@ static int (*const local[])(
     [BACKEND_DISABLE] = local_disable,
     [BACKEND_REMOVE] = local_remove,
     [BACKEND_LOG] = local_log,
+    [BACKEND_SERVICES] = local_services,
 };
 
 /* ---- targets -------------------------------------------------------- */
@@ -204,6 +213,8 @@ reply_clear(struct backend_reply *r)
 		OPENSSL_cleanse(r->data.data, r->data.len);
 	cf_buf_clear(&r->data);
 	cf_audit_free(r->audit, r->naudit);
+	free(r->detail);
+	cf_service_views_free(r->svcs, r->nsvcs);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));
 }

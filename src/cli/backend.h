@@ -24,6 +24,7 @@ enum backend_op {
 	BACKEND_DISABLE,
 	BACKEND_REMOVE,
 	BACKEND_LOG,
+	BACKEND_SERVICES,
 };
 
 /* The arguments of one operation; each uses its own. */
@@ -50,6 +51,9 @@ struct backend_reply {
 	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove */
 	struct cf_audit *audit;       /* log */
 	size_t naudit;
+	char *detail; /* enable: what each service did, a line each */
+	struct cf_service_view *svcs; /* services */
+	size_t nsvcs;
 	json_t *json; /* an agent's answer, which results may point into */
 };
 

@@ -80,6 +80,7 @@ int cmd_enable(int argc, char **argv);
 int cmd_disable(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_log(int argc, char **argv);
+int cmd_services(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 

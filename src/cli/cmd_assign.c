@@ -67,6 +67,18 @@ parse(const char *op, const char *usage, int need_services, int argc,
 	return 0;
 }
 
+/* What each service did, a line each, indented under the thumbprint. */
+static void
+print_detail(const char *detail)
+{
+	const char *p = detail, *nl;
+
+	for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		printf("  %.*s\n", (int)(nl - p), p);
+	}
+}
+
 /*
  * Runs op on every server, then, for enable without --force, asks on the
  * terminal whether to move each service another certificate holds, and
@@ -116,6 +128,8 @@ run(const char *op, enum backend_op bop, const struct assign_args *a)
 			    r[i].thumb, op);
 		else
 			printf("%s: %sd\n", r[i].thumb, op);
+		if (r[i].err.code == CF_OK && r[i].detail != NULL)
+			print_detail(r[i].detail);
 	}
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);
@@ -130,7 +144,15 @@ cmd_enable(int argc, char **argv)
 				    "         [--server NAME,...|all] [--store "
 				    "DIR]\n"
 				    "Services: https (alias IIS), smtp, imap, "
-				    "pop.\n";
+				    "pop, and those the agent's\n"
+				    "configuration names.  On an agent, each "
+				    "configured service gets the\n"
+				    "files, its config test, a reload and a "
+				    "handshake check; a failed step\n"
+				    "puts the previous files back.  --force "
+				    "moves services from another\n"
+				    "certificate and passes names that do "
+				    "not cover a service's name.\n";
 	struct assign_args a;
 	int rc;
 

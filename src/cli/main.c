@@ -21,6 +21,7 @@ static const struct {
     {"enable", cmd_enable, "assign a certificate to services"},
     {"disable", cmd_disable, "take services from a certificate"},
     {"remove", cmd_remove, "remove a certificate from the store"},
+    {"services", cmd_services, "what each service serves, checked live"},
     {"log", cmd_log, "show the audit trail"},
     {"id", cmd_id, "create and show the admin identity agents authorize"},
     {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},

@@ -142,6 +142,52 @@ reply_thumb(json_t *o, struct backend_reply *r)
 	return 0;
 }
 
+static int
+reply_enable(json_t *o, struct backend_reply *r)
+{
+	if (reply_thumb(o, r) == -1)
+		return -1;
+	if (str(o, "detail")[0] != '\0')
+		r->detail = xstrdup(str(o, "detail"));
+	return 0;
+}
+
+/* A thumbprint field: 40 hex digits, or "" for null. */
+static void
+thumb_field(json_t *o, const char *key, char out[CF_THUMB_LEN + 1])
+{
+	const char *t = str(o, key);
+
+	snprintf(out, CF_THUMB_LEN + 1, "%s",
+	    strlen(t) == CF_THUMB_LEN ? t : "");
+}
+
+static int
+reply_services(json_t *a, struct backend_reply *r)
+{
+	size_t i;
+	json_t *o, *match;
+
+	if (!json_is_array(a))
+		return malformed(r, "not a list of services");
+	r->svcs = xcalloc(json_array_size(a) + 1, sizeof(*r->svcs));
+	json_array_foreach(a, i, o)
+	{
+		struct cf_service_view *v = &r->svcs[r->nsvcs++];
+		snprintf(v->name, sizeof(v->name), "%s", str(o, "Service"));
+		v->kind = xstrdup(str(o, "Kind"));
+		thumb_field(o, "Assigned", v->assigned);
+		thumb_field(o, "OnDisk", v->on_disk);
+		thumb_field(o, "Served", v->served);
+		match = json_object_get(o, "Match");
+		v->match = json_is_boolean(match) ? json_is_true(match) : -1;
+		v->not_after = iso_time(str(o, "NotAfter"));
+		v->endpoint = xstrdup(str(o, "Endpoint"));
+		v->problem = xstrdup(str(o, "Problem"));
+	}
+	return 0;
+}
+
 /* The exported file; its Base64 in the answer is wiped once decoded. */
 static int
 reply_export(json_t *o, struct backend_reply *r)
@@ -316,11 +362,13 @@ static const struct route {
     [BACKEND_GET] = {"GET", NULL, path_get, NULL, reply_get},
     [BACKEND_IMPORT] = {"POST", "/v1/import", NULL, body_import, reply_import},
     [BACKEND_EXPORT] = {"POST", "/v1/export", NULL, body_export, reply_export},
-    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable, reply_thumb},
+    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable,
+	reply_enable},
     [BACKEND_DISABLE] = {"POST", "/v1/disable", NULL, body_disable,
 	reply_thumb},
     [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove, reply_thumb},
     [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
+    [BACKEND_SERVICES] = {"GET", "/v1/services", NULL, NULL, reply_services},
 };
 
 const char *

@@ -37,6 +37,8 @@ static int h_new_self_signed(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
 static int h_log(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
+static int h_services(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
 
 static const struct route {
 	const char *method, *path, *op;
@@ -47,9 +49,10 @@ static const struct route {
     {"GET", "/v1/whoami", "whoami", CF_ROLE_READER, 0, h_whoami},
     {"GET", "/v1/certificates", "get", CF_ROLE_READER, 0, h_certificates},
     {"GET", "/v1/log", "log", CF_ROLE_READER, 0, h_log},
+    {"GET", "/v1/services", "services", CF_ROLE_READER, 1, h_services},
     {"POST", "/v1/import", "import", CF_ROLE_ADMIN, 1, h_import},
     {"POST", "/v1/export", "export", CF_ROLE_ADMIN, 1, h_export},
-    {"POST", "/v1/enable", "enable", CF_ROLE_ADMIN, 0, h_enable},
+    {"POST", "/v1/enable", "enable", CF_ROLE_ADMIN, 1, h_enable},
     {"POST", "/v1/disable", "disable", CF_ROLE_ADMIN, 0, h_disable},
     {"POST", "/v1/remove", "remove", CF_ROLE_ADMIN, 0, h_remove},
     {"POST", "/v1/new-self-signed", "new-self-signed", CF_ROLE_ADMIN, 1,
@@ -385,17 +388,20 @@ h_enable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
     json_t *body, json_t **resp, struct cf_error *err)
 {
 	const char *thumb, *services;
-	char full[CF_THUMB_LEN + 1] = "";
+	char full[CF_THUMB_LEN + 1] = "", *detail = NULL;
 	int force;
 
 	(void)q;
 	if (field_required(body, "thumbprint", &thumb, err) == -1 ||
 	    field_required(body, "services", &services, err) == -1 ||
-	    field_bool(body, "force", &force, err) == -1)
+	    field_bool(body, "force", &force, err) == -1 ||
+	    cf_op_enable(s, c->actor, thumb, services, force, full, &detail,
+		err) == -1)
 		return -1;
-	return thumb_reply(
-	    cf_op_enable(s, c->actor, thumb, services, force, full, err), full,
-	    resp);
+	*resp = json_pack("{s:s, s:s}", "thumbprint", full, "detail",
+	    detail ? detail : "");
+	free(detail);
+	return 0;
 }
 
 static int
@@ -498,6 +504,45 @@ h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 			recs[i].thumb, "Outcome", recs[i].outcome));
 	}
 	cf_audit_free(recs, n);
+	return 0;
+}
+
+/* A thumbprint, or null when there is none. */
+static json_t *
+thumb_or_null(const char *t)
+{
+	return t[0] ? json_string(t) : json_null();
+}
+
+static int
+h_services(struct cf_store *s, const struct cf_api_caller *c, const char *q,
+    json_t *body, json_t **resp, struct cf_error *err)
+{
+	struct cf_service_view *v = NULL;
+	size_t n = 0, i;
+
+	(void)c;
+	(void)q;
+	(void)body;
+	if (cf_op_services(s, &v, &n, err) == -1)
+		return -1;
+	*resp = json_array();
+	for (i = 0; i < n; i++) {
+		char iso[21] = "";
+		if (v[i].not_after != 0)
+			cf_time_iso(v[i].not_after, iso);
+		json_array_append_new(*resp,
+		    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s}",
+			"Service", v[i].name, "Kind", v[i].kind, "Assigned",
+			thumb_or_null(v[i].assigned), "OnDisk",
+			thumb_or_null(v[i].on_disk), "Served",
+			thumb_or_null(v[i].served), "Match",
+			v[i].match < 0 ? json_null()
+				       : json_boolean(v[i].match),
+			"NotAfter", iso, "Endpoint", v[i].endpoint, "Problem",
+			v[i].problem));
+	}
+	cf_service_views_free(v, n);
 	return 0;
 }
 

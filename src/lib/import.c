@@ -19,7 +19,9 @@
 #include <openssl/x509v3.h>
 
 #include "bundle.h"
+#include "deploy.h"
 #include "ops.h"
+#include "service.h"
 #include "store.h"
 #include "util.h"
 
@@ -35,6 +37,7 @@ struct import {
 	size_t nres;
 	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
 	size_t nkeyed;
+	struct cf_deploy *d; /* deployments, undone unless committed */
 };
 
 /* The PKCS#8 DER of key as a secret (wiped on free). */
@@ -231,7 +234,7 @@ assign_services(struct import *im, struct cf_error *err)
 		    "that serves afterwards",
 		    im->services, im->nkeyed);
 	return cf_services_assign(im->store, im->keyed, im->services,
-	    im->opts->force, err);
+	    im->opts->force, im->d, NULL, err);
 }
 
 static void
@@ -556,8 +559,11 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 	im.store = s;
 	im.opts = opts;
 	if (opts->services != NULL &&
-	    cf_services_parse(opts->services, &im.services, err) == -1)
+	    cf_services_parse(cf_store_services(s), opts->services,
+		&im.services, err) == -1)
 		goto out;
+	if (im.services != NULL && cf_services_count(cf_store_services(s)) > 0)
+		im.d = cf_deploy_new();
 	/* Parse everything first: a bad file fails before any change. */
 	if (parse_all(in, n, opts, bundles, err) == -1)
 		goto out;
@@ -587,6 +593,15 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 out:
 	if (began)
 		cf_store_rollback(s);
+	if (rc == -1 && im.d != NULL) {
+		char *report = NULL;
+		cf_deploy_undo(im.d, &report);
+		if (report != NULL && report[0] != '\0')
+			cf_errorf(err, err->code, "%s; undone: %s", err->msg,
+			    report);
+		free(report);
+	}
+	cf_deploy_free(im.d);
 	if (rc == -1) {
 		char *outcome = xasprintf("failed: %s", err->msg);
 		cf_store_audit(s, opts->actor, op, "", outcome, NULL);

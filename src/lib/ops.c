@@ -11,78 +11,14 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "deploy.h"
 #include "identity.h"
+#include "material.h"
 #include "ops.h"
 #include "pkcs12.h"
+#include "service.h"
 #include "status.h"
 #include "util.h"
-
-static const struct {
-	const char *name, *canon;
-} services[] = {
-    {"https", "https"}, {"iis", "https"}, {"smtp", "smtp"},
-    {"imap", "imap"},	{"pop", "pop"},
-};
-
-int
-cf_service_canon(const char *name, char out[16], struct cf_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(services) / sizeof(services[0]); i++)
-		if (cf_strieq(name, services[i].name)) {
-			snprintf(out, 16, "%s", services[i].canon);
-			return 0;
-		}
-	return cf_errorf(err, CF_E_USAGE,
-	    "%s: unknown service; the services are https (alias IIS), smtp, "
-	    "imap and pop",
-	    name);
-}
-
-static int
-cmp_strp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-int
-cf_services_parse(const char *list, char **out, struct cf_error *err)
-{
-	char *copy = xstrdup(list), *tok, *save = NULL, *names[8];
-	char canon[16];
-	size_t n = 0, i, j;
-	int rc = -1;
-
-	*out = NULL;
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		if (cf_service_canon(tok, canon, err) == -1)
-			goto out;
-		for (j = 0; j < n && strcmp(names[j], canon) != 0; j++)
-			;
-		if (j == n && n < 8)
-			names[n++] = xstrdup(canon);
-	}
-	if (n == 0) {
-		cf_errorf(err, CF_E_USAGE,
-		    "no service named; give https, smtp, imap or pop");
-		goto out;
-	}
-	qsort(names, n, sizeof(names[0]), cmp_strp);
-	*out = xstrdup(names[0]);
-	for (i = 1; i < n; i++) {
-		char *joined = xasprintf("%s,%s", *out, names[i]);
-		free(*out);
-		*out = joined;
-	}
-	rc = 0;
-out:
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(copy);
-	return rc;
-}
 
 void
 cf_views_free(struct cf_view *v, size_t n)
@@ -238,49 +174,6 @@ audit_failure(struct cf_store *s, const char *actor, const char *op,
 	free(outcome);
 }
 
-/* The certificate, key (NULL unless with_key) and chain of thumb. */
-static int
-load_for_export(struct cf_store *s, const struct cf_row *row, int with_key,
-    X509 **cert, EVP_PKEY **key, STACK_OF(X509) **chain,
-    struct cf_error *err)
-{
-	struct cf_row *rows = NULL;
-	struct cf_secret *der = NULL;
-	const unsigned char *p;
-	size_t n = 0, i;
-	int rc = -1;
-
-	*cert = NULL;
-	*key = NULL;
-	*chain = sk_X509_new_null();
-	if ((*cert = cf_cert_from_der(row->der, row->der_len, err)) == NULL ||
-	    cf_status_chain(s, row, &rows, &n, err) == -1)
-		goto out;
-	for (i = 0; i < n; i++) {
-		X509 *x = cf_cert_from_der(rows[i].der, rows[i].der_len, err);
-		if (x == NULL)
-			goto out;
-		sk_X509_push(*chain, x);
-	}
-	if (with_key) {
-		if (cf_store_key_get(s, row->f.thumbprint, &der, err) == -1)
-			goto out;
-		p = (const unsigned char *)der->data;
-		if ((*key = d2i_AutoPrivateKey(NULL, &p, (long)der->len)) ==
-		    NULL) {
-			cf_errorf_ossl(err, CF_E_CRYPTO,
-			    "%s: the stored private key does not decode",
-			    row->f.thumbprint);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	cf_secret_free(der);
-	cf_rows_free(rows, n);
-	return rc;
-}
-
 /* PEM: the certificate, its chain, then the key as encrypted PKCS#8. */
 static int
 write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
@@ -336,9 +229,7 @@ export_locked(struct cf_store *s, const char *thumb,
     struct cf_error *err)
 {
 	struct cf_row row;
-	X509 *cert = NULL;
-	EVP_PKEY *key = NULL;
-	STACK_OF(X509) *chain = NULL;
+	struct cf_material m = {0};
 	unsigned char *der = NULL;
 	size_t len = 0;
 	int rc = -1;
@@ -367,14 +258,13 @@ export_locked(struct cf_store *s, const char *thumb,
 					   "export a private key", thumb);
 		goto out;
 	}
-	if (load_for_export(s, &row, !opts->no_key, &cert, &key, &chain,
-		err) == -1)
+	if (cf_material_load(s, &row, !opts->no_key, &m, err) == -1)
 		goto out;
 	if (opts->format == CF_EXPORT_PEM) {
-		if (write_pem(cert, key, chain, opts->password, out, err) == -1)
+		if (write_pem(m.cert, m.key, m.chain, opts->password, out, err) == -1)
 			goto out;
 	} else {
-		if (cf_pkcs12_build(cert, key, chain,
+		if (cf_pkcs12_build(m.cert, m.key, m.chain,
 			row.friendly_name[0] ? row.friendly_name : NULL,
 			opts->password,
 			opts->legacy ? CF_P12_LEGACY : CF_P12_MODERN, &der,
@@ -394,9 +284,7 @@ out:
 		OPENSSL_cleanse(der, len);
 		free(der);
 	}
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	sk_X509_pop_free(chain, X509_free);
+	cf_material_clear(&m);
 	cf_row_clear(&row);
 	return rc;
 }
@@ -433,19 +321,39 @@ out:
 	return rc;
 }
 
-/* Runs fn inside a transaction on the certificate arg names. */
+/* outcome with its lines joined by "; ", for the audit trail. */
+static char *
+one_line(const char *outcome)
+{
+	char *flat = xmalloc(2 * strlen(outcome) + 1), *o = flat;
+
+	for (; *outcome != '\0'; outcome++)
+		if (*outcome == '\n') {
+			*o++ = ';';
+			*o++ = ' ';
+		} else
+			*o++ = *outcome;
+	*o = '\0';
+	return flat;
+}
+
+/*
+ * Runs fn inside a transaction on the certificate arg names.  When the
+ * transaction does not commit, what fn deployed through d (may be NULL)
+ * is undone.
+ */
 static int
 with_cert(struct cf_store *s, const char *actor, const char *op,
     const char *arg, char *thumb_out,
     int (*fn)(struct cf_store *, const struct cf_row *, void *,
 	char **outcome, struct cf_error *),
-    void *ctx, struct cf_error *err)
+    void *ctx, struct cf_deploy *d, struct cf_error *err)
 {
 	struct cf_row *rows = NULL;
 	char thumb[CF_THUMB_LEN + 1] = "";
-	char *outcome = NULL;
+	char *outcome = NULL, *flat = NULL, *report = NULL;
 	size_t n = 0;
-	int rc = -1;
+	int rc = -1, done = 0;
 
 	if (cf_store_begin(s, err) == -1)
 		return -1;
@@ -456,8 +364,11 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 		cf_errorf(err, CF_E_NOTFOUND, "%s: no such certificate", arg);
 		goto out;
 	}
-	if (fn(s, &rows[0], ctx, &outcome, err) == -1 ||
-	    cf_store_audit(s, actor, op, thumb, outcome, err) == -1 ||
+	if (fn(s, &rows[0], ctx, &outcome, err) == -1)
+		goto out;
+	done = 1;
+	flat = one_line(outcome);
+	if (cf_store_audit(s, actor, op, thumb, flat, err) == -1 ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	if (thumb_out != NULL)
@@ -466,8 +377,16 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 out:
 	if (rc == -1) {
 		cf_store_rollback(s);
+		if (done && d != NULL) {
+			cf_deploy_undo(d, &report);
+			if (report != NULL && report[0] != '\0')
+				cf_errorf(err, err->code, "%s; undone: %s",
+				    err->msg, report);
+		}
 		audit_failure(s, actor, op, thumb, err);
 	}
+	free(report);
+	free(flat);
 	free(outcome);
 	cf_rows_free(rows, n);
 	return rc;
@@ -476,35 +395,9 @@ out:
 struct svc_args {
 	const char *services;
 	int force;
+	struct cf_deploy *d;
+	char *detail; /* what each service did, lines */
 };
-
-int
-cf_services_assign(struct cf_store *s, const char *thumb, const char *list,
-    int force, struct cf_error *err)
-{
-	char *copy = xstrdup(list), *svc, *save = NULL;
-	char owner[CF_THUMB_LEN + 1];
-	int rc = -1;
-
-	for (svc = strtok_r(copy, ",", &save); svc != NULL;
-	     svc = strtok_r(NULL, ",", &save)) {
-		if (cf_store_service_owner(s, svc, owner, err) == -1)
-			goto out;
-		if (owner[0] != '\0' && strcmp(owner, thumb) != 0 && !force) {
-			cf_errorf(err, CF_E_CONFLICT,
-			    "%.8s: service %s is assigned to %s; use --force "
-			    "to move it",
-			    thumb, svc, owner);
-			goto out;
-		}
-		if (cf_store_service_set(s, svc, thumb, err) == -1)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(copy);
-	return rc;
-}
 
 static int
 do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
@@ -514,17 +407,15 @@ do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
 	char *list = NULL;
 	int rc = -1;
 
-	if (cf_services_parse(a->services, &list, err) == -1)
+	if (cf_services_parse(cf_store_services(s), a->services, &list, err) ==
+	    -1)
 		return -1;
-	if (!r->has_key) {
-		cf_errorf(err, CF_E_DENIED,
-		    "%.8s: the store has no private key for this certificate, "
-		    "so no service can present it; import it with its key",
-		    r->f.thumbprint);
+	if (cf_services_assign(s, r->f.thumbprint, list, a->force, a->d,
+		&a->detail, err) == -1)
 		goto out;
-	}
-	*outcome = xasprintf("enabled %s", list);
-	rc = cf_services_assign(s, r->f.thumbprint, list, a->force, err);
+	*outcome = a->detail ? xasprintf("enabled %s\n%s", list, a->detail)
+			     : xasprintf("enabled %s", list);
+	rc = 0;
 out:
 	free(list);
 	return rc;
@@ -539,9 +430,10 @@ do_disable(struct cf_store *s, const struct cf_row *r, void *ctx,
 	char owner[CF_THUMB_LEN + 1];
 	int rc = -1;
 
-	if (cf_services_parse(a->services, &list, err) == -1)
+	if (cf_services_parse(cf_store_services(s), a->services, &list, err) ==
+	    -1)
 		return -1;
-	*outcome = xasprintf("disabled %s", list);
+	*outcome = xasprintf("disabled %s (the files stay as they are)", list);
 	for (svc = strtok_r(list, ",", &save); svc != NULL;
 	     svc = strtok_r(NULL, ",", &save)) {
 		if (cf_store_service_owner(s, svc, owner, err) == -1)
@@ -581,20 +473,34 @@ do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
 
 int
 cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
-    const char *svcs, int force, char *thumb, struct cf_error *err)
+    const char *svcs, int force, char *thumb, char **detail,
+    struct cf_error *err)
 {
-	struct svc_args a = {svcs, force};
+	struct svc_args a = {svcs, force, NULL, NULL};
+	int rc;
 
-	return with_cert(s, actor, "enable", arg, thumb, do_enable, &a, err);
+	if (detail != NULL)
+		*detail = NULL;
+	if (cf_services_count(cf_store_services(s)) > 0)
+		a.d = cf_deploy_new();
+	rc = with_cert(s, actor, "enable", arg, thumb, do_enable, &a, a.d,
+	    err);
+	cf_deploy_free(a.d);
+	if (rc == 0 && detail != NULL)
+		*detail = a.detail;
+	else
+		free(a.detail);
+	return rc;
 }
 
 int
 cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, char *thumb, struct cf_error *err)
 {
-	struct svc_args a = {svcs, 0};
+	struct svc_args a = {svcs, 0, NULL, NULL};
 
-	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, err);
+	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, NULL,
+	    err);
 }
 
 int
@@ -602,5 +508,5 @@ cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
     int force, char *thumb, struct cf_error *err)
 {
 	return with_cert(s, actor, "remove", arg, thumb, do_remove, &force,
-	    err);
+	    NULL, err);
 }

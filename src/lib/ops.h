@@ -109,36 +109,60 @@ int cf_op_new_self_signed(struct cf_store *s,
     size_t *nres, struct cf_error *err);
 
 /*
- * Assigns the comma-separated services to the certificate arg names.
- * A service held by another certificate is CF_E_CONFLICT unless force.
- * *thumb (41 bytes, may be NULL) receives the full thumbprint.
+ * Assigns the comma-separated services to the certificate arg names and
+ * deploys it to those this host configures (cf_store_set_services).  A
+ * service held by another certificate is CF_E_CONFLICT unless force;
+ * force also passes a certificate whose names do not cover a service's.
+ * *thumb (41 bytes, may be NULL) receives the full thumbprint, *detail
+ * (may be NULL; new, or NULL when nothing to say) what each service did,
+ * a line each.
  */
 int cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
-    const char *services, int force, char *thumb, struct cf_error *err);
-/* Takes the services from the certificate arg names. */
+    const char *services, int force, char *thumb, char **detail,
+    struct cf_error *err);
+/* Takes the services from the certificate arg names; files stay. */
 int cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
     const char *services, char *thumb, struct cf_error *err);
 /* Removes a certificate; one still assigned to services needs force. */
 int cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
     int force, char *thumb, struct cf_error *err);
 
-/*
- * Assigns each service of the canonical list (from cf_services_parse) to
- * thumb inside the caller's transaction.  A service held by another
- * certificate is CF_E_CONFLICT unless force.
- */
-int cf_services_assign(struct cf_store *s, const char *thumb,
-    const char *list, int force, struct cf_error *err);
+/* One service as `certfleet services` shows it; strings owned. */
+struct cf_service_view {
+	char name[32];
+	char *kind;			  /* "nginx"; "" when not configured */
+	char assigned[CF_THUMB_LEN + 1];  /* "" when none */
+	char on_disk[CF_THUMB_LEN + 1];	  /* leaf of the chain/pem file */
+	char served[CF_THUMB_LEN + 1];	  /* "" when not checked or failed */
+	char *endpoint;			  /* "127.0.0.1:443 (tls, SNI …)" */
+	time_t not_after; /* of the served certificate, else the assigned */
+	int match;	  /* 1 all agree; 0 they differ; -1 nothing to compare */
+	char *problem;	  /* "" when all is well; else what and what to do */
+};
+void cf_service_views_free(struct cf_service_view *v, size_t n);
 
 /*
- * The canonical name of a service ("IIS" -> "https"), into out; -1 with
- * CF_E_USAGE naming the valid ones for an unknown name.
+ * Every service configured here or assigned in the store, sorted by name:
+ * its assigned certificate, the one its files hold and the one a live
+ * handshake sees.  Drift (files changed behind certfleet's back, a reload
+ * that never happened) shows as match 0 with the reason.
  */
-int cf_service_canon(const char *name, char out[16], struct cf_error *err);
+int cf_op_services(struct cf_store *s, struct cf_service_view **out,
+    size_t *n, struct cf_error *err);
+
+struct cf_deploy;
 /*
- * Canonical, sorted, deduplicated comma-separated list of services in
- * list into *out (caller frees).
+ * Assigns each service of the canonical list (cf_services_parse) to
+ * thumb inside the caller's transaction, then deploys thumb to each one
+ * configured, through d (NULL: record only).  Refuses before any change
+ * when thumb cannot serve: no key, a key not its own, out of its dates,
+ * an incomplete or broken chain, or (unless force) names that do not
+ * cover a configured service's name; a service held by another
+ * certificate is CF_E_CONFLICT unless force.  A failed deployment undoes
+ * the others of d.  *outcome (may be NULL) gets a line per service.
  */
-int cf_services_parse(const char *list, char **out, struct cf_error *err);
+int cf_services_assign(struct cf_store *s, const char *thumb,
+    const char *list, int force, struct cf_deploy *d, char **outcome,
+    struct cf_error *err);
 
 #endif

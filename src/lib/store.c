@@ -18,6 +18,7 @@
 
 struct cf_store {
 	sqlite3 *db;
+	const struct cf_services *services; /* lent */
 	struct {
 		char *sql;
 		sqlite3_stmt *st;
@@ -912,6 +913,33 @@ cf_store_service_clear(struct cf_store *s, const char *service,
 }
 
 int
+cf_store_service_list(struct cf_store *s, char ***names, size_t *n,
+    struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((st = prepare(s, "SELECT service FROM services ORDER BY service",
+		 err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*names = xrealloc(*names, (*n + 1) * sizeof(**names));
+		(*names)[(*n)++] = col_text(st, 0);
+	}
+	release(s, st);
+	if (rc != SQLITE_DONE) {
+		while (*n > 0)
+			free((*names)[--*n]);
+		free(*names);
+		*names = NULL;
+		return db_error(s, err, "read services");
+	}
+	return 0;
+}
+
+int
 cf_store_client_set(struct cf_store *s, const char *fingerprint,
     const char *role, struct cf_error *err)
 {
@@ -1069,4 +1097,16 @@ cf_audit_free(struct cf_audit *recs, size_t n)
 		free(recs[i].outcome);
 	}
 	free(recs);
+}
+
+void
+cf_store_set_services(struct cf_store *s, const struct cf_services *conf)
+{
+	s->services = conf;
+}
+
+const struct cf_services *
+cf_store_services(const struct cf_store *s)
+{
+	return s->services;
 }

@@ -135,9 +135,22 @@ int cf_store_service_owner(struct cf_store *s, const char *service,
 /* Assigns service to thumb (taking it from any other). */
 int cf_store_service_set(struct cf_store *s, const char *service,
     const char *thumb, struct cf_error *err);
+/* The names of every assigned service, sorted, into *names (caller
+ * frees each and the array). */
+int cf_store_service_list(struct cf_store *s, char ***names, size_t *n,
+    struct cf_error *err);
 /* Removes the assignment of service, whoever holds it. */
 int cf_store_service_clear(struct cf_store *s, const char *service,
     struct cf_error *err);
+
+/*
+ * Lends the store the services of this host (service.h; NULL: none).  The
+ * operations that assign services deploy to those configured here.  The
+ * caller keeps conf alive as long as the store.
+ */
+struct cf_services;
+void cf_store_set_services(struct cf_store *s, const struct cf_services *conf);
+const struct cf_services *cf_store_services(const struct cf_store *s);
 
 /*
  * Authorized API clients, by certificate fingerprint ("SHA256:HEX"):

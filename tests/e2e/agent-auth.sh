@@ -143,9 +143,10 @@ URL=https://127.0.0.1:$PORT
 for who in admin reader stranger; do
 	check "fleet/add/$who" as "$who" cf fleet add au1 "127.0.0.1:$PORT" --fingerprint "$OLD_FP"
 done
+# The chain first: a certificate whose chain reaches no root cannot serve.
+check setup/import-chain as admin cf import "$P/int.pem" "$P/root.pem" --server au1
 check setup/import as admin cf import "$P/leaf.pem" "$P/leaf.key" \
 	--server au1 --exportable --services https,smtp --force
-check setup/import-chain as admin cf import "$P/int.pem" "$P/root.pem" --server au1
 expect_eq setup/imported "$(view | grep "^$TP ")" "$TP https,smtp true"
 
 # ---- the store on disk while the agent runs -------------------------------

@@ -614,7 +614,8 @@ A=$ST/ambiguous
 cp -a "$S" "$A"
 FAKE_TP=${TP_LEAF:0:12}0000000000000000000000000000
 FAKE_TP=${FAKE_TP:0:40}
-[ "$FAKE_TP" = "$TP_LEAF" ] && FAKE_TP=${TP_LEAF:0:12}1111111111111111111111111111
+# Digits 13 and 14 must differ from the leaf's, or 14 digits are ambiguous too.
+[ "${TP_LEAF:12:2}" = "00" ] && FAKE_TP=${TP_LEAF:0:12}1111111111111111111111111111
 sqlite3 "$A/store.db" "INSERT INTO certificates SELECT '$FAKE_TP', subject, issuer,
     serial, not_before, not_after, domains, key_type, spki, self_signed, signed_by,
     sig_state, friendly_name, exportable, created, modified FROM certificates

@@ -76,7 +76,7 @@ main(void)
 	struct cf_buf out = {0};
 	struct cf_export_opts eo;
 	size_t n = 0;
-	char *pem, dir[512];
+	char *pem, *pem2, dir[512];
 
 	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
 	s = cf_store_open(dir, &err);
@@ -90,11 +90,16 @@ main(void)
 		free(k);
 		free(c);
 	}
-	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == 0 &&
+	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == -1 &&
+		  err.code == CF_E_DENIED &&
+		  strstr(err.msg, "incomplete") != NULL && count() == 0,
+	    "import --services: a chain that reaches no root cannot serve; "
+	    "nothing imported");
+	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 &&
 		  n == 1 && strcmp(res[0].thumbprint, leaf_t) == 0 &&
 		  strcmp(res[0].what, "imported") == 0 &&
-		  strcmp(res[0].services, "https,smtp") == 0,
-	    "import: the leaf of a key-first PEM bundle, with services");
+		  strcmp(res[0].services, "") == 0,
+	    "import: the leaf of a key-first PEM bundle");
 	cf_import_results_free(res, n);
 	CHECK(count() == 1, "import: the intermediate is a chain certificate, "
 			    "not listed");
@@ -110,15 +115,15 @@ main(void)
 	CHECK(strcmp(status_of(leaf_t), "Untrusted") == 0,
 	    "status: Untrusted while the root is unknown");
 
-	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 &&
-		  n == 1 && strcmp(res[0].what, "already present") == 0,
-	    "import: again says already present");
-	cf_import_results_free(res, n);
-	free(pem);
-
-	pem = tp_pem(&root, 1, NULL);
-	CHECK(import_pem("root.pem", pem, 0, NULL, &res, &n) == 0 && n == 1,
+	pem2 = tp_pem(&root, 1, NULL);
+	CHECK(import_pem("root.pem", pem2, 0, NULL, &res, &n) == 0 && n == 1,
 	    "import: the root as a certificate of its own");
+	cf_import_results_free(res, n);
+	free(pem2);
+	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == 0 &&
+		  n == 1 && strcmp(res[0].what, "already present") == 0 &&
+		  strcmp(res[0].services, "https,smtp") == 0,
+	    "import: again says already present; --services now assigned");
 	cf_import_results_free(res, n);
 	free(pem);
 	CHECK(strcmp(status_of(leaf_t), "Valid") == 0,
@@ -199,14 +204,14 @@ main(void)
 	cf_buf_clear(&out);
 
 	/* Services. */
-	CHECK(cf_op_enable(s, "test", root_t, "https", 0, NULL, &err) == -1 &&
+	CHECK(cf_op_enable(s, "test", root_t, "https", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_DENIED,
 	    "enable: a certificate without a key cannot serve");
-	CHECK(cf_op_enable(s, "test", leaf_t, "imap,IIS", 0, thumb, &err) ==
+	CHECK(cf_op_enable(s, "test", leaf_t, "imap,IIS", 0, thumb, NULL, &err) ==
 		      0 &&
 		  strcmp(thumb, leaf_t) == 0,
 	    "enable: IIS is https, imap added");
-	CHECK(cf_op_enable(s, "test", leaf_t, "ftp", 0, NULL, &err) == -1 &&
+	CHECK(cf_op_enable(s, "test", leaf_t, "ftp", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_USAGE,
 	    "enable: an unknown service is a usage error");
 	CHECK(cf_op_disable(s, "test", leaf_t, "pop", NULL, &err) == -1 &&

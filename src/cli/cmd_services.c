@@ -1,0 +1,188 @@
+/*
+ * cmd_services.c - certfleet services [--json]: per service, the
+ * certificate assigned to it, the one its files hold and the one a live
+ * handshake sees, and whether they agree.  "Renewed but still serving the
+ * old one" shows here: the table, then one line on stderr per service
+ * that does not serve what it should, and exit status 1.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "output.h"
+
+static const char usage[] =
+    "Usage: certfleet services [--json]\n"
+    "         [--server NAME,...|all] [--store DIR]\n"
+    "Per service: the assigned certificate, the one its files hold, the\n"
+    "one a live handshake sees (Served), and whether they match.  Exit\n"
+    "status 1 when a service does not serve its assigned certificate.\n";
+
+#define NCOLS 9
+
+/* A thumbprint's first 8 digits for the table, "-" for none. */
+static char *
+short_thumb(const char *t)
+{
+	return t[0] ? xasprintf("%.8s", t) : xstrdup("-");
+}
+
+/* Whole days from now until t, or "-" when unknown. */
+static char *
+days_left(time_t t)
+{
+	if (t == 0)
+		return xstrdup("-");
+	return xasprintf("%lld", (long long)((t - time(NULL)) / 86400));
+}
+
+/* The JSON of one view, Server first when several answered. */
+static json_t *
+view_json(const char *server, const struct cf_service_view *v)
+{
+	char iso[21] = "";
+	json_t *o = json_object();
+
+	if (v->not_after != 0)
+		cf_time_iso(v->not_after, iso);
+	if (server != NULL)
+		json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Service", json_string(v->name));
+	json_object_set_new(o, "Kind", json_string(v->kind));
+	json_object_set_new(o, "Assigned",
+	    v->assigned[0] ? json_string(v->assigned) : json_null());
+	json_object_set_new(o, "OnDisk",
+	    v->on_disk[0] ? json_string(v->on_disk) : json_null());
+	json_object_set_new(o, "Served",
+	    v->served[0] ? json_string(v->served) : json_null());
+	json_object_set_new(o, "Match",
+	    v->match < 0 ? json_null() : json_boolean(v->match));
+	json_object_set_new(o, "DaysToExpiry",
+	    v->not_after ? json_integer((json_int_t)((v->not_after -
+							 time(NULL)) /
+						     86400))
+			 : json_null());
+	json_object_set_new(o, "NotAfter", json_string(iso));
+	json_object_set_new(o, "Endpoint", json_string(v->endpoint));
+	json_object_set_new(o, "Problem", json_string(v->problem));
+	return o;
+}
+
+/* The table (or JSON) of every server's services. */
+static void
+print_services(const struct backend *b, const struct backend_reply *r)
+{
+	static const char *const names[NCOLS + 1] = {"Server", "Service",
+	    "Kind", "Assigned", "OnDisk", "Served", "Match", "Days",
+	    "Endpoint"};
+	int several = backend_count(b) > 1;
+	size_t nc = several ? NCOLS : NCOLS - 1, rows = 0, row = 0, i, j;
+	const char *const *headers = several ? names : names + 1;
+	char **cells;
+	json_t *a = json_array();
+
+	for (i = 0; i < backend_count(b); i++)
+		rows += r[i].nsvcs;
+	cells = xcalloc(rows * nc + 1, sizeof(*cells));
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].nsvcs; j++, row++) {
+			const struct cf_service_view *v = &r[i].svcs[j];
+			char **cell = cells + row * nc;
+			json_array_append_new(a,
+			    view_json(several ? backend_server(b, i) : NULL, v));
+			if (several)
+				*cell++ = xstrdup(backend_server(b, i));
+			cell[0] = xstrdup(v->name);
+			cell[1] = xstrdup(v->kind[0] ? v->kind : "-");
+			cell[2] = short_thumb(v->assigned);
+			cell[3] = short_thumb(v->on_disk);
+			cell[4] = short_thumb(v->served);
+			cell[5] = xstrdup(v->match < 0 ? "-"
+					  : v->match ? "yes"
+						     : "NO");
+			cell[6] = days_left(v->not_after);
+			cell[7] = xstrdup(v->endpoint);
+		}
+	if (cli.json)
+		out_json(a);
+	else {
+		json_decref(a);
+		if (rows > 0)
+			out_table(headers, nc, cells, rows);
+		else
+			puts("No services: none is configured ([service NAME] "
+			     "in the agent's configuration) or assigned.");
+	}
+	for (i = 0; i < rows * nc; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+/* One line on stderr per service that does not serve what it should;
+ * how many there were. */
+static size_t
+report_mismatches(const struct backend *b, const struct backend_reply *r)
+{
+	size_t i, j, bad = 0;
+
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].nsvcs; j++) {
+			if (r[i].svcs[j].match != 0)
+				continue;
+			fprintf(stderr, "certfleet: %s: %s: %s\n",
+			    backend_server(b, i), r[i].svcs[j].name,
+			    r[i].svcs[j].problem);
+			bad++;
+		}
+	return bad;
+}
+
+int
+cmd_services(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    CLI_COMMON_OPTS,
+	    {NULL, 0, NULL, 0},
+	};
+	struct backend_req req;
+	struct backend_reply *r;
+	struct backend *b;
+	size_t i, failed = 0;
+	int c, rc;
+
+	memset(&req, 0, sizeof(req));
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return 0;
+		}
+		return cli_bad_option("services", c, argv);
+	}
+	if (optind != argc)
+		return cli_usage(
+		    "services", "unexpected argument %s", argv[optind]);
+	if ((rc = backend_open("services", &b)) != 0)
+		return rc;
+	r = backend_replies_new(b);
+	backend_run(b, BACKEND_SERVICES, &req, r);
+	for (i = 0; i < backend_count(b); i++)
+		if (r[i].err.code != CF_OK) {
+			int status = backend_fail(b, i, "services", &r[i].err);
+			rc = rc ? rc : status;
+			failed++;
+		}
+	if (failed < backend_count(b)) {
+		print_services(b, r);
+		if (report_mismatches(b, r) > 0 && rc == 0)
+			rc = 1;
+	}
+	backend_replies_free(r, backend_count(b));
+	backend_free(b);
+	return rc;
+}

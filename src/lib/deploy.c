@@ -1,0 +1,683 @@
+/*
+ * deploy.c - rendering a certificate's files, deploying them to a
+ * service, proving they are served, and undoing it: see deploy.h.  The
+ * file I/O (save, atomic write, restore) is in deploy_files.c, the
+ * commands (cf_run_command) in deploy_cmd.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "cert.h"
+#include "deploy.h"
+#include "deploy_files.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_MS 20000
+
+/* ---- rendering ----------------------------------------------------- */
+
+void
+cf_rendered_clear(struct cf_rendered *r)
+{
+	if (r == NULL)
+		return;
+	if (r->key != NULL)
+		OPENSSL_cleanse(r->key, r->key_len);
+	if (r->pem != NULL)
+		OPENSSL_cleanse(r->pem, r->pem_len);
+	free(r->chain);
+	free(r->key);
+	free(r->pem);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The contents of memory BIO b as a new NUL-terminated string. */
+static char *
+bio_text(BIO *b, size_t *len)
+{
+	char *p = NULL, *s;
+	long n = BIO_get_mem_data(b, &p);
+
+	if (n < 0)
+		n = 0;
+	s = xmalloc((size_t)n + 1);
+	if (n > 0)
+		memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	*len = (size_t)n;
+	return s;
+}
+
+/* Wipes what memory BIO b holds (a key), then frees it.  NULL-safe. */
+static void
+bio_free_wiped(BIO *b)
+{
+	char *p = NULL;
+	long n;
+
+	if (b == NULL)
+		return;
+	if ((n = BIO_get_mem_data(b, &p)) > 0 && p != NULL)
+		OPENSSL_cleanse(p, (size_t)n);
+	BIO_free(b);
+}
+
+/*
+ * PEM of leaf and of every certificate of chain but the leaf again and
+ * self-signed ones (roots: a client has them or does not trust them),
+ * then of the key as PKCS#8, which PEM_write_bio_PrivateKey writes in
+ * OpenSSL 3.  The key is only ever in memory BIOs wiped before free.
+ */
+int
+cf_render(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
+    struct cf_rendered *out, struct cf_error *err)
+{
+	BIO *cb = NULL, *kb = NULL;
+	X509 *x;
+	int i, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if ((cb = BIO_new(BIO_s_mem())) == NULL ||
+	    (kb = BIO_new(BIO_s_mem())) == NULL) {
+		cf_errorf_ossl(err, CF_E_INTERNAL, "render the files");
+		goto out;
+	}
+	if (!PEM_write_bio_X509(cb, leaf)) {
+		cf_errorf_ossl(err, CF_E_CRYPTO, "render the certificate");
+		goto out;
+	}
+	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+		x = sk_X509_value(chain, i);
+		if (X509_cmp(x, leaf) == 0 || cf_cert_self_signed(x))
+			continue;
+		if (!PEM_write_bio_X509(cb, x)) {
+			cf_errorf_ossl(err, CF_E_CRYPTO, "render the chain");
+			goto out;
+		}
+	}
+	if (key != NULL &&
+	    !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)) {
+		cf_errorf_ossl(err, CF_E_CRYPTO, "render the private key");
+		goto out;
+	}
+	out->chain = bio_text(cb, &out->chain_len);
+	if (key != NULL)
+		out->key = bio_text(kb, &out->key_len);
+	out->pem_len = out->chain_len + out->key_len;
+	out->pem = xmalloc(out->pem_len + 1);
+	memcpy(out->pem, out->chain, out->chain_len);
+	if (out->key_len > 0)
+		memcpy(out->pem + out->chain_len, out->key, out->key_len);
+	out->pem[out->pem_len] = '\0';
+	rc = 0;
+out:
+	BIO_free(cb);
+	bio_free_wiped(kb);
+	return rc;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long long ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* ---- what a file holds, what an endpoint serves --------------------- */
+
+/*
+ * The thumbprint and notAfter (may be NULL) of the first certificate in
+ * the PEM text p: 1, or 0 when there is none.  p may hold a key: it is
+ * read in place, not copied.
+ */
+static int
+pem_leaf(
+    const char *p, size_t len, char thumb[CF_THUMB_LEN + 1], time_t *not_after)
+{
+	BIO *b = NULL;
+	X509 *x = NULL;
+	struct tm tm;
+
+	thumb[0] = '\0';
+	if (len == 0 || len > INT_MAX ||
+	    (b = BIO_new_mem_buf(p, (int)len)) == NULL ||
+	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL) {
+		ERR_clear_error();
+		BIO_free(b);
+		return 0;
+	}
+	cf_cert_thumbprint(x, thumb);
+	if (not_after != NULL)
+		*not_after = ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm) == 1
+				 ? timegm(&tm)
+				 : 0;
+	X509_free(x);
+	BIO_free(b);
+	return 1;
+}
+
+/* Read through deploy_files.c: a combined file holds a key to wipe. */
+int
+cf_file_leaf(const char *path, char thumb[CF_THUMB_LEN + 1], time_t *not_after,
+    struct cf_error *err)
+{
+	struct cf_secret *s = NULL;
+	struct stat st;
+	int r;
+
+	thumb[0] = '\0';
+	if (not_after != NULL)
+		*not_after = 0;
+	if ((r = cf_dfile_read(path, &s, &st, err)) != 1)
+		return r;
+	r = pem_leaf(s->data, s->len, thumb, not_after);
+	cf_secret_free(s);
+	return r;
+}
+
+/* A duration as messages give it: "20 s", or "1500 ms". */
+static void
+fmt_duration(int ms, char out[32])
+{
+	if (ms >= 1000 && ms % 1000 == 0)
+		snprintf(out, 32, "%d s", ms / 1000);
+	else
+		snprintf(out, 32, "%d ms", ms);
+}
+
+/*
+ * The error of a check that did not see want: what was served last, or
+ * the last probe's error without its "host:port: " (the endpoint says it).
+ */
+static int
+check_failed(const struct cf_service *svc, const char *first_domain,
+    const char *want, int timeout_ms, const struct cf_probe *served,
+    const struct cf_error *last, struct cf_error *err)
+{
+	char *ep = cf_service_endpoint(svc, first_domain);
+	const char *why = last->msg;
+	size_t hl = strlen(svc->check_host);
+	char d[32];
+
+	fmt_duration(timeout_ms, d);
+	if (served != NULL)
+		cf_errorf(err, CF_E_IO,
+		    "check %s: serves %.8s, not %.8s after %s", ep,
+		    served->thumbprint, want, d);
+	else {
+		if (strncmp(why, svc->check_host, hl) == 0 && why[hl] == ':' &&
+		    (why = strstr(why + hl + 1, ": ")) != NULL)
+			why += 2;
+		else
+			why = last->msg;
+		cf_errorf(err, last->code ? last->code : CF_E_IO,
+		    "check %s: %s", ep, why);
+	}
+	free(ep);
+	return -1;
+}
+
+/*
+ * Probes every ~200 ms, each probe bounded by what is left (at most 2 s,
+ * so a server that hangs once is asked again), until want is served or
+ * the time is up.  The latest successful probe is kept in *out.
+ */
+int
+cf_service_check(const struct cf_service *svc, const char *first_domain,
+    const char *want, int timeout_ms, struct cf_probe *out,
+    struct cf_error *err)
+{
+	struct cf_probe_opts o = {0};
+	struct cf_probe p;
+	struct cf_error last;
+	long long deadline, left;
+	int served_last = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (svc->check_host == NULL)
+		return 0;
+	if (timeout_ms <= 0)
+		timeout_ms = DEFAULT_TIMEOUT_MS;
+	o.host = svc->check_host;
+	o.port = svc->check_port;
+	o.sni = svc->check_name ? svc->check_name : first_domain;
+	o.proto = svc->proto;
+	cf_error_clear(&last);
+	deadline = now_ms() + timeout_ms;
+	do {
+		left = deadline - now_ms();
+		o.timeout_ms = left > 2000 ? 2000 : left > 0 ? (int)left : 1;
+		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
+			cf_probe_clear(out);
+			*out = p;
+			if (want == NULL || strcasecmp(p.thumbprint, want) == 0)
+				return 0;
+		} else
+			cf_probe_clear(&p);
+		if ((left = deadline - now_ms()) > 0)
+			sleep_ms(left < 200 ? left : 200);
+	} while (now_ms() < deadline);
+	return check_failed(svc, first_domain, want, timeout_ms,
+	    served_last ? out : NULL, &last, err);
+}
+
+/* ---- deploying ------------------------------------------------------ */
+
+/* The files a service may take, in the order they are written. */
+enum { F_CHAIN, F_KEY, F_PEM, F_COUNT };
+
+/* One file to write: path NULL when the service does not use it. */
+struct target {
+	const char *path;
+	const char *data;
+	size_t len;
+	unsigned mode;
+};
+
+/* One service a deployment changed, and what it had before. */
+struct deployed {
+	const struct cf_service *svc; /* lent */
+	struct cf_dfile files[F_COUNT];
+	char prev[CF_THUMB_LEN + 1]; /* served before; "" when unknown */
+	char *first_domain;          /* for the check's SNI; may be NULL */
+};
+
+struct cf_deploy {
+	struct deployed *v;
+	size_t n;
+};
+
+/* How far steps 3-6 went, for the rollback and the outcome. */
+struct progress {
+	int written;    /* files[0..written) were replaced */
+	int activating; /* step 5 was reached: activate again on rollback */
+	int activated;  /* step 5 did something (1) or had nothing to do */
+	struct cf_probe probe;
+};
+
+/* What a rollback achieved. */
+struct rollback {
+	int activated;                 /* the service was activated again */
+	char served[CF_THUMB_LEN + 1]; /* what the check saw; "" no check */
+	struct cf_error err;           /* why it failed */
+};
+
+static int
+timeout_of(const struct cf_service *svc)
+{
+	return svc->timeout_ms > 0 ? svc->timeout_ms : DEFAULT_TIMEOUT_MS;
+}
+
+static const char *
+activate_verb(const struct cf_service *svc)
+{
+	return svc->kind != NULL && svc->kind->activate ? "activated"
+							: "reloaded";
+}
+
+struct cf_deploy *
+cf_deploy_new(void)
+{
+	return xcalloc(1, sizeof(struct cf_deploy));
+}
+
+static void
+deployed_clear(struct deployed *dp)
+{
+	int i;
+
+	for (i = 0; i < F_COUNT; i++)
+		cf_dfile_clear(&dp->files[i]);
+	free(dp->first_domain);
+	memset(dp, 0, sizeof(*dp));
+}
+
+void
+cf_deploy_free(struct cf_deploy *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->n; i++)
+		deployed_clear(&d->v[i]);
+	free(d->v);
+	free(d);
+}
+
+/*
+ * Makes svc use the files r describes: its kind's own way, else its
+ * reload command.  1 when done, 0 when the service has neither, -1.
+ */
+static int
+activate(const struct cf_service *svc, const struct cf_rendered *r,
+    struct cf_error *err)
+{
+	if (svc->kind != NULL && svc->kind->activate != NULL)
+		return svc->kind->activate(svc, r, err) == -1 ? -1 : 1;
+	if (svc->reload != NULL)
+		return cf_run_command(
+			   "reload", svc->reload, timeout_of(svc), err) == -1
+			   ? -1
+			   : 1;
+	return 0;
+}
+
+/*
+ * Which of r's files svc gets, with their modes.  A service that takes a
+ * key (or a combined file) needs r to have one.
+ */
+static int
+targets(const struct cf_service *svc, const struct cf_rendered *r,
+    struct target t[F_COUNT], struct cf_error *err)
+{
+	t[F_CHAIN] = (struct target){
+	    svc->chain, r->chain, r->chain_len, svc->chain_mode};
+	t[F_KEY] = (struct target){svc->key, r->key, r->key_len, svc->mode};
+	t[F_PEM] = (struct target){svc->pem, r->pem, r->pem_len, svc->mode};
+	if ((svc->key != NULL || svc->pem != NULL) && r->key == NULL)
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: no private key to write to %s", svc->name,
+		    svc->key ? svc->key : svc->pem);
+	return 0;
+}
+
+/*
+ * 1 when the saved file f already is what t writes: the same bytes
+ * (compared in constant time: it may be a key), mode and configured
+ * owner.  A difference in mode or owner alone counts as a change: the
+ * file is written again, which is simpler than a second way to fix it.
+ */
+static int
+same_file(const struct target *t, const struct cf_dfile *f,
+    const struct cf_service *svc)
+{
+	if (!f->existed || f->bytes->len != t->len || f->mode != t->mode)
+		return 0;
+	if (svc->uid != (uid_t)-1 && svc->uid != f->uid)
+		return 0;
+	if (svc->gid != (gid_t)-1 && svc->gid != f->gid)
+		return 0;
+	return t->len == 0 ||
+	       CRYPTO_memcmp(f->bytes->data, t->data, t->len) == 0;
+}
+
+/*
+ * Saves the files svc uses into dp and takes the previous thumbprint off
+ * the saved chain (or combined) file.  1 when every file already is as
+ * t says (nothing to do), 0 otherwise, -1.
+ */
+static int
+save_files(
+    struct deployed *dp, const struct target t[F_COUNT], struct cf_error *err)
+{
+	const struct cf_dfile *f;
+	int i, all = 1;
+
+	for (i = 0; i < F_COUNT; i++) {
+		if (t[i].path == NULL)
+			continue;
+		if (cf_dfile_save(t[i].path, &dp->files[i], err) == -1)
+			return -1;
+		if (!same_file(&t[i], &dp->files[i], dp->svc))
+			all = 0;
+	}
+	for (i = F_CHAIN; i <= F_PEM && dp->prev[0] == '\0'; i += 2) {
+		f = &dp->files[i];
+		if (f->existed)
+			(void)pem_leaf(
+			    f->bytes->data, f->bytes->len, dp->prev, NULL);
+	}
+	return all;
+}
+
+/*
+ * Writes the targets in order, owned by the configured user and group,
+ * else by the existing file's, else by the agent's.  pr->written counts
+ * the files replaced, for the rollback.
+ */
+static int
+write_files(const struct deployed *dp, const struct target t[F_COUNT],
+    struct progress *pr, struct cf_error *err)
+{
+	const struct cf_service *svc = dp->svc;
+	const struct cf_dfile *f;
+	struct cf_error e;
+	uid_t uid;
+	gid_t gid;
+	int i;
+
+	for (i = 0; i < F_COUNT; i++, pr->written = i) {
+		if (t[i].path == NULL)
+			continue;
+		f = &dp->files[i];
+		uid = svc->uid != (uid_t)-1 ? svc->uid
+		      : f->existed          ? f->uid
+					    : (uid_t)-1;
+		gid = svc->gid != (gid_t)-1 ? svc->gid
+		      : f->existed          ? f->gid
+					    : (gid_t)-1;
+		if (cf_dfile_write(t[i].path, t[i].data, t[i].len, t[i].mode,
+			uid, gid, &e) == -1)
+			return cf_errorf(err, e.code, "write %s", e.msg);
+	}
+	return 0;
+}
+
+/* Steps 3-6 of deploy.h; pr says how far they went. */
+static int
+run_steps(const struct deployed *dp, const struct cf_rendered *r,
+    const struct target t[F_COUNT], const char *thumb, struct progress *pr,
+    struct cf_error *err)
+{
+	const struct cf_service *svc = dp->svc;
+
+	if (write_files(dp, t, pr, err) == -1)
+		return -1;
+	if (svc->test != NULL && cf_run_command("config test", svc->test,
+				     timeout_of(svc), err) == -1)
+		return -1;
+	pr->activating = 1;
+	if ((pr->activated = activate(svc, r, err)) == -1)
+		return -1;
+	return cf_service_check(
+	    svc, dp->first_domain, thumb, timeout_of(svc), &pr->probe, err);
+}
+
+/*
+ * Puts dp's first n files back; when reactivate, activates the service
+ * again with them and checks it: for the previous thumbprint when the
+ * saved files held a certificate, for any handshake when they held none,
+ * not at all when no file existed (nothing was served from them).
+ */
+static int
+rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
+{
+	const struct cf_service *svc = dp->svc;
+	struct cf_rendered old = {0};
+	struct cf_secret *b[F_COUNT];
+	struct cf_probe p;
+	int i, existed = 0, rc;
+
+	memset(rb, 0, sizeof(*rb));
+	for (i = 0; i < F_COUNT; i++) {
+		if (i < n && cf_dfile_restore(&dp->files[i], &rb->err) == -1)
+			return -1;
+		existed |= dp->files[i].existed;
+		b[i] = dp->files[i].bytes;
+	}
+	if (!reactivate)
+		return 0;
+	old = (struct cf_rendered){b[F_CHAIN] ? b[F_CHAIN]->data : NULL,
+	    b[F_CHAIN] ? b[F_CHAIN]->len : 0, b[F_KEY] ? b[F_KEY]->data : NULL,
+	    b[F_KEY] ? b[F_KEY]->len : 0, b[F_PEM] ? b[F_PEM]->data : NULL,
+	    b[F_PEM] ? b[F_PEM]->len : 0};
+	if ((rb->activated = activate(svc, &old, &rb->err)) == -1)
+		return -1;
+	if (svc->check_host == NULL || !existed)
+		return 0;
+	rc = cf_service_check(svc, dp->first_domain,
+	    dp->prev[0] ? dp->prev : NULL, timeout_of(svc), &p, &rb->err);
+	if (rc == 0)
+		memcpy(rb->served, p.thumbprint, sizeof(rb->served));
+	cf_probe_clear(&p);
+	return rc;
+}
+
+/*
+ * The error of a failed deployment: "NAME: <step's error>; <what the
+ * rollback left>".  The step's part is shortened when needed so that the
+ * rollback's part, above all a ROLLBACK FAILED, always fits.
+ */
+static int
+fail_msg(const struct deployed *dp, const struct cf_error *why, int rbrc,
+    const struct rollback *rb, int reactivated, struct cf_error *err)
+{
+	const char *name = dp->svc->name, *verb = activate_verb(dp->svc);
+	const char *back = "the previous files are back";
+	char after[320], served[64] = "";
+	int i, room;
+
+	for (i = 0; i < F_COUNT && !dp->files[i].existed; i++)
+		;
+	if (i == F_COUNT)
+		back = "the new files are removed";
+	if (rb->served[0] != '\0')
+		snprintf(served, sizeof(served), ": it serves %.8s%s",
+		    rb->served, dp->prev[0] ? " again" : "");
+	if (rbrc == -1)
+		snprintf(after, sizeof(after),
+		    "; ROLLBACK FAILED: %.200s; check %s by hand", rb->err.msg,
+		    name);
+	else if (!reactivated)
+		snprintf(after, sizeof(after), "; %s, %s was not %s", back,
+		    name, verb);
+	else if (rb->activated)
+		snprintf(after, sizeof(after), "; %s and %s was %s%s", back,
+		    name, verb, served);
+	else
+		snprintf(after, sizeof(after), "; %s%s", back, served);
+	room =
+	    (int)sizeof(err->msg) - 3 - (int)strlen(name) - (int)strlen(after);
+	return cf_errorf(err, why->code ? why->code : CF_E_IO, "%s: %.*s%s",
+	    name, room > 80 ? room : 80, why->msg, after);
+}
+
+/* "deployed: files written, config tested, reloaded, serves X on H:P". */
+static char *
+outcome_new(const struct cf_service *svc, const struct progress *pr)
+{
+	char *check = NULL, *s;
+
+	if (svc->check_host != NULL)
+		check = xasprintf(strchr(svc->check_host, ':')
+				      ? ", serves %.8s on [%s]:%s"
+				      : ", serves %.8s on %s:%s",
+		    pr->probe.thumbprint, svc->check_host, svc->check_port);
+	s = xasprintf("deployed: files written%s%s%s%s",
+	    svc->test ? ", config tested" : "", pr->activated ? ", " : "",
+	    pr->activated ? activate_verb(svc) : "", check ? check : "");
+	free(check);
+	return s;
+}
+
+/*
+ * Steps 1 and 2 here (render is the caller's; save and compare), 3-6 in
+ * run_steps; on failure the rollback, on success dp joins d.
+ */
+int
+cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
+    const struct cf_rendered *r, const char *thumb, const char *first_domain,
+    char **outcome, struct cf_error *err)
+{
+	struct target t[F_COUNT];
+	struct deployed dp = {0};
+	struct progress pr = {0};
+	struct rollback rb;
+	struct cf_error why;
+	int same, rbrc, rc = -1;
+
+	*outcome = NULL;
+	dp.svc = svc;
+	if (targets(svc, r, t, err) == -1)
+		goto out;
+	if ((same = save_files(&dp, t, &why)) == -1) {
+		cf_errorf(err, why.code, "%s: read %s", svc->name, why.msg);
+		goto out;
+	}
+	if (same) {
+		*outcome = xstrdup("unchanged");
+		rc = 0;
+		goto out;
+	}
+	dp.first_domain = first_domain ? xstrdup(first_domain) : NULL;
+	if (run_steps(&dp, r, t, thumb, &pr, &why) == -1) {
+		rbrc = rollback(&dp, pr.written, pr.activating, &rb);
+		fail_msg(&dp, &why, rbrc, &rb, pr.activating, err);
+		goto out;
+	}
+	*outcome = outcome_new(svc, &pr);
+	d->v = xrealloc(d->v, (d->n + 1) * sizeof(*d->v));
+	d->v[d->n++] = dp;
+	memset(&dp, 0, sizeof(dp));
+	rc = 0;
+out:
+	cf_probe_clear(&pr.probe);
+	deployed_clear(&dp);
+	return rc;
+}
+
+/*
+ * Rolls back every deployed service, the last first, and forgets them:
+ * a second undo has nothing to do.  The report is "" when d changed
+ * nothing.
+ */
+void
+cf_deploy_undo(struct cf_deploy *d, char **report)
+{
+	char *s = xstrdup(""), *line, *joined;
+	const char *name;
+	struct rollback rb;
+	size_t i;
+
+	for (i = d ? d->n : 0; i-- > 0;) {
+		name = d->v[i].svc->name;
+		if (rollback(&d->v[i], F_COUNT, 1, &rb) == -1)
+			line = xasprintf("%s: ROLLBACK FAILED: %s; check %s by "
+					 "hand",
+			    name, rb.err.msg, name);
+		else if (rb.served[0] != '\0')
+			line = xasprintf("%s back on %.8s", name, rb.served);
+		else
+			line = xasprintf("%s back to its previous files", name);
+		joined = xasprintf("%s%s%s", s, s[0] ? "; " : "", line);
+		free(s);
+		free(line);
+		s = joined;
+		deployed_clear(&d->v[i]);
+	}
+	if (d != NULL)
+		d->n = 0;
+	*report = s;
+}

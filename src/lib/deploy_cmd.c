@@ -1,0 +1,247 @@
+/*
+ * deploy_cmd.c - running a service's config test or reload command, with
+ * a timeout, keeping the end of its output for the message: see
+ * cf_run_command in deploy.h.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "deploy.h"
+#include "util.h"
+
+#define DEFAULT_TIMEOUT_MS 20000
+
+#define TAIL_KEEP 2048 /* bytes of a command's output kept for messages */
+
+/* The last bytes a command wrote. */
+struct tail {
+	char buf[2 * TAIL_KEEP];
+	size_t len;
+};
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+sleep_ms(long long ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+/* Reads what fd has into t, keeping the last TAIL_KEEP bytes; 0 at EOF. */
+static int
+tail_read(int fd, struct tail *t)
+{
+	ssize_t n = read(fd, t->buf + t->len, sizeof(t->buf) - t->len);
+
+	if (n == -1)
+		return errno == EINTR || errno == EAGAIN;
+	if (n == 0)
+		return 0;
+	t->len += (size_t)n;
+	if (t->len > TAIL_KEEP) {
+		memmove(t->buf, t->buf + t->len - TAIL_KEEP, TAIL_KEEP);
+		t->len = TAIL_KEEP;
+	}
+	return 1;
+}
+
+/*
+ * The last one or two non-blank lines of t, "earlier / last", control
+ * characters made spaces, into out ("" when there are none).  The
+ * earlier line is cut short first: the last one usually says why.
+ */
+static void
+tail_summary(const struct tail *t, char *out, size_t size)
+{
+	const char *line[2] = {NULL, NULL};
+	int llen[2] = {0, 0}, n = 0;
+	size_t end = t->len, start, a, b;
+	char *p;
+
+	while (end > 0 && n < 2) {
+		for (start = end; start > 0 && t->buf[start - 1] != '\n';)
+			start--;
+		for (a = start, b = end;
+		     a < b && isspace((unsigned char)t->buf[a]);)
+			a++;
+		while (b > a && isspace((unsigned char)t->buf[b - 1]))
+			b--;
+		if (b > a) {
+			line[n] = t->buf + a;
+			llen[n++] = (int)(b - a);
+		}
+		end = start > 0 ? start - 1 : 0;
+	}
+	if (n == 2)
+		snprintf(out, size, "%.*s / %.*s",
+		    llen[1] < 120 ? llen[1] : 120, line[1], llen[0], line[0]);
+	else
+		snprintf(out, size, "%.*s", llen[0], n ? line[0] : "");
+	for (p = out; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
+/*
+ * fd moved to 3 or above (close-on-exec), so the child's dup2 onto 0-2
+ * cannot overwrite one of its own sources when the agent runs with a
+ * standard descriptor closed.
+ */
+static int
+high_fd(int fd)
+{
+	int h;
+
+	if (fd == -1 || fd > STDERR_FILENO)
+		return fd;
+	h = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	close(fd);
+	return h;
+}
+
+/*
+ * The child between fork and exec: async-signal-safe calls only, as
+ * another thread of the agent may have held a lock at the fork.  Its own
+ * process group, so a timeout kills whatever the command started; the
+ * agent's blocked signals and ignored SIGPIPE are not passed on.
+ */
+static void
+exec_child(int in, int out, char *const argv[], const sigset_t *none)
+{
+	(void)setpgid(0, 0);
+	(void)signal(SIGPIPE, SIG_DFL);
+	(void)sigprocmask(SIG_SETMASK, none, NULL);
+	if (dup2(in, STDIN_FILENO) == -1 || dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(out, STDERR_FILENO) == -1)
+		_exit(126);
+	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
+	execve("/bin/sh", argv, environ);
+	_exit(127);
+}
+
+/*
+ * Collects the child's output until it exits or the deadline passes.  It
+ * asks waitpid between short polls rather than waiting for EOF: a daemon
+ * the command started may hold the pipe open for ever.  1 when the child
+ * exited (*status set), 0 at the deadline, -1 when it cannot wait.
+ */
+static int
+collect(pid_t pid, int fd, long long deadline, struct tail *t, int *status)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	long long left;
+	int reading = 1, i;
+	pid_t w;
+
+	for (;;) {
+		if ((w = waitpid(pid, status, WNOHANG)) == pid) {
+			for (i = 0; reading && i < 64 && poll(&p, 1, 0) > 0; i++)
+				reading = tail_read(fd, t);
+			return 1;
+		}
+		if (w == -1 && errno != EINTR)
+			return -1;
+		if ((left = deadline - now_ms()) <= 0)
+			return 0;
+		if (!reading)
+			sleep_ms(left < 5 ? left : 5);
+		else if (poll(&p, 1, left < 20 ? (int)left : 20) > 0)
+			reading = tail_read(fd, t);
+	}
+}
+
+/* The message for a command that ended with status: -1, or 0 on exit 0. */
+static int
+command_status(
+    const char *what, int status, const struct tail *t, struct cf_error *err)
+{
+	char out[320];
+
+	tail_summary(t, out, sizeof(out));
+	if (WIFSIGNALED(status))
+		return cf_errorf(err, CF_E_IO, "%s killed by signal %d%s%s",
+		    what, WTERMSIG(status), out[0] ? ": " : "", out);
+	if (WEXITSTATUS(status) != 0)
+		return cf_errorf(err, CF_E_IO, "%s failed (exit status %d)%s%s",
+		    what, WEXITSTATUS(status), out[0] ? ": " : "", out);
+	return 0;
+}
+
+/*
+ * Runs cmd as deploy.h says.  Thread-safe: no global state, descriptors
+ * close-on-exec so a concurrent fork elsewhere does not inherit them,
+ * and the child waited for by its pid (an agent must not reap children
+ * with waitpid(-1) or ignore SIGCHLD).
+ */
+int
+cf_run_command(
+    const char *what, const char *cmd, int timeout_ms, struct cf_error *err)
+{
+	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
+	struct tail *t = xcalloc(1, sizeof(*t));
+	int fds[2] = {-1, -1}, in = -1, status = 0, r, rc = -1;
+	sigset_t none;
+	pid_t pid;
+
+	if (timeout_ms <= 0)
+		timeout_ms = DEFAULT_TIMEOUT_MS;
+	sigemptyset(&none);
+	if (pipe2(fds, O_CLOEXEC) == -1 ||
+	    (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (in = high_fd(in)) == -1 || (fds[1] = high_fd(fds[1])) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", what, strerror(errno));
+		goto out;
+	}
+	if ((pid = fork()) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: fork: %s", what, strerror(errno));
+		goto out;
+	}
+	if (pid == 0)
+		exec_child(in, fds[1], argv, &none);
+	(void)setpgid(pid, pid); /* as the child does: whichever runs first */
+	close(fds[1]);
+	fds[1] = -1;
+	r = collect(pid, fds[0], now_ms() + timeout_ms, t, &status);
+	if (r == 0) {
+		(void)kill(-pid, SIGKILL);
+		(void)kill(pid, SIGKILL);
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		cf_errorf(
+		    err, CF_E_IO, "%s timed out after %d ms", what, timeout_ms);
+		goto out;
+	}
+	if (r == -1) {
+		cf_errorf(err, CF_E_IO, "%s: wait: %s", what, strerror(errno));
+		goto out;
+	}
+	rc = command_status(what, status, t, err);
+out:
+	if (fds[0] != -1)
+		close(fds[0]);
+	if (fds[1] != -1)
+		close(fds[1]);
+	if (in != -1)
+		close(in);
+	free(t);
+	return rc;
+}

@@ -1,0 +1,221 @@
+/*
+ * svcstate.c - `certfleet services`: what each service is meant to serve
+ * (the store's assignment), what its files hold, and what a live
+ * handshake sees.  "Renewed but still serving the old one" is the
+ * failure users report most; here it is one row with the reason.
+ *
+ * The store is read in one short read transaction; the handshakes run
+ * after it ends, so a slow endpoint never holds the store.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+#include "ops.h"
+#include "service.h"
+
+/* How long `services` waits for one endpoint. */
+#define PROBE_TIMEOUT_MS 5000
+
+void
+cf_service_views_free(struct cf_service_view *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && i < n; i++) {
+		free(v[i].kind);
+		free(v[i].endpoint);
+		free(v[i].problem);
+	}
+	free(v);
+}
+
+/* The view of name in *v (sorted by name), added when missing. */
+static struct cf_service_view *
+view_of(struct cf_service_view **v, size_t *n, const char *name)
+{
+	size_t i, at;
+
+	for (at = 0; at < *n && strcmp((*v)[at].name, name) < 0; at++)
+		;
+	if (at < *n && strcmp((*v)[at].name, name) == 0)
+		return &(*v)[at];
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	for (i = *n; i > at; i--)
+		(*v)[i] = (*v)[i - 1];
+	memset(&(*v)[at], 0, sizeof(**v));
+	snprintf((*v)[at].name, sizeof((*v)[at].name), "%s", name);
+	(*n)++;
+	return &(*v)[at];
+}
+
+/* Reads the assignments: every assigned service gets a view with its
+ * certificate's thumbprint. */
+static int
+read_assigned(struct cf_store *s, struct cf_service_view **v, size_t *n,
+    struct cf_error *err)
+{
+	char **names = NULL;
+	size_t nnames = 0, i;
+	int rc = -1;
+
+	if (cf_store_begin_read(s, err) == -1)
+		return -1;
+	if (cf_store_service_list(s, &names, &nnames, err) == -1)
+		goto out;
+	for (i = 0; i < nnames; i++) {
+		struct cf_service_view *sv = view_of(v, n, names[i]);
+		if (cf_store_service_owner(s, names[i], sv->assigned, err) ==
+		    -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	cf_store_rollback(s);
+	for (i = 0; i < nnames; i++)
+		free(names[i]);
+	free(names);
+	return rc;
+}
+
+/* The assigned certificate's first domain and notAfter. */
+static int
+assigned_facts(struct cf_store *s, const char *thumb, char **first,
+    time_t *not_after, struct cf_error *err)
+{
+	struct cf_row row;
+	int found;
+
+	*first = NULL;
+	memset(&row, 0, sizeof(row));
+	if (cf_store_begin_read(s, err) == -1)
+		return -1;
+	found = cf_store_fetch(s, thumb, &row, err);
+	cf_store_rollback(s);
+	if (found == -1)
+		return -1;
+	if (found == 1) {
+		*first = xstrdup(row.f.domains ? row.f.domains : "");
+		(*first)[strcspn(*first, ",")] = '\0';
+		*not_after = row.f.not_after;
+	}
+	cf_row_clear(&row);
+	return 0;
+}
+
+/* Compares what is meant, what is on disk and what is served. */
+static void
+judge(struct cf_service_view *v, const struct cf_service *svc,
+    const char *probe_error)
+{
+	if (svc == NULL) {
+		v->match = -1;
+		v->problem = xasprintf("recorded only: this server has no "
+				       "[service %s], nothing is deployed",
+		    v->name);
+	} else if (v->assigned[0] == '\0') {
+		v->match = -1;
+		v->problem = xasprintf("no certificate assigned; certfleet "
+				       "enable THUMBPRINT --services %s",
+		    v->name);
+	} else if (strcmp(v->on_disk, v->assigned) != 0) {
+		v->match = 0;
+		v->problem = v->on_disk[0] == '\0'
+				 ? xasprintf("the files are missing or hold no "
+					     "certificate; certfleet enable "
+					     "%.8s --services %s writes them",
+				       v->assigned, v->name)
+				 : xasprintf("the files hold %.8s, not the "
+					     "assigned %.8s: changed outside "
+					     "certfleet; certfleet enable %.8s "
+					     "--services %s puts it back",
+				       v->on_disk, v->assigned, v->assigned,
+				       v->name);
+	} else if (probe_error != NULL) {
+		v->match = 0;
+		v->problem = xasprintf("check failed: %s", probe_error);
+	} else if (svc->check_host != NULL &&
+		   strcmp(v->served, v->on_disk) != 0) {
+		v->match = 0;
+		v->problem = xasprintf(
+		    "serves %.8s, not the %.8s its files hold: the service "
+		    "was not reloaded; certfleet enable %.8s --services %s "
+		    "reloads it",
+		    v->served, v->on_disk, v->assigned, v->name);
+	} else {
+		v->match = 1;
+		v->problem = xstrdup("");
+	}
+}
+
+/* Fills the rest of one view: the files, the handshake, the verdict. */
+static int
+look(struct cf_store *s, struct cf_service_view *v,
+    const struct cf_service *svc, struct cf_error *err)
+{
+	struct cf_probe probe;
+	struct cf_error perr = {0};
+	char *first = NULL;
+	time_t dummy;
+	int rc = -1, failed = 0;
+
+	memset(&probe, 0, sizeof(probe));
+	if (v->assigned[0] != '\0' &&
+	    assigned_facts(s, v->assigned, &first, &v->not_after, err) == -1)
+		goto out;
+	v->kind = xstrdup(svc ? svc->kind->name : "");
+	v->endpoint = svc ? cf_service_endpoint(svc, first) : xstrdup("none");
+	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
+		/* only a key file: nothing to read a thumbprint from */
+		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
+	else if (svc != NULL &&
+		 cf_file_leaf(svc->chain ? svc->chain : svc->pem, v->on_disk,
+		     &dummy, &perr) == -1)
+		v->on_disk[0] = '\0';
+	if (svc != NULL && svc->check_host != NULL) {
+		int t = svc->timeout_ms < PROBE_TIMEOUT_MS ? svc->timeout_ms
+							   : PROBE_TIMEOUT_MS;
+		if (cf_service_check(svc, first && first[0] ? first : NULL,
+			NULL, t, &probe, &perr) == -1)
+			failed = 1;
+		else {
+			memcpy(v->served, probe.thumbprint, sizeof(v->served));
+			v->not_after = probe.not_after;
+		}
+	}
+	judge(v, svc, failed ? perr.msg : NULL);
+	rc = 0;
+out:
+	cf_probe_clear(&probe);
+	free(first);
+	return rc;
+}
+
+int
+cf_op_services(struct cf_store *s, struct cf_service_view **out, size_t *n,
+    struct cf_error *err)
+{
+	const struct cf_services *conf = cf_store_services(s);
+	struct cf_service_view *v = NULL;
+	size_t nv = 0, i;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	for (i = 0; i < cf_services_count(conf); i++)
+		view_of(&v, &nv, cf_services_at(conf, i)->name);
+	if (read_assigned(s, &v, &nv, err) == -1)
+		goto out;
+	for (i = 0; i < nv; i++)
+		if (look(s, &v[i], cf_services_find(conf, v[i].name), err) ==
+		    -1)
+			goto out;
+	*out = v;
+	*n = nv;
+	v = NULL;
+	nv = 0;
+	rc = 0;
+out:
+	cf_service_views_free(v, nv);
+	return rc;
+}

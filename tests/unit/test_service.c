@@ -1,0 +1,394 @@
+/*
+ * test_service.c - [service NAME] sections (service.h), and enable on a
+ * real store deploying to services of kind files: refusals before any
+ * change, files written, unchanged, a failed config test rolled back with
+ * the store untouched, drift seen by cf_op_services.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+
+#include "cert.h"
+#include "check.h"
+#include "ops.h"
+#include "service.h"
+#include "testpki.h"
+
+static struct cf_error err;
+
+/* A service of c from "key=value" pairs; NULL when one is refused. */
+static struct cf_service *
+section(struct cf_services *c, const char *name, const char *const *kv,
+    int finish)
+{
+	struct cf_service *svc = cf_services_add(c, name, &err);
+	char key[64];
+
+	for (; svc != NULL && *kv != NULL; kv++) {
+		const char *eq = strchr(*kv, '=');
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - *kv), *kv);
+		if (cf_service_set(svc, key, eq + 1, "/etc/x", &err) == -1)
+			return NULL;
+	}
+	if (svc != NULL && finish && cf_service_finish(svc, &err) == -1)
+		return NULL;
+	return svc;
+}
+
+static int
+refused(const char *name, const char *const *kv, const char *needle)
+{
+	struct cf_services *c = cf_services_new();
+	int ok;
+
+	cf_error_clear(&err);
+	ok = section(c, name, kv, 1) == NULL && err.code == CF_E_USAGE &&
+	     strstr(err.msg, needle) != NULL;
+	if (!ok)
+		fprintf(stderr, "  got: %s\n", err.msg);
+	cf_services_free(c);
+	return ok;
+}
+
+static void
+test_sections(void)
+{
+	struct cf_services *c = cf_services_new();
+	const struct cf_service *s;
+	char canon[CF_SERVICE_NAME_MAX], *list = NULL, *ep;
+
+	s = section(c, "IIS",
+	    (const char *const[]){"kind=nginx", "chain=tls/a.crt",
+		"key=/k/a.key", "check=127.0.0.1:8443",
+		"name=mail.example.com", NULL},
+	    1);
+	CHECK(s != NULL && strcmp(s->name, "https") == 0,
+	    "service: [service IIS] is https");
+	CHECK(s != NULL && strcmp(s->test, "nginx -t -q") == 0 &&
+		  strcmp(s->reload, "nginx -s reload") == 0,
+	    "service: nginx's test and reload are the defaults");
+	CHECK(s != NULL && strcmp(s->chain, "/etc/x/tls/a.crt") == 0 &&
+		  strcmp(s->key, "/k/a.key") == 0,
+	    "service: relative paths are taken from the file's directory");
+	CHECK(s != NULL && s->mode == 0600 && s->chain_mode == 0644 &&
+		  s->proto == CF_PROBE_TLS && s->timeout_ms == 20000,
+	    "service: modes, protocol and timeout default");
+	s = section(c, "smtp",
+	    (const char *const[]){"kind=postfix", "pem=/p/all.pem",
+		"test=none", "check=[::1]:25", NULL},
+	    1);
+	CHECK(s != NULL && s->proto == CF_PROBE_SMTP && s->test == NULL &&
+		  strcmp(s->check_host, "::1") == 0,
+	    "service: smtp speaks STARTTLS; test none; [v6]:port");
+	s = section(c, "web2",
+	    (const char *const[]){"kind=haproxy", "pem=/h/all.pem",
+		"runtime_api=/run/h.sock", "protocol=tls", NULL},
+	    1);
+	CHECK(s != NULL && s->reload == NULL && s->kind->combined,
+	    "service: haproxy with runtime_api has no reload command");
+	CHECK(section(c, "https", (const char *const[]){NULL}, 0) == NULL &&
+		  strstr(err.msg, "twice") != NULL,
+	    "service: a second [service https] is refused");
+
+	CHECK(cf_service_canon(c, "iis", canon, &err) == 0 &&
+		  strcmp(canon, "https") == 0,
+	    "canon: iis is https");
+	CHECK(cf_service_canon(c, "WEB2", canon, &err) == 0 &&
+		  strcmp(canon, "web2") == 0,
+	    "canon: a configured name is a service");
+	CHECK(cf_service_canon(NULL, "web2", canon, &err) == -1 &&
+		  err.code == CF_E_USAGE,
+	    "canon: not without its section");
+	CHECK(cf_service_canon(c, "ftp", canon, &err) == -1 &&
+		  strstr(err.msg, "web2") != NULL,
+	    "canon: the error lists the configured names");
+	CHECK(cf_services_parse(c, "smtp, IIS,web2,https", &list, &err) == 0 &&
+		  strcmp(list, "https,smtp,web2") == 0,
+	    "parse: canonical, sorted, deduplicated");
+	free(list);
+	ep = cf_service_endpoint(cf_services_find(c, "https"), "x.example");
+	CHECK_STR(ep, "127.0.0.1:8443 (tls, SNI mail.example.com)",
+	    "endpoint: host, port, protocol and the configured name");
+	free(ep);
+	cf_services_free(c);
+
+	CHECK(refused("a", (const char *const[]){"kind=iis", NULL},
+		  "the kinds are"),
+	    "service: an unknown kind is refused, naming the kinds");
+	CHECK(refused("a", (const char *const[]){"port=1", NULL},
+		  "unknown key port"),
+	    "service: an unknown key is refused");
+	CHECK(refused("a",
+		  (const char *const[]){"kind=nginx", "kind=nginx", NULL},
+		  "set twice"),
+	    "service: a key set twice is refused");
+	CHECK(refused("a", (const char *const[]){"mode=0644", NULL},
+		  "every user"),
+	    "service: a key file others can read is refused");
+	CHECK(refused("a",
+		  (const char *const[]){"kind=haproxy", "chain=/c",
+		      "key=/k", NULL},
+		  "set pem"),
+	    "service: haproxy takes one pem file");
+	CHECK(refused("a",
+		  (const char *const[]){"kind=nginx", "chain=/c", NULL},
+		  "needs chain and key"),
+	    "service: nginx without a key file is refused");
+	CHECK(refused("a",
+		  (const char *const[]){"kind=nginx", "pem=/p",
+		      "runtime_api=/s", NULL},
+		  "haproxy's"),
+	    "service: runtime_api is only haproxy's");
+	CHECK(refused("a", (const char *const[]){"check=localhost", NULL},
+		  "HOST:PORT"),
+	    "service: a check without a port is refused");
+	CHECK(refused("a", (const char *const[]){"timeout=0", NULL},
+		  "1 to 600"),
+	    "service: a zero timeout is refused");
+	CHECK(refused("a", (const char *const[]){"protocol=ftp", NULL},
+		  "smtp"),
+	    "service: an unknown protocol is refused");
+	CHECK(refused("a", (const char *const[]){"chain=/c", NULL},
+		  "set kind"),
+	    "service: a section without kind is refused");
+	CHECK(refused("bad name!", (const char *const[]){NULL}, "letters"),
+	    "service: a name with a space is refused");
+}
+
+/* ---- enable on a store ---------------------------------------------- */
+
+static struct cf_store *st;
+static char dir[512];
+
+static int
+import(const char *name, X509 *const *certs, int n, EVP_PKEY *key)
+{
+	char *pem = tp_pem(certs, n, key);
+	struct cf_input in = {name, (const unsigned char *)pem, strlen(pem)};
+	struct cf_import_opts o;
+	struct cf_import_result *res = NULL;
+	size_t nres = 0;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.actor = "test";
+	rc = cf_op_import(st, &in, 1, &o, &res, &nres, &err);
+	cf_import_results_free(res, nres);
+	free(pem);
+	return rc;
+}
+
+static char *
+slurp(const char *path)
+{
+	struct cf_buf b = {0};
+	char *s;
+
+	if (cf_read_file(path, 1 << 20, &b, &err) == -1)
+		return NULL;
+	s = xmalloc(b.len + 1);
+	memcpy(s, b.data, b.len);
+	s[b.len] = '\0';
+	cf_buf_clear(&b);
+	return s;
+}
+
+static int
+count_certs(const char *text)
+{
+	int n = 0;
+
+	while (text && (text = strstr(text, "BEGIN CERTIFICATE")) != NULL) {
+		n++;
+		text++;
+	}
+	return n;
+}
+
+/* The services view of name. */
+static int
+view(const char *name, struct cf_service_view *out)
+{
+	struct cf_service_view *v = NULL;
+	size_t n = 0, i;
+	int found = 0;
+
+	if (cf_op_services(st, &v, &n, &err) == -1)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0) {
+			*out = v[i];
+			out->kind = xstrdup(v[i].kind);
+			out->endpoint = xstrdup(v[i].endpoint);
+			out->problem = xstrdup(v[i].problem);
+			found = 1;
+		}
+	cf_service_views_free(v, n);
+	return found;
+}
+
+static void
+view_clear(struct cf_service_view *v)
+{
+	free(v->kind);
+	free(v->endpoint);
+	free(v->problem);
+	memset(v, 0, sizeof(*v));
+}
+
+static void
+test_enable(void)
+{
+	EVP_PKEY *rk = tp_key(0), *ik = tp_key(0), *lk = tp_key(0),
+		 *ok = tp_key(0), *xk = tp_key(0), *zk = tp_key(0);
+	X509 *root = tp_cert("Svc Root", NULL, rk, NULL, NULL, -1, 3650, 1);
+	X509 *inter = tp_cert("Svc CA", NULL, ik, root, rk, -1, 1825, 1);
+	X509 *leaf = tp_cert("mail.example.com", "mail.example.com", lk,
+	    inter, ik, -1, 90, 0);
+	X509 *old = tp_cert("mail.example.com", "mail.example.com", ok,
+	    inter, ik, -400, -10, 0);
+	X509 *stray_ca = tp_cert("Stray CA", NULL, xk, NULL, NULL, -1, 90, 1);
+	X509 *orphan = tp_cert("orphan.example.com", "orphan.example.com", zk,
+	    stray_ca, xk, -1, 90, 0);
+	X509 *nokey = tp_cert("nokey.example.com", "nokey.example.com", xk,
+	    inter, ik, -1, 90, 0);
+	struct cf_services *c = cf_services_new();
+	char leaf_t[41], old_t[41], orphan_t[41], stray_t[41], *detail = NULL;
+	char *text;
+	char path[600], chain[600], key[600], smtp_chain[600];
+	struct cf_service_view v = {0};
+	struct stat sb;
+	X509 *certs[3] = {leaf, inter, root};
+
+	snprintf(dir, sizeof(dir), "%s/svc", check_tmpdir());
+	snprintf(path, sizeof(path), "%s/store", dir);
+	mkdir(dir, 0700);
+	snprintf(chain, sizeof(chain), "chain=%s/https.crt", dir);
+	snprintf(key, sizeof(key), "key=%s/https.key", dir);
+	snprintf(smtp_chain, sizeof(smtp_chain), "pem=%s/smtp.pem", dir);
+	section(c, "https", (const char *const[]){"kind=files", chain, key,
+				NULL},
+	    1);
+	section(c, "smtp",
+	    (const char *const[]){"kind=files", smtp_chain, "test=false",
+		NULL},
+	    1);
+	section(c, "web",
+	    (const char *const[]){"kind=files", smtp_chain,
+		"check=127.0.0.1:1", "name=www.example.org", "timeout=1",
+		NULL},
+	    1);
+	st = cf_store_open(path, &err);
+	cf_store_set_services(st, c);
+	cf_cert_thumbprint(leaf, leaf_t);
+	cf_cert_thumbprint(old, old_t);
+	cf_cert_thumbprint(orphan, orphan_t);
+	cf_cert_thumbprint(nokey, stray_t);
+	CHECK(import("chain.pem", certs, 3, lk) == 0 &&
+		  import("old.pem", &old, 1, ok) == 0 &&
+		  import("orphan.pem", &orphan, 1, zk) == 0 &&
+		  import("nokey.pem", &nokey, 1, NULL) == 0,
+	    "enable: set-up");
+
+	CHECK(cf_op_enable(st, "test", old_t, "https", 0, NULL, NULL, &err) ==
+		      -1 &&
+		  err.code == CF_E_DENIED && strstr(err.msg, "expired") &&
+		  access(chain + 6, F_OK) == -1,
+	    "enable: an expired certificate is refused, nothing written");
+	CHECK(cf_op_enable(st, "test", stray_t, "https", 0, NULL, NULL,
+		  &err) == -1 &&
+		  err.code == CF_E_DENIED && strstr(err.msg, "private key"),
+	    "enable: a certificate without its key is refused");
+	CHECK(cf_op_enable(st, "test", orphan_t, "https", 0, NULL, NULL,
+		  &err) == -1 &&
+		  err.code == CF_E_DENIED && strstr(err.msg, "incomplete"),
+	    "enable: a chain that reaches no root is refused");
+	CHECK(cf_op_enable(st, "test", leaf_t, "web", 0, NULL, NULL, &err) ==
+		      -1 &&
+		  err.code == CF_E_DENIED &&
+		  strstr(err.msg, "www.example.org") &&
+		  access(smtp_chain + 4, F_OK) == -1,
+	    "enable: names that do not cover the service's are refused");
+
+	CHECK(cf_op_enable(st, "test", leaf_t, "IIS", 0, NULL, &detail,
+		  &err) == 0 &&
+		  detail && strstr(detail, "https: deployed") != NULL,
+	    "enable: https deployed to its files");
+	free(detail);
+	detail = NULL;
+	text = slurp(chain + 6);
+	CHECK(count_certs(text) == 2 && text &&
+		  strstr(text, "PRIVATE KEY") == NULL,
+	    "enable: the chain file holds leaf and intermediate, no root");
+	free(text);
+	text = slurp(key + 4);
+	CHECK(text && strstr(text, "BEGIN PRIVATE KEY") != NULL &&
+		  stat(key + 4, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+	    "enable: the key file is PKCS#8, mode 0600");
+	if (text)
+		memset(text, 0, strlen(text));
+	free(text);
+	CHECK(cf_op_enable(st, "test", leaf_t, "https", 0, NULL, &detail,
+		  &err) == 0 &&
+		  detail && strstr(detail, "unchanged") != NULL,
+	    "enable: the same certificate again is unchanged");
+	free(detail);
+	detail = NULL;
+	CHECK(view("https", &v) && v.match == 1 &&
+		  strcmp(v.assigned, leaf_t) == 0 &&
+		  strcmp(v.on_disk, leaf_t) == 0,
+	    "services: https's files hold what is assigned");
+	view_clear(&v);
+
+	CHECK(cf_op_enable(st, "test", leaf_t, "https,smtp", 0, NULL, NULL,
+		  &err) == -1 &&
+		  strstr(err.msg, "config test") != NULL &&
+		  access(smtp_chain + 4, F_OK) == -1,
+	    "enable: a failed config test removes the file it wrote");
+	CHECK(view("smtp", &v) && v.assigned[0] == '\0' && v.match == -1,
+	    "enable: after the failure smtp is not assigned");
+	view_clear(&v);
+
+	text = tp_pem(&root, 1, NULL);
+	cf_write_file_atomic(chain + 6, text, strlen(text), 0644, &err);
+	free(text);
+	CHECK(view("https", &v) && v.match == 0 &&
+		  strstr(v.problem, "changed outside certfleet") != NULL,
+	    "services: a file changed behind certfleet's back is drift");
+	view_clear(&v);
+	CHECK(cf_op_enable(st, "test", leaf_t, "https", 0, NULL, &detail,
+		  &err) == 0 &&
+		  detail && strstr(detail, "deployed") != NULL,
+	    "enable: enabling again repairs the drift");
+	free(detail);
+	CHECK(view("https", &v) && v.match == 1, "services: match again");
+	view_clear(&v);
+
+	cf_store_free(st);
+	cf_services_free(c);
+	X509_free(root);
+	X509_free(inter);
+	X509_free(leaf);
+	X509_free(old);
+	X509_free(stray_ca);
+	X509_free(orphan);
+	X509_free(nokey);
+	EVP_PKEY_free(rk);
+	EVP_PKEY_free(ik);
+	EVP_PKEY_free(lk);
+	EVP_PKEY_free(ok);
+	EVP_PKEY_free(xk);
+	EVP_PKEY_free(zk);
+}
+
+int
+main(void)
+{
+	test_sections();
+	test_enable();
+	return check_done();
+}
