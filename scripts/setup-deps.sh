@@ -19,9 +19,13 @@ set -f # package lists are plain words, split on purpose throughout
 # sanitizers), the other PKCS#12 implementations of tests/e2e/interop.sh
 # (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
 # python3-cryptography), expect and util-linux (script) for prompt tests.
+# Services tests (tests/e2e/servers-lib.sh): the real servers certfleetd
+# deploys to, run as private instances on loopback ports.  Debian 12's
+# "nginx" is the server itself, with ssl (nginx-light is only a metapackage).
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev sqlite3 jq clang gnutls-bin libnss3-tools
-python3 python3-cryptography expect util-linux"
+python3 python3-cryptography expect util-linux
+nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d"
 # keytool: either JRE package will do; the first one is installed if neither is.
 JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"
 # Upgraded to the archive's newest version when one is on offer.
@@ -89,6 +93,33 @@ if [ "$(id -u)" -ne 0 ]; then
 	fi
 fi
 
+# The server packages must not start their system services when installed
+# (nor be restarted by the libssl3 upgrade): the tests run private instances
+# on their own ports, and a system nginx or postfix has no business on this
+# machine's ports.  A policy-rc.d that exits 101 tells invoke-rc.d (and so
+# every maintainer script) "not allowed"; it exists only while apt runs, and
+# only when there was none: a policy the machine already has is left as it
+# is.  The trap removes ours on any exit, failures included.
+POLICY_RC=/usr/sbin/policy-rc.d
+policy_made=no
+# shellcheck disable=SC2317 # run by the EXIT trap
+remove_policy() {
+	if [ "$policy_made" = yes ]; then
+		$SUDO rm -f "$POLICY_RC"
+		policy_made=no
+	fi
+}
+forbid_service_starts() {
+	[ -e "$POLICY_RC" ] && return 0
+	trap 'remove_policy' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	policy_made=yes
+	$SUDO sh -c "printf '%s\n' '#!/bin/sh' \
+		'# scripts/setup-deps.sh of certfleet: no service starts while it installs' \
+		'exit 101' >$POLICY_RC && chmod 755 $POLICY_RC"
+}
+
 updated=no
 apt_update() {
 	[ "$updated" = no ] || return 0
@@ -100,10 +131,23 @@ apt_update() {
 		warn "apt-get update reported errors; going on with the lists at hand"
 }
 
+if [ -n "$missing" ] || [ -n "$upgradable" ]; then
+	forbid_service_starts
+fi
+
 if [ -n "$missing" ]; then
 	apt_update
 	# The JRE's post-install wants man directories that slim images omit.
 	$SUDO mkdir -p /usr/share/man/man1
+	# postfix asks what kind of mail system this is: "No configuration"
+	# answers without a prompt and writes no /etc/postfix/main.cf, so the
+	# system instance has nothing to run (the tests bring their own).
+	case " $missing " in
+	*" postfix "*)
+		echo "postfix postfix/main_mailer_type select No configuration" |
+			$SUDO debconf-set-selections
+		;;
+	esac
 	say "installing: $missing"
 	if ! $SUDO apt-get $APT_OPTS install --no-install-recommends $missing >/dev/null; then
 		warn "apt-get install failed; retrying with its output shown"

@@ -455,7 +455,7 @@ save_files(
 /*
  * Writes the targets in order, owned by the configured user and group,
  * else by the existing file's, else by the agent's.  pr->written counts
- * the files replaced, for the rollback.
+ * the files that may have been replaced, for the rollback.
  */
 static int
 write_files(const struct deployed *dp, const struct target t[F_COUNT],
@@ -468,9 +468,11 @@ write_files(const struct deployed *dp, const struct target t[F_COUNT],
 	gid_t gid;
 	int i;
 
-	for (i = 0; i < F_COUNT; i++, pr->written = i) {
+	for (i = 0; i < F_COUNT; i++) {
 		if (t[i].path == NULL)
 			continue;
+		/* Counted before the write: it may fail after its rename. */
+		pr->written = i + 1;
 		f = &dp->files[i];
 		uid = svc->uid != (uid_t)-1 ? svc->uid
 		      : f->existed          ? f->uid
@@ -518,15 +520,20 @@ rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
 	struct cf_rendered old = {0};
 	struct cf_secret *b[F_COUNT];
 	struct cf_probe p;
-	int i, existed = 0, rc;
+	struct cf_error e;
+	int i, existed = 0, rc = 0;
 
 	memset(rb, 0, sizeof(*rb));
 	for (i = 0; i < F_COUNT; i++) {
-		if (i < n && cf_dfile_restore(&dp->files[i], &rb->err) == -1)
-			return -1;
+		/* Every file is tried; the first failure is the one told. */
+		if (i < n && cf_dfile_restore(&dp->files[i], &e) == -1 &&
+		    rc++ == 0)
+			rb->err = e;
 		existed |= dp->files[i].existed;
 		b[i] = dp->files[i].bytes;
 	}
+	if (rc != 0)
+		return -1;
 	if (!reactivate)
 		return 0;
 	old = (struct cf_rendered){b[F_CHAIN] ? b[F_CHAIN]->data : NULL,
@@ -603,6 +610,49 @@ outcome_new(const struct cf_service *svc, const struct progress *pr)
 }
 
 /*
+ * The files already hold the certificate.  A service that serves it is
+ * left alone ("unchanged": no reload).  One that serves something else
+ * missed its reload (drift `certfleet services` reports): it is activated
+ * and checked again.  The files are not touched either way, so there is
+ * nothing to roll back.
+ */
+static int
+refresh(const struct cf_service *svc, const struct cf_rendered *r,
+    const char *thumb, const char *first_domain, char **outcome,
+    struct cf_error *err)
+{
+	struct cf_probe was, now;
+	struct cf_error why;
+	int t = timeout_of(svc) < 5000 ? timeout_of(svc) : 5000, rc = -1;
+
+	memset(&was, 0, sizeof(was));
+	memset(&now, 0, sizeof(now));
+	if (cf_service_check(svc, first_domain, thumb, t, &was, &why) == 0) {
+		cf_probe_clear(&was);
+		*outcome = xstrdup("unchanged");
+		return 0;
+	}
+	if (activate(svc, r, &why) == -1 ||
+	    cf_service_check(svc, first_domain, thumb, timeout_of(svc), &now,
+		&why) == -1)
+		cf_errorf(err, why.code ? why.code : CF_E_IO,
+		    "%s: its files already hold %.8s but it served %.8s; %s "
+		    "again: %.300s",
+		    svc->name, thumb, was.thumbprint[0] ? was.thumbprint : "?",
+		    activate_verb(svc), why.msg);
+	else {
+		*outcome = xasprintf("files unchanged, but it served %.8s: %s, "
+				     "serves %.8s",
+		    was.thumbprint[0] ? was.thumbprint : "nothing",
+		    activate_verb(svc), now.thumbprint);
+		rc = 0;
+	}
+	cf_probe_clear(&was);
+	cf_probe_clear(&now);
+	return rc;
+}
+
+/*
  * Steps 1 and 2 here (render is the caller's; save and compare), 3-6 in
  * run_steps; on failure the rollback, on success dp joins d.
  */
@@ -627,8 +677,7 @@ cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
 		goto out;
 	}
 	if (same) {
-		*outcome = xstrdup("unchanged");
-		rc = 0;
+		rc = refresh(svc, r, thumb, first_domain, outcome, err);
 		goto out;
 	}
 	dp.first_domain = first_domain ? xstrdup(first_domain) : NULL;
@@ -680,4 +729,19 @@ cf_deploy_undo(struct cf_deploy *d, char **report)
 	if (d != NULL)
 		d->n = 0;
 	*report = s;
+}
+
+void
+cf_deploy_abort(struct cf_deploy *d, struct cf_error *err)
+{
+	char *report = NULL, msg[sizeof(err->msg)];
+
+	if (d == NULL)
+		return;
+	cf_deploy_undo(d, &report);
+	if (report[0] != '\0') {
+		memcpy(msg, err->msg, sizeof(msg));
+		cf_errorf(err, err->code, "%s; undone: %s", msg, report);
+	}
+	free(report);
 }

@@ -70,6 +70,13 @@ int cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
 void cf_deploy_undo(struct cf_deploy *d, char **report);
 
 /*
+ * For an operation that failed with err after deploying through d (may be
+ * NULL): cf_deploy_undo, with "; undone: <report>" added to err's message
+ * when anything was undone.
+ */
+void cf_deploy_abort(struct cf_deploy *d, struct cf_error *err);
+
+/*
  * Runs cmd with /bin/sh -c, stdin from /dev/null, for at most timeout_ms
  * (then its process group is killed).  -1 with CF_E_IO when it cannot
  * run, times out or exits non-zero: "<what> failed (exit status 1):

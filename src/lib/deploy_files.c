@@ -233,7 +233,9 @@ cf_dfile_restore(const struct cf_dfile *f, struct cf_error *err)
 	if (f->existed)
 		return cf_dfile_write(f->path, f->bytes->data, f->bytes->len,
 		    f->mode, f->uid, f->gid, err);
-	if (unlink(f->path) == -1 && errno != ENOENT) {
+	if (unlink(f->path) == -1) {
+		if (errno == ENOENT) /* never written: nothing to sync */
+			return 0;
 		cf_errorf(
 		    err, CF_E_IO, "%s: remove: %s", f->path, strerror(errno));
 		goto out;

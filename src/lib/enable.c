@@ -202,11 +202,7 @@ deploy_all(struct cf_deploy *d, const struct cf_services *conf,
 			    name, name);
 		} else if (cf_deploy_service(d, svc, &r, row->f.thumbprint,
 			       first[0] ? first : NULL, &report, err) == -1) {
-			cf_deploy_undo(d, &report);
-			if (report != NULL && report[0] != '\0')
-				cf_errorf(err, err->code, "%s; undone: %s",
-				    err->msg, report);
-			free(report);
+			cf_deploy_abort(d, err);
 			goto out;
 		} else {
 			line = xasprintf("%s: %s", name, report);

@@ -593,14 +593,8 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 out:
 	if (began)
 		cf_store_rollback(s);
-	if (rc == -1 && im.d != NULL) {
-		char *report = NULL;
-		cf_deploy_undo(im.d, &report);
-		if (report != NULL && report[0] != '\0')
-			cf_errorf(err, err->code, "%s; undone: %s", err->msg,
-			    report);
-		free(report);
-	}
+	if (rc == -1)
+		cf_deploy_abort(im.d, err);
 	cf_deploy_free(im.d);
 	if (rc == -1) {
 		char *outcome = xasprintf("failed: %s", err->msg);

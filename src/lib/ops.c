@@ -351,7 +351,7 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 {
 	struct cf_row *rows = NULL;
 	char thumb[CF_THUMB_LEN + 1] = "";
-	char *outcome = NULL, *flat = NULL, *report = NULL;
+	char *outcome = NULL, *flat = NULL;
 	size_t n = 0;
 	int rc = -1, done = 0;
 
@@ -377,15 +377,10 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 out:
 	if (rc == -1) {
 		cf_store_rollback(s);
-		if (done && d != NULL) {
-			cf_deploy_undo(d, &report);
-			if (report != NULL && report[0] != '\0')
-				cf_errorf(err, err->code, "%s; undone: %s",
-				    err->msg, report);
-		}
+		if (done)
+			cf_deploy_abort(d, err);
 		audit_failure(s, actor, op, thumb, err);
 	}
-	free(report);
 	free(flat);
 	free(outcome);
 	cf_rows_free(rows, n);

@@ -164,6 +164,11 @@ runtime_activate(const struct cf_service *svc, const struct cf_rendered *r,
 	size_t len;
 	int rc;
 
+	if (r->pem == NULL) /* a rollback to a file that did not exist */
+		return cf_errorf(err, CF_E_IO,
+		    "runtime API: no previous certificate to give haproxy for "
+		    "%s",
+		    svc->pem);
 	/* The payload ends at the first empty line: PEM text has none. */
 	cmd = xasprintf("set ssl cert %s <<\n%.*s\n", svc->pem,
 	    (int)r->pem_len, r->pem);
