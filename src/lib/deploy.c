@@ -240,9 +240,12 @@ check_failed(const struct cf_service *svc, const char *first_domain,
 
 /*
  * Probes every ~200 ms, each probe bounded by what is left (at most 2 s,
- * so a server that hangs once is asked again), until want is served or
- * the time is up.  The latest successful probe is kept in *out.
+ * so a server that hangs once is asked again), until want is served by
+ * three handshakes in a row or the time is up.  The latest successful
+ * probe is kept in *out.
  */
+#define SETTLE_PROBES 3
+
 int
 cf_service_check(const struct cf_service *svc, const char *first_domain,
     const char *want, int timeout_ms, struct cf_probe *out,
@@ -252,7 +255,7 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 	struct cf_probe p;
 	struct cf_error last;
 	long long deadline, left;
-	int served_last = 0;
+	int served_last = 0, matched = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (svc->check_host == NULL)
@@ -271,10 +274,23 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
 			cf_probe_clear(out);
 			*out = p;
-			if (want == NULL || strcasecmp(p.thumbprint, want) == 0)
+			if (want == NULL)
 				return 0;
-		} else
+			/* Three in a row, 100 ms apart: just after a reload
+			 * an old worker (nginx) may still take a connection
+			 * or two with the old certificate. */
+			if (strcasecmp(p.thumbprint, want) != 0)
+				matched = 0;
+			else if (++matched == SETTLE_PROBES)
+				return 0;
+			else {
+				sleep_ms(100);
+				continue;
+			}
+		} else {
 			cf_probe_clear(&p);
+			matched = 0;
+		}
 		if ((left = deadline - now_ms()) > 0)
 			sleep_ms(left < 200 ? left : 200);
 	} while (now_ms() < deadline);

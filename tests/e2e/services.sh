@@ -92,11 +92,18 @@ fi
 
 # served PROTO PORT - the thumbprint the server presents now (s_client).
 served() { srv_served_thumb "$1" 127.0.0.1 "$2" mail.example.com; }
-# served_eventually PROTO PORT WANT - polls for up to 10 s.
+# served_eventually PROTO PORT WANT - polls for up to 10 s, until WANT is
+# served three times in a row (after a reload nginx's old workers may
+# still take a connection or two).
 served_eventually() {
-	local got=
+	local got= ok=0
 	for _ in $(seq 50); do
-		got=$(served "$1" "$2") && [ "$got" = "$3" ] && break
+		if got=$(served "$1" "$2") && [ "$got" = "$3" ]; then
+			ok=$((ok + 1))
+			[ "$ok" -ge 3 ] && break
+		else
+			ok=0
+		fi
 		sleep 0.2
 	done
 	echo "$got"
