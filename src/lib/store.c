@@ -8,31 +8,7 @@
 
 #include <sqlite3.h>
 
-#include "seal.h"
-#include "store.h"
-
-/* Prepared statements are kept for the life of the store: preparing the
- * same SQL again for every row of a 1,000-file import costs more than
- * running it. */
-#define STMT_CACHE 48
-
-struct cf_store {
-	sqlite3 *db;
-	const struct cf_services *services; /* lent */
-	struct {
-		char *sql;
-		sqlite3_stmt *st;
-	} cache[STMT_CACHE];
-	size_t ncache;
-	struct {
-		long long data_version, changes;
-		time_t second;
-		char *text;
-	} rendered;
-	struct cf_seal *seal;
-	char *dir;
-	int in_tx;
-};
+#include "store_int.h"
 
 /*
  * The DER of every certificate lives in a table of its own, once per
@@ -88,11 +64,20 @@ static const char *const migrations[] = {
     " fingerprint TEXT PRIMARY KEY,"
     " role TEXT NOT NULL CHECK (role IN ('admin', 'reader')),"
     " created INTEGER NOT NULL);",
+    /* 3: pending requests (request new, renew), each with its sealed key */
+    "CREATE TABLE requests ("
+    " thumbprint TEXT PRIMARY KEY,"
+    " subject TEXT NOT NULL, domains TEXT NOT NULL, key_type TEXT NOT NULL,"
+    " spki TEXT NOT NULL, exportable INTEGER NOT NULL,"
+    " friendly_name TEXT NOT NULL DEFAULT '',"
+    " renews TEXT NOT NULL DEFAULT '',"
+    " csr BLOB NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL);"
+    "CREATE INDEX requests_spki ON requests(spki);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-static int
-db_error(struct cf_store *s, struct cf_error *err, const char *what)
+int
+store_db_error(struct cf_store *s, struct cf_error *err, const char *what)
 {
 	return cf_errorf(err, CF_E_STORE, "store %s: %s: %s", s->dir, what,
 	    sqlite3_errmsg(s->db));
@@ -112,8 +97,8 @@ exec(struct cf_store *s, const char *sql, struct cf_error *err)
 	return 0;
 }
 
-static sqlite3_stmt *
-prepare(struct cf_store *s, const char *sql, struct cf_error *err)
+sqlite3_stmt *
+store_prepare(struct cf_store *s, const char *sql, struct cf_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	size_t i;
@@ -123,7 +108,7 @@ prepare(struct cf_store *s, const char *sql, struct cf_error *err)
 			return s->cache[i].st;
 	if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
 		NULL) != SQLITE_OK) {
-		db_error(s, err, "prepare");
+		store_db_error(s, err, "prepare");
 		return NULL;
 	}
 	if (s->ncache < STMT_CACHE) {
@@ -134,8 +119,8 @@ prepare(struct cf_store *s, const char *sql, struct cf_error *err)
 }
 
 /* Done with st: reset a cached statement, finalize any other. */
-static void
-release(struct cf_store *s, sqlite3_stmt *st)
+void
+store_release(struct cf_store *s, sqlite3_stmt *st)
 {
 	size_t i;
 
@@ -155,11 +140,11 @@ migrate(struct cf_store *s, struct cf_error *err)
 	int version, i;
 	char sql[64];
 
-	if ((st = prepare(s, "PRAGMA user_version", err)) == NULL)
+	if ((st = store_prepare(s, "PRAGMA user_version", err)) == NULL)
 		return -1;
 	version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0)
 						 : 0;
-	release(s, st);
+	store_release(s, st);
 	if (version > SCHEMA_VERSION)
 		return cf_errorf(err, CF_E_STORE,
 		    "store %s: schema version %d is newer than this certfleet "
@@ -227,7 +212,7 @@ cf_store_open(const char *dir, struct cf_error *err)
 	}
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
-		db_error(s, err, "open");
+		store_db_error(s, err, "open");
 		goto fail;
 	}
 	sqlite3_busy_timeout(s->db, 10000);
@@ -328,8 +313,8 @@ cf_rows_free(struct cf_row *rows, size_t n)
 	free(rows);
 }
 
-static char *
-col_text(sqlite3_stmt *st, int i)
+char *
+store_col_text(sqlite3_stmt *st, int i)
 {
 	const unsigned char *t = sqlite3_column_text(st, i);
 	return xstrdup(t ? (const char *)t : "");
@@ -361,13 +346,13 @@ read_row(sqlite3_stmt *st, enum cf_table table, int with_der,
 	memset(r, 0, sizeof(*r));
 	r->table = table;
 	col_thumb(st, i++, r->f.thumbprint);
-	r->f.subject = col_text(st, i++);
-	r->f.issuer = col_text(st, i++);
-	r->f.serial = col_text(st, i++);
+	r->f.subject = store_col_text(st, i++);
+	r->f.issuer = store_col_text(st, i++);
+	r->f.serial = store_col_text(st, i++);
 	r->f.not_before = (time_t)sqlite3_column_int64(st, i++);
 	r->f.not_after = (time_t)sqlite3_column_int64(st, i++);
-	r->f.domains = col_text(st, i++);
-	r->f.key_type = col_text(st, i++);
+	r->f.domains = store_col_text(st, i++);
+	r->f.key_type = store_col_text(st, i++);
 	snprintf(r->f.spki, sizeof(r->f.spki), "%s",
 	    (const char *)sqlite3_column_text(st, i++));
 	r->f.self_signed = sqlite3_column_int(st, i++);
@@ -375,7 +360,7 @@ read_row(sqlite3_stmt *st, enum cf_table table, int with_der,
 	r->sig_state = sqlite3_column_int(st, i++);
 	r->created = (time_t)sqlite3_column_int64(st, i++);
 	if (table == CF_END) {
-		r->friendly_name = col_text(st, i++);
+		r->friendly_name = store_col_text(st, i++);
 		r->exportable = sqlite3_column_int(st, i++);
 		r->modified = (time_t)sqlite3_column_int64(st, i++);
 		r->has_key = sqlite3_column_int(st, i++);
@@ -408,9 +393,9 @@ collect(struct cf_store *s, sqlite3_stmt *st, enum cf_table table,
 		}
 		read_row(st, table, with_der, &(*rows)[(*n)++]);
 	}
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "read");
+		return store_db_error(s, err, "read");
 	return 0;
 }
 
@@ -431,7 +416,7 @@ attach_services(struct cf_store *s, struct cf_row *rows, size_t n,
 
 	if (n == 0)
 		return 0;
-	st = prepare(s, "SELECT service, thumbprint FROM services "
+	st = store_prepare(s, "SELECT service, thumbprint FROM services "
 			"ORDER BY service", err);
 	if (st == NULL)
 		return -1;
@@ -452,9 +437,9 @@ attach_services(struct cf_store *s, struct cf_row *rows, size_t n,
 			r->services = joined;
 		}
 	}
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "read services");
+		return store_db_error(s, err, "read services");
 	return 0;
 }
 
@@ -472,7 +457,7 @@ cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
 	    with_der ? ", " DER_COL : "",
 	    table == CF_END ? "certificates" : "chain_certs",
 	    thumb ? "WHERE thumbprint = ?1" : "");
-	st = prepare(s, sql, err);
+	st = store_prepare(s, sql, err);
 	free(sql);
 	if (st == NULL)
 		return -1;
@@ -517,7 +502,7 @@ cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prepare(s, "SELECT EXISTS(SELECT 1 FROM certificates WHERE "
+	st = store_prepare(s, "SELECT EXISTS(SELECT 1 FROM certificates WHERE "
 			"thumbprint = ?1), EXISTS(SELECT 1 FROM chain_certs "
 			"WHERE thumbprint = ?1)", err);
 	if (st == NULL)
@@ -526,9 +511,9 @@ cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
 	rc = sqlite3_step(st);
 	*in_end = rc == SQLITE_ROW && sqlite3_column_int(st, 0);
 	*in_chain = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_ROW)
-		return db_error(s, err, "read");
+		return store_db_error(s, err, "read");
 	return 0;
 }
 
@@ -547,7 +532,7 @@ select_both(struct cf_store *s, const char *where, const char *value,
 		sql = xasprintf("SELECT %s, " DER_COL " FROM %s c WHERE %s",
 		    t == CF_END ? END_COLS : COMMON_COLS,
 		    t == CF_END ? "certificates" : "chain_certs", where);
-		st = prepare(s, sql, err);
+		st = store_prepare(s, sql, err);
 		free(sql);
 		if (st == NULL)
 			goto fail;
@@ -596,9 +581,11 @@ cf_store_resolve(struct cf_store *s, const char *arg,
 		    "%s: not a thumbprint (8 to 40 hexadecimal digits)", arg);
 	/* Range scan on the primary key: prefix <= t < prefix + 'G'. */
 	snprintf(hi, sizeof(hi), "%sG", prefix);
-	st = prepare(s, "SELECT thumbprint FROM certificates WHERE "
-			"thumbprint >= ?1 AND thumbprint < ?2 ORDER BY thumbprint "
-			"LIMIT 6", err);
+	st = store_prepare(s,
+	    "SELECT thumbprint FROM certificates WHERE thumbprint >= ?1 AND "
+	    "thumbprint < ?2 UNION ALL SELECT thumbprint FROM requests WHERE "
+	    "thumbprint >= ?1 AND thumbprint < ?2 ORDER BY thumbprint LIMIT 6",
+	    err);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, prefix, -1, SQLITE_TRANSIENT);
@@ -613,9 +600,9 @@ cf_store_resolve(struct cf_store *s, const char *arg,
 			    len ? ", " : "", t);
 		}
 	}
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "resolve");
+		return store_db_error(s, err, "resolve");
 	if (count == 0)
 		return cf_errorf(err, CF_E_NOTFOUND,
 		    "%s: no such certificate in the store", arg);
@@ -638,7 +625,7 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 	int i = 1, rc;
 
 	if (r->table == CF_END)
-		st = prepare(s,
+		st = store_prepare(s,
 		    "INSERT INTO certificates (thumbprint, subject, issuer,"
 		    " serial, not_before, not_after, domains, key_type, spki,"
 		    " self_signed, signed_by, sig_state, friendly_name,"
@@ -647,7 +634,7 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 		    " ?16)",
 		    err);
 	else
-		st = prepare(s,
+		st = store_prepare(s,
 		    "INSERT INTO chain_certs (thumbprint, subject, issuer,"
 		    " serial, not_before, not_after, domains, key_type, spki,"
 		    " self_signed, signed_by, sig_state, created) VALUES (?1,"
@@ -676,28 +663,28 @@ cf_store_insert(struct cf_store *s, const struct cf_row *r,
 	}
 	sqlite3_bind_int64(st, 16, (sqlite3_int64)now);
 	rc = sqlite3_step(st);
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "insert certificate");
-	st = prepare(s, "INSERT OR IGNORE INTO der (thumbprint, der) "
+		return store_db_error(s, err, "insert certificate");
+	st = store_prepare(s, "INSERT OR IGNORE INTO der (thumbprint, der) "
 			"VALUES (?1, ?2)", err);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, r->f.thumbprint, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, r->der, (int)r->der_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "insert certificate");
+		return store_db_error(s, err, "insert certificate");
 	return 0;
 }
 
 /* Runs a one-shot statement binding up to three text parameters. */
-static int
-run(struct cf_store *s, const char *sql, const char *a, const char *b,
+int
+store_run(struct cf_store *s, const char *sql, const char *a, const char *b,
     const char *c, struct cf_error *err)
 {
-	sqlite3_stmt *st = prepare(s, sql, err);
+	sqlite3_stmt *st = store_prepare(s, sql, err);
 	int rc;
 
 	if (st == NULL)
@@ -709,9 +696,9 @@ run(struct cf_store *s, const char *sql, const char *a, const char *b,
 	if (c)
 		sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "write");
+		return store_db_error(s, err, "write");
 	return 0;
 }
 
@@ -722,7 +709,7 @@ cf_store_link(struct cf_store *s, enum cf_table table, const char *thumb,
 	char st[4];
 
 	snprintf(st, sizeof(st), "%d", state);
-	return run(s,
+	return store_run(s,
 	    table == CF_END
 		? "UPDATE certificates SET signed_by = ?2, sig_state = ?3 "
 		  "WHERE thumbprint = ?1"
@@ -738,12 +725,12 @@ cf_store_set_flags(struct cf_store *s, const char *thumb,
 	char now[32];
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	if (run(s,
+	if (store_run(s,
 		"UPDATE certificates SET friendly_name = ?2, modified = ?3 "
 		"WHERE thumbprint = ?1",
 		thumb, friendly_name, now, err) == -1)
 		return -1;
-	return run(s,
+	return store_run(s,
 	    exportable ? "UPDATE certificates SET exportable = 1 "
 			 "WHERE thumbprint = ?1"
 		       : "UPDATE certificates SET exportable = 0 "
@@ -754,16 +741,16 @@ cf_store_set_flags(struct cf_store *s, const char *thumb,
 int
 cf_store_delete(struct cf_store *s, const char *thumb, struct cf_error *err)
 {
-	if (run(s, "DELETE FROM services WHERE thumbprint = ?1", thumb, NULL,
+	if (store_run(s, "DELETE FROM services WHERE thumbprint = ?1", thumb, NULL,
 		NULL, err) == -1 ||
-	    run(s, "DELETE FROM keys WHERE thumbprint = ?1", thumb, NULL, NULL,
+	    store_run(s, "DELETE FROM keys WHERE thumbprint = ?1", thumb, NULL, NULL,
 		err) == -1 ||
-	    run(s, "DELETE FROM certificates WHERE thumbprint = ?1", thumb,
+	    store_run(s, "DELETE FROM certificates WHERE thumbprint = ?1", thumb,
 		NULL, NULL, err) == -1)
 		return -1;
 	/* Chain certificates are kept while anything links to them. */
 	for (;;) {
-		if (run(s,
+		if (store_run(s,
 			"DELETE FROM chain_certs WHERE thumbprint NOT IN "
 			"(SELECT signed_by FROM certificates UNION "
 			" SELECT signed_by FROM chain_certs "
@@ -773,7 +760,7 @@ cf_store_delete(struct cf_store *s, const char *thumb, struct cf_error *err)
 		if (sqlite3_changes(s->db) == 0)
 			break;
 	}
-	return run(s,
+	return store_run(s,
 	    "DELETE FROM der WHERE thumbprint NOT IN (SELECT thumbprint FROM "
 	    "certificates UNION SELECT thumbprint FROM chain_certs)",
 	    NULL, NULL, NULL, err);
@@ -796,19 +783,19 @@ cf_store_key_put(struct cf_store *s, const char *thumb,
 
 	if (cf_seal(s->seal, aad, pkcs8, len, &sealed, err) == -1)
 		goto out;
-	st = prepare(s, "INSERT OR REPLACE INTO keys (thumbprint, sealed) "
+	st = store_prepare(s, "INSERT OR REPLACE INTO keys (thumbprint, sealed) "
 			"VALUES (?1, ?2)", err);
 	if (st == NULL)
 		goto out;
 	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, sealed.data, (int)sealed.len, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_error(s, err, "store key");
+		store_db_error(s, err, "store key");
 		goto out;
 	}
 	rc = 0;
 out:
-	release(s, st);
+	store_release(s, st);
 	cf_buf_clear(&sealed);
 	free(aad);
 	return rc;
@@ -823,7 +810,7 @@ cf_store_key_get(struct cf_store *s, const char *thumb,
 	int rc = -1, step;
 
 	*pkcs8 = NULL;
-	st = prepare(s, "SELECT sealed FROM keys WHERE thumbprint = ?1", err);
+	st = store_prepare(s, "SELECT sealed FROM keys WHERE thumbprint = ?1", err);
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
@@ -835,7 +822,7 @@ cf_store_key_get(struct cf_store *s, const char *thumb,
 		goto out;
 	}
 	if (step != SQLITE_ROW) {
-		db_error(s, err, "read key");
+		store_db_error(s, err, "read key");
 		goto out;
 	}
 	aad = aad_new(thumb);
@@ -848,7 +835,7 @@ cf_store_key_get(struct cf_store *s, const char *thumb,
 	}
 	rc = 0;
 out:
-	release(s, st);
+	store_release(s, st);
 	free(aad);
 	return rc;
 }
@@ -863,16 +850,16 @@ lookup_one(struct cf_store *s, const char *sql, const char *key, char *out,
 	int step;
 
 	out[0] = '\0';
-	if ((st = prepare(s, sql, err)) == NULL)
+	if ((st = store_prepare(s, sql, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW)
 		snprintf(out, size, "%s",
 		    (const char *)sqlite3_column_text(st, 0));
-	release(s, st);
+	store_release(s, st);
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
-		return db_error(s, err, what);
+		return store_db_error(s, err, what);
 	return 0;
 }
 
@@ -898,7 +885,7 @@ int
 cf_store_service_set(struct cf_store *s, const char *service,
     const char *thumb, struct cf_error *err)
 {
-	return run(s,
+	return store_run(s,
 	    "INSERT OR REPLACE INTO services (service, thumbprint) "
 	    "VALUES (?1, ?2)",
 	    service, thumb, NULL, err);
@@ -908,7 +895,7 @@ int
 cf_store_service_clear(struct cf_store *s, const char *service,
     struct cf_error *err)
 {
-	return run(s, "DELETE FROM services WHERE service = ?1", service, NULL,
+	return store_run(s, "DELETE FROM services WHERE service = ?1", service, NULL,
 	    NULL, err);
 }
 
@@ -921,20 +908,20 @@ cf_store_service_list(struct cf_store *s, char ***names, size_t *n,
 
 	*names = NULL;
 	*n = 0;
-	if ((st = prepare(s, "SELECT service FROM services ORDER BY service",
+	if ((st = store_prepare(s, "SELECT service FROM services ORDER BY service",
 		 err)) == NULL)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		*names = xrealloc(*names, (*n + 1) * sizeof(**names));
-		(*names)[(*n)++] = col_text(st, 0);
+		(*names)[(*n)++] = store_col_text(st, 0);
 	}
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		while (*n > 0)
 			free((*names)[--*n]);
 		free(*names);
 		*names = NULL;
-		return db_error(s, err, "read services");
+		return store_db_error(s, err, "read services");
 	}
 	return 0;
 }
@@ -949,7 +936,7 @@ cf_store_client_set(struct cf_store *s, const char *fingerprint,
 		return cf_errorf(err, CF_E_USAGE,
 		    "%s: unknown role; the roles are admin and reader", role);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
-	return run(s,
+	return store_run(s,
 	    "INSERT INTO clients (fingerprint, role, created) VALUES "
 	    "(?1, ?2, ?3) ON CONFLICT (fingerprint) DO UPDATE SET role = ?2",
 	    fingerprint, role, now, err);
@@ -959,7 +946,7 @@ int
 cf_store_client_remove(struct cf_store *s, const char *fingerprint,
     struct cf_error *err)
 {
-	if (run(s, "DELETE FROM clients WHERE fingerprint = ?1", fingerprint,
+	if (store_run(s, "DELETE FROM clients WHERE fingerprint = ?1", fingerprint,
 		NULL, NULL, err) == -1)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
@@ -982,13 +969,13 @@ static void
 contents_version(struct cf_store *s, long long *data_version,
     long long *changes)
 {
-	sqlite3_stmt *st = prepare(s, "PRAGMA data_version", NULL);
+	sqlite3_stmt *st = store_prepare(s, "PRAGMA data_version", NULL);
 
 	*data_version = -1;
 	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
 		*data_version = sqlite3_column_int64(st, 0);
 	if (st != NULL)
-		release(s, st);
+		store_release(s, st);
 	*changes = (long long)sqlite3_total_changes64(s->db);
 }
 
@@ -1029,7 +1016,7 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	sqlite3_stmt *st;
 	int rc;
 
-	st = prepare(s, "INSERT INTO audit (time, actor, operation, "
+	st = store_prepare(s, "INSERT INTO audit (time, actor, operation, "
 			"thumbprint, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
 	    err);
 	if (st == NULL)
@@ -1040,9 +1027,9 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	sqlite3_bind_text(st, 4, thumb ? thumb : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE)
-		return db_error(s, err, "audit");
+		return store_db_error(s, err, "audit");
 	return 0;
 }
 
@@ -1056,7 +1043,7 @@ cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
 
 	*recs = NULL;
 	*n = 0;
-	st = prepare(s, "SELECT id, time, actor, operation, thumbprint, "
+	st = store_prepare(s, "SELECT id, time, actor, operation, thumbprint, "
 			"outcome FROM audit WHERE time >= ?1 ORDER BY id", err);
 	if (st == NULL)
 		return -1;
@@ -1070,17 +1057,17 @@ cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
 		a = &(*recs)[(*n)++];
 		a->id = sqlite3_column_int64(st, 0);
 		a->time = (time_t)sqlite3_column_int64(st, 1);
-		a->actor = col_text(st, 2);
-		a->op = col_text(st, 3);
-		a->thumb = col_text(st, 4);
-		a->outcome = col_text(st, 5);
+		a->actor = store_col_text(st, 2);
+		a->op = store_col_text(st, 3);
+		a->thumb = store_col_text(st, 4);
+		a->outcome = store_col_text(st, 5);
 	}
-	release(s, st);
+	store_release(s, st);
 	if (rc != SQLITE_DONE) {
 		cf_audit_free(*recs, *n);
 		*recs = NULL;
 		*n = 0;
-		return db_error(s, err, "read audit");
+		return store_db_error(s, err, "read audit");
 	}
 	return 0;
 }

@@ -66,7 +66,7 @@ void cf_store_rollback(struct cf_store *s); /* no-op outside a transaction */
 
 /*
  * Resolves a thumbprint or unique prefix (8+ hex digits, any case) among
- * the end certificates into out.  CF_E_NOTFOUND, or CF_E_AMBIGUOUS with
+ * the end certificates and the pending requests into out.  CF_E_NOTFOUND, or CF_E_AMBIGUOUS with
  * the candidates listed in the message; CF_E_USAGE for a malformed arg.
  */
 int cf_store_resolve(struct cf_store *s, const char *arg,
@@ -190,5 +190,41 @@ struct cf_audit {
 int cf_store_audit_list(struct cf_store *s, time_t since,
     struct cf_audit **recs, size_t *n, struct cf_error *err);
 void cf_audit_free(struct cf_audit *recs, size_t n);
+
+/*
+ * A pending request (request new, renew): what `get` shows of it, its
+ * PKCS#10 and, stored apart and sealed, its key.  Its thumbprint is the
+ * SHA-1 of the request's DER, so it is named like a certificate.
+ */
+struct cf_request {
+	char thumbprint[CF_THUMB_LEN + 1];
+	char *subject, *domains, *key_type, *friendly_name; /* owned */
+	char spki[65];			   /* SHA-256 of the public key */
+	int exportable;			   /* the certificate will be */
+	char renews[CF_THUMB_LEN + 1];	   /* "" unless a renewal */
+	time_t created;
+	unsigned char *csr; /* DER, when asked for */
+	size_t csr_len;
+};
+void cf_requests_free(struct cf_request *r, size_t n); /* NULL-safe */
+
+/* Stores request r (csr required) with its PKCS#8 DER key, sealed. */
+int cf_store_request_put(struct cf_store *s, const struct cf_request *r,
+    const unsigned char *pkcs8, size_t len, struct cf_error *err);
+/*
+ * Every pending request (thumb NULL) or the one thumb names, sorted by
+ * thumbprint, with the DER when with_csr.  *out (cf_requests_free).
+ */
+int cf_store_request_list(struct cf_store *s, const char *thumb,
+    int with_csr, struct cf_request **out, size_t *n, struct cf_error *err);
+/* The pending request whose key's SPKI hash is spki, into out ("" none). */
+int cf_store_request_by_spki(struct cf_store *s, const char *spki,
+    char out[CF_THUMB_LEN + 1], struct cf_error *err);
+/* Unseals the key of request thumb. */
+int cf_store_request_key(struct cf_store *s, const char *thumb,
+    struct cf_secret **pkcs8, struct cf_error *err);
+/* Deletes request thumb and its key. */
+int cf_store_request_delete(struct cf_store *s, const char *thumb,
+    struct cf_error *err);
 
 #endif

@@ -43,9 +43,10 @@ cf_field_lookup(const char *name)
 static char *
 iso_new(time_t t)
 {
-	char buf[21];
+	char buf[21] = "";
 
-	cf_time_iso(t, buf);
+	if (t != 0) /* a pending request has no dates */
+		cf_time_iso(t, buf);
 	return xstrdup(buf);
 }
 
@@ -156,10 +157,12 @@ json_t *
 cf_view_json(const struct cf_view *v)
 {
 	json_t *o = json_object();
-	char nb[21], na[21];
+	char nb[21] = "", na[21] = "";
 
-	cf_time_iso(v->not_before, nb);
-	cf_time_iso(v->not_after, na);
+	if (v->not_before != 0) /* a pending request has no dates */
+		cf_time_iso(v->not_before, nb);
+	if (v->not_after != 0)
+		cf_time_iso(v->not_after, na);
 	json_object_set_new_nocheck(o, "Subject", jstr(v->subject));
 	json_object_set_new_nocheck(o, "Issuer", jstr(v->issuer));
 	json_object_set_new_nocheck(o, "Thumbprint", json_string_nocheck(v->thumbprint));

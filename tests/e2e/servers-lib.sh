@@ -27,8 +27,11 @@
 #
 # Stopping: each start records the server's process group in DIR/.srv-pgid
 # (the masters are group leaders); stop sends SIGTERM to the group, waits
-# for all of it to go (SRV_TIMEOUT seconds), then SIGKILLs what is left.  Stops are safe to call twice and on a server never started; a
-# test's EXIT trap calls srv_stop_all BEFORE removing $T:
+# for all of it to go (SRV_TIMEOUT seconds, default 10), then SIGKILLs
+# what is left.  Stops are safe to call twice and on a server never
+# started.  srv_stop_all stops every instance started by this shell (not
+# by a subshell: call srv_SERVER_stop DIR for those); a test's EXIT trap
+# calls it BEFORE removing $T, as lib.sh's own trap would:
 #   trap 'srv_stop_all; rm -rf "$T"' EXIT
 #
 # Unix sockets (haproxy's admin.sock, dovecot's sockets in DIR/run) take
@@ -62,6 +65,13 @@ srv__mkdir() {
 	mkdir -p "$1" || return 1
 	d=$(cd "$1" && pwd) || return 1
 	printf '%s\n' "$d"
+}
+
+# srv__usage WANT GOT USAGE - 2, with the usage, when fewer than WANT args.
+srv__usage() {
+	[ "$2" -ge "$1" ] && return 0
+	echo "servers-lib: usage: $3" >&2
+	return 2
 }
 
 # srv__alive PID - PID is a process, and not a zombie.  (PID 1 of this
@@ -168,6 +178,7 @@ srv__fail() {
 # certificate came (refused, no STARTTLS, failed handshake).  Each call is
 # a new connection (so a new smtpd / login process on the server side).
 srv_served_thumb() {
+	srv__usage 4 $# "srv_served_thumb PROTO HOST PORT SNI" || return
 	local proto=$1 host=$2 port=$3 sni=$4 starttls=() pem
 	case $proto in
 	tls | https) ;;
@@ -201,13 +212,15 @@ srv_stop_all() {
 # process started" notice of -s reload) in DIR/error.log; errors still go
 # to stderr as well.
 # Config test fails: a corrupt CHAIN or KEY, or a KEY of another cert.
-# Reload fails while the test passes: DIR/nginx.pid moved away (reload:
-# 'open() ".../nginx.pid" failed', exit 1), or the instance stopped.
-# Reload exits 0 but changes nothing when the master itself cannot apply
-# the new configuration (files changed between test and reload): only the
-# served certificate shows it.
+# `nginx -s reload` loads the whole configuration, certificates included,
+# before it signals: it fails (exit 1) on those too.
+# Reload fails while the test passes: DIR/nginx.pid moved away, or the
+# instance stopped (which removes it): 'open() ".../nginx.pid" failed',
+# exit 1.
+# New connections see the new certificate as soon as the reload returns.
 
 srv_nginx_start() {
+	srv__usage 4 $# "srv_nginx_start DIR PORT CHAIN KEY [SERVER_NAME]" || return
 	local dir port=$2 chain key name=${5:-_}
 	dir=$(srv__mkdir "$1") || return 1
 	chain=$(srv__abs "$3")
@@ -237,8 +250,7 @@ srv_nginx_start() {
 		}
 	EOF
 	if ! nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir/" 2>"$dir/start.err"; then
-		cat "$dir/start.err" >&2
-		srv__fail "$dir" "nginx did not start" "$dir/error.log"
+		srv__fail "$dir" "nginx did not start" "$dir/start.err"
 		return 1
 	fi
 	srv__record "$dir" "$dir/nginx.pid" ||
@@ -271,8 +283,8 @@ srv_nginx_stop() { srv__stop "$1"; }
 # (the absolute path this function was given).  That changes what new
 # connections see at once, and changes nothing on disk: srv_haproxy_restart
 # serves whatever the file holds.
-# Config test fails: a corrupt PEM, a PEM without key, or with the key of
-# another cert.  (haproxy -c -q says nothing at all on failure, so the test
+# Config test fails: a corrupt PEM, a PEM without key (haproxy then looks
+# for PEM.key beside it), or with the key of another cert.  (haproxy -c -q says nothing at all on failure, so the test
 # command has no -q; on success it prints "Configuration file is valid".)
 # Runtime update fails while the test passes: `set ssl cert` of a name the
 # configuration does not reference ("Can't replace a certificate which is
@@ -280,6 +292,7 @@ srv_nginx_stop() { srv__stop "$1"; }
 # with another cert's key (commit: "Can't commit ..."), or no socket.
 
 srv_haproxy_start() {
+	srv__usage 3 $# "srv_haproxy_start DIR PORT PEM" || return
 	local dir port=$2 pem
 	dir=$(srv__mkdir "$1") || return 1
 	pem=$(srv__abs "$3")
@@ -310,7 +323,8 @@ srv__haproxy_run() {
 	local dir=$1 port
 	port=$(cat "$dir/port")
 	rm -f "$dir/haproxy.pid"
-	if ! haproxy -q -f "$dir/haproxy.cfg" 2>"$dir/start.err"; then
+	# (-q would hide the reason of a failure too.)
+	if ! haproxy -f "$dir/haproxy.cfg" 2>"$dir/start.err"; then
 		srv__fail "$dir" "haproxy did not start" "$dir/start.err"
 		return 1
 	fi
@@ -381,18 +395,21 @@ srv_haproxy_stop() { srv__stop "$1"; }
 # `postfix -c DIR/etc start`: a root caller needs no alternate_config_
 # directories entry, and /etc/postfix/main.cf is neither read nor needed.
 # Postfix prints its complaints on stderr only when stderr is a terminal;
-# otherwise they go to DIR/maillog.
+# otherwise they go to DIR/maillog.  Every postfix command waits (up to
+# 2.4 s, polling) until main.cf is more than a second old: a test that
+# edits main.cf should `touch -d '-1 minute'` it afterwards.
 # smtpd reads the certificate files when a process starts: after a reload
 # the master replaces idle smtpd processes at once, but with no reload a
 # NEW smtpd process (none alive: max_idle 100 s) reads the new files too.
 # Config test fails: a main.cf line without '=', or a missing queue
 # directory; `postfix check` reads no TLS file: a corrupt or mismatched
-# key passes it, and then smtpd drops STARTTLS ("454 4.7.0 TLS not
-# available"; srv_served_thumb prints nothing).
+# key passes it, and then smtpd answers STARTTLS with "454 4.7.0 TLS not
+# available due to local problem" (srv_served_thumb prints nothing).
 # Reload fails while the test passes: the instance not running (reload:
 # "fatal: the Postfix mail system is not running", exit 1).
 
 srv_postfix_start() {
+	srv__usage 4 $# "srv_postfix_start DIR PORT CHAIN KEY" || return
 	local dir port=$2 chain key d
 	dir=$(srv__mkdir "$1") || return 1
 	chain=$(srv__abs "$3")
@@ -482,6 +499,9 @@ srv_postfix_start() {
 		scache    unix - - n - 1 scache
 		postlog   unix-dgram n - n - 1 postlogd
 	EOF
+	# postfix waits (polling every 0.3 s, 2.4 s here) until a main.cf
+	# written this very second is a little older: date them back.
+	touch -d '-1 minute' "$dir/etc/main.cf" "$dir/etc/master.cf"
 	if ! postfix -c "$dir/etc" start >"$dir/start.err" 2>&1; then
 		srv__fail "$dir" "postfix did not start" "$dir/maillog"
 		return 1
@@ -527,6 +547,7 @@ srv_postfix_stop() { srv__stop "$1"; }
 # "Fatal: Dovecot is not running", exit 75).
 
 srv_dovecot_start() {
+	srv__usage 5 $# "srv_dovecot_start DIR IMAP_PORT POP_PORT CHAIN KEY" || return
 	local dir imap=$2 pop=$3 chain key inst
 	dir=$(srv__mkdir "$1") || return 1
 	chain=$(srv__abs "$4")
@@ -577,7 +598,6 @@ srv_dovecot_start() {
 		  }
 		}
 	EOF
-	rm -f "$dir/run/master.pid"
 	if ! dovecot -c "$dir/dovecot.conf" 2>"$dir/start.err"; then
 		cat "$dir/start.err" >&2
 		srv__fail "$dir" "dovecot did not start" "$dir/dovecot.log"

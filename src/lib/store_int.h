@@ -1,0 +1,52 @@
+/*
+ * store_int.h - the inside of the store, shared by its files (store.c:
+ * the database, certificates, keys, services, audit; store_requests.c:
+ * pending requests).  Not for the rest of the library.
+ */
+#ifndef CF_STORE_INT_H
+#define CF_STORE_INT_H
+
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "seal.h"
+#include "store.h"
+
+/* Prepared statements are kept for the life of the store: preparing the
+ * same SQL again for every row of a 1,000-file import costs more than
+ * running it. */
+#define STMT_CACHE 48
+
+struct cf_store {
+	sqlite3 *db;
+	const struct cf_services *services; /* lent */
+	struct {
+		char *sql;
+		sqlite3_stmt *st;
+	} cache[STMT_CACHE];
+	size_t ncache;
+	struct {
+		long long data_version, changes;
+		time_t second;
+		char *text;
+	} rendered;
+	struct cf_seal *seal;
+	char *dir;
+	int in_tx;
+};
+
+/* The statement for sql, prepared once and cached; NULL with err. */
+sqlite3_stmt *store_prepare(struct cf_store *s, const char *sql,
+    struct cf_error *err);
+/* Done with st: a cached statement is reset, any other finalized. */
+void store_release(struct cf_store *s, sqlite3_stmt *st);
+/* CF_E_STORE naming the store, what was done and SQLite's reason; -1. */
+int store_db_error(struct cf_store *s, struct cf_error *err, const char *what);
+/* Column i as a new string ("" for NULL). */
+char *store_col_text(sqlite3_stmt *st, int i);
+/* Runs a one-shot statement binding up to three text parameters. */
+int store_run(struct cf_store *s, const char *sql, const char *a,
+    const char *b, const char *c, struct cf_error *err);
+
+#endif
