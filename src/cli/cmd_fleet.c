@@ -31,18 +31,23 @@ static const char fleet_usage[] =
     "$CERTFLEET_HOME/fleet.json)\n"
     "Without --fingerprint, add shows the agent's fingerprint and asks.\n";
 
-/* "certfleet admin alice@ws1": the identity's common name. */
+/* "certfleet admin alice@ws1": the identity's common name, cut to the
+ * 64 characters a CN may have. */
 static char *
 admin_cn(void)
 {
 	struct passwd *pw = getpwuid(getuid());
 	char host[64] = "localhost";
+	char *cn;
 
 	(void)gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
-	return pw ? xasprintf("certfleet admin %s@%s", pw->pw_name, host)
-		  : xasprintf(
-			"certfleet admin uid%u@%s", (unsigned)getuid(), host);
+	cn = pw ? xasprintf("certfleet admin %s@%s", pw->pw_name, host)
+		: xasprintf(
+		      "certfleet admin uid%u@%s", (unsigned)getuid(), host);
+	if (strlen(cn) > 64)
+		cn[64] = '\0';
+	return cn;
 }
 
 int

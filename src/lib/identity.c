@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "csr.h"
 #include "identity.h"
 #include "util.h"
 
@@ -54,47 +55,6 @@ cf_key_generate(const char *kind, struct cf_error *err)
 	return NULL;
 }
 
-/*
- * The subject: "CN=a,O=b" read as RFC 4514 (most specific first, so the
- * RDNs are added in reverse), or a bare common name.
- */
-static X509_NAME *
-subject_new(const char *subject, struct cf_error *err)
-{
-	X509_NAME *name = X509_NAME_new();
-	char *copy = xstrdup(subject), *parts[16], *p, *eq;
-	int n = 0, i;
-
-	if (strchr(subject, '=') == NULL) {
-		X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-		    (const unsigned char *)subject, -1, -1, 0);
-		free(copy);
-		return name;
-	}
-	for (p = strtok(copy, ","); p != NULL && n < 16; p = strtok(NULL, ","))
-		parts[n++] = p;
-	for (i = n - 1; i >= 0; i--) {
-		while (*parts[i] == ' ')
-			parts[i]++;
-		if ((eq = strchr(parts[i], '=')) == NULL || eq == parts[i] ||
-		    eq[1] == '\0' ||
-		    !X509_NAME_add_entry_by_txt(name, (*eq = '\0', parts[i]),
-			MBSTRING_UTF8, (const unsigned char *)eq + 1, -1, -1,
-			0)) {
-			ERR_clear_error();
-			cf_errorf(err, CF_E_USAGE,
-			    "%s: not a subject; write it as CN=name,O=org "
-			    "(attributes CN, O, OU, L, ST, C)",
-			    subject);
-			X509_NAME_free(name);
-			free(copy);
-			return NULL;
-		}
-	}
-	free(copy);
-	return name;
-}
-
 static int
 add_ext(X509 *x, int nid, const char *value)
 {
@@ -134,10 +94,11 @@ cf_selfsigned_new(EVP_PKEY *key, const char *subject, const char *domains,
 	X509_NAME *name = NULL;
 	unsigned char serial[16];
 	BIGNUM *bn = NULL;
-	char *san = NULL;
+	char *san = NULL, *names = NULL;
 	int ok = 0;
 
-	if (x == NULL || (name = subject_new(subject, err)) == NULL)
+	if (x == NULL || cf_names_check(domains, &names, err) == -1 ||
+	    (name = cf_dn_parse(subject, err)) == NULL)
 		goto out;
 	if (RAND_bytes(serial, sizeof(serial)) != 1)
 		goto crypto;
@@ -158,11 +119,11 @@ cf_selfsigned_new(EVP_PKEY *key, const char *subject, const char *domains,
 		client ? "clientAuth" : "serverAuth") ||
 	    !add_ext(x, NID_subject_key_identifier, "hash"))
 		goto crypto;
-	if (domains != NULL && domains[0] != '\0') {
-		san = san_new(domains);
+	if (names[0] != '\0') {
+		san = san_new(names);
 		if (!add_ext(x, NID_subject_alt_name, san)) {
 			cf_errorf_ossl(err, CF_E_USAGE, "%s: not DNS names",
-			    domains);
+			    names);
 			goto out;
 		}
 	}
@@ -174,6 +135,7 @@ crypto:
 	cf_errorf_ossl(err, CF_E_CRYPTO, "%s: cannot make the certificate",
 	    subject);
 out:
+	free(names);
 	free(san);
 	BN_free(bn);
 	X509_NAME_free(name);

@@ -582,7 +582,10 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 		if (cf_store_audit(s, opts->actor, op, im.res[i].thumbprint,
 			im.res[i].what, err) == -1)
 			goto out;
-	if (result_services(&im, err) == -1 || cf_store_commit(s, err) == -1)
+	if (result_services(&im, err) == -1 ||
+	    (opts->before_commit != NULL &&
+		opts->before_commit(s, opts->before_commit_ctx, err) == -1) ||
+	    cf_store_commit(s, err) == -1)
 		goto out;
 	began = 0;
 	*res = im.res;

@@ -11,6 +11,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "csr.h"
 #include "deploy.h"
 #include "identity.h"
 #include "material.h"
@@ -59,6 +60,56 @@ view_from_row(struct cf_view *v, struct cf_row *r)
 	v->not_after = r->f.not_after;
 }
 
+/* A pending request as `get` shows it: Status PendingRequest. */
+static void
+view_from_request(struct cf_view *v, struct cf_request *r)
+{
+	memset(v, 0, sizeof(*v));
+	memcpy(v->thumbprint, r->thumbprint, sizeof(v->thumbprint));
+	v->subject = r->subject;
+	v->key_type = r->key_type;
+	v->domains = r->domains;
+	v->friendly_name = r->friendly_name;
+	r->subject = r->key_type = r->domains = r->friendly_name = NULL;
+	v->issuer = xstrdup("");
+	v->serial = xstrdup("");
+	v->services = xstrdup("");
+	v->chain = xstrdup("");
+	v->status = "PendingRequest";
+	v->exportable = r->exportable;
+	v->has_key = 1;
+}
+
+static int
+cmp_view(const void *a, const void *b)
+{
+	return strcmp(((const struct cf_view *)a)->thumbprint,
+	    ((const struct cf_view *)b)->thumbprint);
+}
+
+/*
+ * Adds the pending requests (thumb NULL: all, sorted in among the
+ * certificates) to *views.
+ */
+static int
+add_requests(struct cf_store *s, const char *thumb, struct cf_view **views,
+    size_t *n, struct cf_error *err)
+{
+	struct cf_request *r = NULL;
+	size_t nr = 0, i;
+
+	if (cf_store_request_list(s, thumb, 0, &r, &nr, err) == -1)
+		return -1;
+	if (nr > 0) {
+		*views = xrealloc(*views, (*n + nr + 1) * sizeof(**views));
+		for (i = 0; i < nr; i++)
+			view_from_request(&(*views)[(*n)++], &r[i]);
+		qsort(*views, *n, sizeof(**views), cmp_view);
+	}
+	cf_requests_free(r, nr);
+	return 0;
+}
+
 int
 cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
     size_t *n, struct cf_error *err)
@@ -97,8 +148,16 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
 		view_from_row(&(*views)[i], &list[i]);
 	}
 	*n = nlist;
+	if ((arg == NULL || nlist == 0) &&
+	    add_requests(s, arg ? thumb : NULL, views, n, err) == -1)
+		goto out;
 	rc = 0;
 out:
+	if (rc == -1) {
+		cf_views_free(*views, *n);
+		*views = NULL;
+		*n = 0;
+	}
 	cf_store_rollback(s);
 	cf_status_ctx_free(ctx);
 	cf_rows_free(rows, nrows);
@@ -223,19 +282,56 @@ base64_lines(const unsigned char *der, size_t len, struct cf_buf *out)
 	free(tmp);
 }
 
+/*
+ * A pending request exports as its PKCS#10, to send to a CA again: DER
+ * for --binary, else PEM.  No key, so no password.
+ */
+static int
+export_request(struct cf_store *s, const char *thumb,
+    const struct cf_export_opts *opts, struct cf_buf *out,
+    struct cf_error *err)
+{
+	struct cf_request *r = NULL;
+	X509_REQ *req = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (cf_store_request_list(s, thumb, 1, &r, &n, err) == -1)
+		return -1;
+	if (n != 1) {
+		cf_errorf(err, CF_E_NOTFOUND, "%.8s: no such certificate", thumb);
+		goto out;
+	}
+	if ((req = cf_csr_decode(r->csr, r->csr_len, NULL, NULL, err)) ==
+		NULL ||
+	    cf_csr_encode(req, opts->format == CF_EXPORT_P12, &out->data,
+		&out->len, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	X509_REQ_free(req);
+	cf_requests_free(r, n);
+	return rc;
+}
+
 static int
 export_locked(struct cf_store *s, const char *thumb,
-    const struct cf_export_opts *opts, struct cf_buf *out,
+    const struct cf_export_opts *opts, struct cf_buf *out, const char **what,
     struct cf_error *err)
 {
 	struct cf_row row;
 	struct cf_material m = {0};
 	unsigned char *der = NULL;
 	size_t len = 0;
-	int rc = -1;
+	int rc = -1, found;
 
 	memset(&row, 0, sizeof(row));
-	if (cf_store_fetch(s, thumb, &row, err) != 1)
+	if ((found = cf_store_fetch(s, thumb, &row, err)) == 0) {
+		*what = "exported the pending request (PKCS#10)";
+		rc = export_request(s, thumb, opts, out, err);
+		goto out;
+	}
+	if (found == -1)
 		goto out;
 	if (!opts->no_key && !row.has_key) {
 		cf_errorf(err, CF_E_NOTFOUND,
@@ -295,6 +391,8 @@ cf_op_export(struct cf_store *s, const char *arg,
     struct cf_error *err)
 {
 	char thumb[CF_THUMB_LEN + 1] = "";
+	const char *what = opts->no_key ? "exported certificate and chain"
+					: "exported with private key";
 	int rc = -1;
 
 	out->data = NULL;
@@ -302,11 +400,8 @@ cf_op_export(struct cf_store *s, const char *arg,
 	if (cf_store_begin(s, err) == -1)
 		return -1;
 	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
-	    export_locked(s, thumb, opts, out, err) == -1 ||
-	    cf_store_audit(s, opts->actor, "export", thumb,
-		opts->no_key ? "exported certificate and chain"
-			     : "exported with private key",
-		err) == -1 ||
+	    export_locked(s, thumb, opts, out, &what, err) == -1 ||
+	    cf_store_audit(s, opts->actor, "export", thumb, what, err) == -1 ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	rc = 0;
@@ -498,10 +593,52 @@ cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
 	    err);
 }
 
+/*
+ * Removes the pending request arg names, with its key: 1 when it was one,
+ * 0 when arg names no request (then nothing happened), -1 on error.
+ */
+static int
+remove_request(struct cf_store *s, const char *actor, const char *arg,
+    char *thumb_out, struct cf_error *err)
+{
+	struct cf_request *r = NULL;
+	char thumb[CF_THUMB_LEN + 1] = "";
+	size_t n = 0;
+	int rc = -1;
+
+	if (cf_store_begin(s, err) == -1)
+		return -1;
+	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
+	    cf_store_request_list(s, thumb, 0, &r, &n, err) == -1)
+		goto out;
+	rc = 0;
+	if (n == 1) {
+		rc = -1;
+		if (cf_store_request_delete(s, thumb, err) == -1 ||
+		    cf_store_audit(s, actor, "remove", thumb,
+			"removed the pending request and its key", err) == -1 ||
+		    cf_store_commit(s, err) == -1)
+			goto out;
+		if (thumb_out != NULL)
+			memcpy(thumb_out, thumb, sizeof(thumb));
+		rc = 1;
+	}
+out:
+	cf_store_rollback(s); /* no-op after the commit */
+	if (rc == -1)
+		audit_failure(s, actor, "remove", thumb, err);
+	cf_requests_free(r, n);
+	return rc;
+}
+
 int
 cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
     int force, char *thumb, struct cf_error *err)
 {
+	int rc = remove_request(s, actor, arg, thumb, err);
+
+	if (rc != 0)
+		return rc == 1 ? 0 : -1;
 	return with_cert(s, actor, "remove", arg, thumb, do_remove, &force,
 	    NULL, err);
 }

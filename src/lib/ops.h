@@ -51,6 +51,11 @@ struct cf_import_opts {
 	void (*progress)(void *ctx, size_t done, size_t total);
 	void *progress_ctx;
 	const char *op; /* the audit's operation; NULL: "import" */
+	/* Runs inside the transaction just before the commit (may be NULL):
+	 * request complete deletes the request it completes. */
+	int (*before_commit)(struct cf_store *s, void *ctx,
+	    struct cf_error *err);
+	void *before_commit_ctx;
 };
 
 struct cf_import_result {
@@ -107,6 +112,47 @@ struct cf_selfsigned_opts {
 int cf_op_new_self_signed(struct cf_store *s,
     const struct cf_selfsigned_opts *opts, struct cf_import_result **res,
     size_t *nres, struct cf_error *err);
+
+struct cf_request_opts {
+	const char *actor;
+	const char *subject;	   /* "CN=…,O=…" or a bare common name */
+	const char *domains;	   /* comma-separated DNS names, or NULL */
+	const char *key;	   /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
+	int exportable;		   /* the certificate's key will be */
+	const char *friendly_name; /* or NULL */
+};
+
+/*
+ * New-ExchangeCertificate -GenerateRequest: checks the names, makes the
+ * key here, stores the pending request with the key sealed, and gives
+ * the PKCS#10 as PEM in *pem (new) and its thumbprint (the SHA-1 of its
+ * DER, 41 bytes) in thumb.  get lists it as PendingRequest.
+ */
+int cf_op_request_new(struct cf_store *s, const struct cf_request_opts *o,
+    char **pem, char *thumb, struct cf_error *err);
+
+/*
+ * Completes the pending request whose key the CA's answer (a
+ * certificate as PEM or DER, a PEM bundle or PKCS#7 with the chain) is
+ * for: the certificate, its chain and the request's key become an
+ * ordinary certificate, exportable as the request said, and the request
+ * is gone, in one transaction.  thumb gets the certificate's thumbprint;
+ * *detail (new, or NULL) a note for a renewal.  An answer for no pending
+ * request is CF_E_MISMATCH naming its subject and key; one completed
+ * before is CF_E_CONFLICT.
+ */
+int cf_op_request_complete(struct cf_store *s, const char *actor,
+    const struct cf_input *answer, char *thumb, char **detail,
+    struct cf_error *err);
+
+/*
+ * A new request renewing the certificate arg names: its subject, domains,
+ * key type, exportable flag and friendly name; a new key, or its own with
+ * keep_key.  As cf_op_request_new otherwise.  Services stay where they
+ * are until the renewed certificate is enabled.
+ */
+int cf_op_renew(struct cf_store *s, const char *actor, const char *arg,
+    int keep_key, char **pem, char *thumb, struct cf_error *err);
 
 /*
  * Assigns the comma-separated services to the certificate arg names and
