@@ -97,6 +97,59 @@ local_services(
 	return cf_op_services(s, &r->svcs, &r->nsvcs, &r->err);
 }
 
+/* Text the library made, as the reply's data. */
+static void
+take_text(struct backend_reply *r, char *text)
+{
+	r->data.data = (unsigned char *)text;
+	r->data.len = text ? strlen(text) : 0;
+}
+
+static int
+local_request_new(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	struct cf_request_opts o = q->request;
+	char *pem = NULL;
+	int rc;
+
+	o.actor = cli_actor();
+	rc = cf_op_request_new(s, &o, &pem, r->thumb, &r->err);
+	take_text(r, pem);
+	return rc;
+}
+
+static int
+local_request_complete(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	return cf_op_request_complete(
+	    s, cli_actor(), &q->in[0], r->thumb, &r->detail, &r->err);
+}
+
+static int
+local_renew(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	char *pem = NULL;
+	int rc = cf_op_renew(
+	    s, cli_actor(), q->arg, q->keep_key, &pem, r->thumb, &r->err);
+
+	take_text(r, pem);
+	return rc;
+}
+
+static int
+local_new_self_signed(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	struct cf_selfsigned_opts o = q->selfsigned;
+
+	o.actor = cli_actor();
+	return cf_op_new_self_signed(
+	    s, &o, &r->results, &r->nresults, &r->err);
+}
+
 static int (*const local[])(
     struct cf_store *, const struct backend_req *, struct backend_reply *) = {
     [BACKEND_GET] = local_get,
@@ -107,6 +160,10 @@ static int (*const local[])(
     [BACKEND_REMOVE] = local_remove,
     [BACKEND_LOG] = local_log,
     [BACKEND_SERVICES] = local_services,
+    [BACKEND_REQUEST_NEW] = local_request_new,
+    [BACKEND_REQUEST_COMPLETE] = local_request_complete,
+    [BACKEND_RENEW] = local_renew,
+    [BACKEND_NEW_SELF_SIGNED] = local_new_self_signed,
 };
 
 /* ---- targets -------------------------------------------------------- */

@@ -25,6 +25,10 @@ enum backend_op {
 	BACKEND_REMOVE,
 	BACKEND_LOG,
 	BACKEND_SERVICES,
+	BACKEND_REQUEST_NEW,
+	BACKEND_REQUEST_COMPLETE,
+	BACKEND_RENEW,
+	BACKEND_NEW_SELF_SIGNED,
 };
 
 /* The arguments of one operation; each uses its own. */
@@ -37,6 +41,9 @@ struct backend_req {
 	struct cf_import_opts import; /* actor is filled in */
 	struct cf_export_opts export; /* actor is filled in */
 	time_t since;                 /* log */
+	struct cf_request_opts request; /* request new; actor filled in */
+	int keep_key;                   /* renew */
+	struct cf_selfsigned_opts selfsigned; /* new; actor filled in */
 };
 
 /* What one target answered: err, or the result of the operation. */
@@ -47,11 +54,13 @@ struct backend_reply {
 	size_t nviews;
 	struct cf_import_result *results; /* import */
 	size_t nresults;
-	struct cf_buf data;           /* export: the file, wiped on free */
+	struct cf_buf data; /* export: the file, wiped on free; request new,
+			       renew: the PKCS#10 as PEM */
 	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove */
 	struct cf_audit *audit;       /* log */
 	size_t naudit;
-	char *detail; /* enable: what each service did, a line each */
+	char *detail; /* enable: what each service did, a line each;
+			 request complete: a note on a renewal */
 	struct cf_service_view *svcs; /* services */
 	size_t nsvcs;
 	json_t *json; /* an agent's answer, which results may point into */

@@ -81,6 +81,9 @@ int cmd_disable(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_services(int argc, char **argv);
+int cmd_request(int argc, char **argv);
+int cmd_renew(int argc, char **argv);
+int cmd_new(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 

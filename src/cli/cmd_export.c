@@ -20,7 +20,8 @@ static const char usage[] =
     "         [--server NAME] [--store DIR]\n"
     "Default: PKCS#12 as Base64 text; --binary: DER PKCS#12;\n"
     "--legacy: 3DES and SHA-1 MAC for Windows Server 2016 and older;\n"
-    "--pem: full chain and encrypted PKCS#8 key; --no-key: no key.\n";
+    "--pem: full chain and encrypted PKCS#8 key; --no-key: no key.\n"
+    "A pending request exports as its PKCS#10 (PEM; DER with --binary).\n";
 
 static int
 write_out(const char *path, const struct cf_buf *b, struct cf_error *err)
@@ -37,6 +38,20 @@ write_out(const char *path, const struct cf_buf *b, struct cf_error *err)
 		off += (size_t)n;
 	}
 	return 0;
+}
+
+/* Whether req.arg names a pending request, which has no key to protect. */
+static int
+is_request(struct backend *b, const struct backend_req *req)
+{
+	struct backend_reply *r = backend_replies_new(b);
+	int yes;
+
+	backend_run(b, BACKEND_GET, req, r);
+	yes = r[0].err.code == CF_OK && r[0].nviews == 1 &&
+	      strcmp(r[0].views[0].status, "PendingRequest") == 0;
+	backend_replies_free(r, 1);
+	return yes;
 }
 
 int
@@ -110,6 +125,8 @@ cmd_export(int argc, char **argv)
 		rc = cli_usage("export", "export from one server at a time");
 		goto out;
 	}
+	if (!eo->no_key && is_request(b, &req))
+		eo->no_key = 1; /* a pending request exports as its PKCS#10 */
 	if (cli_password(pwfile, !eo->no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
 		backend_audit_failure(b, "export", req.arg, &err);

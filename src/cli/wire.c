@@ -188,6 +188,19 @@ reply_services(json_t *a, struct backend_reply *r)
 	return 0;
 }
 
+/* A request made: its thumbprint and its PKCS#10 as PEM. */
+static int
+reply_csr(json_t *o, struct backend_reply *r)
+{
+	if (reply_thumb(o, r) == -1)
+		return -1;
+	if (str(o, "csr")[0] == '\0')
+		return malformed(r, "no csr");
+	r->data.data = (unsigned char *)xstrdup(str(o, "csr"));
+	r->data.len = strlen((char *)r->data.data);
+	return 0;
+}
+
 /* The exported file; its Base64 in the answer is wiped once decoded. */
 static int
 reply_export(json_t *o, struct backend_reply *r)
@@ -264,15 +277,13 @@ jpassword(const char *pw, json_t **out, struct cf_error *err)
 	return 0;
 }
 
-static int
-body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
+/* The request's files as [{name, data (Base64)}]. */
+static json_t *
+jfiles(const struct backend_req *q)
 {
-	json_t *files, *pw;
+	json_t *files = json_array();
 	size_t i;
 
-	if (jpassword(q->import.password, &pw, err) == -1)
-		return -1;
-	files = json_array();
 	for (i = 0; i < q->nin; i++) {
 		char *data = cf_base64_new(q->in[i].data, q->in[i].len);
 		json_array_append_new(
@@ -281,6 +292,17 @@ body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
 		OPENSSL_cleanse(data, strlen(data));
 		free(data);
 	}
+	return files;
+}
+
+static int
+body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	json_t *files, *pw;
+
+	if (jpassword(q->import.password, &pw, err) == -1)
+		return -1;
+	files = jfiles(q);
 	*body = json_pack("{s:o, s:o, s:b, s:o, s:o, s:b}", "files", files,
 	    "password", pw, "exportable", q->import.exportable, "friendly_name",
 	    jtext(q->import.friendly_name), "services",
@@ -331,6 +353,54 @@ body_remove(const struct backend_req *q, json_t **body, struct cf_error *err)
 	return 0;
 }
 
+static int
+body_request_new(
+    const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	const struct cf_request_opts *o = &q->request;
+
+	(void)err;
+	*body = json_pack("{s:o, s:o, s:o, s:b, s:o}", "subject",
+	    jtext(o->subject), "domains", jtext(o->domains), "key",
+	    jtext(o->key), "exportable", o->exportable, "friendly_name",
+	    jtext(o->friendly_name));
+	return 0;
+}
+
+static int
+body_request_complete(
+    const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o}", "files", jfiles(q));
+	return 0;
+}
+
+static int
+body_renew(const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o, s:b}", "thumbprint", jtext(q->arg),
+	    "keep_key", q->keep_key);
+	return 0;
+}
+
+static int
+body_new_self_signed(
+    const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	const struct cf_selfsigned_opts *o = &q->selfsigned;
+
+	(void)err;
+	*body = json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b}",
+	    "subject", jtext(o->subject), "domains", jtext(o->domains), "key",
+	    jtext(o->key), "days",
+	    o->days ? json_integer(o->days) : json_null(), "services",
+	    jtext(o->services), "exportable", o->exportable, "friendly_name",
+	    jtext(o->friendly_name), "force", o->force);
+	return 0;
+}
+
 static char *
 path_get(const struct backend_req *q)
 {
@@ -369,6 +439,13 @@ static const struct route {
     [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove, reply_thumb},
     [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
     [BACKEND_SERVICES] = {"GET", "/v1/services", NULL, NULL, reply_services},
+    [BACKEND_REQUEST_NEW] = {"POST", "/v1/request/new", NULL,
+	body_request_new, reply_csr},
+    [BACKEND_REQUEST_COMPLETE] = {"POST", "/v1/request/complete", NULL,
+	body_request_complete, reply_enable},
+    [BACKEND_RENEW] = {"POST", "/v1/renew", NULL, body_renew, reply_csr},
+    [BACKEND_NEW_SELF_SIGNED] = {"POST", "/v1/new-self-signed", NULL,
+	body_new_self_signed, reply_import},
 };
 
 const char *

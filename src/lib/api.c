@@ -39,6 +39,13 @@ static int h_log(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
 static int h_services(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
+static int h_request_new(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
+static int h_request_complete(struct cf_store *,
+    const struct cf_api_caller *, const char *, json_t *, json_t **,
+    struct cf_error *);
+static int h_renew(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
 
 static const struct route {
 	const char *method, *path, *op;
@@ -57,6 +64,11 @@ static const struct route {
     {"POST", "/v1/remove", "remove", CF_ROLE_ADMIN, 0, h_remove},
     {"POST", "/v1/new-self-signed", "new-self-signed", CF_ROLE_ADMIN, 1,
 	h_new_self_signed},
+    {"POST", "/v1/request/new", "request new", CF_ROLE_ADMIN, 1,
+	h_request_new},
+    {"POST", "/v1/request/complete", "request complete", CF_ROLE_ADMIN, 1,
+	h_request_complete},
+    {"POST", "/v1/renew", "renew", CF_ROLE_ADMIN, 1, h_renew},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -470,6 +482,75 @@ h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
 	}
 	cf_import_results_free(res, nres);
 	return rc;
+}
+
+static int
+h_request_new(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+{
+	struct cf_request_opts o;
+	char thumb[CF_THUMB_LEN + 1], *pem = NULL;
+
+	(void)q;
+	memset(&o, 0, sizeof(o));
+	o.actor = c->actor;
+	if (field_required(body, "subject", &o.subject, err) == -1 ||
+	    field_str(body, "domains", &o.domains, err) == -1 ||
+	    field_str(body, "key", &o.key, err) == -1 ||
+	    field_str(body, "friendly_name", &o.friendly_name, err) == -1 ||
+	    field_bool(body, "exportable", &o.exportable, err) == -1 ||
+	    cf_op_request_new(s, &o, &pem, thumb, err) == -1)
+		return -1;
+	*resp = json_pack("{s:s, s:s}", "thumbprint", thumb, "csr", pem);
+	free(pem);
+	return 0;
+}
+
+static int
+h_request_complete(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+{
+	struct cf_input *in = NULL;
+	struct cf_buf *bufs = NULL;
+	char thumb[CF_THUMB_LEN + 1], *detail = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	(void)q;
+	if (read_files(body, &in, &bufs, &n, err) == -1)
+		goto out;
+	if (n != 1) {
+		cf_errorf(err, CF_E_USAGE, "files: one answer at a time");
+		goto out;
+	}
+	if (cf_op_request_complete(s, c->actor, &in[0], thumb, &detail, err) ==
+	    -1)
+		goto out;
+	*resp = json_pack("{s:s, s:s}", "thumbprint", thumb, "detail",
+	    detail ? detail : "");
+	rc = 0;
+out:
+	free(detail);
+	free_files(in, bufs, n);
+	return rc;
+}
+
+static int
+h_renew(struct cf_store *s, const struct cf_api_caller *c, const char *q,
+    json_t *body, json_t **resp, struct cf_error *err)
+{
+	const char *arg;
+	char thumb[CF_THUMB_LEN + 1], *pem = NULL;
+	int keep;
+
+	(void)q;
+	if (field_required(body, "thumbprint", &arg, err) == -1 ||
+	    field_bool(body, "keep_key", &keep, err) == -1 ||
+	    cf_op_renew(s, c->actor, arg, keep, &pem, thumb, err) == -1)
+		return -1;
+	*resp = json_pack("{s:s, s:s}", "thumbprint", thumb, "csr", pem);
+	free(pem);
+	return 0;
 }
 
 static int

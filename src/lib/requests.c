@@ -67,9 +67,11 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
     EVP_PKEY *key, char **pem, struct cf_error *err)
 {
 	struct cf_secret *p8 = NULL;
+	struct cf_request *same = NULL;
 	unsigned char *der = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+	size_t nsame = 0;
 	int len, rc = -1;
 
 	if ((len = i2d_X509_REQ(req, &der)) <= 0 ||
@@ -80,6 +82,17 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
 	cf_hex_upper(md, mdlen, r->thumbprint);
 	r->csr = der;
 	r->csr_len = (size_t)len;
+	if (cf_store_request_list(s, r->thumbprint, 0, &same, &nsame, err) ==
+	    -1)
+		goto out;
+	if (nsame > 0) {
+		/* Same key, subject and names (renew --keep-key twice). */
+		cf_errorf(err, CF_E_CONFLICT,
+		    "this very request is already pending as %.8s; export it "
+		    "again with certfleet export %.8s",
+		    r->thumbprint, r->thumbprint);
+		goto out;
+	}
 	if (cf_key_spki(key, r->spki) == -1 ||
 	    (p8 = pkcs8_of(key, err)) == NULL ||
 	    cf_store_request_put(s, r, (unsigned char *)p8->data, p8->len,
@@ -91,6 +104,7 @@ out:
 	r->csr = NULL;
 	OPENSSL_free(der);
 	cf_secret_free(p8);
+	cf_requests_free(same, nsame);
 	return rc;
 }
 
