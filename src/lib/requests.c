@@ -67,11 +67,12 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
     EVP_PKEY *key, char **pem, struct cf_error *err)
 {
 	struct cf_secret *p8 = NULL;
-	struct cf_request *same = NULL;
 	unsigned char *der = NULL;
 	unsigned char md[EVP_MAX_MD_SIZE];
+	char same[CF_THUMB_LEN + 1], *names = NULL;
+	const char *asked = r->domains;
+	X509_REQ *back = NULL;
 	unsigned int mdlen = 0;
-	size_t nsame = 0;
 	int len, rc = -1;
 
 	if ((len = i2d_X509_REQ(req, &der)) <= 0 ||
@@ -82,19 +83,22 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
 	cf_hex_upper(md, mdlen, r->thumbprint);
 	r->csr = der;
 	r->csr_len = (size_t)len;
-	if (cf_store_request_list(s, r->thumbprint, 0, &same, &nsame, err) ==
-	    -1)
+	if (cf_key_spki(key, r->spki) == -1 ||
+	    cf_store_request_by_spki(s, r->spki, same, err) == -1)
 		goto out;
-	if (nsame > 0) {
-		/* Same key, subject and names (renew --keep-key twice). */
+	if (same[0] != '\0') {
+		/* One pending request per key (renew --keep-key twice). */
 		cf_errorf(err, CF_E_CONFLICT,
-		    "this very request is already pending as %.8s; export it "
-		    "again with certfleet export %.8s",
-		    r->thumbprint, r->thumbprint);
+		    "a request for this key is already pending as %.8s; export "
+		    "it again (certfleet export %.8s) or remove it",
+		    same, same);
 		goto out;
 	}
-	if (cf_key_spki(key, r->spki) == -1 ||
-	    (p8 = pkcs8_of(key, err)) == NULL ||
+	if ((back = cf_csr_decode(der, (size_t)len, NULL, &names, err)) ==
+	    NULL)
+		goto out;
+	r->domains = names; /* as the request has them: the CN joined */
+	if ((p8 = pkcs8_of(key, err)) == NULL ||
 	    cf_store_request_put(s, r, (unsigned char *)p8->data, p8->len,
 		err) == -1 ||
 	    (*pem = pem_of(req, err)) == NULL)
@@ -104,7 +108,9 @@ out:
 	r->csr = NULL;
 	OPENSSL_free(der);
 	cf_secret_free(p8);
-	cf_requests_free(same, nsame);
+	r->domains = (char *)asked;
+	free(names);
+	X509_REQ_free(back);
 	return rc;
 }
 
