@@ -93,8 +93,7 @@ static int
 local_services(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	(void)q;
-	return cf_op_services(s, &r->svcs, &r->nsvcs, &r->err);
+	return cf_op_services(s, !q->no_probe, &r->svcs, &r->nsvcs, &r->err);
 }
 
 /* Text the library made, as the reply's data. */

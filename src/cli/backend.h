@@ -43,6 +43,7 @@ struct backend_req {
 	time_t since;                 /* log */
 	struct cf_request_opts request; /* request new; actor filled in */
 	int keep_key;                   /* renew */
+	int no_probe;                   /* services: no live handshakes */
 	struct cf_selfsigned_opts selfsigned; /* new; actor filled in */
 };
 

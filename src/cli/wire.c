@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "util.h"
+#include "probe.h"
 #include "wire.h"
 
 /* ---- reading answers ----------------------------------------------- */
@@ -162,6 +163,18 @@ thumb_field(json_t *o, const char *key, char out[CF_THUMB_LEN + 1])
 	    strlen(t) == CF_THUMB_LEN ? t : "");
 }
 
+/* The static name of protocol p ("tls" for anything unknown). */
+static const char *
+proto_name(const char *p)
+{
+	enum cf_probe_proto proto;
+	struct cf_error err;
+
+	if (cf_probe_proto_parse(p, &proto, &err) == -1)
+		proto = CF_PROBE_TLS;
+	return cf_probe_proto_name(proto);
+}
+
 static int
 reply_services(json_t *a, struct backend_reply *r)
 {
@@ -184,6 +197,10 @@ reply_services(json_t *a, struct backend_reply *r)
 		v->not_after = iso_time(str(o, "NotAfter"));
 		v->endpoint = xstrdup(str(o, "Endpoint"));
 		v->problem = xstrdup(str(o, "Problem"));
+		v->check_host = xstrdup(str(o, "CheckHost"));
+		v->check_port = xstrdup(str(o, "CheckPort"));
+		v->proto = proto_name(str(o, "Protocol"));
+		v->sni = xstrdup(str(o, "Name"));
 	}
 	return 0;
 }
@@ -416,6 +433,12 @@ path_get(const struct backend_req *q)
 }
 
 static char *
+path_services(const struct backend_req *q)
+{
+	return xstrdup(q->no_probe ? "/v1/services?probe=0" : "/v1/services");
+}
+
+static char *
 path_log(const struct backend_req *q)
 {
 	if (q->since == 0)
@@ -438,7 +461,7 @@ static const struct route {
 	reply_thumb},
     [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove, reply_thumb},
     [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
-    [BACKEND_SERVICES] = {"GET", "/v1/services", NULL, NULL, reply_services},
+    [BACKEND_SERVICES] = {"GET", NULL, path_services, NULL, reply_services},
     [BACKEND_REQUEST_NEW] = {"POST", "/v1/request/new", NULL,
 	body_request_new, reply_csr},
     [BACKEND_REQUEST_COMPLETE] = {"POST", "/v1/request/complete", NULL,

@@ -602,26 +602,33 @@ h_services(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	struct cf_service_view *v = NULL;
 	size_t n = 0, i;
 
+	char *probe = query_get(q, "probe");
+	int live = probe == NULL || strcmp(probe, "0") != 0;
+
 	(void)c;
-	(void)q;
 	(void)body;
-	if (cf_op_services(s, &v, &n, err) == -1)
+	free(probe);
+	if (cf_op_services(s, live, &v, &n, err) == -1)
 		return -1;
 	*resp = json_array();
 	for (i = 0; i < n; i++) {
 		char iso[21] = "";
 		if (v[i].not_after != 0)
 			cf_time_iso(v[i].not_after, iso);
-		json_array_append_new(*resp,
-		    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s}",
-			"Service", v[i].name, "Kind", v[i].kind, "Assigned",
-			thumb_or_null(v[i].assigned), "OnDisk",
-			thumb_or_null(v[i].on_disk), "Served",
-			thumb_or_null(v[i].served), "Match",
-			v[i].match < 0 ? json_null()
-				       : json_boolean(v[i].match),
-			"NotAfter", iso, "Endpoint", v[i].endpoint, "Problem",
-			v[i].problem));
+		json_t *o = json_pack(
+		    "{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s}", "Service",
+		    v[i].name, "Kind", v[i].kind, "Assigned",
+		    thumb_or_null(v[i].assigned), "OnDisk",
+		    thumb_or_null(v[i].on_disk), "Served",
+		    thumb_or_null(v[i].served), "Match",
+		    v[i].match < 0 ? json_null() : json_boolean(v[i].match),
+		    "NotAfter", iso, "Endpoint", v[i].endpoint, "Problem",
+		    v[i].problem);
+		json_object_set_new(o, "CheckHost", json_string(v[i].check_host));
+		json_object_set_new(o, "CheckPort", json_string(v[i].check_port));
+		json_object_set_new(o, "Protocol", json_string(v[i].proto));
+		json_object_set_new(o, "Name", json_string(v[i].sni));
+		json_array_append_new(*resp, o);
 	}
 	cf_service_views_free(v, n);
 	return 0;

@@ -181,6 +181,9 @@ struct cf_service_view {
 	char on_disk[CF_THUMB_LEN + 1];	  /* leaf of the chain/pem file */
 	char served[CF_THUMB_LEN + 1];	  /* "" when not checked or failed */
 	char *endpoint;			  /* "127.0.0.1:443 (tls, SNI …)" */
+	char *check_host, *check_port;	  /* "" when no check */
+	const char *proto;		  /* "tls", "smtp", "imap", "pop" */
+	char *sni;			  /* the name asked for; "" none */
 	time_t not_after; /* of the served certificate, else the assigned */
 	int match;	  /* 1 all agree; 0 they differ; -1 nothing to compare */
 	char *problem;	  /* "" when all is well; else what and what to do */
@@ -189,11 +192,12 @@ void cf_service_views_free(struct cf_service_view *v, size_t n);
 
 /*
  * Every service configured here or assigned in the store, sorted by name:
- * its assigned certificate, the one its files hold and the one a live
- * handshake sees.  Drift (files changed behind certfleet's back, a reload
+ * its assigned certificate, the one its files hold and, when probe, the
+ * one a live handshake sees (without probe, Served is "" and Match
+ * compares the files only).  Drift (files changed behind certfleet's back, a reload
  * that never happened) shows as match 0 with the reason.
  */
-int cf_op_services(struct cf_store *s, struct cf_service_view **out,
+int cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
     size_t *n, struct cf_error *err);
 
 struct cf_deploy;

@@ -25,6 +25,9 @@ cf_service_views_free(struct cf_service_view *v, size_t n)
 	for (i = 0; v != NULL && i < n; i++) {
 		free(v[i].kind);
 		free(v[i].endpoint);
+		free(v[i].check_host);
+		free(v[i].check_port);
+		free(v[i].sni);
 		free(v[i].problem);
 	}
 	free(v);
@@ -105,7 +108,7 @@ assigned_facts(struct cf_store *s, const char *thumb, char **first,
 
 /* Compares what is meant, what is on disk and what is served. */
 static void
-judge(struct cf_service_view *v, const struct cf_service *svc,
+judge(struct cf_service_view *v, const struct cf_service *svc, int probed,
     const char *probe_error)
 {
 	if (svc == NULL) {
@@ -134,7 +137,7 @@ judge(struct cf_service_view *v, const struct cf_service *svc,
 	} else if (probe_error != NULL) {
 		v->match = 0;
 		v->problem = xasprintf("check failed: %s", probe_error);
-	} else if (svc->check_host != NULL &&
+	} else if (probed && svc->check_host != NULL &&
 		   strcmp(v->served, v->on_disk) != 0) {
 		v->match = 0;
 		v->problem = xasprintf(
@@ -151,7 +154,7 @@ judge(struct cf_service_view *v, const struct cf_service *svc,
 /* Fills the rest of one view: the files, the handshake, the verdict. */
 static int
 look(struct cf_store *s, struct cf_service_view *v,
-    const struct cf_service *svc, struct cf_error *err)
+    const struct cf_service *svc, int live, struct cf_error *err)
 {
 	struct cf_probe probe;
 	struct cf_error perr = {0};
@@ -165,6 +168,12 @@ look(struct cf_store *s, struct cf_service_view *v,
 		goto out;
 	v->kind = xstrdup(svc ? svc->kind->name : "");
 	v->endpoint = svc ? cf_service_endpoint(svc, first) : xstrdup("none");
+	v->check_host = xstrdup(svc && svc->check_host ? svc->check_host : "");
+	v->check_port = xstrdup(svc && svc->check_port ? svc->check_port : "");
+	v->proto = cf_probe_proto_name(svc ? svc->proto : CF_PROBE_TLS);
+	v->sni = xstrdup(svc && svc->check_name ? svc->check_name
+			 : first			? first
+							: "");
 	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
 		/* only a key file: nothing to read a thumbprint from */
 		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
@@ -172,7 +181,7 @@ look(struct cf_store *s, struct cf_service_view *v,
 		 cf_file_leaf(svc->chain ? svc->chain : svc->pem, v->on_disk,
 		     &dummy, &perr) == -1)
 		v->on_disk[0] = '\0';
-	if (svc != NULL && svc->check_host != NULL) {
+	if (live && svc != NULL && svc->check_host != NULL) {
 		int t = svc->timeout_ms < PROBE_TIMEOUT_MS ? svc->timeout_ms
 							   : PROBE_TIMEOUT_MS;
 		if (cf_service_check(svc, first && first[0] ? first : NULL,
@@ -183,7 +192,7 @@ look(struct cf_store *s, struct cf_service_view *v,
 			v->not_after = probe.not_after;
 		}
 	}
-	judge(v, svc, failed ? perr.msg : NULL);
+	judge(v, svc, live, failed ? perr.msg : NULL);
 	rc = 0;
 out:
 	cf_probe_clear(&probe);
@@ -192,8 +201,8 @@ out:
 }
 
 int
-cf_op_services(struct cf_store *s, struct cf_service_view **out, size_t *n,
-    struct cf_error *err)
+cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
+    size_t *n, struct cf_error *err)
 {
 	const struct cf_services *conf = cf_store_services(s);
 	struct cf_service_view *v = NULL;
@@ -207,8 +216,8 @@ cf_op_services(struct cf_store *s, struct cf_service_view **out, size_t *n,
 	if (read_assigned(s, &v, &nv, err) == -1)
 		goto out;
 	for (i = 0; i < nv; i++)
-		if (look(s, &v[i], cf_services_find(conf, v[i].name), err) ==
-		    -1)
+		if (look(s, &v[i], cf_services_find(conf, v[i].name), probe,
+			err) == -1)
 			goto out;
 	*out = v;
 	*n = nv;

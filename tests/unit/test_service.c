@@ -217,7 +217,7 @@ view(const char *name, struct cf_service_view *out)
 	size_t n = 0, i;
 	int found = 0;
 
-	if (cf_op_services(st, &v, &n, &err) == -1)
+	if (cf_op_services(st, 1, &v, &n, &err) == -1)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0) {
