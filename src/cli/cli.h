@@ -53,6 +53,9 @@ void cli_audit_failure(struct cf_store *s, const char *op, const char *thumb,
 /* The audit actor for this process: "local:<user>". */
 const char *cli_actor(void);
 
+/* Prints each line of text (lines split at '\n') after prefix. */
+void cli_print_lines(const char *prefix, const char *text);
+
 /*
  * Prints "certfleet: <op>: <message>" and returns the exit status that
  * fits: 2 for usage errors, 1 otherwise.
@@ -84,6 +87,7 @@ int cmd_services(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_new(int argc, char **argv);
+int cmd_copy(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 

@@ -67,18 +67,6 @@ parse(const char *op, const char *usage, int need_services, int argc,
 	return 0;
 }
 
-/* What each service did, a line each, indented under the thumbprint. */
-static void
-print_detail(const char *detail)
-{
-	const char *p = detail, *nl;
-
-	for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
-		nl = p + strcspn(p, "\n");
-		printf("  %.*s\n", (int)(nl - p), p);
-	}
-}
-
 /*
  * Runs op on every server, then, for enable without --force, asks on the
  * terminal whether to move each service another certificate holds, and
@@ -129,7 +117,7 @@ run(const char *op, enum backend_op bop, const struct assign_args *a)
 		else
 			printf("%s: %sd\n", r[i].thumb, op);
 		if (r[i].err.code == CF_OK && r[i].detail != NULL)
-			print_detail(r[i].detail);
+			cli_print_lines("  ", r[i].detail);
 	}
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);

@@ -53,6 +53,9 @@ print_results(const struct backend *b, const struct backend_reply *r)
 			json_object_set_new(o, "Services",
 			    json_string(x->services));
 			json_object_set_new(o, "Result", json_string(x->what));
+			if (x->detail != NULL)
+				json_object_set_new(
+				    o, "Detail", json_string(x->detail));
 			json_array_append_new(a, o);
 			if (cli.json)
 				continue;
@@ -60,6 +63,8 @@ print_results(const struct backend *b, const struct backend_reply *r)
 				printf("%s  ", backend_server(b, i));
 			printf("%s  %s  %s\n", x->thumbprint,
 			    x->services[0] ? x->services : "-", x->what);
+			if (x->detail != NULL)
+				cli_print_lines("  ", x->detail);
 		}
 	if (cli.json)
 		out_json(a);

@@ -123,3 +123,14 @@ cli_usage(const char *op, const char *fmt, ...)
 	fprintf(stderr, "\n(certfleet %s --help shows the usage)\n", op);
 	return 2;
 }
+
+void
+cli_print_lines(const char *prefix, const char *text)
+{
+	const char *p = text, *nl;
+
+	for (; *p != '\0'; p = *nl ? nl + 1 : nl) {
+		nl = p + strcspn(p, "\n");
+		printf("%s%.*s\n", prefix, (int)(nl - p), p);
+	}
+}

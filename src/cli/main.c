@@ -26,6 +26,8 @@ static const struct {
 	"request new: a key and a CSR; request complete: the CA's answer"},
     {"renew", cmd_renew, "a renewal request for a certificate"},
     {"new", cmd_new, "new --self-signed: a self-signed certificate"},
+    {"copy", cmd_copy,
+	"copy a certificate with its key to other agents, and deploy it"},
     {"log", cmd_log, "show the audit trail"},
     {"id", cmd_id, "create and show the admin identity agents authorize"},
     {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},

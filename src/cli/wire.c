@@ -130,6 +130,8 @@ reply_import(json_t *o, struct backend_reply *r)
 		    res->thumbprint, str(item, "Thumbprint"), CF_THUMB_LEN + 1);
 		res->services = xstrdup(str(item, "Services"));
 		res->what = str(item, "Result");
+		if (str(item, "Detail")[0] != '\0')
+			res->detail = xstrdup(str(item, "Detail"));
 	}
 	return 0;
 }
@@ -337,9 +339,10 @@ body_export(const struct backend_req *q, json_t **body, struct cf_error *err)
 
 	if (jpassword(q->export.password, &pw, err) == -1)
 		return -1;
-	*body = json_pack("{s:o, s:s, s:b, s:b, s:o}", "thumbprint",
+	*body = json_pack("{s:o, s:s, s:b, s:b, s:b, s:o}", "thumbprint",
 	    jtext(q->arg), "format", formats[q->export.format], "legacy",
-	    q->export.legacy, "no_key", q->export.no_key, "password", pw);
+	    q->export.legacy, "transfer", q->export.transfer, "no_key",
+	    q->export.no_key, "password", pw);
 	return 0;
 }
 

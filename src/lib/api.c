@@ -207,8 +207,9 @@ results_json(const struct cf_import_result *r, size_t n)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:s}", "Thumbprint", r[i].thumbprint,
-			"Services", r[i].services, "Result", r[i].what));
+		    json_pack("{s:s, s:s, s:s, s:s}", "Thumbprint",
+			r[i].thumbprint, "Services", r[i].services, "Result",
+			r[i].what, "Detail", r[i].detail ? r[i].detail : ""));
 	return json_pack("{s:o}", "results", a);
 }
 
@@ -355,6 +356,7 @@ h_export(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	if (field_required(body, "thumbprint", &thumb, err) == -1 ||
 	    field_str(body, "format", &format, err) == -1 ||
 	    field_bool(body, "legacy", &eo.legacy, err) == -1 ||
+	    field_bool(body, "transfer", &eo.transfer, err) == -1 ||
 	    field_bool(body, "no_key", &eo.no_key, err) == -1 ||
 	    field_str(body, "password", &eo.password, err) == -1)
 		goto out;

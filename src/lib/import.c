@@ -38,6 +38,7 @@ struct import {
 	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
 	size_t nkeyed;
 	struct cf_deploy *d; /* deployments, undone unless committed */
+	char *detail;	     /* what the services did */
 };
 
 /* The PKCS#8 DER of key as a secret (wiped on free). */
@@ -234,7 +235,7 @@ assign_services(struct import *im, struct cf_error *err)
 		    "that serves afterwards",
 		    im->services, im->nkeyed);
 	return cf_services_assign(im->store, im->keyed, im->services,
-	    im->opts->force, im->d, NULL, err);
+	    im->opts->force, im->d, &im->detail, err);
 }
 
 static void
@@ -244,9 +245,9 @@ add_result(struct import *im, const char *thumb, const char *what)
 
 	im->res = xrealloc(im->res, (im->nres + 1) * sizeof(*im->res));
 	r = &im->res[im->nres++];
+	memset(r, 0, sizeof(*r));
 	snprintf(r->thumbprint, sizeof(r->thumbprint), "%s", thumb);
 	r->what = what;
-	r->services = NULL;
 }
 
 /*
@@ -520,8 +521,10 @@ cf_import_results_free(struct cf_import_result *r, size_t n)
 {
 	size_t i;
 
-	for (i = 0; r != NULL && i < n; i++)
+	for (i = 0; r != NULL && i < n; i++) {
 		free(r[i].services);
+		free(r[i].detail);
+	}
 	free(r);
 }
 
@@ -537,6 +540,11 @@ result_services(struct import *im, struct cf_error *err)
 			&rows, &n, err) == -1)
 			return -1;
 		im->res[i].services = xstrdup(n == 1 ? rows[0].services : "");
+		if (im->detail != NULL &&
+		    strcmp(im->res[i].thumbprint, im->keyed) == 0) {
+			im->res[i].detail = im->detail;
+			im->detail = NULL;
+		}
 		cf_rows_free(rows, n);
 	}
 	return 0;
@@ -608,6 +616,7 @@ out:
 		cf_bundle_free(bundles[i]);
 	free(bundles);
 	free(im.services);
+	free(im.detail);
 	cf_import_results_free(im.res, im.nres);
 	return rc;
 }

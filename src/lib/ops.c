@@ -363,7 +363,10 @@ export_locked(struct cf_store *s, const char *thumb,
 		if (cf_pkcs12_build(m.cert, m.key, m.chain,
 			row.friendly_name[0] ? row.friendly_name : NULL,
 			opts->password,
-			opts->legacy ? CF_P12_LEGACY : CF_P12_MODERN, &der,
+			opts->legacy	 ? CF_P12_LEGACY
+			: opts->transfer ? CF_P12_TRANSFER
+					 : CF_P12_MODERN,
+			&der,
 			&len, err) == -1)
 			goto out;
 		if (opts->format == CF_EXPORT_P12_B64)

@@ -62,6 +62,7 @@ struct cf_import_result {
 	char thumbprint[CF_THUMB_LEN + 1];
 	char *services;	  /* after the import */
 	const char *what; /* "imported", "already present", "key attached" */
+	char *detail;	  /* what the services did (--services), or NULL */
 };
 void cf_import_results_free(struct cf_import_result *r, size_t n);
 
@@ -85,6 +86,7 @@ struct cf_export_opts {
 	const char *password; /* NULL only with no_key */
 	enum cf_export_format format;
 	int legacy; /* 3DES + SHA-1 MAC for Windows Server 2016 and older */
+	int transfer; /* a random one-time password: a low iteration count */
 	int no_key; /* certificate and chain only */
 };
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# copy.sh - `certfleet copy`: one certificate, with its key and chain,
+# from one agent to others over mutual TLS under a one-time password;
+# the same services; again is harmless; a target that is down is reported
+# and the others still succeed; a key that is not exportable is refused,
+# naming the agents that hold an exportable copy.
+#
+#   bash tests/e2e/copy.sh      (CERTFLEETD=path to test another build)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/agent-lib.sh"
+
+: "${CERTFLEETD:=$E2E_ROOT/build/certfleetd}"
+require_certfleet
+export CERTFLEET_HOME=$T/home
+
+P=$T/pki
+make_pki "$P"
+TP=$(thumb "$P/leaf.pem")
+TP_EC=$(thumb "$P/ec.pem")
+
+check "id: the admin identity" cf id
+ID=$(head -n 1 "$OUT")
+for n in ex1 ex2 ex3 ex4; do
+	agent_conf "$n"
+	cfd init --config "$T/$n.conf" >/dev/null
+	cfd authorize "$ID" --role admin --config "$T/$n.conf" >/dev/null
+	agent_start "$n" || e2e_done
+	check "fleet: add $n" cf fleet add "$n" "127.0.0.1:${APORT[$n]}" \
+		--fingerprint "$(cfd fingerprint --config "$T/$n.conf")"
+done
+
+# on NAME CF-ARGS... - certfleet against one agent.
+on() {
+	local n=$1
+	shift
+	cf "$@" --server "$n"
+}
+# field NAME THUMB FIELD - a field of `get --json` on agent NAME.
+field() {
+	on "$1" get "$2" --json 2>/dev/null | jq -r ".[0].$3 | tostring"
+}
+
+# The private root is trusted on every server, as an admin would make it.
+for n in ex1 ex2 ex3 ex4; do
+	check "set-up: $n trusts the test root" on $n import "$P/root.pem"
+done
+check "set-up: ex1 holds the certificate, exportable, with https and smtp" \
+	on ex1 import "$P/leaf.pem" "$P/leaf.key" "$P/chain.pem" --exportable \
+	--services https,smtp --force
+check "set-up: ex4 holds the EC certificate, not exportable" \
+	on ex4 import "$P/ec.pem" "$P/ec.key" "$P/chain.pem"
+
+# ---- the article, in one command -----------------------------------------
+
+check "copy: ex1 to ex2 and ex3" cf copy "${TP:0:12}" --from ex1 --to ex2,ex3
+if grep -q "^ex2: imported; services https,smtp" "$OUT" &&
+	grep -q "^ex3: imported; services https,smtp" "$OUT" &&
+	grep -q "^copied ${TP:0:8} from ex1 to 2 of 2 servers" "$OUT"; then
+	pass "copy: a line per server and the summary"
+else
+	fail "copy: a line per server and the summary"
+	show "$OUT"
+fi
+for n in ex2 ex3; do
+	expect_eq "copy: on $n: key, exportable as on ex1, the same services" \
+		"$(field $n "$TP" HasPrivateKey)/$(field $n "$TP" PrivateKeyExportable)/$(field $n "$TP" Services)" \
+		"true/true/[\"https\",\"smtp\"]"
+	expect_eq "copy: on $n: the chain came along (Valid)" "$(field $n "$TP" Status)" Valid
+done
+run on ex1 log --json
+if jq -e '[.[] | select(.Operation == "export" and .Thumbprint == "'"$TP"'")] | length == 1' "$OUT" >/dev/null; then
+	pass "copy: ex1 audited one export"
+else
+	fail "copy: ex1 audited one export"
+	show "$OUT"
+fi
+# The password never reaches a disk: nothing under $T holds the PKCS#12.
+if grep -rlq "copy from ex1" "$T" 2>/dev/null; then
+	fail "copy: no transfer file is written anywhere"
+else
+	pass "copy: no transfer file is written anywhere"
+fi
+
+check "copy: again is harmless" cf copy "$TP" --from ex1 --to ex2,ex3
+if [ "$(grep -c "already present" "$OUT")" = 2 ]; then
+	pass "copy: again: already present on both"
+else
+	fail "copy: again: already present on both"
+	show "$OUT"
+fi
+
+# ---- a target that is down -----------------------------------------------
+
+check "copy: --no-exportable copies, to ex2 only" cf copy "$TP" --from ex1 --to ex2 --no-exportable
+expect_eq "copy: ex2's copy keeps its flag (already present)" "$(field ex2 "$TP" PrivateKeyExportable)" true
+agent_stop ex3 >/dev/null
+check "remove: ex2 forgets the certificate" on ex2 remove "$TP" --force
+check_fails "copy: with ex3 down, exit 1 naming ex3" 1 "ex3" \
+	cf copy "$TP" --from ex1 --to ex2,ex3 --no-exportable
+if grep -q "^ex2: imported" "$OUT" && grep -q "to 1 of 2 servers" "$OUT"; then
+	pass "copy: ex2 succeeded although ex3 is down"
+else
+	fail "copy: ex2 succeeded although ex3 is down"
+	show "$OUT"
+fi
+expect_eq "copy: --no-exportable: ex2's new copy is not exportable" \
+	"$(field ex2 "$TP" PrivateKeyExportable)" false
+agent_spawn ex3 && pass "copy: ex3 is up again" || fail "copy: ex3 is up again"
+check "fleet: ex3's new port" cf fleet remove ex3
+check "fleet: ex3 again" cf fleet add ex3 "127.0.0.1:${APORT[ex3]}" \
+	--fingerprint "$(cfd fingerprint --config "$T/ex3.conf")"
+check "copy: run again once ex3 is up, it completes" cf copy "$TP" --from ex1 --to ex2,ex3
+if grep -q "^ex2: already present" "$OUT" && grep -q "^ex3: already present" "$OUT"; then
+	pass "copy: again after the outage: already present on both"
+else
+	fail "copy: again after the outage: already present on both"
+	show "$OUT"
+fi
+
+# ---- keys that are not exportable ----------------------------------------
+
+check_fails "copy: ex2's copy is not exportable: refused" 1 \
+	"exportable copies are on: ex1, ex3; copy from one of them \\(--from ex1" \
+	cf copy "$TP" --from ex2 --to ex4
+check_fails "copy: no exportable copy anywhere: refused, saying so" 1 \
+	"no agent of the fleet holds an exportable copy" \
+	cf copy "$TP_EC" --from ex4 --to ex1
+check_fails "copy: the refused copy changed nothing on ex1" 1 "no such certificate" \
+	on ex1 get "$TP_EC"
+check_fails "copy: refused: ex2's key cannot leave it" 1 "cannot leave ex2 as PKCS#12" \
+	cf copy "$TP" --from ex2 --to ex4
+
+check_fails "copy: an unknown certificate" 1 "no such certificate" \
+	cf copy 0123456789ABCDEF --from ex1 --to ex2
+check_fails "copy: --from all is a usage error" 2 "one agent" \
+	cf copy "$TP" --from all --to ex2
+check_fails "copy: --server is a usage error" 2 "not --server" \
+	cf copy "$TP" --from ex1 --to ex2 --server ex1
+check_fails "copy: an unknown target" 2 "ex9" cf copy "$TP" --from ex1 --to ex9
+
+e2e_done
