@@ -40,16 +40,24 @@ write_out(const char *path, const struct cf_buf *b, struct cf_error *err)
 	return 0;
 }
 
-/* Whether req.arg names a pending request, which has no key to protect. */
+/*
+ * Whether req.arg names a pending request, which has no key to protect:
+ * 1 or 0; -1 with err when it names nothing (then no password is asked
+ * for in vain).
+ */
 static int
-is_request(struct backend *b, const struct backend_req *req)
+is_request(struct backend *b, const struct backend_req *req,
+    struct cf_error *err)
 {
 	struct backend_reply *r = backend_replies_new(b);
-	int yes;
+	int yes = -1;
 
 	backend_run(b, BACKEND_GET, req, r);
-	yes = r[0].err.code == CF_OK && r[0].nviews == 1 &&
-	      strcmp(r[0].views[0].status, "PendingRequest") == 0;
+	if (r[0].err.code != CF_OK)
+		*err = r[0].err;
+	else
+		yes = r[0].nviews == 1 &&
+		      strcmp(r[0].views[0].status, "PendingRequest") == 0;
 	backend_replies_free(r, 1);
 	return yes;
 }
@@ -125,8 +133,14 @@ cmd_export(int argc, char **argv)
 		rc = cli_usage("export", "export from one server at a time");
 		goto out;
 	}
-	if (!eo->no_key && is_request(b, &req))
-		eo->no_key = 1; /* a pending request exports as its PKCS#10 */
+	if (!eo->no_key) {
+		int pending = is_request(b, &req, &err);
+		if (pending == -1) {
+			rc = backend_fail(b, 0, "export", &err);
+			goto out;
+		}
+		eo->no_key = pending; /* a request exports as its PKCS#10 */
+	}
 	if (cli_password(pwfile, !eo->no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
 		backend_audit_failure(b, "export", req.arg, &err);

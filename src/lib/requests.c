@@ -114,9 +114,9 @@ out:
 	return rc;
 }
 
-/* The subject as the store shows it (RFC 4514), from req. */
+/* A name as the store shows names (RFC 4514), as a new string. */
 static char *
-subject_of(X509_REQ *req)
+name_str(const X509_NAME *name)
 {
 	BIO *b = BIO_new(BIO_s_mem());
 	char *data, *s;
@@ -124,8 +124,7 @@ subject_of(X509_REQ *req)
 
 	if (b == NULL)
 		abort();
-	X509_NAME_print_ex(b, X509_REQ_get_subject_name(req), 0,
-	    XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	n = BIO_get_mem_data(b, &data);
 	s = xasprintf("%.*s", (int)n, data);
 	BIO_free(b);
@@ -164,7 +163,7 @@ new_request(struct cf_store *s, const char *actor, const char *op,
 		cf_errorf_ossl(err, CF_E_CRYPTO, "cannot sign the request");
 		goto out;
 	}
-	r.subject = subject_of(req);
+	r.subject = name_str(X509_REQ_get_subject_name(req));
 	r.domains = domains;
 	r.key_type = cf_key_type_new(key);
 	r.friendly_name = (char *)(o->friendly_name ? o->friendly_name : "");
@@ -294,7 +293,9 @@ cf_op_renew(struct cf_store *s, const char *actor, const char *arg,
 	/* The subject is the certificate's own X509_NAME; the string only
 	 * names the CN cf_csr_new adds to the SANs, which the certificate's
 	 * domains already hold. */
-	first = xstrdup(row.f.domains[0] ? row.f.domains : "renewal");
+	/* No DNS names (a CA's certificate, say): a placeholder that is no
+	 * DNS name, so the request gets no SAN either. */
+	first = xstrdup(row.f.domains[0] ? row.f.domains : "certfleet renewal");
 	first[strcspn(first, ",")] = '\0';
 	o.subject = first;
 	o.exportable = row.exportable;
@@ -322,24 +323,28 @@ static int
 match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
     int *at, char id[CF_THUMB_LEN + 1], struct cf_error *err)
 {
-	char spki[65], held[CF_THUMB_LEN + 1] = "", subject[256] = "";
-	int i, rc = -1;
+	char spki[65] = "", thumb[CF_THUMB_LEN + 1], held[CF_THUMB_LEN + 1] = "";
+	char *subject = NULL;
+	int i, in_end = 0, in_chain = 0, rc = -1;
 
 	id[0] = '\0';
 	if (cf_store_begin_read(s, err) == -1)
 		return -1;
 	for (i = 0; i < sk_X509_num(b->certs) && id[0] == '\0'; i++) {
 		X509 *x = sk_X509_value(b->certs, i);
+		cf_cert_thumbprint(x, thumb);
+		if (cf_store_where(s, thumb, &in_end, &in_chain, err) == -1)
+			goto out;
+		if (in_end) { /* this very certificate is in the store */
+			snprintf(held, sizeof(held), "%s", thumb);
+			continue;
+		}
 		if (cf_key_spki(X509_get0_pubkey(x), spki) == -1 ||
 		    cf_store_request_by_spki(s, spki, id, err) == -1)
 			goto out;
 		*at = i;
-		if (id[0] == '\0' && held[0] == '\0' &&
-		    cf_store_by_spki(s, spki, held, err) == -1)
-			goto out;
-		if (i == 0)
-			X509_NAME_oneline(
-			    X509_get_subject_name(x), subject, sizeof(subject));
+		if (subject == NULL)
+			subject = name_str(X509_get_subject_name(x));
 	}
 	if (id[0] != '\0')
 		rc = 0;
@@ -348,11 +353,11 @@ match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
 		    "%s: no certificate in it; give the CA's answer (PEM, DER "
 		    "or PKCS#7)",
 		    file);
-	else if (held[0] != '\0')
+	else if (subject == NULL)
 		cf_errorf(err, CF_E_CONFLICT,
-		    "%s: %s: its key belongs to certificate %.8s, already in "
-		    "the store: the request was completed before",
-		    file, subject, held);
+		    "%s: certificate %.8s is already in the store: the request "
+		    "was completed before, or it was imported",
+		    file, held);
 	else
 		cf_errorf(err, CF_E_MISMATCH,
 		    "%s: %s (key SHA-256 %.16s…) answers no pending request "
@@ -362,6 +367,7 @@ match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
 		    file, subject, spki);
 out:
 	cf_store_rollback(s);
+	free(subject);
 	return rc;
 }
 
