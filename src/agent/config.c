@@ -22,6 +22,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "identity.h"
 #include "util.h"
 
 /* A key seen once: the bit of its entry in the table below. */
@@ -43,6 +44,7 @@ static int set_socket(struct parse *, const char *);
 static int set_state(struct parse *, const char *);
 static int set_admin_ca(struct parse *, const char *);
 static int set_workers(struct parse *, const char *);
+static int set_transfer_peers(struct parse *, const char *);
 
 static const struct {
 	const char *key;
@@ -54,6 +56,7 @@ static const struct {
     {"state", set_state},
     {"admin_ca", set_admin_ca},
     {"workers", set_workers},
+    {"transfer_peers", set_transfer_peers},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -198,6 +201,36 @@ set_workers(struct parse *p, const char *v)
 	return 1;
 }
 
+/*
+ * The agents this one may seal keys to and accept sealed keys from:
+ * comma-separated fingerprints of their identities (certfleetd
+ * fingerprint on each), or "none".
+ */
+static int
+set_transfer_peers(struct parse *p, const char *v)
+{
+	char *copy = xstrdup(v), *tok, *save = NULL;
+	char fp[CF_FP_LEN + 1];
+	struct cf_error e;
+	int rc = 1;
+
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL && rc == 1;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		if (strcmp(tok, "none") == 0)
+			continue;
+		if (cf_fingerprint_parse(tok, fp, &e) == -1) {
+			rc = bad(p, "transfer_peers: %s", e.msg);
+			break;
+		}
+		p->c->transfer_peers = xrealloc(p->c->transfer_peers,
+		    (p->c->ntransfer_peers + 2) * sizeof(char *));
+		p->c->transfer_peers[p->c->ntransfer_peers++] = xstrdup(fp);
+		p->c->transfer_peers[p->c->ntransfer_peers] = NULL;
+	}
+	free(copy);
+	return rc;
+}
+
 /* inih's handler: one key = value of section. */
 static int
 on_pair(void *user, const char *section, const char *key, const char *value)
@@ -221,7 +254,7 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 	if (i == NKEYS)
 		return bad(p,
 		    "unknown key %s in [agent] (known: name, listen, "
-		    "socket, state, admin_ca, workers)",
+		    "socket, state, admin_ca, workers, transfer_peers)",
 		    key);
 	if (p->seen & (1u << i))
 		return bad(p, "%s is set twice", key);
@@ -374,6 +407,9 @@ agent_config_free(struct agent_config *c)
 	free(c->state);
 	free(c->admin_ca);
 	cf_services_free(c->services);
+	while (c->ntransfer_peers > 0)
+		free(c->transfer_peers[--c->ntransfer_peers]);
+	free(c->transfer_peers);
 	free(c);
 }
 

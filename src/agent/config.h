@@ -26,6 +26,8 @@ struct agent_config {
 	char *state;    /* state directory */
 	char *admin_ca; /* file of CA certificates; NULL when unset */
 	int workers;    /* worker threads */
+	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
+	size_t ntransfer_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */
 };
 

@@ -39,6 +39,7 @@ struct job {
 	X509 *cert;             /* with chain and admin_ca: only when */
 	STACK_OF(X509) * chain; /* admin_ca is set */
 	X509_STORE *admin_ca;
+	const struct cf_transfer *transfer; /* read-only, the server's */
 	long uid; /* Unix peer; -1 unknown */
 	unsigned char *body;
 	size_t body_len;
@@ -244,6 +245,7 @@ job_run(struct pool_job *pj, struct cf_store *s)
 		caller.client = j->local ? "" : j->fp;
 		caller.role = role;
 		caller.agent = j->agent;
+		caller.transfer = j->transfer;
 		j->status = cf_api_render(s, &caller, j->method, j->path,
 		    j->query, body, &j->out);
 	}
@@ -307,6 +309,7 @@ job_new(struct server *srv, struct evhttp_request *req)
 	j->pj.done = job_done;
 	j->pj.discard = job_discard;
 	j->srv = srv;
+	j->transfer = &srv->transfer;
 	j->req = req;
 	j->uid = -1;
 	j->method = method_name(evhttp_request_get_command(req));

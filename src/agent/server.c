@@ -111,11 +111,20 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	}
 	if (cf_services_count(c->services) != 0 ||
 	    cf_services_count(old->services) != 0)
-		fprintf(stderr, "certfleetd: reload: [service] sections take "
-				"effect when certfleetd restarts\n");
+		fprintf(stderr, "certfleetd: reload: [service] sections and "
+				"transfer_peers take effect when certfleetd "
+				"restarts\n");
 	cf_services_free(c->services);
 	c->services = old->services;
 	old->services = NULL;
+	/* The workers read the transfer peers: they stay too. */
+	while (c->ntransfer_peers > 0)
+		free(c->transfer_peers[--c->ntransfer_peers]);
+	free(c->transfer_peers);
+	c->transfer_peers = old->transfer_peers;
+	c->ntransfer_peers = old->ntransfer_peers;
+	old->transfer_peers = NULL;
+	old->ntransfer_peers = 0;
 }
 
 /* SIGHUP: name and admin_ca take effect for the next request. */
@@ -237,11 +246,17 @@ server_tls(struct server *srv, struct cf_error *err)
 	char *key = agent_state_path(srv->cfg, AGENT_KEY_FILE);
 	char *crt = agent_state_path(srv->cfg, AGENT_CERT_FILE);
 	char *cn = xasprintf("certfleetd %s", srv->cfg->name);
-	int rc = -1;
+	int rc = -1, created;
 
 	if ((srv->ssl = tls_server_new(key, crt, cn, srv->fp, err)) != NULL &&
-	    tls_admin_ca_load(srv->cfg->admin_ca, &srv->admin_ca, err) == 0)
+	    tls_admin_ca_load(srv->cfg->admin_ca, &srv->admin_ca, err) == 0 &&
+	    cf_identity_load(key, crt, cn, 0, &srv->transfer.key,
+		&srv->transfer.cert, &created, err) == 0) {
+		srv->transfer.peers =
+		    (const char *const *)srv->cfg->transfer_peers;
+		srv->transfer.npeers = srv->cfg->ntransfer_peers;
 		rc = 0;
+	}
 	free(key);
 	free(crt);
 	free(cn);
@@ -276,6 +291,8 @@ server_free(struct server *srv)
 		event_free(srv->ev_drain);
 	SSL_CTX_free(srv->ssl);
 	X509_STORE_free(srv->admin_ca);
+	EVP_PKEY_free(srv->transfer.key);
+	X509_free(srv->transfer.cert);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	agent_config_free(srv->cfg);

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "identity.h"
 #include "pool.h"
+#include "transfer.h"
 
 /* docs/api.md: idle connections close after 60 s; a request (and the
  * TLS handshake before the first) must arrive whole within 30 s. */
@@ -36,6 +37,9 @@ struct server {
 	int cfg_explicit;
 	SSL_CTX *ssl;
 	char fp[CF_FP_LEN + 1]; /* the agent's own */
+	/* Identity and peers for sealed transfers: fixed from the start,
+	 * read by workers. */
+	struct cf_transfer transfer;
 	X509_STORE *admin_ca;   /* NULL when unset; jobs hold references */
 	struct pool *pool;
 	struct evhttp *https, *local;

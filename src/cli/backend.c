@@ -149,6 +149,18 @@ local_new_self_signed(
 	    s, &o, &r->results, &r->nresults, &r->err);
 }
 
+/* Agent-only operations, asked of a local store. */
+static int
+local_agent_only(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	(void)s;
+	(void)q;
+	return cf_errorf(&r->err, CF_E_UNSUPPORTED,
+	    "a local store has no agent identity: agent-to-agent transfers "
+	    "go between agents (--server)");
+}
+
 static int (*const local[])(
     struct cf_store *, const struct backend_req *, struct backend_reply *) = {
     [BACKEND_GET] = local_get,
@@ -163,6 +175,9 @@ static int (*const local[])(
     [BACKEND_REQUEST_COMPLETE] = local_request_complete,
     [BACKEND_RENEW] = local_renew,
     [BACKEND_NEW_SELF_SIGNED] = local_new_self_signed,
+    [BACKEND_WHOAMI] = local_agent_only,
+    [BACKEND_EXPORT_SEALED] = local_agent_only,
+    [BACKEND_IMPORT_SEALED] = local_agent_only,
 };
 
 /* ---- targets -------------------------------------------------------- */

@@ -29,6 +29,9 @@ enum backend_op {
 	BACKEND_REQUEST_COMPLETE,
 	BACKEND_RENEW,
 	BACKEND_NEW_SELF_SIGNED,
+	BACKEND_WHOAMI,
+	BACKEND_EXPORT_SEALED,
+	BACKEND_IMPORT_SEALED,
 };
 
 /* The arguments of one operation; each uses its own. */
@@ -44,6 +47,9 @@ struct backend_req {
 	struct cf_request_opts request; /* request new; actor filled in */
 	int keep_key;                   /* renew */
 	int no_probe;                   /* services: no live handshakes */
+	const char *const *recipients;  /* export sealed: agents' PEM certs */
+	size_t nrecipients;
+	const struct cf_buf *sealed;    /* import sealed */
 	struct cf_selfsigned_opts selfsigned; /* new; actor filled in */
 };
 
@@ -56,7 +62,10 @@ struct backend_reply {
 	struct cf_import_result *results; /* import */
 	size_t nresults;
 	struct cf_buf data; /* export: the file, wiped on free; request new,
-			       renew: the PKCS#10 as PEM */
+			       renew: the PKCS#10 as PEM; whoami: the
+			       agent's certificate (PEM); export sealed:
+			       the sealed bytes */
+	int transfer;       /* whoami: the agent allows sealed transfers */
 	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove */
 	struct cf_audit *audit;       /* log */
 	size_t naudit;

@@ -146,7 +146,13 @@ refuse_unexportable(const struct copy_args *a, const struct cf_view *v)
 	return 1;
 }
 
-/* Looks the certificate up on the source: 0, or an exit status. */
+/* source_view's answer for a key that cannot leave as PKCS#12. */
+#define NOT_EXPORTABLE (-3)
+
+/*
+ * Looks the certificate up on the source: 0, NOT_EXPORTABLE, or an exit
+ * status.
+ */
 static int
 source_view(struct backend *src, const struct copy_args *a,
     struct backend_reply **r, const struct cf_view **v)
@@ -174,7 +180,7 @@ source_view(struct backend *src, const struct copy_args *a,
 		    a->from, (*v)->thumbprint);
 		return 1;
 	}
-	return (*v)->exportable ? 0 : refuse_unexportable(a, *v);
+	return (*v)->exportable ? 0 : NOT_EXPORTABLE;
 }
 
 /* A one-time password: 256 random bits as 64 hex digits. */
@@ -240,6 +246,28 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 	return rc;
 }
 
+/* The services the copies get: given, the source's (same), or none. */
+static const char *
+services_of(const struct copy_args *a, const struct cf_view *v)
+{
+	if (a->services == NULL)
+		return v->services[0] ? v->services : NULL;
+	return strcmp(a->services, "none") == 0 ? NULL : a->services;
+}
+
+/* Marks every target but the source to do; how many. */
+static size_t
+targets_todo(struct backend *dst, struct backend_reply *r, const char *from)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < backend_count(dst); i++) {
+		r[i].todo = strcmp(backend_server(dst, i), from) != 0;
+		n += r[i].todo;
+	}
+	return n;
+}
+
 /* Imports data (the PKCS#12) on every target but the source. */
 static int
 import_all(struct backend *dst, const struct copy_args *a,
@@ -249,7 +277,7 @@ import_all(struct backend *dst, const struct copy_args *a,
 	struct backend_reply *r = backend_replies_new(dst);
 	struct cf_input in;
 	char name[64];
-	size_t i, n = 0, ok = 0;
+	size_t n, ok = 0;
 	int rc;
 
 	snprintf(name, sizeof(name), "%.8s.p12 (copy from %s)", v->thumbprint,
@@ -265,15 +293,9 @@ import_all(struct backend *dst, const struct copy_args *a,
 						   : v->exportable;
 	req.import.friendly_name = v->friendly_name[0] ? v->friendly_name
 						       : NULL;
-	req.import.services = a->services == NULL
-				  ? (v->services[0] ? v->services : NULL)
-			      : strcmp(a->services, "none") == 0 ? NULL
-								  : a->services;
+	req.import.services = services_of(a, v);
 	req.import.force = req.import.services != NULL;
-	for (i = 0; i < backend_count(dst); i++) {
-		r[i].todo = strcmp(backend_server(dst, i), a->from) != 0;
-		n += r[i].todo;
-	}
+	n = targets_todo(dst, r, a->from);
 	backend_run(dst, BACKEND_IMPORT, &req, r);
 	rc = report(dst, r, a->from, &ok);
 	if (!cli.json)
@@ -281,6 +303,70 @@ import_all(struct backend *dst, const struct copy_args *a,
 		    v->thumbprint, a->from, ok, n, n == 1 ? "" : "s");
 	backend_replies_free(r, backend_count(dst));
 	return rc ? rc : ok == n ? 0 : 1;
+}
+
+/*
+ * The key is not exportable: when both sides allow it, the source seals
+ * it to the targets' identities (whoami gives their certificates) and
+ * the targets open it; the admin's client only carries sealed bytes.
+ * When the source does not allow it, the article's refusal.
+ */
+static int
+sealed_copy(struct backend *src, struct backend *dst,
+    const struct copy_args *a, const struct cf_view *v)
+{
+	struct backend_reply *who = backend_replies_new(dst), *ex = NULL;
+	struct backend_reply *r = NULL;
+	struct backend_req req;
+	const char **pems = xcalloc(backend_count(dst) + 1, sizeof(*pems));
+	size_t i, n = 0, ok = 0, total;
+	int rc = 1;
+
+	memset(&req, 0, sizeof(req));
+	total = targets_todo(dst, who, a->from);
+	backend_run(dst, BACKEND_WHOAMI, &req, who);
+	for (i = 0; i < backend_count(dst); i++)
+		if (strcmp(backend_server(dst, i), a->from) != 0 &&
+		    who[i].err.code == CF_OK && who[i].data.len > 0)
+			pems[n++] = (const char *)who[i].data.data;
+	req.arg = v->thumbprint;
+	req.recipients = pems;
+	req.nrecipients = n;
+	ex = backend_replies_new(src);
+	backend_run(src, BACKEND_EXPORT_SEALED, &req, ex);
+	if (ex[0].err.code == CF_E_DENIED) {
+		fprintf(stderr, "certfleet: %s: copy: %s\n", a->from,
+		    ex[0].err.msg);
+		rc = refuse_unexportable(a, v);
+		goto out;
+	}
+	if (ex[0].err.code != CF_OK) {
+		rc = backend_fail(src, 0, "copy", &ex[0].err);
+		goto out;
+	}
+	req.sealed = &ex[0].data;
+	req.import.services = services_of(a, v);
+	req.import.force = req.import.services != NULL;
+	r = backend_replies_new(dst);
+	targets_todo(dst, r, a->from);
+	for (i = 0; i < backend_count(dst); i++)
+		if (who[i].err.code != CF_OK) { /* not reached: say why */
+			r[i].todo = 0;
+			r[i].err = who[i].err;
+		}
+	backend_run(dst, BACKEND_IMPORT_SEALED, &req, r);
+	rc = report(dst, r, a->from, &ok);
+	if (!cli.json)
+		printf("copied %.8s from %s to %zu of %zu server%s, sealed "
+		       "agent to agent (the key stays not exportable)\n",
+		    v->thumbprint, a->from, ok, total, total == 1 ? "" : "s");
+	rc = rc ? rc : ok == total ? 0 : 1;
+out:
+	backend_replies_free(r, r ? backend_count(dst) : 0);
+	backend_replies_free(ex, ex ? 1 : 0);
+	backend_replies_free(who, backend_count(dst));
+	free(pems);
+	return rc;
 }
 
 int
@@ -297,8 +383,13 @@ cmd_copy(int argc, char **argv)
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	if ((rc = open_agents(a.from, &src)) != 0 ||
-	    (rc = open_agents(a.to, &dst)) != 0 ||
-	    (rc = source_view(src, &a, &sv, &v)) != 0)
+	    (rc = open_agents(a.to, &dst)) != 0)
+		goto out;
+	if ((rc = source_view(src, &a, &sv, &v)) == NOT_EXPORTABLE) {
+		rc = sealed_copy(src, dst, &a, v);
+		goto out;
+	}
+	if (rc != 0)
 		goto out;
 	pw = one_time_password();
 	memset(&req, 0, sizeof(req));

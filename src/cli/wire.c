@@ -220,6 +220,33 @@ reply_csr(json_t *o, struct backend_reply *r)
 	return 0;
 }
 
+/* The agent's identity certificate and whether it allows transfers. */
+static int
+reply_whoami(json_t *o, struct backend_reply *r)
+{
+	const char *pem = str(o, "certificate");
+
+	r->data.data = (unsigned char *)xstrdup(pem);
+	r->data.len = strlen(pem);
+	r->transfer = json_is_true(json_object_get(o, "transfer"));
+	return 0;
+}
+
+/* The sealed transfer: its thumbprint and the CMS bytes. */
+static int
+reply_sealed(json_t *o, struct backend_reply *r)
+{
+	json_t *data = json_object_get(o, "sealed");
+
+	if (reply_thumb(o, r) == -1)
+		return -1;
+	if (!json_is_string(data))
+		return malformed(r, "no sealed data");
+	return cf_base64_decode(json_string_value(data),
+	    json_string_length(data), "the sealed transfer", &r->data,
+	    &r->err);
+}
+
 /* The exported file; its Base64 in the answer is wiped once decoded. */
 static int
 reply_export(json_t *o, struct backend_reply *r)
@@ -421,6 +448,34 @@ body_new_self_signed(
 	return 0;
 }
 
+static int
+body_export_sealed(
+    const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	(void)err;
+	for (i = 0; i < q->nrecipients; i++)
+		json_array_append_new(a, jtext(q->recipients[i]));
+	*body = json_pack("{s:o, s:o}", "thumbprint", jtext(q->arg),
+	    "recipients", a);
+	return 0;
+}
+
+static int
+body_import_sealed(
+    const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	char *b64 = cf_base64_new(q->sealed->data, q->sealed->len);
+
+	(void)err;
+	*body = json_pack("{s:s, s:o, s:b}", "sealed", b64, "services",
+	    jtext(q->import.services), "force", q->import.force);
+	free(b64);
+	return 0;
+}
+
 static char *
 path_get(const struct backend_req *q)
 {
@@ -472,6 +527,11 @@ static const struct route {
     [BACKEND_RENEW] = {"POST", "/v1/renew", NULL, body_renew, reply_csr},
     [BACKEND_NEW_SELF_SIGNED] = {"POST", "/v1/new-self-signed", NULL,
 	body_new_self_signed, reply_import},
+    [BACKEND_WHOAMI] = {"GET", "/v1/whoami", NULL, NULL, reply_whoami},
+    [BACKEND_EXPORT_SEALED] = {"POST", "/v1/export-sealed", NULL,
+	body_export_sealed, reply_sealed},
+    [BACKEND_IMPORT_SEALED] = {"POST", "/v1/import-sealed", NULL,
+	body_import_sealed, reply_import},
 };
 
 const char *

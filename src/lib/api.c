@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 
 #include "api.h"
 #include "ops.h"
+#include "transfer.h"
 #include "version.h"
 #include "view.h"
 
@@ -38,6 +40,10 @@ static int h_new_self_signed(struct cf_store *, const struct cf_api_caller *,
 static int h_log(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
 static int h_services(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
+static int h_export_sealed(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
+static int h_import_sealed(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
 static int h_request_new(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
@@ -69,6 +75,10 @@ static const struct route {
     {"POST", "/v1/request/complete", "request complete", CF_ROLE_ADMIN, 1,
 	h_request_complete},
     {"POST", "/v1/renew", "renew", CF_ROLE_ADMIN, 1, h_renew},
+    {"POST", "/v1/export-sealed", "export", CF_ROLE_ADMIN, 1,
+	h_export_sealed},
+    {"POST", "/v1/import-sealed", "import-sealed", CF_ROLE_ADMIN, 1,
+	h_import_sealed},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -226,6 +236,20 @@ h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	*resp = json_pack("{s:s, s:s, s:s, s:s}", "agent",
 	    c->agent ? c->agent : "", "role", cf_role_name(c->role), "client",
 	    c->client ? c->client : "", "version", CF_VERSION);
+	if (c->transfer != NULL && c->transfer->cert != NULL) {
+		/* The identity certificate is public; copy seals to it. */
+		BIO *b = BIO_new(BIO_s_mem());
+		char *pem;
+		long n;
+		if (b == NULL || !PEM_write_bio_X509(b, c->transfer->cert))
+			abort();
+		n = BIO_get_mem_data(b, &pem);
+		json_object_set_new(*resp, "certificate",
+		    json_stringn(pem, (size_t)n));
+		json_object_set_new(*resp, "transfer",
+		    json_boolean(c->transfer->npeers > 0));
+		BIO_free(b);
+	}
 	return 0;
 }
 
@@ -588,6 +612,79 @@ h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	}
 	cf_audit_free(recs, n);
 	return 0;
+}
+
+static int
+h_export_sealed(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+{
+	json_t *a = body ? json_object_get(body, "recipients") : NULL, *x;
+	const char **pems = NULL;
+	struct cf_buf out = {0};
+	char thumb[CF_THUMB_LEN + 1], *b64;
+	const char *arg;
+	size_t i;
+	int rc = -1;
+
+	(void)q;
+	if (field_required(body, "thumbprint", &arg, err) == -1)
+		return -1;
+	if (!json_is_array(a) || json_array_size(a) == 0)
+		return cf_errorf(err, CF_E_USAGE,
+		    "recipients: required, the PEM certificates of the target "
+		    "agents");
+	pems = xcalloc(json_array_size(a), sizeof(*pems));
+	json_array_foreach(a, i, x)
+	{
+		if ((pems[i] = json_string_value(x)) == NULL) {
+			cf_errorf(err, CF_E_USAGE, "recipients[%zu]: a PEM "
+						   "string", i);
+			goto out;
+		}
+	}
+	if (cf_op_export_sealed(s, c->transfer, c->actor, arg, pems,
+		json_array_size(a), thumb, &out, err) == -1)
+		goto out;
+	b64 = cf_base64_new(out.data, out.len);
+	*resp = json_pack("{s:s, s:s}", "thumbprint", thumb, "sealed", b64);
+	free(b64);
+	rc = 0;
+out:
+	if (out.data != NULL)
+		OPENSSL_cleanse(out.data, out.len);
+	cf_buf_clear(&out);
+	free(pems);
+	return rc;
+}
+
+static int
+h_import_sealed(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+{
+	struct cf_import_opts io;
+	struct cf_import_result *res = NULL;
+	struct cf_buf blob = {0};
+	const char *sealed;
+	size_t nres = 0;
+	int rc = -1;
+
+	(void)q;
+	memset(&io, 0, sizeof(io));
+	io.actor = c->actor;
+	if (field_required(body, "sealed", &sealed, err) == -1 ||
+	    field_str(body, "services", &io.services, err) == -1 ||
+	    field_bool(body, "force", &io.force, err) == -1 ||
+	    cf_base64_decode(sealed, strlen(sealed), "sealed", &blob, err) ==
+		-1 ||
+	    cf_op_import_sealed(s, c->transfer, &io, blob.data, blob.len, &res,
+		&nres, err) == -1)
+		goto out;
+	*resp = results_json(res, nres);
+	rc = 0;
+out:
+	cf_import_results_free(res, nres);
+	cf_buf_clear(&blob);
+	return rc;
 }
 
 /* A thumbprint, or null when there is none. */

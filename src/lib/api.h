@@ -10,6 +10,8 @@
 
 #include "store.h"
 
+struct cf_transfer;
+
 enum cf_role {
 	CF_ROLE_NONE = 0, /* not authorized: every request is refused */
 	CF_ROLE_READER,	  /* may list */
@@ -27,6 +29,8 @@ struct cf_api_caller {
 	const char *client; /* "SHA256:…" or "" */
 	enum cf_role role;
 	const char *agent;  /* the agent's name, for whoami */
+	/* The agent's identity and transfer peers; NULL without an agent. */
+	const struct cf_transfer *transfer;
 };
 
 /*

@@ -130,6 +130,97 @@ check_fails "copy: the refused copy changed nothing on ex1" 1 "no such certifica
 check_fails "copy: refused: ex2's key cannot leave it" 1 "cannot leave ex2 as PKCS#12" \
 	cf copy "$TP" --from ex2 --to ex4
 
+# ---- agent-to-agent: a key that is not exportable, sealed -----------------
+
+# ex5 and ex6 allow transfers between them; ex5 also names ex4, which
+# does not allow any.
+for n in ex5 ex6; do
+	agent_conf "$n"
+	cfd init --config "$T/$n.conf" >/dev/null
+	cfd authorize "$ID" --role admin --config "$T/$n.conf" >/dev/null
+done
+FP4=$(cfd fingerprint --config "$T/ex4.conf")
+FP5=$(cfd fingerprint --config "$T/ex5.conf")
+FP6=$(cfd fingerprint --config "$T/ex6.conf")
+sed -i "/^\[agent\]/a transfer_peers = $FP6, $FP4" "$T/ex5.conf"
+sed -i "/^\[agent\]/a transfer_peers = $FP5" "$T/ex6.conf"
+for n in ex5 ex6; do
+	agent_start "$n" || e2e_done
+	check "fleet: add $n" cf fleet add "$n" "127.0.0.1:${APORT[$n]}" \
+		--fingerprint "$(cfd fingerprint --config "$T/$n.conf")"
+	check "set-up: $n trusts the test root" on $n import "$P/root.pem"
+done
+check "set-up: ex5 holds the certificate, NOT exportable, with https" \
+	on ex5 import "$P/leaf.pem" "$P/leaf.key" "$P/chain.pem" --services https --force
+check_fails "sealed: ex5's key cannot be exported by the admin" 1 "not exportable" \
+	on ex5 export "$TP" --binary -o "$T/stolen.pfx" --password-file /dev/null
+
+check "sealed: copy ex5 to ex6 goes agent to agent" cf copy "$TP" --from ex5 --to ex6
+if grep -q "^ex6: imported; services https" "$OUT" &&
+	grep -q "sealed agent to agent (the key stays not exportable)" "$OUT"; then
+	pass "sealed: a line for ex6, and the summary says sealed"
+else
+	fail "sealed: a line for ex6, and the summary says sealed"
+	show "$OUT"
+fi
+expect_eq "sealed: ex6 has the key, not exportable, with https" \
+	"$(field ex6 "$TP" HasPrivateKey)/$(field ex6 "$TP" PrivateKeyExportable)/$(field ex6 "$TP" Services)" \
+	'true/false/["https"]'
+run on ex5 log --json
+if jq -e --arg fp "$FP6" '[.[] | select(.Operation == "export" and (.Outcome | contains("sealed with its key for agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
+	pass "sealed: ex5 audited the sealed export to ex6"
+else
+	fail "sealed: ex5 audited the sealed export to ex6"
+	show "$OUT"
+fi
+run on ex6 log --json
+if jq -e --arg fp "$FP5" '[.[] | select(.Operation == "import-sealed" and (.Outcome | contains("received sealed from agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
+	pass "sealed: ex6 audited what it received from ex5"
+else
+	fail "sealed: ex6 audited what it received from ex5"
+	show "$OUT"
+fi
+check_fails "sealed: ex6's copy cannot be exported either" 1 "not exportable" \
+	on ex6 export "$TP" --binary -o "$T/stolen.pfx" --password-file /dev/null
+check_fails "sealed: to ex4, which allows no transfers: refused by ex4" 1 \
+	"ex4: copy: agent-to-agent transfer is off on this agent" \
+	cf copy "$TP" --from ex5 --to ex4
+check_fails "sealed: from ex6 to ex1, not its peer: refused by ex6" 1 \
+	"is not a transfer peer of this agent" cf copy "$TP" --from ex6 --to ex1
+check_fails "sealed: ex1 has no transfers: the article's refusal" 1 \
+	"exportable copies are on" cf copy "$TP" --from ex2 --to ex1
+
+# No API path hands the admin the key: ex5 seals only to its peers.
+ADMIN_PEM=$(jq -Rs . <"$CERTFLEET_HOME/id.crt")
+code=$(curl -sk -o "$T/resp.json" -w '%{http_code}' --cert "$CERTFLEET_HOME/id.crt" \
+	--key "$CERTFLEET_HOME/id.key" -H 'Content-Type: application/json' \
+	-d "{\"thumbprint\": \"$TP\", \"recipients\": [$ADMIN_PEM]}" \
+	"https://127.0.0.1:${APORT[ex5]}/v1/export-sealed")
+expect_eq "sealed: sealing to the admin's own certificate is refused (403)" "$code" 403
+if grep -q "not a transfer peer" "$T/resp.json"; then
+	pass "sealed: and the refusal says the admin is no transfer peer"
+else
+	fail "sealed: and the refusal says the admin is no transfer peer"
+	show "$T/resp.json"
+fi
+# A sealed transfer for ex6, handed to another agent, opens nowhere else.
+EX6_PEM=$(curl -sk --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
+	"https://127.0.0.1:${APORT[ex6]}/v1/whoami" | jq .certificate)
+curl -sk --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
+	-d "{\"thumbprint\": \"$TP\", \"recipients\": [$EX6_PEM]}" \
+	"https://127.0.0.1:${APORT[ex5]}/v1/export-sealed" | jq -r .sealed >"$T/sealed.b64"
+code=$(curl -sk -o "$T/resp.json" -w '%{http_code}' --cert "$CERTFLEET_HOME/id.crt" \
+	--key "$CERTFLEET_HOME/id.key" \
+	-d "{\"sealed\": \"$(cat "$T/sealed.b64")\"}" \
+	"https://127.0.0.1:${APORT[ex5]}/v1/import-sealed")
+expect_eq "sealed: a transfer sealed for ex6 does not open on ex5 (403)" "$code" 403
+if openssl cms -cmsout -inform DER -in <(base64 -d "$T/sealed.b64") -print 2>/dev/null |
+	grep -q "envelopedData"; then
+	pass "sealed: what the admin carries is CMS enveloped data"
+else
+	fail "sealed: what the admin carries is CMS enveloped data"
+fi
+
 check_fails "copy: an unknown certificate" 1 "no such certificate" \
 	cf copy 0123456789ABCDEF --from ex1 --to ex2
 check_fails "copy: --from all is a usage error" 2 "one agent" \
