@@ -18,7 +18,7 @@ call(enum cf_role role, const char *method, const char *path,
     const char *query, const char *body_text, json_t **resp)
 {
 	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST", role,
-	    "ex1"};
+	    "ex1", NULL};
 	json_t *body = body_text ? json_loads(body_text, 0, NULL) : NULL;
 	int status;
 
@@ -212,7 +212,7 @@ main(void)
 
 	{
 		struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
-		    CF_ROLE_READER, "ex1"};
+		    CF_ROLE_READER, "ex1", NULL};
 		char *t1 = NULL, *t2 = NULL, *t3 = NULL, *b2;
 		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t1);
 		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t2);
