@@ -59,6 +59,7 @@ test:
 
 bench: all
 	bench/run.sh
+	bench/copy_run.sh
 
 demo:
 	scripts/setup-deps.sh
