@@ -84,6 +84,7 @@ int cmd_disable(int argc, char **argv);
 int cmd_remove(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_services(int argc, char **argv);
+int cmd_test(int argc, char **argv);
 int cmd_request(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_new(int argc, char **argv);

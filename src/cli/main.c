@@ -22,6 +22,7 @@ static const struct {
     {"disable", cmd_disable, "take services from a certificate"},
     {"remove", cmd_remove, "remove a certificate from the store"},
     {"services", cmd_services, "what each service serves, checked live"},
+    {"test", cmd_test, "prove by handshakes what every server serves for a name"},
     {"request", cmd_request,
 	"request new: a key and a CSR; request complete: the CA's answer"},
     {"renew", cmd_renew, "a renewal request for a certificate"},

@@ -19,6 +19,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "probe.h"
 #include "util.h"
@@ -286,31 +287,43 @@ exchange(struct probe *p, const struct exchange *x)
 	    p->err, CF_E_IO, "%s: %s: %s", p->where, x->refused, line);
 }
 
+struct cf_probe_ctx {
+	SSL_CTX *ssl;
+	int verify; /* roots were loaded: probes report verification */
+};
+
 /*
- * The SSL_CTX of one probe: TLS 1.2 or later, roots from ca_file when
- * given.  Verification never fails the handshake: the probe reports
- * what was served, and SSL_get_verify_result says whether it verified.
+ * The SSL_CTX of probes: TLS 1.2 or later, roots from ca_file when
+ * given, else the system's when verify.  Verification never fails the
+ * handshake: the probe reports what was served, and SSL_get_verify_result
+ * says whether it verified.  No client session cache, so every probe is
+ * a full handshake and sees the certificate.  Messages start with where
+ * (may be "").
  */
 static SSL_CTX *
-ctx_new(struct probe *p, const char *ca_file)
+ssl_ctx_new(
+    const char *ca_file, int verify, const char *where, struct cf_error *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL) {
-		cf_errorf_ossl(p->err, CF_E_INTERNAL, "%s: TLS", p->where);
+		cf_errorf_ossl(err, CF_E_INTERNAL, "%sTLS", where);
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	if (ca_file == NULL)
-		return ctx;
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (ca_file == NULL) {
+		if (!verify || SSL_CTX_set_default_verify_paths(ctx) == 1)
+			return ctx;
+		cf_errorf_ossl(err, CF_E_IO, "%sthe system's CA roots", where);
+	}
 	/* OpenSSL's reason for a missing file is a bare "system lib". */
-	if (access(ca_file, R_OK) != 0)
-		cf_errorf(p->err, CF_E_IO, "%s: CA file %s: %s", p->where,
-		    ca_file, strerror(errno));
+	else if (access(ca_file, R_OK) != 0)
+		cf_errorf(err, CF_E_IO, "%sCA file %s: %s", where, ca_file,
+		    strerror(errno));
 	else if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
-		cf_errorf_ossl(
-		    p->err, CF_E_IO, "%s: CA file %s", p->where, ca_file);
+		cf_errorf_ossl(err, CF_E_IO, "%sCA file %s", where, ca_file);
 	else
 		return ctx;
 	SSL_CTX_free(ctx);
@@ -361,9 +374,13 @@ handshake(struct probe *p, SSL *ssl)
  * What the server presented, into out.  The names, thumbprint and dates
  * come from cf_certfacts_read so they read as everywhere else in
  * certfleet; the subject and issuer strings are taken over from it.
+ * The chain was verified without the name (the handshake's verify
+ * result is "trusted"), and the name is checked here on its own, so a
+ * user learns both; verified needs the two, as SSL_set1_host would.
  */
 static int
-report(struct probe *p, SSL *ssl, int verify, struct cf_probe *out)
+report(struct probe *p, SSL *ssl, int verify, const char *sni,
+    struct cf_probe *out)
 {
 	X509 *leaf = SSL_get0_peer_certificate(ssl);
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
@@ -387,11 +404,16 @@ report(struct probe *p, SSL *ssl, int verify, struct cf_probe *out)
 	snprintf(
 	    out->version, sizeof(out->version), "%s", SSL_get_version(ssl));
 	v = SSL_get_verify_result(ssl);
-	out->verified = verify && v == X509_V_OK;
+	out->name_ok =
+	    sni == NULL ? -1 : X509_check_host(leaf, sni, 0, 0, NULL) == 1;
+	out->trusted = verify && v == X509_V_OK;
+	out->verified = out->trusted && out->name_ok != 0;
 	snprintf(out->verify_error, sizeof(out->verify_error), "%s",
 	    !verify          ? "not checked"
-	    : v == X509_V_OK ? ""
-			     : X509_verify_cert_error_string(v));
+	    : v != X509_V_OK ? X509_verify_cert_error_string(v)
+	    : out->name_ok == 0
+		? X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH)
+		: "");
 	return 0;
 }
 
@@ -401,23 +423,22 @@ report(struct probe *p, SSL *ssl, int verify, struct cf_probe *out)
  * waiting for the server's.
  */
 static int
-tls_probe(struct probe *p, SSL_CTX *ctx, const struct cf_probe_opts *o,
-    struct cf_probe *out)
+tls_probe(struct probe *p, const struct cf_probe_ctx *ctx,
+    const struct cf_probe_opts *o, struct cf_probe *out)
 {
 	int sni = o->sni != NULL && o->sni[0] != '\0';
-	SSL *ssl = SSL_new(ctx);
+	SSL *ssl = SSL_new(ctx->ssl);
 	int rc = -1;
 
 	if (ssl == NULL || SSL_set_fd(ssl, p->fd) != 1 ||
-	    (sni && SSL_set_tlsext_host_name(ssl, o->sni) != 1) ||
-	    (sni && o->ca_file != NULL && SSL_set1_host(ssl, o->sni) != 1)) {
+	    (sni && SSL_set_tlsext_host_name(ssl, o->sni) != 1)) {
 		cf_errorf_ossl(
 		    p->err, CF_E_IO, "%s: TLS handshake: setup", p->where);
 		goto out;
 	}
 	if (handshake(p, ssl) == -1)
 		goto out;
-	if (report(p, ssl, o->ca_file != NULL, out) == -1)
+	if (report(p, ssl, ctx->verify, sni ? o->sni : NULL, out) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -485,6 +506,29 @@ cf_probe_proto_name(enum cf_probe_proto p)
 	return (size_t)p < NPROTOS ? protos[p].name : "unknown";
 }
 
+struct cf_probe_ctx *
+cf_probe_ctx_new(const char *ca_file, int verify, struct cf_error *err)
+{
+	struct cf_probe_ctx *c;
+	SSL_CTX *ssl = ssl_ctx_new(ca_file, verify, "", err);
+
+	if (ssl == NULL)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->ssl = ssl;
+	c->verify = verify || ca_file != NULL;
+	return c;
+}
+
+void
+cf_probe_ctx_free(struct cf_probe_ctx *c)
+{
+	if (c == NULL)
+		return;
+	SSL_CTX_free(c->ssl);
+	free(c);
+}
+
 void
 cf_probe_clear(struct cf_probe *p)
 {
@@ -507,7 +551,9 @@ cf_probe_run(
 	struct probe p = {.fd = -1, .err = err};
 	const struct exchange *x;
 	struct cf_probe got;
-	SSL_CTX *ctx = NULL;
+	struct cf_probe_ctx own = {NULL, 0};
+	const struct cf_probe_ctx *ctx = o->ctx;
+	char where[sizeof(p.where) + 2];
 	sigset_t mask;
 	int rc = -1, was_pending;
 
@@ -522,8 +568,15 @@ cf_probe_run(
 	p.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	p.deadline = now_ms() + p.timeout_ms;
 	sigpipe_block(&mask, &was_pending);
-	if ((ctx = ctx_new(&p, o->ca_file)) == NULL ||
-	    dial(&p, o->host, o->port) == -1)
+	if (ctx == NULL) {
+		snprintf(where, sizeof(where), "%s: ", p.where);
+		own.verify = o->verify || o->ca_file != NULL;
+		own.ssl = ssl_ctx_new(o->ca_file, o->verify, where, err);
+		if (own.ssl == NULL)
+			goto out;
+		ctx = &own;
+	}
+	if (dial(&p, o->host, o->port) == -1)
 		goto out;
 	for (x = protos[o->proto].dialogue; x != NULL && x->step != NULL; x++)
 		if (exchange(&p, x) == -1)
@@ -537,7 +590,7 @@ out:
 	cf_probe_clear(&got);
 	if (p.fd != -1)
 		close(p.fd);
-	SSL_CTX_free(ctx);
+	SSL_CTX_free(own.ssl);
 	sigpipe_restore(&mask, was_pending);
 	return rc;
 }

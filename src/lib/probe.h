@@ -32,13 +32,34 @@ int cf_probe_proto_parse(const char *name, enum cf_probe_proto *out,
 /* "tls", "smtp", "imap", "pop". */
 const char *cf_probe_proto_name(enum cf_probe_proto p);
 
+/*
+ * What a probe verifies the served chain against, made once and shared
+ * by any number of probes in any number of threads: loading the system's
+ * roots costs some 20 ms, more than a handshake on a LAN.
+ */
+struct cf_probe_ctx;
+
+/*
+ * The roots of ca_file (PEM) when given, else, when verify, the system's
+ * default roots (OpenSSL's default paths); with neither, probes verify
+ * nothing.  NULL and *err set (CF_E_IO, naming the file) on failure.
+ */
+struct cf_probe_ctx *cf_probe_ctx_new(const char *ca_file, int verify,
+    struct cf_error *err);
+void cf_probe_ctx_free(struct cf_probe_ctx *c); /* NULL-safe */
+
 struct cf_probe_opts {
 	const char *host;	  /* name or address to connect to */
 	const char *port;	  /* decimal */
 	const char *sni;	  /* server name to send; NULL or "": none */
 	enum cf_probe_proto proto;
 	int timeout_ms;		  /* for the whole probe; 0: 5000 */
-	const char *ca_file;	  /* PEM roots to verify against; NULL: none */
+	const char *ca_file;	  /* PEM roots to verify against; NULL:
+				     none (the system's, with verify) */
+	int verify;		  /* verify even without ca_file: against
+				     the system's roots */
+	const struct cf_probe_ctx *ctx; /* lent; when set, its roots apply
+					   and ca_file and verify are unused */
 };
 
 /* What the server presented; strings owned, cleared by cf_probe_clear. */
@@ -49,9 +70,14 @@ struct cf_probe {
 	time_t not_before, not_after;
 	int chain_len;	      /* certificates presented, leaf included */
 	char version[16];     /* "TLSv1.3" */
-	int verified;	      /* ca_file given and the chain verified to it
-				 with the name matching sni */
-	char verify_error[160]; /* why not, when ca_file was given */
+	int verified;	      /* verification ran (ca_file or verify), the
+				 chain verified and the name matches sni */
+	char verify_error[160]; /* why not: the chain's reason first, else
+				   "hostname mismatch"; "not checked" */
+	int trusted;	/* verification ran and the chain verified to a
+			   root, dates included, the name aside */
+	int name_ok;	/* the leaf names sni (X509_check_host), checked
+			   with or without verification; -1: no sni */
 };
 void cf_probe_clear(struct cf_probe *p); /* NULL-safe */
 
@@ -61,7 +87,8 @@ void cf_probe_clear(struct cf_probe *p); /* NULL-safe */
  * "127.0.0.1:2525: connect: Connection refused", "...: STARTTLS refused:
  * 454 TLS not available", "...: TLS handshake: <OpenSSL reason>",
  * "...: timed out after 5000 ms in <step>".  A failed verification is not
- * an error: it is out->verified = 0 with the reason.
+ * an error: it is out->verified = 0 with the reason, so the served
+ * thumbprint is known whatever the chain.
  */
 int cf_probe_run(const struct cf_probe_opts *o, struct cf_probe *out,
     struct cf_error *err);

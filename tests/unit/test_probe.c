@@ -1,7 +1,8 @@
 /*
  * test_probe.c - probes against a real server on 127.0.0.1: a thread that
  * accepts, speaks the server side of a STARTTLS dialogue and handshakes
- * with a certificate chosen by SNI ("a.test" gets A, anything else B).
+ * with a certificate chosen by SNI ("a.test" gets A, "old.test" an
+ * expired one, anything else B).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -62,7 +63,7 @@ static const struct {
 
 struct pki {
 	EVP_PKEY *key;
-	X509 *root, *inter, *a, *b, *other_root;
+	X509 *root, *inter, *a, *b, *other_root, *old;
 	STACK_OF(X509) *chain; /* inter, sent with B when asked */
 };
 
@@ -86,11 +87,16 @@ pick_cert(SSL *ssl, int *alert, void *arg)
 	struct server *s = arg;
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
 	int a = name != NULL && strcmp(name, "a.test") == 0;
+	int old = name != NULL && strcmp(name, "old.test") == 0;
 
 	(void)alert;
 	snprintf(s->sni, sizeof(s->sni), "%s", name ? name : "-");
-	if (SSL_use_cert_and_key(ssl, a ? s->pki->a : s->pki->b, s->pki->key,
-		!a && modes[s->mode].chain ? s->pki->chain : NULL, 1) != 1)
+	if (SSL_use_cert_and_key(ssl,
+		a     ? s->pki->a
+		: old ? s->pki->old
+		      : s->pki->b,
+		s->pki->key, !a && modes[s->mode].chain ? s->pki->chain : NULL,
+		1) != 1)
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	return SSL_TLSEXT_ERR_OK;
 }
@@ -235,6 +241,7 @@ pki_make(struct pki *p)
 	p->a = tp_cert("a.test", "a.test", k, p->root, k, -1, 30, 0);
 	p->b = tp_cert("b.test", "b.test", k, p->inter, k, -1, 30, 0);
 	p->other_root = tp_cert("Other Root", NULL, k, NULL, NULL, -1, 30, 1);
+	p->old = tp_cert("old.test", "old.test", k, p->root, k, -30, -1, 0);
 	p->chain = sk_X509_new_null();
 	sk_X509_push(p->chain, p->inter);
 }
@@ -248,6 +255,7 @@ pki_free(struct pki *p)
 	X509_free(p->a);
 	X509_free(p->b);
 	X509_free(p->other_root);
+	X509_free(p->old);
 	EVP_PKEY_free(p->key);
 }
 
@@ -341,6 +349,109 @@ test_tls(SSL_CTX *ctx, const struct pki *pki)
 	cf_certfacts_clear(&fb);
 }
 
+/* Runs one probe of s with sni, through ctx or with verify set. */
+static int
+probe_verify(struct server *s, const char *sni, const struct cf_probe_ctx *ctx,
+    int verify, struct cf_probe *out, struct cf_error *err)
+{
+	struct cf_probe_opts o = {.host = "127.0.0.1",
+	    .port = s->port,
+	    .sni = sni,
+	    .verify = verify,
+	    .ctx = ctx};
+	int rc = cf_probe_run(&o, out, err);
+
+	server_stop(s);
+	return rc;
+}
+
+/*
+ * verify: the system's roots when no CA file is named; trust and the
+ * name reported apart; a shared context; an expired leaf.
+ */
+static void
+test_verify(SSL_CTX *ctx, const struct pki *pki)
+{
+	struct server s;
+	struct cf_probe r;
+	struct cf_error err;
+	struct cf_probe_ctx *roots, *sys;
+	char root[512], tb[CF_THUMB_LEN + 1];
+	FILE *f;
+
+	cf_cert_thumbprint(pki->b, tb);
+	write_pem(pki->root, "root.pem", root);
+
+	server_start(&s, ctx, pki, S_TLS_CHAIN, 1);
+	CHECK(probe_verify(&s, "b.test", NULL, 1, &r, &err) == 0 &&
+		  strcmp(r.thumbprint, tb) == 0 && !r.trusted && !r.verified &&
+		  r.name_ok == 1 && strstr(r.verify_error, "issuer") != NULL,
+	    "probe: verify: a private CA is not trusted by the system's roots, "
+	    "the thumbprint still known");
+	cf_probe_clear(&r);
+
+	server_start(&s, ctx, pki, S_TLS, 1);
+	CHECK(probe_verify(&s, "c.test", NULL, 0, &r, &err) == 0 &&
+		  !r.trusted && !r.verified && r.name_ok == 0 &&
+		  strcmp(r.verify_error, "not checked") == 0,
+	    "probe: no verification: the name is checked all the same");
+	cf_probe_clear(&r);
+
+	server_start(&s, ctx, pki, S_TLS, 1);
+	CHECK(probe_verify(&s, NULL, NULL, 0, &r, &err) == 0 && r.name_ok == -1,
+	    "probe: no SNI: name_ok -1");
+	cf_probe_clear(&r);
+
+	CHECK((sys = cf_probe_ctx_new(NULL, 1, &err)) != NULL,
+	    "probe: a context with the system's roots");
+	server_start(&s, ctx, pki, S_TLS_CHAIN, 1);
+	CHECK(probe_verify(&s, "b.test", sys, 0, &r, &err) == 0 && !r.trusted &&
+		  r.name_ok == 1 && r.verify_error[0] != '\0',
+	    "probe: a shared system-roots context: not trusted");
+	cf_probe_clear(&r);
+	cf_probe_ctx_free(sys);
+
+	CHECK((roots = cf_probe_ctx_new(root, 0, &err)) != NULL,
+	    "probe: a context with a CA file");
+	server_start(&s, ctx, pki, S_TLS_CHAIN, 1);
+	CHECK(probe_verify(&s, "b.test", roots, 0, &r, &err) == 0 &&
+		  r.trusted && r.name_ok == 1 && r.verified &&
+		  r.verify_error[0] == '\0',
+	    "probe: shared context: trusted, name matches, verified");
+	cf_probe_clear(&r);
+
+	server_start(&s, ctx, pki, S_TLS_CHAIN, 1);
+	CHECK(probe_verify(&s, "c.test", roots, 0, &r, &err) == 0 &&
+		  r.trusted && r.name_ok == 0 && !r.verified &&
+		  strstr(r.verify_error, "hostname") != NULL,
+	    "probe: another name: trusted, but name_ok 0 and not verified");
+	cf_probe_clear(&r);
+
+	server_start(&s, ctx, pki, S_TLS, 1);
+	CHECK(probe_verify(&s, "old.test", roots, 0, &r, &err) == 0 &&
+		  !r.trusted && r.name_ok == 1 && r.not_after < time(NULL) &&
+		  strstr(r.verify_error, "expired") != NULL,
+	    "probe: an expired leaf is not trusted, the reason says so");
+	cf_probe_clear(&r);
+	cf_probe_ctx_free(roots);
+	cf_probe_ctx_free(NULL);
+
+	CHECK(cf_probe_ctx_new("/nonexistent/roots.pem", 1, &err) == NULL &&
+		  err.code == CF_E_IO && strstr(err.msg, "CA file") != NULL &&
+		  strstr(err.msg, "/nonexistent/roots.pem") != NULL,
+	    "probe: a context with an unreadable CA file is an error");
+	snprintf(root, sizeof(root), "%s/junk.pem", check_tmpdir());
+	if ((f = fopen(root, "w")) == NULL || fputs("junk\n", f) == EOF ||
+	    fclose(f) != 0) {
+		perror(root);
+		exit(2);
+	}
+	CHECK(cf_probe_ctx_new(root, 0, &err) == NULL && err.code == CF_E_IO &&
+		  strstr(err.msg, "CA file") != NULL,
+	    "probe: a context with a CA file holding no certificate is an "
+	    "error");
+}
+
 /* The three STARTTLS dialogues and a refusal. */
 static void
 test_starttls(SSL_CTX *ctx, const struct pki *pki)
@@ -431,6 +542,7 @@ test_failures(SSL_CTX *ctx, const struct pki *pki)
 
 struct worker {
 	struct server *s;
+	const struct cf_probe_ctx *ctx;
 	struct cf_probe r;
 	int rc;
 };
@@ -439,17 +551,21 @@ static void *
 probe_thread(void *arg)
 {
 	struct worker *w = arg;
-	struct cf_probe_opts o = {
-	    .host = "127.0.0.1", .port = w->s->port, .sni = "a.test"};
+	struct cf_probe_opts o = {.host = "127.0.0.1",
+	    .port = w->s->port,
+	    .sni = "a.test",
+	    .ctx = w->ctx};
 	struct cf_error err;
 
 	w->rc = cf_probe_run(&o, &w->r, &err);
 	return NULL;
 }
 
-/* Four probes at once from four threads. */
-static void
-test_threads(SSL_CTX *ctx, const struct pki *pki)
+/* Four probes at once from four threads, with a context of their own
+ * or one shared (roots may be NULL). */
+static int
+run_threads(
+    SSL_CTX *ctx, const struct pki *pki, const struct cf_probe_ctx *roots)
 {
 	struct server s;
 	struct worker w[4];
@@ -461,15 +577,32 @@ test_threads(SSL_CTX *ctx, const struct pki *pki)
 	server_start(&s, ctx, pki, S_TLS, 4);
 	for (i = 0; i < 4; i++) {
 		w[i].s = &s;
+		w[i].ctx = roots;
 		pthread_create(&t[i], NULL, probe_thread, &w[i]);
 	}
 	for (i = 0; i < 4; i++) {
 		pthread_join(t[i], NULL);
-		ok = ok && w[i].rc == 0 && strcmp(w[i].r.thumbprint, ta) == 0;
+		ok = ok && w[i].rc == 0 && strcmp(w[i].r.thumbprint, ta) == 0 &&
+		     w[i].r.trusted == (roots != NULL);
 		cf_probe_clear(&w[i].r);
 	}
 	server_stop(&s);
-	CHECK(ok && s.handshakes == 4, "probe: four threads probe at once");
+	return ok && s.handshakes == 4;
+}
+
+static void
+test_threads(SSL_CTX *ctx, const struct pki *pki)
+{
+	struct cf_probe_ctx *roots;
+	struct cf_error err;
+	char root[512];
+
+	CHECK(run_threads(ctx, pki, NULL), "probe: four threads probe at once");
+	write_pem(pki->root, "root.pem", root);
+	roots = cf_probe_ctx_new(root, 0, &err);
+	CHECK(roots != NULL && run_threads(ctx, pki, roots),
+	    "probe: four threads share one context, each trusted");
+	cf_probe_ctx_free(roots);
 }
 
 int
@@ -498,6 +631,7 @@ main(void)
 	ctx = SSL_CTX_new(TLS_server_method());
 	SSL_CTX_set_tlsext_servername_callback(ctx, pick_cert);
 	test_tls(ctx, &pki);
+	test_verify(ctx, &pki);
 	test_starttls(ctx, &pki);
 	test_failures(ctx, &pki);
 	test_threads(ctx, &pki);
