@@ -1,66 +1,177 @@
 #!/usr/bin/env bash
-# demo.sh - the article, on two local stores: a CA-issued certificate for
-# mail.example.com is imported on ex1 as exportable and assigned to its
-# services, exported with key and chain, imported on ex2, assigned there;
-# then the painful case: a copy imported without --exportable cannot be
-# exported again.  Everything happens in a temporary directory.
+# demo.sh - the article, on a farm that runs here: two servers, ex1 and ex2,
+# each an agent (certfleetd) with its own nginx for mail.example.com, and
+# haproxy balancing round robin in front of them, all on 127.0.0.1.
+#
+#   1. ex1 requests a certificate from a CA and completes it: it serves
+#      the third-party certificate; ex2 still serves its self-signed one;
+#   2. certfleet test --via the balancer: users get two certificates, and
+#      those sent to ex2 a name mismatch; certfleet test: exit 1;
+#   3. certfleet copy --from ex1 --to ex2: one command;
+#   4. certfleet test --via: every connection gets the third-party
+#      certificate; certfleet test: every endpoint valid, exit 0.
+# Everything lives in a temporary directory and is stopped at the end.
+#
+#   scripts/demo.sh                   (make demo: set-up and build first)
+#   DEMO_RESULTS=DIR scripts/demo.sh  also keeps each step's output and exit
+#                                     status in DIR (tests/e2e/demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CF=${CERTFLEET:-$PWD/build/certfleet}
-[ -x "$CF" ] || make --no-print-directory all
-work=$(mktemp -d /tmp/certfleet-demo.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
-umask 077
+ROOT=$PWD
+CF=${CERTFLEET:-$ROOT/build/certfleet}
+CFD=${CERTFLEETD:-$ROOT/build/certfleetd}
+[ -x "$CF" ] && [ -x "$CFD" ] || make --no-print-directory all
+for tool in nginx haproxy openssl; do
+	command -v "$tool" >/dev/null || {
+		echo "demo: $tool is missing: run scripts/setup-deps.sh (make demo does)" >&2
+		exit 1
+	}
+done
+
+W=$(mktemp -d /tmp/certfleet-demo.XXXXXX)
+chmod 711 "$W"
+PIDS=()
+# shellcheck source=tests/e2e/servers-lib.sh
+. "$ROOT/tests/e2e/servers-lib.sh"
+cleanup() {
+	local p
+	srv_stop_all
+	[ -f "$W/lb/haproxy.pid" ] && kill "$(cat "$W/lb/haproxy.pid")" 2>/dev/null
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$W"
+}
+trap cleanup EXIT
+export CERTFLEET_HOME=$W/admin
+RESULTS=${DEMO_RESULTS:-}
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*"; "$@"; }
+say() { printf '%s\n' "$*"; }
+# run NAME CMD... - shows and runs CMD; keeps its output and status as NAME.
+run() {
+	local name=$1 rc=0
+	shift
+	printf '$ %s\n' "$(echo "$*" | sed "s#$W/##g; s#$CF#certfleet#g")"
+	"$@" >"$W/.out" 2>&1 || rc=$?
+	sed "s#$W/##g" "$W/.out"
+	if [ -n "$RESULTS" ]; then
+		cp "$W/.out" "$RESULTS/$name.out"
+		echo "$rc" >"$RESULTS/$name.rc"
+	fi
+	[ "$rc" -eq 0 ] || say "(exit $rc)"
+}
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
-step "A CA (root + intermediate) issues mail.example.com (SANs mail, autodiscover)"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-    -subj "/O=Example Ltd/CN=Demo Root CA" -keyout root.key -out root.pem 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-    -subj "/O=Example Ltd/CN=Demo Intermediate CA" -keyout int.key -out int.csr 2>/dev/null
-printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' > ca.ext
-openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial \
-    -days 1825 -extfile ca.ext -out int.pem 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/O=Example Ltd/CN=mail.example.com" \
-    -keyout mail.key -out mail.csr 2>/dev/null
-printf 'subjectAltName=DNS:mail.example.com,DNS:mail,DNS:autodiscover.example.com\n' > leaf.ext
-openssl x509 -req -in mail.csr -CA int.pem -CAkey int.key -CAcreateserial \
-    -days 365 -extfile leaf.ext -out mail.pem 2>/dev/null
-printf 'Demo-Pa55word!\n' > ca-password
-openssl pkcs12 -export -in mail.pem -inkey mail.key -certfile int.pem \
-    -passout file:ca-password -out mail.pfx
-echo "made mail.pfx (key + certificate + intermediate), root.pem"
+step "A CA for the demo: a root and an issuing CA (openssl)"
+(
+	cd "$W" && umask 077
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+		-subj "/O=Demo CA/CN=Demo Root CA" -keyout root.key -out root.pem 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-subj "/O=Demo CA/CN=Demo Issuing CA" -keyout int.key -out int.csr 2>/dev/null
+	printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >ca.ext
+	openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial \
+		-days 1825 -extfile ca.ext -out int.pem 2>/dev/null
+)
+say "root.pem (trusted by the servers and by this workstation), int.pem"
 
-step "ex1: trust the CA's root, import the certificate as exportable, assign services"
-run "$CF" --store ex1 import root.pem
-run "$CF" --store ex1 import mail.pfx --exportable --password-file ca-password \
-    --friendly-name "Mail 2026"
-thumb=$("$CF" --store ex1 get --json | jq -r '.[] | select(.CertificateDomains | index("mail.example.com")) | .Thumbprint')
-run "$CF" --store ex1 enable "${thumb:0:8}" --services IIS,smtp,imap,pop
-run "$CF" --store ex1 get
+step "Two servers, ex1 and ex2: an agent and an nginx each; haproxy in front"
+"$CF" id >/dev/null
+ID=$("$CF" id | head -n 1)
+declare -A WEB
+for n in ex1 ex2; do
+	WEB[$n]=$(free_port)
+	mkdir -p "$W/$n/tls"
+	# nginx starts on a bootstrap certificate; certfleet then deploys.
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
+		-subj "/CN=$n bootstrap" -keyout "$W/$n/tls/key.pem" -out "$W/$n/tls/chain.pem" 2>/dev/null
+	srv_nginx_start "$W/$n/nginx" "${WEB[$n]}" "$W/$n/tls/chain.pem" "$W/$n/tls/key.pem" mail.example.com
+	cat >"$W/$n.conf" <<-EOF
+		[agent]
+		name = $n
+		listen = 127.0.0.1:0
+		socket = none
+		state = $W/$n/state
 
-step "ex1: export with the private key and the whole chain (binary PKCS#12)"
-printf 'Transfer-Pa55word!\n' > transfer-password
-run "$CF" --store ex1 export "$thumb" --binary -o mail-ex1.pfx --password-file transfer-password
-ls -l mail-ex1.pfx
-openssl pkcs12 -info -noout -in mail-ex1.pfx -passin file:transfer-password 2>&1 | sed 's/^/  /'
+		[service https]
+		kind = nginx
+		chain = $W/$n/tls/chain.pem
+		key = $W/$n/tls/key.pem
+		test = $(srv_nginx_test_cmd "$W/$n/nginx")
+		reload = $(srv_nginx_reload_cmd "$W/$n/nginx")
+		check = 127.0.0.1:${WEB[$n]}
+		name = mail.example.com
+	EOF
+	"$CFD" init --config "$W/$n.conf" >/dev/null
+	"$CFD" authorize "$ID" --role admin --config "$W/$n.conf" >/dev/null
+	"$CFD" run --config "$W/$n.conf" >/dev/null 2>"$W/$n.log" </dev/null &
+	PIDS+=($!)
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$W/$n.log")
+		[ -n "$port" ] && break
+		sleep 0.1
+	done
+	[ -n "$port" ] || { cat "$W/$n.log" >&2; exit 1; }
+	"$CF" fleet add "$n" "127.0.0.1:$port" --fingerprint "$("$CFD" fingerprint --config "$W/$n.conf")" >/dev/null
+	host=$("$CF" --server "$n" get --json | jq -r '.[0].Thumbprint')
+	"$CF" --server "$n" enable "$host" --services https --force >/dev/null
+	say "$n: agent on 127.0.0.1:$port, nginx on 127.0.0.1:${WEB[$n]} serving $n's self-signed certificate"
+done
+LB=$(free_port)
+mkdir -p "$W/lb"
+cat >"$W/lb/haproxy.cfg" <<EOF
+global
+	daemon
+	pidfile $W/lb/haproxy.pid
+defaults
+	mode tcp
+	timeout connect 5s
+	timeout client 30s
+	timeout server 30s
+frontend mail
+	bind 127.0.0.1:$LB
+	default_backend farm
+backend farm
+	balance roundrobin
+	server ex1 127.0.0.1:${WEB[ex1]}
+	server ex2 127.0.0.1:${WEB[ex2]}
+EOF
+haproxy -q -f "$W/lb/haproxy.cfg"
+srv_wait_port 127.0.0.1 "$LB"
+say "haproxy: mail.example.com is 127.0.0.1:$LB, round robin over ex1 and ex2 (TLS passes through)"
+run fleet "$CF" fleet list
 
-step "ex2: import it as exportable, assign the same services"
-run "$CF" --store ex2 import root.pem
-run "$CF" --store ex2 import mail-ex1.pfx --exportable --password-file transfer-password
-run "$CF" --store ex2 enable "$thumb" --services https,smtp,imap,pop
-run "$CF" --store ex2 get --fields Thumbprint,Status,Services,PrivateKeyExportable,Subject
+step "ex1: a certificate from the CA, as New-ExchangeCertificate -GenerateRequest does"
+run trust "$CF" --server ex1,ex2 import "$W/root.pem" "$W/int.pem"
+run request "$CF" --server ex1 request new --subject "CN=mail.example.com,O=Example Ltd" \
+	--domains mail.example.com,autodiscover.example.com --exportable -o "$W/mail.csr"
+(
+	cd "$W"
+	printf 'subjectAltName=DNS:mail.example.com,DNS:autodiscover.example.com\nextendedKeyUsage=serverAuth\n' >leaf.ext
+	openssl x509 -req -in mail.csr -CA int.pem -CAkey int.key -CAcreateserial -days 397 \
+		-extfile leaf.ext -out mail.pem 2>/dev/null
+	cat mail.pem int.pem >answer.pem
+)
+say "(the CA signs mail.csr: answer.pem, with its chain)"
+run complete "$CF" --server ex1 request complete "$W/answer.pem"
+TP=$(openssl x509 -in "$W/mail.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')
+run enable "$CF" --server ex1 enable "$TP" --services IIS --force
+run get "$CF" --server ex1,ex2 get --fields Server,Thumbprint,Status,Services,Subject
 
-step "ex3: imported WITHOUT --exportable, the key can never leave again"
-run "$CF" --store ex3 import mail-ex1.pfx --password-file transfer-password
-if "$CF" --store ex3 export "$thumb" --binary -o again.pfx --password-file transfer-password; then
-	echo "unexpected: export succeeded" >&2
-	exit 1
-fi
-echo "(refused, as it should be; nothing written: $(ls again.pfx 2>/dev/null || echo 'no again.pfx'))"
+step "What users behind the balancer get: half of them a security error"
+run via-before "$CF" test mail.example.com --via "127.0.0.1:$LB" --count 20 --ca-file "$W/root.pem"
+run test-before "$CF" test mail.example.com --server ex1,ex2 --ca-file "$W/root.pem"
 
-step "The audit trail of ex1"
-run "$CF" --store ex1 log
+step "The fix, in one command: copy the certificate, its key, chain and services"
+run copy "$CF" copy "$TP" --from ex1 --to ex2
+
+step "Every user, every endpoint"
+run via-after "$CF" test mail.example.com --via "127.0.0.1:$LB" --count 20 --ca-file "$W/root.pem"
+run test-after "$CF" test mail.example.com --server ex1,ex2 --ca-file "$W/root.pem"
+run services "$CF" services --server ex1,ex2
+run log "$CF" --server ex2 log
+
+step "Done: stopping the agents, nginx and haproxy"
