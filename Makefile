@@ -60,6 +60,7 @@ test:
 bench: all
 	bench/run.sh
 	bench/copy_run.sh
+	bench/test_run.sh
 
 demo:
 	scripts/setup-deps.sh

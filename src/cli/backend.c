@@ -272,6 +272,14 @@ backend_server(const struct backend *b, size_t i)
 	return b->named ? b->t[i].name : b->host;
 }
 
+const char *
+backend_address(const struct backend *b, size_t i)
+{
+	if (b->store != NULL || b->t[i].unix_socket)
+		return NULL;
+	return b->t[i].address;
+}
+
 /* ---- replies -------------------------------------------------------- */
 
 /* Lets go of what a reply holds, for a fresh run or for good. */

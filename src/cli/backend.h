@@ -90,6 +90,9 @@ size_t backend_count(const struct backend *b);
 /* Target i's name for the Server column: a fleet name, HOST:PORT, or
  * this host's name for a local store or the local agent. */
 const char *backend_server(const struct backend *b, size_t i);
+/* Target i's HOST:PORT (lent) for an agent reached over TLS; NULL for a
+ * local store or the local agent's Unix socket. */
+const char *backend_address(const struct backend *b, size_t i);
 
 /* One reply per target, every one to do (backend_replies_free). */
 struct backend_reply *backend_replies_new(const struct backend *b);

@@ -250,6 +250,19 @@ cf_cert_self_signed(X509 *cert)
 }
 
 int
+cf_certfacts_read_light(X509 *cert, struct cf_certfacts *f)
+{
+	memset(f, 0, sizeof(*f));
+	cf_cert_thumbprint(cert, f->thumbprint);
+	f->subject = name_new(X509_get_subject_name(cert));
+	f->issuer = name_new(X509_get_issuer_name(cert));
+	f->not_before = asn1_time(X509_get0_notBefore(cert));
+	f->not_after = asn1_time(X509_get0_notAfter(cert));
+	ERR_clear_error();
+	return 0;
+}
+
+int
 cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err)
 {
 	EVP_PKEY *pk = X509_get0_pubkey(cert);

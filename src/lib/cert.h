@@ -32,6 +32,12 @@ struct cf_certfacts {
 /* Fills f from cert; clear with cf_certfacts_clear. */
 int cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err);
 void cf_certfacts_clear(struct cf_certfacts *f);
+/*
+ * Only what a handshake report needs, fast: thumbprint, subject, issuer
+ * and dates; no signature check, no key analysis (the rest stays empty).
+ * Clear with cf_certfacts_clear.
+ */
+int cf_certfacts_read_light(X509 *cert, struct cf_certfacts *f);
 
 /* SHA-1 of the DER encoding, 40 upper-case hex digits, into out. */
 void cf_cert_thumbprint(X509 *cert, char out[CF_THUMB_LEN + 1]);

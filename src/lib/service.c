@@ -33,7 +33,7 @@ static const struct {
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
-#define MAX_SERVICES 64
+#define MAX_SERVICES 512
 #define TIMEOUT_DEFAULT_MS 20000
 
 struct cf_services {

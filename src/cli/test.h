@@ -1,0 +1,81 @@
+/*
+ * test.h - what the parts of certfleet test NAMESPACE share: the options,
+ * the verdict on one handshake, the tally of certificates served, and
+ * their JSON.  cmd_test.c parses the options and holds these helpers;
+ * test_via.c counts handshakes through a load balancer (--via) and
+ * test_agents.c probes every endpoint the agents name.
+ */
+#ifndef CF_TEST_H
+#define CF_TEST_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "probe_pool.h"
+
+#define MAX_REASONS 4 /* of one verdict */
+
+struct test_opts {
+	const char *ns;
+	const char *via;           /* HOST:PORT, or NULL: ask the agents */
+	int count;                 /* --count; 0: not given */
+	const char *protocol;      /* --protocol; NULL: not given */
+	enum cf_probe_proto proto; /* --protocol's */
+	const char *ca_file;
+	int warn_days, crit_days;
+	int timeout_s;
+};
+
+/* What one handshake's result means for the namespace. */
+struct verdict {
+	const char *status; /* "OK", "WARNING", "CRITICAL" */
+	int valid;          /* OK or WARNING */
+	long long days;     /* left on the served leaf */
+	size_t nreasons;
+	char *reasons[MAX_REASONS]; /* owned; none when OK */
+};
+
+/* A certificate served, the first job that saw it, and how often. */
+struct seen {
+	const struct probe_job *job;
+	size_t count;
+};
+
+/* "HOST:PORT" as probe.c writes it first in its messages (new). */
+char *test_where_new(const char *host, const char *port);
+/* msg past the "where: " cf_probe_run puts first (points into msg). */
+const char *test_strip_where(const char *msg, const char *where);
+
+/* Judges job j's handshake with endpoint where into *v (its reasons new:
+ * test_verdict_clear). */
+void test_judge(const struct probe_job *j, const char *where,
+    const struct test_opts *o, time_t now, struct verdict *v);
+/* Frees v's reasons and zeroes it. */
+void test_verdict_clear(struct verdict *v);
+/* v's reasons joined by ", " (new); "" when there are none. */
+char *test_reasons_text(const struct verdict *v);
+
+/* Counts j's certificate into seen[0..*nseen), which holds room for every
+ * job; seen lends j, nothing for a failed handshake. */
+void test_tally(struct seen *seen, size_t *nseen, const struct probe_job *j);
+/* qsort order of seen: most served first, ties in the order first seen. */
+int test_seen_cmp(const void *a, const void *b);
+/* The distinct certificates as a JSON array (new reference). */
+json_t *test_distinct_json(const struct seen *seen, size_t nseen);
+/* Adds the facts of j's served leaf and verdict v to o (nulls for a
+ * failed handshake); o stays the caller's. */
+void test_served_json(
+    json_t *o, const struct probe_job *j, const struct verdict *v);
+/* The roots every probe shares (cf_probe_ctx_free); NULL after a message
+ * on stderr. */
+struct cf_probe_ctx *test_roots_new(const struct test_opts *o);
+
+/* --via: counts handshakes through a load balancer; the exit status. */
+int test_via(const struct test_opts *o);
+/* Without --via: every server's services, probed from here; the exit
+ * status. */
+int test_agents(const struct test_opts *o);
+
+#endif
