@@ -215,7 +215,10 @@ cf_store_open(const char *dir, struct cf_error *err)
 		store_db_error(s, err, "open");
 		goto fail;
 	}
-	sqlite3_busy_timeout(s->db, 10000);
+	/* A writer waits for another: an enable holds the write lock while
+	 * its services reload and are checked (seconds, rolled back within
+	 * a minute at worst).  Readers never wait (WAL). */
+	sqlite3_busy_timeout(s->db, 60000);
 	if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 		    "PRAGMA mmap_size=268435456;"
 		    "PRAGMA synchronous=FULL;",
