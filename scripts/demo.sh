@@ -30,6 +30,15 @@ done
 
 W=$(mktemp -d /tmp/certfleet-demo.XXXXXX)
 chmod 711 "$W"
+# The farm runs unprivileged: as root, the agents, nginx and haproxy run as
+# nobody (high ports, files of their own); certfleet stays the admin's.
+AS=()
+OWNER=
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+	OWNER="nobody:$(id -gn nobody)"
+	AS=(setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups)
+fi
+SRV_AS=("${AS[@]}")
 PIDS=()
 # shellcheck source=tests/e2e/servers-lib.sh
 . "$ROOT/tests/e2e/servers-lib.sh"
@@ -83,10 +92,11 @@ ID=$("$CF" id | head -n 1)
 declare -A WEB
 for n in ex1 ex2; do
 	WEB[$n]=$(free_port)
-	mkdir -p "$W/$n/tls"
+	mkdir -p "$W/$n/tls" "$W/$n/nginx"
 	# nginx starts on a bootstrap certificate; certfleet then deploys.
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 \
 		-subj "/CN=$n bootstrap" -keyout "$W/$n/tls/key.pem" -out "$W/$n/tls/chain.pem" 2>/dev/null
+	[ -z "$OWNER" ] || chown -R "$OWNER" "$W/$n"
 	srv_nginx_start "$W/$n/nginx" "${WEB[$n]}" "$W/$n/tls/chain.pem" "$W/$n/tls/key.pem" mail.example.com
 	cat >"$W/$n.conf" <<-EOF
 		[agent]
@@ -104,9 +114,9 @@ for n in ex1 ex2; do
 		check = 127.0.0.1:${WEB[$n]}
 		name = mail.example.com
 	EOF
-	"$CFD" init --config "$W/$n.conf" >/dev/null
-	"$CFD" authorize "$ID" --role admin --config "$W/$n.conf" >/dev/null
-	"$CFD" run --config "$W/$n.conf" >/dev/null 2>"$W/$n.log" </dev/null &
+	"${AS[@]}" "$CFD" init --config "$W/$n.conf" >/dev/null
+	"${AS[@]}" "$CFD" authorize "$ID" --role admin --config "$W/$n.conf" >/dev/null
+	"${AS[@]}" "$CFD" run --config "$W/$n.conf" >/dev/null 2>"$W/$n.log" </dev/null &
 	PIDS+=($!)
 	port=
 	for _ in $(seq 100); do
@@ -118,10 +128,11 @@ for n in ex1 ex2; do
 	"$CF" fleet add "$n" "127.0.0.1:$port" --fingerprint "$("$CFD" fingerprint --config "$W/$n.conf")" >/dev/null
 	host=$("$CF" --server "$n" get --json | jq -r '.[0].Thumbprint')
 	"$CF" --server "$n" enable "$host" --services https --force >/dev/null
-	say "$n: agent on 127.0.0.1:$port, nginx on 127.0.0.1:${WEB[$n]} serving $n's self-signed certificate"
+	say "$n: agent on 127.0.0.1:$port, nginx on 127.0.0.1:${WEB[$n]} serving $n's self-signed certificate${OWNER:+ (both as nobody)}"
 done
 LB=$(free_port)
 mkdir -p "$W/lb"
+[ -z "$OWNER" ] || chown "$OWNER" "$W/lb"
 cat >"$W/lb/haproxy.cfg" <<EOF
 global
 	daemon
@@ -139,10 +150,14 @@ backend farm
 	server ex1 127.0.0.1:${WEB[ex1]}
 	server ex2 127.0.0.1:${WEB[ex2]}
 EOF
-haproxy -q -f "$W/lb/haproxy.cfg"
+"${AS[@]}" haproxy -q -f "$W/lb/haproxy.cfg"
 srv_wait_port 127.0.0.1 "$LB"
 say "haproxy: mail.example.com is 127.0.0.1:$LB, round robin over ex1 and ex2 (TLS passes through)"
 run fleet "$CF" fleet list
+if [ -n "$RESULTS" ]; then # who runs the farm: agents, nginx, haproxy
+	ps -eo user:20,args | grep -F "$W/" | grep -v -e grep -e 'ps -eo' |
+		awk '{ print $1 }' | sort -u >"$RESULTS/farm-users"
+fi
 
 step "ex1: a certificate from the CA, as New-ExchangeCertificate -GenerateRequest does"
 run trust "$CF" --server ex1,ex2 import "$W/root.pem" "$W/int.pem"

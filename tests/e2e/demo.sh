@@ -56,6 +56,10 @@ else
 fi
 expect_eq "demo: after: test of every endpoint exits 0" "$(rc test-after)" 0
 expect_eq "demo: after: services match everywhere" "$(rc services)" 0
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	expect_eq "demo: as root, the agents, nginx and haproxy run as nobody" \
+		"$(cat "$R/farm-users" 2>/dev/null)" nobody
+fi
 left=$(ps -eo args | grep -E '/tmp/certfleet-demo\.' | grep -v grep || true)
 expect_eq "demo: nothing it started is left running" "$left" ""
 

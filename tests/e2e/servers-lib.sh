@@ -42,6 +42,9 @@
 
 : "${SRV_TIMEOUT:=10}"
 SRV_DIRS=() # every DIR started, for srv_stop_all
+# A command prefix nginx is started with, e.g. (setpriv --reuid=nobody
+# --regid=nogroup --clear-groups) to run it unprivileged (the demo).
+[ "${SRV_AS+set}" = set ] || SRV_AS=()
 
 # --- common ------------------------------------------------------------
 
@@ -249,7 +252,7 @@ srv_nginx_start() {
 			}
 		}
 	EOF
-	if ! nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir/" 2>"$dir/start.err"; then
+	if ! "${SRV_AS[@]}" nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir/" 2>"$dir/start.err"; then
 		srv__fail "$dir" "nginx did not start" "$dir/start.err"
 		return 1
 	fi
