@@ -12,8 +12,8 @@
 #include "cert.h"
 #include "util.h"
 
-static char *
-name_new(const X509_NAME *name)
+char *
+cf_name_new(const X509_NAME *name)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *p = NULL, *s;
@@ -254,8 +254,8 @@ cf_certfacts_read_light(X509 *cert, struct cf_certfacts *f)
 {
 	memset(f, 0, sizeof(*f));
 	cf_cert_thumbprint(cert, f->thumbprint);
-	f->subject = name_new(X509_get_subject_name(cert));
-	f->issuer = name_new(X509_get_issuer_name(cert));
+	f->subject = cf_name_new(X509_get_subject_name(cert));
+	f->issuer = cf_name_new(X509_get_issuer_name(cert));
 	f->not_before = asn1_time(X509_get0_notBefore(cert));
 	f->not_after = asn1_time(X509_get0_notAfter(cert));
 	ERR_clear_error();
@@ -274,8 +274,8 @@ cf_certfacts_read(X509 *cert, struct cf_certfacts *f, struct cf_error *err)
 		return cf_errorf_ossl(err, CF_E_UNSUPPORTED,
 		    "certificate %.8s: public key algorithm not supported",
 		    f->thumbprint);
-	f->subject = name_new(X509_get_subject_name(cert));
-	f->issuer = name_new(X509_get_issuer_name(cert));
+	f->subject = cf_name_new(X509_get_subject_name(cert));
+	f->issuer = cf_name_new(X509_get_issuer_name(cert));
 	f->serial = xstrdup("");
 	if (sn != NULL && sn->length > 0 && sn->length <= 64) {
 		free(f->serial);

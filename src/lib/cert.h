@@ -39,6 +39,12 @@ void cf_certfacts_clear(struct cf_certfacts *f);
  */
 int cf_certfacts_read_light(X509 *cert, struct cf_certfacts *f);
 
+/*
+ * A name in the one-line RFC 4514 form certfleet shows everywhere (UTF-8
+ * unescaped, so names read as people wrote them), as a new string.
+ */
+char *cf_name_new(const X509_NAME *name);
+
 /* SHA-1 of the DER encoding, 40 upper-case hex digits, into out. */
 void cf_cert_thumbprint(X509 *cert, char out[CF_THUMB_LEN + 1]);
 

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
+#include "cert.h"
 #include "csr.h"
 #include "util.h"
 
@@ -440,32 +441,6 @@ out:
 	return rc;
 }
 
-/*
- * The one-line RFC 4514 form of name, as certfacts shows subjects
- * (cert.c): RFC 2253 flags without escaping UTF-8, so names read as
- * people wrote them.
- */
-static char *
-dn_text_new(const X509_NAME *name)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *p = NULL, *s;
-	long n;
-
-	if (bio == NULL)
-		abort();
-	X509_NAME_print_ex(
-	    bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	if ((n = BIO_get_mem_data(bio, &p)) < 0)
-		n = 0;
-	s = xmalloc((size_t)n + 1);
-	if (n > 0)
-		memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	BIO_free(bio);
-	return s;
-}
-
 /* The DNS names of req's subjectAltName, comma-separated; new, "" none. */
 static char *
 san_dns_new(X509_REQ *req)
@@ -522,7 +497,7 @@ cf_csr_decode(const unsigned char *der, size_t len, char **subject,
 		goto out;
 	}
 	if (subject != NULL)
-		*subject = dn_text_new(X509_REQ_get_subject_name(req));
+		*subject = cf_name_new(X509_REQ_get_subject_name(req));
 	if (domains != NULL)
 		*domains = san_dns_new(req);
 	ret = req;

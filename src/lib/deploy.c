@@ -126,23 +126,6 @@ out:
 	return rc;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long long ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* ---- what a file holds, what an endpoint serves --------------------- */
 
@@ -267,9 +250,9 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 	o.sni = svc->check_name ? svc->check_name : first_domain;
 	o.proto = svc->proto;
 	cf_error_clear(&last);
-	deadline = now_ms() + timeout_ms;
+	deadline = cf_now_ms() + timeout_ms;
 	do {
-		left = deadline - now_ms();
+		left = deadline - cf_now_ms();
 		o.timeout_ms = left > 2000 ? 2000 : left > 0 ? (int)left : 1;
 		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
 			cf_probe_clear(out);
@@ -284,16 +267,16 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 			else if (++matched == SETTLE_PROBES)
 				return 0;
 			else {
-				sleep_ms(100);
+				cf_sleep_ms(100);
 				continue;
 			}
 		} else {
 			cf_probe_clear(&p);
 			matched = 0;
 		}
-		if ((left = deadline - now_ms()) > 0)
-			sleep_ms(left < 200 ? left : 200);
-	} while (now_ms() < deadline);
+		if ((left = deadline - cf_now_ms()) > 0)
+			cf_sleep_ms(left < 200 ? left : 200);
+	} while (cf_now_ms() < deadline);
 	return check_failed(svc, first_domain, want, timeout_ms,
 	    served_last ? out : NULL, &last, err);
 }

@@ -28,23 +28,6 @@ struct tail {
 	size_t len;
 };
 
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long long ms)
-{
-	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
 
 /* Reads what fd has into t, keeping the last TAIL_KEEP bytes; 0 at EOF. */
 static int
@@ -160,10 +143,10 @@ collect(pid_t pid, int fd, long long deadline, struct tail *t, int *status)
 		}
 		if (w == -1 && errno != EINTR)
 			return -1;
-		if ((left = deadline - now_ms()) <= 0)
+		if ((left = deadline - cf_now_ms()) <= 0)
 			return 0;
 		if (!reading)
-			sleep_ms(left < 5 ? left : 5);
+			cf_sleep_ms(left < 5 ? left : 5);
 		else if (poll(&p, 1, left < 20 ? (int)left : 20) > 0)
 			reading = tail_read(fd, t);
 	}
@@ -220,7 +203,7 @@ cf_run_command(
 	(void)setpgid(pid, pid); /* as the child does: whichever runs first */
 	close(fds[1]);
 	fds[1] = -1;
-	r = collect(pid, fds[0], now_ms() + timeout_ms, t, &status);
+	r = collect(pid, fds[0], cf_now_ms() + timeout_ms, t, &status);
 	if (r == 0) {
 		(void)kill(-pid, SIGKILL);
 		(void)kill(pid, SIGKILL);

@@ -133,20 +133,6 @@ sync_dir(const char *dir, const char *path, struct cf_error *err)
 	return rc;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /*
  * Gives the temporary file fd its owner and mode before any byte is
@@ -191,7 +177,7 @@ cf_dfile_write(const char *path, const void *data, size_t len, unsigned mode,
 		goto out;
 	}
 	if (set_owner_mode(fd, mode, uid, gid) == -1 ||
-	    write_all(fd, data, len) == -1 || fsync(fd) == -1) {
+	    cf_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}

@@ -114,23 +114,6 @@ out:
 	return rc;
 }
 
-/* A name as the store shows names (RFC 4514), as a new string. */
-static char *
-name_str(const X509_NAME *name)
-{
-	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *s;
-	long n;
-
-	if (b == NULL)
-		abort();
-	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_get_mem_data(b, &data);
-	s = xasprintf("%.*s", (int)n, data);
-	BIO_free(b);
-	return s;
-}
-
 /*
  * Makes and stores one request: a new key of kind (or key, lent, when
  * not NULL), the PKCS#10 for subject (a string, or the X509_NAME name
@@ -163,7 +146,7 @@ new_request(struct cf_store *s, const char *actor, const char *op,
 		cf_errorf_ossl(err, CF_E_CRYPTO, "cannot sign the request");
 		goto out;
 	}
-	r.subject = name_str(X509_REQ_get_subject_name(req));
+	r.subject = cf_name_new(X509_REQ_get_subject_name(req));
 	r.domains = domains;
 	r.key_type = cf_key_type_new(key);
 	r.friendly_name = (char *)(o->friendly_name ? o->friendly_name : "");
@@ -344,7 +327,7 @@ match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
 			goto out;
 		*at = i;
 		if (subject == NULL)
-			subject = name_str(X509_get_subject_name(x));
+			subject = cf_name_new(X509_get_subject_name(x));
 	}
 	if (id[0] != '\0')
 		rc = 0;

@@ -159,9 +159,11 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
+int
+cf_write_all(int fd, const void *data, size_t len)
 {
+	const unsigned char *p = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n == -1 && errno == EINTR)
@@ -172,6 +174,24 @@ write_all(int fd, const unsigned char *p, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+long long
+cf_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+cf_sleep_ms(long long ms)
+{
+	struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
 }
 
 int
@@ -187,7 +207,7 @@ cf_write_file_atomic(const char *path, const void *data, size_t len,
 		free(tmp);
 		return -1;
 	}
-	if (fchmod(fd, (mode_t)mode) == -1 || write_all(fd, data, len) == -1 ||
+	if (fchmod(fd, (mode_t)mode) == -1 || cf_write_all(fd, data, len) == -1 ||
 	    fsync(fd) == -1) {
 		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
 		goto out;

@@ -69,6 +69,13 @@ void cf_time_iso(time_t t, char out[21]);
 /* "local:<user name>" (or "local:uid<N>") for the audit trail, into out. */
 void cf_local_actor(char *out, size_t size);
 
+/* Milliseconds on the monotonic clock; sleeping ms (through signals). */
+long long cf_now_ms(void);
+void cf_sleep_ms(long long ms);
+
+/* Writes all len bytes of p to fd (through EINTR); -1 with errno set. */
+int cf_write_all(int fd, const void *p, size_t len);
+
 /* Case-insensitive ASCII comparison helpers. */
 int cf_strieq(const char *a, const char *b);
 
