@@ -4,9 +4,11 @@
  * handshake sees.  "Renewed but still serving the old one" is the
  * failure users report most; here it is one row with the reason.
  *
- * The store is read in one short read transaction; the handshakes run
- * after it ends, so a slow endpoint never holds the store.
+ * The store is read in short read transactions; the handshakes run after
+ * them, on threads, so a slow endpoint never holds the store or the
+ * others.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,8 +16,9 @@
 #include "ops.h"
 #include "service.h"
 
-/* How long `services` waits for one endpoint. */
+/* How long `services` waits for one endpoint, and how many at once. */
 #define PROBE_TIMEOUT_MS 5000
+#define PROBE_THREADS 16
 
 void
 cf_service_views_free(struct cf_service_view *v, size_t n)
@@ -151,53 +154,91 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int probed,
 	}
 }
 
-/* Fills the rest of one view: the files, the handshake, the verdict. */
-static int
-look(struct cf_store *s, struct cf_service_view *v,
-    const struct cf_service *svc, int live, struct cf_error *err)
-{
-	struct cf_probe probe;
-	struct cf_error perr = {0};
-	char *first = NULL;
-	time_t dummy;
-	int rc = -1, failed = 0;
+/* One view's handshake, run on a thread of its own. */
+struct look {
+	struct cf_service_view *v;
+	const struct cf_service *svc;
+	char *first; /* the assigned certificate's first domain, or NULL */
+	int probed, failed;
+	struct cf_error err;
+};
 
-	memset(&probe, 0, sizeof(probe));
+/* Fills what the store and the files say of one view. */
+static int
+look_local(struct cf_store *s, struct look *l, struct cf_error *err)
+{
+	struct cf_service_view *v = l->v;
+	const struct cf_service *svc = l->svc;
+	struct cf_error ferr;
+	time_t dummy;
+
 	if (v->assigned[0] != '\0' &&
-	    assigned_facts(s, v->assigned, &first, &v->not_after, err) == -1)
-		goto out;
+	    assigned_facts(s, v->assigned, &l->first, &v->not_after, err) == -1)
+		return -1;
 	v->kind = xstrdup(svc ? svc->kind->name : "");
-	v->endpoint = svc ? cf_service_endpoint(svc, first) : xstrdup("none");
+	v->endpoint = svc ? cf_service_endpoint(svc, l->first) : xstrdup("none");
 	v->check_host = xstrdup(svc && svc->check_host ? svc->check_host : "");
 	v->check_port = xstrdup(svc && svc->check_port ? svc->check_port : "");
 	v->proto = cf_probe_proto_name(svc ? svc->proto : CF_PROBE_TLS);
 	v->sni = xstrdup(svc && svc->check_name ? svc->check_name
-			 : first			? first
+			 : l->first			? l->first
 							: "");
 	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
 		/* only a key file: nothing to read a thumbprint from */
 		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
 	else if (svc != NULL &&
 		 cf_file_leaf(svc->chain ? svc->chain : svc->pem, v->on_disk,
-		     &dummy, &perr) == -1)
+		     &dummy, &ferr) == -1)
 		v->on_disk[0] = '\0';
-	if (live && svc != NULL && svc->check_host != NULL) {
-		int t = svc->timeout_ms < PROBE_TIMEOUT_MS ? svc->timeout_ms
-							   : PROBE_TIMEOUT_MS;
-		if (cf_service_check(svc, first && first[0] ? first : NULL,
-			NULL, t, &probe, &perr) == -1)
-			failed = 1;
-		else {
-			memcpy(v->served, probe.thumbprint, sizeof(v->served));
-			v->not_after = probe.not_after;
-		}
+	return 0;
+}
+
+/* The handshake of one view (a thread's body). */
+static void *
+look_live(void *arg)
+{
+	struct look *l = arg;
+	const struct cf_service *svc = l->svc;
+	int t = svc->timeout_ms < PROBE_TIMEOUT_MS ? svc->timeout_ms
+						   : PROBE_TIMEOUT_MS;
+	struct cf_probe probe;
+
+	if (cf_service_check(svc, l->first && l->first[0] ? l->first : NULL,
+		NULL, t, &probe, &l->err) == -1)
+		l->failed = 1;
+	else {
+		memcpy(l->v->served, probe.thumbprint, sizeof(l->v->served));
+		l->v->not_after = probe.not_after;
 	}
-	judge(v, svc, live, failed ? perr.msg : NULL);
-	rc = 0;
-out:
 	cf_probe_clear(&probe);
-	free(first);
-	return rc;
+	return NULL;
+}
+
+/*
+ * The handshakes of every view with a check endpoint, PROBE_THREADS at a
+ * time: a service that does not answer costs its timeout once, not once
+ * per service after it.
+ */
+static void
+look_all_live(struct look *l, size_t n)
+{
+	pthread_t tid[PROBE_THREADS];
+	size_t i = 0, k, started;
+
+	while (i < n) {
+		for (started = 0; i < n && started < PROBE_THREADS; i++) {
+			if (l[i].svc == NULL || l[i].svc->check_host == NULL)
+				continue;
+			l[i].probed = 1;
+			if (pthread_create(&tid[started], NULL, look_live,
+				&l[i]) == 0)
+				started++;
+			else
+				look_live(&l[i]);
+		}
+		for (k = 0; k < started; k++)
+			pthread_join(tid[k], NULL);
+	}
 }
 
 int
@@ -206,7 +247,8 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 {
 	const struct cf_services *conf = cf_store_services(s);
 	struct cf_service_view *v = NULL;
-	size_t nv = 0, i;
+	struct look *looks = NULL;
+	size_t nv = 0, nl = 0, i;
 	int rc = -1;
 
 	*out = NULL;
@@ -215,16 +257,28 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 		view_of(&v, &nv, cf_services_at(conf, i)->name);
 	if (read_assigned(s, &v, &nv, err) == -1)
 		goto out;
-	for (i = 0; i < nv; i++)
-		if (look(s, &v[i], cf_services_find(conf, v[i].name), probe,
-			err) == -1)
+	nl = nv;
+	looks = xcalloc(nl + 1, sizeof(*looks));
+	for (i = 0; i < nv; i++) {
+		looks[i].v = &v[i];
+		looks[i].svc = cf_services_find(conf, v[i].name);
+		if (look_local(s, &looks[i], err) == -1)
 			goto out;
+	}
+	if (probe)
+		look_all_live(looks, nv);
+	for (i = 0; i < nv; i++)
+		judge(&v[i], looks[i].svc, looks[i].probed,
+		    looks[i].failed ? looks[i].err.msg : NULL);
 	*out = v;
 	*n = nv;
 	v = NULL;
 	nv = 0;
 	rc = 0;
 out:
+	for (i = 0; i < nl; i++)
+		free(looks[i].first);
+	free(looks);
 	cf_service_views_free(v, nv);
 	return rc;
 }
