@@ -1,7 +1,9 @@
 /*
  * store_int.h - the inside of the store, shared by its files (store.c:
- * the database, certificates, keys, services, audit; store_requests.c:
- * pending requests).  Not for the rest of the library.
+ * the database, statements, transactions; store_certs.c: certificate
+ * rows; store_keys.c: sealed keys; store_admin.c: service assignments,
+ * clients, audit; store_requests.c: pending requests).  Not for the rest
+ * of the library.
  */
 #ifndef CF_STORE_INT_H
 #define CF_STORE_INT_H
@@ -37,8 +39,8 @@ struct cf_store {
 };
 
 /* The statement for sql, prepared once and cached; NULL with err. */
-sqlite3_stmt *store_prepare(struct cf_store *s, const char *sql,
-    struct cf_error *err);
+sqlite3_stmt *store_prepare(
+    struct cf_store *s, const char *sql, struct cf_error *err);
 /* Done with st: a cached statement is reset, any other finalized. */
 void store_release(struct cf_store *s, sqlite3_stmt *st);
 /* CF_E_STORE naming the store, what was done and SQLite's reason; -1. */
@@ -46,7 +48,11 @@ int store_db_error(struct cf_store *s, struct cf_error *err, const char *what);
 /* Column i as a new string ("" for NULL). */
 char *store_col_text(sqlite3_stmt *st, int i);
 /* Runs a one-shot statement binding up to three text parameters. */
-int store_run(struct cf_store *s, const char *sql, const char *a,
-    const char *b, const char *c, struct cf_error *err);
+int store_run(struct cf_store *s, const char *sql, const char *a, const char *b,
+    const char *c, struct cf_error *err);
+/* The first column of the first row sql gives for key (bound as ?1),
+ * into out ("" for no row); what names the read in an error.  0 or -1. */
+int store_lookup_one(struct cf_store *s, const char *sql, const char *key,
+    char *out, size_t size, const char *what, struct cf_error *err);
 
 #endif

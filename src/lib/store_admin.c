@@ -1,0 +1,182 @@
+/*
+ * store_admin.c - what the agent is told to do and by whom: service
+ * assignments (which certificate each service has), the authorized API
+ * clients and their roles, and the audit trail.  See store.h.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+
+int
+cf_store_service_owner(struct cf_store *s, const char *service,
+    char owner[CF_THUMB_LEN + 1], struct cf_error *err)
+{
+	return store_lookup_one(s,
+	    "SELECT thumbprint FROM services WHERE service = ?1", service,
+	    owner, CF_THUMB_LEN + 1, "read services", err);
+}
+
+int
+cf_store_service_set(struct cf_store *s, const char *service, const char *thumb,
+    struct cf_error *err)
+{
+	return store_run(s,
+	    "INSERT OR REPLACE INTO services (service, thumbprint) "
+	    "VALUES (?1, ?2)",
+	    service, thumb, NULL, err);
+}
+
+int
+cf_store_service_clear(
+    struct cf_store *s, const char *service, struct cf_error *err)
+{
+	return store_run(s, "DELETE FROM services WHERE service = ?1", service,
+	    NULL, NULL, err);
+}
+
+int
+cf_store_service_list(
+    struct cf_store *s, char ***names, size_t *n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if ((st = store_prepare(s,
+		 "SELECT service FROM services ORDER BY service", err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*names = xrealloc(*names, (*n + 1) * sizeof(**names));
+		(*names)[(*n)++] = store_col_text(st, 0);
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		while (*n > 0)
+			free((*names)[--*n]);
+		free(*names);
+		*names = NULL;
+		return store_db_error(s, err, "read services");
+	}
+	return 0;
+}
+
+int
+cf_store_client_set(struct cf_store *s, const char *fingerprint,
+    const char *role, struct cf_error *err)
+{
+	char now[32];
+
+	if (strcmp(role, "admin") != 0 && strcmp(role, "reader") != 0)
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: unknown role; the roles are admin and reader", role);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	return store_run(s,
+	    "INSERT INTO clients (fingerprint, role, created) VALUES "
+	    "(?1, ?2, ?3) ON CONFLICT (fingerprint) DO UPDATE SET role = ?2",
+	    fingerprint, role, now, err);
+}
+
+int
+cf_store_client_remove(
+    struct cf_store *s, const char *fingerprint, struct cf_error *err)
+{
+	if (store_run(s, "DELETE FROM clients WHERE fingerprint = ?1",
+		fingerprint, NULL, NULL, err) == -1)
+		return -1;
+	if (sqlite3_changes(s->db) == 0)
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: not an authorized client", fingerprint);
+	return 0;
+}
+
+int
+cf_store_client_role(struct cf_store *s, const char *fingerprint, char role[16],
+    struct cf_error *err)
+{
+	return store_lookup_one(s,
+	    "SELECT role FROM clients WHERE fingerprint = ?1", fingerprint,
+	    role, 16, "read clients", err);
+}
+
+int
+cf_store_audit(struct cf_store *s, const char *actor, const char *op,
+    const char *thumb, const char *outcome, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	st = store_prepare(s,
+	    "INSERT INTO audit (time, actor, operation, "
+	    "thumbprint, outcome) VALUES (?1, ?2, ?3, ?4, ?5)",
+	    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
+	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, thumb ? thumb : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	store_release(s, st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(s, err, "audit");
+	return 0;
+}
+
+int
+cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
+    size_t *n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*recs = NULL;
+	*n = 0;
+	st = store_prepare(s,
+	    "SELECT id, time, actor, operation, thumbprint, "
+	    "outcome FROM audit WHERE time >= ?1 ORDER BY id",
+	    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cf_audit *a;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			*recs = xrealloc(*recs, cap * sizeof(**recs));
+		}
+		a = &(*recs)[(*n)++];
+		a->id = sqlite3_column_int64(st, 0);
+		a->time = (time_t)sqlite3_column_int64(st, 1);
+		a->actor = store_col_text(st, 2);
+		a->op = store_col_text(st, 3);
+		a->thumb = store_col_text(st, 4);
+		a->outcome = store_col_text(st, 5);
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		cf_audit_free(*recs, *n);
+		*recs = NULL;
+		*n = 0;
+		return store_db_error(s, err, "read audit");
+	}
+	return 0;
+}
+
+void
+cf_audit_free(struct cf_audit *recs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; recs != NULL && i < n; i++) {
+		free(recs[i].actor);
+		free(recs[i].op);
+		free(recs[i].thumb);
+		free(recs[i].outcome);
+	}
+	free(recs);
+}

@@ -1,0 +1,87 @@
+/*
+ * store_keys.c - the private keys of stored certificates: see store.h.
+ * Each key is sealed (seal.h) under associated data naming its
+ * certificate ("certfleet-key-v1:<thumbprint>"), so a sealed key moved
+ * to another row does not open there.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "store_int.h"
+
+static char *
+aad_new(const char *thumb)
+{
+	return xasprintf("certfleet-key-v1:%s", thumb);
+}
+
+int
+cf_store_key_put(struct cf_store *s, const char *thumb,
+    const unsigned char *pkcs8, size_t len, struct cf_error *err)
+{
+	struct cf_buf sealed = {0};
+	sqlite3_stmt *st = NULL;
+	char *aad = aad_new(thumb);
+	int rc = -1;
+
+	if (cf_seal(s->seal, aad, pkcs8, len, &sealed, err) == -1)
+		goto out;
+	st = store_prepare(s,
+	    "INSERT OR REPLACE INTO keys (thumbprint, sealed) "
+	    "VALUES (?1, ?2)",
+	    err);
+	if (st == NULL)
+		goto out;
+	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, sealed.data, (int)sealed.len, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_db_error(s, err, "store key");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_release(s, st);
+	cf_buf_clear(&sealed);
+	free(aad);
+	return rc;
+}
+
+int
+cf_store_key_get(struct cf_store *s, const char *thumb,
+    struct cf_secret **pkcs8, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	char *aad = NULL;
+	int rc = -1, step;
+
+	*pkcs8 = NULL;
+	st = store_prepare(
+	    s, "SELECT sealed FROM keys WHERE thumbprint = ?1", err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_DONE) {
+		cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: the store has no private key for this certificate",
+		    thumb);
+		goto out;
+	}
+	if (step != SQLITE_ROW) {
+		store_db_error(s, err, "read key");
+		goto out;
+	}
+	aad = aad_new(thumb);
+	if (cf_unseal(s->seal, aad, sqlite3_column_blob(st, 0),
+		(size_t)sqlite3_column_bytes(st, 0), pkcs8, err) == -1) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		cf_errorf(err, CF_E_CRYPTO, "%s: %s", thumb, msg);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_release(s, st);
+	free(aad);
+	return rc;
+}
