@@ -418,6 +418,24 @@ backend_fail(const struct backend *b, size_t i, const char *op,
 	return err->code == CF_E_USAGE ? 2 : 1;
 }
 
+int
+backend_fail_all(const struct backend *b, const char *op,
+    const struct backend_reply *r, size_t *failed)
+{
+	size_t i, n = 0;
+	int rc = 0, status;
+
+	for (i = 0; i < b->n; i++)
+		if (r[i].err.code != CF_OK) {
+			status = backend_fail(b, i, op, &r[i].err);
+			rc = rc ? rc : status;
+			n++;
+		}
+	if (failed != NULL)
+		*failed = n;
+	return rc;
+}
+
 void
 backend_audit_failure(struct backend *b, const char *op, const char *thumb,
     const struct cf_error *err)

@@ -113,6 +113,14 @@ void backend_run(struct backend *b, enum backend_op op,
 int backend_fail(const struct backend *b, size_t i, const char *op,
     const struct cf_error *err);
 
+/*
+ * backend_fail for every target whose reply r[i] failed; the exit status
+ * of the first (0 when none failed), and how many failed into *failed
+ * (may be NULL).
+ */
+int backend_fail_all(const struct backend *b, const char *op,
+    const struct backend_reply *r, size_t *failed);
+
 /* Audits, on a local store, a failure met outside the operation (a file
  * that cannot be read or written); agents audit their own. */
 void backend_audit_failure(struct backend *b, const char *op, const char *thumb,

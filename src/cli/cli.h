@@ -53,6 +53,13 @@ void cli_audit_failure(struct cf_store *s, const char *op, const char *thumb,
 /* The audit actor for this process: "local:<user>". */
 const char *cli_actor(void);
 
+/*
+ * Writes len bytes of data to path atomically with mode, or to standard
+ * output when path is NULL or "-".  -1 with err naming what failed.
+ */
+int cli_write_out(const char *path, const void *data, size_t len,
+    unsigned mode, struct cf_error *err);
+
 /* Prints each line of text (lines split at '\n') after prefix. */
 void cli_print_lines(const char *prefix, const char *text);
 

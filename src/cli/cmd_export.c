@@ -23,23 +23,6 @@ static const char usage[] =
     "--pem: full chain and encrypted PKCS#8 key; --no-key: no key.\n"
     "A pending request exports as its PKCS#10 (PEM; DER with --binary).\n";
 
-static int
-write_out(const char *path, const struct cf_buf *b, struct cf_error *err)
-{
-	size_t off = 0;
-
-	if (path != NULL && strcmp(path, "-") != 0)
-		return cf_write_file_atomic(path, b->data, b->len, 0600, err);
-	while (off < b->len) {
-		ssize_t n = write(STDOUT_FILENO, b->data + off, b->len - off);
-		if (n <= 0)
-			return cf_errorf(err, CF_E_IO, "cannot write to "
-						       "standard output");
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 /*
  * Whether req.arg names a pending request, which has no key to protect:
  * 1 or 0; -1 with err when it names nothing (then no password is asked
@@ -133,7 +116,9 @@ cmd_export(int argc, char **argv)
 		rc = cli_usage("export", "export from one server at a time");
 		goto out;
 	}
-	if (!eo->no_key) {
+	/* Only when a password would have to be asked for: a pending request
+	 * has no key (the agent ignores a password given anyway). */
+	if (!eo->no_key && !cli_password_given(pwfile)) {
 		int pending = is_request(b, &req, &err);
 		if (pending == -1) {
 			rc = backend_fail(b, 0, "export", &err);
@@ -161,7 +146,7 @@ cmd_export(int argc, char **argv)
 		rc = backend_fail(b, 0, "export", &r[0].err);
 		goto out;
 	}
-	if (write_out(path, &r[0].data, &err) == -1) {
+	if (cli_write_out(path, r[0].data.data, r[0].data.len, 0600, &err) == -1) {
 		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);
 		goto out;

@@ -119,7 +119,7 @@ cmd_get(int argc, char **argv)
 	};
 	int fields[MAX_FIELDS] = {CF_F_THUMBPRINT, CF_F_SERVICES, CF_F_STATUS,
 	    CF_F_NOTAFTER, CF_F_SUBJECT};
-	size_t nf = 5, i, failed = 0;
+	size_t nf = 5, failed = 0;
 	struct backend_reply *r;
 	struct backend_req req;
 	struct backend *b;
@@ -154,13 +154,7 @@ cmd_get(int argc, char **argv)
 	}
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_GET, &req, r);
-	rc = 0;
-	for (i = 0; i < backend_count(b); i++)
-		if (r[i].err.code != CF_OK) {
-			int status = backend_fail(b, i, "get", &r[i].err);
-			rc = rc ? rc : status;
-			failed++;
-		}
+	rc = backend_fail_all(b, "get", r, &failed);
 	if (failed == backend_count(b))
 		; /* nothing to show: stdout stays empty */
 	else if (cli.json)

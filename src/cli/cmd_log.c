@@ -91,7 +91,7 @@ cmd_log(int argc, char **argv)
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
-	size_t i, failed = 0;
+	size_t failed = 0;
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
@@ -118,12 +118,7 @@ cmd_log(int argc, char **argv)
 		return rc;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_LOG, &req, r);
-	for (i = 0; i < backend_count(b); i++)
-		if (r[i].err.code != CF_OK) {
-			int status = backend_fail(b, i, "log", &r[i].err);
-			rc = rc ? rc : status;
-			failed++;
-		}
+	rc = backend_fail_all(b, "log", r, &failed);
 	if (failed < backend_count(b))
 		print_log(b, r);
 	backend_replies_free(r, backend_count(b));

@@ -70,19 +70,13 @@ write_csr(const char *op, const char *path, int binary,
 		BIO_free(b);
 		out = der;
 	}
-	if (path != NULL && strcmp(path, "-") != 0) {
-		if (cf_write_file_atomic(path, out, len, 0644, &err) == -1)
-			goto out;
+	if (cli_write_out(path, out, len, 0644, &err) == -1)
+		goto out;
+	if (path != NULL && strcmp(path, "-") != 0)
 		printf("%s: pending request written to %s\n", r->thumb, path);
-	} else {
-		if (fwrite(out, 1, len, stdout) != len || fflush(stdout) != 0) {
-			cf_errorf(&err, CF_E_IO, "cannot write to standard "
-						 "output");
-			goto out;
-		}
+	else
 		fprintf(stderr, "certfleet: %s: pending request %s\n", op,
 		    r->thumb);
-	}
 	rc = 0;
 out:
 	if (rc != 0)

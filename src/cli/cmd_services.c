@@ -151,7 +151,7 @@ cmd_services(int argc, char **argv)
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
-	size_t i, failed = 0;
+	size_t failed = 0;
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
@@ -171,12 +171,7 @@ cmd_services(int argc, char **argv)
 		return rc;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_SERVICES, &req, r);
-	for (i = 0; i < backend_count(b); i++)
-		if (r[i].err.code != CF_OK) {
-			int status = backend_fail(b, i, "services", &r[i].err);
-			rc = rc ? rc : status;
-			failed++;
-		}
+	rc = backend_fail_all(b, "services", r, &failed);
 	if (failed < backend_count(b)) {
 		print_services(b, r);
 		if (report_mismatches(b, r) > 0 && rc == 0)

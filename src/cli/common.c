@@ -1,4 +1,5 @@
 /* common.c - global options, the store, failures: see cli.h. */
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -133,4 +134,16 @@ cli_print_lines(const char *prefix, const char *text)
 		nl = p + strcspn(p, "\n");
 		printf("%s%.*s\n", prefix, (int)(nl - p), p);
 	}
+}
+
+int
+cli_write_out(const char *path, const void *data, size_t len, unsigned mode,
+    struct cf_error *err)
+{
+	if (path != NULL && strcmp(path, "-") != 0)
+		return cf_write_file_atomic(path, data, len, mode, err);
+	if (fflush(stdout) != 0 || cf_write_all(STDOUT_FILENO, data, len) == -1)
+		return cf_errorf(err, CF_E_IO, "cannot write to standard output: "
+					       "%s", strerror(errno));
+	return 0;
 }

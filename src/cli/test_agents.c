@@ -345,11 +345,7 @@ test_agents(const struct test_opts *o)
 	req.no_probe = 1; /* the agents name endpoints; this host probes */
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_SERVICES, &req, r);
-	for (i = 0; i < backend_count(b); i++)
-		if (r[i].err.code != CF_OK) {
-			int status = backend_fail(b, i, "test", &r[i].err);
-			rc = rc ? rc : status;
-		}
+	rc = backend_fail_all(b, "test", r, NULL);
 	n = collect(b, r, o, ctx, &eps, &jobs);
 	probe_pool_run(jobs, n, 0, isatty(STDERR_FILENO) && n > 1);
 	if (!agents_report(b, r, o, eps, jobs, n) && rc == 0)

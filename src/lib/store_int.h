@@ -54,5 +54,14 @@ int store_run(struct cf_store *s, const char *sql, const char *a, const char *b,
  * into out ("" for no row); what names the read in an error.  0 or -1. */
 int store_lookup_one(struct cf_store *s, const char *sql, const char *key,
     char *out, size_t size, const char *what, struct cf_error *err);
+/*
+ * Opens the sealed blob sql (binding thumb as ?1) selects, with the
+ * associated data aad, into *out (cf_secret_free).  No row is
+ * CF_E_NOTFOUND with the message missing; a blob that does not open is
+ * CF_E_CRYPTO naming thumb.  For store_keys.c and store_requests.c.
+ */
+int store_unseal_row(struct cf_store *s, const char *sql, const char *thumb,
+    const char *aad, const char *missing, struct cf_secret **out,
+    struct cf_error *err);
 
 #endif

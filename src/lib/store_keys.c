@@ -47,41 +47,45 @@ out:
 }
 
 int
-cf_store_key_get(struct cf_store *s, const char *thumb,
-    struct cf_secret **pkcs8, struct cf_error *err)
+store_unseal_row(struct cf_store *s, const char *sql, const char *thumb,
+    const char *aad, const char *missing, struct cf_secret **out,
+    struct cf_error *err)
 {
 	sqlite3_stmt *st;
-	char *aad = NULL;
 	int rc = -1, step;
 
-	*pkcs8 = NULL;
-	st = store_prepare(
-	    s, "SELECT sealed FROM keys WHERE thumbprint = ?1", err);
-	if (st == NULL)
+	*out = NULL;
+	if ((st = store_prepare(s, sql, err)) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
 	step = sqlite3_step(st);
-	if (step == SQLITE_DONE) {
-		cf_errorf(err, CF_E_NOTFOUND,
-		    "%s: the store has no private key for this certificate",
-		    thumb);
-		goto out;
-	}
-	if (step != SQLITE_ROW) {
-		store_db_error(s, err, "read key");
-		goto out;
-	}
-	aad = aad_new(thumb);
-	if (cf_unseal(s->seal, aad, sqlite3_column_blob(st, 0),
-		(size_t)sqlite3_column_bytes(st, 0), pkcs8, err) == -1) {
+	if (step == SQLITE_DONE)
+		cf_errorf(err, CF_E_NOTFOUND, "%s", missing);
+	else if (step != SQLITE_ROW)
+		store_db_error(s, err, "read a sealed key");
+	else if (cf_unseal(s->seal, aad, sqlite3_column_blob(st, 0),
+		     (size_t)sqlite3_column_bytes(st, 0), out, err) == -1) {
 		char msg[sizeof(err->msg)];
 		snprintf(msg, sizeof(msg), "%s", err->msg);
 		cf_errorf(err, CF_E_CRYPTO, "%s: %s", thumb, msg);
-		goto out;
-	}
-	rc = 0;
-out:
+	} else
+		rc = 0;
 	store_release(s, st);
+	return rc;
+}
+
+int
+cf_store_key_get(struct cf_store *s, const char *thumb,
+    struct cf_secret **pkcs8, struct cf_error *err)
+{
+	char *aad = aad_new(thumb);
+	char *missing = xasprintf(
+	    "%s: the store has no private key for this certificate", thumb);
+	int rc = store_unseal_row(s,
+	    "SELECT sealed FROM keys WHERE thumbprint = ?1", thumb, aad,
+	    missing, pkcs8, err);
+
+	free(missing);
 	free(aad);
 	return rc;
 }

@@ -167,36 +167,13 @@ int
 cf_store_request_key(struct cf_store *s, const char *thumb,
     struct cf_secret **pkcs8, struct cf_error *err)
 {
-	sqlite3_stmt *st;
-	char *aad = NULL;
-	int rc = -1, step;
+	char *aad = aad_new(thumb);
+	char *missing = xasprintf("%.8s: no such pending request", thumb);
+	int rc = store_unseal_row(s,
+	    "SELECT sealed FROM requests WHERE thumbprint = ?1", thumb, aad,
+	    missing, pkcs8, err);
 
-	*pkcs8 = NULL;
-	st = store_prepare(s, "SELECT sealed FROM requests WHERE thumbprint = ?1",
-	    err);
-	if (st == NULL)
-		return -1;
-	sqlite3_bind_text(st, 1, thumb, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step != SQLITE_ROW) {
-		if (step == SQLITE_DONE)
-			cf_errorf(err, CF_E_NOTFOUND,
-			    "%.8s: no such pending request", thumb);
-		else
-			store_db_error(s, err, "read request key");
-		goto out;
-	}
-	aad = aad_new(thumb);
-	if (cf_unseal(s->seal, aad, sqlite3_column_blob(st, 0),
-		(size_t)sqlite3_column_bytes(st, 0), pkcs8, err) == -1) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		cf_errorf(err, CF_E_CRYPTO, "request %s: %s", thumb, msg);
-		goto out;
-	}
-	rc = 0;
-out:
-	store_release(s, st);
+	free(missing);
 	free(aad);
 	return rc;
 }
