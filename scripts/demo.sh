@@ -18,14 +18,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-CF=${CERTFLEET:-$ROOT/build/certfleet}
-CFD=${CERTFLEETD:-$ROOT/build/certfleetd}
+CF=$(realpath -m "${CERTFLEET:-$ROOT/build/certfleet}")
+CFD=$(realpath -m "${CERTFLEETD:-$ROOT/build/certfleetd}")
 [ -x "$CF" ] && [ -x "$CFD" ] || make --no-print-directory all
-for tool in nginx haproxy openssl; do
-	command -v "$tool" >/dev/null || {
-		echo "demo: $tool is missing: run scripts/setup-deps.sh (make demo does)" >&2
-		exit 1
-	}
+
+# die REASON [DETAIL] - the demo stops, saying why (stderr), with exit 1.
+die() {
+	printf 'demo: stopped: %s\n' "$1" >&2
+	[ -z "${2:-}" ] || printf '%s\n' "$2" | sed 's/^/    /' >&2
+	STOP_SAID=yes
+	exit 1
+}
+for tool in nginx haproxy openssl jq python3; do
+	command -v "$tool" >/dev/null ||
+		die "$tool is missing: run scripts/setup-deps.sh (make demo does)"
 done
 
 W=$(mktemp -d /tmp/certfleet-demo.XXXXXX)
@@ -40,21 +46,71 @@ if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/n
 fi
 SRV_AS=("${AS[@]}")
 PIDS=()
+STEP="setting up"
+STOP_SAID=no
+FAILED=
 # shellcheck source=tests/e2e/servers-lib.sh
 . "$ROOT/tests/e2e/servers-lib.sh"
+# Why the demo stopped, when it stops early: the step, the command that
+# failed, and the logs of the farm (gone once $W is removed).
+explain() {
+	local rc=$1 f
+	[ "$rc" -ne 0 ] && [ "$STOP_SAID" = no ] || return 0
+	printf '\ndemo: stopped during "%s": %s\n' "$STEP" \
+		"${FAILED:-exit status $rc}" >&2
+	for f in "$W"/*.log "$W"/*/nginx/error.log "$W"/*/nginx/start.err "$W"/lb/start.err; do
+		[ -s "$f" ] || continue
+		printf 'demo: %s:\n' "${f#"$W"/}" >&2
+		tail -n 15 "$f" | sed 's/^/    /' >&2
+	done
+}
+# why STATUS COMMAND LINE - the ERR trap: keeps the first failure.
+why() {
+	[ -n "$FAILED" ] ||
+		FAILED="\`$2\` failed with exit status $1 (scripts/demo.sh line $3)"
+}
 cleanup() {
-	local p
+	local rc=$? p
+	trap - ERR
+	explain "$rc"
 	srv_stop_all
 	[ -f "$W/lb/haproxy.pid" ] && kill "$(cat "$W/lb/haproxy.pid")" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	cd /
 	rm -rf "$W"
+	exit "$rc"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+# set -e stops the demo on the first failed command; -E lets this trap see
+# failures inside functions, and the first one is the one worth naming.
+set -E
+trap 'why $? "$BASH_COMMAND" "$LINENO"' ERR
+
+# The farm must not need the clone: it may sit where nobody cannot go
+# (root's home is 0700 on Debian).  The agent is copied into $W, and every
+# program of the farm starts in $W (haproxy, for one, refuses to start
+# when it cannot return to its working directory).
+mkdir -m 755 "$W/bin"
+cp "$CFD" "$W/bin/certfleetd"
+chmod 755 "$W/bin/certfleetd"
+CFD=$W/bin/certfleetd
+cd "$W"
+if [ ${#AS[@]} -gt 0 ] && ! "${AS[@]}" test -x "$CFD"; then
+	echo "demo: nobody cannot reach $W: the farm runs as root instead" >&2
+	AS=()
+	SRV_AS=()
+	OWNER=
+fi
 export CERTFLEET_HOME=$W/admin
 RESULTS=${DEMO_RESULTS:-}
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() {
+	STEP=$*
+	printf '\n\033[1m== %s\033[0m\n' "$*"
+}
 say() { printf '%s\n' "$*"; }
 # run NAME CMD... - shows and runs CMD; keeps its output and status as NAME.
 run() {
@@ -124,7 +180,7 @@ for n in ex1 ex2; do
 		[ -n "$port" ] && break
 		sleep 0.1
 	done
-	[ -n "$port" ] || { cat "$W/$n.log" >&2; exit 1; }
+	[ -n "$port" ] || die "$n: certfleetd run does not listen after 10 s; its log:" "$(cat "$W/$n.log")"
 	"$CF" fleet add "$n" "127.0.0.1:$port" --fingerprint "$("$CFD" fingerprint --config "$W/$n.conf")" >/dev/null
 	host=$("$CF" --server "$n" get --json | jq -r '.[0].Thumbprint')
 	"$CF" --server "$n" enable "$host" --services https --force >/dev/null
@@ -150,8 +206,9 @@ backend farm
 	server ex1 127.0.0.1:${WEB[ex1]}
 	server ex2 127.0.0.1:${WEB[ex2]}
 EOF
-"${AS[@]}" haproxy -q -f "$W/lb/haproxy.cfg"
-srv_wait_port 127.0.0.1 "$LB"
+"${AS[@]}" haproxy -f "$W/lb/haproxy.cfg" 2>"$W/lb/start.err" ||
+	die "haproxy did not start; its messages:" "$(cat "$W/lb/start.err")"
+srv_wait_port 127.0.0.1 "$LB" || die "haproxy: nothing accepts on 127.0.0.1:$LB"
 say "haproxy: mail.example.com is 127.0.0.1:$LB, round robin over ex1 and ex2 (TLS passes through)"
 run fleet "$CF" fleet list
 if [ -n "$RESULTS" ]; then # who runs the farm: agents, nginx, haproxy
