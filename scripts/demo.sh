@@ -106,6 +106,7 @@ if [ ${#AS[@]} -gt 0 ] && ! "${AS[@]}" test -x "$CFD"; then
 fi
 export CERTFLEET_HOME=$W/admin
 RESULTS=${DEMO_RESULTS:-}
+[ -z "$RESULTS" ] || echo "$W" >"$RESULTS/workdir" # to prove it is removed
 
 step() {
 	STEP=$*
