@@ -54,14 +54,14 @@ FAILED=
 # Why the demo stopped, when it stops early: the step, the command that
 # failed, and the logs of the farm (gone once $W is removed).
 explain() {
-	local rc=$1 f
+	local rc=$1 f lines
 	[ "$rc" -ne 0 ] && [ "$STOP_SAID" = no ] || return 0
 	printf '\ndemo: stopped during "%s": %s\n' "$STEP" \
 		"${FAILED:-exit status $rc}" >&2
 	for f in "$W"/*.log "$W"/*/nginx/error.log "$W"/*/nginx/start.err "$W"/lb/start.err; do
-		[ -s "$f" ] || continue
-		printf 'demo: %s:\n' "${f#"$W"/}" >&2
-		tail -n 15 "$f" | sed 's/^/    /' >&2
+		[ -f "$f" ] || continue
+		lines=$(grep -v '\[notice\]' "$f" | tail -n 15) || continue
+		printf 'demo: %s:\n%s\n' "${f#"$W"/}" "$lines" | sed '2,$s/^/    /' >&2
 	done
 }
 # why STATUS COMMAND LINE - the ERR trap: keeps the first failure.
