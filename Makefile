@@ -3,6 +3,9 @@
 #   make test       install what is missing, build, run every test
 #   make bench      the benchmarks in bench/
 #   make demo       the walkthrough on a local store
+#   make install    (PREFIX=/usr/local, DESTDIR=) binaries, man pages, unit,
+#                   completion, /etc/certfleet/agent.conf if absent
+#   make uninstall  the same files; an edited agent.conf stays
 
 CC      ?= cc
 PKGS    := libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih
@@ -25,7 +28,7 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all test unit e2e asan bench demo clean format
+.PHONY: all test unit e2e asan bench demo clean format install uninstall
 all: $(B)/certfleet $(if $(AGENT_SRC),$(B)/certfleetd)
 
 $(B)/obj/%.o: %.c
@@ -66,6 +69,66 @@ demo:
 	scripts/setup-deps.sh
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh
+
+# Installation.  certfleetd reads /etc/certfleet/agent.conf whatever the
+# prefix, so the configuration goes to SYSCONFDIR, not under PREFIX.
+# Debian's debhelper wants units in /lib/systemd/system (debian/rules
+# says so); systemd also reads $(PREFIX)/lib/systemd/system for /usr/local.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
+INSTALL    ?= install
+CONF       := $(DESTDIR)$(SYSCONFDIR)/certfleet/agent.conf
+# The example configuration as an installed file: the values the example
+# marks "; example" (a name, say) are commented out, the defaults stay.
+CONF_SED   := '/; *example$$/s/^/\#/'
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
+	$(INSTALL) -m 755 $(B)/certfleet $(DESTDIR)$(BINDIR)/certfleet
+	$(INSTALL) -m 755 $(B)/certfleetd $(DESTDIR)$(SBINDIR)/certfleetd
+	$(INSTALL) -m 644 docs/certfleet.1 $(DESTDIR)$(MANDIR)/man1/certfleet.1
+	$(INSTALL) -m 644 docs/certfleetd.8 $(DESTDIR)$(MANDIR)/man8/certfleetd.8
+	sed 's#/usr/sbin/certfleetd#$(SBINDIR)/certfleetd#g' packaging/certfleetd.service >$(B)/certfleetd.service
+	$(INSTALL) -m 644 $(B)/certfleetd.service $(DESTDIR)$(UNITDIR)/certfleetd.service
+	@# Completion scripts come from the CLI itself; one without the
+	@# command installs everything else.
+	@if $(B)/certfleet completion bash >$(B)/completion.bash 2>/dev/null; then \
+	    echo "$(INSTALL) -D -m 644 (certfleet completion bash) $(DESTDIR)$(BASHCOMPDIR)/certfleet"; \
+	    $(INSTALL) -D -m 644 $(B)/completion.bash $(DESTDIR)$(BASHCOMPDIR)/certfleet; \
+	else echo "make install: warning: '$(B)/certfleet completion bash' failed: no bash completion installed" >&2; fi
+	@if $(B)/certfleet completion zsh >$(B)/completion.zsh 2>/dev/null; then \
+	    echo "$(INSTALL) -D -m 644 (certfleet completion zsh) $(DESTDIR)$(ZSHCOMPDIR)/_certfleet"; \
+	    $(INSTALL) -D -m 644 $(B)/completion.zsh $(DESTDIR)$(ZSHCOMPDIR)/_certfleet; \
+	else echo "make install: warning: '$(B)/certfleet completion zsh' failed: no zsh completion installed" >&2; fi
+	@if [ -e $(CONF) ]; then \
+	    echo "make install: $(CONF) exists: kept as it is"; \
+	else \
+	    echo "$(INSTALL) -D -m 644 docs/agent.conf.example $(CONF)"; \
+	    sed $(CONF_SED) docs/agent.conf.example >$(B)/agent.conf && \
+	    $(INSTALL) -D -m 644 $(B)/agent.conf $(CONF); \
+	fi
+
+# Removes what install put there.  agent.conf goes only while it is the
+# example as installed: an edited one is the administrator's.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/certfleet $(DESTDIR)$(SBINDIR)/certfleetd \
+	    $(DESTDIR)$(MANDIR)/man1/certfleet.1 $(DESTDIR)$(MANDIR)/man8/certfleetd.8 \
+	    $(DESTDIR)$(UNITDIR)/certfleetd.service \
+	    $(DESTDIR)$(BASHCOMPDIR)/certfleet $(DESTDIR)$(ZSHCOMPDIR)/_certfleet
+	@if [ -e $(CONF) ]; then \
+	    if sed $(CONF_SED) docs/agent.conf.example | cmp -s - $(CONF); then \
+	        echo "rm -f $(CONF)"; rm -f $(CONF); \
+	        rmdir $(DESTDIR)$(SYSCONFDIR)/certfleet 2>/dev/null || true; \
+	    else echo "make uninstall: $(CONF) was edited: kept"; fi; \
+	fi
 
 format:
 	clang-format -i src/*/*.[ch] tests/unit/*.[ch]
