@@ -22,10 +22,14 @@ set -f # package lists are plain words, split on purpose throughout
 # Services tests (tests/e2e/servers-lib.sh): the real servers certfleetd
 # deploys to, run as private instances on loopback ports.  Debian 12's
 # "nginx" is the server itself, with ssl (nginx-light is only a metapackage).
+# Packaging tests (tests/e2e/install.sh): dpkg-buildpackage (dpkg-dev,
+# debhelper), lintian, systemd-analyze (systemd) and man (man-db) for
+# `systemd-analyze verify` of the unit.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev sqlite3 jq clang gnutls-bin libnss3-tools
 python3 python3-cryptography expect util-linux
-nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d"
+nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
+dpkg-dev debhelper lintian systemd man-db"
 # keytool: either JRE package will do; the first one is installed if neither is.
 JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"
 # Upgraded to the archive's newest version when one is on offer.
