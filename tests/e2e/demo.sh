@@ -127,6 +127,7 @@ mkdir -m 755 "$STUB"
 printf '#!/bin/sh\nexit 3\n' >"$STUB/certfleetd"
 chmod 755 "$STUB/certfleetd"
 demo_run "$T/r-agent" env CERTFLEETD="$STUB/certfleetd" "$C/scripts/demo.sh"
+# shellcheck disable=SC2016 # the backquotes are the demo's, literally
 if [ "$RC" -ne 0 ] &&
 	grep -qE '^demo: stopped during "Two servers.*": `.*init --config.*` failed with exit status 3' "$ERR"; then
 	pass "demo: a silent agent failure stops it, naming the step and the command"
