@@ -2,7 +2,7 @@
  * fleet.h - the admin's fleet file: the agents known by name, each with
  * its address and the pinned SHA-256 fingerprint of its identity, as
  * SSH's known_hosts pins host keys.  JSON:
- *   {"servers": [{"name": "ex1", "address": "10.0.0.5:7443",
+ *   {"servers": [{"name": "ex1", "address": "10.0.0.5:8443",
  *                 "fingerprint": "SHA256:…"}, …]}
  */
 #ifndef CF_FLEET_H
