@@ -28,6 +28,8 @@ int cmd_run(int argc, char **argv);
 int cmd_authorize(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_fingerprint(int argc, char **argv);
+int cmd_clients(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
 
 /* Options every command takes, to splice into its getopt table. */
 #define AGENT_COMMON_OPTS                                                      \
