@@ -39,7 +39,8 @@ int fleet_check(const struct fleet *f, const char *name, const char *address,
     struct cf_error *err);
 /*
  * Adds name at address pinned to fingerprint ("SHA256:HEX"); CF_E_USAGE
- * for a malformed name or address, CF_E_CONFLICT when name is taken.
+ * for a malformed name or address, CF_E_CONFLICT when name is taken or
+ * another name has the same address and fingerprint.
  */
 int fleet_add(struct fleet *f, const char *name, const char *address,
     const char *fingerprint, struct cf_error *err);
