@@ -26,6 +26,10 @@ static const struct {
     {"check-config", cmd_check_config,
 	"check the configuration, as run would read "
 	"it"},
+    {"backup", cmd_backup,
+	"write a consistent backup of the store and "
+	"identity"},
+    {"restore", cmd_restore, "restore a backup into an empty state"},
     {"fingerprint", cmd_fingerprint,
 	"print the agent's SHA-256 "
 	"fingerprint"},
