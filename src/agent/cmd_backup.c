@@ -95,7 +95,7 @@ backup_passphrase(const char *pwfile, struct cf_secret **pass,
 		err) == -1)
 		return -1;
 	if (*pass == NULL)
-		return cf_errorf(err, CF_E_USAGE,
+		return cf_errorf(err, CF_E_PASSWORD,
 		    "--with-master-key needs a passphrase: type it at the "
 		    "prompt, or give --password-file FILE or "
 		    "CERTFLEET_PASSWORD");
