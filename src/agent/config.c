@@ -19,7 +19,7 @@
  *
  * Continuation: a line that ends in a backslash goes on on the next line,
  * as in systemd's unit files and the shell; the backslash and the line
- * break become one space.  inih's own multi-line values (an indented
+ * break become one space.  A comment line never goes on.  inih's own multi-line values (an indented
  * line continues the value above) stay off: there an indented key would
  * silently become part of the value before it.
  */
@@ -389,6 +389,14 @@ check_section(struct parse *p, const char *line)
 	return 1;
 }
 
+/* A line whose first non-blank character starts a comment. */
+static int
+is_comment(const char *line)
+{
+	line += strspn(line, " \t");
+	return *line == '#' || *line == ';';
+}
+
 /*
  * Reads the next logical line into p->logical: physical lines joined
  * where one ends in a backslash, ending in one '\n'.  0 at the end of the
@@ -411,7 +419,10 @@ next_logical(struct parse *p)
 			n--;
 		if (n > 0 && buf[n - 1] == '\r')
 			n--;
-		more = n > 0 && buf[n - 1] == '\\';
+		/* A comment never goes on: "# C:\" must not swallow the
+		 * line after it. */
+		more = n > 0 && buf[n - 1] == '\\' &&
+		       !(p->len == 0 && is_comment(buf));
 		if (more)
 			buf[n - 1] = ' ';
 		if (p->len + n > AGENT_CONFIG_MAX_LINE) {

@@ -107,6 +107,14 @@ first=$(grep -n '^transfer_peers' "$T/cont.conf" | cut -d: -f1)
 sed "s/SHA256:$(printf '%064X' 2)/SHA256:QQ/" "$T/cont.conf" >"$T/cont-bad.conf"
 check_fails config/continuation/error-names-first-line 1 "cont-bad.conf:$first: transfer_peers" \
 	cfd check-config --config "$T/cont-bad.conf"
+# A comment ending in a backslash does not swallow the line after it.
+{
+	grep -v '^name' "$C"
+	printf '# a comment that ends in a backslash \\\n'
+	printf 'bogus = 1\n'
+} >"$T/comment.conf"
+check_fails config/continuation/not-comments 1 "comment.conf:$((base + 1)): unknown key bogus" \
+	cfd check-config --config "$T/comment.conf"
 printf '[agent]\nname = ex1 \\\n' >"$T/dangling.conf"
 check_fails config/continuation/dangling 1 "dangling.conf:2: a line ends in" \
 	cfd check-config --config "$T/dangling.conf"
