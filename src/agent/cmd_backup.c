@@ -78,8 +78,9 @@ backup_args(int argc, char **argv, struct backup_opts *o, int *status)
 		return -1;
 	}
 	if (o->pwfile != NULL && !o->with_master) {
-		agent_usage("backup", "--password-file is the passphrase of "
-				      "--with-master-key; give both or neither");
+		agent_usage("backup",
+		    "--password-file is the passphrase of "
+		    "--with-master-key; give both or neither");
 		return -1;
 	}
 	return 0;
@@ -88,8 +89,8 @@ backup_args(int argc, char **argv, struct backup_opts *o, int *status)
 /* The passphrase for the master key: asked twice on a terminal; never
  * empty. */
 static int
-backup_passphrase(const char *pwfile, struct cf_secret **pass,
-    struct cf_error *err)
+backup_passphrase(
+    const char *pwfile, struct cf_secret **pass, struct cf_error *err)
 {
 	if (cf_password(pwfile, 1, 1, "Passphrase for the master key: ", pass,
 		err) == -1)
@@ -130,7 +131,8 @@ backup_identity(const struct agent_config *c, struct cf_backup *b,
 	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	if (x == NULL) {
-		cf_errorf_ossl(err, CF_E_PARSE, "%s: not a PEM certificate", crt);
+		cf_errorf_ossl(
+		    err, CF_E_PARSE, "%s: not a PEM certificate", crt);
 		goto out;
 	}
 	cf_cert_fingerprint(x, fp);
@@ -147,8 +149,8 @@ out:
 
 /* The META record: what the backup is of, as JSON text (new). */
 static char *
-backup_meta(const struct agent_config *c, const char *fp, int schema,
-    int with_master)
+backup_meta(
+    const struct agent_config *c, const char *fp, int schema, int with_master)
 {
 	char now[21], *text;
 	json_t *j;
@@ -176,8 +178,8 @@ backup_audit(const struct agent_config *c, const char *file, int with_master)
 
 	cf_error_clear(&err);
 	if ((s = cf_store_open(dir, &err)) == NULL ||
-	    cf_store_audit(s, agent_local_actor(), "backup", "", outcome,
-		&err) == -1)
+	    cf_store_audit(
+		s, agent_local_actor(), "backup", "", outcome, &err) == -1)
 		fprintf(stderr,
 		    "certfleetd: backup: warning: not recorded in the audit "
 		    "trail: %s\n",
@@ -208,8 +210,8 @@ cmd_backup(int argc, char **argv)
 	if ((c = agent_open_config("backup", o.copt, NULL, NULL)) == NULL ||
 	    !agent_initialized("backup", c))
 		goto out;
-	path = xasprintf("%s/%s/%s", c->state, AGENT_STORE_DIR,
-	    CF_STORE_KEYFILE);
+	path =
+	    xasprintf("%s/%s/%s", c->state, AGENT_STORE_DIR, CF_STORE_KEYFILE);
 	if ((seal = cf_seal_load(path, &err)) == NULL ||
 	    backup_identity(c, &b, fp, &err) == -1 ||
 	    (o.with_master && backup_passphrase(o.pwfile, &pass, &err) == -1))

@@ -155,7 +155,8 @@ restore_check_empty(const char *dir, int *exists, struct cf_error *err)
 				       : cf_errorf(err, CF_E_IO, "state %s: %s",
 					     dir, strerror(errno));
 	while ((e = readdir(d)) != NULL)
-		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+		if (strcmp(e->d_name, ".") != 0 &&
+		    strcmp(e->d_name, "..") != 0) {
 			rc = cf_errorf(err, CF_E_CONFLICT,
 			    "state %s is not empty (%s): a backup is restored "
 			    "only into an empty state directory; move this one "
@@ -187,8 +188,8 @@ restore_master_key(const struct restore_opts *o, const struct cf_backup *b,
 		    o->file, CF_STORE_KEYFILE);
 		return NULL;
 	}
-	if (cf_password(o->pwfile, 1, 0, "Passphrase for the master key: ",
-		&pass, err) == -1)
+	if (cf_password(o->pwfile, 1, 0,
+		"Passphrase for the master key: ", &pass, err) == -1)
 		return NULL;
 	if (pass == NULL)
 		cf_errorf(err, CF_E_PASSWORD,
@@ -205,8 +206,8 @@ restore_master_key(const struct restore_opts *o, const struct cf_backup *b,
 /* The identity's key and certificate belong together; its fingerprint
  * into fp. */
 static int
-restore_check_identity(const struct cf_backup *b, char fp[CF_FP_LEN + 1],
-    struct cf_error *err)
+restore_check_identity(
+    const struct cf_backup *b, char fp[CF_FP_LEN + 1], struct cf_error *err)
 {
 	BIO *cb = BIO_new_mem_buf(b->cert.data, (int)b->cert.len);
 	BIO *kb = BIO_new_mem_buf(b->key->data, (int)b->key->len);
@@ -292,8 +293,8 @@ out:
 /* Opens the restored store (schema migrated if the backup is older),
  * records the restore, counts its certificates into *n. */
 static int
-restore_finish(const char *state, const char *file, size_t *n,
-    struct cf_error *err)
+restore_finish(
+    const char *state, const char *file, size_t *n, struct cf_error *err)
 {
 	char *dir = xasprintf("%s/%s", state, AGENT_STORE_DIR);
 	char *outcome = xasprintf("restored from %s", file);
@@ -304,8 +305,8 @@ restore_finish(const char *state, const char *file, size_t *n,
 	*n = 0;
 	if ((s = cf_store_open(dir, err)) == NULL ||
 	    cf_store_list(s, CF_END, NULL, 0, &rows, n, err) == -1 ||
-	    cf_store_audit(s, agent_local_actor(), "restore", "", outcome,
-		err) == -1)
+	    cf_store_audit(
+		s, agent_local_actor(), "restore", "", outcome, err) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -47,14 +47,15 @@ quick_check(sqlite3 *db)
 	if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, NULL) ==
 		SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)
-		ok = strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
+		ok =
+		    strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0;
 	sqlite3_finalize(st);
 	return ok;
 }
 
 int
-cf_backup_snapshot(const char *db_path, struct cf_buf *out, int *schema,
-    struct cf_error *err)
+cf_backup_snapshot(
+    const char *db_path, struct cf_buf *out, int *schema, struct cf_error *err)
 {
 	sqlite3 *src = NULL, *mem = NULL;
 	sqlite3_backup *b = NULL;
@@ -66,7 +67,7 @@ cf_backup_snapshot(const char *db_path, struct cf_buf *out, int *schema,
 	out->data = NULL;
 	out->len = 0;
 	if (sqlite3_open_v2(db_path, &src, SQLITE_OPEN_READONLY, NULL) !=
-		SQLITE_OK) {
+	    SQLITE_OK) {
 		cf_errorf(err, CF_E_STORE, "store %s: %s", db_path,
 		    sqlite3_errmsg(src));
 		goto out;
@@ -81,7 +82,7 @@ cf_backup_snapshot(const char *db_path, struct cf_buf *out, int *schema,
 	 * state.  Busy only while another connection checkpoints or
 	 * recovers the WAL: wait for it as the agent's writers do. */
 	while ((step = sqlite3_backup_step(b, -1)) == SQLITE_BUSY ||
-	    step == SQLITE_LOCKED) {
+	       step == SQLITE_LOCKED) {
 		if (waited >= SNAPSHOT_BUSY_MS)
 			break;
 		sqlite3_sleep(50);
@@ -196,8 +197,8 @@ cf_backup_write(const struct cf_backup *b, const struct cf_seal *seal,
 		(const unsigned char *)b->key->data, b->key->len, &sealed,
 		err) == -1)
 		goto out;
-	if (pass != NULL && cf_seal_wrap(seal, pass, AAD_MASTER, wrapped,
-				err) == -1)
+	if (pass != NULL &&
+	    cf_seal_wrap(seal, pass, AAD_MASTER, wrapped, err) == -1)
 		goto out;
 	put(&f, MAGIC, MAGIC_LEN);
 	put_be(&f, VERSION, 4);
@@ -258,16 +259,17 @@ read_record(const unsigned char *data, size_t len, size_t *off,
 	size_t max;
 
 	if (len - *off < REC_HEAD)
-		return cf_errorf(err, CF_E_PARSE, "truncated (no HMAC at the "
-						  "end)");
+		return cf_errorf(err, CF_E_PARSE,
+		    "truncated (no HMAC at the "
+		    "end)");
 	n = get_be(tag + 4, 8);
 	if (n > len - *off - REC_HEAD)
 		return cf_errorf(err, CF_E_PARSE, "truncated in record %.4s",
 		    (const char *)tag);
 	if (memcmp(tag, "HMAC", 4) == 0) {
 		if (n != MAC_LEN || *off + REC_HEAD + n != len)
-			return cf_errorf(err, CF_E_PARSE,
-			    "the HMAC is not the last record");
+			return cf_errorf(
+			    err, CF_E_PARSE, "the HMAC is not the last record");
 		b->mac_len = *off;
 		memcpy(b->mac, tag + REC_HEAD, MAC_LEN);
 		return 1;

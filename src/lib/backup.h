@@ -37,20 +37,20 @@
  * PRAGMA quick_check.  The bytes into *out (caller clears), its
  * PRAGMA user_version into *schema.
  */
-int cf_backup_snapshot(const char *db_path, struct cf_buf *out, int *schema,
-    struct cf_error *err);
+int cf_backup_snapshot(
+    const char *db_path, struct cf_buf *out, int *schema, struct cf_error *err);
 
 /* What a backup holds; every field lent to cf_backup_write, owned
  * (cf_backup_clear) after cf_backup_read. */
 struct cf_backup {
-	char *meta;		   /* JSON text */
-	struct cf_buf cert;	   /* agent.crt */
-	struct cf_secret *key;	   /* agent.key, PEM */
-	struct cf_buf store;	   /* store.db */
-	struct cf_buf wrapped;	   /* MKEY; len 0 when absent */
-	struct cf_buf sealed_key;  /* IKEY as read; for cf_backup_open */
-	unsigned char mac[32];	   /* HMAC as read */
-	size_t mac_len;		   /* bytes of the file the HMAC covers */
+	char *meta;               /* JSON text */
+	struct cf_buf cert;       /* agent.crt */
+	struct cf_secret *key;    /* agent.key, PEM */
+	struct cf_buf store;      /* store.db */
+	struct cf_buf wrapped;    /* MKEY; len 0 when absent */
+	struct cf_buf sealed_key; /* IKEY as read; for cf_backup_open */
+	unsigned char mac[32];    /* HMAC as read */
+	size_t mac_len;           /* bytes of the file the HMAC covers */
 };
 void cf_backup_clear(struct cf_backup *b); /* wipes key; NULL-safe */
 
@@ -67,8 +67,8 @@ int cf_backup_write(const struct cf_backup *b, const struct cf_seal *seal,
  * sealed (b->key NULL) until cf_backup_open.  CF_E_PARSE for a file that
  * is not a backup of this version, truncated, or out of order.
  */
-int cf_backup_read(const unsigned char *data, size_t len,
-    struct cf_backup *b, struct cf_error *err);
+int cf_backup_read(const unsigned char *data, size_t len, struct cf_backup *b,
+    struct cf_error *err);
 
 /*
  * The master key the backup carries (MKEY), opened with pass: NULL and

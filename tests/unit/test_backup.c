@@ -81,11 +81,11 @@ main(void)
 	test_wrap(seal, other);
 
 	CHECK(cf_backup_snapshot(db, &snap, &schema, &err) == 0 &&
-		  snap.len > 0 && memcmp(snap.data, "SQLite format 3", 15) == 0 &&
-		  schema > 0,
+		  snap.len > 0 &&
+		  memcmp(snap.data, "SQLite format 3", 15) == 0 && schema > 0,
 	    "snapshot: an SQLite database with its schema version");
-	CHECK(cf_backup_snapshot("/nonexistent/store.db", &file, &schema,
-		  &err) == -1 &&
+	CHECK(cf_backup_snapshot(
+		  "/nonexistent/store.db", &file, &schema, &err) == -1 &&
 		  err.code == CF_E_STORE,
 	    "snapshot: a missing store is an error");
 
@@ -121,8 +121,8 @@ main(void)
 	CHECK(cf_backup_read(file.data, file.len - 1, &out, &err) == -1 &&
 		  err.code == CF_E_PARSE,
 	    "read: a truncated file is refused");
-	CHECK(cf_backup_read((const unsigned char *)"SQLite format 3", 15,
-		  &out, &err) == -1,
+	CHECK(cf_backup_read((const unsigned char *)"SQLite format 3", 15, &out,
+		  &err) == -1,
 	    "read: not a backup is refused");
 	file.data[11] = 2;
 	CHECK(cf_backup_read(file.data, file.len, &out, &err) == -1 &&
