@@ -28,6 +28,10 @@ int cmd_run(int argc, char **argv);
 int cmd_authorize(int argc, char **argv);
 int cmd_revoke(int argc, char **argv);
 int cmd_fingerprint(int argc, char **argv);
+int cmd_clients(int argc, char **argv);
+int cmd_check_config(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
 
 /* Options every command takes, to splice into its getopt table. */
 #define AGENT_COMMON_OPTS                                                      \
@@ -47,6 +51,10 @@ struct agent_config *agent_open_config(
 /* 1 when `certfleetd init` ran in c's state directory; else a message
  * on stderr and 0. */
 int agent_initialized(const char *op, const struct agent_config *c);
+
+/* mkdir -p dir: parents 0755, dir itself 0700 (tightened if it exists
+ * and is ours). */
+int agent_make_state_dir(const char *dir, struct cf_error *err);
 
 /* Opens the store of an initialized state directory; NULL after a
  * message on stderr. */

@@ -1,19 +1,25 @@
 /*
  * cmd_clients.c - who may use the API: certfleetd authorize, revoke,
- * and fingerprint (what clients pin).  The client list lives in the
- * store, so a running agent sees a change at its next request.
+ * clients (the list), and fingerprint (what clients pin).  The client
+ * list lives in the store, so a running agent sees a change at its next
+ * request.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <openssl/pem.h>
 
 #include "agent.h"
 #include "api.h"
 #include "identity.h"
 #include "util.h"
+
+#define CLIENTS_RULE                                                           \
+	"-------------------------------------------------------------------" \
+	"-----"
 
 /* Changes the client list in one transaction with its audit record. */
 static int
@@ -136,6 +142,107 @@ int
 cmd_revoke(int argc, char **argv)
 {
 	return client_cmd("revoke", argc, argv, 0);
+}
+
+/* The client list as JSON, one object per client, PascalCase keys. */
+static void
+clients_json(const struct cf_client *cl, size_t n)
+{
+	json_t *a = json_array();
+	char when[21], *text;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		cf_time_iso(cl[i].since, when);
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s, s:s, s:s}", "Fingerprint",
+			cl[i].fingerprint, "Role", cl[i].role, "Since", when,
+			"By", cl[i].by));
+	}
+	if ((text = json_dumps(a, JSON_INDENT(2))) == NULL)
+		abort();
+	printf("%s\n", text);
+	free(text);
+	json_decref(a);
+}
+
+/* The client list as a table; who else gets in, below it. */
+static void
+clients_table(const struct agent_config *c, const struct cf_client *cl,
+    size_t n)
+{
+	char when[21];
+	size_t i;
+
+	if (n > 0)
+		printf("%-71s %-6s %-20s %s\n%.71s %.6s %.20s %.2s\n",
+		    "Fingerprint", "Role", "Since", "By", CLIENTS_RULE,
+		    CLIENTS_RULE, CLIENTS_RULE, CLIENTS_RULE);
+	for (i = 0; i < n; i++) {
+		cf_time_iso(cl[i].since, when);
+		printf("%-71s %-6s %-20s %s\n", cl[i].fingerprint, cl[i].role,
+		    when, cl[i].by[0] ? cl[i].by : "-");
+	}
+	if (n == 0)
+		printf("no client is authorized on %s (certfleetd authorize "
+		       "FINGERPRINT --role admin)\n",
+		    c->name);
+	if (c->admin_ca != NULL)
+		printf("and any client certificate issued under %s, as admin\n",
+		    c->admin_ca);
+	if (c->socket != NULL)
+		printf("and root on %s, as admin\n", c->socket);
+}
+
+/* certfleetd clients [--json]: who may use the API, as what, since when
+ * and by whose word. */
+int
+cmd_clients(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    AGENT_COMMON_OPTS, {"json", no_argument, NULL, 'j'}, {0}};
+	struct agent_config *c = NULL;
+	struct cf_store *s = NULL;
+	struct cf_client *cl = NULL;
+	struct cf_error err;
+	const char *copt = NULL;
+	size_t n = 0;
+	int ch, json = 0, rc = 1;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (ch == 'c')
+			copt = optarg;
+		else if (ch == 'j')
+			json = 1;
+		else if (ch == 'h') {
+			printf("Usage: certfleetd clients [--json] [--config "
+			       "FILE]\n");
+			return 0;
+		} else
+			return agent_bad_option("clients", ch, argv);
+	}
+	if (optind != argc)
+		return agent_usage(
+		    "clients", "unexpected argument %s", argv[optind]);
+	cf_error_clear(&err);
+	if ((c = agent_open_config("clients", copt, NULL, NULL)) == NULL ||
+	    (s = agent_open_store("clients", c)) == NULL)
+		goto out;
+	if (cf_store_client_list(s, &cl, &n, &err) == -1) {
+		rc = agent_fail("clients", &err);
+		goto out;
+	}
+	if (json)
+		clients_json(cl, n);
+	else
+		clients_table(c, cl, n);
+	rc = 0;
+out:
+	cf_clients_free(cl, n);
+	cf_store_free(s);
+	agent_config_free(c);
+	return rc;
 }
 
 /* Reads only the certificate: anyone who may read it may print this. */

@@ -23,42 +23,6 @@
 #define HOST_CERT_KEY "rsa2048"
 #define HOST_CERT_SERVICES "https,smtp,imap,pop"
 
-/* mkdir -p: parents 0755, the directory itself 0700 (tightened if it
- * exists and is ours). */
-static int
-make_state_dir(const char *dir, struct cf_error *err)
-{
-	char *p = xstrdup(dir), *s;
-	struct stat st;
-	int rc = -1;
-
-	for (s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
-			cf_errorf(err, CF_E_IO, "%s: %s", p, strerror(errno));
-			goto out;
-		}
-		*s = '/';
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		cf_errorf(err, CF_E_IO, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
-		cf_errorf(err, CF_E_IO, "%s: not a directory", dir);
-		goto out;
-	}
-	if ((st.st_mode & 077) != 0 && st.st_uid == geteuid() &&
-	    chmod(dir, 0700) == -1) {
-		cf_errorf(err, CF_E_IO, "%s: %s", dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(p);
-	return rc;
-}
-
 /* True when s can be a DNS name in a certificate. */
 static int
 dns_name_ok(const char *s)
@@ -220,7 +184,7 @@ cmd_init(int argc, char **argv)
 	if ((c = agent_open_config("init", copt, NULL, NULL)) == NULL)
 		return 1;
 	dir = agent_state_path(c, AGENT_STORE_DIR);
-	if (make_state_dir(c->state, &err) == -1 ||
+	if (agent_make_state_dir(c->state, &err) == -1 ||
 	    (s = cf_store_open(dir, &err)) == NULL ||
 	    make_identity(c, fp, &created, &err) == -1 ||
 	    find_host_cert(s, c->name, thumb, &err) == -1)

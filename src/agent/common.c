@@ -1,11 +1,13 @@
 /* common.c - configuration, state and failures of the subcommands:
  * see agent.h. */
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -56,6 +58,40 @@ agent_initialized(const char *op, const struct agent_config *c)
 	free(crt);
 	free(db);
 	return missing == NULL;
+}
+
+int
+agent_make_state_dir(const char *dir, struct cf_error *err)
+{
+	char *p = xstrdup(dir), *s;
+	struct stat st;
+	int rc = -1;
+
+	for (s = strchr(p + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(p, 0755) == -1 && errno != EEXIST) {
+			cf_errorf(err, CF_E_IO, "%s: %s", p, strerror(errno));
+			goto out;
+		}
+		*s = '/';
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		cf_errorf(err, CF_E_IO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (stat(dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		cf_errorf(err, CF_E_IO, "%s: not a directory", dir);
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0 && st.st_uid == geteuid() &&
+	    chmod(dir, 0700) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
 }
 
 struct cf_store *

@@ -4,9 +4,24 @@
  * inih hands us key = value pairs but not line numbers (Debian builds it
  * without INI_HANDLER_LINENO), and it never calls the handler for an
  * empty section.  So the file is fed through our own line reader, which
- * counts lines, checks every section header and refuses overlong lines
- * (inih would silently split them); the handler then knows the line it
- * is looking at.
+ * counts lines, joins continued lines and checks every section header;
+ * the handler then knows the line it is looking at.
+ *
+ * Long lines: Debian's libinih is built with a 200-byte line buffer on
+ * the stack (INI_MAX_LINE), but takes its options at run time as well
+ * (ini_use_stack, ini_allow_realloc, ini_max_line: a Debian patch; the
+ * INI_* macros in ini.h change nothing in a library already built).  With
+ * the buffer on the heap and allowed to grow, inih asks the reader for
+ * more of a line while the buffer is full, so the reader hands it one
+ * logical line at a time, in as many pieces as it takes, up to
+ * AGENT_CONFIG_MAX_LINE; a longer one is refused here rather than split by
+ * inih into two lines.
+ *
+ * Continuation: a line that ends in a backslash goes on on the next line,
+ * as in systemd's unit files and the shell; the backslash and the line
+ * break become one space.  A comment line never goes on.  inih's own multi-line values (an indented
+ * line continues the value above) stay off: there an indented key would
+ * silently become part of the value before it.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -16,6 +31,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -29,7 +47,11 @@
 struct parse {
 	const char *file;
 	FILE *f;
-	int line;
+	int line;	 /* the physical line last read */
+	int first;	 /* the first physical line of the logical one */
+	char *logical;	 /* the logical line being handed to inih, with \n */
+	size_t len, off; /* its length, and how much inih has had */
+	int strict;	 /* check-config: check files and addresses too */
 	unsigned seen;
 	struct agent_config *c;
 	struct cf_service *svc; /* the [service NAME] being read, or NULL */
@@ -72,7 +94,7 @@ bad(struct parse *p, const char *fmt, ...)
 		vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		cf_errorf(
-		    p->err, CF_E_USAGE, "%s:%d: %s", p->file, p->line, msg);
+		    p->err, CF_E_USAGE, "%s:%d: %s", p->file, p->first, msg);
 		p->failed = 1;
 	}
 	return 0;
@@ -184,6 +206,11 @@ set_admin_ca(struct parse *p, const char *v)
 {
 	free(p->c->admin_ca);
 	p->c->admin_ca = config_relative(p, v);
+	/* Checked here, not only when the agent loads it, so that the
+	 * message can name the line. */
+	if (access(p->c->admin_ca, R_OK) == -1)
+		return bad(p, "admin_ca %s: %s", p->c->admin_ca,
+		    strerror(errno));
 	return 1;
 }
 
@@ -231,6 +258,70 @@ set_transfer_peers(struct parse *p, const char *v)
 	return rc;
 }
 
+/*
+ * check-config only: whether the listen address resolves (run would
+ * find out when it binds) and, per service, whether the directories of
+ * its files and its runtime API socket exist (enable would find out at
+ * the first deployment).
+ */
+static int
+strict_listen(struct parse *p)
+{
+	struct addrinfo hints, *ai = NULL;
+	char *host = xstrdup(p->c->listen), *port = strrchr(host, ':');
+	int rc;
+
+	*port++ = '\0';
+	if (host[0] == '[') { /* [v6] */
+		host[strlen(host) - 1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	rc = getaddrinfo(host, port, &hints, &ai);
+	if (ai != NULL)
+		freeaddrinfo(ai);
+	if (rc != 0)
+		bad(p, "listen %s: %s", p->c->listen, gai_strerror(rc));
+	free(host);
+	return rc == 0;
+}
+
+static int
+strict_service(struct parse *p, const char *key)
+{
+	const char *path = NULL;
+	char *dir;
+	struct stat st;
+	int ok;
+
+	if (strcmp(key, "runtime_api") == 0) {
+		path = p->svc->runtime_api;
+		if (stat(path, &st) == -1)
+			return bad(p, "runtime_api %s: %s", path,
+			    strerror(errno));
+		if (!S_ISSOCK(st.st_mode))
+			return bad(p, "runtime_api %s: not a socket", path);
+		return 1;
+	}
+	if (strcmp(key, "chain") == 0)
+		path = p->svc->chain;
+	else if (strcmp(key, "key") == 0)
+		path = p->svc->key;
+	else if (strcmp(key, "pem") == 0)
+		path = p->svc->pem;
+	if (path == NULL)
+		return 1;
+	dir = dirname_dup(xstrdup(path));
+	ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
+	if (!ok)
+		bad(p, "%s %s: the directory %s does not exist", key, path,
+		    dir);
+	free(dir);
+	return ok;
+}
+
 /* inih's handler: one key = value of section. */
 static int
 on_pair(void *user, const char *section, const char *key, const char *value)
@@ -244,7 +335,7 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 		struct cf_error e;
 		if (cf_service_set(p->svc, key, value, p->dir, &e) == -1)
 			return bad(p, "%s", e.msg);
-		return 1;
+		return p->strict ? strict_service(p, key) : 1;
 	}
 	for (i = 0; i < NKEYS; i++)
 		if (strcmp(key, keys[i].key) == 0)
@@ -261,7 +352,9 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 	p->seen |= 1u << i;
 	if (value[0] == '\0')
 		return bad(p, "%s has no value", key);
-	return keys[i].set(p, value);
+	if (!keys[i].set(p, value))
+		return 0;
+	return p->strict && keys[i].set == set_listen ? strict_listen(p) : 1;
 }
 
 /*
@@ -296,23 +389,84 @@ check_section(struct parse *p, const char *line)
 	return 1;
 }
 
-/* inih's line reader: counts lines, checks sections and line length. */
+/* A line whose first non-blank character starts a comment. */
+static int
+is_comment(const char *line)
+{
+	line += strspn(line, " \t");
+	return *line == '#' || *line == ';';
+}
+
+/*
+ * Reads the next logical line into p->logical: physical lines joined
+ * where one ends in a backslash, ending in one '\n'.  0 at the end of the
+ * file or after an error (p->failed).
+ */
+static int
+next_logical(struct parse *p)
+{
+	char *buf = NULL;
+	size_t cap = 0, n;
+	ssize_t got;
+	int more = 1;
+
+	p->len = p->off = 0;
+	p->first = p->line + 1;
+	while (more && (got = getline(&buf, &cap, p->f)) != -1) {
+		p->line++;
+		n = (size_t)got;
+		if (n > 0 && buf[n - 1] == '\n')
+			n--;
+		if (n > 0 && buf[n - 1] == '\r')
+			n--;
+		/* A comment never goes on: "# C:\" must not swallow the
+		 * line after it. */
+		more = n > 0 && buf[n - 1] == '\\' &&
+		       !(p->len == 0 && is_comment(buf));
+		if (more)
+			buf[n - 1] = ' ';
+		if (p->len + n > AGENT_CONFIG_MAX_LINE) {
+			free(buf);
+			return bad(p, "line longer than %d characters",
+			    AGENT_CONFIG_MAX_LINE);
+		}
+		p->logical = xrealloc(p->logical, p->len + n + 2);
+		memcpy(p->logical + p->len, buf, n);
+		p->len += n;
+	}
+	free(buf);
+	if (p->line < p->first) /* nothing more in the file */
+		return 0;
+	if (more && !ferror(p->f)) {
+		/* The last line of the file ends in a backslash. */
+		p->first = p->line;
+		return bad(p, "a line ends in '\\' but nothing follows it");
+	}
+	p->logical[p->len++] = '\n';
+	p->logical[p->len] = '\0';
+	return check_section(p, p->logical);
+}
+
+/*
+ * inih's line reader: the logical lines, in pieces of at most size - 1
+ * bytes (inih grows its buffer and asks again while a piece fills it).
+ */
 static char *
 read_line(char *buf, int size, void *stream)
 {
 	struct parse *p = stream;
 	size_t n;
 
-	if (p->failed || fgets(buf, size, p->f) == NULL)
+	if (p->failed || size < 2)
 		return NULL;
-	p->line++;
-	n = strlen(buf);
-	if (n > 0 && buf[n - 1] != '\n' && !feof(p->f)) {
-		bad(p, "line longer than %d characters", size - 2);
+	if (p->off == p->len && !next_logical(p))
 		return NULL;
-	}
-	if (!check_section(p, buf))
-		return NULL;
+	n = p->len - p->off;
+	if (n > (size_t)size - 1)
+		n = (size_t)size - 1;
+	memcpy(buf, p->logical + p->off, n);
+	buf[n] = '\0';
+	p->off += n;
 	return buf;
 }
 
@@ -348,8 +502,9 @@ agent_config_path(const char *opt, int *explicit)
 	return AGENT_CONFIG_DEFAULT;
 }
 
-struct agent_config *
-agent_config_load(const char *path, int explicit, struct cf_error *err)
+/* agent_config_load, and with strict agent_config_check. */
+static struct agent_config *
+config_read(const char *path, int explicit, int strict, struct cf_error *err)
 {
 	struct parse p;
 	char abs[PATH_MAX];
@@ -358,6 +513,7 @@ agent_config_load(const char *path, int explicit, struct cf_error *err)
 	memset(&p, 0, sizeof(p));
 	p.c = config_defaults();
 	p.err = err;
+	p.strict = strict;
 	if ((p.f = fopen(path, "r")) == NULL) {
 		if (errno == ENOENT && !explicit)
 			return p.c;
@@ -368,15 +524,18 @@ agent_config_load(const char *path, int explicit, struct cf_error *err)
 	p.file = realpath(path, abs) != NULL ? abs : path;
 	p.dir = xstrdup(p.file);
 	p.dir = dirname_dup(p.dir);
-	/* Debian's inih takes its options at run time: an indented line
-	 * is a key of its own, not the continuation of the one before. */
+	/* Debian's inih takes its options at run time (see the top). */
 	ini_allow_multiline = false;
+	ini_use_stack = false;
+	ini_allow_realloc = true;
+	ini_max_line = AGENT_CONFIG_MAX_LINE + 3; /* with "\r\n\0": never split */
+	ini_stop_on_first_error = true;
 	rc = ini_parse_stream(read_line, &p, on_pair, &p);
 	if (!p.failed && ferror(p.f))
 		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
 	else if (!p.failed && rc > 0)
 		cf_errorf(err, CF_E_USAGE, "%s:%d: not a 'key = value' line",
-		    p.file, rc);
+		    p.file, p.first);
 	else if (!p.failed && rc < 0)
 		cf_errorf(err, CF_E_INTERNAL, "%s: cannot parse", path);
 	else if (!p.failed && p.svc != NULL &&
@@ -385,14 +544,28 @@ agent_config_load(const char *path, int explicit, struct cf_error *err)
 	else if (!p.failed) {
 		fclose(p.f);
 		free(p.dir);
+		free(p.logical);
 		p.c->file = xstrdup(p.file);
 		return p.c;
 	}
 	fclose(p.f);
 fail:
 	free(p.dir);
+	free(p.logical);
 	agent_config_free(p.c);
 	return NULL;
+}
+
+struct agent_config *
+agent_config_load(const char *path, int explicit, struct cf_error *err)
+{
+	return config_read(path, explicit, 0, err);
+}
+
+struct agent_config *
+agent_config_check(const char *path, int explicit, struct cf_error *err)
+{
+	return config_read(path, explicit, 1, err);
 }
 
 void

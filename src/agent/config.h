@@ -16,6 +16,8 @@
 #define AGENT_STATE_DEFAULT "/var/lib/certfleet"
 #define AGENT_WORKERS_DEFAULT 4
 #define AGENT_WORKERS_MAX 64
+/* The longest logical line (continued lines joined), in bytes. */
+#define AGENT_CONFIG_MAX_LINE 65536
 
 /* Every string owned; paths absolute once loaded. */
 struct agent_config {
@@ -45,6 +47,13 @@ const char *agent_config_path(const char *opt, int *explicit);
  * file:line.  A missing file is CF_E_IO, or the defaults when !explicit.
  */
 struct agent_config *agent_config_load(
+    const char *path, int explicit, struct cf_error *err);
+/*
+ * agent_config_load, and what check-config checks besides: the listen
+ * address resolves, and the directories of every service's files and
+ * its runtime API socket exist (CF_E_USAGE naming file:line).
+ */
+struct agent_config *agent_config_check(
     const char *path, int explicit, struct cf_error *err);
 void agent_config_free(struct agent_config *c); /* NULL-safe */
 

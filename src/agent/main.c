@@ -22,6 +22,14 @@ static const struct {
 	"let a client certificate in, as admin "
 	"or reader"},
     {"revoke", cmd_revoke, "take a client certificate's access away"},
+    {"clients", cmd_clients, "list the authorized clients and their roles"},
+    {"check-config", cmd_check_config,
+	"check the configuration, as run would read "
+	"it"},
+    {"backup", cmd_backup,
+	"write a consistent backup of the store and "
+	"identity"},
+    {"restore", cmd_restore, "restore a backup into an empty state"},
     {"fingerprint", cmd_fingerprint,
 	"print the agent's SHA-256 "
 	"fingerprint"},

@@ -6,6 +6,7 @@
 #define CF_CLI_H
 
 #include "error.h"
+#include "password.h"
 #include "store.h"
 #include "util.h"
 #include "version.h"
@@ -71,17 +72,6 @@ int cli_fail(const char *op, const struct cf_error *err);
 /* Prints a usage error for op and returns 2. */
 int cli_usage(const char *op, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-
-/*
- * A password: from --password-file FILE ("-" stdin), else
- * $CERTFLEET_PASSWORD, else (when ask) a no-echo prompt on the terminal,
- * asked twice when confirm.  *out is NULL when none is available.
- * An empty password is taken only when given explicitly, with a warning.
- */
-int cli_password(const char *file, int ask, int confirm, const char *prompt,
-    struct cf_secret **out, struct cf_error *err);
-/* True when a password source other than the terminal was named. */
-int cli_password_given(const char *file);
 
 int cmd_get(int argc, char **argv);
 int cmd_import(int argc, char **argv);

@@ -118,7 +118,7 @@ cmd_export(int argc, char **argv)
 	}
 	/* Only when a password would have to be asked for: a pending request
 	 * has no key (the agent ignores a password given anyway). */
-	if (!eo->no_key && !cli_password_given(pwfile)) {
+	if (!eo->no_key && !cf_password_given(pwfile)) {
 		int pending = is_request(b, &req, &err);
 		if (pending == -1) {
 			rc = backend_fail(b, 0, "export", &err);
@@ -126,7 +126,7 @@ cmd_export(int argc, char **argv)
 		}
 		eo->no_key = pending; /* a request exports as its PKCS#10 */
 	}
-	if (cli_password(pwfile, !eo->no_key, 1,
+	if (cf_password(pwfile, !eo->no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
 		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);

@@ -194,7 +194,7 @@ cmd_import(int argc, char **argv)
 		in[i].data = bufs[i].data;
 		in[i].len = bufs[i].len;
 	}
-	if (cli_password(pwfile, 0, 0, NULL, &pw, &err) == -1)
+	if (cf_password(pwfile, 0, 0, NULL, &pw, &err) == -1)
 		goto failed;
 	req.in = in;
 	req.nin = n;
@@ -203,10 +203,10 @@ cmd_import(int argc, char **argv)
 		req.import.progress = progress;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_IMPORT, &req, r);
-	if (pw == NULL && !cli_password_given(pwfile) &&
+	if (pw == NULL && !cf_password_given(pwfile) &&
 	    isatty(STDIN_FILENO) && wants_password(b, r)) {
 		/* A file needs a password nobody gave: ask, then retry. */
-		if (cli_password(NULL, 1, 0, "Password: ", &pw, &err) == -1 ||
+		if (cf_password(NULL, 1, 0, "Password: ", &pw, &err) == -1 ||
 		    pw == NULL) {
 			rc = cli_fail("import", &err);
 			goto out;

@@ -219,8 +219,21 @@ int
 fleet_add(struct fleet *f, const char *name, const char *address,
     const char *fingerprint, struct cf_error *err)
 {
+	size_t i;
+
 	if (fleet_check(f, name, address, err) == -1)
 		return -1;
+	/* Two names for one agent would make `--server all` reach it
+	 * twice and copy or test it as two servers. */
+	for (i = 0; i < f->n; i++)
+		if (cf_strieq(f->e[i].address, address) &&
+		    strcmp(f->e[i].fingerprint, fingerprint) == 0)
+			return cf_errorf(err, CF_E_CONFLICT,
+			    "%s: %s with fingerprint %s is in the fleet "
+			    "already, as %s (use that name, or fleet remove "
+			    "%s first)",
+			    name, address, fingerprint, f->e[i].name,
+			    f->e[i].name);
 	append(&f->e, &f->n, name, address, fingerprint);
 	return 0;
 }

@@ -2,7 +2,7 @@
  * fleet.h - the admin's fleet file: the agents known by name, each with
  * its address and the pinned SHA-256 fingerprint of its identity, as
  * SSH's known_hosts pins host keys.  JSON:
- *   {"servers": [{"name": "ex1", "address": "10.0.0.5:7443",
+ *   {"servers": [{"name": "ex1", "address": "10.0.0.5:8443",
  *                 "fingerprint": "SHA256:…"}, …]}
  */
 #ifndef CF_FLEET_H
@@ -39,7 +39,8 @@ int fleet_check(const struct fleet *f, const char *name, const char *address,
     struct cf_error *err);
 /*
  * Adds name at address pinned to fingerprint ("SHA256:HEX"); CF_E_USAGE
- * for a malformed name or address, CF_E_CONFLICT when name is taken.
+ * for a malformed name or address, CF_E_CONFLICT when name is taken or
+ * another name has the same address and fingerprint.
  */
 int fleet_add(struct fleet *f, const char *name, const char *address,
     const char *fingerprint, struct cf_error *err);

@@ -1,4 +1,8 @@
-/* seal.c - AES-256-GCM sealing under the master key: see seal.h. */
+/*
+ * seal.c - AES-256-GCM sealing under the master key, and what a backup
+ * needs of that key (saved without being made, derived, wrapped under a
+ * passphrase): see seal.h.  The key's bytes never leave this file.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -6,9 +10,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stdint.h>
+
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 
 #include "seal.h"
@@ -57,14 +65,21 @@ out:
 struct cf_seal *
 cf_seal_open(const char *path, struct cf_error *err)
 {
+	if (access(path, F_OK) == -1 && create_key(path, err) == -1)
+		return NULL;
+	return cf_seal_load(path, err);
+}
+
+struct cf_seal *
+cf_seal_load(const char *path, struct cf_error *err)
+{
 	struct cf_seal *s = NULL;
 	struct stat st;
 	int fd = -1;
 
-	if (access(path, F_OK) == -1 && create_key(path, err) == -1)
-		return NULL;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
-		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		cf_errorf(err, errno == ENOENT ? CF_E_NOTFOUND : CF_E_IO,
+		    "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
@@ -194,4 +209,161 @@ out:
 	EVP_CIPHER_CTX_free(ctx);
 	cf_secret_free(plain);
 	return rc;
+}
+
+int
+cf_seal_save(const struct cf_seal *s, const char *path, struct cf_error *err)
+{
+	int fd, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return cf_errorf(err, errno == EEXIST ? CF_E_CONFLICT : CF_E_IO,
+		    "%s: %s", path, strerror(errno));
+	if (cf_write_all(fd, s->key, sizeof(s->key)) == -1 || fsync(fd) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		unlink(path);
+		goto out;
+	}
+	rc = 0;
+out:
+	close(fd);
+	return rc;
+}
+
+int
+cf_seal_derive(const struct cf_seal *s, const char *label, unsigned char *out,
+    size_t len, struct cf_error *err)
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(
+		OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+	    OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_KEY, (void *)s->key, sizeof(s->key)),
+	    OSSL_PARAM_construct_octet_string(
+		OSSL_KDF_PARAM_INFO, (void *)label, strlen(label)),
+	    OSSL_PARAM_construct_end()};
+	int rc = 0;
+
+	if (ctx == NULL || EVP_KDF_derive(ctx, out, len, params) != 1)
+		rc = cf_errorf_ossl(err, CF_E_CRYPTO, "HKDF failed");
+	EVP_KDF_CTX_free(ctx);
+	EVP_KDF_free(kdf);
+	return rc;
+}
+
+/* The wrapped master key: its layout (seal.h). */
+#define WRAP_MAGIC "CFW1"
+#define WRAP_SALT 8 /* offset of the salt */
+#define WRAP_SALT_LEN 16
+#define WRAP_NONCE (WRAP_SALT + WRAP_SALT_LEN)
+#define WRAP_KEY (WRAP_NONCE + NONCE_LEN)
+#define WRAP_TAG (WRAP_KEY + CF_SEAL_KEY_LEN)
+#define WRAP_LOG2N 17 /* 128 MiB with r = 8: what OWASP asks of scrypt */
+#define WRAP_R 8
+#define WRAP_P 1
+#define WRAP_MAXMEM (1024ULL * 1024 * 1024) /* what a backup may ask for */
+
+/* The AES-256 key for blob's parameters and salt, from pass. */
+static int
+wrap_kek(const unsigned char *blob, const struct cf_secret *pass,
+    unsigned char kek[32], struct cf_error *err)
+{
+	uint64_t n = 1ULL << blob[4], r = blob[5], p = blob[6];
+
+	if (blob[4] < 10 || blob[4] > 22 || r == 0 || p == 0 || p > 4 ||
+	    128 * r * (n + p) > WRAP_MAXMEM)
+		return cf_errorf(err, CF_E_PARSE,
+		    "the master key's scrypt parameters (N = 2^%d, r = %u, "
+		    "p = %u) are out of bounds",
+		    blob[4], (unsigned)r, (unsigned)p);
+	if (EVP_PBE_scrypt(pass->data, pass->len, blob + WRAP_SALT,
+		WRAP_SALT_LEN, n, r, p, WRAP_MAXMEM + 1024 * 1024, kek,
+		32) != 1)
+		return cf_errorf_ossl(err, CF_E_CRYPTO, "scrypt failed");
+	return 0;
+}
+
+/* AES-256-GCM over the key bytes of blob, with the header and aad as
+ * associated data; enc 1 fills the tag, 0 checks it. */
+static int
+wrap_gcm(int enc, const unsigned char kek[32], unsigned char *blob,
+    const unsigned char *in, unsigned char *out, const char *aad)
+{
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	int n, ok;
+
+	ok = ctx != NULL &&
+	     EVP_CipherInit_ex2(ctx, EVP_aes_256_gcm(), kek, blob + WRAP_NONCE,
+		 enc, NULL) == 1 &&
+	     EVP_CipherUpdate(ctx, NULL, &n, blob, WRAP_NONCE) == 1 &&
+	     EVP_CipherUpdate(ctx, NULL, &n, (const unsigned char *)aad,
+		 (int)strlen(aad)) == 1 &&
+	     EVP_CipherUpdate(ctx, out, &n, in, CF_SEAL_KEY_LEN) == 1 &&
+	     (enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
+			 blob + WRAP_TAG) == 1) &&
+	     EVP_CipherFinal_ex(ctx, out + n, &n) == 1 &&
+	     (!enc || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
+			  blob + WRAP_TAG) == 1);
+	EVP_CIPHER_CTX_free(ctx);
+	ERR_clear_error();
+	return ok;
+}
+
+int
+cf_seal_wrap(const struct cf_seal *s, const struct cf_secret *pass,
+    const char *aad, unsigned char out[CF_SEAL_WRAP_LEN], struct cf_error *err)
+{
+	unsigned char kek[32];
+	int rc = -1;
+
+	memset(out, 0, CF_SEAL_WRAP_LEN);
+	memcpy(out, WRAP_MAGIC, MAGIC_LEN);
+	out[4] = WRAP_LOG2N;
+	out[5] = WRAP_R;
+	out[6] = WRAP_P;
+	if (RAND_bytes(out + WRAP_SALT, WRAP_SALT_LEN + NONCE_LEN) != 1) {
+		cf_errorf_ossl(err, CF_E_CRYPTO, "wrap: no randomness");
+		goto out;
+	}
+	if (wrap_kek(out, pass, kek, err) == -1)
+		goto out;
+	if (!wrap_gcm(1, kek, out, s->key, out + WRAP_KEY, aad)) {
+		cf_errorf(err, CF_E_CRYPTO, "wrap: AES-256-GCM failed");
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_cleanse(kek, sizeof(kek));
+	return rc;
+}
+
+struct cf_seal *
+cf_seal_unwrap(const unsigned char *blob, size_t len,
+    const struct cf_secret *pass, const char *aad, struct cf_error *err)
+{
+	unsigned char copy[CF_SEAL_WRAP_LEN], kek[32];
+	struct cf_seal *s = xcalloc(1, sizeof(*s));
+
+	if (len != CF_SEAL_WRAP_LEN || memcmp(blob, WRAP_MAGIC, MAGIC_LEN) != 0) {
+		cf_errorf(err, CF_E_PARSE, "not an encrypted master key");
+		goto fail;
+	}
+	memcpy(copy, blob, sizeof(copy));
+	if (wrap_kek(copy, pass, kek, err) == -1)
+		goto fail;
+	if (!wrap_gcm(0, kek, copy, copy + WRAP_KEY, s->key, aad)) {
+		cf_errorf(err, CF_E_PASSWORD,
+		    "the passphrase does not open the master key (wrong "
+		    "passphrase, or the file was altered)");
+		goto fail;
+	}
+	OPENSSL_cleanse(kek, sizeof(kek));
+	return s;
+fail:
+	OPENSSL_cleanse(kek, sizeof(kek));
+	cf_seal_free(s);
+	return NULL;
 }

@@ -17,6 +17,7 @@
 
 #include "cert.h"
 #include "error.h"
+#include "identity.h"
 #include "util.h"
 
 #define CF_STORE_DB "store.db"
@@ -164,6 +165,23 @@ int cf_store_client_remove(struct cf_store *s, const char *fingerprint,
 /* The role of fingerprint into role ("" when not authorized). */
 int cf_store_client_role(struct cf_store *s, const char *fingerprint,
     char role[16], struct cf_error *err);
+
+/* An authorized client, as cf_store_client_list gives it. */
+struct cf_client {
+	char fingerprint[CF_FP_LEN + 1];
+	char role[16];
+	time_t since; /* when its role was given (authorize) */
+	char *by;     /* who gave it: the audit's actor; "" when unknown */
+};
+/*
+ * Every authorized client, sorted by fingerprint, into *out (caller
+ * frees with cf_clients_free).  since and by come from the latest
+ * authorize record of the audit trail for that fingerprint and role;
+ * without one, since is when it was first authorized.
+ */
+int cf_store_client_list(struct cf_store *s, struct cf_client **out,
+    size_t *n, struct cf_error *err);
+void cf_clients_free(struct cf_client *c, size_t n); /* NULL-safe */
 
 /*
  * A text rendered from the store's contents, kept for the current second:

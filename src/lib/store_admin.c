@@ -3,6 +3,7 @@
  * assignments (which certificate each service has), the authorized API
  * clients and their roles, and the audit trail.  See store.h.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -99,6 +100,64 @@ cf_store_client_role(struct cf_store *s, const char *fingerprint, char role[16],
 	return store_lookup_one(s,
 	    "SELECT role FROM clients WHERE fingerprint = ?1", fingerprint,
 	    role, 16, "read clients", err);
+}
+
+/*
+ * The audit trail says who authorized a client (client_change in the
+ * agent writes "<fp> authorized as <role>"), so the client table needs no
+ * column of its own for it.  No index on audit: a scan per client, and an
+ * agent has a handful of clients.
+ */
+int
+cf_store_client_list(
+    struct cf_store *s, struct cf_client **out, size_t *n, struct cf_error *err)
+{
+	static const char *const sql =
+	    "SELECT c.fingerprint, c.role, coalesce(a.time, c.created), "
+	    " coalesce(a.actor, '') FROM clients c LEFT JOIN audit a ON a.id = "
+	    " (SELECT max(id) FROM audit WHERE operation = 'authorize' AND "
+	    "  outcome = c.fingerprint || ' authorized as ' || c.role) "
+	    "ORDER BY c.fingerprint";
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((st = store_prepare(s, sql, err)) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cf_client *c;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 8;
+			*out = xrealloc(*out, cap * sizeof(**out));
+		}
+		c = &(*out)[(*n)++];
+		snprintf(c->fingerprint, sizeof(c->fingerprint), "%s",
+		    (const char *)sqlite3_column_text(st, 0));
+		snprintf(c->role, sizeof(c->role), "%s",
+		    (const char *)sqlite3_column_text(st, 1));
+		c->since = (time_t)sqlite3_column_int64(st, 2);
+		c->by = store_col_text(st, 3);
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE) {
+		cf_clients_free(*out, *n);
+		*out = NULL;
+		*n = 0;
+		return store_db_error(s, err, "read clients");
+	}
+	return 0;
+}
+
+void
+cf_clients_free(struct cf_client *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < n; i++)
+		free(c[i].by);
+	free(c);
 }
 
 int

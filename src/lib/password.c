@@ -1,7 +1,6 @@
-/*
- * password.c - passwords never come from argv: a file (or stdin), the
- * CERTFLEET_PASSWORD variable, or a no-echo prompt on the terminal.
- */
+/* password.c - passwords from a file, the environment or the terminal:
+ * see password.h. */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +10,7 @@
 
 #include <openssl/crypto.h>
 
-#include "cli.h"
+#include "password.h"
 
 #define MAX_PASSWORD 1024
 
@@ -85,13 +84,13 @@ restore:
 }
 
 int
-cli_password_given(const char *file)
+cf_password_given(const char *file)
 {
 	return file != NULL || getenv("CERTFLEET_PASSWORD") != NULL;
 }
 
 int
-cli_password(const char *file, int ask, int confirm, const char *prompt,
+cf_password(const char *file, int ask, int confirm, const char *prompt,
     struct cf_secret **out, struct cf_error *err)
 {
 	const char *env = getenv("CERTFLEET_PASSWORD");
@@ -133,7 +132,7 @@ cli_password(const char *file, int ask, int confirm, const char *prompt,
 		}
 	}
 	if (*out != NULL && (*out)->len == 0)
-		fprintf(stderr, "certfleet: warning: using an empty "
-				"password\n");
+		fprintf(stderr, "%s: warning: using an empty password\n",
+		    program_invocation_short_name);
 	return 0;
 }
