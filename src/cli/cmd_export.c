@@ -45,19 +45,20 @@ is_request(struct backend *b, const struct backend_req *req,
 	return yes;
 }
 
+const struct option cli_export_opts[] = {
+    CLI_COMMON_OPTS,
+    {"output", required_argument, NULL, 'o'},
+    {"binary", no_argument, NULL, 'b'},
+    {"legacy", no_argument, NULL, 'l'},
+    {"pem", no_argument, NULL, 'P'},
+    {"no-key", no_argument, NULL, 'k'},
+    {"password-file", required_argument, NULL, 'p'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"output", required_argument, NULL, 'o'},
-	    {"binary", no_argument, NULL, 'b'},
-	    {"legacy", no_argument, NULL, 'l'},
-	    {"pem", no_argument, NULL, 'P'},
-	    {"no-key", no_argument, NULL, 'k'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r = NULL;
 	struct backend *b = NULL;
@@ -68,12 +69,13 @@ cmd_export(int argc, char **argv)
 	int c, binary = 0, pem = 0, rc = 1;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":ho:blPkp:", opts, NULL)) != -1) {
+	while ((c = getopt_long(
+		    argc, argv, ":ho:blPkp:", cli_export_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		case 'o':
 			path = optarg;
