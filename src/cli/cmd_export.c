@@ -15,8 +15,8 @@
 #include "ops.h"
 
 static const char usage[] =
-    "Usage: certfleet export THUMBPRINT [-o FILE] [--binary] [--legacy]\n"
-    "         [--pem] [--no-key] [--password-file FILE|-]\n"
+    "Usage: certfleet export THUMBPRINT [-o|--output FILE] [--binary]\n"
+    "         [--legacy] [--pem] [--no-key] [--password-file FILE|-]\n"
     "         [--server NAME] [--store DIR]\n"
     "Default: PKCS#12 as Base64 text; --binary: DER PKCS#12;\n"
     "--legacy: 3DES and SHA-1 MAC for Windows Server 2016 and older;\n"

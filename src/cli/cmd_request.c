@@ -25,7 +25,7 @@
 static const char usage_new[] =
     "Usage: certfleet request new --subject DN [--domains D,...]\n"
     "         [--key rsa2048|rsa3072|rsa4096|p256|p384] [--exportable]\n"
-    "         [--friendly-name N] [-o FILE] [--binary]\n"
+    "         [--friendly-name N] [-o|--output FILE] [--binary]\n"
     "         [--server NAME] [--store DIR]\n"
     "Makes the key where the store is and prints the PKCS#10 request (PEM,\n"
     "or DER with --binary) to send to the CA; the CN joins the SANs.\n";
@@ -35,8 +35,8 @@ static const char usage_complete[] =
     "FILE: the CA's answer (certificate as PEM or DER, a PEM bundle, or\n"
     "PKCS#7 with the chain), completed on the server holding the key.\n";
 static const char usage_renew[] =
-    "Usage: certfleet renew THUMBPRINT [--keep-key] [-o FILE] [--binary]\n"
-    "         [--server NAME] [--store DIR]\n"
+    "Usage: certfleet renew THUMBPRINT [--keep-key] [-o|--output FILE]\n"
+    "         [--binary] [--server NAME] [--store DIR]\n"
     "A request with the certificate's subject, domains, key type and "
     "flags;\n"
     "a new key unless --keep-key.  Services move only on enable.\n";
