@@ -79,7 +79,8 @@ static const char walker[] =
     "\tlocal n=$1 i=1 w\n"
     "\tprog=$2\n"
     "\tshift 2\n"
-    "\tcmd= sub= first= npos=0 opt= srv= sto= flt= from= pre= kind=none\n"
+    "\tcmd='' sub='' first='' npos=0 opt='' srv='' sto='' flt='' from=''\n"
+    "\tpre='' kind=none\n"
     "\t_certfleet_spec ''\n"
     "\twhile [ \"$i\" -lt \"$n\" ] && [ $# -gt 0 ]; do\n"
     "\t\tw=$1\n"
@@ -128,7 +129,7 @@ static const char walker[] =
     "\t\t\t_certfleet_keep \"$w\" \"${2-}\" ;;\n"
     "\t\tesac\n"
     "\tdone\n"
-    "\t[ \"$cur\" = = ] && cur=\n"
+    "\t[ \"$cur\" = = ] && cur=''\n"
     "\tif [ -z \"$opt\" ]; then\n"
     "\t\tcase $cur in\n"
     "\t\t--*=*)\n"
@@ -275,7 +276,7 @@ print_spec(const char *key, const struct option *opts,
 		printf("%s%s", sep, subs->name);
 		sep = " ";
 	}
-	printf("'\n\t\targ=%s nargs=%d ;;\n", arg_kinds[arg], nargs);
+	printf("'\n\t\targ='%s' nargs=%d ;;\n", arg_kinds[arg], nargs);
 }
 
 /* The data of the table, as shell functions both scripts read. */
@@ -302,14 +303,14 @@ print_table(void)
 			free(key);
 		}
 	}
-	printf("\t*) opts= sopts= subs= arg= nargs=0 ;;\n\tesac\n}\n\n");
+	printf("\t*) opts='' sopts='' subs='' arg='' nargs=0 ;;\n\tesac\n}\n\n");
 	printf("# _certfleet_value OPTION: sets kind, what its value is\n"
 	       "_certfleet_value() {\n\tcase $1 in\n");
 	for (i = 0; i < NVALUES; i++) {
 		printf("\t--%s", option_values[i].name);
 		if (option_values[i].shortname != 0)
 			printf("|-%c", option_values[i].shortname);
-		printf(") kind=%s ;;\n", option_values[i].kind);
+		printf(") kind='%s' ;;\n", option_values[i].kind);
 	}
 	printf("\t*) kind=none ;;\n\tesac\n}\n\n");
 }
@@ -341,6 +342,8 @@ cmd_completion(int argc, char **argv)
 	       "%s` from\n# certfleet's command table: make it again after an "
 	       "upgrade.\n\n",
 	    zsh ? "#compdef certfleet\n" : "", argv[optind], argv[optind]);
+	if (!zsh) /* "~/" is taken literally; compgen's words are split */
+		printf("# shellcheck disable=SC2088,SC2207\n");
 	print_table();
 	fputs(walker, stdout);
 	fputs(zsh ? zsh_tail : bash_tail, stdout);

@@ -15,6 +15,7 @@
 # no store, and the last within the callback's time limit.
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
+# (The shells' code below is single-quoted on purpose: it expands there.)
 
 require_certfleet
 
@@ -176,6 +177,7 @@ complete_zsh() {
 if ! command -v zsh >/dev/null; then
 	fail zsh/installed "zsh is not installed (scripts/setup-deps.sh installs it)"
 else
+	# shellcheck disable=SC2016
 	run env HOME="$T" zsh -fc 'autoload -Uz compinit && compinit -u -D &&
 		source <("$CERTFLEET" completion zsh) &&
 		[ "${_comps[certfleet]}" = _certfleet ]'
@@ -186,6 +188,7 @@ else
 		show "$ERR"
 	fi
 	# Without compinit there is no compdef: the check above can fail.
+	# shellcheck disable=SC2016
 	run env HOME="$T" zsh -fc 'source <("$CERTFLEET" completion zsh)'
 	if grep -q compdef "$ERR"; then
 		pass zsh/loads-needs-compinit

@@ -43,11 +43,17 @@ top=$(cat "$OUT")
 check help/top cf help
 expect_eq help/top-is--help "$(cat "$OUT")" "$top"
 for c in $commands; do
-	grep -qE "^  $c " "$OUT" && pass "help/top-lists/$c" ||
+	if grep -qE "^  $c " "$OUT"; then
+		pass "help/top-lists/$c"
+	else
 		fail "help/top-lists/$c" "certfleet help does not list $c"
+	fi
 done
-grep -q __complete "$OUT" && fail help/top-hides-callback "lists __complete" ||
+if grep -q __complete "$OUT"; then
+	fail help/top-hides-callback "lists __complete"
+else
 	pass help/top-hides-callback
+fi
 
 # help_lists NAME WORD... - help WORD... exits 0, prints exactly what
 # WORD... --help prints, and names every option completion offers.
@@ -111,8 +117,11 @@ fails_with misspelt/swap '^certfleet: gte: unknown command; did you mean get\?$'
 fails_with misspelt/prefix 'did you mean remove, request or renew\?$' cf re
 fails_with misspelt/prefix-unique 'did you mean services\?$' cf serv
 fails_with misspelt/far '^certfleet: bogus: unknown command \(certfleet help lists the commands\)$' cf bogus
-grep -q 'did you mean' "$ERR" && fail misspelt/far-no-guess "suggests for bogus" ||
+if grep -q 'did you mean' "$ERR"; then
+	fail misspelt/far-no-guess "suggests for bogus"
+else
 	pass misspelt/far-no-guess
+fi
 fails_with misspelt/hidden 'unknown command \(' cf __complet
 fails_with help/bogus '^certfleet: help: bogus: unknown command' cf help bogus
 fails_with help/misspelt '^certfleet: help: exprot: unknown command; did you mean export\?$' cf help exprot
