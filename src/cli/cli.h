@@ -5,6 +5,9 @@
 #ifndef CF_CLI_H
 #define CF_CLI_H
 
+#include <getopt.h>
+#include <stdio.h>
+
 #include "error.h"
 #include "password.h"
 #include "store.h"
@@ -88,5 +91,67 @@ int cmd_new(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_completion(int argc, char **argv);
+int cmd_complete(int argc, char **argv);
+
+/*
+ * The command table (main.c), which dispatch, help, "did you mean" and the
+ * shell completions all read, so that a new command or option shows up in
+ * each of them.  What a command's positional words are, for completion:
+ */
+enum cli_arg {
+	CLI_ARG_NONE,	    /* nothing to complete */
+	CLI_ARG_THUMBPRINT, /* a certificate on the targets */
+	CLI_ARG_FILE,
+	CLI_ARG_FLEET,	    /* a name in the fleet file */
+	CLI_ARG_COMMAND,    /* help: a command, then its subcommand */
+};
+struct cli_command {
+	const char *name;
+	int (*fn)(int, char **); /* NULL for a subcommand: the parent runs it */
+	const struct option *opts; /* what getopt_long takes, {NULL}-ended */
+	const struct cli_command *subs; /* {NULL}-ended, or NULL for none */
+	enum cli_arg arg;
+	int nargs; /* how many positional words (0: any number) */
+	const char *description;
+	int hidden; /* not listed, offered nor suggested */
+};
+extern const struct cli_command cli_commands[]; /* {NULL}-ended */
+/* The global options main takes before the command. */
+extern const struct option cli_main_opts[];
+
+/* The command (or, in parent's subs, the subcommand) named name; NULL. */
+const struct cli_command *cli_command_find(const struct cli_command *table,
+    const char *name);
+/* Whether opt is one no user should be offered (--password, which is
+ * there only to be refused). */
+int cli_option_hidden(const struct option *opt);
+/* The list of commands, `certfleet help`. */
+void cli_show_usage(FILE *f);
+/*
+ * Prints a command's usage text and the global options to stdout; the
+ * --help of every command.
+ */
+void cli_help(const char *usage);
+/*
+ * "certfleet: [op: ]word: unknown command", with "did you mean export?"
+ * when word is close to one; returns 2.
+ */
+int cli_unknown_command(const char *op, const char *word);
+/*
+ * "certfleet: request: bogus: unknown subcommand (request new, request
+ * complete)", or "; did you mean request new?" when word is close to one;
+ * returns 2.  cmd names a row of cli_commands with subs.
+ */
+int cli_unknown_sub(const char *cmd, const char *word);
+
+/* The option tables of the commands, for the table above. */
+extern const struct option cli_get_opts[], cli_import_opts[],
+    cli_export_opts[], cli_enable_opts[], cli_disable_opts[],
+    cli_remove_opts[], cli_services_opts[], cli_test_opts[],
+    cli_request_new_opts[], cli_request_complete_opts[], cli_renew_opts[],
+    cli_new_opts[], cli_copy_opts[], cli_log_opts[], cli_id_opts[],
+    cli_fleet_opts[], cli_common_opts[];
 
 #endif

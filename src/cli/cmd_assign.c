@@ -31,17 +31,29 @@ struct assign_args {
 	int force;
 };
 
-/* Parses THUMBPRINT [--services S,...] [--force]; 0 or an exit status. */
+/* Each command's own: disable has nothing to force, remove no services. */
+const struct option cli_enable_opts[] = {
+    CLI_COMMON_OPTS,
+    {"services", required_argument, NULL, 's'},
+    {"force", no_argument, NULL, 'f'},
+    {NULL, 0, NULL, 0},
+};
+const struct option cli_disable_opts[] = {
+    CLI_COMMON_OPTS,
+    {"services", required_argument, NULL, 's'},
+    {NULL, 0, NULL, 0},
+};
+const struct option cli_remove_opts[] = {
+    CLI_COMMON_OPTS,
+    {"force", no_argument, NULL, 'f'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Parses THUMBPRINT and the options of opts; 0 or an exit status. */
 static int
-parse(const char *op, const char *usage, int need_services, int argc,
-    char **argv, struct assign_args *a)
+parse(const char *op, const char *usage, const struct option *opts,
+    int need_services, int argc, char **argv, struct assign_args *a)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"services", required_argument, NULL, 's'},
-	    {"force", no_argument, NULL, 'f'},
-	    {NULL, 0, NULL, 0},
-	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -49,7 +61,7 @@ parse(const char *op, const char *usage, int need_services, int argc,
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage, stdout);
+			cli_help(usage);
 			return -1;
 		}
 		if (c == 's' && need_services)
@@ -144,7 +156,8 @@ cmd_enable(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("enable", usage, 1, argc, argv, &a)) != 0)
+	if ((rc = parse("enable", usage, cli_enable_opts, 1, argc, argv,
+		 &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	return run("enable", BACKEND_ENABLE, &a);
 }
@@ -159,7 +172,8 @@ cmd_disable(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("disable", usage, 1, argc, argv, &a)) != 0)
+	if ((rc = parse("disable", usage, cli_disable_opts, 1, argc, argv,
+		 &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	return run("disable", BACKEND_DISABLE, &a);
 }
@@ -174,7 +188,8 @@ cmd_remove(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("remove", usage, 0, argc, argv, &a)) != 0)
+	if ((rc = parse("remove", usage, cli_remove_opts, 0, argc, argv,
+		 &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	return run("remove", BACKEND_REMOVE, &a);
 }

@@ -40,27 +40,29 @@ struct copy_args {
 	int exportable;	      /* -1: as the source */
 };
 
+const struct option cli_copy_opts[] = {
+    CLI_COMMON_OPTS,
+    {"from", required_argument, NULL, 'f'},
+    {"to", required_argument, NULL, 't'},
+    {"services", required_argument, NULL, 's'},
+    {"exportable", no_argument, NULL, 'e'},
+    {"no-exportable", no_argument, NULL, 'E'},
+    {NULL, 0, NULL, 0},
+};
+
 static int
 parse(int argc, char **argv, struct copy_args *a)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"from", required_argument, NULL, 'f'},
-	    {"to", required_argument, NULL, 't'},
-	    {"services", required_argument, NULL, 's'},
-	    {"exportable", no_argument, NULL, 'e'},
-	    {"no-exportable", no_argument, NULL, 'E'},
-	    {NULL, 0, NULL, 0},
-	};
 	int c;
 
 	memset(a, 0, sizeof(*a));
 	a->exportable = -1;
-	while ((c = getopt_long(argc, argv, ":hf:t:s:eE", opts, NULL)) != -1) {
+	while ((c = getopt_long(
+		    argc, argv, ":hf:t:s:eE", cli_copy_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage, stdout);
+			cli_help(usage);
 			return -1;
 		} else if (c == 'f')
 			a->from = optarg;

@@ -15,8 +15,8 @@
 #include "ops.h"
 
 static const char usage[] =
-    "Usage: certfleet export THUMBPRINT [-o FILE] [--binary] [--legacy]\n"
-    "         [--pem] [--no-key] [--password-file FILE|-]\n"
+    "Usage: certfleet export THUMBPRINT [-o|--output FILE] [--binary]\n"
+    "         [--legacy] [--pem] [--no-key] [--password-file FILE|-]\n"
     "         [--server NAME] [--store DIR]\n"
     "Default: PKCS#12 as Base64 text; --binary: DER PKCS#12;\n"
     "--legacy: 3DES and SHA-1 MAC for Windows Server 2016 and older;\n"
@@ -45,19 +45,20 @@ is_request(struct backend *b, const struct backend_req *req,
 	return yes;
 }
 
+const struct option cli_export_opts[] = {
+    CLI_COMMON_OPTS,
+    {"output", required_argument, NULL, 'o'},
+    {"binary", no_argument, NULL, 'b'},
+    {"legacy", no_argument, NULL, 'l'},
+    {"pem", no_argument, NULL, 'P'},
+    {"no-key", no_argument, NULL, 'k'},
+    {"password-file", required_argument, NULL, 'p'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_export(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"output", required_argument, NULL, 'o'},
-	    {"binary", no_argument, NULL, 'b'},
-	    {"legacy", no_argument, NULL, 'l'},
-	    {"pem", no_argument, NULL, 'P'},
-	    {"no-key", no_argument, NULL, 'k'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r = NULL;
 	struct backend *b = NULL;
@@ -68,12 +69,13 @@ cmd_export(int argc, char **argv)
 	int c, binary = 0, pem = 0, rc = 1;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":ho:blPkp:", opts, NULL)) != -1) {
+	while ((c = getopt_long(
+		    argc, argv, ":ho:blPkp:", cli_export_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		case 'o':
 			path = optarg;

@@ -50,13 +50,14 @@ admin_cn(void)
 	return cn;
 }
 
+const struct option cli_id_opts[] = {
+    CLI_COMMON_OPTS,
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_id(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {NULL, 0, NULL, 0},
-	};
 	char *keyfile = NULL, *certfile = NULL, *cn = admin_cn();
 	char fp[CF_FP_LEN + 1];
 	struct cf_error err;
@@ -64,11 +65,11 @@ cmd_id(int argc, char **argv)
 	X509 *cert = NULL;
 	int c, created = 0, rc = 1;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", cli_id_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(id_usage, stdout);
+			cli_help(id_usage);
 			free(cn);
 			return 0;
 		}
@@ -262,24 +263,26 @@ static const struct {
     {"remove", fleet_cmd_remove},
 };
 
+const struct option cli_fleet_opts[] = {
+    CLI_COMMON_OPTS,
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_fleet(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {NULL, 0, NULL, 0},
-	};
 	struct fleet *f = NULL;
 	struct cf_error err;
 	char *path = NULL;
 	size_t i;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":h", cli_fleet_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(fleet_usage, stdout);
+			cli_help(fleet_usage);
 			return 0;
 		}
 		return cli_bad_option("fleet", c, argv);
@@ -290,8 +293,7 @@ cmd_fleet(int argc, char **argv)
 		if (strcmp(argv[optind], subcommands[i].name) == 0)
 			break;
 	if (i == sizeof(subcommands) / sizeof(subcommands[0]))
-		return cli_usage(
-		    "fleet", "%s: add, list or remove?", argv[optind]);
+		return cli_unknown_sub("fleet", argv[optind]);
 	if (cli.fingerprint != NULL && strcmp(argv[optind], "add") != 0)
 		return cli_usage("fleet", "--fingerprint goes with fleet add");
 	cf_error_clear(&err);

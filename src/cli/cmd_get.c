@@ -109,14 +109,15 @@ print_json(const struct backend *b, const struct backend_reply *r)
 	out_json_close();
 }
 
+const struct option cli_get_opts[] = {
+    CLI_COMMON_OPTS,
+    {"fields", required_argument, NULL, 'f'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_get(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"fields", required_argument, NULL, 'f'},
-	    {NULL, 0, NULL, 0},
-	};
 	int fields[MAX_FIELDS] = {CF_F_THUMBPRINT, CF_F_SERVICES, CF_F_STATUS,
 	    CF_F_NOTAFTER, CF_F_SUBJECT};
 	size_t nf = 5, failed = 0;
@@ -126,11 +127,12 @@ cmd_get(int argc, char **argv)
 	int c, rc, given = 0;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hf:", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":hf:", cli_get_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		}
 		if (c == 'f') {

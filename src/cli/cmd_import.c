@@ -127,18 +127,19 @@ free_inputs(struct cf_input *in, struct cf_buf *bufs, size_t n)
 	free(in);
 }
 
+const struct option cli_import_opts[] = {
+    CLI_COMMON_OPTS,
+    {"exportable", no_argument, NULL, 'x'},
+    {"friendly-name", required_argument, NULL, 'n'},
+    {"services", required_argument, NULL, 's'},
+    {"force", no_argument, NULL, 'f'},
+    {"password-file", required_argument, NULL, 'p'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_import(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"exportable", no_argument, NULL, 'x'},
-	    {"friendly-name", required_argument, NULL, 'n'},
-	    {"services", required_argument, NULL, 's'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"password-file", required_argument, NULL, 'p'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r = NULL;
 	struct backend *b = NULL;
@@ -151,12 +152,13 @@ cmd_import(int argc, char **argv)
 	int c, rc = 1;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hxn:s:fp:", opts, NULL)) != -1) {
+	while ((c = getopt_long(
+		    argc, argv, ":hxn:s:fp:", cli_import_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		case 'x':
 			req.import.exportable = 1;

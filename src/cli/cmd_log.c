@@ -80,14 +80,15 @@ print_log(const struct backend *b, const struct backend_reply *r)
 	free(cells);
 }
 
+const struct option cli_log_opts[] = {
+    CLI_COMMON_OPTS,
+    {"since", required_argument, NULL, 's'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_log(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"since", required_argument, NULL, 's'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
@@ -95,11 +96,12 @@ cmd_log(int argc, char **argv)
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hs:", opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":hs:", cli_log_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		}
 		if (c == 's' &&

@@ -25,7 +25,7 @@
 static const char usage_new[] =
     "Usage: certfleet request new --subject DN [--domains D,...]\n"
     "         [--key rsa2048|rsa3072|rsa4096|p256|p384] [--exportable]\n"
-    "         [--friendly-name N] [-o FILE] [--binary]\n"
+    "         [--friendly-name N] [-o|--output FILE] [--binary]\n"
     "         [--server NAME] [--store DIR]\n"
     "Makes the key where the store is and prints the PKCS#10 request (PEM,\n"
     "or DER with --binary) to send to the CA; the CN joins the SANs.\n";
@@ -35,8 +35,8 @@ static const char usage_complete[] =
     "FILE: the CA's answer (certificate as PEM or DER, a PEM bundle, or\n"
     "PKCS#7 with the chain), completed on the server holding the key.\n";
 static const char usage_renew[] =
-    "Usage: certfleet renew THUMBPRINT [--keep-key] [-o FILE] [--binary]\n"
-    "         [--server NAME] [--store DIR]\n"
+    "Usage: certfleet renew THUMBPRINT [--keep-key] [-o|--output FILE]\n"
+    "         [--binary] [--server NAME] [--store DIR]\n"
     "A request with the certificate's subject, domains, key type and "
     "flags;\n"
     "a new key unless --keep-key.  Services move only on enable.\n";
@@ -115,33 +115,34 @@ out:
 	return rc;
 }
 
+const struct option cli_request_new_opts[] = {
+    CLI_COMMON_OPTS,
+    {"subject", required_argument, NULL, 's'},
+    {"domains", required_argument, NULL, 'd'},
+    {"key", required_argument, NULL, 'k'},
+    {"exportable", no_argument, NULL, 'e'},
+    {"friendly-name", required_argument, NULL, 'n'},
+    {"output", required_argument, NULL, 'o'},
+    {"binary", no_argument, NULL, 'b'},
+    {NULL, 0, NULL, 0},
+};
+
 static int
 request_new(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"subject", required_argument, NULL, 's'},
-	    {"domains", required_argument, NULL, 'd'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"exportable", no_argument, NULL, 'e'},
-	    {"friendly-name", required_argument, NULL, 'n'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"binary", no_argument, NULL, 'b'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct cf_request_opts *o = &req.request;
 	const char *path = NULL;
 	int c, binary = 0;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hs:d:k:en:o:b", opts, NULL)) !=
-	    -1) {
+	while ((c = getopt_long(argc, argv, ":hs:d:k:en:o:b",
+		    cli_request_new_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage_new, stdout);
+			cli_help(usage_new);
 			return 0;
 		case 's':
 			o->subject = optarg;
@@ -207,13 +208,14 @@ report_complete(struct backend *b, struct backend_reply *r)
 	return rc;
 }
 
+const struct option cli_request_complete_opts[] = {
+    CLI_COMMON_OPTS,
+    {NULL, 0, NULL, 0},
+};
+
 static int
 request_complete(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r = NULL;
 	struct backend *b = NULL;
@@ -223,11 +225,12 @@ request_complete(int argc, char **argv)
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(
+		    argc, argv, ":h", cli_request_complete_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage_complete, stdout);
+			cli_help(usage_complete);
 			return 0;
 		}
 		return cli_bad_option("request complete", c, argv);
@@ -264,34 +267,38 @@ cmd_request(int argc, char **argv)
 	if (argc >= 2 &&
 	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		fputs(usage_new, stdout);
-		fputs(usage_complete, stdout);
+		cli_help(usage_complete);
 		return 0;
 	}
+	if (argc >= 2 && argv[1][0] != '-')
+		return cli_unknown_sub("request", argv[1]);
 	fputs(usage_new, stderr);
 	fputs(usage_complete, stderr);
 	return cli_usage("request", "give new or complete");
 }
 
+const struct option cli_renew_opts[] = {
+    CLI_COMMON_OPTS,
+    {"keep-key", no_argument, NULL, 'k'},
+    {"output", required_argument, NULL, 'o'},
+    {"binary", no_argument, NULL, 'b'},
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_renew(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"keep-key", no_argument, NULL, 'k'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"binary", no_argument, NULL, 'b'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	const char *path = NULL;
 	int c, binary = 0;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hko:b", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hko:b", cli_renew_opts, NULL)) !=
+	       -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage_renew, stdout);
+			cli_help(usage_renew);
 			return 0;
 		} else if (c == 'k')
 			req.keep_key = 1;
@@ -308,33 +315,34 @@ cmd_renew(int argc, char **argv)
 	return run_csr("renew", BACKEND_RENEW, &req, path, binary);
 }
 
+const struct option cli_new_opts[] = {
+    CLI_COMMON_OPTS,
+    {"self-signed", no_argument, NULL, 'x'},
+    {"subject", required_argument, NULL, 's'},
+    {"domains", required_argument, NULL, 'd'},
+    {"key", required_argument, NULL, 'k'},
+    {"days", required_argument, NULL, 'D'},
+    {"services", required_argument, NULL, 'v'},
+    {"exportable", no_argument, NULL, 'e'},
+    {"friendly-name", required_argument, NULL, 'n'},
+    {"force", no_argument, NULL, 'f'},
+    {NULL, 0, NULL, 0},
+};
+
 /* The options of new --self-signed into o; 0, or an exit status. */
 static int
 parse_selfsigned(int argc, char **argv, struct cf_selfsigned_opts *o)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"self-signed", no_argument, NULL, 'x'},
-	    {"subject", required_argument, NULL, 's'},
-	    {"domains", required_argument, NULL, 'd'},
-	    {"key", required_argument, NULL, 'k'},
-	    {"days", required_argument, NULL, 'D'},
-	    {"services", required_argument, NULL, 'v'},
-	    {"exportable", no_argument, NULL, 'e'},
-	    {"friendly-name", required_argument, NULL, 'n'},
-	    {"force", no_argument, NULL, 'f'},
-	    {NULL, 0, NULL, 0},
-	};
 	int c, self = 0;
 	char *end;
 
-	while ((c = getopt_long(argc, argv, ":hxs:d:k:D:v:en:f", opts,
+	while ((c = getopt_long(argc, argv, ":hxs:d:k:D:v:en:f", cli_new_opts,
 		    NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage_selfsigned, stdout);
+			cli_help(usage_selfsigned);
 			return -1;
 		case 'x':
 			self = 1;

@@ -141,13 +141,14 @@ report_mismatches(const struct backend *b, const struct backend_reply *r)
 	return bad;
 }
 
+const struct option cli_services_opts[] = {
+    CLI_COMMON_OPTS,
+    {NULL, 0, NULL, 0},
+};
+
 int
 cmd_services(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {NULL, 0, NULL, 0},
-	};
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
@@ -155,11 +156,12 @@ cmd_services(int argc, char **argv)
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", cli_services_opts, NULL)) !=
+	       -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
-			fputs(usage, stdout);
+			cli_help(usage);
 			return 0;
 		}
 		return cli_bad_option("services", c, argv);

@@ -81,6 +81,18 @@ check_options(const struct test_opts *o)
 	return 0;
 }
 
+const struct option cli_test_opts[] = {
+    CLI_COMMON_OPTS,
+    {"via", required_argument, NULL, 'v'},
+    {"count", required_argument, NULL, 'n'},
+    {"protocol", required_argument, NULL, 'p'},
+    {"ca-file", required_argument, NULL, 'c'},
+    {"warn-days", required_argument, NULL, 'w'},
+    {"crit-days", required_argument, NULL, 'C'},
+    {"timeout", required_argument, NULL, 't'},
+    {NULL, 0, NULL, 0},
+};
+
 /*
  * argv into *o; 0, -1 when --help was shown, or the exit status of a
  * usage error.
@@ -88,17 +100,6 @@ check_options(const struct test_opts *o)
 static int
 parse_options(int argc, char **argv, struct test_opts *o)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"via", required_argument, NULL, 'v'},
-	    {"count", required_argument, NULL, 'n'},
-	    {"protocol", required_argument, NULL, 'p'},
-	    {"ca-file", required_argument, NULL, 'c'},
-	    {"warn-days", required_argument, NULL, 'w'},
-	    {"crit-days", required_argument, NULL, 'C'},
-	    {"timeout", required_argument, NULL, 't'},
-	    {NULL, 0, NULL, 0},
-	};
 	struct cf_error err;
 	int c, rc = 0;
 
@@ -106,13 +107,13 @@ parse_options(int argc, char **argv, struct test_opts *o)
 	o->warn_days = 60;
 	o->crit_days = 30;
 	o->timeout_s = 5;
-	while (
-	    rc == 0 && (c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+	while (rc == 0 &&
+	       (c = getopt_long(argc, argv, ":h", cli_test_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
 		case 'h':
-			fputs(usage, stdout);
+			cli_help(usage);
 			return -1;
 		case 'v':
 			o->via = optarg;

@@ -1,5 +1,7 @@
 /*
  * main.c - certfleet: look the command up in the table, hand it argv.
+ * The table also feeds help, "did you mean" and the shell completions
+ * (help.c, complete.c), so a command or option added here shows in all.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,87 +12,141 @@
 
 #include "cli.h"
 
-static const struct {
-	const char *name;
-	int (*fn)(int, char **);
-	const char *description;
-} commands[] = {
-    {"get", cmd_get, "list certificates (Get-ExchangeCertificate)"},
-    {"import", cmd_import, "import certificates, keys and chains"},
-    {"export", cmd_export, "export as PKCS#12 or PEM"},
-    {"enable", cmd_enable, "assign a certificate to services"},
-    {"disable", cmd_disable, "take services from a certificate"},
-    {"remove", cmd_remove, "remove a certificate from the store"},
-    {"services", cmd_services, "what each service serves, checked live"},
-    {"test", cmd_test, "prove by handshakes what every server serves for a name"},
-    {"request", cmd_request,
-	"request new: a key and a CSR; request complete: the CA's answer"},
-    {"renew", cmd_renew, "a renewal request for a certificate"},
-    {"new", cmd_new, "new --self-signed: a self-signed certificate"},
-    {"copy", cmd_copy,
-	"copy a certificate with its key to other agents, and deploy it"},
-    {"log", cmd_log, "show the audit trail"},
-    {"id", cmd_id, "create and show the admin identity agents authorize"},
-    {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},
+const struct option cli_common_opts[] = {
+    CLI_COMMON_OPTS,
+    {NULL, 0, NULL, 0},
 };
-#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static void
-show_usage(FILE *f)
+const struct option cli_main_opts[] = {
+    CLI_COMMON_OPTS,
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Subcommands: their parent parses and runs them. */
+static const struct cli_command request_subs[] = {
+    {.name = "new", .opts = cli_request_new_opts,
+	.description = "a key and a CSR for a CA"},
+    {.name = "complete", .opts = cli_request_complete_opts,
+	.arg = CLI_ARG_FILE, .nargs = 1,
+	.description = "install the CA's answer"},
+    {.name = NULL},
+};
+static const struct cli_command fleet_subs[] = {
+    {.name = "add", .opts = cli_fleet_opts, .nargs = 2,
+	.description = "pin an agent by name"},
+    {.name = "list", .opts = cli_fleet_opts, .description = "the agents"},
+    {.name = "remove", .opts = cli_fleet_opts, .arg = CLI_ARG_FLEET,
+	.nargs = 1, .description = "forget an agent"},
+    {.name = NULL},
+};
+static const struct cli_command completion_subs[] = {
+    {.name = "bash", .opts = cli_common_opts,
+	.description = "the bash completion script"},
+    {.name = "zsh", .opts = cli_common_opts,
+	.description = "the zsh completion script"},
+    {.name = NULL},
+};
+
+const struct cli_command cli_commands[] = {
+    {.name = "get", .fn = cmd_get, .opts = cli_get_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "list certificates (Get-ExchangeCertificate)"},
+    {.name = "import", .fn = cmd_import, .opts = cli_import_opts,
+	.arg = CLI_ARG_FILE,
+	.description = "import certificates, keys and chains"},
+    {.name = "export", .fn = cmd_export, .opts = cli_export_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "export as PKCS#12 or PEM"},
+    {.name = "enable", .fn = cmd_enable, .opts = cli_enable_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "assign a certificate to services"},
+    {.name = "disable", .fn = cmd_disable, .opts = cli_disable_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "take services from a certificate"},
+    {.name = "remove", .fn = cmd_remove, .opts = cli_remove_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "remove a certificate from the store"},
+    {.name = "services", .fn = cmd_services, .opts = cli_services_opts,
+	.description = "what each service serves, checked live"},
+    {.name = "test", .fn = cmd_test, .opts = cli_test_opts,
+	.description = "prove by handshakes what every server serves for a "
+		       "name"},
+    {.name = "request", .fn = cmd_request, .opts = cli_common_opts,
+	.subs = request_subs,
+	.description = "request new: a key and a CSR; request complete: the "
+		       "CA's answer"},
+    {.name = "renew", .fn = cmd_renew, .opts = cli_renew_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "a renewal request for a certificate"},
+    {.name = "new", .fn = cmd_new, .opts = cli_new_opts,
+	.description = "new --self-signed: a self-signed certificate"},
+    {.name = "copy", .fn = cmd_copy, .opts = cli_copy_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
+	.description = "copy a certificate with its key to other agents, and "
+		       "deploy it"},
+    {.name = "log", .fn = cmd_log, .opts = cli_log_opts,
+	.description = "show the audit trail"},
+    {.name = "id", .fn = cmd_id, .opts = cli_id_opts,
+	.description = "create and show the admin identity agents "
+		       "authorize"},
+    {.name = "fleet", .fn = cmd_fleet, .opts = cli_fleet_opts,
+	.subs = fleet_subs,
+	.description = "add, list and remove the agents of the fleet"},
+    {.name = "help", .fn = cmd_help, .opts = cli_common_opts,
+	.arg = CLI_ARG_COMMAND, .nargs = 2,
+	.description = "a command's usage and options"},
+    {.name = "completion", .fn = cmd_completion, .opts = cli_common_opts,
+	.subs = completion_subs,
+	.description = "print the bash or zsh completion script"},
+    {.name = "__complete", .fn = cmd_complete, .opts = cli_common_opts,
+	.hidden = 1,
+	.description = "what the completion scripts ask certfleet for"},
+    {.name = NULL},
+};
+
+const struct cli_command *
+cli_command_find(const struct cli_command *table, const char *name)
 {
-	size_t i;
+	const struct cli_command *c;
 
-	fprintf(f, "Usage: certfleet [--server NAME,...|all [--fingerprint FP]"
-		   " | --store DIR]\n"
-		   "         [--fleet FILE] [--json] <command> [options]\n"
-		   "Without --server or --store: the local agent's socket.\n"
-		   "\nCommands:\n");
-	for (i = 0; i < NCOMMANDS; i++)
-		fprintf(f, "  %-8s  %s\n", commands[i].name,
-		    commands[i].description);
-	fprintf(f, "\n'certfleet <command> --help' shows a command's "
-		   "options.\n");
+	for (c = table; c != NULL && c->name != NULL; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
 }
 
 int
 main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    CLI_COMMON_OPTS,
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
-	};
-	size_t i;
-	int c;
+	const struct cli_command *cmd;
+	int c, sub_argc;
+	char **sub_argv;
 
 	umask(077); /* everything certfleet creates is the owner's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", cli_main_opts, NULL)) != -1) {
 		if (c == 'V') {
 			printf("certfleet %s (%s)\n", CF_VERSION,
 			    OpenSSL_version(OPENSSL_VERSION));
 			return 0;
 		}
 		if (c == 'h') {
-			show_usage(stdout);
+			cli_show_usage(stdout);
 			return 0;
 		}
 		if (!cli_common_opt(c, optarg))
 			return cli_bad_option(NULL, c, argv);
 	}
 	if (optind >= argc) {
-		show_usage(stderr);
+		cli_show_usage(stderr);
 		return 2;
 	}
-	for (i = 0; i < NCOMMANDS; i++)
-		if (strcmp(argv[optind], commands[i].name) == 0) {
-			int sub_argc = argc - optind;
-			char **sub_argv = argv + optind;
-			optind = 0; /* the command's getopt starts afresh */
-			return commands[i].fn(sub_argc, sub_argv);
-		}
-	fprintf(stderr, "certfleet: %s: unknown command\n", argv[optind]);
-	show_usage(stderr);
-	return 2;
+	if ((cmd = cli_command_find(cli_commands, argv[optind])) == NULL)
+		return cli_unknown_command(NULL, argv[optind]);
+	sub_argc = argc - optind;
+	sub_argv = argv + optind;
+	optind = 0; /* the command's getopt starts afresh */
+	return cmd->fn(sub_argc, sub_argv);
 }
