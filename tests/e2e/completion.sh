@@ -69,8 +69,11 @@ offers bash/help-command export help exp
 offers bash/help-subcommand complete help request com
 
 # ---- fleet names ------------------------------------------------------
+# One address each: fleet add refuses a second name for one agent.
+port=1
 for n in ex1 ex2 web1; do
-	check "setup/fleet-add-$n" cf fleet add "$n" "127.0.0.1:1" --fingerprint "$FP"
+	check "setup/fleet-add-$n" cf fleet add "$n" "127.0.0.1:$port" --fingerprint "$FP"
+	port=$((port + 1))
 done
 offers bash/fleet "$(printf 'ex1\nex2')" --server e
 offers bash/fleet-all "$(printf 'all\nex1\nex2\nweb1')" get --server ''
@@ -115,7 +118,7 @@ offers bash/thumbprint-no-command-arg "" --store "$S" services ''
 # answers: nothing, and within the callback's limit (3 s).
 # (With an identity, so that certfleet does try to connect.)
 check setup/id cf id
-check setup/fleet-dead cf fleet add dead "127.0.0.1:1" --fingerprint "$FP"
+check setup/fleet-dead cf fleet add dead "127.0.0.1:9" --fingerprint "$FP"
 offers bash/thumbprint-dead-agent "" --server dead get ''
 PORTFILE=$T/port
 python3 -c '
