@@ -221,6 +221,11 @@ backend_open(const char *op, struct backend **out)
 		return cli_usage(op, "give --store DIR or --server NAME, not "
 				     "both");
 	}
+	if (cli.init && (cli.server != NULL || cli_store_dir() == NULL)) {
+		backend_free(b);
+		return cli_usage(op, "--init creates the local store given by "
+				     "--store DIR");
+	}
 	if (cli.fingerprint != NULL && cli.server == NULL) {
 		backend_free(b);
 		return cli_usage(op, "--fingerprint pins an agent given as "

@@ -18,6 +18,7 @@ struct cli_global {
 	const char *fleet;	 /* --fleet FILE */
 	const char *fingerprint; /* --fingerprint SHA256 */
 	int json;		 /* --json */
+	int init;		 /* --init: create the --store when missing */
 };
 extern struct cli_global cli;
 
@@ -28,6 +29,7 @@ extern struct cli_global cli;
 	    {"json", no_argument, NULL, 'J'},                                  \
 	    {"fleet", required_argument, NULL, 'L'},                           \
 	    {"fingerprint", required_argument, NULL, 'F'},                     \
+	    {"init", no_argument, NULL, 'I'},                                  \
 	    {"password", required_argument, NULL, 'W'},                        \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
@@ -41,8 +43,15 @@ int cli_common_opt(int c, const char *arg);
  */
 int cli_bad_option(const char *op, int c, char **argv);
 
-/* Opens the store of --store (or $CERTFLEET_STORE); NULL after an error
- * message on stderr. */
+/* The store directory of --store, else $CERTFLEET_STORE; NULL for none. */
+const char *cli_store_dir(void);
+/*
+ * Opens the store of --store (or $CERTFLEET_STORE) for command op: one
+ * that is there, or a new one with --init (said on stderr).  A store a
+ * running agent owns is refused unless op only reads (get, log,
+ * services, test, export): the agent deploys what changes, so changes go
+ * through it.  NULL after an error message on stderr.
+ */
 struct cf_store *cli_open_store(const char *op);
 
 /* Audits a failure the command met outside an operation (a file that
@@ -98,5 +107,6 @@ int cmd_new(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_store(int argc, char **argv);
 
 #endif

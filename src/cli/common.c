@@ -31,6 +31,9 @@ cli_common_opt(int c, const char *arg)
 	case 'F':
 		cli.fingerprint = arg;
 		return 1;
+	case 'I':
+		cli.init = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -64,24 +67,71 @@ cli_bad_option(const char *op, int c, char **argv)
 	return 2;
 }
 
+const char *
+cli_store_dir(void)
+{
+	const char *dir = cli.store ? cli.store : getenv("CERTFLEET_STORE");
+
+	return dir != NULL && dir[0] != '\0' ? dir : NULL;
+}
+
+/* Whether command op only reads the store: those may look at a store a
+ * running agent owns.  Export writes an audit record, nothing else. */
+static int
+reads_only(const char *op)
+{
+	static const char *const readers[] = {
+	    "get", "log", "services", "test", "export"};
+	size_t i;
+
+	for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (strcmp(op, readers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 struct cf_store *
 cli_open_store(const char *op)
 {
 	struct cf_error err;
-	struct cf_store *s;
-	const char *dir = cli.store;
+	struct cf_store *s = NULL;
+	const char *dir = cli_store_dir();
+	int created = 0;
 
-	if (dir == NULL)
-		dir = getenv("CERTFLEET_STORE");
-	if (dir == NULL || dir[0] == '\0') {
+	cf_error_clear(&err);
+	if (dir == NULL) {
 		fprintf(stderr, "certfleet: %s: no store: give --store DIR "
 				"(or set CERTFLEET_STORE)\n",
 		    op);
 		return NULL;
 	}
-	cf_error_clear(&err);
-	if ((s = cf_store_open(dir, &err)) == NULL)
+	if (!cf_store_exists(dir) && !cli.init) {
+		fprintf(stderr,
+		    "certfleet: %s: no certfleet store in %s: check the path, "
+		    "or create one with certfleet store init %s (or --init)\n",
+		    op, dir, dir);
+		return NULL;
+	}
+	/* The agent's lock file lives in the store directory: no store
+	 * there, no agent owning it. */
+	if (!reads_only(op) && cf_store_exists(dir) &&
+	    cf_store_lock_check(dir, &err) == -1) {
+		if (err.code == CF_E_CONFLICT)
+			fprintf(stderr,
+			    "certfleet: %s: %s; use --server or run without "
+			    "--store to go through its socket\n",
+			    op, err.msg);
+		else
+			cli_fail(op, &err);
+		return NULL;
+	}
+	created = !cf_store_exists(dir);
+	if ((s = created ? cf_store_open(dir, &err)
+			 : cf_store_open_existing(dir, &err)) == NULL)
 		cli_fail(op, &err);
+	else if (created)
+		fprintf(stderr, "certfleet: %s: created a new store in %s\n",
+		    op, dir);
 	return s;
 }
 

@@ -32,6 +32,7 @@ static const struct {
     {"log", cmd_log, "show the audit trail"},
     {"id", cmd_id, "create and show the admin identity agents authorize"},
     {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},
+    {"store", cmd_store, "store init DIR: create a local store"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

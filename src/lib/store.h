@@ -21,6 +21,7 @@
 
 #define CF_STORE_DB "store.db"
 #define CF_STORE_KEYFILE "master.key"
+#define CF_STORE_LOCKFILE "owner.lock"
 
 enum cf_sig_state {
 	CF_SIG_UNKNOWN = 0, /* no issuer known yet */
@@ -55,7 +56,30 @@ struct cf_store;
  * current version.  NULL and err set on failure; caller frees.
  */
 struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
+/*
+ * cf_store_open of a store that is there: nothing is created, and a
+ * directory without the database is CF_E_NOTFOUND ("no certfleet store
+ * in DIR"), one with the database but not the master key CF_E_STORE.
+ */
+struct cf_store *cf_store_open_existing(const char *dir, struct cf_error *err);
+/* 1 when dir holds a store's database, else 0. */
+int cf_store_exists(const char *dir);
 void cf_store_free(struct cf_store *s); /* NULL-safe */
+
+/*
+ * The owner lock: the running agent holds it on its store for its
+ * lifetime (a file of its own in dir, apart from the database, so
+ * readers and backups never wait for it).  cf_store_lock_take returns
+ * the held lock (release it with cf_store_lock_release), or NULL with
+ * CF_E_CONFLICT naming the holder's pid when another process holds it.
+ */
+struct cf_store_lock;
+struct cf_store_lock *cf_store_lock_take(const char *dir, struct cf_error *err);
+void cf_store_lock_release(struct cf_store_lock *l); /* NULL-safe */
+/* 0 when no running process holds dir's owner lock; -1 with
+ * CF_E_CONFLICT "DIR: the store is owned by a running certfleetd (pid
+ * N)" when one does (or CF_E_IO when the lock cannot be tested). */
+int cf_store_lock_check(const char *dir, struct cf_error *err);
 
 int cf_store_begin(struct cf_store *s, struct cf_error *err);
 /* A read transaction: one consistent view, no write lock (WAL readers

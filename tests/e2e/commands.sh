@@ -242,7 +242,7 @@ cmd_mode() {
 # cmd_newstore NAME - a fresh, initialised store; prints its directory.
 cmd_newstore() {
 	local d=$ST/$1
-	cf --store "$d" get >/dev/null 2>&1
+	cf store init "$d" >/dev/null 2>&1
 	printf '%s\n' "$d"
 }
 
@@ -373,8 +373,41 @@ UNKNOWN_TP=0123456789ABCDEF0123456789ABCDEF01234567
 # ---- the store ---------------------------------------------------------
 
 S=$ST/fresh
+# A store is made on purpose only: a mistyped --store is an error.
+cmd_cf --store "$S" get
+expect_eq "store/missing: exit 1, says so" "$RC:$(cat "$ERR")" \
+	"1:certfleet: get: no certfleet store in $S: check the path, or create one with certfleet store init $S (or --init)"
+expect_eq "store/missing: nothing created" "$(ls -d "$S" 2>&1 | grep -c 'No such')" 1
+cmd_cf --store "$S" import "$F/leaf.pem"
+expect_eq "store/missing: import refused too" "$RC:$(ls -d "$S" 2>&1 | grep -c 'No such')" 1:1
+CERTFLEET_STORE=$S cmd_cf get
+expect_eq "store/missing: CERTFLEET_STORE alike" "$RC:$(grep -c "no certfleet store in $S" "$ERR")" 1:1
+cmd_cf --init get
+expect_eq "store/--init without --store: usage" "$RC:$(head -n1 "$ERR")" \
+	"2:certfleet: get: --init creates the local store given by --store DIR"
+(umask 022 && cf store init "$S" >"$OUT" 2>"$ERR") && RC=0 || RC=$?
+expect_eq "store/init: exit 0, says where" "$RC:$(cat "$OUT")" "0:created a certfleet store in $S"
 (umask 022 && cf --store "$S" get >"$OUT" 2>"$ERR") && RC=0 || RC=$?
 expect_eq "store/first-use-get" "$RC:$(cat "$OUT")" "0:"
+before=$(store_snapshot "$S")
+cmd_cf store init "$S"
+expect_eq "store/init again: nothing changed" "$RC:$(cat "$OUT")" \
+	"0:$S: already a certfleet store; nothing changed"
+expect_eq "store/init again: the store as it was" "$(store_snapshot "$S")" "$before"
+cmd_cf store init
+expect_eq "store/init without DIR: usage" "$RC" 2
+cmd_cf --store "$ST/by-option" --init get
+expect_eq "store/--init: creates, says so on stderr" "$RC:$(cat "$ERR")" \
+	"0:certfleet: get: created a new store in $ST/by-option"
+cmd_cf --store "$ST/by-option" --init get
+expect_eq "store/--init on a store: silent" "$RC:$(cat "$ERR")" "0:"
+CERTFLEET_STORE=$ST/by-env cmd_cf store init --json
+expect_eq "store/init: CERTFLEET_STORE, --json" "$RC:$(jq -c . "$OUT")" \
+	"0:{\"Store\":\"$ST/by-env\",\"Created\":true}"
+cp -a "$ST/by-env" "$ST/nokey" && rm "$ST/nokey/master.key"
+cmd_cf --store "$ST/nokey" get
+expect_eq "store/no master key: refused, not replaced" \
+	"$RC:$(grep -c 'master.key is missing' "$ERR"):$(ls "$ST/nokey" | grep -c master.key)" 1:1:0
 cmd_mode "store/dir-0700" "$S" 700
 cmd_mode "store/db-0600" "$S/store.db" 600
 cmd_mode "store/master-key-0600" "$S/master.key" 600
@@ -382,8 +415,8 @@ expect_eq "store/journal-wal" "$(sqlite3 "$S/store.db" 'PRAGMA journal_mode' 2>&
 cmd_cf --store "$S" get --json
 expect_eq "store/empty-get-json" "$(jq -c . "$OUT" 2>&1)" "[]"
 echo "not a directory" >"$T/plainfile"
-cmd_cf --store "$T/plainfile" get
-if [ "$RC" -eq 1 ] && grep -q '^certfleet: get: ' "$ERR" &&
+cmd_cf store init "$T/plainfile"
+if [ "$RC" -eq 1 ] && grep -q '^certfleet: store init: ' "$ERR" &&
 	[ "$(cat "$T/plainfile")" = "not a directory" ]; then
 	pass "store/not-a-directory"
 else
@@ -955,7 +988,7 @@ expect_eq log/json/fields "$(jq -r '[.[] | keys | sort | join(",")] | unique | j
 	"Actor,Operation,Outcome,Thumbprint,Time"
 expect_eq log/json/times-iso8601 "$(jq -r '[.[].Time | select(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$") | not)] | length' "$T/log.json")" 0
 expect_eq log/json/operations "$(jq -r '[.[].Operation] | unique | join(",")' "$T/log.json")" \
-	"disable,enable,import,remove"
+	"disable,enable,import,remove,store init"
 expect_eq log/json/actor "$(jq -r '[.[].Actor | select(length == 0)] | length' "$T/log.json")" 0
 expect_eq log/json/enable-row "$(jq -r --arg t "$TP_LEAF" '[.[] | select(.Operation == "enable" and
 	.Thumbprint == $t and (.Outcome | test("https")))] | length > 0' "$T/log.json")" true
