@@ -909,10 +909,49 @@ if [ "$RC" -eq 0 ] && ! grep -qF -- "$TTY_PW" "$T/tty4.log"; then
 else
 	fail password/prompt-typed-at-once "try $tries: exit $RC (124: hung waiting, the typed password was discarded), echoed: $(grep -qF -- "$TTY_PW" "$T/tty4.log" && echo yes || echo no)"
 fi
-# Import asks once for a file that needs a password, on a terminal.
+# What can be checked is checked before a password is asked for: a key
+# that is not exportable, a thumbprint that names nothing.
+before=$(store_snapshot "$S")
+a0=$(cmd_audit_max "$S")
+cmd_tty "$T/tty-noexp.log" 300 "assword" "$TTY_PW" "assword" "$TTY_PW" -- \
+	--store "$S" export "${TP_EC:0:8}" --binary -o "$O/tty-noexp.p12"
+expect_eq password/export-not-exportable-no-prompt \
+	"$RC:$(grep -c 'assword' "$T/tty-noexp.log"):$(grep -c "^certfleet: export: ${TP_EC:0:8} (.*): the private key is not exportable" "$T/tty-noexp.log")" "1:0:1"
+cmd_absent password/export-not-exportable-no-prompt "$O/tty-noexp.p12"
+cmd_unchanged password/export-not-exportable-no-prompt "$S" "$before"
+cmd_audited password/export-not-exportable-no-prompt "$S" "$a0"
+cmd_tty "$T/tty-nosuch.log" 300 "assword" "$TTY_PW" -- \
+	--store "$S" export "$UNKNOWN_TP" --binary -o "$O/tty-nosuch.p12"
+expect_eq password/export-unknown-no-prompt \
+	"$RC:$(grep -c 'assword' "$T/tty-nosuch.log"):$(grep -ciE '^certfleet: export: .*(no such|not found)' "$T/tty-nosuch.log")" "1:0:1"
+# Import asks once for a file that needs a password, on a terminal: the
+# prompt names the file, and nothing is said before it.
 I=$(cmd_newstore tty-import)
 cmd_tty "$T/tty5.log" 300 "assword" "$CMD_P12_PASSWORD" -- --store "$I" import "$F/leaf.p12"
 expect_eq password/import-prompt "$RC:$(grep -c "$TP_LEAF  -  imported" "$T/tty5.log")" "0:1"
+expect_eq password/import-prompt/names-the-file "$(head -n 1 "$T/tty5.log" | tr -d '\r')" \
+	"Password for $F/leaf.p12: "
+expect_eq password/import-prompt/nothing-said-before "$(grep -c 'is needed' "$T/tty5.log")" 0
+# A wrong password at a terminal: said, and asked again, three tries.
+I=$(cmd_newstore tty-import-retry)
+cmd_tty "$T/tty-retry.log" 300 "Password for" "Wrong-1" "Password for" "Wrong-2" \
+	"Password for" "$CMD_P12_PASSWORD" -- --store "$I" import "$F/leaf.p12"
+expect_eq password/import-third-try \
+	"$RC:$(grep -c 'Password for' "$T/tty-retry.log"):$(grep -c "^certfleet: import: $F/leaf.p12: MAC verification failed (wrong password?)" "$T/tty-retry.log"):$(grep -c "$TP_LEAF  -  imported" "$T/tty-retry.log")" \
+	"0:3:2:1"
+I=$(cmd_newstore tty-import-wrong)
+before=$(store_snapshot "$I")
+cmd_tty "$T/tty-wrong.log" 300 "Password for" "Wrong-1" "Password for" "Wrong-2" \
+	"Password for" "Wrong-3" "Password for" "Wrong-4" -- --store "$I" import "$F/leaf.p12"
+expect_eq password/import-three-wrong \
+	"$RC:$(grep -c 'Password for' "$T/tty-wrong.log"):$(grep -c "^certfleet: import: $F/leaf.p12: MAC verification failed (wrong password?)" "$T/tty-wrong.log")" \
+	"1:3:3"
+cmd_unchanged password/import-three-wrong "$I" "$before"
+if grep -qE 'Wrong-[0-9]' "$T/tty-retry.log" "$T/tty-wrong.log"; then
+	fail password/import-retry/no-echo "a typed password shows on the terminal"
+else
+	pass password/import-retry/no-echo
+fi
 if grep -qF -- "$CMD_P12_PASSWORD" "$T/tty5.log"; then
 	fail password/import-prompt/no-echo "the typed password shows on the terminal"
 else
