@@ -417,9 +417,13 @@ int
 backend_fail(const struct backend *b, size_t i, const char *op,
     const struct cf_error *err)
 {
+	char *msg;
+
 	if (!b->named)
 		return cli_fail(op, err);
-	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op, err->msg);
+	msg = cli_name_server(err->msg, b->t[i].name); /* its fixes too */
+	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op, msg);
+	free(msg);
 	return err->code == CF_E_USAGE ? 2 : 1;
 }
 

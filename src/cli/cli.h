@@ -69,6 +69,13 @@ const char *cli_actor(void);
 int cli_write_out(const char *path, const void *data, size_t len,
     unsigned mode, struct cf_error *err);
 
+/*
+ * text with " --server server" added to each command it suggests in
+ * backticks (`certfleet enable ...`), so that the fix runs where the
+ * problem is; a plain copy when server is NULL (a local target).  New.
+ */
+char *cli_name_server(const char *text, const char *server);
+
 /* Prints each line of text (lines split at '\n') after prefix. */
 void cli_print_lines(const char *prefix, const char *text);
 

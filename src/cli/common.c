@@ -197,3 +197,25 @@ cli_write_out(const char *path, const void *data, size_t len, unsigned mode,
 					       "%s", strerror(errno));
 	return 0;
 }
+
+char *
+cli_name_server(const char *text, const char *server)
+{
+	const char *p = text, *open, *close;
+	char *out = xstrdup(""), *next;
+
+	if (server == NULL)
+		return xstrdup(text);
+	/* Each `certfleet ...` gets --server before its closing backtick. */
+	while ((open = strstr(p, "`certfleet ")) != NULL &&
+	       (close = strchr(open + 1, '`')) != NULL) {
+		next = xasprintf("%s%.*s --server %s`", out, (int)(close - p),
+		    p, server);
+		free(out);
+		out = next;
+		p = close + 1;
+	}
+	next = xasprintf("%s%s", out, p);
+	free(out);
+	return next;
+}

@@ -79,6 +79,9 @@ static const char *const migrations[] = {
     " renews TEXT NOT NULL DEFAULT '',"
     " csr BLOB NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL);"
     "CREATE INDEX requests_spki ON requests(spki);",
+    /* 4: whether an assignment reached the service's files here (those
+     * made before were deployed by enable, or said nothing) */
+    "ALTER TABLE services ADD COLUMN deployed INTEGER NOT NULL DEFAULT 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -156,9 +156,19 @@ int cf_store_key_get(struct cf_store *s, const char *thumb,
  */
 int cf_store_service_owner(struct cf_store *s, const char *service,
     char owner[CF_THUMB_LEN + 1], struct cf_error *err);
-/* Assigns service to thumb (taking it from any other). */
+/* Assigns service to thumb (taking it from any other), not yet
+ * deployed. */
 int cf_store_service_set(struct cf_store *s, const char *service,
     const char *thumb, struct cf_error *err);
+/* Records that service's files now hold its assigned certificate: the
+ * deployment happened here (or found them so). */
+int cf_store_service_deployed(
+    struct cf_store *s, const char *service, struct cf_error *err);
+/* Whether service's assignment was ever deployed into *deployed (0 also
+ * when it has none).  Assignments older than this record count as
+ * deployed. */
+int cf_store_service_is_deployed(struct cf_store *s, const char *service,
+    int *deployed, struct cf_error *err);
 /* The names of every assigned service, sorted, into *names (caller
  * frees each and the array). */
 int cf_store_service_list(struct cf_store *s, char ***names, size_t *n,

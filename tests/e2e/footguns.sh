@@ -89,4 +89,85 @@ wait "${APID[fg1]}" 2>/dev/null
 check "free: --store import after the agent was killed (-9)" \
 	cf --store "$STORE" import "$P/chain.pem"
 
+# ---- certfleetd init: deployed where it can be, else said how ---------------
+
+# https: a service whose files do not exist yet: init deploys the host
+# certificate there.  smtp: its reload fails: assigned, not yet deployed.
+# imap: its files hold a certificate: left as it is.
+mkdir -p "$T/f2"
+cp "$P/leaf.pem" "$T/f2/imap.crt" && cp "$P/leaf.key" "$T/f2/imap.key"
+agent_conf fg2
+cat >>"$T/fg2.conf" <<EOF
+
+[service https]
+kind = files
+chain = $T/f2/https.crt
+key = $T/f2/https.key
+
+[service smtp]
+kind = files
+chain = $T/f2/smtp.crt
+key = $T/f2/smtp.key
+reload = /bin/false
+
+[service imap]
+kind = files
+chain = $T/f2/imap.crt
+key = $T/f2/imap.key
+EOF
+run cfd init --config "$T/fg2.conf"
+expect_eq "init: exit 0 although smtp would not take it" "$RC" 0
+HOST2=$(sed -n 's/^host certificate \([0-9A-F]*\):.*/\1/p' "$OUT")
+expect_eq "init: the host certificate is named" "${#HOST2}" 40
+expect_eq "init: https: deployed" "$(grep -c '^https: deployed: files written' "$OUT")" 1
+expect_eq "init: the https files hold the host certificate" "$(thumb "$T/f2/https.crt")" "$HOST2"
+expect_eq "init: imap left as it is, said" \
+	"$(grep -c "^imap: left as it is: its files hold ${LEAF:0:8}" "$OUT")" 1
+expect_eq "init: imap's files untouched" "$(thumb "$T/f2/imap.crt")" "$LEAF"
+expect_eq "init: smtp not deployed, said with the command" \
+	"$(grep -c "^certfleetd: init: smtp: not deployed: .*; run \`certfleet enable ${HOST2:0:8} --services smtp\` once it can be\$" "$ERR")" 1
+expect_eq "init: smtp's files not left behind" "$(find "$T/f2" -name 'smtp*' | wc -l)" 0
+
+export CERTFLEET_HOME=$T/home
+check "id: the admin identity" cf id
+ID=$(head -n 1 "$OUT")
+cfd authorize "$ID" --role admin --config "$T/fg2.conf" >/dev/null
+agent_start fg2 || e2e_done
+check "fleet: add ex1" cf fleet add ex1 "127.0.0.1:${APORT[fg2]}" \
+	--fingerprint "$(cfd fingerprint --config "$T/fg2.conf")"
+
+# svcrow JSON SERVICE - Assigned|Match|Problem of SERVICE in services --json.
+svcrow() {
+	jq -r --arg s "$2" '.[] | select(.Service == $s) | "\(.Assigned)|\(.Match)|\(.Problem)"' "$1"
+}
+run cf --server ex1 services --json
+cp "$OUT" "$T/svc-remote.json"
+cp "$ERR" "$T/svc-remote.err"
+expect_eq "services --server: exit 0: not yet deployed is no failure" "$RC" 0
+expect_eq "services --server: https deployed, matches" "$(svcrow "$T/svc-remote.json" https)" "$HOST2|true|"
+expect_eq "services --server: smtp: assigned, not yet deployed, the command names the server" \
+	"$(svcrow "$T/svc-remote.json" smtp)" \
+	"$HOST2|null|assigned, not yet deployed: run \`certfleet enable ${HOST2:0:8} --services smtp --server ex1\`"
+expect_eq "services --server: imap: nothing assigned, the command names the server" \
+	"$(svcrow "$T/svc-remote.json" imap)" \
+	"null|null|no certificate assigned: run \`certfleet enable THUMBPRINT --services imap --server ex1\`"
+expect_eq "services --server: the note on stderr, once" "$(cat "$T/svc-remote.err")" \
+	"certfleet: ex1: smtp: assigned, not yet deployed: run \`certfleet enable ${HOST2:0:8} --services smtp --server ex1\`"
+run env CERTFLEET_SOCKET="$SOCKDIR/fg2.sock" "$CERTFLEET" services --json
+expect_eq "services, local socket: the command names no server" \
+	"$(svcrow "$OUT" smtp)" \
+	"$HOST2|null|assigned, not yet deployed: run \`certfleet enable ${HOST2:0:8} --services smtp\`"
+run env CERTFLEET_SOCKET="$SOCKDIR/fg2.sock" "$CERTFLEET" services
+expect_eq "services, table: Match is -, the note on stderr" \
+	"$RC|$(awk '$1 == "smtp" {print $6}' "$OUT")|$(cat "$ERR")" \
+	"0|-|certfleet: $(hostname): smtp: assigned, not yet deployed: run \`certfleet enable ${HOST2:0:8} --services smtp\`"
+
+# Drift is still drift: a deployed file changed behind certfleet's back.
+cp "$P/ec.pem" "$T/f2/https.crt"
+run cf --server ex1 services
+expect_eq "services --server: changed outside certfleet: exit 1, the fix names the server" \
+	"$RC|$(cat "$ERR")" \
+	"1|certfleet: ex1: https: the files hold $(thumb "$P/ec.pem" | cut -c1-8), not the assigned ${HOST2:0:8}: changed outside certfleet; \`certfleet enable ${HOST2:0:8} --services https --server ex1\` puts it back
+certfleet: ex1: smtp: assigned, not yet deployed: run \`certfleet enable ${HOST2:0:8} --services smtp --server ex1\`"
+
 e2e_done
