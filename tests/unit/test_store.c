@@ -233,6 +233,27 @@ main(void)
 	CHECK(cf_store_service_owner(s, "pop", owner, &err) == 0 &&
 		  owner[0] == '\0',
 	    "store: an unassigned service has no owner");
+	{
+		int dep = -1;
+		CHECK(cf_store_service_is_deployed(s, "https", &dep, &err) ==
+			      0 &&
+			  dep == 0,
+		    "store: a new assignment is not deployed yet");
+		CHECK(cf_store_service_deployed(s, "https", &err) == 0 &&
+			  cf_store_service_is_deployed(s, "https", &dep,
+			      &err) == 0 &&
+			  dep == 1,
+		    "store: recorded as deployed");
+		CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
+			  cf_store_service_is_deployed(s, "https", &dep,
+			      &err) == 0 &&
+			  dep == 0,
+		    "store: assigned again: not deployed until it is");
+		CHECK(cf_store_service_is_deployed(s, "pop", &dep, &err) ==
+			      0 &&
+			  dep == 0,
+		    "store: an unassigned service is not deployed");
+	}
 
 	/* Rollback leaves nothing behind. */
 	cf_store_begin(s, &err);
