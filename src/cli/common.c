@@ -96,7 +96,7 @@ cli_open_store(const char *op)
 	struct cf_error err;
 	struct cf_store *s = NULL;
 	const char *dir = cli_store_dir();
-	int created = 0;
+	int there;
 
 	cf_error_clear(&err);
 	if (dir == NULL) {
@@ -105,7 +105,7 @@ cli_open_store(const char *op)
 		    op);
 		return NULL;
 	}
-	if (!cf_store_exists(dir) && !cli.init) {
+	if (!(there = cf_store_exists(dir)) && !cli.init) {
 		fprintf(stderr,
 		    "certfleet: %s: no certfleet store in %s: check the path, "
 		    "or create one with certfleet store init %s (or --init)\n",
@@ -114,8 +114,7 @@ cli_open_store(const char *op)
 	}
 	/* The agent's lock file lives in the store directory: no store
 	 * there, no agent owning it. */
-	if (!reads_only(op) && cf_store_exists(dir) &&
-	    cf_store_lock_check(dir, &err) == -1) {
+	if (there && !reads_only(op) && cf_store_lock_check(dir, &err) == -1) {
 		if (err.code == CF_E_CONFLICT)
 			fprintf(stderr,
 			    "certfleet: %s: %s; use --server or run without "
@@ -125,11 +124,10 @@ cli_open_store(const char *op)
 			cli_fail(op, &err);
 		return NULL;
 	}
-	created = !cf_store_exists(dir);
-	if ((s = created ? cf_store_open(dir, &err)
-			 : cf_store_open_existing(dir, &err)) == NULL)
+	if ((s = there ? cf_store_open_existing(dir, &err)
+		       : cf_store_open(dir, &err)) == NULL)
 		cli_fail(op, &err);
-	else if (created)
+	else if (!there)
 		fprintf(stderr, "certfleet: %s: created a new store in %s\n",
 		    op, dir);
 	return s;
