@@ -149,7 +149,7 @@ cf_runs=()
 floor_runs=()
 for i in 1 2 3; do # interleaved, so a change in load hits both sides
 	rm -rf "$WORK/store-$N"
-	cf_runs+=("$(elapsed "$CF" --store "$WORK/store-$N" import \
+	cf_runs+=("$(elapsed "$CF" --store "$WORK/store-$N" --init import \
 	    --password-file "$PW" "${P12[@]}")")
 	floor_runs+=("$(elapsed "$BIN/floor" "$PW" "${P12[@]}")")
 done
@@ -186,7 +186,7 @@ echo
 
 # --- the big store -----------------------------------------------------------
 big=$WORK/store-$BIG
-elapsed "$CF" --store "$big" import --password-file "$PW" "${P12[@]}" >/dev/null
+elapsed "$CF" --store "$big" --init import --password-file "$PW" "${P12[@]}" >/dev/null
 for ((i = 0; i < ${#PEM[@]}; i += 50)); do
 	elapsed "$CF" --store "$big" import "${PEM[@]:i:50}" >/dev/null
 done

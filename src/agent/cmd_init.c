@@ -15,8 +15,10 @@
 #include <unistd.h>
 
 #include "agent.h"
+#include "deploy.h"
 #include "identity.h"
 #include "ops.h"
+#include "service.h"
 #include "util.h"
 
 #define HOST_CERT_DAYS 1826 /* 5 years */
@@ -87,14 +89,86 @@ out:
 	return rc;
 }
 
+/*
+ * The services of HOST_CERT_SERVICES the host certificate takes, new:
+ * each one but those configured here whose files already hold a
+ * certificate.  Those serve something someone put there; init does not
+ * take them over with a self-signed certificate (say so).
+ */
+static char *
+host_services(const struct cf_services *conf)
+{
+	char *all = xstrdup(HOST_CERT_SERVICES), *name, *save = NULL;
+	char *out = xstrdup(""), *next, leaf[CF_THUMB_LEN + 1];
+	const struct cf_service *svc;
+	struct cf_error ferr;
+	time_t t;
+
+	for (name = strtok_r(all, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save)) {
+		svc = cf_services_find(conf, name);
+		if (svc != NULL && (svc->chain || svc->pem) &&
+		    cf_file_leaf(svc->chain ? svc->chain : svc->pem, leaf, &t,
+			&ferr) == 1) {
+			printf("%s: left as it is: its files hold %.8s (certfleet "
+			       "enable a certificate for %s to manage it)\n",
+			    name, leaf, name);
+			continue;
+		}
+		next = xasprintf("%s%s%s", out, out[0] ? "," : "", name);
+		free(out);
+		out = next;
+	}
+	free(all);
+	return out;
+}
+
+/*
+ * Deploys the host certificate thumb to those of list configured here
+ * (their files hold none yet).  A service that does not take it (not
+ * running, a failing reload) keeps the assignment, not deployed, which
+ * `certfleet services` shows with the command to run: init goes on.
+ */
+static void
+deploy_host_cert(struct cf_store *s, const struct cf_services *conf,
+    const char *thumb, const char *list)
+{
+	char *copy = xstrdup(list), *name, *save = NULL, *detail = NULL;
+	char done[CF_THUMB_LEN + 1];
+	struct cf_error err;
+
+	cf_store_set_services(s, conf);
+	for (name = strtok_r(copy, ",", &save); name != NULL;
+	     name = strtok_r(NULL, ",", &save)) {
+		if (cf_services_find(conf, name) == NULL)
+			continue;
+		cf_error_clear(&err);
+		if (cf_op_enable(s, "certfleetd init", thumb, name, 1, done,
+			&detail, &err) == 0)
+			printf("%s\n", detail);
+		else
+			fprintf(stderr,
+			    "certfleetd: init: %s: not deployed: %s; run "
+			    "`certfleet enable %.8s --services %s` once it "
+			    "can be\n",
+			    name, err.msg, thumb, name);
+		free(detail);
+		detail = NULL;
+	}
+	cf_store_set_services(s, NULL);
+	free(copy);
+}
+
 /* Makes the host certificate; its thumbprint into thumb. */
 static int
 make_host_cert(struct cf_store *s, const char *name,
-    char thumb[CF_THUMB_LEN + 1], struct cf_error *err)
+    const struct cf_services *conf, char thumb[CF_THUMB_LEN + 1],
+    struct cf_error *err)
 {
 	struct cf_selfsigned_opts o;
 	struct cf_import_result *res = NULL;
 	char *fqdn = host_fqdn(name), *subject, *domains;
+	char *services = host_services(conf);
 	size_t nres = 0;
 	int rc;
 
@@ -106,16 +180,19 @@ make_host_cert(struct cf_store *s, const char *name,
 	o.domains = domains;
 	o.key = HOST_CERT_KEY;
 	o.days = HOST_CERT_DAYS;
-	o.services = HOST_CERT_SERVICES;
+	o.services = services[0] ? services : NULL;
 	o.exportable = 0;
 	rc = cf_op_new_self_signed(s, &o, &res, &nres, err);
 	if (rc == 0 && nres > 0) {
 		snprintf(thumb, CF_THUMB_LEN + 1, "%s", res[0].thumbprint);
 		printf("host certificate %s: CN=%s, DNS %s, %s, 5 years, key "
 		       "not exportable\n",
-		    thumb, name, domains, res[0].services);
+		    thumb, name, domains,
+		    res[0].services[0] ? res[0].services : "no services");
+		deploy_host_cert(s, conf, thumb, services);
 	}
 	cf_import_results_free(res, nres);
+	free(services);
 	free(subject);
 	free(domains);
 	free(fqdn);
@@ -190,7 +267,7 @@ cmd_init(int argc, char **argv)
 	    find_host_cert(s, c->name, thumb, &err) == -1)
 		goto fail;
 	if (thumb[0] == '\0') {
-		if (make_host_cert(s, c->name, thumb, &err) == -1)
+		if (make_host_cert(s, c->name, c->services, thumb, &err) == -1)
 			goto fail;
 		created = 1;
 	}

@@ -105,7 +105,7 @@ agent_open_store(const char *op, const struct agent_config *c)
 		return NULL;
 	cf_error_clear(&err);
 	dir = agent_state_path(c, AGENT_STORE_DIR);
-	if ((s = cf_store_open(dir, &err)) == NULL)
+	if ((s = cf_store_open_existing(dir, &err)) == NULL)
 		agent_fail(op, &err);
 	free(dir);
 	return s;

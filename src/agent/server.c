@@ -338,6 +338,31 @@ out:
 	return rc;
 }
 
+/*
+ * server_run while holding the store's owner lock: `certfleet --store`
+ * then refuses to change the store behind the agent's back (it would
+ * assign without deploying), and a second agent on it refuses to start.
+ */
+static int
+run_owning_store(struct agent_config *c, const char *path, int explicit)
+{
+	char *dir = agent_state_path(c, AGENT_STORE_DIR);
+	struct cf_store_lock *lock;
+	struct cf_error err;
+	int rc;
+
+	cf_error_clear(&err);
+	lock = cf_store_lock_take(dir, &err);
+	free(dir);
+	if (lock == NULL) {
+		agent_config_free(c);
+		return agent_fail("run", &err);
+	}
+	rc = server_run(c, path, explicit);
+	cf_store_lock_release(lock);
+	return rc;
+}
+
 static int
 run_usage(FILE *f)
 {
@@ -373,5 +398,5 @@ cmd_run(int argc, char **argv)
 		agent_config_free(c);
 		return 1;
 	}
-	return server_run(c, path, explicit);
+	return run_owning_store(c, path, explicit);
 }

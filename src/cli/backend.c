@@ -221,6 +221,11 @@ backend_open(const char *op, struct backend **out)
 		return cli_usage(op, "give --store DIR or --server NAME, not "
 				     "both");
 	}
+	if (cli.init && (cli.server != NULL || cli_store_dir() == NULL)) {
+		backend_free(b);
+		return cli_usage(op, "--init creates the local store given by "
+				     "--store DIR");
+	}
 	if (cli.fingerprint != NULL && cli.server == NULL) {
 		backend_free(b);
 		return cli_usage(op, "--fingerprint pins an agent given as "
@@ -412,9 +417,13 @@ int
 backend_fail(const struct backend *b, size_t i, const char *op,
     const struct cf_error *err)
 {
+	char *msg;
+
 	if (!b->named)
 		return cli_fail(op, err);
-	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op, err->msg);
+	msg = cli_name_server(err->msg, b->t[i].name); /* its fixes too */
+	fprintf(stderr, "certfleet: %s: %s: %s\n", b->t[i].name, op, msg);
+	free(msg);
 	return err->code == CF_E_USAGE ? 2 : 1;
 }
 

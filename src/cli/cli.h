@@ -22,6 +22,7 @@ struct cli_global {
 	const char *fleet;	 /* --fleet FILE */
 	const char *fingerprint; /* --fingerprint SHA256 */
 	int json;		 /* --json */
+	int init;		 /* --init: create the --store when missing */
 };
 extern struct cli_global cli;
 
@@ -32,6 +33,7 @@ extern struct cli_global cli;
 	    {"json", no_argument, NULL, 'J'},                                  \
 	    {"fleet", required_argument, NULL, 'L'},                           \
 	    {"fingerprint", required_argument, NULL, 'F'},                     \
+	    {"init", no_argument, NULL, 'I'},                                  \
 	    {"password", required_argument, NULL, 'W'},                        \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
@@ -45,8 +47,15 @@ int cli_common_opt(int c, const char *arg);
  */
 int cli_bad_option(const char *op, int c, char **argv);
 
-/* Opens the store of --store (or $CERTFLEET_STORE); NULL after an error
- * message on stderr. */
+/* The store directory of --store, else $CERTFLEET_STORE; NULL for none. */
+const char *cli_store_dir(void);
+/*
+ * Opens the store of --store (or $CERTFLEET_STORE) for command op: one
+ * that is there, or a new one with --init (said on stderr).  A store a
+ * running agent owns is refused unless op only reads (get, log,
+ * services, test, export): the agent deploys what changes, so changes go
+ * through it.  NULL after an error message on stderr.
+ */
 struct cf_store *cli_open_store(const char *op);
 
 /* Audits a failure the command met outside an operation (a file that
@@ -63,6 +72,13 @@ const char *cli_actor(void);
  */
 int cli_write_out(const char *path, const void *data, size_t len,
     unsigned mode, struct cf_error *err);
+
+/*
+ * text with " --server server" added to each command it suggests in
+ * backticks (`certfleet enable ...`), so that the fix runs where the
+ * problem is; a plain copy when server is NULL (a local target).  New.
+ */
+char *cli_name_server(const char *text, const char *server);
 
 /* Prints each line of text (lines split at '\n') after prefix. */
 void cli_print_lines(const char *prefix, const char *text);
@@ -152,6 +168,7 @@ extern const struct option cli_get_opts[], cli_import_opts[],
     cli_remove_opts[], cli_services_opts[], cli_test_opts[],
     cli_request_new_opts[], cli_request_complete_opts[], cli_renew_opts[],
     cli_new_opts[], cli_copy_opts[], cli_log_opts[], cli_id_opts[],
-    cli_fleet_opts[], cli_common_opts[];
+    cli_fleet_opts[], cli_store_opts[], cli_common_opts[];
+int cmd_store(int argc, char **argv);
 
 #endif

@@ -24,25 +24,33 @@ static const char usage[] =
     "A pending request exports as its PKCS#10 (PEM; DER with --binary).\n";
 
 /*
- * Whether req.arg names a pending request, which has no key to protect:
- * 1 or 0; -1 with err when it names nothing (then no password is asked
- * for in vain).
+ * What the store says of req.arg before a password is asked for: 1 when
+ * one is needed (a certificate whose key may go out); 0 when not: a
+ * pending request (*request set: it exports as its PKCS#10), or a key
+ * that is missing or not exportable, which the export itself then
+ * refuses with its reason, and audits, instead of after a prompt in
+ * vain.  -1 with err when it names nothing.
  */
 static int
-is_request(struct backend *b, const struct backend_req *req,
-    struct cf_error *err)
+needs_password(struct backend *b, const struct backend_req *req,
+    int *request, struct cf_error *err)
 {
 	struct backend_reply *r = backend_replies_new(b);
-	int yes = -1;
+	const struct cf_view *v;
+	int need = -1;
 
+	*request = 0;
 	backend_run(b, BACKEND_GET, req, r);
+	v = r[0].nviews == 1 ? r[0].views : NULL;
 	if (r[0].err.code != CF_OK)
 		*err = r[0].err;
-	else
-		yes = r[0].nviews == 1 &&
-		      strcmp(r[0].views[0].status, "PendingRequest") == 0;
+	else if (v != NULL && strcmp(v->status, "PendingRequest") == 0) {
+		*request = 1;
+		need = 0;
+	} else
+		need = v != NULL && v->has_key && v->exportable;
 	backend_replies_free(r, 1);
-	return yes;
+	return need;
 }
 
 const struct option cli_export_opts[] = {
@@ -66,7 +74,7 @@ cmd_export(int argc, char **argv)
 	struct cf_secret *pw = NULL;
 	struct cf_error err;
 	const char *path = NULL, *pwfile = NULL;
-	int c, binary = 0, pem = 0, rc = 1;
+	int c, binary = 0, pem = 0, ask = 1, rc = 1;
 
 	memset(&req, 0, sizeof(req));
 	while ((c = getopt_long(
@@ -118,23 +126,24 @@ cmd_export(int argc, char **argv)
 		rc = cli_usage("export", "export from one server at a time");
 		goto out;
 	}
-	/* Only when a password would have to be asked for: a pending request
-	 * has no key (the agent ignores a password given anyway). */
+	/* Only when a password would have to be asked for: what can be
+	 * checked is checked first (a pending request has no key, and the
+	 * agent ignores a password given anyway). */
 	if (!eo->no_key && !cf_password_given(pwfile)) {
-		int pending = is_request(b, &req, &err);
-		if (pending == -1) {
+		int pending;
+		if ((ask = needs_password(b, &req, &pending, &err)) == -1) {
 			rc = backend_fail(b, 0, "export", &err);
 			goto out;
 		}
 		eo->no_key = pending; /* a request exports as its PKCS#10 */
 	}
-	if (cf_password(pwfile, !eo->no_key, 1,
+	if (cf_password(pwfile, ask && !eo->no_key, 1,
 		"Password for the exported key: ", &pw, &err) == -1) {
 		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);
 		goto out;
 	}
-	if (pw == NULL && !eo->no_key) {
+	if (pw == NULL && !eo->no_key && ask) {
 		rc = cli_usage("export",
 		    "a password is needed to protect the private key: give "
 		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "

@@ -17,6 +17,9 @@
 #include "ops.h"
 #include "output.h"
 
+/* Tries of a password typed at the terminal before the import fails. */
+#define PASSWORD_TRIES 3
+
 static const char usage[] =
     "Usage: certfleet import FILE... [--exportable] [--friendly-name N]\n"
     "         [--services S,...] [--force] [--password-file FILE|-]\n"
@@ -82,11 +85,83 @@ wants_password(const struct backend *b, struct backend_reply *r)
 
 	for (i = 0; i < backend_count(b); i++) {
 		r[i].todo = r[i].err.code == CF_E_PASSWORD;
-		if (r[i].todo && !any)
-			backend_fail(b, i, "import", &r[i].err);
 		any |= r[i].todo;
 	}
 	return any;
+}
+
+/* The first reply that wants a password: its error. */
+static const struct cf_error *
+password_error(const struct backend *b, const struct backend_reply *r,
+    size_t *at)
+{
+	size_t i;
+
+	for (i = 0; i < backend_count(b); i++)
+		if (r[i].err.code == CF_E_PASSWORD) {
+			*at = i;
+			return &r[i].err;
+		}
+	return NULL;
+}
+
+/* The input a password error names ("NAME: ..."), NULL when none. */
+static const char *
+file_of(const struct cf_error *e, const struct cf_input *in, size_t n)
+{
+	size_t i, len;
+
+	for (i = 0; i < n; i++) {
+		len = strlen(in[i].name);
+		if (strncmp(e->msg, in[i].name, len) == 0 &&
+		    strncmp(e->msg + len, ": ", 2) == 0)
+			return in[i].name;
+	}
+	return NULL;
+}
+
+/*
+ * At a terminal, a file needs a password nobody gave: ask for it, naming
+ * the file, and run the import again on the servers that wanted it; a
+ * wrong password is said and asked again, three tries in all.  -1 (with
+ * err) only when no password could be read.
+ */
+static int
+ask_and_retry(struct backend *b, struct backend_req *req,
+    struct backend_reply *r, struct cf_secret **pw, struct cf_error *err)
+{
+	const struct cf_error *e;
+	const char *file;
+	char *prompt;
+	size_t at = 0;
+	int tries, said = 0;
+
+	for (tries = 0; tries < PASSWORD_TRIES && wants_password(b, r);
+	     tries++) {
+		e = password_error(b, r, &at);
+		if (tries > 0 && !said)
+			backend_fail(b, at, "import", e); /* wrong: say so */
+		said = 0;
+		file = file_of(e, req->in, req->nin);
+		prompt = file ? xasprintf("Password for %s: ", file)
+			      : xstrdup("Password: ");
+		cf_secret_free(*pw);
+		*pw = NULL;
+		if (cf_password(NULL, 1, 0, prompt, pw, err) == -1 &&
+		    err->code != CF_E_USAGE) {
+			free(prompt);
+			return -1; /* the terminal is gone */
+		}
+		free(prompt);
+		if (*pw == NULL) { /* an empty line: a try, said */
+			cli_fail("import", err);
+			said = 1;
+			continue;
+		}
+		req->import.password = (*pw)->data;
+		backend_run(b, BACKEND_IMPORT, req, r);
+	}
+	return 0;
 }
 
 /* Reports every failure; the exit status of the first, 0 when none. */
@@ -206,17 +281,12 @@ cmd_import(int argc, char **argv)
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_IMPORT, &req, r);
 	if (pw == NULL && !cf_password_given(pwfile) &&
-	    isatty(STDIN_FILENO) && wants_password(b, r)) {
-		/* A file needs a password nobody gave: ask, then retry. */
-		if (cf_password(NULL, 1, 0, "Password: ", &pw, &err) == -1 ||
-		    pw == NULL) {
-			rc = cli_fail("import", &err);
-			goto out;
-		}
-		req.import.password = pw->data;
-		backend_run(b, BACKEND_IMPORT, &req, r);
+	    isatty(STDIN_FILENO) &&
+	    ask_and_retry(b, &req, r, &pw, &err) == -1) {
+		rc = cli_fail("import", &err);
+		goto out;
 	}
-	rc = report(b, r, pw != NULL);
+	rc = report(b, r, pw != NULL || isatty(STDIN_FILENO));
 	for (i = 0; i < backend_count(b); i++)
 		if (r[i].err.code == CF_OK) {
 			print_results(b, r); /* nothing when all failed */

@@ -127,6 +127,22 @@ const struct option cli_request_new_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* A CN that is not a host name is taken, but not silently: it is not
+ * among the certificate's names, and public CAs refuse it. */
+static void
+warn_cn_label(const char *op, const char *subject)
+{
+	char *label = NULL;
+
+	if (cf_subject_cn_label(subject, &label))
+		fprintf(stderr,
+		    "certfleet: %s: warning: the CN \"%s\" is not a host name: "
+		    "it is not put among the DNS names, and public CAs will "
+		    "refuse the request\n",
+		    op, label);
+	free(label);
+}
+
 static int
 request_new(int argc, char **argv)
 {
@@ -175,6 +191,7 @@ request_new(int argc, char **argv)
 	if (o->subject == NULL)
 		return cli_usage("request new",
 		    "--subject is required (--subject CN=mail.example.com)");
+	warn_cn_label("request new", o->subject);
 	return run_csr("request new", BACKEND_REQUEST_NEW, &req, path, binary);
 }
 

@@ -122,8 +122,33 @@ print_services(const struct backend *b, const struct backend_reply *r)
 	free(cells);
 }
 
-/* One line on stderr per service that does not serve what it should;
- * how many there were. */
+/* The fixes suggested name the server when the command went to one. */
+static void
+name_servers(const struct backend *b, struct backend_reply *r)
+{
+	struct cf_service_view *v;
+	size_t i, j;
+	char *named;
+
+	for (i = 0; cli.server != NULL && i < backend_count(b); i++)
+		for (j = 0; j < r[i].nsvcs; j++) {
+			v = &r[i].svcs[j];
+			named = cli_name_server(v->problem, backend_server(b, i));
+			free(v->problem);
+			v->problem = named;
+		}
+}
+
+/* Assigned, configured, yet nothing to compare: not deployed yet. */
+static int
+pending(const struct cf_service_view *v)
+{
+	return v->match < 0 && v->kind[0] != '\0' && v->assigned[0] != '\0';
+}
+
+/* One line on stderr per service that does not serve what it should (or
+ * was never deployed); how many do not serve it (the second kind is a
+ * step to take, not a failure). */
 static size_t
 report_mismatches(const struct backend *b, const struct backend_reply *r)
 {
@@ -131,6 +156,10 @@ report_mismatches(const struct backend *b, const struct backend_reply *r)
 
 	for (i = 0; i < backend_count(b); i++)
 		for (j = 0; j < r[i].nsvcs; j++) {
+			if (pending(&r[i].svcs[j]))
+				fprintf(stderr, "certfleet: %s: %s: %s\n",
+				    backend_server(b, i), r[i].svcs[j].name,
+				    r[i].svcs[j].problem);
 			if (r[i].svcs[j].match != 0)
 				continue;
 			fprintf(stderr, "certfleet: %s: %s: %s\n",
@@ -174,6 +203,7 @@ cmd_services(int argc, char **argv)
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_SERVICES, &req, r);
 	rc = backend_fail_all(b, "services", r, &failed);
+	name_servers(b, r);
 	if (failed < backend_count(b)) {
 		print_services(b, r);
 		if (report_mismatches(b, r) > 0 && rc == 0)

@@ -31,6 +31,9 @@ cli_common_opt(int c, const char *arg)
 	case 'F':
 		cli.fingerprint = arg;
 		return 1;
+	case 'I':
+		cli.init = 1;
+		return 1;
 	}
 	return 0;
 }
@@ -64,24 +67,69 @@ cli_bad_option(const char *op, int c, char **argv)
 	return 2;
 }
 
+const char *
+cli_store_dir(void)
+{
+	const char *dir = cli.store ? cli.store : getenv("CERTFLEET_STORE");
+
+	return dir != NULL && dir[0] != '\0' ? dir : NULL;
+}
+
+/* Whether command op only reads the store: those may look at a store a
+ * running agent owns.  Export writes an audit record, nothing else. */
+static int
+reads_only(const char *op)
+{
+	static const char *const readers[] = {
+	    "get", "log", "services", "test", "export"};
+	size_t i;
+
+	for (i = 0; i < sizeof(readers) / sizeof(readers[0]); i++)
+		if (strcmp(op, readers[i]) == 0)
+			return 1;
+	return 0;
+}
+
 struct cf_store *
 cli_open_store(const char *op)
 {
 	struct cf_error err;
-	struct cf_store *s;
-	const char *dir = cli.store;
+	struct cf_store *s = NULL;
+	const char *dir = cli_store_dir();
+	int there;
 
-	if (dir == NULL)
-		dir = getenv("CERTFLEET_STORE");
-	if (dir == NULL || dir[0] == '\0') {
+	cf_error_clear(&err);
+	if (dir == NULL) {
 		fprintf(stderr, "certfleet: %s: no store: give --store DIR "
 				"(or set CERTFLEET_STORE)\n",
 		    op);
 		return NULL;
 	}
-	cf_error_clear(&err);
-	if ((s = cf_store_open(dir, &err)) == NULL)
+	if (!(there = cf_store_exists(dir)) && !cli.init) {
+		fprintf(stderr,
+		    "certfleet: %s: no certfleet store in %s: check the path, "
+		    "or create one with certfleet store init %s (or --init)\n",
+		    op, dir, dir);
+		return NULL;
+	}
+	/* The agent's lock file lives in the store directory: no store
+	 * there, no agent owning it. */
+	if (there && !reads_only(op) && cf_store_lock_check(dir, &err) == -1) {
+		if (err.code == CF_E_CONFLICT)
+			fprintf(stderr,
+			    "certfleet: %s: %s; use --server or run without "
+			    "--store to go through its socket\n",
+			    op, err.msg);
+		else
+			cli_fail(op, &err);
+		return NULL;
+	}
+	if ((s = there ? cf_store_open_existing(dir, &err)
+		       : cf_store_open(dir, &err)) == NULL)
 		cli_fail(op, &err);
+	else if (!there)
+		fprintf(stderr, "certfleet: %s: created a new store in %s\n",
+		    op, dir);
 	return s;
 }
 
@@ -146,4 +194,26 @@ cli_write_out(const char *path, const void *data, size_t len, unsigned mode,
 		return cf_errorf(err, CF_E_IO, "cannot write to standard output: "
 					       "%s", strerror(errno));
 	return 0;
+}
+
+char *
+cli_name_server(const char *text, const char *server)
+{
+	const char *p = text, *open, *close;
+	char *out = xstrdup(""), *next;
+
+	if (server == NULL)
+		return xstrdup(text);
+	/* Each `certfleet ...` gets --server before its closing backtick. */
+	while ((open = strstr(p, "`certfleet ")) != NULL &&
+	       (close = strchr(open + 1, '`')) != NULL) {
+		next = xasprintf("%s%.*s --server %s`", out, (int)(close - p),
+		    p, server);
+		free(out);
+		out = next;
+		p = close + 1;
+	}
+	next = xasprintf("%s%s", out, p);
+	free(out);
+	return next;
 }

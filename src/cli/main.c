@@ -40,6 +40,11 @@ static const struct cli_command fleet_subs[] = {
 	.nargs = 1, .description = "forget an agent"},
     {.name = NULL},
 };
+static const struct cli_command store_subs[] = {
+    {.name = "init", .opts = cli_store_opts, .arg = CLI_ARG_FILE, .nargs = 1,
+	.description = "create a local store in a directory"},
+    {.name = NULL},
+};
 static const struct cli_command completion_subs[] = {
     {.name = "bash", .opts = cli_common_opts,
 	.description = "the bash completion script"},
@@ -93,6 +98,9 @@ const struct cli_command cli_commands[] = {
     {.name = "fleet", .fn = cmd_fleet, .opts = cli_fleet_opts,
 	.subs = fleet_subs,
 	.description = "add, list and remove the agents of the fleet"},
+    {.name = "store", .fn = cmd_store, .opts = cli_store_opts,
+	.subs = store_subs,
+	.description = "store init DIR: create a local store"},
     {.name = "help", .fn = cmd_help, .opts = cli_common_opts,
 	.arg = CLI_ARG_COMMAND, .nargs = 2,
 	.description = "a command's usage and options"},

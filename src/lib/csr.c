@@ -308,30 +308,98 @@ out:
 	return ret;
 }
 
-/*
- * "DNS:cn,DNS:a,..." for the SAN of a request: the most specific CN of
- * name first when it passes the DNS name rules and is not among names
- * (already checked and lower-cased), then names.  "" for none.
- */
-static char *
-san_new(X509_NAME *name, const char *names)
+/* The most specific CN of name as UTF-8 (OPENSSL_free), NULL for none. */
+static unsigned char *
+cn_of(X509_NAME *name)
 {
-	char *out = xstrdup(""), *copy = xstrdup(names), *low = NULL, *next;
-	char *d, *save = NULL;
 	unsigned char *cn = NULL;
 	int i, last = -1;
 
 	while (
 	    (i = X509_NAME_get_index_by_NID(name, NID_commonName, last)) >= 0)
 		last = i;
-	if (last >= 0 && ASN1_STRING_to_UTF8(
-			     &cn, X509_NAME_ENTRY_get_data(
-				      X509_NAME_get_entry(name, last))) >= 0) {
-		low = lower_new((char *)cn);
-		if (name_check(low, low, NULL) == 0 && !list_has(names, low)) {
-			free(out);
-			out = xasprintf("DNS:%s", low);
-		}
+	if (last >= 0 && ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(
+						      X509_NAME_get_entry(
+							  name, last))) < 0)
+		cn = NULL;
+	ERR_clear_error();
+	return cn;
+}
+
+/* A CN with white space in it names something ("Example Mail
+ * Gateway"); any other is meant as a host name. */
+static int
+cn_is_label(const char *cn)
+{
+	return strpbrk(cn, " \t") != NULL;
+}
+
+/*
+ * The CN of name, lower-cased, as a DNS name for the SANs into *dns (new;
+ * NULL when there is no CN or it is a label): a CN that is meant as a
+ * host name is checked as --domains are, so a typo is refused instead of
+ * silently left out of the names.
+ */
+static int
+cn_dns(X509_NAME *name, char **dns, struct cf_error *err)
+{
+	unsigned char *cn = cn_of(name);
+	struct cf_error why;
+	char *low = NULL;
+	int rc = -1;
+
+	*dns = NULL;
+	if (cn == NULL || cn_is_label((char *)cn)) {
+		rc = 0;
+		goto out;
+	}
+	low = lower_new((char *)cn);
+	cf_error_clear(&why);
+	if (name_check(low, (char *)cn, &why) == -1) {
+		cf_errorf(err, CF_E_USAGE,
+		    "the CN %s (a CN without spaces is a host name, checked "
+		    "as --domains are)",
+		    why.msg);
+		goto out;
+	}
+	*dns = low;
+	low = NULL;
+	rc = 0;
+out:
+	free(low);
+	OPENSSL_free(cn);
+	return rc;
+}
+
+int
+cf_subject_cn_label(const char *subject, char **label)
+{
+	X509_NAME *name = cf_dn_parse(subject, NULL);
+	unsigned char *cn = name ? cn_of(name) : NULL;
+
+	*label = NULL;
+	if (cn != NULL && cn_is_label((char *)cn))
+		*label = xstrdup((char *)cn);
+	OPENSSL_free(cn);
+	X509_NAME_free(name);
+	ERR_clear_error();
+	return *label != NULL;
+}
+
+/*
+ * "DNS:cn,DNS:a,..." for the SAN of a request: cn (checked, may be NULL)
+ * first when it is not among names (already checked and lower-cased),
+ * then names.  "" for none.
+ */
+static char *
+san_new(const char *cn, const char *names)
+{
+	char *out = xstrdup(""), *copy = xstrdup(names), *next;
+	char *d, *save = NULL;
+
+	if (cn != NULL && !list_has(names, cn)) {
+		free(out);
+		out = xasprintf("DNS:%s", cn);
 	}
 	for (d = strtok_r(copy, ",", &save); d != NULL;
 	     d = strtok_r(NULL, ",", &save)) {
@@ -339,9 +407,6 @@ san_new(X509_NAME *name, const char *names)
 		free(out);
 		out = next;
 	}
-	OPENSSL_free(cn);
-	ERR_clear_error();
-	free(low);
 	free(copy);
 	return out;
 }
@@ -371,16 +436,17 @@ cf_csr_new(EVP_PKEY *key, const char *subject, const char *domains,
 	X509_REQ *req = NULL, *ret = NULL;
 	X509_NAME *name = NULL;
 	STACK_OF(X509_EXTENSION) *exts = NULL;
-	char *names = NULL, *san = NULL;
+	char *names = NULL, *san = NULL, *cn = NULL;
 
 	if (key == NULL) {
 		cf_errorf(err, CF_E_USAGE, "a request needs a key");
 		goto out;
 	}
 	if (cf_names_check(domains, &names, err) == -1 ||
-	    (name = cf_dn_parse(subject, err)) == NULL)
+	    (name = cf_dn_parse(subject, err)) == NULL ||
+	    cn_dns(name, &cn, err) == -1)
 		goto out;
-	san = san_new(name, names);
+	san = san_new(cn, names);
 	if ((req = X509_REQ_new()) == NULL ||
 	    (exts = sk_X509_EXTENSION_new_null()) == NULL)
 		abort();
@@ -408,6 +474,7 @@ out:
 	X509_NAME_free(name);
 	free(names);
 	free(san);
+	free(cn);
 	return ret;
 }
 

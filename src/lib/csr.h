@@ -35,12 +35,23 @@ X509_NAME *cf_dn_parse(const char *subject, struct cf_error *err);
 /*
  * A PKCS#10 request signed by key with SHA-256: subject (cf_dn_parse);
  * a subjectAltName extension of the DNS names of domains (checked with
- * cf_names_check) with the CN first when the CN is a DNS name and not
- * already among them; keyUsage digitalSignature (+ keyEncipherment for
- * RSA) and extendedKeyUsage serverAuth.  NULL with err on failure.
+ * cf_names_check) with the CN first when not already among them;
+ * keyUsage digitalSignature (+ keyEncipherment for RSA) and
+ * extendedKeyUsage serverAuth.  The CN (the most specific one) is a host
+ * name unless it has a space in it: then it must pass the rules of
+ * cf_names_check (CF_E_USAGE naming it otherwise).  A CN with a space is
+ * a label, left out of the SANs (cf_subject_cn_label tells which, to
+ * warn: public CAs refuse such requests).  NULL with err on failure.
  */
 X509_REQ *cf_csr_new(EVP_PKEY *key, const char *subject, const char *domains,
     struct cf_error *err);
+
+/*
+ * 1 when the CN of subject is a label, not a host name (it has a space:
+ * "Example Mail Gateway"), with the CN into *label (new); else 0 and
+ * *label NULL (also when subject does not parse: cf_csr_new says why).
+ */
+int cf_subject_cn_label(const char *subject, char **label);
 
 /*
  * The request as PEM text ("-----BEGIN CERTIFICATE REQUEST-----") or,

@@ -179,11 +179,13 @@ owners_ok(struct cf_store *s, const char *thumb, const char *list, int force,
 	return rc;
 }
 
-/* Deploys to every configured service of list, or undoes them all. */
+/* Deploys to every configured service of list, or undoes them all; the
+ * store records each that got it. */
 static int
-deploy_all(struct cf_deploy *d, const struct cf_services *conf,
-    const struct cf_row *row, const struct cf_material *m, const char *list,
-    char **outcome, struct cf_error *err)
+deploy_all(struct cf_store *s, struct cf_deploy *d,
+    const struct cf_services *conf, const struct cf_row *row,
+    const struct cf_material *m, const char *list, char **outcome,
+    struct cf_error *err)
 {
 	char *copy = xstrdup(list), *name, *save = NULL, *line, *report;
 	char *first = xstrdup(row->f.domains ? row->f.domains : "");
@@ -202,6 +204,10 @@ deploy_all(struct cf_deploy *d, const struct cf_services *conf,
 			    name, name);
 		} else if (cf_deploy_service(d, svc, &r, row->f.thumbprint,
 			       first[0] ? first : NULL, &report, err) == -1) {
+			cf_deploy_abort(d, err);
+			goto out;
+		} else if (cf_store_service_deployed(s, name, err) == -1) {
+			free(report);
 			cf_deploy_abort(d, err);
 			goto out;
 		} else {
@@ -254,7 +260,7 @@ cf_services_assign(struct cf_store *s, const char *thumb, const char *list,
 		if (cf_store_service_set(s, svc, thumb, err) == -1)
 			goto out;
 	if (d != NULL &&
-	    deploy_all(d, conf, &row, &m, list, outcome, err) == -1)
+	    deploy_all(s, d, conf, &row, &m, list, outcome, err) == -1)
 		goto out;
 	rc = 0;
 out:

@@ -90,7 +90,7 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
 		/* One pending request per key (renew --keep-key twice). */
 		cf_errorf(err, CF_E_CONFLICT,
 		    "a request for this key is already pending as %.8s; export "
-		    "it again (certfleet export %.8s) or remove it",
+		    "it again (`certfleet export %.8s`) or remove it",
 		    same, same);
 		goto out;
 	}

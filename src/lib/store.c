@@ -79,6 +79,9 @@ static const char *const migrations[] = {
     " renews TEXT NOT NULL DEFAULT '',"
     " csr BLOB NOT NULL, sealed BLOB NOT NULL, created INTEGER NOT NULL);"
     "CREATE INDEX requests_spki ON requests(spki);",
+    /* 4: whether an assignment reached the service's files here (those
+     * made before were deployed by enable, or said nothing) */
+    "ALTER TABLE services ADD COLUMN deployed INTEGER NOT NULL DEFAULT 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -238,6 +241,38 @@ fail:
 	free(path);
 	cf_store_free(s);
 	return NULL;
+}
+
+int
+cf_store_exists(const char *dir)
+{
+	char *path = xasprintf("%s/%s", dir, CF_STORE_DB);
+	int there = access(path, F_OK) == 0;
+
+	free(path);
+	return there;
+}
+
+struct cf_store *
+cf_store_open_existing(const char *dir, struct cf_error *err)
+{
+	char *key = xasprintf("%s/%s", dir, CF_STORE_KEYFILE);
+	struct cf_store *s = NULL;
+
+	/* A new master key beside an old database would open nothing
+	 * sealed under the lost one: that is a broken store, not a new
+	 * one. */
+	if (!cf_store_exists(dir))
+		cf_errorf(err, CF_E_NOTFOUND, "no certfleet store in %s", dir);
+	else if (access(key, F_OK) != 0)
+		cf_errorf(err, CF_E_STORE,
+		    "store %s: %s is missing: the keys in the store cannot be "
+		    "opened; restore it from a backup",
+		    dir, key);
+	else
+		s = cf_store_open(dir, err);
+	free(key);
+	return s;
 }
 
 void

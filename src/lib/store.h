@@ -22,6 +22,7 @@
 
 #define CF_STORE_DB "store.db"
 #define CF_STORE_KEYFILE "master.key"
+#define CF_STORE_LOCKFILE "owner.lock"
 
 enum cf_sig_state {
 	CF_SIG_UNKNOWN = 0, /* no issuer known yet */
@@ -56,7 +57,30 @@ struct cf_store;
  * current version.  NULL and err set on failure; caller frees.
  */
 struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
+/*
+ * cf_store_open of a store that is there: nothing is created, and a
+ * directory without the database is CF_E_NOTFOUND ("no certfleet store
+ * in DIR"), one with the database but not the master key CF_E_STORE.
+ */
+struct cf_store *cf_store_open_existing(const char *dir, struct cf_error *err);
+/* 1 when dir holds a store's database, else 0. */
+int cf_store_exists(const char *dir);
 void cf_store_free(struct cf_store *s); /* NULL-safe */
+
+/*
+ * The owner lock: the running agent holds it on its store for its
+ * lifetime (a file of its own in dir, apart from the database, so
+ * readers and backups never wait for it).  cf_store_lock_take returns
+ * the held lock (release it with cf_store_lock_release), or NULL with
+ * CF_E_CONFLICT naming the holder's pid when another process holds it.
+ */
+struct cf_store_lock;
+struct cf_store_lock *cf_store_lock_take(const char *dir, struct cf_error *err);
+void cf_store_lock_release(struct cf_store_lock *l); /* NULL-safe */
+/* 0 when no running process holds dir's owner lock; -1 with
+ * CF_E_CONFLICT "DIR: the store is owned by a running certfleetd (pid
+ * N)" when one does (or CF_E_IO when the lock cannot be tested). */
+int cf_store_lock_check(const char *dir, struct cf_error *err);
 
 int cf_store_begin(struct cf_store *s, struct cf_error *err);
 /* A read transaction: one consistent view, no write lock (WAL readers
@@ -133,9 +157,19 @@ int cf_store_key_get(struct cf_store *s, const char *thumb,
  */
 int cf_store_service_owner(struct cf_store *s, const char *service,
     char owner[CF_THUMB_LEN + 1], struct cf_error *err);
-/* Assigns service to thumb (taking it from any other). */
+/* Assigns service to thumb (taking it from any other), not yet
+ * deployed. */
 int cf_store_service_set(struct cf_store *s, const char *service,
     const char *thumb, struct cf_error *err);
+/* Records that service's files now hold its assigned certificate: the
+ * deployment happened here (or found them so). */
+int cf_store_service_deployed(
+    struct cf_store *s, const char *service, struct cf_error *err);
+/* Whether service's assignment was ever deployed into *deployed (0 also
+ * when it has none).  Assignments older than this record count as
+ * deployed. */
+int cf_store_service_is_deployed(struct cf_store *s, const char *service,
+    int *deployed, struct cf_error *err);
 /* The names of every assigned service, sorted, into *names (caller
  * frees each and the array). */
 int cf_store_service_list(struct cf_store *s, char ***names, size_t *n,

@@ -24,9 +24,31 @@ cf_store_service_set(struct cf_store *s, const char *service, const char *thumb,
     struct cf_error *err)
 {
 	return store_run(s,
-	    "INSERT OR REPLACE INTO services (service, thumbprint) "
-	    "VALUES (?1, ?2)",
+	    "INSERT OR REPLACE INTO services (service, thumbprint, deployed) "
+	    "VALUES (?1, ?2, 0)",
 	    service, thumb, NULL, err);
+}
+
+int
+cf_store_service_deployed(
+    struct cf_store *s, const char *service, struct cf_error *err)
+{
+	return store_run(s, "UPDATE services SET deployed = 1 WHERE service = ?1",
+	    service, NULL, NULL, err);
+}
+
+int
+cf_store_service_is_deployed(struct cf_store *s, const char *service,
+    int *deployed, struct cf_error *err)
+{
+	char v[8];
+
+	if (store_lookup_one(s,
+		"SELECT deployed FROM services WHERE service = ?1", service, v,
+		sizeof(v), "read services", err) == -1)
+		return -1;
+	*deployed = strcmp(v, "1") == 0;
+	return 0;
 }
 
 int

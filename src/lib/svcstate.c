@@ -109,10 +109,28 @@ assigned_facts(struct cf_store *s, const char *thumb, char **first,
 	return 0;
 }
 
-/* Compares what is meant, what is on disk and what is served. */
+/* Whether the assignment of name was ever deployed here. */
+static int
+is_deployed(struct cf_store *s, const char *name, int *deployed,
+    struct cf_error *err)
+{
+	int rc;
+
+	if (cf_store_begin_read(s, err) == -1)
+		return -1;
+	rc = cf_store_service_is_deployed(s, name, deployed, err);
+	cf_store_rollback(s);
+	return rc;
+}
+
+/*
+ * Compares what is meant, what is on disk and what is served.  Every
+ * fix it suggests is a command in backticks, so that the CLI can name
+ * the server it ran against in it.
+ */
 static void
-judge(struct cf_service_view *v, const struct cf_service *svc, int probed,
-    const char *probe_error)
+judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
+    int probed, const char *probe_error)
 {
 	if (svc == NULL) {
 		v->match = -1;
@@ -121,20 +139,28 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int probed,
 		    v->name);
 	} else if (v->assigned[0] == '\0') {
 		v->match = -1;
-		v->problem = xasprintf("no certificate assigned; certfleet "
-				       "enable THUMBPRINT --services %s",
+		v->problem = xasprintf("no certificate assigned: run "
+				       "`certfleet enable THUMBPRINT "
+				       "--services %s`",
 		    v->name);
+	} else if (strcmp(v->on_disk, v->assigned) != 0 && !deployed) {
+		/* Assigned where nothing deploys (certfleetd init, a store
+		 * changed with --store): not drift, a step still to take. */
+		v->match = -1;
+		v->problem = xasprintf("assigned, not yet deployed: run "
+				       "`certfleet enable %.8s --services %s`",
+		    v->assigned, v->name);
 	} else if (strcmp(v->on_disk, v->assigned) != 0) {
 		v->match = 0;
 		v->problem = v->on_disk[0] == '\0'
 				 ? xasprintf("the files are missing or hold no "
-					     "certificate; certfleet enable "
-					     "%.8s --services %s writes them",
+					     "certificate; `certfleet enable "
+					     "%.8s --services %s` writes them",
 				       v->assigned, v->name)
 				 : xasprintf("the files hold %.8s, not the "
 					     "assigned %.8s: changed outside "
-					     "certfleet; certfleet enable %.8s "
-					     "--services %s puts it back",
+					     "certfleet; `certfleet enable %.8s "
+					     "--services %s` puts it back",
 				       v->on_disk, v->assigned, v->assigned,
 				       v->name);
 	} else if (probe_error != NULL) {
@@ -145,7 +171,7 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int probed,
 		v->match = 0;
 		v->problem = xasprintf(
 		    "serves %.8s, not the %.8s its files hold: the service "
-		    "was not reloaded; certfleet enable %.8s --services %s "
+		    "was not reloaded; `certfleet enable %.8s --services %s` "
 		    "reloads it",
 		    v->served, v->on_disk, v->assigned, v->name);
 	} else {
@@ -159,6 +185,7 @@ struct look {
 	struct cf_service_view *v;
 	const struct cf_service *svc;
 	char *first; /* the assigned certificate's first domain, or NULL */
+	int deployed; /* the assignment reached the files here once */
 	int probed, failed;
 	struct cf_error err;
 };
@@ -173,7 +200,9 @@ look_local(struct cf_store *s, struct look *l, struct cf_error *err)
 	time_t dummy;
 
 	if (v->assigned[0] != '\0' &&
-	    assigned_facts(s, v->assigned, &l->first, &v->not_after, err) == -1)
+	    (assigned_facts(s, v->assigned, &l->first, &v->not_after, err) ==
+		    -1 ||
+		is_deployed(s, v->name, &l->deployed, err) == -1))
 		return -1;
 	v->kind = xstrdup(svc ? svc->kind->name : "");
 	v->endpoint = svc ? cf_service_endpoint(svc, l->first) : xstrdup("none");
@@ -268,7 +297,7 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 	if (probe)
 		look_all_live(looks, nv);
 	for (i = 0; i < nv; i++)
-		judge(&v[i], looks[i].svc, looks[i].probed,
+		judge(&v[i], looks[i].svc, looks[i].deployed, looks[i].probed,
 		    looks[i].failed ? looks[i].err.msg : NULL);
 	*out = v;
 	*n = nv;

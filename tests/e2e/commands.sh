@@ -242,7 +242,7 @@ cmd_mode() {
 # cmd_newstore NAME - a fresh, initialised store; prints its directory.
 cmd_newstore() {
 	local d=$ST/$1
-	cf --store "$d" get >/dev/null 2>&1
+	cf store init "$d" >/dev/null 2>&1
 	printf '%s\n' "$d"
 }
 
@@ -373,8 +373,41 @@ UNKNOWN_TP=0123456789ABCDEF0123456789ABCDEF01234567
 # ---- the store ---------------------------------------------------------
 
 S=$ST/fresh
+# A store is made on purpose only: a mistyped --store is an error.
+cmd_cf --store "$S" get
+expect_eq "store/missing: exit 1, says so" "$RC:$(cat "$ERR")" \
+	"1:certfleet: get: no certfleet store in $S: check the path, or create one with certfleet store init $S (or --init)"
+expect_eq "store/missing: nothing created" "$(ls -d "$S" 2>&1 | grep -c 'No such')" 1
+cmd_cf --store "$S" import "$F/leaf.pem"
+expect_eq "store/missing: import refused too" "$RC:$(ls -d "$S" 2>&1 | grep -c 'No such')" 1:1
+CERTFLEET_STORE=$S cmd_cf get
+expect_eq "store/missing: CERTFLEET_STORE alike" "$RC:$(grep -c "no certfleet store in $S" "$ERR")" 1:1
+cmd_cf --init get
+expect_eq "store/--init without --store: usage" "$RC:$(head -n1 "$ERR")" \
+	"2:certfleet: get: --init creates the local store given by --store DIR"
+(umask 022 && cf store init "$S" >"$OUT" 2>"$ERR") && RC=0 || RC=$?
+expect_eq "store/init: exit 0, says where" "$RC:$(cat "$OUT")" "0:created a certfleet store in $S"
 (umask 022 && cf --store "$S" get >"$OUT" 2>"$ERR") && RC=0 || RC=$?
 expect_eq "store/first-use-get" "$RC:$(cat "$OUT")" "0:"
+before=$(store_snapshot "$S")
+cmd_cf store init "$S"
+expect_eq "store/init again: nothing changed" "$RC:$(cat "$OUT")" \
+	"0:$S: already a certfleet store; nothing changed"
+expect_eq "store/init again: the store as it was" "$(store_snapshot "$S")" "$before"
+cmd_cf store init
+expect_eq "store/init without DIR: usage" "$RC" 2
+cmd_cf --store "$ST/by-option" --init get
+expect_eq "store/--init: creates, says so on stderr" "$RC:$(cat "$ERR")" \
+	"0:certfleet: get: created a new store in $ST/by-option"
+cmd_cf --store "$ST/by-option" --init get
+expect_eq "store/--init on a store: silent" "$RC:$(cat "$ERR")" "0:"
+CERTFLEET_STORE=$ST/by-env cmd_cf store init --json
+expect_eq "store/init: CERTFLEET_STORE, --json" "$RC:$(jq -c . "$OUT")" \
+	"0:{\"Store\":\"$ST/by-env\",\"Created\":true}"
+cp -a "$ST/by-env" "$ST/nokey" && rm "$ST/nokey/master.key"
+cmd_cf --store "$ST/nokey" get
+expect_eq "store/no master key: refused, not replaced" \
+	"$RC:$(grep -c 'master.key is missing' "$ERR"):$(ls "$ST/nokey" | grep -c master.key)" 1:1:0
 cmd_mode "store/dir-0700" "$S" 700
 cmd_mode "store/db-0600" "$S/store.db" 600
 cmd_mode "store/master-key-0600" "$S/master.key" 600
@@ -382,8 +415,8 @@ expect_eq "store/journal-wal" "$(sqlite3 "$S/store.db" 'PRAGMA journal_mode' 2>&
 cmd_cf --store "$S" get --json
 expect_eq "store/empty-get-json" "$(jq -c . "$OUT" 2>&1)" "[]"
 echo "not a directory" >"$T/plainfile"
-cmd_cf --store "$T/plainfile" get
-if [ "$RC" -eq 1 ] && grep -q '^certfleet: get: ' "$ERR" &&
+cmd_cf store init "$T/plainfile"
+if [ "$RC" -eq 1 ] && grep -q '^certfleet: store init: ' "$ERR" &&
 	[ "$(cat "$T/plainfile")" = "not a directory" ]; then
 	pass "store/not-a-directory"
 else
@@ -876,10 +909,49 @@ if [ "$RC" -eq 0 ] && ! grep -qF -- "$TTY_PW" "$T/tty4.log"; then
 else
 	fail password/prompt-typed-at-once "try $tries: exit $RC (124: hung waiting, the typed password was discarded), echoed: $(grep -qF -- "$TTY_PW" "$T/tty4.log" && echo yes || echo no)"
 fi
-# Import asks once for a file that needs a password, on a terminal.
+# What can be checked is checked before a password is asked for: a key
+# that is not exportable, a thumbprint that names nothing.
+before=$(store_snapshot "$S")
+a0=$(cmd_audit_max "$S")
+cmd_tty "$T/tty-noexp.log" 300 "assword" "$TTY_PW" "assword" "$TTY_PW" -- \
+	--store "$S" export "${TP_EC:0:8}" --binary -o "$O/tty-noexp.p12"
+expect_eq password/export-not-exportable-no-prompt \
+	"$RC:$(grep -c 'assword' "$T/tty-noexp.log"):$(grep -c "^certfleet: export: ${TP_EC:0:8} (.*): the private key is not exportable" "$T/tty-noexp.log")" "1:0:1"
+cmd_absent password/export-not-exportable-no-prompt "$O/tty-noexp.p12"
+cmd_unchanged password/export-not-exportable-no-prompt "$S" "$before"
+cmd_audited password/export-not-exportable-no-prompt "$S" "$a0"
+cmd_tty "$T/tty-nosuch.log" 300 "assword" "$TTY_PW" -- \
+	--store "$S" export "$UNKNOWN_TP" --binary -o "$O/tty-nosuch.p12"
+expect_eq password/export-unknown-no-prompt \
+	"$RC:$(grep -c 'assword' "$T/tty-nosuch.log"):$(grep -ciE '^certfleet: export: .*(no such|not found)' "$T/tty-nosuch.log")" "1:0:1"
+# Import asks once for a file that needs a password, on a terminal: the
+# prompt names the file, and nothing is said before it.
 I=$(cmd_newstore tty-import)
 cmd_tty "$T/tty5.log" 300 "assword" "$CMD_P12_PASSWORD" -- --store "$I" import "$F/leaf.p12"
 expect_eq password/import-prompt "$RC:$(grep -c "$TP_LEAF  -  imported" "$T/tty5.log")" "0:1"
+expect_eq password/import-prompt/names-the-file "$(head -n 1 "$T/tty5.log" | tr -d '\r')" \
+	"Password for $F/leaf.p12: "
+expect_eq password/import-prompt/nothing-said-before "$(grep -c 'is needed' "$T/tty5.log")" 0
+# A wrong password at a terminal: said, and asked again, three tries.
+I=$(cmd_newstore tty-import-retry)
+cmd_tty "$T/tty-retry.log" 300 "Password for" "Wrong-1" "Password for" "Wrong-2" \
+	"Password for" "$CMD_P12_PASSWORD" -- --store "$I" import "$F/leaf.p12"
+expect_eq password/import-third-try \
+	"$RC:$(grep -c 'Password for' "$T/tty-retry.log"):$(grep -c "^certfleet: import: $F/leaf.p12: MAC verification failed (wrong password?)" "$T/tty-retry.log"):$(grep -c "$TP_LEAF  -  imported" "$T/tty-retry.log")" \
+	"0:3:2:1"
+I=$(cmd_newstore tty-import-wrong)
+before=$(store_snapshot "$I")
+cmd_tty "$T/tty-wrong.log" 300 "Password for" "Wrong-1" "Password for" "Wrong-2" \
+	"Password for" "Wrong-3" "Password for" "Wrong-4" -- --store "$I" import "$F/leaf.p12"
+expect_eq password/import-three-wrong \
+	"$RC:$(grep -c 'Password for' "$T/tty-wrong.log"):$(grep -c "^certfleet: import: $F/leaf.p12: MAC verification failed (wrong password?)" "$T/tty-wrong.log")" \
+	"1:3:3"
+cmd_unchanged password/import-three-wrong "$I" "$before"
+if grep -qE 'Wrong-[0-9]' "$T/tty-retry.log" "$T/tty-wrong.log"; then
+	fail password/import-retry/no-echo "a typed password shows on the terminal"
+else
+	pass password/import-retry/no-echo
+fi
 if grep -qF -- "$CMD_P12_PASSWORD" "$T/tty5.log"; then
 	fail password/import-prompt/no-echo "the typed password shows on the terminal"
 else
@@ -955,7 +1027,7 @@ expect_eq log/json/fields "$(jq -r '[.[] | keys | sort | join(",")] | unique | j
 	"Actor,Operation,Outcome,Thumbprint,Time"
 expect_eq log/json/times-iso8601 "$(jq -r '[.[].Time | select(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$") | not)] | length' "$T/log.json")" 0
 expect_eq log/json/operations "$(jq -r '[.[].Operation] | unique | join(",")' "$T/log.json")" \
-	"disable,enable,import,remove"
+	"disable,enable,import,remove,store init"
 expect_eq log/json/actor "$(jq -r '[.[].Actor | select(length == 0)] | length' "$T/log.json")" 0
 expect_eq log/json/enable-row "$(jq -r --arg t "$TP_LEAF" '[.[] | select(.Operation == "enable" and
 	.Thumbprint == $t and (.Outcome | test("https")))] | length > 0' "$T/log.json")" true

@@ -209,7 +209,7 @@ import_and_verify() {
 	STORE_N=$((STORE_N + 1))
 	LAST_STORE=$T/store-$STORE_N
 	tp=$(thumb "$P/$k.pem")
-	run cf --store "$LAST_STORE" import "$file" --exportable --password-file "$T/pw"
+	run cf --store "$LAST_STORE" --init import "$file" --exportable --password-file "$T/pw"
 	if [ "$RC" -ne 0 ]; then
 		fail "$name: import" "exit $RC"
 		show "$ERR"
@@ -603,16 +603,16 @@ fi
 # The other two ways to give a password: stdin and CERTFLEET_PASSWORD.
 # shellcheck disable=SC2016 # $1.. are sh -c's own arguments
 check "import --password-file - (stdin)" timeout 120 sh -c \
-	'"$1" --store "$2" import "$3" --password-file - <"$4"' sh \
+	'"$1" --store "$2" --init import "$3" --password-file - <"$4"' sh \
 	"$CERTFLEET" "$T/store-stdin" "$T/in/ec-openssl_modern.p12" "$T/pw" &&
 	verify_store "import --password-file -" "$T/store-stdin" ec false
 check "import with CERTFLEET_PASSWORD" env CERTFLEET_PASSWORD="$PW" \
-	timeout 120 "$CERTFLEET" --store "$T/store-env" import "$T/in/ec-gnutls_aes.p12" &&
+	timeout 120 "$CERTFLEET" --store "$T/store-env" --init import "$T/in/ec-gnutls_aes.p12" &&
 	verify_store "import with CERTFLEET_PASSWORD" "$T/store-env" ec false
 
 # A key imported without --exportable never leaves the store.
 s=$T/store-noexport
-if check "import without --exportable" cf --store "$s" import \
+if check "import without --exportable" cf --store "$s" --init import \
 	"$T/in/leaf-openssl_modern.p12" --password-file "$T/pw"; then
 	verify_store "import without --exportable" "$s" leaf false
 	tp=$(thumb "$P/leaf.pem")

@@ -393,10 +393,10 @@ check "import: the PKCS#12 on ag2, --exportable" \
 expect_eq "import: ag2: Valid, key, exportable, chain" \
 	"$(field on2 "$MAIL" Status)/$(field on2 "$MAIL" HasPrivateKey)/$(field on2 "$MAIL" PrivateKeyExportable)/$(field on2 "$MAIL" Chain)" \
 	"Valid/true/true/[\"$INT\",\"$ROOT\"]"
-check_fails "enable: https is the self-signed certificate's: needs --force" 1 "force" \
-	on1 enable "$MAIL" --services https
-check "enable: ag1 https --force" on1 enable "$MAIL" --services https --force
-check "enable: ag2 https --force" on2 enable "$MAIL" --services https --force
+# certfleetd init left https alone (its files hold the placeholder): no
+# --force is needed to take it.
+check "enable: ag1 https, held by no certificate" on1 enable "$MAIL" --services https
+check "enable: ag2 https, held by no certificate" on2 enable "$MAIL" --services https
 expect_eq "served: nginx 1 (ag1) presents the completed certificate" "$(served "$PORT1")" "$MAIL"
 expect_eq "served: nginx 2 (ag2) presents the completed certificate" "$(served "$PORT2")" "$MAIL"
 check "services: ag1 exit 0" on1 services
@@ -577,6 +577,12 @@ check_fails "names: a 64-character label: exit 2 naming it" 2 "a{64}\.example\.c
 	on1 request new --subject CN=ok.example.com --domains "$LABEL64"
 check_fails "names: a 256-character name: exit 2 naming it" 2 "aaaaaaaaaaaaaaaaaaaa.*(255|long)" \
 	on1 request new --subject CN=ok.example.com --domains "$LONG256"
+# A CN without spaces is a host name: checked as --domains are.
+check_fails "names: a CN host name with a bad character: exit 2 naming it" 2 \
+	'^certfleet: request new: the CN bad_name!\.example\.com: a DNS name has only letters, digits, hyphens and dots \(a CN without spaces is a host name, checked as --domains are\)$' \
+	on1 request new --subject 'CN=bad_name!.example.com' --domains ok.example.com
+check_fails "names: a CN *.*.example.com: exit 2 naming it" 2 'the CN \*\.\*\.example\.com: only the first label' \
+	on1 request new --subject 'CN=*.*.example.com'
 check_fails "key: rsa1024: exit 2 naming the valid types" 2 \
 	"rsa1024.*rsa2048.*rsa3072.*rsa4096.*p256.*p384" \
 	on1 request new --subject CN=ok.example.com --key rsa1024
@@ -587,6 +593,7 @@ unchanged "names: refusals: store unchanged" "$before"
 LABEL63=$(printf 'a%.0s' $(seq 63)).example.com
 check "names: a 63-character label and a wildcard are fine" \
 	on1 request new --subject CN=ok.example.com --domains "$LABEL63,*.example.com" -o "$T/ok.csr"
+expect_eq "names: a CN host name: no warning" "$(cat "$ERR")" ""
 expect_eq "names: the request has them" "$(sans_req "$T/ok.csr")" \
 	"DNS:ok.example.com, DNS:$LABEL63, DNS:*.example.com"
 OKREQ=$(csr_thumb "$T/ok.csr")
@@ -594,6 +601,8 @@ OKREQ=$(csr_thumb "$T/ok.csr")
 # A CN that is no DNS name stays out of the SANs.
 check "names: a CN that is not a DNS name" on1 request new --key p256 \
 	--subject "CN=Example Mail Server,O=Example Ltd" --domains mail.example.com -o "$T/cn.csr"
+expect_eq "names: a CN with a space: a warning on stderr" "$(cat "$ERR")" \
+	'certfleet: request new: warning: the CN "Example Mail Server" is not a host name: it is not put among the DNS names, and public CAs will refuse the request'
 expect_eq "names: its SANs are the domains alone" "$(sans_req "$T/cn.csr")" "DNS:mail.example.com"
 expect_eq "names: its subject as asked" "$(subj_req "$T/cn.csr")" "CN=Example Mail Server,O=Example Ltd"
 on1 remove "$(csr_thumb "$T/cn.csr")" >/dev/null 2>&1

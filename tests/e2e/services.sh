@@ -192,8 +192,18 @@ check = 127.0.0.1:$HTTPS
 name = www.example.org
 EOF
 check "agent: init" cfd init --config "$T/sv1.conf"
+# Every service init would give the host certificate serves A already:
+# init leaves them alone rather than put a self-signed certificate there.
+expect_eq "init: https, smtp, imap and pop left as they are" \
+	"$(grep -c "left as it is: its files hold ${A:0:8}" "$OUT")" 4
+expect_eq "init: nginx still serves A" "$(served tls "$HTTPS")" "$A"
 agent_start sv1 || e2e_done
 export CERTFLEET_SOCKET=$SOCKDIR/sv1.sock
+run cf services --json
+expect_eq "services: after init: exit 0, nothing reported" "$RC:$(cat "$ERR")" "0:"
+expect_eq "services: after init: https has nothing assigned, and says what to run" \
+	"$(jq -r '.[] | select(.Service == "https") | "\(.Assigned)|\(.Match)|\(.Problem)"' "$OUT")" \
+	'null|null|no certificate assigned: run `certfleet enable THUMBPRINT --services https`'
 
 check "import: the chain" cf import "$P/int.pem" "$P/root.pem"
 check "import: A, B and C with their keys" cf import "$P/a.pem" "$P/a.key"
@@ -219,14 +229,10 @@ check_fails "refuse: names that do not cover the service's" 1 \
 expect_eq "refuse: no file touched" "$(snap_files)" "$before"
 expect_eq "refuse: no reload happened (nginx still serves A)" "$(served tls "$HTTPS")" "$A"
 
-# ---- A takes the services from the agent's self-signed certificate -------
+# ---- A takes the services init left alone --------------------------------
 
-# `certfleetd init` assigned https, smtp, imap and pop to the host's own
-# self-signed certificate, as Exchange does: moving them takes --force.
-check_fails "enable: services held by the self-signed certificate need --force" 1 \
-	"service https is assigned to .*--force" cf enable "$A" --services https
-check "enable: A for https, smtp, imap and pop, --force" \
-	cf enable "$A" --services https,smtp,imap,pop --force
+check "enable: A for https, smtp, imap and pop (nobody holds them: no --force)" \
+	cf enable "$A" --services https,smtp,imap,pop
 if [ "$(grep -c ': deployed: files written, config tested, reloaded, serves' "$OUT")" = 3 ] &&
 	grep -q "pop: unchanged" "$OUT"; then
 	pass "enable: https, smtp and imap deployed; pop shares imap's files: unchanged"
@@ -330,7 +336,7 @@ done
 cp "$P/c.chain" "$S/files/nginx.crt"
 cp "$P/c.key" "$S/files/nginx.key"
 check_fails "drift: a changed file makes services exit 1, naming it" 1 \
-	"https: the files hold ${C:0:8}, not the assigned ${B:0:8}" cf services
+	"https: the files hold ${C:0:8}, not the assigned ${B:0:8}: changed outside certfleet; \`certfleet enable ${B:0:8} --services https\` puts it back" cf services
 expect_eq "drift: changed file: Match false" "$(svc https Match)" false
 # A reload that never happened: the files are right, the server is not.
 $(srv_nginx_reload_cmd "$S/nginx") 2>/dev/null

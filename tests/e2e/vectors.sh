@@ -105,7 +105,7 @@ while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expec
 	s=$T/store-$n
 	pwf=$T/pw-$n
 	write_password "$password" "$pwf"
-	cf --store "$s" get --json >/dev/null 2>&1 # the store exists before
+	cf store init "$s" >/dev/null 2>&1 # the store exists before
 	store_snapshot "$s" >"$T/before.snap" 2>&1
 	run cf --store "$s" import "$VEC/$file" --password-file "$pwf"
 	if [ "$RC" -ne 0 ] && [ "$RC" -ne 1 ]; then
@@ -175,7 +175,7 @@ if [ -n "${CERTFLEET_ASAN:-}" ] && [ -x "$CERTFLEET_ASAN" ]; then
 		write_password "$password" "$T/asan-pw"
 		rc=0
 		(
-			exec env "${SAN_ENV[@]}" timeout -k 5 120 "$CERTFLEET_ASAN" --store "$T/asan-store-$total" import \
+			exec env "${SAN_ENV[@]}" timeout -k 5 120 "$CERTFLEET_ASAN" --store "$T/asan-store-$total" --init import \
 				"$VEC/$file" --password-file "$T/asan-pw" </dev/null >/dev/null 2>"$T/asan.err"
 		) 2>/dev/null || rc=$?
 		if grep -qE 'Sanitizer|runtime error:' "$T/asan.err"; then
@@ -207,7 +207,7 @@ seed_dir() {
 		# the log (the FAIL line below tells it).
 		(
 			[ -n "$san" ] || SAN_ENV=()
-			exec env "${SAN_ENV[@]}" timeout -k 5 60 "$cli" --store "$s" import "$f" \
+			exec env "${SAN_ENV[@]}" timeout -k 5 60 "$cli" --store "$s" --init import "$f" \
 				--password-file "$T/empty" </dev/null >/dev/null 2>"$T/seed.err"
 		) 2>/dev/null || rc=$?
 		if [ -n "$san" ] && grep -qE 'Sanitizer|runtime error:' "$T/seed.err"; then

@@ -411,6 +411,60 @@ test_csr_names(void)
 	EVP_PKEY_free(k);
 }
 
+/* A CN meant as a host name is checked like --domains; a label (with a
+ * space) is taken, outside the SANs, and cf_subject_cn_label says so. */
+static void
+test_csr_cn(void)
+{
+	struct cf_error err;
+	EVP_PKEY *k = cf_key_generate("p256", &err);
+	X509_REQ *req;
+	char sans[500], *label = NULL;
+	int has;
+
+	cf_error_clear(&err);
+	req = cf_csr_new(k, "CN=bad_name!.example.com", "ok.example.com", &err);
+	CHECK(req == NULL && err.code == CF_E_USAGE &&
+		  strcmp(err.msg,
+		      "the CN bad_name!.example.com: a DNS name has only "
+		      "letters, digits, hyphens and dots (a CN without spaces "
+		      "is a host name, checked as --domains are)") == 0,
+	    "cn: a host name with a bad character is refused, named");
+	X509_REQ_free(req);
+	req = cf_csr_new(k, "CN=*.*.example.com", NULL, &err);
+	CHECK(req == NULL && err.code == CF_E_USAGE &&
+		  strstr(err.msg, "only the first label may be the wildcard") !=
+		      NULL,
+	    "cn: a bad wildcard CN is refused like --domains");
+	X509_REQ_free(req);
+	req = cf_csr_new(k, "CN=bad_name", NULL, &err);
+	CHECK(req == NULL && err.code == CF_E_USAGE,
+	    "cn: one label without spaces is a host name too");
+	X509_REQ_free(req);
+	req = cf_csr_new(k, "O=Example,CN=Mail.Example.COM", NULL, &err);
+	req_sans(req, sans, sizeof(sans), &has);
+	CHECK(req != NULL && strcmp(sans, "mail.example.com") == 0,
+	    "cn: a good host name goes into the SANs, lower-cased");
+	X509_REQ_free(req);
+	req = cf_csr_new(
+	    k, "CN=Example Mail Gateway", "mail.example.com", &err);
+	req_sans(req, sans, sizeof(sans), &has);
+	CHECK(req != NULL && strcmp(sans, "mail.example.com") == 0,
+	    "cn: a label is taken and left out of the SANs");
+	X509_REQ_free(req);
+	CHECK(cf_subject_cn_label("CN=Example Mail Gateway,O=Ex", &label) ==
+		      1 &&
+		  label != NULL && strcmp(label, "Example Mail Gateway") == 0,
+	    "cn: cf_subject_cn_label finds the label");
+	free(label);
+	CHECK(cf_subject_cn_label("CN=mail.example.com", &label) == 0 &&
+		  label == NULL,
+	    "cn: a host name is no label");
+	CHECK(cf_subject_cn_label("CN=a,X=b", &label) == 0 && label == NULL,
+	    "cn: a subject that does not parse is no label");
+	EVP_PKEY_free(k);
+}
+
 static void
 test_decode_bad(void)
 {
@@ -495,6 +549,7 @@ main(void)
 	test_csr_kind("rsa2048");
 	test_csr_kind("p256");
 	test_csr_names();
+	test_csr_cn();
 	test_decode_bad();
 	test_selfsigned_names();
 	return check_done();

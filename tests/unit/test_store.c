@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -42,6 +43,64 @@ user_version(const char *dir)
 	sqlite3_finalize(st);
 	sqlite3_close(db);
 	return v;
+}
+
+/* A store is opened only where one is (cf_store_open_existing), and the
+ * owner lock is held by one at a time and seen by the others. */
+static void
+test_existing_and_lock(void)
+{
+	char dir[512], path[600], pid[32];
+	struct cf_store_lock *lock, *again;
+	struct cf_store *s;
+	struct cf_error err;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s/typo", check_tmpdir());
+	cf_error_clear(&err);
+	s = cf_store_open_existing(dir, &err);
+	CHECK(s == NULL && err.code == CF_E_NOTFOUND &&
+		  strstr(err.msg, "no certfleet store in") != NULL,
+	    "existing: a missing store is not found");
+	CHECK(stat(dir, &st) == -1, "existing: and nothing is created");
+	CHECK(!cf_store_exists(dir), "existing: cf_store_exists says no");
+
+	snprintf(dir, sizeof(dir), "%s/owned", check_tmpdir());
+	cf_store_free(cf_store_open(dir, &err));
+	CHECK(cf_store_exists(dir), "existing: cf_store_exists says yes");
+	s = cf_store_open_existing(dir, &err);
+	CHECK(s != NULL, "existing: a store that is there opens");
+	cf_store_free(s);
+
+	CHECK(cf_store_lock_check(dir, &err) == 0,
+	    "lock: never taken: nobody owns the store");
+	lock = cf_store_lock_take(dir, &err);
+	CHECK(lock != NULL, "lock: taken");
+	snprintf(path, sizeof(path), "%s/%s", dir, CF_STORE_LOCKFILE);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+	    "lock: its file is 0600");
+	snprintf(pid, sizeof(pid), "(pid %ld)", (long)getpid());
+	cf_error_clear(&err);
+	CHECK(cf_store_lock_check(dir, &err) == -1 &&
+		  err.code == CF_E_CONFLICT && strstr(err.msg, pid) != NULL &&
+		  strstr(err.msg, "owned by a running certfleetd") != NULL,
+	    "lock: held: the check names the holder's pid");
+	cf_error_clear(&err);
+	again = cf_store_lock_take(dir, &err);
+	CHECK(again == NULL && err.code == CF_E_CONFLICT,
+	    "lock: a second owner is refused");
+	s = cf_store_open_existing(dir, &err);
+	CHECK(s != NULL && cf_store_begin(s, &err) == 0 &&
+		  cf_store_commit(s, &err) == 0,
+	    "lock: the database itself is not locked by it");
+	cf_store_free(s);
+	cf_store_lock_release(lock);
+	CHECK(cf_store_lock_check(dir, &err) == 0 && stat(path, &st) == 0,
+	    "lock: released: the file stays, nobody owns the store");
+	lock = cf_store_lock_take(dir, &err);
+	CHECK(lock != NULL, "lock: taken again after the release");
+	cf_store_lock_release(lock);
+	cf_store_lock_release(NULL);
 }
 
 int
@@ -174,6 +233,27 @@ main(void)
 	CHECK(cf_store_service_owner(s, "pop", owner, &err) == 0 &&
 		  owner[0] == '\0',
 	    "store: an unassigned service has no owner");
+	{
+		int dep = -1;
+		CHECK(cf_store_service_is_deployed(s, "https", &dep, &err) ==
+			      0 &&
+			  dep == 0,
+		    "store: a new assignment is not deployed yet");
+		CHECK(cf_store_service_deployed(s, "https", &err) == 0 &&
+			  cf_store_service_is_deployed(s, "https", &dep,
+			      &err) == 0 &&
+			  dep == 1,
+		    "store: recorded as deployed");
+		CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
+			  cf_store_service_is_deployed(s, "https", &dep,
+			      &err) == 0 &&
+			  dep == 0,
+		    "store: assigned again: not deployed until it is");
+		CHECK(cf_store_service_is_deployed(s, "pop", &dep, &err) ==
+			      0 &&
+			  dep == 0,
+		    "store: an unassigned service is not deployed");
+	}
 
 	/* Rollback leaves nothing behind. */
 	cf_store_begin(s, &err);
@@ -225,6 +305,7 @@ main(void)
 	CHECK(s == NULL && err.code == CF_E_IO,
 	    "store: an impossible directory is an I/O error");
 
+	test_existing_and_lock();
 	X509_free(leaf);
 	X509_free(ca);
 	EVP_PKEY_free(k);
