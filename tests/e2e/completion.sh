@@ -89,6 +89,7 @@ offers bash/fleet-no-file "" --server e
 
 # ---- thumbprints ------------------------------------------------------
 S=$T/store
+check setup/store-init cf store init "$S"
 check setup/cert-a cf --store "$S" new --self-signed --subject CN=a.example --key p256
 check setup/cert-b cf --store "$S" new --self-signed --subject CN=b.example --key p256
 run cf --store "$S" get --fields Thumbprint --json
@@ -97,7 +98,7 @@ B=$(jq -r '.[1].Thumbprint' "$OUT")
 expect_eq setup/two-thumbprints "$(printf '%s\n%s' "$A" "$B" | grep -c '^[0-9A-F]\{40\}$')" 2
 # The shortest prefix of A that B does not share.
 i=1
-while [ "${A:0:i}" = "${B:0:i}" ]; do i=$((i + 1)); done
+while [ "$i" -lt 40 ] && [ "${A:0:i}" = "${B:0:i}" ]; do i=$((i + 1)); done
 offers bash/thumbprints "$(printf '%s\n%s' "$A" "$B")" --store "$S" export ''
 offers bash/thumbprint-prefix "$A" --store "$S" enable "${A:0:i}"
 offers bash/thumbprint-lower-case "$A" --store "$S" remove "$(echo "${A:0:i}" | tr 'A-F' 'a-f')"
