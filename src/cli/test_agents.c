@@ -306,7 +306,9 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 		json_decref(errors);
 		if (rows > 0)
 			out_table(headers, NCOLS, cells, rows);
-		if (n > 0)
+		if (out_tsv())
+			; /* rows only: the exit status is the verdict */
+		else if (n > 0)
 			print_summary(b, o, eps, v, n, nseen, unreached);
 		else
 			printf("%s: no endpoint to test: no service has a "

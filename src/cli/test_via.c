@@ -123,6 +123,8 @@ via_report(const struct test_opts *o, const char *where,
 		json_decref(certs);
 		json_decref(fails);
 		out_table(headers, 4, cells, rows);
+	}
+	if (!cli.json && !out_tsv()) {
 		printf("%s via %s: %zu distinct certificate%s in %zu "
 		       "connections; ",
 		    o->ns, where, nseen, nseen == 1 ? "" : "s", n);
