@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "ops.h"
 #include "output.h"
+#include "view.h"
 
 /* Asks a yes/no question on the terminal; 1 for yes. */
 static int
@@ -79,7 +80,7 @@ outcome_json(const char *op, const char *server, const struct backend_reply *r)
 	json_object_set_new(o, "Thumbprint", json_string(r->thumb));
 	json_object_set_new(o, "Result", json_sprintf("%sd", op));
 	if (r->detail != NULL)
-		json_object_set_new(o, "Detail", json_string(r->detail));
+		json_object_set_new(o, "Detail", cf_json_string(r->detail));
 	return o;
 }
 

@@ -22,6 +22,7 @@
 #include "csr.h"
 #include "ops.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage_new[] =
     "Usage: certfleet request new --subject DN [--domains D,...]\n"
@@ -218,7 +219,7 @@ completed_json(const char *server, const struct backend_reply *r)
 	json_object_set_new(o, "Thumbprint", json_string(r->thumb));
 	json_object_set_new(o, "Result", json_string("completed"));
 	if (r->detail != NULL)
-		json_object_set_new(o, "Detail", json_string(r->detail));
+		json_object_set_new(o, "Detail", cf_json_string(r->detail));
 	return o;
 }
 

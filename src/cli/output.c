@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "output.h"
 #include "util.h"
+#include "view.h"
 
 #define MAX_WIDTH 10000 /* of $COLUMNS */
 
@@ -279,31 +280,16 @@ out_json(json_t *o)
 }
 
 json_t *
-out_list_json(const char *csv)
-{
-	json_t *a = json_array();
-	const char *p = csv, *comma;
-
-	while (p != NULL && *p != '\0') {
-		comma = strchr(p, ',');
-		json_array_append_new(a,
-		    json_stringn(p, comma ? (size_t)(comma - p) : strlen(p)));
-		p = comma ? comma + 1 : NULL;
-	}
-	return a;
-}
-
-json_t *
 out_result_json(const char *server, const struct cf_import_result *x)
 {
 	json_t *o = json_object();
 
 	json_object_set_new(o, "Server", json_string(server));
-	json_object_set_new(o, "Thumbprint", json_string(x->thumbprint));
+	json_object_set_new(o, "Thumbprint", cf_json_string(x->thumbprint));
 	json_object_set_new(o, "Result", json_string(x->what));
-	json_object_set_new(o, "Services", out_list_json(x->services));
+	json_object_set_new(o, "Services", cf_json_list(x->services));
 	if (x->detail != NULL)
-		json_object_set_new(o, "Detail", json_string(x->detail));
+		json_object_set_new(o, "Detail", cf_json_string(x->detail));
 	return o;
 }
 
@@ -313,6 +299,6 @@ out_error_json(const char *server, const char *msg)
 	json_t *o = json_object();
 
 	json_object_set_new(o, "Server", json_string(server));
-	json_object_set_new(o, "Error", json_string(msg));
+	json_object_set_new(o, "Error", cf_json_string(msg));
 	return o;
 }

@@ -53,10 +53,6 @@ void out_json_close(void);
 /* A listing whose items are already in the array a (stolen). */
 void out_json_items(json_t *a);
 
-/* A comma-separated list as a JSON array of strings (new reference);
- * [] for "" and NULL. */
-json_t *out_list_json(const char *csv);
-
 /*
  * The item of what a server did with one certificate (import, new,
  * copy): {"Server", "Thumbprint", "Result", "Services": [...],

@@ -187,9 +187,8 @@ cf_json_string(const char *s)
 	return j;
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-list_json(const char *list)
+json_t *
+cf_json_list(const char *list)
 {
 	json_t *a = json_array();
 	const char *p = list, *comma;
@@ -225,11 +224,11 @@ cf_view_field_json(const struct cf_view *v, enum cf_field f)
 
 	switch (f) {
 	case CF_F_SERVICES:
-		return list_json(v->services);
+		return cf_json_list(v->services);
 	case CF_F_DOMAINS:
-		return list_json(v->domains);
+		return cf_json_list(v->domains);
 	case CF_F_CHAIN:
-		return list_json(v->chain);
+		return cf_json_list(v->chain);
 	case CF_F_EXPORTABLE:
 		return json_boolean(v->exportable);
 	case CF_F_HASKEY:

@@ -59,5 +59,8 @@ long long cf_days_left(time_t t, time_t now);
 /* s as a JSON string (new reference); bytes that are not UTF-8 are
  * replaced by '?', never dropped. */
 json_t *cf_json_string(const char *s);
+/* A comma-separated list as a JSON array of such strings (new
+ * reference); [] for "" and NULL. */
+json_t *cf_json_list(const char *list);
 
 #endif
