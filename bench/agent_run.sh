@@ -106,14 +106,14 @@ done
 	die "the agent did not start"
 }
 HOST_TP=$("$CF" get --server "127.0.0.1:$PORT" --fingerprint "$AGENT_FP" --json |
-	jq -r '.[] | select(.Subject == "CN=bench") | .Thumbprint')
+	jq -r '.Items[] | select(.Subject == "CN=bench") | .Thumbprint')
 
 # The agent's CPU seconds so far (utime + stime of every thread).
 agent_cpu() {
 	awk -v hz="$(getconf CLK_TCK)" '{print ($14 + $15) / hz}' "/proc/$AGENT_PID/stat"
 }
 store_size() {
-	"$CF" get --server "127.0.0.1:$PORT" --fingerprint "$AGENT_FP" --json | jq length
+	"$CF" get --server "127.0.0.1:$PORT" --fingerprint "$AGENT_FP" --json | jq '.Items | length'
 }
 
 echo "machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)," \
@@ -160,7 +160,7 @@ fi
 
 # Every import, checked with the CLI.
 "$CF" get --server "127.0.0.1:$PORT" --fingerprint "$AGENT_FP" --json |
-	jq -r '.[].Thumbprint' | sort -u >"$WORK/listed"
+	jq -r '.Items[].Thumbprint' | sort -u >"$WORK/listed"
 planned=$((2 * CONNS * IMPORTS))
 sort -u "$WORK"/phase[12].thumbs >"$WORK/imported"
 imported=$(wc -l <"$WORK/imported")

@@ -114,7 +114,7 @@ declare -a C50 C5 SEQ
 for r in $(seq "$RUNS"); do
 	reset
 	C50+=("$(timed "$CF" copy "$TP" --from src --to "$ALL")")
-	[ "$("$CF" --server "$ALL" get "$TP" --json | jq length)" = "$N" ] ||
+	[ "$("$CF" --server "$ALL" get "$TP" --json | jq '.Items | length')" = "$N" ] ||
 		{ echo "bench: the copy is not on all $N agents" >&2; exit 1; }
 	reset
 	C5+=("$(timed "$CF" copy "$TP" --from src --to "$FIVE")")

@@ -126,7 +126,7 @@ for r in $(seq "$RUNS"); do
 	S+=($((t2 - t1)))
 	echo "run $r: certfleet test $((t1 - t0)) ms, s_client loop $((t2 - t1)) ms"
 done
-[ "$(jq '[.endpoints[] | select(.valid)] | length' "$W/test.json")" = "$N" ] ||
+[ "$(jq '[.Endpoints[] | select(.Valid)] | length' "$W/test.json")" = "$N" ] ||
 	{ echo "bench: not every endpoint was valid" >&2; exit 1; }
 
 # The floor: the CPU one new handshake costs OpenSSL's own client

@@ -183,7 +183,7 @@ for n in ex1 ex2; do
 	done
 	[ -n "$port" ] || die "$n: certfleetd run does not listen after 10 s; its log:" "$(cat "$W/$n.log")"
 	"$CF" fleet add "$n" "127.0.0.1:$port" --fingerprint "$("$CFD" fingerprint --config "$W/$n.conf")" >/dev/null
-	host=$("$CF" --server "$n" get --json | jq -r '.[0].Thumbprint')
+	host=$("$CF" --server "$n" get --json | jq -r '.Items[0].Thumbprint')
 	"$CF" --server "$n" enable "$host" --services https --force >/dev/null
 	say "$n: agent on 127.0.0.1:$port, nginx on 127.0.0.1:${WEB[$n]} serving $n's self-signed certificate${OWNER:+ (both as nobody)}"
 done

@@ -18,7 +18,8 @@ set -f # package lists are plain words, split on purpose throughout
 # Tests: sqlite3 (store snapshots), jq (JSON), clang (fuzz harnesses,
 # sanitizers), the other PKCS#12 implementations of tests/e2e/interop.sh
 # (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
-# python3-cryptography), expect and util-linux (script) for prompt tests.
+# python3-cryptography), expect and util-linux (script) for prompt tests,
+# python3-jsonschema for the JSON schemas of docs/json.md (tests/e2e/json.sh).
 # Services tests (tests/e2e/servers-lib.sh): the real servers certfleetd
 # deploys to, run as private instances on loopback ports.  Debian 12's
 # "nginx" is the server itself, with ssl (nginx-light is only a metapackage).
@@ -27,7 +28,7 @@ set -f # package lists are plain words, split on purpose throughout
 # `systemd-analyze verify` of the unit.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev sqlite3 jq clang gnutls-bin libnss3-tools
-python3 python3-cryptography expect util-linux zsh
+python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
 dpkg-dev debhelper lintian systemd man-db"
 # keytool: either JRE package will do; the first one is installed if neither is.

@@ -23,6 +23,8 @@ struct cli_global {
 	const char *fingerprint; /* --fingerprint SHA256 */
 	int json;		 /* --json */
 	int init;		 /* --init: create the --store when missing */
+	int no_header;		 /* --no-header: tables without header lines */
+	int tsv;		 /* --format tsv: tab-separated, full values */
 };
 extern struct cli_global cli;
 
@@ -35,11 +37,21 @@ extern struct cli_global cli;
 	    {"fingerprint", required_argument, NULL, 'F'},                     \
 	    {"init", no_argument, NULL, 'I'},                                  \
 	    {"password", required_argument, NULL, 'W'},                        \
+	    {"no-header", no_argument, NULL, 'H'},                             \
+	    {"format", required_argument, NULL, 'O'},                          \
 	{                                                                      \
 		"help", no_argument, NULL, 'h'                                 \
 	}
-/* Handles a common option; 1 when c was one, 0 otherwise. */
+/*
+ * Handles a common option; 1 when c was one, 0 otherwise.  A --format
+ * other than table or tsv ends the process with a usage error (exit 2).
+ */
 int cli_common_opt(int c, const char *arg);
+
+/* Refuses --json for command op, which has nothing to say in JSON (its
+ * output is a file's bytes): 0 when --json was not given, else 2 after a
+ * usage message. */
+int cli_no_json(const char *op, const char *why);
 
 /*
  * Reports an option getopt_long could not take (c is '?' or ':', or 'W'

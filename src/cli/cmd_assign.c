@@ -11,6 +11,8 @@
 #include "backend.h"
 #include "cli.h"
 #include "ops.h"
+#include "output.h"
+#include "view.h"
 
 /* Asks a yes/no question on the terminal; 1 for yes. */
 static int
@@ -79,11 +81,65 @@ parse(const char *op, const char *usage, const struct option *opts,
 	return 0;
 }
 
+/* The item of what server did: {"Server", "Thumbprint", "Result":
+ * "enabled", "Detail"?} (new). */
+static json_t *
+outcome_json(const char *op, const char *server, const struct backend_reply *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Thumbprint", json_string(r->thumb));
+	json_object_set_new(o, "Result", json_sprintf("%sd", op));
+	if (r->detail != NULL)
+		json_object_set_new(o, "Detail", cf_json_string(r->detail));
+	return o;
+}
+
+/*
+ * Prints "THUMB: enabled" per server (after the server's name when there
+ * are several) and what its services did, or with --json one item per
+ * server; every failure on stderr.  The exit status of the first.
+ */
+static int
+print_outcomes(const char *op, const struct backend *b,
+    const struct backend_reply *r)
+{
+	json_t *a = json_array();
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < backend_count(b); i++) {
+		if (r[i].err.code != CF_OK) {
+			int status = backend_fail(b, i, op, &r[i].err);
+			rc = rc ? rc : status;
+			json_array_append_new(a,
+			    out_error_json(backend_server(b, i), r[i].err.msg));
+			continue;
+		}
+		json_array_append_new(
+		    a, outcome_json(op, backend_server(b, i), &r[i]));
+		if (cli.json)
+			continue;
+		if (backend_count(b) > 1)
+			printf("%s: %s: %sd\n", backend_server(b, i),
+			    r[i].thumb, op);
+		else
+			printf("%s: %sd\n", r[i].thumb, op);
+		if (r[i].detail != NULL)
+			cli_print_lines("  ", r[i].detail);
+	}
+	if (cli.json)
+		out_json_items(a);
+	else
+		json_decref(a);
+	return rc;
+}
+
 /*
  * Runs op on every server, then, for enable without --force, asks on the
  * terminal whether to move each service another certificate holds, and
- * runs again where the answer was yes.  Prints "THUMB: enabled" per
- * server (after the server's name when there are several).
+ * runs again where the answer was yes; then prints the outcomes.
  */
 static int
 run(const char *op, enum backend_op bop, const struct assign_args *a)
@@ -119,18 +175,7 @@ run(const char *op, enum backend_op bop, const struct assign_args *a)
 		req.force = 1;
 		backend_run(b, bop, &req, r);
 	}
-	for (i = 0; i < backend_count(b); i++) {
-		if (r[i].err.code != CF_OK) {
-			int status = backend_fail(b, i, op, &r[i].err);
-			rc = rc ? rc : status;
-		} else if (backend_count(b) > 1)
-			printf("%s: %s: %sd\n", backend_server(b, i),
-			    r[i].thumb, op);
-		else
-			printf("%s: %sd\n", r[i].thumb, op);
-		if (r[i].err.code == CF_OK && r[i].detail != NULL)
-			cli_print_lines("  ", r[i].detail);
-	}
+	rc = print_outcomes(op, b, r);
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);
 	return rc;

@@ -202,7 +202,8 @@ one_time_password(void)
 	return s;
 }
 
-/* Prints one line per target (and what its services did). */
+/* Prints one line per target (and what its services did), or, with
+ * --json, one item per target. */
 static int
 report(struct backend *dst, struct backend_reply *r, const char *skip,
     size_t *ok)
@@ -214,22 +215,17 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 	*ok = 0;
 	for (i = 0; i < backend_count(dst); i++) {
 		const char *name = backend_server(dst, i);
-		json_t *o;
 		if (skip != NULL && strcmp(name, skip) == 0)
 			continue;
-		o = json_pack("{s:s}", "Server", name);
 		if (r[i].err.code != CF_OK) {
 			int status = backend_fail(dst, i, "copy", &r[i].err);
 			rc = rc ? rc : status;
-			json_object_set_new(o, "Error", json_string(r[i].err.msg));
+			json_array_append_new(
+			    a, out_error_json(name, r[i].err.msg));
 		}
 		for (j = 0; j < r[i].nresults && r[i].err.code == CF_OK; j++) {
 			const struct cf_import_result *x = &r[i].results[j];
-			json_object_set_new(o, "Thumbprint",
-			    json_string(x->thumbprint));
-			json_object_set_new(o, "Result", json_string(x->what));
-			json_object_set_new(o, "Services",
-			    json_string(x->services));
+			json_array_append_new(a, out_result_json(name, x));
 			if (!cli.json) {
 				printf("%s: %s%s%s\n", name, x->what,
 				    x->services[0] ? "; services " : "",
@@ -239,10 +235,9 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 			}
 		}
 		*ok += r[i].err.code == CF_OK;
-		json_array_append_new(a, o);
 	}
 	if (cli.json)
-		out_json(a);
+		out_json_items(a);
 	else
 		json_decref(a);
 	return rc;

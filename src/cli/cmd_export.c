@@ -109,6 +109,9 @@ cmd_export(int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		return cli_usage("export", "name one certificate by thumbprint");
+	if ((rc = cli_no_json("export", "export writes the file itself, "
+					"which is not JSON")) != 0)
+		return rc;
 	if (pem && (binary || eo->legacy))
 		return cli_usage("export",
 		    "--pem cannot be combined with --binary or --legacy");

@@ -25,7 +25,7 @@ static const char id_usage[] =
 
 static const char fleet_usage[] =
     "Usage: certfleet fleet add NAME HOST:PORT [--fingerprint SHA256:...]\n"
-    "       certfleet fleet list [--json]\n"
+    "       certfleet fleet list [--json] [--no-header] [--format tsv]\n"
     "       certfleet fleet remove NAME\n"
     "       (any of them with --fleet FILE; default "
     "$CERTFLEET_HOME/fleet.json)\n"
@@ -203,7 +203,11 @@ fleet_cmd_add(struct fleet *f, char **args, int nargs, struct cf_error *err)
 	if (fleet_add(f, args[0], args[1], fp, err) == -1 ||
 	    fleet_save(f, err) == -1)
 		return -1;
-	printf("%s: %s pinned to %s\n", args[0], args[1], fp);
+	if (cli.json)
+		out_json(json_pack("{s:s, s:s, s:s, s:s}", "Name", args[0],
+		    "Address", args[1], "Fingerprint", fp, "Result", "added"));
+	else
+		printf("%s: %s pinned to %s\n", args[0], args[1], fp);
 	return 0;
 }
 
@@ -226,7 +230,7 @@ fleet_cmd_list(struct fleet *f, char **args, int nargs, struct cf_error *err)
 				   fleet_get(f, i)->name, "Address",
 				   fleet_get(f, i)->address, "Fingerprint",
 				   fleet_get(f, i)->fingerprint));
-		out_json(a);
+		out_json_items(a);
 		return 0;
 	}
 	if (n == 0)
@@ -250,7 +254,11 @@ fleet_cmd_remove(struct fleet *f, char **args, int nargs, struct cf_error *err)
 		    err, CF_E_USAGE, "usage: certfleet fleet remove NAME");
 	if (fleet_remove(f, args[0], err) == -1 || fleet_save(f, err) == -1)
 		return -1;
-	printf("%s: removed from the fleet\n", args[0]);
+	if (cli.json)
+		out_json(json_pack("{s:s, s:s}", "Name", args[0], "Result",
+		    "removed"));
+	else
+		printf("%s: removed from the fleet\n", args[0]);
 	return 0;
 }
 

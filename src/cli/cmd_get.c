@@ -1,11 +1,13 @@
 /*
- * cmd_get.c - certfleet get [THUMBPRINT] [--fields F,...] [--json]:
- * Get-ExchangeCertificate | Format-Table.
+ * cmd_get.c - certfleet get [THUMBPRINT] [--fields F,...] [--expiring
+ * 30d|33%] [--json]: Get-ExchangeCertificate | Format-Table, and what
+ * expires soon across the fleet.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend.h"
 #include "cli.h"
@@ -14,16 +16,21 @@
 #include "view.h"
 
 static const char usage[] =
-    "Usage: certfleet get [THUMBPRINT] [--fields F,...] [--json]\n"
+    "Usage: certfleet get [THUMBPRINT] [--fields F,...] [--expiring 30d|33%]\n"
+    "         [--json] [--no-header] [--format table|tsv]\n"
     "         [--server NAME,...|all] [--store DIR]\n"
     "Fields: Subject, Issuer, Thumbprint, FriendlyName, Status, Services,\n"
     "  PrivateKeyExportable, HasPrivateKey, NotBefore, NotAfter,\n"
     "  CertificateDomains, IsSelfSigned, KeyType, SerialNumber, Chain,\n"
-    "  Server (first by default when several servers answer)\n";
+    "  DaysLeft, Server (first by default when several servers answer)\n"
+    "--expiring 30d: only those that expire within 30 days (or have);\n"
+    "--expiring 33%: only those with less than a third of their lifetime\n"
+    "left; either way sorted by NotAfter across every server.\n";
 
 /* Server is no field of a certificate: the CLI's own, after the rest. */
 #define FIELD_SERVER CF_F_COUNT
 #define MAX_FIELDS (CF_F_COUNT + 1)
+#define MAX_EXPIRING_DAYS 36500
 
 static int
 field_lookup(const char *name)
@@ -61,57 +68,160 @@ parse_fields(const char *list, int *fields, size_t *n)
 	return rc;
 }
 
-/* One table for every server that answered, rows in server order. */
+/* --expiring: within days, or under percent of the lifetime left. */
+struct expiring {
+	int given;
+	long days;    /* 30d */
+	long percent; /* 33%: 0 when days */
+};
+
+/* "30d", "30" or "33%" into *e; 0 or the usage error. */
+static int
+parse_expiring(const char *arg, struct expiring *e)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+	int percent = strcmp(end, "%") == 0;
+
+	if (end == arg || (*end != '\0' && strcmp(end, "d") != 0 && !percent) ||
+	    v < 0 || v > (percent ? 100 : MAX_EXPIRING_DAYS))
+		return cli_usage("get", "--expiring %s: give days (30d) or a "
+					"share of the lifetime left (33%%)",
+		    arg);
+	e->given = 1;
+	e->days = percent ? 0 : v;
+	e->percent = percent ? v : 0;
+	return 0;
+}
+
+/* Whether v expires within what e says; a pending request never does. */
+static int
+is_expiring(const struct cf_view *v, const struct expiring *e, time_t now)
+{
+	long long left = (long long)v->not_after - (long long)now;
+	long long life = (long long)v->not_after - (long long)v->not_before;
+
+	if (v->not_after == 0)
+		return 0;
+	if (e->percent == 0)
+		return left < (long long)e->days * 86400;
+	return life > 0 && left * 100 < life * e->percent;
+}
+
+/* One certificate of one server: a row of the table or an item. */
+struct row {
+	size_t server;
+	const struct cf_view *view;
+};
+
+/* By NotAfter, then in server order (qsort is not stable). */
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->view->not_after != y->view->not_after)
+		return x->view->not_after < y->view->not_after ? -1 : 1;
+	if (x->server != y->server)
+		return x->server < y->server ? -1 : 1;
+	return x->view < y->view ? -1 : x->view > y->view;
+}
+
+/* The rows to show: every view of every server, or (--expiring) those
+ * expiring, by NotAfter.  *n rows (new array). */
+static struct row *
+rows_new(const struct backend *b, const struct backend_reply *r,
+    const struct expiring *e, size_t *n)
+{
+	struct row *rows;
+	size_t i, j, max = 0;
+	time_t now = time(NULL);
+
+	for (i = 0; i < backend_count(b); i++)
+		max += r[i].nviews;
+	rows = xcalloc(max + 1, sizeof(*rows));
+	*n = 0;
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].nviews; j++) {
+			if (e->given && !is_expiring(&r[i].views[j], e, now))
+				continue;
+			rows[*n].server = i;
+			rows[(*n)++].view = &r[i].views[j];
+		}
+	if (e->given)
+		qsort(rows, *n, sizeof(*rows), row_cmp);
+	return rows;
+}
+
+/*
+ * One table for every row.  Brief values (8-digit thumbprints, dates to
+ * the day) in the default table for a person; whole ones when the
+ * fields were named or for --format tsv.
+ */
 static void
-print_table(const struct backend *b, const struct backend_reply *r,
-    const int *fields, size_t nf)
+print_table(const struct backend *b, const struct row *rows, size_t n,
+    const int *fields, size_t nf, int brief)
 {
 	const char *headers[MAX_FIELDS];
 	char **cells;
-	size_t i, j, c, rows = 0, row = 0;
+	size_t i, c;
 
-	for (i = 0; i < backend_count(b); i++)
-		rows += r[i].nviews;
-	if (rows == 0)
+	if (n == 0)
 		return;
-	cells = xcalloc(rows * nf + 1, sizeof(*cells));
+	cells = xcalloc(n * nf + 1, sizeof(*cells));
 	for (c = 0; c < nf; c++)
 		headers[c] = field_name(fields[c]);
-	for (i = 0; i < backend_count(b); i++)
-		for (j = 0; j < r[i].nviews; j++, row++)
-			for (c = 0; c < nf; c++)
-				cells[row * nf + c] =
-				    fields[c] == FIELD_SERVER
-					? xstrdup(backend_server(b, i))
-					: cf_view_text(&r[i].views[j],
-					      (enum cf_field)fields[c]);
-	out_table(headers, nf, cells, rows);
-	for (i = 0; i < rows * nf; i++)
+	for (i = 0; i < n; i++)
+		for (c = 0; c < nf; c++) {
+			enum cf_field f = (enum cf_field)fields[c];
+			cells[i * nf + c] =
+			    fields[c] == FIELD_SERVER
+				? xstrdup(backend_server(b, rows[i].server))
+			    : brief ? cf_view_brief(rows[i].view, f)
+				    : cf_view_text(rows[i].view, f);
+		}
+	out_table(headers, nf, cells, n);
+	for (i = 0; i < n * nf; i++)
 		free(cells[i]);
 	free(cells);
 }
 
-/* Every certificate as JSON, with its Server when several answer. */
+/*
+ * Every row as JSON: all fields and its Server, or exactly the fields
+ * --fields named.
+ */
 static void
-print_json(const struct backend *b, const struct backend_reply *r)
+print_json(const struct backend *b, const struct row *rows, size_t n,
+    const int *fields, size_t nf, int given)
 {
-	size_t i, j;
+	size_t i, c;
+	json_t *o;
 
 	out_json_open();
-	for (i = 0; i < backend_count(b); i++)
-		for (j = 0; j < r[i].nviews; j++) {
-			json_t *o = cf_view_json(&r[i].views[j]);
-			if (backend_count(b) > 1)
-				json_object_set_new(o, "Server",
-				    json_string(backend_server(b, i)));
-			out_json_item(o);
+	for (i = 0; i < n; i++) {
+		const char *server = backend_server(b, rows[i].server);
+		if (!given) {
+			o = json_object();
+			json_object_set_new(o, "Server", json_string(server));
+			json_object_update_new(o, cf_view_json(rows[i].view));
+		} else {
+			o = json_object();
+			for (c = 0; c < nf; c++)
+				json_object_set_new(o, field_name(fields[c]),
+				    fields[c] == FIELD_SERVER
+					? json_string(server)
+					: cf_view_field_json(rows[i].view,
+					      (enum cf_field)fields[c]));
 		}
+		out_json_item(o);
+	}
 	out_json_close();
 }
 
 const struct option cli_get_opts[] = {
     CLI_COMMON_OPTS,
     {"fields", required_argument, NULL, 'f'},
+    {"expiring", required_argument, NULL, 'e'},
     {NULL, 0, NULL, 0},
 };
 
@@ -119,16 +229,18 @@ int
 cmd_get(int argc, char **argv)
 {
 	int fields[MAX_FIELDS] = {CF_F_THUMBPRINT, CF_F_SERVICES, CF_F_STATUS,
-	    CF_F_NOTAFTER, CF_F_SUBJECT};
-	size_t nf = 5, failed = 0;
+	    CF_F_NOTAFTER, CF_F_DAYSLEFT, CF_F_SUBJECT};
+	size_t nf = 6, failed = 0, nrows = 0;
+	struct expiring expiring = {0};
 	struct backend_reply *r;
+	struct row *rows;
 	struct backend_req req;
 	struct backend *b;
 	int c, rc, given = 0;
 
 	memset(&req, 0, sizeof(req));
 	while (
-	    (c = getopt_long(argc, argv, ":hf:", cli_get_opts, NULL)) != -1) {
+	    (c = getopt_long(argc, argv, ":hf:e:", cli_get_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -139,6 +251,11 @@ cmd_get(int argc, char **argv)
 			if ((rc = parse_fields(optarg, fields, &nf)) != 0)
 				return rc;
 			given = 1;
+			continue;
+		}
+		if (c == 'e') {
+			if ((rc = parse_expiring(optarg, &expiring)) != 0)
+				return rc;
 			continue;
 		}
 		return cli_bad_option("get", c, argv);
@@ -157,12 +274,14 @@ cmd_get(int argc, char **argv)
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_GET, &req, r);
 	rc = backend_fail_all(b, "get", r, &failed);
+	rows = rows_new(b, r, &expiring, &nrows);
 	if (failed == backend_count(b))
 		; /* nothing to show: stdout stays empty */
 	else if (cli.json)
-		print_json(b, r);
+		print_json(b, rows, nrows, fields, nf, given);
 	else
-		print_table(b, r, fields, nf);
+		print_table(b, rows, nrows, fields, nf, !given && !out_tsv());
+	free(rows);
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);
 	return rc;

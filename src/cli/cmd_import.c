@@ -35,7 +35,8 @@ progress(void *ctx, size_t done, size_t total)
 	    done == total ? "\n" : "");
 }
 
-/* The results of every server that imported; Server named when several
+/* The results of every server that imported (and, in JSON, the error
+ * of every one that did not); Server named in the table when several
  * did the work. */
 static void
 print_results(const struct backend *b, const struct backend_reply *r)
@@ -44,22 +45,14 @@ print_results(const struct backend *b, const struct backend_reply *r)
 	json_t *a = json_array();
 	size_t i, j;
 
-	for (i = 0; i < backend_count(b); i++)
-		for (j = 0; j < r[i].nresults; j++) {
+	for (i = 0; i < backend_count(b); i++) {
+		if (r[i].err.code != CF_OK)
+			json_array_append_new(a,
+			    out_error_json(backend_server(b, i), r[i].err.msg));
+		for (j = 0; r[i].err.code == CF_OK && j < r[i].nresults; j++) {
 			const struct cf_import_result *x = &r[i].results[j];
-			json_t *o = json_object();
-			if (several)
-				json_object_set_new(o, "Server",
-				    json_string(backend_server(b, i)));
-			json_object_set_new(o, "Thumbprint",
-			    json_string(x->thumbprint));
-			json_object_set_new(o, "Services",
-			    json_string(x->services));
-			json_object_set_new(o, "Result", json_string(x->what));
-			if (x->detail != NULL)
-				json_object_set_new(
-				    o, "Detail", json_string(x->detail));
-			json_array_append_new(a, o);
+			json_array_append_new(a,
+			    out_result_json(backend_server(b, i), x));
 			if (cli.json)
 				continue;
 			if (several)
@@ -69,8 +62,9 @@ print_results(const struct backend *b, const struct backend_reply *r)
 			if (x->detail != NULL)
 				cli_print_lines("  ", x->detail);
 		}
+	}
 	if (cli.json)
-		out_json(a);
+		out_json_items(a);
 	else
 		json_decref(a);
 }

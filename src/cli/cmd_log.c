@@ -1,6 +1,7 @@
 /*
  * cmd_log.c - certfleet log [--since T] [--json]: the audit trail, who
- * did what to which certificate and how it ended.
+ * did what to which certificate and how it ended, every server's merged
+ * into one timeline.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -10,11 +11,17 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "fleet.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage[] =
     "Usage: certfleet log [--since YYYY-MM-DD[THH:MM:SSZ]] [--json]\n"
-    "         [--server NAME,...|all] [--store DIR]\n";
+    "         [--no-header] [--format table|tsv]\n"
+    "         [--server NAME,...|all] [--store DIR]\n"
+    "Several servers' records merge into one timeline, with a Server\n"
+    "column.  The table shows an actor by its fleet name (or the first 8\n"
+    "digits of its fingerprint); --json and --format tsv show it whole.\n";
 
 /* Parses an ISO 8601 UTC date or date-time; -1 when malformed. */
 static time_t
@@ -34,50 +41,157 @@ parse_since(const char *s)
 	return timegm(&tm);
 }
 
-/* The records of every server that answered; Server first when several
- * did. */
+/* One record of one server: a row of the timeline. */
+struct row {
+	size_t server;
+	const struct cf_audit *rec;
+};
+
+/* By time, then in server order, then as each server wrote them. */
+static int
+row_cmp(const void *a, const void *b)
+{
+	const struct row *x = a, *y = b;
+
+	if (x->rec->time != y->rec->time)
+		return x->rec->time < y->rec->time ? -1 : 1;
+	if (x->server != y->server)
+		return x->server < y->server ? -1 : 1;
+	return x->rec->id < y->rec->id ? -1 : x->rec->id > y->rec->id;
+}
+
+/* Every server's records in one timeline (*n rows, new array). */
+static struct row *
+timeline_new(const struct backend *b, const struct backend_reply *r,
+    size_t *n)
+{
+	struct row *rows;
+	size_t i, j, max = 0;
+
+	for (i = 0; i < backend_count(b); i++)
+		max += r[i].naudit;
+	rows = xcalloc(max + 1, sizeof(*rows));
+	*n = 0;
+	for (i = 0; i < backend_count(b); i++)
+		for (j = 0; j < r[i].naudit; j++) {
+			rows[*n].server = i;
+			rows[(*n)++].rec = &r[i].audit[j];
+		}
+	qsort(rows, *n, sizeof(*rows), row_cmp);
+	return rows;
+}
+
+/*
+ * An actor as a person reads it in the table: "tls:SHA256:HEX (hint)"
+ * becomes the agent's fleet name when the fleet pins that fingerprint,
+ * else "tls:" and its first 8 digits; the hint stays.  Others
+ * ("local:alice", "unix:uid0") are short already.  New string.
+ */
+static char *
+actor_brief(const char *actor, const struct fleet *f)
+{
+	static const char tls[] = "tls:SHA256:";
+	size_t n = strlen(tls), fp_len, i;
+	const char *hint;
+
+	if (strncmp(actor, tls, n) != 0)
+		return xstrdup(actor);
+	fp_len = strcspn(actor + 4, " ");
+	hint = actor + 4 + fp_len;
+	for (i = 0; f != NULL && i < fleet_count(f); i++)
+		if (strlen(fleet_get(f, i)->fingerprint) == fp_len &&
+		    strncmp(fleet_get(f, i)->fingerprint, actor + 4, fp_len) ==
+			0)
+			return xasprintf("%s%s", fleet_get(f, i)->name, hint);
+	return xasprintf("tls:%.8s%s", actor + n, hint);
+}
+
+/* The fleet whose names stand for fingerprints; NULL when there is
+ * none to read (then fingerprints are shown short). */
+static struct fleet *
+names_fleet(void)
+{
+	struct cf_error err;
+	struct fleet *f = NULL;
+	char *path;
+
+	if ((path = fleet_path(0, &err)) != NULL)
+		f = fleet_load(path, &err);
+	free(path);
+	return f;
+}
+
+static json_t *
+record_json(const char *server, const struct cf_audit *rec)
+{
+	char t[21];
+
+	cf_time_iso(rec->time, t);
+	return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o}", "Server", server,
+	    "Time", t, "Actor", cf_json_string(rec->actor), "Operation",
+	    cf_json_string(rec->op), "Thumbprint", cf_json_string(rec->thumb),
+	    "Outcome", cf_json_string(rec->outcome));
+}
+
+/* A record's cells; brief ones (time to the minute, short actor and
+ * thumbprint) for a person's table. */
+static void
+record_cells(const struct cf_audit *rec, const struct fleet *f, int brief,
+    char **cell)
+{
+	char t[21];
+
+	cf_time_iso(rec->time, t);
+	if (brief) {
+		t[10] = ' ';
+		t[16] = '\0'; /* 2026-12-03 14:05 */
+	}
+	cell[0] = xstrdup(t);
+	cell[1] = brief ? actor_brief(rec->actor, f) : xstrdup(rec->actor);
+	cell[2] = xstrdup(rec->op);
+	cell[3] = brief ? xasprintf("%.8s", rec->thumb) : xstrdup(rec->thumb);
+	cell[4] = xstrdup(rec->outcome);
+}
+
+/* The records of every server that answered, in one timeline; a Server
+ * column when several did. */
 static void
 print_log(const struct backend *b, const struct backend_reply *r)
 {
 	static const char *const names[] = {"Server", "Time", "Actor",
 	    "Operation", "Thumbprint", "Outcome"};
-	int several = backend_count(b) > 1;
+	int several = backend_count(b) > 1, brief = !out_tsv();
 	const char *const *headers = several ? names : names + 1;
-	size_t nc = several ? 6 : 5, rows = 0, row = 0, i, j, k;
-	json_t *a = json_array();
-	char **cells;
+	size_t nc = several ? 6 : 5, n, i;
+	struct row *rows = timeline_new(b, r, &n);
+	struct fleet *f = NULL;
+	char **cells, **cell;
 
-	for (i = 0; i < backend_count(b); i++)
-		rows += r[i].naudit;
-	cells = xcalloc(rows * nc + 1, sizeof(*cells));
-	for (i = 0; i < backend_count(b); i++)
-		for (j = 0; j < r[i].naudit; j++, row++) {
-			const struct cf_audit *rec = &r[i].audit[j];
-			char t[21], **cell = cells + row * nc;
-			json_t *o = json_object();
-			cf_time_iso(rec->time, t);
-			if (several)
-				*cell++ = xstrdup(backend_server(b, i));
-			cell[0] = xstrdup(t);
-			cell[1] = xstrdup(rec->actor);
-			cell[2] = xstrdup(rec->op);
-			cell[3] = xstrdup(rec->thumb);
-			cell[4] = xstrdup(rec->outcome);
-			for (k = 0; k < nc; k++)
-				json_object_set_new(o, headers[k],
-				    json_string(cells[row * nc + k]));
-			json_array_append_new(a, o);
-		}
-	if (cli.json)
-		out_json(a);
-	else {
-		json_decref(a);
-		if (rows > 0)
-			out_table(headers, nc, cells, rows);
+	if (cli.json) {
+		out_json_open();
+		for (i = 0; i < n; i++)
+			out_json_item(record_json(
+			    backend_server(b, rows[i].server), rows[i].rec));
+		out_json_close();
+		free(rows);
+		return;
 	}
-	for (i = 0; i < rows * nc; i++)
+	if (brief)
+		f = names_fleet();
+	cells = xcalloc(n * nc + 1, sizeof(*cells));
+	for (i = 0; i < n; i++) {
+		cell = cells + i * nc;
+		if (several)
+			*cell++ = xstrdup(backend_server(b, rows[i].server));
+		record_cells(rows[i].rec, f, brief, cell);
+	}
+	if (n > 0)
+		out_table(headers, nc, cells, n);
+	for (i = 0; i < n * nc; i++)
 		free(cells[i]);
 	free(cells);
+	free(rows);
+	fleet_free(f);
 }
 
 const struct option cli_log_opts[] = {

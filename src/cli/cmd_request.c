@@ -21,6 +21,8 @@
 
 #include "csr.h"
 #include "ops.h"
+#include "output.h"
+#include "view.h"
 
 static const char usage_new[] =
     "Usage: certfleet request new --subject DN [--domains D,...]\n"
@@ -46,16 +48,38 @@ static const char usage_selfsigned[] =
     "         [--friendly-name N] [--force] [--server NAME,...] [--store "
     "DIR]\n";
 
-/* Writes the request made (PEM text in r->data) to path, or stdout. */
+/*
+ * The item of a request made on server: {"Server", "Thumbprint",
+ * "Result": "pending request", "Output": path} when written to a file,
+ * else the PEM itself as "Request" (new).
+ */
+static json_t *
+csr_json(const char *server, const char *path, const struct backend_reply *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Thumbprint", json_string(r->thumb));
+	json_object_set_new(o, "Result", json_string("pending request"));
+	if (path != NULL)
+		json_object_set_new(o, "Output", json_string(path));
+	else
+		json_object_set_new(o, "Request",
+		    json_stringn((const char *)r->data.data, r->data.len));
+	return o;
+}
+
+/* Writes the request made (PEM text in r->data) to path, or stdout; with
+ * --json and no file, the PEM goes into the JSON instead. */
 static int
-write_csr(const char *op, const char *path, int binary,
+write_csr(const char *op, const char *server, const char *path, int binary,
     struct backend_reply *r)
 {
 	struct cf_error err;
 	unsigned char *out = r->data.data, *der = NULL;
 	size_t len = r->data.len;
 	X509_REQ *req = NULL;
-	int rc = 1;
+	int rc = 1, to_file = path != NULL && strcmp(path, "-") != 0;
 
 	cf_error_clear(&err);
 	if (binary) {
@@ -70,9 +94,13 @@ write_csr(const char *op, const char *path, int binary,
 		BIO_free(b);
 		out = der;
 	}
-	if (cli_write_out(path, out, len, 0644, &err) == -1)
+	if ((to_file || !cli.json) &&
+	    cli_write_out(path, out, len, 0644, &err) == -1)
 		goto out;
-	if (path != NULL && strcmp(path, "-") != 0)
+	if (cli.json)
+		out_json_items(json_pack(
+		    "[o]", csr_json(server, to_file ? path : NULL, r)));
+	else if (to_file)
 		printf("%s: pending request written to %s\n", r->thumb, path);
 	else
 		fprintf(stderr, "certfleet: %s: pending request %s\n", op,
@@ -99,6 +127,9 @@ run_csr(const char *op, enum backend_op bop, struct backend_req *req,
 	    isatty(STDOUT_FILENO))
 		return cli_usage(op, "refusing to write DER to a terminal; "
 				     "use -o FILE");
+	if (binary && (path == NULL || strcmp(path, "-") == 0) &&
+	    (rc = cli_no_json(op, "DER cannot go into JSON; use -o FILE")) != 0)
+		return rc;
 	if ((rc = backend_open(op, &b)) != 0)
 		return rc;
 	if (backend_count(b) != 1) {
@@ -108,7 +139,8 @@ run_csr(const char *op, enum backend_op bop, struct backend_req *req,
 	r = backend_replies_new(b);
 	backend_run(b, bop, req, r);
 	rc = r[0].err.code != CF_OK ? backend_fail(b, 0, op, &r[0].err)
-				    : write_csr(op, path, binary, &r[0]);
+				    : write_csr(op, backend_server(b, 0), path,
+					  binary, &r[0]);
 out:
 	backend_replies_free(r, r ? 1 : 0);
 	backend_free(b);
@@ -195,11 +227,27 @@ request_new(int argc, char **argv)
 	return run_csr("request new", BACKEND_REQUEST_NEW, &req, path, binary);
 }
 
-/* Prints each target's outcome of request complete. */
+/* The item of a request completed on server (new). */
+static json_t *
+completed_json(const char *server, const struct backend_reply *r)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Thumbprint", json_string(r->thumb));
+	json_object_set_new(o, "Result", json_string("completed"));
+	if (r->detail != NULL)
+		json_object_set_new(o, "Detail", cf_json_string(r->detail));
+	return o;
+}
+
+/* Prints each target's outcome of request complete (with --json, the
+ * servers that completed it and those whose failure is reported). */
 static int
 report_complete(struct backend *b, struct backend_reply *r)
 {
 	size_t i, done = 0;
+	json_t *a = json_array();
 	int rc = 0;
 
 	for (i = 0; i < backend_count(b); i++) {
@@ -208,6 +256,10 @@ report_complete(struct backend *b, struct backend_reply *r)
 		if (r[i].err.code != CF_OK)
 			continue;
 		done++;
+		json_array_append_new(
+		    a, completed_json(backend_server(b, i), &r[i]));
+		if (cli.json)
+			continue;
 		printf("%s%s%s: completed\n", who ? who : "", who ? ": " : "",
 		    r[i].thumb);
 		if (r[i].detail != NULL)
@@ -221,7 +273,13 @@ report_complete(struct backend *b, struct backend_reply *r)
 			int status =
 			    backend_fail(b, i, "request complete", &r[i].err);
 			rc = rc ? rc : status;
+			json_array_append_new(a,
+			    out_error_json(backend_server(b, i), r[i].err.msg));
 		}
+	if (cli.json)
+		out_json_items(a);
+	else
+		json_decref(a);
 	return rc;
 }
 
@@ -411,6 +469,7 @@ cmd_new(int argc, char **argv)
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
+	json_t *a;
 	size_t i, j;
 	int rc;
 
@@ -421,13 +480,19 @@ cmd_new(int argc, char **argv)
 		return rc;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_NEW_SELF_SIGNED, &req, r);
+	a = json_array();
 	for (i = 0; i < backend_count(b); i++) {
 		if (r[i].err.code != CF_OK) {
 			int status = backend_fail(b, i, "new", &r[i].err);
 			rc = rc ? rc : status;
+			json_array_append_new(a,
+			    out_error_json(backend_server(b, i), r[i].err.msg));
 			continue;
 		}
 		for (j = 0; j < r[i].nresults; j++)
+			json_array_append_new(a, out_result_json(
+			    backend_server(b, i), &r[i].results[j]));
+		for (j = 0; !cli.json && j < r[i].nresults; j++)
 			printf("%s%s%s: created (self-signed%s%s)\n",
 			    backend_count(b) > 1 ? backend_server(b, i) : "",
 			    backend_count(b) > 1 ? ": " : "",
@@ -435,6 +500,10 @@ cmd_new(int argc, char **argv)
 			    r[i].results[j].services[0] ? "; services " : "",
 			    r[i].results[j].services);
 	}
+	if (cli.json)
+		out_json_items(a);
+	else
+		json_decref(a);
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);
 	return rc;

@@ -14,9 +14,10 @@
 #include "backend.h"
 #include "cli.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage[] =
-    "Usage: certfleet services [--json]\n"
+    "Usage: certfleet services [--json] [--no-header] [--format table|tsv]\n"
     "         [--server NAME,...|all] [--store DIR]\n"
     "Per service: the assigned certificate, the one its files hold, the\n"
     "one a live handshake sees (Served), and whether they match.  Exit\n"
@@ -24,23 +25,33 @@ static const char usage[] =
 
 #define NCOLS 9
 
-/* A thumbprint's first 8 digits for the table, "-" for none. */
+/* A thumbprint for the table: its first 8 digits (whole for --format
+ * tsv), "-" for none. */
 static char *
-short_thumb(const char *t)
+table_thumb(const char *t)
 {
-	return t[0] ? xasprintf("%.8s", t) : xstrdup("-");
+	if (t[0] == '\0')
+		return xstrdup("-");
+	return out_tsv() ? xstrdup(t) : xasprintf("%.8s", t);
 }
 
 /* Whole days from now until t, or "-" when unknown. */
 static char *
-days_left(time_t t)
+days_text(time_t t)
 {
 	if (t == 0)
 		return xstrdup("-");
-	return xasprintf("%lld", (long long)((t - time(NULL)) / 86400));
+	return xasprintf("%lld", cf_days_left(t, time(NULL)));
 }
 
-/* The JSON of one view, Server first when several answered. */
+/* A thumbprint, or null for none. */
+static json_t *
+thumb_json(const char *t)
+{
+	return t[0] ? json_string(t) : json_null();
+}
+
+/* The JSON of one service of server. */
 static json_t *
 view_json(const char *server, const struct cf_service_view *v)
 {
@@ -49,26 +60,22 @@ view_json(const char *server, const struct cf_service_view *v)
 
 	if (v->not_after != 0)
 		cf_time_iso(v->not_after, iso);
-	if (server != NULL)
-		json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Server", json_string(server));
 	json_object_set_new(o, "Service", json_string(v->name));
 	json_object_set_new(o, "Kind", json_string(v->kind));
-	json_object_set_new(o, "Assigned",
-	    v->assigned[0] ? json_string(v->assigned) : json_null());
-	json_object_set_new(o, "OnDisk",
-	    v->on_disk[0] ? json_string(v->on_disk) : json_null());
-	json_object_set_new(o, "Served",
-	    v->served[0] ? json_string(v->served) : json_null());
+	json_object_set_new(o, "Assigned", thumb_json(v->assigned));
+	json_object_set_new(o, "OnDisk", thumb_json(v->on_disk));
+	json_object_set_new(o, "Served", thumb_json(v->served));
 	json_object_set_new(o, "Match",
 	    v->match < 0 ? json_null() : json_boolean(v->match));
-	json_object_set_new(o, "DaysToExpiry",
-	    v->not_after ? json_integer((json_int_t)((v->not_after -
-							 time(NULL)) /
-						     86400))
+	json_object_set_new(o, "NotAfter",
+	    v->not_after ? json_string(iso) : json_null());
+	json_object_set_new(o, "DaysLeft",
+	    v->not_after ? json_integer((json_int_t)cf_days_left(
+			       v->not_after, time(NULL)))
 			 : json_null());
-	json_object_set_new(o, "NotAfter", json_string(iso));
-	json_object_set_new(o, "Endpoint", json_string(v->endpoint));
-	json_object_set_new(o, "Problem", json_string(v->problem));
+	json_object_set_new(o, "Endpoint", cf_json_string(v->endpoint));
+	json_object_set_new(o, "Problem", cf_json_string(v->problem));
 	return o;
 }
 
@@ -77,7 +84,7 @@ static void
 print_services(const struct backend *b, const struct backend_reply *r)
 {
 	static const char *const names[NCOLS + 1] = {"Server", "Service",
-	    "Kind", "Assigned", "OnDisk", "Served", "Match", "Days",
+	    "Kind", "Assigned", "OnDisk", "Served", "Match", "DaysLeft",
 	    "Endpoint"};
 	int several = backend_count(b) > 1;
 	size_t nc = several ? NCOLS : NCOLS - 1, rows = 0, row = 0, i, j;
@@ -93,27 +100,27 @@ print_services(const struct backend *b, const struct backend_reply *r)
 			const struct cf_service_view *v = &r[i].svcs[j];
 			char **cell = cells + row * nc;
 			json_array_append_new(a,
-			    view_json(several ? backend_server(b, i) : NULL, v));
+			    view_json(backend_server(b, i), v));
 			if (several)
 				*cell++ = xstrdup(backend_server(b, i));
 			cell[0] = xstrdup(v->name);
 			cell[1] = xstrdup(v->kind[0] ? v->kind : "-");
-			cell[2] = short_thumb(v->assigned);
-			cell[3] = short_thumb(v->on_disk);
-			cell[4] = short_thumb(v->served);
+			cell[2] = table_thumb(v->assigned);
+			cell[3] = table_thumb(v->on_disk);
+			cell[4] = table_thumb(v->served);
 			cell[5] = xstrdup(v->match < 0 ? "-"
 					  : v->match ? "yes"
 						     : "NO");
-			cell[6] = days_left(v->not_after);
+			cell[6] = days_text(v->not_after);
 			cell[7] = xstrdup(v->endpoint);
 		}
 	if (cli.json)
-		out_json(a);
+		out_json_items(a);
 	else {
 		json_decref(a);
 		if (rows > 0)
 			out_table(headers, nc, cells, rows);
-		else
+		else if (!out_tsv())
 			puts("No services: none is configured ([service NAME] "
 			     "in the agent's configuration) or assigned.");
 	}

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "test.h"
+#include "view.h"
 
 static const char usage[] =
     "Usage: certfleet test NAMESPACE [--server NAME,...|all] [--store DIR]\n"
@@ -206,15 +207,6 @@ test_verdict_clear(struct verdict *v)
 	memset(v, 0, sizeof(*v));
 }
 
-/* Whole days from now to t, rounded down: -1 the day after expiry. */
-static long long
-days_until(time_t t, time_t now)
-{
-	long long s = (long long)t - (long long)now;
-
-	return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
-}
-
 /*
  * Judges one handshake: CRITICAL when it failed, the chain is not
  * trusted, the name does not match, the leaf is out of its dates or has
@@ -236,7 +228,7 @@ test_judge(const struct probe_job *j, const char *where,
 		v->status = "CRITICAL";
 		return;
 	}
-	v->days = days_until(p->not_after, now);
+	v->days = cf_days_left(p->not_after, now);
 	expired = p->not_after <= now;
 	early = p->not_before > now;
 	if (expired)
@@ -327,12 +319,12 @@ test_distinct_json(const struct seen *seen, size_t nseen)
 
 	for (i = 0; i < nseen; i++) {
 		o = json_object();
-		json_object_set_new(o, "thumbprint",
+		json_object_set_new(o, "Thumbprint",
 		    json_string(seen[i].job->result.thumbprint));
+		json_object_set_new(o, "Subject",
+		    cf_json_string(seen[i].job->result.subject));
 		json_object_set_new(
-		    o, "subject", json_string(seen[i].job->result.subject));
-		json_object_set_new(
-		    o, "count", json_integer((json_int_t)seen[i].count));
+		    o, "Count", json_integer((json_int_t)seen[i].count));
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -349,16 +341,17 @@ test_served_json(json_t *o, const struct probe_job *j, const struct verdict *v)
 	if (ok)
 		cf_time_iso(p->not_after, iso);
 	json_object_update_new(o,
-	    json_pack("{s:s?, s:s?, s:s?, s:s?, s:o?, s:o?, s:o?, s:s?, s:s, "
+	    json_pack("{s:s?, s:o?, s:o?, s:s?, s:o?, s:o?, s:o?, s:s?, s:s, "
 		      "s:b, s:o}",
-		"thumbprint", ok ? p->thumbprint : NULL, "subject",
-		ok ? p->subject : NULL, "issuer", ok ? p->issuer : NULL,
-		"not_after", ok ? iso : NULL, "days_left",
-		ok ? json_integer((json_int_t)v->days) : NULL, "trusted",
-		ok ? json_boolean(p->trusted) : NULL, "name_matches",
-		ok ? json_boolean(p->name_ok == 1) : NULL, "tls_version",
-		ok ? p->version : NULL, "status", v->status, "valid", v->valid,
-		"reasons", reasons_json(v)));
+		"Thumbprint", ok ? p->thumbprint : NULL, "Subject",
+		ok ? cf_json_string(p->subject) : NULL, "Issuer",
+		ok ? cf_json_string(p->issuer) : NULL, "NotAfter",
+		ok ? iso : NULL, "DaysLeft",
+		ok ? json_integer((json_int_t)v->days) : NULL, "Trusted",
+		ok ? json_boolean(p->trusted) : NULL, "NameMatches",
+		ok ? json_boolean(p->name_ok == 1) : NULL, "TlsVersion",
+		ok ? p->version : NULL, "Status", v->status, "Valid", v->valid,
+		"Reasons", reasons_json(v)));
 }
 
 /* The roots every probe shares: --ca-file, else the system's. */

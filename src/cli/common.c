@@ -34,8 +34,30 @@ cli_common_opt(int c, const char *arg)
 	case 'I':
 		cli.init = 1;
 		return 1;
+	case 'H':
+		cli.no_header = 1;
+		return 1;
+	case 'O':
+		if (strcmp(arg, "table") != 0 && strcmp(arg, "tsv") != 0) {
+			/* Exits here, before anything is opened, rather than
+			 * give every command's parser one more branch. */
+			fprintf(stderr, "certfleet: --format %s: give table or "
+					"tsv\n",
+			    arg);
+			exit(2);
+		}
+		cli.tsv = strcmp(arg, "tsv") == 0;
+		return 1;
 	}
 	return 0;
+}
+
+int
+cli_no_json(const char *op, const char *why)
+{
+	if (!cli.json)
+		return 0;
+	return cli_usage(op, "--json: %s", why);
 }
 
 int

@@ -27,7 +27,9 @@ cli_show_usage(FILE *f)
 
 	fprintf(f, "Usage: certfleet [--server NAME,...|all [--fingerprint FP]"
 		   " | --store DIR]\n"
-		   "         [--fleet FILE] [--json] <command> [options]\n"
+		   "         [--fleet FILE] [--json] [--no-header] [--format "
+		   "table|tsv]\n"
+		   "         <command> [options]\n"
 		   "Without --server or --store: the local agent's socket.\n"
 		   "\nCommands:\n");
 	for (c = cli_commands; c->name != NULL; c++)

@@ -1,41 +1,17 @@
-/* output.c - tables and JSON: see output.h. */
+/* output.c - tables, tab-separated values and JSON: see output.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "output.h"
 #include "util.h"
+#include "view.h"
 
-void
-out_table(const char *const *headers, size_t ncols, char **cells,
-    size_t nrows)
-{
-	size_t *w = xcalloc(ncols, sizeof(*w)), r, c, k;
+#define MAX_WIDTH 10000 /* of $COLUMNS */
 
-	for (c = 0; c < ncols; c++)
-		w[c] = strlen(headers[c]);
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			if (strlen(cells[r * ncols + c]) > w[c])
-				w[c] = strlen(cells[r * ncols + c]);
-	for (c = 0; c < ncols; c++)
-		printf("%-*s%s", c + 1 < ncols ? (int)w[c] : 0, headers[c],
-		    c + 1 < ncols ? " " : "\n");
-	for (c = 0; c < ncols; c++) {
-		size_t len = c + 1 < ncols ? w[c] : strlen(headers[c]);
-		for (k = 0; k < len; k++)
-			putchar('-');
-		putchar(c + 1 < ncols ? ' ' : '\n');
-	}
-	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			printf("%-*s%s", c + 1 < ncols ? (int)w[c] : 0,
-			    cells[r * ncols + c], c + 1 < ncols ? " " : "\n");
-	free(w);
-}
-
-static size_t json_items;
 static int out_tty = -1; /* stdout is a terminal; asked once */
 
 static int
@@ -46,17 +22,199 @@ stdout_tty(void)
 	return out_tty;
 }
 
+int
+out_tsv(void)
+{
+	return cli.tsv;
+}
+
+/*
+ * $COLUMNS first, so that a test (or a script that wants a person's
+ * table in a file) can set the width; then the terminal's.  A pipe
+ * without $COLUMNS is not cut: whatever reads it wants whole values.
+ */
+size_t
+out_width(void)
+{
+	const char *env = getenv("COLUMNS");
+	struct winsize ws;
+	char *end;
+	long v;
+
+	if (env != NULL && env[0] != '\0') {
+		v = strtol(env, &end, 10);
+		if (*end == '\0' && v > 0 && v <= MAX_WIDTH)
+			return (size_t)v;
+	}
+	if (stdout_tty() && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 0)
+		return ws.ws_col;
+	return stdout_tty() ? 80 : 0;
+}
+
+/* ---- tables --------------------------------------------------------- */
+
+/* Columns a string takes: its UTF-8 characters (continuation bytes do
+ * not count). */
+static size_t
+text_width(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The bytes of s's first n characters. */
+static size_t
+prefix_bytes(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (s[i] != '\0') {
+		if (((unsigned char)s[i] & 0xc0) != 0x80 && n-- == 0)
+			break;
+		i++;
+	}
+	return i;
+}
+
+/*
+ * Prints s in w columns: cut with "…" when longer, padded with spaces
+ * unless it is the last column.
+ */
+static void
+print_cell(const char *s, size_t w, int last)
+{
+	size_t len = text_width(s);
+
+	if (len > w && w > 0) {
+		fwrite(s, 1, prefix_bytes(s, w - 1), stdout);
+		fputs("…", stdout);
+		len = w;
+	} else if (len > w)
+		len = 0;
+	else
+		fputs(s, stdout);
+	for (; !last && len < w; len++)
+		putchar(' ');
+}
+
+/*
+ * Narrows the widest columns, one character at a time, until the row
+ * (columns and the single spaces between them) fits limit; no column
+ * goes below its header's width.
+ */
+static void
+fit_widths(const char *const *headers, size_t ncols, size_t *w, size_t limit)
+{
+	size_t total = ncols - 1, c, widest;
+
+	for (c = 0; c < ncols; c++)
+		total += w[c];
+	while (total > limit) {
+		widest = ncols;
+		for (c = 0; c < ncols; c++)
+			if (w[c] > text_width(headers[c]) &&
+			    (widest == ncols || w[c] > w[widest]))
+				widest = c;
+		if (widest == ncols)
+			break; /* every column at its floor: let it wrap */
+		w[widest]--;
+		total--;
+	}
+}
+
+/* A cell for --format tsv: tabs and line ends would split it. */
+static void
+print_tsv_cell(const char *s, int last)
+{
+	for (; *s != '\0'; s++)
+		putchar(*s == '\t' || *s == '\n' || *s == '\r' ? ' ' : *s);
+	putchar(last ? '\n' : '\t');
+}
+
+static void
+print_tsv(const char *const *headers, size_t ncols, char **cells,
+    size_t nrows)
+{
+	size_t r, c;
+
+	for (c = 0; !cli.no_header && c < ncols; c++)
+		print_tsv_cell(headers[c], c + 1 == ncols);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			print_tsv_cell(cells[r * ncols + c], c + 1 == ncols);
+}
+
+void
+out_table(const char *const *headers, size_t ncols, char **cells,
+    size_t nrows)
+{
+	size_t *w, r, c, k, limit;
+
+	if (cli.tsv) {
+		print_tsv(headers, ncols, cells, nrows);
+		return;
+	}
+	w = xcalloc(ncols, sizeof(*w));
+	for (c = 0; c < ncols; c++)
+		w[c] = cli.no_header ? 0 : text_width(headers[c]);
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++)
+			if (text_width(cells[r * ncols + c]) > w[c])
+				w[c] = text_width(cells[r * ncols + c]);
+	if ((limit = out_width()) > 0)
+		fit_widths(headers, ncols, w, limit);
+	for (c = 0; !cli.no_header && c < ncols; c++) {
+		print_cell(headers[c], w[c], c + 1 == ncols);
+		putchar(c + 1 < ncols ? ' ' : '\n');
+	}
+	for (c = 0; !cli.no_header && c < ncols; c++) {
+		size_t len = c + 1 < ncols ? w[c] : text_width(headers[c]);
+		for (k = 0; k < len && k < w[c]; k++)
+			putchar('-');
+		putchar(c + 1 < ncols ? ' ' : '\n');
+	}
+	for (r = 0; r < nrows; r++)
+		for (c = 0; c < ncols; c++) {
+			print_cell(cells[r * ncols + c], w[c], c + 1 == ncols);
+			putchar(c + 1 < ncols ? ' ' : '\n');
+		}
+	free(w);
+}
+
+/* ---- JSON ----------------------------------------------------------- */
+
+static size_t json_items;
+
 static size_t
 json_flags(void)
 {
-	return stdout_tty() ? JSON_INDENT(2) : JSON_COMPACT;
+	return (stdout_tty() ? JSON_INDENT(2) : JSON_COMPACT) |
+	       JSON_PRESERVE_ORDER;
+}
+
+/* Prints text, each line after the first indented by four spaces (an
+ * item inside the indented envelope). */
+static void
+print_indented(const char *text)
+{
+	for (; *text != '\0'; text++) {
+		putchar(*text);
+		if (*text == '\n')
+			fputs("    ", stdout);
+	}
 }
 
 void
 out_json_open(void)
 {
 	json_items = 0;
-	putchar('[');
+	printf(stdout_tty() ? "{\n  \"SchemaVersion\": %d,\n  \"Items\": ["
+			    : "{\"SchemaVersion\":%d,\"Items\":[",
+	    OUT_SCHEMA_VERSION);
 }
 
 void
@@ -66,9 +224,12 @@ out_json_item(json_t *item)
 
 	fputs(json_items++ ? "," : "", stdout);
 	if (stdout_tty())
-		putchar('\n');
+		fputs("\n    ", stdout);
 	if (text != NULL) {
-		fputs(text, stdout);
+		if (stdout_tty())
+			print_indented(text);
+		else
+			fputs(text, stdout);
 		free(text);
 	}
 	json_decref(item);
@@ -78,24 +239,66 @@ void
 out_json_close(void)
 {
 	if (json_items > 0 && stdout_tty())
-		putchar('\n');
-	puts("]");
+		fputs("\n  ", stdout);
+	puts(stdout_tty() ? "]\n}" : "]}");
+}
+
+void
+out_json_items(json_t *a)
+{
+	size_t i;
+
+	out_json_open();
+	for (i = 0; i < json_array_size(a); i++)
+		out_json_item(json_incref(json_array_get(a, i)));
+	out_json_close();
+	json_decref(a);
 }
 
 /*
  * Indented for a person at a terminal, compact for a program; dumped into
  * one buffer and written at once (jansson's stream dump writes token by
- * token, which dominates `get --json` on a large store).
+ * token, which dominates a large document).
  */
 void
-out_json(json_t *j)
+out_json(json_t *o)
 {
-	char *text = json_dumps(j, json_flags());
+	json_t *doc = json_object();
+	char *text;
 
+	json_object_set_new(doc, "SchemaVersion",
+	    json_integer(OUT_SCHEMA_VERSION));
+	json_object_update(doc, o);
+	json_decref(o);
+	text = json_dumps(doc, json_flags());
 	if (text != NULL) {
 		fputs(text, stdout);
 		free(text);
 	}
 	putchar('\n');
-	json_decref(j);
+	json_decref(doc);
+}
+
+json_t *
+out_result_json(const char *server, const struct cf_import_result *x)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Thumbprint", cf_json_string(x->thumbprint));
+	json_object_set_new(o, "Result", json_string(x->what));
+	json_object_set_new(o, "Services", cf_json_list(x->services));
+	if (x->detail != NULL)
+		json_object_set_new(o, "Detail", cf_json_string(x->detail));
+	return o;
+}
+
+json_t *
+out_error_json(const char *server, const char *msg)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "Server", json_string(server));
+	json_object_set_new(o, "Error", cf_json_string(msg));
+	return o;
 }

@@ -136,10 +136,10 @@ endpoint_row(const struct backend *b, const struct endpoint *e,
 	const struct cf_probe *p = &j->result;
 	const char *as = assigned_text(e->svc, j);
 
-	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o?}", "server",
-	    backend_server(b, e->target), "service", e->svc->name, "endpoint",
-	    e->where, "protocol", e->svc->proto, "assigned",
-	    e->svc->assigned[0] ? e->svc->assigned : NULL, "serves_assigned",
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s?, s:o?}", "Server",
+	    backend_server(b, e->target), "Service", e->svc->name, "Endpoint",
+	    e->where, "Protocol", e->svc->proto, "Assigned",
+	    e->svc->assigned[0] ? e->svc->assigned : NULL, "ServesAssigned",
 	    as[0] == '-' ? NULL : json_boolean(as[0] == 'y'));
 
 	test_served_json(o, j, v);
@@ -147,7 +147,9 @@ endpoint_row(const struct backend *b, const struct endpoint *e,
 	cell[0] = xstrdup(backend_server(b, e->target));
 	cell[1] = xstrdup(e->svc->name);
 	cell[2] = xstrdup(e->where);
-	cell[3] = j->rc == 0 ? xasprintf("%.8s", p->thumbprint) : xstrdup("-");
+	cell[3] = j->rc != 0 ? xstrdup("-")
+		  : out_tsv() ? xstrdup(p->thumbprint)
+			      : xasprintf("%.8s", p->thumbprint);
 	cell[4] = xstrdup(j->rc != 0 ? "-" : p->trusted ? "yes" : "NO");
 	cell[5] = xstrdup(j->rc != 0 ? "-" : p->name_ok == 1 ? "yes" : "NO");
 	cell[6] = j->rc == 0 ? xasprintf("%lld", v->days) : xstrdup("-");
@@ -163,7 +165,7 @@ unchecked_row(
 	size_t c;
 
 	json_array_append_new(
-	    a, json_pack("{s:s, s:s}", "server", server, "service", v->name));
+	    a, json_pack("{s:s, s:s}", "Server", server, "Service", v->name));
 	cell[0] = xstrdup(server);
 	cell[1] = xstrdup(v->name);
 	for (c = 2; c < NCOLS - 1; c++)
@@ -265,7 +267,7 @@ agents_report(const struct backend *b, const struct backend_reply *r,
     const struct probe_job *jobs, size_t n)
 {
 	static const char *const headers[NCOLS] = {"Server", "Service",
-	    "Endpoint", "Served", "Trusted", "Name", "Days", "Assigned",
+	    "Endpoint", "Served", "Trusted", "Name", "DaysLeft", "Assigned",
 	    "Status"};
 	struct verdict *v = xcalloc(n + 1, sizeof(*v));
 	struct seen *seen = xcalloc(n + 1, sizeof(*seen));
@@ -281,8 +283,7 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 		if (r[i].err.code != CF_OK) {
 			unreached++;
 			json_array_append_new(errors,
-			    json_pack("{s:s, s:s}", "server",
-				backend_server(b, i), "error", r[i].err.msg));
+			    out_error_json(backend_server(b, i), r[i].err.msg));
 		}
 	}
 	for (i = 0; i < n; i++) {
@@ -296,16 +297,18 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 	ok = n > 0 && bad == 0 && nseen == 1 && unreached == 0;
 	if (cli.json)
 		out_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}",
-		    "namespace", o->ns, "endpoints", checked, "unchecked",
-		    unchecked, "errors", errors, "distinct",
-		    test_distinct_json(seen, nseen), "ok", ok));
+		    "Namespace", o->ns, "Endpoints", checked, "Unchecked",
+		    unchecked, "Errors", errors, "Distinct",
+		    test_distinct_json(seen, nseen), "Ok", ok));
 	else {
 		json_decref(checked);
 		json_decref(unchecked);
 		json_decref(errors);
 		if (rows > 0)
 			out_table(headers, NCOLS, cells, rows);
-		if (n > 0)
+		if (out_tsv())
+			; /* rows only: the exit status is the verdict */
+		else if (n > 0)
 			print_summary(b, o, eps, v, n, nseen, unreached);
 		else
 			printf("%s: no endpoint to test: no service has a "

@@ -30,12 +30,13 @@ via_cert(const struct seen *s, size_t total, const struct test_opts *o,
 
 	test_judge(s->job, where, o, time(NULL), &v);
 	test_served_json(j, s->job, &v);
-	json_object_set_new(j, "count", json_integer((json_int_t)s->count));
+	json_object_set_new(j, "Count", json_integer((json_int_t)s->count));
 	json_object_set_new(
-	    j, "share", json_real((double)s->count / (double)total));
+	    j, "Share", json_real((double)s->count / (double)total));
 	json_array_append_new(a, j);
 	r = test_reasons_text(&v);
-	cell[0] = xstrdup(s->job->result.thumbprint);
+	cell[0] = out_tsv() ? xstrdup(s->job->result.thumbprint)
+			    : xasprintf("%.8s", s->job->result.thumbprint);
 	cell[1] = xstrdup(s->job->result.subject);
 	cell[2] = xasprintf("%zu/%zu %zu%%", s->count, total,
 	    (s->count * 100 + total / 2) / total);
@@ -80,8 +81,8 @@ via_failures(const struct probe_job *jobs, size_t n, const char *where,
 		for (count = 0, k = i; k < n; k++)
 			count += same_failure(&jobs[k], &jobs[i], where);
 		msg = test_strip_where(jobs[i].err.msg, where);
-		json_array_append_new(a, json_pack("{s:s, s:I}", "error", msg,
-					     "count", (json_int_t)count));
+		json_array_append_new(a, json_pack("{s:s, s:I}", "Error", msg,
+					     "Count", (json_int_t)count));
 		cell[0] = xstrdup("-");
 		cell[1] = xstrdup("-");
 		cell[2] = xasprintf(
@@ -115,13 +116,15 @@ via_report(const struct test_opts *o, const char *where,
 	ok = nseen == 1 && failed == 0 && invalid == 0;
 	if (cli.json)
 		out_json(json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:b}",
-		    "namespace", o->ns, "via", where, "protocol",
-		    cf_probe_proto_name(o->proto), "connections", (json_int_t)n,
-		    "distinct", certs, "failures", fails, "ok", ok));
+		    "Namespace", o->ns, "Via", where, "Protocol",
+		    cf_probe_proto_name(o->proto), "Connections", (json_int_t)n,
+		    "Distinct", certs, "Failures", fails, "Ok", ok));
 	else {
 		json_decref(certs);
 		json_decref(fails);
 		out_table(headers, 4, cells, rows);
+	}
+	if (!cli.json && !out_tsv()) {
 		printf("%s via %s: %zu distinct certificate%s in %zu "
 		       "connections; ",
 		    o->ns, where, nseen, nseen == 1 ? "" : "s", n);

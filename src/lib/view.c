@@ -21,6 +21,7 @@ static const char *const names[CF_F_COUNT] = {
     [CF_F_KEYTYPE] = "KeyType",
     [CF_F_SERIAL] = "SerialNumber",
     [CF_F_CHAIN] = "Chain",
+    [CF_F_DAYSLEFT] = "DaysLeft",
 };
 
 const char *
@@ -84,10 +85,62 @@ cf_view_text(const struct cf_view *v, enum cf_field f)
 		return xstrdup(v->serial);
 	case CF_F_CHAIN:
 		return xstrdup(v->chain);
+	case CF_F_DAYSLEFT:
+		if (v->not_after == 0)
+			return xstrdup("");
+		return xasprintf(
+		    "%lld", cf_days_left(v->not_after, time(NULL)));
 	case CF_F_COUNT:
 		break;
 	}
 	return xstrdup("");
+}
+
+long long
+cf_days_left(time_t t, time_t now)
+{
+	long long s = (long long)t - (long long)now;
+
+	return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+}
+
+/* Each comma-separated thumbprint of list cut to 8 digits (new). */
+static char *
+brief_list(const char *list)
+{
+	char *out = xcalloc(strlen(list) + 1, 1), *o = out;
+	const char *p = list;
+	size_t n;
+
+	while (*p != '\0') {
+		n = strcspn(p, ",");
+		memcpy(o, p, n < 8 ? n : 8);
+		o += n < 8 ? n : 8;
+		p += n;
+		if (*p == ',')
+			*o++ = *p++;
+	}
+	return out;
+}
+
+char *
+cf_view_brief(const struct cf_view *v, enum cf_field f)
+{
+	char *t;
+
+	switch (f) {
+	case CF_F_THUMBPRINT:
+		return xasprintf("%.8s", v->thumbprint);
+	case CF_F_CHAIN:
+		return brief_list(v->chain);
+	case CF_F_NOTBEFORE:
+	case CF_F_NOTAFTER:
+		t = cf_view_text(v, f);
+		t[strcspn(t, "T")] = '\0'; /* the day: 2027-11-25 */
+		return t;
+	default:
+		return cf_view_text(v, f);
+	}
 }
 
 /* The length of the valid UTF-8 sequence at p, or 0 when it is not one. */
@@ -112,9 +165,8 @@ utf8_len(const unsigned char *p)
 	return n;
 }
 
-/* A JSON string; bytes that are not UTF-8 are replaced, never dropped. */
-static json_t *
-jstr(const char *s)
+json_t *
+cf_json_string(const char *s)
 {
 	json_t *j = json_string(s);
 	unsigned char *copy, *p;
@@ -135,9 +187,8 @@ jstr(const char *s)
 	return j;
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-list_json(const char *list)
+json_t *
+cf_json_list(const char *list)
 {
 	json_t *a = json_array();
 	const char *p = list, *comma;
@@ -146,39 +197,70 @@ list_json(const char *list)
 		char *item;
 		comma = strchr(p, ',');
 		item = comma ? strndup(p, (size_t)(comma - p)) : xstrdup(p);
-		json_array_append_new(a, jstr(item));
+		json_array_append_new(a, cf_json_string(item));
 		free(item);
 		p = comma ? comma + 1 : NULL;
 	}
 	return a;
 }
 
+/* A date as ISO 8601, or null when there is none. */
+static json_t *
+date_json(time_t t)
+{
+	char iso[21];
+
+	if (t == 0)
+		return json_null();
+	cf_time_iso(t, iso);
+	return json_string(iso);
+}
+
+json_t *
+cf_view_field_json(const struct cf_view *v, enum cf_field f)
+{
+	char *text;
+	json_t *j;
+
+	switch (f) {
+	case CF_F_SERVICES:
+		return cf_json_list(v->services);
+	case CF_F_DOMAINS:
+		return cf_json_list(v->domains);
+	case CF_F_CHAIN:
+		return cf_json_list(v->chain);
+	case CF_F_EXPORTABLE:
+		return json_boolean(v->exportable);
+	case CF_F_HASKEY:
+		return json_boolean(v->has_key);
+	case CF_F_SELFSIGNED:
+		return json_boolean(v->self_signed);
+	case CF_F_NOTBEFORE:
+		return date_json(v->not_before);
+	case CF_F_NOTAFTER:
+		return date_json(v->not_after);
+	case CF_F_DAYSLEFT:
+		if (v->not_after == 0)
+			return json_null();
+		return json_integer(
+		    (json_int_t)cf_days_left(v->not_after, time(NULL)));
+	default:
+		break;
+	}
+	text = cf_view_text(v, f);
+	j = cf_json_string(text);
+	free(text);
+	return j;
+}
+
 json_t *
 cf_view_json(const struct cf_view *v)
 {
 	json_t *o = json_object();
-	char nb[21] = "", na[21] = "";
+	int f;
 
-	if (v->not_before != 0) /* a pending request has no dates */
-		cf_time_iso(v->not_before, nb);
-	if (v->not_after != 0)
-		cf_time_iso(v->not_after, na);
-	json_object_set_new_nocheck(o, "Subject", jstr(v->subject));
-	json_object_set_new_nocheck(o, "Issuer", jstr(v->issuer));
-	json_object_set_new_nocheck(o, "Thumbprint", json_string_nocheck(v->thumbprint));
-	json_object_set_new_nocheck(o, "FriendlyName",
-	    jstr(v->friendly_name));
-	json_object_set_new_nocheck(o, "Status", json_string_nocheck(v->status));
-	json_object_set_new_nocheck(o, "Services", list_json(v->services));
-	json_object_set_new_nocheck(o, "PrivateKeyExportable",
-	    json_boolean(v->exportable));
-	json_object_set_new_nocheck(o, "HasPrivateKey", json_boolean(v->has_key));
-	json_object_set_new_nocheck(o, "NotBefore", json_string_nocheck(nb));
-	json_object_set_new_nocheck(o, "NotAfter", json_string_nocheck(na));
-	json_object_set_new_nocheck(o, "CertificateDomains", list_json(v->domains));
-	json_object_set_new_nocheck(o, "IsSelfSigned", json_boolean(v->self_signed));
-	json_object_set_new_nocheck(o, "KeyType", jstr(v->key_type));
-	json_object_set_new_nocheck(o, "SerialNumber", jstr(v->serial));
-	json_object_set_new_nocheck(o, "Chain", list_json(v->chain));
+	for (f = 0; f < CF_F_COUNT; f++)
+		json_object_set_new_nocheck(o, names[f],
+		    cf_view_field_json(v, (enum cf_field)f));
 	return o;
 }

@@ -1,9 +1,12 @@
 /*
  * view.h - the fields of a certificate as users name them (Subject,
- * Thumbprint, Status ...), for tables and JSON alike.
+ * Thumbprint, Status ...), for tables and JSON alike: the JSON of the
+ * API's /v1/certificates and of `certfleet get --json` (docs/json.md).
  */
 #ifndef CF_VIEW_H
 #define CF_VIEW_H
+
+#include <time.h>
 
 #include <jansson.h>
 
@@ -25,6 +28,7 @@ enum cf_field {
 	CF_F_KEYTYPE,
 	CF_F_SERIAL,
 	CF_F_CHAIN,
+	CF_F_DAYSLEFT,
 	CF_F_COUNT
 };
 
@@ -32,9 +36,31 @@ enum cf_field {
 const char *cf_field_name(enum cf_field f);
 /* The field named name, case-insensitively; -1 when none. */
 int cf_field_lookup(const char *name);
-/* The field's value as table text (new string). */
+/* The field's value as table text, whole (new string). */
 char *cf_view_text(const struct cf_view *v, enum cf_field f);
+/*
+ * The field's value as a person's table shows it by default (new
+ * string): thumbprints (also in Chain) cut to their first 8 digits,
+ * dates to the day; other fields as cf_view_text.
+ */
+char *cf_view_brief(const struct cf_view *v, enum cf_field f);
+/*
+ * The field's value in JSON (new reference): strings, booleans, arrays
+ * of strings for lists, dates as ISO 8601 or null when there is none (a
+ * pending request), DaysLeft an integer (null without dates).
+ */
+json_t *cf_view_field_json(const struct cf_view *v, enum cf_field f);
 /* Every field as a JSON object (new reference). */
 json_t *cf_view_json(const struct cf_view *v);
+
+/* Whole days from now until t, rounded down: -1 the day after it. */
+long long cf_days_left(time_t t, time_t now);
+
+/* s as a JSON string (new reference); bytes that are not UTF-8 are
+ * replaced by '?', never dropped. */
+json_t *cf_json_string(const char *s);
+/* A comma-separated list as a JSON array of such strings (new
+ * reference); [] for "" and NULL. */
+json_t *cf_json_list(const char *list);
 
 #endif

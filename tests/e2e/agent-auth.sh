@@ -65,16 +65,17 @@ as() {
 # The agent's own view, as admin: certificates and services, exportable.
 view() {
 	as admin cf get --server au1 --json </dev/null 2>/dev/null |
-		jq -r '.[] | [.Thumbprint, (.Services | join(",")),
+		jq -r '.Items[] | [.Thumbprint, (.Services | join(",")),
 		    (.PrivateKeyExportable | tostring)] | join(" ")' | sort
 }
 
-# The audit, as admin: the number of records; the records from index N.
+# The audit, as admin: the number of records; the records from index N
+# (an array).
 audit_count() {
-	as admin cf log --server au1 --json </dev/null 2>/dev/null | jq 'length'
+	as admin cf log --server au1 --json </dev/null 2>/dev/null | jq '.Items | length'
 }
 audit_from() {
-	as admin cf log --server au1 --json </dev/null 2>/dev/null | jq -c --argjson n "$1" '.[$n:]'
+	as admin cf log --server au1 --json </dev/null 2>/dev/null | jq -c --argjson n "$1" '.Items[$n:]'
 }
 
 # What must not change: the store on disk and the agent's view of it.
@@ -228,7 +229,7 @@ check unknown/admin-still-lets-in as admin cf get --server au1
 # ---- a reader ---------------------------------------------------------------
 
 check reader/get as reader cf get --server au1 --json
-expect_eq reader/get-lists "$(jq -r --arg t "$TP" '[.[] | select(.Thumbprint == $t)] | length' "$OUT")" 1
+expect_eq reader/get-lists "$(jq -r --arg t "$TP" '[.Items[] | select(.Thumbprint == $t)] | length' "$OUT")" 1
 check reader/log as reader cf log --server au1
 expect_eq reader/whoami "$(timeout 20 curl -sS -k --cert "$T/reader/id.crt" --key "$T/reader/id.key" \
 	"$URL/v1/whoami" | jq -r '.role + " " + .client')" "reader ${IDFP[reader]}"
@@ -338,7 +339,7 @@ expect_eq reinit/nothing-reached-the-agent "$(audit_count)" "$audit_at_restart"
 SOCK=$SOCKDIR/au1.sock
 expect_eq socket/mode "$(stat -c '%a %U %G' "$SOCK")" "660 root root"
 check socket/root-get env CERTFLEET_SOCKET="$SOCK" timeout 60 "$CERTFLEET" get --json
-expect_eq socket/root-get-lists "$(jq -r --arg t "$TP" '[.[] | select(.Thumbprint == $t)] | length' "$OUT")" 1
+expect_eq socket/root-get-lists "$(jq -r --arg t "$TP" '[.Items[] | select(.Thumbprint == $t)] | length' "$OUT")" 1
 check_fails socket/missing 1 "$SOCKDIR/none\.sock" env CERTFLEET_SOCKET="$SOCKDIR/none.sock" \
 	timeout 60 "$CERTFLEET" get
 check socket/root-enable env CERTFLEET_SOCKET="$SOCK" timeout 60 "$CERTFLEET" enable "$TP" --services imap --force
@@ -379,7 +380,7 @@ fi
 # ---- the store on disk after the agent stops ----------------------------------
 
 LASTAUDIT=$(audit_count)
-LASTCERTS=$(as admin cf get --server au1 --json | jq -r '[.[].Thumbprint] | sort | join(",")')
+LASTCERTS=$(as admin cf get --server au1 --json | jq -r '[.Items[].Thumbprint] | sort | join(",")')
 agent_stop au1
 DB=$STORE/store.db
 expect_eq disk/integrity "$(sqlite3 "$DB" 'PRAGMA integrity_check')" ok

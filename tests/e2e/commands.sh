@@ -246,10 +246,12 @@ cmd_newstore() {
 	printf '%s\n' "$d"
 }
 
-# cmd_getjson STORE - get --json into $T/get.json (an empty array on failure).
+# cmd_getjson STORE - the Items of get --json into $T/get.json (an empty
+# array on failure, or when the document is not SchemaVersion 1).
 cmd_getjson() {
-	cf --store "$1" get --json >"$T/get.json" 2>>"$TRANSCRIPT" || echo '[]' >"$T/get.json"
-	jq -e 'type == "array"' "$T/get.json" >/dev/null 2>&1 || echo '[]' >"$T/get.json"
+	cf --store "$1" get --json >"$T/get.doc" 2>>"$TRANSCRIPT" || echo '{}' >"$T/get.doc"
+	jq -e '.SchemaVersion == 1 and (.Items | type == "array")' "$T/get.doc" >/dev/null 2>&1 &&
+		jq .Items "$T/get.doc" >"$T/get.json" || echo '[]' >"$T/get.json"
 }
 
 # cmd_jf THUMB FIELD - one field of $T/get.json, lists joined with commas.
@@ -413,7 +415,7 @@ cmd_mode "store/db-0600" "$S/store.db" 600
 cmd_mode "store/master-key-0600" "$S/master.key" 600
 expect_eq "store/journal-wal" "$(sqlite3 "$S/store.db" 'PRAGMA journal_mode' 2>&1)" wal
 cmd_cf --store "$S" get --json
-expect_eq "store/empty-get-json" "$(jq -c . "$OUT" 2>&1)" "[]"
+expect_eq "store/empty-get-json" "$(jq -c . "$OUT" 2>&1)" '{"SchemaVersion":1,"Items":[]}'
 echo "not a directory" >"$T/plainfile"
 cmd_cf store init "$T/plainfile"
 if [ "$RC" -eq 1 ] && grep -q '^certfleet: store init: ' "$ERR" &&
@@ -588,15 +590,16 @@ cf --store "$S" import "$F/leaf.p12" --exportable --password-file "$P12PW" >/dev
 cf --store "$S" import "$F/ec.p12" "$F/self.p12" --password-file "$P12PW" >/dev/null 2>&1
 cmd_getjson "$S"
 cmd_ok get/table --store "$S" get
-expect_eq get/table/header "$(head -n 1 "$OUT" | tr -s ' ')" "Thumbprint Services Status NotAfter Subject"
-row=$(grep "^$TP_LEAF " "$OUT" | tr -s ' ')
-expect_eq get/table/row "$row" \
-	"$TP_LEAF None $(cmd_jf "$TP_LEAF" Status) $(cmd_iso enddate "$F/leaf.pem") CN=mail.example.com,O=Example Ltd"
+expect_eq get/table/header "$(head -n 1 "$OUT" | tr -s ' ')" "Thumbprint Services Status NotAfter DaysLeft Subject"
+row=$(grep "^${TP_LEAF:0:8} " "$OUT" | tr -s ' ')
+leaf_end=$(cmd_iso enddate "$F/leaf.pem")
+expect_eq get/table/row-brief "$row" \
+	"${TP_LEAF:0:8} None $(cmd_jf "$TP_LEAF" Status) ${leaf_end%%T*} $(cmd_jf "$TP_LEAF" DaysLeft) CN=mail.example.com,O=Example Ltd"
 expect_eq get/table/rows "$(($(wc -l <"$OUT") - 2))" 3
 expect_eq get/json/only-end-certificates "$(jq length "$T/get.json")" 3
 expect_eq get/json/every-field "$(jq -r '.[0] | keys | sort | join(",")' "$T/get.json")" \
-	"$(printf '%s\n' Subject Issuer Thumbprint FriendlyName Status Services PrivateKeyExportable \
-		HasPrivateKey NotBefore NotAfter CertificateDomains IsSelfSigned KeyType SerialNumber Chain |
+	"$(printf '%s\n' Server Subject Issuer Thumbprint FriendlyName Status Services PrivateKeyExportable \
+		HasPrivateKey NotBefore NotAfter CertificateDomains IsSelfSigned KeyType SerialNumber Chain DaysLeft |
 		sort | paste -sd, -)"
 expect_eq get/json/Subject-RFC4514 "$(cmd_jf "$TP_LEAF" Subject)" "CN=mail.example.com,O=Example Ltd"
 expect_eq get/json/Subject-escaped "$(cmd_jf "$TP_SELF" Subject)" 'CN=Acme Self Signed,O=Acme\, Inc.'
@@ -633,9 +636,9 @@ cmd_neg get/unknown-field "$S" 2 'bogus.*unknown field|unknown field.*bogus' noa
 	--store "$S" get --fields Thumbprint,Bogus
 lc8=$(printf '%s' "${TP_EC:0:8}" | tr 'A-F' 'a-f')
 cmd_ok get/prefix-lower-case --store "$S" get "$lc8"
-expect_eq get/prefix-lower-case/one-row "$(tail -n +3 "$OUT" | cut -d' ' -f1 | paste -sd, -)" "$TP_EC"
+expect_eq get/prefix-lower-case/one-row "$(tail -n +3 "$OUT" | cut -d' ' -f1 | paste -sd, -)" "${TP_EC:0:8}"
 cmd_ok get/full-thumbprint --store "$S" get --json "$(printf '%s' "$TP_LEAF" | tr 'A-F' 'a-f')"
-expect_eq get/full-thumbprint/one "$(jq -r 'map(.Thumbprint) | join(",")' "$OUT")" "$TP_LEAF"
+expect_eq get/full-thumbprint/one "$(jq -r '.Items | map(.Thumbprint) | join(",")' "$OUT")" "$TP_LEAF"
 cmd_neg get/prefix-too-short "$S" 2 'thumbprint' noaudit --store "$S" get "${TP_EC:0:7}"
 cmd_neg get/malformed-thumbprint "$S" 2 'XYZ.*thumbprint|thumbprint.*XYZ' noaudit --store "$S" get XYZ12345
 cmd_neg get/unknown-thumbprint "$S" 1 'no such certificate|not found|unknown' noaudit \
@@ -1022,9 +1025,9 @@ cmd_neg remove/malformed-thumbprint "$S" 2 'thumbprint' noaudit --store "$S" rem
 cmd_ok log/table --store "$S" log
 expect_eq log/table/header "$(head -n 1 "$OUT" | tr -s ' ')" "Time Actor Operation Thumbprint Outcome"
 cmd_ok log/json --store "$S" log --json
-cp "$OUT" "$T/log.json"
+jq .Items "$OUT" >"$T/log.json"
 expect_eq log/json/fields "$(jq -r '[.[] | keys | sort | join(",")] | unique | join(";")' "$T/log.json")" \
-	"Actor,Operation,Outcome,Thumbprint,Time"
+	"Actor,Operation,Outcome,Server,Thumbprint,Time"
 expect_eq log/json/times-iso8601 "$(jq -r '[.[].Time | select(test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$") | not)] | length' "$T/log.json")" 0
 expect_eq log/json/operations "$(jq -r '[.[].Operation] | unique | join(",")' "$T/log.json")" \
 	"disable,enable,import,remove,store init"
@@ -1034,9 +1037,9 @@ expect_eq log/json/enable-row "$(jq -r --arg t "$TP_LEAF" '[.[] | select(.Operat
 expect_eq log/json/failures-recorded "$(jq -r '[.[] | select(.Outcome | startswith("failed:"))] | length > 0' \
 	"$T/log.json")" true
 cmd_ok log/since-future --store "$S" log --since 2999-01-01 --json
-expect_eq log/since-future/empty "$(jq length "$OUT")" 0
+expect_eq log/since-future/empty "$(jq '.Items | length' "$OUT")" 0
 cmd_ok log/since-past --store "$S" log --since 2000-01-01T00:00:00Z --json
-expect_eq log/since-past/all "$(jq length "$OUT")" "$(jq length "$T/log.json")"
+expect_eq log/since-past/all "$(jq '.Items | length' "$OUT")" "$(jq length "$T/log.json")"
 cmd_neg log/since-malformed "$S" 2 'since|date' noaudit --store "$S" log --since yesterday
 cmd_neg log/unexpected-argument "$S" 2 'argument|unexpected' noaudit --store "$S" log extra
 
@@ -1073,7 +1076,7 @@ if cmd_make_many "$F" 150 >>"$T/fixtures.log" 2>&1; then
 		sleep "$delay"
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
-		n=$(cf --store "$K" get --json 2>/dev/null | jq length 2>/dev/null)
+		n=$(cf --store "$K" get --json 2>/dev/null | jq '.Items | length' 2>/dev/null)
 		ic=$(sqlite3 "$K/store.db" 'PRAGMA integrity_check' 2>&1)
 		if [ "$ic" = ok ] && { [ "$n" = 0 ] || [ "$n" = 150 ]; }; then
 			pass "crash/kill-9-import-after-${delay}s"

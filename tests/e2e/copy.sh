@@ -37,7 +37,7 @@ on() {
 }
 # field NAME THUMB FIELD - a field of `get --json` on agent NAME.
 field() {
-	on "$1" get "$2" --json 2>/dev/null | jq -r ".[0].$3 | tostring"
+	on "$1" get "$2" --json 2>/dev/null | jq -r ".Items[0].$3 | tostring"
 }
 
 # The private root is trusted on every server, as an admin would make it.
@@ -68,7 +68,7 @@ for n in ex2 ex3; do
 	expect_eq "copy: on $n: the chain came along (Valid)" "$(field $n "$TP" Status)" Valid
 done
 run on ex1 log --json
-if jq -e '[.[] | select(.Operation == "export" and .Thumbprint == "'"$TP"'")] | length == 1' "$OUT" >/dev/null; then
+if jq -e '[.Items[] | select(.Operation == "export" and .Thumbprint == "'"$TP"'")] | length == 1' "$OUT" >/dev/null; then
 	pass "copy: ex1 audited one export"
 else
 	fail "copy: ex1 audited one export"
@@ -161,14 +161,14 @@ expect_eq "sealed: ex6 has the key, not exportable, with https" \
 	"$(field ex6 "$TP" HasPrivateKey)/$(field ex6 "$TP" PrivateKeyExportable)/$(field ex6 "$TP" Services)" \
 	'true/false/["https"]'
 run on ex5 log --json
-if jq -e --arg fp "$FP6" '[.[] | select(.Operation == "export" and (.Outcome | contains("sealed with its key for agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
+if jq -e --arg fp "$FP6" '[.Items[] | select(.Operation == "export" and (.Outcome | contains("sealed with its key for agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
 	pass "sealed: ex5 audited the sealed export to ex6"
 else
 	fail "sealed: ex5 audited the sealed export to ex6"
 	show "$OUT"
 fi
 run on ex6 log --json
-if jq -e --arg fp "$FP5" '[.[] | select(.Operation == "import-sealed" and (.Outcome | contains("received sealed from agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
+if jq -e --arg fp "$FP5" '[.Items[] | select(.Operation == "import-sealed" and (.Outcome | contains("received sealed from agent " + $fp)))] | length == 1' "$OUT" >/dev/null; then
 	pass "sealed: ex6 audited what it received from ex5"
 else
 	fail "sealed: ex6 audited what it received from ex5"

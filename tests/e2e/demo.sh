@@ -86,7 +86,7 @@ TP=$(grep -o '^[0-9A-F]\{40\}: completed' "$R/complete.out" 2>/dev/null | cut -c
 expect_eq "demo: ex1 completes its request" "$(rc complete)" 0
 expect_eq "demo: before: test --via exits 1" "$(rc via-before)" 1
 if [ -n "$TP" ] && has via-before "2 distinct certificates in 20 connections" &&
-	has via-before "^$TP .* (9|10|11)/20 .* valid$" &&
+	has via-before "^${TP:0:8} .* (9|10|11)/20 .* valid$" &&
 	has via-before "CN=ex2 .* untrusted: self-signed certificate, name mismatch"; then
 	pass "demo: before: two certificates through the balancer, ex2's a name mismatch"
 else
@@ -109,7 +109,7 @@ else
 	show "$R/copy.out"
 fi
 expect_eq "demo: after: test --via exits 0" "$(rc via-after)" 0
-if [ -n "$TP" ] && has via-after "^$TP .* 20/20 100% valid$" &&
+if [ -n "$TP" ] && has via-after "^${TP:0:8} .* 20/20 100% valid$" &&
 	has via-after "1 distinct certificate in 20 connections; all valid"; then
 	pass "demo: after: all 20 connections get the third-party certificate"
 else

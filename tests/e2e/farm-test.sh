@@ -192,9 +192,9 @@ jqo() { jq -r "$1" "$OUT" 2>/dev/null; }
 run cf test "$NS" --via "127.0.0.1:$LB" --count 20 --ca-file "$ROOT" --json
 expect_eq "via: two certificates: exit 1" "$RC" 1
 expect_eq "via: 2 distinct, 20 connections, ok false" \
-	"$(jqo '"\(.distinct | length) \(.connections) \(.ok)"')" "2 20 false"
-c1=$(jq -r --arg t "$TP" '.distinct[] | select(.thumbprint == $t) | .count' "$OUT")
-c2=$(jq -r --arg t "$EX2" '.distinct[] | select(.thumbprint == $t) | .count' "$OUT")
+	"$(jqo '"\(.Distinct | length) \(.Connections) \(.Ok)"')" "2 20 false"
+c1=$(jq -r --arg t "$TP" '.Distinct[] | select(.Thumbprint == $t) | .Count' "$OUT")
+c2=$(jq -r --arg t "$EX2" '.Distinct[] | select(.Thumbprint == $t) | .Count' "$OUT")
 if [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" -ge 5 ] && [ "$c2" -ge 5 ] &&
 	[ $((c1 + c2)) = 20 ]; then
 	pass "via: each certificate about half the connections ($c1/$c2)"
@@ -203,15 +203,15 @@ else
 	show "$OUT"
 fi
 expect_eq "via: the leaf is valid" \
-	"$(jq -r --arg t "$TP" '.distinct[] | select(.thumbprint == $t) |
-	    "\(.valid) \(.trusted) \(.name_matches) \(.status)"' "$OUT")" "true true true OK"
+	"$(jq -r --arg t "$TP" '.Distinct[] | select(.Thumbprint == $t) |
+	    "\(.Valid) \(.Trusted) \(.NameMatches) \(.Status)"' "$OUT")" "true true true OK"
 expect_eq "via: ex2's: name mismatch, untrusted" \
-	"$(jq -r --arg t "$EX2" '.distinct[] | select(.thumbprint == $t) |
-	    "\(.valid) \(.trusted) \(.name_matches) \(.reasons | map(sub(":.*"; "")) | join(","))"' "$OUT")" \
+	"$(jq -r --arg t "$EX2" '.Distinct[] | select(.Thumbprint == $t) |
+	    "\(.Valid) \(.Trusted) \(.NameMatches) \(.Reasons | map(sub(":.*"; "")) | join(","))"' "$OUT")" \
 	"false false false untrusted,name mismatch"
 run cf test "$NS" --via "127.0.0.1:$LB" --count 20 --ca-file "$ROOT"
-if [ "$RC" = 1 ] && grep -q "^$EX2 .*CN *= *ex2.local.*name mismatch" "$OUT" &&
-	grep -Eq "^$TP .* [0-9]+/20 [0-9]+% +valid$" "$OUT" &&
+if [ "$RC" = 1 ] && grep -q "^${EX2:0:8} .*CN *= *ex2.local.*name mismatch" "$OUT" &&
+	grep -Eq "^${TP:0:8} .* [0-9]+/20 [0-9]+% +valid$" "$OUT" &&
 	grep -q "2 distinct certificates in 20 connections" "$OUT"; then
 	pass "via: the table shows each certificate, its share and the reason"
 else
@@ -287,7 +287,7 @@ else
 	show "$ERR"
 fi
 run cf test "$NS" --via "127.0.0.1:$LB" --count 20 --ca-file "$ROOT"
-if [ "$RC" = 0 ] && grep -Eq "^$TP .* 20/20 100% +valid$" "$OUT" &&
+if [ "$RC" = 0 ] && grep -Eq "^${TP:0:8} .* 20/20 100% +valid$" "$OUT" &&
 	grep -q "1 distinct certificate in 20 connections; all valid" "$OUT"; then
 	pass "via: one certificate on 20/20 connections: exit 0"
 else
@@ -297,17 +297,17 @@ fi
 
 run cf test "$NS" --server ex1,ex2 --ca-file "$ROOT" --json
 if [ "$RC" = 0 ] && jq -e --arg t "$TP" --arg ns "$NS" '
-	.namespace == $ns and .ok == true and
-	(.distinct | length) == 1 and .distinct[0].thumbprint == $t and
-	.distinct[0].count == 2 and (.endpoints | length) == 2 and
-	all(.endpoints[]; .thumbprint == $t and .trusted == true and
-	    .name_matches == true and .serves_assigned == true and
-	    .assigned == $t and .status == "OK" and .valid == true and
-	    .reasons == [] and (.days_left | type) == "number" and
-	    (.endpoint | test("^127\\.0\\.0\\.1:[0-9]+$")) and
-	    .protocol == "tls") and
-	([.endpoints[].server] | sort) == ["ex1", "ex2"] and
-	(.unchecked | length) == 6 and .errors == []' "$OUT" >/dev/null; then
+	.Namespace == $ns and .Ok == true and
+	(.Distinct | length) == 1 and .Distinct[0].Thumbprint == $t and
+	.Distinct[0].Count == 2 and (.Endpoints | length) == 2 and
+	all(.Endpoints[]; .Thumbprint == $t and .Trusted == true and
+	    .NameMatches == true and .ServesAssigned == true and
+	    .Assigned == $t and .Status == "OK" and .Valid == true and
+	    .Reasons == [] and (.DaysLeft | type) == "number" and
+	    (.Endpoint | test("^127\\.0\\.0\\.1:[0-9]+$")) and
+	    .Protocol == "tls") and
+	([.Endpoints[].Server] | sort) == ["ex1", "ex2"] and
+	(.Unchecked | length) == 6 and .Errors == []' "$OUT" >/dev/null; then
 	pass "json: valid, with every field"
 else
 	fail "json: valid, with every field" "exit $RC"
@@ -349,8 +349,8 @@ srv_wait_port 127.0.0.1 "$SILENT" 5
 start=$(date +%s%N)
 run cf test "$NS" --via "127.0.0.1:$SILENT" --count 20 --timeout 1 --json
 ms=$((($(date +%s%N) - start) / 1000000))
-if [ "$RC" = 1 ] && jq -e '.ok == false and (.distinct | length) == 0 and
-	.failures == [{"error": "timed out after 1000 ms in TLS handshake", "count": 20}]' \
+if [ "$RC" = 1 ] && jq -e '.Ok == false and (.Distinct | length) == 0 and
+	.Failures == [{"Error": "timed out after 1000 ms in TLS handshake", "Count": 20}]' \
 	"$OUT" >/dev/null && [ "$ms" -lt 5000 ]; then
 	pass "timeout: 20 silent connections time out together (${ms} ms)"
 else

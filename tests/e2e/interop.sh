@@ -146,7 +146,7 @@ nss_default nss_aes nss_3des keytool_default keytool_legacy pyca_best pyca_legac
 # The get --json object of thumbprint $2 in store $1, or nothing.
 get_obj() {
 	cf --store "$1" get --json 2>"$T/get.err" |
-		jq -c --arg tp "$2" '.[] | select(.Thumbprint == $tp)' 2>>"$T/get.err"
+		jq -c --arg tp "$2" '.Items[] | select(.Thumbprint == $tp)' 2>>"$T/get.err"
 }
 
 # verify_store NAME STORE KEY: the leaf of KEY is in STORE with its key and

@@ -16,6 +16,9 @@
 
 set -u
 set -o pipefail
+# Tables are cut to $COLUMNS when it is set: a test that wants a width
+# sets it for its own commands.
+unset COLUMNS
 
 E2E_NAME=$(basename "$0" .sh)
 E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)

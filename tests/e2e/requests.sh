@@ -56,7 +56,7 @@ on2() { CERTFLEET_SOCKET=$SOCKDIR/ag2.sock cf "$@"; }
 # field AGENT THUMB FIELD - one field of `get THUMB --json`, as jq prints
 # it (-c: arrays on one line); empty when get fails.
 field() {
-	"$1" get "$2" --json 2>/dev/null | jq -c -r ".[0].$3"
+	"$1" get "$2" --json 2>/dev/null | jq -c -r ".Items[0].$3"
 }
 # csr_thumb FILE [DER] - SHA-1 of the request's DER, upper-case hex.
 csr_thumb() {
@@ -309,7 +309,7 @@ expect_eq "get: its Subject" "$(field on1 "$MAILREQ" Subject)" "$SUBJ"
 expect_eq "get: its key is there, exportable as asked" \
 	"$(field on1 "$MAILREQ" HasPrivateKey)/$(field on1 "$MAILREQ" PrivateKeyExportable)" true/true
 expect_eq "get: a request is only on the agent that made it (ag2 has none)" \
-	"$(on2 get --json | jq '[.[] | select(.Status == "PendingRequest")] | length')" 0
+	"$(on2 get --json | jq '[.Items[] | select(.Status == "PendingRequest")] | length')" 0
 
 # The export of a pending request is its PKCS#10 again.
 check "export: the pending request as PEM" on1 export "$MAILREQ"
@@ -363,7 +363,7 @@ expect_eq "complete: the friendly name of the request is kept" "$(field on1 "$MA
 expect_eq "complete: KeyType RSA-2048 (the default)" "$(field on1 "$MAIL" KeyType)" RSA-2048
 check_fails "complete: the pending request is gone (get: not found)" 1 "no such|not found" on1 get "$MAILREQ"
 expect_eq "complete: no PendingRequest left on ag1" \
-	"$(on1 get --json | jq '[.[] | select(.Status == "PendingRequest")] | length')" 0
+	"$(on1 get --json | jq '[.Items[] | select(.Status == "PendingRequest")] | length')" 0
 
 before=$(snap)
 check_fails "complete: twice: exit 1, completed before" 1 "completed before" \
@@ -404,7 +404,7 @@ check "services: ag2 exit 0" on2 services
 # svc AGENT NAME FIELD - a field of `services --json` for service NAME.
 svc() {
 	"$1" services --json 2>/dev/null | jq -r --arg n "$2" \
-		".[] | select(.Service == \$n) | .$3 | tostring"
+		".Items[] | select(.Service == \$n) | .$3 | tostring"
 }
 expect_eq "services: ag1 https: assigned and served, Match" \
 	"$(svc on1 https Assigned)/$(svc on1 https Served)/$(svc on1 https Match)" "$MAIL/$MAIL/true"
@@ -624,7 +624,7 @@ unchanged "remove: refusals: store unchanged" "$before"
 check "self-signed: new --self-signed --days 30 --key p256" on1 new --self-signed \
 	--subject "CN=self.example.com,O=Example Ltd" --domains self.example.com,alt.example.com \
 	--days 30 --key p256 --exportable
-SELF=$(on1 get --json | jq -r '.[] | select(.Subject == "CN=self.example.com,O=Example Ltd") | .Thumbprint')
+SELF=$(on1 get --json | jq -r '.Items[] | select(.Subject == "CN=self.example.com,O=Example Ltd") | .Thumbprint')
 expect_eq "self-signed: one certificate" "$(printf '%s\n' "$SELF" | grep -c .)" 1
 expect_eq "self-signed: IsSelfSigned true" "$(field on1 "$SELF" IsSelfSigned)" true
 expect_eq "self-signed: the domains asked" "$(field on1 "$SELF" CertificateDomains)" \
@@ -651,17 +651,18 @@ unchanged "self-signed: refusals: store unchanged" "$before"
 
 # ---- 9. the audit trail -------------------------------------------------------
 
+# The table shows thumbprints by their first 8 digits.
 check "log: ag1" on1 log
 cp "$OUT" "$T/log1"
-has "log: request new, with its thumbprint" "$T/log1" "request new +$MAILREQ"
-has "log: request complete, with the certificate" "$T/log1" "request complete +$MAIL"
-has "log: renew, with the request" "$T/log1" "renew +$RENREQ"
-has "log: renew --keep-key" "$T/log1" "renew +$RENKREQ"
-has "log: request complete of the renewal" "$T/log1" "request complete +$REN"
+has "log: request new, with its thumbprint" "$T/log1" "request new +${MAILREQ:0:8}"
+has "log: request complete, with the certificate" "$T/log1" "request complete +${MAIL:0:8}"
+has "log: renew, with the request" "$T/log1" "renew +${RENREQ:0:8}"
+has "log: renew --keep-key" "$T/log1" "renew +${RENKREQ:0:8}"
+has "log: request complete of the renewal" "$T/log1" "request complete +${REN:0:8}"
 has "log: a refused complete is recorded as failed" "$T/log1" "request complete .*failed"
 has "log: a refused request new is recorded as failed" "$T/log1" "request new .*failed"
-has "log: remove of the pending request" "$T/log1" "remove +$OKREQ"
-has "log: new --self-signed" "$T/log1" "new[ -]+-*self-signed +$SELF"
+has "log: remove of the pending request" "$T/log1" "remove +${OKREQ:0:8}"
+has "log: new --self-signed" "$T/log1" "new[ -]+-*self-signed +${SELF:0:8}"
 check "log: ag2" on2 log
 has "log: ag2 has the import, no request" "$OUT" "import"
 hasnt "log: ag2 made no request" "$OUT" "request new"

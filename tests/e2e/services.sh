@@ -215,7 +215,7 @@ EC=$(thumb "$P/ec.pem")
 # svc NAME FIELD - a field of `certfleet services --json` for service NAME.
 svc() {
 	cf services --json 2>/dev/null | jq -r --arg n "$1" \
-		".[] | select(.Service == \$n) | .$2 | tostring"
+		".Items[] | select(.Service == \$n) | .$2 | tostring"
 }
 
 # ---- refusals: before anything is touched -----------------------------------

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -109,6 +110,8 @@ test_text(void)
 	text_is(&v, CF_F_KEYTYPE, "EC-P256", "text: KeyType");
 	text_is(&v, CF_F_SERIAL, "03E8", "text: SerialNumber");
 	text_is(&v, CF_F_CHAIN, v.chain, "text: Chain");
+	text_is(&v, CF_F_DAYSLEFT, "",
+	    "text: DaysLeft without NotAfter is empty");
 	text_is(&v, CF_F_COUNT, "", "text: CF_F_COUNT is empty");
 
 	v.exportable = 0;
@@ -119,6 +122,49 @@ test_text(void)
 	text_is(&v, CF_F_HASKEY, "True", "text: key is True");
 	text_is(&v, CF_F_SELFSIGNED, "False", "text: issued is False");
 	text_is(&v, CF_F_SERVICES, "None", "text: no services is None");
+}
+
+/* cf_view_brief of field f compared with want; frees the text. */
+static void
+brief_is(const struct cf_view *v, enum cf_field f, const char *want,
+    const char *name)
+{
+	char *t = cf_view_brief(v, f);
+
+	CHECK_STR(t, want, name);
+	free(t);
+}
+
+static void
+test_brief_and_days(void)
+{
+	struct cf_view v = sample();
+	time_t now = time(NULL);
+	json_t *j;
+
+	brief_is(&v, CF_F_THUMBPRINT, "01234567",
+	    "brief: Thumbprint cut to 8 digits");
+	brief_is(&v, CF_F_CHAIN, "AAAAAAAA,BBBBBBBB",
+	    "brief: each thumbprint of Chain cut to 8 digits");
+	brief_is(&v, CF_F_NOTBEFORE, "2023-11-14", "brief: a date cut to the day");
+	brief_is(&v, CF_F_SUBJECT, v.subject, "brief: Subject whole");
+	CHECK(cf_days_left(now + 86400 * 3 + 5, now) == 3,
+	    "days: 3 days and 5 seconds is 3");
+	CHECK(cf_days_left(now, now) == 0, "days: now is 0");
+	CHECK(cf_days_left(now - 1, now) == -1,
+	    "days: a second past is -1, not 0");
+	v.not_after = now + 86400 * 10 + 60;
+	j = cf_view_field_json(&v, CF_F_DAYSLEFT);
+	CHECK(json_is_integer(j) && json_integer_value(j) == 10,
+	    "json: DaysLeft an integer");
+	json_decref(j);
+	v.not_after = 0;
+	j = cf_view_field_json(&v, CF_F_DAYSLEFT);
+	CHECK(json_is_null(j), "json: DaysLeft null without NotAfter");
+	json_decref(j);
+	j = cf_view_field_json(&v, CF_F_NOTAFTER);
+	CHECK(json_is_null(j), "json: no NotAfter is null, not \"\"");
+	json_decref(j);
 }
 
 static const char *
@@ -170,8 +216,8 @@ test_json_shape(void)
 	int f, all = 1, known = 1;
 
 	CHECK(json_is_object(o) && json_object_size(o) == CF_F_COUNT &&
-		  CF_F_COUNT == 15,
-	    "json: exactly 15 keys");
+		  CF_F_COUNT == 16,
+	    "json: exactly 16 keys");
 	for (f = 0; f < CF_F_COUNT; f++)
 		all &=
 		    json_object_get(o, cf_field_name((enum cf_field)f)) != NULL;
@@ -273,8 +319,8 @@ test_json_utf8(void)
 		      json_object_get(o, "CertificateDomains"), 1))),
 	    "json: invalid UTF-8 in a list item");
 	dump = json_dumps(o, 0);
-	CHECK(dump != NULL && json_object_size(o) == 15,
-	    "json: the object still dumps with all 15 keys");
+	CHECK(dump != NULL && json_object_size(o) == 16,
+	    "json: the object still dumps with all 16 keys");
 	free(dump);
 	json_decref(o);
 
@@ -295,5 +341,6 @@ main(void)
 	test_text();
 	test_json_shape();
 	test_json_utf8();
+	test_brief_and_days();
 	return check_done();
 }
