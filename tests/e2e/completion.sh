@@ -93,8 +93,8 @@ check setup/store-init cf store init "$S"
 check setup/cert-a cf --store "$S" new --self-signed --subject CN=a.example --key p256
 check setup/cert-b cf --store "$S" new --self-signed --subject CN=b.example --key p256
 run cf --store "$S" get --fields Thumbprint --json
-A=$(jq -r '.[0].Thumbprint' "$OUT")
-B=$(jq -r '.[1].Thumbprint' "$OUT")
+A=$(jq -r '.Items[0].Thumbprint' "$OUT")
+B=$(jq -r '.Items[1].Thumbprint' "$OUT")
 expect_eq setup/two-thumbprints "$(printf '%s\n%s' "$A" "$B" | grep -c '^[0-9A-F]\{40\}$')" 2
 # The shortest prefix of A that B does not share.
 i=1

@@ -88,12 +88,16 @@ sign() {
 run $SCHEMA check-schemas
 expect_eq "schemas: every block of docs/json.md is a valid JSON Schema" \
 	"$RC $(cat "$OUT")" \
-	"0 copy defs enable fleet-add fleet-list fleet-remove get id import log new replace request-complete request-new services test test-via"
+	"0 copy defs enable fleet-add fleet-list fleet-remove get id import log new replace request-complete request-new services store-init test test-via"
 
 # ---- a local store (--store) --------------------------------------------------
 
 S=$T/store
 L() { cf --store "$S" "$@"; }
+valid "store/store init" store-init cf store init "$S" --json
+expect_eq "store/store init: Created" "$(jqo .Created)" true
+valid "store/store init again" store-init cf store init "$S" --json
+expect_eq "store/store init again: nothing created" "$(jqo .Created)" false
 valid "store/import" import L import "$P/leaf.pem" "$P/leaf.key" "$P/chain.pem" \
 	--exportable --services https,smtp --force --json
 expect_eq "store/import: Services an array, Server named" \
@@ -239,8 +243,10 @@ valid "agents/request complete --server all" request-complete \
 expect_eq "agents/request complete: the holder completed it" \
 	"$(jqo '[.Items[] | select(.Result == "completed") | .Server] | join(",")')" ex1
 valid "agents/renew on ex1" request-new cf renew "$TP" --server ex1 -o "$T/arenew.csr" --json
-WANT_RC=1 valid "agents/services (exit 1: ex2's files are missing)" services \
+valid "agents/services (ex2: assigned at init, not yet deployed)" services \
 	cf services --server ex1,ex2 --json
+expect_eq "agents/services: ex2's https not yet deployed, Match null" \
+	"$(jqo '.Items[] | select(.Server == "ex2" and .Service == "https") | "\(.Match) \(.Problem | startswith("assigned, not yet deployed"))"')" "null true"
 valid "agents/services, one agent" services cf services --server ex1 --json
 expect_eq "agents/services --server ex1: Server and DaysLeft" \
 	"$(jqo '.Items[] | select(.Service == "https") | "\(.Server) \(.DaysLeft | type)"')" "ex1 number"
