@@ -222,9 +222,8 @@ out:
 	return rc;
 }
 
-/* Records the outcome of an operation that changed nothing or failed. */
-static void
-audit_failure(struct cf_store *s, const char *actor, const char *op,
+void
+cf_audit_failure(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const struct cf_error *err)
 {
 	char *outcome = xasprintf("failed: %s", err->msg);
@@ -393,7 +392,7 @@ cf_op_export(struct cf_store *s, const char *arg,
     const struct cf_export_opts *opts, struct cf_buf *out,
     struct cf_error *err)
 {
-	char thumb[CF_THUMB_LEN + 1] = "";
+	char thumb[CF_THUMB_LEN + 1] = "", *audited = NULL;
 	const char *what = opts->no_key ? "exported certificate and chain"
 					: "exported with private key";
 	int rc = -1;
@@ -403,18 +402,26 @@ cf_op_export(struct cf_store *s, const char *arg,
 	if (cf_store_begin(s, err) == -1)
 		return -1;
 	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
-	    export_locked(s, thumb, opts, out, &what, err) == -1 ||
-	    cf_store_audit(s, opts->actor, "export", thumb, what, err) == -1 ||
+	    export_locked(s, thumb, opts, out, &what, err) == -1)
+		goto out;
+	/* A copy says where the file goes: the source's trail names the
+	 * targets (as the client names them; the agent cannot check). */
+	audited = opts->targets && opts->targets[0]
+		      ? xasprintf("%s, for copy to %s", what, opts->targets)
+		      : xstrdup(what);
+	if (cf_store_audit(s, opts->actor, "export", thumb, audited, err) ==
+		-1 ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	rc = 0;
 out:
+	free(audited);
 	if (rc == -1) {
 		cf_store_rollback(s);
 		if (out->data != NULL)
 			OPENSSL_cleanse(out->data, out->len);
 		cf_buf_clear(out);
-		audit_failure(s, opts->actor, "export", thumb, err);
+		cf_audit_failure(s, opts->actor, "export", thumb, err);
 	}
 	return rc;
 }
@@ -465,8 +472,10 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 	if (fn(s, &rows[0], ctx, &outcome, err) == -1)
 		goto out;
 	done = 1;
-	flat = one_line(outcome);
-	if (cf_store_audit(s, actor, op, thumb, flat, err) == -1 ||
+	/* No outcome: fn audited its changes itself (services). */
+	flat = outcome ? one_line(outcome) : NULL;
+	if ((flat != NULL &&
+		cf_store_audit(s, actor, op, thumb, flat, err) == -1) ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	if (thumb_out != NULL)
@@ -477,7 +486,7 @@ out:
 		cf_store_rollback(s);
 		if (done)
 			cf_deploy_abort(d, err);
-		audit_failure(s, actor, op, thumb, err);
+		cf_audit_failure(s, actor, op, thumb, err);
 	}
 	free(flat);
 	free(outcome);
@@ -486,31 +495,77 @@ out:
 }
 
 struct svc_args {
+	const char *actor;
 	const char *services;
 	int force;
 	struct cf_deploy *d;
 	char *detail; /* what each service did, lines */
+	const char *old; /* replace: the certificate the services leave */
+	char *moved;	 /* replace: the services moved */
 };
 
+/* Services to the certificate r; cf_services_assign audits them. */
 static int
 do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
     char **outcome, struct cf_error *err)
 {
 	struct svc_args *a = ctx;
+	struct cf_assign as = {
+	    .actor = a->actor,
+	    .thumb = r->f.thumbprint,
+	    .force = a->force,
+	    .d = a->d,
+	};
 	char *list = NULL;
-	int rc = -1;
+	int rc;
 
+	(void)outcome;
 	if (cf_services_parse(cf_store_services(s), a->services, &list, err) ==
 	    -1)
 		return -1;
-	if (cf_services_assign(s, r->f.thumbprint, list, a->force, a->d,
-		&a->detail, err) == -1)
-		goto out;
-	*outcome = a->detail ? xasprintf("enabled %s\n%s", list, a->detail)
-			     : xasprintf("enabled %s", list);
-	rc = 0;
-out:
+	as.list = list;
+	rc = cf_services_assign(s, &as, &a->detail, err);
 	free(list);
+	return rc;
+}
+
+/* Every service of a->old to the certificate r, taken without force. */
+static int
+do_replace(struct cf_store *s, const struct cf_row *r, void *ctx,
+    char **outcome, struct cf_error *err)
+{
+	struct svc_args *a = ctx;
+	struct cf_row *rows = NULL;
+	char old[CF_THUMB_LEN + 1];
+	size_t n = 0;
+	int rc = -1;
+
+	(void)outcome;
+	if (cf_store_resolve(s, a->old, old, err) == -1 ||
+	    cf_store_list(s, CF_END, old, 0, &rows, &n, err) == -1)
+		return -1;
+	if (n != 1)
+		cf_errorf(err, CF_E_NOTFOUND, "%s: no such certificate",
+		    a->old);
+	else if (strcmp(old, r->f.thumbprint) == 0)
+		cf_errorf(err, CF_E_USAGE,
+		    "%.8s: the old and the new certificate are the same",
+		    old);
+	else {
+		struct cf_assign as = {
+		    .actor = a->actor,
+		    .thumb = r->f.thumbprint,
+		    .list = rows[0].services,
+		    .from = old,
+		    .force = a->force,
+		    .d = a->d,
+		};
+		a->moved = xstrdup(rows[0].services);
+		rc = as.list[0] == '\0'
+			 ? 0 /* nothing to move */
+			 : cf_services_assign(s, &as, &a->detail, err);
+	}
+	cf_rows_free(rows, n);
 	return rc;
 }
 
@@ -569,7 +624,7 @@ cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, int force, char *thumb, char **detail,
     struct cf_error *err)
 {
-	struct svc_args a = {svcs, force, NULL, NULL};
+	struct svc_args a = {.actor = actor, .services = svcs, .force = force};
 	int rc;
 
 	if (detail != NULL)
@@ -590,10 +645,38 @@ int
 cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, char *thumb, struct cf_error *err)
 {
-	struct svc_args a = {svcs, 0, NULL, NULL};
+	struct svc_args a = {.actor = actor, .services = svcs};
 
 	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, NULL,
 	    err);
+}
+
+int
+cf_op_replace(struct cf_store *s, const char *actor, const char *old,
+    const char *arg, int force, char *thumb, char **moved, char **detail,
+    struct cf_error *err)
+{
+	struct svc_args a = {.actor = actor, .force = force, .old = old};
+	int rc;
+
+	*moved = NULL;
+	if (detail != NULL)
+		*detail = NULL;
+	if (cf_services_count(cf_store_services(s)) > 0)
+		a.d = cf_deploy_new();
+	rc = with_cert(s, actor, "enable", arg, thumb, do_replace, &a, a.d,
+	    err);
+	cf_deploy_free(a.d);
+	if (rc == 0) {
+		*moved = a.moved;
+		a.moved = NULL;
+	}
+	if (rc == 0 && detail != NULL)
+		*detail = a.detail;
+	else
+		free(a.detail);
+	free(a.moved);
+	return rc;
 }
 
 /*
@@ -629,7 +712,7 @@ remove_request(struct cf_store *s, const char *actor, const char *arg,
 out:
 	cf_store_rollback(s); /* no-op after the commit */
 	if (rc == -1)
-		audit_failure(s, actor, "remove", thumb, err);
+		cf_audit_failure(s, actor, "remove", thumb, err);
 	cf_requests_free(r, n);
 	return rc;
 }
