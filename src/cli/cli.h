@@ -96,6 +96,7 @@ int cmd_request(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
+int cmd_replace(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 

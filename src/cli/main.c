@@ -29,6 +29,8 @@ static const struct {
     {"new", cmd_new, "new --self-signed: a self-signed certificate"},
     {"copy", cmd_copy,
 	"copy a certificate with its key to other agents, and deploy it"},
+    {"replace", cmd_replace,
+	"move every service of one certificate to another, server by server"},
     {"log", cmd_log, "show the audit trail"},
     {"id", cmd_id, "create and show the admin identity agents authorize"},
     {"fleet", cmd_fleet, "add, list and remove the agents of the fleet"},
