@@ -925,7 +925,7 @@ cmd_ok disable/services --store "$S" disable "$TP_EC" --services imap &&
 	cmd_out_is disable/services/output "$TP_EC: disabled"
 cmd_field disable/services/shown "$S" "$TP_EC" Services "pop"
 cmd_neg disable/not-assigned "$S" 1 'smtp' audit --store "$S" disable "$TP_EC" --services smtp
-cmd_neg disable/unknown-service "$S" 2 'gopher' noaudit --store "$S" disable "$TP_EC" --services gopher
+cmd_neg disable/unknown-service "$S" 1 'gopher' noaudit --store "$S" disable "$TP_EC" --services gopher
 cmd_neg disable/missing-services "$S" 2 'services' noaudit --store "$S" disable "$TP_EC"
 cmd_neg disable/unknown-thumbprint "$S" 1 'no such certificate|not found' audit \
 	--store "$S" disable "$UNKNOWN_TP" --services pop
