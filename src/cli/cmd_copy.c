@@ -21,6 +21,7 @@
 #include "copy.h"
 #include "ops.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage[] =
     "Usage: certfleet copy THUMBPRINT --from SERVER --to SERVER,...|all\n"
@@ -187,20 +188,6 @@ print_target(const char *name, const struct cf_import_result *x)
 	free(copy);
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-json_list(const char *list)
-{
-	json_t *a = json_array();
-	char *copy = xstrdup(list ? list : ""), *tok, *save = NULL;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, json_string(tok));
-	free(copy);
-	return a;
-}
-
 /* Prints one line per target (and what its services did). */
 static int
 report(struct backend *dst, struct backend_reply *r, const char *skip,
@@ -230,7 +217,7 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 			json_object_set_new(o, "Services",
 			    json_string(x->services));
 			json_object_set_new(o, "SkippedServices",
-			    json_list(x->skipped));
+			    cf_list_json(x->skipped));
 			if (!cli.json)
 				print_target(name, x);
 		}

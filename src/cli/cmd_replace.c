@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backend.h"
 #include "cli.h"
 #include "copy.h"
 #include "ops.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage[] =
     "Usage: certfleet replace OLD NEW [--server NAME,...|all | --store "
@@ -298,20 +300,6 @@ static const char *const results[] = {
     [S_MOVED] = "moved",
 };
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-json_list(const char *list, const char *sep)
-{
-	json_t *a = json_array();
-	char *copy = xstrdup(list ? list : ""), *tok, *save = NULL;
-
-	for (tok = strtok_r(copy, sep, &save); tok != NULL;
-	     tok = strtok_r(NULL, sep, &save))
-		json_array_append_new(a, json_string(tok));
-	free(copy);
-	return a;
-}
-
 /* Server i as JSON. */
 static json_t *
 server_json(const struct replace *x, size_t i)
@@ -323,11 +311,13 @@ server_json(const struct replace *x, size_t i)
 	    results[sv->step]);
 
 	json_object_set_new(o, "Services",
-	    json_list(sv->step == S_MOVED ? x->rm[i].moved : NULL, ","));
+	    cf_list_json(sv->step == S_MOVED ? x->rm[i].moved : NULL));
 	json_object_set_new(o, "CopiedFrom",
 	    sv->copied_from ? json_string(sv->copied_from) : json_null());
 	json_object_set_new(o, "Detail",
-	    json_list(sv->step == S_MOVED ? x->rm[i].detail : NULL, "\n"));
+	    json_string(sv->step == S_MOVED && x->rm[i].detail
+			    ? x->rm[i].detail
+			    : ""));
 	if (sv->step == S_FAILED)
 		json_object_set_new(o, "Error", json_string(sv->err.msg));
 	return o;

@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "probe.h"
+#include "view.h"
 #include "wire.h"
 
 /* ---- reading answers ----------------------------------------------- */
@@ -371,20 +372,6 @@ body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
 	return 0;
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-jlist(const char *list)
-{
-	json_t *a = json_array();
-	char *copy = xstrdup(list), *tok, *save = NULL;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, jtext(tok));
-	free(copy);
-	return a;
-}
-
 static int
 body_export(const struct backend_req *q, json_t **body, struct cf_error *err)
 {
@@ -401,7 +388,7 @@ body_export(const struct backend_req *q, json_t **body, struct cf_error *err)
 	    q->export.no_key, "password", pw);
 	if (q->export.targets != NULL)
 		json_object_set_new(*body, "targets",
-		    jlist(q->export.targets));
+		    cf_list_json(q->export.targets));
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include "api_int.h"
 #include "ops.h"
+#include "view.h"
 
 #define MAX_FILES 1000
 #define MAX_NAMES 1000
@@ -279,19 +280,6 @@ api_read_files(json_t *body, struct cf_input **in, struct cf_buf **bufs,
 }
 
 json_t *
-api_list_json(const char *list)
-{
-	json_t *a = json_array();
-	char *copy = xstrdup(list ? list : ""), *tok, *save = NULL;
-
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	     tok = strtok_r(NULL, ",", &save))
-		json_array_append_new(a, json_string(tok));
-	free(copy);
-	return a;
-}
-
-json_t *
 api_results_json(const struct cf_import_result *r, size_t n)
 {
 	json_t *a = json_array();
@@ -302,7 +290,7 @@ api_results_json(const struct cf_import_result *r, size_t n)
 		    json_pack("{s:s, s:s, s:s, s:s, s:o}", "Thumbprint",
 			r[i].thumbprint, "Services", r[i].services, "Result",
 			r[i].what, "Detail", r[i].detail ? r[i].detail : "",
-			"SkippedServices", api_list_json(r[i].skipped)));
+			"SkippedServices", cf_list_json(r[i].skipped)));
 	return json_pack("{s:o}", "results", a);
 }
 

@@ -9,6 +9,7 @@
 
 #include "api_int.h"
 #include "ops.h"
+#include "view.h"
 
 int
 api_h_import(struct cf_store *s, const struct cf_api_caller *c, const char *q,
@@ -149,7 +150,7 @@ api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
 		err) == -1)
 		return -1;
 	*resp = json_pack("{s:s, s:o, s:s}", "thumbprint", full, "services",
-	    api_list_json(moved), "detail", detail ? detail : "");
+	    cf_list_json(moved), "detail", detail ? detail : "");
 	free(moved);
 	free(detail);
 	return 0;

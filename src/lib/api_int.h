@@ -120,9 +120,6 @@ void api_free_files(struct cf_input *in, struct cf_buf *bufs, size_t n);
 
 /* ---- answering (api.c) ------------------------------------------- */
 
-/* A comma-separated list (may be NULL) as a JSON array of strings; a
- * new reference. */
-json_t *api_list_json(const char *list);
 /* {"results": [...]} for n import results; a new reference. */
 json_t *api_results_json(const struct cf_import_result *r, size_t n);
 

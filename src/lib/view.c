@@ -135,9 +135,8 @@ jstr(const char *s)
 	return j;
 }
 
-/* A comma-separated list as a JSON array of strings. */
-static json_t *
-list_json(const char *list)
+json_t *
+cf_list_json(const char *list)
 {
 	json_t *a = json_array();
 	const char *p = list, *comma;
@@ -169,16 +168,16 @@ cf_view_json(const struct cf_view *v)
 	json_object_set_new_nocheck(o, "FriendlyName",
 	    jstr(v->friendly_name));
 	json_object_set_new_nocheck(o, "Status", json_string_nocheck(v->status));
-	json_object_set_new_nocheck(o, "Services", list_json(v->services));
+	json_object_set_new_nocheck(o, "Services", cf_list_json(v->services));
 	json_object_set_new_nocheck(o, "PrivateKeyExportable",
 	    json_boolean(v->exportable));
 	json_object_set_new_nocheck(o, "HasPrivateKey", json_boolean(v->has_key));
 	json_object_set_new_nocheck(o, "NotBefore", json_string_nocheck(nb));
 	json_object_set_new_nocheck(o, "NotAfter", json_string_nocheck(na));
-	json_object_set_new_nocheck(o, "CertificateDomains", list_json(v->domains));
+	json_object_set_new_nocheck(o, "CertificateDomains", cf_list_json(v->domains));
 	json_object_set_new_nocheck(o, "IsSelfSigned", json_boolean(v->self_signed));
 	json_object_set_new_nocheck(o, "KeyType", jstr(v->key_type));
 	json_object_set_new_nocheck(o, "SerialNumber", jstr(v->serial));
-	json_object_set_new_nocheck(o, "Chain", list_json(v->chain));
+	json_object_set_new_nocheck(o, "Chain", cf_list_json(v->chain));
 	return o;
 }

@@ -34,6 +34,9 @@ const char *cf_field_name(enum cf_field f);
 int cf_field_lookup(const char *name);
 /* The field's value as table text (new string). */
 char *cf_view_text(const struct cf_view *v, enum cf_field f);
+/* A comma-separated list (may be NULL) as a JSON array of strings, bytes
+ * that are not UTF-8 replaced (new reference). */
+json_t *cf_list_json(const char *list);
 /* Every field as a JSON object (new reference). */
 json_t *cf_view_json(const struct cf_view *v);
 

@@ -262,6 +262,14 @@ check_fails "replace: NEW's names do not cover the service: refused" 1 \
 expect_eq "replace: refused: ex1 still serves C, which keeps its services" \
 	"$(served ex1)/$(field ex1 "$C" Services)" "$C/[\"https\",\"smtp\"]"
 check "replace: --force passes the names" cf replace "$C" "$EC" --server ex1 --force
+check "replace: to ex3 alone, EC found elsewhere in the fleet (ex1), sealed" \
+	cf replace "$C" "$EC" --server ex3
+if grep -q "^ex3: smtp moved from ${C:0:8} to ${EC:0:8} (copied from ex1 first)$" "$OUT"; then
+	pass "replace: NEW comes from the fleet when no server asked holds it"
+else
+	fail "replace: NEW comes from the fleet when no server asked holds it"
+	show "$OUT"
+fi
 expect_eq "replace --force: ex1 serves the EC certificate" "$(served_eventually ex1 "$EC")" "$EC"
 check "set-up: ex1 back on C" cf replace "$EC" "$C" --server ex1
 
