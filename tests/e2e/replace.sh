@@ -3,8 +3,8 @@
 # command.  Three agents, ex1 and ex2 each deploying https to a private
 # nginx of their own on loopback (smtp is assigned but not configured
 # there); ex3 has no services.  A is served on ex1 and ex2 and held
-# without services on ex3; its renewal B (same name, new key) is on ex1
-# only.  replace A B --server all copies B to ex2 (export under a
+# without services on ex3; ex1 renews it (renew, a test CA signs, request
+# complete): its renewal B (same name, new key) is on ex1 only.  replace A B --server all copies B to ex2 (export under a
 # one-time password, as copy does), moves https and smtp on both, and
 # nginx serves B, proved by s_client; A stays, without services.
 # A NEW whose key is not exportable goes sealed where both agents allow
@@ -50,7 +50,7 @@ free_ports() {
 declare -A HTTPS=()
 read -r -d '' HTTPS[ex1] HTTPS[ex2] < <(free_ports 2) || true
 
-# ---- certificates: A and its renewal B for mail.example.com ---------------
+# ---- certificates: A, and C for mail.example.com; EC for another name ------
 
 P=$T/pki
 make_pki "$P"
@@ -63,10 +63,8 @@ newleaf() {
 		openssl x509 -req -in "$1.csr" -CA int.pem -CAkey int.key -set_serial "0x$2" \
 			-days 90 -sha256 -extfile ext.cnf -extensions leaf -out "$1.pem" 2>/dev/null)
 }
-newleaf b 3001
 newleaf c 3002
 A=$(thumb "$P/leaf.pem")
-B=$(thumb "$P/b.pem")
 C=$(thumb "$P/c.pem")
 EC=$(thumb "$P/ec.pem") # ec.example.com: its names do not cover mail.example.com
 
@@ -172,8 +170,16 @@ for n in ex1 ex2; do
 	expect_eq "set-up: $n's nginx serves A" "$(served $n)" "$A"
 done
 check "set-up: ex3 holds A, without services" on ex3 import "$P/leaf.pem" "$P/leaf.key"
-check "set-up: the renewal B is on ex1 only, exportable" on ex1 import "$P/b.pem" \
-	"$P/b.key" --exportable
+
+# ---- the renewal, on ex1 -------------------------------------------------
+
+check "renewal: ex1 renews A (a new key, made there)" on ex1 renew "$A" -o "$T/renew.csr"
+(cd "$P" && openssl x509 -req -in "$T/renew.csr" -CA int.pem -CAkey int.key -set_serial 0x3001 \
+	-days 90 -sha256 -extfile ext.cnf -extensions leaf -out b.pem 2>/dev/null)
+check "renewal: the test CA's answer completes it" on ex1 request complete "$P/b.pem"
+B=$(thumb "$P/b.pem")
+expect_eq "renewal: B is on ex1, exportable as A, with no services yet" \
+	"$(field ex1 "$B" PrivateKeyExportable)/$(field ex1 "$B" Services)" 'true/[]'
 
 # ---- the rollout ------------------------------------------------------------
 
@@ -289,18 +295,20 @@ expect_eq "replace: ex2 serves A again" "$(served_eventually ex2 "$A")" "$A"
 # ---- one local store ----------------------------------------------------------
 
 L=$T/local
-check "store: A with https, and B" cf --store "$L" import "$P/root.pem" "$P/int.pem"
-check "store: A" cf --store "$L" import "$P/leaf.pem" "$P/leaf.key" --services https --force
-check "store: B" cf --store "$L" import "$P/b.pem" "$P/b.key"
-check "store: replace A by B" cf --store "$L" replace "${A:0:10}" "${B:0:10}"
-if grep -q "https moved from ${A:0:8} to ${B:0:8}$" "$OUT"; then
+check "store: the chain" cf --store "$L" import "$P/root.pem" "$P/int.pem"
+check "store: A with https" cf --store "$L" import "$P/leaf.pem" "$P/leaf.key" --services https --force
+check "store: C" cf --store "$L" import "$P/c.pem" "$P/c.key"
+check "store: replace A by C, by prefixes" cf --store "$L" replace "${A:0:10}" "${C:0:10}"
+if grep -q "https moved from ${A:0:8} to ${C:0:8}$" "$OUT"; then
 	pass "store: https moved"
 else
 	fail "store: https moved"
 	show "$OUT"
 fi
-expect_eq "store: B has https" "$(cf --store "$L" get "$B" --json | jq -c '.[0].Services')" '["https"]'
+expect_eq "store: C has https, A none" \
+	"$(cf --store "$L" get "$C" --json | jq -c '.[0].Services')/$(cf --store "$L" get "$A" --json | jq -c '.[0].Services')" \
+	'["https"]/[]'
 check_fails "store: a NEW the store lacks: exit 1, import it first" 1 \
-	"not in this store.*import it first" cf --store "$L" replace "$B" "$C"
+	"not in this store.*import it first" cf --store "$L" replace "$C" "$B"
 
 e2e_done
