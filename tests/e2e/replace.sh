@@ -4,9 +4,10 @@
 # nginx of their own on loopback (smtp is assigned but not configured
 # there); ex3 has no services.  A is served on ex1 and ex2 and held
 # without services on ex3; ex1 renews it (renew, a test CA signs, request
-# complete): its renewal B (same name, new key) is on ex1 only.  replace A B --server all copies B to ex2 (export under a
-# one-time password, as copy does), moves https and smtp on both, and
-# nginx serves B, proved by s_client; A stays, without services.
+# complete): its renewal B (same name, new key) is on ex1 only.
+# replace A B --server all copies B to ex2 (export under a one-time
+# password, as copy does), moves https and smtp on both, and nginx
+# serves B, proved by s_client; A stays, without services.
 # A NEW whose key is not exportable goes sealed where both agents allow
 # it (ex1 and ex3), and is refused where not (ex2 fails, ex1 moves).
 # Refusals: a NEW whose names do not cover the service (unless --force),
