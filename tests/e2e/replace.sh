@@ -49,7 +49,7 @@ free_ports() {
 	EOF
 }
 declare -A HTTPS=()
-read -r -d '' HTTPS[ex1] HTTPS[ex2] < <(free_ports 2) || true
+read -r -d '' 'HTTPS[ex1]' 'HTTPS[ex2]' < <(free_ports 2) || true
 
 # ---- certificates: A, and C for mail.example.com; EC for another name ------
 
@@ -104,7 +104,7 @@ served() { srv_served_thumb tls 127.0.0.1 "${HTTPS[$1]}" mail.example.com; }
 # served_eventually NAME WANT - polls for up to 10 s, until WANT is served
 # three times in a row (nginx's old workers may take a connection or two).
 served_eventually() {
-	local got= ok=0
+	local got='' ok=0
 	for _ in $(seq 50); do
 		if got=$(served "$1") && [ "$got" = "$2" ]; then
 			ok=$((ok + 1))
