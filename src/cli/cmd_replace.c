@@ -293,9 +293,13 @@ move(struct replace *x)
 	}
 }
 
+/* Result in --json; a server still to do when the run ends was not
+ * reached (no server holds OLD). */
 static const char *const results[] = {
     [S_NO_OLD] = "not held",
     [S_NOTHING] = "nothing to move",
+    [S_TODO] = "not moved",
+    [S_COPY] = "not moved",
     [S_FAILED] = "failed",
     [S_MOVED] = "moved",
 };
