@@ -67,6 +67,14 @@ local_enable(
 }
 
 static int
+local_replace(
+    struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
+{
+	return cf_op_replace(s, cli_actor(), q->old, q->arg, q->force,
+	    r->thumb, &r->moved, &r->detail, &r->err);
+}
+
+static int
 local_disable(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
@@ -178,6 +186,7 @@ static int (*const local[])(
     [BACKEND_WHOAMI] = local_agent_only,
     [BACKEND_EXPORT_SEALED] = local_agent_only,
     [BACKEND_IMPORT_SEALED] = local_agent_only,
+    [BACKEND_REPLACE] = local_replace,
 };
 
 /* ---- targets -------------------------------------------------------- */
@@ -298,6 +307,7 @@ reply_clear(struct backend_reply *r)
 	cf_buf_clear(&r->data);
 	cf_audit_free(r->audit, r->naudit);
 	free(r->detail);
+	free(r->moved);
 	cf_service_views_free(r->svcs, r->nsvcs);
 	json_decref(r->json);
 	memset(r, 0, sizeof(*r));

@@ -32,13 +32,16 @@ enum backend_op {
 	BACKEND_WHOAMI,
 	BACKEND_EXPORT_SEALED,
 	BACKEND_IMPORT_SEALED,
+	BACKEND_REPLACE,
 };
 
 /* The arguments of one operation; each uses its own. */
 struct backend_req {
-	const char *arg;      /* thumbprint or prefix (get: NULL for all) */
+	const char *arg;      /* thumbprint or prefix (get: NULL for all;
+				 replace: the new certificate) */
+	const char *old;      /* replace: the certificate whose services move */
 	const char *services; /* enable, disable */
-	int force;            /* enable, remove */
+	int force;            /* enable, remove, replace */
 	const struct cf_input *in; /* import: the files, read here */
 	size_t nin;
 	struct cf_import_opts import; /* actor is filled in */
@@ -66,11 +69,13 @@ struct backend_reply {
 			       agent's certificate (PEM); export sealed:
 			       the sealed bytes */
 	int transfer;       /* whoami: the agent allows sealed transfers */
-	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove */
+	char thumb[CF_THUMB_LEN + 1]; /* export, enable, disable, remove,
+					 replace */
 	struct cf_audit *audit;       /* log */
 	size_t naudit;
-	char *detail; /* enable: what each service did, a line each;
-			 request complete: a note on a renewal */
+	char *detail; /* enable, replace: what each service did, a line
+			 each; request complete: a note on a renewal */
+	char *moved;  /* replace: the services moved, comma-separated */
 	struct cf_service_view *svcs; /* services */
 	size_t nsvcs;
 	json_t *json; /* an agent's answer, which results may point into */

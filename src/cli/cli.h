@@ -117,6 +117,7 @@ int cmd_request(int argc, char **argv);
 int cmd_renew(int argc, char **argv);
 int cmd_new(int argc, char **argv);
 int cmd_copy(int argc, char **argv);
+int cmd_replace(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
 int cmd_help(int argc, char **argv);
@@ -180,7 +181,8 @@ extern const struct option cli_get_opts[], cli_import_opts[],
     cli_remove_opts[], cli_services_opts[], cli_test_opts[],
     cli_request_new_opts[], cli_request_complete_opts[], cli_renew_opts[],
     cli_new_opts[], cli_copy_opts[], cli_log_opts[], cli_id_opts[],
-    cli_fleet_opts[], cli_store_opts[], cli_common_opts[];
+    cli_fleet_opts[], cli_store_opts[], cli_replace_opts[],
+    cli_common_opts[];
 int cmd_store(int argc, char **argv);
 
 #endif

@@ -1,28 +1,27 @@
 /*
  * cmd_copy.c - certfleet copy THUMBPRINT --from S --to S,...|all
  * [--services S,...|same|none] [--exportable|--no-exportable]: the
- * article in one command.  Export from the source under a random
- * one-time password, import on every target at once with the same
- * services (deployed and checked as enable does), a line per server.
+ * article in one command.  Export from the source, import on every
+ * target at once with the same services (deployed and checked as enable
+ * does), a line per server; the transfer itself is copy.c's.
  *
- * The password is 256 random bits made here; it exists only in this
- * process and inside the mutual-TLS sessions, never on disk or screen,
- * and is wiped after use.  The PKCS#12 in between never touches the disk
- * either.  Targets that succeed stay done; running copy again is
- * harmless ("already present", "unchanged").
+ * A target that lacks one of the services (say the source has lb, the
+ * target no [service lb]) gets the others and says which it skipped;
+ * that fails the copy only when the service was asked for by name and
+ * no target has it.  Targets that succeed stay done; running copy again
+ * is harmless ("already present", "unchanged").
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/rand.h>
-
 #include "backend.h"
 #include "cli.h"
+#include "copy.h"
 #include "ops.h"
 #include "output.h"
+#include "view.h"
 
 static const char usage[] =
     "Usage: certfleet copy THUMBPRINT --from SERVER --to SERVER,...|all\n"
@@ -31,8 +30,10 @@ static const char usage[] =
     "others\n"
     "under a one-time password, assigns the same services (or those "
     "given)\n"
-    "and deploys them.  The copies are exportable when the source's is,\n"
-    "unless --exportable or --no-exportable says otherwise.\n";
+    "and deploys them; a target without one of them skips it and says "
+    "so.\n"
+    "The copies are exportable when the source's is, unless --exportable\n"
+    "or --no-exportable says otherwise.\n";
 
 struct copy_args {
 	const char *arg, *from, *to;
@@ -89,18 +90,6 @@ parse(int argc, char **argv, struct copy_args *a)
 	return 0;
 }
 
-/* A backend for the agents of list (fleet names, "all"). */
-static int
-open_agents(const char *list, struct backend **b)
-{
-	int rc;
-
-	cli.server = list;
-	rc = backend_open("copy", b);
-	cli.server = NULL;
-	return rc;
-}
-
 /*
  * The key is not exportable where it is: the article's error.  Which
  * agents of the fleet hold an exportable copy (they are asked) goes into
@@ -117,7 +106,7 @@ refuse_unexportable(const struct copy_args *a, const struct cf_view *v)
 
 	memset(&req, 0, sizeof(req));
 	req.arg = v->thumbprint;
-	if (open_agents("all", &all) == 0) {
+	if (copy_open_agents("copy", "all", &all) == 0) {
 		r = backend_replies_new(all);
 		backend_run(all, BACKEND_GET, &req, r);
 		for (i = 0; i < backend_count(all); i++) {
@@ -148,12 +137,8 @@ refuse_unexportable(const struct copy_args *a, const struct cf_view *v)
 	return 1;
 }
 
-/* source_view's answer for a key that cannot leave as PKCS#12. */
-#define NOT_EXPORTABLE (-3)
-
 /*
- * Looks the certificate up on the source: 0, NOT_EXPORTABLE, or an exit
- * status.
+ * Looks the certificate up on the source: 0 or an exit status.
  */
 static int
 source_view(struct backend *src, const struct copy_args *a,
@@ -182,24 +167,27 @@ source_view(struct backend *src, const struct copy_args *a,
 		    a->from, (*v)->thumbprint);
 		return 1;
 	}
-	return (*v)->exportable ? 0 : NOT_EXPORTABLE;
+	return 0;
 }
 
-/* A one-time password: 256 random bits as 64 hex digits. */
-static struct cf_secret *
-one_time_password(void)
+/* One target's line, what its services did, and what it skipped. */
+static void
+print_target(const char *name, const struct cf_import_result *x)
 {
-	unsigned char raw[32];
-	char hex[65];
-	struct cf_secret *s;
+	char *copy, *svc, *save = NULL;
 
-	if (RAND_bytes(raw, sizeof(raw)) != 1)
-		abort();
-	cf_hex_upper(raw, sizeof(raw), hex);
-	s = cf_secret_new(hex, 64);
-	OPENSSL_cleanse(raw, sizeof(raw));
-	OPENSSL_cleanse(hex, sizeof(hex));
-	return s;
+	printf("%s: %s%s%s\n", name, x->what,
+	    x->services[0] ? "; services " : "", x->services);
+	if (x->detail != NULL)
+		cli_print_lines("  ", x->detail);
+	if (x->skipped == NULL)
+		return;
+	copy = xstrdup(x->skipped);
+	for (svc = strtok_r(copy, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save))
+		printf("%s: %s: no such service on this server, skipped\n",
+		    name, svc);
+	free(copy);
 }
 
 /* Prints one line per target (and what its services did), or, with
@@ -226,13 +214,8 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 		for (j = 0; j < r[i].nresults && r[i].err.code == CF_OK; j++) {
 			const struct cf_import_result *x = &r[i].results[j];
 			json_array_append_new(a, out_result_json(name, x));
-			if (!cli.json) {
-				printf("%s: %s%s%s\n", name, x->what,
-				    x->services[0] ? "; services " : "",
-				    x->services);
-				if (x->detail != NULL)
-					cli_print_lines("  ", x->detail);
-			}
+			if (!cli.json)
+				print_target(name, x);
 		}
 		*ok += r[i].err.code == CF_OK;
 	}
@@ -240,6 +223,64 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 		out_json_items(a);
 	else
 		json_decref(a);
+	return rc;
+}
+
+/* 1 when every target that took the copy skipped service svc. */
+static int
+skipped_everywhere(struct backend *dst, const struct backend_reply *r,
+    const char *svc)
+{
+	size_t i, j, took = 0, skipped = 0;
+	char *copy, *tok, *save;
+
+	for (i = 0; i < backend_count(dst); i++) {
+		if (r[i].todo || r[i].err.code != CF_OK)
+			continue;
+		took++;
+		for (j = 0; j < r[i].nresults; j++) {
+			if (r[i].results[j].skipped == NULL)
+				continue;
+			copy = xstrdup(r[i].results[j].skipped);
+			save = NULL;
+			for (tok = strtok_r(copy, ",", &save); tok != NULL;
+			     tok = strtok_r(NULL, ",", &save))
+				if (strcmp(tok, svc) == 0) {
+					skipped++;
+					break;
+				}
+			free(copy);
+		}
+	}
+	return took > 0 && skipped == took;
+}
+
+/*
+ * Services asked for by name (--services) that no target has: nothing
+ * could be deployed for them, so the copy failed at what was asked.
+ * Those implied by `same` are only reported.  0, or 1 after a message.
+ */
+static int
+check_asked(struct backend *dst, const struct backend_reply *r,
+    const struct copy_args *a)
+{
+	char *copy, *svc, *save = NULL;
+	int rc = 0;
+
+	if (a->services == NULL || strcmp(a->services, "none") == 0)
+		return 0;
+	copy = xstrdup(a->services);
+	for (svc = strtok_r(copy, ", ", &save); svc != NULL;
+	     svc = strtok_r(NULL, ", ", &save))
+		if (skipped_everywhere(dst, r, svc)) {
+			fprintf(stderr,
+			    "certfleet: copy: %s: no target has this service, "
+			    "so nothing was deployed for it; check the name, "
+			    "or configure [service %s] on the targets\n",
+			    svc, svc);
+			rc = 1;
+		}
+	free(copy);
 	return rc;
 }
 
@@ -265,104 +306,43 @@ targets_todo(struct backend *dst, struct backend_reply *r, const char *from)
 	return n;
 }
 
-/* Imports data (the PKCS#12) on every target but the source. */
+/* copy_run, then a line per target and the summary; an exit status. */
 static int
-import_all(struct backend *dst, const struct copy_args *a,
-    const struct cf_view *v, const struct cf_buf *data, const char *pw)
+copy_all(struct backend *src, struct backend *dst, const struct copy_args *a,
+    const struct cf_view *v)
 {
-	struct backend_req req;
+	struct copy_job job = {
+	    .from = a->from,
+	    .v = v,
+	    .services = services_of(a, v),
+	    .exportable = a->exportable,
+	};
 	struct backend_reply *r = backend_replies_new(dst);
-	struct cf_input in;
-	char name[64];
-	size_t n, ok = 0;
-	int rc;
+	struct cf_error err;
+	size_t n = targets_todo(dst, r, a->from), ok = 0;
+	int rc, sealed;
 
-	snprintf(name, sizeof(name), "%.8s.p12 (copy from %s)", v->thumbprint,
-	    a->from);
-	in.name = name;
-	in.data = data->data;
-	in.len = data->len;
-	memset(&req, 0, sizeof(req));
-	req.in = &in;
-	req.nin = 1;
-	req.import.password = pw;
-	req.import.exportable = a->exportable >= 0 ? a->exportable
-						   : v->exportable;
-	req.import.friendly_name = v->friendly_name[0] ? v->friendly_name
-						       : NULL;
-	req.import.services = services_of(a, v);
-	req.import.force = req.import.services != NULL;
-	n = targets_todo(dst, r, a->from);
-	backend_run(dst, BACKEND_IMPORT, &req, r);
-	rc = report(dst, r, a->from, &ok);
-	if (!cli.json)
-		printf("copied %.8s from %s to %zu of %zu server%s\n",
-		    v->thumbprint, a->from, ok, n, n == 1 ? "" : "s");
-	backend_replies_free(r, backend_count(dst));
-	return rc ? rc : ok == n ? 0 : 1;
-}
-
-/*
- * The key is not exportable: when both sides allow it, the source seals
- * it to the targets' identities (whoami gives their certificates) and
- * the targets open it; the admin's client only carries sealed bytes.
- * When the source does not allow it, the article's refusal.
- */
-static int
-sealed_copy(struct backend *src, struct backend *dst,
-    const struct copy_args *a, const struct cf_view *v)
-{
-	struct backend_reply *who = backend_replies_new(dst), *ex = NULL;
-	struct backend_reply *r = NULL;
-	struct backend_req req;
-	const char **pems = xcalloc(backend_count(dst) + 1, sizeof(*pems));
-	size_t i, n = 0, ok = 0, total;
-	int rc = 1;
-
-	memset(&req, 0, sizeof(req));
-	total = targets_todo(dst, who, a->from);
-	backend_run(dst, BACKEND_WHOAMI, &req, who);
-	for (i = 0; i < backend_count(dst); i++)
-		if (strcmp(backend_server(dst, i), a->from) != 0 &&
-		    who[i].err.code == CF_OK && who[i].data.len > 0)
-			pems[n++] = (const char *)who[i].data.data;
-	req.arg = v->thumbprint;
-	req.recipients = pems;
-	req.nrecipients = n;
-	ex = backend_replies_new(src);
-	backend_run(src, BACKEND_EXPORT_SEALED, &req, ex);
-	if (ex[0].err.code == CF_E_DENIED) {
-		fprintf(stderr, "certfleet: %s: copy: %s\n", a->from,
-		    ex[0].err.msg);
-		rc = refuse_unexportable(a, v);
+	if (copy_run(src, dst, &job, r, &sealed, &err) == -1) {
+		if (sealed && err.code == CF_E_DENIED) {
+			fprintf(stderr, "certfleet: %s: copy: %s\n", a->from,
+			    err.msg);
+			rc = refuse_unexportable(a, v);
+		} else
+			rc = backend_fail(src, 0, "copy", &err);
 		goto out;
 	}
-	if (ex[0].err.code != CF_OK) {
-		rc = backend_fail(src, 0, "copy", &ex[0].err);
-		goto out;
-	}
-	req.sealed = &ex[0].data;
-	req.import.services = services_of(a, v);
-	req.import.force = req.import.services != NULL;
-	r = backend_replies_new(dst);
-	targets_todo(dst, r, a->from);
-	for (i = 0; i < backend_count(dst); i++)
-		if (who[i].err.code != CF_OK) { /* not reached: say why */
-			r[i].todo = 0;
-			r[i].err = who[i].err;
-		}
-	backend_run(dst, BACKEND_IMPORT_SEALED, &req, r);
 	rc = report(dst, r, a->from, &ok);
 	if (!cli.json)
-		printf("copied %.8s from %s to %zu of %zu server%s, sealed "
-		       "agent to agent (the key stays not exportable)\n",
-		    v->thumbprint, a->from, ok, total, total == 1 ? "" : "s");
-	rc = rc ? rc : ok == total ? 0 : 1;
+		printf("copied %.8s from %s to %zu of %zu server%s%s\n",
+		    v->thumbprint, a->from, ok, n, n == 1 ? "" : "s",
+		    sealed ? ", sealed agent to agent (the key stays not "
+			     "exportable)"
+			   : "");
+	rc = rc ? rc : ok == n ? 0 : 1;
+	if (check_asked(dst, r, a) != 0)
+		rc = 1;
 out:
-	backend_replies_free(r, r ? backend_count(dst) : 0);
-	backend_replies_free(ex, ex ? 1 : 0);
-	backend_replies_free(who, backend_count(dst));
-	free(pems);
+	backend_replies_free(r, backend_count(dst));
 	return rc;
 }
 
@@ -371,39 +351,18 @@ cmd_copy(int argc, char **argv)
 {
 	struct copy_args a;
 	struct backend *src = NULL, *dst = NULL;
-	struct backend_reply *sv = NULL, *ex = NULL;
-	struct backend_req req;
+	struct backend_reply *sv = NULL;
 	const struct cf_view *v = NULL;
-	struct cf_secret *pw = NULL;
 	int rc;
 
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((rc = open_agents(a.from, &src)) != 0 ||
-	    (rc = open_agents(a.to, &dst)) != 0)
+	if ((rc = copy_open_agents("copy", a.from, &src)) != 0 ||
+	    (rc = copy_open_agents("copy", a.to, &dst)) != 0 ||
+	    (rc = source_view(src, &a, &sv, &v)) != 0)
 		goto out;
-	if ((rc = source_view(src, &a, &sv, &v)) == NOT_EXPORTABLE) {
-		rc = sealed_copy(src, dst, &a, v);
-		goto out;
-	}
-	if (rc != 0)
-		goto out;
-	pw = one_time_password();
-	memset(&req, 0, sizeof(req));
-	req.arg = v->thumbprint;
-	req.export.format = CF_EXPORT_P12;
-	req.export.transfer = 1;
-	req.export.password = pw->data;
-	ex = backend_replies_new(src);
-	backend_run(src, BACKEND_EXPORT, &req, ex);
-	if (ex[0].err.code != CF_OK) {
-		rc = backend_fail(src, 0, "copy", &ex[0].err);
-		goto out;
-	}
-	rc = import_all(dst, &a, v, &ex[0].data, pw->data);
+	rc = copy_all(src, dst, &a, v);
 out:
-	cf_secret_free(pw);
-	backend_replies_free(ex, ex ? 1 : 0); /* the PKCS#12 is wiped */
 	backend_replies_free(sv, sv ? 1 : 0);
 	backend_free(src);
 	backend_free(dst);

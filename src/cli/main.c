@@ -90,6 +90,10 @@ const struct cli_command cli_commands[] = {
 	.arg = CLI_ARG_THUMBPRINT, .nargs = 1,
 	.description = "copy a certificate with its key to other agents, and "
 		       "deploy it"},
+    {.name = "replace", .fn = cmd_replace, .opts = cli_replace_opts,
+	.arg = CLI_ARG_THUMBPRINT, .nargs = 2,
+	.description = "move every service of one certificate to another, "
+		       "server by server"},
     {.name = "log", .fn = cmd_log, .opts = cli_log_opts,
 	.description = "show the audit trail"},
     {.name = "id", .fn = cmd_id, .opts = cli_id_opts,

@@ -288,6 +288,7 @@ out_result_json(const char *server, const struct cf_import_result *x)
 	json_object_set_new(o, "Thumbprint", cf_json_string(x->thumbprint));
 	json_object_set_new(o, "Result", json_string(x->what));
 	json_object_set_new(o, "Services", cf_json_list(x->services));
+	json_object_set_new(o, "SkippedServices", cf_json_list(x->skipped));
 	if (x->detail != NULL)
 		json_object_set_new(o, "Detail", cf_json_string(x->detail));
 	return o;

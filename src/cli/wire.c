@@ -11,6 +11,7 @@
 
 #include "util.h"
 #include "probe.h"
+#include "view.h"
 #include "wire.h"
 
 /* ---- reading answers ----------------------------------------------- */
@@ -132,6 +133,9 @@ reply_import(json_t *o, struct backend_reply *r)
 		res->what = str(item, "Result");
 		if (str(item, "Detail")[0] != '\0')
 			res->detail = xstrdup(str(item, "Detail"));
+		if (json_array_size(json_object_get(item, "SkippedServices")))
+			res->skipped =
+			    joined(json_object_get(item, "SkippedServices"));
 	}
 	return 0;
 }
@@ -152,6 +156,15 @@ reply_enable(json_t *o, struct backend_reply *r)
 		return -1;
 	if (str(o, "detail")[0] != '\0')
 		r->detail = xstrdup(str(o, "detail"));
+	return 0;
+}
+
+static int
+reply_replace(json_t *o, struct backend_reply *r)
+{
+	if (reply_enable(o, r) == -1)
+		return -1;
+	r->moved = joined(json_object_get(o, "services"));
 	return 0;
 }
 
@@ -353,6 +366,9 @@ body_import(const struct backend_req *q, json_t **body, struct cf_error *err)
 	    "password", pw, "exportable", q->import.exportable, "friendly_name",
 	    jtext(q->import.friendly_name), "services",
 	    jtext(q->import.services), "force", q->import.force);
+	if (q->import.skip_missing) /* older agents refuse no field */
+		json_object_set_new(*body, "skip_missing_services",
+		    json_true());
 	return 0;
 }
 
@@ -370,6 +386,9 @@ body_export(const struct backend_req *q, json_t **body, struct cf_error *err)
 	    jtext(q->arg), "format", formats[q->export.format], "legacy",
 	    q->export.legacy, "transfer", q->export.transfer, "no_key",
 	    q->export.no_key, "password", pw);
+	if (q->export.targets != NULL)
+		json_object_set_new(*body, "targets",
+		    cf_json_list(q->export.targets));
 	return 0;
 }
 
@@ -379,6 +398,15 @@ body_enable(const struct backend_req *q, json_t **body, struct cf_error *err)
 	(void)err;
 	*body = json_pack("{s:o, s:o, s:b}", "thumbprint", jtext(q->arg),
 	    "services", jtext(q->services), "force", q->force);
+	return 0;
+}
+
+static int
+body_replace(const struct backend_req *q, json_t **body, struct cf_error *err)
+{
+	(void)err;
+	*body = json_pack("{s:o, s:o, s:b}", "old", jtext(q->old), "new",
+	    jtext(q->arg), "force", q->force);
 	return 0;
 }
 
@@ -472,6 +500,9 @@ body_import_sealed(
 	(void)err;
 	*body = json_pack("{s:s, s:o, s:b}", "sealed", b64, "services",
 	    jtext(q->import.services), "force", q->import.force);
+	if (q->import.skip_missing)
+		json_object_set_new(*body, "skip_missing_services",
+		    json_true());
 	free(b64);
 	return 0;
 }
@@ -532,6 +563,8 @@ static const struct route {
 	body_export_sealed, reply_sealed},
     [BACKEND_IMPORT_SEALED] = {"POST", "/v1/import-sealed", NULL,
 	body_import_sealed, reply_import},
+    [BACKEND_REPLACE] = {"POST", "/v1/replace", NULL, body_replace,
+	reply_replace},
 };
 
 const char *

@@ -12,8 +12,11 @@
 
 #include "api_int.h"
 #include "ops.h"
+#include "view.h"
 
 #define MAX_FILES 1000
+#define MAX_NAMES 1000
+#define MAX_NAME_LEN 255
 
 static const struct route {
 	const char *method, *path, *op;
@@ -28,6 +31,7 @@ static const struct route {
     {"POST", "/v1/import", "import", CF_ROLE_ADMIN, 1, api_h_import},
     {"POST", "/v1/export", "export", CF_ROLE_ADMIN, 1, api_h_export},
     {"POST", "/v1/enable", "enable", CF_ROLE_ADMIN, 1, api_h_enable},
+    {"POST", "/v1/replace", "replace", CF_ROLE_ADMIN, 1, api_h_replace},
     {"POST", "/v1/disable", "disable", CF_ROLE_ADMIN, 0, api_h_disable},
     {"POST", "/v1/remove", "remove", CF_ROLE_ADMIN, 0, api_h_remove},
     {"POST", "/v1/new-self-signed", "new-self-signed", CF_ROLE_ADMIN, 1,
@@ -138,6 +142,57 @@ api_field_required(
 	return 0;
 }
 
+/* One name of a list: printable, so that the audit trail stays one
+ * line per record whatever a client sends. */
+static int
+name_ok(const char *name)
+{
+	size_t n = strlen(name), i;
+
+	if (n == 0 || n > MAX_NAME_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int
+api_field_names(json_t *body, const char *key, char **out,
+    struct cf_error *err)
+{
+	json_t *a = body ? json_object_get(body, key) : NULL, *x;
+	const char *name;
+	char *joined;
+	size_t i;
+
+	*out = NULL;
+	if (a == NULL || json_is_null(a))
+		return 0;
+	if (!json_is_array(a))
+		return cf_errorf(err, CF_E_USAGE, "%s: must be an array of "
+						  "names", key);
+	if (json_array_size(a) > MAX_NAMES)
+		return cf_errorf(err, CF_E_LIMIT, "%s: more than %d names", key,
+		    MAX_NAMES);
+	json_array_foreach(a, i, x)
+	{
+		name = json_string_value(x);
+		if (name == NULL || !name_ok(name)) {
+			free(*out);
+			*out = NULL;
+			return cf_errorf(err, CF_E_USAGE,
+			    "%s[%zu]: a name of 1 to %d printable characters",
+			    key, i, MAX_NAME_LEN);
+		}
+		joined = *out ? xasprintf("%s, %s", *out, name)
+			      : xstrdup(name);
+		free(*out);
+		*out = joined;
+	}
+	return 0;
+}
+
 /* Wipes a secret string held by the request's JSON once it is used. */
 void
 api_wipe_field(json_t *body, const char *key)
@@ -232,9 +287,10 @@ api_results_json(const struct cf_import_result *r, size_t n)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:s, s:s}", "Thumbprint",
+		    json_pack("{s:s, s:s, s:s, s:s, s:o}", "Thumbprint",
 			r[i].thumbprint, "Services", r[i].services, "Result",
-			r[i].what, "Detail", r[i].detail ? r[i].detail : ""));
+			r[i].what, "Detail", r[i].detail ? r[i].detail : "",
+			"SkippedServices", cf_json_list(r[i].skipped)));
 	return json_pack("{s:o}", "results", a);
 }
 

@@ -9,6 +9,7 @@
 
 #include "api_int.h"
 #include "ops.h"
+#include "view.h"
 
 int
 api_h_import(struct cf_store *s, const struct cf_api_caller *c, const char *q,
@@ -30,6 +31,8 @@ api_h_import(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 		-1 ||
 	    api_field_str(body, "services", &io.services, err) == -1 ||
 	    api_field_bool(body, "force", &io.force, err) == -1 ||
+	    api_field_bool(body, "skip_missing_services", &io.skip_missing,
+		err) == -1 ||
 	    api_read_files(body, &in, &bufs, &n, err) == -1 ||
 	    cf_op_import(s, in, n, &io, &res, &nres, err) == -1)
 		goto out;
@@ -54,7 +57,7 @@ api_h_export(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	struct cf_export_opts eo;
 	struct cf_buf out = {0};
 	const char *thumb, *format;
-	char *data = NULL, full[CF_THUMB_LEN + 1];
+	char *data = NULL, *targets = NULL, full[CF_THUMB_LEN + 1];
 	size_t i;
 	int rc = -1;
 
@@ -67,8 +70,10 @@ api_h_export(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	    api_field_bool(body, "legacy", &eo.legacy, err) == -1 ||
 	    api_field_bool(body, "transfer", &eo.transfer, err) == -1 ||
 	    api_field_bool(body, "no_key", &eo.no_key, err) == -1 ||
-	    api_field_str(body, "password", &eo.password, err) == -1)
+	    api_field_str(body, "password", &eo.password, err) == -1 ||
+	    api_field_names(body, "targets", &targets, err) == -1)
 		goto out;
+	eo.targets = targets;
 	for (i = 0; format != NULL && i < 3; i++)
 		if (strcmp(format, formats[i].name) == 0)
 			break;
@@ -87,6 +92,7 @@ api_h_export(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	*resp = json_pack("{s:s, s:s}", "thumbprint", full, "data", data);
 	rc = 0;
 out:
+	free(targets);
 	api_wipe_field(body, "password");
 	if (data != NULL) {
 		OPENSSL_cleanse(data, strlen(data));
@@ -124,6 +130,28 @@ api_h_enable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 		return -1;
 	*resp = json_pack(
 	    "{s:s, s:s}", "thumbprint", full, "detail", detail ? detail : "");
+	free(detail);
+	return 0;
+}
+
+int
+api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+{
+	const char *old, *arg;
+	char full[CF_THUMB_LEN + 1] = "", *moved = NULL, *detail = NULL;
+	int force;
+
+	(void)q;
+	if (api_field_required(body, "old", &old, err) == -1 ||
+	    api_field_required(body, "new", &arg, err) == -1 ||
+	    api_field_bool(body, "force", &force, err) == -1 ||
+	    cf_op_replace(s, c->actor, old, arg, force, full, &moved, &detail,
+		err) == -1)
+		return -1;
+	*resp = json_pack("{s:s, s:o, s:s}", "thumbprint", full, "services",
+	    cf_json_list(moved), "detail", detail ? detail : "");
+	free(moved);
 	free(detail);
 	return 0;
 }

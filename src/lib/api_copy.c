@@ -75,6 +75,8 @@ api_h_import_sealed(struct cf_store *s, const struct cf_api_caller *c,
 	if (api_field_required(body, "sealed", &sealed, err) == -1 ||
 	    api_field_str(body, "services", &io.services, err) == -1 ||
 	    api_field_bool(body, "force", &io.force, err) == -1 ||
+	    api_field_bool(body, "skip_missing_services", &io.skip_missing,
+		err) == -1 ||
 	    cf_base64_decode(sealed, strlen(sealed), "sealed", &blob, err) ==
 		-1 ||
 	    cf_op_import_sealed(s, c->transfer, &io, blob.data, blob.len, &res,

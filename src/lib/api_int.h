@@ -53,6 +53,10 @@ int api_h_export(struct cf_store *, const struct cf_api_caller *, const char *,
 /* POST /v1/enable: {thumbprint, detail} once the services are deployed. */
 int api_h_enable(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);
+/* POST /v1/replace: {thumbprint, services, detail} once old's services
+ * are on the new certificate. */
+int api_h_replace(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, json_t **, struct cf_error *);
 /* POST /v1/disable: {thumbprint}. */
 int api_h_disable(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);
@@ -95,6 +99,12 @@ int api_field_bool(
 /* As api_field_str, and -1 with CF_E_USAGE when absent. */
 int api_field_required(
     json_t *body, const char *key, const char **out, struct cf_error *err);
+/* The optional field key of body, an array of names (agent names, at
+ * most 1,000 of 1 to 255 printable characters each), joined by ", "
+ * into *out (new; NULL when absent or null).  0, or -1 with CF_E_USAGE
+ * or CF_E_LIMIT. */
+int api_field_names(
+    json_t *body, const char *key, char **out, struct cf_error *err);
 /* Wipes the secret string field key of body once it is used. */
 void api_wipe_field(json_t *body, const char *key);
 /* The value of name in a query string "a=1&b=2", new (caller frees), or

@@ -156,115 +156,214 @@ names_ok(const struct cf_services *conf, const struct cf_row *row,
 	return rc;
 }
 
-/* Services held by another certificate: CF_E_CONFLICT unless force. */
+/*
+ * Services held by another certificate: CF_E_CONFLICT unless force, or
+ * unless that certificate is a->from (the one they move away from).
+ */
 static int
-owners_ok(struct cf_store *s, const char *thumb, const char *list, int force,
-    struct cf_error *err)
+owners_ok(struct cf_store *s, const struct cf_assign *a, struct cf_error *err)
 {
-	char *copy = xstrdup(list), *svc, *save = NULL;
+	char *copy = xstrdup(a->list), *svc, *save = NULL;
 	char owner[CF_THUMB_LEN + 1];
 	int rc = 0;
 
-	for (svc = strtok_r(copy, ",", &save); svc != NULL && rc == 0 && !force;
+	for (svc = strtok_r(copy, ",", &save);
+	     svc != NULL && rc == 0 && !a->force;
 	     svc = strtok_r(NULL, ",", &save)) {
 		if ((rc = cf_store_service_owner(s, svc, owner, err)) == -1)
 			break;
-		if (owner[0] != '\0' && strcmp(owner, thumb) != 0)
+		if (owner[0] != '\0' && strcmp(owner, a->thumb) != 0 &&
+		    (a->from == NULL || strcmp(owner, a->from) != 0))
 			rc = cf_errorf(err, CF_E_CONFLICT,
 			    "%.8s: service %s is assigned to %s; use --force "
 			    "to move it",
-			    thumb, svc, owner);
+			    a->thumb, svc, owner);
 	}
 	free(copy);
 	return rc;
 }
 
-/* Deploys to every configured service of list, or undoes them all; the
- * store records each that got it. */
+/* What one service of an assignment became. */
+struct change {
+	char name[CF_SERVICE_NAME_MAX];
+	char prev[CF_THUMB_LEN + 1]; /* its certificate before; "" none */
+	char *deployed;		     /* what its deployment did, or NULL */
+};
+
+/*
+ * Deploys to every configured service of the n changes (their deployed
+ * is what it did), or undoes them all; the store records each that got
+ * it.
+ */
 static int
 deploy_all(struct cf_store *s, struct cf_deploy *d,
-    const struct cf_services *conf, const struct cf_row *row,
-    const struct cf_material *m, const char *list, char **outcome,
-    struct cf_error *err)
+    const struct cf_services *conf,
+    const struct cf_row *row, const struct cf_material *m, struct change *c,
+    size_t n, struct cf_error *err)
 {
-	char *copy = xstrdup(list), *name, *save = NULL, *line, *report;
 	char *first = xstrdup(row->f.domains ? row->f.domains : "");
 	struct cf_rendered r = {0};
 	const struct cf_service *svc;
+	size_t i;
 	int rc = -1;
 
 	first[strcspn(first, ",")] = '\0';
 	if (cf_render(m->cert, m->chain, m->key, &r, err) == -1)
 		goto out;
-	for (name = strtok_r(copy, ",", &save); name != NULL;
-	     name = strtok_r(NULL, ",", &save)) {
-		if ((svc = cf_services_find(conf, name)) == NULL) {
-			line = xasprintf("%s: recorded; this server has no "
-					 "[service %s], nothing deployed",
-			    name, name);
-		} else if (cf_deploy_service(d, svc, &r, row->f.thumbprint,
-			       first[0] ? first : NULL, &report, err) == -1) {
+	for (i = 0; i < n; i++) {
+		if ((svc = cf_services_find(conf, c[i].name)) == NULL)
+			c[i].deployed = xasprintf("recorded; this server has "
+						  "no [service %s], nothing "
+						  "deployed",
+			    c[i].name);
+		else if (cf_deploy_service(d, svc, &r, row->f.thumbprint,
+			     first[0] ? first : NULL, &c[i].deployed,
+			     err) == -1) {
 			cf_deploy_abort(d, err);
 			goto out;
-		} else if (cf_store_service_deployed(s, name, err) == -1) {
-			free(report);
+		} else if (cf_store_service_deployed(s, c[i].name, err) == -1) {
 			cf_deploy_abort(d, err);
 			goto out;
-		} else {
-			line = xasprintf("%s: %s", name, report);
-			free(report);
 		}
-		add_line(outcome, line);
-		free(line);
 	}
 	rc = 0;
 out:
 	cf_rendered_clear(&r);
 	free(first);
+	return rc;
+}
+
+/*
+ * The one audit path of a service change, whichever operation made it
+ * (enable, import or copy with services, replace): an "enable" record
+ * per service saying what it was assigned and what its deployment did,
+ * inside the caller's transaction.  A failed change is audited by the
+ * caller once its transaction is rolled back (cf_audit_failure).
+ */
+static int
+audit_changes(struct cf_store *s, const char *actor, const char *thumb,
+    const struct change *c, size_t n, struct cf_error *err)
+{
+	char *what, *taken;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++) {
+		if (strcmp(c[i].prev, thumb) == 0)
+			taken = xstrdup("already assigned");
+		else if (c[i].prev[0] != '\0')
+			taken = xasprintf("assigned, taken from %.8s",
+			    c[i].prev);
+		else
+			taken = xstrdup("assigned");
+		what = xasprintf("%s: %s; %s", c[i].name, taken,
+		    c[i].deployed ? c[i].deployed
+				  : "recorded; no service is configured "
+				    "here, nothing deployed");
+		rc = cf_store_audit(s, actor, "enable", thumb, what, err);
+		free(what);
+		free(taken);
+	}
+	return rc;
+}
+
+/* The changes' deployments as lines "NAME: what it did" (NULL: none). */
+static char *
+outcome_lines(const struct change *c, size_t n)
+{
+	char *text = NULL, *line;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (c[i].deployed == NULL)
+			continue;
+		line = xasprintf("%s: %s", c[i].name, c[i].deployed);
+		add_line(&text, line);
+		free(line);
+	}
+	return text;
+}
+
+/* The services of the canonical list as changes, their owners read. */
+static int
+changes_new(struct cf_store *s, const char *list, struct change **out,
+    size_t *n, struct cf_error *err)
+{
+	char *copy = xstrdup(list), *svc, *save = NULL;
+	struct change *c = xcalloc(strlen(list) / 2 + 2, sizeof(*c));
+	int rc = -1;
+
+	*n = 0;
+	for (svc = strtok_r(copy, ",", &save); svc != NULL;
+	     svc = strtok_r(NULL, ",", &save)) {
+		snprintf(c[*n].name, sizeof(c[*n].name), "%s", svc);
+		if (cf_store_service_owner(s, svc, c[*n].prev, err) == -1)
+			goto out;
+		(*n)++;
+	}
+	rc = 0;
+out:
+	*out = c;
 	free(copy);
 	return rc;
 }
 
+static void
+changes_free(struct change *c, size_t n)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < n; i++)
+		free(c[i].deployed);
+	free(c);
+}
+
 int
-cf_services_assign(struct cf_store *s, const char *thumb, const char *list,
-    int force, struct cf_deploy *d, char **outcome, struct cf_error *err)
+cf_services_assign(struct cf_store *s, const struct cf_assign *a,
+    char **outcome, struct cf_error *err)
 {
 	const struct cf_services *conf = cf_store_services(s);
 	struct cf_material m = {0};
+	struct change *c = NULL;
 	struct cf_row row;
-	char *copy = NULL, *svc, *save = NULL;
+	size_t n = 0, i;
 	int rc = -1, found;
 
 	memset(&row, 0, sizeof(row));
-	if ((found = cf_store_fetch(s, thumb, &row, err)) != 1) {
+	if ((found = cf_store_fetch(s, a->thumb, &row, err)) != 1) {
 		if (found == 0)
 			cf_errorf(err, CF_E_NOTFOUND, "%.8s: no such "
-						      "certificate", thumb);
+						      "certificate", a->thumb);
 		goto out;
 	}
 	if (!row.has_key) {
 		cf_errorf(err, CF_E_DENIED,
 		    "%.8s: the store has no private key for this certificate, "
 		    "so no service can present it; import it with its key",
-		    thumb);
+		    a->thumb);
 		goto out;
 	}
-	if (owners_ok(s, thumb, list, force, err) == -1 ||
+	if (owners_ok(s, a, err) == -1 ||
 	    cf_material_load(s, &row, 1, &m, err) == -1 ||
 	    can_serve(s, &row, &m, err) == -1 ||
-	    (!force && names_ok(conf, &row, &m, list, err) == -1))
+	    (!a->force && names_ok(conf, &row, &m, a->list, err) == -1) ||
+	    changes_new(s, a->list, &c, &n, err) == -1)
 		goto out;
-	copy = xstrdup(list);
-	for (svc = strtok_r(copy, ",", &save); svc != NULL;
-	     svc = strtok_r(NULL, ",", &save))
-		if (cf_store_service_set(s, svc, thumb, err) == -1)
+	for (i = 0; i < n; i++)
+		if (cf_store_service_set(s, c[i].name, a->thumb, err) == -1)
 			goto out;
-	if (d != NULL &&
-	    deploy_all(s, d, conf, &row, &m, list, outcome, err) == -1)
+	if (a->d != NULL &&
+	    deploy_all(s, a->d, conf, &row, &m, c, n, err) == -1)
 		goto out;
+	if (audit_changes(s, a->actor, a->thumb, c, n, err) == -1) {
+		cf_deploy_abort(a->d, err);
+		goto out;
+	}
+	if (outcome != NULL)
+		*outcome = outcome_lines(c, n);
 	rc = 0;
 out:
-	free(copy);
+	changes_free(c, n);
 	cf_material_clear(&m);
 	cf_row_clear(&row);
 	return rc;

@@ -33,12 +33,14 @@ struct import {
 	const char *file;
 	struct cf_bundle *b;
 	char *services; /* canonical list, or NULL */
+	char *skipped;	/* services this host has not (skip_missing) */
 	struct cf_import_result *res;
 	size_t nres;
 	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
 	size_t nkeyed;
 	struct cf_deploy *d; /* deployments, undone unless committed */
 	char *detail;	     /* what the services did */
+	int assigning;	     /* a failure now is the services' */
 };
 
 /* The PKCS#8 DER of key as a secret (wiped on free). */
@@ -221,6 +223,14 @@ out:
 static int
 assign_services(struct import *im, struct cf_error *err)
 {
+	struct cf_assign a = {
+	    .actor = im->opts->actor,
+	    .thumb = im->keyed,
+	    .list = im->services,
+	    .force = im->opts->force,
+	    .d = im->d,
+	};
+
 	if (im->services == NULL)
 		return 0;
 	if (im->nkeyed == 0)
@@ -234,8 +244,8 @@ assign_services(struct import *im, struct cf_error *err)
 		    "imported; import them one at a time, or enable the one "
 		    "that serves afterwards",
 		    im->services, im->nkeyed);
-	return cf_services_assign(im->store, im->keyed, im->services,
-	    im->opts->force, im->d, &im->detail, err);
+	im->assigning = 1;
+	return cf_services_assign(im->store, &a, &im->detail, err);
 }
 
 static void
@@ -516,6 +526,48 @@ parse_all(const struct cf_input *in, size_t n,
 	return rc;
 }
 
+/*
+ * opts->services as a canonical list into *list (NULL when none is
+ * left).  With skip_missing, the names this host has no service for go
+ * into *skipped (as given, comma-separated; NULL when none) instead of
+ * failing: a copy assigns the services a target has.
+ */
+static int
+parse_services(struct cf_store *s, const struct cf_import_opts *opts,
+    char **list, char **skipped, struct cf_error *err)
+{
+	const struct cf_services *conf = cf_store_services(s);
+	char *copy, *tok, *save = NULL, *known = NULL, *joined;
+	char canon[CF_SERVICE_NAME_MAX];
+	struct cf_error why;
+	int rc = -1;
+
+	*list = NULL;
+	*skipped = NULL;
+	if (!opts->skip_missing)
+		return cf_services_parse(conf, opts->services, list, err);
+	copy = xstrdup(opts->services);
+	for (tok = strtok_r(copy, ", ", &save); tok != NULL;
+	     tok = strtok_r(NULL, ", ", &save)) {
+		char **to = &known;
+		if (cf_service_canon(conf, tok, canon, &why) == -1) {
+			if (why.code != CF_E_NOTFOUND) {
+				*err = why;
+				goto out;
+			}
+			to = skipped;
+		}
+		joined = *to ? xasprintf("%s,%s", *to, tok) : xstrdup(tok);
+		free(*to);
+		*to = joined;
+	}
+	rc = known ? cf_services_parse(conf, known, list, err) : 0;
+out:
+	free(known);
+	free(copy);
+	return rc;
+}
+
 void
 cf_import_results_free(struct cf_import_result *r, size_t n)
 {
@@ -524,6 +576,7 @@ cf_import_results_free(struct cf_import_result *r, size_t n)
 	for (i = 0; r != NULL && i < n; i++) {
 		free(r[i].services);
 		free(r[i].detail);
+		free(r[i].skipped);
 	}
 	free(r);
 }
@@ -544,6 +597,14 @@ result_services(struct import *im, struct cf_error *err)
 		    strcmp(im->res[i].thumbprint, im->keyed) == 0) {
 			im->res[i].detail = im->detail;
 			im->detail = NULL;
+		}
+		/* The skipped services go with the certificate they were
+		 * asked for: the one with a key, else the first. */
+		if (im->skipped != NULL &&
+		    (strcmp(im->res[i].thumbprint, im->keyed) == 0 ||
+			(i == im->nres - 1 && im->nkeyed == 0))) {
+			im->res[i].skipped = im->skipped;
+			im->skipped = NULL;
 		}
 		cf_rows_free(rows, n);
 	}
@@ -567,8 +628,7 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 	im.store = s;
 	im.opts = opts;
 	if (opts->services != NULL &&
-	    cf_services_parse(cf_store_services(s), opts->services,
-		&im.services, err) == -1)
+	    parse_services(s, opts, &im.services, &im.skipped, err) == -1)
 		goto out;
 	if (im.services != NULL && cf_services_count(cf_store_services(s)) > 0)
 		im.d = cf_deploy_new();
@@ -584,13 +644,13 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 		if (import_bundle(&im, err) == -1)
 			goto out;
 	}
-	if (assign_services(&im, err) == -1)
-		goto out;
+	/* The import's records first, then the services' (enable's). */
 	for (i = 0; i < im.nres; i++)
 		if (cf_store_audit(s, opts->actor, op, im.res[i].thumbprint,
 			im.res[i].what, err) == -1)
 			goto out;
-	if (result_services(&im, err) == -1 ||
+	if (assign_services(&im, err) == -1 ||
+	    result_services(&im, err) == -1 ||
 	    (opts->before_commit != NULL &&
 		opts->before_commit(s, opts->before_commit_ctx, err) == -1) ||
 	    cf_store_commit(s, err) == -1)
@@ -607,15 +667,15 @@ out:
 	if (rc == -1)
 		cf_deploy_abort(im.d, err);
 	cf_deploy_free(im.d);
-	if (rc == -1) {
-		char *outcome = xasprintf("failed: %s", err->msg);
-		cf_store_audit(s, opts->actor, op, "", outcome, NULL);
-		free(outcome);
-	}
+	if (rc == -1 && im.assigning) /* as enable audits its failures */
+		cf_audit_failure(s, opts->actor, "enable", im.keyed, err);
+	if (rc == -1)
+		cf_audit_failure(s, opts->actor, op, "", err);
 	for (i = 0; i < n; i++)
 		cf_bundle_free(bundles[i]);
 	free(bundles);
 	free(im.services);
+	free(im.skipped);
 	free(im.detail);
 	cf_import_results_free(im.res, im.nres);
 	return rc;

@@ -1,22 +1,18 @@
 /*
- * ops.c - get, export, enable, disable, remove, and service names.
- * Import lives in import.c.  Each operation is one transaction and
- * audits its outcome, failures included.
+ * ops.c - get, new self-signed, enable, disable, replace and remove.
+ * Import lives in import.c, export in export.c.  Each operation is one
+ * transaction and audits its outcome, failures included.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "csr.h"
 #include "deploy.h"
 #include "identity.h"
-#include "material.h"
 #include "ops.h"
-#include "pkcs12.h"
 #include "service.h"
 #include "status.h"
 #include "util.h"
@@ -222,201 +218,14 @@ out:
 	return rc;
 }
 
-/* Records the outcome of an operation that changed nothing or failed. */
-static void
-audit_failure(struct cf_store *s, const char *actor, const char *op,
+void
+cf_audit_failure(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const struct cf_error *err)
 {
 	char *outcome = xasprintf("failed: %s", err->msg);
 
 	cf_store_audit(s, actor, op, thumb, outcome, NULL);
 	free(outcome);
-}
-
-/* PEM: the certificate, its chain, then the key as encrypted PKCS#8. */
-static int
-write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
-    const char *password, struct cf_buf *out, struct cf_error *err)
-{
-	BIO *bio = BIO_new(BIO_s_secmem());
-	char *data = NULL;
-	long len;
-	int i, ok;
-
-	if (bio == NULL)
-		abort();
-	ok = PEM_write_bio_X509(bio, cert);
-	for (i = 0; ok && i < sk_X509_num(chain); i++)
-		ok = PEM_write_bio_X509(bio, sk_X509_value(chain, i));
-	if (ok && key != NULL)
-		ok = PEM_write_bio_PKCS8PrivateKey(bio, key,
-		    EVP_aes_256_cbc(), NULL, 0, NULL, (void *)password);
-	if (!ok) {
-		BIO_free(bio);
-		return cf_errorf_ossl(err, CF_E_CRYPTO, "PEM encoding failed");
-	}
-	len = BIO_get_mem_data(bio, &data);
-	out->data = xmalloc((size_t)len + 1);
-	memcpy(out->data, data, (size_t)len);
-	out->len = (size_t)len;
-	BIO_free(bio);
-	return 0;
-}
-
-/* Base64 of der, in lines of 64 characters. */
-static void
-base64_lines(const unsigned char *der, size_t len, struct cf_buf *out)
-{
-	size_t enc = 4 * ((len + 2) / 3), i, o = 0;
-	unsigned char *tmp = xmalloc(enc + 1);
-
-	EVP_EncodeBlock(tmp, der, (int)len);
-	out->data = xmalloc(enc + enc / 64 + 2);
-	for (i = 0; i < enc; i += 64) {
-		size_t k = enc - i < 64 ? enc - i : 64;
-		memcpy(out->data + o, tmp + i, k);
-		o += k;
-		out->data[o++] = '\n';
-	}
-	out->len = o;
-	free(tmp);
-}
-
-/*
- * A pending request exports as its PKCS#10, to send to a CA again: DER
- * for --binary, else PEM.  No key, so no password.
- */
-static int
-export_request(struct cf_store *s, const char *thumb,
-    const struct cf_export_opts *opts, struct cf_buf *out,
-    struct cf_error *err)
-{
-	struct cf_request *r = NULL;
-	X509_REQ *req = NULL;
-	size_t n = 0;
-	int rc = -1;
-
-	if (cf_store_request_list(s, thumb, 1, &r, &n, err) == -1)
-		return -1;
-	if (n != 1) {
-		cf_errorf(err, CF_E_NOTFOUND, "%.8s: no such certificate", thumb);
-		goto out;
-	}
-	if ((req = cf_csr_decode(r->csr, r->csr_len, NULL, NULL, err)) ==
-		NULL ||
-	    cf_csr_encode(req, opts->format == CF_EXPORT_P12, &out->data,
-		&out->len, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	X509_REQ_free(req);
-	cf_requests_free(r, n);
-	return rc;
-}
-
-static int
-export_locked(struct cf_store *s, const char *thumb,
-    const struct cf_export_opts *opts, struct cf_buf *out, const char **what,
-    struct cf_error *err)
-{
-	struct cf_row row;
-	struct cf_material m = {0};
-	unsigned char *der = NULL;
-	size_t len = 0;
-	int rc = -1, found;
-
-	memset(&row, 0, sizeof(row));
-	if ((found = cf_store_fetch(s, thumb, &row, err)) == 0) {
-		*what = "exported the pending request (PKCS#10)";
-		rc = export_request(s, thumb, opts, out, err);
-		goto out;
-	}
-	if (found == -1)
-		goto out;
-	if (!opts->no_key && !row.has_key) {
-		cf_errorf(err, CF_E_NOTFOUND,
-		    "%.8s: the store has no private key for this certificate; "
-		    "use --no-key to export the certificate and its chain",
-		    thumb);
-		goto out;
-	}
-	if (!opts->no_key && !row.exportable) {
-		cf_errorf(err, CF_E_DENIED,
-		    "%.8s (%s): the private key is not exportable: it was "
-		    "imported or created without --exportable; export it from "
-		    "a server where it is exportable, or rekey with a new "
-		    "request (or use --no-key for the certificate alone)",
-		    thumb, row.f.subject);
-		goto out;
-	}
-	if (!opts->no_key && opts->password == NULL) {
-		cf_errorf(err, CF_E_USAGE, "%.8s: a password is needed to "
-					   "export a private key", thumb);
-		goto out;
-	}
-	if (cf_material_load(s, &row, !opts->no_key, &m, err) == -1)
-		goto out;
-	if (opts->format == CF_EXPORT_PEM) {
-		if (write_pem(m.cert, m.key, m.chain, opts->password, out, err) == -1)
-			goto out;
-	} else {
-		if (cf_pkcs12_build(m.cert, m.key, m.chain,
-			row.friendly_name[0] ? row.friendly_name : NULL,
-			opts->password,
-			opts->legacy	 ? CF_P12_LEGACY
-			: opts->transfer ? CF_P12_TRANSFER
-					 : CF_P12_MODERN,
-			&der,
-			&len, err) == -1)
-			goto out;
-		if (opts->format == CF_EXPORT_P12_B64)
-			base64_lines(der, len, out);
-		else {
-			out->data = der;
-			out->len = len;
-			der = NULL;
-		}
-	}
-	rc = 0;
-out:
-	if (der != NULL) {
-		OPENSSL_cleanse(der, len);
-		free(der);
-	}
-	cf_material_clear(&m);
-	cf_row_clear(&row);
-	return rc;
-}
-
-int
-cf_op_export(struct cf_store *s, const char *arg,
-    const struct cf_export_opts *opts, struct cf_buf *out,
-    struct cf_error *err)
-{
-	char thumb[CF_THUMB_LEN + 1] = "";
-	const char *what = opts->no_key ? "exported certificate and chain"
-					: "exported with private key";
-	int rc = -1;
-
-	out->data = NULL;
-	out->len = 0;
-	if (cf_store_begin(s, err) == -1)
-		return -1;
-	if (cf_store_resolve(s, arg, thumb, err) == -1 ||
-	    export_locked(s, thumb, opts, out, &what, err) == -1 ||
-	    cf_store_audit(s, opts->actor, "export", thumb, what, err) == -1 ||
-	    cf_store_commit(s, err) == -1)
-		goto out;
-	rc = 0;
-out:
-	if (rc == -1) {
-		cf_store_rollback(s);
-		if (out->data != NULL)
-			OPENSSL_cleanse(out->data, out->len);
-		cf_buf_clear(out);
-		audit_failure(s, opts->actor, "export", thumb, err);
-	}
-	return rc;
 }
 
 /* outcome with its lines joined by "; ", for the audit trail. */
@@ -465,8 +274,10 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 	if (fn(s, &rows[0], ctx, &outcome, err) == -1)
 		goto out;
 	done = 1;
-	flat = one_line(outcome);
-	if (cf_store_audit(s, actor, op, thumb, flat, err) == -1 ||
+	/* No outcome: fn audited its changes itself (services). */
+	flat = outcome ? one_line(outcome) : NULL;
+	if ((flat != NULL &&
+		cf_store_audit(s, actor, op, thumb, flat, err) == -1) ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	if (thumb_out != NULL)
@@ -477,7 +288,7 @@ out:
 		cf_store_rollback(s);
 		if (done)
 			cf_deploy_abort(d, err);
-		audit_failure(s, actor, op, thumb, err);
+		cf_audit_failure(s, actor, op, thumb, err);
 	}
 	free(flat);
 	free(outcome);
@@ -486,31 +297,77 @@ out:
 }
 
 struct svc_args {
+	const char *actor;
 	const char *services;
 	int force;
 	struct cf_deploy *d;
 	char *detail; /* what each service did, lines */
+	const char *old; /* replace: the certificate the services leave */
+	char *moved;	 /* replace: the services moved */
 };
 
+/* Services to the certificate r; cf_services_assign audits them. */
 static int
 do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
     char **outcome, struct cf_error *err)
 {
 	struct svc_args *a = ctx;
+	struct cf_assign as = {
+	    .actor = a->actor,
+	    .thumb = r->f.thumbprint,
+	    .force = a->force,
+	    .d = a->d,
+	};
 	char *list = NULL;
-	int rc = -1;
+	int rc;
 
+	(void)outcome;
 	if (cf_services_parse(cf_store_services(s), a->services, &list, err) ==
 	    -1)
 		return -1;
-	if (cf_services_assign(s, r->f.thumbprint, list, a->force, a->d,
-		&a->detail, err) == -1)
-		goto out;
-	*outcome = a->detail ? xasprintf("enabled %s\n%s", list, a->detail)
-			     : xasprintf("enabled %s", list);
-	rc = 0;
-out:
+	as.list = list;
+	rc = cf_services_assign(s, &as, &a->detail, err);
 	free(list);
+	return rc;
+}
+
+/* Every service of a->old to the certificate r, taken without force. */
+static int
+do_replace(struct cf_store *s, const struct cf_row *r, void *ctx,
+    char **outcome, struct cf_error *err)
+{
+	struct svc_args *a = ctx;
+	struct cf_row *rows = NULL;
+	char old[CF_THUMB_LEN + 1];
+	size_t n = 0;
+	int rc = -1;
+
+	(void)outcome;
+	if (cf_store_resolve(s, a->old, old, err) == -1 ||
+	    cf_store_list(s, CF_END, old, 0, &rows, &n, err) == -1)
+		return -1;
+	if (n != 1)
+		cf_errorf(err, CF_E_NOTFOUND, "%s: no such certificate",
+		    a->old);
+	else if (strcmp(old, r->f.thumbprint) == 0)
+		cf_errorf(err, CF_E_USAGE,
+		    "%.8s: the old and the new certificate are the same",
+		    old);
+	else {
+		struct cf_assign as = {
+		    .actor = a->actor,
+		    .thumb = r->f.thumbprint,
+		    .list = rows[0].services,
+		    .from = old,
+		    .force = a->force,
+		    .d = a->d,
+		};
+		a->moved = xstrdup(rows[0].services);
+		rc = as.list[0] == '\0'
+			 ? 0 /* nothing to move */
+			 : cf_services_assign(s, &as, &a->detail, err);
+	}
+	cf_rows_free(rows, n);
 	return rc;
 }
 
@@ -569,7 +426,7 @@ cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, int force, char *thumb, char **detail,
     struct cf_error *err)
 {
-	struct svc_args a = {svcs, force, NULL, NULL};
+	struct svc_args a = {.actor = actor, .services = svcs, .force = force};
 	int rc;
 
 	if (detail != NULL)
@@ -590,10 +447,38 @@ int
 cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, char *thumb, struct cf_error *err)
 {
-	struct svc_args a = {svcs, 0, NULL, NULL};
+	struct svc_args a = {.actor = actor, .services = svcs};
 
 	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, NULL,
 	    err);
+}
+
+int
+cf_op_replace(struct cf_store *s, const char *actor, const char *old,
+    const char *arg, int force, char *thumb, char **moved, char **detail,
+    struct cf_error *err)
+{
+	struct svc_args a = {.actor = actor, .force = force, .old = old};
+	int rc;
+
+	*moved = NULL;
+	if (detail != NULL)
+		*detail = NULL;
+	if (cf_services_count(cf_store_services(s)) > 0)
+		a.d = cf_deploy_new();
+	rc = with_cert(s, actor, "enable", arg, thumb, do_replace, &a, a.d,
+	    err);
+	cf_deploy_free(a.d);
+	if (rc == 0) {
+		*moved = a.moved;
+		a.moved = NULL;
+	}
+	if (rc == 0 && detail != NULL)
+		*detail = a.detail;
+	else
+		free(a.detail);
+	free(a.moved);
+	return rc;
 }
 
 /*
@@ -629,7 +514,7 @@ remove_request(struct cf_store *s, const char *actor, const char *arg,
 out:
 	cf_store_rollback(s); /* no-op after the commit */
 	if (rc == -1)
-		audit_failure(s, actor, "remove", thumb, err);
+		cf_audit_failure(s, actor, "remove", thumb, err);
 	cf_requests_free(r, n);
 	return rc;
 }

@@ -48,6 +48,8 @@ struct cf_import_opts {
 	const char *friendly_name; /* NULL: the file's, if any */
 	const char *services;	   /* comma-separated, or NULL */
 	int force;		   /* take services from other certificates */
+	int skip_missing; /* services this host does not have are skipped
+			     (listed in the result), not refused */
 	void (*progress)(void *ctx, size_t done, size_t total);
 	void *progress_ctx;
 	const char *op; /* the audit's operation; NULL: "import" */
@@ -63,6 +65,7 @@ struct cf_import_result {
 	char *services;	  /* after the import */
 	const char *what; /* "imported", "already present", "key attached" */
 	char *detail;	  /* what the services did (--services), or NULL */
+	char *skipped;	  /* services skip_missing left out, or NULL */
 };
 void cf_import_results_free(struct cf_import_result *r, size_t n);
 
@@ -88,6 +91,8 @@ struct cf_export_opts {
 	int legacy; /* 3DES + SHA-1 MAC for Windows Server 2016 and older */
 	int transfer; /* a random one-time password: a low iteration count */
 	int no_key; /* certificate and chain only */
+	const char *targets; /* the agents a copy goes to, comma-separated,
+				as the client names them (audited); NULL */
 };
 
 /* Exports the certificate arg names into *out (caller clears). */
@@ -203,18 +208,54 @@ int cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
     size_t *n, struct cf_error *err);
 
 struct cf_deploy;
+/* One assignment of services to a certificate (cf_services_assign). */
+struct cf_assign {
+	const char *actor; /* who, for the audit trail */
+	const char *thumb; /* the certificate that gets the services */
+	const char *list;  /* canonical services (cf_services_parse) */
+	const char *from;  /* services held by this certificate move to thumb
+			      without force (replace); NULL: none */
+	int force;	   /* take services from any certificate, and pass
+			      names that do not cover a service's */
+	struct cf_deploy *d; /* NULL: record only */
+};
+
 /*
- * Assigns each service of the canonical list (cf_services_parse) to
- * thumb inside the caller's transaction, then deploys thumb to each one
- * configured, through d (NULL: record only).  Refuses before any change
- * when thumb cannot serve: no key, a key not its own, out of its dates,
+ * Assigns each service of a->list to a->thumb inside the caller's
+ * transaction, deploys a->thumb to each one configured through a->d, and
+ * audits an "enable" record per service: what it was assigned (and taken
+ * from) and what its deployment did.  Refuses before any change when the
+ * certificate cannot serve: no key, a key not its own, out of its dates,
  * an incomplete or broken chain, or (unless force) names that do not
  * cover a configured service's name; a service held by another
- * certificate is CF_E_CONFLICT unless force.  A failed deployment undoes
- * the others of d.  *outcome (may be NULL) gets a line per service.
+ * certificate (not a->from) is CF_E_CONFLICT unless force.  A failed
+ * deployment undoes the others of a->d; the caller rolls back and audits
+ * the failure (cf_audit_failure).  *outcome (may be NULL; new, or NULL)
+ * gets a line per service deployed or recorded.
  */
-int cf_services_assign(struct cf_store *s, const char *thumb,
-    const char *list, int force, struct cf_deploy *d, char **outcome,
+int cf_services_assign(struct cf_store *s, const struct cf_assign *a,
+    char **outcome, struct cf_error *err);
+
+/*
+ * Audits op on thumb (may be "") as "failed: <err's message>", outside
+ * any transaction: for an operation whose changes were rolled back.
+ */
+void cf_audit_failure(struct cf_store *s, const char *actor, const char *op,
+    const char *thumb, const struct cf_error *err);
+
+/*
+ * Renewal rollout on one store: moves every service of the certificate
+ * old names to the one arg names, deployed and checked as cf_op_enable
+ * does (the same audit, the same rollback).  The services are taken from
+ * old without force; force passes names of arg that do not cover a
+ * service's (and takes a service that moved to a third certificate
+ * meanwhile).  old keeps its place in the store.  *moved (new) gets the
+ * services moved, "" when old had none (then nothing changed); thumb
+ * (41 bytes, may be NULL) arg's full thumbprint; *detail (may be NULL)
+ * as cf_op_enable's.  The same certificate twice is CF_E_USAGE.
+ */
+int cf_op_replace(struct cf_store *s, const char *actor, const char *old,
+    const char *arg, int force, char *thumb, char **moved, char **detail,
     struct cf_error *err);
 
 #endif

@@ -503,7 +503,8 @@ cf_service_canon(const struct cf_services *c, const char *name,
 			free(names);
 			names = more;
 		}
-	cf_errorf(err, CF_E_USAGE, "%s: unknown service; the services are %s",
+	cf_errorf(err, CF_E_NOTFOUND,
+	    "%s: unknown service on this server; its services are %s",
 	    name, names);
 	free(names);
 	return -1;

@@ -110,7 +110,8 @@ const struct cf_service *cf_services_at(const struct cf_services *c,
 /*
  * The canonical name of a service ("IIS" -> "https") into out: one of
  * the four default names or one configured in c (may be NULL).  -1 with
- * CF_E_USAGE naming the valid ones otherwise.
+ * CF_E_NOTFOUND naming the valid ones otherwise: a name one server lacks
+ * may be another's, so it is no usage error.
  */
 int cf_service_canon(const struct cf_services *c, const char *name,
     char out[CF_SERVICE_NAME_MAX], struct cf_error *err);

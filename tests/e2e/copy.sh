@@ -3,7 +3,10 @@
 # from one agent to others over mutual TLS under a one-time password;
 # the same services; again is harmless; a target that is down is reported
 # and the others still succeed; a key that is not exportable is refused,
-# naming the agents that hold an exportable copy.
+# naming the agents that hold an exportable copy.  Both sides audit it:
+# the source's export names the targets, each target records the import
+# and every service change (a failed deploy with its step).  A target
+# without one of the source's services gets the others and says so.
 #
 #   bash tests/e2e/copy.sh      (CERTFLEETD=path to test another build)
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +25,15 @@ check "id: the admin identity" cf id
 ID=$(head -n 1 "$OUT")
 for n in ex1 ex2 ex3 ex4; do
 	agent_conf "$n"
+	mkdir -p "$T/files-$n"
+	# ex1 and ex4 have a service of their own, lb; ex3's imap fails its
+	# config test.
+	case $n in
+	ex1 | ex4) printf '\n[service lb]\nkind = files\nchain = %s\nkey = %s\n' \
+		"$T/files-$n/lb.crt" "$T/files-$n/lb.key" >>"$T/$n.conf" ;;
+	ex3) printf '\n[service imap]\nkind = files\nchain = %s\nkey = %s\ntest = false\n' \
+		"$T/files-$n/imap.crt" "$T/files-$n/imap.key" >>"$T/$n.conf" ;;
+	esac
 	cfd init --config "$T/$n.conf" >/dev/null
 	cfd authorize "$ID" --role admin --config "$T/$n.conf" >/dev/null
 	agent_start "$n" || e2e_done
@@ -75,6 +87,24 @@ else
 	show "$OUT"
 fi
 
+if jq -e --arg t "$TP" '[.[] | select(.Operation == "export" and .Thumbprint == $t and
+	(.Outcome | test("for copy to ex2, ex3$")))] | length == 1' "$OUT" >/dev/null; then
+	pass "audit: ex1's export names the targets, ex2 and ex3"
+else
+	fail "audit: ex1's export names the targets, ex2 and ex3"
+	show "$OUT" 20
+fi
+# audit_rows NAME OP PATTERN - how many of agent NAME's records of OP on
+# $TP have an Outcome matching PATTERN.
+audit_rows() {
+	on "$1" log --json 2>/dev/null | jq --arg t "$TP" --arg o "$2" --arg p "$3" \
+		'[.[] | select(.Operation == $o and .Thumbprint == $t and (.Outcome | test($p)))] | length'
+}
+expect_eq "audit: ex2 records the import" "$(audit_rows ex2 import '^imported$')" 1
+expect_eq "audit: ex2 records https and smtp, assigned, and what the deploy did" \
+	"$(audit_rows ex2 enable '^https: assigned, taken from [0-9A-F]{8}; recorded; no service is configured here, nothing deployed$')/$(audit_rows ex2 enable '^smtp: assigned, taken from [0-9A-F]{8}; recorded')" \
+	1/1
+
 check "copy: again is harmless" cf copy "$TP" --from ex1 --to ex2,ex3
 if [ "$(grep -c "already present" "$OUT")" = 2 ]; then
 	pass "copy: again: already present on both"
@@ -82,6 +112,56 @@ else
 	fail "copy: again: already present on both"
 	show "$OUT"
 fi
+expect_eq "audit: again, ex2 records the import, already present" \
+	"$(audit_rows ex2 import '^already present$')" 1
+expect_eq "audit: again, ex2 records each service change although the certificate was there" \
+	"$(audit_rows ex2 enable '^https: already assigned')/$(audit_rows ex2 enable '^smtp: already assigned')" 1/1
+expect_eq "audit: a plain export names no target" "$(audit_rows ex1 export 'for copy')" 2
+check "export: a plain export from ex1" on ex1 export "$TP" --no-key --pem -o "$T/plain.pem"
+expect_eq "audit: ... and is recorded as before" "$(audit_rows ex1 export '^exported certificate and chain$')" 1
+
+# ---- a target without one of the services ---------------------------------
+
+check "set-up: ex1's copy also serves lb, a service only ex1 has" on ex1 enable "$TP" --services lb
+check "copy: same services to ex2, which has no lb: exit 0" cf copy "$TP" --from ex1 --to ex2
+if grep -q "^ex2: already present; services https,smtp$" "$OUT" &&
+	grep -q "^ex2: lb: no such service on this server, skipped$" "$OUT"; then
+	pass "copy: ex2 gets https and smtp, and says it skipped lb"
+else
+	fail "copy: ex2 gets https and smtp, and says it skipped lb"
+	show "$OUT"
+fi
+check_fails "copy: --services lb, which no target has: exit 1, not a usage error" 1 \
+	"lb: no target has this service" cf copy "$TP" --from ex1 --to ex2,ex3 --services lb
+if grep -q "^ex3: lb: no such service on this server, skipped$" "$OUT"; then
+	pass "copy: --services lb: each target says it skipped lb"
+else
+	fail "copy: --services lb: each target says it skipped lb"
+	show "$OUT"
+fi
+check "copy: --services smtp,lb to ex2 and ex4, which has lb: exit 0" \
+	cf copy "$TP" --from ex1 --to ex2,ex4 --services smtp,lb
+if grep -q "^ex2: lb: no such service on this server, skipped$" "$OUT" &&
+	grep -q "^ex4: imported; services lb,smtp$" "$OUT" && grep -q "^  lb: deployed: files written" "$OUT"; then
+	pass "copy: ex4 deployed lb, ex2 skipped it"
+else
+	fail "copy: ex4 deployed lb, ex2 skipped it"
+	show "$OUT"
+fi
+check "set-up: ex4 forgets the certificate again" on ex4 remove "$TP" --force
+run cf copy "$TP" --from ex1 --to ex2 --services https,lb --json
+expect_eq "copy --json: SkippedServices per target" \
+	"$RC/$(jq -c '.[0].SkippedServices' "$OUT")" '1/["lb"]'
+check_fails "enable: a service ex2 lacks is not found there (exit 1, not 2)" 1 \
+	"lb: unknown service" on ex2 enable "$TP" --services lb
+
+# ---- a failed deploy is audited with its step --------------------------------
+
+check_fails "copy: --services imap to ex3, whose config test fails: exit 1" 1 \
+	"ex3: copy: .*imap: config test failed" cf copy "$TP" --from ex1 --to ex3 --services imap
+expect_eq "audit: ex3 records the failed service change with the step" \
+	"$(audit_rows ex3 enable '^failed: imap: config test failed')" 1
+expect_eq "audit: ex3's imap was not assigned" "$(field ex3 "$TP" Services)" '["https","smtp"]'
 
 # ---- a target that is down -----------------------------------------------
 

@@ -1,6 +1,7 @@
 /*
  * test_api.c - the JSON face of the operations: routes, roles, fields,
- * errors, and a round trip import -> enable -> export -> remove.
+ * errors, and a round trip import -> enable -> export -> remove; what a
+ * copy and a replace send.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,95 @@ audit_has(const char *needle)
 			found = 1;
 	cf_audit_free(a, n);
 	return found;
+}
+
+/* The first import result's field key of r, as text. */
+static const char *
+result_field(json_t *r, const char *key)
+{
+	json_t *v = json_object_get(
+	    json_array_get(json_object_get(r, "results"), 0), key);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/*
+ * What copy and replace send: an export's targets (audited), an import
+ * that skips the services this store lacks, and /v1/replace.  thumb
+ * holds https, pop and smtp; b64 is its PEM with key.
+ */
+static void
+copy_and_replace(const char *thumb, const char *b64)
+{
+	char *body, fresh[41];
+	json_t *r = NULL, *sv;
+	int st;
+
+	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"pem\","
+			 "\"no_key\":true,\"targets\":[\"ex2\",\"ex3\"]}",
+	    thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
+	CHECK(st == 200 && audit_has("for copy to ex2, ex3"),
+	    "api: an export's targets are audited");
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"pem\","
+			 "\"no_key\":true,\"targets\":[\"ex2\\nforged\"]}",
+	    thumb);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
+	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
+	    "api: a target name with a control character is refused");
+	json_decref(r);
+	free(body);
+
+	body = xasprintf("{\"files\":[{\"name\":\"m.pem\",\"data\":\"%s\"}],"
+			 "\"services\":\"smtp,lb\",\"force\":true}",
+	    b64);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL, body, &r);
+	CHECK(st == 404 && strcmp(code_of(r), "not-found") == 0,
+	    "api: import with a service this agent lacks: 404, not a usage "
+	    "error");
+	json_decref(r);
+	free(body);
+	body = xasprintf("{\"files\":[{\"name\":\"m.pem\",\"data\":\"%s\"}],"
+			 "\"services\":\"smtp,lb\",\"force\":true,"
+			 "\"skip_missing_services\":true}",
+	    b64);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL, body, &r);
+	sv = json_object_get(json_array_get(json_object_get(r, "results"), 0),
+	    "SkippedServices");
+	CHECK(st == 200 && json_array_size(sv) == 1 &&
+		  strcmp(json_string_value(json_array_get(sv, 0)), "lb") == 0 &&
+		  strcmp(result_field(r, "Services"), "https,pop,smtp") == 0,
+	    "api: skip_missing_services: smtp assigned, lb in "
+	    "SkippedServices");
+	json_decref(r);
+	free(body);
+
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
+	    "{\"subject\":\"CN=mail.example.com\",\"key\":\"p256\"}", &r);
+	snprintf(fresh, sizeof(fresh), "%s", result_field(r, "Thumbprint"));
+	json_decref(r);
+	body = xasprintf("{\"old\":\"%s\",\"new\":\"%s\"}", thumb, fresh);
+	st = call(CF_ROLE_READER, "POST", "/v1/replace", NULL, body, &r);
+	CHECK(st == 403, "api: a reader may not replace");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/replace", NULL, body, &r);
+	sv = json_object_get(r, "services");
+	CHECK(st == 200 &&
+		  strcmp(json_string_value(json_object_get(r, "thumbprint")),
+		      fresh) == 0 &&
+		  json_array_size(sv) == 3 &&
+		  strcmp(json_string_value(json_array_get(sv, 0)), "https") ==
+		      0,
+	    "api: replace moves https, pop and smtp to the new certificate");
+	json_decref(r);
+	free(body);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/replace", NULL,
+	    "{\"old\":\"0123456789\"}", &r);
+	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
+	    "api: replace without new is a usage error");
+	json_decref(r);
 }
 
 int
@@ -239,6 +329,8 @@ main(void)
 		free(t2);
 		free(t3);
 	}
+
+	copy_and_replace(thumb, b64);
 
 	r = json_loads("[[[[[[[[[[1]]]]]]]]]]", 0, NULL);
 	CHECK(cf_json_depth(r) == 11 &&

@@ -1,6 +1,7 @@
 /*
  * test_ops.c - the operations end to end on a real store: import (chains,
- * keys, re-import), Status, export refusal, services, remove.
+ * keys, re-import), Status, export refusal, services, remove, replace,
+ * and the audit trail of every service change.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,39 @@ status_of(const char *thumb)
 	return buf;
 }
 
+/* How many audit records of op on thumb (NULL: any) hold needle. */
+static int
+audited(const char *op, const char *thumb, const char *needle)
+{
+	struct cf_audit *a = NULL;
+	size_t n = 0, i;
+	int hits = 0;
+
+	if (cf_store_audit_list(s, 0, &a, &n, &err) == -1)
+		return -1;
+	for (i = 0; i < n; i++)
+		hits += strcmp(a[i].op, op) == 0 &&
+			(thumb == NULL || strcmp(a[i].thumb, thumb) == 0) &&
+			strstr(a[i].outcome, needle) != NULL;
+	cf_audit_free(a, n);
+	return hits;
+}
+
+/* The services of thumb, as get shows them ("?" when it is not there). */
+static const char *
+services_of(const char *thumb)
+{
+	static char buf[128];
+	struct cf_view *v = NULL;
+	size_t n = 0;
+
+	snprintf(buf, sizeof(buf), "?");
+	if (cf_op_get(s, thumb, &v, &n, &err) == 0 && n == 1)
+		snprintf(buf, sizeof(buf), "%s", v[0].services);
+	cf_views_free(v, n);
+	return buf;
+}
+
 static size_t
 count(void)
 {
@@ -52,6 +86,160 @@ count(void)
 	cf_op_get(s, NULL, &v, &n, &err);
 	cf_views_free(v, n);
 	return n;
+}
+
+/*
+ * Every service change is audited on the store where it happened, by
+ * one path whichever operation made it: import --services (also when the
+ * certificate was already present), and a refused change as a failed
+ * enable.  A copy's export names its targets.  leaf (key lk) is stored
+ * with its chain; expired (key other) is out of its dates.
+ */
+static void
+services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
+{
+	char leaf_t[CF_THUMB_LEN + 1], exp_t[CF_THUMB_LEN + 1];
+	char *pem = tp_pem(&leaf, 1, lk), *pem2 = tp_pem(&expired, 1, other);
+	struct cf_import_result *res = NULL;
+	struct cf_export_opts eo;
+	struct cf_input in = {"leaf.pem", (unsigned char *)pem, strlen(pem)};
+	struct cf_import_opts o;
+	struct cf_buf out = {0};
+	size_t n = 0;
+	int imports, https, smtp;
+
+	cf_cert_thumbprint(leaf, leaf_t);
+	cf_cert_thumbprint(expired, exp_t);
+	imports = audited("import", leaf_t, "already present");
+	https = audited("enable", leaf_t, "https: assigned; recorded");
+	smtp = audited("enable", leaf_t, "smtp: assigned; recorded");
+	memset(&o, 0, sizeof(o));
+	o.actor = "test";
+	o.services = "https,smtp";
+	o.force = 1;
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 && n == 1 &&
+		  strcmp(res[0].what, "already present") == 0,
+	    "import --services: the certificate is already present");
+	cf_import_results_free(res, n);
+	CHECK(audited("import", leaf_t, "already present") == imports + 1 &&
+		  audited("enable", leaf_t, "https: assigned; recorded") ==
+		      https + 1 &&
+		  audited("enable", leaf_t, "smtp: assigned; recorded") ==
+		      smtp + 1,
+	    "audit: the import, and an enable record per service it "
+	    "assigned, although the certificate was already present");
+	https = audited("enable", leaf_t, "https: already assigned");
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 &&
+		  audited("enable", leaf_t, "https: already assigned") ==
+		      https + 1,
+	    "audit: a service assigned again says so");
+	cf_import_results_free(res, n);
+
+	/* A target without one of the services: skipped when asked to. */
+	o.services = "smtp,lb";
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == -1 &&
+		  err.code == CF_E_NOTFOUND && strstr(err.msg, "lb") != NULL,
+	    "import --services: a service this store does not have is not "
+	    "found (exit 1), not a usage error");
+	o.skip_missing = 1;
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 && n == 1 &&
+		  res[0].skipped != NULL &&
+		  strcmp(res[0].skipped, "lb") == 0 &&
+		  strstr(res[0].services, "smtp") != NULL,
+	    "import, skipping missing services: smtp assigned, lb skipped "
+	    "and said");
+	cf_import_results_free(res, n);
+	o.services = "lb";
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 && n == 1 &&
+		  strcmp(res[0].skipped, "lb") == 0,
+	    "import, skipping missing services: none left is no error");
+	cf_import_results_free(res, n);
+
+	/* A refused service change: audited as a failed enable. */
+	in.name = "expired.pem";
+	in.data = (unsigned char *)pem2;
+	in.len = strlen(pem2);
+	o.services = "imap";
+	o.skip_missing = 0;
+	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == -1 &&
+		  audited("enable", exp_t, "failed: ") == 1 &&
+		  audited("enable", exp_t, "expired on") == 1 &&
+		  strcmp(services_of(exp_t), "") == 0,
+	    "audit: a refused service change is a failed enable naming why; "
+	    "imap was not assigned");
+
+	/* A copy's export names its targets; a plain export does not. */
+	memset(&eo, 0, sizeof(eo));
+	eo.actor = "test";
+	eo.format = CF_EXPORT_PEM;
+	eo.no_key = 1;
+	eo.targets = "ex1, ex2";
+	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == 0 &&
+		  audited("export", leaf_t, "for copy to ex1, ex2") == 1,
+	    "audit: a copy's export names the targets");
+	cf_buf_clear(&out);
+	eo.targets = NULL;
+	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == 0 &&
+		  audited("export", leaf_t, "for copy") == 1,
+	    "audit: a plain export names none");
+	cf_buf_clear(&out);
+	free(pem);
+	free(pem2);
+}
+
+/*
+ * Renewal rollout on one store: the services of the old certificate
+ * move to the new one; the old one stays.
+ */
+static void
+replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
+{
+	EVP_PKEY *k2 = tp_key(0);
+	X509 *renewed = tp_cert("mail.example.com", "mail.example.com", k2,
+	    inter, ik, -1, 90, 0);
+	char old_t[CF_THUMB_LEN + 1], new_t[CF_THUMB_LEN + 1], thumb[41];
+	char *pem = tp_pem(&renewed, 1, k2), *moved = NULL, *before;
+	char taken[32];
+	struct cf_import_result *res = NULL;
+	size_t n = 0, nbefore;
+
+	cf_cert_thumbprint(leaf, old_t);
+	cf_cert_thumbprint(renewed, new_t);
+	before = xstrdup(services_of(old_t));
+	CHECK(import_pem("renewed.pem", pem, 0, NULL, &res, &n) == 0,
+	    "replace: the renewed certificate is imported");
+	cf_import_results_free(res, n);
+	nbefore = count();
+	CHECK(cf_op_replace(s, "test", "0123456789AB", new_t, 0, thumb,
+		  &moved, NULL, &err) == -1 &&
+		  err.code == CF_E_NOTFOUND && moved == NULL &&
+		  strcmp(services_of(old_t), before) == 0,
+	    "replace: an unknown old certificate is not found; nothing moves");
+	CHECK(cf_op_replace(s, "test", old_t, old_t, 0, thumb, &moved, NULL,
+		  &err) == -1 &&
+		  err.code == CF_E_USAGE,
+	    "replace: the same certificate twice is a usage error");
+	CHECK(cf_op_replace(s, "test", old_t, new_t, 0, thumb, &moved, NULL,
+		  &err) == 0 &&
+		  strcmp(thumb, new_t) == 0 && strcmp(moved, before) == 0 &&
+		  strcmp(services_of(new_t), before) == 0 &&
+		  strcmp(services_of(old_t), "") == 0 && count() == nbefore,
+	    "replace: every service of the old certificate moves to the new "
+	    "one, without --force; the old one stays");
+	free(moved);
+	snprintf(taken, sizeof(taken), "taken from %.8s", old_t);
+	CHECK(audited("enable", new_t, taken) == 3,
+	    "audit: replace's service changes are enable records, one per "
+	    "service (https, pop, smtp), saying where it came from");
+	CHECK(cf_op_replace(s, "test", old_t, new_t, 0, thumb, &moved, NULL,
+		  &err) == 0 &&
+		  strcmp(moved, "") == 0,
+	    "replace: again, nothing left to move");
+	free(moved);
+	free(before);
+	free(pem);
+	X509_free(renewed);
+	EVP_PKEY_free(k2);
 }
 
 int
@@ -212,8 +400,10 @@ main(void)
 		  strcmp(thumb, leaf_t) == 0,
 	    "enable: IIS is https, imap added");
 	CHECK(cf_op_enable(s, "test", leaf_t, "ftp", 0, NULL, NULL, &err) == -1 &&
-		  err.code == CF_E_USAGE,
-	    "enable: an unknown service is a usage error");
+		  err.code == CF_E_NOTFOUND &&
+		  strstr(err.msg, "ftp: unknown service") != NULL,
+	    "enable: an unknown service is not found here (another server "
+	    "may have it), not a usage error");
 	CHECK(cf_op_disable(s, "test", leaf_t, "pop", NULL, &err) == -1 &&
 		  err.code == CF_E_CONFLICT,
 	    "disable: a service the certificate does not hold is refused");
@@ -258,6 +448,9 @@ main(void)
 		free(c2);
 		free(c3);
 	}
+
+	services_audited(leaf, lk, expired, other);
+	replace(leaf, inter, ik);
 
 	cf_store_free(s);
 	X509_free(root);

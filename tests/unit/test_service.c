@@ -101,7 +101,7 @@ test_sections(void)
 		  strcmp(canon, "web2") == 0,
 	    "canon: a configured name is a service");
 	CHECK(cf_service_canon(NULL, "web2", canon, &err) == -1 &&
-		  err.code == CF_E_USAGE,
+		  err.code == CF_E_NOTFOUND,
 	    "canon: not without its section");
 	CHECK(cf_service_canon(c, "ftp", canon, &err) == -1 &&
 		  strstr(err.msg, "web2") != NULL,
