@@ -87,7 +87,7 @@ else
 	show "$OUT"
 fi
 
-if jq -e --arg t "$TP" '[.[] | select(.Operation == "export" and .Thumbprint == $t and
+if jq -e --arg t "$TP" '[.Items[] | select(.Operation == "export" and .Thumbprint == $t and
 	(.Outcome | test("for copy to ex2, ex3$")))] | length == 1' "$OUT" >/dev/null; then
 	pass "audit: ex1's export names the targets, ex2 and ex3"
 else
@@ -98,7 +98,7 @@ fi
 # $TP have an Outcome matching PATTERN.
 audit_rows() {
 	on "$1" log --json 2>/dev/null | jq --arg t "$TP" --arg o "$2" --arg p "$3" \
-		'[.[] | select(.Operation == $o and .Thumbprint == $t and (.Outcome | test($p)))] | length'
+		'[.Items[] | select(.Operation == $o and .Thumbprint == $t and (.Outcome | test($p)))] | length'
 }
 expect_eq "audit: ex2 records the import" "$(audit_rows ex2 import '^imported$')" 1
 expect_eq "audit: ex2 records https and smtp, assigned, and what the deploy did" \
@@ -151,7 +151,7 @@ fi
 check "set-up: ex4 forgets the certificate again" on ex4 remove "$TP" --force
 run cf copy "$TP" --from ex1 --to ex2 --services https,lb --json
 expect_eq "copy --json: SkippedServices per target" \
-	"$RC/$(jq -c '.[0].SkippedServices' "$OUT")" '1/["lb"]'
+	"$RC/$(jq -c '.Items[0].SkippedServices' "$OUT")" '1/["lb"]'
 check_fails "enable: a service ex2 lacks is not found there (exit 1, not 2)" 1 \
 	"lb: unknown service" on ex2 enable "$TP" --services lb
 

@@ -159,7 +159,7 @@ on() {
 }
 # field NAME THUMB FIELD - a field of `get --json` on agent NAME.
 field() {
-	on "$1" get "$2" --json 2>/dev/null | jq -c ".[0].$3"
+	on "$1" get "$2" --json 2>/dev/null | jq -c ".Items[0].$3"
 }
 
 for n in ex1 ex2 ex3; do
@@ -205,19 +205,19 @@ check_fails "replace: ex3, with nothing to move, did not get B" 1 "no such certi
 	on ex3 get "$B"
 run on ex2 log --json
 expect_eq "audit: ex2 records the import of B and each service change" \
-	"$(jq --arg b "$B" --arg a "${A:0:8}" '[.[] | select(.Thumbprint == $b and
+	"$(jq --arg b "$B" --arg a "${A:0:8}" '[.Items[] | select(.Thumbprint == $b and
 	    ((.Operation == "import" and .Outcome == "imported") or
 	     (.Operation == "enable" and (.Outcome | test("^(https|smtp): assigned, taken from " + $a)))))] | length' "$OUT")" 3
 run on ex1 log --json
 expect_eq "audit: ex1's export of B names ex2" \
-	"$(jq --arg b "$B" '[.[] | select(.Operation == "export" and .Thumbprint == $b and
+	"$(jq --arg b "$B" '[.Items[] | select(.Operation == "export" and .Thumbprint == $b and
 	    (.Outcome | test("for copy to ex2$")))] | length' "$OUT")" 1
 
 check "replace: again, nothing to move anywhere" cf replace "$A" "$B" --server all
 expect_eq "replace: again: each server says so" "$(grep -c "nothing to move" "$OUT")" 3
 run cf replace "$A" "$B" --server ex1,ex2 --json
 expect_eq "replace --json: a Result per server" \
-	"$RC/$(jq -c '[.[] | .Server + ":" + .Result]' "$OUT")" \
+	"$RC/$(jq -c '[.Items[] | .Server + ":" + .Result]' "$OUT")" \
 	'0/["ex1:nothing to move","ex2:nothing to move"]'
 
 # ---- refusals ---------------------------------------------------------------
@@ -259,7 +259,7 @@ fi
 expect_eq "replace: ex3's C has smtp and a key that is not exportable" \
 	"$(field ex3 "$C" Services)/$(field ex3 "$C" PrivateKeyExportable)" '["smtp"]/false'
 expect_eq "audit: ex3 received C sealed from ex1" \
-	"$(on ex3 log --json | jq --arg c "$C" --arg fp "$FP1" '[.[] | select(.Operation == "import-sealed"
+	"$(on ex3 log --json | jq --arg c "$C" --arg fp "$FP1" '[.Items[] | select(.Operation == "import-sealed"
 	    and .Thumbprint == $c and (.Outcome | contains("received sealed from agent " + $fp)))] | length')" 1
 
 # EC's names (ec.example.com) do not cover nginx's mail.example.com.
@@ -288,7 +288,7 @@ check_fails "replace: ex2's reload fails: exit 1, naming the step" 1 \
 expect_eq "replace: the reload failed: ex2 still serves B, which keeps https and smtp" \
 	"$(served ex2)/$(field ex2 "$B" Services)" "$B/[\"https\",\"smtp\"]"
 expect_eq "audit: ex2 records the failed change with its step" \
-	"$(on ex2 log --json | jq --arg a "$A" '[.[] | select(.Operation == "enable" and
+	"$(on ex2 log --json | jq --arg a "$A" '[.Items[] | select(.Operation == "enable" and
 	    .Thumbprint == $a and (.Outcome | test("^failed: https: reload failed")))] | length')" 1
 check "replace: again once the reload works: ex2 back on A" cf replace "$B" "$A" --server ex2
 expect_eq "replace: ex2 serves A again" "$(served_eventually ex2 "$A")" "$A"
@@ -296,6 +296,7 @@ expect_eq "replace: ex2 serves A again" "$(served_eventually ex2 "$A")" "$A"
 # ---- one local store ----------------------------------------------------------
 
 L=$T/local
+check "store: init" cf store init "$L"
 check "store: the chain" cf --store "$L" import "$P/root.pem" "$P/int.pem"
 check "store: A with https" cf --store "$L" import "$P/leaf.pem" "$P/leaf.key" --services https --force
 check "store: C" cf --store "$L" import "$P/c.pem" "$P/c.key"
@@ -307,7 +308,7 @@ else
 	show "$OUT"
 fi
 expect_eq "store: C has https, A none" \
-	"$(cf --store "$L" get "$C" --json | jq -c '.[0].Services')/$(cf --store "$L" get "$A" --json | jq -c '.[0].Services')" \
+	"$(cf --store "$L" get "$C" --json | jq -c '.Items[0].Services')/$(cf --store "$L" get "$A" --json | jq -c '.Items[0].Services')" \
 	'["https"]/[]'
 check_fails "store: a NEW the store lacks: exit 1, import it first" 1 \
 	"not in this store.*import it first" cf --store "$L" replace "$C" "$B"
