@@ -26,7 +26,7 @@ cli_show_usage(FILE *f)
 	const struct cli_command *c;
 
 	fprintf(f, "Usage: certfleet [--server NAME,...|all [--fingerprint FP]"
-		   " | --store DIR]\n"
+		   " | --store DIR [--init]]\n"
 		   "         [--fleet FILE] [--json] [--no-header] [--format "
 		   "table|tsv]\n"
 		   "         <command> [options]\n"
