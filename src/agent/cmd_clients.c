@@ -16,6 +16,7 @@
 #include "api.h"
 #include "identity.h"
 #include "util.h"
+#include "view.h"
 
 #define CLIENTS_RULE                                                           \
 	"-------------------------------------------------------------------" \
@@ -144,26 +145,37 @@ cmd_revoke(int argc, char **argv)
 	return client_cmd("revoke", argc, argv, 0);
 }
 
-/* The client list as JSON, one object per client, PascalCase keys. */
-static void
+/*
+ * The client list as JSON: the envelope certfleet's own JSON uses
+ * (docs/json.md), {"SchemaVersion": 1, "Items": [...]}, one object per
+ * client with PascalCase keys.  -1 when it cannot be encoded.
+ */
+static int
 clients_json(const struct cf_client *cl, size_t n)
 {
-	json_t *a = json_array();
+	json_t *doc = json_object(), *a = json_array();
 	char when[21], *text;
 	size_t i;
 
+	json_object_set_new(doc, "SchemaVersion", json_integer(1));
 	for (i = 0; i < n; i++) {
+		json_t *o = json_object();
 		cf_time_iso(cl[i].since, when);
-		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:s, s:s}", "Fingerprint",
-			cl[i].fingerprint, "Role", cl[i].role, "Since", when,
-			"By", cl[i].by));
+		json_object_set_new(o, "Fingerprint",
+		    cf_json_string(cl[i].fingerprint));
+		json_object_set_new(o, "Role", cf_json_string(cl[i].role));
+		json_object_set_new(o, "Since", json_string(when));
+		json_object_set_new(o, "By", cf_json_string(cl[i].by));
+		json_array_append_new(a, o);
 	}
-	if ((text = json_dumps(a, JSON_INDENT(2))) == NULL)
-		abort();
+	json_object_set_new(doc, "Items", a);
+	text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(doc);
+	if (text == NULL)
+		return -1;
 	printf("%s\n", text);
 	free(text);
-	json_decref(a);
+	return 0;
 }
 
 /* The client list as a table; who else gets in, below it. */
@@ -233,9 +245,13 @@ cmd_clients(int argc, char **argv)
 		rc = agent_fail("clients", &err);
 		goto out;
 	}
-	if (json)
-		clients_json(cl, n);
-	else
+	if (json && clients_json(cl, n) == -1) {
+		cf_errorf(&err, CF_E_INTERNAL, "the client list could not be "
+					       "encoded as JSON");
+		rc = agent_fail("clients", &err);
+		goto out;
+	}
+	if (!json)
 		clients_table(c, cl, n);
 	rc = 0;
 out:

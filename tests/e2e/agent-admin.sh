@@ -133,7 +133,7 @@ check clients/none cfd clients --config "$C"
 grep -q 'no client is authorized on ex1' "$OUT"
 expect_eq clients/none/says-so "$?" 0
 check clients/none/json cfd clients --config "$C" --json
-expect_eq clients/none/json-empty "$(jq -c . "$OUT")" "[]"
+expect_eq clients/none/json-empty "$(jq -c .Items "$OUT")" "[]"
 check clients/authorize-a cfd authorize "$FA" --role admin --config "$C"
 check clients/authorize-b cfd authorize "$FB" --role reader --config "$C"
 check clients/table cfd clients --config "$C"
@@ -143,13 +143,13 @@ expect_eq clients/table/admin-row "$?" 0
 grep -qE "^$FB reader " "$OUT"
 expect_eq clients/table/reader-row "$?" 0
 check clients/json cfd clients --config "$C" --json
-expect_eq clients/json/keys "$(jq -c '.[0] | keys' "$OUT")" '["By","Fingerprint","Role","Since"]'
-expect_eq clients/json/rows "$(jq -r '.[] | [.Fingerprint, .Role] | join(" ")' "$OUT")" "$FA admin
+expect_eq clients/json/keys "$(jq -c '.Items[0] | keys' "$OUT")" '["By","Fingerprint","Role","Since"]'
+expect_eq clients/json/rows "$(jq -r '.Items[] | [.Fingerprint, .Role] | join(" ")' "$OUT")" "$FA admin
 $FB reader"
-expect_eq clients/json/by "$(jq -r '.[0].By' "$OUT")" "local:$(id -un)"
+expect_eq clients/json/by "$(jq -r '.Items[0].By' "$OUT")" "local:$(id -un)"
 check clients/role-change cfd authorize "$FB" --role admin --config "$C"
 check clients/json-after-change cfd clients --config "$C" --json
-expect_eq clients/role-changed "$(jq -r '.[1].Role' "$OUT")" admin
+expect_eq clients/role-changed "$(jq -r '.Items[1].Role' "$OUT")" admin
 check clients/revoke cfd revoke "$FA" --config "$C"
 check clients/json-after-revoke cfd clients --config "$C" --json
 expect_eq clients/revoked-gone "$(jq -r '.[].Fingerprint' "$OUT")" "$FB"

@@ -61,16 +61,16 @@ check setup/authorize cfd authorize "SHA256:$(printf '%064X' 42)" --role reader 
 
 # view - certificates as thumbprint, services, exportable, has-key; sorted.
 view() {
-	cf get --json 2>/dev/null | jq -r '.[] | [.Thumbprint,
+	cf get --json 2>/dev/null | jq -r '.Items[] | [.Thumbprint,
 	    (.Services | join(",")), (.PrivateKeyExportable | tostring),
 	    (.HasPrivateKey | tostring)] | join(" ")' | sort
 }
 services() {
-	cf services --json 2>/dev/null | jq -r '.[] | [.Service, (.Assigned // "")] | join(" ")' | sort
+	cf services --json 2>/dev/null | jq -r '.Items[] | [.Service, (.Assigned // "")] | join(" ")' | sort
 }
 # auditlog [--store DIR] - the audit trail, one record a line.
 auditlog() {
-	cf "$@" log --json 2>/dev/null | jq -r '.[] | [.Time, .Actor, .Operation, .Thumbprint, .Outcome] | map(tostring) | join("|")'
+	cf "$@" log --json 2>/dev/null | jq -r '.Items[] | [.Time, .Actor, .Operation, .Thumbprint, .Outcome] | map(tostring) | join("|")'
 }
 view >"$T/view.before"
 services >"$T/services.before"
@@ -189,7 +189,7 @@ grep -q '|restore|' "$T/log.restored"
 expect_eq restore/audited "$?" 0
 
 check restore/clients-back cfd clients --config "$T/ex1.conf" --json
-expect_eq restore/client-role "$(jq -r '.[0].Role' "$OUT")" reader
+expect_eq restore/client-role "$(jq -r '.Items[0].Role' "$OUT")" reader
 
 # Keys: the exportable one exports (so the master key opens it); the
 # sealed one still refuses.
