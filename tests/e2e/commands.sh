@@ -405,7 +405,7 @@ cmd_cf --store "$ST/by-option" --init get
 expect_eq "store/--init on a store: silent" "$RC:$(cat "$ERR")" "0:"
 CERTFLEET_STORE=$ST/by-env cmd_cf store init --json
 expect_eq "store/init: CERTFLEET_STORE, --json" "$RC:$(jq -c . "$OUT")" \
-	"0:{\"Store\":\"$ST/by-env\",\"Created\":true}"
+	"0:{\"SchemaVersion\":1,\"Store\":\"$ST/by-env\",\"Created\":true}"
 cp -a "$ST/by-env" "$ST/nokey" && rm "$ST/nokey/master.key"
 cmd_cf --store "$ST/nokey" get
 expect_eq "store/no master key: refused, not replaced" \

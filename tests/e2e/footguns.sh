@@ -29,7 +29,7 @@ check "agent: init" cfd init --config "$T/fg1.conf"
 agent_start fg1 || e2e_done
 STORE=$T/fg1/store
 PID=${APID[fg1]}
-HOSTCERT=$(cf --store "$STORE" get --json | jq -r '.[0].Thumbprint')
+HOSTCERT=$(cf --store "$STORE" get --json | jq -r '.Items[0].Thumbprint')
 
 check "owned: get through --store" cf --store "$STORE" get
 expect_eq "owned: get lists the host certificate" "${#HOSTCERT}" 40
@@ -78,7 +78,7 @@ expect_eq "owned: a second certfleetd on the store: exit 1, names the first" \
 	"$RC:$(cat "$ERR")" \
 	"1:certfleetd: run: $STORE: the store is owned by a running certfleetd (pid $PID)"
 expect_eq "owned: the first still answers" \
-	"$(CERTFLEET_SOCKET=$SOCKDIR/fg1.sock cf get --json "$LEAF" | jq -r '.[0].Thumbprint')" "$LEAF"
+	"$(CERTFLEET_SOCKET=$SOCKDIR/fg1.sock cf get --json "$LEAF" | jq -r '.Items[0].Thumbprint')" "$LEAF"
 
 # Stopped, the store is free again; a crashed agent leaves no lock.
 agent_stop fg1
@@ -138,7 +138,7 @@ check "fleet: add ex1" cf fleet add ex1 "127.0.0.1:${APORT[fg2]}" \
 
 # svcrow JSON SERVICE - Assigned|Match|Problem of SERVICE in services --json.
 svcrow() {
-	jq -r --arg s "$2" '.[] | select(.Service == $s) | "\(.Assigned)|\(.Match)|\(.Problem)"' "$1"
+	jq -r --arg s "$2" '.Items[] | select(.Service == $s) | "\(.Assigned)|\(.Match)|\(.Problem)"' "$1"
 }
 run cf --server ex1 services --json
 cp "$OUT" "$T/svc-remote.json"
