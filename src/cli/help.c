@@ -45,7 +45,9 @@ cli_help(const char *usage)
 	fputs(usage, stdout);
 	fputs("Every command takes: --server NAME,...|all [--fingerprint "
 	      "SHA256:...]\n"
-	      "  or --store DIR, and --fleet FILE, --json, --help.\n",
+	      "  or --store DIR [--init], and --fleet FILE, --json, "
+	      "--no-header,\n"
+	      "  --format table|tsv, --help.\n",
 	    stdout);
 }
 

@@ -152,7 +152,7 @@ check clients/json-after-change cfd clients --config "$C" --json
 expect_eq clients/role-changed "$(jq -r '.Items[1].Role' "$OUT")" admin
 check clients/revoke cfd revoke "$FA" --config "$C"
 check clients/json-after-revoke cfd clients --config "$C" --json
-expect_eq clients/revoked-gone "$(jq -r '.[].Fingerprint' "$OUT")" "$FB"
+expect_eq clients/revoked-gone "$(jq -r '.Items[].Fingerprint' "$OUT")" "$FB"
 check_fails clients/unknown-option 2 'unknown option --jsn' cfd clients --config "$C" --jsn
 sed "s#^state = .*#state = $T/nowhere#" "$C" >"$T/nostate.conf"
 check_fails clients/not-initialized 1 'not initialized' cfd clients --config "$T/nostate.conf"

@@ -283,7 +283,7 @@ else
 fi
 run env CERTFLEET_SOCKET="$SOCK" /usr/bin/certfleet get --json
 expect_eq "deb: certfleet gets the host certificate from it on its socket" \
-	"$(jq -r '.[0].Thumbprint' "$OUT" 2>/dev/null)" "${HOSTCERT:-none}"
+	"$(jq -r '.Items[0].Thumbprint' "$OUT" 2>/dev/null)" "${HOSTCERT:-none}"
 if [ -n "${AGENT:-}" ]; then # and over mutual TLS, once authorized
 	export CERTFLEET_HOME=$T/admin
 	/usr/bin/certfleet id >/dev/null
@@ -295,7 +295,7 @@ if [ -n "${AGENT:-}" ]; then # and over mutual TLS, once authorized
 		--config "$T/agent.conf" >/dev/null
 	run /usr/bin/certfleet --server pkg get --json
 	expect_eq "deb: certfleet --server gets the host certificate over mutual TLS" \
-		"$(jq -r '.[0].Thumbprint' "$OUT" 2>/dev/null)" "${HOSTCERT:-none}"
+		"$(jq -r '.Items[0].Thumbprint' "$OUT" 2>/dev/null)" "${HOSTCERT:-none}"
 	kill -TERM "$AGENT"
 	wait "$AGENT"
 	expect_eq "deb: the agent stops cleanly on SIGTERM" "$?" 0

@@ -282,11 +282,17 @@ else
 fi
 expect_eq "agents/disable of an absent certificate: {Server, Error} per server" \
 	"$(jqo '[.Items[] | "\(.Server):" + (keys | join(","))] | join(";")')" "ex1:Error,Server;ex2:Error,Server"
-if "$CERTFLEET" replace --help >/dev/null 2>&1; then
-	valid "agents/replace" replace cf replace "$TP" "$TP" --server ex1 --json
-else
-	echo "# replace: not in this build; its schema is checked above only"
-fi
+# replace: ex1's https moves from the leaf to the certificate its request
+# completed (names that do not cover mail.example.com: --force); ex2 holds
+# neither.  Then back, so what follows sees the leaf served again.
+AREQ=$(thumb "$T/areq.pem")
+valid "agents/replace" replace cf replace "$TP" "$AREQ" --server ex1,ex2 --force --json
+expect_eq "agents/replace: moved on ex1, not held on ex2, Services an array" \
+	"$(jqo '[.Items[] | "\(.Server) \(.Result) \(.Services | join(","))"] | join(";")')" \
+	"ex1 moved https;ex2 not held "
+WANT_RC=1 valid "agents/replace of a certificate nobody holds: valid, exit 1" replace \
+	cf replace "$(printf '%040d' 7)" "$AREQ" --server ex1 --json
+check "agents/replace back" cf replace "$AREQ" "$TP" --server ex1 --force
 
 # ---- the validator rejects what breaks the schemas ----------------------------
 

@@ -202,7 +202,7 @@ export CERTFLEET_SOCKET=$SOCKDIR/sv1.sock
 run cf services --json
 expect_eq "services: after init: exit 0, nothing reported" "$RC:$(cat "$ERR")" "0:"
 expect_eq "services: after init: https has nothing assigned, and says what to run" \
-	"$(jq -r '.[] | select(.Service == "https") | "\(.Assigned)|\(.Match)|\(.Problem)"' "$OUT")" \
+	"$(jq -r '.Items[] | select(.Service == "https") | "\(.Assigned)|\(.Match)|\(.Problem)"' "$OUT")" \
 	'null|null|no certificate assigned: run `certfleet enable THUMBPRINT --services https`'
 
 check "import: the chain" cf import "$P/int.pem" "$P/root.pem"

@@ -122,11 +122,11 @@ while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expec
 		# certificates are kept, but neither printed nor listed).
 		cf --store "$s" get --json >"$T/get.json" 2>/dev/null
 		while read -r t; do
-			jq -e --arg t "$t" 'any(.[]; .Thumbprint == $t)' "$T/get.json" >/dev/null ||
+			jq -e --arg t "$t" 'any(.Items[]; .Thumbprint == $t)' "$T/get.json" >/dev/null ||
 				problems+=("$t printed, but not listed by get --json")
 		done < <(grep -oE '^[0-9A-F]{40}' "$OUT")
 		if [ "${keys:-0}" -ge 1 ] &&
-			! jq -e 'any(.[]; .HasPrivateKey == true)' "$T/get.json" >/dev/null; then
+			! jq -e 'any(.Items[]; .HasPrivateKey == true)' "$T/get.json" >/dev/null; then
 			problems+=("the file has a key, no certificate has HasPrivateKey true")
 		fi
 		if [ ${#problems[@]} -eq 0 ]; then
