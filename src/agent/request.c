@@ -25,6 +25,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "view.h"
 
 #define HINT_MAX 64 /* X-Certfleet-Actor, printable ASCII */
 
@@ -89,11 +90,26 @@ method_name(enum evhttp_cmd_type t)
 	}
 }
 
+/* msg may quote the request's path or a client's name: any bytes. */
 static json_t *
 error_json(int code, const char *msg)
 {
-	return json_pack(
-	    "{s:s, s:s}", "code", cf_code_name(code), "message", msg);
+	return json_pack("{s:s, s:o}", "code", cf_code_name(code), "message",
+	    cf_json_string(msg));
+}
+
+/* j as compact JSON text (new), or the fixed 500 body when it cannot be
+ * encoded: a reply that fails to render costs its request, never the
+ * agent. */
+static char *
+render(json_t *j, int *status)
+{
+	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (text != NULL)
+		return text;
+	*status = 500;
+	return xstrdup(CF_API_RENDER_FAILED);
 }
 
 /* Sends status and the JSON text body on req (loop thread). */
@@ -119,7 +135,7 @@ reply_error(struct server *srv, struct evhttp_request *req, int status,
     int code, const char *msg, int close)
 {
 	json_t *j = error_json(code, msg);
-	char *text = json_dumps(j, JSON_COMPACT);
+	char *text = render(j, &status);
 
 	reply(srv, req, status, text, close);
 	free(text);
@@ -253,8 +269,8 @@ job_run(struct pool_job *pj, struct cf_store *s)
 		OPENSSL_cleanse(j->body, j->body_len);
 		j->body_len = 0;
 	}
-	if (j->out == NULL && (j->out = json_dumps(resp, JSON_COMPACT)) == NULL)
-		abort(); /* jansson's only failure is allocation */
+	if (j->out == NULL)
+		j->out = render(resp, &j->status);
 	json_decref(body);
 	json_decref(resp);
 	free(actor);
