@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -402,13 +403,47 @@ submit(struct server *srv, struct job *j)
 	job_free(j);
 }
 
+/*
+ * What is wrong with how req frames its body, or NULL.  evhttp reads
+ * the first of two Content-Length headers, and chunks when a
+ * Transfer-Encoding comes with one; a proxy in front may read the other
+ * and see a second request in the body (request smuggling, RFC 9112
+ * section 6.3).  Refused, and the connection closed.
+ */
+static const char *
+framing_problem(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int lengths = 0, encoded = 0;
+
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (cf_strieq(kv->key, "Content-Length"))
+			lengths++;
+		else if (cf_strieq(kv->key, "Transfer-Encoding"))
+			encoded = 1;
+	}
+	if (lengths > 1)
+		return "request: more than one Content-Length header; send one";
+	if (lengths == 1 && encoded)
+		return "request: Content-Length and Transfer-Encoding "
+		       "together; send one of them";
+	return NULL;
+}
+
 /* What every request goes through first; 0 when it may proceed. */
 static int
 request_start(struct server *srv, struct evhttp_request *req)
 {
+	const char *problem;
 	char msg[160];
 
 	conn_request_begin(req);
+	if ((problem = framing_problem(req)) != NULL) {
+		reply_error(srv, req, 400, CF_E_PARSE, problem, 1);
+		return -1;
+	}
 	if (!srv->draining)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s is shutting down", srv->cfg->name);
