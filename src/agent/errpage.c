@@ -84,8 +84,7 @@ page_status(struct evbuffer *out, size_t *start)
 }
 
 static void
-on_output(
-    struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
+on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
 	char body[300];
 	const char *code = cf_code_name(CF_E_INTERNAL), *msg = "HTTP error";

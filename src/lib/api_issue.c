@@ -18,7 +18,7 @@ api_h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
 	struct cf_import_result *res = NULL;
 	json_t *days = body ? json_object_get(body, "days") : NULL;
 	size_t nres = 0;
-	int rc = -1;
+	int rc = -1, asked = 0;
 
 	(void)q;
 	memset(&so, 0, sizeof(so));
@@ -31,26 +31,27 @@ api_h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
 		-1 ||
 	    api_field_bool(body, "exportable", &so.exportable, err) == -1 ||
 	    api_field_bool(body, "force", &so.force, err) == -1)
-		goto refused;
+		goto out;
 	if (days != NULL && !json_is_null(days)) {
 		if (!json_is_integer(days) || json_integer_value(days) < 1 ||
 		    json_integer_value(days) > 36500) {
 			cf_errorf(err, CF_E_USAGE,
 			    "days: must be a whole number from 1 to 36500");
-			goto refused;
+			goto out;
 		}
 		so.days = (int)json_integer_value(days);
 	}
-	/* From here the operation audits its own outcome. */
+	asked = 1; /* from here the operation audits its own outcome */
 	if (cf_op_new_self_signed(s, &so, &res, &nres, err) == 0) {
 		*resp = api_results_json(res, nres);
 		rc = 0;
 	}
+out:
+	/* A bad request is a failed command: audited too. */
+	if (rc == -1 && !asked)
+		cf_audit_failure(s, c->actor, "new-self-signed", "", err);
 	cf_import_results_free(res, nres);
 	return rc;
-refused: /* a bad request is a failed command: audited too */
-	cf_audit_failure(s, c->actor, "new-self-signed", "", err);
-	return -1;
 }
 
 int
