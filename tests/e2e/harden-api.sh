@@ -250,6 +250,24 @@ printf 'POST /v1/import HTTP/1.1\r\nHost: h1\r\nContent-Length: 2\r\nExpect: tea
 	>"$T/expect-tea.req"
 send expect-tea admin 5
 expect_error expect-tea 417
+# The Unix socket's bufferevents are ours too: its 400 is JSON as well.
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"GARBAGE\r\n\r\n")
+data = b""
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+head, _, body = data.partition(b"\r\n\r\n")
+sys.stdout.write(head.split(b" ")[1].decode() + "\n" + body.decode())' \
+	"$SOCKDIR/h1.sock" >"$T/unix-bad.out" 2>"$T/unix-bad.err"
+STATUS=$(head -n 1 "$T/unix-bad.out")
+tail -n +2 "$T/unix-bad.out" >"$T/unix-bad.body"
+expect_error unix-bad 400
 alive http
 
 # ---- new-self-signed: a usage error is audited ------------------------------
