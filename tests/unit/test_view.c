@@ -330,6 +330,7 @@ test_json_utf8(void)
 	CHECK_STR(json_string_value(json_object_get(o, "Subject")),
 	    "CN=M\xc3\xbcller \\xFF",
 	    "json: valid UTF-8 kept beside an escaped invalid byte");
+	json_decref(o);
 	/* Forms jansson refuses although each byte looks like UTF-8: an
 	 * overlong "/", a surrogate, a code point past U+10FFFF. */
 	v.subject = "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80";
@@ -337,7 +338,6 @@ test_json_utf8(void)
 	s = json_string_value(json_object_get(o, "Subject"));
 	CHECK(s != NULL && utf8_ok(s) && s[0] == '\\',
 	    "json: overlong, surrogate and past-U+10FFFF forms escaped");
-	json_decref(o);
 	json_decref(o);
 }
 
