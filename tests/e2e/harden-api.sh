@@ -245,6 +245,14 @@ expect_error malformed 400
 printf 'POST /v1/import HTTP/1.1\r\nHost: h1\r\nContent-Length: twelve\r\n\r\n' >"$T/cl-word.req"
 send cl-word admin 5
 expect_error cl-word 400
+# Headers over 16 KiB: evhttp's 400, in JSON.
+{
+	printf 'GET /v1/whoami HTTP/1.1\r\nHost: h1\r\nX-Big: '
+	head -c 20000 /dev/zero | tr '\0' a
+	printf '\r\nConnection: close\r\n\r\n'
+} >"$T/headers-big.req"
+send headers-big admin 5
+expect_error headers-big 400
 # Expect with anything but 100-continue: evhttp's 417, in JSON.
 printf 'POST /v1/import HTTP/1.1\r\nHost: h1\r\nContent-Length: 2\r\nExpect: tea\r\nConnection: close\r\n\r\n{}' \
 	>"$T/expect-tea.req"
