@@ -23,6 +23,7 @@
 #include "identity.h"
 #include "password.h"
 #include "util.h"
+#include "view.h"
 
 #define IDENTITY_MAX (64 * 1024)
 
@@ -147,7 +148,9 @@ out:
 	return rc;
 }
 
-/* The META record: what the backup is of, as JSON text (new). */
+/* The META record: what the backup is of, as JSON text (new); NULL
+ * when it cannot be encoded.  The name comes from agent.conf: any
+ * bytes, hence cf_json_string. */
 static char *
 backup_meta(
     const struct agent_config *c, const char *fp, int schema, int with_master)
@@ -156,11 +159,11 @@ backup_meta(
 	json_t *j;
 
 	cf_time_iso(time(NULL), now);
-	j = json_pack("{s:s, s:s, s:s, s:i, s:s, s:b}", "Agent", c->name,
-	    "Fingerprint", fp, "Created", now, "SchemaVersion", schema,
-	    "Certfleet", CFD_VERSION, "MasterKey", with_master);
-	if (j == NULL || (text = json_dumps(j, JSON_COMPACT)) == NULL)
-		abort();
+	j = json_pack("{s:o, s:s, s:s, s:i, s:s, s:b}", "Agent",
+	    cf_json_string(c->name), "Fingerprint", fp, "Created", now,
+	    "SchemaVersion", schema, "Certfleet", CFD_VERSION, "MasterKey",
+	    with_master);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return text;
 }
@@ -220,7 +223,11 @@ cmd_backup(int argc, char **argv)
 	path = xasprintf("%s/%s/%s", c->state, AGENT_STORE_DIR, CF_STORE_DB);
 	if (cf_backup_snapshot(path, &b.store, &schema, &err) == -1)
 		goto fail;
-	b.meta = backup_meta(c, fp, schema, o.with_master);
+	if ((b.meta = backup_meta(c, fp, schema, o.with_master)) == NULL) {
+		cf_errorf(&err, CF_E_INTERNAL,
+		    "the backup's description could not be encoded as JSON");
+		goto fail;
+	}
 	if (cf_backup_write(&b, seal, pass, &file, &err) == -1 ||
 	    cf_write_file_atomic(o.out, file.data, file.len, 0600, &err) == -1)
 		goto fail;

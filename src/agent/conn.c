@@ -193,6 +193,7 @@ conn_new_bev(struct event_base *base, void *arg)
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 	c->input_cb =
 	    evbuffer_add_cb(bufferevent_get_input(c->bev), on_input, c);
+	errpage_watch(c->bev);
 	deadline_arm(c); /* the handshake and the first request */
 	return c->bev;
 }

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
@@ -25,6 +26,7 @@
 #include "server.h"
 #include "tls.h"
 #include "util.h"
+#include "view.h"
 
 #define HINT_MAX 64 /* X-Certfleet-Actor, printable ASCII */
 
@@ -89,11 +91,26 @@ method_name(enum evhttp_cmd_type t)
 	}
 }
 
+/* msg may quote the request's path or a client's name: any bytes. */
 static json_t *
 error_json(int code, const char *msg)
 {
-	return json_pack(
-	    "{s:s, s:s}", "code", cf_code_name(code), "message", msg);
+	return json_pack("{s:s, s:o}", "code", cf_code_name(code), "message",
+	    cf_json_string(msg));
+}
+
+/* j as compact JSON text (new), or the fixed 500 body when it cannot be
+ * encoded: a reply that fails to render costs its request, never the
+ * agent. */
+static char *
+render(json_t *j, int *status)
+{
+	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+
+	if (text != NULL)
+		return text;
+	*status = 500;
+	return xstrdup(CF_API_RENDER_FAILED);
 }
 
 /* Sends status and the JSON text body on req (loop thread). */
@@ -119,7 +136,7 @@ reply_error(struct server *srv, struct evhttp_request *req, int status,
     int code, const char *msg, int close)
 {
 	json_t *j = error_json(code, msg);
-	char *text = json_dumps(j, JSON_COMPACT);
+	char *text = render(j, &status);
 
 	reply(srv, req, status, text, close);
 	free(text);
@@ -253,8 +270,8 @@ job_run(struct pool_job *pj, struct cf_store *s)
 		OPENSSL_cleanse(j->body, j->body_len);
 		j->body_len = 0;
 	}
-	if (j->out == NULL && (j->out = json_dumps(resp, JSON_COMPACT)) == NULL)
-		abort(); /* jansson's only failure is allocation */
+	if (j->out == NULL)
+		j->out = render(resp, &j->status);
 	json_decref(body);
 	json_decref(resp);
 	free(actor);
@@ -386,13 +403,47 @@ submit(struct server *srv, struct job *j)
 	job_free(j);
 }
 
+/*
+ * What is wrong with how req frames its body, or NULL.  evhttp reads
+ * the first of two Content-Length headers, and chunks when a
+ * Transfer-Encoding comes with one; a proxy in front may read the other
+ * and see a second request in the body (request smuggling, RFC 9112
+ * section 6.3).  Refused, and the connection closed.
+ */
+static const char *
+framing_problem(struct evhttp_request *req)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+	struct evkeyval *kv;
+	int lengths = 0, encoded = 0;
+
+	TAILQ_FOREACH(kv, h, next)
+	{
+		if (cf_strieq(kv->key, "Content-Length"))
+			lengths++;
+		else if (cf_strieq(kv->key, "Transfer-Encoding"))
+			encoded = 1;
+	}
+	if (lengths > 1)
+		return "request: more than one Content-Length header; send one";
+	if (lengths == 1 && encoded)
+		return "request: Content-Length and Transfer-Encoding "
+		       "together; send one of them";
+	return NULL;
+}
+
 /* What every request goes through first; 0 when it may proceed. */
 static int
 request_start(struct server *srv, struct evhttp_request *req)
 {
+	const char *problem;
 	char msg[160];
 
 	conn_request_begin(req);
+	if ((problem = framing_problem(req)) != NULL) {
+		reply_error(srv, req, 400, CF_E_PARSE, problem, 1);
+		return -1;
+	}
 	if (!srv->draining)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s is shutting down", srv->cfg->name);

@@ -168,6 +168,21 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	agent_notify("READY=1");
 }
 
+/* evhttp's bufferevent callback for the Unix socket: a plain one, so
+ * that its error pages are made JSON as on HTTPS. */
+static struct bufferevent *
+local_new_bev(struct event_base *base, void *arg)
+{
+	struct bufferevent *bev;
+
+	(void)arg;
+	if ((bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE)) ==
+	    NULL)
+		abort();
+	errpage_watch(bev);
+	return bev;
+}
+
 /* An evhttp with the API's limits; TLS via conn_new_bev when tls. */
 static struct evhttp *
 http_new(struct server *srv, int tls)
@@ -184,11 +199,16 @@ http_new(struct server *srv, int tls)
 	    h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 		   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
 		   EVHTTP_REQ_PATCH);
-	/* Read what an oversized request still sends, so that the client
-	 * sees the 413 rather than a reset. */
-	evhttp_set_flags(h, EVHTTP_SERVER_LINGERING_CLOSE);
-	if (tls)
-		evhttp_set_bevcb(h, conn_new_bev, srv);
+	/*
+	 * No EVHTTP_SERVER_LINGERING_CLOSE: with it evhttp reads and drops
+	 * every byte an oversized request declares before answering, so a
+	 * Content-Length of 10^20 (or an Expect: 100-continue with one) held
+	 * the connection until the request deadline.  Without it the 413
+	 * goes out at once.  A client that sends more than 8 MiB without
+	 * waiting for 100 Continue may see a reset instead; certfleet
+	 * refuses such a body before sending it, and curl waits.
+	 */
+	evhttp_set_bevcb(h, tls ? conn_new_bev : local_new_bev, srv);
 	evhttp_set_gencb(h, tls ? request_serve_tls : request_serve_local, srv);
 	return h;
 }

@@ -5,6 +5,7 @@
  *   server.c   start, signals, reload, drain and stop
  *   conn.c     one TLS connection: handshake refusals, slow-client cut-off
  *   request.c  one request: who asks, the job for the pool, the reply
+ *   errpage.c  evhttp's own error replies, made JSON
  */
 #ifndef CFD_SERVER_H
 #define CFD_SERVER_H
@@ -67,6 +68,10 @@ struct bufferevent *conn_new_bev(struct event_base *base, void *arg);
 void conn_request_begin(struct evhttp_request *req);
 /* A reply is handed to libevent: count it until it is sent. */
 void conn_reply_begin(struct server *srv, struct evhttp_request *req);
+
+/* errpage.c */
+/* Makes evhttp's own HTML error pages on bev JSON errors. */
+void errpage_watch(struct bufferevent *bev);
 
 /* request.c */
 /* evhttp's request callbacks for HTTPS and for the Unix socket. */

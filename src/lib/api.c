@@ -287,20 +287,24 @@ api_results_json(const struct cf_import_result *r, size_t n)
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a,
-		    json_pack("{s:s, s:s, s:s, s:s, s:o}", "Thumbprint",
-			r[i].thumbprint, "Services", r[i].services, "Result",
-			r[i].what, "Detail", r[i].detail ? r[i].detail : "",
-			"SkippedServices", cf_json_list(r[i].skipped)));
+		    json_pack("{s:o, s:o, s:o, s:o, s:o}", "Thumbprint",
+			cf_json_string(r[i].thumbprint), "Services",
+			cf_json_string(r[i].services), "Result",
+			cf_json_string(r[i].what), "Detail",
+			cf_json_string(r[i].detail), "SkippedServices",
+			cf_json_list(r[i].skipped)));
 	return json_pack("{s:o}", "results", a);
 }
 
 /* ---- dispatch ------------------------------------------------------ */
 
+/* An error message quotes what the client sent (a path, a query, a
+ * file name): cf_json_string keeps the reply JSON whatever its bytes. */
 static json_t *
 error_json(const struct cf_error *err)
 {
-	return json_pack(
-	    "{s:s, s:s}", "code", cf_code_name(err->code), "message", err->msg);
+	return json_pack("{s:s, s:o}", "code", cf_code_name(err->code),
+	    "message", cf_json_string(err->msg));
 }
 
 int
@@ -323,8 +327,13 @@ cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
 	if (listing)
 		cf_store_cache_mark(s);
 	status = cf_api_handle(s, caller, method, path, query, body, &resp);
-	if ((*text = json_dumps(resp, JSON_COMPACT)) == NULL)
-		abort(); /* jansson fails only to allocate */
+	if ((*text = json_dumps(resp, JSON_COMPACT)) == NULL) {
+		/* Not reached while every string goes through
+		 * cf_json_string; a bug here costs one request, not the
+		 * agent. */
+		*text = xstrdup(CF_API_RENDER_FAILED);
+		status = 500;
+	}
 	json_decref(resp);
 	if (listing && status == 200)
 		cf_store_cache(s, xstrdup(*text));

@@ -53,6 +53,11 @@ int cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
     const char *method, const char *path, const char *query, json_t *body,
     char **text);
 
+/* The reply when a response cannot be rendered as JSON (status 500). */
+#define CF_API_RENDER_FAILED                                                 \
+	"{\"code\":\"internal\",\"message\":\"the reply could not be "      \
+	"encoded as JSON; this is a bug in certfleetd\"}"
+
 /* True when path runs key derivation or generation (off the event loop). */
 int cf_api_is_slow(const char *path);
 

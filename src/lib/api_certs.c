@@ -128,8 +128,8 @@ api_h_enable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	    cf_op_enable(
 		s, c->actor, thumb, services, force, full, &detail, err) == -1)
 		return -1;
-	*resp = json_pack(
-	    "{s:s, s:s}", "thumbprint", full, "detail", detail ? detail : "");
+	*resp = json_pack("{s:s, s:o}", "thumbprint", full, "detail",
+	    cf_json_string(detail));
 	free(detail);
 	return 0;
 }
@@ -149,8 +149,8 @@ api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
 	    cf_op_replace(s, c->actor, old, arg, force, full, &moved, &detail,
 		err) == -1)
 		return -1;
-	*resp = json_pack("{s:s, s:o, s:s}", "thumbprint", full, "services",
-	    cf_json_list(moved), "detail", detail ? detail : "");
+	*resp = json_pack("{s:s, s:o, s:o}", "thumbprint", full, "services",
+	    cf_json_list(moved), "detail", cf_json_string(detail));
 	free(moved);
 	free(detail);
 	return 0;

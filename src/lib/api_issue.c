@@ -8,6 +8,7 @@
 
 #include "api_int.h"
 #include "ops.h"
+#include "view.h"
 
 int
 api_h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
@@ -17,7 +18,7 @@ api_h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
 	struct cf_import_result *res = NULL;
 	json_t *days = body ? json_object_get(body, "days") : NULL;
 	size_t nres = 0;
-	int rc = -1;
+	int rc = -1, asked = 0;
 
 	(void)q;
 	memset(&so, 0, sizeof(so));
@@ -30,18 +31,25 @@ api_h_new_self_signed(struct cf_store *s, const struct cf_api_caller *c,
 		-1 ||
 	    api_field_bool(body, "exportable", &so.exportable, err) == -1 ||
 	    api_field_bool(body, "force", &so.force, err) == -1)
-		return -1;
+		goto out;
 	if (days != NULL && !json_is_null(days)) {
 		if (!json_is_integer(days) || json_integer_value(days) < 1 ||
-		    json_integer_value(days) > 36500)
-			return cf_errorf(err, CF_E_USAGE,
+		    json_integer_value(days) > 36500) {
+			cf_errorf(err, CF_E_USAGE,
 			    "days: must be a whole number from 1 to 36500");
+			goto out;
+		}
 		so.days = (int)json_integer_value(days);
 	}
+	asked = 1; /* from here the operation audits its own outcome */
 	if (cf_op_new_self_signed(s, &so, &res, &nres, err) == 0) {
 		*resp = api_results_json(res, nres);
 		rc = 0;
 	}
+out:
+	/* A bad request is a failed command: audited too. */
+	if (rc == -1 && !asked)
+		cf_audit_failure(s, c->actor, "new-self-signed", "", err);
 	cf_import_results_free(res, nres);
 	return rc;
 }
@@ -88,8 +96,8 @@ api_h_request_complete(struct cf_store *s, const struct cf_api_caller *c,
 	if (cf_op_request_complete(s, c->actor, &in[0], thumb, &detail, err) ==
 	    -1)
 		goto out;
-	*resp = json_pack(
-	    "{s:s, s:s}", "thumbprint", thumb, "detail", detail ? detail : "");
+	*resp = json_pack("{s:s, s:o}", "thumbprint", thumb, "detail",
+	    cf_json_string(detail));
 	rc = 0;
 out:
 	free(detail);

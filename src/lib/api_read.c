@@ -3,6 +3,7 @@
  * certificates, the audit log and the services.  Nothing here changes
  * the store.  See api_int.h.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,9 +23,9 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	(void)q;
 	(void)body;
 	(void)err;
-	*resp = json_pack("{s:s, s:s, s:s, s:s}", "agent",
-	    c->agent ? c->agent : "", "role", cf_role_name(c->role), "client",
-	    c->client ? c->client : "", "version", CF_VERSION);
+	*resp = json_pack("{s:o, s:s, s:o, s:s}", "agent",
+	    cf_json_string(c->agent), "role", cf_role_name(c->role), "client",
+	    cf_json_string(c->client), "version", CF_VERSION);
 	if (c->transfer != NULL && c->transfer->cert != NULL) {
 		/* The identity certificate is public; copy seals to it. */
 		BIO *b = BIO_new(BIO_s_mem());
@@ -76,8 +77,10 @@ api_h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	(void)c;
 	(void)body;
 	if (since != NULL) {
+		errno = 0;
 		t = strtoll(since, &end, 10);
-		if (end == since || *end != '\0' || t < 0) {
+		if (end == since || *end != '\0' || t < 0 || errno == ERANGE ||
+		    (long long)(time_t)t != t) {
 			free(since);
 			return cf_errorf(err, CF_E_USAGE,
 			    "since: seconds since 1970, a whole number");
@@ -86,14 +89,18 @@ api_h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	free(since);
 	if (cf_store_audit_list(s, (time_t)t, &recs, &n, err) == -1)
 		return -1;
+	/* Rows written before audit text was escaped may hold any bytes:
+	 * each string is made JSON, so that no row is dropped. */
 	*resp = json_array();
 	for (i = 0; i < n; i++) {
 		char iso[21];
 		cf_time_iso(recs[i].time, iso);
 		json_array_append_new(*resp,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s}", "Time", iso, "Actor",
-			recs[i].actor, "Operation", recs[i].op, "Thumbprint",
-			recs[i].thumb, "Outcome", recs[i].outcome));
+		    json_pack("{s:s, s:o, s:o, s:o, s:o}", "Time", iso, "Actor",
+			cf_json_string(recs[i].actor), "Operation",
+			cf_json_string(recs[i].op), "Thumbprint",
+			cf_json_string(recs[i].thumb), "Outcome",
+			cf_json_string(recs[i].outcome)));
 	}
 	cf_audit_free(recs, n);
 	return 0;
@@ -103,7 +110,7 @@ api_h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 static json_t *
 thumb_or_null(const char *t)
 {
-	return t[0] ? json_string(t) : json_null();
+	return t[0] ? cf_json_string(t) : json_null();
 }
 
 int
@@ -127,20 +134,22 @@ api_h_services(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 		if (v[i].not_after != 0)
 			cf_time_iso(v[i].not_after, iso);
 		json_t *o =
-		    json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:s, s:s, s:s}",
-			"Service", v[i].name, "Kind", v[i].kind, "Assigned",
+		    json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}",
+			"Service", cf_json_string(v[i].name), "Kind",
+			cf_json_string(v[i].kind), "Assigned",
 			thumb_or_null(v[i].assigned), "OnDisk",
 			thumb_or_null(v[i].on_disk), "Served",
 			thumb_or_null(v[i].served), "Match",
 			v[i].match < 0 ? json_null() : json_boolean(v[i].match),
-			"NotAfter", iso, "Endpoint", v[i].endpoint, "Problem",
-			v[i].problem);
+			"NotAfter", iso, "Endpoint",
+			cf_json_string(v[i].endpoint), "Problem",
+			cf_json_string(v[i].problem));
 		json_object_set_new(
-		    o, "CheckHost", json_string(v[i].check_host));
+		    o, "CheckHost", cf_json_string(v[i].check_host));
 		json_object_set_new(
-		    o, "CheckPort", json_string(v[i].check_port));
-		json_object_set_new(o, "Protocol", json_string(v[i].proto));
-		json_object_set_new(o, "Name", json_string(v[i].sni));
+		    o, "CheckPort", cf_json_string(v[i].check_port));
+		json_object_set_new(o, "Protocol", cf_json_string(v[i].proto));
+		json_object_set_new(o, "Name", cf_json_string(v[i].sni));
 		json_array_append_new(*resp, o);
 	}
 	cf_service_views_free(v, n);

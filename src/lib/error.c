@@ -28,11 +28,37 @@ static const struct {
 	[CF_E_CRYPTO] = {"crypto", 500},
 };
 
+/*
+ * Cuts msg, which snprintf may have cut inside a multibyte character,
+ * back to the last whole one: a message goes into JSON, and jansson
+ * refuses a string that ends in half a character.  Only the tail is
+ * looked at; invalid bytes elsewhere are the JSON encoder's business.
+ */
+static void
+cut_whole(char *msg)
+{
+	size_t n = strlen(msg), lead = n, need;
+
+	while (lead > 0 && ((unsigned char)msg[lead - 1] & 0xc0) == 0x80 &&
+	       n - lead < 3)
+		lead--;
+	if (lead == 0 || (unsigned char)msg[lead - 1] < 0xc0)
+		return;
+	lead--; /* the lead byte of the last character */
+	need = (unsigned char)msg[lead] >= 0xf0   ? 4
+	       : (unsigned char)msg[lead] >= 0xe0 ? 3
+						  : 2;
+	if (n - lead < need)
+		msg[lead] = '\0';
+}
+
 static void
 verrorf(struct cf_error *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	if (vsnprintf(err->msg, sizeof(err->msg), fmt, ap) >=
+	    (int)sizeof(err->msg))
+		cut_whole(err->msg);
 }
 
 int
@@ -66,8 +92,9 @@ cf_errorf_ossl(struct cf_error *err, int code, const char *fmt, ...)
 		va_end(ap);
 		if (reason != NULL) {
 			size_t n = strlen(err->msg);
-			snprintf(err->msg + n, sizeof(err->msg) - n, ": %s",
-			    reason);
+			if (snprintf(err->msg + n, sizeof(err->msg) - n,
+				": %s", reason) >= (int)(sizeof(err->msg) - n))
+				cut_whole(err->msg);
 		}
 	}
 	ERR_clear_error();

@@ -177,16 +177,20 @@ cf_op_new_self_signed(struct cf_store *s,
 	BIO *bio = NULL;
 	char *pem = NULL;
 	long len;
-	int rc = -1;
+	int rc = -1, imported = 0;
 
 	*res = NULL;
 	*nres = 0;
-	if (opts->subject == NULL || opts->subject[0] == '\0')
-		return cf_errorf(err, CF_E_USAGE, "a subject is needed "
-						  "(--subject CN=name)");
-	if (opts->days < 0 || opts->days > 36500)
-		return cf_errorf(err, CF_E_USAGE,
-		    "%d days: give 1 to 36500 days", opts->days);
+	if (opts->subject == NULL || opts->subject[0] == '\0') {
+		cf_errorf(err, CF_E_USAGE, "a subject is needed "
+					   "(--subject CN=name)");
+		goto out;
+	}
+	if (opts->days < 0 || opts->days > 36500) {
+		cf_errorf(err, CF_E_USAGE, "%d days: give 1 to 36500 days",
+		    opts->days);
+		goto out;
+	}
 	if ((key = cf_key_generate(opts->key ? opts->key : "rsa2048", err)) ==
 		NULL ||
 	    (cert = cf_selfsigned_new(key, opts->subject, opts->domains,
@@ -210,8 +214,13 @@ cf_op_new_self_signed(struct cf_store *s,
 	in.name = "new self-signed certificate";
 	in.data = (const unsigned char *)pem;
 	in.len = (size_t)len;
+	imported = 1;
 	rc = cf_op_import(s, &in, 1, &io, res, nres, err);
 out:
+	/* cf_op_import audits its own outcome; a refusal before it is
+	 * audited here, as every failed command is. */
+	if (rc == -1 && !imported && err != NULL)
+		cf_audit_failure(s, opts->actor, "new-self-signed", "", err);
 	BIO_free(bio); /* secure memory: wiped */
 	EVP_PKEY_free(key);
 	X509_free(cert);

@@ -182,12 +182,19 @@ cf_clients_free(struct cf_client *c, size_t n)
 	free(c);
 }
 
+/*
+ * Audit text comes from outside (a request path, a certificate name, a
+ * file name) and is stored escaped (cf_utf8_escape): every reader of
+ * the trail, the log route's JSON first, can then show every row.
+ */
 int
 cf_store_audit(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const char *outcome, struct cf_error *err)
 {
+	const char *in[4] = {actor, op, thumb, outcome};
+	char *text[4] = {NULL, NULL, NULL, NULL};
 	sqlite3_stmt *st;
-	int rc;
+	int rc = -1, i;
 
 	st = store_prepare(s,
 	    "INSERT INTO audit (time, actor, operation, "
@@ -196,13 +203,16 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	if (st == NULL)
 		return -1;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL));
-	sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, op, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, thumb ? thumb : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, outcome, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	for (i = 0; i < 4; i++) {
+		text[i] = cf_utf8_escape(in[i] ? in[i] : "");
+		sqlite3_bind_text(st, i + 2, text[i], -1, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) == SQLITE_DONE)
+		rc = 0;
 	store_release(s, st);
-	if (rc != SQLITE_DONE)
+	for (i = 0; i < 4; i++)
+		free(text[i]);
+	if (rc == -1)
 		return store_db_error(s, err, "audit");
 	return 0;
 }

@@ -315,3 +315,62 @@ cf_strieq(const char *a, const char *b)
 {
 	return strcasecmp(a, b) == 0;
 }
+
+size_t
+cf_utf8_char_len(const unsigned char *p)
+{
+	size_t n, i;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if (p[0] >= 0xe0 && p[0] <= 0xef) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80) /* also stops at the NUL */
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return n;
+}
+
+/*
+ * Escaped rather than replaced: the audit trail keeps what a client
+ * sent (a bad byte in a path or a certificate name is evidence), and
+ * "\xNN" cannot be mistaken for text a client could have sent as UTF-8
+ * without the backslash showing.
+ */
+char *
+cf_utf8_escape(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char *out, *o;
+	size_t n;
+
+	out = xmalloc(4 * strlen(s) + 1);
+	o = out;
+	while (*p != '\0') {
+		if ((n = cf_utf8_char_len(p)) == 0) {
+			o += sprintf(o, "\\x%02X", (unsigned)*p);
+			p++;
+			continue;
+		}
+		memcpy(o, p, n);
+		o += n;
+		p += n;
+	}
+	*o = '\0';
+	return out;
+}

@@ -76,6 +76,16 @@ void cf_sleep_ms(long long ms);
 /* Writes all len bytes of p to fd (through EINTR); -1 with errno set. */
 int cf_write_all(int fd, const void *p, size_t len);
 
+/*
+ * The length (1 to 4) of the UTF-8 character at p, as jansson checks it
+ * (no overlong forms, surrogates or code points past U+10FFFF), or 0
+ * when the bytes at p are not one.  Reads at most up to p's NUL.
+ */
+size_t cf_utf8_char_len(const unsigned char *p);
+/* s with each byte that is not part of valid UTF-8 written as "\xNN";
+ * new (caller frees).  Valid text comes back unchanged. */
+char *cf_utf8_escape(const char *s);
+
 /* Case-insensitive ASCII comparison helpers. */
 int cf_strieq(const char *a, const char *b);
 

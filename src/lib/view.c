@@ -143,47 +143,27 @@ cf_view_brief(const struct cf_view *v, enum cf_field f)
 	}
 }
 
-/* The length of the valid UTF-8 sequence at p, or 0 when it is not one. */
-static size_t
-utf8_len(const unsigned char *p)
-{
-	size_t n, i;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		n = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		n = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	for (i = 1; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
+/*
+ * Every piece of outside text that goes into JSON (a path, a query, a
+ * name from a certificate, an error message quoting any of them) goes
+ * through here: jansson refuses invalid UTF-8, and a refused string
+ * would drop a field, a row or the whole reply.
+ */
 json_t *
 cf_json_string(const char *s)
 {
-	json_t *j = json_string(s);
-	unsigned char *copy, *p;
-	size_t n;
+	json_t *j;
+	char *clean;
 
-	if (j != NULL)
+	if (s == NULL)
+		s = "";
+	if ((j = json_string(s)) != NULL)
 		return j;
-	copy = (unsigned char *)xstrdup(s);
-	for (p = copy; *p != '\0'; p += n)
-		if ((n = utf8_len(p)) == 0) {
-			*p = '?';
-			n = 1;
-		}
-	j = json_string((char *)copy);
-	if (j == NULL) /* overlong or surrogate forms jansson still refuses */
-		j = json_string("?");
-	free(copy);
+	clean = cf_utf8_escape(s);
+	j = json_string(clean);
+	free(clean);
+	if (j == NULL) /* cf_utf8_escape's output is UTF-8: allocation */
+		abort();
 	return j;
 }
 

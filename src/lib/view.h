@@ -56,8 +56,9 @@ json_t *cf_view_json(const struct cf_view *v);
 /* Whole days from now until t, rounded down: -1 the day after it. */
 long long cf_days_left(time_t t, time_t now);
 
-/* s as a JSON string (new reference); bytes that are not UTF-8 are
- * replaced by '?', never dropped. */
+/* s as a JSON string (new reference; "" for NULL); bytes that are not
+ * UTF-8 are written as "\xNN" (cf_utf8_escape), never dropped.  The one
+ * way outside text goes into JSON. */
 json_t *cf_json_string(const char *s);
 /* A comma-separated list as a JSON array of such strings (new
  * reference); [] for "" and NULL. */

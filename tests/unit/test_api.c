@@ -1,7 +1,7 @@
 /*
  * test_api.c - the JSON face of the operations: routes, roles, fields,
  * errors, and a round trip import -> enable -> export -> remove; what a
- * copy and a replace send.
+ * copy and a replace send; outside bytes that are not UTF-8 (issue 11).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +140,86 @@ copy_and_replace(const char *thumb, const char *b64)
 	json_decref(r);
 }
 
+/* GET path?query as reader through cf_api_render, as the agent does:
+ * the status, and the reply parsed back into *resp (NULL when the text
+ * is not JSON). */
+static int
+render(const char *path, const char *query, json_t **resp)
+{
+	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
+	    CF_ROLE_READER, "ex1", NULL};
+	char *text = NULL;
+	int status;
+
+	status = cf_api_render(s, &c, "GET", path, query, NULL, &text);
+	*resp = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
+	return status;
+}
+
+/* Bytes that are not UTF-8, from a client or the store, still make a
+ * JSON reply (issue 11, items 1 and 6). */
+static void
+outside_bytes(void)
+{
+	char path[1024] = "/v1/";
+	const char *msg, *outcome;
+	json_t *r = NULL, *row;
+	struct cf_error err;
+	size_t i;
+	int st, found = 0;
+
+	st = render("/v1/\xff", NULL, &r);
+	msg = json_string_value(json_object_get(r, "message"));
+	CHECK(st == 404 && msg != NULL && strstr(msg, "/v1/\\xFF") != NULL,
+	    "api: a path with a byte that is not UTF-8: 404 in JSON, escaped");
+	json_decref(r);
+	st = render("/v1/certificates", "thumbprint=\xff\xfe", &r);
+	CHECK(st >= 400 && st < 500 && r != NULL,
+	    "api: a thumbprint query that is not UTF-8: an error in JSON");
+	json_decref(r);
+	for (i = 0; i < 300; i++)
+		strcat(path, "\xc3\xa9");
+	st = render(path, NULL, &r);
+	msg = json_string_value(json_object_get(r, "message"));
+	CHECK(st == 404 && msg != NULL && strstr(msg, "\xc3\xa9") != NULL,
+	    "api: a message cut inside a character is still JSON");
+	json_decref(r);
+
+	st = render("/v1/log", "since=99999999999999999999", &r);
+	CHECK(st == 400 && r != NULL, "api: since= past 2^63 is refused");
+	json_decref(r);
+	st = render("/v1/log", "since=1", &r);
+	CHECK(st == 200 && json_is_array(r), "api: since=1 is a list");
+	json_decref(r);
+
+	cf_store_audit(s, "tls:x\xff", "connect", "", "refused: bad\xfe", &err);
+	st = render("/v1/log", NULL, &r);
+	json_array_foreach(r, i, row)
+	{
+		outcome = json_string_value(json_object_get(row, "Outcome"));
+		if (outcome != NULL && strcmp(outcome, "refused: bad\\xFE") == 0 &&
+		    strcmp(json_string_value(json_object_get(row, "Actor")),
+			"tls:x\\xFF") == 0)
+			found = 1;
+	}
+	CHECK(st == 200 && found,
+	    "api: an audit row with bytes that are not UTF-8 is shown, "
+	    "escaped");
+	json_decref(r);
+
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
+	    "{\"subject\":\"CN=x\",\"days\":0}", &r);
+	CHECK(st == 400 && audit_has("failed: days"),
+	    "api: a new-self-signed usage error is audited");
+	json_decref(r);
+	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
+	    "{\"subject\":\"CN=x\",\"key\":\"rsa123\"}", &r);
+	CHECK(st == 400 && audit_has("rsa123"),
+	    "api: a new-self-signed unknown key type is audited");
+	json_decref(r);
+}
+
 int
 main(void)
 {
@@ -157,6 +237,7 @@ main(void)
 	pem = tp_pem(&x, 1, k);
 	b64 = cf_base64_new((unsigned char *)pem, strlen(pem));
 
+	outside_bytes();
 	st = call(CF_ROLE_READER, "GET", "/v1/whoami", NULL, NULL, &r);
 	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r, "role")),
 				"reader") == 0,

@@ -12,6 +12,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <jansson.h>
+
 #include "check.h"
 #include "error.h"
 #include "util.h"
@@ -181,9 +183,64 @@ test_codes(void)
 	}
 }
 
+/* 1 when s is wholly valid UTF-8 (jansson takes it as a string). */
+static int
+utf8_whole(const char *s)
+{
+	json_t *j = json_string(s);
+	int ok = j != NULL;
+
+	json_decref(j);
+	return ok;
+}
+
+/* A message cut at the end of msg must not end inside a character:
+ * the agent puts messages in JSON, and half a character is refused. */
+static void
+test_cut_utf8(void)
+{
+	static const char *const chars[] = {"\xc3\xa9", "\xe2\x82\xac",
+	    "\xf0\x9f\x94\x92"}; /* é, €, a lock: 2, 3 and 4 bytes */
+	struct cf_error err;
+	char text[1200], label[80];
+	size_t i, shift, len;
+
+	for (i = 0; i < 3; i++)
+		for (shift = 0; shift < 4; shift++) {
+			len = strlen(chars[i]);
+			memset(text, 'x', shift);
+			text[shift] = '\0';
+			while (strlen(text) + len < sizeof(text))
+				strcat(text, chars[i]);
+			cf_errorf(&err, CF_E_IO, "%s", text);
+			snprintf(label, sizeof(label),
+			    "errorf: %zu-byte characters after %zu ASCII: cut "
+			    "whole",
+			    len, shift);
+			CHECK(utf8_whole(err.msg) &&
+				  strlen(err.msg) > sizeof(err.msg) - 1 - len,
+			    label);
+			ERR_raise(ERR_LIB_ASN1, ASN1_R_HEADER_TOO_LONG);
+			/* 500 bytes or a little less, whole characters:
+			 * the reason then overflows the buffer. */
+			cf_errorf_ossl(&err, CF_E_PARSE, "%.*s",
+			    (int)(shift + (500 - shift) / len * len), text);
+			snprintf(label, sizeof(label),
+			    "errorf_ossl: %zu-byte characters, reason "
+			    "appended: whole",
+			    len);
+			CHECK(utf8_whole(err.msg), label);
+		}
+	/* The negative: a message that fits keeps every byte. */
+	cf_errorf(&err, CF_E_IO, "%s", "caf\xc3\xa9 \xe2\x82\xac");
+	CHECK_STR(err.msg, "caf\xc3\xa9 \xe2\x82\xac",
+	    "errorf: a short UTF-8 message is whole");
+}
+
 int
 main(void)
 {
+	test_cut_utf8();
 	test_errorf();
 	test_errorf_ossl();
 	test_codes();

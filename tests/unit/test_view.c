@@ -309,9 +309,8 @@ test_json_utf8(void)
 	s = json_string_value(json_object_get(o, "Subject"));
 	CHECK(s != NULL, "json: subject with invalid UTF-8 is still a string");
 	CHECK(utf8_ok(s), "json: that string is valid UTF-8");
-	CHECK(s != NULL && strncmp(s, "CN=Bad", 6) == 0 &&
-		  strlen(s) == strlen(v.subject),
-	    "json: invalid bytes replaced, none dropped");
+	CHECK_STR(s, "CN=Bad\\xFF\\xFE Name,O=Latin1 \\xE9t\\xE9",
+	    "json: invalid bytes escaped as \\xNN, none dropped");
 	s = json_string_value(json_object_get(o, "FriendlyName"));
 	CHECK(s != NULL && utf8_ok(s), "json: invalid UTF-8 friendly name");
 	CHECK(json_array_size(json_object_get(o, "CertificateDomains")) == 2 &&
@@ -324,13 +323,21 @@ test_json_utf8(void)
 	free(dump);
 	json_decref(o);
 
-	/* The comment on jstr: only bytes that are not UTF-8 are replaced;
-	 * a valid "ü" next to a stray byte survives. */
+	/* Only bytes that are not UTF-8 are escaped; a valid "ü" next to a
+	 * stray byte survives. */
 	v.subject = "CN=M\xc3\xbcller \xff";
 	o = cf_view_json(&v);
 	CHECK_STR(json_string_value(json_object_get(o, "Subject")),
-	    "CN=M\xc3\xbcller ?",
-	    "json: valid UTF-8 kept beside a replaced invalid byte");
+	    "CN=M\xc3\xbcller \\xFF",
+	    "json: valid UTF-8 kept beside an escaped invalid byte");
+	json_decref(o);
+	/* Forms jansson refuses although each byte looks like UTF-8: an
+	 * overlong "/", a surrogate, a code point past U+10FFFF. */
+	v.subject = "\xc0\xaf \xed\xa0\x80 \xf4\x90\x80\x80";
+	o = cf_view_json(&v);
+	s = json_string_value(json_object_get(o, "Subject"));
+	CHECK(s != NULL && utf8_ok(s) && s[0] == '\\',
+	    "json: overlong, surrogate and past-U+10FFFF forms escaped");
 	json_decref(o);
 }
 
