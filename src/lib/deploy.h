@@ -8,9 +8,14 @@
  *      is written, tested or reloaded;
  *   2. the files as they are now are saved in memory: bytes, mode, owner,
  *      or that they did not exist;
- *   3. each file is written atomically: a temporary file in the same
- *      directory, fchmod and fchown, write, fsync, rename, fsync of the
- *      directory;
+ *   3. each file is written atomically: a new temporary file (O_EXCL)
+ *      in the same directory, fchown and fchmod, write, fsync, rename,
+ *      fsync of the directory.  The directory is opened component by
+ *      component without following a link, and refused (at step 2,
+ *      before anything is written) when a user other than root and the
+ *      section's owner could change it (deploy_files.h).  The files are
+ *      owned by the section's owner and group, else by the agent's,
+ *      never by whoever owned what was at the path;
  *   4. the service's config test runs (when it has one);
  *   5. the service is activated: its kind's own way (haproxy's runtime
  *      API) or its reload command;
