@@ -380,8 +380,8 @@ activate(const struct cf_service *svc, const struct cf_rendered *r,
 	if (svc->kind != NULL && svc->kind->activate != NULL)
 		return svc->kind->activate(svc, r, err) == -1 ? -1 : 1;
 	if (svc->reload != NULL)
-		return cf_run_command(
-			   "reload", svc->reload, timeout_of(svc), err) == -1
+		return cf_run_command("reload", svc->reload, svc,
+			   timeout_of(svc), err) == -1
 			   ? -1
 			   : 1;
 	return 0;
@@ -517,7 +517,7 @@ run_steps(const struct deployed *dp, const struct cf_rendered *r,
 	if (write_files(dp, t, pr, err) == -1)
 		return -1;
 	if (svc->test != NULL && cf_run_command("config test", svc->test,
-				     timeout_of(svc), err) == -1)
+				     svc, timeout_of(svc), err) == -1)
 		return -1;
 	pr->activating = 1;
 	if ((pr->activated = activate(svc, r, err)) == -1)

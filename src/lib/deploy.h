@@ -82,13 +82,16 @@ void cf_deploy_undo(struct cf_deploy *d, char **report);
 void cf_deploy_abort(struct cf_deploy *d, struct cf_error *err);
 
 /*
- * Runs cmd with /bin/sh -c, stdin from /dev/null, for at most timeout_ms
- * (then its process group is killed).  -1 with CF_E_IO when it cannot
- * run, times out or exits non-zero: "<what> failed (exit status 1):
- * <the last line or two of its output>".
+ * Runs cmd, a command of svc, with /bin/sh -c in /, stdin from /dev/null,
+ * for at most timeout_ms (then its process group is killed).  Not with
+ * the agent's environment: PATH and LANG (fixed, unless svc's env names
+ * them) and svc's env; as svc's run_as user (its groups too) when set.
+ * svc may be NULL: PATH and LANG, as the agent's user.  -1 with CF_E_IO
+ * when it cannot run, times out or exits non-zero: "<what> failed (exit
+ * status 1): <the last line or two of its output>".
  */
-int cf_run_command(const char *what, const char *cmd, int timeout_ms,
-    struct cf_error *err);
+int cf_run_command(const char *what, const char *cmd,
+    const struct cf_service *svc, int timeout_ms, struct cf_error *err);
 
 /*
  * The thumbprint and notAfter of the first certificate in the PEM file

@@ -232,25 +232,25 @@ test_commands(void)
 	double t0;
 	long bg;
 
-	CHECK(cf_run_command("config test", "exit 0", 2000, &err) == 0,
+	CHECK(cf_run_command("config test", "exit 0", NULL, 2000, &err) == 0,
 	    "command: exit 0 succeeds");
 	CHECK(cf_run_command("config test",
-		  "echo one; echo; echo two >&2; echo '  '; exit 4", 2000,
+		  "echo one; echo; echo two >&2; echo '  '; exit 4", NULL, 2000,
 		  &err) == -1 &&
 		  err.code == CF_E_IO &&
 		  strcmp(err.msg,
 		      "config test failed (exit status 4): one / two") == 0,
 	    "command: exit status and the last two lines of its output");
 	CHECK(
-	    cf_run_command("reload", "seq 1 5000; exit 1", 2000, &err) == -1 &&
+	    cf_run_command("reload", "seq 1 5000; exit 1", NULL, 2000, &err) == -1 &&
 		strstr(err.msg, ": 4999 / 5000") != NULL,
 	    "command: the end of a long output is kept");
-	CHECK(cf_run_command("reload", "kill -9 $$", 2000, &err) == -1 &&
+	CHECK(cf_run_command("reload", "kill -9 $$", NULL, 2000, &err) == -1 &&
 		  strstr(err.msg, "reload killed by signal 9") != NULL,
 	    "command: killed by a signal");
 	snprintf(cmd, sizeof(cmd), "sleep 5 & echo $! > %s/bg; sleep 5", dir);
 	t0 = now_s();
-	CHECK(cf_run_command("reload", cmd, 300, &err) == -1 &&
+	CHECK(cf_run_command("reload", cmd, NULL, 300, &err) == -1 &&
 		  strcmp(err.msg, "reload timed out after 300 ms") == 0 &&
 		  now_s() - t0 < 2,
 	    "command: a timeout returns in time");
@@ -262,7 +262,7 @@ test_commands(void)
 	snprintf(cmd, sizeof(cmd), "sleep 3 & echo $! > %s/bg", dir);
 	t0 = now_s();
 	CHECK(
-	    cf_run_command("reload", cmd, 2000, &err) == 0 && now_s() - t0 < 1,
+	    cf_run_command("reload", cmd, NULL, 2000, &err) == 0 && now_s() - t0 < 1,
 	    "command: a background child holding the pipe does not block");
 	if ((bg = read_pid("bg")) > 0)
 		kill((pid_t)bg, SIGKILL);
