@@ -516,8 +516,8 @@ run_steps(const struct deployed *dp, const struct cf_rendered *r,
 
 	if (write_files(dp, t, pr, err) == -1)
 		return -1;
-	if (svc->test != NULL && cf_run_command("config test", svc->test,
-				     svc, timeout_of(svc), err) == -1)
+	if (svc->test != NULL && cf_run_command("config test", svc->test, svc,
+				     timeout_of(svc), err) == -1)
 		return -1;
 	pr->activating = 1;
 	if ((pr->activated = activate(svc, r, err)) == -1)

@@ -108,8 +108,8 @@ high_fd(int fd)
  * where the agent may allocate and read the group database.
  */
 struct runas {
-	char **envp;   /* NULL-terminated; the strings are lent */
-	int drop;      /* 1: become uid/gid with groups */
+	char **envp; /* NULL-terminated; the strings are lent */
+	int drop;    /* 1: become uid/gid with groups */
 	uid_t uid;
 	gid_t gid;
 	gid_t *groups;
@@ -169,11 +169,10 @@ runas_make(const struct cf_service *svc, const char *what, struct runas *ra,
 	(void)getgrouplist(svc->run_as, svc->run_gid, NULL, &ng);
 	ra->groups = xcalloc((size_t)ng + 1, sizeof(*ra->groups));
 	ra->ngroups = ng + 1;
-	if (getgrouplist(svc->run_as, svc->run_gid, ra->groups,
-		&ra->ngroups) == -1)
+	if (getgrouplist(svc->run_as, svc->run_gid, ra->groups, &ra->ngroups) ==
+	    -1)
 		return cf_errorf(err, CF_E_IO,
-		    "%s: run_as %s: cannot read its groups", what,
-		    svc->run_as);
+		    "%s: run_as %s: cannot read its groups", what, svc->run_as);
 	return 0;
 }
 
@@ -214,9 +213,8 @@ exec_child(int in, int out, char *const argv[], const sigset_t *none,
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
 	if (chdir("/") == -1)
 		child_fail("certfleet: cannot change to /\n");
-	if (ra->drop &&
-	    (setgroups((size_t)ra->ngroups, ra->groups) == -1 ||
-		setgid(ra->gid) == -1 || setuid(ra->uid) == -1))
+	if (ra->drop && (setgroups((size_t)ra->ngroups, ra->groups) == -1 ||
+			    setgid(ra->gid) == -1 || setuid(ra->uid) == -1))
 		child_fail("certfleet: run_as: cannot become the user\n");
 	execve("/bin/sh", argv, ra->envp);
 	_exit(127);
@@ -277,8 +275,8 @@ command_status(
  * with waitpid(-1) or ignore SIGCHLD).
  */
 int
-cf_run_command(const char *what, const char *cmd,
-    const struct cf_service *svc, int timeout_ms, struct cf_error *err)
+cf_run_command(const char *what, const char *cmd, const struct cf_service *svc,
+    int timeout_ms, struct cf_error *err)
 {
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	struct tail *t = xcalloc(1, sizeof(*t));

@@ -31,11 +31,11 @@ user_name(uid_t uid, char *out, size_t size)
  * under it, whose owner is checked next.
  */
 static int
-dir_trusted(const char *path, const char *dir, const struct stat *st,
-    int last, const struct cf_dfile_trust *t, struct cf_error *err)
+dir_trusted(const char *path, const char *dir, const struct stat *st, int last,
+    const struct cf_dfile_trust *t, struct cf_error *err)
 {
-	int group_ok = st->st_gid == 0 ||
-		       (t->gid != (gid_t)-1 && st->st_gid == t->gid);
+	int group_ok =
+	    st->st_gid == 0 || (t->gid != (gid_t)-1 && st->st_gid == t->gid);
 	char who[96];
 
 	if (st->st_uid != 0 && st->st_uid != geteuid() &&
@@ -101,8 +101,9 @@ open_dir(const char *path, const struct cf_dfile_trust *trust,
 		last = q >= *name;
 		if (trust != NULL) {
 			free(dir);
-			dir = p == path ? xstrdup(path[0] == '/' ? "/" : ".")
-					: xasprintf("%.*s", (int)(p - path), path);
+			dir = p == path
+				  ? xstrdup(path[0] == '/' ? "/" : ".")
+				  : xasprintf("%.*s", (int)(p - path), path);
 			if (fstat(fd, &st) == -1) {
 				cf_errorf(err, CF_E_IO, "%s: %s: %s", path, dir,
 				    strerror(errno));

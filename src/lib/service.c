@@ -342,8 +342,8 @@ set_run_as(struct cf_service *s, const char *v, struct cf_error *err)
 	else
 		r = getpwnam_r(v, &pw, buf, sizeof(buf), &res);
 	if (r != 0 || res == NULL)
-		return cf_errorf(err, CF_E_USAGE,
-		    "run_as %s: no such user on this host", v);
+		return cf_errorf(
+		    err, CF_E_USAGE, "run_as %s: no such user on this host", v);
 	s->run_as = xstrdup(pw.pw_name);
 	s->run_uid = pw.pw_uid;
 	s->run_gid = pw.pw_gid;
@@ -420,8 +420,8 @@ set_env(struct cf_service *s, const char *v, struct cf_error *err)
 			    MAX_ENV);
 			goto out;
 		}
-		env[n++] = xasprintf("%.*s%.*s", (int)(eq - p + 1), p,
-		    (int)vlen, val);
+		env[n++] =
+		    xasprintf("%.*s%.*s", (int)(eq - p + 1), p, (int)vlen, val);
 		p = end;
 	}
 	env_free(s->env);

@@ -147,8 +147,8 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
 		/* A link is not followed: what it points to is not what the
 		 * service's path holds for certfleet, and enable refuses it. */
 		v->match = 0;
-		v->problem = xasprintf("its files cannot be read: %s",
-		    disk_error);
+		v->problem =
+		    xasprintf("its files cannot be read: %s", disk_error);
 	} else if (strcmp(v->on_disk, v->assigned) != 0 && !deployed) {
 		/* Assigned where nothing deploys (certfleetd init, a store
 		 * changed with --store): not drift, a step still to take. */
@@ -222,9 +222,8 @@ look_local(struct cf_store *s, struct look *l, struct cf_error *err)
 	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
 		/* only a key file: nothing to read a thumbprint from */
 		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
-	else if (svc != NULL &&
-		 cf_file_leaf(svc->chain ? svc->chain : svc->pem, v->on_disk,
-		     &dummy, &l->disk_err) == -1) {
+	else if (svc != NULL && cf_file_leaf(svc->chain ? svc->chain : svc->pem,
+				    v->on_disk, &dummy, &l->disk_err) == -1) {
 		v->on_disk[0] = '\0';
 		l->unreadable = 1;
 	}

@@ -248,9 +248,8 @@ set_owner_mode(int fd, unsigned mode, uid_t uid, gid_t gid)
 }
 
 int
-cf_write_file_at(int dfd, const char *name, const char *path,
-    const void *data, size_t len, unsigned mode, uid_t uid, gid_t gid,
-    struct cf_error *err)
+cf_write_file_at(int dfd, const char *name, const char *path, const void *data,
+    size_t len, unsigned mode, uid_t uid, gid_t gid, struct cf_error *err)
 {
 	char tmp[NAME_MAX + 1];
 	int fd = -1, named = 0, rc = -1;

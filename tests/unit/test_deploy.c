@@ -242,9 +242,9 @@ test_commands(void)
 		  strcmp(err.msg,
 		      "config test failed (exit status 4): one / two") == 0,
 	    "command: exit status and the last two lines of its output");
-	CHECK(
-	    cf_run_command("reload", "seq 1 5000; exit 1", NULL, 2000, &err) == -1 &&
-		strstr(err.msg, ": 4999 / 5000") != NULL,
+	CHECK(cf_run_command(
+		  "reload", "seq 1 5000; exit 1", NULL, 2000, &err) == -1 &&
+		  strstr(err.msg, ": 4999 / 5000") != NULL,
 	    "command: the end of a long output is kept");
 	CHECK(cf_run_command("reload", "kill -9 $$", NULL, 2000, &err) == -1 &&
 		  strstr(err.msg, "reload killed by signal 9") != NULL,
@@ -262,8 +262,8 @@ test_commands(void)
 	/* A daemon that keeps the output pipe open does not hold us up. */
 	snprintf(cmd, sizeof(cmd), "sleep 3 & echo $! > %s/bg", dir);
 	t0 = now_s();
-	CHECK(
-	    cf_run_command("reload", cmd, NULL, 2000, &err) == 0 && now_s() - t0 < 1,
+	CHECK(cf_run_command("reload", cmd, NULL, 2000, &err) == 0 &&
+		  now_s() - t0 < 1,
 	    "command: a background child holding the pipe does not block");
 	if ((bg = read_pid("bg")) > 0)
 		kill((pid_t)bg, SIGKILL);
@@ -488,7 +488,6 @@ test_check(const struct cf_service *svc)
 	cf_probe_clear(&p);
 }
 
-
 /* The lines of file path, sorted, joined by '|' ("" when unreadable). */
 static void
 lines_of(const char *path, char *out, size_t size)
@@ -506,7 +505,8 @@ lines_of(const char *path, char *out, size_t size)
 	pclose(f);
 }
 
-#define ENV_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define ENV_PATH                                                               \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 /*
  * A command sees PATH, LANG, the section's env and nothing of the
@@ -530,8 +530,7 @@ test_command_env(void)
 	CHECK(cf_run_command("reload", cmd, &s, 2000, &err) == 0,
 	    "env: the command runs");
 	lines_of(path, out, sizeof(out));
-	CHECK_STR(out,
-	    "BAZ=two words|FOO=bar|LANG=C.UTF-8|" ENV_PATH "|PWD=/|",
+	CHECK_STR(out, "BAZ=two words|FOO=bar|LANG=C.UTF-8|" ENV_PATH "|PWD=/|",
 	    "env: only PATH, LANG and the section's env (and sh's PWD, in /)");
 	CHECK(strstr(out, "secret") == NULL,
 	    "env: the agent's CERTFLEET_PASSWORD does not reach it");
@@ -563,17 +562,17 @@ test_command_run_as(void)
 		return;
 	}
 	svc_init(&s, "https");
-	CHECK(cf_run_command("reload", "id -u; exit 1", &s, 2000, &err) ==
-		      -1 &&
+	CHECK(cf_run_command("reload", "id -u; exit 1", &s, 2000, &err) == -1 &&
 		  strcmp(err.msg, "reload failed (exit status 1): 0") == 0,
 	    "run_as: without it, as the agent (root)");
 	s.run_as = "nobody";
 	s.run_uid = 65534;
 	s.run_gid = 65534;
-	CHECK(cf_run_command("reload", "echo $(id -u) $(id -g) $(id -G); exit 1",
-		  &s, 2000, &err) == -1 &&
-		  strcmp(err.msg,
-		      "reload failed (exit status 1): 65534 65534 65534") == 0,
+	CHECK(
+	    cf_run_command("reload", "echo $(id -u) $(id -g) $(id -G); exit 1",
+		&s, 2000, &err) == -1 &&
+		strcmp(err.msg,
+		    "reload failed (exit status 1): 65534 65534 65534") == 0,
 	    "run_as nobody: uid, gid and groups are nobody's, root's gone");
 	if (strcmp(err.msg, "reload failed (exit status 1): 65534 65534 65534"))
 		fprintf(stderr, "  got: %s\n", err.msg);
@@ -647,8 +646,8 @@ test_links(const struct kit *a)
 	hostile_svc(&s, "link", chain, key);
 	snprintf(want, sizeof(want), "refused: %s is a symbolic link",
 	    hpath("link"));
-	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 &&
-		  strstr(msg, want) != NULL,
+	CHECK(
+	    deploy(&s, a, msg, sizeof(msg)) == -1 && strstr(msg, want) != NULL,
 	    "link: a symbolic link to a directory on the way is refused");
 	CHECK(access(hpath("real/chain.pem"), F_OK) == -1 &&
 		  access(hpath("real/key.pem"), F_OK) == -1,
@@ -703,8 +702,8 @@ test_open_dirs(const struct kit *a)
 	chmod(hpath("open"), 0777);
 	snprintf(want, sizeof(want), "every user may write in %s and",
 	    hpath("open"));
-	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 &&
-		  strstr(msg, want) != NULL,
+	CHECK(
+	    deploy(&s, a, msg, sizeof(msg)) == -1 && strstr(msg, want) != NULL,
 	    "dirs: an ancestor every user may write, not sticky, is refused");
 	chmod(hpath("open"), 0755);
 
@@ -762,7 +761,8 @@ test_planted(const struct kit *a)
 	    "planted: the deployment goes through");
 	CHECK(after.st_uid == 0 && after.st_gid == 0 &&
 		  (after.st_mode & 07777) == 0600,
-	    "planted: the key is root's and 0600, not the planted file's owner");
+	    "planted: the key is root's and 0600, not the planted file's "
+	    "owner");
 	CHECK(after.st_ino != before.st_ino,
 	    "planted: a new inode, never the planted one reused");
 	CHECK(fd != -1 && read(fd, old, sizeof(old) - 1) == 8 &&

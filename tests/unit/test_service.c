@@ -170,16 +170,18 @@ test_env_run_as(void)
 	    (const char *const[]){"kind=files", "chain=/c",
 		"env=FOO=bar  TOKEN=\"a b=c\" _X1=", "run_as=nobody", NULL},
 	    1);
-	CHECK(s != NULL && s->env != NULL && strcmp(s->env[0], "FOO=bar") == 0 &&
+	CHECK(s != NULL && s->env != NULL &&
+		  strcmp(s->env[0], "FOO=bar") == 0 &&
 		  strcmp(s->env[1], "TOKEN=a b=c") == 0 &&
 		  strcmp(s->env[2], "_X1=") == 0 && s->env[3] == NULL,
-	    "env: NAME=VALUE entries, a quoted value with blanks, an empty one");
+	    "env: NAME=VALUE entries, a quoted value with blanks, an empty "
+	    "one");
 	CHECK(s != NULL && s->run_as != NULL &&
 		  strcmp(s->run_as, "nobody") == 0 && s->run_uid == 65534,
 	    "run_as: a user name, resolved");
 	s = section(c, "smtp",
-	    (const char *const[]){"kind=files", "chain=/c", "run_as=65534",
-		NULL},
+	    (const char *const[]){
+		"kind=files", "chain=/c", "run_as=65534", NULL},
 	    1);
 	CHECK(s != NULL && s->run_as != NULL &&
 		  strcmp(s->run_as, "nobody") == 0 && s->env == NULL,
@@ -190,10 +192,10 @@ test_env_run_as(void)
 	    "run_as: none by default; owner: none (the agent's, root)");
 	cf_services_free(c);
 
-	CHECK(refused("a", (const char *const[]){"env=FOO", NULL}, "NAME=VALUE"),
+	CHECK(
+	    refused("a", (const char *const[]){"env=FOO", NULL}, "NAME=VALUE"),
 	    "env: an entry without = is refused");
-	CHECK(refused("a", (const char *const[]){"env=1A=x", NULL},
-		  "entry 1"),
+	CHECK(refused("a", (const char *const[]){"env=1A=x", NULL}, "entry 1"),
 	    "env: a name starting with a digit is refused");
 	CHECK(refused("a",
 		  (const char *const[]){"env=A=1 B=secretvalue A=2", NULL},
@@ -423,10 +425,10 @@ test_enable(void)
 	rename(chain + 6, real);
 	if (symlink(real, chain + 6) == -1)
 		perror("symlink");
-	CHECK(view("https", &v) && v.match == 0 &&
-		  strstr(v.problem, "its files cannot be read: ") ==
-		      v.problem &&
-		  strstr(v.problem, "is a symbolic link") != NULL,
+	CHECK(
+	    view("https", &v) && v.match == 0 &&
+		strstr(v.problem, "its files cannot be read: ") == v.problem &&
+		strstr(v.problem, "is a symbolic link") != NULL,
 	    "services: a linked chain file is not followed, and named");
 	view_clear(&v);
 	unlink(chain + 6);

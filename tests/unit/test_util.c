@@ -52,7 +52,8 @@ slurp(const char *path)
 	return s;
 }
 
-/* Entries of d whose name holds prefix (temporary files are ".NAME.certfleet-..."). */
+/* Entries of d whose name holds prefix (temporary files are
+ * ".NAME.certfleet-..."). */
 static int
 count_prefixed(const char *d, const char *prefix)
 {
