@@ -144,7 +144,8 @@ runas_make(const struct cf_service *svc, const char *what, struct runas *ra,
     struct cf_error *err)
 {
 	size_t n = 0, i;
-	int ng = 0;
+	gid_t one;
+	int ng;
 
 	memset(ra, 0, sizeof(*ra));
 	for (i = 0; svc != NULL && svc->env != NULL && svc->env[i]; i++)
@@ -166,7 +167,9 @@ runas_make(const struct cf_service *svc, const char *what, struct runas *ra,
 	ra->drop = 1;
 	ra->uid = svc->run_uid;
 	ra->gid = svc->run_gid;
-	(void)getgrouplist(svc->run_as, svc->run_gid, NULL, &ng);
+	/* The first call, with room for one, tells how many there are. */
+	ng = 1;
+	(void)getgrouplist(svc->run_as, svc->run_gid, &one, &ng);
 	ra->groups = xcalloc((size_t)ng + 1, sizeof(*ra->groups));
 	ra->ngroups = ng + 1;
 	if (getgrouplist(svc->run_as, svc->run_gid, ra->groups, &ra->ngroups) ==
