@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/bio.h>
 #include <openssl/crypto.h>
@@ -160,7 +161,10 @@ pem_leaf(
 	return 1;
 }
 
-/* Read through deploy_files.c: a combined file holds a key to wipe. */
+/*
+ * Read through deploy_files.c: a combined file holds a key to wipe, and
+ * no link is followed (what a service has is what is at its path).
+ */
 int
 cf_file_leaf(const char *path, char thumb[CF_THUMB_LEN + 1], time_t *not_after,
     struct cf_error *err)
@@ -172,7 +176,7 @@ cf_file_leaf(const char *path, char thumb[CF_THUMB_LEN + 1], time_t *not_after,
 	thumb[0] = '\0';
 	if (not_after != NULL)
 		*not_after = 0;
-	if ((r = cf_dfile_read(path, &s, &st, err)) != 1)
+	if ((r = cf_dfile_read(path, NULL, &s, &st, err)) != 1)
 		return r;
 	r = pem_leaf(s->data, s->len, thumb, not_after);
 	cf_secret_free(s);
@@ -376,8 +380,8 @@ activate(const struct cf_service *svc, const struct cf_rendered *r,
 	if (svc->kind != NULL && svc->kind->activate != NULL)
 		return svc->kind->activate(svc, r, err) == -1 ? -1 : 1;
 	if (svc->reload != NULL)
-		return cf_run_command(
-			   "reload", svc->reload, timeout_of(svc), err) == -1
+		return cf_run_command("reload", svc->reload, svc,
+			   timeout_of(svc), err) == -1
 			   ? -1
 			   : 1;
 	return 0;
@@ -403,10 +407,35 @@ targets(const struct cf_service *svc, const struct cf_rendered *r,
 }
 
 /*
+ * The owner and group svc's files get: the section's, else the agent's
+ * (root), never those of a file found at the path, which a user who
+ * controls the directory may have put there.
+ */
+static uid_t
+owner_of(const struct cf_service *svc)
+{
+	return svc->uid != (uid_t)-1 ? svc->uid : geteuid();
+}
+
+static gid_t
+group_of(const struct cf_service *svc)
+{
+	return svc->gid != (gid_t)-1 ? svc->gid : getegid();
+}
+
+/* Who may control the directories of svc's files, besides root. */
+static struct cf_dfile_trust
+trust_of(const struct cf_service *svc)
+{
+	return (struct cf_dfile_trust){.uid = svc->uid, .gid = svc->gid};
+}
+
+/*
  * 1 when the saved file f already is what t writes: the same bytes
- * (compared in constant time: it may be a key), mode and configured
- * owner.  A difference in mode or owner alone counts as a change: the
- * file is written again, which is simpler than a second way to fix it.
+ * (compared in constant time: it may be a key), mode, owner and group.
+ * A difference in mode or owner alone counts as a change: the file is
+ * written again, new, which also takes a key file away from an owner
+ * who should not have it.
  */
 static int
 same_file(const struct target *t, const struct cf_dfile *f,
@@ -414,9 +443,7 @@ same_file(const struct target *t, const struct cf_dfile *f,
 {
 	if (!f->existed || f->bytes->len != t->len || f->mode != t->mode)
 		return 0;
-	if (svc->uid != (uid_t)-1 && svc->uid != f->uid)
-		return 0;
-	if (svc->gid != (gid_t)-1 && svc->gid != f->gid)
+	if (f->uid != owner_of(svc) || f->gid != group_of(svc))
 		return 0;
 	return t->len == 0 ||
 	       CRYPTO_memcmp(f->bytes->data, t->data, t->len) == 0;
@@ -431,13 +458,15 @@ static int
 save_files(
     struct deployed *dp, const struct target t[F_COUNT], struct cf_error *err)
 {
+	struct cf_dfile_trust trust = trust_of(dp->svc);
 	const struct cf_dfile *f;
 	int i, all = 1;
 
+	/* Every file is read, every directory checked, before any write. */
 	for (i = 0; i < F_COUNT; i++) {
 		if (t[i].path == NULL)
 			continue;
-		if (cf_dfile_save(t[i].path, &dp->files[i], err) == -1)
+		if (cf_dfile_save(t[i].path, &trust, &dp->files[i], err) == -1)
 			return -1;
 		if (!same_file(&t[i], &dp->files[i], dp->svc))
 			all = 0;
@@ -452,19 +481,17 @@ save_files(
 }
 
 /*
- * Writes the targets in order, owned by the configured user and group,
- * else by the existing file's, else by the agent's.  pr->written counts
- * the files that may have been replaced, for the rollback.
+ * Writes the targets in order, owned by owner_of and group_of.
+ * pr->written counts the files that may have been replaced, for the
+ * rollback.
  */
 static int
 write_files(const struct deployed *dp, const struct target t[F_COUNT],
     struct progress *pr, struct cf_error *err)
 {
 	const struct cf_service *svc = dp->svc;
-	const struct cf_dfile *f;
+	struct cf_dfile_trust trust = trust_of(svc);
 	struct cf_error e;
-	uid_t uid;
-	gid_t gid;
 	int i;
 
 	for (i = 0; i < F_COUNT; i++) {
@@ -472,15 +499,8 @@ write_files(const struct deployed *dp, const struct target t[F_COUNT],
 			continue;
 		/* Counted before the write: it may fail after its rename. */
 		pr->written = i + 1;
-		f = &dp->files[i];
-		uid = svc->uid != (uid_t)-1 ? svc->uid
-		      : f->existed          ? f->uid
-					    : (uid_t)-1;
-		gid = svc->gid != (gid_t)-1 ? svc->gid
-		      : f->existed          ? f->gid
-					    : (gid_t)-1;
-		if (cf_dfile_write(t[i].path, t[i].data, t[i].len, t[i].mode,
-			uid, gid, &e) == -1)
+		if (cf_dfile_write(t[i].path, &trust, t[i].data, t[i].len,
+			t[i].mode, owner_of(svc), group_of(svc), &e) == -1)
 			return cf_errorf(err, e.code, "write %s", e.msg);
 	}
 	return 0;
@@ -496,7 +516,7 @@ run_steps(const struct deployed *dp, const struct cf_rendered *r,
 
 	if (write_files(dp, t, pr, err) == -1)
 		return -1;
-	if (svc->test != NULL && cf_run_command("config test", svc->test,
+	if (svc->test != NULL && cf_run_command("config test", svc->test, svc,
 				     timeout_of(svc), err) == -1)
 		return -1;
 	pr->activating = 1;

@@ -8,9 +8,14 @@
  *      is written, tested or reloaded;
  *   2. the files as they are now are saved in memory: bytes, mode, owner,
  *      or that they did not exist;
- *   3. each file is written atomically: a temporary file in the same
- *      directory, fchmod and fchown, write, fsync, rename, fsync of the
- *      directory;
+ *   3. each file is written atomically: a new temporary file (O_EXCL)
+ *      in the same directory, fchown and fchmod, write, fsync, rename,
+ *      fsync of the directory.  The directory is opened component by
+ *      component without following a link, and refused (at step 2,
+ *      before anything is written) when a user other than root and the
+ *      section's owner could change it (deploy_files.h).  The files are
+ *      owned by the section's owner and group, else by the agent's,
+ *      never by whoever owned what was at the path;
  *   4. the service's config test runs (when it has one);
  *   5. the service is activated: its kind's own way (haproxy's runtime
  *      API) or its reload command;
@@ -77,13 +82,16 @@ void cf_deploy_undo(struct cf_deploy *d, char **report);
 void cf_deploy_abort(struct cf_deploy *d, struct cf_error *err);
 
 /*
- * Runs cmd with /bin/sh -c, stdin from /dev/null, for at most timeout_ms
- * (then its process group is killed).  -1 with CF_E_IO when it cannot
- * run, times out or exits non-zero: "<what> failed (exit status 1):
- * <the last line or two of its output>".
+ * Runs cmd, a command of svc, with /bin/sh -c in /, stdin from /dev/null,
+ * for at most timeout_ms (then its process group is killed).  Not with
+ * the agent's environment: PATH and LANG (fixed, unless svc's env names
+ * them) and svc's env; as svc's run_as user (its groups too) when set.
+ * svc may be NULL: PATH and LANG, as the agent's user.  -1 with CF_E_IO
+ * when it cannot run, times out or exits non-zero: "<what> failed (exit
+ * status 1): <the last line or two of its output>".
  */
-int cf_run_command(const char *what, const char *cmd, int timeout_ms,
-    struct cf_error *err);
+int cf_run_command(const char *what, const char *cmd,
+    const struct cf_service *svc, int timeout_ms, struct cf_error *err);
 
 /*
  * The thumbprint and notAfter of the first certificate in the PEM file

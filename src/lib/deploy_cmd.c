@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -102,13 +103,109 @@ high_fd(int fd)
 }
 
 /*
+ * What a command runs as: its environment and, with run_as, the user,
+ * group and supplementary groups it drops to.  Made before the fork,
+ * where the agent may allocate and read the group database.
+ */
+struct runas {
+	char **envp; /* NULL-terminated; the strings are lent */
+	int drop;    /* 1: become uid/gid with groups */
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	int ngroups;
+};
+
+/* The fixed part of every command's environment. */
+#define CMD_PATH                                                               \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define CMD_LANG "LANG=C.UTF-8"
+
+/* 1 when svc's env names the variable of entry ("NAME=..."). */
+static int
+env_names(const struct cf_service *svc, const char *entry)
+{
+	size_t i, n = strcspn(entry, "=") + 1;
+
+	for (i = 0; svc != NULL && svc->env != NULL && svc->env[i]; i++)
+		if (strncmp(svc->env[i], entry, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A clean environment, not the agent's (which may hold a password or a
+ * cloud credential): PATH and LANG, unless the section names them, and
+ * the section's env.  With run_as, the user's groups as initgroups would
+ * set them (getgrouplist: the child may not read files).
+ */
+static int
+runas_make(const struct cf_service *svc, const char *what, struct runas *ra,
+    struct cf_error *err)
+{
+	size_t n = 0, i;
+	gid_t one;
+	int ng;
+
+	memset(ra, 0, sizeof(*ra));
+	for (i = 0; svc != NULL && svc->env != NULL && svc->env[i]; i++)
+		;
+	ra->envp = xcalloc(i + 3, sizeof(*ra->envp));
+	if (!env_names(svc, CMD_PATH))
+		ra->envp[n++] = (char *)CMD_PATH;
+	if (!env_names(svc, CMD_LANG))
+		ra->envp[n++] = (char *)CMD_LANG;
+	for (i = 0; svc != NULL && svc->env != NULL && svc->env[i]; i++)
+		ra->envp[n++] = svc->env[i];
+	if (svc == NULL || svc->run_as == NULL)
+		return 0;
+	if (geteuid() != 0 && svc->run_uid != geteuid())
+		return cf_errorf(err, CF_E_DENIED,
+		    "%s: run_as %s: the agent does not run as root, so it "
+		    "cannot run commands as another user",
+		    what, svc->run_as);
+	ra->drop = 1;
+	ra->uid = svc->run_uid;
+	ra->gid = svc->run_gid;
+	/* The first call, with room for one, tells how many there are. */
+	ng = 1;
+	(void)getgrouplist(svc->run_as, svc->run_gid, &one, &ng);
+	ra->groups = xcalloc((size_t)ng + 1, sizeof(*ra->groups));
+	ra->ngroups = ng + 1;
+	if (getgrouplist(svc->run_as, svc->run_gid, ra->groups, &ra->ngroups) ==
+	    -1)
+		return cf_errorf(err, CF_E_IO,
+		    "%s: run_as %s: cannot read its groups", what, svc->run_as);
+	return 0;
+}
+
+static void
+runas_clear(struct runas *ra)
+{
+	free(ra->envp);
+	free(ra->groups);
+	memset(ra, 0, sizeof(*ra));
+}
+
+/* Writes msg to the command's output (the pipe) and exits 126. */
+static void
+child_fail(const char *msg)
+{
+	(void)!write(STDERR_FILENO, msg, strlen(msg));
+	_exit(126);
+}
+
+/*
  * The child between fork and exec: async-signal-safe calls only, as
  * another thread of the agent may have held a lock at the fork.  Its own
  * process group, so a timeout kills whatever the command started; the
- * agent's blocked signals and ignored SIGPIPE are not passed on.
+ * agent's blocked signals and ignored SIGPIPE are not passed on.  It runs
+ * in /, with ra's environment, as ra's user when it drops: groups first,
+ * then the group, then the user, after which it cannot come back.
  */
 static void
-exec_child(int in, int out, char *const argv[], const sigset_t *none)
+exec_child(int in, int out, char *const argv[], const sigset_t *none,
+    const struct runas *ra)
 {
 	(void)setpgid(0, 0);
 	(void)signal(SIGPIPE, SIG_DFL);
@@ -117,7 +214,12 @@ exec_child(int in, int out, char *const argv[], const sigset_t *none)
 	    dup2(out, STDERR_FILENO) == -1)
 		_exit(126);
 	(void)close_range(STDERR_FILENO + 1, ~0U, 0);
-	execve("/bin/sh", argv, environ);
+	if (chdir("/") == -1)
+		child_fail("certfleet: cannot change to /\n");
+	if (ra->drop && (setgroups((size_t)ra->ngroups, ra->groups) == -1 ||
+			    setgid(ra->gid) == -1 || setuid(ra->uid) == -1))
+		child_fail("certfleet: run_as: cannot become the user\n");
+	execve("/bin/sh", argv, ra->envp);
 	_exit(127);
 }
 
@@ -176,18 +278,21 @@ command_status(
  * with waitpid(-1) or ignore SIGCHLD).
  */
 int
-cf_run_command(
-    const char *what, const char *cmd, int timeout_ms, struct cf_error *err)
+cf_run_command(const char *what, const char *cmd, const struct cf_service *svc,
+    int timeout_ms, struct cf_error *err)
 {
 	char *argv[] = {"sh", "-c", (char *)cmd, NULL};
 	struct tail *t = xcalloc(1, sizeof(*t));
 	int fds[2] = {-1, -1}, in = -1, status = 0, r, rc = -1;
+	struct runas ra;
 	sigset_t none;
 	pid_t pid;
 
 	if (timeout_ms <= 0)
 		timeout_ms = DEFAULT_TIMEOUT_MS;
 	sigemptyset(&none);
+	if (runas_make(svc, what, &ra, err) == -1)
+		goto out;
 	if (pipe2(fds, O_CLOEXEC) == -1 ||
 	    (in = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1 ||
 	    (in = high_fd(in)) == -1 || (fds[1] = high_fd(fds[1])) == -1) {
@@ -199,7 +304,7 @@ cf_run_command(
 		goto out;
 	}
 	if (pid == 0)
-		exec_child(in, fds[1], argv, &none);
+		exec_child(in, fds[1], argv, &none, &ra);
 	(void)setpgid(pid, pid); /* as the child does: whichever runs first */
 	close(fds[1]);
 	fds[1] = -1;
@@ -225,6 +330,7 @@ out:
 		close(fds[1]);
 	if (in != -1)
 		close(in);
+	runas_clear(&ra);
 	free(t);
 	return rc;
 }

@@ -58,12 +58,18 @@ struct cf_service {
 	char name[CF_SERVICE_NAME_MAX]; /* canonical ("https" for IIS) */
 	const struct cf_service_kind *kind;
 	char *chain, *key, *pem; /* files to write; NULL when not used */
-	uid_t uid;		 /* owner; (uid_t)-1: the agent's user */
-	gid_t gid;		 /* group; (gid_t)-1: the agent's group */
+	uid_t uid;		 /* owner; (uid_t)-1: the agent's (root) */
+	gid_t gid;		 /* group; (gid_t)-1: the agent's (root) */
 	unsigned mode;		 /* of key and pem: default 0600 */
 	unsigned chain_mode;	 /* of chain: default 0644 */
 	char *test;		 /* config test command, or NULL: none */
 	char *reload;		 /* reload command, or NULL: none */
+	char **env;		 /* "NAME=VALUE" its commands get beside PATH
+				    and LANG, NULL-terminated; NULL: none */
+	char *run_as;		 /* user its commands run as; NULL: the
+				    agent's */
+	uid_t run_uid;		 /* run_as's uid and primary group */
+	gid_t run_gid;
 	char *runtime_api;	 /* haproxy's admin socket, or NULL */
 	char *check_host, *check_port; /* NULL: no handshake check */
 	char *check_name;	 /* SNI; NULL: the certificate's first domain */
@@ -86,8 +92,8 @@ struct cf_service *cf_services_add(struct cf_services *c, const char *name,
 
 /*
  * Sets key of a section to value: kind, chain, key, pem, owner, group,
- * mode, chain_mode, test, reload, runtime_api, check, name, protocol,
- * timeout.  Relative paths are taken from base_dir (may be NULL).  -1
+ * mode, chain_mode, test, reload, env, run_as, runtime_api, check, name,
+ * protocol, timeout.  Relative paths are taken from base_dir (may be NULL).  -1
  * with CF_E_USAGE naming the key and what is accepted.
  */
 int cf_service_set(struct cf_service *svc, const char *key,

@@ -208,8 +208,8 @@ haproxy_activate(const struct cf_service *svc, const struct cf_rendered *r,
 	if (svc->runtime_api != NULL)
 		return runtime_activate(svc, r, err);
 	if (svc->reload != NULL)
-		return cf_run_command("reload", svc->reload, svc->timeout_ms,
-		    err);
+		return cf_run_command(
+		    "reload", svc->reload, svc, svc->timeout_ms, err);
 	return 0;
 }
 

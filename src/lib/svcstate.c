@@ -130,7 +130,7 @@ is_deployed(struct cf_store *s, const char *name, int *deployed,
  */
 static void
 judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
-    int probed, const char *probe_error)
+    const char *disk_error, int probed, const char *probe_error)
 {
 	if (svc == NULL) {
 		v->match = -1;
@@ -143,6 +143,12 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
 				       "`certfleet enable THUMBPRINT "
 				       "--services %s`",
 		    v->name);
+	} else if (disk_error != NULL) {
+		/* A link is not followed: what it points to is not what the
+		 * service's path holds for certfleet, and enable refuses it. */
+		v->match = 0;
+		v->problem =
+		    xasprintf("its files cannot be read: %s", disk_error);
 	} else if (strcmp(v->on_disk, v->assigned) != 0 && !deployed) {
 		/* Assigned where nothing deploys (certfleetd init, a store
 		 * changed with --store): not drift, a step still to take. */
@@ -186,6 +192,8 @@ struct look {
 	const struct cf_service *svc;
 	char *first; /* the assigned certificate's first domain, or NULL */
 	int deployed; /* the assignment reached the files here once */
+	int unreadable; /* disk_err says why the files cannot be read */
+	struct cf_error disk_err;
 	int probed, failed;
 	struct cf_error err;
 };
@@ -196,7 +204,6 @@ look_local(struct cf_store *s, struct look *l, struct cf_error *err)
 {
 	struct cf_service_view *v = l->v;
 	const struct cf_service *svc = l->svc;
-	struct cf_error ferr;
 	time_t dummy;
 
 	if (v->assigned[0] != '\0' &&
@@ -215,10 +222,11 @@ look_local(struct cf_store *s, struct look *l, struct cf_error *err)
 	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
 		/* only a key file: nothing to read a thumbprint from */
 		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
-	else if (svc != NULL &&
-		 cf_file_leaf(svc->chain ? svc->chain : svc->pem, v->on_disk,
-		     &dummy, &ferr) == -1)
+	else if (svc != NULL && cf_file_leaf(svc->chain ? svc->chain : svc->pem,
+				    v->on_disk, &dummy, &l->disk_err) == -1) {
 		v->on_disk[0] = '\0';
+		l->unreadable = 1;
+	}
 	return 0;
 }
 
@@ -297,8 +305,9 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 	if (probe)
 		look_all_live(looks, nv);
 	for (i = 0; i < nv; i++)
-		judge(&v[i], looks[i].svc, looks[i].deployed, looks[i].probed,
-		    looks[i].failed ? looks[i].err.msg : NULL);
+		judge(&v[i], looks[i].svc, looks[i].deployed,
+		    looks[i].unreadable ? looks[i].disk_err.msg : NULL,
+		    looks[i].probed, looks[i].failed ? looks[i].err.msg : NULL);
 	*out = v;
 	*n = nv;
 	v = NULL;

@@ -1,7 +1,6 @@
 /* util.c - allocation, secrets, files: see util.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -10,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -194,21 +194,76 @@ cf_sleep_ms(long long ms)
 		;
 }
 
-int
-cf_write_file_atomic(const char *path, const void *data, size_t len,
-    unsigned mode, struct cf_error *err)
+/*
+ * Creates a new temporary file beside name in dfd, ".<name>.certfleet-"
+ * and six random letters (a dot name, which a service's "*.pem" glob
+ * does not pick up), with O_EXCL and O_NOFOLLOW: never an inode or a link
+ * someone else put there.  Created 0600 (less under a stricter umask):
+ * nobody else can open it before set_owner_mode.  The fd, with its name
+ * in tmp; -1 with errno.
+ */
+static int
+temp_create(int dfd, const char *name, char *tmp, size_t size)
 {
-	char *tmp = NULL, *dcopy = NULL;
-	int fd = -1, dfd = -1, rc = -1;
+	static const char abc[] =
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+	unsigned char r[6];
+	char suffix[sizeof(r) + 1];
+	int fd, tries;
+	size_t i;
 
-	tmp = xasprintf("%s.XXXXXX", path);
-	if ((fd = mkstemp(tmp)) == -1) {
-		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
-		free(tmp);
-		return -1;
+	for (tries = 0; tries < 100; tries++) {
+		if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -1;
+		for (i = 0; i < sizeof(r); i++)
+			suffix[i] = abc[r[i] % (sizeof(abc) - 1)];
+		suffix[sizeof(r)] = '\0';
+		snprintf(tmp, size, ".%s.certfleet-%s", name, suffix);
+		fd = openat(dfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd != -1 || errno != EEXIST)
+			return fd;
 	}
-	if (fchmod(fd, (mode_t)mode) == -1 || cf_write_all(fd, data, len) == -1 ||
-	    fsync(fd) == -1) {
+	return -1;
+}
+
+/*
+ * Gives the temporary file fd its owner and mode before any byte is
+ * written, so a key is never readable by more than it should be.  fchown
+ * only when the owner differs: an agent that is not root can still write
+ * files it owns.  fchmod after fchown, which may clear set-id bits.
+ */
+static int
+set_owner_mode(int fd, unsigned mode, uid_t uid, gid_t gid)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if ((uid != (uid_t)-1 && uid != st.st_uid) ||
+	    (gid != (gid_t)-1 && gid != st.st_gid))
+		if (fchown(fd, uid, gid) == -1)
+			return -1;
+	return fchmod(fd, (mode_t)mode);
+}
+
+int
+cf_write_file_at(int dfd, const char *name, const char *path, const void *data,
+    size_t len, unsigned mode, uid_t uid, gid_t gid, struct cf_error *err)
+{
+	char tmp[NAME_MAX + 1];
+	int fd = -1, named = 0, rc = -1;
+
+	if (name[0] == '\0' || strlen(name) > NAME_MAX - 20 ||
+	    strchr(name, '/') != NULL)
+		return cf_errorf(err, CF_E_USAGE, "%s: not a file name", path);
+	if ((fd = temp_create(dfd, name, tmp, sizeof(tmp))) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	named = 1;
+	if (set_owner_mode(fd, mode, uid, gid) == -1 ||
+	    cf_write_all(fd, data, len) == -1 || fsync(fd) == -1) {
 		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -218,26 +273,52 @@ cf_write_file_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	fd = -1;
-	if (rename(tmp, path) == -1) {
+	if (renameat(dfd, tmp, dfd, name) == -1) {
 		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
-	free(tmp);
-	tmp = NULL;
-	dcopy = xstrdup(path);
-	if ((dfd = open(dirname(dcopy), O_RDONLY | O_DIRECTORY)) != -1) {
-		(void)fsync(dfd);
-		close(dfd);
+	named = 0;
+	/* The rename is durable only once the directory is. */
+	if (fsync(dfd) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: sync its directory: %s", path,
+		    strerror(errno));
+		goto out;
 	}
 	rc = 0;
 out:
 	if (fd != -1)
 		close(fd);
-	if (tmp != NULL) {
-		unlink(tmp);
-		free(tmp);
-	}
-	free(dcopy);
+	if (named)
+		(void)unlinkat(dfd, tmp, 0);
+	return rc;
+}
+
+/*
+ * The directory is opened by its name, links and all: the CLI's and the
+ * agent's own files are where their users say.  Service files, which a
+ * user other than root may control, go through deploy_files.c instead.
+ */
+int
+cf_write_file_atomic(const char *path, const void *data, size_t len,
+    unsigned mode, struct cf_error *err)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int dfd, rc;
+
+	if (slash == NULL)
+		dir = xstrdup(".");
+	else if (slash == path)
+		dir = xstrdup("/");
+	else
+		dir = xasprintf("%.*s", (int)(slash - path), path);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (dfd == -1)
+		return cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+	rc = cf_write_file_at(dfd, slash ? slash + 1 : path, path, data, len,
+	    mode, (uid_t)-1, (gid_t)-1, err);
+	close(dfd);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
 #define CF_UTIL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "error.h"
@@ -44,12 +45,24 @@ int cf_read_file(const char *path, size_t max, struct cf_buf *out,
     struct cf_error *err);
 
 /*
- * Writes data to path atomically: a temporary file in the same directory
- * created with mode, written, fsynced, renamed over path, then the
- * directory fsynced.  On failure path is untouched.
+ * Writes data to path atomically: a new temporary file beside it (".<name>
+ * .certfleet-XXXXXX", created O_EXCL) given mode, written, fsynced,
+ * renamed over path, then the directory fsynced.  On failure path is
+ * untouched.  A link at path is replaced, not written through.
  */
 int cf_write_file_atomic(const char *path, const void *data, size_t len,
     unsigned mode, struct cf_error *err);
+
+/*
+ * The one atomic writer, cf_write_file_atomic's too: writes data to the
+ * file name (no '/') in the open directory dfd as above, the temporary
+ * file owned by uid and gid ((uid_t)-1 / (gid_t)-1: the caller's) and
+ * given mode before any byte is written.  path names the file in
+ * messages.  The directory is the caller's to open safely.
+ */
+int cf_write_file_at(int dfd, const char *name, const char *path,
+    const void *data, size_t len, unsigned mode, uid_t uid, gid_t gid,
+    struct cf_error *err);
 
 /* Base64 (no line breaks) of len bytes of p, as a new string. */
 char *cf_base64_new(const unsigned char *p, size_t len);

@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -232,25 +233,25 @@ test_commands(void)
 	double t0;
 	long bg;
 
-	CHECK(cf_run_command("config test", "exit 0", 2000, &err) == 0,
+	CHECK(cf_run_command("config test", "exit 0", NULL, 2000, &err) == 0,
 	    "command: exit 0 succeeds");
 	CHECK(cf_run_command("config test",
-		  "echo one; echo; echo two >&2; echo '  '; exit 4", 2000,
+		  "echo one; echo; echo two >&2; echo '  '; exit 4", NULL, 2000,
 		  &err) == -1 &&
 		  err.code == CF_E_IO &&
 		  strcmp(err.msg,
 		      "config test failed (exit status 4): one / two") == 0,
 	    "command: exit status and the last two lines of its output");
-	CHECK(
-	    cf_run_command("reload", "seq 1 5000; exit 1", 2000, &err) == -1 &&
-		strstr(err.msg, ": 4999 / 5000") != NULL,
+	CHECK(cf_run_command(
+		  "reload", "seq 1 5000; exit 1", NULL, 2000, &err) == -1 &&
+		  strstr(err.msg, ": 4999 / 5000") != NULL,
 	    "command: the end of a long output is kept");
-	CHECK(cf_run_command("reload", "kill -9 $$", 2000, &err) == -1 &&
+	CHECK(cf_run_command("reload", "kill -9 $$", NULL, 2000, &err) == -1 &&
 		  strstr(err.msg, "reload killed by signal 9") != NULL,
 	    "command: killed by a signal");
 	snprintf(cmd, sizeof(cmd), "sleep 5 & echo $! > %s/bg; sleep 5", dir);
 	t0 = now_s();
-	CHECK(cf_run_command("reload", cmd, 300, &err) == -1 &&
+	CHECK(cf_run_command("reload", cmd, NULL, 300, &err) == -1 &&
 		  strcmp(err.msg, "reload timed out after 300 ms") == 0 &&
 		  now_s() - t0 < 2,
 	    "command: a timeout returns in time");
@@ -261,8 +262,8 @@ test_commands(void)
 	/* A daemon that keeps the output pipe open does not hold us up. */
 	snprintf(cmd, sizeof(cmd), "sleep 3 & echo $! > %s/bg", dir);
 	t0 = now_s();
-	CHECK(
-	    cf_run_command("reload", cmd, 2000, &err) == 0 && now_s() - t0 < 1,
+	CHECK(cf_run_command("reload", cmd, NULL, 2000, &err) == 0 &&
+		  now_s() - t0 < 1,
 	    "command: a background child holding the pipe does not block");
 	if ((bg = read_pid("bg")) > 0)
 		kill((pid_t)bg, SIGKILL);
@@ -487,6 +488,300 @@ test_check(const struct cf_service *svc)
 	cf_probe_clear(&p);
 }
 
+/* The lines of file path, sorted, joined by '|' ("" when unreadable). */
+static void
+lines_of(const char *path, char *out, size_t size)
+{
+	char cmd[800];
+	FILE *f;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "sort %s | tr '\\n' '|'", path);
+	out[0] = '\0';
+	if ((f = popen(cmd, "r")) == NULL)
+		return;
+	n = fread(out, 1, size - 1, f);
+	out[n] = '\0';
+	pclose(f);
+}
+
+#define ENV_PATH                                                               \
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+/*
+ * A command sees PATH, LANG, the section's env and nothing of the
+ * agent's (PWD is /bin/sh's own, in /).
+ */
+static void
+test_command_env(void)
+{
+	char *env[] = {"FOO=bar", "BAZ=two words", NULL};
+	char *path_env[] = {"PATH=/opt/x/bin:/usr/bin:/bin", NULL};
+	struct cf_service s;
+	struct cf_error err;
+	char cmd[600], out[2048], path[320];
+
+	snprintf(path, sizeof(path), "%s/env.out", dir);
+	snprintf(cmd, sizeof(cmd), "env > %s", path);
+	setenv("CERTFLEET_PASSWORD", "secret", 1);
+	setenv("AWS_SECRET_ACCESS_KEY", "also-secret", 1);
+	svc_init(&s, "https");
+	s.env = env;
+	CHECK(cf_run_command("reload", cmd, &s, 2000, &err) == 0,
+	    "env: the command runs");
+	lines_of(path, out, sizeof(out));
+	CHECK_STR(out, "BAZ=two words|FOO=bar|LANG=C.UTF-8|" ENV_PATH "|PWD=/|",
+	    "env: only PATH, LANG and the section's env (and sh's PWD, in /)");
+	CHECK(strstr(out, "secret") == NULL,
+	    "env: the agent's CERTFLEET_PASSWORD does not reach it");
+	CHECK(cf_run_command("reload", cmd, NULL, 2000, &err) == 0,
+	    "env: without a section too");
+	lines_of(path, out, sizeof(out));
+	CHECK_STR(out, "LANG=C.UTF-8|" ENV_PATH "|PWD=/|",
+	    "env: without a section, PATH and LANG");
+	s.env = path_env;
+	CHECK(cf_run_command("reload", cmd, &s, 2000, &err) == 0,
+	    "env: PATH named by the section");
+	lines_of(path, out, sizeof(out));
+	CHECK_STR(out, "LANG=C.UTF-8|PATH=/opt/x/bin:/usr/bin:/bin|PWD=/|",
+	    "env: the section's PATH replaces the fixed one");
+	unsetenv("CERTFLEET_PASSWORD");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unlink(path);
+}
+
+/* run_as: the command runs as that user, with its groups (root only). */
+static void
+test_command_run_as(void)
+{
+	struct cf_service s;
+	struct cf_error err;
+
+	if (geteuid() != 0) {
+		printf("# run_as: not root, skipped\n");
+		return;
+	}
+	svc_init(&s, "https");
+	CHECK(cf_run_command("reload", "id -u; exit 1", &s, 2000, &err) == -1 &&
+		  strcmp(err.msg, "reload failed (exit status 1): 0") == 0,
+	    "run_as: without it, as the agent (root)");
+	s.run_as = "nobody";
+	s.run_uid = 65534;
+	s.run_gid = 65534;
+	CHECK(
+	    cf_run_command("reload", "echo $(id -u) $(id -g) $(id -G); exit 1",
+		&s, 2000, &err) == -1 &&
+		strcmp(err.msg,
+		    "reload failed (exit status 1): 65534 65534 65534") == 0,
+	    "run_as nobody: uid, gid and groups are nobody's, root's gone");
+	if (strcmp(err.msg, "reload failed (exit status 1): 65534 65534 65534"))
+		fprintf(stderr, "  got: %s\n", err.msg);
+}
+
+/* ---- files a user other than root controls -------------------------- */
+
+static const char *
+hpath(const char *name)
+{
+	static char p[4][300];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(p[i], sizeof(p[i]), "%s/hostile/%s", dir, name);
+	return p[i];
+}
+
+static void
+put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f != NULL) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+/* A files service writing chain.pem and key.pem in dir/hostile/<sub>. */
+static void
+hostile_svc(struct cf_service *s, const char *sub, char *chain, char *key)
+{
+	svc_init(s, "https");
+	snprintf(chain, 400, "%s/hostile/%s/chain.pem", dir, sub);
+	snprintf(key, 400, "%s/hostile/%s/key.pem", dir, sub);
+	s->chain = chain;
+	s->key = key;
+}
+
+static void
+test_links(const struct kit *a)
+{
+	struct cf_service s;
+	char chain[400], key[400], msg[600], want[1200];
+	char thumb[CF_THUMB_LEN + 1];
+	time_t na;
+	struct cf_error err;
+
+	snprintf(chain, sizeof(chain), "%s/hostile", dir);
+	mkdir(chain, 0755);
+	mkdir(hpath("d"), 0755);
+	put_file(hpath("elsewhere"), "untouched\n");
+	symlink(hpath("elsewhere"), hpath("d/key.pem"));
+	hostile_svc(&s, "d", chain, key);
+	snprintf(want, sizeof(want),
+	    "https: read %s: refused: %s is a symbolic link; certfleet "
+	    "follows no link in a service's paths: name the real file "
+	    "(readlink -f)",
+	    key, key);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 && strcmp(msg, want) == 0,
+	    "link: a symbolic link at the key path is refused, named");
+	if (strcmp(msg, want) != 0)
+		fprintf(stderr, "  got  %s\n  want %s\n", msg, want);
+	CHECK(file_is(hpath("elsewhere"), "untouched\n", 10) &&
+		  access(chain, F_OK) == -1,
+	    "link: nothing written through it, nor beside it");
+
+	mkdir(hpath("real"), 0755);
+	symlink(hpath("real"), hpath("link"));
+	hostile_svc(&s, "link", chain, key);
+	snprintf(want, sizeof(want), "refused: %s is a symbolic link",
+	    hpath("link"));
+	CHECK(
+	    deploy(&s, a, msg, sizeof(msg)) == -1 && strstr(msg, want) != NULL,
+	    "link: a symbolic link to a directory on the way is refused");
+	CHECK(access(hpath("real/chain.pem"), F_OK) == -1 &&
+		  access(hpath("real/key.pem"), F_OK) == -1,
+	    "link: nothing written in the directory it points to");
+	hostile_svc(&s, "real", chain, key);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0 &&
+		  file_is(key, a->r.key, a->r.key_len),
+	    "link: the real directory, named, takes the files");
+
+	symlink(chain, hpath("d/chain.pem"));
+	CHECK(cf_file_leaf(hpath("d/chain.pem"), thumb, &na, &err) == -1 &&
+		  strstr(err.msg, "is a symbolic link") != NULL &&
+		  thumb[0] == '\0',
+	    "link: reading what is on disk does not follow a linked chain");
+	CHECK(cf_file_leaf(chain, thumb, &na, &err) == 1 &&
+		  strcmp(thumb, a->thumb) == 0,
+	    "link: the real chain file is read");
+}
+
+static void
+test_open_dirs(const struct kit *a)
+{
+	struct cf_service s;
+	char chain[400], key[400], msg[600], want[1200];
+	struct stat st;
+
+	mkdir(hpath("open"), 0755);
+	chmod(hpath("open"), 0777);
+	hostile_svc(&s, "open", chain, key);
+	snprintf(want, sizeof(want),
+	    "https: read %s: refused: every user may write in %s and could "
+	    "swap the files; chmod o-w %s",
+	    chain, hpath("open"), hpath("open"));
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 && strcmp(msg, want) == 0,
+	    "dirs: a directory every user may write is refused, with the fix");
+	CHECK(access(chain, F_OK) == -1 && access(key, F_OK) == -1,
+	    "dirs: refused before anything is written");
+	chmod(hpath("open"), 01777);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 &&
+		  strstr(msg, "every user may write") != NULL,
+	    "dirs: sticky is not enough for the files' own directory");
+
+	/* A sticky, open directory above one of root's, as /tmp. */
+	mkdir(hpath("open/inner"), 0755);
+	hostile_svc(&s, "open/inner", chain, key);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0,
+	    "dirs: a sticky open directory above a safe one, as /tmp");
+	if (geteuid() != 0) {
+		printf("# owners: not root, skipped\n");
+		return;
+	}
+	chmod(hpath("open"), 0777);
+	snprintf(want, sizeof(want), "every user may write in %s and",
+	    hpath("open"));
+	CHECK(
+	    deploy(&s, a, msg, sizeof(msg)) == -1 && strstr(msg, want) != NULL,
+	    "dirs: an ancestor every user may write, not sticky, is refused");
+	chmod(hpath("open"), 0755);
+
+	mkdir(hpath("grp"), 0775);
+	chmod(hpath("grp"), 0775);
+	(void)!chown(hpath("grp"), 0, 65534);
+	hostile_svc(&s, "grp", chain, key);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 &&
+		  strstr(msg, "refused: group 65534 may write in ") != NULL &&
+		  strstr(msg, "set group = to that group") != NULL,
+	    "dirs: a directory another group may write is refused");
+	s.gid = 65534;
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0 && stat(key, &st) == 0 &&
+		  st.st_gid == 65534 && st.st_uid == 0,
+	    "dirs: the section's group may write it; the files get it");
+
+	mkdir(hpath("nobody"), 0755);
+	(void)!chown(hpath("nobody"), 65534, 65534);
+	hostile_svc(&s, "nobody", chain, key);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == -1 &&
+		  strstr(msg, " belongs to nobody (uid 65534), who could swap "
+			      "the files; chown root ") != NULL &&
+		  access(chain, F_OK) == -1,
+	    "dirs: a directory nobody owns is refused, nothing written");
+	s.uid = 65534;
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0 && stat(key, &st) == 0 &&
+		  st.st_uid == 65534 && (st.st_mode & 07777) == 0600,
+	    "dirs: owner = nobody: its directory is trusted, its key 0600");
+}
+
+/*
+ * A key.pem nobody put there, and keeps open: the new key is a new file
+ * (another inode), root's, 0600; nobody's descriptor still reads theirs.
+ */
+static void
+test_planted(const struct kit *a)
+{
+	struct cf_service s;
+	char chain[400], key[400], msg[600], old[32] = "";
+	struct stat before, after;
+	int fd;
+
+	if (geteuid() != 0) {
+		printf("# planted: not root, skipped\n");
+		return;
+	}
+	mkdir(hpath("planted"), 0755);
+	hostile_svc(&s, "planted", chain, key);
+	put_file(key, "planted\n");
+	(void)!chown(key, 65534, 65534);
+	chmod(key, 0644);
+	stat(key, &before);
+	fd = open(key, O_RDONLY);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0 && stat(key, &after) == 0,
+	    "planted: the deployment goes through");
+	CHECK(after.st_uid == 0 && after.st_gid == 0 &&
+		  (after.st_mode & 07777) == 0600,
+	    "planted: the key is root's and 0600, not the planted file's "
+	    "owner");
+	CHECK(after.st_ino != before.st_ino,
+	    "planted: a new inode, never the planted one reused");
+	CHECK(fd != -1 && read(fd, old, sizeof(old) - 1) == 8 &&
+		  strcmp(old, "planted\n") == 0,
+	    "planted: nobody's open descriptor reads only what they wrote");
+	CHECK(file_is(key, a->r.key, a->r.key_len),
+	    "planted: the key is in the new file");
+	if (fd != -1)
+		close(fd);
+
+	/* The same bytes, but nobody's: still written again, as root's. */
+	(void)!chown(key, 65534, 65534);
+	stat(key, &before);
+	CHECK(deploy(&s, a, msg, sizeof(msg)) == 0 &&
+		  strstr(msg, "deployed") == msg && stat(key, &after) == 0 &&
+		  after.st_uid == 0 && after.st_ino != before.st_ino,
+	    "planted: right bytes, wrong owner is a change, written anew");
+}
+
 /* 1 when dir holds no temporary file of an atomic write. */
 static int
 no_temp_files(void)
@@ -559,6 +854,11 @@ main(void)
 	test_check(&svc);
 	test_deploy_fail(&svc, &a, &b);
 	test_undo(&svc, &a, &b);
+	test_command_env();
+	test_command_run_as();
+	test_links(&a);
+	test_open_dirs(&a);
+	test_planted(&a);
 	CHECK(no_temp_files(), "deploy: no temporary file is left behind");
 
 	stop_servers();

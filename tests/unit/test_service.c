@@ -159,6 +159,58 @@ test_sections(void)
 	    "service: a name with a space is refused");
 }
 
+/* env and run_as: what the service's commands run with. */
+static void
+test_env_run_as(void)
+{
+	struct cf_services *c = cf_services_new();
+	const struct cf_service *s;
+
+	s = section(c, "https",
+	    (const char *const[]){"kind=files", "chain=/c",
+		"env=FOO=bar  TOKEN=\"a b=c\" _X1=", "run_as=nobody", NULL},
+	    1);
+	CHECK(s != NULL && s->env != NULL &&
+		  strcmp(s->env[0], "FOO=bar") == 0 &&
+		  strcmp(s->env[1], "TOKEN=a b=c") == 0 &&
+		  strcmp(s->env[2], "_X1=") == 0 && s->env[3] == NULL,
+	    "env: NAME=VALUE entries, a quoted value with blanks, an empty "
+	    "one");
+	CHECK(s != NULL && s->run_as != NULL &&
+		  strcmp(s->run_as, "nobody") == 0 && s->run_uid == 65534,
+	    "run_as: a user name, resolved");
+	s = section(c, "smtp",
+	    (const char *const[]){
+		"kind=files", "chain=/c", "run_as=65534", NULL},
+	    1);
+	CHECK(s != NULL && s->run_as != NULL &&
+		  strcmp(s->run_as, "nobody") == 0 && s->env == NULL,
+	    "run_as: a uid is taken with its user's name; no env: none");
+	s = section(c, "imap",
+	    (const char *const[]){"kind=files", "chain=/c", NULL}, 1);
+	CHECK(s != NULL && s->run_as == NULL && s->uid == (uid_t)-1,
+	    "run_as: none by default; owner: none (the agent's, root)");
+	cf_services_free(c);
+
+	CHECK(
+	    refused("a", (const char *const[]){"env=FOO", NULL}, "NAME=VALUE"),
+	    "env: an entry without = is refused");
+	CHECK(refused("a", (const char *const[]){"env=1A=x", NULL}, "entry 1"),
+	    "env: a name starting with a digit is refused");
+	CHECK(refused("a",
+		  (const char *const[]){"env=A=1 B=secretvalue A=2", NULL},
+		  "A is given twice"),
+	    "env: a name given twice is refused");
+	CHECK(refused("a", (const char *const[]){"env=T=\"secretvalue", NULL},
+		  "T: the quote is not closed") &&
+		  strstr(err.msg, "secretvalue") == NULL,
+	    "env: an open quote is refused, the value not shown");
+	CHECK(refused("a",
+		  (const char *const[]){"run_as=no-such-user-here", NULL},
+		  "no such user"),
+	    "run_as: an unknown user is refused");
+}
+
 /* ---- enable on a store ---------------------------------------------- */
 
 static struct cf_store *st;
@@ -259,7 +311,7 @@ test_enable(void)
 	struct cf_services *c = cf_services_new();
 	char leaf_t[41], old_t[41], orphan_t[41], stray_t[41], *detail = NULL;
 	char *text;
-	char path[600], chain[600], key[600], smtp_chain[600];
+	char path[600], chain[600], key[600], smtp_chain[600], real[640];
 	struct cf_service_view v = {0};
 	struct stat sb;
 	X509 *certs[3] = {leaf, inter, root};
@@ -368,6 +420,23 @@ test_enable(void)
 	CHECK(view("https", &v) && v.match == 1, "services: match again");
 	view_clear(&v);
 
+	/* The same chain behind a link: not followed, and said so. */
+	snprintf(real, sizeof(real), "%s.real", chain + 6);
+	rename(chain + 6, real);
+	if (symlink(real, chain + 6) == -1)
+		perror("symlink");
+	CHECK(
+	    view("https", &v) && v.match == 0 &&
+		strstr(v.problem, "its files cannot be read: ") == v.problem &&
+		strstr(v.problem, "is a symbolic link") != NULL,
+	    "services: a linked chain file is not followed, and named");
+	view_clear(&v);
+	unlink(chain + 6);
+	rename(real, chain + 6);
+	CHECK(view("https", &v) && v.match == 1,
+	    "services: the real file again: match");
+	view_clear(&v);
+
 	cf_store_free(st);
 	cf_services_free(c);
 	X509_free(root);
@@ -389,6 +458,7 @@ int
 main(void)
 {
 	test_sections();
+	test_env_run_as();
 	test_enable();
 	return check_done();
 }

@@ -52,7 +52,8 @@ slurp(const char *path)
 	return s;
 }
 
-/* Entries of d whose name starts with prefix. */
+/* Entries of d whose name holds prefix (temporary files are
+ * ".NAME.certfleet-..."). */
 static int
 count_prefixed(const char *d, const char *prefix)
 {
@@ -61,7 +62,7 @@ count_prefixed(const char *d, const char *prefix)
 	int n = 0;
 
 	while (dp != NULL && (e = readdir(dp)) != NULL)
-		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+		if (strstr(e->d_name, prefix) != NULL)
 			n++;
 	if (dp != NULL)
 		closedir(dp);
