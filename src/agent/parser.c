@@ -295,8 +295,14 @@ read_answer(int fd, const char *name, struct cf_bundle *out,
 			rc = cf_bundle_move(name, b, out, err) == -1 ? -1 : 0;
 			goto out;
 		} else if (head[0] == 'E' && len >= 4) {
+			/* The code indexes tables: one out of range (a
+			 * parser gone wrong) is the agent's failure. */
+			uint32_t code = get_u32(p);
 			p[len] = '\0';
-			cf_errorf(err, (int)get_u32(p), "%s", (char *)p + 4);
+			cf_errorf(err,
+			    code > CF_OK && code < CF_E_COUNT ? (int)code
+							      : CF_E_INTERNAL,
+			    "%s", (char *)p + 4);
 			rc = -1;
 			goto out;
 		} else if (head[0] == 'P') {
