@@ -268,10 +268,20 @@ take_record(const char *name, char tag, const unsigned char *p, size_t len,
 	return cf_bundle_add_key(out, key, err);
 }
 
+static int
+malformed(const char *name, struct cf_error *err)
+{
+	return cf_errorf(err, CF_E_INTERNAL,
+	    "the parser process sent a malformed answer reading %s; the "
+	    "file was not imported",
+	    name);
+}
+
 /*
  * Reads records into a new bundle until 'Z' (0, moved into out) or 'E'
- * (-1, its error).  -2 when the answer stops or is malformed: the
- * caller looks at how the child ended.
+ * (-1, its error); -1 too for a malformed answer.  -2 when the answer
+ * stops, -3 when the deadline passed: the caller looks at how the child
+ * ended.
  */
 static int
 read_answer(int fd, const char *name, struct cf_bundle *out,
@@ -280,17 +290,23 @@ read_answer(int fd, const char *name, struct cf_bundle *out,
 	struct cf_bundle *b = cf_bundle_new();
 	unsigned char head[5], *p = NULL;
 	size_t len = 0;
-	int rc = -2;
+	int rc = -1;
 
 	for (;;) {
-		if (read_full(fd, head, 5, deadline) == -1)
+		if (read_full(fd, head, 5, deadline) == -1) {
+			rc = errno == ETIMEDOUT ? -3 : -2;
 			goto out;
+		}
 		len = get_u32(head + 1);
-		if (len > MAX_RECORD)
+		if (len > MAX_RECORD) {
+			rc = malformed(name, err);
 			goto out;
+		}
 		p = xmalloc(len + 1);
-		if (read_full(fd, p, len, deadline) == -1)
+		if (read_full(fd, p, len, deadline) == -1) {
+			rc = errno == ETIMEDOUT ? -3 : -2;
 			goto out;
+		}
 		if (head[0] == 'Z') {
 			rc = cf_bundle_move(name, b, out, err) == -1 ? -1 : 0;
 			goto out;
@@ -313,8 +329,10 @@ read_answer(int fd, const char *name, struct cf_bundle *out,
 				rc = -1;
 				goto out;
 			}
-		} else
+		} else {
+			rc = malformed(name, err);
 			goto out;
+		}
 		OPENSSL_clear_free(p, len + 1);
 		p = NULL;
 	}
@@ -366,8 +384,9 @@ child_failed(const char *name, pid_t pid, int timed_out,
 {
 	int status = 0;
 
-	if (timed_out)
-		kill(pid, SIGKILL);
+	/* One that is still running is stopped: a dead one's status stays
+	 * the signal that ended it. */
+	kill(pid, SIGKILL);
 	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
 		;
 	if (timed_out)
@@ -412,8 +431,8 @@ parser_parse(const char *name, const unsigned char *data, size_t len,
 		shutdown(sv[0], SHUT_WR);
 	/* A child that died reading the request is seen by read_answer. */
 	rc = read_answer(sv[0], name, out, deadline, err);
-	if (rc == -2) {
-		rc = child_failed(name, pid, errno == ETIMEDOUT, err);
+	if (rc <= -2) {
+		rc = child_failed(name, pid, rc == -3, err);
 		pid = -1;
 	}
 out:
