@@ -30,7 +30,9 @@
 
 #define MAGIC "CFP1"
 #define MAX_NAME 4096
-#define MAX_PASSWORD 65536
+/* Longer than any password the PKCS#12 reader takes, so that its own
+ * message says what is wrong with one. */
+#define MAX_PASSWORD CF_MAX_INPUT_BYTES
 /* A record is one certificate or key of a file of at most
  * CF_MAX_INPUT_BYTES; the aux data of a certificate adds little. */
 #define MAX_RECORD (CF_MAX_INPUT_BYTES + 65536)
@@ -133,10 +135,17 @@ send_request(int fd, const char *name, const unsigned char *data,
 {
 	size_t nlen = strlen(name) > MAX_NAME ? MAX_NAME : strlen(name);
 	size_t plen = password != NULL ? strlen(password) : 0;
-	size_t hlen = 4 + 4 + nlen + 1 + 4 + plen + 4, off = 0;
-	unsigned char *head = xmalloc(hlen);
+	size_t hlen, off = 0;
+	unsigned char *head;
 	int rc;
 
+	/* A name cut short is cut between characters: it goes into
+	 * messages, which must stay UTF-8. */
+	while (nlen > 0 && nlen < strlen(name) &&
+	    ((unsigned char)name[nlen] & 0xc0) == 0x80)
+		nlen--;
+	hlen = 4 + 4 + nlen + 1 + 4 + plen + 4;
+	head = xmalloc(hlen);
 	memcpy(head, MAGIC, 4);
 	put_u32(head + 4, (uint32_t)nlen);
 	memcpy(head + 8, name, nlen);
