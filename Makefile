@@ -15,7 +15,11 @@ WARN    := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
 WERROR  ?=
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-ALL_CFLAGS  = $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS) -Isrc/lib -MMD -MP
+# Only the agent filters system calls (its parser process, parser.h).
+AGENT_PKGS := libseccomp
+AGENT_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
+AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
+ALL_CFLAGS  = $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS) -Isrc/lib -MMD -MP
 LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
@@ -43,7 +47,7 @@ $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
 
 $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(LDLIBS)
+	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a

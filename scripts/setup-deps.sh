@@ -27,7 +27,7 @@ set -f # package lists are plain words, split on purpose throughout
 # debhelper), lintian, systemd-analyze (systemd) and man (man-db) for
 # `systemd-analyze verify` of the unit.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
-libjansson-dev libevent-dev libinih-dev sqlite3 jq clang gnutls-bin libnss3-tools
+libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
 dpkg-dev debhelper lintian systemd man-db"

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "agent.h"
+#include "parser.h"
 
 static const struct {
 	const char *name;
@@ -73,6 +74,10 @@ main(int argc, char **argv)
 		    OpenSSL_version(OPENSSL_VERSION));
 		return 0;
 	}
+	/* The agent's parser process (parser.h): not for people, so not
+	 * in the table that usage lists. */
+	if (strcmp(argv[1], "parse") == 0)
+		return cmd_parse(argc - 1, argv + 1);
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

@@ -19,6 +19,7 @@
 #include <event2/thread.h>
 
 #include "agent.h"
+#include "parser.h"
 #include "api.h"
 #include "server.h"
 #include "tls.h"
@@ -418,5 +419,7 @@ cmd_run(int argc, char **argv)
 		agent_config_free(c);
 		return 1;
 	}
+	/* Outside bytes are parsed in a process of their own (parser.h). */
+	cf_bundle_set_parser(parser_parse);
 	return run_owning_store(c, path, explicit);
 }

@@ -55,4 +55,15 @@ int cf_bundle_move(const char *name, struct cf_bundle *src,
 int cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
     const char *password, struct cf_bundle *out, struct cf_error *err);
 
+/*
+ * Where cf_bundle_parse does its work: with parse NULL (the default, the
+ * CLI's and the tests') in this process; otherwise every call goes to
+ * parse, which has cf_bundle_parse's contract.  certfleetd sets it once
+ * at start, before any thread, to its parser process (src/agent/parser.c)
+ * so that outside bytes are never parsed where the master key lives.
+ */
+void cf_bundle_set_parser(int (*parse)(const char *name,
+    const unsigned char *data, size_t len, const char *password,
+    struct cf_bundle *out, struct cf_error *err));
+
 #endif

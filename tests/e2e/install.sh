@@ -324,6 +324,33 @@ sed 's#^ExecStart=/usr/sbin/certfleetd#ExecStart=/usr/sbin/no-certfleetd#' \
 check_fails "deb: systemd-analyze verify rejects a unit with no agent" 1 "no-certfleetd" \
 	systemd-analyze verify --man=no "$T/certfleetd.service"
 
+# The installed unit's exposure: at most 3.0 ("OK"), where this
+# systemd-analyze scores unit files offline (systemd 252 and later); the
+# same unit without its sandbox scores worse (the check can fail).
+# exposure FILE - the overall exposure level systemd-analyze gives FILE.
+exposure() {
+	systemd-analyze security --offline=yes --no-pager "$1" 2>/dev/null |
+		sed -n 's/.*Overall exposure level for .*: \([0-9.]*\) .*/\1/p'
+}
+if systemd-analyze --help 2>/dev/null | grep -q -- '--offline'; then
+	score=$(exposure /lib/systemd/system/certfleetd.service)
+	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s <= 3.0) }'; then
+		pass "deb: the unit's exposure is at most 3.0 ($score)"
+	else
+		fail "deb: the unit's exposure is at most 3.0" "systemd-analyze says '${score:-nothing}'"
+	fi
+	grep -Ev '^(CapabilityBoundingSet|ProtectSystem|SystemCallFilter|PrivateDevices)=' \
+		/lib/systemd/system/certfleetd.service >"$T/open.service"
+	score=$(exposure "$T/open.service")
+	if [ -n "$score" ] && awk -v s="$score" 'BEGIN { exit !(s > 3.0) }'; then
+		pass "deb: without its sandbox the unit scores worse ($score)"
+	else
+		fail "deb: without its sandbox the unit scores worse" "got '${score:-nothing}'"
+	fi
+else
+	echo "# note: systemd-analyze security --offline is not here: exposure not scored"
+fi
+
 run purge
 INSTALLED=no
 expect_eq "deb: apt purge removes both" "$RC" 0

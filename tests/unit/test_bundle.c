@@ -865,6 +865,47 @@ test_garbage_and_limits(const struct kit *k)
 	free(data);
 }
 
+/* The hook certfleetd sets (cf_bundle_set_parser): every parse goes to
+ * it, with the caller's arguments; NULL parses in process again. */
+static int hook_calls;
+static const char *hook_password;
+
+static int
+hook_parser(const char *name, const unsigned char *data, size_t len,
+    const char *password, struct cf_bundle *out, struct cf_error *err)
+{
+	(void)data;
+	(void)len;
+	(void)out;
+	hook_calls++;
+	hook_password = password;
+	return cf_errorf(err, CF_E_INTERNAL, "%s: handled elsewhere", name);
+}
+
+static void
+test_parser_hook(const struct kit *k)
+{
+	struct cf_error err;
+	struct cf_bundle *b = cf_bundle_new();
+	unsigned char *der = NULL;
+	int n = i2d_X509(k->leaf, &der);
+
+	cf_bundle_set_parser(hook_parser);
+	CHECK(cf_bundle_parse("a.der", der, (size_t)n, "pw", b, &err) == -1 &&
+		  hook_calls == 1 && hook_password != NULL &&
+		  strcmp(hook_password, "pw") == 0 &&
+		  strstr(err.msg, "a.der: handled elsewhere") != NULL,
+	    "parser hook: the parse goes to the hook, password and all");
+	CHECK(sk_X509_num(b->certs) == 0,
+	    "parser hook: nothing parsed in process while it is set");
+	cf_bundle_set_parser(NULL);
+	CHECK(cf_bundle_parse("a.der", der, (size_t)n, NULL, b, &err) == 0 &&
+		  hook_calls == 1 && sk_X509_num(b->certs) == 1,
+	    "parser hook: unset, the parse is in process again");
+	OPENSSL_free(der);
+	cf_bundle_free(b);
+}
+
 int
 main(void)
 {
@@ -885,6 +926,7 @@ main(void)
 	test_vectors();
 	test_vector_negatives();
 	test_fuzz_seeds();
+	test_parser_hook(&k);
 
 	X509_free(k.leaf);
 	X509_free(k.ca);
