@@ -43,8 +43,7 @@ cf_dfile_read(const char *path, struct cf_secret **out, struct stat *st,
 	}
 	/* One byte more than fstat said, to notice a file that grows. */
 	cap = (size_t)st->st_size + 1;
-	s = xmalloc(sizeof(*s));
-	s->data = xmalloc(cap + 1);
+	s = cf_secret_alloc(cap);
 	s->len = 0;
 	while (s->len < cap) {
 		n = read(fd, s->data + s->len, cap - s->len);
