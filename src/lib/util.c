@@ -164,10 +164,10 @@ cf_secret_free(struct cf_secret *s)
 
 /*
  * OpenSSL's allocations, wiped when freed.  OpenSSL clears what it knows
- * to be a key, but not every copy it makes on the way: its decoders read
- * a private key's DER into a buffer they free as they would any other,
- * and a growing buffer leaves its old block to realloc.  An EC private
- * scalar was found three times in an agent after one import and export.
+ * to be a key, but not every copy it makes on the way: its DER decoder
+ * reads a private key's PrivateKeyInfo into a buffer it frees as any
+ * other (an import left one copy in the agent, an export another), and a
+ * growing buffer leaves its old block to realloc.
  * So every block OpenSSL frees is wiped first, whatever it held.
  */
 static void *
