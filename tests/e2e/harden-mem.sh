@@ -23,6 +23,8 @@
 #   reason; the same file made safe is accepted.
 # - an error about the last [service] section reads right (it used to be
 #   garbled by a vsnprintf whose source was its own destination).
+# - an empty master.key (an older version killed while making it) is
+#   refused with the way back from a backup, and left as it is.
 # shellcheck source-path=SCRIPTDIR
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -284,6 +286,24 @@ if [ "$(id -u)" = 0 ]; then
 	chown root "$C"
 	check "config: owned by root again, accepted" \
 		cfd check-config --config "$C/agent.conf"
+fi
+
+# ---- a master key cut short -----------------------------------------------
+
+# What an older version left when killed between creating master.key and
+# writing it: an empty file.  Refused, with the way back, and left as it is
+# (a new key in its place would lose every sealed key for good).
+: >"$T/conf1/store/master.key"
+check_fails "master key: an empty one is refused, restore named" 1 \
+	"found 0 .*certfleetd restore, see docs/backup.md" \
+	cfd run --config "$C/agent.conf"
+expect_eq "master key: the empty file is left as it is" \
+	"$(stat -c %s "$T/conf1/store/master.key")" 0
+ls "$T/conf1/store" >"$T/store.ls"
+if grep -q 'master.key.' "$T/store.ls"; then
+	fail "master key: no temporary file beside it" "$(cat "$T/store.ls")"
+else
+	pass "master key: no temporary file beside it"
 fi
 
 # An error about the last section: it used to read
