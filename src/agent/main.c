@@ -1,6 +1,7 @@
 /*
  * main.c - certfleetd: look the command up in the table, hand it argv.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +10,7 @@
 
 #include "agent.h"
 #include "parser.h"
+#include "util.h"
 
 static const struct {
 	const char *name;
@@ -58,6 +60,10 @@ main(int argc, char **argv)
 {
 	size_t i;
 
+	/* Before OpenSSL allocates anything: see cf_process_harden. */
+	if (cf_process_harden() == -1)
+		fprintf(stderr, "certfleetd: warning: core dumps could not be "
+				"turned off: %s\n", strerror(errno));
 	umask(077); /* state, keys and the store are the agent's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {

@@ -135,6 +135,7 @@ main(int argc, char **argv)
 	int c, sub_argc;
 	char **sub_argv;
 
+	(void)cf_process_harden(); /* no core holds a password or key */
 	umask(077); /* everything certfleet creates is the owner's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	opterr = 0;

@@ -180,8 +180,7 @@ read_at(int dfd, const char *name, const char *path, struct cf_secret **out,
 	}
 	/* One byte more than fstat said, to notice a file that grows. */
 	cap = (size_t)st->st_size + 1;
-	s = xmalloc(sizeof(*s));
-	s->data = xmalloc(cap + 1);
+	s = cf_secret_alloc(cap);
 	s->len = 0;
 	while (s->len < cap) {
 		n = read(fd, s->data + s->len, cap - s->len);

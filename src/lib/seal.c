@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,38 +27,82 @@
 #define NONCE_LEN 12
 #define TAG_LEN 16
 
+/* Allocated with cf_dontdump_alloc: the key stays out of core dumps. */
 struct cf_seal {
 	unsigned char key[CF_SEAL_KEY_LEN];
 };
+
+static struct cf_seal *
+seal_new(void)
+{
+	return cf_dontdump_alloc(sizeof(struct cf_seal));
+}
+
+/* fsyncs the directory path is in, so that a link into it lasts. */
+static void
+sync_dir(const char *path)
+{
+	char *copy = xstrdup(path);
+	int dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd != -1) {
+		(void)fsync(dfd);
+		close(dfd);
+	}
+	free(copy);
+}
+
+/*
+ * Writes key to path, which must not exist: to a temporary file beside
+ * it first (0600, written, fsynced), then link(2)ed into place, so that
+ * path is either absent or whole, whoever looks and whenever the process
+ * dies, and an existing key is never replaced (link fails with EEXIST
+ * where rename would overwrite).  CF_E_CONFLICT when path exists.
+ */
+static int
+write_key_new(const char *path, const unsigned char *key,
+    struct cf_error *err)
+{
+	char *tmp = xasprintf("%s.XXXXXX", path);
+	int fd, rc = -1;
+
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	if (fchmod(fd, 0600) == -1 ||
+	    cf_write_all(fd, key, CF_SEAL_KEY_LEN) == -1 || fsync(fd) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (link(tmp, path) == -1) {
+		cf_errorf(err, errno == EEXIST ? CF_E_CONFLICT : CF_E_IO,
+		    "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	sync_dir(path);
+	rc = 0;
+out:
+	close(fd);
+	unlink(tmp);
+	free(tmp);
+	return rc;
+}
 
 static int
 create_key(const char *path, struct cf_error *err)
 {
 	unsigned char key[CF_SEAL_KEY_LEN];
-	int fd, rc = -1;
+	struct cf_error e;
+	int rc = 0;
 
 	if (RAND_priv_bytes(key, sizeof(key)) != 1)
 		return cf_errorf_ossl(err, CF_E_CRYPTO, "%s: no randomness",
 		    path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		if (errno == EEXIST)
-			rc = 0; /* another process won the race; load it */
-		else
-			cf_errorf(err, CF_E_IO, "%s: %s", path,
-			    strerror(errno));
-		goto out;
-	}
-	if (write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) ||
-	    fsync(fd) == -1) {
-		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
-		close(fd);
-		unlink(path);
-		goto out;
-	}
-	close(fd);
-	rc = 0;
-out:
+	/* A conflict is another process that won the race: load its key. */
+	if (write_key_new(path, key, &e) == -1 && e.code != CF_E_CONFLICT)
+		rc = cf_errorf(err, e.code, "%s", e.msg);
 	OPENSSL_cleanse(key, sizeof(key));
 	return rc;
 }
@@ -93,13 +138,19 @@ cf_seal_load(const char *path, struct cf_error *err)
 		    path, (unsigned)(st.st_mode & 0777));
 		goto fail;
 	}
+	/* An older certfleet could die between creating the file and
+	 * writing it; nothing here can tell a cut key from another. */
 	if (st.st_size != CF_SEAL_KEY_LEN) {
 		cf_errorf(err, CF_E_IO,
-		    "%s: master key must be %d bytes, found %lld", path,
-		    CF_SEAL_KEY_LEN, (long long)st.st_size);
+		    "%s: the master key must be %d bytes, found %lld (cut "
+		    "short while it was made, or not a master key); put back "
+		    "the copy kept apart, or restore the state from a backup "
+		    "made --with-master-key (certfleetd restore, see "
+		    "docs/backup.md); do not delete it",
+		    path, CF_SEAL_KEY_LEN, (long long)st.st_size);
 		goto fail;
 	}
-	s = xcalloc(1, sizeof(*s));
+	s = seal_new();
 	if (read(fd, s->key, sizeof(s->key)) != (ssize_t)sizeof(s->key)) {
 		cf_errorf(err, CF_E_IO, "%s: short read", path);
 		goto fail;
@@ -117,8 +168,7 @@ cf_seal_free(struct cf_seal *s)
 {
 	if (s == NULL)
 		return;
-	OPENSSL_cleanse(s->key, sizeof(s->key));
-	free(s);
+	cf_dontdump_free(s); /* wipes */
 }
 
 int
@@ -181,9 +231,7 @@ cf_unseal(struct cf_seal *s, const char *aad, const unsigned char *blob,
 	ct = nonce + NONCE_LEN;
 	ctlen = len - MAGIC_LEN - NONCE_LEN - TAG_LEN;
 	tag = ct + ctlen;
-	plain = xcalloc(1, sizeof(*plain));
-	plain->data = xmalloc(ctlen + 1);
-	plain->len = ctlen;
+	plain = cf_secret_alloc(ctlen);
 	if ((ctx = EVP_CIPHER_CTX_new()) == NULL ||
 	    EVP_DecryptInit_ex2(ctx, EVP_aes_256_gcm(), s->key, nonce, NULL) !=
 		1 ||
@@ -201,7 +249,6 @@ cf_unseal(struct cf_seal *s, const char *aad, const unsigned char *blob,
 		ERR_clear_error();
 		goto out;
 	}
-	plain->data[ctlen] = '\0';
 	*out = plain;
 	plain = NULL;
 	rc = 0;
@@ -214,21 +261,7 @@ out:
 int
 cf_seal_save(const struct cf_seal *s, const char *path, struct cf_error *err)
 {
-	int fd, rc = -1;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1)
-		return cf_errorf(err, errno == EEXIST ? CF_E_CONFLICT : CF_E_IO,
-		    "%s: %s", path, strerror(errno));
-	if (cf_write_all(fd, s->key, sizeof(s->key)) == -1 || fsync(fd) == -1) {
-		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
-		unlink(path);
-		goto out;
-	}
-	rc = 0;
-out:
-	close(fd);
-	return rc;
+	return write_key_new(path, s->key, err);
 }
 
 int
@@ -345,7 +378,7 @@ cf_seal_unwrap(const unsigned char *blob, size_t len,
     const struct cf_secret *pass, const char *aad, struct cf_error *err)
 {
 	unsigned char copy[CF_SEAL_WRAP_LEN], kek[32];
-	struct cf_seal *s = xcalloc(1, sizeof(*s));
+	struct cf_seal *s = seal_new();
 
 	if (len != CF_SEAL_WRAP_LEN || memcmp(blob, WRAP_MAGIC, MAGIC_LEN) != 0) {
 		cf_errorf(err, CF_E_PARSE, "not an encrypted master key");

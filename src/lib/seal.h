@@ -18,9 +18,13 @@
 struct cf_seal;
 
 /*
- * Loads the master key from path, creating it (0600, random) when absent.
- * A key file readable by group or others, or of the wrong size, is
- * refused.  NULL and err set on failure; caller frees.
+ * Loads the master key from path, creating it (0600, random) when absent:
+ * written to a temporary file, fsynced and linked into place, so that no
+ * process, however it races or dies, finds a part of a key there.  A key
+ * file readable by group or others, or of the wrong size (an empty one
+ * left by an older version that died making it), is refused, the error
+ * saying how to get the key back.  NULL and err set on failure; caller
+ * frees.  The key is kept out of core dumps (MADV_DONTDUMP).
  */
 struct cf_seal *cf_seal_open(const char *path, struct cf_error *err);
 /* Loads the master key from path as cf_seal_open does, but never makes
@@ -28,8 +32,8 @@ struct cf_seal *cf_seal_open(const char *path, struct cf_error *err);
 struct cf_seal *cf_seal_load(const char *path, struct cf_error *err);
 void cf_seal_free(struct cf_seal *s); /* wipes the key; NULL-safe */
 
-/* Writes the master key to path, a new file (0600, fsynced); an
- * existing file is CF_E_CONFLICT and stays as it was. */
+/* Writes the master key to path, a new file (0600, fsynced, linked into
+ * place whole); an existing file is CF_E_CONFLICT and stays as it was. */
 int cf_seal_save(const struct cf_seal *s, const char *path,
     struct cf_error *err);
 

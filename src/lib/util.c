@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -10,6 +11,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -86,16 +90,66 @@ cf_buf_clear(struct cf_buf *b)
 	b->len = 0;
 }
 
+/*
+ * Secret bytes live in an anonymous mapping of their own, marked
+ * MADV_DONTDUMP, so that no core dump (gcore included) holds them.  The
+ * mapping's size leads it, so freeing never trusts len, which callers
+ * shorten (a password's newline).
+ */
+#define SECRET_HEAD 16
+
+void *
+cf_dontdump_alloc(size_t n)
+{
+	size_t size = SECRET_HEAD + n;
+	unsigned char *m;
+
+	if (size < n)
+		oom();
+	m = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		oom();
+	/* Best effort: a kernel without it still gets no core (see
+	 * cf_process_harden), only gcore would see the bytes. */
+	(void)madvise(m, size, MADV_DONTDUMP);
+	memcpy(m, &size, sizeof(size));
+	return m + SECRET_HEAD;
+}
+
+void
+cf_dontdump_free(void *p)
+{
+	unsigned char *m;
+	size_t size;
+
+	if (p == NULL)
+		return;
+	m = (unsigned char *)p - SECRET_HEAD;
+	memcpy(&size, m, sizeof(size));
+	OPENSSL_cleanse(m, size);
+	munmap(m, size);
+}
+
 struct cf_secret *
-cf_secret_new(const void *p, size_t len)
+cf_secret_alloc(size_t len)
 {
 	struct cf_secret *s = xmalloc(sizeof(*s));
 
-	s->data = xmalloc(len + 1);
+	if (len == SIZE_MAX)
+		oom();
+	s->data = cf_dontdump_alloc(len + 1); /* zeroed, as mmap gives it */
+	s->len = len;
+	return s;
+}
+
+struct cf_secret *
+cf_secret_new(const void *p, size_t len)
+{
+	struct cf_secret *s = cf_secret_alloc(len);
+
 	if (len > 0)
 		memcpy(s->data, p, len);
-	s->data[len] = '\0';
-	s->len = len;
 	return s;
 }
 
@@ -104,9 +158,75 @@ cf_secret_free(struct cf_secret *s)
 {
 	if (s == NULL)
 		return;
-	OPENSSL_cleanse(s->data, s->len + 1);
-	free(s->data);
+	cf_dontdump_free(s->data);
 	free(s);
+}
+
+/*
+ * OpenSSL's allocations, wiped when freed.  OpenSSL clears what it knows
+ * to be a key, but not every copy it makes on the way: its DER decoder
+ * reads a private key's PrivateKeyInfo into a buffer it frees as any
+ * other (an import left one copy in the agent, an export another), and a
+ * growing buffer leaves its old block to realloc.
+ * So every block OpenSSL frees is wiped first, whatever it held.
+ */
+static void *
+wiping_malloc(size_t n, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	return malloc(n);
+}
+
+static void
+wiping_free(void *p, const char *file, int line)
+{
+	(void)file;
+	(void)line;
+	if (p == NULL)
+		return;
+	/* glibc's explicit_bzero, not OPENSSL_cleanse: this runs for every
+	 * free, PBKDF2's thousands per key included, and costs less. */
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
+/* realloc would free the old block unwiped: move it by hand instead. */
+static void *
+wiping_realloc(void *p, size_t n, const char *file, int line)
+{
+	size_t old;
+	void *q;
+
+	if (p == NULL)
+		return wiping_malloc(n, file, line);
+	if (n == 0) {
+		wiping_free(p, file, line);
+		return NULL;
+	}
+	old = malloc_usable_size(p);
+	if (n <= old)
+		return p;
+	if ((q = malloc(n)) == NULL)
+		return NULL;
+	memcpy(q, p, old);
+	wiping_free(p, file, line);
+	return q;
+}
+
+int
+cf_process_harden(void)
+{
+	struct rlimit none = {0, 0};
+	int rc = 0;
+
+	if (setrlimit(RLIMIT_CORE, &none) == -1 ||
+	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
+		rc = -1;
+	if (CRYPTO_set_mem_functions(wiping_malloc, wiping_realloc,
+		wiping_free) != 1)
+		rc = -1;
+	return rc;
 }
 
 int

@@ -27,7 +27,8 @@ void cf_buf_clear(struct cf_buf *b); /* frees data, NULL-safe */
 
 /*
  * Secret bytes: passwords, key material.  Always NUL-terminated (len does
- * not count the NUL).  cf_secret_free wipes with OPENSSL_cleanse.
+ * not count the NUL).  They live in a mapping of their own, left out of
+ * core dumps (MADV_DONTDUMP); cf_secret_free wipes and unmaps it.
  */
 struct cf_secret {
 	char *data;
@@ -35,7 +36,24 @@ struct cf_secret {
 };
 /* A new secret holding a copy of len bytes of p; caller frees. */
 struct cf_secret *cf_secret_new(const void *p, size_t len);
+/* A new secret of len zero bytes (and the NUL) to fill; caller frees.
+ * len may be lowered later; data must never be realloc'd or freed. */
+struct cf_secret *cf_secret_alloc(size_t len);
 void cf_secret_free(struct cf_secret *s); /* wipes; NULL-safe */
+
+/* n bytes, zeroed, page-aligned less 16, left out of core dumps; for a
+ * key kept as long as the process runs.  Aborts when out of memory. */
+void *cf_dontdump_alloc(size_t n);
+void cf_dontdump_free(void *p); /* wipes and unmaps; NULL-safe */
+
+/*
+ * Keeps the process's secrets out of core dumps and other users' reach:
+ * no core file (RLIMIT_CORE 0, soft and hard), not dumpable (no core,
+ * no ptrace or /proc/PID/mem but by root), and every block OpenSSL frees
+ * wiped first.  Call first thing in main, before anything uses OpenSSL.
+ * -1 when a step failed (the others are done all the same).
+ */
+int cf_process_harden(void);
 
 /*
  * Reads at most max bytes of path ("-" = stdin) into out.  A larger file

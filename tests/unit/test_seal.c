@@ -1,12 +1,129 @@
 /* test_seal.c - the master key and AES-256-GCM sealing. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
 #include "seal.h"
+
+#define CREATORS 8
+#define ROUNDS 25
+
+/* Files in dir whose name starts with prefix. */
+static int
+count_files(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	while (d != NULL && (e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+			n++;
+	if (d != NULL)
+		closedir(d);
+	return n;
+}
+
+/*
+ * CREATORS processes open (and so create) the same new master key at
+ * the same moment, ROUNDS times: each must get a key, the same one
+ * (what HKDF derives from it), and no temporary file may stay behind.
+ * Before link(2), a creator could find the file made but not yet
+ * written, and failed on an empty key.
+ */
+static void
+test_concurrent_create(void)
+{
+	char path[512], name[32];
+	int r, i, failed = 0, differ = 0;
+
+	for (r = 0; r < ROUNDS; r++) {
+		int go[2], res[2];
+		unsigned char first[32], got[33];
+		pid_t pids[CREATORS];
+
+		snprintf(name, sizeof(name), "race%d.key", r);
+		snprintf(path, sizeof(path), "%s/%s", check_tmpdir(), name);
+		if (pipe(go) == -1 || pipe(res) == -1)
+			abort();
+		for (i = 0; i < CREATORS; i++) {
+			if ((pids[i] = fork()) == 0) {
+				struct cf_error err;
+				struct cf_seal *s;
+				unsigned char out[33] = {'F'};
+				char c;
+
+				close(go[1]);
+				(void)!read(go[0], &c, 1); /* all start at once */
+				s = cf_seal_open(path, &err);
+				if (s != NULL &&
+				    cf_seal_derive(s, "race", out + 1, 32,
+					&err) == 0)
+					out[0] = 'K';
+				(void)!write(res[1], out, sizeof(out));
+				cf_seal_free(s);
+				_exit(0);
+			}
+		}
+		close(go[0]);
+		close(res[1]);
+		close(go[1]); /* the start */
+		for (i = 0; i < CREATORS; i++) {
+			if (read(res[0], got, sizeof(got)) != sizeof(got) ||
+			    got[0] != 'K') {
+				failed++;
+				continue;
+			}
+			if (i == 0)
+				memcpy(first, got + 1, 32);
+			else if (memcmp(first, got + 1, 32) != 0)
+				differ++;
+		}
+		close(res[0]);
+		for (i = 0; i < CREATORS; i++)
+			waitpid(pids[i], NULL, 0);
+	}
+	CHECK(failed == 0, "seal: concurrent creators all get a master key");
+	CHECK(differ == 0, "seal: concurrent creators all get the same key");
+	CHECK(count_files(check_tmpdir(), "race") == ROUNDS,
+	    "seal: no temporary file stays beside a created key");
+}
+
+/*
+ * An empty master.key, as an older version left when it died between
+ * creating and writing it, is refused (never replaced by a new key,
+ * which would lose every sealed key for good), and the error says how
+ * to get the key back.
+ */
+static void
+test_empty_key(void)
+{
+	char path[512];
+	struct cf_error err;
+	struct cf_seal *s;
+	struct stat st;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/empty.key", check_tmpdir());
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	close(fd);
+	s = cf_seal_open(path, &err);
+	CHECK(s == NULL && err.code == CF_E_IO,
+	    "seal: an empty master key is refused");
+	CHECK(strstr(err.msg, "found 0") != NULL &&
+		  strstr(err.msg, "certfleetd restore") != NULL &&
+		  strstr(err.msg, "docs/backup.md") != NULL,
+	    "seal: the refusal says how to restore the key from a backup");
+	CHECK(stat(path, &st) == 0 && st.st_size == 0,
+	    "seal: an empty master key is left as it is, not replaced");
+	cf_seal_free(s);
+}
 
 int
 main(void)
@@ -72,6 +189,27 @@ main(void)
 	truncate(path, 16);
 	s = cf_seal_open(path, &err);
 	CHECK(s == NULL, "seal: a master key of the wrong size is refused");
+	CHECK(s == NULL && strstr(err.msg, "found 16") != NULL &&
+		  strstr(err.msg, "certfleetd restore") != NULL,
+	    "seal: a short master key is refused, recovery named");
 	cf_buf_clear(&blob);
+
+	/* save: a new file, never over an existing key. */
+	s = cf_seal_open(path2, &err);
+	snprintf(path, sizeof(path), "%s/saved.key", check_tmpdir());
+	CHECK(s != NULL && cf_seal_save(s, path, &err) == 0 &&
+		  stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
+		  st.st_size == CF_SEAL_KEY_LEN,
+	    "seal: save writes a new 0600 key file");
+	CHECK(s != NULL && cf_seal_save(s, path2, &err) == -1 &&
+		  err.code == CF_E_CONFLICT,
+	    "seal: save refuses to replace an existing key");
+	CHECK(count_files(check_tmpdir(), "saved.key.") == 0 &&
+		  count_files(check_tmpdir(), "other.key.") == 0,
+	    "seal: save leaves no temporary file");
+	cf_seal_free(s);
+
+	test_empty_key();
+	test_concurrent_create();
 	return check_done();
 }

@@ -9,8 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "check.h"
 #include "util.h"
@@ -236,6 +241,31 @@ test_write(void)
 	rmdir(sub);
 }
 
+/* 1 when the mapping holding p is marked dd (MADV_DONTDUMP) in
+ * /proc/self/smaps, 0 when not, -1 when none holds it. */
+static int
+dontdump(const void *p)
+{
+	FILE *f = fopen("/proc/self/smaps", "r");
+	char line[512];
+	uintptr_t a = (uintptr_t)p;
+	unsigned long lo, hi;
+	int in = 0, rc = -1;
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 &&
+		    strchr(line, '-') < strchr(line, ' '))
+			in = a >= lo && a < hi;
+		else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+			rc = strstr(line, " dd") != NULL;
+			break;
+		}
+	}
+	if (f != NULL)
+		fclose(f);
+	return rc;
+}
+
 static void
 test_secret(void)
 {
@@ -258,6 +288,67 @@ test_secret(void)
 	cf_secret_free(s);
 	cf_secret_free(NULL);
 	CHECK(1, "secret: cf_secret_free(NULL) is safe");
+
+	s = cf_secret_alloc(100000);
+	CHECK(s->len == 100000 && s->data[0] == '\0' &&
+		  s->data[99999] == '\0' && s->data[100000] == '\0',
+	    "secret: alloc gives len zero bytes and the NUL");
+	CHECK(dontdump(s->data) == 1 && dontdump(s->data + 99999) == 1,
+	    "secret: its bytes are left out of core dumps (VmFlags dd)");
+	s->len = 3; /* a caller shortens it, as chomp does */
+	cf_secret_free(s);
+	CHECK(1, "secret: freed after its len was lowered");
+	{
+		char *plain = xmalloc(64);
+		CHECK(dontdump(plain) == 0,
+		    "secret: a plain allocation is dumped (the check sees)");
+		free(plain);
+	}
+}
+
+/*
+ * cf_process_harden, in a child of its own (it changes the process for
+ * good, and must come before OpenSSL allocates): no core, not dumpable,
+ * and OpenSSL's memory functions replaced.
+ */
+static void
+test_harden(void)
+{
+	pid_t pid = fork();
+	int status = -1;
+
+	if (pid == 0) {
+		struct rlimit rl;
+		int bits = 0;
+		void *p;
+
+		if (cf_process_harden() == 0)
+			bits |= 1;
+		if (getrlimit(RLIMIT_CORE, &rl) == 0 && rl.rlim_cur == 0 &&
+		    rl.rlim_max == 0)
+			bits |= 2;
+		if (prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0)
+			bits |= 4;
+		/* OpenSSL's realloc through the wrapper keeps the bytes. */
+		p = OPENSSL_malloc(16);
+		memcpy(p, "0123456789abcde", 16);
+		p = OPENSSL_realloc(p, 5000);
+		if (p != NULL && memcmp(p, "0123456789abcde", 16) == 0)
+			bits |= 8;
+		OPENSSL_free(p);
+		_exit(bits);
+	}
+	waitpid(pid, &status, 0);
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) & 1),
+	    "harden: every step succeeds");
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) & 2),
+	    "harden: no core file (RLIMIT_CORE 0, soft and hard)");
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) & 4),
+	    "harden: the process is not dumpable");
+	CHECK(WIFEXITED(status) && (WEXITSTATUS(status) & 8),
+	    "harden: OpenSSL's realloc through the wiping allocator");
+	CHECK(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1,
+	    "harden: this process, not hardened, is dumpable (the check sees)");
 }
 
 static void
@@ -304,6 +395,7 @@ test_hex_time_str(void)
 int
 main(void)
 {
+	test_harden(); /* first: before this process uses OpenSSL */
 	snprintf(dir, sizeof(dir), "%s", check_tmpdir());
 	test_read();
 	test_read_stdin();
