@@ -91,6 +91,25 @@ check "set-up: B with its key and chain" on import "$P/ec.pem" "$P/ec.key" "$P/c
 
 # ---- an enable whose reload hangs stalls nobody ------------------------------
 
+# slowest N CMD... - the slowest of N runs of CMD in ms (99999 when one
+# failed); the times in $TIMES.
+slowest() {
+	local n=$1 max=0 t
+	shift
+	TIMES=
+	for _ in $(seq "$n"); do
+		t=$(ms "$@")
+		[ "$RC" -eq 0 ] || t=99999
+		[ "$t" -gt "$max" ] && max=$t
+		TIMES="$TIMES $t"
+	done
+	echo "$max"
+}
+# What a get costs here with nothing else going on: on a machine so busy
+# that this alone is near 100 ms, the bound is twice it.
+base=$(slowest 6 cf get --server ex1)
+limit=$((base * 2 > 100 ? base * 2 : 100))
+
 touch "$G"
 cf enable "$A" --services web --server ex1 >"$T/enable1.out" 2>"$T/enable1.err" &
 EPID=$!
@@ -100,23 +119,18 @@ else
 	fail "slow reload: the enable's reload is running" "no reload within 10 s"
 	show "$T/enable1.err"
 fi
-max=0
-for _ in 1 2 3 4 5 6; do
-	t=$(ms cf get --server ex1)
-	[ "$RC" -eq 0 ] || max=99999
-	[ "$t" -gt "$max" ] && max=$t
-	times="${times:-} $t"
-done
-if [ "$max" -lt 100 ]; then
-	pass "slow reload: get answers in under 100 ms (the slowest of 6: $max ms)"
+max=$(slowest 6 cf get --server ex1)
+if [ "$max" -lt "$limit" ]; then
+	pass "slow reload: get answers in under $limit ms (the slowest of 6: $max ms)"
 else
-	fail "slow reload: get answers in under 100 ms" "the slowest of 6 took $max ms (or failed):$times"
+	fail "slow reload: get answers in under $limit ms" \
+		"the slowest of 6 took $max ms:$TIMES (with no enable: $base ms)"
 fi
-t=$(ms cf log --server ex1)
-if [ "$RC" -eq 0 ] && [ "$t" -lt 100 ]; then
-	pass "slow reload: log answers in under 100 ms ($t ms)"
+t=$(slowest 3 cf log --server ex1)
+if [ "$t" -lt "$limit" ]; then
+	pass "slow reload: log answers in under $limit ms ($t ms)"
 else
-	fail "slow reload: log answers in under 100 ms" "$t ms, exit $RC"
+	fail "slow reload: log answers in under $limit ms" "$t ms:$TIMES"
 fi
 t=$(CF_TIMEOUT=20 ms cf import "$P/int.pem" --server ex1)
 if [ "$RC" -eq 0 ] && [ "$t" -lt 2000 ]; then
