@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # harden-enable.sh - an enable whose reload takes long stalls nobody
-# (issue 11, item 4): while a service's reload hangs, `get` and `log`
-# answer at once and an import (a write) does not wait for it; the
+# (issue 11, item 4): while a service's reload hangs and refused
+# handshakes arrive, `get` and `log` answer at once and an import (a
+# write) does not wait for it; the
 # enable then completes, deployed and audited.  Two enables of one
 # service never run their deployments at once.  An agent killed (-9)
 # mid-reload resolves the deployment at its next start: the assignment
@@ -91,23 +92,33 @@ check "set-up: B with its key and chain" on import "$P/ec.pem" "$P/ec.key" "$P/c
 
 # ---- an enable whose reload hangs stalls nobody ------------------------------
 
-# slowest N CMD... - the slowest of N runs of CMD in ms (99999 when one
-# failed); the times in $TIMES.
+# slowest N CMD... - SLOWEST: the slowest of N runs of CMD in ms (99999
+# when one failed); TIMES: each.
 slowest() {
-	local n=$1 max=0 t
+	local n=$1 t
 	shift
+	SLOWEST=0
 	TIMES=
 	for _ in $(seq "$n"); do
 		t=$(ms "$@")
 		[ "$RC" -eq 0 ] || t=99999
-		[ "$t" -gt "$max" ] && max=$t
+		[ "$t" -gt "$SLOWEST" ] && SLOWEST=$t
 		TIMES="$TIMES $t"
 	done
-	echo "$max"
 }
-# What a get costs here with nothing else going on: on a machine so busy
-# that this alone is near 100 ms, the bound is twice it.
-base=$(slowest 6 cf get --server ex1)
+# Refused handshakes (no client certificate) keep arriving, from before
+# the enable to its end: each is an audit row, a write that must not
+# queue behind the reload.
+touch "$T/flood"
+(for _ in $(seq 200); do
+	[ -e "$T/flood" ] || break
+	timeout 5 openssl s_client -connect "127.0.0.1:${APORT[ex1]}" </dev/null >/dev/null 2>&1
+done) &
+RPID=$!
+# What a get costs here without an enable: on a machine so busy that
+# this alone is near 100 ms, the bound is twice it.
+slowest 6 cf get --server ex1
+base=$SLOWEST
 limit=$((base * 2 > 100 ? base * 2 : 100))
 
 touch "$G"
@@ -119,14 +130,16 @@ else
 	fail "slow reload: the enable's reload is running" "no reload within 10 s"
 	show "$T/enable1.err"
 fi
-max=$(slowest 6 cf get --server ex1)
+slowest 6 cf get --server ex1
+max=$SLOWEST
 if [ "$max" -lt "$limit" ]; then
 	pass "slow reload: get answers in under $limit ms (the slowest of 6: $max ms)"
 else
 	fail "slow reload: get answers in under $limit ms" \
 		"the slowest of 6 took $max ms:$TIMES (with no enable: $base ms)"
 fi
-t=$(slowest 3 cf log --server ex1)
+slowest 3 cf log --server ex1
+t=$SLOWEST
 if [ "$t" -lt "$limit" ]; then
 	pass "slow reload: log answers in under $limit ms ($t ms)"
 else
@@ -143,7 +156,14 @@ expect_eq "slow reload: the enable is still waiting on its reload" \
 	"$(test -e "$T/reloading" && kill -0 $EPID 2>/dev/null && echo running)" running
 expect_eq "slow reload: meanwhile readers see web as it was (not assigned)" "$(svc Assigned)" ""
 expect_eq "slow reload: the intent is recorded" "$(intents)" 1
-rm -f "$G"
+refused=$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE outcome LIKE 'refused:%'" 2>/dev/null)
+if [ "${refused:-0}" -gt 0 ]; then
+	pass "slow reload: refused handshakes were audited meanwhile ($refused)"
+else
+	fail "slow reload: refused handshakes were audited meanwhile" "none in the audit"
+fi
+rm -f "$G" "$T/flood"
+wait $RPID 2>/dev/null
 rc=0
 wait $EPID || rc=$?
 expect_eq "slow reload: the enable then completes (exit 0)" "$rc" 0
