@@ -612,6 +612,18 @@ result_services(struct import *im, struct cf_error *err)
 	return 0;
 }
 
+/* The import stands: say so before why its services did not change. */
+static void
+rollout_failed(const struct import *im, struct cf_error *err)
+{
+	char why[sizeof(err->msg)];
+
+	snprintf(why, sizeof(why), "%s", err->msg);
+	cf_errorf(err, err->code,
+	    "%.8s is imported; its services were left as they were: %s",
+	    im->keyed, why);
+}
+
 /*
  * With services to deploy, the deploy lock is held from before the
  * import's transaction to the rollout's outcome (enable.c): the
@@ -669,9 +681,11 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 		goto out;
 	began = 0;
 	committed = 1;
-	if ((im.ro != NULL &&
-		cf_rollout_run(s, im.ro, &im.detail, err) == -1) ||
-	    result_services(&im, err) == -1)
+	if (im.ro != NULL && cf_rollout_run(s, im.ro, &im.detail, err) == -1) {
+		rollout_failed(&im, err);
+		goto out;
+	}
+	if (result_services(&im, err) == -1)
 		goto out;
 	*res = im.res;
 	*nres = im.nres;

@@ -301,23 +301,25 @@ intents(void)
  */
 static void
 deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
-    X509 *other_cert, EVP_PKEY *ok)
+    X509 *other_cert, EVP_PKEY *ok, X509 *third)
 {
 	struct cf_store *was = s;
 	struct cf_services *conf = cf_services_new();
 	struct cf_service *web;
 	char dir[512], *db, *cmd, *seen = NULL, *report = NULL, *path;
 	char leaf_t[CF_THUMB_LEN + 1], b_t[CF_THUMB_LEN + 1], owner[41];
+	char c_t[CF_THUMB_LEN + 1];
 	struct cf_import_result *res = NULL;
 	size_t n = 0;
 	FILE *f;
-	int deployed = 0;
+	int deployed = 0, rc;
 	char *pem;
 
 	snprintf(dir, sizeof(dir), "%s/deploying", check_tmpdir());
 	s = cf_store_open(dir, &err);
 	cf_cert_thumbprint(leaf, leaf_t);
 	cf_cert_thumbprint(other_cert, b_t);
+	cf_cert_thumbprint(third, c_t);
 	db = xasprintf("%s/store.db", dir);
 	/* The reload: a writer that must not wait, then what readers see. */
 	cmd = xasprintf("sqlite3 -cmd '.timeout 0' %s 'BEGIN IMMEDIATE; "
@@ -380,6 +382,31 @@ deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
 		  audited("enable", b_t, "failed: web: reload failed") == 1,
 	    "deploy: ... files and assignment as they were, the failure "
 	    "audited, no intent left");
+
+	pem = tp_pem(&third, 1, lk);
+	{
+		struct cf_input in = {"c.pem", (const unsigned char *)pem,
+		    strlen(pem)};
+		struct cf_import_opts o = {.actor = "test",
+		    .services = "web",
+		    .force = 1};
+		cf_error_clear(&err);
+		rc = cf_op_import(s, &in, 1, &o, &res, &n, &err);
+	}
+	CHECK(rc == -1 &&
+		  strstr(err.msg, "is imported; its services were left as "
+				  "they were") != NULL &&
+		  strstr(err.msg, "web: reload failed") != NULL,
+	    "deploy: import --services whose reload fails says the import "
+	    "stands and the services did not change");
+	free(pem);
+	cf_store_service_owner(s, "web", owner, &err);
+	CHECK(strcmp(owner, leaf_t) == 0 && strcmp(on_disk(dir), leaf_t) == 0 &&
+		  status_of(c_t)[0] != '\0' && intents() == 0 &&
+		  audited("import", c_t, "imported") == 1 &&
+		  audited("enable", c_t, "failed: web: reload failed") == 1,
+	    "deploy: ... it is imported and audited so, web as it was, the "
+	    "failure audited");
 
 	/* The agent died with B's files written: A is put back. */
 	free(web->reload);
@@ -646,8 +673,11 @@ main(void)
 	{
 		X509 *b = tp_cert("b.example.com", NULL, other, inter, ik, -1,
 		    90, 0);
-		deploying(root, inter, leaf, lk, b, other);
+		X509 *c = tp_cert("c.example.com", NULL, lk, inter, ik, -1,
+		    90, 0);
+		deploying(root, inter, leaf, lk, b, other, c);
 		X509_free(b);
+		X509_free(c);
 	}
 
 	cf_store_free(s);
