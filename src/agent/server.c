@@ -356,8 +356,8 @@ recover_deploys(const struct agent_config *c, const char *dir)
 		cf_store_set_services(s, c->services);
 		cf_services_recover(s, &report, &err);
 	}
-	for (line = report ? strtok_r(report, "\n", &save) : NULL;
-	     line != NULL; line = strtok_r(NULL, "\n", &save))
+	for (line = report ? strtok_r(report, "\n", &save) : NULL; line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
 		fprintf(stderr, "certfleetd: %s\n", line);
 	if (err.msg[0] != '\0')
 		fprintf(stderr, "certfleetd: recovering deployments: %s\n",

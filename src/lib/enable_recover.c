@@ -103,8 +103,8 @@ resolve(struct cf_store *s, const struct cf_intent *in, char **line,
 	if (cf_store_service_owner(s, in->service, prev, err) == -1)
 		return -1;
 	if (svc != NULL)
-		cf_file_leaf(svc->pem ? svc->pem : svc->chain, on_disk, &na,
-		    &why);
+		cf_file_leaf(
+		    svc->pem ? svc->pem : svc->chain, on_disk, &na, &why);
 	if (svc == NULL)
 		what = xstrdup("not configured here any more; nothing changed");
 	else if (usable(s, prev)) {
@@ -113,8 +113,8 @@ resolve(struct cf_store *s, const struct cf_intent *in, char **line,
 			deployed = 1;
 			what = xasprintf("put back %.8s: %s", prev, did);
 		} else
-			what = xasprintf("putting %.8s back failed: %s", prev,
-			    why.msg);
+			what = xasprintf(
+			    "putting %.8s back failed: %s", prev, why.msg);
 	} else if (strcmp(on_disk, in->thumb) == 0 && usable(s, in->thumb)) {
 		thumb = in->thumb;
 		if (deploy_stored(s, svc, in->thumb, &did, &why) == 0) {
@@ -136,8 +136,8 @@ resolve(struct cf_store *s, const struct cf_intent *in, char **line,
 	    (deployed &&
 		cf_store_service_deployed(s, in->service, err) == -1) ||
 	    cf_store_deploy_done(s, in->service, err) == -1 ||
-	    cf_store_audit(s, "certfleetd start", "enable", in->thumb, *line,
-		err) == -1 ||
+	    cf_store_audit(
+		s, "certfleetd start", "enable", in->thumb, *line, err) == -1 ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	rc = 0;

@@ -61,8 +61,8 @@ cf_intents_free(struct cf_intent *v, size_t n)
 }
 
 int
-cf_store_deploy_list(struct cf_store *s, struct cf_intent **out, size_t *n,
-    struct cf_error *err)
+cf_store_deploy_list(
+    struct cf_store *s, struct cf_intent **out, size_t *n, struct cf_error *err)
 {
 	sqlite3_stmt *st;
 	struct cf_intent *v;
@@ -119,8 +119,8 @@ cf_store_deploy_lock(struct cf_store *s, struct cf_error *err)
 	while ((r = fcntl(fd, F_OFD_SETLKW, &fl)) == -1 && errno == EINTR)
 		;
 	if (r == -1) {
-		cf_errorf(err, CF_E_IO, "%s: cannot lock: %s", path,
-		    strerror(errno));
+		cf_errorf(
+		    err, CF_E_IO, "%s: cannot lock: %s", path, strerror(errno));
 		close(fd);
 		goto out;
 	}
