@@ -10,7 +10,10 @@
 # fails still puts the files and the assignment back.
 #
 #   bash tests/e2e/harden-enable.sh      (CERTFLEETD=path to test another build)
+# shellcheck source-path=SCRIPTDIR
+# shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
+# shellcheck source=agent-lib.sh
 . "$(dirname "$0")/agent-lib.sh"
 
 : "${CERTFLEETD:=$E2E_ROOT/build/certfleetd}"
@@ -86,7 +89,7 @@ enable_rows() {
 }
 intents() { sqlite3 "$DB" 'SELECT count(*) FROM deploys' 2>/dev/null || echo '?'; }
 
-for f in root.pem; do check "set-up: ex1 trusts the test root" on import "$P/$f"; done
+check "set-up: ex1 trusts the test root" on import "$P/root.pem"
 check "set-up: A with its key and chain" on import "$P/leaf.pem" "$P/leaf.key" "$P/chain.pem"
 check "set-up: B with its key and chain" on import "$P/ec.pem" "$P/ec.key" "$P/chain.pem"
 
