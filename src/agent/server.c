@@ -360,6 +360,34 @@ out:
 }
 
 /*
+ * Deployments an earlier run did not live to finish are resolved before
+ * anything is served (cf_services_recover); what became of each is
+ * logged.  A failure is logged too and the agent starts: the intents
+ * stay for the next start, and the assignments never changed.
+ */
+static void
+recover_deploys(const struct agent_config *c, const char *dir)
+{
+	struct cf_store *s;
+	struct cf_error err;
+	char *report = NULL, *line, *save = NULL;
+
+	cf_error_clear(&err);
+	if ((s = cf_store_open_existing(dir, &err)) != NULL) {
+		cf_store_set_services(s, c->services);
+		cf_services_recover(s, &report, &err);
+	}
+	for (line = report ? strtok_r(report, "\n", &save) : NULL; line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		fprintf(stderr, "certfleetd: %s\n", line);
+	if (err.msg[0] != '\0')
+		fprintf(stderr, "certfleetd: recovering deployments: %s\n",
+		    err.msg);
+	free(report);
+	cf_store_free(s);
+}
+
+/*
  * server_run while holding the store's owner lock: `certfleet --store`
  * then refuses to change the store behind the agent's back (it would
  * assign without deploying), and a second agent on it refuses to start.
@@ -374,6 +402,8 @@ run_owning_store(struct agent_config *c, const char *path, int explicit)
 
 	cf_error_clear(&err);
 	lock = cf_store_lock_take(dir, &err);
+	if (lock != NULL)
+		recover_deploys(c, dir);
 	free(dir);
 	if (lock == NULL) {
 		agent_config_free(c);

@@ -3,11 +3,21 @@
  * those this host configures (Enable-ExchangeCertificate).
  *
  * The order matters: every check that can refuse runs before anything
- * changes (the store or a service's files); then the store records the
- * assignment inside the caller's transaction; then each configured
- * service gets the certificate (deploy.h).  A deployment that fails has
- * already put its service back; the ones before it are undone here, and
- * the caller's transaction rolls the store back.
+ * changes (the store or a service's files).  Where nothing is deployed
+ * (no service configured here) the store records the assignment inside
+ * the caller's transaction.  Where something is, no transaction is held
+ * while services test, reload and answer handshakes (seconds; readers and
+ * other writers must not wait for that): the caller's transaction records
+ * the intent (cf_store_deploy_intent), and once it has committed, the
+ * rollout deploys to each configured service (deploy.h) and commits the
+ * outcome in a second short transaction: the assignments, the deployed
+ * flags and the audit, or, when a deployment failed, the intent dropped
+ * and the failure audited.  Until then readers see the assignments as
+ * they were.  A deployment that fails has already put its service back;
+ * the ones before it are undone here.  The caller holds the deploy lock
+ * (cf_store_deploy_lock) from before its transaction to the outcome, so
+ * two deployments never interleave; an agent that dies in between leaves
+ * the intent, which cf_services_recover resolves at its next start.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -188,16 +198,27 @@ struct change {
 	char name[CF_SERVICE_NAME_MAX];
 	char prev[CF_THUMB_LEN + 1]; /* its certificate before; "" none */
 	char *deployed;		     /* what its deployment did, or NULL */
+	int here;		     /* deployed to a service configured here */
+};
+
+/* An assignment whose intent is recorded, its deployment to come. */
+struct cf_rollout {
+	char *actor;
+	char thumb[CF_THUMB_LEN + 1];
+	struct cf_row row;
+	struct cf_material m;
+	struct change *c;
+	size_t n;
+	struct cf_deploy *d; /* lent */
 };
 
 /*
  * Deploys to every configured service of the n changes (their deployed
- * is what it did), or undoes them all; the store records each that got
- * it.
+ * is what it did, here is set), or undoes them all.  The store is not
+ * touched: no transaction is held meanwhile.
  */
 static int
-deploy_all(struct cf_store *s, struct cf_deploy *d,
-    const struct cf_services *conf,
+deploy_all(struct cf_deploy *d, const struct cf_services *conf,
     const struct cf_row *row, const struct cf_material *m, struct change *c,
     size_t n, struct cf_error *err)
 {
@@ -221,10 +242,8 @@ deploy_all(struct cf_store *s, struct cf_deploy *d,
 			     err) == -1) {
 			cf_deploy_abort(d, err);
 			goto out;
-		} else if (cf_store_service_deployed(s, c[i].name, err) == -1) {
-			cf_deploy_abort(d, err);
-			goto out;
-		}
+		} else
+			c[i].here = 1;
 	}
 	rc = 0;
 out:
@@ -284,6 +303,19 @@ outcome_lines(const struct change *c, size_t n)
 	return text;
 }
 
+/* Reads each change's certificate before (prev). */
+static int
+prevs_read(
+    struct cf_store *s, struct change *c, size_t n, struct cf_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cf_store_service_owner(s, c[i].name, c[i].prev, err) == -1)
+			return -1;
+	return 0;
+}
+
 /* The services of the canonical list as changes, their owners read. */
 static int
 changes_new(struct cf_store *s, const char *list, struct change **out,
@@ -291,21 +323,34 @@ changes_new(struct cf_store *s, const char *list, struct change **out,
 {
 	char *copy = xstrdup(list), *svc, *save = NULL;
 	struct change *c = xcalloc(strlen(list) / 2 + 2, sizeof(*c));
-	int rc = -1;
 
 	*n = 0;
 	for (svc = strtok_r(copy, ",", &save); svc != NULL;
 	     svc = strtok_r(NULL, ",", &save)) {
 		snprintf(c[*n].name, sizeof(c[*n].name), "%s", svc);
-		if (cf_store_service_owner(s, svc, c[*n].prev, err) == -1)
-			goto out;
 		(*n)++;
 	}
-	rc = 0;
-out:
 	*out = c;
 	free(copy);
-	return rc;
+	return prevs_read(s, c, *n, err);
+}
+
+/*
+ * The store's side of the changes, inside a transaction: each service
+ * assigned to thumb (deployed where it was deployed here) and audited.
+ */
+static int
+record_changes(struct cf_store *s, const char *actor, const char *thumb,
+    const struct change *c, size_t n, struct cf_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cf_store_service_set(s, c[i].name, thumb, err) == -1 ||
+		    (c[i].here &&
+			cf_store_service_deployed(s, c[i].name, err) == -1))
+			return -1;
+	return audit_changes(s, actor, thumb, c, n, err);
 }
 
 static void
@@ -318,17 +363,33 @@ changes_free(struct change *c, size_t n)
 	free(c);
 }
 
+/* The intent of each change, inside the caller's transaction. */
+static int
+intents_put(struct cf_store *s, const char *actor, const char *thumb,
+    const struct change *c, size_t n, struct cf_error *err)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cf_store_deploy_intent(s, c[i].name, thumb, actor, err) ==
+		    -1)
+			return -1;
+	return 0;
+}
+
 int
 cf_services_assign(struct cf_store *s, const struct cf_assign *a,
-    char **outcome, struct cf_error *err)
+    struct cf_rollout **ro, char **outcome, struct cf_error *err)
 {
 	const struct cf_services *conf = cf_store_services(s);
 	struct cf_material m = {0};
+	struct cf_rollout *r;
 	struct change *c = NULL;
 	struct cf_row row;
-	size_t n = 0, i;
+	size_t n = 0;
 	int rc = -1, found;
 
+	*ro = NULL;
 	memset(&row, 0, sizeof(row));
 	if ((found = cf_store_fetch(s, a->thumb, &row, err)) != 1) {
 		if (found == 0)
@@ -349,22 +410,113 @@ cf_services_assign(struct cf_store *s, const struct cf_assign *a,
 	    (!a->force && names_ok(conf, &row, &m, a->list, err) == -1) ||
 	    changes_new(s, a->list, &c, &n, err) == -1)
 		goto out;
-	for (i = 0; i < n; i++)
-		if (cf_store_service_set(s, c[i].name, a->thumb, err) == -1)
+	if (a->d == NULL) {
+		/* Nothing to deploy: all of it now, in the caller's
+		 * transaction. */
+		if (record_changes(s, a->actor, a->thumb, c, n, err) == -1)
 			goto out;
-	if (a->d != NULL &&
-	    deploy_all(s, a->d, conf, &row, &m, c, n, err) == -1)
-		goto out;
-	if (audit_changes(s, a->actor, a->thumb, c, n, err) == -1) {
-		cf_deploy_abort(a->d, err);
+		if (outcome != NULL)
+			*outcome = outcome_lines(c, n);
+		rc = 0;
 		goto out;
 	}
-	if (outcome != NULL)
-		*outcome = outcome_lines(c, n);
+	if (intents_put(s, a->actor, a->thumb, c, n, err) == -1)
+		goto out;
+	r = xcalloc(1, sizeof(*r));
+	r->actor = xstrdup(a->actor ? a->actor : "");
+	memcpy(r->thumb, row.f.thumbprint, sizeof(r->thumb));
+	r->row = row;
+	r->m = m;
+	r->c = c;
+	r->n = n;
+	r->d = a->d;
+	memset(&row, 0, sizeof(row));
+	memset(&m, 0, sizeof(m));
+	c = NULL;
+	n = 0;
+	*ro = r;
 	rc = 0;
 out:
 	changes_free(c, n);
 	cf_material_clear(&m);
 	cf_row_clear(&row);
 	return rc;
+}
+
+/*
+ * The deployment failed, or its outcome could not be committed: the
+ * intents go and the failure is audited, in one transaction (outside
+ * one, each on its own, when that cannot begin).
+ */
+static void
+rollout_failed(struct cf_store *s, const struct cf_rollout *r,
+    const struct cf_error *why)
+{
+	struct cf_error e;
+	size_t i;
+	int tx;
+
+	cf_error_clear(&e);
+	tx = cf_store_begin(s, &e) == 0;
+	for (i = 0; i < r->n; i++)
+		cf_store_deploy_done(s, r->c[i].name, &e);
+	cf_audit_failure(s, r->actor, "enable", r->thumb, why);
+	if (tx)
+		cf_store_commit(s, &e);
+}
+
+/* The certificate is still there to be assigned (not removed meanwhile). */
+static int
+still_there(struct cf_store *s, const char *thumb, struct cf_error *err)
+{
+	int in_end = 0, in_chain = 0;
+
+	if (cf_store_where(s, thumb, &in_end, &in_chain, err) == -1)
+		return -1;
+	if (!in_end)
+		return cf_errorf(err, CF_E_CONFLICT,
+		    "%.8s: removed while it was being deployed", thumb);
+	return 0;
+}
+
+int
+cf_rollout_run(struct cf_store *s, struct cf_rollout *r, char **outcome,
+    struct cf_error *err)
+{
+	size_t i;
+
+	if (deploy_all(r->d, cf_store_services(s), &r->row, &r->m, r->c, r->n,
+		err) == -1) {
+		rollout_failed(s, r, err);
+		return -1;
+	}
+	if (cf_store_begin(s, err) == -1 || still_there(s, r->thumb, err) == -1 ||
+	    prevs_read(s, r->c, r->n, err) == -1 ||
+	    record_changes(s, r->actor, r->thumb, r->c, r->n, err) == -1)
+		goto fail;
+	for (i = 0; i < r->n; i++)
+		if (cf_store_deploy_done(s, r->c[i].name, err) == -1)
+			goto fail;
+	if (cf_store_commit(s, err) == -1)
+		goto fail;
+	if (outcome != NULL)
+		*outcome = outcome_lines(r->c, r->n);
+	return 0;
+fail:
+	cf_store_rollback(s);
+	cf_deploy_abort(r->d, err);
+	rollout_failed(s, r, err);
+	return -1;
+}
+
+void
+cf_rollout_free(struct cf_rollout *r)
+{
+	if (r == NULL)
+		return;
+	changes_free(r->c, r->n);
+	cf_material_clear(&r->m);
+	cf_row_clear(&r->row);
+	free(r->actor);
+	free(r);
 }

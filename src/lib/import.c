@@ -38,7 +38,8 @@ struct import {
 	size_t nres;
 	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
 	size_t nkeyed;
-	struct cf_deploy *d; /* deployments, undone unless committed */
+	struct cf_deploy *d; /* deployments, with the deploy lock */
+	struct cf_rollout *ro; /* to deploy once the import committed */
 	char *detail;	     /* what the services did */
 	int assigning;	     /* a failure now is the services' */
 };
@@ -245,7 +246,7 @@ assign_services(struct import *im, struct cf_error *err)
 		    "that serves afterwards",
 		    im->services, im->nkeyed);
 	im->assigning = 1;
-	return cf_services_assign(im->store, &a, &im->detail, err);
+	return cf_services_assign(im->store, &a, &im->ro, &im->detail, err);
 }
 
 static void
@@ -611,6 +612,25 @@ result_services(struct import *im, struct cf_error *err)
 	return 0;
 }
 
+/* The import stands: say so before why its services did not change. */
+static void
+rollout_failed(const struct import *im, struct cf_error *err)
+{
+	char why[sizeof(err->msg)];
+
+	snprintf(why, sizeof(why), "%s", err->msg);
+	cf_errorf(err, err->code,
+	    "%.8s is imported; its services were left as they were: %s",
+	    im->keyed, why);
+}
+
+/*
+ * With services to deploy, the deploy lock is held from before the
+ * import's transaction to the rollout's outcome (enable.c): the
+ * certificates are committed first, then deployed with no transaction
+ * held.  A deployment that fails leaves them imported (audited so) and
+ * the services where they were (the rollout audits that failure).
+ */
 int
 cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
     const struct cf_import_opts *opts, struct cf_import_result **res,
@@ -618,9 +638,10 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 {
 	struct cf_bundle **bundles = xcalloc(n + 1, sizeof(*bundles));
 	const char *op = opts->op ? opts->op : "import";
+	struct cf_store_lock *lock = NULL;
 	struct import im;
 	size_t i;
-	int rc = -1, began = 0;
+	int rc = -1, began = 0, committed = 0;
 
 	*res = NULL;
 	*nres = 0;
@@ -630,11 +651,15 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 	if (opts->services != NULL &&
 	    parse_services(s, opts, &im.services, &im.skipped, err) == -1)
 		goto out;
-	if (im.services != NULL && cf_services_count(cf_store_services(s)) > 0)
-		im.d = cf_deploy_new();
 	/* Parse everything first: a bad file fails before any change. */
 	if (parse_all(in, n, opts, bundles, err) == -1)
 		goto out;
+	if (im.services != NULL &&
+	    cf_services_count(cf_store_services(s)) > 0) {
+		if ((lock = cf_store_deploy_lock(s, err)) == NULL)
+			goto out;
+		im.d = cf_deploy_new();
+	}
 	if (cf_store_begin(s, err) == -1)
 		goto out;
 	began = 1;
@@ -650,12 +675,18 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 			im.res[i].what, err) == -1)
 			goto out;
 	if (assign_services(&im, err) == -1 ||
-	    result_services(&im, err) == -1 ||
 	    (opts->before_commit != NULL &&
 		opts->before_commit(s, opts->before_commit_ctx, err) == -1) ||
 	    cf_store_commit(s, err) == -1)
 		goto out;
 	began = 0;
+	committed = 1;
+	if (im.ro != NULL && cf_rollout_run(s, im.ro, &im.detail, err) == -1) {
+		rollout_failed(&im, err);
+		goto out;
+	}
+	if (result_services(&im, err) == -1)
+		goto out;
 	*res = im.res;
 	*nres = im.nres;
 	im.res = NULL;
@@ -664,12 +695,12 @@ cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
 out:
 	if (began)
 		cf_store_rollback(s);
-	if (rc == -1)
-		cf_deploy_abort(im.d, err);
+	cf_rollout_free(im.ro);
 	cf_deploy_free(im.d);
-	if (rc == -1 && im.assigning) /* as enable audits its failures */
+	cf_store_lock_release(lock);
+	if (rc == -1 && im.assigning && !committed) /* as enable audits */
 		cf_audit_failure(s, opts->actor, "enable", im.keyed, err);
-	if (rc == -1)
+	if (rc == -1 && !committed)
 		cf_audit_failure(s, opts->actor, op, "", err);
 	for (i = 0; i < n; i++)
 		cf_bundle_free(bundles[i]);

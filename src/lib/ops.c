@@ -254,22 +254,21 @@ one_line(const char *outcome)
 }
 
 /*
- * Runs fn inside a transaction on the certificate arg names.  When the
- * transaction does not commit, what fn deployed through d (may be NULL)
- * is undone.
+ * Runs fn inside a transaction on the certificate arg names; a failure is
+ * rolled back and audited.
  */
 static int
 with_cert(struct cf_store *s, const char *actor, const char *op,
     const char *arg, char *thumb_out,
     int (*fn)(struct cf_store *, const struct cf_row *, void *,
 	char **outcome, struct cf_error *),
-    void *ctx, struct cf_deploy *d, struct cf_error *err)
+    void *ctx, struct cf_error *err)
 {
 	struct cf_row *rows = NULL;
 	char thumb[CF_THUMB_LEN + 1] = "";
 	char *outcome = NULL, *flat = NULL;
 	size_t n = 0;
-	int rc = -1, done = 0;
+	int rc = -1;
 
 	if (cf_store_begin(s, err) == -1)
 		return -1;
@@ -282,7 +281,6 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 	}
 	if (fn(s, &rows[0], ctx, &outcome, err) == -1)
 		goto out;
-	done = 1;
 	/* No outcome: fn audited its changes itself (services). */
 	flat = outcome ? one_line(outcome) : NULL;
 	if ((flat != NULL &&
@@ -295,8 +293,6 @@ with_cert(struct cf_store *s, const char *actor, const char *op,
 out:
 	if (rc == -1) {
 		cf_store_rollback(s);
-		if (done)
-			cf_deploy_abort(d, err);
 		cf_audit_failure(s, actor, op, thumb, err);
 	}
 	free(flat);
@@ -310,6 +306,7 @@ struct svc_args {
 	const char *services;
 	int force;
 	struct cf_deploy *d;
+	struct cf_rollout *ro; /* what is to deploy once committed */
 	char *detail; /* what each service did, lines */
 	const char *old; /* replace: the certificate the services leave */
 	char *moved;	 /* replace: the services moved */
@@ -335,7 +332,7 @@ do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
 	    -1)
 		return -1;
 	as.list = list;
-	rc = cf_services_assign(s, &as, &a->detail, err);
+	rc = cf_services_assign(s, &as, &a->ro, &a->detail, err);
 	free(list);
 	return rc;
 }
@@ -374,7 +371,8 @@ do_replace(struct cf_store *s, const struct cf_row *r, void *ctx,
 		a->moved = xstrdup(rows[0].services);
 		rc = as.list[0] == '\0'
 			 ? 0 /* nothing to move */
-			 : cf_services_assign(s, &as, &a->detail, err);
+			 : cf_services_assign(s, &as, &a->ro, &a->detail,
+			       err);
 	}
 	cf_rows_free(rows, n);
 	return rc;
@@ -430,6 +428,41 @@ do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
 	return cf_store_delete(s, r->f.thumbprint, err);
 }
 
+/*
+ * An operation on services (enable, replace): fn records the assignment,
+ * or its intent, in with_cert's transaction; the rollout then deploys
+ * with no transaction held and commits the outcome (enable.c).  Where
+ * services are configured the deploy lock is held throughout, so two
+ * never interleave; readers and other writers never wait for it.
+ */
+static int
+with_services(struct cf_store *s, const char *actor, const char *arg,
+    char *thumb,
+    int (*fn)(struct cf_store *, const struct cf_row *, void *,
+	char **outcome, struct cf_error *),
+    struct svc_args *a, struct cf_error *err)
+{
+	struct cf_store_lock *lock = NULL;
+	int rc = -1;
+
+	if (cf_services_count(cf_store_services(s)) > 0) {
+		if ((lock = cf_store_deploy_lock(s, err)) == NULL) {
+			cf_audit_failure(s, actor, "enable", "", err);
+			return -1;
+		}
+		a->d = cf_deploy_new();
+	}
+	if (with_cert(s, actor, "enable", arg, thumb, fn, a, err) == 0 &&
+	    (a->ro == NULL || cf_rollout_run(s, a->ro, &a->detail, err) == 0))
+		rc = 0;
+	cf_rollout_free(a->ro);
+	a->ro = NULL;
+	cf_deploy_free(a->d);
+	a->d = NULL;
+	cf_store_lock_release(lock);
+	return rc;
+}
+
 int
 cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
     const char *svcs, int force, char *thumb, char **detail,
@@ -440,11 +473,7 @@ cf_op_enable(struct cf_store *s, const char *actor, const char *arg,
 
 	if (detail != NULL)
 		*detail = NULL;
-	if (cf_services_count(cf_store_services(s)) > 0)
-		a.d = cf_deploy_new();
-	rc = with_cert(s, actor, "enable", arg, thumb, do_enable, &a, a.d,
-	    err);
-	cf_deploy_free(a.d);
+	rc = with_services(s, actor, arg, thumb, do_enable, &a, err);
 	if (rc == 0 && detail != NULL)
 		*detail = a.detail;
 	else
@@ -458,8 +487,7 @@ cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
 {
 	struct svc_args a = {.actor = actor, .services = svcs};
 
-	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, NULL,
-	    err);
+	return with_cert(s, actor, "disable", arg, thumb, do_disable, &a, err);
 }
 
 int
@@ -473,11 +501,7 @@ cf_op_replace(struct cf_store *s, const char *actor, const char *old,
 	*moved = NULL;
 	if (detail != NULL)
 		*detail = NULL;
-	if (cf_services_count(cf_store_services(s)) > 0)
-		a.d = cf_deploy_new();
-	rc = with_cert(s, actor, "enable", arg, thumb, do_replace, &a, a.d,
-	    err);
-	cf_deploy_free(a.d);
+	rc = with_services(s, actor, arg, thumb, do_replace, &a, err);
 	if (rc == 0) {
 		*moved = a.moved;
 		a.moved = NULL;
@@ -537,5 +561,5 @@ cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
 	return with_cert(s, actor, "remove", arg, thumb, do_remove, &force,
-	    NULL, err);
+	    err);
 }

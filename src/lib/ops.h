@@ -221,20 +221,54 @@ struct cf_assign {
 };
 
 /*
- * Assigns each service of a->list to a->thumb inside the caller's
- * transaction, deploys a->thumb to each one configured through a->d, and
- * audits an "enable" record per service: what it was assigned (and taken
- * from) and what its deployment did.  Refuses before any change when the
- * certificate cannot serve: no key, a key not its own, out of its dates,
- * an incomplete or broken chain, or (unless force) names that do not
- * cover a configured service's name; a service held by another
- * certificate (not a->from) is CF_E_CONFLICT unless force.  A failed
- * deployment undoes the others of a->d; the caller rolls back and audits
- * the failure (cf_audit_failure).  *outcome (may be NULL; new, or NULL)
- * gets a line per service deployed or recorded.
+ * Assigns each service of a->list to a->thumb, deploys a->thumb to each
+ * one configured through a->d, and audits an "enable" record per
+ * service: what it was assigned (and taken from) and what its deployment
+ * did.  Refuses before any change when the certificate cannot serve: no
+ * key, a key not its own, out of its dates, an incomplete or broken
+ * chain, or (unless force) names that do not cover a configured
+ * service's name; a service held by another certificate (not a->from) is
+ * CF_E_CONFLICT unless force.  On a refusal the caller rolls back and
+ * audits the failure (cf_audit_failure).
+ *
+ * Inside the caller's transaction.  With a->d NULL (nothing is deployed
+ * here) the assignment and its audit happen there, *ro is NULL and
+ * *outcome (may be NULL; new, or NULL) gets a line per service.  With
+ * a->d only the intent is recorded there and *ro gets the rollout: the
+ * caller runs it with cf_rollout_run once its transaction committed
+ * (frees it with cf_rollout_free either way), holding the store's deploy
+ * lock (cf_store_deploy_lock) from before its transaction to the end of
+ * the rollout.
  */
+struct cf_rollout;
 int cf_services_assign(struct cf_store *s, const struct cf_assign *a,
-    char **outcome, struct cf_error *err);
+    struct cf_rollout **ro, char **outcome, struct cf_error *err);
+/*
+ * Deploys the rollout, outside any transaction, then commits its outcome
+ * in a short one: the assignments, the deployed flags, the audit, the
+ * intent ended.  A failed deployment has undone the others; then the
+ * intent is ended and the failure audited ("enable", "failed: ...")
+ * here, the assignments unchanged, and -1 with err.  *outcome as
+ * cf_services_assign's.
+ */
+int cf_rollout_run(struct cf_store *s, struct cf_rollout *ro, char **outcome,
+    struct cf_error *err);
+void cf_rollout_free(struct cf_rollout *ro); /* NULL-safe */
+/*
+ * At the agent's start, before it serves: resolves each deployment the
+ * store records as under way (an agent that died mid-deployment), with
+ * the deploy lock held.  The assignments never changed (they change with
+ * the outcome), but the service's files may hold the new certificate:
+ * when the service had a certificate that is still in the store, it is
+ * deployed again (files, test, reload, check; "unchanged" when they
+ * already hold it); when it had none and its files hold the new one, the
+ * deployment is finished (assigned, deployed when it serves it, else not
+ * yet).  Each is audited ("enable", naming the interruption) and its
+ * intent ended.  *report (new, or NULL when there was nothing) has a line
+ * per service for the log.
+ */
+int cf_services_recover(struct cf_store *s, char **report,
+    struct cf_error *err);
 
 /*
  * Audits op on thumb (may be "") as "failed: <err's message>", outside

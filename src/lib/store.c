@@ -82,6 +82,11 @@ static const char *const migrations[] = {
     /* 4: whether an assignment reached the service's files here (those
      * made before were deployed by enable, or said nothing) */
     "ALTER TABLE services ADD COLUMN deployed INTEGER NOT NULL DEFAULT 1;",
+    /* 5: deployments under way (store_deploys.c); no reference to the
+     * certificate, so that a record outlives its removal */
+    "CREATE TABLE deploys ("
+    " service TEXT PRIMARY KEY, thumbprint TEXT NOT NULL,"
+    " actor TEXT NOT NULL, started INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -224,10 +229,10 @@ cf_store_open(const char *dir, struct cf_error *err)
 		store_db_error(s, err, "open");
 		goto fail;
 	}
-	/* A writer waits for another: an enable holds the write lock while
-	 * its services reload and are checked (seconds, rolled back within
-	 * a minute at worst).  Readers never wait (WAL). */
-	sqlite3_busy_timeout(s->db, 60000);
+	/* A writer waits for another, whose transactions are short: a
+	 * deployment runs outside them (enable.c).  Readers never wait
+	 * (WAL). */
+	sqlite3_busy_timeout(s->db, 10000);
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
 		"PRAGMA mmap_size=268435456;"

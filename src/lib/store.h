@@ -179,6 +179,37 @@ int cf_store_service_clear(struct cf_store *s, const char *service,
     struct cf_error *err);
 
 /*
+ * Deployments under way.  An operation that deploys records its intent
+ * (service, the certificate it goes to, who asked) in a short
+ * transaction, deploys outside any, and ends the record in the
+ * transaction that commits the outcome.  A record found when the agent
+ * starts is a deployment interrupted (cf_services_recover).
+ */
+struct cf_intent {
+	char *service;
+	char thumb[CF_THUMB_LEN + 1];
+	char *actor;
+	time_t started;
+};
+void cf_intents_free(struct cf_intent *v, size_t n); /* NULL-safe */
+int cf_store_deploy_intent(struct cf_store *s, const char *service,
+    const char *thumb, const char *actor, struct cf_error *err);
+/* Ends the record of service's deployment (none is no error). */
+int cf_store_deploy_done(
+    struct cf_store *s, const char *service, struct cf_error *err);
+/* Every record, sorted by service, into *out (cf_intents_free). */
+int cf_store_deploy_list(struct cf_store *s, struct cf_intent **out,
+    size_t *n, struct cf_error *err);
+/*
+ * Waits for, then holds, the store's deploy lock: one deployment at a
+ * time, across threads and processes, from its intent to its outcome.
+ * Apart from the database: no reader or writer waits for it.  Release
+ * with cf_store_lock_release; NULL with err when it cannot be taken.
+ */
+struct cf_store_lock *cf_store_deploy_lock(
+    struct cf_store *s, struct cf_error *err);
+
+/*
  * Lends the store the services of this host (service.h; NULL: none).  The
  * operations that assign services deploy to those configured here.  The
  * caller keeps conf alive as long as the store.

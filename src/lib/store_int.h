@@ -38,6 +38,9 @@ struct cf_store {
 	int in_tx;
 };
 
+/* A held lock on the open file fd, which it now owns. */
+struct cf_store_lock *store_lock_of_fd(int fd);
+
 /* The statement for sql, prepared once and cached; NULL with err. */
 sqlite3_stmt *store_prepare(
     struct cf_store *s, const char *sql, struct cf_error *err);

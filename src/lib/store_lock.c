@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "store.h"
+#include "store_int.h"
 
 struct cf_store_lock {
 	int fd;
@@ -92,6 +92,15 @@ cf_store_lock_take(const char *dir, struct cf_error *err)
 	l->fd = fd;
 out:
 	free(path);
+	return l;
+}
+
+struct cf_store_lock *
+store_lock_of_fd(int fd)
+{
+	struct cf_store_lock *l = xcalloc(1, sizeof(*l));
+
+	l->fd = fd;
 	return l;
 }
 

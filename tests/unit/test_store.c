@@ -1,5 +1,7 @@
 /* test_store.c - the SQLite store: schema, rows, keys, services, audit. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -101,6 +103,81 @@ test_existing_and_lock(void)
 	CHECK(lock != NULL, "lock: taken again after the release");
 	cf_store_lock_release(lock);
 	cf_store_lock_release(NULL);
+}
+
+/* 1 when another open file description may not lock path now. */
+static int
+locked(const char *path)
+{
+	struct flock fl;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), held;
+
+	if (fd == -1)
+		return 0;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	held = fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+	close(fd);
+	return held;
+}
+
+/* Deployments under way: their records, and the lock that serializes
+ * them without touching the database. */
+static void
+test_deploys(void)
+{
+	char dir[512], *lockpath;
+	struct cf_store *s, *other;
+	struct cf_store_lock *l;
+	struct cf_intent *v = NULL;
+	struct cf_error err;
+	size_t n = 0;
+
+	cf_error_clear(&err);
+	snprintf(dir, sizeof(dir), "%s/deploys", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	other = cf_store_open(dir, &err);
+	lockpath = xasprintf("%s/deploy.lock", dir);
+	CHECK(s != NULL && cf_store_begin(s, &err) == 0 &&
+		  cf_store_deploy_intent(s, "smtp", "BB", "me", &err) == 0 &&
+		  cf_store_deploy_intent(s, "https", "AA", "you", &err) == 0 &&
+		  cf_store_commit(s, &err) == 0,
+	    "deploys: intents recorded");
+	CHECK(cf_store_deploy_list(other, &v, &n, &err) == 0 && n == 2 &&
+		  strcmp(v[0].service, "https") == 0 &&
+		  strcmp(v[0].thumb, "AA") == 0 &&
+		  strcmp(v[0].actor, "you") == 0 && v[0].started > 0 &&
+		  strcmp(v[1].service, "smtp") == 0,
+	    "deploys: another connection lists them, sorted by service");
+	cf_intents_free(v, n);
+	if (cf_store_begin(s, &err) == 0)
+		cf_store_deploy_intent(s, "imap", "CC", "me", &err);
+	cf_store_rollback(s);
+	CHECK(cf_store_deploy_done(s, "smtp", &err) == 0 &&
+		  cf_store_deploy_done(s, "pop", &err) == 0 &&
+		  cf_store_deploy_list(s, &v, &n, &err) == 0 && n == 1 &&
+		  strcmp(v[0].service, "https") == 0,
+	    "deploys: a rolled back intent is gone, done ends one (an absent "
+	    "one is no error)");
+	cf_intents_free(v, n);
+
+	CHECK(!locked(lockpath), "deploy lock: free before anyone takes it");
+	l = cf_store_deploy_lock(s, &err);
+	CHECK(l != NULL && locked(lockpath),
+	    "deploy lock: held, another taker would wait");
+	CHECK(cf_store_begin(other, &err) == 0 &&
+		  cf_store_deploy_done(other, "https", &err) == 0 &&
+		  cf_store_commit(other, &err) == 0,
+	    "deploy lock: writers of the store do not wait for it");
+	cf_store_lock_release(l);
+	CHECK(!locked(lockpath), "deploy lock: free after the release");
+	l = cf_store_deploy_lock(other, &err);
+	CHECK(l != NULL, "deploy lock: taken again after the release");
+	cf_store_lock_release(l);
+	free(lockpath);
+	cf_store_free(other);
+	cf_store_free(s);
 }
 
 int
@@ -306,6 +383,7 @@ main(void)
 	    "store: an impossible directory is an I/O error");
 
 	test_existing_and_lock();
+	test_deploys();
 	X509_free(leaf);
 	X509_free(ca);
 	EVP_PKEY_free(k);
