@@ -35,6 +35,8 @@ struct job {
 	int local; /* the Unix socket */
 	const char *method;
 	char *path, *query, *peer, *agent, *hint;
+	char *host;    /* the TLS peer's address */
+	char *refusal; /* an unknown client's refusal, for audit.c */
 	char fp[CF_FP_LEN + 1]; /* TLS client; "" when none */
 	X509 *cert;             /* with chain and admin_ca: only when */
 	STACK_OF(X509) * chain; /* admin_ca is set */
@@ -57,6 +59,8 @@ job_free(struct job *j)
 	free(j->path);
 	free(j->query);
 	free(j->peer);
+	free(j->host);
+	free(j->refusal);
 	free(j->agent);
 	free(j->hint);
 	free(j->out);
@@ -167,7 +171,8 @@ job_actor(const struct job *j)
 	return j->hint ? xasprintf("%s (%s)", who, j->hint) : xstrdup(who);
 }
 
-/* The refusal of a client with no role, audited. */
+/* The refusal of a client with no role, audited (by audit.c for TLS
+ * clients, which anyone can be, so that a flood is coalesced). */
 static json_t *
 job_refuse(struct job *j, struct cf_store *s, const char *actor)
 {
@@ -187,8 +192,11 @@ job_refuse(struct job *j, struct cf_store *s, const char *actor)
 		    j->fp, j->agent, j->fp);
 	outcome = xasprintf("refused: not authorized (%s %s from %s)",
 	    j->method, j->path, j->peer);
-	cf_store_audit(s, actor, "connect", "", outcome, NULL);
-	free(outcome);
+	if (j->local) {
+		cf_store_audit(s, actor, "connect", "", outcome, NULL);
+		free(outcome);
+	} else
+		j->refusal = outcome;
 	j->close = 1;
 	return error_json(CF_E_DENIED, msg);
 }
@@ -266,7 +274,13 @@ static void
 job_done(struct pool_job *pj)
 {
 	struct job *j = (struct job *)pj;
+	char *actor;
 
+	if (j->refusal != NULL) {
+		actor = job_actor(j);
+		refusal_note(j->srv, j->host, actor, j->refusal);
+		free(actor);
+	}
 	reply(j->srv, j->req, j->status, j->out, j->close);
 	job_free(j);
 }
@@ -340,6 +354,7 @@ identify_tls(struct server *srv, struct job *j)
 
 	evhttp_connection_get_peer(evcon, &addr, &port);
 	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
+	j->host = xstrdup(addr ? addr : "?");
 	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL)
 		return; /* refused: the handshake should not have let it in */
 	cf_cert_fingerprint(peer, j->fp);

@@ -270,6 +270,7 @@ server_tls(struct server *srv, struct cf_error *err)
 static void
 server_free(struct server *srv)
 {
+	refusals_free(srv); /* its last records, before the pool stops */
 	pool_free(srv->pool);
 	if (srv->https != NULL)
 		evhttp_free(srv->https);
@@ -279,6 +280,7 @@ server_free(struct server *srv)
 	 * finalizers: let them run while the base is whole. */
 	if (srv->base != NULL)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	accept_free(srv);
 	if (srv->sock_ino != 0)
 		agent_unlisten_unix(srv->cfg->socket, srv->sock_ino);
 	if (srv->ev_term != NULL)
@@ -321,6 +323,8 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
 		agent_fail("run", &err);
 		goto out;
 	}
+	accept_setup(&srv);
+	refusals_setup(&srv);
 	fprintf(stderr, "certfleetd: %s fingerprint %s\n", cfg->name, srv.fp);
 	if (cfg->socket != NULL)
 		fprintf(stderr, "certfleetd: %s admits root on %s\n", cfg->name,
