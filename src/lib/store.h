@@ -241,7 +241,26 @@ struct cf_audit {
 /* Audit records at or after since (0: all), oldest first. */
 int cf_store_audit_list(struct cf_store *s, time_t since,
     struct cf_audit **recs, size_t *n, struct cf_error *err);
+/* A page of the audit: records at or after since, with after < id <
+ * before (0: no bound), at most limit (0: no bound); the oldest of them,
+ * or with newest the newest.  Oldest first either way. */
+struct cf_audit_page {
+	time_t since;
+	long long after, before;
+	size_t limit;
+	int newest;
+};
+int cf_store_audit_page(struct cf_store *s, const struct cf_audit_page *q,
+    struct cf_audit **recs, size_t *n, struct cf_error *err);
 void cf_audit_free(struct cf_audit *recs, size_t n);
+/*
+ * Retention: removes records older than keep_days (0: none), and the
+ * oldest refused attempts (operation "connect") beyond max_rows of them
+ * (0: no bound), which leaves every change and export to the time bound
+ * alone.  How many went into *removed.
+ */
+int cf_store_audit_prune(struct cf_store *s, long keep_days, long max_rows,
+    long long *removed, struct cf_error *err);
 
 /*
  * A pending request (request new, renew): what `get` shows of it, its
