@@ -7,12 +7,14 @@
  * held by a deploy.  So refusals are coalesced here, on the loop thread,
  * per source address and actor: the first of an interval is recorded at
  * once, with its detail; those that follow within REFUSAL_INTERVAL
- * seconds are counted and recorded as one row when it ends ("N refused
- * attempts from ADDR in the last minute").  An address gets at most
- * REFUSAL_ACTORS entries; more certificates from it share one, so a
- * client minting a certificate per attempt still adds a bounded number
- * of rows.  The rows go to the pool's audit lane: one thread with its
- * own store connection, a bounded queue, no worker held.
+ * seconds are counted into that same record ("; 499 more from ADDR in
+ * the minute after"), amended every REFUSAL_TICK seconds while the count
+ * grows.  One row per source and actor a minute, and none that turns up
+ * a minute later.  An address gets at most REFUSAL_ACTORS entries; more
+ * certificates from it share one, so a client minting a certificate per
+ * attempt still adds a bounded number of rows.  The rows go to the
+ * pool's audit lane: one thread with its own store connection, a bounded
+ * queue, no worker held.
  *
  * Retention (audit_keep_days, audit_max_rows) runs on the same lane at
  * start and every hour.
@@ -32,9 +34,12 @@
 #define RETENTION_EVERY 3600
 
 struct refusal {
-	char *host, *actor, *last; /* last: the latest refusal's outcome */
+	char *host, *actor;
+	char *first;         /* the first refusal's outcome, as recorded */
+	long long row;       /* its record; 0 until the writer says */
 	time_t start;
-	unsigned long count; /* since start, not yet recorded */
+	unsigned long count; /* refusals after the first */
+	unsigned long shown; /* count as the record says it */
 };
 
 struct refusals {
@@ -43,38 +48,40 @@ struct refusals {
 	time_t pruned; /* retention last ran */
 };
 
-/* A record or a pruning on the audit lane. */
+/* A record to append or amend, or a pruning, on the audit lane. */
+enum audit_kind { AUDIT_APPEND, AUDIT_AMEND, AUDIT_PRUNE };
 struct audit_job {
 	struct pool_job pj;
-	char *actor, *outcome; /* NULL: prune */
+	enum audit_kind kind;
+	struct server *srv;    /* loop thread only */
+	char *host, *actor;    /* append: the refusal to tell its row */
+	char *outcome;
+	long long row;         /* append: the new row; amend: the row */
 	long keep_days, max_rows;
 };
 
 static void
-audit_job_free(struct pool_job *pj)
+audit_job_free(struct audit_job *a)
 {
-	struct audit_job *a = (struct audit_job *)pj;
-
+	free(a->host);
 	free(a->actor);
 	free(a->outcome);
 	free(a);
 }
 
 static void
-audit_job_run(struct pool_job *pj, struct cf_store *s)
+audit_job_discard(struct pool_job *pj)
 {
-	struct audit_job *a = (struct audit_job *)pj;
+	audit_job_free((struct audit_job *)pj);
+}
+
+static void
+audit_prune(struct audit_job *a, struct cf_store *s)
+{
 	struct cf_error err;
 	long long n = 0;
 
 	cf_error_clear(&err);
-	if (a->actor != NULL) {
-		if (cf_store_audit(s, a->actor, "connect", "", a->outcome,
-			&err) == -1)
-			fprintf(stderr, "certfleetd: audit %s: %s\n",
-			    a->outcome, err.msg);
-		return;
-	}
 	if (cf_store_audit_prune(s, a->keep_days, a->max_rows, &n, &err) ==
 	    -1)
 		fprintf(stderr, "certfleetd: audit retention: %s\n", err.msg);
@@ -85,47 +92,82 @@ audit_job_run(struct pool_job *pj, struct cf_store *s)
 		    n, a->keep_days, a->max_rows);
 }
 
+static void
+audit_job_run(struct pool_job *pj, struct cf_store *s)
+{
+	struct audit_job *a = (struct audit_job *)pj;
+	struct cf_error err;
+	int rc = 0;
+
+	cf_error_clear(&err);
+	switch (a->kind) {
+	case AUDIT_APPEND:
+		rc = cf_store_audit(s, a->actor, "connect", "", a->outcome,
+		    &err);
+		a->row = rc == 0 ? cf_store_audit_last(s) : 0;
+		break;
+	case AUDIT_AMEND:
+		rc = cf_store_audit_amend(s, a->row, a->outcome, &err);
+		break;
+	case AUDIT_PRUNE:
+		audit_prune(a, s);
+		break;
+	}
+	if (rc == -1)
+		fprintf(stderr, "certfleetd: audit %s: %s\n", a->outcome,
+		    err.msg);
+}
+
+static struct refusal *refusal_find(
+    struct refusals *t, const char *host, const char *actor, size_t *from_host);
+
+/* Back on the loop thread: the refusal learns its row. */
+static void
+audit_job_done(struct pool_job *pj)
+{
+	struct audit_job *a = (struct audit_job *)pj;
+	struct refusal *r;
+	size_t n;
+
+	if (a->kind == AUDIT_APPEND && a->srv->refusals != NULL &&
+	    (r = refusal_find(a->srv->refusals, a->host, a->actor, &n)) !=
+		NULL &&
+	    r->row == 0)
+		r->row = a->row;
+	audit_job_free(a);
+}
+
 /* Queues a, or drops it with a note when the lane is full. */
 static void
 audit_submit(struct server *srv, struct audit_job *a)
 {
+	a->srv = srv;
 	a->pj.audit = 1;
 	a->pj.run = audit_job_run;
-	a->pj.done = audit_job_free;
-	a->pj.discard = audit_job_free;
+	a->pj.done = audit_job_done;
+	a->pj.discard = audit_job_discard;
 	if (pool_submit(srv->pool, &a->pj) == 0)
 		return;
 	server_note(srv, NOTE_AUDIT, "audit queue full: not recorded: %s %s",
-	    a->actor ? a->actor : "retention", a->outcome ? a->outcome : "");
-	audit_job_free(&a->pj);
+	    a->actor ? a->actor : "", a->outcome ? a->outcome : "retention");
+	audit_job_free(a);
 }
 
+/* Brings r's record up to its count. */
 static void
-record(struct server *srv, const char *actor, const char *outcome)
+refusal_amend(struct server *srv, struct refusal *r)
 {
-	struct audit_job *a = xcalloc(1, sizeof(*a));
+	struct audit_job *a;
 
-	a->actor = xstrdup(actor);
-	a->outcome = xstrdup(outcome);
+	if (r->row == 0 || r->count == r->shown)
+		return;
+	a = xcalloc(1, sizeof(*a));
+	a->kind = AUDIT_AMEND;
+	a->row = r->row;
+	a->outcome = xasprintf("%s; %lu more from %s in the minute after",
+	    r->first, r->count, r->host);
+	r->shown = r->count;
 	audit_submit(srv, a);
-}
-
-/* Records what r counted since its start, and starts again. */
-static void
-refusal_flush(struct server *srv, struct refusal *r, time_t now)
-{
-	const char *last = r->last;
-	char *outcome;
-
-	if (strncmp(last, "refused: ", 9) == 0)
-		last += 9;
-	outcome = xasprintf("refused: %lu refused attempts from %s in the "
-			    "last minute (the last: %s)",
-	    r->count, r->host, last);
-	record(srv, r->actor, outcome);
-	free(outcome);
-	r->count = 0;
-	r->start = now;
 }
 
 static void
@@ -133,7 +175,7 @@ refusal_drop(struct refusals *t, size_t i)
 {
 	free(t->r[i].host);
 	free(t->r[i].actor);
-	free(t->r[i].last);
+	free(t->r[i].first);
 	t->r[i] = t->r[--t->n];
 }
 
@@ -159,6 +201,7 @@ refusal_note(struct server *srv, const char *host, const char *actor,
     const char *outcome)
 {
 	struct refusals *t = srv->refusals;
+	struct audit_job *a;
 	struct refusal *r;
 	size_t from_host;
 
@@ -171,8 +214,6 @@ refusal_note(struct server *srv, const char *host, const char *actor,
 	}
 	if (r != NULL) {
 		r->count++;
-		free(r->last);
-		r->last = xstrdup(outcome);
 		return;
 	}
 	if (t->n == REFUSAL_SOURCES) {
@@ -183,12 +224,17 @@ refusal_note(struct server *srv, const char *host, const char *actor,
 		return;
 	}
 	r = &t->r[t->n++];
+	memset(r, 0, sizeof(*r));
 	r->host = xstrdup(host);
 	r->actor = xstrdup(actor);
-	r->last = xstrdup(outcome);
+	r->first = xstrdup(outcome);
 	r->start = time(NULL);
-	r->count = 0;
-	record(srv, actor, outcome);
+	a = xcalloc(1, sizeof(*a));
+	a->kind = AUDIT_APPEND;
+	a->host = xstrdup(host);
+	a->actor = xstrdup(actor);
+	a->outcome = xstrdup(outcome);
+	audit_submit(srv, a);
 }
 
 /* Queues a pruning by the configured retention, when one is set. */
@@ -200,12 +246,14 @@ retention_run(struct server *srv)
 	if (srv->cfg->audit_keep_days == 0 && srv->cfg->audit_max_rows == 0)
 		return;
 	a = xcalloc(1, sizeof(*a));
+	a->kind = AUDIT_PRUNE;
 	a->keep_days = srv->cfg->audit_keep_days;
 	a->max_rows = srv->cfg->audit_max_rows;
 	audit_submit(srv, a);
 }
 
-/* Every REFUSAL_TICK s: close the intervals that ended; prune hourly. */
+/* Every REFUSAL_TICK s: amend the counts, end the intervals that ended
+ * (a row not yet written waits for its writer); prune hourly. */
 static void
 on_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -218,12 +266,12 @@ on_tick(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	while (i < t->n) {
 		struct refusal *r = &t->r[i];
-		if (now - r->start < REFUSAL_INTERVAL) {
+		refusal_amend(srv, r);
+		if (now - r->start < REFUSAL_INTERVAL ||
+		    (r->count != r->shown &&
+			now - r->start < 2 * REFUSAL_INTERVAL))
 			i++;
-		} else if (r->count > 0) {
-			refusal_flush(srv, r, now);
-			i++;
-		} else
+		else
 			refusal_drop(t, i);
 	}
 	if (now - t->pruned >= RETENTION_EVERY) {
@@ -250,18 +298,16 @@ void
 refusals_free(struct server *srv)
 {
 	struct refusals *t = srv->refusals;
-	time_t now = time(NULL);
 
 	if (srv->ev_audit != NULL)
 		event_free(srv->ev_audit);
 	srv->ev_audit = NULL;
 	if (t == NULL)
 		return;
+	srv->refusals = NULL; /* appends still queued find no entry */
 	while (t->n > 0) {
-		if (t->r[0].count > 0)
-			refusal_flush(srv, &t->r[0], now);
+		refusal_amend(srv, &t->r[0]);
 		refusal_drop(t, 0);
 	}
 	free(t);
-	srv->refusals = NULL;
 }

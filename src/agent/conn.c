@@ -35,6 +35,7 @@
 #include <event2/bufferevent_ssl.h>
 
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 struct conn {
@@ -259,7 +260,7 @@ on_admit(evutil_socket_t fd, short what, void *arg)
 static void
 on_info(const SSL *ssl, int where, int ret)
 {
-	char host[INET6_ADDRSTRLEN], fp[CF_FP_LEN + 1] = "", *actor, *outcome;
+	char host[INET6_ADDRSTRLEN], *actor, *outcome;
 	struct conn *c;
 	unsigned port;
 	const char *alert;
@@ -273,9 +274,8 @@ on_info(const SSL *ssl, int where, int ret)
 		return;
 	c->refused = 1;
 	peer_of(SSL_get_fd(ssl), host, &port);
-	if ((peer = SSL_get0_peer_certificate(ssl)) != NULL)
-		cf_cert_fingerprint(peer, fp);
-	actor = xasprintf("tls:%s", fp[0] ? fp : "no-certificate");
+	peer = SSL_get0_peer_certificate(ssl);
+	actor = tls_actor_new(peer);
 	/* OpenSSL 3.0 has no name for TLS 1.3's certificate_required. */
 	alert = desc == SSL_AD_CERTIFICATE_REQUIRED
 		    ? "certificate required"

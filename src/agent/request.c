@@ -3,7 +3,7 @@
  *
  * On the loop thread: note who is asking (the client certificate's
  * fingerprint, or the Unix peer's uid), copy the method, path, query,
- * actor hint and body, and queue a job.  On a worker, with its own store
+ * and body, and queue a job.  On a worker, with its own store
  * connection: decide the role (client list, then admin_ca), refuse and
  * audit an unknown client, parse and bound the JSON body, call
  * cf_api_handle, and render the reply.  Back on the loop thread: send
@@ -26,15 +26,14 @@
 #include "tls.h"
 #include "util.h"
 
-#define HINT_MAX 64 /* X-Certfleet-Actor, printable ASCII */
-
 struct job {
 	struct pool_job pj; /* first: the pool sees this */
 	struct server *srv; /* loop thread only */
 	struct evhttp_request *req;
 	int local; /* the Unix socket */
 	const char *method;
-	char *path, *query, *peer, *agent, *hint;
+	char *path, *query, *peer, *agent;
+	char *tls_actor; /* tls_actor_new of the client's certificate */
 	char *host;    /* the TLS peer's address */
 	char *refusal; /* an unknown client's refusal, for audit.c */
 	char fp[CF_FP_LEN + 1]; /* TLS client; "" when none */
@@ -62,7 +61,7 @@ job_free(struct job *j)
 	free(j->host);
 	free(j->refusal);
 	free(j->agent);
-	free(j->hint);
+	free(j->tls_actor);
 	free(j->out);
 	X509_free(j->cert);
 	sk_X509_pop_free(j->chain, X509_free);
@@ -157,18 +156,14 @@ job_role(
 	return 0;
 }
 
-/* "tls:SHA256:…" or "unix:uidN", then " (hint)"; new. */
+/* "tls:SHA256:… (CN)" or "unix:uidN": only what the agent verified, so
+ * the same for one client in every record; new. */
 static char *
 job_actor(const struct job *j)
 {
-	char who[CF_FP_LEN + 32];
-
 	if (j->local)
-		snprintf(who, sizeof(who), "unix:uid%ld", j->uid);
-	else
-		snprintf(who, sizeof(who), "tls:%s",
-		    j->fp[0] ? j->fp : "no-certificate");
-	return j->hint ? xasprintf("%s (%s)", who, j->hint) : xstrdup(who);
+		return xasprintf("unix:uid%ld", j->uid);
+	return xstrdup(j->tls_actor ? j->tls_actor : "tls:no-certificate");
 }
 
 /* The refusal of a client with no role, audited (by audit.c for TLS
@@ -291,24 +286,6 @@ job_discard(struct pool_job *pj)
 	job_free((struct job *)pj);
 }
 
-/* The X-Certfleet-Actor hint: printable ASCII, at most HINT_MAX
- * characters, else left out; new or NULL. */
-static char *
-hint_new(const char *h)
-{
-	char out[HINT_MAX + 1];
-	size_t n = 0;
-
-	if (h == NULL)
-		return NULL;
-	for (; *h != '\0' && n < HINT_MAX; h++)
-		if (*h >= 0x20 && *h < 0x7f)
-			out[n++] = *h;
-	out[n] = '\0';
-	n = strspn(out, " ");
-	return out[n] != '\0' ? xstrdup(out + n) : NULL;
-}
-
 /* A job for req with what every request carries; the caller adds who. */
 static struct job *
 job_new(struct server *srv, struct evhttp_request *req)
@@ -330,8 +307,6 @@ job_new(struct server *srv, struct evhttp_request *req)
 	j->path = xstrdup(path && path[0] ? path : "/");
 	j->query = query ? xstrdup(query) : NULL;
 	j->agent = xstrdup(srv->cfg->name);
-	j->hint = hint_new(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-Certfleet-Actor"));
 	j->pj.slow = cf_api_is_slow(j->path);
 	if ((j->body_len = evbuffer_get_length(in)) > 0) {
 		j->body = xmalloc(j->body_len);
@@ -358,6 +333,7 @@ identify_tls(struct server *srv, struct job *j)
 	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL)
 		return; /* refused: the handshake should not have let it in */
 	cf_cert_fingerprint(peer, j->fp);
+	j->tls_actor = tls_actor_new(peer);
 	if (srv->admin_ca == NULL)
 		return;
 	X509_up_ref(peer);

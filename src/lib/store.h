@@ -233,6 +233,12 @@ void cf_store_cache(struct cf_store *s, char *text);
 int cf_store_audit(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const char *outcome, struct cf_error *err);
 
+/* The id of the record cf_store_audit last appended on s; 0 if none. */
+long long cf_store_audit_last(struct cf_store *s);
+/* Replaces the outcome of record id: a coalesced refusal's count. */
+int cf_store_audit_amend(struct cf_store *s, long long id, const char *outcome,
+    struct cf_error *err);
+
 struct cf_audit {
 	long long id;
 	time_t time;

@@ -208,6 +208,23 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	return 0;
 }
 
+long long
+cf_store_audit_last(struct cf_store *s)
+{
+	return (long long)sqlite3_last_insert_rowid(s->db);
+}
+
+int
+cf_store_audit_amend(struct cf_store *s, long long id, const char *outcome,
+    struct cf_error *err)
+{
+	char idtext[32];
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	return store_run(s, "UPDATE audit SET outcome = ?2 WHERE id = ?1",
+	    idtext, outcome, NULL, err);
+}
+
 int
 cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
     size_t *n, struct cf_error *err)
