@@ -18,11 +18,12 @@
  * Admission: evhttp accepts, then asks us for the bufferevent before it
  * has given it the socket, so a connection is admitted on the next turn
  * of the loop, when its peer can be read.  One address may hold
- * max_connections_per_address connections; past that the new one is
- * closed.  When max_connections are open, the oldest idle one (no
- * request with us, often a handshake never finished) makes room; when
- * none is idle, the new one is closed.  So idle connections cannot lock
- * out a client that comes to ask something.
+ * max_connections_per_address connections, and all of them together
+ * max_connections: past either, the oldest idle connection (from that
+ * address, or from any) makes room, one that never sent a byte first,
+ * then one with no request with us; when none is idle, the new one is
+ * closed.  So idle connections cannot lock out a client that comes to
+ * ask something, even from the same address.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -46,7 +47,11 @@ struct conn {
 	struct event *deadline;
 	struct event *admit;
 	char host[INET6_ADDRSTRLEN]; /* the peer's address, once admitted */
+	unsigned port;
 	int admitted;
+	int hello;   /* a ClientHello was read */
+	int seen;    /* a byte of a request arrived */
+	int closing; /* we closed it (limits, deadline): no refusal */
 	int busy;    /* a whole request is with us */
 	int writing; /* its reply is not yet sent */
 	int refused; /* a refused handshake was audited */
@@ -82,6 +87,7 @@ conn_close(struct conn *c)
 	evutil_socket_t s = bufferevent_getfd(c->bev);
 
 	conn_unlink(c);
+	c->closing = 1;
 	if (s >= 0)
 		shutdown(s, SHUT_RDWR);
 }
@@ -146,6 +152,8 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	struct conn *c = arg;
 
 	(void)buf;
+	if (info->n_added > 0)
+		c->seen = 1;
 	if (info->n_added > 0 && !c->busy &&
 	    !evtimer_pending(c->deadline, NULL))
 		deadline_arm(c);
@@ -188,19 +196,33 @@ conns_from(const struct server *srv, const char *host)
 	return n;
 }
 
+/* The oldest idle connection (from host, unless NULL): one that never
+ * began a handshake first; NULL when every one is busy. */
+static struct conn *
+oldest_idle(struct server *srv, const char *host)
+{
+	struct conn *c, *idle = NULL;
+
+	for (c = srv->conn_head; c != NULL; c = c->next) {
+		if (c->busy || c->writing ||
+		    (host != NULL && strcmp(c->host, host) != 0))
+			continue;
+		if (!c->hello)
+			return c;
+		if (idle == NULL)
+			idle = c;
+	}
+	return idle;
+}
+
 size_t
 conn_evict_idle(struct server *srv, size_t n)
 {
-	struct conn *c = srv->conn_head, *next;
+	struct conn *c;
 	size_t done = 0;
 
-	for (; c != NULL && done < n; c = next) {
-		next = c->next;
-		if (c->busy || c->writing)
-			continue;
+	for (; done < n && (c = oldest_idle(srv, NULL)) != NULL; done++)
 		conn_close(c);
-		done++;
-	}
 	return done;
 }
 
@@ -209,26 +231,27 @@ conn_evict_idle(struct server *srv, size_t n)
 static void
 on_admit(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn *c = arg;
+	struct conn *c = arg, *old = NULL;
 	struct server *srv = c->srv;
 	evutil_socket_t s = bufferevent_getfd(c->bev);
 	long per = srv->cfg->max_connections_per_address;
-	unsigned port;
 
 	(void)fd;
 	(void)what;
 	if (s < 0)
 		return;
-	peer_of(s, c->host, &port);
-	if (conns_from(srv, c->host) >= (size_t)per) {
+	peer_of(s, c->host, &c->port);
+	if (conns_from(srv, c->host) >= (size_t)per &&
+	    (old = oldest_idle(srv, c->host)) == NULL) {
 		server_note(srv, NOTE_CAP,
-		    "%ld connections from %s already: closing more "
+		    "%ld connections from %s, none idle: closing new ones "
 		    "(max_connections_per_address)",
 		    per, c->host);
 		conn_close(c);
 		return;
 	}
-	if (srv->nadmitted >= srv->conn_max && conn_evict_idle(srv, 1) == 0) {
+	if (old == NULL && srv->nadmitted >= srv->conn_max &&
+	    (old = oldest_idle(srv, NULL)) == NULL) {
 		server_note(srv, NOTE_CAP,
 		    "%zu connections, none idle: closing new ones "
 		    "(max_connections)",
@@ -236,11 +259,14 @@ on_admit(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		return;
 	}
-	if (srv->nadmitted >= srv->conn_max)
+	if (old != NULL) {
 		server_note(srv, NOTE_CAP,
-		    "%zu connections: closing the oldest idle ones to admit "
-		    "new ones (max_connections)",
-		    srv->nadmitted);
+		    "connection limit reached (%zu open, %zu from %s): closing "
+		    "the oldest idle ones to admit new ones "
+		    "(max_connections, max_connections_per_address)",
+		    srv->nadmitted, conns_from(srv, c->host), c->host);
+		conn_close(old);
+	}
 	c->admitted = 1;
 	c->prev = srv->conn_tail;
 	if (srv->conn_tail != NULL)
@@ -255,7 +281,10 @@ on_admit(evutil_socket_t fd, short what, void *arg)
  * OpenSSL's info callback: a fatal alert we send before the handshake
  * completes is a refused attempt (most often: no client certificate,
  * which TLS 1.3 answers with certificate_required and TLS 1.2 with
- * handshake_failure).  Audited once per connection.
+ * handshake_failure).  Audited once per connection, and not for a
+ * connection that sent no ClientHello OpenSSL could read (a port scan,
+ * an idle connection, bytes that are not TLS) or that we closed
+ * ourselves: those are no attempt at the API.
  */
 static void
 on_info(const SSL *ssl, int where, int ret)
@@ -267,13 +296,22 @@ on_info(const SSL *ssl, int where, int ret)
 	X509 *peer;
 	int desc = ret & 0xff;
 
+	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL)
+		return;
+	/* The first loop is in state "before": no message read yet. */
+	if ((where & SSL_CB_LOOP) && SSL_get_state(ssl) != TLS_ST_BEFORE)
+		c->hello = 1;
 	if ((where & SSL_CB_WRITE_ALERT) != SSL_CB_WRITE_ALERT ||
 	    (ret >> 8) != SSL3_AL_FATAL || SSL_is_init_finished(ssl))
 		return;
-	if ((c = SSL_get_ex_data(ssl, conn_idx)) == NULL || c->refused)
+	if (c->refused || c->closing || !c->hello)
 		return;
 	c->refused = 1;
-	peer_of(SSL_get_fd(ssl), host, &port);
+	if (c->admitted) {
+		snprintf(host, sizeof(host), "%s", c->host);
+		port = c->port;
+	} else
+		peer_of(SSL_get_fd(ssl), host, &port);
 	peer = SSL_get0_peer_certificate(ssl);
 	actor = tls_actor_new(peer);
 	/* OpenSSL 3.0 has no name for TLS 1.3's certificate_required. */
