@@ -140,9 +140,9 @@ req admin GET /v1/log
 expect_code "agent: refused handshake audited" 200 \
 	'"Actor":"tls:no-certificate","Operation":"connect"[^}]*no client certificate'
 expect_code "agent: unknown certificate audited" 200 \
-	"\"Actor\":\"tls:$(fp_of "$T/stranger.crt")\"[^}]*refused: not authorized"
+	"\"Actor\":\"tls:$(fp_of "$T/stranger.crt") \\(stranger\\)\"[^}]*refused: not authorized"
 expect_code "agent: reader's attempts audited" 200 \
-	"\"Actor\":\"tls:$(fp_of "$T/reader.crt")\",\"Operation\":\"export\"[^}]*refused"
+	"\"Actor\":\"tls:$(fp_of "$T/reader.crt") \\(reader\\)\",\"Operation\":\"export\"[^}]*refused"
 
 # ---- the Unix socket ----------------------------------------------------
 if [ "$(stat -c %a "$T/agent.sock" 2>/dev/null)" = 660 ]; then
