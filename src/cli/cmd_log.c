@@ -92,28 +92,37 @@ timeline_new(const struct backend *b, const struct backend_reply *r,
 }
 
 /*
- * An actor as a person reads it in the table: "tls:SHA256:HEX (hint)"
+ * An actor as a person reads it in the table: "tls:SHA256:HEX (CN)"
  * becomes the agent's fleet name when the fleet pins that fingerprint,
- * else "tls:" and its first 8 digits; the hint stays.  Others
+ * else "tls:" and its first 8 digits; the CN stays, without the
+ * "certfleet admin " that `certfleet id` puts before user@host.  Others
  * ("local:alice", "unix:uid0") are short already.  New string.
  */
 static char *
 actor_brief(const char *actor, const struct fleet *f)
 {
-	static const char tls[] = "tls:SHA256:";
+	static const char tls[] = "tls:SHA256:", id_cn[] = " (certfleet admin ";
 	size_t n = strlen(tls), fp_len, i;
 	const char *hint;
+	char *name = NULL, *out;
 
 	if (strncmp(actor, tls, n) != 0)
 		return xstrdup(actor);
 	fp_len = strcspn(actor + 4, " ");
 	hint = actor + 4 + fp_len;
-	for (i = 0; f != NULL && i < fleet_count(f); i++)
+	for (i = 0; f != NULL && i < fleet_count(f) && name == NULL; i++)
 		if (strlen(fleet_get(f, i)->fingerprint) == fp_len &&
 		    strncmp(fleet_get(f, i)->fingerprint, actor + 4, fp_len) ==
 			0)
-			return xasprintf("%s%s", fleet_get(f, i)->name, hint);
-	return xasprintf("tls:%.8s%s", actor + n, hint);
+			name = xstrdup(fleet_get(f, i)->name);
+	if (name == NULL)
+		name = xasprintf("tls:%.8s", actor + n);
+	if (strncmp(hint, id_cn, sizeof(id_cn) - 1) == 0)
+		out = xasprintf("%s (%s", name, hint + sizeof(id_cn) - 1);
+	else
+		out = xasprintf("%s%s", name, hint);
+	free(name);
+	return out;
 }
 
 /* The fleet whose names stand for fingerprints; NULL when there is
