@@ -145,6 +145,12 @@ conn_limit(struct server *srv)
 }
 
 void
+accept_limits(struct server *srv)
+{
+	srv->conn_max = conn_limit(srv);
+}
+
+void
 accept_setup(struct server *srv)
 {
 	struct evconnlistener *lev;
@@ -153,7 +159,7 @@ accept_setup(struct server *srv)
 		 srv->base, on_accept_pause_end, srv)) == NULL)
 		abort();
 	accept_srv = srv;
-	srv->conn_max = conn_limit(srv);
+	accept_limits(srv);
 	if ((lev = https_listener(srv)) != NULL)
 		evconnlistener_set_error_cb(lev, on_accept_error);
 	if (srv->local_sock != NULL &&

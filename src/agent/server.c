@@ -127,7 +127,8 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	old->ntransfer_peers = 0;
 }
 
-/* SIGHUP: name and admin_ca take effect for the next request. */
+/* SIGHUP: name, admin_ca, the connection limits and the audit retention
+ * take effect for what comes next. */
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
@@ -159,6 +160,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		srv->cfg = c;
 		X509_STORE_free(srv->admin_ca);
 		srv->admin_ca = ca;
+		accept_limits(srv);
 		fprintf(stderr,
 		    "certfleetd: %s: configuration reloaded from "
 		    "%s (admin_ca %s)\n",

@@ -87,6 +87,8 @@ void server_note(struct server *srv, enum server_note kind, const char *fmt,
 /* Limits and the listeners' error callbacks; after server_listen. */
 void accept_setup(struct server *srv);
 void accept_free(struct server *srv); /* the timer */
+/* max_connections of srv->cfg, within the descriptor limit (SIGHUP). */
+void accept_limits(struct server *srv);
 /* A connection was made, or went away: pauses or resumes accepting. */
 void accept_opened(struct server *srv);
 void accept_closed(struct server *srv);
