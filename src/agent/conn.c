@@ -20,8 +20,8 @@
  * of the loop, when its peer can be read.  One address may hold
  * max_connections_per_address connections, and all of them together
  * max_connections: past either, the oldest idle connection (from that
- * address, or from any) makes room, one that never sent a byte first,
- * then one with no request with us; when none is idle, the new one is
+ * address, or from any) makes room, one that never began a handshake
+ * first, then one with no request with us; when none is idle, the new one is
  * closed.  So idle connections cannot lock out a client that comes to
  * ask something, even from the same address.
  */
@@ -50,7 +50,6 @@ struct conn {
 	unsigned port;
 	int admitted;
 	int hello;   /* a ClientHello was read */
-	int seen;    /* a byte of a request arrived */
 	int closing; /* we closed it (limits, deadline): no refusal */
 	int busy;    /* a whole request is with us */
 	int writing; /* its reply is not yet sent */
@@ -152,8 +151,6 @@ on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 	struct conn *c = arg;
 
 	(void)buf;
-	if (info->n_added > 0)
-		c->seen = 1;
 	if (info->n_added > 0 && !c->busy &&
 	    !evtimer_pending(c->deadline, NULL))
 		deadline_arm(c);

@@ -122,8 +122,5 @@ void conn_reply_begin(struct server *srv, struct evhttp_request *req);
 /* evhttp's request callbacks for HTTPS and for the Unix socket. */
 void request_serve_tls(struct evhttp_request *req, void *arg);
 void request_serve_local(struct evhttp_request *req, void *arg);
-/* Audits, on a worker, an attempt refused before any request. */
-void request_audit(
-    struct server *srv, const char *actor, const char *op, const char *outcome);
 
 #endif
