@@ -229,6 +229,21 @@ else
 	fail "idle/fds-below-limit" "$fds descriptors open"
 fi
 unflood idle
+# From 40 addresses, 50 each: under the per-address cap, over the total.
+SRC=$(seq -f '127.0.1.%g' 1 40 | paste -sd,) flood spread tcp 2000 "$PORT"
+took=$(ms cf get --server "$N" --json)
+if [ "$RC" -eq 0 ] && [ "$took" -lt 1000 ]; then
+	pass "spread/get-answers-under-1s"
+else
+	fail "spread/get-answers-under-1s" "exit $RC after $took ms" "$(cat "$ERR")"
+fi
+fds=$(find "/proc/$PID/fd" -mindepth 1 2>/dev/null | wc -l)
+if [ "$fds" -lt 1000 ] && [ "$fds" -gt 500 ]; then
+	pass "spread/fds-below-limit"
+else
+	fail "spread/fds-below-limit" "$fds descriptors open (the cap admits up to ~900)"
+fi
+unflood spread
 # Once a minute: a handful of lines at most, however many connections.
 lines=$(grep -cE 'max_connections|accept:' "$T/$N.log")
 if [ "$lines" -ge 1 ] && [ "$lines" -le 3 ]; then
