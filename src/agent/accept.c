@@ -7,10 +7,14 @@
  * connections accepted but not yet admitted get a little slack beyond
  * it, and past that the HTTPS listener stops accepting until some close.
  *
- * Should accept() fail all the same (EMFILE, ENFILE, ENOBUFS, ENOMEM),
- * libevent would call it again at once, for ever, logging each failure:
- * instead the listener pauses for ACCEPT_PAUSE_MS, idle connections are
- * closed to free descriptors, and the condition is logged once a minute.
+ * Should accept() fail all the same (EMFILE, ENFILE, ENOBUFS, ENOMEM:
+ * descriptors used elsewhere, a limit lowered under us), libevent would
+ * call it again at once, for ever, logging each failure: instead the
+ * listener pauses for ACCEPT_PAUSE_MS, idle connections are closed to
+ * free descriptors, the cap comes down to what was open when it failed
+ * (so that admission, not accept(), keeps to the real limit from then
+ * on; SIGHUP works it out again), and the condition is logged once a
+ * minute.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -22,7 +26,7 @@
 
 #include "server.h"
 
-#define ACCEPT_PAUSE_MS 250
+#define ACCEPT_PAUSE_MS 100
 /* Descriptors kept for the store, the log, listeners and deploys. */
 #define FD_RESERVE 64
 #define FD_RESERVE_PER_WORKER 8
@@ -114,10 +118,14 @@ on_accept_error(struct evconnlistener *lev, void *arg)
 	evconnlistener_disable(lev);
 	evtimer_add(srv->ev_accept, &tv);
 	closed = conn_evict_idle(srv, EMFILE_EVICT);
+	if (srv->nconns > ADMIT_SLACK + EMFILE_EVICT + 16 &&
+	    srv->nconns - ADMIT_SLACK - EMFILE_EVICT < srv->conn_max)
+		srv->conn_max = srv->nconns - ADMIT_SLACK - EMFILE_EVICT;
 	server_note(srv, NOTE_ACCEPT,
-	    "accept: %s: pausing %d ms, closed %zu idle connections (%zu "
-	    "open; raise LimitNOFILE or lower max_connections)",
-	    strerror(e), ACCEPT_PAUSE_MS, closed, srv->nconns);
+	    "accept: %s: pausing %d ms, closed %zu idle connections, "
+	    "max_connections now %zu (%zu open; raise LimitNOFILE or lower "
+	    "max_connections)",
+	    strerror(e), ACCEPT_PAUSE_MS, closed, srv->conn_max, srv->nconns);
 }
 
 /* max_connections, or what the descriptor limit leaves; never more. */

@@ -257,6 +257,29 @@ else
 	pass "idle/no-emfile-spin"
 fi
 
+# A descriptor limit lowered under the running agent (prlimit): accept()
+# fails with EMFILE; the agent pauses, closes idle connections, logs it
+# once and still answers.
+if prlimit --pid "$PID" --nofile=200:1024 2>/dev/null; then
+	flood emfile tcp 600 "$PORT"
+	took=$(ms cf get --server "$N" --json)
+	if [ "$RC" -eq 0 ] && [ "$took" -lt 1000 ]; then
+		pass "emfile/get-answers-under-1s"
+	else
+		fail "emfile/get-answers-under-1s" "exit $RC after $took ms" "$(cat "$ERR")"
+	fi
+	unflood emfile
+	lines=$(grep -c 'accept: Too many open files' "$T/$N.log")
+	if [ "$lines" -ge 1 ] && [ "$lines" -le 2 ]; then
+		pass "emfile/logged-once"
+	else
+		fail "emfile/logged-once" "$lines lines" "$(tail -n 5 "$T/$N.log")"
+	fi
+	prlimit --pid "$PID" --nofile=1024:1024
+else
+	fail "emfile/prlimit" "cannot lower the agent's descriptor limit"
+fi
+
 # ---- refused handshakes -------------------------------------------------------
 
 # connect_rows ACTOR_PREFIX - audit records of refusals by that actor.
