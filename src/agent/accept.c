@@ -163,8 +163,8 @@ accept_setup(struct server *srv)
 {
 	struct evconnlistener *lev;
 
-	if ((srv->ev_accept = evtimer_new(
-		 srv->base, on_accept_pause_end, srv)) == NULL)
+	if ((srv->ev_accept =
+		    evtimer_new(srv->base, on_accept_pause_end, srv)) == NULL)
 		abort();
 	accept_srv = srv;
 	accept_limits(srv);

@@ -35,8 +35,8 @@
 
 struct refusal {
 	char *host, *actor;
-	char *first;         /* the first refusal's outcome, as recorded */
-	long long row;       /* its record; 0 until the writer says */
+	char *first;   /* the first refusal's outcome, as recorded */
+	long long row; /* its record; 0 until the writer says */
 	time_t start;
 	unsigned long count; /* refusals after the first */
 	unsigned long shown; /* count as the record says it */
@@ -53,10 +53,10 @@ enum audit_kind { AUDIT_APPEND, AUDIT_AMEND, AUDIT_PRUNE };
 struct audit_job {
 	struct pool_job pj;
 	enum audit_kind kind;
-	struct server *srv;    /* loop thread only */
-	char *host, *actor;    /* append: the refusal to tell its row */
+	struct server *srv; /* loop thread only */
+	char *host, *actor; /* append: the refusal to tell its row */
 	char *outcome;
-	long long row;         /* append: the new row; amend: the row */
+	long long row; /* append: the new row; amend: the row */
 	long keep_days, max_rows;
 };
 
@@ -82,8 +82,7 @@ audit_prune(struct audit_job *a, struct cf_store *s)
 	long long n = 0;
 
 	cf_error_clear(&err);
-	if (cf_store_audit_prune(s, a->keep_days, a->max_rows, &n, &err) ==
-	    -1)
+	if (cf_store_audit_prune(s, a->keep_days, a->max_rows, &n, &err) == -1)
 		fprintf(stderr, "certfleetd: audit retention: %s\n", err.msg);
 	else if (n > 0)
 		fprintf(stderr,
@@ -102,8 +101,8 @@ audit_job_run(struct pool_job *pj, struct cf_store *s)
 	cf_error_clear(&err);
 	switch (a->kind) {
 	case AUDIT_APPEND:
-		rc = cf_store_audit(s, a->actor, "connect", "", a->outcome,
-		    &err);
+		rc = cf_store_audit(
+		    s, a->actor, "connect", "", a->outcome, &err);
 		a->row = rc == 0 ? cf_store_audit_last(s) : 0;
 		break;
 	case AUDIT_AMEND:
@@ -114,8 +113,8 @@ audit_job_run(struct pool_job *pj, struct cf_store *s)
 		break;
 	}
 	if (rc == -1)
-		fprintf(stderr, "certfleetd: audit %s: %s\n", a->outcome,
-		    err.msg);
+		fprintf(
+		    stderr, "certfleetd: audit %s: %s\n", a->outcome, err.msg);
 }
 
 static struct refusal *refusal_find(
@@ -180,8 +179,8 @@ refusal_drop(struct refusals *t, size_t i)
 }
 
 static struct refusal *
-refusal_find(struct refusals *t, const char *host, const char *actor,
-    size_t *from_host)
+refusal_find(
+    struct refusals *t, const char *host, const char *actor, size_t *from_host)
 {
 	size_t i;
 
@@ -287,8 +286,7 @@ refusals_setup(struct server *srv)
 
 	srv->refusals = xcalloc(1, sizeof(*srv->refusals));
 	srv->refusals->pruned = time(NULL);
-	srv->ev_audit =
-	    event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
+	srv->ev_audit = event_new(srv->base, -1, EV_PERSIST, on_tick, srv);
 	if (srv->ev_audit == NULL || event_add(srv->ev_audit, &tv) == -1)
 		abort();
 	retention_run(srv);

@@ -169,13 +169,13 @@ peer_of(int fd, char host[INET6_ADDRSTRLEN], unsigned *port)
 	if (fd >= 0 && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
 		if (ss.ss_family == AF_INET) {
 			struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-			inet_ntop(AF_INET, &in->sin_addr, host,
-			    INET6_ADDRSTRLEN);
+			inet_ntop(
+			    AF_INET, &in->sin_addr, host, INET6_ADDRSTRLEN);
 			*port = ntohs(in->sin_port);
 		} else if (ss.ss_family == AF_INET6) {
 			struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-			inet_ntop(AF_INET6, &in6->sin6_addr, host,
-			    INET6_ADDRSTRLEN);
+			inet_ntop(
+			    AF_INET6, &in6->sin6_addr, host, INET6_ADDRSTRLEN);
 			*port = ntohs(in6->sin6_port);
 		}
 	}

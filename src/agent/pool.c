@@ -25,8 +25,8 @@
 #include "pool.h"
 #include "util.h"
 
-#define FAST_QUEUE_MAX 1024 /* waiting fast jobs before 503s */
-#define SLOW_QUEUE_MAX 128  /* waiting key generations/derivations */
+#define FAST_QUEUE_MAX 1024  /* waiting fast jobs before 503s */
+#define SLOW_QUEUE_MAX 128   /* waiting key generations/derivations */
 #define AUDIT_QUEUE_MAX 1024 /* records waiting for the store */
 #define SLOW_NICE 10
 
@@ -50,7 +50,7 @@ struct pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	struct queue fast, slow, audit, done; /* under lock */
-	int stopping;                  /* under lock */
+	int stopping;                         /* under lock */
 	struct event *done_ev;
 	struct worker *w;
 	int nw;
@@ -197,7 +197,7 @@ pool_new(struct event_base *base, const char *storedir, int workers,
 	p->w = xcalloc((size_t)p->nw, sizeof(*p->w));
 	for (i = 0; i < p->nw; i++) {
 		p->w[i].p = p;
-		p->w[i].lanes = i == workers ? LANE_AUDIT
+		p->w[i].lanes = i == workers   ? LANE_AUDIT
 				: workers == 1 ? LANE_FAST | LANE_SLOW
 				: i < nfast    ? LANE_FAST
 					       : LANE_SLOW | LANE_FAST;
@@ -218,10 +218,10 @@ fail:
 int
 pool_submit(struct pool *p, struct pool_job *job)
 {
-	struct queue *q = job->audit ? &p->audit
+	struct queue *q = job->audit  ? &p->audit
 			  : job->slow ? &p->slow
 				      : &p->fast;
-	size_t max = job->audit ? AUDIT_QUEUE_MAX
+	size_t max = job->audit  ? AUDIT_QUEUE_MAX
 		     : job->slow ? SLOW_QUEUE_MAX
 				 : FAST_QUEUE_MAX;
 	int rc = -1;

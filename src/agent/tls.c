@@ -162,8 +162,7 @@ tls_actor_new(X509 *cert)
 	idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
 	if (idx >= 0 &&
 	    (len = ASN1_STRING_to_UTF8(&utf8,
-		 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)))) >
-		0)
+		 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)))) > 0)
 		for (i = 0; i < len && n < TLS_CN_MAX; i++)
 			if (utf8[i] >= 0x20 && utf8[i] < 0x7f)
 				cn[n++] = (char)utf8[i];

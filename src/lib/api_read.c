@@ -81,8 +81,8 @@ query_number(const char *q, const char *key, long long max, long long *v,
 	errno = 0;
 	n = strtoll(text, &end, 10);
 	if (end == text || *end != '\0' || errno != 0 || n < 0 || n > max)
-		rc = cf_errorf(err, CF_E_USAGE, "%s: a whole number from 0 to %lld",
-		    key, max);
+		rc = cf_errorf(err, CF_E_USAGE,
+		    "%s: a whole number from 0 to %lld", key, max);
 	else
 		*v = n;
 	free(text);
