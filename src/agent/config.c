@@ -68,6 +68,10 @@ static int set_state(struct parse *, const char *);
 static int set_admin_ca(struct parse *, const char *);
 static int set_workers(struct parse *, const char *);
 static int set_transfer_peers(struct parse *, const char *);
+static int set_max_conns(struct parse *, const char *);
+static int set_max_conns_addr(struct parse *, const char *);
+static int set_audit_days(struct parse *, const char *);
+static int set_audit_rows(struct parse *, const char *);
 
 static const struct {
 	const char *key;
@@ -80,6 +84,10 @@ static const struct {
     {"admin_ca", set_admin_ca},
     {"workers", set_workers},
     {"transfer_peers", set_transfer_peers},
+    {"max_connections", set_max_conns},
+    {"max_connections_per_address", set_max_conns_addr},
+    {"audit_keep_days", set_audit_days},
+    {"audit_max_rows", set_audit_rows},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -229,6 +237,51 @@ set_workers(struct parse *p, const char *v)
 	return 1;
 }
 
+/* A whole number from min to max into *out; 0 after bad() otherwise. */
+static int
+set_count(struct parse *p, const char *key, const char *v, long min, long max,
+    long *out)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (end == v || *end != '\0' || errno != 0 || n < min || n > max)
+		return bad(p, "%s %s: give a whole number from %ld to %ld", key,
+		    v, min, max);
+	*out = n;
+	return 1;
+}
+
+static int
+set_max_conns(struct parse *p, const char *v)
+{
+	return set_count(p, "max_connections", v, 1, AGENT_CONNS_MAX,
+	    &p->c->max_connections);
+}
+
+static int
+set_max_conns_addr(struct parse *p, const char *v)
+{
+	return set_count(p, "max_connections_per_address", v, 1,
+	    AGENT_CONNS_MAX, &p->c->max_connections_per_address);
+}
+
+static int
+set_audit_days(struct parse *p, const char *v)
+{
+	return set_count(p, "audit_keep_days", v, 0, 36500,
+	    &p->c->audit_keep_days);
+}
+
+static int
+set_audit_rows(struct parse *p, const char *v)
+{
+	return set_count(p, "audit_max_rows", v, 0, 1000000000L,
+	    &p->c->audit_max_rows);
+}
+
 /*
  * The agents this one may seal keys to and accept sealed keys from:
  * comma-separated fingerprints of their identities (certfleetd
@@ -346,7 +399,9 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 	if (i == NKEYS)
 		return bad(p,
 		    "unknown key %s in [agent] (known: name, listen, "
-		    "socket, state, admin_ca, workers, transfer_peers)",
+		    "socket, state, admin_ca, workers, transfer_peers, "
+		    "max_connections, max_connections_per_address, "
+		    "audit_keep_days, audit_max_rows)",
 		    key);
 	if (p->seen & (1u << i))
 		return bad(p, "%s is set twice", key);
@@ -485,6 +540,8 @@ config_defaults(void)
 	c->socket = xstrdup(AGENT_SOCKET_DEFAULT);
 	c->state = xstrdup(AGENT_STATE_DEFAULT);
 	c->workers = AGENT_WORKERS_DEFAULT;
+	c->max_connections_per_address = AGENT_CONNS_PER_ADDRESS_DEFAULT;
+	c->audit_max_rows = AGENT_AUDIT_MAX_ROWS_DEFAULT;
 	c->services = cf_services_new();
 	return c;
 }

@@ -16,6 +16,12 @@
 #define AGENT_STATE_DEFAULT "/var/lib/certfleet"
 #define AGENT_WORKERS_DEFAULT 4
 #define AGENT_WORKERS_MAX 64
+/* Connections: max_connections defaults to what the fd limit leaves
+ * (server.c); per address, enough for a fleet's parallel probes. */
+#define AGENT_CONNS_MAX 1000000
+#define AGENT_CONNS_PER_ADDRESS_DEFAULT 64
+/* Refusal records kept at most (older ones pruned first); 0: no bound. */
+#define AGENT_AUDIT_MAX_ROWS_DEFAULT 100000
 /* The longest logical line (continued lines joined), in bytes. */
 #define AGENT_CONFIG_MAX_LINE 65536
 
@@ -28,6 +34,11 @@ struct agent_config {
 	char *state;    /* state directory */
 	char *admin_ca; /* file of CA certificates; NULL when unset */
 	int workers;    /* worker threads */
+	long max_connections; /* HTTPS connections at once; 0: from the fd
+				 limit */
+	long max_connections_per_address;
+	long audit_keep_days; /* prune records older; 0: keep for ever */
+	long audit_max_rows;  /* refusal records kept; 0: no bound */
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */

@@ -8,7 +8,9 @@
  * take slow jobs first, then fast ones, and run at a lower scheduling
  * priority (nice 10) so that, on a machine with fewer cores than
  * threads, the CPU goes to the short requests first.  One worker does
- * everything.
+ * everything.  One more thread writes audit records only (refusals,
+ * queued by the loop): a record waiting behind a long write transaction
+ * then holds up no request.
  *
  * Finished jobs go on a done list; the worker then activates one event
  * on the loop's base (thread-safe once evthread_use_pthreads() ran), and
@@ -23,11 +25,12 @@
 #include "pool.h"
 #include "util.h"
 
-#define FAST_QUEUE_MAX 1024 /* waiting fast jobs before 503s */
-#define SLOW_QUEUE_MAX 128  /* waiting key generations/derivations */
+#define FAST_QUEUE_MAX 1024  /* waiting fast jobs before 503s */
+#define SLOW_QUEUE_MAX 128   /* waiting key generations/derivations */
+#define AUDIT_QUEUE_MAX 1024 /* records waiting for the store */
 #define SLOW_NICE 10
 
-enum { LANE_FAST = 1, LANE_SLOW = 2 };
+enum { LANE_FAST = 1, LANE_SLOW = 2, LANE_AUDIT = 4 };
 
 struct queue {
 	struct pool_job *head, *tail;
@@ -46,8 +49,8 @@ struct worker {
 struct pool {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
-	struct queue fast, slow, done; /* under lock */
-	int stopping;                  /* under lock */
+	struct queue fast, slow, audit, done; /* under lock */
+	int stopping;                         /* under lock */
 	struct event *done_ev;
 	struct worker *w;
 	int nw;
@@ -96,6 +99,8 @@ queue_discard(struct queue *q)
 static struct pool_job *
 take(struct pool *p, int lanes)
 {
+	if ((lanes & LANE_AUDIT) && p->audit.head != NULL)
+		return queue_pop(&p->audit);
 	if ((lanes & LANE_SLOW) && p->slow.head != NULL)
 		return queue_pop(&p->slow);
 	if ((lanes & LANE_FAST) && p->fast.head != NULL)
@@ -114,7 +119,9 @@ worker_main(void *arg)
 	if (w->nice != 0)
 		setpriority(PRIO_PROCESS, (id_t)gettid(), w->nice);
 	pthread_mutex_lock(&p->lock);
-	while (!p->stopping) {
+	/* Stopping, the audit writer still writes what is queued. */
+	while (!p->stopping ||
+	       ((w->lanes & LANE_AUDIT) && p->audit.head != NULL)) {
 		if ((job = take(p, w->lanes)) == NULL) {
 			pthread_cond_wait(&p->wake, &p->lock);
 			continue;
@@ -186,13 +193,14 @@ pool_new(struct event_base *base, const char *storedir, int workers,
 	pthread_cond_init(&p->wake, NULL);
 	if ((p->done_ev = event_new(base, -1, 0, on_done, p)) == NULL)
 		abort();
-	p->nw = workers;
-	p->w = xcalloc((size_t)workers, sizeof(*p->w));
-	for (i = 0; i < workers; i++) {
+	p->nw = workers + 1; /* the last one writes audit records */
+	p->w = xcalloc((size_t)p->nw, sizeof(*p->w));
+	for (i = 0; i < p->nw; i++) {
 		p->w[i].p = p;
-		p->w[i].lanes = workers == 1 ? LANE_FAST | LANE_SLOW
-				: i < nfast  ? LANE_FAST
-					     : LANE_SLOW | LANE_FAST;
+		p->w[i].lanes = i == workers   ? LANE_AUDIT
+				: workers == 1 ? LANE_FAST | LANE_SLOW
+				: i < nfast    ? LANE_FAST
+					       : LANE_SLOW | LANE_FAST;
 		p->w[i].nice =
 		    p->w[i].lanes == LANE_FAST || workers == 1 ? 0 : SLOW_NICE;
 		if ((p->w[i].store = cf_store_open(storedir, err)) == NULL)
@@ -210,8 +218,12 @@ fail:
 int
 pool_submit(struct pool *p, struct pool_job *job)
 {
-	struct queue *q = job->slow ? &p->slow : &p->fast;
-	size_t max = job->slow ? SLOW_QUEUE_MAX : FAST_QUEUE_MAX;
+	struct queue *q = job->audit  ? &p->audit
+			  : job->slow ? &p->slow
+				      : &p->fast;
+	size_t max = job->audit  ? AUDIT_QUEUE_MAX
+		     : job->slow ? SLOW_QUEUE_MAX
+				 : FAST_QUEUE_MAX;
 	int rc = -1;
 
 	pthread_mutex_lock(&p->lock);
@@ -254,6 +266,7 @@ pool_free(struct pool *p)
 			pthread_join(p->w[i].thread, NULL);
 	queue_discard(&p->fast);
 	queue_discard(&p->slow);
+	queue_discard(&p->audit);
 	queue_discard(&p->done);
 	for (i = 0; i < p->nw; i++)
 		cf_store_free(p->w[i].store);

@@ -1,7 +1,8 @@
 /*
  * pool.h - the worker threads that run requests off the event loop.
  *
- * Each worker owns its own store connection.  A job is queued by the
+ * Each worker owns its own store connection; one more thread, with its
+ * own too, writes the audit records queued with audit set.  A job is queued by the
  * loop thread, run on a worker, and handed back to the loop thread,
  * which alone touches libevent's HTTP objects.
  */
@@ -18,6 +19,8 @@
 struct pool_job {
 	struct pool_job *next; /* the pool's */
 	int slow;              /* key generation or derivation */
+	int audit; /* an audit record: its own thread, so that records
+		      waiting for the store's write lock hold no worker */
 	/* On a worker thread, with that worker's store. */
 	void (*run)(struct pool_job *job, struct cf_store *s);
 	/* On the loop thread after run; frees the job. */

@@ -3,7 +3,7 @@
  *
  * On the loop thread: note who is asking (the client certificate's
  * fingerprint, or the Unix peer's uid), copy the method, path, query,
- * actor hint and body, and queue a job.  On a worker, with its own store
+ * and body, and queue a job.  On a worker, with its own store
  * connection: decide the role (client list, then admin_ca), refuse and
  * audit an unknown client, parse and bound the JSON body, call
  * cf_api_handle, and render the reply.  Back on the loop thread: send
@@ -28,15 +28,16 @@
 #include "util.h"
 #include "view.h"
 
-#define HINT_MAX 64 /* X-Certfleet-Actor, printable ASCII */
-
 struct job {
 	struct pool_job pj; /* first: the pool sees this */
 	struct server *srv; /* loop thread only */
 	struct evhttp_request *req;
 	int local; /* the Unix socket */
 	const char *method;
-	char *path, *query, *peer, *agent, *hint;
+	char *path, *query, *peer, *agent;
+	char *tls_actor; /* tls_actor_new of the client's certificate */
+	char *host;    /* the TLS peer's address */
+	char *refusal; /* an unknown client's refusal, for audit.c */
 	char fp[CF_FP_LEN + 1]; /* TLS client; "" when none */
 	X509 *cert;             /* with chain and admin_ca: only when */
 	STACK_OF(X509) * chain; /* admin_ca is set */
@@ -59,8 +60,10 @@ job_free(struct job *j)
 	free(j->path);
 	free(j->query);
 	free(j->peer);
+	free(j->host);
+	free(j->refusal);
 	free(j->agent);
-	free(j->hint);
+	free(j->tls_actor);
 	free(j->out);
 	X509_free(j->cert);
 	sk_X509_pop_free(j->chain, X509_free);
@@ -170,21 +173,18 @@ job_role(
 	return 0;
 }
 
-/* "tls:SHA256:…" or "unix:uidN", then " (hint)"; new. */
+/* "tls:SHA256:… (CN)" or "unix:uidN": only what the agent verified, so
+ * the same for one client in every record; new. */
 static char *
 job_actor(const struct job *j)
 {
-	char who[CF_FP_LEN + 32];
-
 	if (j->local)
-		snprintf(who, sizeof(who), "unix:uid%ld", j->uid);
-	else
-		snprintf(who, sizeof(who), "tls:%s",
-		    j->fp[0] ? j->fp : "no-certificate");
-	return j->hint ? xasprintf("%s (%s)", who, j->hint) : xstrdup(who);
+		return xasprintf("unix:uid%ld", j->uid);
+	return xstrdup(j->tls_actor ? j->tls_actor : "tls:no-certificate");
 }
 
-/* The refusal of a client with no role, audited. */
+/* The refusal of a client with no role, audited (by audit.c for TLS
+ * clients, which anyone can be, so that a flood is coalesced). */
 static json_t *
 job_refuse(struct job *j, struct cf_store *s, const char *actor)
 {
@@ -204,8 +204,11 @@ job_refuse(struct job *j, struct cf_store *s, const char *actor)
 		    j->fp, j->agent, j->fp);
 	outcome = xasprintf("refused: not authorized (%s %s from %s)",
 	    j->method, j->path, j->peer);
-	cf_store_audit(s, actor, "connect", "", outcome, NULL);
-	free(outcome);
+	if (j->local) {
+		cf_store_audit(s, actor, "connect", "", outcome, NULL);
+		free(outcome);
+	} else
+		j->refusal = outcome;
 	j->close = 1;
 	return error_json(CF_E_DENIED, msg);
 }
@@ -283,7 +286,13 @@ static void
 job_done(struct pool_job *pj)
 {
 	struct job *j = (struct job *)pj;
+	char *actor;
 
+	if (j->refusal != NULL) {
+		actor = job_actor(j);
+		refusal_note(j->srv, j->host, actor, j->refusal);
+		free(actor);
+	}
 	reply(j->srv, j->req, j->status, j->out, j->close);
 	job_free(j);
 }
@@ -292,24 +301,6 @@ static void
 job_discard(struct pool_job *pj)
 {
 	job_free((struct job *)pj);
-}
-
-/* The X-Certfleet-Actor hint: printable ASCII, at most HINT_MAX
- * characters, else left out; new or NULL. */
-static char *
-hint_new(const char *h)
-{
-	char out[HINT_MAX + 1];
-	size_t n = 0;
-
-	if (h == NULL)
-		return NULL;
-	for (; *h != '\0' && n < HINT_MAX; h++)
-		if (*h >= 0x20 && *h < 0x7f)
-			out[n++] = *h;
-	out[n] = '\0';
-	n = strspn(out, " ");
-	return out[n] != '\0' ? xstrdup(out + n) : NULL;
 }
 
 /* A job for req with what every request carries; the caller adds who. */
@@ -333,8 +324,6 @@ job_new(struct server *srv, struct evhttp_request *req)
 	j->path = xstrdup(path && path[0] ? path : "/");
 	j->query = query ? xstrdup(query) : NULL;
 	j->agent = xstrdup(srv->cfg->name);
-	j->hint = hint_new(evhttp_find_header(
-	    evhttp_request_get_input_headers(req), "X-Certfleet-Actor"));
 	j->pj.slow = cf_api_is_slow(j->path);
 	if ((j->body_len = evbuffer_get_length(in)) > 0) {
 		j->body = xmalloc(j->body_len);
@@ -357,9 +346,11 @@ identify_tls(struct server *srv, struct job *j)
 
 	evhttp_connection_get_peer(evcon, &addr, &port);
 	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
+	j->host = xstrdup(addr ? addr : "?");
 	if (ssl == NULL || (peer = SSL_get0_peer_certificate(ssl)) == NULL)
 		return; /* refused: the handshake should not have let it in */
 	cf_cert_fingerprint(peer, j->fp);
+	j->tls_actor = tls_actor_new(peer);
 	if (srv->admin_ca == NULL)
 		return;
 	X509_up_ref(peer);
@@ -476,52 +467,4 @@ request_serve_local(struct evhttp_request *req, void *arg)
 	j->local = 1;
 	identify_local(j);
 	submit(srv, j);
-}
-
-/* An audit record with no request behind it. */
-struct audit_job {
-	struct pool_job pj;
-	char *actor, *op, *outcome;
-};
-
-static void
-audit_free(struct pool_job *pj)
-{
-	struct audit_job *a = (struct audit_job *)pj;
-
-	free(a->actor);
-	free(a->op);
-	free(a->outcome);
-	free(a);
-}
-
-static void
-audit_run(struct pool_job *pj, struct cf_store *s)
-{
-	struct audit_job *a = (struct audit_job *)pj;
-	struct cf_error err;
-
-	cf_error_clear(&err);
-	if (cf_store_audit(s, a->actor, a->op, "", a->outcome, &err) == -1)
-		fprintf(
-		    stderr, "certfleetd: audit %s: %s\n", a->outcome, err.msg);
-}
-
-void
-request_audit(
-    struct server *srv, const char *actor, const char *op, const char *outcome)
-{
-	struct audit_job *a = xcalloc(1, sizeof(*a));
-
-	a->pj.run = audit_run;
-	a->pj.done = audit_free;
-	a->pj.discard = audit_free;
-	a->actor = xstrdup(actor);
-	a->op = xstrdup(op);
-	a->outcome = xstrdup(outcome);
-	if (pool_submit(srv->pool, &a->pj) == -1) {
-		fprintf(stderr, "certfleetd: busy, not audited: %s %s\n", actor,
-		    outcome);
-		audit_free(&a->pj);
-	}
 }

@@ -128,7 +128,8 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	old->ntransfer_peers = 0;
 }
 
-/* SIGHUP: name and admin_ca take effect for the next request. */
+/* SIGHUP: name, admin_ca, the connection limits and the audit retention
+ * take effect for what comes next. */
 static void
 on_reload(evutil_socket_t sig, short what, void *arg)
 {
@@ -160,6 +161,7 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 		srv->cfg = c;
 		X509_STORE_free(srv->admin_ca);
 		srv->admin_ca = ca;
+		accept_limits(srv);
 		fprintf(stderr,
 		    "certfleetd: %s: configuration reloaded from "
 		    "%s (admin_ca %s)\n",
@@ -291,6 +293,7 @@ server_tls(struct server *srv, struct cf_error *err)
 static void
 server_free(struct server *srv)
 {
+	refusals_free(srv); /* its last records, before the pool stops */
 	pool_free(srv->pool);
 	if (srv->https != NULL)
 		evhttp_free(srv->https);
@@ -300,6 +303,7 @@ server_free(struct server *srv)
 	 * finalizers: let them run while the base is whole. */
 	if (srv->base != NULL)
 		event_base_loop(srv->base, EVLOOP_NONBLOCK);
+	accept_free(srv);
 	if (srv->sock_ino != 0)
 		agent_unlisten_unix(srv->cfg->socket, srv->sock_ino);
 	if (srv->ev_term != NULL)
@@ -342,6 +346,8 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
 		agent_fail("run", &err);
 		goto out;
 	}
+	accept_setup(&srv);
+	refusals_setup(&srv);
 	fprintf(stderr, "certfleetd: %s fingerprint %s\n", cfg->name, srv.fp);
 	if (cfg->socket != NULL)
 		fprintf(stderr, "certfleetd: %s admits root on %s\n", cfg->name,

@@ -6,6 +6,8 @@
  *   conn.c     one TLS connection: handshake refusals, slow-client cut-off
  *   request.c  one request: who asks, the job for the pool, the reply
  *   errpage.c  evhttp's own error replies, made JSON
+ *   accept.c   connections within the descriptor limit; accept errors
+ *   audit.c    refusals coalesced, audit retention
  */
 #ifndef CFD_SERVER_H
 #define CFD_SERVER_H
@@ -30,6 +32,12 @@
 /* On SIGTERM, replies in progress get this long to finish. */
 #define SERVER_DRAIN_TIMEOUT 10
 
+/* Conditions an attacker can repeat at will: logged once a minute. */
+enum server_note { NOTE_CAP, NOTE_ACCEPT, NOTE_AUDIT, SERVER_NOTES };
+#define SERVER_NOTE_INTERVAL 60
+
+struct refusals;
+
 /* Loop thread only, except where a field says otherwise. */
 struct server {
 	struct event_base *base;
@@ -50,6 +58,17 @@ struct server {
 	int draining;   /* SIGTERM: no new work, finish what runs */
 	size_t writing; /* replies handed to libevent, not yet sent */
 	char bound[80]; /* HOST:PORT actually listened on */
+	/* Connections (conn.c, accept.c). */
+	struct conn *conn_head, *conn_tail; /* admitted, oldest first */
+	size_t nconns;    /* HTTPS connections open, admitted or not */
+	size_t nadmitted; /* of which admitted */
+	size_t conn_max;  /* max_connections, within the fd limit */
+	int accept_full;  /* accept paused: too many connections */
+	struct event *ev_accept; /* accept paused: EMFILE, resume */
+	time_t note_last[SERVER_NOTES];
+	unsigned long note_quiet[SERVER_NOTES]; /* not logged since */
+	struct refusals *refusals;
+	struct event *ev_audit; /* refusals and retention, periodic */
 };
 
 /* Runs the agent until SIGTERM/SIGINT; returns the exit status. */
@@ -59,7 +78,38 @@ int server_run(
 /* Ends the loop when draining and nothing is left to finish. */
 void server_drain_check(struct server *srv);
 
+/* Logs "certfleetd: NAME: <fmt>" unless kind was logged less than
+ * SERVER_NOTE_INTERVAL seconds ago; then counts it, and the next message
+ * says how many were not logged. */
+void server_note(struct server *srv, enum server_note kind, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+/* accept.c */
+/* Limits and the listeners' error callbacks; after server_listen. */
+void accept_setup(struct server *srv);
+void accept_free(struct server *srv); /* the timer */
+/* max_connections of srv->cfg, within the descriptor limit (SIGHUP). */
+void accept_limits(struct server *srv);
+/* A connection was made, or went away: pauses or resumes accepting. */
+void accept_opened(struct server *srv);
+void accept_closed(struct server *srv);
+
+/* audit.c */
+/* The coalescing table and its timer; refusal_free writes what is
+ * pending. */
+void refusals_setup(struct server *srv);
+void refusals_free(struct server *srv);
+/*
+ * A refused attempt from host (an address, no port) by actor: audited at
+ * once when it is the first from host and actor in the interval, else
+ * counted and audited as one record when the interval ends.  Loop thread.
+ */
+void refusal_note(struct server *srv, const char *host, const char *actor,
+    const char *outcome);
+
 /* conn.c */
+/* Closes up to n idle connections, oldest first; how many it closed. */
+size_t conn_evict_idle(struct server *srv, size_t n);
 /* Once per process, before the first connection. */
 void conn_setup(void);
 /* evhttp's bufferevent callback: a new TLS connection (arg: server). */
@@ -77,8 +127,5 @@ void errpage_watch(struct bufferevent *bev);
 /* evhttp's request callbacks for HTTPS and for the Unix socket. */
 void request_serve_tls(struct evhttp_request *req, void *arg);
 void request_serve_local(struct evhttp_request *req, void *arg);
-/* Audits, on a worker, an attempt refused before any request. */
-void request_audit(
-    struct server *srv, const char *actor, const char *op, const char *outcome);
 
 #endif

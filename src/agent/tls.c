@@ -6,6 +6,7 @@
 #include <openssl/x509v3.h>
 
 #include "tls.h"
+#include "util.h"
 
 /*
  * Any certificate completes the handshake: clients are self-signed and
@@ -143,4 +144,30 @@ tls_admin_verify(X509_STORE *store, X509 *cert, STACK_OF(X509) * chain)
 	X509_STORE_CTX_free(ctx);
 	ERR_clear_error(); /* this thread's queue: nothing to report */
 	return ok;
+}
+
+char *
+tls_actor_new(X509 *cert)
+{
+	char fp[CF_FP_LEN + 1], cn[TLS_CN_MAX + 1];
+	const X509_NAME *subj;
+	unsigned char *utf8 = NULL;
+	int idx, len, i;
+	size_t n = 0;
+
+	if (cert == NULL)
+		return xstrdup("tls:no-certificate");
+	cf_cert_fingerprint(cert, fp);
+	subj = X509_get_subject_name(cert);
+	idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	if (idx >= 0 &&
+	    (len = ASN1_STRING_to_UTF8(&utf8,
+		 X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx)))) > 0)
+		for (i = 0; i < len && n < TLS_CN_MAX; i++)
+			if (utf8[i] >= 0x20 && utf8[i] < 0x7f)
+				cn[n++] = (char)utf8[i];
+	OPENSSL_free(utf8);
+	cn[n] = '\0';
+	return n > 0 ? xasprintf("tls:%s (%s)", fp, cn)
+		     : xasprintf("tls:%s", fp);
 }

@@ -35,4 +35,14 @@ int tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err);
  */
 int tls_admin_verify(X509_STORE *store, X509 *cert, STACK_OF(X509) * chain);
 
+/*
+ * The audit actor of a TLS client: "tls:SHA256:<fingerprint> (<CN>)",
+ * the CN cut to printable ASCII and TLS_CN_MAX characters (left out when
+ * there is none), or "tls:no-certificate" for NULL cert.  Everything in
+ * it comes from the certificate, so every record of one client reads
+ * the same, whichever request or handshake wrote it.  New string.
+ */
+#define TLS_CN_MAX 64
+char *tls_actor_new(X509 *cert);
+
 #endif

@@ -94,7 +94,7 @@ static int
 local_log(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_store_audit_list(s, q->since, &r->audit, &r->naudit, &r->err);
+	return cf_store_audit_page(s, &q->log, &r->audit, &r->naudit, &r->err);
 }
 
 static int

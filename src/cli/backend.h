@@ -46,7 +46,7 @@ struct backend_req {
 	size_t nin;
 	struct cf_import_opts import; /* actor is filled in */
 	struct cf_export_opts export; /* actor is filled in */
-	time_t since;                 /* log */
+	struct cf_audit_page log;     /* log: since, a page */
 	struct cf_request_opts request; /* request new; actor filled in */
 	int keep_key;                   /* renew */
 	int no_probe;                   /* services: no live handshakes */

@@ -1,7 +1,12 @@
 /*
- * cmd_log.c - certfleet log [--since T] [--json]: the audit trail, who
- * did what to which certificate and how it ended, every server's merged
- * into one timeline.
+ * cmd_log.c - certfleet log [--since T] [--limit N] [--json]: the audit
+ * trail, who did what to which certificate and how it ended, every
+ * server's merged into one timeline.
+ *
+ * An agent answers the log a page at a time (docs/api.md): each server's
+ * records are read page after page, on from the last record's id, until
+ * a page comes back empty; with --limit N, back from the newest until N
+ * are read.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -16,12 +21,17 @@
 #include "view.h"
 
 static const char usage[] =
-    "Usage: certfleet log [--since YYYY-MM-DD[THH:MM:SSZ]] [--json]\n"
-    "         [--no-header] [--format table|tsv]\n"
+    "Usage: certfleet log [--since YYYY-MM-DD[THH:MM:SSZ]] [--limit N]\n"
+    "         [--json] [--no-header] [--format table|tsv]\n"
     "         [--server NAME,...|all] [--store DIR]\n"
     "Several servers' records merge into one timeline, with a Server\n"
-    "column.  The table shows an actor by its fleet name (or the first 8\n"
-    "digits of its fingerprint); --json and --format tsv show it whole.\n";
+    "column.  --limit N shows the newest N of it.  The table shows an\n"
+    "actor by its fleet name (or the first 8 digits of its fingerprint);\n"
+    "--json and --format tsv show it whole.\n";
+
+/* Records asked for in one page: what an agent answers at most. */
+#define LOG_PAGE 1000
+#define LIMIT_MAX 100000000L
 
 /* Parses an ISO 8601 UTC date or date-time; -1 when malformed. */
 static time_t
@@ -82,28 +92,37 @@ timeline_new(const struct backend *b, const struct backend_reply *r,
 }
 
 /*
- * An actor as a person reads it in the table: "tls:SHA256:HEX (hint)"
+ * An actor as a person reads it in the table: "tls:SHA256:HEX (CN)"
  * becomes the agent's fleet name when the fleet pins that fingerprint,
- * else "tls:" and its first 8 digits; the hint stays.  Others
+ * else "tls:" and its first 8 digits; the CN stays, without the
+ * "certfleet admin " that `certfleet id` puts before user@host.  Others
  * ("local:alice", "unix:uid0") are short already.  New string.
  */
 static char *
 actor_brief(const char *actor, const struct fleet *f)
 {
-	static const char tls[] = "tls:SHA256:";
+	static const char tls[] = "tls:SHA256:", id_cn[] = " (certfleet admin ";
 	size_t n = strlen(tls), fp_len, i;
 	const char *hint;
+	char *name = NULL, *out;
 
 	if (strncmp(actor, tls, n) != 0)
 		return xstrdup(actor);
 	fp_len = strcspn(actor + 4, " ");
 	hint = actor + 4 + fp_len;
-	for (i = 0; f != NULL && i < fleet_count(f); i++)
+	for (i = 0; f != NULL && i < fleet_count(f) && name == NULL; i++)
 		if (strlen(fleet_get(f, i)->fingerprint) == fp_len &&
 		    strncmp(fleet_get(f, i)->fingerprint, actor + 4, fp_len) ==
 			0)
-			return xasprintf("%s%s", fleet_get(f, i)->name, hint);
-	return xasprintf("tls:%.8s%s", actor + n, hint);
+			name = xstrdup(fleet_get(f, i)->name);
+	if (name == NULL)
+		name = xasprintf("tls:%.8s", actor + n);
+	if (strncmp(hint, id_cn, sizeof(id_cn) - 1) == 0)
+		out = xasprintf("%s (%s", name, hint + sizeof(id_cn) - 1);
+	else
+		out = xasprintf("%s%s", name, hint);
+	free(name);
+	return out;
 }
 
 /* The fleet whose names stand for fingerprints; NULL when there is
@@ -156,16 +175,21 @@ record_cells(const struct cf_audit *rec, const struct fleet *f, int brief,
 /* The records of every server that answered, in one timeline; a Server
  * column when several did. */
 static void
-print_log(const struct backend *b, const struct backend_reply *r)
+print_log(const struct backend *b, const struct backend_reply *r, size_t limit)
 {
 	static const char *const names[] = {"Server", "Time", "Actor",
 	    "Operation", "Thumbprint", "Outcome"};
 	int several = backend_count(b) > 1, brief = !out_tsv();
 	const char *const *headers = several ? names : names + 1;
 	size_t nc = several ? 6 : 5, n, i;
-	struct row *rows = timeline_new(b, r, &n);
+	struct row *all = timeline_new(b, r, &n), *rows = all;
 	struct fleet *f = NULL;
 	char **cells, **cell;
+
+	if (limit > 0 && n > limit) { /* the newest of the timeline */
+		rows += n - limit;
+		n = limit;
+	}
 
 	if (cli.json) {
 		out_json_open();
@@ -173,7 +197,7 @@ print_log(const struct backend *b, const struct backend_reply *r)
 			out_json_item(record_json(
 			    backend_server(b, rows[i].server), rows[i].rec));
 		out_json_close();
-		free(rows);
+		free(all);
 		return;
 	}
 	if (brief)
@@ -190,13 +214,70 @@ print_log(const struct backend *b, const struct backend_reply *r)
 	for (i = 0; i < n * nc; i++)
 		free(cells[i]);
 	free(cells);
-	free(rows);
+	free(all);
 	fleet_free(f);
+}
+
+/* Appends the n records of page to *all (which then owns their text). */
+static void
+take_page(struct backend_reply *all, struct cf_audit *page, size_t n)
+{
+	all->audit =
+	    xrealloc(all->audit, (all->naudit + n + 1) * sizeof(*all->audit));
+	memcpy(all->audit + all->naudit, page, n * sizeof(*page));
+	all->naudit += n;
+	free(page);
+}
+
+/*
+ * Reads server i's records page by page into r[i]: on from the oldest,
+ * or, with want > 0, back from the newest until want are read.  A page
+ * that fails leaves its error in r[i] and no records.  A page whose
+ * cursor does not move (an agent that does not page) ends the reading.
+ */
+static void
+log_pages(struct backend *b, size_t i, struct backend_req *req,
+    struct backend_reply *r, size_t want)
+{
+	struct backend_reply all;
+	long long cursor = 0, next;
+	size_t j, n;
+
+	memset(&all, 0, sizeof(all));
+	for (;;) {
+		for (j = 0; j < backend_count(b); j++)
+			r[j].todo = j == i;
+		req->log.newest = want > 0;
+		req->log.after = want > 0 ? 0 : cursor;
+		req->log.before = want > 0 ? cursor : 0;
+		req->log.limit = want > 0 && want - all.naudit < LOG_PAGE
+				     ? want - all.naudit
+				     : LOG_PAGE;
+		backend_run(b, BACKEND_LOG, req, r);
+		if (r[i].err.code != CF_OK || (n = r[i].naudit) == 0)
+			break;
+		next = want > 0 ? r[i].audit[0].id : r[i].audit[n - 1].id;
+		take_page(&all, r[i].audit, n);
+		r[i].audit = NULL;
+		r[i].naudit = 0;
+		if ((want > 0 && all.naudit >= want) || next == cursor ||
+		    (want > 0 && next <= 1))
+			break;
+		cursor = next;
+	}
+	if (r[i].err.code != CF_OK) {
+		cf_audit_free(all.audit, all.naudit);
+		return;
+	}
+	cf_audit_free(r[i].audit, r[i].naudit);
+	r[i].audit = all.audit;
+	r[i].naudit = all.naudit;
 }
 
 const struct option cli_log_opts[] = {
     CLI_COMMON_OPTS,
     {"since", required_argument, NULL, 's'},
+    {"limit", required_argument, NULL, 'n'},
     {NULL, 0, NULL, 0},
 };
 
@@ -206,12 +287,14 @@ cmd_log(int argc, char **argv)
 	struct backend_req req;
 	struct backend_reply *r;
 	struct backend *b;
-	size_t failed = 0;
+	size_t failed = 0, limit = 0, i;
+	char *end;
+	long n;
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
-	while (
-	    (c = getopt_long(argc, argv, ":hs:", cli_log_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hs:n:", cli_log_opts, NULL)) !=
+	       -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -219,8 +302,19 @@ cmd_log(int argc, char **argv)
 			return 0;
 		}
 		if (c == 's' &&
-		    (req.since = parse_since(optarg)) != (time_t)-1)
+		    (req.log.since = parse_since(optarg)) != (time_t)-1)
 			continue;
+		if (c == 'n') {
+			n = strtol(optarg, &end, 10);
+			if (end == optarg || *end != '\0' || n < 1 ||
+			    n > LIMIT_MAX)
+				return cli_usage("log",
+				    "--limit %s: give a number of records from "
+				    "1 to %ld",
+				    optarg, LIMIT_MAX);
+			limit = (size_t)n;
+			continue;
+		}
 		if (c == 's')
 			return cli_usage("log", "--since %s: not a date "
 						"(YYYY-MM-DD or "
@@ -233,10 +327,11 @@ cmd_log(int argc, char **argv)
 	if ((rc = backend_open("log", &b)) != 0)
 		return rc;
 	r = backend_replies_new(b);
-	backend_run(b, BACKEND_LOG, &req, r);
+	for (i = 0; i < backend_count(b); i++)
+		log_pages(b, i, &req, r, limit);
 	rc = backend_fail_all(b, "log", r, &failed);
 	if (failed < backend_count(b))
-		print_log(b, r);
+		print_log(b, r, limit);
 	backend_replies_free(r, backend_count(b));
 	backend_free(b);
 	return rc;

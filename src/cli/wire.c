@@ -290,7 +290,8 @@ reply_log(json_t *a, struct backend_reply *r)
 	json_array_foreach(a, i, o)
 	{
 		struct cf_audit *rec = &r->audit[r->naudit++];
-		rec->id = (long long)i;
+		/* The agent's record id, the cursor of the next page. */
+		rec->id = json_integer_value(json_object_get(o, "Id"));
 		rec->time = iso_time(str(o, "Time"));
 		rec->actor = xstrdup(str(o, "Actor"));
 		rec->op = xstrdup(str(o, "Operation"));
@@ -530,9 +531,12 @@ path_services(const struct backend_req *q)
 static char *
 path_log(const struct backend_req *q)
 {
-	if (q->since == 0)
-		return xstrdup("/v1/log");
-	return xasprintf("/v1/log?since=%lld", (long long)q->since);
+	const struct cf_audit_page *p = &q->log;
+
+	return xasprintf("/v1/log?since=%lld&after=%lld&before=%lld"
+			 "&limit=%zu&newest=%d",
+	    (long long)p->since, p->after, p->before, p->limit,
+	    p->newest != 0);
 }
 
 static const struct route {

@@ -4,6 +4,7 @@
  * the store.  See api_int.h.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,38 +66,85 @@ api_h_certificates(struct cf_store *s, const struct cf_api_caller *c,
 	return 0;
 }
 
+/* The query's key as a whole number from 0 to max into *v (left alone
+ * when absent); -1 and err set when it is not one. */
+static int
+query_number(const char *q, const char *key, long long max, long long *v,
+    struct cf_error *err)
+{
+	char *text = api_query_get(q, key), *end = NULL;
+	long long n;
+	int rc = 0;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0 || n < 0 || n > max)
+		rc = cf_errorf(err, CF_E_USAGE,
+		    "%s: a whole number from 0 to %lld", key, max);
+	else
+		*v = n;
+	free(text);
+	return rc;
+}
+
+/* About what rec takes in the reply, for the page's byte bound. */
+static size_t
+record_size(const struct cf_audit *rec)
+{
+	return strlen(rec->actor) + strlen(rec->op) + strlen(rec->thumb) +
+	       strlen(rec->outcome) + 128;
+}
+
+/*
+ * A page of the audit.  A reply is bounded (CF_LOG_PAGE_MAX records, about
+ * CF_LOG_PAGE_BYTES), whatever the table holds, so that clients who ask and
+ * do not read hold little each; the client pages on with after=ID (the
+ * last Id it got) until a page comes back empty, or back with
+ * newest=1&before=ID.
+ */
 int
 api_h_log(struct cf_store *s, const struct cf_api_caller *c, const char *q,
     json_t *body, json_t **resp, struct cf_error *err)
 {
+	struct cf_audit_page pg = {.limit = CF_LOG_PAGE_MAX};
 	struct cf_audit *recs = NULL;
-	char *since = api_query_get(q, "since"), *end = NULL;
-	long long t = 0;
-	size_t n = 0, i;
+	long long since = 0, after = 0, before = 0, limit = CF_LOG_PAGE_MAX;
+	long long newest = 0;
+	size_t n = 0, i, first = 0, last, bytes = 0;
 
 	(void)c;
 	(void)body;
-	if (since != NULL) {
-		errno = 0;
-		t = strtoll(since, &end, 10);
-		if (end == since || *end != '\0' || t < 0 || errno == ERANGE ||
-		    (long long)(time_t)t != t) {
-			free(since);
-			return cf_errorf(err, CF_E_USAGE,
-			    "since: seconds since 1970, a whole number");
-		}
-	}
-	free(since);
-	if (cf_store_audit_list(s, (time_t)t, &recs, &n, err) == -1)
+	if (query_number(q, "since", INT64_MAX / 2, &since, err) == -1 ||
+	    query_number(q, "after", INT64_MAX, &after, err) == -1 ||
+	    query_number(q, "before", INT64_MAX, &before, err) == -1 ||
+	    query_number(q, "limit", CF_LOG_PAGE_MAX, &limit, err) == -1 ||
+	    query_number(q, "newest", 1, &newest, err) == -1)
 		return -1;
-	/* Rows written before audit text was escaped may hold any bytes:
-	 * each string is made JSON, so that no row is dropped. */
+	pg.since = (time_t)since;
+	pg.after = after;
+	pg.before = before;
+	pg.limit = limit > 0 ? (size_t)limit : CF_LOG_PAGE_MAX;
+	pg.newest = (int)newest;
+	if (cf_store_audit_page(s, &pg, &recs, &n, err) == -1)
+		return -1;
+	/* The byte bound cuts the far end: the newest when paging on, the
+	 * oldest when paging back. */
+	last = n;
+	if (newest)
+		for (first = n; first > 0 && bytes < CF_LOG_PAGE_BYTES; first--)
+			bytes += record_size(&recs[first - 1]);
+	else
+		for (last = 0; last < n && bytes < CF_LOG_PAGE_BYTES; last++)
+			bytes += record_size(&recs[last]);
 	*resp = json_array();
-	for (i = 0; i < n; i++) {
+	for (i = first; i < last; i++) {
 		char iso[21];
 		cf_time_iso(recs[i].time, iso);
 		json_array_append_new(*resp,
-		    json_pack("{s:s, s:o, s:o, s:o, s:o}", "Time", iso, "Actor",
+		    json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "Id",
+			(json_int_t)recs[i].id, "Time", iso, "Actor",
 			cf_json_string(recs[i].actor), "Operation",
 			cf_json_string(recs[i].op), "Thumbprint",
 			cf_json_string(recs[i].thumb), "Outcome",

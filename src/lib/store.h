@@ -264,6 +264,12 @@ void cf_store_cache(struct cf_store *s, char *text);
 int cf_store_audit(struct cf_store *s, const char *actor, const char *op,
     const char *thumb, const char *outcome, struct cf_error *err);
 
+/* The id of the record cf_store_audit last appended on s; 0 if none. */
+long long cf_store_audit_last(struct cf_store *s);
+/* Replaces the outcome of record id: a coalesced refusal's count. */
+int cf_store_audit_amend(struct cf_store *s, long long id, const char *outcome,
+    struct cf_error *err);
+
 struct cf_audit {
 	long long id;
 	time_t time;
@@ -272,7 +278,26 @@ struct cf_audit {
 /* Audit records at or after since (0: all), oldest first. */
 int cf_store_audit_list(struct cf_store *s, time_t since,
     struct cf_audit **recs, size_t *n, struct cf_error *err);
+/* A page of the audit: records at or after since, with after < id <
+ * before (0: no bound), at most limit (0: no bound); the oldest of them,
+ * or with newest the newest.  Oldest first either way. */
+struct cf_audit_page {
+	time_t since;
+	long long after, before;
+	size_t limit;
+	int newest;
+};
+int cf_store_audit_page(struct cf_store *s, const struct cf_audit_page *q,
+    struct cf_audit **recs, size_t *n, struct cf_error *err);
 void cf_audit_free(struct cf_audit *recs, size_t n);
+/*
+ * Retention: removes records older than keep_days (0: none), and the
+ * oldest refused attempts (operation "connect") beyond max_rows of them
+ * (0: no bound), which leaves every change and export to the time bound
+ * alone.  How many went into *removed.
+ */
+int cf_store_audit_prune(struct cf_store *s, long keep_days, long max_rows,
+    long long *removed, struct cf_error *err);
 
 /*
  * A pending request (request new, renew): what `get` shows of it, its

@@ -3,6 +3,7 @@
  * assignments (which certificate each service has), the authorized API
  * clients and their roles, and the audit trail.  See store.h.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,23 +218,71 @@ cf_store_audit(struct cf_store *s, const char *actor, const char *op,
 	return 0;
 }
 
+long long
+cf_store_audit_last(struct cf_store *s)
+{
+	return (long long)sqlite3_last_insert_rowid(s->db);
+}
+
+int
+cf_store_audit_amend(struct cf_store *s, long long id, const char *outcome,
+    struct cf_error *err)
+{
+	char idtext[32];
+
+	snprintf(idtext, sizeof(idtext), "%lld", id);
+	return store_run(s, "UPDATE audit SET outcome = ?2 WHERE id = ?1",
+	    idtext, outcome, NULL, err);
+}
+
 int
 cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
     size_t *n, struct cf_error *err)
 {
+	struct cf_audit_page q = {.since = since};
+
+	return cf_store_audit_page(s, &q, recs, n, err);
+}
+
+/* Reverses recs[0..n). */
+static void
+audit_reverse(struct cf_audit *recs, size_t n)
+{
+	struct cf_audit t;
+	size_t i;
+
+	for (i = 0; i < n / 2; i++) {
+		t = recs[i];
+		recs[i] = recs[n - 1 - i];
+		recs[n - 1 - i] = t;
+	}
+}
+
+int
+cf_store_audit_page(struct cf_store *s, const struct cf_audit_page *q,
+    struct cf_audit **recs, size_t *n, struct cf_error *err)
+{
+	/* Paged by id (the rowid): a page reads only its own rows. */
+	static const char *const sql[2] = {
+	    "SELECT id, time, actor, operation, thumbprint, outcome FROM audit "
+	    "WHERE id > ?2 AND id < ?3 AND time >= ?1 ORDER BY id LIMIT ?4",
+	    "SELECT id, time, actor, operation, thumbprint, outcome FROM audit "
+	    "WHERE id > ?2 AND id < ?3 AND time >= ?1 ORDER BY id DESC "
+	    "LIMIT ?4",
+	};
 	sqlite3_stmt *st;
 	size_t cap = 0;
 	int rc;
 
 	*recs = NULL;
 	*n = 0;
-	st = store_prepare(s,
-	    "SELECT id, time, actor, operation, thumbprint, "
-	    "outcome FROM audit WHERE time >= ?1 ORDER BY id",
-	    err);
-	if (st == NULL)
+	if ((st = store_prepare(s, sql[q->newest != 0], err)) == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)since);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)q->since);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)q->after);
+	sqlite3_bind_int64(
+	    st, 3, q->before > 0 ? (sqlite3_int64)q->before : INT64_MAX);
+	sqlite3_bind_int64(st, 4, q->limit > 0 ? (sqlite3_int64)q->limit : -1);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cf_audit *a;
 		if (*n == cap) {
@@ -254,6 +303,36 @@ cf_store_audit_list(struct cf_store *s, time_t since, struct cf_audit **recs,
 		*recs = NULL;
 		*n = 0;
 		return store_db_error(s, err, "read audit");
+	}
+	if (q->newest)
+		audit_reverse(*recs, *n);
+	return 0;
+}
+
+int
+cf_store_audit_prune(struct cf_store *s, long keep_days, long max_rows,
+    long long *removed, struct cf_error *err)
+{
+	char cut[32], keep[32];
+
+	*removed = 0;
+	if (keep_days > 0) {
+		snprintf(cut, sizeof(cut), "%lld",
+		    (long long)time(NULL) - (long long)keep_days * 86400);
+		if (store_run(s, "DELETE FROM audit WHERE time < ?1", cut,
+			NULL, NULL, err) == -1)
+			return -1;
+		*removed += sqlite3_changes(s->db);
+	}
+	if (max_rows > 0) {
+		snprintf(keep, sizeof(keep), "%ld", max_rows);
+		if (store_run(s,
+			"DELETE FROM audit WHERE operation = 'connect' AND "
+			"id <= (SELECT id FROM audit WHERE operation = "
+			"'connect' ORDER BY id DESC LIMIT 1 OFFSET ?1)",
+			keep, NULL, NULL, err) == -1)
+			return -1;
+		*removed += sqlite3_changes(s->db);
 	}
 	return 0;
 }

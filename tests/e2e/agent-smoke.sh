@@ -135,14 +135,18 @@ req reader POST /v1/export '{"thumbprint":"00000000","format":"pem","password":"
 expect_code "agent: a reader may not export" 403 '"code":"denied"'
 expect_eq "agent: refusals leave the store as it was" \
 	"$(store_snapshot "$T/state/store")" "$before"
-sleep 0.3 # the handshake refusal is audited by a worker
-req admin GET /v1/log
+# The handshake refusal is audited by the agent's audit thread: wait for it.
+for _ in $(seq 50); do
+	req admin GET /v1/log
+	grep -q '"Actor":"tls:no-certificate"' "$OUT" && break
+	sleep 0.1
+done
 expect_code "agent: refused handshake audited" 200 \
 	'"Actor":"tls:no-certificate","Operation":"connect"[^}]*no client certificate'
 expect_code "agent: unknown certificate audited" 200 \
-	"\"Actor\":\"tls:$(fp_of "$T/stranger.crt")\"[^}]*refused: not authorized"
+	"\"Actor\":\"tls:$(fp_of "$T/stranger.crt") \\(stranger\\)\"[^}]*refused: not authorized"
 expect_code "agent: reader's attempts audited" 200 \
-	"\"Actor\":\"tls:$(fp_of "$T/reader.crt")\",\"Operation\":\"export\"[^}]*refused"
+	"\"Actor\":\"tls:$(fp_of "$T/reader.crt") \\(reader\\)\",\"Operation\":\"export\"[^}]*refused"
 
 # ---- the Unix socket ----------------------------------------------------
 if [ "$(stat -c %a "$T/agent.sock" 2>/dev/null)" = 660 ]; then

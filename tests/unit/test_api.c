@@ -380,6 +380,37 @@ main(void)
 	    &r);
 	CHECK(st == 400, "api: since must be a number");
 	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log",
+	    "since=99999999999999999999999", NULL, &r);
+	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
+	    "api: an overflowing since is refused");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=2", NULL, &r);
+	CHECK(st == 200 && json_array_size(r) == 2 &&
+		  json_integer_value(json_object_get(
+		      json_array_get(r, 0), "Id")) == 1,
+	    "api: limit=2, the first two records with their Id");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=2&after=1", NULL,
+	    &r);
+	CHECK(st == 200 && json_array_size(r) == 2 &&
+		  json_integer_value(json_object_get(
+		      json_array_get(r, 0), "Id")) == 2,
+	    "api: after=1, the next page");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=1&newest=1", NULL,
+	    &r);
+	CHECK(st == 200 && json_array_size(r) == 1 &&
+		  json_integer_value(json_object_get(json_array_get(r, 0),
+		      "Id")) == cf_store_audit_last(s),
+	    "api: newest=1, the newest record");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=1001", NULL, &r);
+	CHECK(st == 400, "api: limit above a page is refused");
+	json_decref(r);
+	st = call(CF_ROLE_READER, "GET", "/v1/log", "after=-1", NULL, &r);
+	CHECK(st == 400, "api: a negative cursor is refused");
+	json_decref(r);
 
 	{
 		struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",

@@ -180,6 +180,88 @@ test_deploys(void)
 	cf_store_free(s);
 }
 
+/* The audit read a page at a time, amended, and pruned by age and by the
+ * number of refusals, which leaves changes alone. */
+static void
+test_audit_pages(void)
+{
+	char dir[512], p[600], sql[160];
+	struct cf_audit_page q = {.limit = 7};
+	struct cf_audit *recs = NULL;
+	struct cf_store *s;
+	struct cf_error err;
+	long long removed = -1, last;
+	sqlite3 *db;
+	size_t n = 0;
+	int i;
+
+	snprintf(dir, sizeof(dir), "%s/audit", check_tmpdir());
+	cf_error_clear(&err);
+	CHECK((s = cf_store_open(dir, &err)) != NULL, "audit: store");
+	for (i = 0; i < 30; i++)
+		cf_store_audit(s, "a", i % 3 == 2 ? "import" : "connect", "",
+		    i % 3 == 2 ? "imported" : "refused: x", &err);
+	last = cf_store_audit_last(s);
+	CHECK(last == 30, "audit: the last record's id");
+	CHECK(cf_store_audit_page(s, &q, &recs, &n, &err) == 0 && n == 7 &&
+		  recs[0].id == 1 && recs[6].id == 7,
+	    "audit: the first page, oldest first");
+	cf_audit_free(recs, n);
+	q.after = 28;
+	CHECK(cf_store_audit_page(s, &q, &recs, &n, &err) == 0 && n == 2 &&
+		  recs[0].id == 29,
+	    "audit: on from after=");
+	cf_audit_free(recs, n);
+	q.after = 30;
+	CHECK(cf_store_audit_page(s, &q, &recs, &n, &err) == 0 && n == 0,
+	    "audit: past the last, an empty page");
+	cf_audit_free(recs, n);
+	q.after = 0;
+	q.newest = 1;
+	q.limit = 5;
+	CHECK(cf_store_audit_page(s, &q, &recs, &n, &err) == 0 && n == 5 &&
+		  recs[0].id == 26 && recs[4].id == 30,
+	    "audit: newest=1, the newest, oldest first");
+	cf_audit_free(recs, n);
+	q.before = 26;
+	CHECK(cf_store_audit_page(s, &q, &recs, &n, &err) == 0 && n == 5 &&
+		  recs[0].id == 21 && recs[4].id == 25,
+	    "audit: back from before=");
+	cf_audit_free(recs, n);
+	CHECK(cf_store_audit_amend(s, 30, "refused: x; 9 more", &err) == 0 &&
+		  cf_store_audit_page(s, &(struct cf_audit_page){.after = 29},
+		      &recs, &n, &err) == 0 &&
+		  n == 1 && strcmp(recs[0].outcome, "refused: x; 9 more") == 0,
+	    "audit: a record amended");
+	cf_audit_free(recs, n);
+
+	CHECK(cf_store_audit_prune(s, 0, 0, &removed, &err) == 0 &&
+		  removed == 0,
+	    "audit: no retention, nothing removed");
+	CHECK(cf_store_audit_prune(s, 0, 5, &removed, &err) == 0 &&
+		  removed == 15,
+	    "audit: refusals beyond audit_max_rows removed");
+	CHECK(cf_store_audit_page(s, &(struct cf_audit_page){0}, &recs, &n,
+		  &err) == 0 &&
+		  n == 15 && recs[0].id == 3 && recs[14].id == 30,
+	    "audit: the changes and the newest refusals kept");
+	cf_audit_free(recs, n);
+	snprintf(p, sizeof(p), "%s/store.db", dir);
+	snprintf(sql, sizeof(sql),
+	    "UPDATE audit SET time = %lld WHERE id IN (3, 6)",
+	    (long long)time(NULL) - 40 * 86400);
+	sqlite3_open(p, &db);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(cf_store_audit_prune(s, 41, 0, &removed, &err) == 0 &&
+		  removed == 0,
+	    "audit: nothing older than audit_keep_days, nothing removed");
+	CHECK(cf_store_audit_prune(s, 30, 0, &removed, &err) == 0 &&
+		  removed == 2,
+	    "audit: records older than audit_keep_days removed");
+	cf_store_free(s);
+}
+
 int
 main(void)
 {
@@ -384,6 +466,7 @@ main(void)
 
 	test_existing_and_lock();
 	test_deploys();
+	test_audit_pages();
 	X509_free(leaf);
 	X509_free(ca);
 	EVP_PKEY_free(k);
