@@ -60,25 +60,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in "$CERTFLEETD" nginx haproxy openssl python3 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "farm-test: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" nginx haproxy openssl python3 jq
 
-# Free loopback ports, one per line.
-free_ports() {
-	python3 - "$1" <<-'EOF'
-		import socket, sys
-		socks = []
-		for _ in range(int(sys.argv[1])):
-		    s = socket.socket()
-		    s.bind(("127.0.0.1", 0))
-		    socks.append(s)
-		print("\n".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 read -r -d '' N1 N2 LB SILENT < <(free_ports 4) || true
 declare -A NPORT=([ex1]=$N1 [ex2]=$N2)
 # ex2 names its check by "localhost": the agent's loopback, which

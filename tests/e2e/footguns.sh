@@ -11,12 +11,7 @@
 : "${CERTFLEETD:=$E2E_ROOT/build/certfleetd}"
 require_certfleet
 unset CERTFLEET_PASSWORD CERTFLEET_STORE CERTFLEET_SOCKET CERTFLEETD_CONFIG
-for tool in "$CERTFLEETD" openssl sqlite3 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "footguns: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" openssl sqlite3 jq
 
 P=$T/pki
 make_pki "$P"

@@ -31,12 +31,7 @@ if [ "$(id -u)" != 0 ]; then
 	fail "harden-deploy: root" "run as root: the test chowns files to nobody"
 	e2e_done
 fi
-for tool in "$CERTFLEETD" nginx openssl runuser python3 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "harden-deploy: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" nginx openssl runuser python3 jq
 # nobody must be able to reach the directories to try anything: the
 # scratch directory becomes searchable (never readable) by others.
 chmod 711 "$T"

@@ -20,12 +20,7 @@ cleanup() {
 	agents_cleanup
 }
 trap cleanup EXIT
-for tool in "$CERTFLEETD" nginx openssl python3 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "json: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" nginx openssl python3 jq
 if ! python3 -c 'import jsonschema' 2>/dev/null; then
 	fail "json: python3-jsonschema" "not installed (scripts/setup-deps.sh installs it)"
 	e2e_done
@@ -59,18 +54,6 @@ valid() {
 # jqo FILTER - jq on the last document.
 jqo() { jq -r "$1" "$T/doc.json" 2>/dev/null; }
 
-# free_ports N - N free loopback ports, one per line.
-free_ports() {
-	python3 - "$1" <<-'EOF'
-		import socket, sys
-		socks = []
-		for _ in range(int(sys.argv[1])):
-		    s = socket.socket()
-		    s.bind(("127.0.0.1", 0))
-		    socks.append(s)
-		print("\n".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 
 P=$T/pki
 make_pki "$P"

@@ -139,6 +139,33 @@ pwfile() {
 	(umask 077 && printf '%s' "$2" >"$1")
 }
 
+# require_tools TOOL... - a FAIL line and the end of the script for the
+# first TOOL that is not on the PATH (scripts/setup-deps.sh installs them).
+require_tools() {
+	local tool
+	for tool in "$@"; do
+		if ! command -v "$tool" >/dev/null; then
+			fail "$E2E_NAME: $tool" "not found (scripts/setup-deps.sh installs it)"
+			e2e_done
+		fi
+	done
+}
+
+# free_ports N - N loopback ports the kernel gave out just now (bound to
+# port 0, then released), one per line: for servers whose port must be
+# written into a configuration before they start.
+free_ports() {
+	python3 - "$1" <<-'EOF'
+		import socket, sys
+		socks = []
+		for _ in range(int(sys.argv[1])):
+		    s = socket.socket()
+		    s.bind(("127.0.0.1", 0))
+		    socks.append(s)
+		print("\n".join(str(s.getsockname()[1]) for s in socks))
+	EOF
+}
+
 # thumb CERT.pem - the certfleet thumbprint: SHA-1 of the DER, upper-case hex.
 thumb() {
 	openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/^.*=//; s/://g' |

@@ -29,25 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in "$CERTFLEETD" nginx openssl python3 jq; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "replace: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" nginx openssl python3 jq
 
-# Free loopback ports, one per line.
-free_ports() {
-	python3 - "$1" <<-'EOF'
-		import socket, sys
-		socks = []
-		for _ in range(int(sys.argv[1])):
-		    s = socket.socket()
-		    s.bind(("127.0.0.1", 0))
-		    socks.append(s)
-		print("\n".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 declare -A HTTPS=()
 read -r -d '' 'HTTPS[ex1]' 'HTTPS[ex2]' < <(free_ports 2) || true
 

@@ -27,25 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for tool in "$CERTFLEETD" nginx openssl python3 jq sqlite3; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "requests: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" nginx openssl python3 jq sqlite3
 
-# Free loopback ports, one per line.
-free_ports() {
-	python3 - "$1" <<-'EOF'
-		import socket, sys
-		socks = []
-		for _ in range(int(sys.argv[1])):
-		    s = socket.socket()
-		    s.bind(("127.0.0.1", 0))
-		    socks.append(s)
-		print("\n".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 read -r -d '' PORT1 PORT2 < <(free_ports 2) || true
 
 # ---- helpers ----------------------------------------------------------------

@@ -30,18 +30,6 @@ for tool in "$CERTFLEETD" nginx haproxy postfix dovecot doveadm doveconf \
 	fi
 done
 
-# Free loopback ports, one per line.
-free_ports() {
-	python3 - "$1" <<-'EOF'
-		import socket, sys
-		socks = []
-		for _ in range(int(sys.argv[1])):
-		    s = socket.socket()
-		    s.bind(("127.0.0.1", 0))
-		    socks.append(s)
-		print("\n".join(str(s.getsockname()[1]) for s in socks))
-	EOF
-}
 read -r -d '' HTTPS LB SMTP IMAP POP < <(free_ports 5) || true
 
 # ---- certificates: three for mail.example.com, A served at the start --------

@@ -12,12 +12,7 @@
 
 : "${CERTFLEETD:=$E2E_ROOT/build/certfleetd}"
 require_certfleet
-for tool in "$CERTFLEETD" openssl python3 script; do
-	if ! command -v "$tool" >/dev/null; then
-		fail "tables: $tool" "not found (scripts/setup-deps.sh installs it)"
-		e2e_done
-	fi
-done
+require_tools "$CERTFLEETD" openssl python3 script
 export CERTFLEET_HOME=$T/home
 
 # cert NAME DAYS_AGO DAYS_LEFT SUBJECT - a self-signed certificate (and
