@@ -6,6 +6,8 @@
 #ifndef CFD_CONFIG_H
 #define CFD_CONFIG_H
 
+#include <stdio.h>
+
 #include "error.h"
 #include "service.h"
 
@@ -51,6 +53,14 @@ struct agent_config {
  * means the defaults).
  */
 const char *agent_config_path(const char *opt, int *explicit);
+
+/*
+ * 0 when file (open as f) and every directory above it are owned by root
+ * or this user and writable by no one else (sticky directories aside);
+ * -1 with CF_E_DENIED naming the path and the chown or chmod that fixes
+ * it (config_trust.c).
+ */
+int agent_config_trusted(FILE *f, const char *file, struct cf_error *err);
 
 /*
  * Reads path into a new configuration (caller frees).  Unknown sections
