@@ -62,8 +62,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	cf_error_clear(&err);
 	rc = cf_op_request_complete(store, "fuzz", &in, thumb, &detail, &err);
-	if (rc == -1 && (err.code == CF_OK || err.msg[0] == '\0'))
+	if (rc == -1 && (err.code == CF_OK || err.msg[0] == '\0')) {
+		fprintf(stderr, "refused without a reason: code %d \"%s\"\n",
+		    (int)err.code, err.msg);
 		abort(); /* a refusal says why */
+	}
 	free(detail);
 	if (rc == 0) { /* completed: back to a pending request */
 		cf_store_free(store);
