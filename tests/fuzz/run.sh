@@ -7,12 +7,14 @@
 #
 #   tests/fuzz/run.sh [-q] SECONDS [NAME...]     (NAME: api, bundle, ...)
 #
-# Stops at the first finding: exit 1, naming the reproducer.  Each run's
+# Stops at the first finding: exit 1, naming the reproducer; with
+# FUZZ_KEEP_GOING=1 (libFuzzer's fork mode) it goes on past crashes to
+# the end of SECONDS and lists every reproducer.  Each run's
 # figures (executions, exec/s, cov:, ft:, corpus files) are appended to
 # build/fuzz/results.tsv; -q prints one PASS line per harness instead of
 # the figures.
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 quiet=0
 if [ "${1:-}" = -q ]; then
 	quiet=1
@@ -20,7 +22,7 @@ if [ "${1:-}" = -q ]; then
 fi
 secs=${1:?usage: tests/fuzz/run.sh [-q] SECONDS [NAME...]}
 shift
-out=build/fuzz
+out=${FUZZ_OUT:-build/fuzz}
 mkdir -p "$out"
 
 die() {
@@ -53,24 +55,29 @@ for n in "${names[@]}"; do
 		objs+=("$out/obj/${src%.c}.o")
 	done
 done
-if ! make --no-print-directory -s B="$out" CC=clang CFLAGS="$cflags" \
-	"$out/libcertfleet.a" "${objs[@]}" >"$out/build.log" 2>&1; then
-	die "the library does not build for fuzzing: $(grep -m3 -E 'error' "$out/build.log")"
-fi
-pkgs="libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih"
-for n in "${names[@]}"; do
-	extra=()
-	for src in $(links "$n"); do
-		extra+=("$out/obj/${src%.c}.o")
-	done
-	if ! clang -O1 -g $san -fsanitize=fuzzer -std=c17 -D_GNU_SOURCE \
-		-Isrc/lib -Isrc/agent -Isrc/cli $(pkg-config --cflags $pkgs) \
-		"tests/fuzz/fuzz_$n.c" "${extra[@]}" "$out/libcertfleet.a" \
-		$(pkg-config --libs $pkgs) -lpthread -o "$out/fuzz_$n" \
-		>"$out/build-$n.log" 2>&1; then
-		die "harness $n does not build: $(grep -m3 -E 'error' "$out/build-$n.log")"
+build() {
+	if ! make --no-print-directory -s B="$out" CC=clang CFLAGS="$cflags" \
+		"$out/libcertfleet.a" "${objs[@]}" >"$out/build.log" 2>&1; then
+		die "the library does not build for fuzzing: $(grep -m3 -E 'error' "$out/build.log")"
 	fi
-done
+	pkgs="libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih"
+	for n in "${names[@]}"; do
+		extra=()
+		for src in $(links "$n"); do
+			extra+=("$out/obj/${src%.c}.o")
+		done
+		# shellcheck disable=SC2046 # pkg-config's flags are words
+		if ! clang -O1 -g $san -fsanitize=fuzzer -std=c17 -D_GNU_SOURCE \
+			-Isrc/lib -Isrc/agent -Isrc/cli $(pkg-config --cflags $pkgs) \
+			"tests/fuzz/fuzz_$n.c" "${extra[@]}" "$out/libcertfleet.a" \
+			$(pkg-config --libs $pkgs) -lpthread -o "$out/fuzz_$n" \
+			>"$out/build-$n.log" 2>&1; then
+			die "harness $n does not build: $(grep -m3 -E 'error' "$out/build-$n.log")"
+		fi
+	done
+}
+# FUZZ_NO_BUILD=1: run the harnesses as built (several runs at once).
+[ "${FUZZ_NO_BUILD:-0}" = 1 ] || build
 [ $quiet = 1 ] && echo "PASS fuzz: ${#names[@]} harnesses build with libFuzzer, ASan and UBSan"
 
 # The working corpus of harness $1: its seeds, plus what earlier runs
@@ -102,17 +109,21 @@ for n in "${names[@]}"; do
 	c=$(corpus "$n")
 	log="$out/fuzz-$n.log"
 	rm -f "$out/$n-"crash-* "$out/$n-"leak-* "$out/$n-"timeout-* "$out/$n-"oom-*
-	nice -n "${FUZZ_NICE:-0}" "$out/fuzz_$n" -max_total_time="$secs" -timeout=60 \
+	keep=()
+	[ "${FUZZ_KEEP_GOING:-0}" = 1 ] && keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+	nice -n "${FUZZ_NICE:-0}" "$out/fuzz_$n" "${keep[@]}" -max_total_time="$secs" -timeout=60 \
 		-rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$out/$n-" \
 		-print_final_stats=1 "$c" >"$log" 2>&1
 	rc=$?
 	runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
 	eps=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$')
 	last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+	[ -n "$runs" ] || runs=$(echo "$last" | grep -o '^#[0-9]*' | tr -d '#')
+	[ -n "$eps" ] || eps=$((${runs:-0} / secs))
 	cov=$(echo "$last" | grep -o 'cov: [0-9]*' | grep -o '[0-9]*')
 	ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*')
 	files=$(ls "$c" | wc -l)
-	found=$(ls "$out/$n-"crash-* "$out/$n-"leak-* "$out/$n-"timeout-* "$out/$n-"oom-* 2>/dev/null | head -1)
+	found=$(ls "$out/$n-"crash-* "$out/$n-"leak-* "$out/$n-"timeout-* "$out/$n-"oom-* 2>/dev/null | tr '\n' ' ')
 	printf '%s\t%s\t%ss\truns %s\texec/s %s\tcov %s\tft %s\tcorpus %s\t%s\n' \
 		"$(date -u +%FT%TZ)" "$n" "$secs" "${runs:-?}" "${eps:-?}" "${cov:-?}" \
 		"${ft:-?}" "$files" "${found:-no finding}" >>"$out/results.tsv"
