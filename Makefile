@@ -3,6 +3,7 @@
 #   make test       install what is missing, build, run every test
 #   make bench      the benchmarks in bench/
 #   make demo       the walkthrough on a local store
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each
 #   make install    (PREFIX=/usr/local, DESTDIR=) binaries, man pages, unit,
 #                   completion, /etc/certfleet/agent.conf if absent
 #   make uninstall  the same files; an edited agent.conf stays
@@ -133,6 +134,14 @@ uninstall:
 	        rmdir $(DESTDIR)$(SYSCONFDIR)/certfleet 2>/dev/null || true; \
 	    else echo "make uninstall: $(CONF) was edited: kept"; fi; \
 	fi
+
+# libFuzzer over every parser of outside bytes (tests/fuzz/fuzz_*.c),
+# with ASan and UBSan, into build/fuzz: FUZZ_SECONDS each, stopping at the
+# first finding (its reproducer named).  Needs clang.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 format:
 	clang-format -i src/*/*.[ch] tests/unit/*.[ch]

@@ -376,6 +376,10 @@ strict_service(struct parse *p, const char *key)
 	return ok;
 }
 
+/* The blanks inih skips before a section header or a comment (isspace):
+ * a header it sees must be one check_section saw. */
+#define INI_BLANKS " \t\n\v\f\r"
+
 /* inih's handler: one key = value of section. */
 static int
 on_pair(void *user, const char *section, const char *key, const char *value)
@@ -387,6 +391,9 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 		return 1; /* report the first error only */
 	if (strncmp(section, "service ", 8) == 0) {
 		struct cf_error e;
+		if (p->svc == NULL) /* a header inih and we read apart */
+			return bad(p, "[%s]: section header not understood",
+			    section);
 		if (cf_service_set(p->svc, key, value, p->dir, &e) == -1)
 			return bad(p, "%s", e.msg);
 		return p->strict ? strict_service(p, key) : 1;
@@ -420,7 +427,7 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 static int
 check_section(struct parse *p, const char *line)
 {
-	const char *s = line + strspn(line, " \t"), *end;
+	const char *s = line + strspn(line, INI_BLANKS), *end;
 	char name[64];
 	struct cf_error e;
 
@@ -449,7 +456,7 @@ check_section(struct parse *p, const char *line)
 static int
 is_comment(const char *line)
 {
-	line += strspn(line, " \t");
+	line += strspn(line, INI_BLANKS);
 	return *line == '#' || *line == ';';
 }
 

@@ -322,8 +322,14 @@ match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
 			snprintf(held, sizeof(held), "%s", thumb);
 			continue;
 		}
-		if (cf_key_spki(X509_get0_pubkey(x), spki) == -1 ||
-		    cf_store_request_by_spki(s, spki, id, err) == -1)
+		if (cf_key_spki(X509_get0_pubkey(x), spki) == -1) {
+			cf_errorf(err, CF_E_PARSE,
+			    "%s: certificate %.8s: its public key does not "
+			    "decode; give the answer as the CA sent it",
+			    file, thumb);
+			goto out;
+		}
+		if (cf_store_request_by_spki(s, spki, id, err) == -1)
 			goto out;
 		*at = i;
 		if (subject == NULL)
