@@ -5,7 +5,7 @@
  * loads it.  Loading either succeeds with a whole configuration or fails
  * with a message naming the file; anything else is a finding.
  *
- * FUZZ-LINK: src/agent/config.c
+ * FUZZ-LINK: src/agent/config.c src/agent/config_trust.c
  */
 #include "config.h"
 #include "harness.h"
