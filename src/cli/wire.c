@@ -303,25 +303,13 @@ reply_log(json_t *a, struct backend_reply *r)
 
 /* ---- writing requests ---------------------------------------------- */
 
-/* Text as JSON, json null for NULL: bytes that are not UTF-8 become '?'
- * (a name the agent then reports as unknown). */
+/* Text as JSON, json null for NULL: bytes that are not UTF-8 are written
+ * \xNN by the one encoder of outside text (a name the agent then reports
+ * as unknown, shown as it was). */
 static json_t *
 jtext(const char *s)
 {
-	json_t *j;
-	char *copy, *p;
-
-	if (s == NULL)
-		return json_null();
-	if ((j = json_string(s)) != NULL)
-		return j;
-	copy = xstrdup(s);
-	for (p = copy; *p != '\0'; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
-	j = json_string(copy);
-	free(copy);
-	return j;
+	return s == NULL ? json_null() : cf_json_string(s);
 }
 
 /* The password as JSON, never altered: it must be UTF-8 to travel. */

@@ -305,6 +305,20 @@ else
 	fail nss-key/audited "log:" "$(jq -c '.Items[-2:]' "$OUT" 2>&1 | head -c 600)"
 fi
 
+# The CLI sends outside text through the same encoder: a friendly name
+# with a byte that is not UTF-8 reaches the agent written \xNN, not
+# replaced, and the certificate is imported with it.
+FN=$(printf 'web\xffname')
+run cf new --self-signed --server h1 --subject 'CN=fn.example' --friendly-name "$FN" --json
+if [ "$RC" = 0 ]; then
+	pass cli-utf8/imported
+else
+	fail cli-utf8/imported "exit $RC: $(head -c 300 "$ERR")"
+fi
+run cf get --server h1 --json --fields Subject,FriendlyName
+expect_eq "cli-utf8: the friendly name kept, the bad byte written \\xFF" \
+	"$(jq -r '.Items[] | select(.Subject == "CN=fn.example") | .FriendlyName' "$OUT")" 'web\xFFname'
+
 alive end
 agent_stop h1
 e2e_done
