@@ -2,6 +2,9 @@
 # bench/soak.sh - the agent's soak (not part of make test).
 #
 #   bench/soak.sh                  (SOAK_SECONDS=600 SOAK_CLIENTS=32)
+#   SOAK_KEEP_CERTS=4 bench/soak.sh   (each client removes its oldest
+#                                      certificate past 4: a store of a
+#                                      steady size, to see RSS flat)
 #
 # Starts one certfleetd on loopback (a state of its own in a temporary
 # directory, one kind=files service "web" writing there), authorizes an
@@ -27,6 +30,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 B=${B:-build}
 SECS=${SOAK_SECONDS:-600}
+KEEP=${SOAK_KEEP_CERTS:-0}
 CLIENTS=${SOAK_CLIENTS:-32}
 REFUSERS=${SOAK_REFUSERS:-2}
 SLOW=${SOAK_SLOW:-2}
@@ -161,6 +165,12 @@ admin_client() {
 			mine+=("$tp")
 		fi
 		rm -f "$k"
+		# A steady store: past SOAK_KEEP_CERTS of its own, the oldest goes.
+		if [ "$KEEP" -gt 0 ] && [ ${#mine[@]} -gt "$KEEP" ] &&
+			op "$c" remove "$CF" remove "${mine[0]}" --force --server soak >/dev/null; then
+			echo "${mine[0]}" >>"$WORK/c$c.removed"
+			mine=("${mine[@]:1}")
+		fi
 		[ ${#mine[@]} -gt 0 ] || continue
 		tp=${mine[RANDOM % ${#mine[@]}]}
 		case $((RANDOM % 8)) in
