@@ -130,13 +130,26 @@ is_deployed(struct cf_store *s, const char *name, int *deployed,
  */
 static void
 judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
-    const char *disk_error, int probed, const char *probe_error)
+    const struct cf_intent *deploying, const char *disk_error, int probed,
+    const char *probe_error)
 {
+	char when[21];
+
 	if (svc == NULL) {
 		v->match = -1;
 		v->problem = xasprintf("recorded only: this server has no "
 				       "[service %s], nothing is deployed",
 		    v->name);
+	} else if (deploying != NULL) {
+		/* Deploys run outside the store's transactions: files,
+		 * reload and handshake may be anywhere between the two
+		 * certificates until the outcome is committed.  That is
+		 * not drift, and not to be "fixed" by a second enable. */
+		cf_time_iso(deploying->started, when);
+		v->match = -1;
+		v->problem = xasprintf("deploying %.8s now (since %s, by %s): "
+				       "look again when it is done",
+		    deploying->thumb, when, deploying->actor);
 	} else if (v->assigned[0] == '\0') {
 		v->match = -1;
 		v->problem = xasprintf("no certificate assigned: run "
@@ -192,6 +205,7 @@ struct look {
 	const struct cf_service *svc;
 	char *first; /* the assigned certificate's first domain, or NULL */
 	int deployed; /* the assignment reached the files here once */
+	const struct cf_intent *deploying; /* a deploy under way, or NULL */
 	int unreadable; /* disk_err says why the files cannot be read */
 	struct cf_error disk_err;
 	int probed, failed;
@@ -284,28 +298,33 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 {
 	const struct cf_services *conf = cf_store_services(s);
 	struct cf_service_view *v = NULL;
+	struct cf_intent *intents = NULL;
 	struct look *looks = NULL;
-	size_t nv = 0, nl = 0, i;
+	size_t nv = 0, nl = 0, ni = 0, i, k;
 	int rc = -1;
 
 	*out = NULL;
 	*n = 0;
 	for (i = 0; i < cf_services_count(conf); i++)
 		view_of(&v, &nv, cf_services_at(conf, i)->name);
-	if (read_assigned(s, &v, &nv, err) == -1)
+	if (read_assigned(s, &v, &nv, err) == -1 ||
+	    cf_store_deploy_list(s, &intents, &ni, err) == -1)
 		goto out;
 	nl = nv;
 	looks = xcalloc(nl + 1, sizeof(*looks));
 	for (i = 0; i < nv; i++) {
 		looks[i].v = &v[i];
 		looks[i].svc = cf_services_find(conf, v[i].name);
+		for (k = 0; k < ni; k++)
+			if (strcmp(intents[k].service, v[i].name) == 0)
+				looks[i].deploying = &intents[k];
 		if (look_local(s, &looks[i], err) == -1)
 			goto out;
 	}
 	if (probe)
 		look_all_live(looks, nv);
 	for (i = 0; i < nv; i++)
-		judge(&v[i], looks[i].svc, looks[i].deployed,
+		judge(&v[i], looks[i].svc, looks[i].deployed, looks[i].deploying,
 		    looks[i].unreadable ? looks[i].disk_err.msg : NULL,
 		    looks[i].probed, looks[i].failed ? looks[i].err.msg : NULL);
 	*out = v;
@@ -317,6 +336,7 @@ out:
 	for (i = 0; i < nl; i++)
 		free(looks[i].first);
 	free(looks);
+	cf_intents_free(intents, ni);
 	cf_service_views_free(v, nv);
 	return rc;
 }

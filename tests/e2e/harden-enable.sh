@@ -159,6 +159,12 @@ expect_eq "slow reload: the enable is still waiting on its reload" \
 	"$(test -e "$T/reloading" && kill -0 $EPID 2>/dev/null && echo running)" running
 expect_eq "slow reload: meanwhile readers see web as it was (not assigned)" "$(svc Assigned)" ""
 expect_eq "slow reload: the intent is recorded" "$(intents)" 1
+# The files already hold A while the store still says "nothing": not
+# drift to report (exit 1) or to "fix", a deploy to wait for.
+run cf services --server ex1 --json
+expect_eq "slow reload: services says web is being deployed, exit 0, Match null" \
+	"$RC $(jq -r '.Items[] | select(.Service == "web") | "\(.Match) \(.Problem | test("^deploying [0-9A-F]{8} now "))"' "$OUT")" \
+	"0 null true"
 refused=$(sqlite3 "$DB" "SELECT count(*) FROM audit WHERE outcome LIKE 'refused:%'" 2>/dev/null)
 if [ "${refused:-0}" -gt 0 ]; then
 	pass "slow reload: refused handshakes were audited meanwhile ($refused)"
