@@ -64,19 +64,15 @@ const struct option cli_export_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
-int
-cmd_export(int argc, char **argv)
+/* The command line into req, *path and *pwfile: -1 when the export
+ * goes on, else the exit status (0 after --help). */
+static int
+export_args(int argc, char **argv, struct backend_req *req,
+    const char **path, const char **pwfile)
 {
-	struct backend_req req;
-	struct backend_reply *r = NULL;
-	struct backend *b = NULL;
-	struct cf_export_opts *eo = &req.export;
-	struct cf_secret *pw = NULL;
-	struct cf_error err;
-	const char *path = NULL, *pwfile = NULL;
-	int c, binary = 0, pem = 0, ask = 1, rc = 1;
+	struct cf_export_opts *eo = &req->export;
+	int c, binary = 0, pem = 0, rc;
 
-	memset(&req, 0, sizeof(req));
 	while ((c = getopt_long(
 		    argc, argv, ":ho:blPkp:", cli_export_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
@@ -86,7 +82,7 @@ cmd_export(int argc, char **argv)
 			cli_help(usage);
 			return 0;
 		case 'o':
-			path = optarg;
+			*path = optarg;
 			break;
 		case 'b':
 			binary = 1;
@@ -101,7 +97,7 @@ cmd_export(int argc, char **argv)
 			eo->no_key = 1;
 			break;
 		case 'p':
-			pwfile = optarg;
+			*pwfile = optarg;
 			break;
 		default:
 			return cli_bad_option("export", c, argv);
@@ -117,11 +113,61 @@ cmd_export(int argc, char **argv)
 		    "--pem cannot be combined with --binary or --legacy");
 	eo->format = pem ? CF_EXPORT_PEM
 			 : binary ? CF_EXPORT_P12 : CF_EXPORT_P12_B64;
-	if (binary && (path == NULL || strcmp(path, "-") == 0) &&
+	if (binary && (*path == NULL || strcmp(*path, "-") == 0) &&
 	    isatty(STDOUT_FILENO))
 		return cli_usage("export", "refusing to write binary PKCS#12 "
 					   "to a terminal; use -o FILE");
-	req.arg = argv[optind];
+	req->arg = argv[optind];
+	return -1;
+}
+
+/* The export's password into *pw (NULL when none is needed): -1 when it
+ * goes on, else the exit status, the failure reported and audited. */
+static int
+export_password(struct backend *b, struct backend_req *req,
+    const char *pwfile, struct cf_secret **pw)
+{
+	struct cf_export_opts *eo = &req->export;
+	struct cf_error err;
+	int ask = 1, pending;
+
+	cf_error_clear(&err);
+	/* Only when a password would have to be asked for: what can be
+	 * checked is checked first (a pending request has no key, and the
+	 * agent ignores a password given anyway). */
+	if (!eo->no_key && !cf_password_given(pwfile)) {
+		if ((ask = needs_password(b, req, &pending, &err)) == -1)
+			return backend_fail(b, 0, "export", &err);
+		eo->no_key = pending; /* a request exports as its PKCS#10 */
+	}
+	if (cf_password(pwfile, ask && !eo->no_key, 1,
+		"Password for the exported key: ", pw, &err) == -1) {
+		backend_audit_failure(b, "export", req->arg, &err);
+		return cli_fail("export", &err);
+	}
+	if (*pw == NULL && !eo->no_key && ask)
+		return cli_usage("export",
+		    "a password is needed to protect the private key: give "
+		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "
+		    "terminal");
+	eo->password = *pw ? (*pw)->data : NULL;
+	return -1;
+}
+
+int
+cmd_export(int argc, char **argv)
+{
+	struct backend_req req;
+	struct backend_reply *r = NULL;
+	struct backend *b = NULL;
+	struct cf_secret *pw = NULL;
+	struct cf_error err;
+	const char *path = NULL, *pwfile = NULL;
+	int rc;
+
+	memset(&req, 0, sizeof(req));
+	if ((rc = export_args(argc, argv, &req, &path, &pwfile)) != -1)
+		return rc;
 	cf_error_clear(&err);
 	if ((rc = backend_open("export", &b)) != 0)
 		return rc;
@@ -129,31 +175,8 @@ cmd_export(int argc, char **argv)
 		rc = cli_usage("export", "export from one server at a time");
 		goto out;
 	}
-	/* Only when a password would have to be asked for: what can be
-	 * checked is checked first (a pending request has no key, and the
-	 * agent ignores a password given anyway). */
-	if (!eo->no_key && !cf_password_given(pwfile)) {
-		int pending;
-		if ((ask = needs_password(b, &req, &pending, &err)) == -1) {
-			rc = backend_fail(b, 0, "export", &err);
-			goto out;
-		}
-		eo->no_key = pending; /* a request exports as its PKCS#10 */
-	}
-	if (cf_password(pwfile, ask && !eo->no_key, 1,
-		"Password for the exported key: ", &pw, &err) == -1) {
-		backend_audit_failure(b, "export", req.arg, &err);
-		rc = cli_fail("export", &err);
+	if ((rc = export_password(b, &req, pwfile, &pw)) != -1)
 		goto out;
-	}
-	if (pw == NULL && !eo->no_key && ask) {
-		rc = cli_usage("export",
-		    "a password is needed to protect the private key: give "
-		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "
-		    "terminal");
-		goto out;
-	}
-	eo->password = pw ? pw->data : NULL;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_EXPORT, &req, r);
 	if (r[0].err.code != CF_OK) {

@@ -206,6 +206,46 @@ const struct option cli_import_opts[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* The command line into req and *pwfile: -1 when the import goes on,
+ * else the exit status (0 after --help). */
+static int
+import_args(int argc, char **argv, struct backend_req *req,
+    const char **pwfile)
+{
+	int c;
+
+	while ((c = getopt_long(
+		    argc, argv, ":hxn:s:fp:", cli_import_opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		switch (c) {
+		case 'h':
+			cli_help(usage);
+			return 0;
+		case 'x':
+			req->import.exportable = 1;
+			break;
+		case 'n':
+			req->import.friendly_name = optarg;
+			break;
+		case 's':
+			req->import.services = optarg;
+			break;
+		case 'f':
+			req->import.force = 1;
+			break;
+		case 'p':
+			*pwfile = optarg;
+			break;
+		default:
+			return cli_bad_option("import", c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("import", "no file named");
+	return -1;
+}
+
 int
 cmd_import(int argc, char **argv)
 {
@@ -218,38 +258,11 @@ cmd_import(int argc, char **argv)
 	struct cf_error err;
 	const char *pwfile = NULL;
 	size_t n, i;
-	int c, rc = 1;
+	int rc = 1;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(
-		    argc, argv, ":hxn:s:fp:", cli_import_opts, NULL)) != -1) {
-		if (cli_common_opt(c, optarg))
-			continue;
-		switch (c) {
-		case 'h':
-			cli_help(usage);
-			return 0;
-		case 'x':
-			req.import.exportable = 1;
-			break;
-		case 'n':
-			req.import.friendly_name = optarg;
-			break;
-		case 's':
-			req.import.services = optarg;
-			break;
-		case 'f':
-			req.import.force = 1;
-			break;
-		case 'p':
-			pwfile = optarg;
-			break;
-		default:
-			return cli_bad_option("import", c, argv);
-		}
-	}
-	if (optind >= argc)
-		return cli_usage("import", "no file named");
+	if ((rc = import_args(argc, argv, &req, &pwfile)) != -1)
+		return rc;
 	cf_error_clear(&err);
 	n = (size_t)(argc - optind);
 	in = xcalloc(n, sizeof(*in));
