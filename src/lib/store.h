@@ -82,7 +82,11 @@ void cf_store_lock_release(struct cf_store_lock *l); /* NULL-safe */
  * N)" when one does (or CF_E_IO when the lock cannot be tested). */
 int cf_store_lock_check(const char *dir, struct cf_error *err);
 
+/* A write transaction.  Writers in one process take turns (store.c), so
+ * only another process's write makes it wait on SQLite's lock, for at
+ * most the busy wait (10 s unless cf_store_set_busy_wait changed it). */
 int cf_store_begin(struct cf_store *s, struct cf_error *err);
+void cf_store_set_busy_wait(struct cf_store *s, int ms);
 /* A read transaction: one consistent view, no write lock (WAL readers
  * never wait for writers); end it with cf_store_rollback. */
 int cf_store_begin_read(struct cf_store *s, struct cf_error *err);

@@ -36,6 +36,7 @@ struct cf_store {
 	struct cf_seal *seal;
 	char *dir;
 	int in_tx;
+	int writing; /* holds the process's write turn (store.c) */
 };
 
 /* A held lock on the open file fd, which it now owns. */
