@@ -1,5 +1,5 @@
 /*
- * enable_recover.c - deployments the agent did not live to finish.
+ * ops_assign_recover.c - deployments the agent did not live to finish.
  *
  * An operation that deploys commits its intent, deploys with no
  * transaction held, then commits its outcome (enable.c).  When the agent

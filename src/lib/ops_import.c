@@ -1,5 +1,5 @@
 /*
- * import.c - cf_op_import: every certificate of every input file, with
+ * ops_import.c - cf_op_import: every certificate of every input file, with
  * its private key and chain, in one transaction.
  *
  * A file's certificates sort into leaves (a certificate with its key, or
@@ -19,7 +19,7 @@
 
 #include "bundle.h"
 #include "deploy.h"
-#include "import_parse.h"
+#include "ops_import_parse.h"
 #include "ops.h"
 #include "service.h"
 #include "store.h"
