@@ -544,7 +544,7 @@ rollout_failed(const struct import *im, struct cf_error *err)
 
 /*
  * With services to deploy, the deploy lock is held from before the
- * import's transaction to the rollout's outcome (enable.c): the
+ * import's transaction to the rollout's outcome (ops_assign.c): the
  * certificates are committed first, then deployed with no transaction
  * held.  A deployment that fails leaves them imported (audited so) and
  * the services where they were (the rollout audits that failure).
