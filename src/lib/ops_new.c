@@ -43,10 +43,12 @@ cf_op_new_self_signed(struct cf_store *s,
 		    opts->days);
 		goto out;
 	}
-	if ((key = cf_key_generate(opts->key ? opts->key : "rsa2048", err)) ==
-		NULL ||
-	    (cert = cf_selfsigned_new(key, opts->subject, opts->domains,
-		 opts->days ? opts->days : 365, 0, err)) == NULL)
+	key = cf_key_generate(opts->key ? opts->key : "rsa2048", err);
+	if (key == NULL)
+		goto out;
+	cert = cf_selfsigned_new(key, opts->subject, opts->domains,
+	    opts->days ? opts->days : 365, 0, err);
+	if (cert == NULL)
 		goto out;
 	if ((bio = BIO_new(BIO_s_secmem())) == NULL)
 		abort();
