@@ -78,6 +78,22 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	server_drain_check(srv);
 }
 
+/* Keeps *now as it was (was) across a reload, saying so when it changed. */
+static void
+keep_string(const char *key, const char *was, char **now)
+{
+	const char *a = was ? was : "none";
+	const char *b = *now ? *now : "none";
+
+	if (strcmp(a, b) != 0)
+		fprintf(stderr,
+		    "certfleetd: reload: %s changed to %s: restart "
+		    "certfleetd to apply it; still %s\n",
+		    key, b, a);
+	free(*now);
+	*now = was ? xstrdup(was) : NULL;
+}
+
 /*
  * Keeps in c what a reload cannot change, saying so.  The services stay
  * as they were: the workers' stores hold them, maybe mid-deployment.
@@ -85,24 +101,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 static void
 keep_fixed(struct agent_config *old, struct agent_config *c)
 {
-	static const char *const keys[] = {"listen", "socket", "state"};
-	char **oldv[3], **newv[3];
-	size_t i;
-
-	oldv[0] = (char **)&old->listen, newv[0] = &c->listen;
-	oldv[1] = (char **)&old->socket, newv[1] = &c->socket;
-	oldv[2] = (char **)&old->state, newv[2] = &c->state;
-	for (i = 0; i < 3; i++) {
-		const char *a = *oldv[i] ? *oldv[i] : "none";
-		const char *b = *newv[i] ? *newv[i] : "none";
-		if (strcmp(a, b) != 0)
-			fprintf(stderr,
-			    "certfleetd: reload: %s changed to %s: restart "
-			    "certfleetd to apply it; still %s\n",
-			    keys[i], b, a);
-		free(*newv[i]);
-		*newv[i] = *oldv[i] ? xstrdup(*oldv[i]) : NULL;
-	}
+	keep_string("listen", old->listen, &c->listen);
+	keep_string("socket", old->socket, &c->socket);
+	keep_string("state", old->state, &c->state);
 	if (old->workers != c->workers) {
 		fprintf(stderr,
 		    "certfleetd: reload: workers changed to %d: "

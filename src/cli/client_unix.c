@@ -86,8 +86,11 @@ unix_take(struct call *k, struct evbuffer *in, int eof)
 	size_t avail;
 	int rc;
 
-	if (k->head_len == 0 && (rc = unix_head(k, in)) != 1)
-		return rc == 0 && eof ? -1 : rc;
+	if (k->head_len == 0) {
+		rc = unix_head(k, in);
+		if (rc != 1)
+			return rc == 0 && eof ? -1 : rc;
+	}
 	avail = evbuffer_get_length(in) - k->head_len;
 	if (k->content_length >= 0 && !k->chunked) {
 		if (avail < (unsigned long long)k->content_length)

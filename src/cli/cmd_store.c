@@ -26,8 +26,11 @@ store_init(const char *dir)
 	int existed = cf_store_exists(dir), rc = 1;
 
 	cf_error_clear(&err);
-	if ((s = existed ? cf_store_open_existing(dir, &err)
-			 : cf_store_open(dir, &err)) == NULL ||
+	if (existed)
+		s = cf_store_open_existing(dir, &err);
+	else
+		s = cf_store_open(dir, &err);
+	if (s == NULL ||
 	    (!existed && cf_store_audit(s, cli_actor(), "store init", "",
 			     "created", &err) == -1)) {
 		rc = cli_fail("store init", &err);

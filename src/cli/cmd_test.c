@@ -7,9 +7,9 @@
  * certfleet connects to each one from here, as a client of the namespace
  * would: SNI = NAMESPACE, STARTTLS for smtp, imap and pop, the chain
  * verified against --ca-file or the system's roots, the name and the
- * dates checked (test_agents.c).  With --via HOST:PORT it asks no agent
+ * dates checked (cmd_test_agents.c).  With --via HOST:PORT it asks no agent
  * and connects N times through the load balancer, counting what users
- * get (test_via.c).
+ * get (cmd_test_via.c).
  *
  * Every handshake runs in a bounded pool of threads (probe_pool.h) with
  * its own timeout; one that fails is a result, not a fatal error.  Exit 0

@@ -127,7 +127,8 @@ cli_open_store(const char *op)
 		    op);
 		return NULL;
 	}
-	if (!(there = cf_store_exists(dir)) && !cli.init) {
+	there = cf_store_exists(dir);
+	if (!there && !cli.init) {
 		fprintf(stderr,
 		    "certfleet: %s: no certfleet store in %s: check the path, "
 		    "or create one with certfleet store init %s (or --init)\n",
@@ -146,8 +147,11 @@ cli_open_store(const char *op)
 			cli_fail(op, &err);
 		return NULL;
 	}
-	if ((s = there ? cf_store_open_existing(dir, &err)
-		       : cf_store_open(dir, &err)) == NULL)
+	if (there)
+		s = cf_store_open_existing(dir, &err);
+	else
+		s = cf_store_open(dir, &err);
+	if (s == NULL)
 		cli_fail(op, &err);
 	else if (!there)
 		fprintf(stderr, "certfleet: %s: created a new store in %s\n",

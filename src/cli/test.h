@@ -2,8 +2,8 @@
  * test.h - what the parts of certfleet test NAMESPACE share: the options,
  * the verdict on one handshake, the tally of certificates served, and
  * their JSON.  cmd_test.c parses the options and holds these helpers;
- * test_via.c counts handshakes through a load balancer (--via) and
- * test_agents.c probes every endpoint the agents name.
+ * cmd_test_via.c counts handshakes through a load balancer (--via) and
+ * cmd_test_agents.c probes every endpoint the agents name.
  */
 #ifndef CF_TEST_H
 #define CF_TEST_H

@@ -232,8 +232,12 @@ part_read(const char **p, char *buf, char **value, int *more)
 	*value = NULL;
 	*more = 0;
 	for (; *s != '\0' && *s != ','; s++) {
-		if ((esc = *s == '\\') && *++s == '\0')
-			return -1;
+		esc = *s == '\\';
+		if (esc) {
+			s++; /* the escaped character, taken as it is */
+			if (*s == '\0')
+				return -1;
+		}
 		if (!esc && *s == '=' && *value == NULL) {
 			*o++ = '\0';
 			*value = o;

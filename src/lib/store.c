@@ -236,7 +236,7 @@ cf_store_open(const char *dir, struct cf_error *err)
 		goto fail;
 	}
 	/* A writer waits for another, whose transactions are short: a
-	 * deployment runs outside them (enable.c).  Readers never wait
+	 * deployment runs outside them (ops_assign.c).  Readers never wait
 	 * (WAL). */
 	sqlite3_busy_timeout(s->db, STORE_BUSY_WAIT_MS);
 	if (exec(s,

@@ -65,8 +65,11 @@ int cf_read_file(const char *path, size_t max, struct cf_buf *out,
 /*
  * Writes data to path atomically: a new temporary file beside it (".<name>
  * .certfleet-XXXXXX", created O_EXCL) given mode, written, fsynced,
- * renamed over path, then the directory fsynced.  On failure path is
- * untouched.  A link at path is replaced, not written through.
+ * renamed over path, then the directory fsynced.  A failure before the
+ * rename leaves path untouched; a directory that cannot be synced after
+ * it is an error too (CF_E_IO), for the agent's and the CLI's files as
+ * for service files, since the rename may not outlive a crash.  A link
+ * at path is replaced, not written through.
  */
 int cf_write_file_atomic(const char *path, const void *data, size_t len,
     unsigned mode, struct cf_error *err);

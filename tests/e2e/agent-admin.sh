@@ -10,7 +10,8 @@
 # uninitialized state.  Long lines (over 1000 characters) and lines
 # continued with a backslash.  clients: the table and --json, before and
 # after authorize and revoke.  fleet add refusing a second name for one
-# agent.  The man pages: no form-feed bytes, no groff warnings.
+# agent.  A reload keeping what it cannot change (listen, socket, state).
+# The man pages: no form-feed bytes, no groff warnings.
 # shellcheck source-path=SCRIPTDIR
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
@@ -167,6 +168,55 @@ check_fails fleet/second-name-refused 1 'as ex1 \(use that name, or fleet remove
 expect_eq fleet/second-name/unchanged "$(sha256sum <"$CERTFLEET_HOME/fleet.json")" "$before"
 check fleet/other-address-ok cf fleet add ex2 10.0.0.12:8443 --fingerprint "$FP"
 check fleet/other-fingerprint-ok cf fleet add ex3 10.0.0.11:8443 --fingerprint "SHA256:$(printf '%064X' 8)"
+
+# ---- reload: what SIGHUP cannot change -----------------------------------
+# A reload that moves the Unix socket keeps serving on the old one, names
+# the key, the new value and the one kept, and says nothing of the keys
+# that did not change; stopping removes the socket it kept.
+
+agent_conf rl
+check reload/init cfd init --config "$T/rl.conf"
+if agent_start rl; then
+	OLD=$SOCKDIR/rl.sock NEW=$SOCKDIR/rl-moved.sock
+	sed -i "s|^socket = .*|socket = $NEW|; s|^name = rl$|name = rl2|" "$T/rl.conf"
+	kill -HUP "${APID[rl]}"
+	for _ in $(seq 100); do # 10 s at most
+		grep -q 'configuration reloaded' "$T/rl.log" && break
+		sleep 0.1
+	done
+	if grep -q 'certfleetd: rl2: configuration reloaded' "$T/rl.log"; then
+		pass reload/name-taken
+	else
+		fail reload/name-taken "no 'rl2: configuration reloaded'"
+		show "$T/rl.log"
+	fi
+	want="certfleetd: reload: socket changed to $NEW: restart certfleetd to apply it; still $OLD"
+	if grep -qxF "$want" "$T/rl.log"; then
+		pass reload/socket-kept-and-named
+	else
+		fail reload/socket-kept-and-named "no line: $want"
+		show "$T/rl.log"
+	fi
+	if grep -qE 'reload: (listen|state) changed' "$T/rl.log"; then
+		fail reload/unchanged-not-reported
+		show "$T/rl.log"
+	else
+		pass reload/unchanged-not-reported
+	fi
+	# Any HTTP answer (200 as root, 403 otherwise): the old socket serves.
+	code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		--unix-socket "$OLD" http://localhost/v1/whoami)
+	case $code in
+	200 | 403) pass "reload/old-socket-serves ($code)" ;;
+	*) fail reload/old-socket-serves "HTTP code '$code'" ;;
+	esac
+	if [ -e "$NEW" ]; then
+		fail reload/no-new-socket-until-restart
+	else
+		pass reload/no-new-socket-until-restart
+	fi
+	agent_stop rl # also checks that the kept socket, $OLD, is removed
+fi
 
 # ---- the man pages ---------------------------------------------------------
 

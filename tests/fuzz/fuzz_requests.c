@@ -1,6 +1,6 @@
 /*
  * fuzz_requests.c - libFuzzer harness over request complete
- * (src/lib/requests.c): the input is the CA's answer, matched against a
+ * (src/lib/ops_request.c): the input is the CA's answer, matched against a
  * store holding one pending request.  The request renews the test
  * identity "a" keeping its key, so tests/fuzz/keys/answer.crt (another
  * certificate for that key) answers it and the seeds reach the import.

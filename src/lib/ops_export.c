@@ -1,5 +1,5 @@
 /*
- * export.c - cf_op_export: a certificate with its chain, and its key
+ * ops_export.c - cf_op_export: a certificate with its chain, and its key
  * when it may leave, as PKCS#12 (DER or Base64 text) or PEM; a pending
  * request as its PKCS#10.  Every export is audited, a copy's with its
  * targets.

@@ -1,5 +1,5 @@
 /*
- * import.c - cf_op_import: every certificate of every input file, with
+ * ops_import.c - cf_op_import: every certificate of every input file, with
  * its private key and chain, in one transaction.
  *
  * A file's certificates sort into leaves (a certificate with its key, or
@@ -19,7 +19,7 @@
 
 #include "bundle.h"
 #include "deploy.h"
-#include "import_parse.h"
+#include "ops_import_parse.h"
 #include "ops.h"
 #include "service.h"
 #include "store.h"
@@ -544,7 +544,7 @@ rollout_failed(const struct import *im, struct cf_error *err)
 
 /*
  * With services to deploy, the deploy lock is held from before the
- * import's transaction to the rollout's outcome (enable.c): the
+ * import's transaction to the rollout's outcome (ops_assign.c): the
  * certificates are committed first, then deployed with no transaction
  * held.  A deployment that fails leaves them imported (audited so) and
  * the services where they were (the rollout audits that failure).

@@ -1,5 +1,5 @@
 /*
- * test_via.c - certfleet test NAMESPACE --via HOST:PORT: asks no agent
+ * cmd_test_via.c - certfleet test NAMESPACE --via HOST:PORT: asks no agent
  * and connects N times (--count) through a load balancer with SNI =
  * NAMESPACE, then counts what users get: each distinct certificate with
  * its share and verdict, and the failed handshakes grouped by reason.

@@ -1,5 +1,5 @@
 /*
- * requests.c - the life of a third-party certificate: request new
+ * ops_request.c - the life of a third-party certificate: request new
  * (New-ExchangeCertificate -GenerateRequest), request complete (the CA's
  * answer, Import-ExchangeCertificate on the server holding the key),
  * renew, and pending requests in get, export and remove.

@@ -1,5 +1,5 @@
 /*
- * enable.c - assigning services to a certificate, and deploying it to
+ * ops_assign.c - assigning services to a certificate, and deploying it to
  * those this host configures (Enable-ExchangeCertificate).
  *
  * The order matters: every check that can refuse runs before anything

@@ -1,5 +1,5 @@
 /*
- * test_agents.c - certfleet test NAMESPACE without --via: every server's
+ * cmd_test_agents.c - certfleet test NAMESPACE without --via: every server's
  * agent names its services' check endpoints (the agents do not probe),
  * and each one is probed from here as a client of the namespace would
  * reach it.  A service that checks on its agent's loopback is reached at

@@ -1,8 +1,8 @@
 /*
- * enable_recover.c - deployments the agent did not live to finish.
+ * ops_assign_recover.c - deployments the agent did not live to finish.
  *
  * An operation that deploys commits its intent, deploys with no
- * transaction held, then commits its outcome (enable.c).  When the agent
+ * transaction held, then commits its outcome (ops_assign.c).  When the agent
  * dies in between, the store still holds the assignments as they were
  * and the intent; the service's files may hold either certificate, and
  * the saved copies of the old files died with the agent.  At the next

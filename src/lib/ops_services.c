@@ -1,5 +1,5 @@
 /*
- * svcstate.c - `certfleet services`: what each service is meant to serve
+ * ops_services.c - `certfleet services`: what each service is meant to serve
  * (the store's assignment), what its files hold, and what a live
  * handshake sees.  "Renewed but still serving the old one" is the
  * failure users report most; here it is one row with the reason.

@@ -1,10 +1,10 @@
 /*
- * import_parse.h - the inputs of an import parsed into bundles before its
- * transaction (internal to import.c).  Parsing is where an import spends
+ * ops_import_parse.h - the inputs of an import parsed into bundles before its
+ * transaction (internal to ops_import.c).  Parsing is where an import spends
  * its time and each file is independent, so files are parsed on threads.
  */
-#ifndef CF_IMPORT_PARSE_H
-#define CF_IMPORT_PARSE_H
+#ifndef CF_OPS_IMPORT_PARSE_H
+#define CF_OPS_IMPORT_PARSE_H
 
 #include "bundle.h"
 #include "ops.h"

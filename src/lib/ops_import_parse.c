@@ -1,13 +1,13 @@
 /*
- * import_parse.c - the parsing half of an import: every input file into
- * a bundle, a few files at a time on threads.  See import_parse.h.
+ * ops_import_parse.c - the parsing half of an import: every input file into
+ * a bundle, a few files at a time on threads.  See ops_import_parse.h.
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "import_parse.h"
+#include "ops_import_parse.h"
 #include "util.h"
 
 /*
