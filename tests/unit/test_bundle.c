@@ -42,7 +42,10 @@
  *   keyLength 32) open with their key, as NSS itself reads them; the
  *   manifest's "0 key(s)" is only what `openssl pkcs12` could decrypt.
  * - PBMAC1 files need OpenSSL 3.4: CF_E_UNSUPPORTED before that.
+ *
+ * One vector a line, however long, so that the table reads as a table.
  */
+/* clang-format off */
 static const struct vector {
 	const char *path;
 	const char *password;
@@ -185,6 +188,7 @@ static const struct vector {
 	{"sslmate-go-pkcs12/pbes2-aes256cbc-sha256.pfx", "password", CF_OK, 1, 1},
 	{"sslmate-go-pkcs12/pbmac1-short-key-bypass.p12", "realpassword", EXPECT_PBMAC1, 0, 0},
 };
+/* clang-format on */
 
 #define NVECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
