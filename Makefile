@@ -196,7 +196,7 @@ format-check:
 	fi
 
 lint:
-	scripts/long-functions.sh
+	scripts/long-functions.py src
 
 clean:
 	rm -rf build
