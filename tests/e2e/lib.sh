@@ -6,8 +6,9 @@
 # Gives a script: a private temporary directory $T removed on exit; PASS and
 # FAIL lines (pass, fail, check, check_fails); cf, the certfleet under test
 # ($CERTFLEET, else build/certfleet of this tree); store_snapshot, to prove
-# that a failed command left a store as it was; and a throw-away test PKI
-# made with openssl (make_pki).  A script ends with `e2e_done`, which exits
+# that a failed command left a store as it was; a throw-away test PKI
+# made with openssl (make_pki); loopback ports the kernel hands out
+# (free_ports); and wait_until, the bounded poll for a condition.  A script ends with `e2e_done`, which exits
 # 1 when anything failed.
 #
 # Output contract (scripts/run-tests.sh counts it): one "PASS name" or
@@ -164,6 +165,23 @@ free_ports() {
 		    socks.append(s)
 		print("\n".join(str(s.getsockname()[1]) for s in socks))
 	EOF
+}
+
+# wait_until SECONDS COMMAND... - runs COMMAND (quietly) every 50 ms until
+# it succeeds or SECONDS (a whole or decimal number) have passed: status
+# 0 when it succeeded, 1 when time ran out.  The bounded poll that stands
+# in for a fixed sleep:  wait_until 5 grep -q 'reloaded' "$T/agent.err"
+wait_until() {
+	local secs=$1 now end
+	shift
+	now=${EPOCHREALTIME/./}
+	end=$((now + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000000 }')))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$end" ] || return 1
+		sleep 0.05
+	done
 }
 
 # thumb CERT.pem - the certfleet thumbprint: SHA-1 of the DER, upper-case hex.
