@@ -106,6 +106,7 @@ bench: all
 	bench/run.sh
 	bench/copy_run.sh
 	bench/test_run.sh
+	bench/keygen_run.sh
 
 demo:
 	scripts/setup-deps.sh
