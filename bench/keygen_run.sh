@@ -31,7 +31,7 @@ AGENT=
 GEN=()
 cleanup() {
 	local p
-	for p in "${GEN[@]}"; do kill "$p" 2>/dev/null || true; pkill -P "$p" 2>/dev/null || true; done
+	for p in "${GEN[@]}"; do kill -STOP "$p" 2>/dev/null || true; pkill -P "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
 	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
 	rm -rf "$W"
 }
