@@ -911,7 +911,7 @@ test_parser_hook(const struct kit *k)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct kit k;
 
@@ -922,15 +922,25 @@ main(void)
 	k.leaf = make_cert(k.key, "mail.example.test", k.ca, k.ca_key);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
-	test_pem(&k);
-	test_der_and_pkcs7(&k);
-	test_pkcs12_forms(&k);
-	test_garbage_and_limits(&k);
-	test_table_complete();
-	test_vectors();
-	test_vector_negatives();
-	test_fuzz_seeds();
-	test_parser_hook(&k);
+	check_init(argc, argv);
+	if (check_test("pem"))
+		test_pem(&k);
+	if (check_test("der_and_pkcs7"))
+		test_der_and_pkcs7(&k);
+	if (check_test("pkcs12_forms"))
+		test_pkcs12_forms(&k);
+	if (check_test("garbage_and_limits"))
+		test_garbage_and_limits(&k);
+	if (check_test("table_complete"))
+		test_table_complete();
+	if (check_test("vectors"))
+		test_vectors();
+	if (check_test("vector_negatives"))
+		test_vector_negatives();
+	if (check_test("fuzz_seeds"))
+		test_fuzz_seeds();
+	if (check_test("parser_hook"))
+		test_parser_hook(&k);
 
 	X509_free(k.leaf);
 	X509_free(k.ca);
