@@ -20,6 +20,7 @@
 #include "bundle.h"
 #include "check.h"
 #include "pkcs12.h"
+#include "testpki.h"
 #include "util.h"
 
 #define EXPECT_PBMAC1 (-2) /* CF_E_UNSUPPORTED before OpenSSL 3.4 */
@@ -466,26 +467,6 @@ test_fuzz_seeds(void)
 
 static const char *pw = "s3cret pass";
 
-static X509 *
-make_cert(EVP_PKEY *key, const char *cn, X509 *ca, EVP_PKEY *ca_key)
-{
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(rand() & 0xffff) + 1);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, ca != NULL ? X509_get_subject_name(ca) : n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
-	X509_set_pubkey(x, key);
-	X509_sign(x, ca_key != NULL ? ca_key : key, EVP_sha256());
-	X509_NAME_free(n);
-	return x;
-}
-
 /* The bytes written to a memory BIO, as a malloc'd buffer. */
 static unsigned char *
 drain(BIO *bio, size_t *len)
@@ -918,8 +899,9 @@ main(int argc, char **argv)
 	k.ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	k.ca = make_cert(k.ca_key, "Test CA", NULL, NULL);
-	k.leaf = make_cert(k.key, "mail.example.test", k.ca, k.ca_key);
+	k.ca = tp_cert("Test CA", NULL, k.ca_key, NULL, NULL, -1, 30, 1);
+	k.leaf = tp_cert("mail.example.test", NULL, k.key, k.ca, k.ca_key, -1,
+	    30, 0);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
 	check_init(argc, argv);
