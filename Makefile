@@ -68,9 +68,14 @@ $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
+# The operation tests share their store and its reads (opstest.h).
+OPS_TESTS := $(B)/tests/test_ops $(B)/tests/test_rollout
+$(OPS_TESTS): UNIT_EXTRA := $(B)/obj/tests/unit/opstest.o
+$(OPS_TESTS): $(B)/obj/tests/unit/opstest.o
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_AUX) $(B)/libcertfleet.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_EXTRA) $(UNIT_AUX) \
+	    $(B)/libcertfleet.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
 
