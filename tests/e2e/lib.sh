@@ -184,6 +184,21 @@ wait_until() {
 	done
 }
 
+# port_free PORT - whether a listener could bind 127.0.0.1:PORT now (as a
+# server does, with SO_REUSEADDR): for `wait_until 5 port_free "$PORT"`
+# after a server on it was killed.
+port_free() {
+	python3 - "$1" <<-'EOF'
+		import socket, sys
+		s = socket.socket()
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		try:
+		    s.bind(("127.0.0.1", int(sys.argv[1])))
+		except OSError:
+		    sys.exit(1)
+	EOF
+}
+
 # thumb CERT.pem - the certfleet thumbprint: SHA-1 of the DER, upper-case hex.
 thumb() {
 	openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/^.*=//; s/://g' |
