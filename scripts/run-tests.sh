@@ -133,8 +133,13 @@ export CERTFLEET="$top/build/certfleet"
 # A sanitizer build of the CLI for the scripts that feed it hostile input
 # (tests/e2e/vectors.sh).  `make test` builds the sanitizer objects for the
 # unit tests; linking the CLI from them too takes seconds.  The flags are the
-# Makefile's test target's.
-if [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
+# Makefile's ASAN_CFLAGS.  Only when an e2e script is to run.
+want_e2e=0
+runs e2e && want_e2e=1
+case " ${named[*]} " in *.sh\ *) want_e2e=1 ;; esac
+if [ "$want_e2e" = 0 ]; then
+	:
+elif [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
 	make --no-print-directory -s B=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		build/asan/certfleet >"$tmp/asan-cli.log" 2>&1; then
