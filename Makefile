@@ -78,6 +78,9 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	    $(B)/libcertfleet.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
+# The test objects are intermediates of the rule above; kept, so that a
+# second `make unit` has nothing to do.
+.PRECIOUS: $(B)/obj/%.o
 
 # The sanitizer build of the unit tests (scripts/run-tests.sh links the
 # CLI from it with the same flags).
