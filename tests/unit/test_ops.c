@@ -1,7 +1,7 @@
 /*
  * test_ops.c - the operations end to end on a real store: import (chains,
  * keys, re-import), Status, export refusal, services, remove, replace,
- * and the audit trail of every service change.  Deployments are
+ * and the audit trail of every service change and copy.  Deployments are
  * test_rollout.c's.
  */
 #include <stdio.h>
@@ -20,7 +20,7 @@
  * Every service change is audited on the store where it happened, by
  * one path whichever operation made it: import --services (also when the
  * certificate was already present), and a refused change as a failed
- * enable.  A copy's export names its targets.  leaf (key lk) is stored
+ * enable.  leaf (key lk) is stored
  * with its chain; expired (key other) is out of its dates.
  */
 static void
@@ -29,10 +29,8 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 	char leaf_t[CF_THUMB_LEN + 1], exp_t[CF_THUMB_LEN + 1];
 	char *pem = tp_pem(&leaf, 1, lk), *pem2 = tp_pem(&expired, 1, other);
 	struct cf_import_result *res = NULL;
-	struct cf_export_opts eo;
 	struct cf_input in = {"leaf.pem", (unsigned char *)pem, strlen(pem)};
 	struct cf_import_opts o;
-	struct cf_buf out = {0};
 	size_t n = 0;
 	int imports, https, smtp;
 
@@ -96,7 +94,19 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 	    "audit: a refused service change is a failed enable naming why; "
 	    "imap was not assigned");
 
-	/* A copy's export names its targets; a plain export does not. */
+	free(pem);
+	free(pem2);
+}
+
+/* A copy's export names its targets; a plain export does not. */
+static void
+export_audited(X509 *leaf)
+{
+	char leaf_t[CF_THUMB_LEN + 1];
+	struct cf_export_opts eo;
+	struct cf_buf out = {0};
+
+	cf_cert_thumbprint(leaf, leaf_t);
 	memset(&eo, 0, sizeof(eo));
 	eo.actor = "test";
 	eo.format = CF_EXPORT_PEM;
@@ -111,8 +121,6 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 		  audited("export", leaf_t, "for copy") == 1,
 	    "audit: a plain export names none");
 	cf_buf_clear(&out);
-	free(pem);
-	free(pem2);
 }
 
 /*
@@ -513,6 +521,10 @@ main(int argc, char **argv)
 		CHECK(import_one("expired.pem", k.expired) == 0,
 		    "set-up: the expired certificate imported");
 		services_audited(k.leaf, k.lk, k.expired, k.other);
+	}
+	if (check_test("export_audited")) {
+		stock("export-audited", &k, NULL);
+		export_audited(k.leaf);
 	}
 	if (check_test("replace")) {
 		stock("replace", &k, "https,pop,smtp");

@@ -62,60 +62,74 @@ intents(void)
 	return (int)n;
 }
 
+/* The store and the one service the deployment tests work on. */
+struct rollout {
+	char dir[512];
+	struct cf_services *conf;
+	struct cf_service *web;
+	char leaf_t[CF_THUMB_LEN + 1], b_t[CF_THUMB_LEN + 1];
+	char c_t[CF_THUMB_LEN + 1];
+	X509 *other_cert, *third;
+	EVP_PKEY *lk, *ok;
+};
+
 /*
- * A deployment runs outside the store's write transaction: while the
- * service reloads, another writer gets the write lock at once and a
- * reader sees the assignment as it was, the intent recorded.  A failed
- * deployment leaves files and assignment as they were.  An intent left
- * by an agent that died is resolved at the next start.
+ * Opens the store (s) in dir with the chain, A (leaf) and B (other_cert)
+ * imported, and a files service "web" whose reload is a writer that
+ * must not wait followed by what readers see (into dir/seen).
  */
 static void
-deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
-    X509 *other_cert, EVP_PKEY *ok, X509 *third)
+rollout_open(struct rollout *r, X509 *root, X509 *inter, X509 *leaf)
 {
-	struct cf_store *was = s;
-	struct cf_services *conf = cf_services_new();
-	struct cf_service *web;
-	char dir[512], *db, *cmd, *seen = NULL, *report = NULL, *path;
-	char leaf_t[CF_THUMB_LEN + 1], b_t[CF_THUMB_LEN + 1], owner[41];
-	char c_t[CF_THUMB_LEN + 1];
+	const char *dir = r->dir;
 	struct cf_import_result *res = NULL;
+	struct cf_service *web;
 	size_t n = 0;
-	FILE *f;
-	int deployed = 0, rc;
-	char *pem;
+	char *db, *cmd, *pem;
 
-	snprintf(dir, sizeof(dir), "%s/deploying", check_tmpdir());
+	snprintf(r->dir, sizeof(r->dir), "%s/deploying", check_tmpdir());
 	s = cf_store_open(dir, &err);
-	cf_cert_thumbprint(leaf, leaf_t);
-	cf_cert_thumbprint(other_cert, b_t);
-	cf_cert_thumbprint(third, c_t);
+	r->conf = cf_services_new();
+	cf_cert_thumbprint(leaf, r->leaf_t);
+	cf_cert_thumbprint(r->other_cert, r->b_t);
+	cf_cert_thumbprint(r->third, r->c_t);
 	db = xasprintf("%s/store.db", dir);
-	/* The reload: a writer that must not wait, then what readers see. */
 	cmd = xasprintf("sqlite3 -cmd '.timeout 0' %s 'BEGIN IMMEDIATE; "
 			"COMMIT;' && sqlite3 %s 'SELECT count(*) FROM services; "
 			"SELECT count(*) FROM deploys;' > %s/seen",
 	    db, db, dir);
-	web = cf_services_add(conf, "web", &err);
+	web = cf_services_add(r->conf, "web", &err);
 	cf_service_set(web, "kind", "files", dir, &err);
 	web->chain = xasprintf("%s/web.crt", dir);
 	web->key = xasprintf("%s/web.key", dir);
 	web->reload = cmd;
 	cf_service_finish(web, &err);
+	r->web = web;
 
 	pem = tp_pem((X509 *[]){inter, root}, 2, NULL);
 	import_pem("chain.pem", pem, 0, NULL, &res, &n);
 	cf_import_results_free(res, n);
 	free(pem);
-	pem = tp_pem(&leaf, 1, lk);
+	pem = tp_pem(&leaf, 1, r->lk);
 	import_pem("a.pem", pem, 0, NULL, &res, &n);
 	cf_import_results_free(res, n);
 	free(pem);
-	pem = tp_pem(&other_cert, 1, ok);
+	pem = tp_pem(&r->other_cert, 1, r->ok);
 	import_pem("b.pem", pem, 0, NULL, &res, &n);
 	cf_import_results_free(res, n);
 	free(pem);
-	cf_store_set_services(s, conf);
+	cf_store_set_services(s, r->conf);
+	free(db);
+}
+
+/* While web reloads, the store is free: no transaction is held. */
+static void
+rollout_concurrent(struct rollout *r)
+{
+	const char *dir = r->dir, *leaf_t = r->leaf_t;
+	char owner[41], *path, *seen = NULL;
+	int deployed = 0;
+	FILE *f;
 
 	cf_error_clear(&err);
 	CHECK(cf_op_enable(s, "test", leaf_t, "web", 0, NULL, NULL, &err) == 0,
@@ -140,6 +154,22 @@ deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
 		  strcmp(on_disk(dir), leaf_t) == 0 && intents() == 0 &&
 		  audited("enable", leaf_t, "web: assigned; deployed") == 1,
 	    "deploy: then web is assigned, deployed, audited; no intent left");
+	free(seen);
+	free(path);
+}
+
+/* A failing reload leaves files and assignment as they were. */
+static void
+rollout_failing(struct rollout *r)
+{
+	const char *dir = r->dir, *leaf_t = r->leaf_t, *b_t = r->b_t;
+	const char *c_t = r->c_t;
+	struct cf_service *web = r->web;
+	struct cf_import_result *res = NULL;
+	X509 *third = r->third;
+	char owner[41], *pem;
+	size_t n = 0;
+	int rc;
 
 	free(web->reload);
 	web->reload = xstrdup("false");
@@ -153,7 +183,7 @@ deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
 	    "deploy: ... files and assignment as they were, the failure "
 	    "audited, no intent left");
 
-	pem = tp_pem(&third, 1, lk);
+	pem = tp_pem(&third, 1, r->lk);
 	{
 		struct cf_input in = {"c.pem", (const unsigned char *)pem,
 		    strlen(pem)};
@@ -177,6 +207,18 @@ deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
 		  audited("enable", c_t, "failed: web: reload failed") == 1,
 	    "deploy: ... it is imported and audited so, web as it was, the "
 	    "failure audited");
+}
+
+/* An intent left by an agent that died is resolved at the next start. */
+static void
+rollout_recover(struct rollout *r)
+{
+	const char *dir = r->dir, *leaf_t = r->leaf_t, *b_t = r->b_t;
+	struct cf_service *web = r->web;
+	X509 *other_cert = r->other_cert;
+	EVP_PKEY *ok = r->ok;
+	char owner[41], *report = NULL;
+	int deployed = 0;
 
 	/* The agent died with B's files written: A is put back. */
 	free(web->reload);
@@ -222,13 +264,32 @@ deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
 	report = NULL;
 	CHECK(cf_services_recover(s, &report, &err) == 0 && report == NULL,
 	    "recover: nothing to do is no error and no report");
+}
 
+/*
+ * A deployment runs outside the store's write transaction: while the
+ * service reloads, another writer gets the write lock at once and a
+ * reader sees the assignment as it was, the intent recorded.  A failed
+ * deployment leaves files and assignment as they were.  An intent left
+ * by an agent that died is resolved at the next start.  The steps run
+ * in order on one store: each starts from what the one before left.
+ */
+static void
+deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
+    X509 *other_cert, EVP_PKEY *ok, X509 *third)
+{
+	struct rollout r = {.other_cert = other_cert,
+	    .third = third,
+	    .lk = lk,
+	    .ok = ok};
+
+	rollout_open(&r, root, inter, leaf);
+	rollout_concurrent(&r);
+	rollout_failing(&r);
+	rollout_recover(&r);
 	cf_store_free(s);
-	s = was;
-	cf_services_free(conf);
-	free(seen);
-	free(path);
-	free(db);
+	s = NULL;
+	cf_services_free(r.conf);
 }
 
 int
