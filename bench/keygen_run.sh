@@ -19,6 +19,7 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 B=${B:-build}
 GETS=${BENCH_GETS:-100}
@@ -31,7 +32,14 @@ AGENT=
 GEN=()
 cleanup() {
 	local p
-	for p in "${GEN[@]}"; do kill -STOP "$p" 2>/dev/null || true; pkill -P "$p" 2>/dev/null || true; kill -KILL "$p" 2>/dev/null || true; done
+	# The generators' curl first (pkill -P: the children of that one
+	# subshell), then the stopped subshell itself; wait keeps bash quiet.
+	for p in "${GEN[@]}"; do
+		kill -STOP "$p" 2>/dev/null || true
+		pkill -P "$p" 2>/dev/null || true
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
 	[ -n "$AGENT" ] && { kill -TERM "$AGENT" 2>/dev/null; wait "$AGENT" 2>/dev/null; }
 	rm -rf "$W"
 }
@@ -50,12 +58,7 @@ for who in admin reader; do
 done
 "$CFD" run --config "$W/agent.conf" >/dev/null 2>"$W/agent.log" </dev/null &
 AGENT=$!
-port=
-for _ in $(seq 200); do
-	port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$W/agent.log")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
+port=$(agent_port "$W/agent.log" "$AGENT")
 [ -n "$port" ] || { echo "keygen_run: the agent did not start" >&2; cat "$W/agent.log" >&2; exit 1; }
 URL=https://127.0.0.1:$port
 
