@@ -7,7 +7,7 @@
 # FAIL lines (pass, fail, check, check_fails); cf, the certfleet under test
 # ($CERTFLEET, else build/certfleet of this tree); store_snapshot, to prove
 # that a failed command left a store as it was; a throw-away test PKI
-# made with openssl (make_pki); loopback ports the kernel hands out
+# made with openssl (make_pki, make_leaf); loopback ports the kernel hands out
 # (free_ports); and wait_until, the bounded poll for a condition.  A script ends with `e2e_done`, which exits
 # 1 when anything failed.
 #
@@ -291,4 +291,18 @@ make_pki() {
 		rm -f ./*.csr
 		openssl verify -CAfile root.pem -untrusted int.pem leaf.pem ec.pem >/dev/null
 	)
+}
+
+# make_leaf DIR NAME SERIAL - one more RSA-2048 mail.example.com leaf of
+# make_pki's intermediate in DIR (the leaf extensions, 90 days, serial
+# 0xSERIAL): NAME.key and NAME.pem.  For a renewal, a second certificate
+# for the same names.
+make_leaf() {
+	(cd "$1" && umask 077 &&
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$2.key" 2>/dev/null &&
+		openssl req -new -key "$2.key" -subj "/O=Example/CN=mail.example.com" \
+			-config ext.cnf -out "$2.csr" &&
+		openssl x509 -req -in "$2.csr" -CA int.pem -CAkey int.key -set_serial "0x$3" \
+			-days 90 -sha256 -extfile ext.cnf -extensions leaf -out "$2.pem" 2>/dev/null &&
+		rm -f "$2.csr")
 }
