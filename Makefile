@@ -1,9 +1,19 @@
 # certfleet - one Makefile, pkg-config, C17.
 #   make            build/certfleet and build/certfleetd
-#   make test       install what is missing, build, run every test
+#   make test       install what is missing (apt-get), then `make check`
+#   make check      strict build, unit tests (plain and sanitizer), e2e
+#   make unit       build the unit test programs (build/tests/test_*;
+#                   `build/tests/test_store NAME` runs one test, -l lists)
+#   make e2e        every tests/e2e script; `make e2e T=copy` runs one
+#   make asan       the unit tests built and run under ASan and UBSan
+#                   (build/asan)
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each;
+#                   FUZZ=api runs one
+#   make format     clang-format src/, tests/unit and tests/fuzz in place
+#   make format-check  the files that clang-format would change (exit 1)
+#   make lint       functions over 80 lines without a "one piece" comment
 #   make bench      the benchmarks in bench/
 #   make demo       the walkthrough on a local store
-#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each
 #   make install    (PREFIX=/usr/local, DESTDIR=) binaries, man pages, unit,
 #                   completion, /etc/certfleet/agent.conf if absent
 #   make uninstall  the same files; an edited agent.conf stays
@@ -12,15 +22,21 @@ CC      ?= cc
 PKGS    := libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-           -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+           -Wmissing-prototypes -Wpointer-arith -Wformat=2
 WERROR  ?=
+# Hardening, added whatever CFLAGS says (the sanitizer and fuzz builds
+# pass their own).  _FORTIFY_SOURCE does nothing without optimisation and
+# warns, so an -O0 build goes without it.
+HARDEN    := $(if $(filter -O0,$(CFLAGS)),,-U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2) \
+             -fstack-protector-strong -fPIE
+HARDEN_LD := -pie -Wl,-z,relro,-z,now
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 # Only the agent filters system calls (its parser process, parser.h).
 AGENT_PKGS := libseccomp
 AGENT_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
-ALL_CFLAGS  = $(WARN) $(WERROR) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS) -Isrc/lib -MMD -MP
+ALL_CFLAGS  = $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS) -Isrc/lib -MMD -MP
 LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
@@ -33,7 +49,8 @@ CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all test unit e2e asan bench demo clean format install uninstall
+.PHONY: all test check unit e2e asan fuzz bench demo clean format \
+        format-check lint install uninstall
 all: $(B)/certfleet $(if $(AGENT_SRC),$(B)/certfleetd)
 
 $(B)/obj/%.o: %.c
@@ -45,30 +62,59 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
 
 $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
+# The operation tests share their store and its reads (opstest.h).
+OPS_TESTS := $(B)/tests/test_ops $(B)/tests/test_rollout
+$(OPS_TESTS): UNIT_EXTRA := $(B)/obj/tests/unit/opstest.o
+$(OPS_TESTS): $(B)/obj/tests/unit/opstest.o
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(UNIT_AUX) $(B)/libcertfleet.a $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_EXTRA) $(UNIT_AUX) \
+	    $(B)/libcertfleet.a $(LDLIBS)
 
 unit: $(UNIT_BIN)
+# The test objects are intermediates of the rule above; kept, so that a
+# second `make unit` has nothing to do.
+.PRECIOUS: $(B)/obj/%.o
 
-# The one test command: set-up, strict build, unit, end-to-end, sanitizers.
+# The sanitizer build of the unit tests (scripts/run-tests.sh links the
+# CLI from it with the same flags).
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+               -fno-sanitize-recover=undefined
+
+# The one test command: set-up, then everything `check` runs.
 test:
 	scripts/setup-deps.sh
+	$(MAKE) --no-print-directory check
+
+# Strict build, unit tests plain and under the sanitizers, end-to-end;
+# no package installation.
+check:
 	$(MAKE) --no-print-directory WERROR=-Werror all unit
 	$(MAKE) --no-print-directory B=build/asan WERROR=-Werror \
-	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" unit
+	    CFLAGS="$(ASAN_CFLAGS)" unit
 	scripts/run-tests.sh
+
+# T=name runs tests/e2e/name.sh alone.
+T ?=
+e2e: all
+	scripts/run-tests.sh $(if $(T),$(T:%=tests/e2e/%.sh),e2e)
+
+asan:
+	$(MAKE) --no-print-directory B=build/asan WERROR=-Werror \
+	    CFLAGS="$(ASAN_CFLAGS)" unit
+	scripts/run-tests.sh build/asan/tests/test_*
 
 bench: all
 	bench/run.sh
 	bench/copy_run.sh
 	bench/test_run.sh
+	bench/keygen_run.sh
 
 demo:
 	scripts/setup-deps.sh
@@ -137,14 +183,29 @@ uninstall:
 
 # libFuzzer over every parser of outside bytes (tests/fuzz/fuzz_*.c),
 # with ASan and UBSan, into build/fuzz: FUZZ_SECONDS each, stopping at the
-# first finding (its reproducer named).  Needs clang.
+# first finding (its reproducer named); FUZZ=api (or several names) runs
+# those only.  Needs clang.
 FUZZ_SECONDS ?= 60
-.PHONY: fuzz
+FUZZ ?=
 fuzz:
-	tests/fuzz/run.sh $(FUZZ_SECONDS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
 
+# The C files clang-format owns (.clang-format at the top).
+FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])
 format:
-	clang-format -i src/*/*.[ch] tests/unit/*.[ch]
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@bad=; for f in $(FORMAT_FILES); do \
+	    clang-format --dry-run -Werror $$f >/dev/null 2>&1 || bad="$$bad $$f"; \
+	done; \
+	if [ -n "$$bad" ]; then \
+	    echo "make format-check: not formatted (make format):$$bad" | fold -s >&2; \
+	    exit 1; \
+	fi
+
+lint:
+	scripts/long-functions.py src
 
 clean:
 	rm -rf build

@@ -35,6 +35,7 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 B=${B:-build}
 DURATION=${BENCH_DURATION:-30}
@@ -94,13 +95,7 @@ AGENT_FP=$("$CFD" fingerprint --config "$WORK/agent.conf")
 
 "$CFD" run --config "$WORK/agent.conf" >/dev/null 2>"$WORK/agent.log" </dev/null &
 AGENT_PID=$!
-PORT=
-for _ in $(seq 100); do
-	PORT=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$WORK/agent.log")
-	[ -n "$PORT" ] && break
-	kill -0 "$AGENT_PID" 2>/dev/null || break
-	sleep 0.1
-done
+PORT=$(agent_port "$WORK/agent.log" "$AGENT_PID")
 [ -n "$PORT" ] || {
 	cat "$WORK/agent.log" >&2
 	die "the agent did not start"

@@ -19,6 +19,7 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 B=${B:-build}
 N=${BENCH_AGENTS:-50}
@@ -69,11 +70,7 @@ start() {
 	"$CFD" authorize "$ID" --role admin --config "$W/$n.conf" >/dev/null
 	"$CFD" run --config "$W/$n.conf" >/dev/null 2>"$W/$n.log" </dev/null &
 	PIDS+=($!)
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$W/$n.log")
-		[ -n "$port" ] && break
-		sleep 0.05
-	done
+	port=$(agent_port "$W/$n.log" "${PIDS[-1]}")
 	[ -n "$port" ] || { echo "bench: $n did not start" >&2; cat "$W/$n.log" >&2; exit 1; }
 	"$CF" fleet add "$n" "127.0.0.1:$port" \
 		--fingerprint "$("$CFD" fingerprint --config "$W/$n.conf")" >/dev/null

@@ -21,6 +21,7 @@
 set -euo pipefail
 export LC_ALL=C
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 
 B=${B:-build}
 N=${BENCH_ENDPOINTS:-100}
@@ -93,12 +94,7 @@ nginx -c "$W/nginx.conf" -p "$W/" -e "$W/error.log"
 "$CFD" authorize "$("$CF" id | head -n 1)" --role admin --config "$W/agent.conf" >/dev/null
 "$CFD" run --config "$W/agent.conf" >/dev/null 2>"$W/agent.log" </dev/null &
 AGENT=$!
-port=
-for _ in $(seq 100); do
-	port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$W/agent.log")
-	[ -n "$port" ] && break
-	sleep 0.05
-done
+port=$(agent_port "$W/agent.log" "$AGENT")
 "$CF" fleet add b1 "127.0.0.1:$port" --fingerprint "$("$CFD" fingerprint --config "$W/agent.conf")" >/dev/null
 
 # Milliseconds from bash itself: no process started to read the clock.

@@ -2,6 +2,10 @@
 # run-tests.sh - run every test program and count what they report.
 #
 #   scripts/run-tests.sh            (make test builds first, then calls this)
+#   scripts/run-tests.sh unit       the unit programs (plain and sanitizer)
+#   scripts/run-tests.sh e2e        the end-to-end scripts only
+#   scripts/run-tests.sh tests/e2e/copy.sh build/tests/test_store ...
+#                                   just these, counted the same way
 #
 # In order: the unit test binaries in build/tests/, the sanitizer builds of
 # the same in build/asan/tests/, then every tests/e2e/*.sh but lib.sh and
@@ -22,6 +26,20 @@ cd "$(dirname "$0")/.." || exit 1
 top=$PWD
 
 timeout_s=${CF_TEST_TIMEOUT:-600}
+# What to run: all, unit, e2e, or the programs named.
+what=all
+named=()
+case ${1:-} in
+'') ;;
+unit | e2e) what=$1 ;;
+*)
+	what=named
+	named=("$@")
+	;;
+esac
+runs() {
+	[ "$what" = all ] || [ "$what" = "$1" ]
+}
 log=build/test.log
 mkdir -p build
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cf-run-tests.XXXXXX") || exit 1
@@ -97,22 +115,31 @@ programs_in() {
 	done
 }
 
-while IFS= read -r prog; do
-	run_one "$prog" "$prog"
-done < <(programs_in build/tests)
-
-while IFS= read -r prog; do
+# run_unit PROGRAM - one unit test program; the sanitizer settings for
+# those under build/asan.
+run_unit() {
 	ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		run_one "$prog" "$prog"
-done < <(programs_in build/asan/tests)
+		run_one "$1" "$1"
+}
+
+if runs unit; then
+	while IFS= read -r prog; do
+		run_unit "$prog"
+	done < <(programs_in build/tests; programs_in build/asan/tests)
+fi
 
 export CERTFLEET="$top/build/certfleet"
 # A sanitizer build of the CLI for the scripts that feed it hostile input
 # (tests/e2e/vectors.sh).  `make test` builds the sanitizer objects for the
 # unit tests; linking the CLI from them too takes seconds.  The flags are the
-# Makefile's test target's.
-if [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
+# Makefile's ASAN_CFLAGS.  Only when an e2e script is to run.
+want_e2e=0
+runs e2e && want_e2e=1
+case " ${named[*]} " in *.sh\ *) want_e2e=1 ;; esac
+if [ "$want_e2e" = 0 ]; then
+	:
+elif [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
 	make --no-print-directory -s B=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		build/asan/certfleet >"$tmp/asan-cli.log" 2>&1; then
@@ -121,12 +148,27 @@ elif [ -z "${CERTFLEET_ASAN:-}" ]; then
 	echo "note: no sanitizer build of certfleet; e2e scripts use build/certfleet only"
 	[ -s "$tmp/asan-cli.log" ] && sed 's/^/  | /' "$tmp/asan-cli.log" | tail -5
 fi
-for script in tests/e2e/*.sh; do
-	[ -f "$script" ] || continue
-	[ "$(basename "$script")" = lib.sh ] && continue
-	# Files without a #! line are helpers that scripts source (fixtures).
-	head -c 2 "$script" | grep -q '^#!' || continue
-	run_one "$script" bash "$script"
+# The e2e scripts, but lib.sh and the helpers without a #! line that
+# scripts source (fixtures).
+e2e_scripts() {
+	local script
+	for script in tests/e2e/*.sh; do
+		[ -f "$script" ] || continue
+		[ "$(basename "$script")" = lib.sh ] && continue
+		head -c 2 "$script" | grep -q '^#!' || continue
+		printf '%s\n' "$script"
+	done
+}
+if runs e2e; then
+	while IFS= read -r script; do
+		run_one "$script" bash "$script"
+	done < <(e2e_scripts)
+fi
+for prog in "${named[@]}"; do
+	case $prog in
+	*.sh) run_one "$prog" bash "$prog" ;;
+	*) run_unit "$prog" ;;
+	esac
 done
 
 if [ "${#failures[@]}" -gt 0 ]; then

@@ -313,7 +313,7 @@ for _ in 1 2 3 4 5; do
 	fi
 	kill -KILL "${APID[au1]}" 2>/dev/null
 	wait "${APID[au1]}" 2>/dev/null
-	sleep 1 # the port, just freed: give the kernel a moment
+	wait_until 5 port_free "$PORT"
 done
 if [ "$started" = 1 ] && [ "${APORT[au1]}" = "$PORT" ]; then
 	pass reinit/restarted-same-port

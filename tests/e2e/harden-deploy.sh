@@ -37,19 +37,13 @@ require_tools "$CERTFLEETD" nginx openssl runuser python3 jq
 chmod 711 "$T"
 as_nobody() { runuser -u nobody -- "$@"; }
 
-HTTPS=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+HTTPS=$(free_ports 1)
 
 # ---- certificates: A served at the start, B deployed --------------------
 
 P=$T/pki
 make_pki "$P"
-(cd "$P" && umask 077 &&
-	openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out b.key 2>/dev/null &&
-	openssl req -new -key b.key -subj "/O=Example/CN=mail.example.com" \
-		-config ext.cnf -out b.csr &&
-	openssl x509 -req -in b.csr -CA int.pem -CAkey int.key -set_serial 0x3001 \
-		-days 90 -sha256 -extfile ext.cnf -extensions leaf -out b.pem 2>/dev/null &&
-	cat leaf.pem int.pem >a.chain)
+make_leaf "$P" b 3001 && (cd "$P" && cat leaf.pem int.pem >a.chain)
 A=$(thumb "$P/leaf.pem")
 B=$(thumb "$P/b.pem")
 

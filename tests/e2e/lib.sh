@@ -6,8 +6,9 @@
 # Gives a script: a private temporary directory $T removed on exit; PASS and
 # FAIL lines (pass, fail, check, check_fails); cf, the certfleet under test
 # ($CERTFLEET, else build/certfleet of this tree); store_snapshot, to prove
-# that a failed command left a store as it was; and a throw-away test PKI
-# made with openssl (make_pki).  A script ends with `e2e_done`, which exits
+# that a failed command left a store as it was; a throw-away test PKI
+# made with openssl (make_pki, make_leaf); loopback ports the kernel hands out
+# (free_ports); and wait_until, the bounded poll for a condition.  A script ends with `e2e_done`, which exits
 # 1 when anything failed.
 #
 # Output contract (scripts/run-tests.sh counts it): one "PASS name" or
@@ -166,6 +167,38 @@ free_ports() {
 	EOF
 }
 
+# wait_until SECONDS COMMAND... - runs COMMAND (quietly) every 50 ms until
+# it succeeds or SECONDS (a whole or decimal number) have passed: status
+# 0 when it succeeded, 1 when time ran out.  The bounded poll that stands
+# in for a fixed sleep:  wait_until 5 grep -q 'reloaded' "$T/agent.err"
+wait_until() {
+	local secs=$1 now end
+	shift
+	now=${EPOCHREALTIME/./}
+	end=$((now + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000000 }')))
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		now=${EPOCHREALTIME/./}
+		[ "$now" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# port_free PORT - whether a listener could bind 127.0.0.1:PORT now (as a
+# server does, with SO_REUSEADDR): for `wait_until 5 port_free "$PORT"`
+# after a server on it was killed.
+port_free() {
+	python3 - "$1" <<-'EOF'
+		import socket, sys
+		s = socket.socket()
+		s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+		try:
+		    s.bind(("127.0.0.1", int(sys.argv[1])))
+		except OSError:
+		    sys.exit(1)
+	EOF
+}
+
 # thumb CERT.pem - the certfleet thumbprint: SHA-1 of the DER, upper-case hex.
 thumb() {
 	openssl x509 -in "$1" -noout -fingerprint -sha1 | sed 's/^.*=//; s/://g' |
@@ -258,4 +291,18 @@ make_pki() {
 		rm -f ./*.csr
 		openssl verify -CAfile root.pem -untrusted int.pem leaf.pem ec.pem >/dev/null
 	)
+}
+
+# make_leaf DIR NAME SERIAL - one more RSA-2048 mail.example.com leaf of
+# make_pki's intermediate in DIR (the leaf extensions, 90 days, serial
+# 0xSERIAL): NAME.key and NAME.pem.  For a renewal, a second certificate
+# for the same names.
+make_leaf() {
+	(cd "$1" && umask 077 &&
+		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$2.key" 2>/dev/null &&
+		openssl req -new -key "$2.key" -subj "/O=Example/CN=mail.example.com" \
+			-config ext.cnf -out "$2.csr" &&
+		openssl x509 -req -in "$2.csr" -CA int.pem -CAkey int.key -set_serial "0x$3" \
+			-days 90 -sha256 -extfile ext.cnf -extensions leaf -out "$2.pem" 2>/dev/null &&
+		rm -f "$2.csr")
 }

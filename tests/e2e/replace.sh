@@ -38,16 +38,7 @@ read -r -d '' 'HTTPS[ex1]' 'HTTPS[ex2]' < <(free_ports 2) || true
 
 P=$T/pki
 make_pki "$P"
-# newleaf NAME SERIAL - another mail.example.com leaf of the intermediate.
-newleaf() {
-	(cd "$P" && umask 077 &&
-		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null &&
-		openssl req -new -key "$1.key" -subj "/O=Example/CN=mail.example.com" \
-			-config ext.cnf -out "$1.csr" &&
-		openssl x509 -req -in "$1.csr" -CA int.pem -CAkey int.key -set_serial "0x$2" \
-			-days 90 -sha256 -extfile ext.cnf -extensions leaf -out "$1.pem" 2>/dev/null)
-}
-newleaf c 3002
+make_leaf "$P" c 3002
 A=$(thumb "$P/leaf.pem")
 C=$(thumb "$P/c.pem")
 EC=$(thumb "$P/ec.pem") # ec.example.com: its names do not cover mail.example.com

@@ -36,15 +36,11 @@ read -r -d '' HTTPS LB SMTP IMAP POP < <(free_ports 5) || true
 
 P=$T/pki
 make_pki "$P"
-# newleaf NAME - another mail.example.com leaf of the intermediate.
+# newleaf NAME SERIAL - make_leaf, with NAME.chain (leaf, intermediate)
+# and NAME.both (the chain and the key).
 newleaf() {
-	(cd "$P" && umask 077 &&
-		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$1.key" 2>/dev/null &&
-		openssl req -new -key "$1.key" -subj "/O=Example/CN=mail.example.com" \
-			-config ext.cnf -out "$1.csr" &&
-		openssl x509 -req -in "$1.csr" -CA int.pem -CAkey int.key -set_serial "0x$2" \
-			-days 90 -sha256 -extfile ext.cnf -extensions leaf -out "$1.pem" 2>/dev/null &&
-		cat "$1.pem" int.pem >"$1.chain" && cat "$1.chain" "$1.key" >"$1.both")
+	make_leaf "$P" "$1" "$2" &&
+		(cd "$P" && cat "$1.pem" int.pem >"$1.chain" && cat "$1.chain" "$1.key" >"$1.both")
 }
 cp "$P/leaf.pem" "$P/a.pem" && cp "$P/leaf.key" "$P/a.key"
 (cd "$P" && cat a.pem int.pem >a.chain && cat a.chain a.key >a.both &&

@@ -8,6 +8,12 @@
 static int failed;
 static char tmpdir[256];
 
+/* The names asked for on the command line; which of them a test knew. */
+static char **wanted;
+static int nwanted;
+static int *known;
+static int listing;
+
 void
 check_report(int ok, const char *name, const char *file, int line)
 {
@@ -20,16 +26,64 @@ check_report(int ok, const char *name, const char *file, int line)
 	fflush(stdout);
 }
 
+void
+check_str(const char *a, const char *b, const char *name, const char *file,
+    int line)
+{
+	check_report(a != NULL && b != NULL && strcmp(a, b) == 0, name, file,
+	    line);
+}
+
+void
+check_init(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "-l") == 0) {
+		listing = 1;
+		return;
+	}
+	wanted = argv + 1;
+	nwanted = argc > 1 ? argc - 1 : 0;
+	known = calloc((size_t)nwanted + 1, sizeof(*known));
+	if (known == NULL)
+		abort();
+}
+
+int
+check_test(const char *name)
+{
+	int i, run = nwanted == 0 && !listing;
+
+	if (listing)
+		printf("%s\n", name);
+	for (i = 0; i < nwanted; i++) {
+		if (strcmp(wanted[i], name) == 0) {
+			known[i] = 1;
+			run = 1;
+		}
+	}
+	return run;
+}
+
 int
 check_done(void)
 {
+	int i, rc = failed ? 1 : 0;
+
 	if (tmpdir[0] != '\0') {
 		char cmd[300];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
 			fprintf(stderr, "could not remove %s\n", tmpdir);
 	}
-	return failed ? 1 : 0;
+	for (i = 0; i < nwanted; i++) {
+		if (!known[i]) {
+			fprintf(stderr, "%s: no test named (-l lists them)\n",
+			    wanted[i]);
+			rc = 2;
+		}
+	}
+	free(known);
+	return rc;
 }
 
 const char *

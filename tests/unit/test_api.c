@@ -220,24 +220,13 @@ outside_bytes(void)
 	json_decref(r);
 }
 
-int
-main(void)
+/* Who may ask, and what is no route. */
+static void
+test_routes(void)
 {
-	EVP_PKEY *k = tp_key(0);
-	X509 *x = tp_cert("mail.example.com", "mail.example.com,mail", k, NULL,
-	    NULL, -1, 90, 0);
-	char dir[512], *pem, *b64, *body, thumb[41];
-	struct cf_error err;
-	struct cf_buf raw = {0};
 	json_t *r = NULL;
 	int st;
 
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	s = cf_store_open(dir, &err);
-	pem = tp_pem(&x, 1, k);
-	b64 = cf_base64_new((unsigned char *)pem, strlen(pem));
-
-	outside_bytes();
 	st = call(CF_ROLE_READER, "GET", "/v1/whoami", NULL, NULL, &r);
 	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r, "role")),
 				"reader") == 0,
@@ -254,6 +243,15 @@ main(void)
 	st = call(CF_ROLE_ADMIN, "GET", "/v1/import", NULL, NULL, &r);
 	CHECK(st == 405, "api: a wrong method is 405");
 	json_decref(r);
+}
+
+/* A reader may not import, an admin may; the thumbprint into thumb. */
+static void
+test_import(const char *b64, char thumb[41])
+{
+	json_t *r = NULL;
+	char *body;
+	int st;
 
 	body = xasprintf("{\"files\":[{\"name\":\"m.pem\",\"data\":\"%s\"}],"
 			 "\"services\":\"https\"}",
@@ -266,12 +264,20 @@ main(void)
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL, body, &r);
 	CHECK(st == 200 && json_array_size(json_object_get(r, "results")) == 1,
 	    "api: an admin imports a Base64 file");
-	snprintf(thumb, sizeof(thumb), "%s",
+	snprintf(thumb, 41, "%s",
 	    json_string_value(json_object_get(
 		json_array_get(json_object_get(r, "results"), 0),
 		"Thumbprint")));
 	json_decref(r);
 	free(body);
+}
+
+/* Request bodies that are wrong. */
+static void
+test_bodies(void)
+{
+	json_t *r = NULL;
+	int st;
 
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/import", NULL,
 	    "{\"files\":[{\"name\":\"x\",\"data\":\"not base64!\"}]}", &r);
@@ -287,6 +293,13 @@ main(void)
 	CHECK(st == 400 && strcmp(code_of(r), "parse") == 0,
 	    "api: a body that is not an object is refused");
 	json_decref(r);
+}
+
+static void
+test_certificates(const char *thumb)
+{
+	json_t *r = NULL;
+	int st;
 
 	st = call(CF_ROLE_READER, "GET", "/v1/certificates", "thumbprint=",
 	    NULL, &r);
@@ -304,6 +317,16 @@ main(void)
 		      thumb) == 0,
 	    "api: certificates by prefix");
 	json_decref(r);
+}
+
+static void
+test_export(const char *thumb)
+{
+	struct cf_buf raw = {0};
+	struct cf_error err;
+	json_t *r = NULL;
+	char *body;
+	int st;
 
 	body = xasprintf("{\"thumbprint\":\"%s\",\"format\":\"p12\","
 			 "\"password\":\"pw\"}",
@@ -334,6 +357,14 @@ main(void)
 	CHECK(st == 400, "api: an unknown export format is refused");
 	json_decref(r);
 	free(body);
+}
+
+static void
+test_enable(const char *thumb)
+{
+	json_t *r = NULL;
+	char *body;
+	int st;
 
 	body = xasprintf("{\"thumbprint\":\"%.8s\",\"services\":\"smtp\"}",
 	    thumb);
@@ -353,6 +384,13 @@ main(void)
 	CHECK(st == 400 && strcmp(code_of(r), "usage") == 0,
 	    "api: a missing thumbprint is a usage error");
 	json_decref(r);
+}
+
+static void
+test_new_self_signed(void)
+{
+	json_t *r = NULL;
+	int st;
 
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
 	    "{\"subject\":\"CN=ex1.example.com\",\"domains\":\"ex1.example.com,"
@@ -372,6 +410,14 @@ main(void)
 				"rsa2048") != NULL,
 	    "api: an unknown key type names the valid ones");
 	json_decref(r);
+}
+
+/* The audit trail, which the tests before wrote. */
+static void
+test_log(void)
+{
+	json_t *r = NULL;
+	int st;
 
 	st = call(CF_ROLE_READER, "GET", "/v1/log", "since=0", NULL, &r);
 	CHECK(st == 200 && json_array_size(r) >= 3, "api: the audit trail");
@@ -411,6 +457,11 @@ main(void)
 	st = call(CF_ROLE_READER, "GET", "/v1/log", "after=-1", NULL, &r);
 	CHECK(st == 400, "api: a negative cursor is refused");
 	json_decref(r);
+}
+
+static void
+test_render(const char *thumb)
+{
 
 	{
 		struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
@@ -441,14 +492,65 @@ main(void)
 		free(t2);
 		free(t3);
 	}
+}
 
-	copy_and_replace(thumb, b64);
+static void
+test_depth(void)
+{
+	json_t *r;
 
 	r = json_loads("[[[[[[[[[[1]]]]]]]]]]", 0, NULL);
 	CHECK(cf_json_depth(r) == 11 &&
 		  cf_json_depth(json_array_get(json_array_get(r, 0), 0)) == 9,
 	    "api: JSON depth is measured");
 	json_decref(r);
+}
+
+/*
+ * The round trip, one piece because each step works on what the one
+ * before left in the store: import, list, export, enable, make, the
+ * audit trail of all that, rendering, then copy and replace.
+ */
+static void
+round_trip(const char *b64)
+{
+	char thumb[41];
+
+	test_import(b64, thumb);
+	test_certificates(thumb);
+	test_export(thumb);
+	test_enable(thumb);
+	test_new_self_signed();
+	test_log();
+	test_render(thumb);
+	copy_and_replace(thumb, b64);
+}
+
+int
+main(int argc, char **argv)
+{
+	EVP_PKEY *k = tp_key(0);
+	X509 *x = tp_cert("mail.example.com", "mail.example.com,mail", k, NULL,
+	    NULL, -1, 90, 0);
+	char dir[512], *pem, *b64;
+	struct cf_error err;
+
+	check_init(argc, argv);
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	pem = tp_pem(&x, 1, k);
+	b64 = cf_base64_new((unsigned char *)pem, strlen(pem));
+
+	if (check_test("outside_bytes"))
+		outside_bytes();
+	if (check_test("routes"))
+		test_routes();
+	if (check_test("bodies"))
+		test_bodies();
+	if (check_test("round_trip"))
+		round_trip(b64);
+	if (check_test("depth"))
+		test_depth();
 
 	free(pem);
 	free(b64);

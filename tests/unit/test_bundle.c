@@ -20,6 +20,7 @@
 #include "bundle.h"
 #include "check.h"
 #include "pkcs12.h"
+#include "testpki.h"
 #include "util.h"
 
 #define EXPECT_PBMAC1 (-2) /* CF_E_UNSUPPORTED before OpenSSL 3.4 */
@@ -42,7 +43,10 @@
  *   keyLength 32) open with their key, as NSS itself reads them; the
  *   manifest's "0 key(s)" is only what `openssl pkcs12` could decrypt.
  * - PBMAC1 files need OpenSSL 3.4: CF_E_UNSUPPORTED before that.
+ *
+ * One vector a line, however long, so that the table reads as a table.
  */
+/* clang-format off */
 static const struct vector {
 	const char *path;
 	const char *password;
@@ -185,6 +189,7 @@ static const struct vector {
 	{"sslmate-go-pkcs12/pbes2-aes256cbc-sha256.pfx", "password", CF_OK, 1, 1},
 	{"sslmate-go-pkcs12/pbmac1-short-key-bypass.p12", "realpassword", EXPECT_PBMAC1, 0, 0},
 };
+/* clang-format on */
 
 #define NVECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -461,26 +466,6 @@ test_fuzz_seeds(void)
 /* ---- formats, made here ---------------------------------------------------- */
 
 static const char *pw = "s3cret pass";
-
-static X509 *
-make_cert(EVP_PKEY *key, const char *cn, X509 *ca, EVP_PKEY *ca_key)
-{
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(rand() & 0xffff) + 1);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, ca != NULL ? X509_get_subject_name(ca) : n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
-	X509_set_pubkey(x, key);
-	X509_sign(x, ca_key != NULL ? ca_key : key, EVP_sha256());
-	X509_NAME_free(n);
-	return x;
-}
 
 /* The bytes written to a memory BIO, as a malloc'd buffer. */
 static unsigned char *
@@ -907,26 +892,37 @@ test_parser_hook(const struct kit *k)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct kit k;
 
 	k.ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	k.ca = make_cert(k.ca_key, "Test CA", NULL, NULL);
-	k.leaf = make_cert(k.key, "mail.example.test", k.ca, k.ca_key);
+	k.ca = tp_cert("Test CA", NULL, k.ca_key, NULL, NULL, -1, 30, 1);
+	k.leaf = tp_cert("mail.example.test", NULL, k.key, k.ca, k.ca_key, -1,
+	    30, 0);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
-	test_pem(&k);
-	test_der_and_pkcs7(&k);
-	test_pkcs12_forms(&k);
-	test_garbage_and_limits(&k);
-	test_table_complete();
-	test_vectors();
-	test_vector_negatives();
-	test_fuzz_seeds();
-	test_parser_hook(&k);
+	check_init(argc, argv);
+	if (check_test("pem"))
+		test_pem(&k);
+	if (check_test("der_and_pkcs7"))
+		test_der_and_pkcs7(&k);
+	if (check_test("pkcs12_forms"))
+		test_pkcs12_forms(&k);
+	if (check_test("garbage_and_limits"))
+		test_garbage_and_limits(&k);
+	if (check_test("table_complete"))
+		test_table_complete();
+	if (check_test("vectors"))
+		test_vectors();
+	if (check_test("vector_negatives"))
+		test_vector_negatives();
+	if (check_test("fuzz_seeds"))
+		test_fuzz_seeds();
+	if (check_test("parser_hook"))
+		test_parser_hook(&k);
 
 	X509_free(k.leaf);
 	X509_free(k.ca);

@@ -626,7 +626,8 @@ test_links(const struct kit *a)
 	mkdir(chain, 0755);
 	mkdir(hpath("d"), 0755);
 	put_file(hpath("elsewhere"), "untouched\n");
-	symlink(hpath("elsewhere"), hpath("d/key.pem"));
+	CHECK(symlink(hpath("elsewhere"), hpath("d/key.pem")) == 0,
+	    "link: set-up: a link at the key path");
 	hostile_svc(&s, "d", chain, key);
 	snprintf(want, sizeof(want),
 	    "https: read %s: refused: %s is a symbolic link; certfleet "
@@ -642,7 +643,8 @@ test_links(const struct kit *a)
 	    "link: nothing written through it, nor beside it");
 
 	mkdir(hpath("real"), 0755);
-	symlink(hpath("real"), hpath("link"));
+	CHECK(symlink(hpath("real"), hpath("link")) == 0,
+	    "link: set-up: a link to a directory");
 	hostile_svc(&s, "link", chain, key);
 	snprintf(want, sizeof(want), "refused: %s is a symbolic link",
 	    hpath("link"));
@@ -657,7 +659,8 @@ test_links(const struct kit *a)
 		  file_is(key, a->r.key, a->r.key_len),
 	    "link: the real directory, named, takes the files");
 
-	symlink(chain, hpath("d/chain.pem"));
+	CHECK(symlink(chain, hpath("d/chain.pem")) == 0,
+	    "link: set-up: a link at the chain path");
 	CHECK(cf_file_leaf(hpath("d/chain.pem"), thumb, &na, &err) == -1 &&
 		  strstr(err.msg, "is a symbolic link") != NULL &&
 		  thumb[0] == '\0',

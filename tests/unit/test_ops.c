@@ -1,7 +1,8 @@
 /*
  * test_ops.c - the operations end to end on a real store: import (chains,
  * keys, re-import), Status, export refusal, services, remove, replace,
- * and the audit trail of every service change.
+ * and the audit trail of every service change and copy.  Deployments are
+ * test_rollout.c's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,89 +12,15 @@
 #include "check.h"
 #include "deploy.h"
 #include "ops.h"
+#include "opstest.h"
 #include "testpki.h"
 
-static struct cf_store *s;
-static struct cf_error err;
-
-static int
-import_pem(const char *name, const char *pem, int exportable,
-    const char *services, struct cf_import_result **res, size_t *n)
-{
-	struct cf_input in = {name, (const unsigned char *)pem, strlen(pem)};
-	struct cf_import_opts o;
-
-	memset(&o, 0, sizeof(o));
-	o.actor = "test";
-	o.exportable = exportable;
-	o.services = services;
-	cf_error_clear(&err);
-	return cf_op_import(s, &in, 1, &o, res, n, &err);
-}
-
-static const char *
-status_of(const char *thumb)
-{
-	static char buf[32];
-	struct cf_view *v = NULL;
-	size_t n = 0;
-
-	buf[0] = '\0';
-	if (cf_op_get(s, thumb, &v, &n, &err) == 0 && n == 1)
-		snprintf(buf, sizeof(buf), "%s", v[0].status);
-	cf_views_free(v, n);
-	return buf;
-}
-
-/* How many audit records of op on thumb (NULL: any) hold needle. */
-static int
-audited(const char *op, const char *thumb, const char *needle)
-{
-	struct cf_audit *a = NULL;
-	size_t n = 0, i;
-	int hits = 0;
-
-	if (cf_store_audit_list(s, 0, &a, &n, &err) == -1)
-		return -1;
-	for (i = 0; i < n; i++)
-		hits += strcmp(a[i].op, op) == 0 &&
-			(thumb == NULL || strcmp(a[i].thumb, thumb) == 0) &&
-			strstr(a[i].outcome, needle) != NULL;
-	cf_audit_free(a, n);
-	return hits;
-}
-
-/* The services of thumb, as get shows them ("?" when it is not there). */
-static const char *
-services_of(const char *thumb)
-{
-	static char buf[128];
-	struct cf_view *v = NULL;
-	size_t n = 0;
-
-	snprintf(buf, sizeof(buf), "?");
-	if (cf_op_get(s, thumb, &v, &n, &err) == 0 && n == 1)
-		snprintf(buf, sizeof(buf), "%s", v[0].services);
-	cf_views_free(v, n);
-	return buf;
-}
-
-static size_t
-count(void)
-{
-	struct cf_view *v = NULL;
-	size_t n = 0;
-
-	cf_op_get(s, NULL, &v, &n, &err);
-	cf_views_free(v, n);
-	return n;
-}
 
 /*
  * Every service change is audited on the store where it happened, by
  * one path whichever operation made it: import --services (also when the
  * certificate was already present), and a refused change as a failed
- * enable.  A copy's export names its targets.  leaf (key lk) is stored
+ * enable.  leaf (key lk) is stored
  * with its chain; expired (key other) is out of its dates.
  */
 static void
@@ -102,10 +29,8 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 	char leaf_t[CF_THUMB_LEN + 1], exp_t[CF_THUMB_LEN + 1];
 	char *pem = tp_pem(&leaf, 1, lk), *pem2 = tp_pem(&expired, 1, other);
 	struct cf_import_result *res = NULL;
-	struct cf_export_opts eo;
 	struct cf_input in = {"leaf.pem", (unsigned char *)pem, strlen(pem)};
 	struct cf_import_opts o;
-	struct cf_buf out = {0};
 	size_t n = 0;
 	int imports, https, smtp;
 
@@ -169,7 +94,19 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 	    "audit: a refused service change is a failed enable naming why; "
 	    "imap was not assigned");
 
-	/* A copy's export names its targets; a plain export does not. */
+	free(pem);
+	free(pem2);
+}
+
+/* A copy's export names its targets; a plain export does not. */
+static void
+export_audited(X509 *leaf)
+{
+	char leaf_t[CF_THUMB_LEN + 1];
+	struct cf_export_opts eo;
+	struct cf_buf out = {0};
+
+	cf_cert_thumbprint(leaf, leaf_t);
 	memset(&eo, 0, sizeof(eo));
 	eo.actor = "test";
 	eo.format = CF_EXPORT_PEM;
@@ -184,8 +121,6 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 		  audited("export", leaf_t, "for copy") == 1,
 	    "audit: a plain export names none");
 	cf_buf_clear(&out);
-	free(pem);
-	free(pem2);
 }
 
 /*
@@ -243,274 +178,98 @@ replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 	EVP_PKEY_free(k2);
 }
 
-/* Writes the PEM of cert (and key) to path. */
+
+/* The PKI the tests import: a root, an intermediate, a leaf it issued
+ * (key lk), an expired and a forged certificate (key other). */
+struct pki {
+	EVP_PKEY *rk, *ik, *lk, *other;
+	X509 *root, *inter, *leaf, *expired, *forged;
+	char leaf_t[CF_THUMB_LEN + 1], root_t[CF_THUMB_LEN + 1];
+};
+
+/* The tests' store s: a new one in the scratch directory's name. */
 static void
-write_pem(const char *path, X509 *cert, EVP_PKEY *key)
+fresh(const char *name)
 {
-	char *pem = tp_pem(cert ? &cert : NULL, cert ? 1 : 0, key);
-	FILE *f = fopen(path, "w");
-
-	if (f != NULL) {
-		fputs(pem, f);
-		fclose(f);
-	}
-	free(pem);
-}
-
-/* The leaf of the web service's chain file ("" none). */
-static const char *
-on_disk(const char *dir)
-{
-	static char t[CF_THUMB_LEN + 1];
-	char *path = xasprintf("%s/web.crt", dir);
-	time_t na;
-
-	cf_file_leaf(path, t, &na, NULL);
-	free(path);
-	return t;
-}
-
-/* Records an intent of web to thumb, as an operation would before the
- * agent died. */
-static int
-intent(const char *thumb)
-{
-	cf_error_clear(&err);
-	return cf_store_begin(s, &err) == 0 &&
-	       cf_store_deploy_intent(s, "web", thumb, "test", &err) == 0 &&
-	       cf_store_commit(s, &err) == 0;
-}
-
-static int
-intents(void)
-{
-	struct cf_intent *v = NULL;
-	size_t n = 0;
-
-	cf_store_deploy_list(s, &v, &n, &err);
-	cf_intents_free(v, n);
-	return (int)n;
-}
-
-/*
- * A deployment runs outside the store's write transaction: while the
- * service reloads, another writer gets the write lock at once and a
- * reader sees the assignment as it was, the intent recorded.  A failed
- * deployment leaves files and assignment as they were.  An intent left
- * by an agent that died is resolved at the next start.
- */
-static void
-deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
-    X509 *other_cert, EVP_PKEY *ok, X509 *third)
-{
-	struct cf_store *was = s;
-	struct cf_services *conf = cf_services_new();
-	struct cf_service *web;
-	char dir[512], *db, *cmd, *seen = NULL, *report = NULL, *path;
-	char leaf_t[CF_THUMB_LEN + 1], b_t[CF_THUMB_LEN + 1], owner[41];
-	char c_t[CF_THUMB_LEN + 1];
-	struct cf_import_result *res = NULL;
-	size_t n = 0;
-	FILE *f;
-	int deployed = 0, rc;
-	char *pem;
-
-	snprintf(dir, sizeof(dir), "%s/deploying", check_tmpdir());
-	s = cf_store_open(dir, &err);
-	cf_cert_thumbprint(leaf, leaf_t);
-	cf_cert_thumbprint(other_cert, b_t);
-	cf_cert_thumbprint(third, c_t);
-	db = xasprintf("%s/store.db", dir);
-	/* The reload: a writer that must not wait, then what readers see. */
-	cmd = xasprintf("sqlite3 -cmd '.timeout 0' %s 'BEGIN IMMEDIATE; "
-			"COMMIT;' && sqlite3 %s 'SELECT count(*) FROM services; "
-			"SELECT count(*) FROM deploys;' > %s/seen",
-	    db, db, dir);
-	web = cf_services_add(conf, "web", &err);
-	cf_service_set(web, "kind", "files", dir, &err);
-	web->chain = xasprintf("%s/web.crt", dir);
-	web->key = xasprintf("%s/web.key", dir);
-	web->reload = cmd;
-	cf_service_finish(web, &err);
-
-	pem = tp_pem((X509 *[]){inter, root}, 2, NULL);
-	import_pem("chain.pem", pem, 0, NULL, &res, &n);
-	cf_import_results_free(res, n);
-	free(pem);
-	pem = tp_pem(&leaf, 1, lk);
-	import_pem("a.pem", pem, 0, NULL, &res, &n);
-	cf_import_results_free(res, n);
-	free(pem);
-	pem = tp_pem(&other_cert, 1, ok);
-	import_pem("b.pem", pem, 0, NULL, &res, &n);
-	cf_import_results_free(res, n);
-	free(pem);
-	cf_store_set_services(s, conf);
-
-	cf_error_clear(&err);
-	CHECK(cf_op_enable(s, "test", leaf_t, "web", 0, NULL, NULL, &err) == 0,
-	    "deploy: while web reloads, another writer gets the write lock "
-	    "(the enable holds no transaction)");
-	if (err.msg[0])
-		fprintf(stderr, "    %s\n", err.msg);
-	path = xasprintf("%s/seen", dir);
-	if ((f = fopen(path, "r")) != NULL) {
-		char buf[64] = "";
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		buf[len] = '\0';
-		seen = xstrdup(buf);
-		fclose(f);
-	}
-	CHECK(seen != NULL && strcmp(seen, "0\n1\n") == 0,
-	    "deploy: meanwhile readers see web unassigned, the intent "
-	    "recorded");
-	cf_store_service_owner(s, "web", owner, &err);
-	cf_store_service_is_deployed(s, "web", &deployed, &err);
-	CHECK(strcmp(owner, leaf_t) == 0 && deployed &&
-		  strcmp(on_disk(dir), leaf_t) == 0 && intents() == 0 &&
-		  audited("enable", leaf_t, "web: assigned; deployed") == 1,
-	    "deploy: then web is assigned, deployed, audited; no intent left");
-
-	free(web->reload);
-	web->reload = xstrdup("false");
-	CHECK(cf_op_enable(s, "test", b_t, "web", 1, NULL, NULL, &err) == -1 &&
-		  strstr(err.msg, "reload failed") != NULL,
-	    "deploy: a failing reload fails the enable");
-	cf_store_service_owner(s, "web", owner, &err);
-	CHECK(strcmp(owner, leaf_t) == 0 && strcmp(on_disk(dir), leaf_t) == 0 &&
-		  intents() == 0 &&
-		  audited("enable", b_t, "failed: web: reload failed") == 1,
-	    "deploy: ... files and assignment as they were, the failure "
-	    "audited, no intent left");
-
-	pem = tp_pem(&third, 1, lk);
-	{
-		struct cf_input in = {"c.pem", (const unsigned char *)pem,
-		    strlen(pem)};
-		struct cf_import_opts o = {.actor = "test",
-		    .services = "web",
-		    .force = 1};
-		cf_error_clear(&err);
-		rc = cf_op_import(s, &in, 1, &o, &res, &n, &err);
-	}
-	CHECK(rc == -1 &&
-		  strstr(err.msg, "is imported; its services were left as "
-				  "they were") != NULL &&
-		  strstr(err.msg, "web: reload failed") != NULL,
-	    "deploy: import --services whose reload fails says the import "
-	    "stands and the services did not change");
-	free(pem);
-	cf_store_service_owner(s, "web", owner, &err);
-	CHECK(strcmp(owner, leaf_t) == 0 && strcmp(on_disk(dir), leaf_t) == 0 &&
-		  status_of(c_t)[0] != '\0' && intents() == 0 &&
-		  audited("import", c_t, "imported") == 1 &&
-		  audited("enable", c_t, "failed: web: reload failed") == 1,
-	    "deploy: ... it is imported and audited so, web as it was, the "
-	    "failure audited");
-
-	/* The agent died with B's files written: A is put back. */
-	free(web->reload);
-	web->reload = xstrdup("true");
-	write_pem(web->chain, other_cert, NULL);
-	write_pem(web->key, NULL, ok);
-	CHECK(intent(b_t) && cf_services_recover(s, &report, &err) == 0 &&
-		  report != NULL && strstr(report, "interrupted") != NULL,
-	    "recover: an intent left behind is resolved and reported");
-	cf_store_service_owner(s, "web", owner, &err);
-	CHECK(strcmp(owner, leaf_t) == 0 && strcmp(on_disk(dir), leaf_t) == 0 &&
-		  intents() == 0 &&
-		  audited("enable", b_t, "interrupted (the agent stopped); put "
-					 "back") == 1,
-	    "recover: web had A: A is deployed again, still assigned, audited");
-	free(report);
-	report = NULL;
-
-	/* Nothing assigned before, files hold B: the enable is finished. */
-	cf_op_disable(s, "test", leaf_t, "web", NULL, &err);
-	write_pem(web->chain, other_cert, NULL);
-	write_pem(web->key, NULL, ok);
-	CHECK(intent(b_t) && cf_services_recover(s, &report, &err) == 0,
-	    "recover: a second interrupted enable");
-	cf_store_service_owner(s, "web", owner, &err);
-	cf_store_service_is_deployed(s, "web", &deployed, &err);
-	CHECK(strcmp(owner, b_t) == 0 && deployed && intents() == 0 &&
-		  audited("enable", b_t, "; finished: ") == 1,
-	    "recover: web had nothing, its files hold B: finished, B "
-	    "assigned and deployed, audited");
-	free(report);
-	report = NULL;
-
-	/* Nothing assigned, files never written: nothing changes. */
-	cf_op_disable(s, "test", b_t, "web", NULL, &err);
-	CHECK(intent(leaf_t) && cf_services_recover(s, &report, &err) == 0,
-	    "recover: an intent whose files were never written");
-	cf_store_service_owner(s, "web", owner, &err);
-	CHECK(owner[0] == '\0' && intents() == 0 &&
-		  audited("enable", leaf_t, "its files were not changed") == 1,
-	    "recover: ... leaves web unassigned, audited");
-	free(report);
-	report = NULL;
-	CHECK(cf_services_recover(s, &report, &err) == 0 && report == NULL,
-	    "recover: nothing to do is no error and no report");
+	char dir[512];
 
 	cf_store_free(s);
-	s = was;
-	cf_services_free(conf);
-	free(seen);
-	free(path);
-	free(db);
+	snprintf(dir, sizeof(dir), "%s/%s", check_tmpdir(), name);
+	s = cf_store_open(dir, &err);
 }
 
-int
-main(void)
+/* The key-first PEM bundle: key, intermediate, leaf (to free). */
+static char *
+bundle_pem(const struct pki *k)
 {
-	EVP_PKEY *rk = tp_key(0), *ik = tp_key(0), *lk = tp_key(2048),
-		 *other = tp_key(0);
-	X509 *root = tp_cert("Test Root", NULL, rk, NULL, NULL, -1, 3650, 1);
-	X509 *inter = tp_cert("Test Intermediate", NULL, ik, root, rk, -1,
-	    1825, 1);
-	X509 *leaf = tp_cert("mail.example.com",
-	    "mail.example.com,mail,autodiscover.example.com", lk, inter, ik,
-	    -1, 90, 0);
-	X509 *expired = tp_cert("old.example.com", NULL, other, inter, ik,
-	    -400, -10, 0);
-	X509 *forged = tp_cert("forged.example.com", NULL, other, inter,
-	    other, -1, 90, 0); /* names inter as issuer, signed by other */
-	X509 *pair[2] = {inter, leaf};
-	char leaf_t[CF_THUMB_LEN + 1], root_t[CF_THUMB_LEN + 1], thumb[41];
+	X509 *pair[2] = {k->inter, k->leaf};
+	char *key = tp_pem(NULL, 0, k->lk), *certs = tp_pem(pair, 2, NULL);
+	char *pem = xasprintf("%s%s", key, certs);
+
+	free(key);
+	free(certs);
+	return pem;
+}
+
+/* Where most tests start: a new store holding the root and the leaf with
+ * its key and chain, assigned to services (NULL: none).  A CHECK, so
+ * that a set-up that fails says so. */
+static void
+stock(const char *name, const struct pki *k, const char *services)
+{
+	char *root = tp_pem((X509 **)&k->root, 1, NULL), *pem = bundle_pem(k);
+	struct cf_import_result *res = NULL;
+	size_t n = 0;
+	int ok;
+
+	fresh(name);
+	ok = s != NULL && import_pem("root.pem", root, 0, NULL, &res, &n) == 0;
+	cf_import_results_free(res, n);
+	ok = ok && import_pem("bundle.pem", pem, 0, services, &res, &n) == 0;
+	cf_import_results_free(res, n);
+	CHECK(ok, "set-up: root, leaf, key and chain imported");
+	free(root);
+	free(pem);
+}
+
+/* Imports the certificate x alone, with no services: 0 or -1. */
+static int
+import_one(const char *name, X509 *x)
+{
+	char *pem = tp_pem(&x, 1, NULL);
+	struct cf_import_result *res = NULL;
+	size_t n = 0;
+	int rc = import_pem(name, pem, 0, NULL, &res, &n);
+
+	cf_import_results_free(res, n);
+	free(pem);
+	return rc;
+}
+
+/* A PEM bundle in any order, and the chain completed later. */
+static void
+test_import(const struct pki *k)
+{
+	char *pem = bundle_pem(k), *pem2;
 	struct cf_import_result *res = NULL;
 	struct cf_view *v = NULL;
-	struct cf_buf out = {0};
-	struct cf_export_opts eo;
 	size_t n = 0;
-	char *pem, *pem2, dir[512];
 
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	s = cf_store_open(dir, &err);
-	cf_cert_thumbprint(leaf, leaf_t);
-	cf_cert_thumbprint(root, root_t);
-
-	/* A PEM bundle in any order: key, intermediate, leaf. */
-	{
-		char *k = tp_pem(NULL, 0, lk), *c = tp_pem(pair, 2, NULL);
-		pem = xasprintf("%s%s", k, c);
-		free(k);
-		free(c);
-	}
+	fresh("import");
 	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == -1 &&
 		  err.code == CF_E_DENIED &&
 		  strstr(err.msg, "incomplete") != NULL && count() == 0,
-	    "import --services: a chain that reaches no root cannot serve; "
+	    "import --services: a chain that reaches no k->root cannot serve; "
 	    "nothing imported");
 	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 &&
-		  n == 1 && strcmp(res[0].thumbprint, leaf_t) == 0 &&
+		  n == 1 && strcmp(res[0].thumbprint, k->leaf_t) == 0 &&
 		  strcmp(res[0].what, "imported") == 0 &&
 		  strcmp(res[0].services, "") == 0,
 	    "import: the leaf of a key-first PEM bundle");
 	cf_import_results_free(res, n);
 	CHECK(count() == 1, "import: the intermediate is a chain certificate, "
 			    "not listed");
-	CHECK(cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
+	CHECK(cf_op_get(s, k->leaf_t, &v, &n, &err) == 0 && n == 1 &&
 		  v[0].has_key && !v[0].exportable &&
 		  strcmp(v[0].domains,
 		      "mail.example.com,mail,autodiscover.example.com") == 0 &&
@@ -519,12 +278,12 @@ main(void)
 	    "get: key held, not exportable by default, domains, key type, "
 	    "chain");
 	cf_views_free(v, n);
-	CHECK(strcmp(status_of(leaf_t), "Untrusted") == 0,
-	    "status: Untrusted while the root is unknown");
+	CHECK(strcmp(status_of(k->leaf_t), "Untrusted") == 0,
+	    "status: Untrusted while the k->root is unknown");
 
-	pem2 = tp_pem(&root, 1, NULL);
+	pem2 = tp_pem(&k->root, 1, NULL);
 	CHECK(import_pem("root.pem", pem2, 0, NULL, &res, &n) == 0 && n == 1,
-	    "import: the root as a certificate of its own");
+	    "import: the k->root as a certificate of its own");
 	cf_import_results_free(res, n);
 	free(pem2);
 	CHECK(import_pem("bundle.pem", pem, 0, "https,SMTP", &res, &n) == 0 &&
@@ -533,35 +292,55 @@ main(void)
 	    "import: again says already present; --services now assigned");
 	cf_import_results_free(res, n);
 	free(pem);
-	CHECK(strcmp(status_of(leaf_t), "Valid") == 0,
-	    "status: Valid once the store holds the root (chain completed)");
-	CHECK(cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
-		  strstr(v[0].chain, root_t) != NULL,
+	CHECK(strcmp(status_of(k->leaf_t), "Valid") == 0,
+	    "status: Valid once the store holds the k->root (chain completed)");
+	CHECK(cf_op_get(s, k->leaf_t, &v, &n, &err) == 0 && n == 1 &&
+		  strstr(v[0].chain, k->root_t) != NULL,
 	    "get: the chain reaches the root");
 	cf_views_free(v, n);
 
-	pem = tp_pem(&expired, 1, NULL);
+}
+
+static void
+test_status(const struct pki *k)
+{
+	struct cf_import_result *res = NULL;
+	size_t n = 0;
+	char *pem, thumb[41];
+
+	stock("status", k, NULL);
+	pem = tp_pem(&k->expired, 1, NULL);
 	import_pem("expired.pem", pem, 0, NULL, &res, &n);
-	cf_cert_thumbprint(expired, thumb);
+	cf_cert_thumbprint(k->expired, thumb);
 	CHECK(strcmp(status_of(thumb), "DateInvalid") == 0,
-	    "status: an expired certificate is DateInvalid");
+	    "status: an k->expired certificate is DateInvalid");
 	cf_import_results_free(res, n);
 	free(pem);
-	pem = tp_pem(&forged, 1, NULL);
+	pem = tp_pem(&k->forged, 1, NULL);
 	import_pem("forged.pem", pem, 0, NULL, &res, &n);
-	cf_cert_thumbprint(forged, thumb);
+	cf_cert_thumbprint(k->forged, thumb);
 	CHECK(strcmp(status_of(thumb), "Invalid") == 0,
 	    "status: a signature the named issuer did not make is Invalid");
 	cf_import_results_free(res, n);
 	free(pem);
 
-	/* A key that does not match: refused, nothing changed. */
+}
+
+/* A key that does not match, or garbage: refused, nothing changed. */
+static void
+test_refusals(const struct pki *k)
+{
+	struct cf_import_result *res = NULL;
+	size_t n = 0;
+	char *pem;
+
+	stock("refusals", k, NULL);
 	{
 		size_t before = count();
-		X509 *x = tp_cert("mismatch.example.com", NULL, other, NULL,
+		X509 *x = tp_cert("mismatch.example.com", NULL, k->other, NULL,
 		    NULL, -1, 30, 0);
-		char *c = tp_pem(&x, 1, NULL), *k = tp_pem(NULL, 0, lk);
-		pem = xasprintf("%s%s", c, k);
+		char *c = tp_pem(&x, 1, NULL), *kp = tp_pem(NULL, 0, k->lk);
+		pem = xasprintf("%s%s", c, kp);
 		CHECK(import_pem("mismatch.pem", pem, 0, NULL, &res, &n) ==
 			      -1 &&
 			  err.code == CF_E_MISMATCH &&
@@ -570,7 +349,7 @@ main(void)
 		CHECK(count() == before, "import: a refused file changes "
 					 "nothing");
 		free(c);
-		free(k);
+		free(kp);
 		free(pem);
 		X509_free(x);
 	}
@@ -579,12 +358,21 @@ main(void)
 		  err.code == CF_E_PARSE,
 	    "import: garbage is a parse error");
 
-	/* Export: refused for a key imported without --exportable. */
+}
+
+/* Export: refused for a key imported without --exportable. */
+static void
+test_export(const struct pki *k)
+{
+	struct cf_export_opts eo;
+	struct cf_buf out = {0};
+
+	stock("export", k, NULL);
 	memset(&eo, 0, sizeof(eo));
 	eo.actor = "test";
 	eo.password = "pw";
 	eo.format = CF_EXPORT_P12;
-	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == -1 &&
+	CHECK(cf_op_export(s, k->leaf_t, &eo, &out, &err) == -1 &&
 		  err.code == CF_E_DENIED &&
 		  strstr(err.msg, "not exportable") != NULL &&
 		  strstr(err.msg, "--exportable") != NULL && out.data == NULL,
@@ -593,12 +381,12 @@ main(void)
 	eo.no_key = 1;
 	eo.password = NULL;
 	eo.format = CF_EXPORT_PEM;
-	CHECK(cf_op_export(s, leaf_t, &eo, &out, &err) == 0 &&
+	CHECK(cf_op_export(s, k->leaf_t, &eo, &out, &err) == 0 &&
 		  memmem(out.data, out.len, "PRIVATE KEY", 11) == NULL &&
 		  memmem(out.data, out.len, "BEGIN CERTIFICATE", 17) != NULL,
 	    "export: --no-key is allowed and holds no key");
 	{
-		/* leaf + intermediate + root */
+		/* leaf + intermediate + k->root */
 		int certs = 0;
 		const unsigned char *p = out.data;
 		while ((p = memmem(p, out.len - (size_t)(p - out.data),
@@ -610,38 +398,60 @@ main(void)
 	}
 	cf_buf_clear(&out);
 
-	/* Services. */
-	CHECK(cf_op_enable(s, "test", root_t, "https", 0, NULL, NULL, &err) == -1 &&
+}
+
+static void
+test_services(const struct pki *k)
+{
+	char thumb[41];
+	size_t before;
+
+	stock("services", k, "https,smtp");
+	before = count();
+	CHECK(cf_op_enable(s, "test", k->root_t, "https", 0, NULL, NULL,
+		  &err) == -1 &&
 		  err.code == CF_E_DENIED,
 	    "enable: a certificate without a key cannot serve");
-	CHECK(cf_op_enable(s, "test", leaf_t, "imap,IIS", 0, thumb, NULL, &err) ==
-		      0 &&
-		  strcmp(thumb, leaf_t) == 0,
+	CHECK(cf_op_enable(s, "test", k->leaf_t, "imap,IIS", 0, thumb, NULL,
+		  &err) == 0 &&
+		  strcmp(thumb, k->leaf_t) == 0,
 	    "enable: IIS is https, imap added");
-	CHECK(cf_op_enable(s, "test", leaf_t, "ftp", 0, NULL, NULL, &err) == -1 &&
+	CHECK(cf_op_enable(s, "test", k->leaf_t, "ftp", 0, NULL, NULL,
+		  &err) == -1 &&
 		  err.code == CF_E_NOTFOUND &&
 		  strstr(err.msg, "ftp: unknown service") != NULL,
 	    "enable: an unknown service is not found here (another server "
 	    "may have it), not a usage error");
-	CHECK(cf_op_disable(s, "test", leaf_t, "pop", NULL, &err) == -1 &&
+	CHECK(cf_op_disable(s, "test", k->leaf_t, "pop", NULL, &err) == -1 &&
 		  err.code == CF_E_CONFLICT,
 	    "disable: a service the certificate does not hold is refused");
-	CHECK(cf_op_disable(s, "test", leaf_t, "imap", NULL, &err) == 0,
+	CHECK(cf_op_disable(s, "test", k->leaf_t, "imap", NULL, &err) == 0,
 	    "disable: takes imap away");
-	CHECK(cf_op_remove(s, "test", leaf_t, 0, NULL, &err) == -1 &&
-		  err.code == CF_E_CONFLICT && count() == 4,
+	CHECK(cf_op_remove(s, "test", k->leaf_t, 0, NULL, &err) == -1 &&
+		  err.code == CF_E_CONFLICT && count() == before,
 	    "remove: refused while services are assigned");
-	CHECK(cf_op_remove(s, "test", leaf_t, 1, NULL, &err) == 0 &&
-		  count() == 3,
+	CHECK(cf_op_remove(s, "test", k->leaf_t, 1, NULL, &err) == 0 &&
+		  count() == before - 1,
 	    "remove --force: gone");
-	CHECK(cf_op_remove(s, "test", leaf_t, 1, NULL, &err) == -1 &&
+	CHECK(cf_op_remove(s, "test", k->leaf_t, 1, NULL, &err) == -1 &&
 		  err.code == CF_E_NOTFOUND,
 	    "remove: an unknown thumbprint is not found");
+}
 
-	/* --services over several files goes to the one with the key. */
+/* --services over several files goes to the one with the key. */
+static void
+test_services_by_key(const struct pki *k)
+{
+	struct cf_import_result *res = NULL;
+	struct cf_view *v = NULL;
+	size_t n = 0;
+	X509 *leaf = k->leaf;
+
+	fresh("services-by-key");
 	{
-		char *c1 = tp_pem(&leaf, 1, NULL), *k1 = tp_pem(NULL, 0, lk);
-		char *c2 = tp_pem(&inter, 1, NULL), *c3 = tp_pem(&root, 1, NULL);
+		char *c1 = tp_pem(&leaf, 1, NULL), *k1 = tp_pem(NULL, 0, k->lk);
+		char *c2 = tp_pem(&k->inter, 1, NULL);
+		char *c3 = tp_pem(&k->root, 1, NULL);
 		struct cf_input in[4] = {
 		    {"leaf.pem", (unsigned char *)c1, strlen(c1)},
 		    {"leaf.key", (unsigned char *)k1, strlen(k1)},
@@ -656,7 +466,7 @@ main(void)
 		    "import --services: refused when no certificate has a key");
 		size_t nres = 0;
 		CHECK(cf_op_import(s, in, 4, &o, &res, &nres, &err) == 0 &&
-			  cf_op_get(s, leaf_t, &v, &n, &err) == 0 && n == 1 &&
+			  cf_op_get(s, k->leaf_t, &v, &n, &err) == 0 && n == 1 &&
 			  strcmp(v[0].services, "pop") == 0,
 		    "import --services: the certificate with the key serves, "
 		    "whatever the file order");
@@ -668,27 +478,68 @@ main(void)
 		free(c3);
 	}
 
-	services_audited(leaf, lk, expired, other);
-	replace(leaf, inter, ik);
-	{
-		X509 *b = tp_cert("b.example.com", NULL, other, inter, ik, -1,
-		    90, 0);
-		X509 *c = tp_cert("c.example.com", NULL, lk, inter, ik, -1,
-		    90, 0);
-		deploying(root, inter, leaf, lk, b, other, c);
-		X509_free(b);
-		X509_free(c);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pki k;
+
+	check_init(argc, argv);
+	k.rk = tp_key(0);
+	k.ik = tp_key(0);
+	k.lk = tp_key(2048);
+	k.other = tp_key(0);
+	k.root = tp_cert("Test Root", NULL, k.rk, NULL, NULL, -1, 3650, 1);
+	k.inter = tp_cert("Test Intermediate", NULL, k.ik, k.root, k.rk, -1,
+	    1825, 1);
+	k.leaf = tp_cert("mail.example.com",
+	    "mail.example.com,mail,autodiscover.example.com", k.lk, k.inter,
+	    k.ik, -1, 90, 0);
+	k.expired = tp_cert("old.example.com", NULL, k.other, k.inter, k.ik,
+	    -400, -10, 0);
+	/* names inter as issuer, signed by other */
+	k.forged = tp_cert("forged.example.com", NULL, k.other, k.inter,
+	    k.other, -1, 90, 0);
+	cf_cert_thumbprint(k.leaf, k.leaf_t);
+	cf_cert_thumbprint(k.root, k.root_t);
+
+	if (check_test("import"))
+		test_import(&k);
+	if (check_test("status"))
+		test_status(&k);
+	if (check_test("refusals"))
+		test_refusals(&k);
+	if (check_test("export"))
+		test_export(&k);
+	if (check_test("services"))
+		test_services(&k);
+	if (check_test("services_by_key"))
+		test_services_by_key(&k);
+	if (check_test("services_audited")) {
+		stock("services-audited", &k, NULL);
+		CHECK(import_one("expired.pem", k.expired) == 0,
+		    "set-up: the expired certificate imported");
+		services_audited(k.leaf, k.lk, k.expired, k.other);
+	}
+	if (check_test("export_audited")) {
+		stock("export-audited", &k, NULL);
+		export_audited(k.leaf);
+	}
+	if (check_test("replace")) {
+		stock("replace", &k, "https,pop,smtp");
+		replace(k.leaf, k.inter, k.ik);
 	}
 
 	cf_store_free(s);
-	X509_free(root);
-	X509_free(inter);
-	X509_free(leaf);
-	X509_free(expired);
-	X509_free(forged);
-	EVP_PKEY_free(rk);
-	EVP_PKEY_free(ik);
-	EVP_PKEY_free(lk);
-	EVP_PKEY_free(other);
+	X509_free(k.root);
+	X509_free(k.inter);
+	X509_free(k.leaf);
+	X509_free(k.expired);
+	X509_free(k.forged);
+	EVP_PKEY_free(k.rk);
+	EVP_PKEY_free(k.ik);
+	EVP_PKEY_free(k.lk);
+	EVP_PKEY_free(k.other);
 	return check_done();
 }

@@ -17,30 +17,10 @@
 
 #include "check.h"
 #include "pkcs12.h"
+#include "testpki.h"
 #include "util.h"
 
 static const char *pw = "correct horse battery staple";
-
-/* A certificate for key, signed by ca_key (self-signed when NULL). */
-static X509 *
-make_cert(EVP_PKEY *key, const char *cn, X509 *ca, EVP_PKEY *ca_key)
-{
-	X509 *x = X509_new();
-	X509_NAME *n = X509_NAME_new();
-
-	X509_set_version(x, X509_VERSION_3);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(rand() & 0xffff) + 1);
-	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0);
-	X509_set_subject_name(x, n);
-	X509_set_issuer_name(x, ca != NULL ? X509_get_subject_name(ca) : n);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 86400L * 30);
-	X509_set_pubkey(x, key);
-	X509_sign(x, ca_key != NULL ? ca_key : key, EVP_sha256());
-	X509_NAME_free(n);
-	return x;
-}
 
 static int
 same_cert(X509 *a, X509 *b)
@@ -753,27 +733,38 @@ test_vectors(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	EVP_PKEY *ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *ca = make_cert(ca_key, "Test CA", NULL, NULL);
-	X509 *leaf = make_cert(key, "mail.example.test", ca, ca_key);
+	X509 *ca = tp_cert("Test CA", NULL, ca_key, NULL, NULL, -1, 30, 1);
+	X509 *leaf = tp_cert("mail.example.test", NULL, key, ca, ca_key, -1, 30,
+	    0);
 	STACK_OF(X509) *chain = sk_X509_new_null();
 
+	check_init(argc, argv);
 	sk_X509_push(chain, ca);
 	CHECK(key != NULL && leaf != NULL, "test key and certificate made");
 
-	test_profile("modern", CF_P12_MODERN, leaf, key, chain,
-	    CF_P12_EXPORT_ITER);
-	test_profile("legacy", CF_P12_LEGACY, leaf, key, chain, 2000);
-	test_profile("transfer", CF_P12_TRANSFER, leaf, key, chain, 1000);
-	test_caps(leaf, key);
-	test_passwords(leaf, key);
-	test_misc(leaf, key, chain, other);
-	test_pkcs8(key);
-	test_vectors();
+	if (check_test("modern"))
+		test_profile("modern", CF_P12_MODERN, leaf, key, chain,
+		    CF_P12_EXPORT_ITER);
+	if (check_test("legacy"))
+		test_profile("legacy", CF_P12_LEGACY, leaf, key, chain, 2000);
+	if (check_test("transfer"))
+		test_profile("transfer", CF_P12_TRANSFER, leaf, key, chain,
+		    1000);
+	if (check_test("caps"))
+		test_caps(leaf, key);
+	if (check_test("passwords"))
+		test_passwords(leaf, key);
+	if (check_test("misc"))
+		test_misc(leaf, key, chain, other);
+	if (check_test("pkcs8"))
+		test_pkcs8(key);
+	if (check_test("vectors"))
+		test_vectors();
 
 	sk_X509_pop_free(chain, X509_free);
 	X509_free(leaf);

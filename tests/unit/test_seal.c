@@ -186,7 +186,7 @@ main(void)
 		  strstr(err.msg, "chmod 600") != NULL,
 	    "seal: a group/other-readable master key is refused");
 	chmod(path, 0600);
-	truncate(path, 16);
+	CHECK(truncate(path, 16) == 0, "seal: set-up: a 16-byte master key");
 	s = cf_seal_open(path, &err);
 	CHECK(s == NULL, "seal: a master key of the wrong size is refused");
 	CHECK(s == NULL && strstr(err.msg, "found 16") != NULL &&

@@ -262,39 +262,68 @@ test_audit_pages(void)
 	cf_store_free(s);
 }
 
-int
-main(void)
-{
-	char dir[512], thumb[CF_THUMB_LEN + 1], owner[CF_THUMB_LEN + 1];
-	char prefix[16];
-	struct cf_store *s;
-	struct cf_error err;
-	struct cf_row r, *rows = NULL;
-	struct cf_secret *key = NULL;
-	struct cf_audit *recs = NULL;
-	struct stat st;
-	size_t n = 0;
-	EVP_PKEY *k = tp_key(0);
-	X509 *ca = tp_cert("Test CA", NULL, k, NULL, NULL, -1, 365, 1);
-	X509 *leaf = tp_cert("mail.example.com", "mail.example.com", k, ca, k,
-	    -1, 90, 0);
+/* The certificates the tests store: a CA and a leaf it issued. */
+struct pki {
+	EVP_PKEY *k;
+	X509 *ca, *leaf;
+};
 
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	s = cf_store_open(dir, &err);
+/* A new store in the scratch directory's subdirectory name (path into
+ * dir), NULL when it cannot be opened. */
+static struct cf_store *
+fresh(const char *name, char *dir, size_t len)
+{
+	struct cf_error err;
+
+	snprintf(dir, len, "%s/%s", check_tmpdir(), name);
+	return cf_store_open(dir, &err);
+}
+
+/* Inserts x as an end certificate, its thumbprint into thumb: 0 or -1. */
+static int
+insert(struct cf_store *s, X509 *x, char thumb[CF_THUMB_LEN + 1])
+{
+	struct cf_row r = row_of(x, CF_END);
+	struct cf_error err;
+	int rc = -1;
+
+	if (cf_store_begin(s, &err) == 0 && cf_store_insert(s, &r, &err) == 0 &&
+	    cf_store_commit(s, &err) == 0)
+		rc = 0;
+	snprintf(thumb, CF_THUMB_LEN + 1, "%s", r.f.thumbprint);
+	cf_row_clear(&r);
+	return rc;
+}
+
+static void
+test_create(void)
+{
+	char dir[512], p[600];
+	struct cf_store *s = fresh("create", dir, sizeof(dir));
+	struct stat st;
+
 	CHECK(s != NULL, "store: created on first use");
 	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700,
 	    "store: directory is 0700");
-	snprintf(owner, sizeof(owner), "%s/store.db", "x");
-	{
-		char p[600];
-		snprintf(p, sizeof(p), "%s/store.db", dir);
-		CHECK(stat(p, &st) == 0 && (st.st_mode & 077) == 0,
-		    "store: database file is 0600");
-	}
+	snprintf(p, sizeof(p), "%s/store.db", dir);
+	CHECK(stat(p, &st) == 0 && (st.st_mode & 077) == 0,
+	    "store: database file is 0600");
 	CHECK(user_version(dir) >= 1, "store: schema version recorded");
+	cf_store_free(s);
+}
 
-	r = row_of(leaf, CF_END);
-	CHECK(cf_store_begin(s, &err) == 0 && cf_store_insert(s, &r, &err) == 0 &&
+static void
+test_rows(const struct pki *k)
+{
+	char dir[512], thumb[CF_THUMB_LEN + 1];
+	struct cf_store *s = fresh("rows", dir, sizeof(dir));
+	struct cf_row r, *rows = NULL;
+	struct cf_error err;
+	size_t n = 0;
+
+	r = row_of(k->leaf, CF_END);
+	CHECK(s != NULL && cf_store_begin(s, &err) == 0 &&
+		  cf_store_insert(s, &r, &err) == 0 &&
 		  cf_store_commit(s, &err) == 0,
 	    "store: insert an end certificate");
 	snprintf(thumb, sizeof(thumb), "%s", r.f.thumbprint);
@@ -309,8 +338,49 @@ main(void)
 		  strcmp(rows[0].f.domains, "mail.example.com") == 0,
 	    "store: list returns the row with its facts");
 	cf_rows_free(rows, n);
+	cf_store_free(s);
+}
 
-	/* Prefix resolution, any case. */
+/* Two thumbprints sharing a prefix (rows made up for the test), inside
+ * a transaction that is rolled back. */
+static void
+ambiguous(struct cf_store *s, const struct pki *k)
+{
+	struct cf_row a = row_of(k->leaf, CF_END), b = row_of(k->ca, CF_END);
+	char owner[CF_THUMB_LEN + 1];
+	struct cf_error err;
+
+	snprintf(a.f.thumbprint, sizeof(a.f.thumbprint), "%s",
+	    "ABCDEF010000000000000000000000000000000A");
+	snprintf(b.f.thumbprint, sizeof(b.f.thumbprint), "%s",
+	    "ABCDEF011000000000000000000000000000000B");
+	cf_store_begin(s, &err);
+	cf_store_insert(s, &a, &err);
+	cf_store_insert(s, &b, &err);
+	CHECK(cf_store_resolve(s, "abcdef01", owner, &err) == -1 &&
+		  err.code == CF_E_AMBIGUOUS &&
+		  strstr(err.msg, a.f.thumbprint) != NULL &&
+		  strstr(err.msg, b.f.thumbprint) != NULL,
+	    "store: an ambiguous prefix lists the candidates");
+	CHECK(cf_store_resolve(s, "ABCDEF0110", owner, &err) == 0 &&
+		  strcmp(owner, b.f.thumbprint) == 0,
+	    "store: a longer prefix resolves the ambiguity");
+	cf_store_rollback(s);
+	cf_row_clear(&a);
+	cf_row_clear(&b);
+}
+
+/* Prefix resolution, any case. */
+static void
+test_resolve(const struct pki *k)
+{
+	char dir[512], thumb[CF_THUMB_LEN + 1], owner[CF_THUMB_LEN + 1];
+	char prefix[16];
+	struct cf_store *s = fresh("resolve", dir, sizeof(dir));
+	struct cf_error err;
+
+	CHECK(s != NULL && insert(s, k->leaf, thumb) == 0,
+	    "resolve: set-up: one certificate");
 	snprintf(prefix, sizeof(prefix), "%.8s", thumb);
 	for (char *p = prefix; *p; p++)
 		if (*p >= 'A' && *p <= 'F')
@@ -328,31 +398,24 @@ main(void)
 	CHECK(cf_store_resolve(s, "not-hex!", owner, &err) == -1 &&
 		  err.code == CF_E_USAGE,
 	    "store: a non-hex argument is a usage error");
+	ambiguous(s, k);
+	cf_store_free(s);
+}
 
-	/* Two thumbprints sharing a prefix (rows made up for the test). */
-	{
-		struct cf_row a = row_of(leaf, CF_END), b = row_of(ca, CF_END);
-		snprintf(a.f.thumbprint, sizeof(a.f.thumbprint), "%s",
-		    "ABCDEF010000000000000000000000000000000A");
-		snprintf(b.f.thumbprint, sizeof(b.f.thumbprint), "%s",
-		    "ABCDEF011000000000000000000000000000000B");
-		cf_store_begin(s, &err);
-		cf_store_insert(s, &a, &err);
-		cf_store_insert(s, &b, &err);
-		CHECK(cf_store_resolve(s, "abcdef01", owner, &err) == -1 &&
-			  err.code == CF_E_AMBIGUOUS &&
-			  strstr(err.msg, a.f.thumbprint) != NULL &&
-			  strstr(err.msg, b.f.thumbprint) != NULL,
-		    "store: an ambiguous prefix lists the candidates");
-		CHECK(cf_store_resolve(s, "ABCDEF0110", owner, &err) == 0 &&
-			  strcmp(owner, b.f.thumbprint) == 0,
-		    "store: a longer prefix resolves the ambiguity");
-		cf_store_rollback(s);
-		cf_row_clear(&a);
-		cf_row_clear(&b);
-	}
+/* Keys: sealed, bound to their row. */
+static void
+test_keys(const struct pki *k)
+{
+	char dir[512], p[600], sql[400];
+	char thumb[CF_THUMB_LEN + 1], other[CF_THUMB_LEN + 1];
+	struct cf_store *s = fresh("keys", dir, sizeof(dir));
+	struct cf_secret *key = NULL;
+	struct cf_error err;
+	sqlite3 *db;
 
-	/* Keys: sealed, bound to their row. */
+	CHECK(s != NULL && insert(s, k->leaf, thumb) == 0 &&
+		  insert(s, k->ca, other) == 0,
+	    "keys: set-up: two certificates");
 	CHECK(cf_store_begin(s, &err) == 0 &&
 		  cf_store_key_put(s, thumb, (const unsigned char *)"KEYDER", 6,
 		      &err) == 0 &&
@@ -363,28 +426,32 @@ main(void)
 	    "store: the key unseals");
 	cf_secret_free(key);
 	key = NULL;
-	{
-		char p[600], sql[400];
-		sqlite3 *db;
-		snprintf(p, sizeof(p), "%s/store.db", dir);
-		sqlite3_open(p, &db);
-		r = row_of(ca, CF_END);
-		cf_store_begin(s, &err);
-		cf_store_insert(s, &r, &err);
-		cf_store_commit(s, &err);
-		snprintf(sql, sizeof(sql),
-		    "INSERT INTO keys SELECT '%s', sealed FROM keys WHERE "
-		    "thumbprint = '%s'",
-		    r.f.thumbprint, thumb);
-		sqlite3_exec(db, sql, NULL, NULL, NULL);
-		sqlite3_close(db);
-		CHECK(cf_store_key_get(s, r.f.thumbprint, &key, &err) == -1 &&
-			  err.code == CF_E_CRYPTO,
-		    "store: a sealed key copied onto another row does not open");
-		cf_row_clear(&r);
-	}
+	snprintf(p, sizeof(p), "%s/store.db", dir);
+	sqlite3_open(p, &db);
+	snprintf(sql, sizeof(sql),
+	    "INSERT INTO keys SELECT '%s', sealed FROM keys WHERE "
+	    "thumbprint = '%s'",
+	    other, thumb);
+	sqlite3_exec(db, sql, NULL, NULL, NULL);
+	sqlite3_close(db);
+	CHECK(cf_store_key_get(s, other, &key, &err) == -1 &&
+		  err.code == CF_E_CRYPTO,
+	    "store: a sealed key copied onto another row does not open");
+	cf_secret_free(key);
+	cf_store_free(s);
+}
 
-	/* Services belong to one certificate. */
+/* Services belong to one certificate. */
+static void
+test_services(const struct pki *k)
+{
+	char dir[512], thumb[CF_THUMB_LEN + 1], owner[CF_THUMB_LEN + 1];
+	struct cf_store *s = fresh("services", dir, sizeof(dir));
+	struct cf_error err;
+	int dep = -1;
+
+	CHECK(s != NULL && insert(s, k->leaf, thumb) == 0,
+	    "services: set-up: one certificate");
 	CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
 		  cf_store_service_owner(s, "https", owner, &err) == 0 &&
 		  strcmp(owner, thumb) == 0,
@@ -392,29 +459,36 @@ main(void)
 	CHECK(cf_store_service_owner(s, "pop", owner, &err) == 0 &&
 		  owner[0] == '\0',
 	    "store: an unassigned service has no owner");
-	{
-		int dep = -1;
-		CHECK(cf_store_service_is_deployed(s, "https", &dep, &err) ==
-			      0 &&
-			  dep == 0,
-		    "store: a new assignment is not deployed yet");
-		CHECK(cf_store_service_deployed(s, "https", &err) == 0 &&
-			  cf_store_service_is_deployed(s, "https", &dep,
-			      &err) == 0 &&
-			  dep == 1,
-		    "store: recorded as deployed");
-		CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
-			  cf_store_service_is_deployed(s, "https", &dep,
-			      &err) == 0 &&
-			  dep == 0,
-		    "store: assigned again: not deployed until it is");
-		CHECK(cf_store_service_is_deployed(s, "pop", &dep, &err) ==
-			      0 &&
-			  dep == 0,
-		    "store: an unassigned service is not deployed");
-	}
+	CHECK(cf_store_service_is_deployed(s, "https", &dep, &err) == 0 &&
+		  dep == 0,
+	    "store: a new assignment is not deployed yet");
+	CHECK(cf_store_service_deployed(s, "https", &err) == 0 &&
+		  cf_store_service_is_deployed(s, "https", &dep, &err) == 0 &&
+		  dep == 1,
+	    "store: recorded as deployed");
+	CHECK(cf_store_service_set(s, "https", thumb, &err) == 0 &&
+		  cf_store_service_is_deployed(s, "https", &dep, &err) == 0 &&
+		  dep == 0,
+	    "store: assigned again: not deployed until it is");
+	CHECK(cf_store_service_is_deployed(s, "pop", &dep, &err) == 0 &&
+		  dep == 0,
+	    "store: an unassigned service is not deployed");
+	cf_store_free(s);
+}
 
-	/* Rollback leaves nothing behind. */
+/* Rollback leaves nothing behind; delete takes the services along. */
+static void
+test_delete(const struct pki *k)
+{
+	char dir[512], thumb[CF_THUMB_LEN + 1], owner[CF_THUMB_LEN + 1];
+	struct cf_store *s = fresh("delete", dir, sizeof(dir));
+	struct cf_row *rows = NULL;
+	struct cf_error err;
+	size_t n = 0;
+
+	CHECK(s != NULL && insert(s, k->leaf, thumb) == 0 &&
+		  cf_store_service_set(s, "https", thumb, &err) == 0,
+	    "delete: set-up: one certificate serving https");
 	cf_store_begin(s, &err);
 	cf_store_delete(s, thumb, &err);
 	cf_store_rollback(s);
@@ -432,9 +506,21 @@ main(void)
 	CHECK(cf_store_service_owner(s, "https", owner, &err) == 0 &&
 		  owner[0] == '\0',
 	    "store: delete releases the services");
+	cf_store_free(s);
+}
 
-	CHECK(cf_store_audit(s, "local:test", "import", thumb, "imported",
-		  &err) == 0 &&
+static void
+test_audit(void)
+{
+	char dir[512];
+	struct cf_store *s = fresh("audit-kept", dir, sizeof(dir));
+	struct cf_audit *recs = NULL;
+	struct cf_error err;
+	size_t n = 0;
+
+	CHECK(s != NULL &&
+		  cf_store_audit(s, "local:test", "import", "ABCD", "imported",
+		      &err) == 0 &&
 		  cf_store_audit_list(s, 0, &recs, &n, &err) == 0 && n == 1 &&
 		  strcmp(recs[0].actor, "local:test") == 0,
 	    "store: audit records are kept");
@@ -444,31 +530,67 @@ main(void)
 	    "store: --since filters the audit");
 	cf_audit_free(recs, n);
 	cf_store_free(s);
+}
 
-	/* Reopen: migrations run once. */
+/* Reopen: migrations run once; a newer schema is refused. */
+static void
+test_schema(void)
+{
+	char dir[512], p[600];
+	struct cf_store *s = fresh("schema", dir, sizeof(dir));
+	struct cf_error err;
+	sqlite3 *db;
+
+	cf_store_free(s);
 	s = cf_store_open(dir, &err);
 	CHECK(s != NULL && user_version(dir) >= 1, "store: reopens");
 	cf_store_free(s);
-	{
-		char p[600];
-		sqlite3 *db;
-		snprintf(p, sizeof(p), "%s/store.db", dir);
-		sqlite3_open(p, &db);
-		sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
-		sqlite3_close(db);
-	}
+	snprintf(p, sizeof(p), "%s/store.db", dir);
+	sqlite3_open(p, &db);
+	sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL);
+	sqlite3_close(db);
 	s = cf_store_open(dir, &err);
 	CHECK(s == NULL && strstr(err.msg, "newer") != NULL,
 	    "store: a schema from a newer certfleet is refused");
 	s = cf_store_open("/proc/certfleet-cannot-be-here", &err);
 	CHECK(s == NULL && err.code == CF_E_IO,
 	    "store: an impossible directory is an I/O error");
+}
 
-	test_existing_and_lock();
-	test_deploys();
-	test_audit_pages();
-	X509_free(leaf);
-	X509_free(ca);
-	EVP_PKEY_free(k);
+int
+main(int argc, char **argv)
+{
+	struct pki k;
+
+	check_init(argc, argv);
+	k.k = tp_key(0);
+	k.ca = tp_cert("Test CA", NULL, k.k, NULL, NULL, -1, 365, 1);
+	k.leaf = tp_cert("mail.example.com", "mail.example.com", k.k, k.ca,
+	    k.k, -1, 90, 0);
+	if (check_test("create"))
+		test_create();
+	if (check_test("rows"))
+		test_rows(&k);
+	if (check_test("resolve"))
+		test_resolve(&k);
+	if (check_test("keys"))
+		test_keys(&k);
+	if (check_test("services"))
+		test_services(&k);
+	if (check_test("delete"))
+		test_delete(&k);
+	if (check_test("audit"))
+		test_audit();
+	if (check_test("schema"))
+		test_schema();
+	if (check_test("existing_and_lock"))
+		test_existing_and_lock();
+	if (check_test("deploys"))
+		test_deploys();
+	if (check_test("audit_pages"))
+		test_audit_pages();
+	X509_free(k.leaf);
+	X509_free(k.ca);
+	EVP_PKEY_free(k.k);
 	return check_done();
 }
