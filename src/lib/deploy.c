@@ -195,7 +195,7 @@ fmt_duration(int ms, char out[32])
 
 /*
  * The error of a check that did not see want: what was served last, or
- * the last probe's error without its "host:port: " (the endpoint says it).
+ * the last probe's error after the endpoint.
  */
 static int
 check_failed(const struct cf_service *svc, const char *first_domain,
@@ -203,8 +203,6 @@ check_failed(const struct cf_service *svc, const char *first_domain,
     const struct cf_error *last, struct cf_error *err)
 {
 	char *ep = cf_service_endpoint(svc, first_domain);
-	const char *why = last->msg;
-	size_t hl = strlen(svc->check_host);
 	char d[32];
 
 	fmt_duration(timeout_ms, d);
@@ -212,15 +210,9 @@ check_failed(const struct cf_service *svc, const char *first_domain,
 		cf_errorf(err, CF_E_IO,
 		    "check %s: serves %.8s, not %.8s after %s", ep,
 		    served->thumbprint, want, d);
-	else {
-		if (strncmp(why, svc->check_host, hl) == 0 && why[hl] == ':' &&
-		    (why = strstr(why + hl + 1, ": ")) != NULL)
-			why += 2;
-		else
-			why = last->msg;
+	else
 		cf_errorf(err, last->code ? last->code : CF_E_IO,
-		    "check %s: %s", ep, why);
-	}
+		    "check %s: %s", ep, last->msg);
 	free(ep);
 	return -1;
 }
