@@ -1,15 +1,15 @@
 /*
- * deploy.c - rendering a certificate's files, deploying them to a
- * service, proving they are served, and undoing it: see deploy.h.  The
- * file I/O (save, atomic write, restore) is in deploy_files.c, the
- * commands (cf_run_command) in deploy_cmd.c.
+ * deploy.c - deploying a certificate's files to a service and undoing
+ * it: see deploy.h.  Rendering the files (cf_render) is in
+ * deploy_render.c, the file I/O (save, atomic write, restore) in
+ * deploy_files.c, the commands (cf_run_command) in deploy_cmd.c, the
+ * check that proves the files are served (cf_service_check) in
+ * deploy_check.c.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,112 +23,7 @@
 #include "deploy_files.h"
 #include "util.h"
 
-#define DEFAULT_TIMEOUT_MS 20000
-
-/* ---- rendering ----------------------------------------------------- */
-
-void
-cf_rendered_clear(struct cf_rendered *r)
-{
-	if (r == NULL)
-		return;
-	if (r->key != NULL)
-		OPENSSL_cleanse(r->key, r->key_len);
-	if (r->pem != NULL)
-		OPENSSL_cleanse(r->pem, r->pem_len);
-	free(r->chain);
-	free(r->key);
-	free(r->pem);
-	memset(r, 0, sizeof(*r));
-}
-
-/* The contents of memory BIO b as a new NUL-terminated string. */
-static char *
-bio_text(BIO *b, size_t *len)
-{
-	char *p = NULL, *s;
-	long n = BIO_get_mem_data(b, &p);
-
-	if (n < 0)
-		n = 0;
-	s = xmalloc((size_t)n + 1);
-	if (n > 0)
-		memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	*len = (size_t)n;
-	return s;
-}
-
-/* Wipes what memory BIO b holds (a key), then frees it.  NULL-safe. */
-static void
-bio_free_wiped(BIO *b)
-{
-	char *p = NULL;
-	long n;
-
-	if (b == NULL)
-		return;
-	if ((n = BIO_get_mem_data(b, &p)) > 0 && p != NULL)
-		OPENSSL_cleanse(p, (size_t)n);
-	BIO_free(b);
-}
-
-/*
- * PEM of leaf and of every certificate of chain but the leaf again and
- * self-signed ones (roots: a client has them or does not trust them),
- * then of the key as PKCS#8, which PEM_write_bio_PrivateKey writes in
- * OpenSSL 3.  The key is only ever in memory BIOs wiped before free.
- */
-int
-cf_render(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
-    struct cf_rendered *out, struct cf_error *err)
-{
-	BIO *cb = NULL, *kb = NULL;
-	X509 *x;
-	int i, rc = -1;
-
-	memset(out, 0, sizeof(*out));
-	if ((cb = BIO_new(BIO_s_mem())) == NULL ||
-	    (kb = BIO_new(BIO_s_mem())) == NULL) {
-		cf_errorf_ossl(err, CF_E_INTERNAL, "render the files");
-		goto out;
-	}
-	if (!PEM_write_bio_X509(cb, leaf)) {
-		cf_errorf_ossl(err, CF_E_CRYPTO, "render the certificate");
-		goto out;
-	}
-	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
-		x = sk_X509_value(chain, i);
-		if (X509_cmp(x, leaf) == 0 || cf_cert_self_signed(x))
-			continue;
-		if (!PEM_write_bio_X509(cb, x)) {
-			cf_errorf_ossl(err, CF_E_CRYPTO, "render the chain");
-			goto out;
-		}
-	}
-	if (key != NULL &&
-	    !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)) {
-		cf_errorf_ossl(err, CF_E_CRYPTO, "render the private key");
-		goto out;
-	}
-	out->chain = bio_text(cb, &out->chain_len);
-	if (key != NULL)
-		out->key = bio_text(kb, &out->key_len);
-	out->pem_len = out->chain_len + out->key_len;
-	out->pem = xmalloc(out->pem_len + 1);
-	memcpy(out->pem, out->chain, out->chain_len);
-	if (out->key_len > 0)
-		memcpy(out->pem + out->chain_len, out->key, out->key_len);
-	out->pem[out->pem_len] = '\0';
-	rc = 0;
-out:
-	BIO_free(cb);
-	bio_free_wiped(kb);
-	return rc;
-}
-
-
-/* ---- what a file holds, what an endpoint serves --------------------- */
+/* ---- what a file holds ----------------------------------------------- */
 
 /*
  * The thumbprint and notAfter (may be NULL) of the first certificate in
@@ -183,100 +78,6 @@ cf_file_leaf(const char *path, char thumb[CF_THUMB_LEN + 1], time_t *not_after,
 	return r;
 }
 
-/* A duration as messages give it: "20 s", or "1500 ms". */
-static void
-fmt_duration(int ms, char out[32])
-{
-	if (ms >= 1000 && ms % 1000 == 0)
-		snprintf(out, 32, "%d s", ms / 1000);
-	else
-		snprintf(out, 32, "%d ms", ms);
-}
-
-/*
- * The error of a check that did not see want: what was served last, or
- * the last probe's error after the endpoint.
- */
-static int
-check_failed(const struct cf_service *svc, const char *first_domain,
-    const char *want, int timeout_ms, const struct cf_probe *served,
-    const struct cf_error *last, struct cf_error *err)
-{
-	char *ep = cf_service_endpoint(svc, first_domain);
-	char d[32];
-
-	fmt_duration(timeout_ms, d);
-	if (served != NULL)
-		cf_errorf(err, CF_E_IO,
-		    "check %s: serves %.8s, not %.8s after %s", ep,
-		    served->thumbprint, want, d);
-	else
-		cf_errorf(err, last->code ? last->code : CF_E_IO,
-		    "check %s: %s", ep, last->msg);
-	free(ep);
-	return -1;
-}
-
-/*
- * Probes every ~200 ms, each probe bounded by what is left (at most 2 s,
- * so a server that hangs once is asked again), until want is served by
- * three handshakes in a row or the time is up.  The latest successful
- * probe is kept in *out.
- */
-#define SETTLE_PROBES 3
-
-int
-cf_service_check(const struct cf_service *svc, const char *first_domain,
-    const char *want, int timeout_ms, struct cf_probe *out,
-    struct cf_error *err)
-{
-	struct cf_probe_opts o = {0};
-	struct cf_probe p;
-	struct cf_error last;
-	long long deadline, left;
-	int served_last = 0, matched = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (svc->check_host == NULL)
-		return 0;
-	if (timeout_ms <= 0)
-		timeout_ms = DEFAULT_TIMEOUT_MS;
-	o.host = svc->check_host;
-	o.port = svc->check_port;
-	o.sni = svc->check_name ? svc->check_name : first_domain;
-	o.proto = svc->proto;
-	cf_error_clear(&last);
-	deadline = cf_now_ms() + timeout_ms;
-	do {
-		left = deadline - cf_now_ms();
-		o.timeout_ms = left > 2000 ? 2000 : left > 0 ? (int)left : 1;
-		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
-			cf_probe_clear(out);
-			*out = p;
-			if (want == NULL)
-				return 0;
-			/* Three in a row, 100 ms apart: just after a reload
-			 * an old worker (nginx) may still take a connection
-			 * or two with the old certificate. */
-			if (strcasecmp(p.thumbprint, want) != 0)
-				matched = 0;
-			else if (++matched == SETTLE_PROBES)
-				return 0;
-			else {
-				cf_sleep_ms(100);
-				continue;
-			}
-		} else {
-			cf_probe_clear(&p);
-			matched = 0;
-		}
-		if ((left = deadline - cf_now_ms()) > 0)
-			cf_sleep_ms(left < 200 ? left : 200);
-	} while (cf_now_ms() < deadline);
-	return check_failed(svc, first_domain, want, timeout_ms,
-	    served_last ? out : NULL, &last, err);
-}
-
 /* ---- deploying ------------------------------------------------------ */
 
 /* The files a service may take, in the order they are written. */
@@ -321,7 +122,7 @@ struct rollback {
 static int
 timeout_of(const struct cf_service *svc)
 {
-	return svc->timeout_ms > 0 ? svc->timeout_ms : DEFAULT_TIMEOUT_MS;
+	return svc->timeout_ms > 0 ? svc->timeout_ms : CF_DEPLOY_TIMEOUT_MS;
 }
 
 static const char *
