@@ -23,6 +23,13 @@
 #include "deploy_files.h"
 #include "util.h"
 
+/*
+ * A service whose files already hold the certificate is asked this long
+ * whether it serves it, before it is activated again: it either serves
+ * it at once or missed its reload.
+ */
+#define REFRESH_LOOK_MS 5000
+
 /* ---- what a file holds ----------------------------------------------- */
 
 /*
@@ -242,6 +249,14 @@ same_file(const struct target *t, const struct cf_dfile *f,
 	       CRYPTO_memcmp(f->bytes->data, t->data, t->len) == 0;
 }
 
+/* The thumbprint of the saved file f into dp->prev, unless known. */
+static void
+prev_from(struct deployed *dp, const struct cf_dfile *f)
+{
+	if (dp->prev[0] == '\0' && f->existed)
+		(void)pem_leaf(f->bytes->data, f->bytes->len, dp->prev, NULL);
+}
+
 /*
  * Saves the files svc uses into dp and takes the previous thumbprint off
  * the saved chain (or combined) file.  1 when every file already is as
@@ -252,7 +267,6 @@ save_files(
     struct deployed *dp, const struct target t[F_COUNT], struct cf_error *err)
 {
 	struct cf_dfile_trust trust = trust_of(dp->svc);
-	const struct cf_dfile *f;
 	int i, all = 1;
 
 	/* Every file is read, every directory checked, before any write. */
@@ -264,12 +278,9 @@ save_files(
 		if (!same_file(&t[i], &dp->files[i], dp->svc))
 			all = 0;
 	}
-	for (i = F_CHAIN; i <= F_PEM && dp->prev[0] == '\0'; i += 2) {
-		f = &dp->files[i];
-		if (f->existed)
-			(void)pem_leaf(
-			    f->bytes->data, f->bytes->len, dp->prev, NULL);
-	}
+	/* a key file holds no certificate */
+	prev_from(dp, &dp->files[F_CHAIN]);
+	prev_from(dp, &dp->files[F_PEM]);
 	return all;
 }
 
@@ -319,6 +330,24 @@ run_steps(const struct deployed *dp, const struct cf_rendered *r,
 	    svc, dp->first_domain, thumb, timeout_of(svc), &pr->probe, err);
 }
 
+/* dp's saved files as a cf_rendered; dp keeps the bytes. */
+static struct cf_rendered
+saved_files(const struct deployed *dp)
+{
+	const struct cf_secret *c = dp->files[F_CHAIN].bytes;
+	const struct cf_secret *k = dp->files[F_KEY].bytes;
+	const struct cf_secret *p = dp->files[F_PEM].bytes;
+
+	return (struct cf_rendered){
+	    .chain = c != NULL ? c->data : NULL,
+	    .chain_len = c != NULL ? c->len : 0,
+	    .key = k != NULL ? k->data : NULL,
+	    .key_len = k != NULL ? k->len : 0,
+	    .pem = p != NULL ? p->data : NULL,
+	    .pem_len = p != NULL ? p->len : 0,
+	};
+}
+
 /*
  * Puts dp's first n files back; when reactivate, activates the service
  * again with them and checks it: for the previous thumbprint when the
@@ -329,8 +358,7 @@ static int
 rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
 {
 	const struct cf_service *svc = dp->svc;
-	struct cf_rendered old = {0};
-	struct cf_secret *b[F_COUNT];
+	struct cf_rendered old;
 	struct cf_probe p;
 	struct cf_error e;
 	int i, existed = 0, rc = 0;
@@ -342,16 +370,12 @@ rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
 		    rc++ == 0)
 			rb->err = e;
 		existed |= dp->files[i].existed;
-		b[i] = dp->files[i].bytes;
 	}
 	if (rc != 0)
 		return -1;
 	if (!reactivate)
 		return 0;
-	old = (struct cf_rendered){b[F_CHAIN] ? b[F_CHAIN]->data : NULL,
-	    b[F_CHAIN] ? b[F_CHAIN]->len : 0, b[F_KEY] ? b[F_KEY]->data : NULL,
-	    b[F_KEY] ? b[F_KEY]->len : 0, b[F_PEM] ? b[F_PEM]->data : NULL,
-	    b[F_PEM] ? b[F_PEM]->len : 0};
+	old = saved_files(dp);
 	if ((rb->activated = activate(svc, &old, &rb->err)) == -1)
 		return -1;
 	if (svc->check_host == NULL || !existed)
@@ -435,7 +459,9 @@ refresh(const struct cf_service *svc, const struct cf_rendered *r,
 {
 	struct cf_probe was, now;
 	struct cf_error why;
-	int t = timeout_of(svc) < 5000 ? timeout_of(svc) : 5000, rc = -1;
+	int t = timeout_of(svc) < REFRESH_LOOK_MS ? timeout_of(svc)
+						  : REFRESH_LOOK_MS;
+	int rc = -1;
 
 	memset(&was, 0, sizeof(was));
 	memset(&now, 0, sizeof(now));

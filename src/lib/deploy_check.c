@@ -79,7 +79,8 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 	do {
 		left = deadline - cf_now_ms();
 		o.timeout_ms = left > 2000 ? 2000 : left > 0 ? (int)left : 1;
-		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
+		served_last = cf_probe_run(&o, &p, &last) == 0;
+		if (served_last) {
 			cf_probe_clear(out);
 			*out = p;
 			if (want == NULL)
@@ -99,7 +100,8 @@ cf_service_check(const struct cf_service *svc, const char *first_domain,
 			cf_probe_clear(&p);
 			matched = 0;
 		}
-		if ((left = deadline - cf_now_ms()) > 0)
+		left = deadline - cf_now_ms();
+		if (left > 0)
 			cf_sleep_ms(left < 200 ? left : 200);
 	} while (cf_now_ms() < deadline);
 	return check_failed(svc, first_domain, want, timeout_ms,
