@@ -572,14 +572,12 @@ cf_deploy_undo(struct cf_deploy *d, char **report)
 void
 cf_deploy_abort(struct cf_deploy *d, struct cf_error *err)
 {
-	char *report = NULL, msg[sizeof(err->msg)];
+	char *report = NULL;
 
 	if (d == NULL)
 		return;
 	cf_deploy_undo(d, &report);
-	if (report[0] != '\0') {
-		memcpy(msg, err->msg, sizeof(msg));
-		cf_errorf(err, err->code, "%s; undone: %s", msg, report);
-	}
+	if (report[0] != '\0')
+		cf_error_append(err, "; undone: %s", report);
 	free(report);
 }
