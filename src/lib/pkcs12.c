@@ -42,8 +42,8 @@ struct p12 {
 	struct pbe_ctx *pbe;
 	long long mac_iter;
 	int nbags;
-	struct inspected *seen;
-	int nseen;
+	struct inspected *seen; /* one per encrypted safe or key, so as */
+	int nseen;		/* many as the bag and safe caps allow */
 	struct cf_bundle *got; /* what has been found so far */
 };
 
