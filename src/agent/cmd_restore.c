@@ -400,9 +400,7 @@ cmd_restore(int argc, char **argv)
 	if (cf_read_file(o.file, CF_BACKUP_MAX, &data, &err) == -1)
 		goto fail;
 	if (cf_backup_read(data.data, data.len, &b, &err) == -1) {
-		char msg[sizeof(err.msg)];
-		snprintf(msg, sizeof(msg), "%s", err.msg);
-		cf_errorf(&err, err.code, "%s: %s", o.file, msg);
+		cf_error_prefix(&err, "%s: ", o.file);
 		goto fail;
 	}
 	if (restore_into(&o, c, &b, &data, &err) == -1)

@@ -161,23 +161,10 @@ parse_options(int argc, char **argv, struct test_opts *o)
 
 /* ---- verdicts ------------------------------------------------------- */
 
-/* "HOST:PORT" as probe.c writes it first in its messages (new). */
 char *
 test_where_new(const char *host, const char *port)
 {
 	return xasprintf(strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
-}
-
-/* msg without the "where: " that cf_probe_run puts first: the endpoint
- * is shown beside it already. */
-const char *
-test_strip_where(const char *msg, const char *where)
-{
-	size_t n = strlen(where);
-
-	if (strncmp(msg, where, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
-		return msg + n + 2;
-	return msg;
 }
 
 static void add_reason(struct verdict *v, const char *fmt, ...)
@@ -215,16 +202,16 @@ test_verdict_clear(struct verdict *v)
  * for it.
  */
 void
-test_judge(const struct probe_job *j, const char *where,
-    const struct test_opts *o, time_t now, struct verdict *v)
+test_judge(const struct probe_job *j, const struct test_opts *o, time_t now,
+    struct verdict *v)
 {
 	const struct cf_probe *p = &j->result;
 	int expired, early;
 
 	memset(v, 0, sizeof(*v));
 	if (j->rc != 0) {
-		add_reason(v, "handshake failed: %s",
-		    test_strip_where(j->err.msg, where));
+		/* the endpoint is shown beside the reason */
+		add_reason(v, "handshake failed: %s", j->err.msg);
 		v->status = "CRITICAL";
 		return;
 	}

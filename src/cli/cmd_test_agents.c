@@ -287,7 +287,7 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 		}
 	}
 	for (i = 0; i < n; i++) {
-		test_judge(&jobs[i], eps[i].where, o, now, &v[i]);
+		test_judge(&jobs[i], o, now, &v[i]);
 		bad += !v[i].valid;
 		test_tally(seen, &nseen, &jobs[i]);
 	}

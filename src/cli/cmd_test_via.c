@@ -21,14 +21,14 @@
  * certificate is valid for the namespace. */
 static int
 via_cert(const struct seen *s, size_t total, const struct test_opts *o,
-    const char *where, char **cell, json_t *a)
+    char **cell, json_t *a)
 {
 	struct verdict v;
 	json_t *j = json_object();
 	char *r;
 	int valid;
 
-	test_judge(s->job, where, o, time(NULL), &v);
+	test_judge(s->job, o, time(NULL), &v);
 	test_served_json(j, s->job, &v);
 	json_object_set_new(j, "Count", json_integer((json_int_t)s->count));
 	json_object_set_new(
@@ -51,12 +51,9 @@ via_cert(const struct seen *s, size_t total, const struct test_opts *o,
 
 /* Whether failed jobs a and b failed for the same reason. */
 static int
-same_failure(
-    const struct probe_job *a, const struct probe_job *b, const char *where)
+same_failure(const struct probe_job *a, const struct probe_job *b)
 {
-	return a->rc != 0 && b->rc != 0 &&
-	       strcmp(test_strip_where(a->err.msg, where),
-		   test_strip_where(b->err.msg, where)) == 0;
+	return a->rc != 0 && b->rc != 0 && strcmp(a->err.msg, b->err.msg) == 0;
 }
 
 /*
@@ -64,8 +61,7 @@ same_failure(
  * JSON; how many rows.
  */
 static size_t
-via_failures(const struct probe_job *jobs, size_t n, const char *where,
-    char **cell, json_t *a)
+via_failures(const struct probe_job *jobs, size_t n, char **cell, json_t *a)
 {
 	size_t i, k, rows = 0, count;
 	const char *msg;
@@ -73,14 +69,13 @@ via_failures(const struct probe_job *jobs, size_t n, const char *where,
 	for (i = 0; i < n; i++) {
 		if (jobs[i].rc == 0)
 			continue;
-		for (k = 0; k < i && !same_failure(&jobs[k], &jobs[i], where);
-		     k++)
+		for (k = 0; k < i && !same_failure(&jobs[k], &jobs[i]); k++)
 			;
 		if (k < i)
 			continue; /* counted with the first of its kind */
 		for (count = 0, k = i; k < n; k++)
-			count += same_failure(&jobs[k], &jobs[i], where);
-		msg = test_strip_where(jobs[i].err.msg, where);
+			count += same_failure(&jobs[k], &jobs[i]);
+		msg = jobs[i].err.msg;
 		json_array_append_new(a, json_pack("{s:s, s:I}", "Error", msg,
 					     "Count", (json_int_t)count));
 		cell[0] = xstrdup("-");
@@ -108,11 +103,11 @@ via_report(const struct test_opts *o, const char *where,
 	int ok;
 
 	for (i = 0; i < nseen; i++) {
-		if (!via_cert(&seen[i], n, o, where, cells + i * 4, certs))
+		if (!via_cert(&seen[i], n, o, cells + i * 4, certs))
 			invalid += seen[i].count;
 		failed -= seen[i].count;
 	}
-	rows = nseen + via_failures(jobs, n, where, cells + nseen * 4, fails);
+	rows = nseen + via_failures(jobs, n, cells + nseen * 4, fails);
 	ok = nseen == 1 && failed == 0 && invalid == 0;
 	if (cli.json)
 		out_json(json_pack("{s:s, s:s, s:s, s:I, s:o, s:o, s:b}",

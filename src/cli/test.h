@@ -43,15 +43,13 @@ struct seen {
 	size_t count;
 };
 
-/* "HOST:PORT" as probe.c writes it first in its messages (new). */
+/* "HOST:PORT", "[ADDRESS]:PORT" for IPv6 (new). */
 char *test_where_new(const char *host, const char *port);
-/* msg past the "where: " cf_probe_run puts first (points into msg). */
-const char *test_strip_where(const char *msg, const char *where);
 
-/* Judges job j's handshake with endpoint where into *v (its reasons new:
+/* Judges job j's handshake into *v (its reasons new:
  * test_verdict_clear). */
-void test_judge(const struct probe_job *j, const char *where,
-    const struct test_opts *o, time_t now, struct verdict *v);
+void test_judge(const struct probe_job *j, const struct test_opts *o,
+    time_t now, struct verdict *v);
 /* Frees v's reasons and zeroes it. */
 void test_verdict_clear(struct verdict *v);
 /* v's reasons joined by ", " (new); "" when there are none. */

@@ -90,28 +90,22 @@ cf_bundle_move(const char *name, struct cf_bundle *src, struct cf_bundle *dst,
 	return 0;
 }
 
-/* Puts "name: " before the message a bundle cap left in err. */
-static int
-with_name(const char *name, struct cf_error *err)
-{
-	char tmp[sizeof(err->msg)];
-
-	snprintf(tmp, sizeof(tmp), "%s", err->msg);
-	return cf_errorf(err, err->code, "%s: %s", name, tmp);
-}
-
 static int
 add_cert(const char *name, struct cf_bundle *b, X509 *cert,
     struct cf_error *err)
 {
-	return cf_bundle_add_cert(b, cert, err) == 0 ? 0 : with_name(name, err);
+	if (cf_bundle_add_cert(b, cert, err) == -1)
+		return cf_error_prefix(err, "%s: ", name);
+	return 0;
 }
 
 static int
 add_key(const char *name, struct cf_bundle *b, EVP_PKEY *key,
     struct cf_error *err)
 {
-	return cf_bundle_add_key(b, key, err) == 0 ? 0 : with_name(name, err);
+	if (cf_bundle_add_key(b, key, err) == -1)
+		return cf_error_prefix(err, "%s: ", name);
+	return 0;
 }
 
 /*

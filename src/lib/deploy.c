@@ -1,15 +1,15 @@
 /*
- * deploy.c - rendering a certificate's files, deploying them to a
- * service, proving they are served, and undoing it: see deploy.h.  The
- * file I/O (save, atomic write, restore) is in deploy_files.c, the
- * commands (cf_run_command) in deploy_cmd.c.
+ * deploy.c - deploying a certificate's files to a service and undoing
+ * it: see deploy.h.  Rendering the files (cf_render) is in
+ * deploy_render.c, the file I/O (save, atomic write, restore) in
+ * deploy_files.c, the commands (cf_run_command) in deploy_cmd.c, the
+ * check that proves the files are served (cf_service_check) in
+ * deploy_check.c.
  */
-#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,112 +23,14 @@
 #include "deploy_files.h"
 #include "util.h"
 
-#define DEFAULT_TIMEOUT_MS 20000
-
-/* ---- rendering ----------------------------------------------------- */
-
-void
-cf_rendered_clear(struct cf_rendered *r)
-{
-	if (r == NULL)
-		return;
-	if (r->key != NULL)
-		OPENSSL_cleanse(r->key, r->key_len);
-	if (r->pem != NULL)
-		OPENSSL_cleanse(r->pem, r->pem_len);
-	free(r->chain);
-	free(r->key);
-	free(r->pem);
-	memset(r, 0, sizeof(*r));
-}
-
-/* The contents of memory BIO b as a new NUL-terminated string. */
-static char *
-bio_text(BIO *b, size_t *len)
-{
-	char *p = NULL, *s;
-	long n = BIO_get_mem_data(b, &p);
-
-	if (n < 0)
-		n = 0;
-	s = xmalloc((size_t)n + 1);
-	if (n > 0)
-		memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	*len = (size_t)n;
-	return s;
-}
-
-/* Wipes what memory BIO b holds (a key), then frees it.  NULL-safe. */
-static void
-bio_free_wiped(BIO *b)
-{
-	char *p = NULL;
-	long n;
-
-	if (b == NULL)
-		return;
-	if ((n = BIO_get_mem_data(b, &p)) > 0 && p != NULL)
-		OPENSSL_cleanse(p, (size_t)n);
-	BIO_free(b);
-}
-
 /*
- * PEM of leaf and of every certificate of chain but the leaf again and
- * self-signed ones (roots: a client has them or does not trust them),
- * then of the key as PKCS#8, which PEM_write_bio_PrivateKey writes in
- * OpenSSL 3.  The key is only ever in memory BIOs wiped before free.
+ * A service whose files already hold the certificate is asked this long
+ * whether it serves it, before it is activated again: it either serves
+ * it at once or missed its reload.
  */
-int
-cf_render(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
-    struct cf_rendered *out, struct cf_error *err)
-{
-	BIO *cb = NULL, *kb = NULL;
-	X509 *x;
-	int i, rc = -1;
+#define REFRESH_LOOK_MS 5000
 
-	memset(out, 0, sizeof(*out));
-	if ((cb = BIO_new(BIO_s_mem())) == NULL ||
-	    (kb = BIO_new(BIO_s_mem())) == NULL) {
-		cf_errorf_ossl(err, CF_E_INTERNAL, "render the files");
-		goto out;
-	}
-	if (!PEM_write_bio_X509(cb, leaf)) {
-		cf_errorf_ossl(err, CF_E_CRYPTO, "render the certificate");
-		goto out;
-	}
-	for (i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
-		x = sk_X509_value(chain, i);
-		if (X509_cmp(x, leaf) == 0 || cf_cert_self_signed(x))
-			continue;
-		if (!PEM_write_bio_X509(cb, x)) {
-			cf_errorf_ossl(err, CF_E_CRYPTO, "render the chain");
-			goto out;
-		}
-	}
-	if (key != NULL &&
-	    !PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL)) {
-		cf_errorf_ossl(err, CF_E_CRYPTO, "render the private key");
-		goto out;
-	}
-	out->chain = bio_text(cb, &out->chain_len);
-	if (key != NULL)
-		out->key = bio_text(kb, &out->key_len);
-	out->pem_len = out->chain_len + out->key_len;
-	out->pem = xmalloc(out->pem_len + 1);
-	memcpy(out->pem, out->chain, out->chain_len);
-	if (out->key_len > 0)
-		memcpy(out->pem + out->chain_len, out->key, out->key_len);
-	out->pem[out->pem_len] = '\0';
-	rc = 0;
-out:
-	BIO_free(cb);
-	bio_free_wiped(kb);
-	return rc;
-}
-
-
-/* ---- what a file holds, what an endpoint serves --------------------- */
+/* ---- what a file holds ----------------------------------------------- */
 
 /*
  * The thumbprint and notAfter (may be NULL) of the first certificate in
@@ -183,108 +85,6 @@ cf_file_leaf(const char *path, char thumb[CF_THUMB_LEN + 1], time_t *not_after,
 	return r;
 }
 
-/* A duration as messages give it: "20 s", or "1500 ms". */
-static void
-fmt_duration(int ms, char out[32])
-{
-	if (ms >= 1000 && ms % 1000 == 0)
-		snprintf(out, 32, "%d s", ms / 1000);
-	else
-		snprintf(out, 32, "%d ms", ms);
-}
-
-/*
- * The error of a check that did not see want: what was served last, or
- * the last probe's error without its "host:port: " (the endpoint says it).
- */
-static int
-check_failed(const struct cf_service *svc, const char *first_domain,
-    const char *want, int timeout_ms, const struct cf_probe *served,
-    const struct cf_error *last, struct cf_error *err)
-{
-	char *ep = cf_service_endpoint(svc, first_domain);
-	const char *why = last->msg;
-	size_t hl = strlen(svc->check_host);
-	char d[32];
-
-	fmt_duration(timeout_ms, d);
-	if (served != NULL)
-		cf_errorf(err, CF_E_IO,
-		    "check %s: serves %.8s, not %.8s after %s", ep,
-		    served->thumbprint, want, d);
-	else {
-		if (strncmp(why, svc->check_host, hl) == 0 && why[hl] == ':' &&
-		    (why = strstr(why + hl + 1, ": ")) != NULL)
-			why += 2;
-		else
-			why = last->msg;
-		cf_errorf(err, last->code ? last->code : CF_E_IO,
-		    "check %s: %s", ep, why);
-	}
-	free(ep);
-	return -1;
-}
-
-/*
- * Probes every ~200 ms, each probe bounded by what is left (at most 2 s,
- * so a server that hangs once is asked again), until want is served by
- * three handshakes in a row or the time is up.  The latest successful
- * probe is kept in *out.
- */
-#define SETTLE_PROBES 3
-
-int
-cf_service_check(const struct cf_service *svc, const char *first_domain,
-    const char *want, int timeout_ms, struct cf_probe *out,
-    struct cf_error *err)
-{
-	struct cf_probe_opts o = {0};
-	struct cf_probe p;
-	struct cf_error last;
-	long long deadline, left;
-	int served_last = 0, matched = 0;
-
-	memset(out, 0, sizeof(*out));
-	if (svc->check_host == NULL)
-		return 0;
-	if (timeout_ms <= 0)
-		timeout_ms = DEFAULT_TIMEOUT_MS;
-	o.host = svc->check_host;
-	o.port = svc->check_port;
-	o.sni = svc->check_name ? svc->check_name : first_domain;
-	o.proto = svc->proto;
-	cf_error_clear(&last);
-	deadline = cf_now_ms() + timeout_ms;
-	do {
-		left = deadline - cf_now_ms();
-		o.timeout_ms = left > 2000 ? 2000 : left > 0 ? (int)left : 1;
-		if ((served_last = cf_probe_run(&o, &p, &last) == 0)) {
-			cf_probe_clear(out);
-			*out = p;
-			if (want == NULL)
-				return 0;
-			/* Three in a row, 100 ms apart: just after a reload
-			 * an old worker (nginx) may still take a connection
-			 * or two with the old certificate. */
-			if (strcasecmp(p.thumbprint, want) != 0)
-				matched = 0;
-			else if (++matched == SETTLE_PROBES)
-				return 0;
-			else {
-				cf_sleep_ms(100);
-				continue;
-			}
-		} else {
-			cf_probe_clear(&p);
-			matched = 0;
-		}
-		if ((left = deadline - cf_now_ms()) > 0)
-			cf_sleep_ms(left < 200 ? left : 200);
-	} while (cf_now_ms() < deadline);
-	return check_failed(svc, first_domain, want, timeout_ms,
-	    served_last ? out : NULL, &last, err);
-}
-
 /* ---- deploying ------------------------------------------------------ */
 
 /* The files a service may take, in the order they are written. */
@@ -329,7 +129,7 @@ struct rollback {
 static int
 timeout_of(const struct cf_service *svc)
 {
-	return svc->timeout_ms > 0 ? svc->timeout_ms : DEFAULT_TIMEOUT_MS;
+	return svc->timeout_ms > 0 ? svc->timeout_ms : CF_DEPLOY_TIMEOUT_MS;
 }
 
 static const char *
@@ -449,6 +249,14 @@ same_file(const struct target *t, const struct cf_dfile *f,
 	       CRYPTO_memcmp(f->bytes->data, t->data, t->len) == 0;
 }
 
+/* The thumbprint of the saved file f into dp->prev, unless known. */
+static void
+prev_from(struct deployed *dp, const struct cf_dfile *f)
+{
+	if (dp->prev[0] == '\0' && f->existed)
+		(void)pem_leaf(f->bytes->data, f->bytes->len, dp->prev, NULL);
+}
+
 /*
  * Saves the files svc uses into dp and takes the previous thumbprint off
  * the saved chain (or combined) file.  1 when every file already is as
@@ -459,7 +267,6 @@ save_files(
     struct deployed *dp, const struct target t[F_COUNT], struct cf_error *err)
 {
 	struct cf_dfile_trust trust = trust_of(dp->svc);
-	const struct cf_dfile *f;
 	int i, all = 1;
 
 	/* Every file is read, every directory checked, before any write. */
@@ -471,12 +278,9 @@ save_files(
 		if (!same_file(&t[i], &dp->files[i], dp->svc))
 			all = 0;
 	}
-	for (i = F_CHAIN; i <= F_PEM && dp->prev[0] == '\0'; i += 2) {
-		f = &dp->files[i];
-		if (f->existed)
-			(void)pem_leaf(
-			    f->bytes->data, f->bytes->len, dp->prev, NULL);
-	}
+	/* a key file holds no certificate */
+	prev_from(dp, &dp->files[F_CHAIN]);
+	prev_from(dp, &dp->files[F_PEM]);
 	return all;
 }
 
@@ -526,6 +330,24 @@ run_steps(const struct deployed *dp, const struct cf_rendered *r,
 	    svc, dp->first_domain, thumb, timeout_of(svc), &pr->probe, err);
 }
 
+/* dp's saved files as a cf_rendered; dp keeps the bytes. */
+static struct cf_rendered
+saved_files(const struct deployed *dp)
+{
+	const struct cf_secret *c = dp->files[F_CHAIN].bytes;
+	const struct cf_secret *k = dp->files[F_KEY].bytes;
+	const struct cf_secret *p = dp->files[F_PEM].bytes;
+
+	return (struct cf_rendered){
+	    .chain = c != NULL ? c->data : NULL,
+	    .chain_len = c != NULL ? c->len : 0,
+	    .key = k != NULL ? k->data : NULL,
+	    .key_len = k != NULL ? k->len : 0,
+	    .pem = p != NULL ? p->data : NULL,
+	    .pem_len = p != NULL ? p->len : 0,
+	};
+}
+
 /*
  * Puts dp's first n files back; when reactivate, activates the service
  * again with them and checks it: for the previous thumbprint when the
@@ -536,8 +358,7 @@ static int
 rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
 {
 	const struct cf_service *svc = dp->svc;
-	struct cf_rendered old = {0};
-	struct cf_secret *b[F_COUNT];
+	struct cf_rendered old;
 	struct cf_probe p;
 	struct cf_error e;
 	int i, existed = 0, rc = 0;
@@ -549,16 +370,12 @@ rollback(const struct deployed *dp, int n, int reactivate, struct rollback *rb)
 		    rc++ == 0)
 			rb->err = e;
 		existed |= dp->files[i].existed;
-		b[i] = dp->files[i].bytes;
 	}
 	if (rc != 0)
 		return -1;
 	if (!reactivate)
 		return 0;
-	old = (struct cf_rendered){b[F_CHAIN] ? b[F_CHAIN]->data : NULL,
-	    b[F_CHAIN] ? b[F_CHAIN]->len : 0, b[F_KEY] ? b[F_KEY]->data : NULL,
-	    b[F_KEY] ? b[F_KEY]->len : 0, b[F_PEM] ? b[F_PEM]->data : NULL,
-	    b[F_PEM] ? b[F_PEM]->len : 0};
+	old = saved_files(dp);
 	if ((rb->activated = activate(svc, &old, &rb->err)) == -1)
 		return -1;
 	if (svc->check_host == NULL || !existed)
@@ -642,7 +459,9 @@ refresh(const struct cf_service *svc, const struct cf_rendered *r,
 {
 	struct cf_probe was, now;
 	struct cf_error why;
-	int t = timeout_of(svc) < 5000 ? timeout_of(svc) : 5000, rc = -1;
+	int t = timeout_of(svc) < REFRESH_LOOK_MS ? timeout_of(svc)
+						  : REFRESH_LOOK_MS;
+	int rc = -1;
 
 	memset(&was, 0, sizeof(was));
 	memset(&now, 0, sizeof(now));
@@ -753,14 +572,12 @@ cf_deploy_undo(struct cf_deploy *d, char **report)
 void
 cf_deploy_abort(struct cf_deploy *d, struct cf_error *err)
 {
-	char *report = NULL, msg[sizeof(err->msg)];
+	char *report = NULL;
 
 	if (d == NULL)
 		return;
 	cf_deploy_undo(d, &report);
-	if (report[0] != '\0') {
-		memcpy(msg, err->msg, sizeof(msg));
-		cf_errorf(err, err->code, "%s; undone: %s", msg, report);
-	}
+	if (report[0] != '\0')
+		cf_error_append(err, "; undone: %s", report);
 	free(report);
 }

@@ -41,6 +41,9 @@
 #include "error.h"
 #include "service.h"
 
+/* How long a command or a check may take when the section says nothing. */
+#define CF_DEPLOY_TIMEOUT_MS 20000
+
 /*
  * Renders the files of a certificate: leaf, then chain (issuer first;
  * a self-signed top is left out, as servers send it to nobody), then the

@@ -19,8 +19,6 @@
 #include "deploy.h"
 #include "util.h"
 
-#define DEFAULT_TIMEOUT_MS 20000
-
 #define TAIL_KEEP 2048 /* bytes of a command's output kept for messages */
 
 /* The last bytes a command wrote. */
@@ -289,7 +287,7 @@ cf_run_command(const char *what, const char *cmd, const struct cf_service *svc,
 	pid_t pid;
 
 	if (timeout_ms <= 0)
-		timeout_ms = DEFAULT_TIMEOUT_MS;
+		timeout_ms = CF_DEPLOY_TIMEOUT_MS;
 	sigemptyset(&none);
 	if (runas_make(svc, what, &ra, err) == -1)
 		goto out;

@@ -90,14 +90,43 @@ cf_errorf_ossl(struct cf_error *err, int code, const char *fmt, ...)
 		va_start(ap, fmt);
 		verrorf(err, code, fmt, ap);
 		va_end(ap);
-		if (reason != NULL) {
-			size_t n = strlen(err->msg);
-			if (snprintf(err->msg + n, sizeof(err->msg) - n,
-				": %s", reason) >= (int)(sizeof(err->msg) - n))
-				cut_whole(err->msg);
-		}
+		if (reason != NULL)
+			cf_error_append(err, ": %s", reason);
 	}
 	ERR_clear_error();
+	return -1;
+}
+
+int
+cf_error_prefix(struct cf_error *err, const char *fmt, ...)
+{
+	char old[sizeof(err->msg)];
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	memcpy(old, err->msg, sizeof(old));
+	va_start(ap, fmt);
+	verrorf(err, err->code, fmt, ap);
+	va_end(ap);
+	return cf_error_append(err, "%s", old);
+}
+
+int
+cf_error_append(struct cf_error *err, const char *fmt, ...)
+{
+	va_list ap;
+	size_t n;
+	int w;
+
+	if (err == NULL)
+		return -1;
+	n = strlen(err->msg);
+	va_start(ap, fmt);
+	w = vsnprintf(err->msg + n, sizeof(err->msg) - n, fmt, ap);
+	va_end(ap);
+	if (w >= (int)(sizeof(err->msg) - n))
+		cut_whole(err->msg);
 	return -1;
 }
 

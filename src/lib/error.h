@@ -44,6 +44,24 @@ int cf_errorf(struct cf_error *err, int code, const char *fmt, ...)
 int cf_errorf_ossl(struct cf_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/*
+ * Puts the formatted text before err's message, keeping its code, so a
+ * helper's bare reason gets the name of what it was about:
+ * cf_error_prefix(err, "%s: ", name).  The text is taken as it is (the
+ * caller writes its own separator); when the whole does not fit, the old
+ * message's tail is cut on a character boundary.  The arguments must not
+ * point into err.  err may be NULL.  Returns -1.
+ */
+int cf_error_prefix(struct cf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * As cf_error_prefix, the formatted text going after err's message: the
+ * text is what is cut when the whole does not fit.  Returns -1.
+ */
+int cf_error_append(struct cf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Clears err to CF_OK and an empty message. */
 void cf_error_clear(struct cf_error *err);
 

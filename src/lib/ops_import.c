@@ -534,12 +534,9 @@ result_services(struct import *im, struct cf_error *err)
 static void
 rollout_failed(const struct import *im, struct cf_error *err)
 {
-	char why[sizeof(err->msg)];
-
-	snprintf(why, sizeof(why), "%s", err->msg);
-	cf_errorf(err, err->code,
-	    "%.8s is imported; its services were left as they were: %s",
-	    im->keyed, why);
+	cf_error_prefix(err,
+	    "%.8s is imported; its services were left as they were: ",
+	    im->keyed);
 }
 
 /*

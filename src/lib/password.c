@@ -29,11 +29,8 @@ from_file(const char *file, struct cf_secret **out, struct cf_error *err)
 {
 	struct cf_buf b;
 
-	if (cf_read_file(file, MAX_PASSWORD, &b, err) == -1) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return cf_errorf(err, err->code, "password file %s", msg);
-	}
+	if (cf_read_file(file, MAX_PASSWORD, &b, err) == -1)
+		return cf_error_prefix(err, "password file ");
 	*out = cf_secret_new(b.data, b.len);
 	OPENSSL_cleanse(b.data, b.len);
 	cf_buf_clear(&b);

@@ -70,9 +70,12 @@ static const struct {
 };
 #define NPROTOS (sizeof(protos) / sizeof(protos[0]))
 
-/* One probe in progress; lives on cf_probe_run's stack. */
+/*
+ * One probe in progress; lives on cf_probe_run's stack.  Its messages
+ * give the step and the reason: the caller knows the endpoint and says
+ * it as its own message needs.
+ */
 struct probe {
-	char where[320]; /* "host:port", first in every message */
 	int fd;
 	int timeout_ms;
 	long long deadline; /* CLOCK_MONOTONIC, ms */
@@ -108,11 +111,10 @@ wait_fd(struct probe *p, short events, const char *step)
 			return 0;
 		if (n == 0)
 			return cf_errorf(p->err, CF_E_IO,
-			    "%s: timed out after %d ms in %s", p->where,
-			    p->timeout_ms, step);
+			    "timed out after %d ms in %s", p->timeout_ms, step);
 		if (errno != EINTR)
-			return cf_errorf(p->err, CF_E_IO, "%s: %s: poll: %s",
-			    p->where, step, strerror(errno));
+			return cf_errorf(p->err, CF_E_IO, "%s: poll: %s",
+			    step, strerror(errno));
 	}
 }
 
@@ -161,8 +163,7 @@ dial(struct probe *p, const char *host, const char *port)
 
 	n = getaddrinfo(host, port, &hints, &res);
 	if (n != 0)
-		return cf_errorf(p->err, CF_E_IO, "%s: cannot resolve %s: %s",
-		    p->where, host,
+		return cf_errorf(p->err, CF_E_IO, "cannot resolve %s: %s", host,
 		    n == EAI_SYSTEM ? strerror(errno) : gai_strerror(n));
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		n = connect_one(p, ai, &e);
@@ -173,8 +174,7 @@ dial(struct probe *p, const char *host, const char *port)
 	if (n == 0)
 		return 0;
 	if (n == -1)
-		cf_errorf(
-		    p->err, CF_E_IO, "%s: connect: %s", p->where, strerror(e));
+		cf_errorf(p->err, CF_E_IO, "connect: %s", strerror(e));
 	return -1;
 }
 
@@ -198,8 +198,8 @@ send_all(struct probe *p, const char *step, const char *s)
 		if (n >= 0)
 			off += (size_t)n;
 		else if (!again(errno))
-			return cf_errorf(p->err, CF_E_IO, "%s: %s: %s",
-			    p->where, step, strerror(errno));
+			return cf_errorf(p->err, CF_E_IO, "%s: %s", step,
+			    strerror(errno));
 		else if (wait_fd(p, POLLOUT, step) == -1)
 			return -1;
 	}
@@ -222,8 +222,7 @@ read_line(struct probe *p, const char *step, char *line, size_t *budget)
 	while (nl == NULL) {
 		if (len == *budget)
 			return cf_errorf(p->err, CF_E_IO,
-			    "%s: %s: reply longer than %d bytes", p->where,
-			    step, REPLY_MAX);
+			    "%s: reply longer than %d bytes", step, REPLY_MAX);
 		n = recv(p->fd, line + len, *budget - len, MSG_PEEK);
 		if (n < 0 && again(errno)) {
 			if (wait_fd(p, POLLIN, step) == -1)
@@ -231,15 +230,14 @@ read_line(struct probe *p, const char *step, char *line, size_t *budget)
 			continue;
 		}
 		if (n <= 0)
-			return cf_errorf(p->err, CF_E_IO, "%s: %s: %s",
-			    p->where, step,
+			return cf_errorf(p->err, CF_E_IO, "%s: %s", step,
 			    n == 0 ? "connection closed by the server"
 				   : strerror(errno));
 		nl = memchr(line + len, '\n', (size_t)n);
 		take = nl ? (size_t)(nl - (line + len)) + 1 : (size_t)n;
 		if (recv(p->fd, line + len, take, 0) != (ssize_t)take)
-			return cf_errorf(p->err, CF_E_IO, "%s: %s: %s",
-			    p->where, step, strerror(errno));
+			return cf_errorf(p->err, CF_E_IO, "%s: %s", step,
+			    strerror(errno));
 		len += take;
 	}
 	*budget -= len;
@@ -266,8 +264,8 @@ exchange(struct probe *p, const struct exchange *x)
 	for (n = 0;; n++) {
 		if (n == REPLY_LINES)
 			return cf_errorf(p->err, CF_E_IO,
-			    "%s: %s: reply longer than %d lines", p->where,
-			    x->step, REPLY_LINES);
+			    "%s: reply longer than %d lines", x->step,
+			    REPLY_LINES);
 		if (read_line(p, x->step, line, &budget) == -1)
 			return -1;
 		if (x->kind == R_LINE ||
@@ -283,8 +281,7 @@ exchange(struct probe *p, const struct exchange *x)
 		if ((unsigned char)line[i] < 0x20 ||
 		    (unsigned char)line[i] > 0x7e)
 			line[i] = '?';
-	return cf_errorf(
-	    p->err, CF_E_IO, "%s: %s: %s", p->where, x->refused, line);
+	return cf_errorf(p->err, CF_E_IO, "%s: %s", x->refused, line);
 }
 
 struct cf_probe_ctx {
@@ -297,17 +294,15 @@ struct cf_probe_ctx {
  * given, else the system's when verify.  Verification never fails the
  * handshake: the probe reports what was served, and SSL_get_verify_result
  * says whether it verified.  No client session cache, so every probe is
- * a full handshake and sees the certificate.  Messages start with where
- * (may be "").
+ * a full handshake and sees the certificate.
  */
 static SSL_CTX *
-ssl_ctx_new(
-    const char *ca_file, int verify, const char *where, struct cf_error *err)
+ssl_ctx_new(const char *ca_file, int verify, struct cf_error *err)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
 	if (ctx == NULL) {
-		cf_errorf_ossl(err, CF_E_INTERNAL, "%sTLS", where);
+		cf_errorf_ossl(err, CF_E_INTERNAL, "TLS");
 		return NULL;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -316,14 +311,14 @@ ssl_ctx_new(
 	if (ca_file == NULL) {
 		if (!verify || SSL_CTX_set_default_verify_paths(ctx) == 1)
 			return ctx;
-		cf_errorf_ossl(err, CF_E_IO, "%sthe system's CA roots", where);
+		cf_errorf_ossl(err, CF_E_IO, "the system's CA roots");
 	}
 	/* OpenSSL's reason for a missing file is a bare "system lib". */
 	else if (access(ca_file, R_OK) != 0)
-		cf_errorf(err, CF_E_IO, "%sCA file %s: %s", where, ca_file,
+		cf_errorf(err, CF_E_IO, "CA file %s: %s", ca_file,
 		    strerror(errno));
 	else if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
-		cf_errorf_ossl(err, CF_E_IO, "%sCA file %s", where, ca_file);
+		cf_errorf_ossl(err, CF_E_IO, "CA file %s", ca_file);
 	else
 		return ctx;
 	SSL_CTX_free(ctx);
@@ -359,13 +354,12 @@ handshake(struct probe *p, SSL *ssl)
 		case SSL_ERROR_SYSCALL:
 			if (ERR_peek_error() == 0)
 				return cf_errorf(p->err, CF_E_IO,
-				    "%s: TLS handshake: %s", p->where,
+				    "TLS handshake: %s",
 				    e ? strerror(e)
 				      : "connection closed by the server");
 			/* fall through */
 		default:
-			return cf_errorf_ossl(
-			    p->err, CF_E_IO, "%s: TLS handshake", p->where);
+			return cf_errorf_ossl(p->err, CF_E_IO, "TLS handshake");
 		}
 	}
 }
@@ -389,7 +383,7 @@ report(struct probe *p, SSL *ssl, int verify, const char *sni,
 
 	if (leaf == NULL)
 		return cf_errorf(p->err, CF_E_IO,
-		    "%s: TLS handshake: no certificate presented", p->where);
+		    "TLS handshake: no certificate presented");
 	cf_certfacts_read_light(leaf, &f);
 	memcpy(out->thumbprint, f.thumbprint, sizeof(out->thumbprint));
 	out->subject = f.subject;
@@ -430,8 +424,7 @@ tls_probe(struct probe *p, const struct cf_probe_ctx *ctx,
 
 	if (ssl == NULL || SSL_set_fd(ssl, p->fd) != 1 ||
 	    (sni && SSL_set_tlsext_host_name(ssl, o->sni) != 1)) {
-		cf_errorf_ossl(
-		    p->err, CF_E_IO, "%s: TLS handshake: setup", p->where);
+		cf_errorf_ossl(p->err, CF_E_IO, "TLS handshake: setup");
 		goto out;
 	}
 	if (handshake(p, ssl) == -1)
@@ -508,7 +501,7 @@ struct cf_probe_ctx *
 cf_probe_ctx_new(const char *ca_file, int verify, struct cf_error *err)
 {
 	struct cf_probe_ctx *c;
-	SSL_CTX *ssl = ssl_ctx_new(ca_file, verify, "", err);
+	SSL_CTX *ssl = ssl_ctx_new(ca_file, verify, err);
 
 	if (ssl == NULL)
 		return NULL;
@@ -551,7 +544,6 @@ cf_probe_run(
 	struct cf_probe got;
 	struct cf_probe_ctx own = {NULL, 0};
 	const struct cf_probe_ctx *ctx = o->ctx;
-	char where[sizeof(p.where) + 2];
 	sigset_t mask;
 	int rc = -1, was_pending;
 
@@ -561,15 +553,12 @@ cf_probe_run(
 	    (size_t)o->proto >= NPROTOS)
 		return cf_errorf(err, CF_E_USAGE,
 		    "probe: a host, a port and a known protocol are needed");
-	snprintf(p.where, sizeof(p.where),
-	    strchr(o->host, ':') ? "[%s]:%s" : "%s:%s", o->host, o->port);
 	p.timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 	p.deadline = now_ms() + p.timeout_ms;
 	sigpipe_block(&mask, &was_pending);
 	if (ctx == NULL) {
-		snprintf(where, sizeof(where), "%s: ", p.where);
 		own.verify = o->verify || o->ca_file != NULL;
-		own.ssl = ssl_ctx_new(o->ca_file, o->verify, where, err);
+		own.ssl = ssl_ctx_new(o->ca_file, o->verify, err);
 		if (own.ssl == NULL)
 			goto out;
 		ctx = &own;

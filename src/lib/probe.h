@@ -83,12 +83,13 @@ void cf_probe_clear(struct cf_probe *p); /* NULL-safe */
 
 /*
  * Connects and handshakes as o says; fills *out (cleared first).  -1 on
- * failure with CF_E_IO and a message naming host:port and the step:
- * "127.0.0.1:2525: connect: Connection refused", "...: STARTTLS refused:
- * 454 TLS not available", "...: TLS handshake: <OpenSSL reason>",
- * "...: timed out after 5000 ms in <step>".  A failed verification is not
- * an error: it is out->verified = 0 with the reason, so the served
- * thumbprint is known whatever the chain.
+ * failure with CF_E_IO and a message naming the step and the reason,
+ * not the endpoint, which the caller puts where its message needs it:
+ * "connect: Connection refused", "STARTTLS refused: 454 TLS not
+ * available", "TLS handshake: <OpenSSL reason>", "timed out after 5000
+ * ms in <step>".  A failed verification is not an error: it is
+ * out->verified = 0 with the reason, so the served thumbprint is known
+ * whatever the chain.
  */
 int cf_probe_run(const struct cf_probe_opts *o, struct cf_probe *out,
     struct cf_error *err);

@@ -4,7 +4,6 @@
  * certificate ("certfleet-key-v1:<thumbprint>"), so a sealed key moved
  * to another row does not open there.
  */
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "store_int.h"
@@ -64,11 +63,9 @@ store_unseal_row(struct cf_store *s, const char *sql, const char *thumb,
 	else if (step != SQLITE_ROW)
 		store_db_error(s, err, "read a sealed key");
 	else if (cf_unseal(s->seal, aad, sqlite3_column_blob(st, 0),
-		     (size_t)sqlite3_column_bytes(st, 0), out, err) == -1) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		cf_errorf(err, CF_E_CRYPTO, "%s: %s", thumb, msg);
-	} else
+		     (size_t)sqlite3_column_bytes(st, 0), out, err) == -1)
+		cf_error_prefix(err, "%s: ", thumb); /* keeps CF_E_CRYPTO */
+	else
 		rc = 0;
 	store_release(s, st);
 	return rc;

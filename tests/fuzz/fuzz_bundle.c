@@ -6,6 +6,7 @@
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/lib \
  *       src/lib/error.c src/lib/util.c src/lib/bundle.c src/lib/pkcs12.c \
+ *       src/lib/pbe.c \
  *       tests/fuzz/fuzz_bundle.c -lcrypto -o fuzz_bundle
  *   ./fuzz_bundle tests/vectors/fuzz-seeds/openssl-fuzz-corpora/asn1
  *

@@ -1,6 +1,7 @@
 /*
  * test_error.c - error.c: cf_errorf and cf_errorf_ossl (code, message,
- * truncation, the OpenSSL queue drained), code names and HTTP statuses.
+ * truncation, the OpenSSL queue drained), cf_error_prefix and
+ * cf_error_append, code names and HTTP statuses.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -237,12 +238,57 @@ test_cut_utf8(void)
 	    "errorf: a short UTF-8 message is whole");
 }
 
+static void
+test_prefix_append(void)
+{
+	struct cf_error err;
+	char text[600];
+
+	cf_errorf(&err, CF_E_PASSWORD, "a password is needed");
+	CHECK(cf_error_prefix(&err, "%s: ", "mail.pfx") == -1,
+	    "prefix: returns -1");
+	CHECK_STR(err.msg, "mail.pfx: a password is needed",
+	    "prefix: the text goes first, as given");
+	CHECK(err.code == CF_E_PASSWORD, "prefix: the code is kept");
+	CHECK(cf_error_append(&err, "; undone: %s", "web back") == -1 &&
+		  err.code == CF_E_PASSWORD,
+	    "append: returns -1, the code is kept");
+	CHECK_STR(err.msg, "mail.pfx: a password is needed; undone: web back",
+	    "append: the text goes last");
+	cf_errorf(&err, CF_E_IO, "100%% done");
+	cf_error_prefix(&err, "write ");
+	CHECK_STR(err.msg, "write 100% done",
+	    "prefix: the old message is not taken as a format");
+	CHECK(cf_error_prefix(NULL, "x: ") == -1 &&
+		  cf_error_append(NULL, "x") == -1,
+	    "prefix, append: NULL err is safe and still -1");
+
+	/* Too long: the old message's tail (prefix) or the new text
+	 * (append) is cut, on a character boundary. */
+	memset(text, 'a', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	cf_errorf(&err, CF_E_LIMIT, "%.506s\xe2\x82\xac", text);
+	cf_error_prefix(&err, "xyz");
+	CHECK(strlen(err.msg) == 509 && utf8_whole(err.msg) &&
+		  strncmp(err.msg, "xyzaaa", 6) == 0 && err.code == CF_E_LIMIT,
+	    "prefix: a message pushed past the end loses its tail, whole");
+	cf_errorf(&err, CF_E_LIMIT, "%.509s", text);
+	cf_error_append(&err, "%s", "\xe2\x82\xac");
+	CHECK(strlen(err.msg) == 509 && utf8_whole(err.msg),
+	    "append: a character that does not fit is left out whole");
+	cf_errorf(&err, CF_E_LIMIT, "%.508s", text);
+	cf_error_append(&err, "%s", "\xe2\x82\xac");
+	CHECK(strlen(err.msg) == 511 && utf8_whole(err.msg),
+	    "append: a character that just fits is kept");
+}
+
 int
 main(void)
 {
 	test_cut_utf8();
 	test_errorf();
 	test_errorf_ossl();
+	test_prefix_append();
 	test_codes();
 	return check_done();
 }

@@ -431,6 +431,55 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 	free(der);
 }
 
+/*
+ * Real shrouded keys inside two encrypted safes: each key's algorithm is
+ * inspected once its safe is decrypted, and that inspection is what the
+ * key is decrypted with (pkcs12.c forgets it before the safe's bags are
+ * freed, so the second safe's cannot be mistaken for the first's).
+ */
+static void
+test_nested_keys(X509 *leaf, EVP_PKEY *key, EVP_PKEY *other)
+{
+	STACK_OF(PKCS7) *safes = NULL;
+	STACK_OF(PKCS12_SAFEBAG) *bags;
+	EVP_PKEY *keys[2] = {key, other};
+	struct cf_error err;
+	struct cf_bundle *b;
+	unsigned char *der;
+	size_t len;
+	PKCS12 *p12;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		bags = NULL;
+		PKCS12_add_key(&bags, keys[i], 0, 1000, NID_aes_256_cbc, pw);
+		if (i == 0)
+			PKCS12_add_cert(&bags, leaf);
+		PKCS12_add_safe(&safes, bags,
+		    NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 1000, pw);
+		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
+	}
+	p12 = PKCS12_add_safes(safes, 0);
+	PKCS12_set_mac(p12, pw, -1, NULL, 8, 1000, EVP_sha256());
+	der = to_der(p12, &len);
+	CHECK(parse(der, len, pw, &b, &err) == 0 && b->nkeys == 2 &&
+		sk_X509_num(b->certs) == 1 &&
+		EVP_PKEY_eq(b->keys[0], key) == 1 &&
+		EVP_PKEY_eq(b->keys[1], other) == 1,
+	    "keys inside two encrypted safes: each decrypts to its key");
+	cf_bundle_free(b);
+	CHECK(parse(der, len, "wrong", &b, &err) == -1 &&
+		err.code == CF_E_PASSWORD &&
+		strcmp(err.msg,
+		    "t.p12: MAC verification failed (wrong password?)") == 0,
+	    "keys inside encrypted safes, wrong password: the file named "
+	    "once, first");
+	cf_bundle_free(b);
+	free(der);
+	PKCS12_free(p12);
+	sk_PKCS7_pop_free(safes, PKCS7_free);
+}
+
 /* ---- passwords -------------------------------------------------------------- */
 
 static void
@@ -645,8 +694,12 @@ test_pkcs8(EVP_PKEY *key)
 	got = NULL;
 	CHECK(cf_pkcs12_decrypt_pkcs8("k.pem", der, (size_t)n, "nope", &got,
 		  &err) == -1 &&
-		err.code == CF_E_PASSWORD && got == NULL,
-	    "encrypted PKCS#8, wrong password: CF_E_PASSWORD");
+		err.code == CF_E_PASSWORD && got == NULL &&
+		strcmp(err.msg,
+		    "k.pem: cannot decrypt the private key (wrong password?)") ==
+		    0,
+	    "encrypted PKCS#8, wrong password: CF_E_PASSWORD naming the "
+	    "file once");
 	CHECK(cf_pkcs12_decrypt_pkcs8("k.pem", der, (size_t)n / 2, pw, &got,
 		  &err) == -1 &&
 		err.code == CF_E_PARSE,
@@ -757,6 +810,8 @@ main(int argc, char **argv)
 		    1000);
 	if (check_test("caps"))
 		test_caps(leaf, key);
+	if (check_test("nested"))
+		test_nested_keys(leaf, key, other);
 	if (check_test("passwords"))
 		test_passwords(leaf, key);
 	if (check_test("misc"))
