@@ -4,12 +4,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "service.h"
+#include "service_int.h"
 #include "util.h"
 
 /* The kinds; a new kind is a svc_<kind>.c file and one line here. */
@@ -53,17 +52,6 @@ cf_services_new(void)
 	return xcalloc(1, sizeof(struct cf_services));
 }
 
-/* Frees a NULL-terminated "NAME=VALUE" list; NULL-safe. */
-static void
-env_free(char **env)
-{
-	size_t i;
-
-	for (i = 0; env != NULL && env[i] != NULL; i++)
-		free(env[i]);
-	free(env);
-}
-
 static void
 service_free(struct cf_service *s)
 {
@@ -72,7 +60,7 @@ service_free(struct cf_service *s)
 	free(s->pem);
 	free(s->test);
 	free(s->reload);
-	env_free(s->env);
+	service_env_free(s->env);
 	free(s->run_as);
 	free(s->runtime_api);
 	free(s->check_host);
@@ -214,46 +202,6 @@ set_kind(struct cf_service *s, const char *v, struct cf_error *err)
 	    v);
 }
 
-static int
-set_owner(struct cf_service *s, const char *v, struct cf_error *err)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096], *end;
-	unsigned long id;
-
-	errno = 0;
-	id = strtoul(v, &end, 10);
-	if (*end == '\0' && errno == 0 && id < 0xFFFFFFFFul) {
-		s->uid = (uid_t)id;
-		return 0;
-	}
-	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return cf_errorf(err, CF_E_USAGE,
-		    "owner %s: no such user on this host", v);
-	s->uid = pw.pw_uid;
-	return 0;
-}
-
-static int
-set_group(struct cf_service *s, const char *v, struct cf_error *err)
-{
-	struct group gr, *res = NULL;
-	char buf[8192], *end;
-	unsigned long id;
-
-	errno = 0;
-	id = strtoul(v, &end, 10);
-	if (*end == '\0' && errno == 0 && id < 0xFFFFFFFFul) {
-		s->gid = (gid_t)id;
-		return 0;
-	}
-	if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return cf_errorf(err, CF_E_USAGE,
-		    "group %s: no such group on this host", v);
-	s->gid = gr.gr_gid;
-	return 0;
-}
-
 /* An octal mode; a key file others may read or write is refused. */
 static int
 set_mode(unsigned *out, const char *key, const char *v, int secret,
@@ -323,116 +271,6 @@ set_timeout(struct cf_service *s, const char *v, struct cf_error *err)
 	return 0;
 }
 
-/*
- * The user commands run as (run_as): a name, or a number with a name in
- * the password database, which initgroups needs.
- */
-static int
-set_run_as(struct cf_service *s, const char *v, struct cf_error *err)
-{
-	struct passwd pw, *res = NULL;
-	char buf[4096], *end;
-	unsigned long id;
-	int r;
-
-	errno = 0;
-	id = strtoul(v, &end, 10);
-	if (*end == '\0' && errno == 0 && id < 0xFFFFFFFFul)
-		r = getpwuid_r((uid_t)id, &pw, buf, sizeof(buf), &res);
-	else
-		r = getpwnam_r(v, &pw, buf, sizeof(buf), &res);
-	if (r != 0 || res == NULL)
-		return cf_errorf(
-		    err, CF_E_USAGE, "run_as %s: no such user on this host", v);
-	s->run_as = xstrdup(pw.pw_name);
-	s->run_uid = pw.pw_uid;
-	s->run_gid = pw.pw_gid;
-	return 0;
-}
-
-#define MAX_ENV 32
-
-/* 1 when the n bytes at p are a variable name: [A-Za-z_][A-Za-z0-9_]*. */
-static int
-env_name_ok(const char *p, size_t n)
-{
-	size_t i;
-
-	if (n == 0 || isdigit((unsigned char)p[0]))
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)p[i]) && p[i] != '_')
-			return 0;
-	return 1;
-}
-
-/*
- * env = NAME=VALUE ...: entries separated by blanks; a value with blanks
- * in double quotes (NAME="a b"), no escapes.  A value may be a secret
- * (a token for a reload): messages name the entry, never its value.
- */
-static int
-set_env(struct cf_service *s, const char *v, struct cf_error *err)
-{
-	const char *p = v, *eq, *val, *end;
-	char **env = xcalloc(MAX_ENV + 1, sizeof(*env));
-	size_t n = 0, i, vlen;
-	int rc = -1;
-
-	for (;;) {
-		while (isspace((unsigned char)*p))
-			p++;
-		if (*p == '\0')
-			break;
-		eq = p + strcspn(p, "= \t");
-		if (*eq != '=' || !env_name_ok(p, (size_t)(eq - p))) {
-			cf_errorf(err, CF_E_USAGE,
-			    "env: entry %zu: give NAME=VALUE entries separated "
-			    "by spaces (NAME: letters, digits and _)",
-			    n + 1);
-			goto out;
-		}
-		val = eq + 1;
-		if (*val == '"') {
-			if ((end = strchr(val + 1, '"')) == NULL) {
-				cf_errorf(err, CF_E_USAGE,
-				    "env: %.*s: the quote is not closed",
-				    (int)(eq - p), p);
-				goto out;
-			}
-			val++;
-			vlen = (size_t)(end - val);
-			end++;
-		} else {
-			vlen = strcspn(val, " \t");
-			end = val + vlen;
-		}
-		for (i = 0; i < n; i++)
-			if (strncmp(env[i], p, (size_t)(eq - p) + 1) == 0)
-				break;
-		if (i < n) {
-			cf_errorf(err, CF_E_USAGE, "env: %.*s is given twice",
-			    (int)(eq - p), p);
-			goto out;
-		}
-		if (n == MAX_ENV) {
-			cf_errorf(err, CF_E_USAGE, "env: more than %d entries",
-			    MAX_ENV);
-			goto out;
-		}
-		env[n++] =
-		    xasprintf("%.*s%.*s", (int)(eq - p + 1), p, (int)vlen, val);
-		p = end;
-	}
-	env_free(s->env);
-	s->env = env;
-	env = NULL;
-	rc = 0;
-out:
-	env_free(env);
-	return rc;
-}
-
 /* A command, or NULL for "none". */
 static char *
 command_of(const char *v)
@@ -499,9 +337,9 @@ set_one(struct cf_service *s, int k, const char *v, const char *base,
 		s->pem = path_of(v, base);
 		return 0;
 	case K_OWNER:
-		return set_owner(s, v, err);
+		return service_set_owner(s, v, err);
 	case K_GROUP:
-		return set_group(s, v, err);
+		return service_set_group(s, v, err);
 	case K_MODE:
 		return set_mode(&s->mode, "mode", v, 1, err);
 	case K_CHAIN_MODE:
@@ -513,9 +351,9 @@ set_one(struct cf_service *s, int k, const char *v, const char *base,
 		s->reload = command_of(v);
 		return 0;
 	case K_ENV:
-		return set_env(s, v, err);
+		return service_set_env(s, v, err);
 	case K_RUN_AS:
-		return set_run_as(s, v, err);
+		return service_set_run_as(s, v, err);
 	case K_RUNTIME_API:
 		s->runtime_api = path_of(v, base);
 		return 0;
