@@ -5,6 +5,8 @@
  * Messages are etcd_msg.c's, the watch stream etcd_watch.c's.
  */
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -258,6 +260,22 @@ etcd_conn_new(struct etcd *e, struct etcd_endpoint *ep)
 	return c;
 }
 
+/*
+ * TLS writes a request as several records; with Nagle's algorithm the
+ * later ones wait for the member's delayed ACK (40 ms a call).  The
+ * socket exists once evhttp has started connecting (numeric hosts connect
+ * at once), so this comes right after the first request is made.
+ */
+void
+etcd_conn_nodelay(struct etcd_conn *c)
+{
+	evutil_socket_t fd = bufferevent_getfd(c->bev);
+	int one = 1;
+
+	if (fd != -1)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static void
 discard_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -497,11 +515,11 @@ call_answer(struct etcd_call *k, json_t *root, int status)
 	}
 	e->cur = k->ep_index;
 	k->tries = 0;
-	if (k->auth != NULL) {
-		if (take_token(k, root, &err) == -1) {
-			call_finish(k, NULL, &err);
-			return;
-		}
+	if (r->is_auth && take_token(k, root, &err) == -1) {
+		call_finish(k, NULL, &err);
+		return;
+	}
+	if (k->auth != NULL) { /* authenticated: now the call itself */
 		etcd_req_free(k->auth);
 		k->auth = NULL;
 		call_send(k);
@@ -620,8 +638,11 @@ call_send(struct etcd_call *k)
 		evhttp_request_free(hr);
 		tv.tv_sec = 0;
 		tv.tv_usec = 0;
-	} else
+	} else {
 		k->hr = hr;
+		if (!k->reused)
+			etcd_conn_nodelay(k->conn);
+	}
 	evtimer_add(k->timer, &tv);
 }
 

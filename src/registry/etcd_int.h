@@ -65,6 +65,8 @@ struct etcd {
 
 /* A new connection to ep on e's base; aborts when out of memory. */
 struct etcd_conn *etcd_conn_new(struct etcd *e, struct etcd_endpoint *ep);
+/* Sends each write at once (TCP_NODELAY), once c is connecting. */
+void etcd_conn_nodelay(struct etcd_conn *c);
 /* Frees c from the event loop soon (never inside evhttp's callbacks). */
 void etcd_conn_discard(struct etcd *e, struct etcd_conn *c);
 /* The OpenSSL reason a connection's TLS failed with, or NULL. */

@@ -458,6 +458,7 @@ dial(struct etcd_watch *w)
 		failover(w, "cannot connect");
 		return;
 	}
+	etcd_conn_nodelay(w->conn);
 	evtimer_add(w->timer, &tv); /* until "created" */
 }
 

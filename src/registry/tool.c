@@ -537,9 +537,10 @@ set_pct(json_t *o, const char *name, double *v, long n, double pct)
 {
 	char key[32];
 
-	snprintf(key, sizeof(key), "%sP%.0fMs", name, pct);
-	json_object_set_new(o, key, json_real(v[(long)((double)(n - 1) *
-	    pct / 100.0)]));
+	snprintf(key, sizeof(key), "%sP%.0fUs", name, pct);
+	json_object_set_new(o, key,
+	    json_integer((json_int_t)(1000 * v[(long)((double)(n - 1) *
+						     pct / 100.0)])));
 }
 
 /* bench PREFIX N SIZE */
@@ -639,6 +640,7 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 	    {"ca", 1, NULL, 'a'}, {"cert", 1, NULL, 'c'}, {"key", 1, NULL, 'k'},
 	    {"user", 1, NULL, 'u'}, {"password-file", 1, NULL, 'p'},
 	    {"timeout-ms", 1, NULL, 't'}, {"hex", 0, NULL, 'x'},
+	    {"password", 1, NULL, 'P'},
 	    {"help", 0, NULL, 'h'}, {0}};
 	char *tok, *save = NULL;
 	int c;
@@ -653,6 +655,11 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 		case 'p': o->password = read_password(optarg); break;
 		case 't': o->cfg.timeout_ms = (int)arg_i64(optarg, "--timeout-ms"); break;
 		case 'x': o->hex = 1; break;
+		case 'P': /* named, so that it is no abbreviation */
+			usage_exit("--password: a password is never taken "
+				   "from the command line; use --password-file "
+				   "FILE, or - for stdin");
+			break;
 		case 'h': help(stdout); exit(0);
 		default: help(stderr); exit(2);
 		}
@@ -695,7 +702,7 @@ main(int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
-	optind = 1;
+	optind = 0; /* GNU getopt: start afresh on the command's argv */
 	rc = cmd->fn(e, &o, argc - first, argv + first);
 out:
 	etcd_free(e);
