@@ -6,10 +6,11 @@
  *
  *   cf-etcd --endpoints URL[,URL...] --ca F [--cert F --key F]
  *           [--user U --password-file F|-] [--timeout-ms N] [--hex]
- *           COMMAND ARGS...
+ *           [--repeat N --interval-ms MS] COMMAND ARGS...
  *
  * With --hex, keys and values on the command line are hexadecimal (for
- * binary keys).  Every key and value printed carries its hex form too.
+ * binary keys).  --repeat runs the command N times on one client,
+ * --interval-ms apart (a client that lives on, as an agent does).  Every key and value printed carries its hex form too.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -26,6 +27,8 @@
 struct opts {
 	struct etcd_config cfg;
 	int hex;
+	long repeat;	  /* runs of the command, one client */
+	long interval_ms; /* between them */
 	struct cf_secret *password;
 	struct event_base *base; /* for watch and bench */
 };
@@ -301,37 +304,44 @@ cmd_txn_cas(struct etcd *e, struct opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* lease grant TTL | keepalive ID | revoke ID */
+/* One lease call: grant, keepalive or revoke, as a JSON line. */
 static int
-cmd_lease(struct etcd *e, struct opts *o, int argc, char **argv)
+lease_once(struct etcd *e, const char *verb, int64_t n)
 {
 	struct etcd_reply *r = NULL;
 	struct etcd_req *req;
 	struct cf_error err;
 	json_t *out;
 
-	(void)o;
-	if (argc != 3)
-		usage_exit("usage: lease grant TTL | keepalive ID | revoke ID");
-	if (strcmp(argv[1], "grant") == 0)
-		req = etcd_req_lease_grant(arg_i64(argv[2], "TTL"));
-	else if (strcmp(argv[1], "keepalive") == 0)
-		req = etcd_req_lease_keepalive(arg_i64(argv[2], "ID"));
-	else if (strcmp(argv[1], "revoke") == 0)
-		req = etcd_req_lease_revoke(arg_i64(argv[2], "ID"));
+	if (strcmp(verb, "grant") == 0)
+		req = etcd_req_lease_grant(n);
+	else if (strcmp(verb, "keepalive") == 0)
+		req = etcd_req_lease_keepalive(n);
 	else
-		usage_exit("lease: grant, keepalive or revoke");
+		req = etcd_req_lease_revoke(n);
 	if (etcd_call_wait(e, req, &r, &err) == -1)
 		return fail(&err);
 	out = json_object();
 	json_object_set_new(out, "Revision", json_integer(r->revision));
-	if (strcmp(argv[1], "revoke") != 0) {
+	if (strcmp(verb, "revoke") != 0) {
 		json_object_set_new(out, "ID", i64_str(r->lease_id));
 		json_object_set_new(out, "TTL", json_integer(r->ttl));
 	}
 	print_json(out);
 	etcd_reply_free(r);
 	return 0;
+}
+
+/* lease grant TTL | keepalive ID | revoke ID */
+static int
+cmd_lease(struct etcd *e, struct opts *o, int argc, char **argv)
+{
+	(void)o;
+	if (argc != 3 || (strcmp(argv[1], "grant") != 0 &&
+			     strcmp(argv[1], "keepalive") != 0 &&
+			     strcmp(argv[1], "revoke") != 0))
+		usage_exit("usage: lease grant TTL | keepalive ID | revoke ID");
+	return lease_once(e, argv[1], arg_i64(argv[2], "TTL or ID"));
 }
 
 struct watching {
@@ -606,7 +616,8 @@ help(FILE *f)
 	fprintf(f, "usage: cf-etcd --endpoints URL[,URL...] --ca FILE "
 		   "[--cert FILE --key FILE]\n"
 		   "               [--user NAME --password-file FILE|-] "
-		   "[--timeout-ms N] [--hex] COMMAND ...\n");
+		   "[--timeout-ms N] [--hex]\n"
+		   "               [--repeat N --interval-ms MS] COMMAND ...\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 }
@@ -640,7 +651,8 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 	    {"ca", 1, NULL, 'a'}, {"cert", 1, NULL, 'c'}, {"key", 1, NULL, 'k'},
 	    {"user", 1, NULL, 'u'}, {"password-file", 1, NULL, 'p'},
 	    {"timeout-ms", 1, NULL, 't'}, {"hex", 0, NULL, 'x'},
-	    {"password", 1, NULL, 'P'},
+	    {"password", 1, NULL, 'P'}, {"repeat", 1, NULL, 'r'},
+	    {"interval-ms", 1, NULL, 'i'},
 	    {"help", 0, NULL, 'h'}, {0}};
 	char *tok, *save = NULL;
 	int c;
@@ -655,6 +667,8 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 		case 'p': o->password = read_password(optarg); break;
 		case 't': o->cfg.timeout_ms = (int)arg_i64(optarg, "--timeout-ms"); break;
 		case 'x': o->hex = 1; break;
+		case 'r': o->repeat = (long)arg_i64(optarg, "--repeat"); break;
+		case 'i': o->interval_ms = (long)arg_i64(optarg, "--interval-ms"); break;
 		case 'P': /* named, so that it is no abbreviation */
 			usage_exit("--password: a password is never taken "
 				   "from the command line; use --password-file "
@@ -702,8 +716,13 @@ main(int argc, char **argv)
 		fail(&err);
 		goto out;
 	}
-	optind = 0; /* GNU getopt: start afresh on the command's argv */
-	rc = cmd->fn(e, &o, argc - first, argv + first);
+	for (i = 0; i < (size_t)(o.repeat > 1 ? o.repeat : 1); i++) {
+		if (i > 0)
+			cf_sleep_ms(o.interval_ms);
+		optind = 0; /* GNU getopt: afresh on the command's argv */
+		if ((rc = cmd->fn(e, &o, argc - first, argv + first)) != 0)
+			break;
+	}
 out:
 	etcd_free(e);
 	if (o.base != NULL)

@@ -7,6 +7,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd-lib.sh"
 
+# Tokens idle for 2 s expire: the client must get a new one by itself.
+ETCD_TOKEN_TTL=2
 if ! etcd_cluster_start --rbac; then
 	fail "etcd cluster" "three members did not come up healthy"
 	e2e_done
@@ -114,6 +116,11 @@ check "watch from the compaction point on" \
 	cfe watch /w/ --from "$((rev + 1))" --count 1 --wait-ms 10000
 expect_eq "a watch from a kept revision replays it" \
 	"$(jqo '[.[] | select(.Type)][0] | "\(.Key) \(.Value)"')" "/w/c 4"
+
+# One client, two reads 3.5 s apart: the token expired in between.
+check "reads across the expiry of the token" \
+	cfe --repeat 2 --interval-ms 3500 get /p/1
+expect_eq "both reads answered" "$(jqo '[.[] | .Value // empty] | join(",")')" "v/p/1,v/p/1"
 
 # --- RBAC and credentials -------------------------------------------------------
 CFE_USER=agent-a check "the agent writes its own status key" \

@@ -18,6 +18,8 @@
 # /certfleet/ns/, readwrite on /certfleet/status/agent-a), passwords in
 # $T/etcd-pki/{root,agent-a}.pw (0600), and authentication enabled.
 #
+# ETCD_TOKEN_TTL: seconds an idle simple token lives (etcd's default 300).
+#
 # Client certificates carry no CN: etcd 3.4's gateway refuses one that
 # does once authentication is on (cn-client.pem is such a certificate, for
 # the test that says so).  Debian's etcd is 3.4.23 (scripts/setup-deps.sh).
@@ -92,6 +94,7 @@ etcd_member_start() {
 		--peer-cert-file "$d/n$i.pem" --peer-key-file "$d/n$i.key" \
 		--peer-trusted-ca-file "$d/ca.pem" --peer-client-cert-auth \
 		--heartbeat-interval 50 --election-timeout 500 \
+		--auth-token-ttl "${ETCD_TOKEN_TTL:-300}" \
 		--log-level warn --logger zap \
 		>>"$T/etcd-n$i.log" 2>&1 &
 	ETCD_PIDS[$i - 1]=$!
