@@ -60,6 +60,11 @@ $(B)/libcertfleet_registry.a: $(REG_OBJ)
 	rm -f $@ && ar rcs $@ $^
 $(B)/cf-etcd: $(B)/obj/src/registry/tool.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/obj/tests/unit/test_etcd_msg.o: ALL_CFLAGS += -Isrc/registry
+$(B)/tests/test_etcd_msg: $(B)/obj/tests/unit/test_etcd_msg.o \
+    $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a

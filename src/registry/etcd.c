@@ -164,12 +164,15 @@ call_free(struct etcd_call *k)
 	free(k);
 }
 
-/* Frees a connection now: only from outside evhttp's callbacks. */
-static void
-conn_free(struct etcd_conn *c)
+void
+etcd_conn_free(struct etcd_conn *c)
 {
+	if (c == NULL)
+		return;
 	if (c->evcon != NULL)
 		evhttp_connection_free(c->evcon); /* frees the bufferevent */
+	if (c->free_ev != NULL)
+		event_free(c->free_ev);
 	free(c);
 }
 
@@ -188,13 +191,17 @@ etcd_free(struct etcd *e)
 		if (k->hr != NULL)
 			evhttp_cancel_request(k->hr);
 		if (k->conn != NULL)
-			conn_free(k->conn);
+			etcd_conn_free(k->conn);
 		call_free(k);
+	}
+	while ((c = e->discarded) != NULL) { /* their events never run */
+		e->discarded = c->next;
+		etcd_conn_free(c);
 	}
 	for (i = 0; i < e->n_ep; i++) {
 		while ((c = e->ep[i].idle) != NULL) {
 			e->ep[i].idle = c->next;
-			conn_free(c);
+			etcd_conn_free(c);
 		}
 		free(e->ep[i].url);
 		free(e->ep[i].host);
@@ -203,11 +210,8 @@ etcd_free(struct etcd *e)
 	free(e->user);
 	cf_secret_free(e->password);
 	cf_secret_free(e->token);
-	if (e->own_base) {
-		/* run the deferred frees of discarded connections */
-		event_base_loop(e->base, EVLOOP_NONBLOCK);
+	if (e->own_base)
 		event_base_free(e->base);
-	}
 	free(e);
 }
 
@@ -236,6 +240,7 @@ etcd_conn_new(struct etcd *e, struct etcd_endpoint *ep)
 	SSL *ssl;
 
 	c->ep = ep;
+	c->e = e;
 	if ((ssl = SSL_new(e->ctx)) == NULL)
 		abort();
 	/* the member's certificate must name the host of the endpoint */
@@ -279,22 +284,30 @@ etcd_conn_nodelay(struct etcd_conn *c)
 static void
 discard_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct etcd_conn *c = arg, **p;
+
 	(void)fd;
 	(void)what;
-	conn_free(arg);
+	for (p = &c->e->discarded; *p != NULL; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	etcd_conn_free(c);
 }
 
 void
 etcd_conn_discard(struct etcd *e, struct etcd_conn *c)
 {
-	struct timeval now = {0, 0};
-
 	if (c == NULL)
 		return;
-	/* evhttp still touches the connection after its callbacks return */
-	if (event_base_once(e->base, -1, EV_TIMEOUT, discard_cb, c, &now) ==
-	    -1)
+	/* evhttp still touches the connection after its callbacks return;
+	 * etcd_free frees what is still on the list */
+	if ((c->free_ev = evtimer_new(e->base, discard_cb, c)) == NULL)
 		abort();
+	c->next = e->discarded;
+	e->discarded = c;
+	event_active(c->free_ev, EV_TIMEOUT, 0);
 }
 
 const char *

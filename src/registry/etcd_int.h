@@ -14,6 +14,7 @@
 struct evhttp_connection;
 struct evhttp_request;
 struct bufferevent;
+struct event;
 
 /* A request: the call's name for messages, its path and its JSON body.
  * The authentication request carries its body as a secret instead. */
@@ -27,11 +28,14 @@ struct etcd_req {
 
 /* One TLS connection to an endpoint, used by one call at a time. */
 struct etcd_conn {
+	struct etcd *e;
 	struct etcd_endpoint *ep;
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
 	int dead; /* closed or failed: never used again */
-	struct etcd_conn *next; /* in the endpoint's idle list */
+	struct etcd_conn *next; /* in the endpoint's idle list, or in
+				 * the client's discarded list */
+	struct event *free_ev;	/* discarded: frees it from the loop */
 };
 
 #define ETCD_IDLE_MAX 4 /* idle keep-alive connections kept per endpoint */
@@ -61,12 +65,15 @@ struct etcd {
 	int watch_idle_s;
 	struct etcd_call *calls;   /* in flight, for etcd_free */
 	struct etcd_watch *watches; /* open, for etcd_free */
+	struct etcd_conn *discarded; /* to free from the loop */
 };
 
 /* A new connection to ep on e's base; aborts when out of memory. */
 struct etcd_conn *etcd_conn_new(struct etcd *e, struct etcd_endpoint *ep);
 /* Sends each write at once (TCP_NODELAY), once c is connecting. */
 void etcd_conn_nodelay(struct etcd_conn *c);
+/* Frees c now: never from inside its own evhttp callbacks.  NULL-safe. */
+void etcd_conn_free(struct etcd_conn *c);
 /* Frees c from the event loop soon (never inside evhttp's callbacks). */
 void etcd_conn_discard(struct etcd *e, struct etcd_conn *c);
 /* The OpenSSL reason a connection's TLS failed with, or NULL. */

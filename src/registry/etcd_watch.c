@@ -52,14 +52,14 @@ struct etcd_auth_wait {
 
 static void dial(struct etcd_watch *w);
 
-/* Stops the current stream, from outside evhttp's callbacks only. */
+/* Stops the current stream, from outside its evhttp callbacks only. */
 static void
 stream_stop(struct etcd_watch *w)
 {
 	if (w->hr != NULL)
 		evhttp_cancel_request(w->hr);
 	w->hr = NULL;
-	etcd_conn_discard(w->e, w->conn);
+	etcd_conn_free(w->conn);
 	w->conn = NULL;
 	evbuffer_drain(w->line, evbuffer_get_length(w->line));
 }
