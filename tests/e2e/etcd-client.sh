@@ -177,6 +177,35 @@ else
 		[ "$i" = "$leader" ] || order+=,${ETCD_URLS[$i - 1]}
 	done
 	CFE_ENDPOINTS=$order check "a put through the leader" cfe put /f/k before
+	# A member that stops answering (SIGSTOP) costs one timeout.
+	other=$((leader % 3 + 1))
+	kill -STOP "${ETCD_PIDS[$other - 1]}"
+	t0=$(date +%s%N)
+	CFE_ENDPOINTS=${ETCD_URLS[$other - 1]},$order check \
+		"a get past a member that does not answer" \
+		cfe --timeout-ms 1000 get /f/k
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$ms" -ge 1000 ] && [ "$ms" -lt 4000 ]; then
+		pass "the silent member cost one timeout ($ms ms)"
+	else
+		fail "the silent member cost one timeout" "$ms ms"
+	fi
+	CFE_ENDPOINTS=${ETCD_URLS[$other - 1]} CFE_TIMEOUT=10 check_fails \
+		"a silent member alone" 1 "no answer within 1000 ms" \
+		cfe --timeout-ms 1000 lease grant 5
+	kill -CONT "${ETCD_PIDS[$other - 1]}"
+	: >"$T/fwatch.out"
+	CFE_ENDPOINTS=$order cfe watch /fw/ --count 2 --wait-ms 15000 \
+		>"$T/fwatch.out" 2>"$T/fwatch.err" &
+	wpid=$!
+	start=$SECONDS
+	until grep -q Created "$T/fwatch.out" || [ $((SECONDS - start)) -ge 10 ]; do
+		sleep 0.05
+	done
+	CFE_ENDPOINTS=$order cfe put /fw/1 one >/dev/null
+	until grep -q '"/fw/1"' "$T/fwatch.out" || [ $((SECONDS - start)) -ge 10 ]; do
+		sleep 0.05
+	done
 	etcd_member_kill "$leader"
 	t0=$(date +%s%N)
 	CFE_ENDPOINTS=$order check "a put after the leader died" cfe put /f/k after
@@ -184,6 +213,16 @@ else
 	CFE_ENDPOINTS=$order check "a get after the leader died" cfe get /f/k
 	expect_eq "the write after the failover is read back" \
 		"$(jqo '.[0].Value')" after
+	CFE_ENDPOINTS=$order cfe put /fw/2 two >/dev/null
+	if wait "$wpid"; then
+		pass "a watch goes on past its member's death"
+	else
+		fail "a watch goes on past its member's death" "cf-etcd watch failed"
+		show "$T/fwatch.err"
+	fi
+	expect_eq "the resumed watch misses and repeats nothing" \
+		"$(jq -rs '[.[] | select(.Type) | .Key] | join(",")' "$T/fwatch.out")" \
+		"/fw/1,/fw/2"
 	CFE_ENDPOINTS=${ETCD_URLS[$leader - 1]} check_fails \
 		"the dead member alone" 1 "connection failed|cannot connect" \
 		cfe get /f/k
