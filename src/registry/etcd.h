@@ -182,11 +182,13 @@ void etcd_req_free(struct etcd_req *r); /* NULL-safe */
 
 /* --- Calls --- */
 
-/* Sends req (taken) on the client's base; done runs exactly once, unless
- * the client is freed first.  -1 only for a client made without a base. */
+/* Sends req (taken) on the client's base; done runs exactly once, from
+ * the loop, unless the client is freed first.  Returns 0.  (A client
+ * made without a base runs its loop only inside etcd_call_wait.) */
 int etcd_call(struct etcd *e, struct etcd_req *req, etcd_done_fn done,
     void *arg, struct cf_error *err);
-/* Sends req (taken) and waits; *reply new (etcd_reply_free). */
+/* Sends req (taken) and waits; *reply new (etcd_reply_free).  Only for a
+ * client made without a base (CF_E_INTERNAL otherwise). */
 int etcd_call_wait(struct etcd *e, struct etcd_req *req,
     struct etcd_reply **reply, struct cf_error *err);
 void etcd_reply_free(struct etcd_reply *r); /* NULL-safe */
@@ -219,9 +221,10 @@ typedef void (*etcd_watch_fn)(const struct etcd_watch_msg *msg, void *arg);
 
 /*
  * Watches every key under prefix from start_revision (0: from now) on
- * the client's base.  A broken stream is resumed on the next endpoint
- * from the revision after the last event seen.  NULL and *err for a
- * client without a base.
+ * the client's base (a client made with one: the watch runs while the
+ * caller's loop does).  A broken stream is resumed on the next endpoint
+ * from the revision after the last event seen; a stream that has not
+ * said "created" within the timeout counts as broken.  Never NULL.
  */
 struct etcd_watch *etcd_watch_new(struct etcd *e, const void *prefix,
     size_t prefix_len, int64_t start_revision, etcd_watch_fn fn, void *arg,

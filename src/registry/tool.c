@@ -6,6 +6,7 @@
  *
  *   cf-etcd --endpoints URL[,URL...] --ca F [--cert F --key F]
  *           [--user U --password-file F|-] [--timeout-ms N] [--hex]
+ *           [--max-reply BYTES]
  *           [--repeat N --interval-ms MS] COMMAND ARGS...
  *
  * With --hex, keys and values on the command line are hexadecimal (for
@@ -616,7 +617,7 @@ help(FILE *f)
 	fprintf(f, "usage: cf-etcd --endpoints URL[,URL...] --ca FILE "
 		   "[--cert FILE --key FILE]\n"
 		   "               [--user NAME --password-file FILE|-] "
-		   "[--timeout-ms N] [--hex]\n"
+		   "[--timeout-ms N] [--max-reply BYTES] [--hex]\n"
 		   "               [--repeat N --interval-ms MS] COMMAND ...\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
@@ -652,6 +653,7 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 	    {"user", 1, NULL, 'u'}, {"password-file", 1, NULL, 'p'},
 	    {"timeout-ms", 1, NULL, 't'}, {"hex", 0, NULL, 'x'},
 	    {"password", 1, NULL, 'P'}, {"repeat", 1, NULL, 'r'},
+	    {"max-reply", 1, NULL, 'm'},
 	    {"interval-ms", 1, NULL, 'i'},
 	    {"help", 0, NULL, 'h'}, {0}};
 	char *tok, *save = NULL;
@@ -667,6 +669,7 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 		case 'p': o->password = read_password(optarg); break;
 		case 't': o->cfg.timeout_ms = (int)arg_i64(optarg, "--timeout-ms"); break;
 		case 'x': o->hex = 1; break;
+		case 'm': o->cfg.max_reply = (size_t)arg_i64(optarg, "--max-reply"); break;
 		case 'r': o->repeat = (long)arg_i64(optarg, "--repeat"); break;
 		case 'i': o->interval_ms = (long)arg_i64(optarg, "--interval-ms"); break;
 		case 'P': /* named, so that it is no abbreviation */

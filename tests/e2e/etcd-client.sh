@@ -165,6 +165,13 @@ else
 	show "$ERR"
 fi
 
+# The bench left 200 keys of 2 KiB: a range of them is about 550 KB of
+# JSON, within the default cap and over a smaller one.
+check "a large range" cfe get /bench/ --prefix
+expect_eq "the large range has every key" "$(jqo '.[-1].Count')" 200
+check_fails "a reply over the cap" 1 "exceeds 100000 bytes" \
+	cfe --max-reply 100000 get /bench/ --prefix
+
 # --- failover -----------------------------------------------------------------
 # The leader goes first in the endpoint list, then dies: the next call
 # must get its answer from another member.
