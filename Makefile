@@ -52,13 +52,14 @@ $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
 
 # The registry (src/registry): the etcd v3 gateway client the CLI and the
 # agent link when they speak to etcd; build/cf-etcd drives it from tests.
-REG_SRC  := $(filter-out src/registry/tool.c,$(wildcard src/registry/*.c))
+REG_SRC  := $(filter-out src/registry/tool%,$(wildcard src/registry/*.c))
 REG_OBJ  := $(REG_SRC:%.c=$(B)/obj/%.o)
 all: $(B)/cf-etcd
 $(B)/libcertfleet_registry.a: $(REG_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-$(B)/cf-etcd: $(B)/obj/src/registry/tool.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+TOOL_OBJ := $(B)/obj/src/registry/tool.o $(B)/obj/src/registry/tool_bench.o
+$(B)/cf-etcd: $(TOOL_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/unit/test_etcd_msg.o: ALL_CFLAGS += -Isrc/registry
 $(B)/tests/test_etcd_msg: $(B)/obj/tests/unit/test_etcd_msg.o \

@@ -1,6 +1,7 @@
 /*
- * etcd_int.h - what etcd.c (transport), etcd_msg.c (request encoders and
- * reply decoders) and etcd_watch.c (the watch stream) share.  Not for
+ * etcd_int.h - what etcd.c (calls), etcd_conn.c (connections),
+ * etcd_msg.c (request encoders and reply decoders) and etcd_watch.c (the
+ * watch stream) share.  Not for
  * users of the client: they include etcd.h.
  */
 #ifndef CF_ETCD_INT_H
@@ -72,6 +73,12 @@ struct etcd {
 struct etcd_conn *etcd_conn_new(struct etcd *e, struct etcd_endpoint *ep);
 /* Sends each write at once (TCP_NODELAY), once c is connecting. */
 void etcd_conn_nodelay(struct etcd_conn *c);
+/* An idle connection to ep, or a new one; *reused says which. */
+struct etcd_conn *etcd_conn_take(
+    struct etcd *e, struct etcd_endpoint *ep, int *reused);
+/* Keeps c for the next call to its endpoint, or discards it (closed, or
+ * enough are idle). */
+void etcd_conn_give_back(struct etcd *e, struct etcd_conn *c);
 /* Frees c now: never from inside its own evhttp callbacks.  NULL-safe. */
 void etcd_conn_free(struct etcd_conn *c);
 /* Frees c from the event loop soon (never inside evhttp's callbacks). */

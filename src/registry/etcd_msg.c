@@ -207,6 +207,58 @@ etcd_txn_op(struct etcd_req *txn, int success, struct etcd_req *op)
 	etcd_req_free(op);
 }
 
+/* --- Authentication --- */
+
+/* Appends s as the inside of a JSON string to out at *n. */
+static void
+json_escape_into(char *out, size_t *n, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '"' || c == '\\') {
+			out[(*n)++] = '\\';
+			out[(*n)++] = (char)c;
+		} else if (c < 0x20) {
+			memcpy(out + *n, "\\u00", 4);
+			*n += 4;
+			out[(*n)++] = hex[c >> 4];
+			out[(*n)++] = hex[c & 15];
+		} else
+			out[(*n)++] = (char)c;
+	}
+}
+
+/*
+ * The body is written by hand into a secret rather than through jansson,
+ * whose strings are freed without being wiped.
+ */
+struct etcd_req *
+etcd_req_auth(const struct etcd *e)
+{
+	struct etcd_req *r = xcalloc(1, sizeof(*r));
+	size_t ulen = strlen(e->user), n = 0;
+	char *out;
+
+	r->op = "authenticate";
+	r->path = "/v3/auth/authenticate";
+	r->is_auth = 1;
+	r->secret_body = cf_secret_alloc(32 + 6 * (ulen + e->password->len));
+	out = r->secret_body->data;
+	memcpy(out + n, "{\"name\":\"", 9);
+	n += 9;
+	json_escape_into(out, &n, e->user, ulen);
+	memcpy(out + n, "\",\"password\":\"", 14);
+	n += 14;
+	json_escape_into(out, &n, e->password->data, e->password->len);
+	memcpy(out + n, "\"}", 3);
+	n += 2;
+	r->secret_body->len = n;
+	return r;
+}
+
 /* --- Replies --- */
 
 int
