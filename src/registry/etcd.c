@@ -304,7 +304,7 @@ call_answer(struct etcd_call *k, json_t *root, int status)
 			k->auth = etcd_req_auth(e);
 			call_send(k);
 		} else if (grpc == 14) /* Unavailable: no leader here */
-			call_retry(k, err.msg);
+			call_retry(k, etcd_error_reason(&err));
 		else
 			call_finish(k, NULL, &err);
 		return;

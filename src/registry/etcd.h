@@ -83,7 +83,8 @@ struct etcd_config {
 	int timeout_ms;	       /* per attempt; 0: the default */
 	size_t max_reply;      /* 0: the default */
 	int watch_idle_s;      /* a watch silent this long is redialled;
-				* 0: one hour */
+				* 0: one hour.  Keep it above etcd's
+				* progress-notify interval (10 min). */
 };
 
 /* One key-value pair as etcd holds it. */

@@ -115,5 +115,8 @@ int etcd_reply_parse(const json_t *root, const struct etcd_req *req,
  * when root is no error; *grpc_code set (0 when none). */
 int etcd_reply_error(const json_t *root, int http_status, const char *op,
     const char *url, int *grpc_code, struct cf_error *err);
+/* The reason in an error etcd_reply_error made, without its "etcd OP:
+ * URL: " (lent, inside err). */
+const char *etcd_error_reason(const struct cf_error *err);
 
 #endif

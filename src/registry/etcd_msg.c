@@ -503,3 +503,14 @@ etcd_reply_error(const json_t *root, int http_status, const char *op,
 		err->code = CF_E_PASSWORD;
 	return -1;
 }
+
+const char *
+etcd_error_reason(const struct cf_error *err)
+{
+	const char *p = strstr(err->msg, ": ");
+
+	/* "etcd OP: URL: reason"; a URL has "://", never ": " */
+	if (p != NULL)
+		p = strstr(p + 2, ": ");
+	return p != NULL ? p + 2 : err->msg;
+}

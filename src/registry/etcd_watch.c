@@ -217,9 +217,9 @@ take_line(struct etcd_watch *w, const char *line, size_t len)
 		if (grpc == 16 && e->user != NULL) {
 			cf_secret_free(e->token); /* expired: a new one */
 			e->token = NULL;
-			failover(w, err.msg);
+			failover(w, etcd_error_reason(&err));
 		} else if (grpc == 14)
-			failover(w, err.msg);
+			failover(w, etcd_error_reason(&err));
 		else
 			watch_end(w, &err);
 	} else if (json_is_object(res))

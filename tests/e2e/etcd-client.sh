@@ -38,6 +38,20 @@ check "range with a limit" cfe get /p/ --prefix --limit 2
 expect_eq "a limited range says there is more" \
 	"$(jqo '.[-1] | "\(.Count) \(.More)"')" "3 true"
 
+check "a range of keys only" cfe get /p/ --prefix --keys-only
+expect_eq "keys only: no values" "$(jqo '[.[] | select(.Key) | .Value // "none"] | unique | join(",")')" none
+run cfe get /p/1
+rev1=$(jqo '.[0].ModRevision')
+check "a put that returns the value it replaced" cfe put /p/1 new --prev-kv
+expect_eq "the replaced value" "$(jqo '.[0].Prev.Value')" "v/p/1"
+check "a range at an old revision" cfe get /p/1 --revision "$rev1"
+expect_eq "the old revision's value" "$(jqo '.[0].Value')" "v/p/1"
+check "delete a prefix" cfe del /p/ --prefix
+expect_eq "the prefix's three keys deleted" "$(jqo '.[0].Deleted')" 3
+run cfe get /p0
+expect_eq "a key just past the prefix stays" "$(jqo '.[-1].Count')" 1
+cfe put /p/1 v/p/1 >/dev/null
+
 # --- compare-and-swap ---------------------------------------------------------
 cfe put /cas/k v1 >/dev/null
 run cfe get /cas/k

@@ -137,6 +137,8 @@ test_errors(void)
 	    "error: PermissionDenied is CF_E_DENIED");
 	CHECK_STR(err.msg, "etcd put: https://h:1: etcdserver: permission denied",
 	    "error: names the call, the endpoint and etcd's message");
+	CHECK_STR(etcd_error_reason(&err), "etcdserver: permission denied",
+	    "error: the reason alone, past the URL's colons");
 	json_decref(root);
 	root = json_loads("{\"message\":\"etcdserver: authentication failed, "
 			  "invalid user ID or password\",\"code\":3}",
