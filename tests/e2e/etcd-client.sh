@@ -157,7 +157,7 @@ if grep -q not-the-password "$ERR"; then
 else
 	pass "the wrong password is not echoed"
 fi
-CFE_USER= check_fails "no user with RBAC on" 1 "user name is empty" cfe get /p/1
+CFE_USER='' check_fails "no user with RBAC on" 1 "user name is empty" cfe get /p/1
 check_fails "a client certificate with a CN" 1 "CommonName" \
 	"$CF_ETCD" --endpoints "$ETCD_ENDPOINTS" --ca "$ETCD_PKI/ca.pem" \
 	--cert "$ETCD_PKI/cn-client.pem" --key "$ETCD_PKI/cn-client.key" \

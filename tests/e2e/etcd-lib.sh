@@ -97,7 +97,7 @@ etcd_member_start() {
 		--auth-token-ttl "${ETCD_TOKEN_TTL:-300}" \
 		--log-level warn --logger zap \
 		>>"$T/etcd-n$i.log" 2>&1 &
-	ETCD_PIDS[$i - 1]=$!
+	ETCD_PIDS[i - 1]=$!
 }
 
 # etcd_member_kill I - SIGKILL of member nI.
@@ -184,8 +184,8 @@ etcd_cluster_start() {
 	mapfile -t ports < <(free_ports 6)
 	ETCD_CLUSTER=
 	for i in 1 2 3; do
-		ETCD_URLS[$i - 1]=https://127.0.0.1:${ports[$i - 1]}
-		ETCD_PEER_URLS[$i - 1]=https://127.0.0.1:${ports[$i + 2]}
+		ETCD_URLS[i - 1]=https://127.0.0.1:${ports[$i - 1]}
+		ETCD_PEER_URLS[i - 1]=https://127.0.0.1:${ports[$i + 2]}
 		ETCD_CLUSTER+=${ETCD_CLUSTER:+,}n$i=${ETCD_PEER_URLS[$i - 1]}
 	done
 	ETCD_ENDPOINTS=$(
@@ -195,7 +195,7 @@ etcd_cluster_start() {
 	for i in 1 2 3; do
 		etcd_member_start "$i"
 	done
-	etcd_wait_healthy || return 1
+	etcd_wait_healthy 20 || return 1
 	if [ "${1:-}" = --rbac ]; then
 		etcd__rbac >"$T/etcd-rbac.log" 2>&1 || {
 			sed 's/^/    | /' "$T/etcd-rbac.log"
