@@ -91,7 +91,8 @@ struct etcd_config {
 struct etcd_kv {
 	unsigned char *key;
 	size_t key_len;
-	unsigned char *value; /* NULL with keys_only */
+	unsigned char *value; /* never NULL: etcd omits an empty value,
+			       * and every value with keys_only */
 	size_t value_len;
 	int64_t create_revision;
 	int64_t mod_revision;

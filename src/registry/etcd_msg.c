@@ -330,7 +330,7 @@ etcd_kv_parse(const json_t *o, struct etcd_kv *kv, struct cf_error *err)
 	if (!json_is_object(o))
 		return cf_errorf(err, CF_E_PARSE, "etcd reply: kv: not an object");
 	if (get_b64(o, "key", 1, &kv->key, &kv->key_len, err) == -1 ||
-	    get_b64(o, "value", 0, &kv->value, &kv->value_len, err) == -1)
+	    get_b64(o, "value", 1, &kv->value, &kv->value_len, err) == -1)
 		goto bad;
 	if (etcd_get_i64(o, "create_revision", &kv->create_revision) == -1 ||
 	    etcd_get_i64(o, "mod_revision", &kv->mod_revision) == -1 ||

@@ -39,7 +39,12 @@ expect_eq "a limited range says there is more" \
 	"$(jqo '.[-1] | "\(.Count) \(.More)"')" "3 true"
 
 check "a range of keys only" cfe get /p/ --prefix --keys-only
-expect_eq "keys only: no values" "$(jqo '[.[] | select(.Key) | .Value // "none"] | unique | join(",")')" none
+expect_eq "keys only: no values" \
+	"$(jqo '[.[] | select(.Key) | .Value] | "\(length) [\(unique | join(","))]"')" "3 []"
+check "put an empty value" cfe put /empty ""
+run cfe get /empty
+expect_eq "an empty value is a key with an empty value" \
+	"$(jqo '.[0] | "\(.Key)=\(.Value)"') $(jqo '.[-1].Count')" "/empty= 1"
 run cfe get /p/1
 rev1=$(jqo '.[0].ModRevision')
 check "a put that returns the value it replaced" cfe put /p/1 new --prev-kv
