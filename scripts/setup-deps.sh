@@ -25,12 +25,14 @@ set -f # package lists are plain words, split on purpose throughout
 # "nginx" is the server itself, with ssl (nginx-light is only a metapackage).
 # Packaging tests (tests/e2e/install.sh): dpkg-buildpackage (dpkg-dev,
 # debhelper), lintian, systemd-analyze (systemd) and man (man-db) for
-# `systemd-analyze verify` of the unit.
+# `systemd-analyze verify` of the unit.  etcd registry tests
+# (tests/e2e/etcd-lib.sh): etcd-server and etcd-client, private clusters on
+# loopback; Debian's etcd service is kept from starting as the others are.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
-dpkg-dev debhelper lintian systemd man-db"
+dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client"
 # keytool: either JRE package will do; the first one is installed if neither is.
 JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"
 # Upgraded to the archive's newest version when one is on offer.
