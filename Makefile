@@ -55,6 +55,10 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< $(UNIT_AUX) $(B)/libcertfleet.a $(LDLIBS)
 
+# test_api also checks the agent's route table (src/agent/routes.c).
+$(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o
+$(B)/tests/test_api: $(B)/obj/src/agent/routes.o
+
 unit: $(UNIT_BIN)
 
 # The one test command: set-up, strict build, unit, end-to-end, sanitizers.
