@@ -65,7 +65,7 @@ int cf_api_is_slow(const char *op);
 
 /* Limits on what a request may carry (docs/api.md). */
 #define CF_API_MAX_BODY (8u * 1024 * 1024)
-/* GET /v1/log: records in one reply, and about how many bytes. */
+/* log: records in one reply, and about how many bytes. */
 #define CF_LOG_PAGE_MAX 1000
 #define CF_LOG_PAGE_BYTES (128u * 1024)
 #define CF_API_MAX_DEPTH 8

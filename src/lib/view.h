@@ -1,7 +1,7 @@
 /*
  * view.h - the fields of a certificate as users name them (Subject,
  * Thumbprint, Status ...), for tables and JSON alike: the JSON of the
- * API's /v1/certificates and of `certfleet get --json` (docs/json.md).
+ * API's get and of `certfleet get --json` (docs/json.md).
  */
 #ifndef CF_VIEW_H
 #define CF_VIEW_H
