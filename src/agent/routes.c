@@ -7,9 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "msg.h"
 #include "routes.h"
-#include "util.h"
-#include "view.h"
 
 static const struct route {
 	const char *method, *path, *op;
@@ -99,15 +98,13 @@ route_reason(int status)
 	return "Error";
 }
 
-/* The error body of every answer but a success.  msg may quote what the
- * client sent (a path, a query, a file name): cf_json_string keeps the
- * reply JSON whatever its bytes. */
+/* The error body of every answer but a success (the library's error
+ * message, msg.h). */
 int
 route_answer(enum route_why why, int code, const char *msg, char **text)
 {
 	const struct answer *a = answer_find(why, code);
-	json_t *j = json_pack("{s:s, s:o}", "code", cf_code_name(a->code),
-	    "message", cf_json_string(msg));
+	json_t *j = cf_msg_error_encode(a->code, msg);
 
 	if ((*text = json_dumps(j, JSON_COMPACT)) == NULL)
 		abort(); /* strings through cf_json_string: allocation */

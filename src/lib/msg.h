@@ -1,8 +1,10 @@
 /*
  * msg.h - each JSON message of the API (docs/api.md) defined once: its
  * encoder beside its decoder, so that a field changes in one file.  The
- * CLI encodes requests and decodes replies (src/cli/wire.c); the agent's
- * operations (api_*.c) decode requests and encode replies.  Request
+ * CLI encodes requests and decodes replies (src/cli/wire.c, errors in
+ * client.c); the agent's
+ * operations (api_*.c) decode requests and encode replies, and its
+ * routes (src/agent/routes.c) encode the error reply.  Request
  * bodies are in msg_request.c, the arguments a query carries in
  * msg_query.c, replies in msg_reply.c; the fields of a
  * certificate are view.h's (cf_view_json, cf_field_name).
@@ -133,6 +135,12 @@ int cf_msg_log_query_decode(
     const char *q, struct cf_audit_page *p, struct cf_error *err);
 
 /* ---- replies: the agent encodes, the CLI decodes ------------------- */
+
+/* Any failure: {code, message}, code cf_code_name's.  The decoder sets
+ * *err from o: the code by its name (CF_E_INTERNAL for one it does not
+ * know, fallback when there is none); -1 when o holds no message. */
+json_t *cf_msg_error_encode(int code, const char *msg);
+int cf_msg_error_decode(json_t *o, int fallback, struct cf_error *err);
 
 /* import, new-self-signed, import-sealed: {results: [{Thumbprint,
  * Services, Result, Detail, SkippedServices}]}.  Decoded: *r new

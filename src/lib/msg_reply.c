@@ -94,6 +94,41 @@ thumb_field(json_t *o, const char *key, char out[CF_THUMB_LEN + 1])
 		out[0] = '\0';
 }
 
+/* ---- errors ------------------------------------------------------------ */
+
+/* msg may quote what a client sent (a path, a query, a file name):
+ * cf_json_string keeps the reply JSON whatever its bytes. */
+json_t *
+cf_msg_error_encode(int code, const char *msg)
+{
+	return json_pack("{s:s, s:o}", "code", cf_code_name(code), "message",
+	    cf_json_string(msg));
+}
+
+/* The error code named name ("not-found"); CF_E_INTERNAL when unknown. */
+static int
+code_parse(const char *name)
+{
+	int code;
+
+	for (code = CF_OK + 1; code < CF_E_COUNT; code++)
+		if (strcmp(name, cf_code_name(code)) == 0)
+			return code;
+	return CF_E_INTERNAL;
+}
+
+int
+cf_msg_error_decode(json_t *o, int fallback, struct cf_error *err)
+{
+	const char *name = json_string_value(json_object_get(o, "code"));
+	const char *msg = json_string_value(json_object_get(o, "message"));
+
+	if (msg == NULL)
+		return -1;
+	cf_errorf(err, name ? code_parse(name) : fallback, "%s", msg);
+	return 0;
+}
+
 /* ---- import results ---------------------------------------------------- */
 
 json_t *

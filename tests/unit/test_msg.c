@@ -248,6 +248,27 @@ test_replies(void)
 	int transfer = 0;
 	json_t *o;
 
+	o = cf_msg_error_encode(CF_E_NOTFOUND, "x\xff: no such thing");
+	CHECK(cf_msg_error_decode(o, CF_E_USAGE, &err) == 0 &&
+		  err.code == CF_E_NOTFOUND &&
+		  strcmp(err.msg, "x\\xFF: no such thing") == 0,
+	    "msg: an error round trip, its bytes escaped");
+	json_decref(o);
+	o = parse("{\"code\":\"bogus\",\"message\":\"m\"}");
+	CHECK(cf_msg_error_decode(o, CF_E_USAGE, &err) == 0 &&
+		  err.code == CF_E_INTERNAL,
+	    "msg: an error code it does not know is internal");
+	json_decref(o);
+	o = parse("{\"message\":\"m\"}");
+	CHECK(cf_msg_error_decode(o, CF_E_DENIED, &err) == 0 &&
+		  err.code == CF_E_DENIED,
+	    "msg: an error without a code takes the fallback");
+	json_decref(o);
+	o = parse("{\"code\":\"usage\"}");
+	CHECK(cf_msg_error_decode(o, CF_E_USAGE, &err) == -1,
+	    "msg: an error without a message is not one");
+	json_decref(o);
+
 	o = cf_msg_results_encode(&r, 1);
 	CHECK(cf_msg_results_decode(o, &rb, &n, &err) == 0 && n == 1 &&
 		  strcmp(rb[0].thumbprint, THUMB) == 0 &&
