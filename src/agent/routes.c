@@ -68,7 +68,7 @@ static const struct answer {
 #define NANSWERS (sizeof(answers) / sizeof(answers[0]))
 
 /* The row of why (ROUTE_BY_CODE: of code); an unknown code is
- * internal. */
+ * internal, whose row the table always has. */
 static const struct answer *
 answer_find(enum route_why why, int code)
 {
