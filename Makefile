@@ -94,6 +94,10 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_EXTRA) $(UNIT_AUX) \
 	    $(B)/libcertfleet.a $(LDLIBS)
 
+# test_api also checks the agent's route table (src/agent/routes.c).
+$(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o
+$(B)/tests/test_api: $(B)/obj/src/agent/routes.o
+
 unit: $(UNIT_BIN)
 # The test objects are intermediates of the rule above; kept, so that a
 # second `make unit` has nothing to do.

@@ -25,7 +25,7 @@
 
 #include <event2/buffer.h>
 
-#include "error.h"
+#include "routes.h"
 #include "server.h"
 
 /* The last bytes of evhttp_send_error's page (libevent's ERR_FORMAT). */
@@ -33,19 +33,20 @@
 #define CONTINUE "HTTP/1.1 100 Continue\r\n\r\n"
 #define HEAD_MAX 1024 /* evhttp's head for a page is a few lines */
 
+/* The answers that replace evhttp's pages; their statuses and codes are
+ * routes.c's. */
 static const struct {
-	int status, code;
-	const char *reason, *message;
+	enum route_why why;
+	const char *message;
 } pages[] = {
-    {400, CF_E_PARSE, "Bad Request",
+    {ROUTE_HTTP_MALFORMED,
 	"malformed HTTP request: the request line, a header or the "
 	"body's framing (Content-Length, chunks) could not be read"},
-    {413, CF_E_LIMIT, "Payload Too Large",
+    {ROUTE_HTTP_TOO_LARGE,
 	"request too large: the body may be at most 8 MiB "
 	"(docs/api.md)"},
-    {417, CF_E_USAGE, "Expectation Failed",
-	"Expect: only 100-continue is understood"},
-    {501, CF_E_USAGE, "Not Implemented",
+    {ROUTE_HTTP_EXPECT, "Expect: only 100-continue is understood"},
+    {ROUTE_HTTP_METHOD,
 	"method not implemented; the API uses GET and POST"},
 };
 
@@ -86,23 +87,18 @@ page_status(struct evbuffer *out, size_t *start)
 static void
 on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 {
-	char body[300];
-	const char *code = cf_code_name(CF_E_INTERNAL), *msg = "HTTP error";
-	const char *reason = "Error";
+	char *body = NULL;
 	size_t start, i;
-	int status, n;
+	int status;
 
 	(void)arg;
 	if (info->n_added == 0 || (status = page_status(out, &start)) == -1)
 		return;
-	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++)
-		if (pages[i].status == status) {
-			code = cf_code_name(pages[i].code);
-			reason = pages[i].reason;
-			msg = pages[i].message;
-		}
-	n = snprintf(body, sizeof(body),
-	    "{\"code\":\"%s\",\"message\":\"%s\"}\n", code, msg);
+	for (i = 0; body == NULL && i < sizeof(pages) / sizeof(pages[0]); i++)
+		if (route_status(pages[i].why, CF_OK) == status)
+			route_answer(pages[i].why, CF_OK, pages[i].message, &body);
+	if (body == NULL) /* a page of another status keeps it */
+		route_answer(ROUTE_BY_CODE, CF_E_INTERNAL, "HTTP error", &body);
 	/* This callback runs again for what it adds here, which no longer
 	 * ends like a page.  Nothing of out is sent yet: drained whole, the
 	 * 100 Continue put back. */
@@ -111,8 +107,9 @@ on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 		evbuffer_add(out, CONTINUE, strlen(CONTINUE));
 	evbuffer_add_printf(out,
 	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	    "Content-Length: %d\r\nConnection: close\r\n\r\n%s",
-	    status, reason, n, body);
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n%s\n",
+	    status, route_reason(status), strlen(body) + 1, body);
+	free(body);
 }
 
 void

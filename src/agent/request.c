@@ -5,9 +5,9 @@
  * fingerprint, or the Unix peer's uid), copy the method, path, query,
  * and body, and queue a job.  On a worker, with its own store
  * connection: decide the role (client list, then admin_ca), refuse and
- * audit an unknown client, parse and bound the JSON body, call
- * cf_api_handle, and render the reply.  Back on the loop thread: send
- * it.  Everything that touches SQLite or parses JSON runs on a worker,
+ * audit an unknown client, parse and bound the JSON body, and serve it
+ * through the route table (route_serve, which renders the reply).  Back
+ * on the loop thread: send it.  Everything that touches SQLite or parses JSON runs on a worker,
  * so the loop only moves bytes and does TLS.
  */
 #include <stdio.h>
@@ -22,7 +22,7 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
-#include "api.h"
+#include "routes.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -94,28 +94,6 @@ method_name(enum evhttp_cmd_type t)
 	}
 }
 
-/* msg may quote the request's path or a client's name: any bytes. */
-static json_t *
-error_json(int code, const char *msg)
-{
-	return json_pack("{s:s, s:o}", "code", cf_code_name(code), "message",
-	    cf_json_string(msg));
-}
-
-/* j as compact JSON text (new), or the fixed 500 body when it cannot be
- * encoded: a reply that fails to render costs its request, never the
- * agent. */
-static char *
-render(json_t *j, int *status)
-{
-	char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-
-	if (text != NULL)
-		return text;
-	*status = 500;
-	return xstrdup(CF_API_RENDER_FAILED);
-}
-
 /* Sends status and the JSON text body on req (loop thread). */
 static void
 reply(struct server *srv, struct evhttp_request *req, int status,
@@ -133,17 +111,17 @@ reply(struct server *srv, struct evhttp_request *req, int status,
 	evhttp_send_reply(req, status, NULL, NULL);
 }
 
-/* Replies with an error made on the loop thread. */
+/* Replies with the transport's own answer why, made on the loop
+ * thread. */
 static void
-reply_error(struct server *srv, struct evhttp_request *req, int status,
-    int code, const char *msg, int close)
+reply_error(struct server *srv, struct evhttp_request *req,
+    enum route_why why, const char *msg, int close)
 {
-	json_t *j = error_json(code, msg);
-	char *text = render(j, &status);
+	char *text = NULL;
+	int status = route_answer(why, CF_OK, msg, &text);
 
 	reply(srv, req, status, text, close);
 	free(text);
-	json_decref(j);
 }
 
 /* ---- on a worker ------------------------------------------------- */
@@ -183,22 +161,22 @@ job_actor(const struct job *j)
 	return xstrdup(j->tls_actor ? j->tls_actor : "tls:no-certificate");
 }
 
-/* The refusal of a client with no role, audited (by audit.c for TLS
- * clients, which anyone can be, so that a flood is coalesced). */
-static json_t *
-job_refuse(struct job *j, struct cf_store *s, const char *actor)
+/* The refusal of a client with no role into err, audited (by audit.c
+ * for TLS clients, which anyone can be, so that a flood is coalesced). */
+static void
+job_refuse(
+    struct job *j, struct cf_store *s, const char *actor, struct cf_error *err)
 {
-	char msg[512];
 	char *outcome;
 
 	if (j->local)
-		snprintf(msg, sizeof(msg),
+		cf_errorf(err, CF_E_DENIED,
 		    "uid %ld may not use the socket of %s: it admits root "
 		    "only (or use HTTPS with an authorized client "
 		    "certificate)",
 		    j->uid, j->agent);
 	else
-		snprintf(msg, sizeof(msg),
+		cf_errorf(err, CF_E_DENIED,
 		    "client certificate %s is not authorized on %s; run "
 		    "certfleetd authorize %s --role admin|reader there",
 		    j->fp, j->agent, j->fp);
@@ -210,15 +188,13 @@ job_refuse(struct job *j, struct cf_store *s, const char *actor)
 	} else
 		j->refusal = outcome;
 	j->close = 1;
-	return error_json(CF_E_DENIED, msg);
 }
 
-/* The body as JSON (NULL when empty), or -1 and the 400 in *resp. */
+/* The body as JSON (NULL when empty), or -1 with err. */
 static int
-job_body(struct job *j, json_t **body, json_t **resp)
+job_body(struct job *j, json_t **body, struct cf_error *err)
 {
 	json_error_t je;
-	char msg[256];
 
 	*body = NULL;
 	if (j->body_len == 0)
@@ -226,18 +202,17 @@ job_body(struct job *j, json_t **body, json_t **resp)
 	*body = json_loadb(
 	    (const char *)j->body, j->body_len, JSON_REJECT_DUPLICATES, &je);
 	if (*body == NULL)
-		snprintf(msg, sizeof(msg),
+		cf_errorf(err, CF_E_PARSE,
 		    "request body: not JSON: %s (line %d, column %d)", je.text,
 		    je.line, je.column);
 	else if (cf_json_depth(*body) > CF_API_MAX_DEPTH)
-		snprintf(msg, sizeof(msg),
+		cf_errorf(err, CF_E_PARSE,
 		    "request body: JSON nested deeper than %d levels",
 		    CF_API_MAX_DEPTH);
 	else
 		return 0;
 	json_decref(*body);
 	*body = NULL;
-	*resp = error_json(CF_E_PARSE, msg);
 	return -1;
 }
 
@@ -247,36 +222,32 @@ job_run(struct pool_job *pj, struct cf_store *s)
 	struct job *j = (struct job *)pj;
 	struct cf_api_caller caller;
 	struct cf_error err;
-	json_t *body = NULL, *resp = NULL;
+	json_t *body = NULL;
 	enum cf_role role;
 	char *actor = job_actor(j);
 
 	cf_error_clear(&err);
 	if (job_role(j, s, &role, &err) == -1) {
-		j->status = cf_code_http_status(err.code);
-		resp = error_json(err.code, err.msg);
+		j->status = route_fail(&err, &j->out);
 	} else if (role == CF_ROLE_NONE) {
-		j->status = 403;
-		resp = job_refuse(j, s, actor);
-	} else if (job_body(j, &body, &resp) == -1) {
-		j->status = 400;
+		job_refuse(j, s, actor, &err);
+		j->status = route_fail(&err, &j->out);
+	} else if (job_body(j, &body, &err) == -1) {
+		j->status = route_fail(&err, &j->out);
 	} else {
 		caller.actor = actor;
 		caller.client = j->local ? "" : j->fp;
 		caller.role = role;
 		caller.agent = j->agent;
 		caller.transfer = j->transfer;
-		j->status = cf_api_render(s, &caller, j->method, j->path,
+		j->status = route_serve(s, &caller, j->method, j->path,
 		    j->query, body, &j->out);
 	}
 	if (j->body != NULL) {
 		OPENSSL_cleanse(j->body, j->body_len);
 		j->body_len = 0;
 	}
-	if (j->out == NULL)
-		j->out = render(resp, &j->status);
 	json_decref(body);
-	json_decref(resp);
 	free(actor);
 }
 
@@ -312,6 +283,7 @@ job_new(struct server *srv, struct evhttp_request *req)
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
 	const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+	const char *op;
 
 	j->pj.run = job_run;
 	j->pj.done = job_done;
@@ -324,7 +296,8 @@ job_new(struct server *srv, struct evhttp_request *req)
 	j->path = xstrdup(path && path[0] ? path : "/");
 	j->query = query ? xstrdup(query) : NULL;
 	j->agent = xstrdup(srv->cfg->name);
-	j->pj.slow = cf_api_is_slow(j->path);
+	op = route_op(j->method, j->path);
+	j->pj.slow = op != NULL && cf_api_is_slow(op);
 	if ((j->body_len = evbuffer_get_length(in)) > 0) {
 		j->body = xmalloc(j->body_len);
 		evbuffer_remove(in, j->body, j->body_len);
@@ -390,7 +363,7 @@ submit(struct server *srv, struct job *j)
 	snprintf(msg, sizeof(msg),
 	    "%s is busy: too many requests are waiting; try again shortly",
 	    srv->cfg->name);
-	reply_error(srv, j->req, 503, CF_E_LIMIT, msg, 0);
+	reply_error(srv, j->req, ROUTE_BUSY, msg, 0);
 	job_free(j);
 }
 
@@ -432,13 +405,13 @@ request_start(struct server *srv, struct evhttp_request *req)
 
 	conn_request_begin(req);
 	if ((problem = framing_problem(req)) != NULL) {
-		reply_error(srv, req, 400, CF_E_PARSE, problem, 1);
+		reply_error(srv, req, ROUTE_HTTP_MALFORMED, problem, 1);
 		return -1;
 	}
 	if (!srv->draining)
 		return 0;
 	snprintf(msg, sizeof(msg), "%s is shutting down", srv->cfg->name);
-	reply_error(srv, req, 503, CF_E_INTERNAL, msg, 1);
+	reply_error(srv, req, ROUTE_DRAINING, msg, 1);
 	return -1;
 }
 

@@ -21,6 +21,7 @@
 #include "agent.h"
 #include "parser.h"
 #include "api.h"
+#include "routes.h"
 #include "server.h"
 #include "tls.h"
 #include "util.h"
@@ -196,9 +197,9 @@ http_new(struct server *srv, int tls)
 	if (h == NULL)
 		abort();
 	evhttp_set_max_body_size(h, CF_API_MAX_BODY);
-	evhttp_set_max_headers_size(h, CF_API_MAX_HEADERS);
+	evhttp_set_max_headers_size(h, ROUTE_MAX_HEADERS);
 	evhttp_set_timeout(h, SERVER_IDLE_TIMEOUT);
-	/* Every method reaches cf_api_handle, which answers 405 in JSON. */
+	/* Every method reaches route_serve, which answers 405 in JSON. */
 	evhttp_set_allowed_methods(
 	    h, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
 		   EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |

@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "client_impl.h"
+#include "msg.h"
 #include "util.h"
 
 #define DEFAULT_TIMEOUT 120 /* seconds without progress; CERTFLEET_TIMEOUT */
@@ -76,18 +77,6 @@ client_home_file(const char *file, int create, struct cf_error *err)
 	path = xasprintf("%s/%s", dir, file);
 	free(dir);
 	return path;
-}
-
-/* The error code named name ("not-found"); CF_E_INTERNAL when unknown. */
-static int
-code_parse(const char *name)
-{
-	int code;
-
-	for (code = CF_OK + 1; code < CF_E_COUNT; code++)
-		if (strcmp(name, cf_code_name(code)) == 0)
-			return code;
-	return CF_E_INTERNAL;
 }
 
 /* The code that fits an HTTP status, for an answer without a JSON body. */
@@ -225,8 +214,6 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 	size_t len = evbuffer_get_length(body);
 	char *p = len ? (char *)evbuffer_pullup(body, -1) : NULL;
 	json_t *j = p ? json_loadb(p, len, 0, NULL) : NULL;
-	const char *code = json_string_value(json_object_get(j, "code"));
-	const char *msg = json_string_value(json_object_get(j, "message"));
 
 	if (p != NULL)
 		OPENSSL_cleanse(p, len);
@@ -239,11 +226,8 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 		cf_errorf(&k->ans->err, CF_E_PARSE,
 		    "%s answered with something that is not JSON",
 		    k->t->address);
-	else if (msg != NULL)
-		cf_errorf(&k->ans->err,
-		    code ? code_parse(code) : code_of_status(status), "%s",
-		    msg);
-	else
+	else if (cf_msg_error_decode(
+		     j, code_of_status(status), &k->ans->err) == -1)
 		cf_errorf(&k->ans->err, code_of_status(status),
 		    "%s answered HTTP %d without an explanation "
 		    "(is it a certfleetd agent?)",

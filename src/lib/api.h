@@ -1,7 +1,8 @@
 /*
- * api.h - the JSON face of the operations (docs/api.md): one request in,
- * one status and JSON body out.  certfleetd calls nothing else to serve a
- * request; it adds transport, authentication and threads.
+ * api.h - the JSON face of the operations (docs/api.md): an operation's
+ * name and its JSON arguments in, a JSON reply or a cf_error out.
+ * certfleetd calls nothing else to serve a request; it adds HTTP (its
+ * routes and statuses, src/agent/routes.c), authentication and threads.
  */
 #ifndef CF_API_H
 #define CF_API_H
@@ -34,39 +35,39 @@ struct cf_api_caller {
 };
 
 /*
- * Serves one request: method ("GET"/"POST"), path ("/v1/import"), query
- * (after '?', may be NULL) and body (the parsed JSON, may be NULL).
- * Returns the HTTP status and sets *response (new reference, never NULL).
- * A refused request is audited here.
+ * Runs the operation named op ("get", "import", "request new" ...; the
+ * names of docs/api.md's table) as caller: query (its "a=1&b=2" text,
+ * may be NULL) and body (the parsed JSON, may be NULL) are its
+ * arguments.  0 and *response set (a new reference, {} when the
+ * operation answers nothing), or -1 with err: CF_E_NOTFOUND for an
+ * unknown op, CF_E_DENIED when the caller's role falls short (audited
+ * here), CF_E_PARSE for a body that is not an object, else the
+ * operation's own error.  Which request reaches which operation, and
+ * what status answers which error, is certfleetd's business.
  */
 int cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
-    const char *method, const char *path, const char *query, json_t *body,
-    json_t **response);
+    const char *op, const char *query, json_t *body, json_t **response,
+    struct cf_error *err);
 
 /*
  * As cf_api_handle, with the response rendered as compact JSON text into
- * *text (caller frees).  The full listing (GET /v1/certificates with no
- * query) is rendered once per store version and second, so a busy agent
- * answers repeated listings without building them again.
+ * *text (new, caller frees; NULL on failure).  The full listing ("get"
+ * with no query) is rendered once per store version and second, so a
+ * busy agent answers repeated listings without building them again.
  */
 int cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
-    const char *method, const char *path, const char *query, json_t *body,
-    char **text);
+    const char *op, const char *query, json_t *body, char **text,
+    struct cf_error *err);
 
-/* The reply when a response cannot be rendered as JSON (status 500). */
-#define CF_API_RENDER_FAILED                                                 \
-	"{\"code\":\"internal\",\"message\":\"the reply could not be "      \
-	"encoded as JSON; this is a bug in certfleetd\"}"
-
-/* True when path runs key derivation or generation (off the event loop). */
-int cf_api_is_slow(const char *path);
+/* True when op runs key derivation, generation or handshakes: it wants a
+ * worker of the slow lane.  0 for an unknown op. */
+int cf_api_is_slow(const char *op);
 
 /* Limits on what a request may carry (docs/api.md). */
 #define CF_API_MAX_BODY (8u * 1024 * 1024)
-/* GET /v1/log: records in one reply, and about how many bytes. */
+/* log: records in one reply, and about how many bytes. */
 #define CF_LOG_PAGE_MAX 1000
 #define CF_LOG_PAGE_BYTES (128u * 1024)
-#define CF_API_MAX_HEADERS (16u * 1024)
 #define CF_API_MAX_DEPTH 8
 
 /* The depth of j (a scalar is 1); for checking CF_API_MAX_DEPTH. */

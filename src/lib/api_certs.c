@@ -8,8 +8,8 @@
 #include <openssl/crypto.h>
 
 #include "api_int.h"
+#include "msg.h"
 #include "ops.h"
-#include "view.h"
 
 int
 api_h_import(struct cf_store *s, const struct cf_api_caller *c, const char *q,
@@ -17,31 +17,22 @@ api_h_import(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 {
 	struct cf_import_opts io;
 	struct cf_import_result *res = NULL;
-	struct cf_input *in = NULL;
-	struct cf_buf *bufs = NULL;
-	size_t n = 0, nres = 0;
+	struct cf_msg_files files = {0};
+	size_t nres = 0;
 	int rc = -1;
 
 	(void)q;
-	memset(&io, 0, sizeof(io));
-	io.actor = c->actor;
-	if (api_field_str(body, "password", &io.password, err) == -1 ||
-	    api_field_bool(body, "exportable", &io.exportable, err) == -1 ||
-	    api_field_str(body, "friendly_name", &io.friendly_name, err) ==
-		-1 ||
-	    api_field_str(body, "services", &io.services, err) == -1 ||
-	    api_field_bool(body, "force", &io.force, err) == -1 ||
-	    api_field_bool(body, "skip_missing_services", &io.skip_missing,
-		err) == -1 ||
-	    api_read_files(body, &in, &bufs, &n, err) == -1 ||
-	    cf_op_import(s, in, n, &io, &res, &nres, err) == -1)
+	if (cf_msg_import_decode(body, &io, &files, err) == -1)
 		goto out;
-	*resp = api_results_json(res, nres);
+	io.actor = c->actor;
+	if (cf_op_import(s, files.in, files.n, &io, &res, &nres, err) == -1)
+		goto out;
+	*resp = cf_msg_results_encode(res, nres);
 	rc = 0;
 out:
-	api_wipe_field(body, "password");
+	cf_msg_body_wipe(body);
 	cf_import_results_free(res, nres);
-	api_free_files(in, bufs, n);
+	cf_msg_files_clear(&files);
 	return rc;
 }
 
@@ -49,67 +40,27 @@ int
 api_h_export(struct cf_store *s, const struct cf_api_caller *c, const char *q,
     json_t *body, json_t **resp, struct cf_error *err)
 {
-	static const struct {
-		const char *name;
-		enum cf_export_format format;
-	} formats[] = {{"p12", CF_EXPORT_P12},
-	    {"p12-base64", CF_EXPORT_P12_B64}, {"pem", CF_EXPORT_PEM}};
 	struct cf_export_opts eo;
 	struct cf_buf out = {0};
-	const char *thumb, *format;
-	char *data = NULL, *targets = NULL, full[CF_THUMB_LEN + 1];
-	size_t i;
+	const char *thumb;
+	char *targets = NULL, full[CF_THUMB_LEN + 1];
 	int rc = -1;
 
 	(void)q;
-	memset(&eo, 0, sizeof(eo));
+	if (cf_msg_export_decode(body, &thumb, &eo, &targets, err) == -1)
+		goto out;
 	eo.actor = c->actor;
-	eo.format = CF_EXPORT_P12;
-	if (api_field_required(body, "thumbprint", &thumb, err) == -1 ||
-	    api_field_str(body, "format", &format, err) == -1 ||
-	    api_field_bool(body, "legacy", &eo.legacy, err) == -1 ||
-	    api_field_bool(body, "transfer", &eo.transfer, err) == -1 ||
-	    api_field_bool(body, "no_key", &eo.no_key, err) == -1 ||
-	    api_field_str(body, "password", &eo.password, err) == -1 ||
-	    api_field_names(body, "targets", &targets, err) == -1)
-		goto out;
-	eo.targets = targets;
-	for (i = 0; format != NULL && i < 3; i++)
-		if (strcmp(format, formats[i].name) == 0)
-			break;
-	if (format != NULL && i == 3) {
-		cf_errorf(err, CF_E_USAGE,
-		    "format %s: the formats are p12, p12-base64 and pem",
-		    format);
-		goto out;
-	}
-	if (format != NULL)
-		eo.format = formats[i].format;
 	if (cf_op_export(s, thumb, &eo, &out, err) == -1 ||
 	    cf_store_resolve(s, thumb, full, err) == -1)
 		goto out;
-	data = cf_base64_new(out.data, out.len);
-	*resp = json_pack("{s:s, s:s}", "thumbprint", full, "data", data);
+	*resp = cf_msg_data_encode(full, &out);
 	rc = 0;
 out:
 	free(targets);
-	api_wipe_field(body, "password");
-	if (data != NULL) {
-		OPENSSL_cleanse(data, strlen(data));
-		free(data);
-	}
+	cf_msg_body_wipe(body);
 	if (out.data != NULL)
 		OPENSSL_cleanse(out.data, out.len);
 	cf_buf_clear(&out);
-	return rc;
-}
-
-/* enable, disable and remove answer with the full thumbprint. */
-static int
-thumb_reply(int rc, const char *thumb, json_t **resp)
-{
-	if (rc == 0)
-		*resp = json_pack("{s:s}", "thumbprint", thumb);
 	return rc;
 }
 
@@ -122,14 +73,11 @@ api_h_enable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	int force;
 
 	(void)q;
-	if (api_field_required(body, "thumbprint", &thumb, err) == -1 ||
-	    api_field_required(body, "services", &services, err) == -1 ||
-	    api_field_bool(body, "force", &force, err) == -1 ||
+	if (cf_msg_enable_decode(body, &thumb, &services, &force, err) == -1 ||
 	    cf_op_enable(
 		s, c->actor, thumb, services, force, full, &detail, err) == -1)
 		return -1;
-	*resp = json_pack("{s:s, s:o}", "thumbprint", full, "detail",
-	    cf_json_string(detail));
+	*resp = cf_msg_detail_encode(full, detail);
 	free(detail);
 	return 0;
 }
@@ -143,14 +91,11 @@ api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
 	int force;
 
 	(void)q;
-	if (api_field_required(body, "old", &old, err) == -1 ||
-	    api_field_required(body, "new", &arg, err) == -1 ||
-	    api_field_bool(body, "force", &force, err) == -1 ||
+	if (cf_msg_replace_decode(body, &old, &arg, &force, err) == -1 ||
 	    cf_op_replace(s, c->actor, old, arg, force, full, &moved, &detail,
 		err) == -1)
 		return -1;
-	*resp = json_pack("{s:s, s:o, s:o}", "thumbprint", full, "services",
-	    cf_json_list(moved), "detail", cf_json_string(detail));
+	*resp = cf_msg_moved_encode(full, moved, detail);
 	free(moved);
 	free(detail);
 	return 0;
@@ -164,11 +109,11 @@ api_h_disable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	char full[CF_THUMB_LEN + 1] = "";
 
 	(void)q;
-	if (api_field_required(body, "thumbprint", &thumb, err) == -1 ||
-	    api_field_required(body, "services", &services, err) == -1)
+	if (cf_msg_disable_decode(body, &thumb, &services, err) == -1 ||
+	    cf_op_disable(s, c->actor, thumb, services, full, err) == -1)
 		return -1;
-	return thumb_reply(
-	    cf_op_disable(s, c->actor, thumb, services, full, err), full, resp);
+	*resp = cf_msg_thumb_encode(full);
+	return 0;
 }
 
 int
@@ -180,9 +125,9 @@ api_h_remove(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	int force;
 
 	(void)q;
-	if (api_field_required(body, "thumbprint", &thumb, err) == -1 ||
-	    api_field_bool(body, "force", &force, err) == -1)
+	if (cf_msg_remove_decode(body, &thumb, &force, err) == -1 ||
+	    cf_op_remove(s, c->actor, thumb, force, full, err) == -1)
 		return -1;
-	return thumb_reply(
-	    cf_op_remove(s, c->actor, thumb, force, full, err), full, resp);
+	*resp = cf_msg_thumb_encode(full);
+	return 0;
 }

@@ -9,23 +9,22 @@
 
 static const struct {
 	const char *name;
-	int http;
 } codes[CF_E_COUNT] = {
-	[CF_OK] = {"ok", 200},
-	[CF_E_INTERNAL] = {"internal", 500},
-	[CF_E_USAGE] = {"usage", 400},
-	[CF_E_IO] = {"io", 500},
-	[CF_E_PARSE] = {"parse", 400},
-	[CF_E_PASSWORD] = {"password", 400},
-	[CF_E_UNSUPPORTED] = {"unsupported", 400},
-	[CF_E_LIMIT] = {"limit", 413},
-	[CF_E_NOTFOUND] = {"not-found", 404},
-	[CF_E_AMBIGUOUS] = {"ambiguous", 409},
-	[CF_E_CONFLICT] = {"conflict", 409},
-	[CF_E_DENIED] = {"denied", 403},
-	[CF_E_MISMATCH] = {"mismatch", 400},
-	[CF_E_STORE] = {"store", 500},
-	[CF_E_CRYPTO] = {"crypto", 500},
+	[CF_OK] = {"ok"},
+	[CF_E_INTERNAL] = {"internal"},
+	[CF_E_USAGE] = {"usage"},
+	[CF_E_IO] = {"io"},
+	[CF_E_PARSE] = {"parse"},
+	[CF_E_PASSWORD] = {"password"},
+	[CF_E_UNSUPPORTED] = {"unsupported"},
+	[CF_E_LIMIT] = {"limit"},
+	[CF_E_NOTFOUND] = {"not-found"},
+	[CF_E_AMBIGUOUS] = {"ambiguous"},
+	[CF_E_CONFLICT] = {"conflict"},
+	[CF_E_DENIED] = {"denied"},
+	[CF_E_MISMATCH] = {"mismatch"},
+	[CF_E_STORE] = {"store"},
+	[CF_E_CRYPTO] = {"crypto"},
 };
 
 /*
@@ -145,12 +144,4 @@ cf_code_name(int code)
 	if (code < 0 || code >= CF_E_COUNT)
 		return "internal";
 	return codes[code].name;
-}
-
-int
-cf_code_http_status(int code)
-{
-	if (code < 0 || code >= CF_E_COUNT)
-		return 500;
-	return codes[code].http;
 }

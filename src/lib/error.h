@@ -68,7 +68,4 @@ void cf_error_clear(struct cf_error *err);
 /* A short stable name for code ("parse", "not-found", ...); never NULL. */
 const char *cf_code_name(int code);
 
-/* The HTTP status that fits code (400, 403, 404, 409, 500 ...). */
-int cf_code_http_status(int code);
-
 #endif

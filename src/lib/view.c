@@ -1,6 +1,12 @@
-/* view.c - certificate fields for tables and JSON: see view.h. */
+/*
+ * view.c - certificate fields for tables and JSON (the API's certificate
+ * is cf_view_json; msg_reply.c decodes it by the same field names), and
+ * the JSON text helpers every message uses: see view.h.
+ */
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/crypto.h>
 
 #include "util.h"
 #include "view.h"
@@ -182,6 +188,50 @@ cf_json_list(const char *list)
 		p = comma ? comma + 1 : NULL;
 	}
 	return a;
+}
+
+char *
+cf_json_joined(const json_t *v)
+{
+	size_t i, len = 1;
+	json_t *item;
+	char *out;
+
+	if (json_is_string(v))
+		return xstrdup(json_string_value(v));
+	json_array_foreach(v, i, item)
+	{
+		len += json_string_length(item) + 1;
+	}
+	out = xcalloc(1, len);
+	json_array_foreach(v, i, item)
+	{
+		if (!json_is_string(item))
+			continue;
+		if (out[0] != '\0')
+			strcat(out, ",");
+		strcat(out, json_string_value(item));
+	}
+	return out;
+}
+
+void
+cf_json_wipe(json_t *s)
+{
+	if (json_is_string(s))
+		OPENSSL_cleanse(
+		    (char *)json_string_value(s), json_string_length(s));
+}
+
+time_t
+cf_json_time(const char *iso)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return end != NULL && *end == '\0' ? timegm(&tm) : 0;
 }
 
 /* A date as ISO 8601, or null when there is none. */

@@ -1,7 +1,7 @@
 /*
  * view.h - the fields of a certificate as users name them (Subject,
  * Thumbprint, Status ...), for tables and JSON alike: the JSON of the
- * API's /v1/certificates and of `certfleet get --json` (docs/json.md).
+ * API's get and of `certfleet get --json` (docs/json.md).
  */
 #ifndef CF_VIEW_H
 #define CF_VIEW_H
@@ -50,7 +50,7 @@ char *cf_view_brief(const struct cf_view *v, enum cf_field f);
  * pending request), DaysLeft an integer (null without dates).
  */
 json_t *cf_view_field_json(const struct cf_view *v, enum cf_field f);
-/* Every field as a JSON object (new reference). */
+/* Every field as a JSON object (new reference): the API's certificate. */
 json_t *cf_view_json(const struct cf_view *v);
 
 /* Whole days from now until t, rounded down: -1 the day after it. */
@@ -63,5 +63,15 @@ json_t *cf_json_string(const char *s);
 /* A comma-separated list as a JSON array of such strings (new
  * reference); [] for "" and NULL. */
 json_t *cf_json_list(const char *list);
+/* The other way: a JSON array of strings (or one string) as one
+ * comma-separated string (new); items that are not strings are left
+ * out. */
+char *cf_json_joined(const json_t *v);
+/* A date as the JSON writes it ("2026-11-25T14:48:12Z") in seconds; 0
+ * when it is not one. */
+time_t cf_json_time(const char *iso);
+/* Wipes the JSON string s in place (a password, a key's Base64) once it
+ * is used; anything else is left alone.  The one string wiper. */
+void cf_json_wipe(json_t *s);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * fuzz_api.c - libFuzzer harness over the agent's request handler,
- * cf_api_render (cf_api_handle and the rendering certfleetd sends): the
- * first byte picks the route, the rest is the body (POST, parsed as
+ * route_serve (src/agent/routes.c: the route table, then cf_api_render
+ * and the statuses and error bodies certfleetd sends): the first byte
+ * picks the route, the rest is the body (POST, parsed as
  * request.c parses it) or the query (GET).  Bytes 0xfe and 0xff take the
  * rest as a raw path ("/v1/" + rest, with its query after '?'), as a
  * client may send any path.  Each input runs as a reader, then as an
@@ -12,11 +13,14 @@
  *
  * A crash, a sanitizer report, a status outside 200..599 or a reply that
  * is not JSON is a finding.
+ *
+ * FUZZ-LINK: src/agent/routes.c
  */
 #include <jansson.h>
 
 #include "api.h"
 #include "harness.h"
+#include "routes.h"
 #include "ops.h"
 #include "service.h"
 #include "store.h"
@@ -163,7 +167,7 @@ call(enum cf_role role, const char *method, const char *path,
 	json_t *back;
 	int status;
 
-	status = cf_api_render(store, &c, method, path, query, body, &text);
+	status = route_serve(store, &c, method, path, query, body, &text);
 	if (status < 200 || status > 599 || text == NULL)
 		abort();
 	if ((back = json_loads(text, 0, NULL)) == NULL)

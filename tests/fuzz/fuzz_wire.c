@@ -1,7 +1,8 @@
 /*
  * fuzz_wire.c - libFuzzer harness over the CLI's decoding of agent
- * replies (src/cli/wire.c, wire_reply): the first byte picks the
- * operation (enum backend_op), the rest is the 2xx answer's body.  An
+ * replies (src/cli/wire.c's wire_reply, over the library's reply
+ * decoders in msg_reply.c): the first byte picks the operation (enum
+ * backend_op), the rest is the 2xx answer's body.  An
  * agent may be anyone the admin pointed the CLI at; whatever it sends,
  * the decoder accepts a reply whole or rejects it with a reason.
  *

@@ -1,5 +1,7 @@
 /*
- * test_api.c - the JSON face of the operations: routes, roles, fields,
+ * test_api.c - the JSON face of the operations: the library's dispatch
+ * by operation name, and the agent's routes and statuses over it
+ * (src/agent/routes.c, linked in by the Makefile); roles, fields,
  * errors, and a round trip import -> enable -> export -> remove; what a
  * copy and a replace send; outside bytes that are not UTF-8 (issue 11).
  */
@@ -7,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../src/agent/routes.h"
 #include "api.h"
 #include "check.h"
 #include "testpki.h"
@@ -14,6 +17,9 @@
 
 static struct cf_store *s;
 
+/* method path?query with body_text as role, through the agent's route
+ * table as certfleetd serves it: the status, and the reply parsed back
+ * into *resp (NULL when the text is not JSON). */
 static int
 call(enum cf_role role, const char *method, const char *path,
     const char *query, const char *body_text, json_t **resp)
@@ -21,9 +27,12 @@ call(enum cf_role role, const char *method, const char *path,
 	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST", role,
 	    "ex1", NULL};
 	json_t *body = body_text ? json_loads(body_text, 0, NULL) : NULL;
+	char *text = NULL;
 	int status;
 
-	status = cf_api_handle(s, &c, method, path, query, body, resp);
+	status = route_serve(s, &c, method, path, query, body, &text);
+	*resp = text ? json_loads(text, 0, NULL) : NULL;
+	free(text);
 	json_decref(body);
 	return status;
 }
@@ -140,21 +149,11 @@ copy_and_replace(const char *thumb, const char *b64)
 	json_decref(r);
 }
 
-/* GET path?query as reader through cf_api_render, as the agent does:
- * the status, and the reply parsed back into *resp (NULL when the text
- * is not JSON). */
+/* GET path?query as reader, as the agent serves it. */
 static int
 render(const char *path, const char *query, json_t **resp)
 {
-	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
-	    CF_ROLE_READER, "ex1", NULL};
-	char *text = NULL;
-	int status;
-
-	status = cf_api_render(s, &c, "GET", path, query, NULL, &text);
-	*resp = text ? json_loads(text, 0, NULL) : NULL;
-	free(text);
-	return status;
+	return call(CF_ROLE_READER, "GET", path, query, NULL, resp);
 }
 
 /* Bytes that are not UTF-8, from a client or the store, still make a
@@ -218,6 +217,124 @@ outside_bytes(void)
 	CHECK(st == 400 && audit_has("rsa123"),
 	    "api: a new-self-signed unknown key type is audited");
 	json_decref(r);
+}
+
+/* The agent's one table of statuses: each code's, and the transport's
+ * own answers with the code their body names. */
+static void
+statuses(void)
+{
+	static const struct {
+		enum route_why why;
+		int code, status;
+		const char *name;
+	} want[] = {
+	    {ROUTE_BY_CODE, CF_OK, 200, "ok"},
+	    {ROUTE_BY_CODE, CF_E_INTERNAL, 500, "internal"},
+	    {ROUTE_BY_CODE, CF_E_USAGE, 400, "usage"},
+	    {ROUTE_BY_CODE, CF_E_IO, 500, "io"},
+	    {ROUTE_BY_CODE, CF_E_PARSE, 400, "parse"},
+	    {ROUTE_BY_CODE, CF_E_PASSWORD, 400, "password"},
+	    {ROUTE_BY_CODE, CF_E_UNSUPPORTED, 400, "unsupported"},
+	    {ROUTE_BY_CODE, CF_E_LIMIT, 413, "limit"},
+	    {ROUTE_BY_CODE, CF_E_NOTFOUND, 404, "not-found"},
+	    {ROUTE_BY_CODE, CF_E_AMBIGUOUS, 409, "ambiguous"},
+	    {ROUTE_BY_CODE, CF_E_CONFLICT, 409, "conflict"},
+	    {ROUTE_BY_CODE, CF_E_DENIED, 403, "denied"},
+	    {ROUTE_BY_CODE, CF_E_MISMATCH, 400, "mismatch"},
+	    {ROUTE_BY_CODE, CF_E_STORE, 500, "store"},
+	    {ROUTE_BY_CODE, CF_E_CRYPTO, 500, "crypto"},
+	    {ROUTE_BY_CODE, -1, 500, "internal"},
+	    {ROUTE_BY_CODE, CF_E_COUNT, 500, "internal"},
+	    {ROUTE_NO_METHOD, CF_E_NOTFOUND, 405, "usage"},
+	    {ROUTE_BUSY, CF_OK, 503, "limit"},
+	    {ROUTE_DRAINING, CF_OK, 503, "internal"},
+	    {ROUTE_HTTP_MALFORMED, CF_OK, 400, "parse"},
+	    {ROUTE_HTTP_TOO_LARGE, CF_OK, 413, "limit"},
+	    {ROUTE_HTTP_EXPECT, CF_OK, 417, "usage"},
+	    {ROUTE_HTTP_METHOD, CF_OK, 501, "usage"},
+	};
+	char msg[96], *text;
+	json_t *j;
+	size_t i;
+	int st;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		text = NULL;
+		st = route_answer(want[i].why, want[i].code, "m\xff", &text);
+		j = text ? json_loads(text, 0, NULL) : NULL;
+		snprintf(msg, sizeof(msg), "routes: answer %d/%d is %d %s",
+		    (int)want[i].why, want[i].code, want[i].status,
+		    want[i].name);
+		CHECK(st == want[i].status &&
+			  route_status(want[i].why, want[i].code) == st &&
+			  strcmp(code_of(j), want[i].name) == 0 &&
+			  strcmp(json_string_value(json_object_get(j,
+				     "message")),
+			      "m\\xFF") == 0,
+		    msg);
+		json_decref(j);
+		free(text);
+	}
+	CHECK(strcmp(route_reason(404), "Not Found") == 0 &&
+		  strcmp(route_reason(599), "Error") == 0,
+	    "routes: a status's reason phrase, Error when unknown");
+}
+
+/* The library's dispatch knows operations by name, and nothing of
+ * HTTP; each route names one of its operations. */
+static void
+dispatch(void)
+{
+	static const char *const served[][2] = {{"GET", "/v1/whoami"},
+	    {"GET", "/v1/certificates"}, {"GET", "/v1/log"},
+	    {"GET", "/v1/services"}, {"POST", "/v1/import"},
+	    {"POST", "/v1/export"}, {"POST", "/v1/enable"},
+	    {"POST", "/v1/replace"}, {"POST", "/v1/disable"},
+	    {"POST", "/v1/remove"}, {"POST", "/v1/new-self-signed"},
+	    {"POST", "/v1/request/new"}, {"POST", "/v1/request/complete"},
+	    {"POST", "/v1/renew"}, {"POST", "/v1/export-sealed"},
+	    {"POST", "/v1/import-sealed"}};
+	struct cf_api_caller none = {"tls:SHA256:TEST", "SHA256:TEST",
+	    CF_ROLE_NONE, "ex1", NULL};
+	struct cf_api_caller reader = none;
+	struct cf_error err;
+	json_t *r = NULL;
+	size_t i;
+	int known = 1;
+
+	reader.role = CF_ROLE_READER;
+	for (i = 0; i < sizeof(served) / sizeof(served[0]); i++) {
+		const char *op = route_op(served[i][0], served[i][1]);
+		cf_error_clear(&err);
+		/* no role: refused for a known operation, never not-found */
+		known &= op != NULL &&
+			 cf_api_handle(s, &none, op, NULL, NULL, &r, &err) ==
+			     -1 &&
+			 err.code == CF_E_DENIED && r == NULL;
+	}
+	CHECK(known, "api: every route names an operation of the library");
+	CHECK(route_op("GET", "/v1/import") == NULL &&
+		  route_op("POST", "/v1/certificates") == NULL &&
+		  route_op("GET", "/v1/nothing") == NULL,
+	    "routes: a path with the wrong method, or unknown, has no "
+	    "operation");
+	CHECK(cf_api_handle(s, &reader, "whoami", NULL, NULL, &r, &err) == 0 &&
+		  strcmp(json_string_value(json_object_get(r, "role")),
+		      "reader") == 0,
+	    "api: an operation runs by its name");
+	json_decref(r);
+	CHECK(cf_api_handle(s, &reader, "GET /v1/whoami", NULL, NULL, &r,
+		  &err) == -1 &&
+		  err.code == CF_E_NOTFOUND && r == NULL,
+	    "api: an unknown operation is not found");
+	CHECK(cf_api_handle(s, &reader, "import", NULL, NULL, &r, &err) ==
+		      -1 &&
+		  err.code == CF_E_DENIED && strstr(err.msg, "reader") != NULL,
+	    "api: a reader may not run an admin's operation");
+	CHECK(cf_api_is_slow("import") && !cf_api_is_slow("get") &&
+		  !cf_api_is_slow("nothing"),
+	    "api: import is slow, get and unknown names are not");
 }
 
 /* Who may ask, and what is no route. */
@@ -462,13 +579,14 @@ test_log(void)
 static void
 test_render(const char *thumb)
 {
+	struct cf_error err;
 
 	{
 		struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST",
 		    CF_ROLE_READER, "ex1", NULL};
 		char *t1 = NULL, *t2 = NULL, *t3 = NULL, *b2;
-		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t1);
-		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t2);
+		cf_api_render(s, &c, "get", NULL, NULL, &t1, &err);
+		cf_api_render(s, &c, "get", NULL, NULL, &t2, &err);
 		CHECK(t1 != NULL && t2 != NULL && strcmp(t1, t2) == 0 &&
 			  strstr(t1, thumb) != NULL,
 		    "api: a repeated listing renders the same text");
@@ -477,13 +595,12 @@ test_render(const char *thumb)
 		c.role = CF_ROLE_ADMIN;
 		{
 			json_t *jb = json_loads(b2, 0, NULL);
-			cf_api_render(s, &c, "POST", "/v1/enable", NULL, jb,
-			    &t3);
+			cf_api_render(s, &c, "enable", NULL, jb, &t3, &err);
 			json_decref(jb);
 		}
 		free(t3);
 		t3 = NULL;
-		cf_api_render(s, &c, "GET", "/v1/certificates", NULL, NULL, &t3);
+		cf_api_render(s, &c, "get", NULL, NULL, &t3, &err);
 		CHECK(t3 != NULL && strcmp(t1, t3) != 0 &&
 			  strstr(t3, "\"pop\"") != NULL,
 		    "api: a change shows in the next listing at once");
@@ -549,6 +666,11 @@ main(int argc, char **argv)
 		test_bodies();
 	if (check_test("round_trip"))
 		round_trip(b64);
+	/* after the checks of what is audited: these refusals are too */
+	if (check_test("statuses"))
+		statuses();
+	if (check_test("dispatch"))
+		dispatch();
 	if (check_test("depth"))
 		test_depth();
 

@@ -1,0 +1,118 @@
+/*
+ * msg_query.c - the arguments that travel in a query string ("a=1&b=2")
+ * rather than a body: get's thumbprint, services' probe and log's page,
+ * each encoder beside its decoder; see msg.h.  The values go as given:
+ * making them fit a URI is the HTTP side's business (the CLI encodes
+ * them; thumbprints and numbers need nothing).
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "msg.h"
+#include "util.h"
+
+/* The value of name in query (may be NULL), new, or NULL. */
+static char *
+query_get(const char *query, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = query, *end;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, n) == 0 && p[n] == '=') {
+			end = strchr(p + n + 1, '&');
+			if (end == NULL)
+				return xstrdup(p + n + 1);
+			return xasprintf(
+			    "%.*s", (int)(end - p - n - 1), p + n + 1);
+		}
+		p = strchr(p, '&');
+		if (p != NULL)
+			p++;
+	}
+	return NULL;
+}
+
+/* The query's key as a whole number from 0 to max into *v (left alone
+ * when absent); -1 and err set when it is not one. */
+static int
+query_number(const char *q, const char *key, long long max, long long *v,
+    struct cf_error *err)
+{
+	char *text = query_get(q, key), *end = NULL;
+	long long n;
+	int rc = 0;
+
+	if (text == NULL)
+		return 0;
+	errno = 0;
+	n = strtoll(text, &end, 10);
+	if (end == text || *end != '\0' || errno != 0 || n < 0 || n > max)
+		rc = cf_errorf(err, CF_E_USAGE,
+		    "%s: a whole number from 0 to %lld", key, max);
+	else
+		*v = n;
+	free(text);
+	return rc;
+}
+
+char *
+cf_msg_get_query(const char *thumb)
+{
+	return thumb != NULL ? xasprintf("thumbprint=%s", thumb) : NULL;
+}
+
+char *
+cf_msg_get_query_decode(const char *q)
+{
+	return query_get(q, "thumbprint");
+}
+
+const char *
+cf_msg_services_query(int probe)
+{
+	return probe ? NULL : "probe=0";
+}
+
+int
+cf_msg_services_query_decode(const char *q)
+{
+	char *probe = query_get(q, "probe");
+	int live = probe == NULL || strcmp(probe, "0") != 0;
+
+	free(probe);
+	return live;
+}
+
+char *
+cf_msg_log_query(const struct cf_audit_page *p)
+{
+	return xasprintf("since=%lld&after=%lld&before=%lld&limit=%zu&newest=%d",
+	    (long long)p->since, p->after, p->before, p->limit,
+	    p->newest != 0);
+}
+
+int
+cf_msg_log_query_decode(
+    const char *q, struct cf_audit_page *p, struct cf_error *err)
+{
+	long long since = 0, after = 0, before = 0, limit = CF_LOG_PAGE_MAX;
+	long long newest = 0;
+
+	memset(p, 0, sizeof(*p));
+	if (query_number(q, "since", INT64_MAX / 2, &since, err) == -1 ||
+	    query_number(q, "after", INT64_MAX, &after, err) == -1 ||
+	    query_number(q, "before", INT64_MAX, &before, err) == -1 ||
+	    query_number(q, "limit", CF_LOG_PAGE_MAX, &limit, err) == -1 ||
+	    query_number(q, "newest", 1, &newest, err) == -1)
+		return -1;
+	p->since = (time_t)since;
+	p->after = after;
+	p->before = before;
+	p->limit = limit > 0 ? (size_t)limit : CF_LOG_PAGE_MAX;
+	p->newest = (int)newest;
+	return 0;
+}
