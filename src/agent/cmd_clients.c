@@ -19,7 +19,7 @@
 #include "view.h"
 
 #define CLIENTS_RULE                                                           \
-	"-------------------------------------------------------------------" \
+	"-------------------------------------------------------------------"  \
 	"-----"
 
 /* Changes the client list in one transaction with its audit record. */
@@ -161,8 +161,8 @@ clients_json(const struct cf_client *cl, size_t n)
 	for (i = 0; i < n; i++) {
 		json_t *o = json_object();
 		cf_time_iso(cl[i].since, when);
-		json_object_set_new(o, "Fingerprint",
-		    cf_json_string(cl[i].fingerprint));
+		json_object_set_new(
+		    o, "Fingerprint", cf_json_string(cl[i].fingerprint));
 		json_object_set_new(o, "Role", cf_json_string(cl[i].role));
 		json_object_set_new(o, "Since", json_string(when));
 		json_object_set_new(o, "By", cf_json_string(cl[i].by));
@@ -180,8 +180,8 @@ clients_json(const struct cf_client *cl, size_t n)
 
 /* The client list as a table; who else gets in, below it. */
 static void
-clients_table(const struct agent_config *c, const struct cf_client *cl,
-    size_t n)
+clients_table(
+    const struct agent_config *c, const struct cf_client *cl, size_t n)
 {
 	char when[21];
 	size_t i;
@@ -246,8 +246,9 @@ cmd_clients(int argc, char **argv)
 		goto out;
 	}
 	if (json && clients_json(cl, n) == -1) {
-		cf_errorf(&err, CF_E_INTERNAL, "the client list could not be "
-					       "encoded as JSON");
+		cf_errorf(&err, CF_E_INTERNAL,
+		    "the client list could not be "
+		    "encoded as JSON");
 		rc = agent_fail("clients", &err);
 		goto out;
 	}

@@ -110,8 +110,9 @@ host_services(const struct cf_services *conf)
 		if (svc != NULL && (svc->chain || svc->pem) &&
 		    cf_file_leaf(svc->chain ? svc->chain : svc->pem, leaf, &t,
 			&ferr) == 1) {
-			printf("%s: left as it is: its files hold %.8s (certfleet "
-			       "enable a certificate for %s to manage it)\n",
+			printf(
+			    "%s: left as it is: its files hold %.8s (certfleet "
+			    "enable a certificate for %s to manage it)\n",
 			    name, leaf, name);
 			continue;
 		}

@@ -19,9 +19,9 @@
  *
  * Continuation: a line that ends in a backslash goes on on the next line,
  * as in systemd's unit files and the shell; the backslash and the line
- * break become one space.  A comment line never goes on.  inih's own multi-line values (an indented
- * line continues the value above) stay off: there an indented key would
- * silently become part of the value before it.
+ * break become one space.  A comment line never goes on.  inih's own multi-line
+ * values (an indented line continues the value above) stay off: there an
+ * indented key would silently become part of the value before it.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -48,15 +48,15 @@
 struct parse {
 	const char *file;
 	FILE *f;
-	int line;	 /* the physical line last read */
-	int first;	 /* the first physical line of the logical one */
-	char *logical;	 /* the logical line being handed to inih, with \n */
+	int line;        /* the physical line last read */
+	int first;       /* the first physical line of the logical one */
+	char *logical;   /* the logical line being handed to inih, with \n */
 	size_t len, off; /* its length, and how much inih has had */
-	int strict;	 /* check-config: check files and addresses too */
+	int strict;      /* check-config: check files and addresses too */
 	unsigned seen;
 	struct agent_config *c;
 	struct cf_service *svc; /* the [service NAME] being read, or NULL */
-	char *dir;		/* the file's directory, for relative paths */
+	char *dir;              /* the file's directory, for relative paths */
 	struct cf_error *err;
 	int failed;
 };
@@ -218,8 +218,8 @@ set_admin_ca(struct parse *p, const char *v)
 	/* Checked here, not only when the agent loads it, so that the
 	 * message can name the line. */
 	if (access(p->c->admin_ca, R_OK) == -1)
-		return bad(p, "admin_ca %s: %s", p->c->admin_ca,
-		    strerror(errno));
+		return bad(
+		    p, "admin_ca %s: %s", p->c->admin_ca, strerror(errno));
 	return 1;
 }
 
@@ -271,15 +271,15 @@ set_max_conns_addr(struct parse *p, const char *v)
 static int
 set_audit_days(struct parse *p, const char *v)
 {
-	return set_count(p, "audit_keep_days", v, 0, 36500,
-	    &p->c->audit_keep_days);
+	return set_count(
+	    p, "audit_keep_days", v, 0, 36500, &p->c->audit_keep_days);
 }
 
 static int
 set_audit_rows(struct parse *p, const char *v)
 {
-	return set_count(p, "audit_max_rows", v, 0, 1000000000L,
-	    &p->c->audit_max_rows);
+	return set_count(
+	    p, "audit_max_rows", v, 0, 1000000000L, &p->c->audit_max_rows);
 }
 
 /*
@@ -353,8 +353,8 @@ strict_service(struct parse *p, const char *key)
 	if (strcmp(key, "runtime_api") == 0) {
 		path = p->svc->runtime_api;
 		if (stat(path, &st) == -1)
-			return bad(p, "runtime_api %s: %s", path,
-			    strerror(errno));
+			return bad(
+			    p, "runtime_api %s: %s", path, strerror(errno));
 		if (!S_ISSOCK(st.st_mode))
 			return bad(p, "runtime_api %s: not a socket", path);
 		return 1;
@@ -392,8 +392,8 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 	if (strncmp(section, "service ", 8) == 0) {
 		struct cf_error e;
 		if (p->svc == NULL) /* a header inih and we read apart */
-			return bad(p, "[%s]: section header not understood",
-			    section);
+			return bad(
+			    p, "[%s]: section header not understood", section);
 		if (cf_service_set(p->svc, key, value, p->dir, &e) == -1)
 			return bad(p, "%s", e.msg);
 		return p->strict ? strict_service(p, key) : 1;
@@ -596,7 +596,8 @@ config_read(const char *path, int explicit, int strict, struct cf_error *err)
 	ini_allow_multiline = false;
 	ini_use_stack = false;
 	ini_allow_realloc = true;
-	ini_max_line = AGENT_CONFIG_MAX_LINE + 3; /* with "\r\n\0": never split */
+	ini_max_line =
+	    AGENT_CONFIG_MAX_LINE + 3; /* with "\r\n\0": never split */
 	ini_stop_on_first_error = true;
 	rc = ini_parse_stream(read_line, &p, on_pair, &p);
 	if (!p.failed && ferror(p.f))

@@ -39,8 +39,8 @@ struct agent_config {
 	long max_connections; /* HTTPS connections at once; 0: from the fd
 				 limit */
 	long max_connections_per_address;
-	long audit_keep_days; /* prune records older; 0: keep for ever */
-	long audit_max_rows;  /* refusal records kept; 0: no bound */
+	long audit_keep_days;  /* prune records older; 0: keep for ever */
+	long audit_max_rows;   /* refusal records kept; 0: no bound */
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */

@@ -42,12 +42,10 @@ static const struct {
     {ROUTE_HTTP_MALFORMED,
 	"malformed HTTP request: the request line, a header or the "
 	"body's framing (Content-Length, chunks) could not be read"},
-    {ROUTE_HTTP_TOO_LARGE,
-	"request too large: the body may be at most 8 MiB "
-	"(docs/api.md)"},
+    {ROUTE_HTTP_TOO_LARGE, "request too large: the body may be at most 8 MiB "
+			   "(docs/api.md)"},
     {ROUTE_HTTP_EXPECT, "Expect: only 100-continue is understood"},
-    {ROUTE_HTTP_METHOD,
-	"method not implemented; the API uses GET and POST"},
+    {ROUTE_HTTP_METHOD, "method not implemented; the API uses GET and POST"},
 };
 
 /* Where the page starts in out (after a 100 Continue still queued),
@@ -96,7 +94,8 @@ on_output(struct evbuffer *out, const struct evbuffer_cb_info *info, void *arg)
 		return;
 	for (i = 0; body == NULL && i < sizeof(pages) / sizeof(pages[0]); i++)
 		if (route_status(pages[i].why, CF_OK) == status)
-			route_answer(pages[i].why, CF_OK, pages[i].message, &body);
+			route_answer(
+			    pages[i].why, CF_OK, pages[i].message, &body);
 	if (body == NULL) /* a page of another status keeps it */
 		route_answer(ROUTE_BY_CODE, CF_E_INTERNAL, "HTTP error", &body);
 	/* This callback runs again for what it adds here, which no longer

@@ -62,8 +62,10 @@ main(int argc, char **argv)
 
 	/* Before OpenSSL allocates anything: see cf_process_harden. */
 	if (cf_process_harden() == -1)
-		fprintf(stderr, "certfleetd: warning: core dumps could not be "
-				"turned off: %s\n", strerror(errno));
+		fprintf(stderr,
+		    "certfleetd: warning: core dumps could not be "
+		    "turned off: %s\n",
+		    strerror(errno));
 	umask(077); /* state, keys and the store are the agent's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	if (argc < 2) {

@@ -130,8 +130,8 @@ get_u32(const unsigned char *p)
 
 /* Sends the request; the password is copied into one wiped buffer. */
 static int
-send_request(int fd, const char *name, const unsigned char *data,
-    size_t len, const char *password, long long deadline)
+send_request(int fd, const char *name, const unsigned char *data, size_t len,
+    const char *password, long long deadline)
 {
 	size_t nlen = strlen(name) > MAX_NAME ? MAX_NAME : strlen(name);
 	size_t plen = password != NULL ? strlen(password) : 0;
@@ -142,7 +142,7 @@ send_request(int fd, const char *name, const unsigned char *data,
 	/* A name cut short is cut between characters: it goes into
 	 * messages, which must stay UTF-8. */
 	while (nlen > 0 && nlen < strlen(name) &&
-	    ((unsigned char)name[nlen] & 0xc0) == 0x80)
+	       ((unsigned char)name[nlen] & 0xc0) == 0x80)
 		nlen--;
 	hlen = 4 + 4 + nlen + 1 + 4 + plen + 4;
 	head = xmalloc(hlen);
@@ -293,8 +293,8 @@ malformed(const char *name, struct cf_error *err)
  * ended.
  */
 static int
-read_answer(int fd, const char *name, struct cf_bundle *out,
-    long long deadline, struct cf_error *err)
+read_answer(int fd, const char *name, struct cf_bundle *out, long long deadline,
+    struct cf_error *err)
 {
 	struct cf_bundle *b = cf_bundle_new();
 	unsigned char head[5], *p = NULL;
@@ -388,8 +388,7 @@ spawn_parser(int fd, struct cf_error *err)
 
 /* What became of the child, for a failed answer. */
 static int
-child_failed(const char *name, pid_t pid, int timed_out,
-    struct cf_error *err)
+child_failed(const char *name, pid_t pid, int timed_out, struct cf_error *err)
 {
 	int status = 0;
 

@@ -2,9 +2,9 @@
  * pool.h - the worker threads that run requests off the event loop.
  *
  * Each worker owns its own store connection; one more thread, with its
- * own too, writes the audit records queued with audit set.  A job is queued by the
- * loop thread, run on a worker, and handed back to the loop thread,
- * which alone touches libevent's HTTP objects.
+ * own too, writes the audit records queued with audit set.  A job is queued by
+ * the loop thread, run on a worker, and handed back to the loop thread, which
+ * alone touches libevent's HTTP objects.
  */
 #ifndef CFD_POOL_H
 #define CFD_POOL_H

@@ -7,8 +7,8 @@
  * connection: decide the role (client list, then admin_ca), refuse and
  * audit an unknown client, parse and bound the JSON body, and serve it
  * through the route table (route_serve, which renders the reply).  Back
- * on the loop thread: send it.  Everything that touches SQLite or parses JSON runs on a worker,
- * so the loop only moves bytes and does TLS.
+ * on the loop thread: send it.  Everything that touches SQLite or parses JSON
+ * runs on a worker, so the loop only moves bytes and does TLS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,15 +35,15 @@ struct job {
 	int local; /* the Unix socket */
 	const char *method;
 	char *path, *query, *peer, *agent;
-	char *tls_actor; /* tls_actor_new of the client's certificate */
-	char *host;    /* the TLS peer's address */
-	char *refusal; /* an unknown client's refusal, for audit.c */
+	char *tls_actor;        /* tls_actor_new of the client's certificate */
+	char *host;             /* the TLS peer's address */
+	char *refusal;          /* an unknown client's refusal, for audit.c */
 	char fp[CF_FP_LEN + 1]; /* TLS client; "" when none */
 	X509 *cert;             /* with chain and admin_ca: only when */
 	STACK_OF(X509) * chain; /* admin_ca is set */
 	X509_STORE *admin_ca;
 	const struct cf_transfer *transfer; /* read-only, the server's */
-	long uid; /* Unix peer; -1 unknown */
+	long uid;                           /* Unix peer; -1 unknown */
 	unsigned char *body;
 	size_t body_len;
 	int status; /* the reply */
@@ -114,8 +114,8 @@ reply(struct server *srv, struct evhttp_request *req, int status,
 /* Replies with the transport's own answer why, made on the loop
  * thread. */
 static void
-reply_error(struct server *srv, struct evhttp_request *req,
-    enum route_why why, const char *msg, int close)
+reply_error(struct server *srv, struct evhttp_request *req, enum route_why why,
+    const char *msg, int close)
 {
 	char *text = NULL;
 	int status = route_answer(why, CF_OK, msg, &text);
@@ -240,8 +240,8 @@ job_run(struct pool_job *pj, struct cf_store *s)
 		caller.role = role;
 		caller.agent = j->agent;
 		caller.transfer = j->transfer;
-		j->status = route_serve(s, &caller, j->method, j->path,
-		    j->query, body, &j->out);
+		j->status = route_serve(
+		    s, &caller, j->method, j->path, j->query, body, &j->out);
 	}
 	if (j->body != NULL) {
 		OPENSSL_cleanse(j->body, j->body_len);
@@ -381,8 +381,7 @@ framing_problem(struct evhttp_request *req)
 	struct evkeyval *kv;
 	int lengths = 0, encoded = 0;
 
-	TAILQ_FOREACH(kv, h, next)
-	{
+	TAILQ_FOREACH(kv, h, next) {
 		if (cf_strieq(kv->key, "Content-Length"))
 			lengths++;
 		else if (cf_strieq(kv->key, "Transfer-Encoding"))

@@ -26,20 +26,34 @@
 
 #include "parser.h"
 
-#define NOBODY 65534 /* when the password database has no "nobody" */
-#define PARSER_FILES 8	/* fd 0 and what the C library may need */
+#define NOBODY 65534     /* when the password database has no "nobody" */
+#define PARSER_FILES 8   /* fd 0 and what the C library may need */
 #define PARSER_CPU_S 120 /* the agent stops it at PARSER_TIMEOUT_MS */
 
 /* The system calls parsing and answering make: memory, the socket on
  * fd 0, time, randomness, and leaving.  Nothing opens anything. */
 static const int allowed[] = {
-    SCMP_SYS(read),	     SCMP_SYS(readv),	      SCMP_SYS(recvfrom),
-    SCMP_SYS(write),	     SCMP_SYS(writev),	      SCMP_SYS(sendto),
-    SCMP_SYS(close),	     SCMP_SYS(brk),	      SCMP_SYS(munmap),
-    SCMP_SYS(mremap),	     SCMP_SYS(madvise),	      SCMP_SYS(futex),
-    SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(getrandom),
-    SCMP_SYS(clock_gettime), SCMP_SYS(gettid),	      SCMP_SYS(getpid),
-    SCMP_SYS(sched_yield),  SCMP_SYS(exit),	      SCMP_SYS(exit_group),
+    SCMP_SYS(read),
+    SCMP_SYS(readv),
+    SCMP_SYS(recvfrom),
+    SCMP_SYS(write),
+    SCMP_SYS(writev),
+    SCMP_SYS(sendto),
+    SCMP_SYS(close),
+    SCMP_SYS(brk),
+    SCMP_SYS(munmap),
+    SCMP_SYS(mremap),
+    SCMP_SYS(madvise),
+    SCMP_SYS(futex),
+    SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),
+    SCMP_SYS(getrandom),
+    SCMP_SYS(clock_gettime),
+    SCMP_SYS(gettid),
+    SCMP_SYS(getpid),
+    SCMP_SYS(sched_yield),
+    SCMP_SYS(exit),
+    SCMP_SYS(exit_group),
 };
 
 /* Loads what parsing would otherwise open later: the configuration and
@@ -51,9 +65,9 @@ preload_openssl(void)
 	OSSL_LIB_CTX *lctx;
 	EVP_CIPHER *c;
 
-	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG |
-		OPENSSL_INIT_ADD_ALL_CIPHERS | OPENSSL_INIT_ADD_ALL_DIGESTS |
-		OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
+	OPENSSL_init_crypto(
+	    OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_ADD_ALL_CIPHERS |
+		OPENSSL_INIT_ADD_ALL_DIGESTS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
 	    NULL);
 	if ((lctx = OSSL_LIB_CTX_new()) == NULL ||
 	    OSSL_PROVIDER_load(lctx, "legacy") == NULL)
@@ -105,8 +119,8 @@ load_filter(struct cf_error *err)
 	int e = 0;
 
 	if ((sc = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL)
-		return cf_errorf(err, CF_E_INTERNAL,
-		    "parser process: seccomp_init failed");
+		return cf_errorf(
+		    err, CF_E_INTERNAL, "parser process: seccomp_init failed");
 	for (i = 0; i < sizeof(allowed) / sizeof(allowed[0]) && e == 0; i++)
 		e = seccomp_rule_add(sc, SCMP_ACT_ALLOW, allowed[i], 0);
 	if (e == 0)

@@ -49,7 +49,7 @@ struct server {
 	/* Identity and peers for sealed transfers: fixed from the start,
 	 * read by workers. */
 	struct cf_transfer transfer;
-	X509_STORE *admin_ca;   /* NULL when unset; jobs hold references */
+	X509_STORE *admin_ca; /* NULL when unset; jobs hold references */
 	struct pool *pool;
 	struct evhttp *https, *local;
 	struct evhttp_bound_socket *https_sock, *local_sock;
@@ -60,10 +60,10 @@ struct server {
 	char bound[80]; /* HOST:PORT actually listened on */
 	/* Connections (conn.c, accept.c). */
 	struct conn *conn_head, *conn_tail; /* admitted, oldest first */
-	size_t nconns;    /* HTTPS connections open, admitted or not */
-	size_t nadmitted; /* of which admitted */
-	size_t conn_max;  /* max_connections, within the fd limit */
-	int accept_full;  /* accept paused: too many connections */
+	size_t nconns;           /* HTTPS connections open, admitted or not */
+	size_t nadmitted;        /* of which admitted */
+	size_t conn_max;         /* max_connections, within the fd limit */
+	int accept_full;         /* accept paused: too many connections */
 	struct event *ev_accept; /* accept paused: EMFILE, resume */
 	time_t note_last[SERVER_NOTES];
 	unsigned long note_quiet[SERVER_NOTES]; /* not logged since */

@@ -70,8 +70,8 @@ static int
 local_replace(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_replace(s, cli_actor(), q->old, q->arg, q->force,
-	    r->thumb, &r->moved, &r->detail, &r->err);
+	return cf_op_replace(s, cli_actor(), q->old, q->arg, q->force, r->thumb,
+	    &r->moved, &r->detail, &r->err);
 }
 
 static int
@@ -153,8 +153,7 @@ local_new_self_signed(
 	struct cf_selfsigned_opts o = q->selfsigned;
 
 	o.actor = cli_actor();
-	return cf_op_new_self_signed(
-	    s, &o, &r->results, &r->nresults, &r->err);
+	return cf_op_new_self_signed(s, &o, &r->results, &r->nresults, &r->err);
 }
 
 /* Agent-only operations, asked of a local store. */

@@ -44,15 +44,15 @@ struct backend_req {
 	int force;            /* enable, remove, replace */
 	const struct cf_input *in; /* import: the files, read here */
 	size_t nin;
-	struct cf_import_opts import; /* actor is filled in */
-	struct cf_export_opts export; /* actor is filled in */
-	struct cf_audit_page log;     /* log: since, a page */
+	struct cf_import_opts import;   /* actor is filled in */
+	struct cf_export_opts export;   /* actor is filled in */
+	struct cf_audit_page log;       /* log: since, a page */
 	struct cf_request_opts request; /* request new; actor filled in */
 	int keep_key;                   /* renew */
 	int no_probe;                   /* services: no live handshakes */
 	const char *const *recipients;  /* export sealed: agents' PEM certs */
 	size_t nrecipients;
-	const struct cf_buf *sealed;    /* import sealed */
+	const struct cf_buf *sealed;          /* import sealed */
 	struct cf_selfsigned_opts selfsigned; /* new; actor filled in */
 };
 

@@ -14,17 +14,16 @@
 #include "util.h"
 #include "version.h"
 
-
 /* Global options, set in main and by every command's option parser. */
 struct cli_global {
-	const char *store;	 /* --store DIR */
-	const char *server;	 /* --server NAME,... */
-	const char *fleet;	 /* --fleet FILE */
+	const char *store;       /* --store DIR */
+	const char *server;      /* --server NAME,... */
+	const char *fleet;       /* --fleet FILE */
 	const char *fingerprint; /* --fingerprint SHA256 */
-	int json;		 /* --json */
-	int init;		 /* --init: create the --store when missing */
-	int no_header;		 /* --no-header: tables without header lines */
-	int tsv;		 /* --format tsv: tab-separated, full values */
+	int json;                /* --json */
+	int init;                /* --init: create the --store when missing */
+	int no_header;           /* --no-header: tables without header lines */
+	int tsv;                 /* --format tsv: tab-separated, full values */
 };
 extern struct cli_global cli;
 
@@ -82,8 +81,8 @@ const char *cli_actor(void);
  * Writes len bytes of data to path atomically with mode, or to standard
  * output when path is NULL or "-".  -1 with err naming what failed.
  */
-int cli_write_out(const char *path, const void *data, size_t len,
-    unsigned mode, struct cf_error *err);
+int cli_write_out(const char *path, const void *data, size_t len, unsigned mode,
+    struct cf_error *err);
 
 /*
  * text with " --server server" added to each command it suggests in
@@ -130,11 +129,11 @@ int cmd_complete(int argc, char **argv);
  * each of them.  What a command's positional words are, for completion:
  */
 enum cli_arg {
-	CLI_ARG_NONE,	    /* nothing to complete */
+	CLI_ARG_NONE,       /* nothing to complete */
 	CLI_ARG_THUMBPRINT, /* a certificate on the targets */
 	CLI_ARG_FILE,
-	CLI_ARG_FLEET,	    /* a name in the fleet file */
-	CLI_ARG_COMMAND,    /* help: a command, then its subcommand */
+	CLI_ARG_FLEET,   /* a name in the fleet file */
+	CLI_ARG_COMMAND, /* help: a command, then its subcommand */
 };
 struct cli_command {
 	const char *name;
@@ -151,8 +150,8 @@ extern const struct cli_command cli_commands[]; /* {NULL}-ended */
 extern const struct option cli_main_opts[];
 
 /* The command (or, in parent's subs, the subcommand) named name; NULL. */
-const struct cli_command *cli_command_find(const struct cli_command *table,
-    const char *name);
+const struct cli_command *cli_command_find(
+    const struct cli_command *table, const char *name);
 /* Whether opt is one no user should be offered (--password, which is
  * there only to be refused). */
 int cli_option_hidden(const struct option *opt);
@@ -176,13 +175,12 @@ int cli_unknown_command(const char *op, const char *word);
 int cli_unknown_sub(const char *cmd, const char *word);
 
 /* The option tables of the commands, for the table above. */
-extern const struct option cli_get_opts[], cli_import_opts[],
-    cli_export_opts[], cli_enable_opts[], cli_disable_opts[],
-    cli_remove_opts[], cli_services_opts[], cli_test_opts[],
-    cli_request_new_opts[], cli_request_complete_opts[], cli_renew_opts[],
-    cli_new_opts[], cli_copy_opts[], cli_log_opts[], cli_id_opts[],
-    cli_fleet_opts[], cli_store_opts[], cli_replace_opts[],
-    cli_common_opts[];
+extern const struct option cli_get_opts[], cli_import_opts[], cli_export_opts[],
+    cli_enable_opts[], cli_disable_opts[], cli_remove_opts[],
+    cli_services_opts[], cli_test_opts[], cli_request_new_opts[],
+    cli_request_complete_opts[], cli_renew_opts[], cli_new_opts[],
+    cli_copy_opts[], cli_log_opts[], cli_id_opts[], cli_fleet_opts[],
+    cli_store_opts[], cli_replace_opts[], cli_common_opts[];
 int cmd_store(int argc, char **argv);
 
 #endif

@@ -226,8 +226,8 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 		cf_errorf(&k->ans->err, CF_E_PARSE,
 		    "%s answered with something that is not JSON",
 		    k->t->address);
-	else if (cf_msg_error_decode(
-		     j, code_of_status(status), &k->ans->err) == -1)
+	else if (cf_msg_error_decode(j, code_of_status(status), &k->ans->err) ==
+		 -1)
 		cf_errorf(&k->ans->err, code_of_status(status),
 		    "%s answered HTTP %d without an explanation "
 		    "(is it a certfleetd agent?)",

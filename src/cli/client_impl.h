@@ -28,8 +28,8 @@ struct call {
 	char *path;
 	size_t len;
 	struct evhttp_connection *evcon; /* TLS; owns bev */
-	struct evhttp_request *req;	 /* TLS, until answered */
-	struct event *watchdog;		 /* TLS: the connect timeout */
+	struct evhttp_request *req;      /* TLS, until answered */
+	struct event *watchdog;          /* TLS: the connect timeout */
 	struct bufferevent *bev;         /* TLS or the Unix socket */
 	int timed_out, done;
 	time_t started;

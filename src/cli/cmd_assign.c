@@ -102,8 +102,8 @@ outcome_json(const char *op, const char *server, const struct backend_reply *r)
  * server; every failure on stderr.  The exit status of the first.
  */
 static int
-print_outcomes(const char *op, const struct backend *b,
-    const struct backend_reply *r)
+print_outcomes(
+    const char *op, const struct backend *b, const struct backend_reply *r)
 {
 	json_t *a = json_array();
 	size_t i;
@@ -201,8 +201,8 @@ cmd_enable(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("enable", usage, cli_enable_opts, 1, argc, argv,
-		 &a)) != 0)
+	if ((rc = parse("enable", usage, cli_enable_opts, 1, argc, argv, &a)) !=
+	    0)
 		return rc < 0 ? 0 : rc;
 	return run("enable", BACKEND_ENABLE, &a);
 }
@@ -217,8 +217,8 @@ cmd_disable(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("disable", usage, cli_disable_opts, 1, argc, argv,
-		 &a)) != 0)
+	if ((rc = parse(
+		 "disable", usage, cli_disable_opts, 1, argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	return run("disable", BACKEND_DISABLE, &a);
 }
@@ -233,8 +233,8 @@ cmd_remove(int argc, char **argv)
 	struct assign_args a;
 	int rc;
 
-	if ((rc = parse("remove", usage, cli_remove_opts, 0, argc, argv,
-		 &a)) != 0)
+	if ((rc = parse("remove", usage, cli_remove_opts, 0, argc, argv, &a)) !=
+	    0)
 		return rc < 0 ? 0 : rc;
 	return run("remove", BACKEND_REMOVE, &a);
 }

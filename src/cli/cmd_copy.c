@@ -38,7 +38,7 @@ static const char usage[] =
 struct copy_args {
 	const char *arg, *from, *to;
 	const char *services; /* NULL: same */
-	int exportable;	      /* -1: as the source */
+	int exportable;       /* -1: as the source */
 };
 
 const struct option cli_copy_opts[] = {
@@ -193,8 +193,8 @@ print_target(const char *name, const struct cf_import_result *x)
 /* Prints one line per target (and what its services did), or, with
  * --json, one item per target. */
 static int
-report(struct backend *dst, struct backend_reply *r, const char *skip,
-    size_t *ok)
+report(
+    struct backend *dst, struct backend_reply *r, const char *skip, size_t *ok)
 {
 	size_t i, j;
 	int rc = 0;
@@ -228,8 +228,8 @@ report(struct backend *dst, struct backend_reply *r, const char *skip,
 
 /* 1 when every target that took the copy skipped service svc. */
 static int
-skipped_everywhere(struct backend *dst, const struct backend_reply *r,
-    const char *svc)
+skipped_everywhere(
+    struct backend *dst, const struct backend_reply *r, const char *svc)
 {
 	size_t i, j, took = 0, skipped = 0;
 	char *copy, *tok, *save;

@@ -32,8 +32,8 @@ static const char usage[] =
  * vain.  -1 with err when it names nothing.
  */
 static int
-needs_password(struct backend *b, const struct backend_req *req,
-    int *request, struct cf_error *err)
+needs_password(struct backend *b, const struct backend_req *req, int *request,
+    struct cf_error *err)
 {
 	struct backend_reply *r = backend_replies_new(b);
 	const struct cf_view *v;
@@ -67,8 +67,8 @@ const struct option cli_export_opts[] = {
 /* The command line into req, *path and *pwfile: -1 when the export
  * goes on, else the exit status (0 after --help). */
 static int
-export_args(int argc, char **argv, struct backend_req *req,
-    const char **path, const char **pwfile)
+export_args(int argc, char **argv, struct backend_req *req, const char **path,
+    const char **pwfile)
 {
 	struct cf_export_opts *eo = &req->export;
 	int c, binary = 0, pem = 0, rc;
@@ -104,15 +104,17 @@ export_args(int argc, char **argv, struct backend_req *req,
 		}
 	}
 	if (optind != argc - 1)
-		return cli_usage("export", "name one certificate by thumbprint");
+		return cli_usage(
+		    "export", "name one certificate by thumbprint");
 	if ((rc = cli_no_json("export", "export writes the file itself, "
 					"which is not JSON")) != 0)
 		return rc;
 	if (pem && (binary || eo->legacy))
 		return cli_usage("export",
 		    "--pem cannot be combined with --binary or --legacy");
-	eo->format = pem ? CF_EXPORT_PEM
-			 : binary ? CF_EXPORT_P12 : CF_EXPORT_P12_B64;
+	eo->format = pem      ? CF_EXPORT_PEM
+		     : binary ? CF_EXPORT_P12
+			      : CF_EXPORT_P12_B64;
 	if (binary && (*path == NULL || strcmp(*path, "-") == 0) &&
 	    isatty(STDOUT_FILENO))
 		return cli_usage("export", "refusing to write binary PKCS#12 "
@@ -124,8 +126,8 @@ export_args(int argc, char **argv, struct backend_req *req,
 /* The export's password into *pw (NULL when none is needed): -1 when it
  * goes on, else the exit status, the failure reported and audited. */
 static int
-export_password(struct backend *b, struct backend_req *req,
-    const char *pwfile, struct cf_secret **pw)
+export_password(struct backend *b, struct backend_req *req, const char *pwfile,
+    struct cf_secret **pw)
 {
 	struct cf_export_opts *eo = &req->export;
 	struct cf_error err;
@@ -183,7 +185,8 @@ cmd_export(int argc, char **argv)
 		rc = backend_fail(b, 0, "export", &r[0].err);
 		goto out;
 	}
-	if (cli_write_out(path, r[0].data.data, r[0].data.len, 0600, &err) == -1) {
+	if (cli_write_out(path, r[0].data.data, r[0].data.len, 0600, &err) ==
+	    -1) {
 		backend_audit_failure(b, "export", req.arg, &err);
 		rc = cli_fail("export", &err);
 		goto out;

@@ -255,8 +255,8 @@ fleet_cmd_remove(struct fleet *f, char **args, int nargs, struct cf_error *err)
 	if (fleet_remove(f, args[0], err) == -1 || fleet_save(f, err) == -1)
 		return -1;
 	if (cli.json)
-		out_json(json_pack("{s:s, s:s}", "Name", args[0], "Result",
-		    "removed"));
+		out_json(json_pack(
+		    "{s:s, s:s}", "Name", args[0], "Result", "removed"));
 	else
 		printf("%s: removed from the fleet\n", args[0]);
 	return 0;

@@ -35,8 +35,7 @@ static const char usage[] =
 static int
 field_lookup(const char *name)
 {
-	return cf_strieq(name, "Server") ? FIELD_SERVER
-					 : cf_field_lookup(name);
+	return cf_strieq(name, "Server") ? FIELD_SERVER : cf_field_lookup(name);
 }
 
 static const char *
@@ -85,8 +84,9 @@ parse_expiring(const char *arg, struct expiring *e)
 
 	if (end == arg || (*end != '\0' && strcmp(end, "d") != 0 && !percent) ||
 	    v < 0 || v > (percent ? 100 : MAX_EXPIRING_DAYS))
-		return cli_usage("get", "--expiring %s: give days (30d) or a "
-					"share of the lifetime left (33%%)",
+		return cli_usage("get",
+		    "--expiring %s: give days (30d) or a "
+		    "share of the lifetime left (33%%)",
 		    arg);
 	e->given = 1;
 	e->days = percent ? 0 : v;

@@ -51,8 +51,8 @@ print_results(const struct backend *b, const struct backend_reply *r)
 			    out_error_json(backend_server(b, i), r[i].err.msg));
 		for (j = 0; r[i].err.code == CF_OK && j < r[i].nresults; j++) {
 			const struct cf_import_result *x = &r[i].results[j];
-			json_array_append_new(a,
-			    out_result_json(backend_server(b, i), x));
+			json_array_append_new(
+			    a, out_result_json(backend_server(b, i), x));
 			if (cli.json)
 				continue;
 			if (several)
@@ -86,8 +86,8 @@ wants_password(const struct backend *b, struct backend_reply *r)
 
 /* The first reply that wants a password: its error. */
 static const struct cf_error *
-password_error(const struct backend *b, const struct backend_reply *r,
-    size_t *at)
+password_error(
+    const struct backend *b, const struct backend_reply *r, size_t *at)
 {
 	size_t i;
 
@@ -209,8 +209,7 @@ const struct option cli_import_opts[] = {
 /* The command line into req and *pwfile: -1 when the import goes on,
  * else the exit status (0 after --help). */
 static int
-import_args(int argc, char **argv, struct backend_req *req,
-    const char **pwfile)
+import_args(int argc, char **argv, struct backend_req *req, const char **pwfile)
 {
 	int c;
 
@@ -272,8 +271,8 @@ cmd_import(int argc, char **argv)
 	rc = 1;
 	for (i = 0; i < n; i++) {
 		in[i].name = argv[optind + (int)i];
-		if (cf_read_file(in[i].name, CF_MAX_INPUT_BYTES, &bufs[i],
-			&err) == -1)
+		if (cf_read_file(
+			in[i].name, CF_MAX_INPUT_BYTES, &bufs[i], &err) == -1)
 			goto failed;
 		in[i].data = bufs[i].data;
 		in[i].len = bufs[i].len;
@@ -287,8 +286,7 @@ cmd_import(int argc, char **argv)
 		req.import.progress = progress;
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_IMPORT, &req, r);
-	if (pw == NULL && !cf_password_given(pwfile) &&
-	    isatty(STDIN_FILENO) &&
+	if (pw == NULL && !cf_password_given(pwfile) && isatty(STDIN_FILENO) &&
 	    ask_and_retry(b, &req, r, &pw, &err) == -1) {
 		rc = cli_fail("import", &err);
 		goto out;

@@ -72,8 +72,7 @@ row_cmp(const void *a, const void *b)
 
 /* Every server's records in one timeline (*n rows, new array). */
 static struct row *
-timeline_new(const struct backend *b, const struct backend_reply *r,
-    size_t *n)
+timeline_new(const struct backend *b, const struct backend_reply *r, size_t *n)
 {
 	struct row *rows;
 	size_t i, j, max = 0;
@@ -155,8 +154,8 @@ record_json(const char *server, const struct cf_audit *rec)
 /* A record's cells; brief ones (time to the minute, short actor and
  * thumbprint) for a person's table. */
 static void
-record_cells(const struct cf_audit *rec, const struct fleet *f, int brief,
-    char **cell)
+record_cells(
+    const struct cf_audit *rec, const struct fleet *f, int brief, char **cell)
 {
 	char t[21];
 
@@ -177,8 +176,8 @@ record_cells(const struct cf_audit *rec, const struct fleet *f, int brief,
 static void
 print_log(const struct backend *b, const struct backend_reply *r, size_t limit)
 {
-	static const char *const names[] = {"Server", "Time", "Actor",
-	    "Operation", "Thumbprint", "Outcome"};
+	static const char *const names[] = {
+	    "Server", "Time", "Actor", "Operation", "Thumbprint", "Outcome"};
 	int several = backend_count(b) > 1, brief = !out_tsv();
 	const char *const *headers = several ? names : names + 1;
 	size_t nc = several ? 6 : 5, n, i;
@@ -293,8 +292,8 @@ cmd_log(int argc, char **argv)
 	int c, rc;
 
 	memset(&req, 0, sizeof(req));
-	while ((c = getopt_long(argc, argv, ":hs:n:", cli_log_opts, NULL)) !=
-	       -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":hs:n:", cli_log_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -316,9 +315,10 @@ cmd_log(int argc, char **argv)
 			continue;
 		}
 		if (c == 's')
-			return cli_usage("log", "--since %s: not a date "
-						"(YYYY-MM-DD or "
-						"YYYY-MM-DDTHH:MM:SSZ)",
+			return cli_usage("log",
+			    "--since %s: not a date "
+			    "(YYYY-MM-DD or "
+			    "YYYY-MM-DDTHH:MM:SSZ)",
 			    optarg);
 		return cli_bad_option("log", c, argv);
 	}

@@ -34,8 +34,8 @@ static const char usage[] =
 enum step {
 	S_NO_OLD,  /* does not hold OLD */
 	S_NOTHING, /* holds OLD without services */
-	S_TODO,	   /* to move: NEW is there */
-	S_COPY,	   /* to move: NEW must be copied there first */
+	S_TODO,    /* to move: NEW is there */
+	S_COPY,    /* to move: NEW must be copied there first */
 	S_FAILED,  /* err says why */
 	S_MOVED,
 };
@@ -54,9 +54,9 @@ struct replace {
 	struct backend_reply *ro, *rn, *rm; /* get OLD, get NEW, replace */
 	struct server *sv;
 	char old_t[CF_THUMB_LEN + 1], new_t[CF_THUMB_LEN + 1];
-	struct backend *all;	  /* the fleet, when NEW's source is there */
+	struct backend *all;      /* the fleet, when NEW's source is there */
 	struct backend_reply *ra; /* get NEW on the fleet */
-	const char *source;	  /* the server NEW is copied from (lent) */
+	const char *source;       /* the server NEW is copied from (lent) */
 	const struct cf_view *nv; /* NEW as the source holds it */
 };
 
@@ -99,8 +99,7 @@ parse(int argc, char **argv, struct replace *x)
 static int
 holds_with_key(const struct backend_reply *r)
 {
-	return r->err.code == CF_OK && r->nviews == 1 &&
-	       r->views[0].has_key &&
+	return r->err.code == CF_OK && r->nviews == 1 && r->views[0].has_key &&
 	       strcmp(r->views[0].status, "PendingRequest") != 0;
 }
 
@@ -133,7 +132,7 @@ classify(struct replace *x, size_t i)
 	else if (holds_with_key(n))
 		sv->step = S_TODO;
 	else if (n->err.code == CF_OK &&
-	    strcmp(n->views[0].status, "PendingRequest") == 0)
+		 strcmp(n->views[0].status, "PendingRequest") == 0)
 		cf_errorf(&sv->err, CF_E_DENIED,
 		    "%.8s is a pending request here; complete it first "
 		    "(request complete)",
@@ -199,8 +198,7 @@ find_source(struct replace *x, struct cf_error *err)
 
 /* Server i could not get NEW: why, with what to do. */
 static void
-copy_failed(struct replace *x, size_t i, int sealed,
-    const struct cf_error *why)
+copy_failed(struct replace *x, size_t i, int sealed, const struct cf_error *why)
 {
 	struct server *sv = &x->sv[i];
 
@@ -241,8 +239,9 @@ copy_new(struct replace *x)
 		goto out;
 	ok = find_source(x, &err) == 0;
 	if (ok && copy_open_agents("replace", x->source, &src) != 0) {
-		cf_errorf(&err, CF_E_IO, "%s, the source of %.8s, cannot be "
-					 "reached",
+		cf_errorf(&err, CF_E_IO,
+		    "%s, the source of %.8s, cannot be "
+		    "reached",
 		    x->source, x->nv->thumbprint);
 		ok = 0;
 	}
@@ -326,9 +325,8 @@ server_json(const struct replace *x, size_t i)
 	json_object_set_new(o, "CopiedFrom",
 	    sv->copied_from ? json_string(sv->copied_from) : json_null());
 	json_object_set_new(o, "Detail",
-	    json_string(sv->step == S_MOVED && x->rm[i].detail
-			    ? x->rm[i].detail
-			    : ""));
+	    json_string(
+		sv->step == S_MOVED && x->rm[i].detail ? x->rm[i].detail : ""));
 	if (sv->step == S_FAILED)
 		json_object_set_new(o, "Error", json_string(sv->err.msg));
 	return o;
@@ -387,9 +385,10 @@ report(const struct replace *x)
 	else
 		json_decref(a);
 	if (x->old_t[0] == '\0' && rc == 0) {
-		fprintf(stderr, "certfleet: replace: %s: no server asked holds "
-				"it; nothing to replace (certfleet get "
-				"--server all finds it)\n",
+		fprintf(stderr,
+		    "certfleet: replace: %s: no server asked holds "
+		    "it; nothing to replace (certfleet get "
+		    "--server all finds it)\n",
 		    x->old);
 		rc = 1;
 	} else if (!cli.json && x->old_t[0] != '\0')

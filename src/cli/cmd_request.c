@@ -85,10 +85,12 @@ write_csr(const char *op, const char *server, const char *path, int binary,
 	if (binary) {
 		BIO *b = BIO_new_mem_buf(r->data.data, (int)r->data.len);
 		if (b == NULL ||
-		    (req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) == NULL ||
+		    (req = PEM_read_bio_X509_REQ(b, NULL, NULL, NULL)) ==
+			NULL ||
 		    cf_csr_encode(req, 1, &der, &len, &err) == -1) {
 			BIO_free(b);
-			cf_errorf(&err, CF_E_PARSE, "the request made is not PEM");
+			cf_errorf(
+			    &err, CF_E_PARSE, "the request made is not PEM");
 			goto out;
 		}
 		BIO_free(b);
@@ -138,9 +140,9 @@ run_csr(const char *op, enum backend_op bop, struct backend_req *req,
 	}
 	r = backend_replies_new(b);
 	backend_run(b, bop, req, r);
-	rc = r[0].err.code != CF_OK ? backend_fail(b, 0, op, &r[0].err)
-				    : write_csr(op, backend_server(b, 0), path,
-					  binary, &r[0]);
+	rc = r[0].err.code != CF_OK
+		 ? backend_fail(b, 0, op, &r[0].err)
+		 : write_csr(op, backend_server(b, 0), path, binary, &r[0]);
 out:
 	backend_replies_free(r, r ? 1 : 0);
 	backend_free(b);
@@ -251,8 +253,8 @@ report_complete(struct backend *b, struct backend_reply *r)
 	int rc = 0;
 
 	for (i = 0; i < backend_count(b); i++) {
-		const char *who = backend_count(b) > 1 ? backend_server(b, i)
-						       : NULL;
+		const char *who =
+		    backend_count(b) > 1 ? backend_server(b, i) : NULL;
 		if (r[i].err.code != CF_OK)
 			continue;
 		done++;
@@ -311,8 +313,8 @@ request_complete(int argc, char **argv)
 		return cli_bad_option("request complete", c, argv);
 	}
 	if (optind != argc - 1)
-		return cli_usage("request complete",
-		    "name one file: the CA's answer");
+		return cli_usage(
+		    "request complete", "name one file: the CA's answer");
 	cf_error_clear(&err);
 	if (cf_read_file(argv[optind], CF_MAX_INPUT_BYTES, &buf, &err) == -1)
 		return cli_fail("request complete", &err);
@@ -490,8 +492,9 @@ cmd_new(int argc, char **argv)
 			continue;
 		}
 		for (j = 0; j < r[i].nresults; j++)
-			json_array_append_new(a, out_result_json(
-			    backend_server(b, i), &r[i].results[j]));
+			json_array_append_new(
+			    a, out_result_json(
+				   backend_server(b, i), &r[i].results[j]));
 		for (j = 0; !cli.json && j < r[i].nresults; j++)
 			printf("%s%s%s: created (self-signed%s%s)\n",
 			    backend_count(b) > 1 ? backend_server(b, i) : "",

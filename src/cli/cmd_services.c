@@ -66,10 +66,10 @@ view_json(const char *server, const struct cf_service_view *v)
 	json_object_set_new(o, "Assigned", thumb_json(v->assigned));
 	json_object_set_new(o, "OnDisk", thumb_json(v->on_disk));
 	json_object_set_new(o, "Served", thumb_json(v->served));
-	json_object_set_new(o, "Match",
-	    v->match < 0 ? json_null() : json_boolean(v->match));
-	json_object_set_new(o, "NotAfter",
-	    v->not_after ? json_string(iso) : json_null());
+	json_object_set_new(
+	    o, "Match", v->match < 0 ? json_null() : json_boolean(v->match));
+	json_object_set_new(
+	    o, "NotAfter", v->not_after ? json_string(iso) : json_null());
 	json_object_set_new(o, "DaysLeft",
 	    v->not_after ? json_integer((json_int_t)cf_days_left(
 			       v->not_after, time(NULL)))
@@ -99,8 +99,8 @@ print_services(const struct backend *b, const struct backend_reply *r)
 		for (j = 0; j < r[i].nsvcs; j++, row++) {
 			const struct cf_service_view *v = &r[i].svcs[j];
 			char **cell = cells + row * nc;
-			json_array_append_new(a,
-			    view_json(backend_server(b, i), v));
+			json_array_append_new(
+			    a, view_json(backend_server(b, i), v));
 			if (several)
 				*cell++ = xstrdup(backend_server(b, i));
 			cell[0] = xstrdup(v->name);
@@ -109,8 +109,8 @@ print_services(const struct backend *b, const struct backend_reply *r)
 			cell[3] = table_thumb(v->on_disk);
 			cell[4] = table_thumb(v->served);
 			cell[5] = xstrdup(v->match < 0 ? "-"
-					  : v->match ? "yes"
-						     : "NO");
+					  : v->match   ? "yes"
+						       : "NO");
 			cell[6] = days_text(v->not_after);
 			cell[7] = xstrdup(v->endpoint);
 		}
@@ -140,7 +140,8 @@ name_servers(const struct backend *b, struct backend_reply *r)
 	for (i = 0; cli.server != NULL && i < backend_count(b); i++)
 		for (j = 0; j < r[i].nsvcs; j++) {
 			v = &r[i].svcs[j];
-			named = cli_name_server(v->problem, backend_server(b, i));
+			named =
+			    cli_name_server(v->problem, backend_server(b, i));
 			free(v->problem);
 			v->problem = named;
 		}

@@ -62,7 +62,8 @@ cmd_store(int argc, char **argv)
 	const char *dir;
 	int c;
 
-	while ((c = getopt_long(argc, argv, ":h", cli_store_opts, NULL)) != -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":h", cli_store_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {

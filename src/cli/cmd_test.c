@@ -308,8 +308,8 @@ test_distinct_json(const struct seen *seen, size_t nseen)
 		o = json_object();
 		json_object_set_new(o, "Thumbprint",
 		    json_string(seen[i].job->result.thumbprint));
-		json_object_set_new(o, "Subject",
-		    cf_json_string(seen[i].job->result.subject));
+		json_object_set_new(
+		    o, "Subject", cf_json_string(seen[i].job->result.subject));
 		json_object_set_new(
 		    o, "Count", json_integer((json_int_t)seen[i].count));
 		json_array_append_new(a, o);

@@ -147,7 +147,7 @@ endpoint_row(const struct backend *b, const struct endpoint *e,
 	cell[0] = xstrdup(backend_server(b, e->target));
 	cell[1] = xstrdup(e->svc->name);
 	cell[2] = xstrdup(e->where);
-	cell[3] = j->rc != 0 ? xstrdup("-")
+	cell[3] = j->rc != 0  ? xstrdup("-")
 		  : out_tsv() ? xstrdup(p->thumbprint)
 			      : xasprintf("%.8s", p->thumbprint);
 	cell[4] = xstrdup(j->rc != 0 ? "-" : p->trusted ? "yes" : "NO");

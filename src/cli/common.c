@@ -41,8 +41,9 @@ cli_common_opt(int c, const char *arg)
 		if (strcmp(arg, "table") != 0 && strcmp(arg, "tsv") != 0) {
 			/* Exits here, before anything is opened, rather than
 			 * give every command's parser one more branch. */
-			fprintf(stderr, "certfleet: --format %s: give table or "
-					"tsv\n",
+			fprintf(stderr,
+			    "certfleet: --format %s: give table or "
+			    "tsv\n",
 			    arg);
 			exit(2);
 		}
@@ -76,14 +77,14 @@ cli_bad_option(const char *op, int c, char **argv)
 		    "CERTFLEET_PASSWORD or the prompt\n",
 		    op, sep);
 	else if (c == ':')
-		fprintf(stderr, "certfleet: %s%soption %s is missing its argument\n", op,
+		fprintf(stderr,
+		    "certfleet: %s%soption %s is missing its argument\n", op,
 		    sep, opt);
 	else
-		fprintf(stderr, "certfleet: %s%sunknown option %s\n", op,
-		    sep, strncmp(opt, "--", 2) == 0 || optopt == 0 ? opt
-							   : (char[]){'-',
-								 (char)optopt,
-								 '\0'});
+		fprintf(stderr, "certfleet: %s%sunknown option %s\n", op, sep,
+		    strncmp(opt, "--", 2) == 0 || optopt == 0
+			? opt
+			: (char[]){'-', (char)optopt, '\0'});
 	fprintf(stderr, "(certfleet %s%s--help shows the usage)\n", op,
 	    op[0] ? " " : "");
 	return 2;
@@ -122,8 +123,9 @@ cli_open_store(const char *op)
 
 	cf_error_clear(&err);
 	if (dir == NULL) {
-		fprintf(stderr, "certfleet: %s: no store: give --store DIR "
-				"(or set CERTFLEET_STORE)\n",
+		fprintf(stderr,
+		    "certfleet: %s: no store: give --store DIR "
+		    "(or set CERTFLEET_STORE)\n",
 		    op);
 		return NULL;
 	}
@@ -217,8 +219,10 @@ cli_write_out(const char *path, const void *data, size_t len, unsigned mode,
 	if (path != NULL && strcmp(path, "-") != 0)
 		return cf_write_file_atomic(path, data, len, mode, err);
 	if (fflush(stdout) != 0 || cf_write_all(STDOUT_FILENO, data, len) == -1)
-		return cf_errorf(err, CF_E_IO, "cannot write to standard output: "
-					       "%s", strerror(errno));
+		return cf_errorf(err, CF_E_IO,
+		    "cannot write to standard output: "
+		    "%s",
+		    strerror(errno));
 	return 0;
 }
 
@@ -233,8 +237,8 @@ cli_name_server(const char *text, const char *server)
 	/* Each `certfleet ...` gets --server before its closing backtick. */
 	while ((open = strstr(p, "`certfleet ")) != NULL &&
 	       (close = strchr(open + 1, '`')) != NULL) {
-		next = xasprintf("%s%.*s --server %s`", out, (int)(close - p),
-		    p, server);
+		next = xasprintf(
+		    "%s%.*s --server %s`", out, (int)(close - p), p, server);
 		free(out);
 		out = next;
 		p = close + 1;

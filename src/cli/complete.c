@@ -303,7 +303,8 @@ print_table(void)
 			free(key);
 		}
 	}
-	printf("\t*) opts='' sopts='' subs='' arg='' nargs=0 ;;\n\tesac\n}\n\n");
+	printf(
+	    "\t*) opts='' sopts='' subs='' arg='' nargs=0 ;;\n\tesac\n}\n\n");
 	printf("# _certfleet_value OPTION: sets kind, what its value is\n"
 	       "_certfleet_value() {\n\tcase $1 in\n");
 	for (i = 0; i < NVALUES; i++) {
@@ -320,8 +321,8 @@ cmd_completion(int argc, char **argv)
 {
 	int c, zsh;
 
-	while ((c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) !=
-	       -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -335,8 +336,8 @@ cmd_completion(int argc, char **argv)
 	if (strcmp(argv[optind], "bash") != 0 && strcmp(argv[optind], "zsh"))
 		return cli_unknown_sub("completion", argv[optind]);
 	if (optind + 1 < argc)
-		return cli_usage("completion", "unexpected argument %s",
-		    argv[optind + 1]);
+		return cli_usage(
+		    "completion", "unexpected argument %s", argv[optind + 1]);
 	zsh = strcmp(argv[optind], "zsh") == 0;
 	printf("%s# certfleet completion for %s, made by `certfleet completion "
 	       "%s` from\n# certfleet's command table: make it again after an "
@@ -463,8 +464,7 @@ cmd_complete(int argc, char **argv)
 	}
 	signal(SIGALRM, on_alarm);
 	alarm(COMPLETE_TIMEOUT_S);
-	while ((c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) !=
-	       -1)
+	while ((c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) != -1)
 		if (!cli_common_opt(c, optarg))
 			return 2;
 	if (optind == argc || argc - optind > 2)

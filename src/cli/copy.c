@@ -68,9 +68,8 @@ target_names(struct backend *dst, const struct backend_reply *r)
 
 /* Exports under a one-time password, imports on the targets to do. */
 static int
-plain_copy(struct backend *src, struct backend *dst,
-    const struct copy_job *job, struct backend_reply *r,
-    struct cf_error *err)
+plain_copy(struct backend *src, struct backend *dst, const struct copy_job *job,
+    struct backend_reply *r, struct cf_error *err)
 {
 	struct cf_secret *pw = one_time_password();
 	struct backend_reply *ex = backend_replies_new(src);
@@ -99,11 +98,10 @@ plain_copy(struct backend *src, struct backend *dst,
 	req.in = &in;
 	req.nin = 1;
 	req.import.password = pw->data;
-	req.import.exportable = job->exportable >= 0 ? job->exportable
-						     : job->v->exportable;
-	req.import.friendly_name = job->v->friendly_name[0]
-				       ? job->v->friendly_name
-				       : NULL;
+	req.import.exportable =
+	    job->exportable >= 0 ? job->exportable : job->v->exportable;
+	req.import.friendly_name =
+	    job->v->friendly_name[0] ? job->v->friendly_name : NULL;
 	req.import.services = job->services;
 	req.import.force = job->services != NULL;
 	req.import.skip_missing = 1;
@@ -123,8 +121,7 @@ out:
  */
 static int
 sealed_copy(struct backend *src, struct backend *dst,
-    const struct copy_job *job, struct backend_reply *r,
-    struct cf_error *err)
+    const struct copy_job *job, struct backend_reply *r, struct cf_error *err)
 {
 	struct backend_reply *who = backend_replies_new(dst), *ex = NULL;
 	struct backend_req req;
@@ -170,9 +167,8 @@ out:
 }
 
 int
-copy_run(struct backend *src, struct backend *dst,
-    const struct copy_job *job, struct backend_reply *r, int *sealed,
-    struct cf_error *err)
+copy_run(struct backend *src, struct backend *dst, const struct copy_job *job,
+    struct backend_reply *r, int *sealed, struct cf_error *err)
 {
 	cf_error_clear(err);
 	if (sealed != NULL)

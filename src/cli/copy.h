@@ -10,11 +10,11 @@
 
 /* What to copy, and how the copies are made. */
 struct copy_job {
-	const char *from;	 /* the source's name, for messages */
+	const char *from;        /* the source's name, for messages */
 	const struct cf_view *v; /* the certificate there (get) */
-	const char *services;	 /* for the copies, or NULL; a target that
+	const char *services;    /* for the copies, or NULL; a target that
 				    lacks one skips it and says so */
-	int exportable;		 /* the copies' flag; -1: as the source's */
+	int exportable;          /* the copies' flag; -1: as the source's */
 };
 
 /*

@@ -129,8 +129,7 @@ fleet_load(const char *path, struct cf_error *err)
 		    "%s: not a fleet file (no \"servers\" array)", path);
 		goto fail;
 	}
-	json_array_foreach(servers, i, o)
-	{
+	json_array_foreach(servers, i, o) {
 		if (load_entry(f, i, o, err) == -1)
 			goto fail;
 	}

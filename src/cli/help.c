@@ -12,7 +12,7 @@
 
 #include "cli.h"
 
-#define MAX_WORD 64	  /* longer words get no suggestion */
+#define MAX_WORD 64       /* longer words get no suggestion */
 #define MAX_SUGGESTIONS 4 /* more than that is no suggestion */
 
 static const char help_usage[] =
@@ -105,7 +105,8 @@ is_close(const char *word, const char *name)
 
 	if (len == 0 || len > MAX_WORD || strlen(name) > MAX_WORD)
 		return 0;
-	return strncasecmp(word, name, len) == 0 || distance(word, name) <= most;
+	return strncasecmp(word, name, len) == 0 ||
+	       distance(word, name) <= most;
 }
 
 /*
@@ -132,13 +133,16 @@ suggest(const struct cli_command *table, const char *word,
 /* Prints names[0..n) as "a, b or c" (last is " or "), each after cmd
  * and a space when cmd is not NULL. */
 static void
-print_names(const char *cmd, const char *const *names, size_t n,
-    const char *last)
+print_names(
+    const char *cmd, const char *const *names, size_t n, const char *last)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		fprintf(stderr, "%s%s%s%s", i == 0 ? "" : i + 1 == n ? last : ", ",
+		fprintf(stderr, "%s%s%s%s",
+		    i == 0       ? ""
+		    : i + 1 == n ? last
+				 : ", ",
 		    cmd ? cmd : "", cmd ? " " : "", names[i]);
 }
 
@@ -191,8 +195,8 @@ cmd_help(int argc, char **argv)
 	char *args[4];
 	int c, n = 0;
 
-	while ((c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) !=
-	       -1) {
+	while (
+	    (c = getopt_long(argc, argv, ":h", cli_common_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -206,8 +210,8 @@ cmd_help(int argc, char **argv)
 		return 0;
 	}
 	if (argc - optind > 2)
-		return cli_usage("help", "unexpected argument %s",
-		    argv[optind + 2]);
+		return cli_usage(
+		    "help", "unexpected argument %s", argv[optind + 2]);
 	if ((cmd = cli_command_find(cli_commands, argv[optind])) == NULL ||
 	    cmd->hidden)
 		return cli_unknown_command("help", argv[optind]);

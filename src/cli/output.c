@@ -136,8 +136,7 @@ print_tsv_cell(const char *s, int last)
 }
 
 static void
-print_tsv(const char *const *headers, size_t ncols, char **cells,
-    size_t nrows)
+print_tsv(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 {
 	size_t r, c;
 
@@ -149,8 +148,7 @@ print_tsv(const char *const *headers, size_t ncols, char **cells,
 }
 
 void
-out_table(const char *const *headers, size_t ncols, char **cells,
-    size_t nrows)
+out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 {
 	size_t *w, r, c, k, limit;
 
@@ -266,8 +264,8 @@ out_json(json_t *o)
 	json_t *doc = json_object();
 	char *text;
 
-	json_object_set_new(doc, "SchemaVersion",
-	    json_integer(OUT_SCHEMA_VERSION));
+	json_object_set_new(
+	    doc, "SchemaVersion", json_integer(OUT_SCHEMA_VERSION));
 	json_object_update(doc, o);
 	json_decref(o);
 	text = json_dumps(doc, json_flags());

@@ -24,8 +24,8 @@
  * and the rule; --format tsv prints the cells as they are, one tab
  * between them.  cells[r * ncols + c] holds the text of row r, column c.
  */
-void out_table(const char *const *headers, size_t ncols, char **cells,
-    size_t nrows);
+void out_table(
+    const char *const *headers, size_t ncols, char **cells, size_t nrows);
 
 /* True when tables are tab-separated (--format tsv): then cells hold
  * full values, not the shortened ones meant for a person. */

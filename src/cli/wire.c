@@ -41,8 +41,7 @@ reply_enable(json_t *o, struct backend_reply *r)
 static int
 reply_replace(json_t *o, struct backend_reply *r)
 {
-	return cf_msg_moved_decode(
-	    o, r->thumb, &r->moved, &r->detail, &r->err);
+	return cf_msg_moved_decode(o, r->thumb, &r->moved, &r->detail, &r->err);
 }
 
 static int
@@ -167,8 +166,8 @@ body_export_sealed(
     const struct backend_req *q, json_t **body, struct cf_error *err)
 {
 	(void)err;
-	*body = cf_msg_export_sealed_encode(
-	    q->arg, q->recipients, q->nrecipients);
+	*body =
+	    cf_msg_export_sealed_encode(q->arg, q->recipients, q->nrecipients);
 	return 0;
 }
 
@@ -227,15 +226,14 @@ static const struct route {
     [BACKEND_GET] = {"GET", NULL, path_get, NULL, reply_get},
     [BACKEND_IMPORT] = {"POST", "/v1/import", NULL, body_import, reply_import},
     [BACKEND_EXPORT] = {"POST", "/v1/export", NULL, body_export, reply_export},
-    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable,
-	reply_enable},
+    [BACKEND_ENABLE] = {"POST", "/v1/enable", NULL, body_enable, reply_enable},
     [BACKEND_DISABLE] = {"POST", "/v1/disable", NULL, body_disable,
 	reply_thumb},
     [BACKEND_REMOVE] = {"POST", "/v1/remove", NULL, body_remove, reply_thumb},
     [BACKEND_LOG] = {"GET", NULL, path_log, NULL, reply_log},
     [BACKEND_SERVICES] = {"GET", NULL, path_services, NULL, reply_services},
-    [BACKEND_REQUEST_NEW] = {"POST", "/v1/request/new", NULL,
-	body_request_new, reply_csr},
+    [BACKEND_REQUEST_NEW] = {"POST", "/v1/request/new", NULL, body_request_new,
+	reply_csr},
     [BACKEND_REQUEST_COMPLETE] = {"POST", "/v1/request/complete", NULL,
 	body_request_complete, reply_enable},
     [BACKEND_RENEW] = {"POST", "/v1/renew", NULL, body_renew, reply_csr},

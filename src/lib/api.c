@@ -42,8 +42,7 @@ static const struct api_op {
 	api_h_request_complete},
     {"renew", "renew", CF_ROLE_ADMIN, 1, api_h_renew},
     {"export-sealed", "export", CF_ROLE_ADMIN, 1, api_h_export_sealed},
-    {"import-sealed", "import-sealed", CF_ROLE_ADMIN, 1,
-	api_h_import_sealed},
+    {"import-sealed", "import-sealed", CF_ROLE_ADMIN, 1, api_h_import_sealed},
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -86,13 +85,15 @@ cf_json_depth(const json_t *j)
 	json_t *v;
 
 	if (json_is_array(j)) {
-		json_array_foreach(j, i, v) if ((d = cf_json_depth(v)) > max)
-		    max = d;
+		json_array_foreach(j, i, v)
+			if ((d = cf_json_depth(v)) > max)
+				max = d;
 		return max + 1;
 	}
 	if (json_is_object(j)) {
-		json_object_foreach((json_t *)j, k,
-		    v) if ((d = cf_json_depth(v)) > max) max = d;
+		json_object_foreach((json_t *)j, k, v)
+			if ((d = cf_json_depth(v)) > max)
+				max = d;
 		return max + 1;
 	}
 	return 1;
@@ -174,8 +175,8 @@ cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
 	if (caller->role < o->need)
 		return refuse(s, caller, o, err);
 	if (body != NULL && !json_is_object(body))
-		return cf_errorf(err, CF_E_PARSE,
-		    "the request body must be a JSON object");
+		return cf_errorf(
+		    err, CF_E_PARSE, "the request body must be a JSON object");
 	if (o->fn(s, caller, query, body, response, err) == -1) {
 		json_decref(*response);
 		*response = NULL;

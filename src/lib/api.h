@@ -15,8 +15,8 @@ struct cf_transfer;
 
 enum cf_role {
 	CF_ROLE_NONE = 0, /* not authorized: every request is refused */
-	CF_ROLE_READER,	  /* may list */
-	CF_ROLE_ADMIN,	  /* may change and export */
+	CF_ROLE_READER,   /* may list */
+	CF_ROLE_ADMIN,    /* may change and export */
 };
 
 /* "admin", "reader", "none". */
@@ -29,7 +29,7 @@ struct cf_api_caller {
 	const char *actor;  /* "tls:SHA256:…" or "unix:uid0" (+ hint) */
 	const char *client; /* "SHA256:…" or "" */
 	enum cf_role role;
-	const char *agent;  /* the agent's name, for whoami */
+	const char *agent; /* the agent's name, for whoami */
 	/* The agent's identity and transfer peers; NULL without an agent. */
 	const struct cf_transfer *transfer;
 };

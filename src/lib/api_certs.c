@@ -83,8 +83,8 @@ api_h_enable(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 }
 
 int
-api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
-    const char *q, json_t *body, json_t **resp, struct cf_error *err)
+api_h_replace(struct cf_store *s, const struct cf_api_caller *c, const char *q,
+    json_t *body, json_t **resp, struct cf_error *err)
 {
 	const char *old, *arg;
 	char full[CF_THUMB_LEN + 1] = "", *moved = NULL, *detail = NULL;
@@ -92,8 +92,8 @@ api_h_replace(struct cf_store *s, const struct cf_api_caller *c,
 
 	(void)q;
 	if (cf_msg_replace_decode(body, &old, &arg, &force, err) == -1 ||
-	    cf_op_replace(s, c->actor, old, arg, force, full, &moved, &detail,
-		err) == -1)
+	    cf_op_replace(
+		s, c->actor, old, arg, force, full, &moved, &detail, err) == -1)
 		return -1;
 	*resp = cf_msg_moved_encode(full, moved, detail);
 	free(moved);

@@ -27,8 +27,8 @@ api_h_export_sealed(struct cf_store *s, const struct cf_api_caller *c,
 
 	(void)q;
 	if (cf_msg_export_sealed_decode(body, &arg, &pems, &n, err) == -1 ||
-	    cf_op_export_sealed(s, c->transfer, c->actor, arg, pems, n, thumb,
-		&out, err) == -1)
+	    cf_op_export_sealed(
+		s, c->transfer, c->actor, arg, pems, n, thumb, &out, err) == -1)
 		goto out;
 	*resp = cf_msg_sealed_encode(thumb, &out);
 	rc = 0;

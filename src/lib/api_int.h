@@ -51,8 +51,8 @@ int api_h_enable(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);
 /* replace: {thumbprint, services, detail} once old's services
  * are on the new certificate. */
-int api_h_replace(struct cf_store *, const struct cf_api_caller *,
-    const char *, json_t *, json_t **, struct cf_error *);
+int api_h_replace(struct cf_store *, const struct cf_api_caller *, const char *,
+    json_t *, json_t **, struct cf_error *);
 /* disable: {thumbprint}. */
 int api_h_disable(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);

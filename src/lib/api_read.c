@@ -35,8 +35,8 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 			abort();
 		BIO_free(b);
 	}
-	*resp = cf_msg_whoami_encode(c->agent, cf_role_name(c->role),
-	    c->client, pem, c->transfer != NULL && c->transfer->npeers > 0);
+	*resp = cf_msg_whoami_encode(c->agent, cf_role_name(c->role), c->client,
+	    pem, c->transfer != NULL && c->transfer->npeers > 0);
 	free(pem);
 	return 0;
 }

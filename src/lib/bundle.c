@@ -28,7 +28,8 @@ cf_bundle_free(struct cf_bundle *b)
 
 	if (b == NULL)
 		return;
-	sk_X509_pop_free(b->certs, X509_free); /* OSSL_STACK_OF_X509_free is 3.2+ */
+	sk_X509_pop_free(
+	    b->certs, X509_free); /* OSSL_STACK_OF_X509_free is 3.2+ */
 	for (i = 0; i < b->nkeys; i++)
 		EVP_PKEY_free(b->keys[i]);
 	free(b->keys);
@@ -91,8 +92,8 @@ cf_bundle_move(const char *name, struct cf_bundle *src, struct cf_bundle *dst,
 }
 
 static int
-add_cert(const char *name, struct cf_bundle *b, X509 *cert,
-    struct cf_error *err)
+add_cert(
+    const char *name, struct cf_bundle *b, X509 *cert, struct cf_error *err)
 {
 	if (cf_bundle_add_cert(b, cert, err) == -1)
 		return cf_error_prefix(err, "%s: ", name);
@@ -100,8 +101,8 @@ add_cert(const char *name, struct cf_bundle *b, X509 *cert,
 }
 
 static int
-add_key(const char *name, struct cf_bundle *b, EVP_PKEY *key,
-    struct cf_error *err)
+add_key(
+    const char *name, struct cf_bundle *b, EVP_PKEY *key, struct cf_error *err)
 {
 	if (cf_bundle_add_key(b, key, err) == -1)
 		return cf_error_prefix(err, "%s: ", name);
@@ -122,8 +123,8 @@ add_pkcs7(const char *name, const unsigned char *der, long len,
 	int i, rc = -1;
 
 	if ((p7 = d2i_PKCS7(NULL, &p, len)) == NULL)
-		return cf_errorf_ossl(err, CF_E_PARSE,
-		    "%s: malformed PKCS#7 data", name);
+		return cf_errorf_ossl(
+		    err, CF_E_PARSE, "%s: malformed PKCS#7 data", name);
 	if (PKCS7_type_is_signed(p7) && p7->d.sign != NULL)
 		certs = p7->d.sign->cert;
 	if (sk_X509_num(certs) <= 0) {
@@ -150,8 +151,8 @@ out:
  * set.  An algorithm no provider knows (GOST) is CF_E_UNSUPPORTED.
  */
 static int
-add_plain_key(const char *name, int type, const unsigned char *der,
-    long len, struct cf_bundle *b, struct cf_error *err)
+add_plain_key(const char *name, int type, const unsigned char *der, long len,
+    struct cf_bundle *b, struct cf_error *err)
 {
 	const unsigned char *p = der;
 	PKCS8_PRIV_KEY_INFO *p8 = NULL;
@@ -165,8 +166,8 @@ add_plain_key(const char *name, int type, const unsigned char *der,
 	else if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len)) != NULL)
 		key = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
 	ERR_clear_error();
-	if (key == NULL && p8 != NULL && PKCS8_pkey_get0(&obj, NULL, NULL,
-	    NULL, p8) && obj != NULL &&
+	if (key == NULL && p8 != NULL &&
+	    PKCS8_pkey_get0(&obj, NULL, NULL, NULL, p8) && obj != NULL &&
 	    OBJ_obj2txt(num, sizeof(num), obj, 1) > 0 &&
 	    (km = EVP_KEYMGMT_fetch(NULL, num, NULL)) == NULL) {
 		ERR_clear_error();
@@ -180,8 +181,8 @@ add_plain_key(const char *name, int type, const unsigned char *der,
 	EVP_KEYMGMT_free(km);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	if (key == NULL)
-		return cf_errorf(err, CF_E_PARSE,
-		    "%s: malformed private key", name);
+		return cf_errorf(
+		    err, CF_E_PARSE, "%s: malformed private key", name);
 	return add_key(name, b, key, err);
 }
 
@@ -201,8 +202,8 @@ pem_password(char *buf, int size, int rwflag, void *u)
 /* A traditional key ("RSA PRIVATE KEY"), maybe with Proc-Type ENCRYPTED. */
 static int
 add_traditional_key(const char *name, int type, const char *header,
-    unsigned char *body, long len, const char *password,
-    struct cf_bundle *b, struct cf_error *err)
+    unsigned char *body, long len, const char *password, struct cf_bundle *b,
+    struct cf_error *err)
 {
 	EVP_CIPHER_INFO ci;
 
@@ -213,13 +214,15 @@ add_traditional_key(const char *name, int type, const char *header,
 		if (password == NULL || password[0] == '\0')
 			return cf_errorf(err, CF_E_PASSWORD,
 			    "%s: the private key is encrypted: a password is "
-			    "needed", name);
-		if (!PEM_do_header(&ci, body, &len, pem_password,
-			(void *)password)) {
+			    "needed",
+			    name);
+		if (!PEM_do_header(
+			&ci, body, &len, pem_password, (void *)password)) {
 			ERR_clear_error();
 			return cf_errorf(err, CF_E_PASSWORD,
 			    "%s: cannot decrypt the private key (wrong "
-			    "password?)", name);
+			    "password?)",
+			    name);
 		}
 	}
 	return add_plain_key(name, type, body, len, b, err);
@@ -228,8 +231,8 @@ add_traditional_key(const char *name, int type, const char *header,
 /* One PEM block, dispatched by its name; unknown names are skipped. */
 static int
 pem_block(const char *name, const char *type, const char *header,
-    unsigned char *body, long len, const char *password,
-    struct cf_bundle *b, struct cf_error *err)
+    unsigned char *body, long len, const char *password, struct cf_bundle *b,
+    struct cf_error *err)
 {
 	const unsigned char *p = body;
 	EVP_PKEY *key = NULL;
@@ -238,8 +241,8 @@ pem_block(const char *name, const char *type, const char *header,
 	if (strcmp(type, PEM_STRING_X509) == 0 ||
 	    strcmp(type, PEM_STRING_X509_OLD) == 0) {
 		if ((x = d2i_X509(NULL, &p, len)) == NULL)
-			return cf_errorf_ossl(err, CF_E_PARSE,
-			    "%s: malformed certificate", name);
+			return cf_errorf_ossl(
+			    err, CF_E_PARSE, "%s: malformed certificate", name);
 		return add_cert(name, b, x, err);
 	}
 	if (strcmp(type, PEM_STRING_PKCS7) == 0 ||
@@ -248,17 +251,17 @@ pem_block(const char *name, const char *type, const char *header,
 	if (strcmp(type, PEM_STRING_PKCS8INF) == 0)
 		return add_plain_key(name, EVP_PKEY_NONE, body, len, b, err);
 	if (strcmp(type, PEM_STRING_RSA) == 0)
-		return add_traditional_key(name, EVP_PKEY_RSA, header, body,
-		    len, password, b, err);
+		return add_traditional_key(
+		    name, EVP_PKEY_RSA, header, body, len, password, b, err);
 	if (strcmp(type, PEM_STRING_ECPRIVATEKEY) == 0)
-		return add_traditional_key(name, EVP_PKEY_EC, header, body,
-		    len, password, b, err);
+		return add_traditional_key(
+		    name, EVP_PKEY_EC, header, body, len, password, b, err);
 	if (strcmp(type, PEM_STRING_DSA) == 0)
-		return add_traditional_key(name, EVP_PKEY_DSA, header, body,
-		    len, password, b, err);
+		return add_traditional_key(
+		    name, EVP_PKEY_DSA, header, body, len, password, b, err);
 	if (strcmp(type, PEM_STRING_PKCS8) == 0) {
-		if (cf_pkcs12_decrypt_pkcs8(name, body, (size_t)len, password,
-			&key, err) == -1)
+		if (cf_pkcs12_decrypt_pkcs8(
+			name, body, (size_t)len, password, &key, err) == -1)
 			return -1;
 		return add_key(name, b, key, err);
 	}
@@ -272,22 +275,22 @@ pem_block(const char *name, const char *type, const char *header,
 static const struct {
 	const char *type, *msg;
 } not_wanted[] = {
-	{PEM_STRING_X509_REQ, "no certificate, only a certificate signing "
-			      "request (CSR): import the certificate the CA "
-			      "issued for it"},
-	{PEM_STRING_X509_REQ_OLD, "no certificate, only a certificate "
-				  "signing request (CSR): import the "
-				  "certificate the CA issued for it"},
-	{PEM_STRING_PUBLIC, "no certificate or private key, only a public "
-			    "key"},
-	{PEM_STRING_RSA_PUBLIC, "no certificate or private key, only a "
-				"public key"},
-	{PEM_STRING_X509_CRL, "no certificate, only a certificate "
-			      "revocation list (CRL)"},
-	{PEM_STRING_X509_TRUSTED, "no plain certificate, only an OpenSSL "
-				  "TRUSTED CERTIFICATE, which is not read: "
-				  "convert it with openssl x509 -in FILE -out "
-				  "plain.pem"},
+    {PEM_STRING_X509_REQ, "no certificate, only a certificate signing "
+			  "request (CSR): import the certificate the CA "
+			  "issued for it"},
+    {PEM_STRING_X509_REQ_OLD, "no certificate, only a certificate "
+			      "signing request (CSR): import the "
+			      "certificate the CA issued for it"},
+    {PEM_STRING_PUBLIC, "no certificate or private key, only a public "
+			"key"},
+    {PEM_STRING_RSA_PUBLIC, "no certificate or private key, only a "
+			    "public key"},
+    {PEM_STRING_X509_CRL, "no certificate, only a certificate "
+			  "revocation list (CRL)"},
+    {PEM_STRING_X509_TRUSTED, "no plain certificate, only an OpenSSL "
+			      "TRUSTED CERTIFICATE, which is not read: "
+			      "convert it with openssl x509 -in FILE -out "
+			      "plain.pem"},
 };
 
 static const char *
@@ -342,8 +345,8 @@ parse_pem(const char *name, const unsigned char *data, size_t len,
 		else {
 			if (*what == NULL)
 				*what = not_wanted_msg(type);
-			r = pem_block(name, type, header, body, blen, password,
-			    b, err);
+			r = pem_block(
+			    name, type, header, body, blen, password, b, err);
 		}
 		OPENSSL_secure_free(type);
 		OPENSSL_secure_free(header);
@@ -362,7 +365,7 @@ static int
 is_b64_char(unsigned char ch)
 {
 	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-	    (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' || ch == '=';
+	       (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' || ch == '=';
 }
 
 static int
@@ -373,13 +376,14 @@ is_space(unsigned char ch)
 
 /*
  * Base64 text of DER (Exchange's default export): only Base64 characters
- * and white space, starting as the Base64 of every DER SEQUENCE does.  Decoded with OpenSSL's EVP_Decode*, which takes the line
- * breaks.  Returns 1 with *out (malloc'd) set, 0 when data is not such
- * text, -1 when it is but does not decode (cut off).
+ * and white space, starting as the Base64 of every DER SEQUENCE does.  Decoded
+ * with OpenSSL's EVP_Decode*, which takes the line breaks.  Returns 1 with *out
+ * (malloc'd) set, 0 when data is not such text, -1 when it is but does not
+ * decode (cut off).
  */
 static int
-b64_decode(const unsigned char *data, size_t len, unsigned char **out,
-    size_t *outlen)
+b64_decode(
+    const unsigned char *data, size_t len, unsigned char **out, size_t *outlen)
 {
 	EVP_ENCODE_CTX *ctx = NULL;
 	unsigned char *buf;
@@ -404,7 +408,7 @@ b64_decode(const unsigned char *data, size_t len, unsigned char **out,
 	buf = xmalloc(len / 4 * 3 + 3);
 	EVP_DecodeInit(ctx);
 	ok = EVP_DecodeUpdate(ctx, buf, &n, data, (int)len) >= 0 &&
-	    EVP_DecodeFinal(ctx, buf + n, &m) == 1 && n + m > 0;
+	     EVP_DecodeFinal(ctx, buf + n, &m) == 1 && n + m > 0;
 	EVP_ENCODE_CTX_free(ctx);
 	ERR_clear_error();
 	if (!ok) {
@@ -421,7 +425,8 @@ no_content(const char *name, struct cf_error *err)
 {
 	return cf_errorf(err, CF_E_PARSE,
 	    "%s: no certificate or private key found (expected PEM, DER, "
-	    "PKCS#7 or PKCS#12)", name);
+	    "PKCS#7 or PKCS#12)",
+	    name);
 }
 
 /* DER that no parser took: say so if its outer length runs past the end. */
@@ -438,7 +443,8 @@ bad_der(const char *name, const unsigned char *data, size_t len,
 	if (r & 0x80)
 		return cf_errorf(err, CF_E_PARSE,
 		    "%s: truncated or damaged DER data (not a certificate, "
-		    "PKCS#7 or PKCS#12)", name);
+		    "PKCS#7 or PKCS#12)",
+		    name);
 	return no_content(name, err);
 }
 
@@ -452,11 +458,13 @@ is_java_keystore(const char *name, const unsigned char *data, size_t len,
 	if (len >= 4 && memcmp(data, jks, 4) == 0)
 		return cf_errorf(err, CF_E_PARSE,
 		    "%s: a Java KeyStore (JKS), not PKCS#12: convert it with "
-		    "keytool -importkeystore -deststoretype pkcs12", name);
+		    "keytool -importkeystore -deststoretype pkcs12",
+		    name);
 	if (len >= 4 && memcmp(data, jceks, 4) == 0)
 		return cf_errorf(err, CF_E_PARSE,
 		    "%s: a Java JCEKS keystore, not PKCS#12: convert it with "
-		    "keytool -importkeystore -deststoretype pkcs12", name);
+		    "keytool -importkeystore -deststoretype pkcs12",
+		    name);
 	return 0;
 }
 
@@ -474,13 +482,14 @@ parse_der(const char *name, const unsigned char *data, size_t len,
 
 	if (cf_pkcs12_sniff(data, len))
 		return cf_pkcs12_parse(name, data, len, password, b, err) == 0
-		    ? 1 : -1;
+			   ? 1
+			   : -1;
 	if ((x = d2i_X509(NULL, &p, (long)len)) != NULL) {
 		do {
 			if (add_cert(name, b, x, err) == -1)
 				return -1;
 		} while (p < end && *p == 0x30 &&
-		    (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL);
+			 (x = d2i_X509(NULL, &p, (long)(end - p))) != NULL);
 		ERR_clear_error();
 		return 1;
 	}
@@ -500,8 +509,8 @@ parse_der(const char *name, const unsigned char *data, size_t len,
  */
 static int
 parse_any(const char *name, const unsigned char *data, size_t len,
-    const char *password, struct cf_bundle *b, int decoded,
-    const char **what, struct cf_error *err)
+    const char *password, struct cf_bundle *b, int decoded, const char **what,
+    struct cf_error *err)
 {
 	unsigned char *bin = NULL;
 	size_t binlen = 0;
@@ -534,8 +543,8 @@ parse_any(const char *name, const unsigned char *data, size_t len,
  * Returns 1 with *out (malloc'd) set, 0 when data is not such text.
  */
 static int
-from_utf16le(const unsigned char *data, size_t len, unsigned char **out,
-    size_t *outlen)
+from_utf16le(
+    const unsigned char *data, size_t len, unsigned char **out, size_t *outlen)
 {
 	size_t i;
 
@@ -556,9 +565,9 @@ static int (*outside_parser)(const char *, const unsigned char *, size_t,
     const char *, struct cf_bundle *, struct cf_error *);
 
 void
-cf_bundle_set_parser(int (*parse)(const char *name,
-    const unsigned char *data, size_t len, const char *password,
-    struct cf_bundle *out, struct cf_error *err))
+cf_bundle_set_parser(
+    int (*parse)(const char *name, const unsigned char *data, size_t len,
+	const char *password, struct cf_bundle *out, struct cf_error *err))
 {
 	outside_parser = parse;
 }
@@ -582,8 +591,8 @@ cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
 		    "%s: larger than %u bytes; not a certificate file", name,
 		    CF_MAX_INPUT_BYTES);
 	if (data == NULL || len == 0)
-		return cf_errorf(err, CF_E_PARSE, "%s: the file is empty",
-		    name);
+		return cf_errorf(
+		    err, CF_E_PARSE, "%s: the file is empty", name);
 	ERR_clear_error();
 	if (from_utf16le(data, len, &text, &len))
 		data = text;
@@ -598,7 +607,8 @@ cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
 		if (tmp->was_pkcs12)
 			cf_errorf(err, CF_E_PARSE,
 			    "%s: the PKCS#12 file holds no certificate and no "
-			    "private key", name);
+			    "private key",
+			    name);
 		else if (what != NULL)
 			cf_errorf(err, CF_E_PARSE, "%s: %s", name, what);
 		else

@@ -18,14 +18,14 @@
 
 /* Caps on outside input. */
 #define CF_MAX_INPUT_BYTES (4u * 1024 * 1024) /* one file */
-#define CF_MAX_CERTS 64			      /* certificates per file */
-#define CF_MAX_KEYS 16			      /* private keys per file */
+#define CF_MAX_CERTS 64                       /* certificates per file */
+#define CF_MAX_KEYS 16                        /* private keys per file */
 
 struct cf_bundle {
-	STACK_OF(X509) *certs; /* every certificate, in file order */
-	EVP_PKEY **keys;       /* every private key, in file order */
+	STACK_OF(X509) * certs; /* every certificate, in file order */
+	EVP_PKEY **keys;        /* every private key, in file order */
 	size_t nkeys;
-	int was_pkcs12;	       /* the input was PKCS#12 */
+	int was_pkcs12; /* the input was PKCS#12 */
 };
 
 /* A new empty bundle; caller frees. */
@@ -62,8 +62,8 @@ int cf_bundle_parse(const char *name, const unsigned char *data, size_t len,
  * at start, before any thread, to its parser process (src/agent/parser.c)
  * so that outside bytes are never parsed where the master key lives.
  */
-void cf_bundle_set_parser(int (*parse)(const char *name,
-    const unsigned char *data, size_t len, const char *password,
-    struct cf_bundle *out, struct cf_error *err));
+void cf_bundle_set_parser(
+    int (*parse)(const char *name, const unsigned char *data, size_t len,
+	const char *password, struct cf_bundle *out, struct cf_error *err));
 
 #endif

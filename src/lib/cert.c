@@ -23,7 +23,8 @@ cf_name_new(const X509_NAME *name)
 		abort();
 	/* RFC 2253/4514 order (most significant last reversed) without escapes
 	 * of UTF-8 so names read as people wrote them. */
-	X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	X509_NAME_print_ex(
+	    bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
 	n = BIO_get_mem_data(bio, &p);
 	if (n < 0)
 		n = 0;
@@ -83,8 +84,8 @@ cert_spki(X509 *cert, char out[65])
 	int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(cert), &der);
 
 	out[0] = '\0';
-	if (n > 0 && EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) ==
-		1)
+	if (n > 0 &&
+	    EVP_Digest(der, (size_t)n, md, NULL, EVP_sha256(), NULL) == 1)
 		cf_hex_upper(md, 32, out);
 	OPENSSL_free(der);
 	ERR_clear_error();
@@ -122,8 +123,10 @@ cf_key_type_new(EVP_PKEY *key)
 		return xstrdup("Ed448");
 	if (EVP_PKEY_is_a(key, "DSA"))
 		return xasprintf("DSA-%d", bits);
-	return xasprintf("%s-%d", EVP_PKEY_get0_type_name(key) ?
-	    EVP_PKEY_get0_type_name(key) : "unknown", bits);
+	return xasprintf("%s-%d",
+	    EVP_PKEY_get0_type_name(key) ? EVP_PKEY_get0_type_name(key)
+					 : "unknown",
+	    bits);
 }
 
 /* A DNS name as certificates carry them: letters, digits, '-', '.', '*'. */
@@ -172,8 +175,8 @@ domains_new(X509 *cert)
 
 	idx = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
 	if (idx >= 0) {
-		ASN1_STRING *cn = X509_NAME_ENTRY_get_data(
-		    X509_NAME_get_entry(subj, idx));
+		ASN1_STRING *cn =
+		    X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
 		unsigned char *utf8 = NULL;
 		if (ASN1_STRING_to_UTF8(&utf8, cn) >= 0) {
 			if (is_dns_name((char *)utf8))

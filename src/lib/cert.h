@@ -19,12 +19,12 @@
 /* Everything the store keeps next to the DER; strings owned. */
 struct cf_certfacts {
 	char thumbprint[CF_THUMB_LEN + 1];
-	char *subject;	/* RFC 4514 */
-	char *issuer;	/* RFC 4514 */
-	char *serial;	/* upper-case hex */
-	char *domains;	/* comma-separated; the CN first when a DNS name */
+	char *subject;  /* RFC 4514 */
+	char *issuer;   /* RFC 4514 */
+	char *serial;   /* upper-case hex */
+	char *domains;  /* comma-separated; the CN first when a DNS name */
 	char *key_type; /* "RSA-2048", "EC-P256", "Ed25519" ... */
-	char spki[65];	/* SHA-256 of the public key, hex: pairs key and cert */
+	char spki[65];  /* SHA-256 of the public key, hex: pairs key and cert */
 	time_t not_before, not_after;
 	int self_signed; /* issuer == subject and the self-signature verifies */
 };
@@ -61,8 +61,8 @@ int cf_cert_issued_by(X509 *cert, X509 *issuer);
 int cf_cert_self_signed(X509 *cert);
 
 /* A certificate from DER bytes; NULL (CF_E_PARSE) on failure. */
-X509 *cf_cert_from_der(const unsigned char *der, size_t len,
-    struct cf_error *err);
+X509 *cf_cert_from_der(
+    const unsigned char *der, size_t len, struct cf_error *err);
 
 /* The DER encoding of cert into *der (caller frees with free()). */
 int cf_cert_to_der(X509 *cert, unsigned char **der, size_t *len);

@@ -322,9 +322,9 @@ cn_of(X509_NAME *name)
 	while (
 	    (i = X509_NAME_get_index_by_NID(name, NID_commonName, last)) >= 0)
 		last = i;
-	if (last >= 0 && ASN1_STRING_to_UTF8(&cn, X509_NAME_ENTRY_get_data(
-						      X509_NAME_get_entry(
-							  name, last))) < 0)
+	if (last >= 0 &&
+	    ASN1_STRING_to_UTF8(&cn,
+		X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, last))) < 0)
 		cn = NULL;
 	ERR_clear_error();
 	return cn;

@@ -471,8 +471,8 @@ refresh(const struct cf_service *svc, const struct cf_rendered *r,
 		return 0;
 	}
 	if (activate(svc, r, &why) == -1 ||
-	    cf_service_check(svc, first_domain, thumb, timeout_of(svc), &now,
-		&why) == -1)
+	    cf_service_check(
+		svc, first_domain, thumb, timeout_of(svc), &now, &why) == -1)
 		cf_errorf(err, why.code ? why.code : CF_E_IO,
 		    "%s: its files already hold %.8s but it served %.8s; %s "
 		    "again: %.300s",

@@ -49,7 +49,7 @@
  * a self-signed top is left out, as servers send it to nobody), then the
  * key as unencrypted PKCS#8.  key may be NULL (chain only).
  */
-int cf_render(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
+int cf_render(X509 *leaf, STACK_OF(X509) * chain, EVP_PKEY *key,
     struct cf_rendered *out, struct cf_error *err);
 
 struct cf_deploy;
@@ -66,8 +66,8 @@ void cf_deploy_free(struct cf_deploy *d);
  * and err says so; the services deployed before stay for cf_deploy_undo.
  */
 int cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
-    const struct cf_rendered *r, const char *thumb,
-    const char *first_domain, char **outcome, struct cf_error *err);
+    const struct cf_rendered *r, const char *thumb, const char *first_domain,
+    char **outcome, struct cf_error *err);
 
 /*
  * Puts back every service d changed, the last first, activating and

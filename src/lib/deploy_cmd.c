@@ -27,7 +27,6 @@ struct tail {
 	size_t len;
 };
 
-
 /* Reads what fd has into t, keeping the last TAIL_KEEP bytes; 0 at EOF. */
 static int
 tail_read(int fd, struct tail *t)
@@ -237,7 +236,8 @@ collect(pid_t pid, int fd, long long deadline, struct tail *t, int *status)
 
 	for (;;) {
 		if ((w = waitpid(pid, status, WNOHANG)) == pid) {
-			for (i = 0; reading && i < 64 && poll(&p, 1, 0) > 0; i++)
+			for (i = 0; reading && i < 64 && poll(&p, 1, 0) > 0;
+			     i++)
 				reading = tail_read(fd, t);
 			return 1;
 		}

@@ -40,9 +40,9 @@ struct cf_dfile_trust {
 
 /* One file as it was before a deployment, to put it back. */
 struct cf_dfile {
-	const char *path;        /* lent (the service's); NULL: not used */
+	const char *path;            /* lent (the service's); NULL: not used */
 	struct cf_dfile_trust trust; /* what the directories were checked by */
-	int existed;             /* 0: restoring removes it */
+	int existed;                 /* 0: restoring removes it */
 	struct cf_secret *bytes; /* what it held; NULL when it did not exist */
 	unsigned mode;           /* permission bits, 07777 */
 	uid_t uid;

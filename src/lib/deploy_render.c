@@ -67,7 +67,7 @@ bio_free_wiped(BIO *b)
  * OpenSSL 3.  The key is only ever in memory BIOs wiped before free.
  */
 int
-cf_render(X509 *leaf, STACK_OF(X509) *chain, EVP_PKEY *key,
+cf_render(X509 *leaf, STACK_OF(X509) * chain, EVP_PKEY *key,
     struct cf_rendered *out, struct cf_error *err)
 {
 	BIO *cb = NULL, *kb = NULL;

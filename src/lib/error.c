@@ -10,21 +10,21 @@
 static const struct {
 	const char *name;
 } codes[CF_E_COUNT] = {
-	[CF_OK] = {"ok"},
-	[CF_E_INTERNAL] = {"internal"},
-	[CF_E_USAGE] = {"usage"},
-	[CF_E_IO] = {"io"},
-	[CF_E_PARSE] = {"parse"},
-	[CF_E_PASSWORD] = {"password"},
-	[CF_E_UNSUPPORTED] = {"unsupported"},
-	[CF_E_LIMIT] = {"limit"},
-	[CF_E_NOTFOUND] = {"not-found"},
-	[CF_E_AMBIGUOUS] = {"ambiguous"},
-	[CF_E_CONFLICT] = {"conflict"},
-	[CF_E_DENIED] = {"denied"},
-	[CF_E_MISMATCH] = {"mismatch"},
-	[CF_E_STORE] = {"store"},
-	[CF_E_CRYPTO] = {"crypto"},
+    [CF_OK] = {"ok"},
+    [CF_E_INTERNAL] = {"internal"},
+    [CF_E_USAGE] = {"usage"},
+    [CF_E_IO] = {"io"},
+    [CF_E_PARSE] = {"parse"},
+    [CF_E_PASSWORD] = {"password"},
+    [CF_E_UNSUPPORTED] = {"unsupported"},
+    [CF_E_LIMIT] = {"limit"},
+    [CF_E_NOTFOUND] = {"not-found"},
+    [CF_E_AMBIGUOUS] = {"ambiguous"},
+    [CF_E_CONFLICT] = {"conflict"},
+    [CF_E_DENIED] = {"denied"},
+    [CF_E_MISMATCH] = {"mismatch"},
+    [CF_E_STORE] = {"store"},
+    [CF_E_CRYPTO] = {"crypto"},
 };
 
 /*

@@ -10,20 +10,20 @@
 
 enum cf_code {
 	CF_OK = 0,
-	CF_E_INTERNAL,	  /* a bug or an exhausted resource */
-	CF_E_USAGE,	  /* bad arguments from the caller */
-	CF_E_IO,	  /* file system or device */
-	CF_E_PARSE,	  /* input is not what it claims to be */
-	CF_E_PASSWORD,	  /* password needed, or wrong (MAC failed) */
+	CF_E_INTERNAL,    /* a bug or an exhausted resource */
+	CF_E_USAGE,       /* bad arguments from the caller */
+	CF_E_IO,          /* file system or device */
+	CF_E_PARSE,       /* input is not what it claims to be */
+	CF_E_PASSWORD,    /* password needed, or wrong (MAC failed) */
 	CF_E_UNSUPPORTED, /* an algorithm or format we do not read */
-	CF_E_LIMIT,	  /* input exceeds a cap */
-	CF_E_NOTFOUND,	  /* no such certificate */
-	CF_E_AMBIGUOUS,	  /* a thumbprint prefix matches several */
-	CF_E_CONFLICT,	  /* a service is taken, a certificate in use */
-	CF_E_DENIED,	  /* not exportable, not authorized */
-	CF_E_MISMATCH,	  /* key and certificate do not belong together */
-	CF_E_STORE,	  /* the database failed */
-	CF_E_CRYPTO,	  /* a cryptographic operation failed */
+	CF_E_LIMIT,       /* input exceeds a cap */
+	CF_E_NOTFOUND,    /* no such certificate */
+	CF_E_AMBIGUOUS,   /* a thumbprint prefix matches several */
+	CF_E_CONFLICT,    /* a service is taken, a certificate in use */
+	CF_E_DENIED,      /* not exportable, not authorized */
+	CF_E_MISMATCH,    /* key and certificate do not belong together */
+	CF_E_STORE,       /* the database failed */
+	CF_E_CRYPTO,      /* a cryptographic operation failed */
 	CF_E_COUNT
 };
 

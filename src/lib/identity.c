@@ -20,11 +20,13 @@
 static const struct {
 	const char *name;
 	const char *type; /* EVP_PKEY_Q_keygen type */
-	int bits;	  /* RSA size */
+	int bits;         /* RSA size */
 	const char *curve;
 } kinds[] = {
-    {"rsa2048", "RSA", 2048, NULL}, {"rsa3072", "RSA", 3072, NULL},
-    {"rsa4096", "RSA", 4096, NULL}, {"p256", "EC", 0, "P-256"},
+    {"rsa2048", "RSA", 2048, NULL},
+    {"rsa3072", "RSA", 3072, NULL},
+    {"rsa4096", "RSA", 4096, NULL},
+    {"p256", "EC", 0, "P-256"},
     {"p384", "EC", 0, "P-384"},
 };
 
@@ -38,11 +40,11 @@ cf_key_generate(const char *kind, struct cf_error *err)
 		if (!cf_strieq(kind, kinds[i].name))
 			continue;
 		if (kinds[i].curve != NULL)
-			key = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
-			    kinds[i].curve);
+			key =
+			    EVP_PKEY_Q_keygen(NULL, NULL, "EC", kinds[i].curve);
 		else
-			key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA",
-			    (size_t)kinds[i].bits);
+			key = EVP_PKEY_Q_keygen(
+			    NULL, NULL, "RSA", (size_t)kinds[i].bits);
 		if (key == NULL)
 			cf_errorf_ossl(err, CF_E_CRYPTO,
 			    "%s: key generation failed", kind);
@@ -115,15 +117,15 @@ cf_selfsigned_new(EVP_PKEY *key, const char *subject, const char *domains,
 		EVP_PKEY_is_a(key, "RSA")
 		    ? "critical,digitalSignature,keyEncipherment"
 		    : "critical,digitalSignature") ||
-	    !add_ext(x, NID_ext_key_usage,
-		client ? "clientAuth" : "serverAuth") ||
+	    !add_ext(
+		x, NID_ext_key_usage, client ? "clientAuth" : "serverAuth") ||
 	    !add_ext(x, NID_subject_key_identifier, "hash"))
 		goto crypto;
 	if (names[0] != '\0') {
 		san = san_new(names);
 		if (!add_ext(x, NID_subject_alt_name, san)) {
-			cf_errorf_ossl(err, CF_E_USAGE, "%s: not DNS names",
-			    names);
+			cf_errorf_ossl(
+			    err, CF_E_USAGE, "%s: not DNS names", names);
 			goto out;
 		}
 	}
@@ -132,8 +134,8 @@ cf_selfsigned_new(EVP_PKEY *key, const char *subject, const char *domains,
 	ok = 1;
 	goto out;
 crypto:
-	cf_errorf_ossl(err, CF_E_CRYPTO, "%s: cannot make the certificate",
-	    subject);
+	cf_errorf_ossl(
+	    err, CF_E_CRYPTO, "%s: cannot make the certificate", subject);
 out:
 	free(names);
 	free(san);
@@ -163,8 +165,8 @@ cf_cert_fingerprint(X509 *cert, char out[CF_FP_LEN + 1])
 }
 
 int
-cf_fingerprint_parse(const char *s, char out[CF_FP_LEN + 1],
-    struct cf_error *err)
+cf_fingerprint_parse(
+    const char *s, char out[CF_FP_LEN + 1], struct cf_error *err)
 {
 	const char *p = s;
 	size_t n = 0;
@@ -195,29 +197,29 @@ load_pair(const char *keyfile, const char *certfile, EVP_PKEY **key,
 	FILE *f;
 
 	if (stat(keyfile, &st) == -1)
-		return cf_errorf(err, CF_E_IO, "%s: %s", keyfile,
-		    strerror(errno));
+		return cf_errorf(
+		    err, CF_E_IO, "%s: %s", keyfile, strerror(errno));
 	if ((st.st_mode & 077) != 0)
 		return cf_errorf(err, CF_E_DENIED,
 		    "%s: private key readable by group or others (mode %03o); "
 		    "fix with chmod 600",
 		    keyfile, (unsigned)(st.st_mode & 0777));
 	if ((f = fopen(keyfile, "r")) == NULL)
-		return cf_errorf(err, CF_E_IO, "%s: %s", keyfile,
-		    strerror(errno));
+		return cf_errorf(
+		    err, CF_E_IO, "%s: %s", keyfile, strerror(errno));
 	*key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	if (*key == NULL)
-		return cf_errorf_ossl(err, CF_E_PARSE, "%s: not a private key",
-		    keyfile);
+		return cf_errorf_ossl(
+		    err, CF_E_PARSE, "%s: not a private key", keyfile);
 	if ((f = fopen(certfile, "r")) == NULL)
-		return cf_errorf(err, CF_E_IO, "%s: %s", certfile,
-		    strerror(errno));
+		return cf_errorf(
+		    err, CF_E_IO, "%s: %s", certfile, strerror(errno));
 	*cert = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	if (*cert == NULL)
-		return cf_errorf_ossl(err, CF_E_PARSE,
-		    "%s: not a certificate", certfile);
+		return cf_errorf_ossl(
+		    err, CF_E_PARSE, "%s: not a certificate", certfile);
 	if (X509_check_private_key(*cert, *key) != 1) {
 		ERR_clear_error();
 		return cf_errorf(err, CF_E_MISMATCH,
@@ -238,12 +240,12 @@ write_pem(const char *path, unsigned mode, EVP_PKEY *key, X509 *cert,
 
 	if (bio == NULL)
 		abort();
-	if (key != NULL ? !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0,
-			      NULL, NULL)
-			: !PEM_write_bio_X509(bio, cert)) {
+	if (key != NULL
+		? !PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL)
+		: !PEM_write_bio_X509(bio, cert)) {
 		BIO_free(bio);
-		return cf_errorf_ossl(err, CF_E_CRYPTO, "%s: cannot encode",
-		    path);
+		return cf_errorf_ossl(
+		    err, CF_E_CRYPTO, "%s: cannot encode", path);
 	}
 	n = BIO_get_mem_data(bio, &data);
 	rc = cf_write_file_atomic(path, data, (size_t)n, mode, err);
@@ -253,8 +255,7 @@ write_pem(const char *path, unsigned mode, EVP_PKEY *key, X509 *cert,
 
 int
 cf_identity_load(const char *keyfile, const char *certfile, const char *cn,
-    int client, EVP_PKEY **key, X509 **cert, int *created,
-    struct cf_error *err)
+    int client, EVP_PKEY **key, X509 **cert, int *created, struct cf_error *err)
 {
 	*key = NULL;
 	*cert = NULL;

@@ -27,8 +27,8 @@ EVP_PKEY *cf_key_generate(const char *kind, struct cf_error *err);
  * comma-separated DNS names in domains (may be NULL); valid from now for
  * days; extended key usage serverAuth, or clientAuth when client.
  */
-X509 *cf_selfsigned_new(EVP_PKEY *key, const char *subject,
-    const char *domains, int days, int client, struct cf_error *err);
+X509 *cf_selfsigned_new(EVP_PKEY *key, const char *subject, const char *domains,
+    int days, int client, struct cf_error *err);
 
 /* The SHA-256 fingerprint of cert's DER as "SHA256:HEX" into out. */
 void cf_cert_fingerprint(X509 *cert, char out[CF_FP_LEN + 1]);
@@ -38,8 +38,8 @@ void cf_cert_fingerprint(X509 *cert, char out[CF_FP_LEN + 1]);
  * bare hex) into "SHA256:HEX"; -1 (CF_E_USAGE) when it is not 64 hex
  * digits.
  */
-int cf_fingerprint_parse(const char *s, char out[CF_FP_LEN + 1],
-    struct cf_error *err);
+int cf_fingerprint_parse(
+    const char *s, char out[CF_FP_LEN + 1], struct cf_error *err);
 
 /*
  * Loads the identity in keyfile/certfile, or creates it (an EC P-256 key,
@@ -47,8 +47,8 @@ int cf_fingerprint_parse(const char *s, char out[CF_FP_LEN + 1],
  * client) when neither exists.  *created says which.  Refuses a key file
  * readable by group or others.
  */
-int cf_identity_load(const char *keyfile, const char *certfile,
-    const char *cn, int client, EVP_PKEY **key, X509 **cert, int *created,
+int cf_identity_load(const char *keyfile, const char *certfile, const char *cn,
+    int client, EVP_PKEY **key, X509 **cert, int *created,
     struct cf_error *err);
 
 #endif

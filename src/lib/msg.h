@@ -146,8 +146,8 @@ int cf_msg_error_decode(json_t *o, int fallback, struct cf_error *err);
  * Services, Result, Detail, SkippedServices}]}.  Decoded: *r new
  * (cf_import_results_free), what lent by o. */
 json_t *cf_msg_results_encode(const struct cf_import_result *r, size_t n);
-int cf_msg_results_decode(json_t *o, struct cf_import_result **r,
-    size_t *n, struct cf_error *err);
+int cf_msg_results_decode(
+    json_t *o, struct cf_import_result **r, size_t *n, struct cf_error *err);
 
 /* get: [certificate, ...], each cf_view_json's object.  Decoded: *v new
  * (cf_views_free), status lent by a. */
@@ -163,15 +163,15 @@ int cf_msg_thumb_decode(
 /* enable, request complete: {thumbprint, detail}; *detail new, NULL when
  * empty. */
 json_t *cf_msg_detail_encode(const char *thumb, const char *detail);
-int cf_msg_detail_decode(json_t *o, char thumb[CF_THUMB_LEN + 1],
-    char **detail, struct cf_error *err);
+int cf_msg_detail_decode(json_t *o, char thumb[CF_THUMB_LEN + 1], char **detail,
+    struct cf_error *err);
 
 /* replace: {thumbprint, services, detail}: the new certificate and the
  * services moved to it; *moved (comma-separated) and *detail new. */
 json_t *cf_msg_moved_encode(
     const char *thumb, const char *moved, const char *detail);
-int cf_msg_moved_decode(json_t *o, char thumb[CF_THUMB_LEN + 1],
-    char **moved, char **detail, struct cf_error *err);
+int cf_msg_moved_decode(json_t *o, char thumb[CF_THUMB_LEN + 1], char **moved,
+    char **detail, struct cf_error *err);
 
 /* request new, renew: {thumbprint, csr}; the PEM into *pem (new). */
 json_t *cf_msg_csr_encode(const char *thumb, const char *pem);
@@ -209,7 +209,7 @@ int cf_msg_audit_decode(
  * Endpoint, Problem, CheckHost, CheckPort, Protocol, Name}].  Decoded:
  * *v new (cf_service_views_free). */
 json_t *cf_msg_services_encode(const struct cf_service_view *v, size_t n);
-int cf_msg_services_decode(json_t *a, struct cf_service_view **v, size_t *n,
-    struct cf_error *err);
+int cf_msg_services_decode(
+    json_t *a, struct cf_service_view **v, size_t *n, struct cf_error *err);
 
 #endif

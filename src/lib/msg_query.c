@@ -90,9 +90,9 @@ cf_msg_services_query_decode(const char *q)
 char *
 cf_msg_log_query(const struct cf_audit_page *p)
 {
-	return xasprintf("since=%lld&after=%lld&before=%lld&limit=%zu&newest=%d",
-	    (long long)p->since, p->after, p->before, p->limit,
-	    p->newest != 0);
+	return xasprintf(
+	    "since=%lld&after=%lld&before=%lld&limit=%zu&newest=%d",
+	    (long long)p->since, p->after, p->before, p->limit, p->newest != 0);
 }
 
 int

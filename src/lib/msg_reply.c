@@ -63,8 +63,8 @@ base64_get(json_t *data, const char *what, const char *missing,
 {
 	if (!json_is_string(data))
 		return malformed(err, missing);
-	return cf_base64_decode(json_string_value(data),
-	    json_string_length(data), what, out, err);
+	return cf_base64_decode(
+	    json_string_value(data), json_string_length(data), what, out, err);
 }
 
 /* A new array for the elements of the JSON array a, one spare, zeroed;
@@ -138,19 +138,19 @@ cf_msg_results_encode(const struct cf_import_result *r, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		json_array_append_new(a,
-		    json_pack("{s:o, s:o, s:o, s:o, s:o}", "Thumbprint",
-			cf_json_string(r[i].thumbprint), "Services",
-			cf_json_string(r[i].services), "Result",
-			cf_json_string(r[i].what), "Detail",
-			cf_json_string(r[i].detail), "SkippedServices",
-			cf_json_list(r[i].skipped)));
+		json_array_append_new(
+		    a, json_pack("{s:o, s:o, s:o, s:o, s:o}", "Thumbprint",
+			   cf_json_string(r[i].thumbprint), "Services",
+			   cf_json_string(r[i].services), "Result",
+			   cf_json_string(r[i].what), "Detail",
+			   cf_json_string(r[i].detail), "SkippedServices",
+			   cf_json_list(r[i].skipped)));
 	return json_pack("{s:o}", "results", a);
 }
 
 int
-cf_msg_results_decode(json_t *o, struct cf_import_result **r, size_t *n,
-    struct cf_error *err)
+cf_msg_results_decode(
+    json_t *o, struct cf_import_result **r, size_t *n, struct cf_error *err)
 {
 	json_t *a = json_object_get(o, "results"), *item;
 	struct cf_import_result *res;
@@ -161,8 +161,7 @@ cf_msg_results_decode(json_t *o, struct cf_import_result **r, size_t *n,
 	if (!json_is_array(a))
 		return malformed(err, "no results");
 	res = xcalloc(json_array_size(a) + 1, sizeof(*res));
-	json_array_foreach(a, i, item)
-	{
+	json_array_foreach(a, i, item) {
 		if (thumb_get(item, "Thumbprint", res[i].thumbprint) == -1) {
 			cf_import_results_free(res, got);
 			return malformed(err, "a result without a thumbprint");
@@ -252,8 +251,7 @@ cf_msg_views_decode(
 	views = list_new(a, sizeof(*views), "not a list of certificates", err);
 	if (views == NULL)
 		return -1;
-	json_array_foreach(a, i, o)
-	{
+	json_array_foreach(a, i, o) {
 		if (view_decode(o, &views[i]) == -1) {
 			cf_views_free(views, i);
 			return malformed(err, "a certificate without a "
@@ -350,8 +348,8 @@ cf_msg_data_encode(const char *thumb, const struct cf_buf *data)
 }
 
 int
-cf_msg_data_decode(json_t *o, char thumb[CF_THUMB_LEN + 1],
-    struct cf_buf *data, struct cf_error *err)
+cf_msg_data_decode(json_t *o, char thumb[CF_THUMB_LEN + 1], struct cf_buf *data,
+    struct cf_error *err)
 {
 	json_t *b64 = json_object_get(o, "data");
 	int rc;
@@ -368,8 +366,7 @@ json_t *
 cf_msg_sealed_encode(const char *thumb, const struct cf_buf *sealed)
 {
 	char *b64 = cf_base64_new(sealed->data, sealed->len);
-	json_t *o =
-	    json_pack("{s:s, s:s}", "thumbprint", thumb, "sealed", b64);
+	json_t *o = json_pack("{s:s, s:s}", "thumbprint", thumb, "sealed", b64);
 
 	free(b64);
 	return o;
@@ -425,13 +422,13 @@ cf_msg_audit_encode(const struct cf_audit *recs, size_t n)
 
 	for (i = 0; i < n; i++) {
 		cf_time_iso(recs[i].time, iso);
-		json_array_append_new(a,
-		    json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "Id",
-			(json_int_t)recs[i].id, "Time", iso, "Actor",
-			cf_json_string(recs[i].actor), "Operation",
-			cf_json_string(recs[i].op), "Thumbprint",
-			cf_json_string(recs[i].thumb), "Outcome",
-			cf_json_string(recs[i].outcome)));
+		json_array_append_new(
+		    a, json_pack("{s:I, s:s, s:o, s:o, s:o, s:o}", "Id",
+			   (json_int_t)recs[i].id, "Time", iso, "Actor",
+			   cf_json_string(recs[i].actor), "Operation",
+			   cf_json_string(recs[i].op), "Thumbprint",
+			   cf_json_string(recs[i].thumb), "Outcome",
+			   cf_json_string(recs[i].outcome)));
 	}
 	return a;
 }
@@ -449,8 +446,7 @@ cf_msg_audit_decode(
 	r = list_new(a, sizeof(*r), "not a list of audit records", err);
 	if (r == NULL)
 		return -1;
-	json_array_foreach(a, i, o)
-	{
+	json_array_foreach(a, i, o) {
 		/* The agent's record id, the cursor of the next page. */
 		r[i].id = json_integer_value(json_object_get(o, "Id"));
 		r[i].time = cf_json_time(str(o, "Time"));
@@ -476,12 +472,11 @@ service_encode(const struct cf_service_view *v)
 	if (v->not_after != 0)
 		cf_time_iso(v->not_after, iso);
 	o = json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o}",
-	    "Service", cf_json_string(v->name), "Kind",
-	    cf_json_string(v->kind), "Assigned", thumb_or_null(v->assigned),
-	    "OnDisk", thumb_or_null(v->on_disk), "Served",
-	    thumb_or_null(v->served), "Match",
-	    v->match < 0 ? json_null() : json_boolean(v->match), "NotAfter",
-	    iso, "Endpoint", cf_json_string(v->endpoint), "Problem",
+	    "Service", cf_json_string(v->name), "Kind", cf_json_string(v->kind),
+	    "Assigned", thumb_or_null(v->assigned), "OnDisk",
+	    thumb_or_null(v->on_disk), "Served", thumb_or_null(v->served),
+	    "Match", v->match < 0 ? json_null() : json_boolean(v->match),
+	    "NotAfter", iso, "Endpoint", cf_json_string(v->endpoint), "Problem",
 	    cf_json_string(v->problem));
 	json_object_set_new(o, "CheckHost", cf_json_string(v->check_host));
 	json_object_set_new(o, "CheckPort", cf_json_string(v->check_port));
@@ -535,8 +530,8 @@ service_decode(json_t *o, struct cf_service_view *v)
 }
 
 int
-cf_msg_services_decode(json_t *a, struct cf_service_view **v, size_t *n,
-    struct cf_error *err)
+cf_msg_services_decode(
+    json_t *a, struct cf_service_view **v, size_t *n, struct cf_error *err)
 {
 	struct cf_service_view *s;
 	json_t *o;
@@ -547,8 +542,7 @@ cf_msg_services_decode(json_t *a, struct cf_service_view **v, size_t *n,
 	if ((s = list_new(a, sizeof(*s), "not a list of services", err)) ==
 	    NULL)
 		return -1;
-	json_array_foreach(a, i, o)
-	{
+	json_array_foreach(a, i, o) {
 		service_decode(o, &s[i]);
 	}
 	*v = s;

@@ -22,8 +22,7 @@
 /* The string field key of body into *out (lent; NULL when absent or
  * null); -1 when it is not a string. */
 static int
-field_str(json_t *body, const char *key, const char **out,
-    struct cf_error *err)
+field_str(json_t *body, const char *key, const char **out, struct cf_error *err)
 {
 	json_t *v = body ? json_object_get(body, key) : NULL;
 
@@ -94,13 +93,14 @@ field_names(json_t *body, const char *key, char **out, struct cf_error *err)
 	if (a == NULL || json_is_null(a))
 		return 0;
 	if (!json_is_array(a))
-		return cf_errorf(err, CF_E_USAGE, "%s: must be an array of "
-						  "names", key);
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: must be an array of "
+		    "names",
+		    key);
 	if (json_array_size(a) > MAX_NAMES)
-		return cf_errorf(err, CF_E_LIMIT, "%s: more than %d names", key,
-		    MAX_NAMES);
-	json_array_foreach(a, i, x)
-	{
+		return cf_errorf(
+		    err, CF_E_LIMIT, "%s: more than %d names", key, MAX_NAMES);
+	json_array_foreach(a, i, x) {
 		name = json_string_value(x);
 		if (name == NULL || !name_ok(name)) {
 			free(*out);
@@ -109,8 +109,7 @@ field_names(json_t *body, const char *key, char **out, struct cf_error *err)
 			    "%s[%zu]: a name of 1 to %d printable characters",
 			    key, i, MAX_NAME_LEN);
 		}
-		joined = *out ? xasprintf("%s, %s", *out, name)
-			      : xstrdup(name);
+		joined = *out ? xasprintf("%s, %s", *out, name) : xstrdup(name);
 		free(*out);
 		*out = joined;
 	}
@@ -194,8 +193,7 @@ files_decode(json_t *body, struct cf_msg_files *f, struct cf_error *err)
 		    "more than %d files in one import", MAX_FILES);
 	f->in = xcalloc(json_array_size(files), sizeof(*f->in));
 	f->bufs = xcalloc(json_array_size(files), sizeof(*f->bufs));
-	json_array_foreach(files, i, x)
-	{
+	json_array_foreach(files, i, x) {
 		const char *name =
 		    json_string_value(json_object_get(x, "name"));
 		json_t *data = json_object_get(x, "data");
@@ -220,8 +218,7 @@ cf_msg_body_wipe(json_t *body)
 	size_t i;
 
 	cf_json_wipe(json_object_get(body, "password"));
-	json_array_foreach(files, i, f)
-	{
+	json_array_foreach(files, i, f) {
 		cf_json_wipe(json_object_get(f, "data"));
 	}
 }
@@ -241,20 +238,19 @@ cf_msg_import_encode(const struct cf_input *in, size_t n,
 	    "friendly_name", jtext(o->friendly_name), "services",
 	    jtext(o->services), "force", o->force);
 	if (o->skip_missing) /* older agents refuse no field */
-		json_object_set_new(*body, "skip_missing_services",
-		    json_true());
+		json_object_set_new(
+		    *body, "skip_missing_services", json_true());
 	return 0;
 }
 
 /* The fields import and import-sealed share. */
 static int
-import_opts_decode(
-    json_t *body, struct cf_import_opts *o, struct cf_error *err)
+import_opts_decode(json_t *body, struct cf_import_opts *o, struct cf_error *err)
 {
 	if (field_str(body, "services", &o->services, err) == -1 ||
 	    field_bool(body, "force", &o->force, err) == -1 ||
-	    field_bool(body, "skip_missing_services", &o->skip_missing,
-		err) == -1)
+	    field_bool(body, "skip_missing_services", &o->skip_missing, err) ==
+		-1)
 		return -1;
 	return 0;
 }
@@ -300,8 +296,8 @@ cf_msg_export_encode(const char *thumb, const struct cf_export_opts *o,
 }
 
 int
-cf_msg_export_decode(json_t *body, const char **thumb,
-    struct cf_export_opts *o, char **targets, struct cf_error *err)
+cf_msg_export_decode(json_t *body, const char **thumb, struct cf_export_opts *o,
+    char **targets, struct cf_error *err)
 {
 	const char *format;
 	size_t i;
@@ -387,8 +383,8 @@ cf_msg_remove_decode(
 json_t *
 cf_msg_replace_encode(const char *old, const char *to, int force)
 {
-	return json_pack("{s:o, s:o, s:b}", "old", jtext(old), "new",
-	    jtext(to), "force", force);
+	return json_pack("{s:o, s:o, s:b}", "old", jtext(old), "new", jtext(to),
+	    "force", force);
 }
 
 int
@@ -405,8 +401,8 @@ cf_msg_replace_decode(json_t *body, const char **old, const char **to,
 json_t *
 cf_msg_renew_encode(const char *thumb, int keep_key)
 {
-	return json_pack("{s:o, s:b}", "thumbprint", jtext(thumb), "keep_key",
-	    keep_key);
+	return json_pack(
+	    "{s:o, s:b}", "thumbprint", jtext(thumb), "keep_key", keep_key);
 }
 
 int
@@ -457,15 +453,16 @@ cf_msg_request_complete_decode(
 	if (files_decode(body, files, err) == -1)
 		return -1;
 	if (files->n != 1)
-		return cf_errorf(err, CF_E_USAGE, "files: one answer at a time");
+		return cf_errorf(
+		    err, CF_E_USAGE, "files: one answer at a time");
 	return 0;
 }
 
 json_t *
 cf_msg_new_self_signed_encode(const struct cf_selfsigned_opts *o)
 {
-	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b}",
-	    "subject", jtext(o->subject), "domains", jtext(o->domains), "key",
+	return json_pack("{s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:b}", "subject",
+	    jtext(o->subject), "domains", jtext(o->domains), "key",
 	    jtext(o->key), "days",
 	    o->days ? json_integer(o->days) : json_null(), "services",
 	    jtext(o->services), "exportable", o->exportable, "friendly_name",
@@ -508,8 +505,8 @@ cf_msg_export_sealed_encode(
 
 	for (i = 0; i < n; i++)
 		json_array_append_new(a, jtext(pems[i]));
-	return json_pack("{s:o, s:o}", "thumbprint", jtext(thumb),
-	    "recipients", a);
+	return json_pack(
+	    "{s:o, s:o}", "thumbprint", jtext(thumb), "recipients", a);
 }
 
 int
@@ -529,8 +526,7 @@ cf_msg_export_sealed_decode(json_t *body, const char **thumb,
 		    "recipients: required, the PEM certificates of the target "
 		    "agents");
 	list = xcalloc(json_array_size(a), sizeof(*list));
-	json_array_foreach(a, i, x)
-	{
+	json_array_foreach(a, i, x) {
 		if ((list[i] = json_string_value(x)) == NULL) {
 			free(list);
 			return cf_errorf(err, CF_E_USAGE,

@@ -18,9 +18,9 @@
 struct cf_view {
 	char thumbprint[CF_THUMB_LEN + 1];
 	char *subject, *issuer, *friendly_name, *serial, *key_type;
-	char *services; /* comma-separated */
-	char *domains;	/* comma-separated */
-	char *chain;	/* comma-separated thumbprints, the issuer first */
+	char *services;     /* comma-separated */
+	char *domains;      /* comma-separated */
+	char *chain;        /* comma-separated thumbprints, the issuer first */
 	const char *status; /* static: "Valid", "DateInvalid", ... */
 	int exportable, has_key, self_signed;
 	time_t not_before, not_after;
@@ -42,12 +42,12 @@ struct cf_input {
 };
 
 struct cf_import_opts {
-	const char *actor;	   /* who, for the audit trail */
-	const char *password;	   /* NULL: none given */
-	int exportable;		   /* keys may be exported again */
+	const char *actor;         /* who, for the audit trail */
+	const char *password;      /* NULL: none given */
+	int exportable;            /* keys may be exported again */
 	const char *friendly_name; /* NULL: the file's, if any */
-	const char *services;	   /* comma-separated, or NULL */
-	int force;		   /* take services from other certificates */
+	const char *services;      /* comma-separated, or NULL */
+	int force;                 /* take services from other certificates */
 	int skip_missing; /* services this host does not have are skipped
 			     (listed in the result), not refused */
 	void (*progress)(void *ctx, size_t done, size_t total);
@@ -55,17 +55,17 @@ struct cf_import_opts {
 	const char *op; /* the audit's operation; NULL: "import" */
 	/* Runs inside the transaction just before the commit (may be NULL):
 	 * request complete deletes the request it completes. */
-	int (*before_commit)(struct cf_store *s, void *ctx,
-	    struct cf_error *err);
+	int (*before_commit)(
+	    struct cf_store *s, void *ctx, struct cf_error *err);
 	void *before_commit_ctx;
 };
 
 struct cf_import_result {
 	char thumbprint[CF_THUMB_LEN + 1];
-	char *services;	  /* after the import */
+	char *services;   /* after the import */
 	const char *what; /* "imported", "already present", "key attached" */
-	char *detail;	  /* what the services did (--services), or NULL */
-	char *skipped;	  /* services skip_missing left out, or NULL */
+	char *detail;     /* what the services did (--services), or NULL */
+	char *skipped;    /* services skip_missing left out, or NULL */
 };
 void cf_import_results_free(struct cf_import_result *r, size_t n);
 
@@ -79,18 +79,18 @@ int cf_op_import(struct cf_store *s, const struct cf_input *in, size_t n,
     size_t *nres, struct cf_error *err);
 
 enum cf_export_format {
-	CF_EXPORT_P12,	  /* DER PKCS#12 */
+	CF_EXPORT_P12,     /* DER PKCS#12 */
 	CF_EXPORT_P12_B64, /* PKCS#12 as Base64 text (Exchange's default) */
-	CF_EXPORT_PEM,	  /* full chain, then the encrypted PKCS#8 key */
+	CF_EXPORT_PEM,     /* full chain, then the encrypted PKCS#8 key */
 };
 
 struct cf_export_opts {
 	const char *actor;
 	const char *password; /* NULL only with no_key */
 	enum cf_export_format format;
-	int legacy; /* 3DES + SHA-1 MAC for Windows Server 2016 and older */
+	int legacy;   /* 3DES + SHA-1 MAC for Windows Server 2016 and older */
 	int transfer; /* a random one-time password: a low iteration count */
-	int no_key; /* certificate and chain only */
+	int no_key;   /* certificate and chain only */
 	const char *targets; /* the agents a copy goes to, comma-separated,
 				as the client names them (audited); NULL */
 };
@@ -102,11 +102,11 @@ int cf_op_export(struct cf_store *s, const char *arg,
 
 struct cf_selfsigned_opts {
 	const char *actor;
-	const char *subject;	   /* "CN=…,O=…" or a bare common name */
-	const char *domains;	   /* comma-separated DNS names, or NULL */
-	const char *key;	   /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
-	int days;		   /* 0: 365 */
-	const char *services;	   /* or NULL */
+	const char *subject; /* "CN=…,O=…" or a bare common name */
+	const char *domains; /* comma-separated DNS names, or NULL */
+	const char *key; /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
+	int days;        /* 0: 365 */
+	const char *services; /* or NULL */
 	int exportable;
 	const char *friendly_name; /* or NULL */
 	int force;
@@ -122,10 +122,10 @@ int cf_op_new_self_signed(struct cf_store *s,
 
 struct cf_request_opts {
 	const char *actor;
-	const char *subject;	   /* "CN=…,O=…" or a bare common name */
-	const char *domains;	   /* comma-separated DNS names, or NULL */
-	const char *key;	   /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
-	int exportable;		   /* the certificate's key will be */
+	const char *subject; /* "CN=…,O=…" or a bare common name */
+	const char *domains; /* comma-separated DNS names, or NULL */
+	const char *key; /* rsa2048 (default), rsa3072, rsa4096, p256, p384 */
+	int exportable;  /* the certificate's key will be */
 	const char *friendly_name; /* or NULL */
 };
 
@@ -183,17 +183,17 @@ int cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
 /* One service as `certfleet services` shows it; strings owned. */
 struct cf_service_view {
 	char name[32];
-	char *kind;			  /* "nginx"; "" when not configured */
-	char assigned[CF_THUMB_LEN + 1];  /* "" when none */
-	char on_disk[CF_THUMB_LEN + 1];	  /* leaf of the chain/pem file */
-	char served[CF_THUMB_LEN + 1];	  /* "" when not checked or failed */
-	char *endpoint;			  /* "127.0.0.1:443 (tls, SNI …)" */
-	char *check_host, *check_port;	  /* "" when no check */
-	const char *proto;		  /* "tls", "smtp", "imap", "pop" */
-	char *sni;			  /* the name asked for; "" none */
+	char *kind;                      /* "nginx"; "" when not configured */
+	char assigned[CF_THUMB_LEN + 1]; /* "" when none */
+	char on_disk[CF_THUMB_LEN + 1];  /* leaf of the chain/pem file */
+	char served[CF_THUMB_LEN + 1];   /* "" when not checked or failed */
+	char *endpoint;                  /* "127.0.0.1:443 (tls, SNI …)" */
+	char *check_host, *check_port;   /* "" when no check */
+	const char *proto;               /* "tls", "smtp", "imap", "pop" */
+	char *sni;                       /* the name asked for; "" none */
 	time_t not_after; /* of the served certificate, else the assigned */
-	int match;	  /* 1 all agree; 0 they differ; -1 nothing to compare */
-	char *problem;	  /* "" when all is well; else what and what to do */
+	int match;     /* 1 all agree; 0 they differ; -1 nothing to compare */
+	char *problem; /* "" when all is well; else what and what to do */
 };
 void cf_service_views_free(struct cf_service_view *v, size_t n);
 
@@ -201,8 +201,8 @@ void cf_service_views_free(struct cf_service_view *v, size_t n);
  * Every service configured here or assigned in the store, sorted by name:
  * its assigned certificate, the one its files hold and, when probe, the
  * one a live handshake sees (without probe, Served is "" and Match
- * compares the files only).  Drift (files changed behind certfleet's back, a reload
- * that never happened) shows as match 0 with the reason.
+ * compares the files only).  Drift (files changed behind certfleet's back, a
+ * reload that never happened) shows as match 0 with the reason.
  */
 int cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
     size_t *n, struct cf_error *err);
@@ -210,13 +210,13 @@ int cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 struct cf_deploy;
 /* One assignment of services to a certificate (cf_services_assign). */
 struct cf_assign {
-	const char *actor; /* who, for the audit trail */
-	const char *thumb; /* the certificate that gets the services */
-	const char *list;  /* canonical services (cf_services_parse) */
-	const char *from;  /* services held by this certificate move to thumb
-			      without force (replace); NULL: none */
-	int force;	   /* take services from any certificate, and pass
-			      names that do not cover a service's */
+	const char *actor;   /* who, for the audit trail */
+	const char *thumb;   /* the certificate that gets the services */
+	const char *list;    /* canonical services (cf_services_parse) */
+	const char *from;    /* services held by this certificate move to thumb
+				without force (replace); NULL: none */
+	int force;           /* take services from any certificate, and pass
+				names that do not cover a service's */
 	struct cf_deploy *d; /* NULL: record only */
 };
 
@@ -267,8 +267,8 @@ void cf_rollout_free(struct cf_rollout *ro); /* NULL-safe */
  * intent ended.  *report (new, or NULL when there was nothing) has a line
  * per service for the log.
  */
-int cf_services_recover(struct cf_store *s, char **report,
-    struct cf_error *err);
+int cf_services_recover(
+    struct cf_store *s, char **report, struct cf_error *err);
 
 /*
  * Audits op on thumb (may be "") as "failed: <err's message>", outside

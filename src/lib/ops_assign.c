@@ -39,8 +39,8 @@ add_line(char **text, const char *line)
 
 	if (text == NULL)
 		return;
-	joined = *text && **text ? xasprintf("%s\n%s", *text, line)
-				 : xstrdup(line);
+	joined =
+	    *text && **text ? xasprintf("%s\n%s", *text, line) : xstrdup(line);
 	free(*text);
 	*text = joined;
 }
@@ -86,15 +86,16 @@ chain_ok(struct cf_store *s, const struct cf_row *row,
 		    "certificate or an issuer is forged or damaged",
 		    row->f.thumbprint, who(row));
 	else if (i < n) {
-		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(
-				      m->chain, i)),
-		    name, sizeof(name));
+		X509_NAME_oneline(
+		    X509_get_subject_name(sk_X509_value(m->chain, i)), name,
+		    sizeof(name));
 		cf_errorf(err, CF_E_DENIED,
 		    "%.8s (%s): its issuer %s is out of its dates; import the "
 		    "CA's current certificate",
 		    row->f.thumbprint, who(row), name);
 	} else if (strcmp(status, "Valid") != 0 && !cf_cert_self_signed(top)) {
-		X509_NAME_oneline(X509_get_issuer_name(top), name, sizeof(name));
+		X509_NAME_oneline(
+		    X509_get_issuer_name(top), name, sizeof(name));
 		cf_errorf(err, CF_E_DENIED,
 		    "%.8s (%s): the chain is incomplete: the issuer %s is not "
 		    "in the store and no system root vouches for it; import "
@@ -159,7 +160,8 @@ names_ok(const struct cf_services *conf, const struct cf_row *row,
 		    "%.8s: its names (%s) do not cover %s, the name %s answers "
 		    "to; users would get a name mismatch (use --force to "
 		    "enable it anyway)",
-		    row->f.thumbprint, row->f.domains[0] ? row->f.domains : "none",
+		    row->f.thumbprint,
+		    row->f.domains[0] ? row->f.domains : "none",
 		    svc->check_name, svc->name);
 	}
 	free(copy);
@@ -197,8 +199,8 @@ owners_ok(struct cf_store *s, const struct cf_assign *a, struct cf_error *err)
 struct change {
 	char name[CF_SERVICE_NAME_MAX];
 	char prev[CF_THUMB_LEN + 1]; /* its certificate before; "" none */
-	char *deployed;		     /* what its deployment did, or NULL */
-	int here;		     /* deployed to a service configured here */
+	char *deployed;              /* what its deployment did, or NULL */
+	int here;                    /* deployed to a service configured here */
 };
 
 /* An assignment whose intent is recorded, its deployment to come. */
@@ -271,8 +273,8 @@ audit_changes(struct cf_store *s, const char *actor, const char *thumb,
 		if (strcmp(c[i].prev, thumb) == 0)
 			taken = xstrdup("already assigned");
 		else if (c[i].prev[0] != '\0')
-			taken = xasprintf("assigned, taken from %.8s",
-			    c[i].prev);
+			taken =
+			    xasprintf("assigned, taken from %.8s", c[i].prev);
 		else
 			taken = xstrdup("assigned");
 		what = xasprintf("%s: %s; %s", c[i].name, taken,
@@ -305,8 +307,7 @@ outcome_lines(const struct change *c, size_t n)
 
 /* Reads each change's certificate before (prev). */
 static int
-prevs_read(
-    struct cf_store *s, struct change *c, size_t n, struct cf_error *err)
+prevs_read(struct cf_store *s, struct change *c, size_t n, struct cf_error *err)
 {
 	size_t i;
 
@@ -393,8 +394,10 @@ cf_services_assign(struct cf_store *s, const struct cf_assign *a,
 	memset(&row, 0, sizeof(row));
 	if ((found = cf_store_fetch(s, a->thumb, &row, err)) != 1) {
 		if (found == 0)
-			cf_errorf(err, CF_E_NOTFOUND, "%.8s: no such "
-						      "certificate", a->thumb);
+			cf_errorf(err, CF_E_NOTFOUND,
+			    "%.8s: no such "
+			    "certificate",
+			    a->thumb);
 		goto out;
 	}
 	if (!row.has_key) {
@@ -449,8 +452,8 @@ out:
  * one, each on its own, when that cannot begin).
  */
 static void
-rollout_failed(struct cf_store *s, const struct cf_rollout *r,
-    const struct cf_error *why)
+rollout_failed(
+    struct cf_store *s, const struct cf_rollout *r, const struct cf_error *why)
 {
 	struct cf_error e;
 	size_t i;
@@ -490,7 +493,8 @@ cf_rollout_run(struct cf_store *s, struct cf_rollout *r, char **outcome,
 		rollout_failed(s, r, err);
 		return -1;
 	}
-	if (cf_store_begin(s, err) == -1 || still_there(s, r->thumb, err) == -1 ||
+	if (cf_store_begin(s, err) == -1 ||
+	    still_there(s, r->thumb, err) == -1 ||
 	    prevs_read(s, r->c, r->n, err) == -1 ||
 	    record_changes(s, r->actor, r->thumb, r->c, r->n, err) == -1)
 		goto fail;

@@ -18,15 +18,15 @@ struct svc_args {
 	int force;
 	struct cf_deploy *d;
 	struct cf_rollout *ro; /* what is to deploy once committed */
-	char *detail; /* what each service did, lines */
-	const char *old; /* replace: the certificate the services leave */
-	char *moved;	 /* replace: the services moved */
+	char *detail;          /* what each service did, lines */
+	const char *old;       /* replace: the certificate the services leave */
+	char *moved;           /* replace: the services moved */
 };
 
 /* Services to the certificate r; cf_services_assign audits them. */
 static int
-do_enable(struct cf_store *s, const struct cf_row *r, void *ctx,
-    char **outcome, struct cf_error *err)
+do_enable(struct cf_store *s, const struct cf_row *r, void *ctx, char **outcome,
+    struct cf_error *err)
 {
 	struct svc_args *a = ctx;
 	struct cf_assign as = {
@@ -64,12 +64,11 @@ do_replace(struct cf_store *s, const struct cf_row *r, void *ctx,
 	    cf_store_list(s, CF_END, old, 0, &rows, &n, err) == -1)
 		return -1;
 	if (n != 1)
-		cf_errorf(err, CF_E_NOTFOUND, "%s: no such certificate",
-		    a->old);
+		cf_errorf(
+		    err, CF_E_NOTFOUND, "%s: no such certificate", a->old);
 	else if (strcmp(old, r->f.thumbprint) == 0)
 		cf_errorf(err, CF_E_USAGE,
-		    "%.8s: the old and the new certificate are the same",
-		    old);
+		    "%.8s: the old and the new certificate are the same", old);
 	else {
 		struct cf_assign as = {
 		    .actor = a->actor,
@@ -82,8 +81,7 @@ do_replace(struct cf_store *s, const struct cf_row *r, void *ctx,
 		a->moved = xstrdup(rows[0].services);
 		rc = as.list[0] == '\0'
 			 ? 0 /* nothing to move */
-			 : cf_services_assign(s, &as, &a->ro, &a->detail,
-			       err);
+			 : cf_services_assign(s, &as, &a->ro, &a->detail, err);
 	}
 	cf_rows_free(rows, n);
 	return rc;
@@ -133,8 +131,8 @@ out:
 static int
 with_services(struct cf_store *s, const char *actor, const char *arg,
     char *thumb,
-    int (*fn)(struct cf_store *, const struct cf_row *, void *,
-	char **outcome, struct cf_error *),
+    int (*fn)(struct cf_store *, const struct cf_row *, void *, char **outcome,
+	struct cf_error *),
     struct svc_args *a, struct cf_error *err)
 {
 	struct cf_store_lock *lock = NULL;
@@ -147,8 +145,7 @@ with_services(struct cf_store *s, const char *actor, const char *arg,
 		}
 		a->d = cf_deploy_new();
 	}
-	if (cf_ops_with_cert(s, actor, "enable", arg, thumb, fn, a, err) ==
-		0 &&
+	if (cf_ops_with_cert(s, actor, "enable", arg, thumb, fn, a, err) == 0 &&
 	    (a->ro == NULL || cf_rollout_run(s, a->ro, &a->detail, err) == 0))
 		rc = 0;
 	cf_rollout_free(a->ro);
@@ -183,8 +180,8 @@ cf_op_disable(struct cf_store *s, const char *actor, const char *arg,
 {
 	struct svc_args a = {.actor = actor, .services = svcs};
 
-	return cf_ops_with_cert(s, actor, "disable", arg, thumb, do_disable,
-	    &a, err);
+	return cf_ops_with_cert(
+	    s, actor, "disable", arg, thumb, do_disable, &a, err);
 }
 
 int

@@ -19,7 +19,7 @@
 
 /* PEM: the certificate, its chain, then the key as encrypted PKCS#8. */
 static int
-write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
+write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) * chain,
     const char *password, struct cf_buf *out, struct cf_error *err)
 {
 	BIO *bio = BIO_new(BIO_s_secmem());
@@ -33,8 +33,8 @@ write_pem(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
 	for (i = 0; ok && i < sk_X509_num(chain); i++)
 		ok = PEM_write_bio_X509(bio, sk_X509_value(chain, i));
 	if (ok && key != NULL)
-		ok = PEM_write_bio_PKCS8PrivateKey(bio, key,
-		    EVP_aes_256_cbc(), NULL, 0, NULL, (void *)password);
+		ok = PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(),
+		    NULL, 0, NULL, (void *)password);
 	if (!ok) {
 		BIO_free(bio);
 		return cf_errorf_ossl(err, CF_E_CRYPTO, "PEM encoding failed");
@@ -72,8 +72,7 @@ base64_lines(const unsigned char *der, size_t len, struct cf_buf *out)
  */
 static int
 export_request(struct cf_store *s, const char *thumb,
-    const struct cf_export_opts *opts, struct cf_buf *out,
-    struct cf_error *err)
+    const struct cf_export_opts *opts, struct cf_buf *out, struct cf_error *err)
 {
 	struct cf_request *r = NULL;
 	X509_REQ *req = NULL;
@@ -83,7 +82,8 @@ export_request(struct cf_store *s, const char *thumb,
 	if (cf_store_request_list(s, thumb, 1, &r, &n, err) == -1)
 		return -1;
 	if (n != 1) {
-		cf_errorf(err, CF_E_NOTFOUND, "%.8s: no such certificate", thumb);
+		cf_errorf(
+		    err, CF_E_NOTFOUND, "%.8s: no such certificate", thumb);
 		goto out;
 	}
 	if ((req = cf_csr_decode(r->csr, r->csr_len, NULL, NULL, err)) ==
@@ -134,24 +134,26 @@ export_locked(struct cf_store *s, const char *thumb,
 		goto out;
 	}
 	if (!opts->no_key && opts->password == NULL) {
-		cf_errorf(err, CF_E_USAGE, "%.8s: a password is needed to "
-					   "export a private key", thumb);
+		cf_errorf(err, CF_E_USAGE,
+		    "%.8s: a password is needed to "
+		    "export a private key",
+		    thumb);
 		goto out;
 	}
 	if (cf_material_load(s, &row, !opts->no_key, &m, err) == -1)
 		goto out;
 	if (opts->format == CF_EXPORT_PEM) {
-		if (write_pem(m.cert, m.key, m.chain, opts->password, out, err) == -1)
+		if (write_pem(
+			m.cert, m.key, m.chain, opts->password, out, err) == -1)
 			goto out;
 	} else {
 		if (cf_pkcs12_build(m.cert, m.key, m.chain,
 			row.friendly_name[0] ? row.friendly_name : NULL,
 			opts->password,
-			opts->legacy	 ? CF_P12_LEGACY
+			opts->legacy     ? CF_P12_LEGACY
 			: opts->transfer ? CF_P12_TRANSFER
 					 : CF_P12_MODERN,
-			&der,
-			&len, err) == -1)
+			&der, &len, err) == -1)
 			goto out;
 		if (opts->format == CF_EXPORT_P12_B64)
 			base64_lines(der, len, out);
@@ -174,8 +176,7 @@ out:
 
 int
 cf_op_export(struct cf_store *s, const char *arg,
-    const struct cf_export_opts *opts, struct cf_buf *out,
-    struct cf_error *err)
+    const struct cf_export_opts *opts, struct cf_buf *out, struct cf_error *err)
 {
 	char thumb[CF_THUMB_LEN + 1] = "", *audited = NULL;
 	const char *what = opts->no_key ? "exported certificate and chain"

@@ -124,7 +124,8 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
 			goto out;
 		list = rows;
 	} else
-		list = cf_status_ctx_ends(ctx, &nlist); /* read once, not twice */
+		list =
+		    cf_status_ctx_ends(ctx, &nlist); /* read once, not twice */
 	if (arg != NULL)
 		nlist = nrows;
 	*views = xcalloc(nlist + 1, sizeof(**views));

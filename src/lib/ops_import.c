@@ -33,15 +33,16 @@ struct import {
 	const char *file;
 	struct cf_bundle *b;
 	char *services; /* canonical list, or NULL */
-	char *skipped;	/* services this host has not (skip_missing) */
+	char *skipped;  /* services this host has not (skip_missing) */
 	struct cf_import_result *res;
 	size_t nres;
-	char keyed[CF_THUMB_LEN + 1]; /* the leaf with a key --services goes to */
+	char keyed[CF_THUMB_LEN +
+		   1]; /* the leaf with a key --services goes to */
 	size_t nkeyed;
-	struct cf_deploy *d; /* deployments, with the deploy lock */
+	struct cf_deploy *d;   /* deployments, with the deploy lock */
 	struct cf_rollout *ro; /* to deploy once the import committed */
-	char *detail;	     /* what the services did */
-	int assigning;	     /* a failure now is the services' */
+	char *detail;          /* what the services did */
+	int assigning;         /* a failure now is the services' */
 };
 
 /* The PKCS#8 DER of key as a secret (wiped on free). */
@@ -115,14 +116,14 @@ find_issuer(struct import *im, X509 *cert, const char *issuer_name,
 	if (cf_store_by_subject(im->store, issuer_name, &rows, &n, err) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		X509 *cand = cf_cert_from_der(rows[i].der, rows[i].der_len,
-		    NULL);
+		X509 *cand =
+		    cf_cert_from_der(rows[i].der, rows[i].der_len, NULL);
 		int v = cand != NULL ? judge(cert, cand) : CF_SIG_UNKNOWN;
 		X509_free(cand);
 		if (v == CF_SIG_UNKNOWN || (v == CF_SIG_BAD && *state != 0))
 			continue;
-		snprintf(signed_by, CF_THUMB_LEN + 1, "%s",
-		    rows[i].f.thumbprint);
+		snprintf(
+		    signed_by, CF_THUMB_LEN + 1, "%s", rows[i].f.thumbprint);
 		*state = v;
 		if (v == CF_SIG_OK)
 			break;
@@ -140,12 +141,12 @@ adopt_orphans(struct import *im, X509 *cert, const struct cf_certfacts *f,
 	size_t n = 0, i;
 	int rc = -1;
 
-	if (cf_store_unlinked_by_issuer(im->store, f->subject, &rows, &n,
-		err) == -1)
+	if (cf_store_unlinked_by_issuer(
+		im->store, f->subject, &rows, &n, err) == -1)
 		return -1;
 	for (i = 0; i < n; i++) {
-		X509 *child = cf_cert_from_der(rows[i].der, rows[i].der_len,
-		    NULL);
+		X509 *child =
+		    cf_cert_from_der(rows[i].der, rows[i].der_len, NULL);
 		int v = child != NULL ? judge(child, cert) : CF_SIG_UNKNOWN;
 		X509_free(child);
 		/* A verified link replaces a failed one; a failure is recorded
@@ -178,8 +179,8 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 
 	memset(&r, 0, sizeof(r));
 	cf_cert_thumbprint(cert, r.f.thumbprint);
-	if (cf_store_where(im->store, r.f.thumbprint, &in_end, &in_chain,
-		err) == -1)
+	if (cf_store_where(
+		im->store, r.f.thumbprint, &in_end, &in_chain, err) == -1)
 		return -1;
 	/* A chain certificate is wanted once, in either table. */
 	if (table == CF_END ? in_end : (in_end || in_chain))
@@ -191,7 +192,8 @@ store_cert(struct import *im, X509 *cert, enum cf_table table, int depth,
 		r.sig_state = CF_SIG_OK;
 	else if (X509_NAME_cmp(X509_get_subject_name(cert),
 		     X509_get_issuer_name(cert)) == 0)
-		r.sig_state = CF_SIG_BAD; /* self-issued, self-signature fails */
+		r.sig_state =
+		    CF_SIG_BAD; /* self-issued, self-signature fails */
 	else if (find_issuer(im, cert, r.f.issuer, &issuer, r.signed_by,
 		     &r.sig_state, err) == -1)
 		goto out;
@@ -275,22 +277,20 @@ complete_chain(struct import *im, X509 *cert, const struct cf_row *row,
 
 	if (row->signed_by[0] != '\0' || row->f.self_signed)
 		return 0;
-	if (find_issuer(im, cert, row->f.issuer, &issuer, signed_by, &state,
-		err) == -1)
+	if (find_issuer(
+		im, cert, row->f.issuer, &issuer, signed_by, &state, err) == -1)
 		return -1;
-	if (issuer != NULL &&
-	    store_cert(im, issuer, CF_CHAIN, 1, err) == -1)
+	if (issuer != NULL && store_cert(im, issuer, CF_CHAIN, 1, err) == -1)
 		return -1;
 	if (state == CF_SIG_UNKNOWN)
 		return 0;
-	return cf_store_link(im->store, CF_END, row->f.thumbprint, signed_by,
-	    state, err);
+	return cf_store_link(
+	    im->store, CF_END, row->f.thumbprint, signed_by, state, err);
 }
 
 /* Imports one leaf certificate with key (may be NULL). */
 static int
-import_leaf(struct import *im, X509 *cert, EVP_PKEY *key,
-    struct cf_error *err)
+import_leaf(struct import *im, X509 *cert, EVP_PKEY *key, struct cf_error *err)
 {
 	struct cf_row *rows = NULL;
 	struct cf_secret *der = NULL;
@@ -392,9 +392,8 @@ import_lone_key(struct import *im, EVP_PKEY *key, struct cf_error *err)
 		    im->file);
 	if (cf_store_list(im->store, CF_END, thumb, 1, &rows, &n, err) == -1)
 		return -1;
-	if (n == 1 &&
-	    (cert = cf_cert_from_der(rows[0].der, rows[0].der_len, err)) !=
-		NULL)
+	if (n == 1 && (cert = cf_cert_from_der(
+			   rows[0].der, rows[0].der_len, err)) != NULL)
 		rc = import_leaf(im, cert, key, err);
 	X509_free(cert);
 	cf_rows_free(rows, n);
@@ -416,7 +415,7 @@ import_bundle(struct import *im, struct cf_error *err)
 		if (j >= 0)
 			keyof[j] = (int)k;
 		else if (sk_X509_num(b->certs) > 0 && b->nkeys == 1 &&
-		    !b->was_pkcs12) {
+			 !b->was_pkcs12) {
 			cf_errorf(err, CF_E_MISMATCH,
 			    "%s: the private key does not match the "
 			    "certificate%s in the file",
@@ -435,8 +434,8 @@ import_bundle(struct import *im, struct cf_error *err)
 			goto out;
 	}
 	if (nleaves == 0 && b->nkeys == 0) {
-		cf_errorf(err, CF_E_PARSE, "%s: no certificate found",
-		    im->file);
+		cf_errorf(
+		    err, CF_E_PARSE, "%s: no certificate found", im->file);
 		goto out;
 	}
 	rc = 0;

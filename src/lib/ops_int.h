@@ -17,8 +17,8 @@
  */
 int cf_ops_with_cert(struct cf_store *s, const char *actor, const char *op,
     const char *arg, char *thumb_out,
-    int (*fn)(struct cf_store *, const struct cf_row *, void *,
-	char **outcome, struct cf_error *),
+    int (*fn)(struct cf_store *, const struct cf_row *, void *, char **outcome,
+	struct cf_error *),
     void *ctx, struct cf_error *err);
 
 #endif

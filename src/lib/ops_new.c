@@ -18,9 +18,8 @@
  * storing them is written twice.
  */
 int
-cf_op_new_self_signed(struct cf_store *s,
-    const struct cf_selfsigned_opts *opts, struct cf_import_result **res,
-    size_t *nres, struct cf_error *err)
+cf_op_new_self_signed(struct cf_store *s, const struct cf_selfsigned_opts *opts,
+    struct cf_import_result **res, size_t *nres, struct cf_error *err)
 {
 	struct cf_import_opts io;
 	struct cf_input in;
@@ -34,8 +33,9 @@ cf_op_new_self_signed(struct cf_store *s,
 	*res = NULL;
 	*nres = 0;
 	if (opts->subject == NULL || opts->subject[0] == '\0') {
-		cf_errorf(err, CF_E_USAGE, "a subject is needed "
-					   "(--subject CN=name)");
+		cf_errorf(err, CF_E_USAGE,
+		    "a subject is needed "
+		    "(--subject CN=name)");
 		goto out;
 	}
 	if (opts->days < 0 || opts->days > 36500) {

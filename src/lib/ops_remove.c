@@ -9,8 +9,8 @@
 #include "ops_int.h"
 
 static int
-do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
-    char **outcome, struct cf_error *err)
+do_remove(struct cf_store *s, const struct cf_row *r, void *ctx, char **outcome,
+    struct cf_error *err)
 {
 	int force = *(int *)ctx;
 
@@ -19,8 +19,8 @@ do_remove(struct cf_store *s, const struct cf_row *r, void *ctx,
 		    "%.8s: still assigned to %s; disable those services "
 		    "first, or use --force",
 		    r->f.thumbprint, r->services);
-	*outcome = xstrdup(r->services[0] ? "removed (services released)"
-					  : "removed");
+	*outcome =
+	    xstrdup(r->services[0] ? "removed (services released)" : "removed");
 	return cf_store_delete(s, r->f.thumbprint, err);
 }
 
@@ -63,13 +63,13 @@ out:
 }
 
 int
-cf_op_remove(struct cf_store *s, const char *actor, const char *arg,
-    int force, char *thumb, struct cf_error *err)
+cf_op_remove(struct cf_store *s, const char *actor, const char *arg, int force,
+    char *thumb, struct cf_error *err)
 {
 	int rc = remove_request(s, actor, arg, thumb, err);
 
 	if (rc != 0)
 		return rc == 1 ? 0 : -1;
-	return cf_ops_with_cert(s, actor, "remove", arg, thumb, do_remove,
-	    &force, err);
+	return cf_ops_with_cert(
+	    s, actor, "remove", arg, thumb, do_remove, &force, err);
 }

@@ -94,13 +94,12 @@ store_request(struct cf_store *s, struct cf_request *r, X509_REQ *req,
 		    same, same);
 		goto out;
 	}
-	if ((back = cf_csr_decode(der, (size_t)len, NULL, &names, err)) ==
-	    NULL)
+	if ((back = cf_csr_decode(der, (size_t)len, NULL, &names, err)) == NULL)
 		goto out;
 	r->domains = names; /* as the request has them: the CN joined */
 	if ((p8 = pkcs8_of(key, err)) == NULL ||
-	    cf_store_request_put(s, r, (unsigned char *)p8->data, p8->len,
-		err) == -1 ||
+	    cf_store_request_put(
+		s, r, (unsigned char *)p8->data, p8->len, err) == -1 ||
 	    (*pem = pem_of(req, err)) == NULL)
 		goto out;
 	rc = 0;
@@ -134,15 +133,13 @@ new_request(struct cf_store *s, const char *actor, const char *op,
 	*pem = NULL;
 	if (cf_names_check(o->domains, &domains, err) == -1)
 		goto out;
-	if (key == NULL &&
-	    (key = made = cf_key_generate(o->key ? o->key : "rsa2048", err)) ==
-		NULL)
+	if (key == NULL && (key = made = cf_key_generate(
+				o->key ? o->key : "rsa2048", err)) == NULL)
 		goto out;
 	if ((req = cf_csr_new(key, o->subject, domains, err)) == NULL)
 		goto out;
-	if (name != NULL &&
-	    (!X509_REQ_set_subject_name(req, name) ||
-		!X509_REQ_sign(req, key, EVP_sha256()))) {
+	if (name != NULL && (!X509_REQ_set_subject_name(req, name) ||
+				!X509_REQ_sign(req, key, EVP_sha256()))) {
 		cf_errorf_ossl(err, CF_E_CRYPTO, "cannot sign the request");
 		goto out;
 	}
@@ -155,10 +152,10 @@ new_request(struct cf_store *s, const char *actor, const char *op,
 	if (cf_store_begin(s, err) == -1)
 		goto out;
 	began = 1;
-	outcome = renews ? xasprintf("request for %s (%s), renews %.8s",
-			       r.subject, r.key_type, renews)
-			 : xasprintf("request for %s (%s)", r.subject,
-			       r.key_type);
+	outcome = renews
+		      ? xasprintf("request for %s (%s), renews %.8s", r.subject,
+			    r.key_type, renews)
+		      : xasprintf("request for %s (%s)", r.subject, r.key_type);
 	if (store_request(s, &r, req, key, pem, err) == -1 ||
 	    cf_store_audit(s, actor, op, r.thumbprint, outcome, err) == -1 ||
 	    cf_store_commit(s, err) == -1)
@@ -291,7 +288,8 @@ cf_op_renew(struct cf_store *s, const char *actor, const char *arg,
 out:
 	if (rc == -1 && !reached) {
 		char *failed = xasprintf("failed: %s", err->msg);
-		cf_store_audit(s, actor, "renew", row.f.thumbprint, failed, NULL);
+		cf_store_audit(
+		    s, actor, "renew", row.f.thumbprint, failed, NULL);
 		free(failed);
 	}
 	free(first);
@@ -303,10 +301,11 @@ out:
 /* The pending request one certificate of the answer is for: its index
  * into *at and the request into id; -1 with a clear error when none. */
 static int
-match_answer(struct cf_store *s, const char *file, struct cf_bundle *b,
-    int *at, char id[CF_THUMB_LEN + 1], struct cf_error *err)
+match_answer(struct cf_store *s, const char *file, struct cf_bundle *b, int *at,
+    char id[CF_THUMB_LEN + 1], struct cf_error *err)
 {
-	char spki[65] = "", thumb[CF_THUMB_LEN + 1], held[CF_THUMB_LEN + 1] = "";
+	char spki[65] = "", thumb[CF_THUMB_LEN + 1],
+	     held[CF_THUMB_LEN + 1] = "";
 	char *subject = NULL;
 	int i, in_end = 0, in_chain = 0, rc = -1;
 
@@ -431,8 +430,8 @@ cf_op_request_complete(struct cf_store *s, const char *actor,
 	int at = 0, rc = -1;
 
 	*detail = NULL;
-	if (cf_bundle_parse(answer->name, answer->data, answer->len, NULL, b,
-		err) == -1 ||
+	if (cf_bundle_parse(
+		answer->name, answer->data, answer->len, NULL, b, err) == -1 ||
 	    match_answer(s, answer->name, b, &at, id, err) == -1)
 		goto fail;
 	if (cf_store_begin_read(s, err) == -1)
@@ -462,12 +461,11 @@ cf_op_request_complete(struct cf_store *s, const char *actor,
 				    "certificate only when you enable it",
 		    req->renews);
 	goto out;
-fail:
-	{
-		char *failed = xasprintf("failed: %s", err->msg);
-		cf_store_audit(s, actor, "request complete", id, failed, NULL);
-		free(failed);
-	}
+fail : {
+	char *failed = xasprintf("failed: %s", err->msg);
+	cf_store_audit(s, actor, "request complete", id, failed, NULL);
+	free(failed);
+}
 out:
 	cf_import_results_free(res, nres);
 	cf_requests_free(req, nreq);

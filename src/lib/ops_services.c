@@ -111,8 +111,8 @@ assigned_facts(struct cf_store *s, const char *thumb, char **first,
 
 /* Whether the assignment of name was ever deployed here. */
 static int
-is_deployed(struct cf_store *s, const char *name, int *deployed,
-    struct cf_error *err)
+is_deployed(
+    struct cf_store *s, const char *name, int *deployed, struct cf_error *err)
 {
 	int rc;
 
@@ -171,17 +171,17 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
 		    v->assigned, v->name);
 	} else if (strcmp(v->on_disk, v->assigned) != 0) {
 		v->match = 0;
-		v->problem = v->on_disk[0] == '\0'
-				 ? xasprintf("the files are missing or hold no "
-					     "certificate; `certfleet enable "
-					     "%.8s --services %s` writes them",
-				       v->assigned, v->name)
-				 : xasprintf("the files hold %.8s, not the "
-					     "assigned %.8s: changed outside "
-					     "certfleet; `certfleet enable %.8s "
-					     "--services %s` puts it back",
-				       v->on_disk, v->assigned, v->assigned,
-				       v->name);
+		v->problem =
+		    v->on_disk[0] == '\0'
+			? xasprintf("the files are missing or hold no "
+				    "certificate; `certfleet enable "
+				    "%.8s --services %s` writes them",
+			      v->assigned, v->name)
+			: xasprintf("the files hold %.8s, not the "
+				    "assigned %.8s: changed outside "
+				    "certfleet; `certfleet enable %.8s "
+				    "--services %s` puts it back",
+			      v->on_disk, v->assigned, v->assigned, v->name);
 	} else if (probe_error != NULL) {
 		v->match = 0;
 		v->problem = xasprintf("check failed: %s", probe_error);
@@ -203,7 +203,7 @@ judge(struct cf_service_view *v, const struct cf_service *svc, int deployed,
 struct look {
 	struct cf_service_view *v;
 	const struct cf_service *svc;
-	char *first; /* the assigned certificate's first domain, or NULL */
+	char *first;  /* the assigned certificate's first domain, or NULL */
 	int deployed; /* the assignment reached the files here once */
 	const struct cf_intent *deploying; /* a deploy under way, or NULL */
 	int unreadable; /* disk_err says why the files cannot be read */
@@ -226,13 +226,14 @@ look_local(struct cf_store *s, struct look *l, struct cf_error *err)
 		is_deployed(s, v->name, &l->deployed, err) == -1))
 		return -1;
 	v->kind = xstrdup(svc ? svc->kind->name : "");
-	v->endpoint = svc ? cf_service_endpoint(svc, l->first) : xstrdup("none");
+	v->endpoint =
+	    svc ? cf_service_endpoint(svc, l->first) : xstrdup("none");
 	v->check_host = xstrdup(svc && svc->check_host ? svc->check_host : "");
 	v->check_port = xstrdup(svc && svc->check_port ? svc->check_port : "");
 	v->proto = cf_probe_proto_name(svc ? svc->proto : CF_PROBE_TLS);
 	v->sni = xstrdup(svc && svc->check_name ? svc->check_name
-			 : l->first			? l->first
-							: "");
+			 : l->first             ? l->first
+						: "");
 	if (svc != NULL && svc->chain == NULL && svc->pem == NULL)
 		/* only a key file: nothing to read a thumbprint from */
 		memcpy(v->on_disk, v->assigned, sizeof(v->on_disk));
@@ -281,8 +282,8 @@ look_all_live(struct look *l, size_t n)
 			if (l[i].svc == NULL || l[i].svc->check_host == NULL)
 				continue;
 			l[i].probed = 1;
-			if (pthread_create(&tid[started], NULL, look_live,
-				&l[i]) == 0)
+			if (pthread_create(
+				&tid[started], NULL, look_live, &l[i]) == 0)
 				started++;
 			else
 				look_live(&l[i]);
@@ -324,7 +325,8 @@ cf_op_services(struct cf_store *s, int probe, struct cf_service_view **out,
 	if (probe)
 		look_all_live(looks, nv);
 	for (i = 0; i < nv; i++)
-		judge(&v[i], looks[i].svc, looks[i].deployed, looks[i].deploying,
+		judge(&v[i], looks[i].svc, looks[i].deployed,
+		    looks[i].deploying,
 		    looks[i].unreadable ? looks[i].disk_err.msg : NULL,
 		    looks[i].probed, looks[i].failed ? looks[i].err.msg : NULL);
 	*out = v;

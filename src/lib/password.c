@@ -38,8 +38,8 @@ from_file(const char *file, struct cf_secret **out, struct cf_error *err)
 	if (memchr((*out)->data, '\0', (*out)->len) != NULL) {
 		cf_secret_free(*out);
 		*out = NULL;
-		return cf_errorf(err, CF_E_USAGE,
-		    "password file %s holds a NUL byte", file);
+		return cf_errorf(
+		    err, CF_E_USAGE, "password file %s holds a NUL byte", file);
 	}
 	return 0;
 }
@@ -67,7 +67,7 @@ prompt_tty(const char *prompt)
 	if (write(fd, prompt, strlen(prompt)) < 0)
 		goto restore;
 	while (len < sizeof(buf) - 1 && (n = read(fd, buf + len, 1)) == 1 &&
-	    buf[len] != '\n')
+	       buf[len] != '\n')
 		len++;
 	s = cf_secret_new(buf, len);
 	chomp(s);
@@ -102,16 +102,15 @@ cf_password(const char *file, int ask, int confirm, const char *prompt,
 		*out = cf_secret_new(env, strlen(env));
 		OPENSSL_cleanse((char *)env, strlen(env));
 		unsetenv("CERTFLEET_PASSWORD");
-	}
-	else if (ask && isatty(STDIN_FILENO)) {
+	} else if (ask && isatty(STDIN_FILENO)) {
 		if ((*out = prompt_tty(prompt)) == NULL)
 			return cf_errorf(err, CF_E_IO,
 			    "cannot read a password from the terminal");
 		if (confirm) {
 			again = prompt_tty("Repeat the password: ");
 			if (again == NULL || again->len != (*out)->len ||
-			    CRYPTO_memcmp(again->data, (*out)->data,
-				again->len) != 0) {
+			    CRYPTO_memcmp(
+				again->data, (*out)->data, again->len) != 0) {
 				cf_secret_free(again);
 				cf_secret_free(*out);
 				*out = NULL;

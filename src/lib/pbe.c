@@ -31,7 +31,7 @@
 #include "pkcs12.h"
 #include "util.h"
 
-#define MAX_PASSWORD 4096    /* bytes; longer is no password a person typed */
+#define MAX_PASSWORD 4096 /* bytes; longer is no password a person typed */
 #define MAX_VARIANTS 3
 
 /* One encoding of the password: bytes and length (p NULL: none at all). */
@@ -57,8 +57,8 @@ struct pbe_ctx {
 	int n12;
 	struct pw vraw[MAX_VARIANTS];
 	int nraw;
-	char *asc;	    /* OpenSSL's "broken" form of the password */
-	char *latin1;	    /* ISO-8859-1 form, when there is one */
+	char *asc;          /* OpenSSL's "broken" form of the password */
+	char *latin1;       /* ISO-8859-1 form, when there is one */
 	unsigned char *bmp; /* BMPString form */
 	int bmplen;
 	size_t asclen, latin1len;
@@ -79,7 +79,7 @@ pbe_oid_desc(const ASN1_OBJECT *obj, char buf[PBE_OID_DESC])
 	if (obj == NULL || OBJ_obj2txt(num, sizeof(num), obj, 1) <= 0)
 		snprintf(buf, PBE_OID_DESC, "(unknown)");
 	else if (OBJ_obj2txt(nm, sizeof(nm), obj, 0) <= 0 ||
-	    strcmp(nm, num) == 0)
+		 strcmp(nm, num) == 0)
 		snprintf(buf, PBE_OID_DESC, "%s", num);
 	else
 		snprintf(buf, PBE_OID_DESC, "%s (%s)", nm, num);
@@ -115,7 +115,8 @@ pw_setup(struct pbe_ctx *c, const char *password, struct cf_error *err)
 		c->v12[0] = (struct pw){NULL, 0};
 		c->v12[1] = (struct pw){"", 0};
 		c->n12 = 2;
-		/* PBKDF2 sees NULL and "" alike; HMAC zero-pads, so {0,0} too */
+		/* PBKDF2 sees NULL and "" alike; HMAC zero-pads, so {0,0} too
+		 */
 		c->vraw[0] = (struct pw){NULL, 0};
 		c->nraw = 1;
 		return 0;
@@ -187,8 +188,8 @@ pbe_check_iter(const ASN1_INTEGER *ai, const char *what, long long *iter,
 	if (v > CF_P12_MAX_ITER)
 		return cf_errorf(err, CF_E_LIMIT,
 		    "%s iteration count %lld exceeds the limit of %d; "
-		    "refusing to spend minutes deriving keys", what,
-		    (long long)v, CF_P12_MAX_ITER);
+		    "refusing to spend minutes deriving keys",
+		    what, (long long)v, CF_P12_MAX_ITER);
 	*iter = v;
 	return 0;
 }
@@ -213,7 +214,8 @@ charge(struct pbe_ctx *c, long long iter, struct cf_error *err)
 	if (c->spent > CF_P12_MAX_ITER_TOTAL)
 		return cf_errorf(err, CF_E_LIMIT,
 		    "trying the password took over %d iterations; refusing to "
-		    "spend minutes deriving keys", CF_P12_MAX_ITER_TOTAL);
+		    "spend minutes deriving keys",
+		    CF_P12_MAX_ITER_TOTAL);
 	return 0;
 }
 
@@ -319,8 +321,8 @@ pick_ctx(struct pbe_ctx *c, const ASN1_OBJECT *alg, const char *cipher,
 	if (c->legacy_failed)
 		return cf_errorf(err, CF_E_UNSUPPORTED,
 		    "the %s is encrypted with %s, which needs OpenSSL's "
-		    "legacy provider, and it could not be loaded", what,
-		    pbe_oid_desc(alg, d));
+		    "legacy provider, and it could not be loaded",
+		    what, pbe_oid_desc(alg, d));
 	return cf_errorf(err, CF_E_UNSUPPORTED,
 	    "unsupported encryption algorithm %s for the %s",
 	    pbe_oid_desc(alg, d), what);
@@ -382,13 +384,13 @@ nss_aes_fix(PBE2PARAM *pbe2, int cipher_nid, const PBKDF2PARAM *kdf)
 	if (want == NID_undef || want == cipher_nid)
 		return NULL;
 	/* V_ASN1_EOC: replace the OID, keep the IV parameter */
-	if (!X509_ALGOR_set0(pbe2->encryption, OBJ_nid2obj(want), V_ASN1_EOC,
-		NULL) ||
+	if (!X509_ALGOR_set0(
+		pbe2->encryption, OBJ_nid2obj(want), V_ASN1_EOC, NULL) ||
 	    (seq = ASN1_item_pack(pbe2, ASN1_ITEM_rptr(PBE2PARAM), NULL)) ==
 		NULL ||
 	    (fixed = X509_ALGOR_new()) == NULL ||
-	    !X509_ALGOR_set0(fixed, OBJ_nid2obj(NID_pbes2), V_ASN1_SEQUENCE,
-		seq)) {
+	    !X509_ALGOR_set0(
+		fixed, OBJ_nid2obj(NID_pbes2), V_ASN1_SEQUENCE, seq)) {
 		ASN1_STRING_free(seq);
 		X509_ALGOR_free(fixed);
 		ERR_clear_error();
@@ -407,8 +409,8 @@ inspect_pbes2(struct pbe_ctx *c, const X509_ALGOR *alg, const char *what,
 	char d[PBE_OID_DESC];
 	int prf_nid, md_nid, cipher_nid, rc = -1;
 
-	pbe2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
-	    alg->parameter);
+	pbe2 = ASN1_TYPE_unpack_sequence(
+	    ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
 	if (pbe2 == NULL || pbe2->keyfunc == NULL || pbe2->encryption == NULL) {
 		cf_errorf(err, CF_E_PARSE,
 		    "malformed PBES2 parameters for the %s", what);
@@ -420,8 +422,8 @@ inspect_pbes2(struct pbe_ctx *c, const X509_ALGOR *alg, const char *what,
 		    pbe_oid_desc(pbe2->keyfunc->algorithm, d), what);
 		goto out;
 	}
-	kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-	    pbe2->keyfunc->parameter);
+	kdf = ASN1_TYPE_unpack_sequence(
+	    ASN1_ITEM_rptr(PBKDF2PARAM), pbe2->keyfunc->parameter);
 	if (kdf == NULL || kdf->salt == NULL ||
 	    kdf->salt->type != V_ASN1_OCTET_STRING || kdf->iter == NULL) {
 		cf_errorf(err, CF_E_PARSE,
@@ -432,8 +434,8 @@ inspect_pbes2(struct pbe_ctx *c, const X509_ALGOR *alg, const char *what,
 		goto out;
 	prf_nid = kdf->prf != NULL ? OBJ_obj2nid(kdf->prf->algorithm)
 				   : NID_hmacWithSHA1;
-	if (!EVP_PBE_find_ex(EVP_PBE_TYPE_PRF, prf_nid, NULL, &md_nid, NULL,
-		NULL)) {
+	if (!EVP_PBE_find_ex(
+		EVP_PBE_TYPE_PRF, prf_nid, NULL, &md_nid, NULL, NULL)) {
 		cf_errorf(err, CF_E_UNSUPPORTED,
 		    "unsupported PBKDF2 PRF %s for the %s",
 		    pbe_oid_desc(kdf->prf->algorithm, d), what);
@@ -480,19 +482,18 @@ pbe_inspect(struct pbe_ctx *c, const X509_ALGOR *alg, const char *what,
 	if (nid == NID_pbes2)
 		return inspect_pbes2(c, alg, what, out, err);
 	if (nid == NID_undef ||
-	    !EVP_PBE_find_ex(EVP_PBE_TYPE_OUTER, nid, &cipher_nid, &md_nid,
-		NULL, NULL) ||
+	    !EVP_PBE_find_ex(
+		EVP_PBE_TYPE_OUTER, nid, &cipher_nid, &md_nid, NULL, NULL) ||
 	    cipher_nid == -1 || md_nid == -1) {
 		ERR_clear_error();
 		return cf_errorf(err, CF_E_UNSUPPORTED,
 		    "unsupported encryption algorithm %s for the %s",
 		    pbe_oid_desc(alg->algorithm, d), what);
 	}
-	pbe = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM),
-	    alg->parameter);
+	pbe =
+	    ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
 	if (pbe == NULL || pbe->salt == NULL || pbe->iter == NULL) {
-		cf_errorf(err, CF_E_PARSE,
-		    "malformed %s parameters for the %s",
+		cf_errorf(err, CF_E_PARSE, "malformed %s parameters for the %s",
 		    pbe_oid_desc(alg->algorithm, d), what);
 		goto out;
 	}
@@ -528,7 +529,7 @@ bad_password_error(void)
 	if (ERR_GET_LIB(e) != ERR_LIB_PKCS12)
 		return 0;
 	return ERR_GET_REASON(e) == PKCS12_R_PKCS12_CIPHERFINAL_ERROR ||
-	    ERR_GET_REASON(e) == PKCS12_R_DECODE_ERROR;
+	       ERR_GET_REASON(e) == PKCS12_R_DECODE_ERROR;
 }
 
 /* The encodings of p's kind of derivation are tried in turn. */
@@ -542,24 +543,24 @@ pbe_decrypt(struct pbe_ctx *c, const struct pbe *p,
 	void *res;
 
 	if (oct == NULL) {
-		cf_errorf(err, CF_E_PARSE, "the %s has no encrypted content",
-		    what);
+		cf_errorf(
+		    err, CF_E_PARSE, "the %s has no encrypted content", what);
 		return NULL;
 	}
 	for (i = 0; i < n; i++) {
 		if (charge(c, p->iter, err) == -1)
 			return NULL;
 		ERR_clear_error();
-		res = PKCS12_item_decrypt_d2i_ex(p->alg, it, v[i].p, v[i].len,
-		    oct, 1, p->libctx, NULL);
+		res = PKCS12_item_decrypt_d2i_ex(
+		    p->alg, it, v[i].p, v[i].len, oct, 1, p->libctx, NULL);
 		if (res != NULL) {
 			pw_prefer(v, i);
 			ERR_clear_error();
 			return res;
 		}
 		if (!bad_password_error()) {
-			cf_errorf_ossl(err, CF_E_PARSE, "cannot decrypt the %s",
-			    what);
+			cf_errorf_ossl(
+			    err, CF_E_PARSE, "cannot decrypt the %s", what);
 			return NULL;
 		}
 	}
@@ -579,8 +580,8 @@ pbe_decrypt(struct pbe_ctx *c, const struct pbe *p,
 
 /* The MAC uses the PKCS#12 KDF, so the PKCS#12 encodings are tried. */
 int
-pbe_verify_mac(struct pbe_ctx *c, PKCS12 *p12, long long iter,
-    struct cf_error *err)
+pbe_verify_mac(
+    struct pbe_ctx *c, PKCS12 *p12, long long iter, struct cf_error *err)
 {
 	int i;
 
@@ -602,7 +603,6 @@ pbe_verify_mac(struct pbe_ctx *c, PKCS12 *p12, long long iter,
 	}
 	if (c->no_password)
 		return cf_errorf(err, CF_E_PASSWORD, "a password is needed");
-	return cf_errorf(err, CF_E_PASSWORD,
-	    "MAC verification failed (wrong password?)");
+	return cf_errorf(
+	    err, CF_E_PASSWORD, "MAC verification failed (wrong password?)");
 }
-

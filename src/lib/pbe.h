@@ -89,8 +89,8 @@ void *pbe_decrypt(struct pbe_ctx *c, const struct pbe *p,
  * declared, under each encoding of the password in turn.  Once it holds,
  * a decryption that fails blames the file rather than the password.
  */
-int pbe_verify_mac(struct pbe_ctx *c, PKCS12 *p12, long long iter,
-    struct cf_error *err);
+int pbe_verify_mac(
+    struct pbe_ctx *c, PKCS12 *p12, long long iter, struct cf_error *err);
 
 /* 1 when lc (NULL: the default context) has cipher and md (either may
  * be NULL). */

@@ -43,16 +43,16 @@ struct p12 {
 	long long mac_iter;
 	int nbags;
 	struct inspected *seen; /* one per encrypted safe or key, so as */
-	int nseen;		/* many as the bag and safe caps allow */
-	struct cf_bundle *got; /* what has been found so far */
+	int nseen;              /* many as the bag and safe caps allow */
+	struct cf_bundle *got;  /* what has been found so far */
 };
 
 static int
 count_bag(struct p12 *c, struct cf_error *err)
 {
 	if (++c->nbags > CF_P12_MAX_BAGS)
-		return cf_errorf(err, CF_E_LIMIT, "more than %d bags",
-		    CF_P12_MAX_BAGS);
+		return cf_errorf(
+		    err, CF_E_LIMIT, "more than %d bags", CF_P12_MAX_BAGS);
 	return 0;
 }
 
@@ -99,7 +99,8 @@ forget(struct p12 *c, int mark)
 		pbe_clear(&c->seen[--c->nseen].p);
 }
 
-/* ---- bags ------------------------------------------------------------------ */
+/* ---- bags ------------------------------------------------------------------
+ */
 
 /* Decodes a PKCS#8 key, telling an unknown algorithm from damage. */
 static int
@@ -148,8 +149,8 @@ take_cert(struct p12 *c, PKCS12_SAFEBAG *bag, struct cf_error *err)
 	if (PKCS12_SAFEBAG_get_bag_nid(bag) != NID_x509Certificate)
 		return 0; /* SDSI certificates: not ours */
 	if ((x = PKCS12_SAFEBAG_get1_cert(bag)) == NULL)
-		return cf_errorf_ossl(err, CF_E_PARSE,
-		    "a certificate is malformed");
+		return cf_errorf_ossl(
+		    err, CF_E_PARSE, "a certificate is malformed");
 	if ((fn = PKCS12_get_friendlyname(bag)) != NULL) {
 		/* Copying a string fails only when memory is out, and
 		 * that aborts here as in xmalloc. */
@@ -172,7 +173,8 @@ shrouded_parts(PKCS12_SAFEBAG *bag, const X509_ALGOR **alg,
 	*alg = NULL;
 	*oct = NULL;
 	if (sig == NULL)
-		return cf_errorf(err, CF_E_PARSE, "a shrouded key bag is empty");
+		return cf_errorf(
+		    err, CF_E_PARSE, "a shrouded key bag is empty");
 	X509_SIG_get0(sig, alg, oct);
 	return 0;
 }
@@ -217,7 +219,7 @@ enum walk { WALK_CHECK, WALK_TAKE };
  * (CRLs, secrets) and unknown attributes are skipped.
  */
 static int
-walk_bags(struct p12 *c, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth,
+walk_bags(struct p12 *c, const STACK_OF(PKCS12_SAFEBAG) * bags, int depth,
     enum walk mode, struct cf_error *err)
 {
 	int i, take = mode == WALK_TAKE;
@@ -238,8 +240,8 @@ walk_bags(struct p12 *c, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth,
 			break;
 		case NID_keyBag:
 			if (take)
-				rc = take_key(c, PKCS12_SAFEBAG_get0_p8inf(bag),
-				    err);
+				rc = take_key(
+				    c, PKCS12_SAFEBAG_get0_p8inf(bag), err);
 			break;
 		case NID_pkcs8ShroudedKeyBag:
 			rc = take ? take_shrouded(c, bag, err)
@@ -258,7 +260,8 @@ walk_bags(struct p12 *c, const STACK_OF(PKCS12_SAFEBAG) *bags, int depth,
 	return 0;
 }
 
-/* ---- the file ---------------------------------------------------------------- */
+/* ---- the file
+ * ---------------------------------------------------------------- */
 
 static int
 not_pkcs12(struct cf_error *err)
@@ -270,10 +273,10 @@ not_pkcs12(struct cf_error *err)
 	if (ERR_GET_LIB(e) == ERR_LIB_ASN1 &&
 	    (r == ASN1_R_TOO_LONG || r == ASN1_R_HEADER_TOO_LONG ||
 		r == ASN1_R_NOT_ENOUGH_DATA))
-		return cf_errorf(err, CF_E_PARSE,
-		    "not a valid PKCS#12 file (truncated)");
-	return cf_errorf(err, CF_E_PARSE,
-	    "not a valid PKCS#12 file (malformed structure)");
+		return cf_errorf(
+		    err, CF_E_PARSE, "not a valid PKCS#12 file (truncated)");
+	return cf_errorf(
+	    err, CF_E_PARSE, "not a valid PKCS#12 file (malformed structure)");
 }
 
 /* PBMAC1 parameters have PBES2's shape: {keyDerivationFunc, scheme}. */
@@ -287,12 +290,12 @@ check_pbmac1(struct p12 *c, const X509_ALGOR *macalg, struct cf_error *err)
 	if (OPENSSL_version_major() == 3 && OPENSSL_version_minor() < 4)
 		return cf_errorf(err, CF_E_UNSUPPORTED,
 		    "PBMAC1 integrity (RFC 9579) needs OpenSSL 3.4 or later");
-	prm = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
-	    macalg->parameter);
+	prm = ASN1_TYPE_unpack_sequence(
+	    ASN1_ITEM_rptr(PBE2PARAM), macalg->parameter);
 	if (prm != NULL && prm->keyfunc != NULL &&
 	    OBJ_obj2nid(prm->keyfunc->algorithm) == NID_id_pbkdf2)
-		kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-		    prm->keyfunc->parameter);
+		kdf = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBKDF2PARAM), prm->keyfunc->parameter);
 	if (kdf == NULL || kdf->iter == NULL)
 		cf_errorf(err, CF_E_PARSE, "malformed PBMAC1 parameters");
 	else if (pbe_check_iter(kdf->iter, "MAC", &c->mac_iter, err) == 0)
@@ -348,8 +351,8 @@ encdata_parts(PKCS7 *p7, const ASN1_OCTET_STRING **oct)
  * iteration count checked.
  */
 static int
-check_safes(struct p12 *c, STACK_OF(PKCS7) *safes,
-    STACK_OF(PKCS12_SAFEBAG) **plain, struct cf_error *err)
+check_safes(struct p12 *c, STACK_OF(PKCS7) * safes,
+    STACK_OF(PKCS12_SAFEBAG) * *plain, struct cf_error *err)
 {
 	const ASN1_OCTET_STRING *oct;
 	const X509_ALGOR *alg;
@@ -391,11 +394,11 @@ check_safes(struct p12 *c, STACK_OF(PKCS7) *safes,
  * bags of an encrypted safe get their own check pass once decrypted.
  */
 static int
-take_safes(struct p12 *c, STACK_OF(PKCS7) *safes,
-    STACK_OF(PKCS12_SAFEBAG) **plain, struct cf_error *err)
+take_safes(struct p12 *c, STACK_OF(PKCS7) * safes,
+    STACK_OF(PKCS12_SAFEBAG) * *plain, struct cf_error *err)
 {
 	const ASN1_OCTET_STRING *oct;
-	STACK_OF(PKCS12_SAFEBAG) *bags;
+	STACK_OF(PKCS12_SAFEBAG) * bags;
 	const struct pbe *p;
 	int i, mark, rc;
 
@@ -447,8 +450,8 @@ cf_pkcs12_sniff(const unsigned char *data, size_t len)
  * password; the caller frees c's parts.  Messages are bare.
  */
 static int
-parse(struct p12 *c, const unsigned char *der, size_t len,
-    const char *password, struct cf_error *err)
+parse(struct p12 *c, const unsigned char *der, size_t len, const char *password,
+    struct cf_error *err)
 {
 	const unsigned char *p = der;
 	PKCS12 *p12 = NULL;
@@ -475,8 +478,8 @@ parse(struct p12 *c, const unsigned char *der, size_t len,
 		goto out;
 	}
 	if ((nsafes = sk_PKCS7_num(safes)) > CF_P12_MAX_BAGS) {
-		cf_errorf(err, CF_E_LIMIT, "more than %d safes",
-		    CF_P12_MAX_BAGS);
+		cf_errorf(
+		    err, CF_E_LIMIT, "more than %d safes", CF_P12_MAX_BAGS);
 		goto out;
 	}
 	plain = xcalloc((size_t)nsafes + 1, sizeof(*plain));
@@ -561,8 +564,8 @@ out:
 }
 
 int
-cf_pkcs12_decrypt_pkcs8(const char *name, const unsigned char *der,
-    size_t len, const char *password, EVP_PKEY **key, struct cf_error *err)
+cf_pkcs12_decrypt_pkcs8(const char *name, const unsigned char *der, size_t len,
+    const char *password, EVP_PKEY **key, struct cf_error *err)
 {
 	int rc;
 

@@ -19,7 +19,7 @@
 #include "bundle.h"
 #include "error.h"
 
-#define CF_P12_MAX_ITER 1000000	       /* one key derivation */
+#define CF_P12_MAX_ITER 1000000        /* one key derivation */
 #define CF_P12_MAX_ITER_TOTAL 10000000 /* all derivations of one file */
 #define CF_P12_MAX_BAGS 128
 
@@ -27,8 +27,8 @@
 #define CF_P12_EXPORT_ITER 300000
 
 enum cf_p12_profile {
-	CF_P12_MODERN,	 /* AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC */
-	CF_P12_LEGACY,	 /* pbeWithSHA1And3-KeyTripleDES-CBC, SHA-1 MAC */
+	CF_P12_MODERN,   /* AES-256-CBC, PBKDF2-HMAC-SHA256, SHA-256 MAC */
+	CF_P12_LEGACY,   /* pbeWithSHA1And3-KeyTripleDES-CBC, SHA-1 MAC */
 	CF_P12_TRANSFER, /* as MODERN, low iteration count: random passwords */
 };
 
@@ -65,7 +65,7 @@ int cf_pkcs12_decrypt_pkcs8(const char *name, const unsigned char *der,
  * write password-less files).  Uses only the default provider.  *der
  * (caller frees with free()) and *len set on success.
  */
-int cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
+int cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) * chain,
     const char *friendly_name, const char *password,
     enum cf_p12_profile profile, unsigned char **der, size_t *len,
     struct cf_error *err);

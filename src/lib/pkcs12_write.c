@@ -32,26 +32,25 @@ static const struct profile {
 	const char *mac_md;
 	int iter, bag_salt, mac_salt;
 } profiles[] = {
-	[CF_P12_MODERN] = {NID_aes_256_cbc, NID_aes_256_cbc, "SHA256",
-	    CF_P12_EXPORT_ITER, 16, 16},
-	[CF_P12_LEGACY] = {NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
-	    NID_pbe_WithSHA1And3_Key_TripleDES_CBC, "SHA1", 2000, 8, 20},
-	[CF_P12_TRANSFER] = {NID_aes_256_cbc, NID_aes_256_cbc, "SHA256", 1000,
-	    16, 16},
+    [CF_P12_MODERN] = {NID_aes_256_cbc, NID_aes_256_cbc, "SHA256",
+	CF_P12_EXPORT_ITER, 16, 16},
+    [CF_P12_LEGACY] = {NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+	NID_pbe_WithSHA1And3_Key_TripleDES_CBC, "SHA1", 2000, 8, 20},
+    [CF_P12_TRANSFER] = {NID_aes_256_cbc, NID_aes_256_cbc, "SHA256", 1000, 16,
+	16},
 };
 
 /* Export never sees the legacy provider, whatever the process loaded. */
 static const char build_propq[] = "provider=default";
 
 static int
-add_attrs(PKCS12_SAFEBAG *bag, const char *friendly_name,
-    unsigned char *keyid, unsigned keyid_len)
+add_attrs(PKCS12_SAFEBAG *bag, const char *friendly_name, unsigned char *keyid,
+    unsigned keyid_len)
 {
 	if (friendly_name != NULL && friendly_name[0] != '\0' &&
 	    !PKCS12_add_friendlyname_utf8(bag, friendly_name, -1))
 		return -1;
-	if (keyid != NULL &&
-	    !PKCS12_add_localkeyid(bag, keyid, (int)keyid_len))
+	if (keyid != NULL && !PKCS12_add_localkeyid(bag, keyid, (int)keyid_len))
 		return -1;
 	return 0;
 }
@@ -67,13 +66,13 @@ key_bag(EVP_PKEY *key, const struct profile *pr, const char *password,
 	PKCS12_SAFEBAG *bag = NULL;
 
 	if ((p8 = EVP_PKEY2PKCS8(key)) == NULL) {
-		cf_errorf_ossl(err, CF_E_CRYPTO,
-		    "cannot encode the private key");
+		cf_errorf_ossl(
+		    err, CF_E_CRYPTO, "cannot encode the private key");
 		goto out;
 	}
 	if (pr->key_nid == NID_aes_256_cbc) {
-		if ((aes = EVP_CIPHER_fetch(NULL, "AES-256-CBC",
-			 build_propq)) != NULL)
+		if ((aes = EVP_CIPHER_fetch(
+			 NULL, "AES-256-CBC", build_propq)) != NULL)
 			sig = PKCS8_encrypt_ex(NID_hmacWithSHA256, aes,
 			    password, -1, NULL, pr->bag_salt, pr->iter, p8,
 			    NULL, build_propq);
@@ -82,8 +81,8 @@ key_bag(EVP_PKEY *key, const struct profile *pr, const char *password,
 		    pr->bag_salt, pr->iter, p8, NULL, build_propq);
 	if (sig == NULL || (bag = PKCS12_SAFEBAG_create0_pkcs8(sig)) == NULL) {
 		X509_SIG_free(sig);
-		cf_errorf_ossl(err, CF_E_CRYPTO,
-		    "cannot encrypt the private key");
+		cf_errorf_ossl(
+		    err, CF_E_CRYPTO, "cannot encrypt the private key");
 	}
 out:
 	PKCS8_PRIV_KEY_INFO_free(p8);
@@ -93,7 +92,7 @@ out:
 
 /* Appends the encrypted certificate safe: cert first, then the chain. */
 static int
-cert_safe(STACK_OF(PKCS7) *safes, X509 *cert, STACK_OF(X509) *chain,
+cert_safe(STACK_OF(PKCS7) * safes, X509 *cert, STACK_OF(X509) * chain,
     const char *friendly_name, unsigned char *keyid, unsigned keyid_len,
     const struct profile *pr, const char *password, struct cf_error *err)
 {
@@ -112,8 +111,8 @@ cert_safe(STACK_OF(PKCS7) *safes, X509 *cert, STACK_OF(X509) *chain,
 	if (password == NULL)
 		p7 = PKCS12_pack_p7data(bags);
 	else
-		p7 = PKCS12_pack_p7encdata_ex(pr->cert_nid, password, -1,
-		    NULL, pr->bag_salt, pr->iter, bags, NULL, build_propq);
+		p7 = PKCS12_pack_p7encdata_ex(pr->cert_nid, password, -1, NULL,
+		    pr->bag_salt, pr->iter, bags, NULL, build_propq);
 	if (p7 == NULL || !sk_PKCS7_push(safes, p7))
 		goto fail;
 	p7 = NULL;
@@ -128,7 +127,7 @@ out:
 }
 
 static int
-key_safe(STACK_OF(PKCS7) *safes, EVP_PKEY *key, const char *friendly_name,
+key_safe(STACK_OF(PKCS7) * safes, EVP_PKEY *key, const char *friendly_name,
     unsigned char *keyid, unsigned keyid_len, const struct profile *pr,
     const char *password, struct cf_error *err)
 {
@@ -160,7 +159,7 @@ out:
 }
 
 int
-cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) *chain,
+cf_pkcs12_build(X509 *cert, EVP_PKEY *key, STACK_OF(X509) * chain,
     const char *friendly_name, const char *password,
     enum cf_p12_profile profile, unsigned char **der, size_t *len,
     struct cf_error *err)

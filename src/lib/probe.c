@@ -113,8 +113,8 @@ wait_fd(struct probe *p, short events, const char *step)
 			return cf_errorf(p->err, CF_E_IO,
 			    "timed out after %d ms in %s", p->timeout_ms, step);
 		if (errno != EINTR)
-			return cf_errorf(p->err, CF_E_IO, "%s: poll: %s",
-			    step, strerror(errno));
+			return cf_errorf(p->err, CF_E_IO, "%s: poll: %s", step,
+			    strerror(errno));
 	}
 }
 
@@ -198,8 +198,8 @@ send_all(struct probe *p, const char *step, const char *s)
 		if (n >= 0)
 			off += (size_t)n;
 		else if (!again(errno))
-			return cf_errorf(p->err, CF_E_IO, "%s: %s", step,
-			    strerror(errno));
+			return cf_errorf(
+			    p->err, CF_E_IO, "%s: %s", step, strerror(errno));
 		else if (wait_fd(p, POLLOUT, step) == -1)
 			return -1;
 	}
@@ -236,8 +236,8 @@ read_line(struct probe *p, const char *step, char *line, size_t *budget)
 		nl = memchr(line + len, '\n', (size_t)n);
 		take = nl ? (size_t)(nl - (line + len)) + 1 : (size_t)n;
 		if (recv(p->fd, line + len, take, 0) != (ssize_t)take)
-			return cf_errorf(p->err, CF_E_IO, "%s: %s", step,
-			    strerror(errno));
+			return cf_errorf(
+			    p->err, CF_E_IO, "%s: %s", step, strerror(errno));
 		len += take;
 	}
 	*budget -= len;
@@ -315,8 +315,8 @@ ssl_ctx_new(const char *ca_file, int verify, struct cf_error *err)
 	}
 	/* OpenSSL's reason for a missing file is a bare "system lib". */
 	else if (access(ca_file, R_OK) != 0)
-		cf_errorf(err, CF_E_IO, "CA file %s: %s", ca_file,
-		    strerror(errno));
+		cf_errorf(
+		    err, CF_E_IO, "CA file %s: %s", ca_file, strerror(errno));
 	else if (SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1)
 		cf_errorf_ossl(err, CF_E_IO, "CA file %s", ca_file);
 	else
@@ -367,9 +367,9 @@ handshake(struct probe *p, SSL *ssl)
 /*
  * What the server presented, into out.  The names, thumbprint and dates
  * come from cf_certfacts_read_light so they read as everywhere else in
- * certfleet (and cost no signature check); the subject and issuer strings are taken over from it.
- * The chain was verified without the name (the handshake's verify
- * result is "trusted"), and the name is checked here on its own, so a
+ * certfleet (and cost no signature check); the subject and issuer strings are
+ * taken over from it. The chain was verified without the name (the handshake's
+ * verify result is "trusted"), and the name is checked here on its own, so a
  * user learns both; verified needs the two, as SSL_set1_host would.
  */
 static int
@@ -382,8 +382,8 @@ report(struct probe *p, SSL *ssl, int verify, const char *sni,
 	long v;
 
 	if (leaf == NULL)
-		return cf_errorf(p->err, CF_E_IO,
-		    "TLS handshake: no certificate presented");
+		return cf_errorf(
+		    p->err, CF_E_IO, "TLS handshake: no certificate presented");
 	cf_certfacts_read_light(leaf, &f);
 	memcpy(out->thumbprint, f.thumbprint, sizeof(out->thumbprint));
 	out->subject = f.subject;

@@ -60,8 +60,7 @@ sync_dir(const char *path)
  * where rename would overwrite).  CF_E_CONFLICT when path exists.
  */
 static int
-write_key_new(const char *path, const unsigned char *key,
-    struct cf_error *err)
+write_key_new(const char *path, const unsigned char *key, struct cf_error *err)
 {
 	char *tmp = xasprintf("%s.XXXXXX", path);
 	int fd, rc = -1;
@@ -98,8 +97,8 @@ create_key(const char *path, struct cf_error *err)
 	int rc = 0;
 
 	if (RAND_priv_bytes(key, sizeof(key)) != 1)
-		return cf_errorf_ossl(err, CF_E_CRYPTO, "%s: no randomness",
-		    path);
+		return cf_errorf_ossl(
+		    err, CF_E_CRYPTO, "%s: no randomness", path);
 	/* A conflict is another process that won the race: load its key. */
 	if (write_key_new(path, key, &e) == -1 && e.code != CF_E_CONFLICT)
 		rc = cf_errorf(err, e.code, "%s", e.msg);
@@ -182,7 +181,8 @@ cf_seal(struct cf_seal *s, const char *aad, const unsigned char *plain,
 	out->data = NULL;
 	out->len = 0;
 	if (len > 1024 * 1024)
-		return cf_errorf(err, CF_E_LIMIT, "seal: key material too large");
+		return cf_errorf(
+		    err, CF_E_LIMIT, "seal: key material too large");
 	blob = xmalloc(MAGIC_LEN + NONCE_LEN + len + TAG_LEN);
 	memcpy(blob, MAGIC, MAGIC_LEN);
 	p = blob + MAGIC_LEN;
@@ -196,8 +196,8 @@ cf_seal(struct cf_seal *s, const char *aad, const unsigned char *plain,
 		(int)strlen(aad)) != 1 ||
 	    EVP_EncryptUpdate(ctx, p + NONCE_LEN, &n, plain, (int)len) != 1 ||
 	    EVP_EncryptFinal_ex(ctx, p + NONCE_LEN + n, &n) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN,
-		p + NONCE_LEN + len) != 1) {
+	    EVP_CIPHER_CTX_ctrl(
+		ctx, EVP_CTRL_GCM_GET_TAG, TAG_LEN, p + NONCE_LEN + len) != 1) {
 		cf_errorf_ossl(err, CF_E_CRYPTO, "seal: AES-256-GCM failed");
 		goto out;
 	}
@@ -225,8 +225,8 @@ cf_unseal(struct cf_seal *s, const char *aad, const unsigned char *blob,
 	*out = NULL;
 	if (len < MAGIC_LEN + NONCE_LEN + TAG_LEN ||
 	    memcmp(blob, MAGIC, MAGIC_LEN) != 0)
-		return cf_errorf(err, CF_E_CRYPTO,
-		    "sealed key is damaged (unknown format)");
+		return cf_errorf(
+		    err, CF_E_CRYPTO, "sealed key is damaged (unknown format)");
 	nonce = blob + MAGIC_LEN;
 	ct = nonce + NONCE_LEN;
 	ctlen = len - MAGIC_LEN - NONCE_LEN - TAG_LEN;
@@ -237,10 +237,10 @@ cf_unseal(struct cf_seal *s, const char *aad, const unsigned char *blob,
 		1 ||
 	    EVP_DecryptUpdate(ctx, NULL, &n, (const unsigned char *)aad,
 		(int)strlen(aad)) != 1 ||
-	    EVP_DecryptUpdate(ctx, (unsigned char *)plain->data, &n, ct,
-		(int)ctlen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN,
-		(void *)tag) != 1 ||
+	    EVP_DecryptUpdate(
+		ctx, (unsigned char *)plain->data, &n, ct, (int)ctlen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+		ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, (void *)tag) != 1 ||
 	    EVP_DecryptFinal_ex(ctx, (unsigned char *)plain->data + n, &n) !=
 		1) {
 		cf_errorf(err, CF_E_CRYPTO,
@@ -270,9 +270,8 @@ cf_seal_derive(const struct cf_seal *s, const char *label, unsigned char *out,
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *ctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	OSSL_PARAM params[] = {
-	    OSSL_PARAM_construct_utf8_string(
-		OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
+				   OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
 	    OSSL_PARAM_construct_octet_string(
 		OSSL_KDF_PARAM_KEY, (void *)s->key, sizeof(s->key)),
 	    OSSL_PARAM_construct_octet_string(
@@ -380,7 +379,8 @@ cf_seal_unwrap(const unsigned char *blob, size_t len,
 	unsigned char copy[CF_SEAL_WRAP_LEN], kek[32];
 	struct cf_seal *s = seal_new();
 
-	if (len != CF_SEAL_WRAP_LEN || memcmp(blob, WRAP_MAGIC, MAGIC_LEN) != 0) {
+	if (len != CF_SEAL_WRAP_LEN ||
+	    memcmp(blob, WRAP_MAGIC, MAGIC_LEN) != 0) {
 		cf_errorf(err, CF_E_PARSE, "not an encrypted master key");
 		goto fail;
 	}

@@ -34,8 +34,8 @@ void cf_seal_free(struct cf_seal *s); /* wipes the key; NULL-safe */
 
 /* Writes the master key to path, a new file (0600, fsynced, linked into
  * place whole); an existing file is CF_E_CONFLICT and stays as it was. */
-int cf_seal_save(const struct cf_seal *s, const char *path,
-    struct cf_error *err);
+int cf_seal_save(
+    const struct cf_seal *s, const char *path, struct cf_error *err);
 
 /* len bytes for the purpose label, derived from the master key
  * (HKDF-SHA256), into out: a key that is not the master key itself. */
@@ -50,8 +50,7 @@ int cf_seal_derive(const struct cf_seal *s, const char *label,
  */
 #define CF_SEAL_WRAP_LEN 84
 int cf_seal_wrap(const struct cf_seal *s, const struct cf_secret *pass,
-    const char *aad, unsigned char out[CF_SEAL_WRAP_LEN],
-    struct cf_error *err);
+    const char *aad, unsigned char out[CF_SEAL_WRAP_LEN], struct cf_error *err);
 /*
  * The master key cf_seal_wrap encrypted, under pass and aad; NULL and
  * CF_E_PASSWORD for a wrong passphrase or an altered blob, CF_E_PARSE for

@@ -26,8 +26,10 @@ static const struct {
 	const char *name, *canon;
 	enum cf_probe_proto proto;
 } builtin[] = {
-    {"https", "https", CF_PROBE_TLS}, {"iis", "https", CF_PROBE_TLS},
-    {"smtp", "smtp", CF_PROBE_SMTP},  {"imap", "imap", CF_PROBE_IMAP},
+    {"https", "https", CF_PROBE_TLS},
+    {"iis", "https", CF_PROBE_TLS},
+    {"smtp", "smtp", CF_PROBE_SMTP},
+    {"imap", "imap", CF_PROBE_IMAP},
     {"pop", "pop", CF_PROBE_POP},
 };
 #define NBUILTIN (sizeof(builtin) / sizeof(builtin[0]))
@@ -157,8 +159,8 @@ cf_services_add(struct cf_services *c, const char *name, struct cf_error *err)
 		return NULL;
 	}
 	if (c->n == MAX_SERVICES) {
-		cf_errorf(err, CF_E_LIMIT, "[service %s]: more than %d services",
-		    name, MAX_SERVICES);
+		cf_errorf(err, CF_E_LIMIT,
+		    "[service %s]: more than %d services", name, MAX_SERVICES);
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
@@ -265,8 +267,8 @@ set_timeout(struct cf_service *s, const char *v, struct cf_error *err)
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (*end != '\0' || errno != 0 || n < 1 || n > 600)
-		return cf_errorf(err, CF_E_USAGE,
-		    "timeout %s: give seconds, 1 to 600", v);
+		return cf_errorf(
+		    err, CF_E_USAGE, "timeout %s: give seconds, 1 to 600", v);
 	s->timeout_ms = (int)n * 1000;
 	return 0;
 }
@@ -473,8 +475,8 @@ cf_service_canon(const struct cf_services *c, const char *name,
 			names = more;
 		}
 	cf_errorf(err, CF_E_NOTFOUND,
-	    "%s: unknown service on this server; its services are %s",
-	    name, names);
+	    "%s: unknown service on this server; its services are %s", name,
+	    names);
 	free(names);
 	return -1;
 }

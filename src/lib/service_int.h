@@ -9,9 +9,12 @@
 
 #include "service.h"
 
-int service_set_owner(struct cf_service *s, const char *v, struct cf_error *err);
-int service_set_group(struct cf_service *s, const char *v, struct cf_error *err);
-int service_set_run_as(struct cf_service *s, const char *v, struct cf_error *err);
+int service_set_owner(
+    struct cf_service *s, const char *v, struct cf_error *err);
+int service_set_group(
+    struct cf_service *s, const char *v, struct cf_error *err);
+int service_set_run_as(
+    struct cf_service *s, const char *v, struct cf_error *err);
 int service_set_env(struct cf_service *s, const char *v, struct cf_error *err);
 /* Frees a NULL-terminated "NAME=VALUE" list; NULL-safe. */
 void service_env_free(char **env);

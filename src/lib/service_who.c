@@ -41,8 +41,8 @@ service_set_owner(struct cf_service *s, const char *v, struct cf_error *err)
 		return 0;
 	}
 	if (getpwnam_r(v, &pw, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return cf_errorf(err, CF_E_USAGE,
-		    "owner %s: no such user on this host", v);
+		return cf_errorf(
+		    err, CF_E_USAGE, "owner %s: no such user on this host", v);
 	s->uid = pw.pw_uid;
 	return 0;
 }
@@ -61,8 +61,8 @@ service_set_group(struct cf_service *s, const char *v, struct cf_error *err)
 		return 0;
 	}
 	if (getgrnam_r(v, &gr, buf, sizeof(buf), &res) != 0 || res == NULL)
-		return cf_errorf(err, CF_E_USAGE,
-		    "group %s: no such group on this host", v);
+		return cf_errorf(
+		    err, CF_E_USAGE, "group %s: no such group on this host", v);
 	s->gid = gr.gr_gid;
 	return 0;
 }

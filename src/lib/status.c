@@ -20,7 +20,7 @@ struct cf_status_ctx {
 	struct cf_store *store;
 	struct cf_row *ends, *chains; /* sorted by thumbprint */
 	size_t nends, nchains;
-	X509_STORE *trust;	      /* loaded on first need */
+	X509_STORE *trust;             /* loaded on first need */
 	char (*sys)[CF_THUMB_LEN + 1]; /* system roots' thumbprints, sorted */
 	size_t nsys;
 	int trust_loaded, sys_loaded;
@@ -67,10 +67,9 @@ cf_status_ctx_new(struct cf_store *s, struct cf_error *err)
 	struct cf_status_ctx *c = xcalloc(1, sizeof(*c));
 
 	c->store = s;
-	if (cf_store_list(s, CF_END, NULL, 0, &c->ends, &c->nends, err) ==
-		-1 ||
-	    cf_store_list(s, CF_CHAIN, NULL, 0, &c->chains, &c->nchains,
-		err) == -1) {
+	if (cf_store_list(s, CF_END, NULL, 0, &c->ends, &c->nends, err) == -1 ||
+	    cf_store_list(s, CF_CHAIN, NULL, 0, &c->chains, &c->nchains, err) ==
+		-1) {
 		cf_status_ctx_free(c);
 		return NULL;
 	}
@@ -121,13 +120,14 @@ load_system_thumbs(struct cf_status_ctx *c)
 
 	c->sys_loaded = 1;
 	while (bio != NULL &&
-	    PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
+	       PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
 		if (strcmp(name, "CERTIFICATE") == 0 &&
 		    EVP_Digest(data, (size_t)len, md, NULL, EVP_sha1(), NULL) ==
 			1) {
 			if (c->nsys == cap) {
 				cap = cap ? cap * 2 : 256;
-				c->sys = xrealloc(c->sys, cap * sizeof(*c->sys));
+				c->sys =
+				    xrealloc(c->sys, cap * sizeof(*c->sys));
 			}
 			cf_hex_upper(md, 20, c->sys[c->nsys++]);
 		}
@@ -161,8 +161,8 @@ load_trust(struct cf_status_ctx *c)
 		X509 *x;
 		if (!c->ends[i].f.self_signed)
 			continue;
-		if (cf_store_fetch(c->store, c->ends[i].f.thumbprint, &r,
-			NULL) != 1)
+		if (cf_store_fetch(
+			c->store, c->ends[i].f.thumbprint, &r, NULL) != 1)
 			continue;
 		if ((x = cf_cert_from_der(r.der, r.der_len, NULL)) != NULL) {
 			X509_STORE_add_cert(c->trust, x);
@@ -227,8 +227,8 @@ append(char **list, const char *thumb)
 }
 
 const char *
-cf_status_of(struct cf_status_ctx *c, const struct cf_row *r, time_t now,
-    char **chain)
+cf_status_of(
+    struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain)
 {
 	const struct cf_row *cur = r, *next;
 	int depth = 0, bad = 0, chain_dates = 1, trusted;
@@ -256,7 +256,7 @@ cf_status_of(struct cf_status_ctx *c, const struct cf_row *r, time_t now,
 		return "DateInvalid";
 	if (cur->f.self_signed)
 		trusted = find(c->ends, c->nends, cur->f.thumbprint) != NULL ||
-		    is_system_root(c, cur->f.thumbprint);
+			  is_system_root(c, cur->f.thumbprint);
 	else
 		trusted = top_trusted(c, cur);
 	return trusted && chain_dates ? "Valid" : "Untrusted";

@@ -21,8 +21,8 @@
 struct cf_status_ctx;
 
 /* A context over the store's rows as they are now; caller frees. */
-struct cf_status_ctx *cf_status_ctx_new(struct cf_store *s,
-    struct cf_error *err);
+struct cf_status_ctx *cf_status_ctx_new(
+    struct cf_store *s, struct cf_error *err);
 void cf_status_ctx_free(struct cf_status_ctx *c);
 
 /* The context's end certificates, sorted by thumbprint (lent). */
@@ -32,8 +32,8 @@ struct cf_row *cf_status_ctx_ends(struct cf_status_ctx *c, size_t *n);
  * The status of end certificate r at time now ("Valid" ...), and its
  * chain as comma-separated thumbprints (issuer first) into *chain (new).
  */
-const char *cf_status_of(struct cf_status_ctx *c, const struct cf_row *r,
-    time_t now, char **chain);
+const char *cf_status_of(
+    struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain);
 
 /*
  * The chain of thumb as stored rows with DER, issuer first, into *rows

@@ -26,8 +26,8 @@
 
 enum cf_sig_state {
 	CF_SIG_UNKNOWN = 0, /* no issuer known yet */
-	CF_SIG_OK = 1,	    /* signed_by's key verified the signature */
-	CF_SIG_BAD = 2,	    /* the named issuer is known; signature fails */
+	CF_SIG_OK = 1,      /* signed_by's key verified the signature */
+	CF_SIG_BAD = 2,     /* the named issuer is known; signature fails */
 };
 
 enum cf_table { CF_END = 0, CF_CHAIN = 1 };
@@ -95,8 +95,9 @@ void cf_store_rollback(struct cf_store *s); /* no-op outside a transaction */
 
 /*
  * Resolves a thumbprint or unique prefix (8+ hex digits, any case) among
- * the end certificates and the pending requests into out.  CF_E_NOTFOUND, or CF_E_AMBIGUOUS with
- * the candidates listed in the message; CF_E_USAGE for a malformed arg.
+ * the end certificates and the pending requests into out.  CF_E_NOTFOUND, or
+ * CF_E_AMBIGUOUS with the candidates listed in the message; CF_E_USAGE for a
+ * malformed arg.
  */
 int cf_store_resolve(struct cf_store *s, const char *arg,
     char out[CF_THUMB_LEN + 1], struct cf_error *err);
@@ -133,8 +134,8 @@ int cf_store_by_spki(struct cf_store *s, const char *spki,
     char out[CF_THUMB_LEN + 1], struct cf_error *err);
 
 /* Inserts r (r->der required) into r->table. */
-int cf_store_insert(struct cf_store *s, const struct cf_row *r,
-    struct cf_error *err);
+int cf_store_insert(
+    struct cf_store *s, const struct cf_row *r, struct cf_error *err);
 /* Records that thumb (in table) was signed by signed_by, in state. */
 int cf_store_link(struct cf_store *s, enum cf_table table, const char *thumb,
     const char *signed_by, int state, struct cf_error *err);
@@ -146,8 +147,8 @@ int cf_store_set_flags(struct cf_store *s, const char *thumb,
  * Deletes the end certificate thumb, its key and service assignments,
  * and chain certificates nothing links to any more.
  */
-int cf_store_delete(struct cf_store *s, const char *thumb,
-    struct cf_error *err);
+int cf_store_delete(
+    struct cf_store *s, const char *thumb, struct cf_error *err);
 
 /* Seals the PKCS#8 DER key of thumb and stores it (replacing any). */
 int cf_store_key_put(struct cf_store *s, const char *thumb,
@@ -176,11 +177,11 @@ int cf_store_service_is_deployed(struct cf_store *s, const char *service,
     int *deployed, struct cf_error *err);
 /* The names of every assigned service, sorted, into *names (caller
  * frees each and the array). */
-int cf_store_service_list(struct cf_store *s, char ***names, size_t *n,
-    struct cf_error *err);
+int cf_store_service_list(
+    struct cf_store *s, char ***names, size_t *n, struct cf_error *err);
 /* Removes the assignment of service, whoever holds it. */
-int cf_store_service_clear(struct cf_store *s, const char *service,
-    struct cf_error *err);
+int cf_store_service_clear(
+    struct cf_store *s, const char *service, struct cf_error *err);
 
 /*
  * Deployments under way.  An operation that deploys records its intent
@@ -202,8 +203,8 @@ int cf_store_deploy_intent(struct cf_store *s, const char *service,
 int cf_store_deploy_done(
     struct cf_store *s, const char *service, struct cf_error *err);
 /* Every record, sorted by service, into *out (cf_intents_free). */
-int cf_store_deploy_list(struct cf_store *s, struct cf_intent **out,
-    size_t *n, struct cf_error *err);
+int cf_store_deploy_list(struct cf_store *s, struct cf_intent **out, size_t *n,
+    struct cf_error *err);
 /*
  * Waits for, then holds, the store's deploy lock: one deployment at a
  * time, across threads and processes, from its intent to its outcome.
@@ -229,8 +230,8 @@ const struct cf_services *cf_store_services(const struct cf_store *s);
 int cf_store_client_set(struct cf_store *s, const char *fingerprint,
     const char *role, struct cf_error *err);
 /* Removes a client: CF_E_NOTFOUND when it was not authorized. */
-int cf_store_client_remove(struct cf_store *s, const char *fingerprint,
-    struct cf_error *err);
+int cf_store_client_remove(
+    struct cf_store *s, const char *fingerprint, struct cf_error *err);
 /* The role of fingerprint into role ("" when not authorized). */
 int cf_store_client_role(struct cf_store *s, const char *fingerprint,
     char role[16], struct cf_error *err);
@@ -248,8 +249,8 @@ struct cf_client {
  * authorize record of the audit trail for that fingerprint and role;
  * without one, since is when it was first authorized.
  */
-int cf_store_client_list(struct cf_store *s, struct cf_client **out,
-    size_t *n, struct cf_error *err);
+int cf_store_client_list(struct cf_store *s, struct cf_client **out, size_t *n,
+    struct cf_error *err);
 void cf_clients_free(struct cf_client *c, size_t n); /* NULL-safe */
 
 /*
@@ -311,9 +312,9 @@ int cf_store_audit_prune(struct cf_store *s, long keep_days, long max_rows,
 struct cf_request {
 	char thumbprint[CF_THUMB_LEN + 1];
 	char *subject, *domains, *key_type, *friendly_name; /* owned */
-	char spki[65];			   /* SHA-256 of the public key */
-	int exportable;			   /* the certificate will be */
-	char renews[CF_THUMB_LEN + 1];	   /* "" unless a renewal */
+	char spki[65];                 /* SHA-256 of the public key */
+	int exportable;                /* the certificate will be */
+	char renews[CF_THUMB_LEN + 1]; /* "" unless a renewal */
 	time_t created;
 	unsigned char *csr; /* DER, when asked for */
 	size_t csr_len;
@@ -327,8 +328,8 @@ int cf_store_request_put(struct cf_store *s, const struct cf_request *r,
  * Every pending request (thumb NULL) or the one thumb names, sorted by
  * thumbprint, with the DER when with_csr.  *out (cf_requests_free).
  */
-int cf_store_request_list(struct cf_store *s, const char *thumb,
-    int with_csr, struct cf_request **out, size_t *n, struct cf_error *err);
+int cf_store_request_list(struct cf_store *s, const char *thumb, int with_csr,
+    struct cf_request **out, size_t *n, struct cf_error *err);
 /* The pending request whose key's SPKI hash is spki, into out ("" none). */
 int cf_store_request_by_spki(struct cf_store *s, const char *spki,
     char out[CF_THUMB_LEN + 1], struct cf_error *err);
@@ -336,7 +337,7 @@ int cf_store_request_by_spki(struct cf_store *s, const char *spki,
 int cf_store_request_key(struct cf_store *s, const char *thumb,
     struct cf_secret **pkcs8, struct cf_error *err);
 /* Deletes request thumb and its key. */
-int cf_store_request_delete(struct cf_store *s, const char *thumb,
-    struct cf_error *err);
+int cf_store_request_delete(
+    struct cf_store *s, const char *thumb, struct cf_error *err);
 
 #endif

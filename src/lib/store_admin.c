@@ -34,8 +34,9 @@ int
 cf_store_service_deployed(
     struct cf_store *s, const char *service, struct cf_error *err)
 {
-	return store_run(s, "UPDATE services SET deployed = 1 WHERE service = ?1",
-	    service, NULL, NULL, err);
+	return store_run(s,
+	    "UPDATE services SET deployed = 1 WHERE service = ?1", service,
+	    NULL, NULL, err);
 }
 
 int
@@ -225,8 +226,8 @@ cf_store_audit_last(struct cf_store *s)
 }
 
 int
-cf_store_audit_amend(struct cf_store *s, long long id, const char *outcome,
-    struct cf_error *err)
+cf_store_audit_amend(
+    struct cf_store *s, long long id, const char *outcome, struct cf_error *err)
 {
 	char idtext[32];
 
@@ -319,8 +320,8 @@ cf_store_audit_prune(struct cf_store *s, long keep_days, long max_rows,
 	if (keep_days > 0) {
 		snprintf(cut, sizeof(cut), "%lld",
 		    (long long)time(NULL) - (long long)keep_days * 86400);
-		if (store_run(s, "DELETE FROM audit WHERE time < ?1", cut,
-			NULL, NULL, err) == -1)
+		if (store_run(s, "DELETE FROM audit WHERE time < ?1", cut, NULL,
+			NULL, err) == -1)
 			return -1;
 		*removed += sqlite3_changes(s->db);
 	}

@@ -46,8 +46,8 @@ col_thumb(sqlite3_stmt *st, int i, char out[CF_THUMB_LEN + 1])
 	"key_type, spki, self_signed, signed_by, sig_state, created"
 #define END_COLS                                                               \
 	COMMON_COLS                                                            \
-	    ", friendly_name, exportable, modified, "                          \
-	    "EXISTS(SELECT 1 FROM keys k WHERE k.thumbprint = c.thumbprint)"
+	", friendly_name, exportable, modified, "                              \
+	"EXISTS(SELECT 1 FROM keys k WHERE k.thumbprint = c.thumbprint)"
 
 #define DER_COL "(SELECT d.der FROM der d WHERE d.thumbprint = c.thumbprint)"
 

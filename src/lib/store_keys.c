@@ -78,9 +78,9 @@ cf_store_key_get(struct cf_store *s, const char *thumb,
 	char *aad = aad_new(thumb);
 	char *missing = xasprintf(
 	    "%s: the store has no private key for this certificate", thumb);
-	int rc = store_unseal_row(s,
-	    "SELECT sealed FROM keys WHERE thumbprint = ?1", thumb, aad,
-	    missing, pkcs8, err);
+	int rc =
+	    store_unseal_row(s, "SELECT sealed FROM keys WHERE thumbprint = ?1",
+		thumb, aad, missing, pkcs8, err);
 
 	free(missing);
 	free(aad);

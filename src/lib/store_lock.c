@@ -125,7 +125,8 @@ cf_store_lock_check(const char *dir, struct cf_error *err)
 		if (errno == ENOENT)
 			rc = 0; /* no agent ever ran on it */
 		else
-			cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+			cf_errorf(
+			    err, CF_E_IO, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fcntl(fd, F_OFD_GETLK, &fl) == -1)

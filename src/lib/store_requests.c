@@ -51,13 +51,13 @@ cf_store_request_put(struct cf_store *s, const struct cf_request *r,
 		goto out;
 	sqlite3_bind_text(st, 1, r->thumbprint, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, r->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->domains ? r->domains : "", -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 3, r->domains ? r->domains : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, r->key_type, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, r->spki, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, r->exportable);
-	sqlite3_bind_text(st, 7, r->friendly_name ? r->friendly_name : "", -1,
-	    SQLITE_STATIC);
+	sqlite3_bind_text(
+	    st, 7, r->friendly_name ? r->friendly_name : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, r->renews, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 9, r->csr, (int)r->csr_len, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 10, sealed.data, (int)sealed.len, SQLITE_STATIC);
@@ -179,8 +179,8 @@ cf_store_request_key(struct cf_store *s, const char *thumb,
 }
 
 int
-cf_store_request_delete(struct cf_store *s, const char *thumb,
-    struct cf_error *err)
+cf_store_request_delete(
+    struct cf_store *s, const char *thumb, struct cf_error *err)
 {
 	return store_run(s, "DELETE FROM requests WHERE thumbprint = ?1", thumb,
 	    NULL, NULL, err);

@@ -170,8 +170,8 @@ runtime_activate(const struct cf_service *svc, const struct cf_rendered *r,
 		    "%s",
 		    svc->pem);
 	/* The payload ends at the first empty line: PEM text has none. */
-	cmd = xasprintf("set ssl cert %s <<\n%.*s\n", svc->pem,
-	    (int)r->pem_len, r->pem);
+	cmd = xasprintf(
+	    "set ssl cert %s <<\n%.*s\n", svc->pem, (int)r->pem_len, r->pem);
 	len = strlen(cmd);
 	rc = runtime_cmd(svc, cmd, len, reply, err);
 	OPENSSL_cleanse(cmd, len);

@@ -49,9 +49,9 @@ transfers_off(const struct cf_transfer *t, struct cf_error *err)
 }
 
 /* The recipients' certificates, each a peer; NULL with err otherwise. */
-static STACK_OF(X509) *
-recipients_of(const struct cf_transfer *t, const char *const *pem, size_t n,
-    char **names, struct cf_error *err)
+static STACK_OF(X509) * recipients_of(const struct cf_transfer *t,
+			    const char *const *pem, size_t n, char **names,
+			    struct cf_error *err)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	char fp[CF_FP_LEN + 1];
@@ -59,8 +59,10 @@ recipients_of(const struct cf_transfer *t, const char *const *pem, size_t n,
 
 	*names = xstrdup("");
 	if (n == 0 || n > MAX_RECIPIENTS) {
-		cf_errorf(err, CF_E_USAGE, "recipients: 1 to %d agent "
-					   "certificates", MAX_RECIPIENTS);
+		cf_errorf(err, CF_E_USAGE,
+		    "recipients: 1 to %d agent "
+		    "certificates",
+		    MAX_RECIPIENTS);
 		goto fail;
 	}
 	for (i = 0; i < n; i++) {
@@ -96,8 +98,7 @@ fail:
 
 /* The payload: magic, the one-time password, then the PKCS#12. */
 static struct cf_secret *
-payload_new(struct cf_store *s, const struct cf_row *row,
-    struct cf_error *err)
+payload_new(struct cf_store *s, const struct cf_row *row, struct cf_error *err)
 {
 	struct cf_material m;
 	unsigned char raw[PW_LEN / 2], *der = NULL;
@@ -130,9 +131,8 @@ payload_new(struct cf_store *s, const struct cf_row *row,
 
 /* CMS: signed by t, enveloped for rcpts; DER into *out. */
 static int
-seal(const struct cf_transfer *t, STACK_OF(X509) *rcpts,
-    const struct cf_secret *payload, struct cf_buf *out,
-    struct cf_error *err)
+seal(const struct cf_transfer *t, STACK_OF(X509) * rcpts,
+    const struct cf_secret *payload, struct cf_buf *out, struct cf_error *err)
 {
 	BIO *in = BIO_new_mem_buf(payload->data, (int)payload->len);
 	BIO *mid = BIO_new(BIO_s_secmem());
@@ -165,8 +165,8 @@ out:
 
 int
 cf_op_export_sealed(struct cf_store *s, const struct cf_transfer *t,
-    const char *actor, const char *arg, const char *const *recipients,
-    size_t n, char *thumb, struct cf_buf *out, struct cf_error *err)
+    const char *actor, const char *arg, const char *const *recipients, size_t n,
+    char *thumb, struct cf_buf *out, struct cf_error *err)
 {
 	STACK_OF(X509) *rcpts = NULL;
 	struct cf_secret *payload = NULL;
@@ -206,7 +206,8 @@ out:
 	cf_store_rollback(s);
 audit:
 	if (rc == -1) {
-		char *failed = xasprintf("failed: sealed transfer: %s", err->msg);
+		char *failed =
+		    xasprintf("failed: sealed transfer: %s", err->msg);
 		cf_store_audit(s, actor, "export", thumb, failed, NULL);
 		free(failed);
 		if (out->data != NULL)
@@ -235,9 +236,8 @@ bio_secret(BIO *b)
  * the payload into *payload, the signer's fingerprint into from.
  */
 static int
-open_sealed(const struct cf_transfer *t, const unsigned char *blob,
-    size_t len, struct cf_secret **payload, char from[CF_FP_LEN + 1],
-    struct cf_error *err)
+open_sealed(const struct cf_transfer *t, const unsigned char *blob, size_t len,
+    struct cf_secret **payload, char from[CF_FP_LEN + 1], struct cf_error *err)
 {
 	BIO *in = BIO_new_mem_buf(blob, (int)len);
 	BIO *mid = BIO_new(BIO_s_secmem()), *plain = BIO_new(BIO_s_secmem());
@@ -284,9 +284,8 @@ out:
 
 int
 cf_op_import_sealed(struct cf_store *s, const struct cf_transfer *t,
-    const struct cf_import_opts *opts, const unsigned char *blob,
-    size_t len, struct cf_import_result **res, size_t *nres,
-    struct cf_error *err)
+    const struct cf_import_opts *opts, const unsigned char *blob, size_t len,
+    struct cf_import_result **res, size_t *nres, struct cf_error *err)
 {
 	struct cf_secret *payload = NULL;
 	struct cf_import_opts io = *opts;
@@ -303,8 +302,10 @@ cf_op_import_sealed(struct cf_store *s, const struct cf_transfer *t,
 	if (payload->len <= head ||
 	    memcmp(payload->data, PAYLOAD_MAGIC, strlen(PAYLOAD_MAGIC)) != 0 ||
 	    payload->data[head - 1] != '\n') {
-		cf_errorf(err, CF_E_PARSE, "the sealed transfer from %s is not "
-					   "certfleet's", from);
+		cf_errorf(err, CF_E_PARSE,
+		    "the sealed transfer from %s is not "
+		    "certfleet's",
+		    from);
 		goto fail;
 	}
 	memcpy(pw, payload->data + strlen(PAYLOAD_MAGIC), PW_LEN);
@@ -328,12 +329,11 @@ cf_op_import_sealed(struct cf_store *s, const struct cf_transfer *t,
 	OPENSSL_cleanse(pw, sizeof(pw));
 	cf_secret_free(payload);
 	return rc;
-fail:
-	{
-		char *failed = xasprintf("failed: %s", err->msg);
-		cf_store_audit(s, opts->actor, "import-sealed", "", failed, NULL);
-		free(failed);
-	}
+fail : {
+	char *failed = xasprintf("failed: %s", err->msg);
+	cf_store_audit(s, opts->actor, "import-sealed", "", failed, NULL);
+	free(failed);
+}
 	cf_secret_free(payload);
 	return -1;
 }

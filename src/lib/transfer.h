@@ -25,10 +25,10 @@
 
 /* An agent's identity and its transfer peers; everything lent. */
 struct cf_transfer {
-	EVP_PKEY *key; /* the agent's identity key */
-	X509 *cert;    /* and certificate */
+	EVP_PKEY *key;            /* the agent's identity key */
+	X509 *cert;               /* and certificate */
 	const char *const *peers; /* "SHA256:…" of peer agents' identities */
-	size_t npeers;		  /* 0: transfers are off */
+	size_t npeers;            /* 0: transfers are off */
 };
 
 /*
@@ -40,8 +40,8 @@ struct cf_transfer {
  * Audited.
  */
 int cf_op_export_sealed(struct cf_store *s, const struct cf_transfer *t,
-    const char *actor, const char *arg, const char *const *recipients,
-    size_t n, char *thumb, struct cf_buf *out, struct cf_error *err);
+    const char *actor, const char *arg, const char *const *recipients, size_t n,
+    char *thumb, struct cf_buf *out, struct cf_error *err);
 
 /*
  * Opens a sealed transfer and imports it as import would with opts
@@ -50,8 +50,7 @@ int cf_op_export_sealed(struct cf_store *s, const struct cf_transfer *t,
  * signer is not a peer.  Audited with the source's fingerprint.
  */
 int cf_op_import_sealed(struct cf_store *s, const struct cf_transfer *t,
-    const struct cf_import_opts *opts, const unsigned char *blob,
-    size_t len, struct cf_import_result **res, size_t *nres,
-    struct cf_error *err);
+    const struct cf_import_opts *opts, const unsigned char *blob, size_t len,
+    struct cf_import_result **res, size_t *nres, struct cf_error *err);
 
 #endif

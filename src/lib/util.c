@@ -223,15 +223,15 @@ cf_process_harden(void)
 	if (setrlimit(RLIMIT_CORE, &none) == -1 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
 		rc = -1;
-	if (CRYPTO_set_mem_functions(wiping_malloc, wiping_realloc,
-		wiping_free) != 1)
+	if (CRYPTO_set_mem_functions(
+		wiping_malloc, wiping_realloc, wiping_free) != 1)
 		rc = -1;
 	return rc;
 }
 
 int
-cf_read_file(const char *path, size_t max, struct cf_buf *out,
-    struct cf_error *err)
+cf_read_file(
+    const char *path, size_t max, struct cf_buf *out, struct cf_error *err)
 {
 	int fd = -1, rc = -1;
 	unsigned char *data = NULL;
@@ -255,7 +255,8 @@ cf_read_file(const char *path, size_t max, struct cf_buf *out,
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+			cf_errorf(
+			    err, CF_E_IO, "%s: %s", path, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
@@ -462,8 +463,8 @@ cf_base64_decode(const char *s, size_t len, const char *what,
 	if (len % 4 != 0 || len > INT_MAX)
 		return cf_errorf(err, CF_E_PARSE, "%s: not Base64", what);
 	out->data = xmalloc(len / 4 * 3 + 1);
-	if ((n = EVP_DecodeBlock(out->data, (const unsigned char *)s,
-		 (int)len)) < 0) {
+	if ((n = EVP_DecodeBlock(
+		 out->data, (const unsigned char *)s, (int)len)) < 0) {
 		cf_buf_clear(out);
 		return cf_errorf(err, CF_E_PARSE, "%s: not Base64", what);
 	}

@@ -59,8 +59,8 @@ int cf_process_harden(void);
  * Reads at most max bytes of path ("-" = stdin) into out.  A larger file
  * is CF_E_LIMIT; a missing or unreadable one CF_E_IO naming the path.
  */
-int cf_read_file(const char *path, size_t max, struct cf_buf *out,
-    struct cf_error *err);
+int cf_read_file(
+    const char *path, size_t max, struct cf_buf *out, struct cf_error *err);
 
 /*
  * Writes data to path atomically: a new temporary file beside it (".<name>

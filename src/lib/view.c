@@ -199,13 +199,11 @@ cf_json_joined(const json_t *v)
 
 	if (json_is_string(v))
 		return xstrdup(json_string_value(v));
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach(v, i, item) {
 		len += json_string_length(item) + 1;
 	}
 	out = xcalloc(1, len);
-	json_array_foreach(v, i, item)
-	{
+	json_array_foreach(v, i, item) {
 		if (!json_is_string(item))
 			continue;
 		if (out[0] != '\0')
@@ -290,7 +288,7 @@ cf_view_json(const struct cf_view *v)
 	int f;
 
 	for (f = 0; f < CF_F_COUNT; f++)
-		json_object_set_new_nocheck(o, names[f],
-		    cf_view_field_json(v, (enum cf_field)f));
+		json_object_set_new_nocheck(
+		    o, names[f], cf_view_field_json(v, (enum cf_field)f));
 	return o;
 }

@@ -22,12 +22,12 @@ struct etcd_call {
 	struct etcd_req *auth; /* authenticating first, or NULL */
 	etcd_done_fn done;
 	void *arg;
-	size_t ep_index;  /* the endpoint the request goes to */
-	size_t tries;	  /* endpoints tried for the request now sent */
-	int reauthed;	  /* a token was renewed for this call */
-	int fresh_retry;  /* a reused connection failed: one fresh try */
-	int reused;	  /* the connection had carried a call before */
-	int http_error;	  /* evhttp's reason, from the error callback */
+	size_t ep_index; /* the endpoint the request goes to */
+	size_t tries;    /* endpoints tried for the request now sent */
+	int reauthed;    /* a token was renewed for this call */
+	int fresh_retry; /* a reused connection failed: one fresh try */
+	int reused;      /* the connection had carried a call before */
+	int http_error;  /* evhttp's reason, from the error callback */
 	struct etcd_conn *conn;
 	struct evhttp_request *hr;
 	struct event *timer;
@@ -50,8 +50,8 @@ ctx_new(struct etcd *e, const struct etcd_config *cfg, struct cf_error *err)
 		return cf_errorf(err, CF_E_USAGE,
 		    "etcd: no CA file to verify the members with");
 	if (SSL_CTX_load_verify_locations(e->ctx, cfg->ca_file, NULL) != 1)
-		return cf_errorf_ossl(err, CF_E_USAGE,
-		    "etcd: CA file %s", cfg->ca_file);
+		return cf_errorf_ossl(
+		    err, CF_E_USAGE, "etcd: CA file %s", cfg->ca_file);
 	if (cfg->cert_file == NULL && cfg->key_file == NULL)
 		return 0;
 	if (cfg->cert_file == NULL || cfg->key_file == NULL)
@@ -61,11 +61,11 @@ ctx_new(struct etcd *e, const struct etcd_config *cfg, struct cf_error *err)
 	if (SSL_CTX_use_certificate_chain_file(e->ctx, cfg->cert_file) != 1)
 		return cf_errorf_ossl(err, CF_E_USAGE,
 		    "etcd: client certificate %s", cfg->cert_file);
-	if (SSL_CTX_use_PrivateKey_file(e->ctx, cfg->key_file,
-		SSL_FILETYPE_PEM) != 1 ||
+	if (SSL_CTX_use_PrivateKey_file(
+		e->ctx, cfg->key_file, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(e->ctx) != 1)
-		return cf_errorf_ossl(err, CF_E_USAGE,
-		    "etcd: client key %s", cfg->key_file);
+		return cf_errorf_ossl(
+		    err, CF_E_USAGE, "etcd: client key %s", cfg->key_file);
 	return 0;
 }
 
@@ -110,8 +110,8 @@ etcd_new(struct event_base *base, const struct etcd_config *cfg,
 	}
 	e->timeout_ms =
 	    cfg->timeout_ms > 0 ? cfg->timeout_ms : ETCD_DEFAULT_TIMEOUT_MS;
-	e->max_reply = cfg->max_reply > 0 ? cfg->max_reply
-					  : ETCD_DEFAULT_MAX_REPLY;
+	e->max_reply =
+	    cfg->max_reply > 0 ? cfg->max_reply : ETCD_DEFAULT_MAX_REPLY;
 	e->watch_idle_s = cfg->watch_idle_s > 0 ? cfg->watch_idle_s : 3600;
 	if (cfg->n_endpoints == 0 || cfg->n_endpoints > ETCD_MAX_ENDPOINTS) {
 		cf_errorf(err, CF_E_USAGE, "etcd: from 1 to %d endpoints",
@@ -263,8 +263,7 @@ call_retry(struct etcd_call *k, const char *reason)
 	}
 	k->fresh_retry = 0;
 	if (++k->tries >= e->n_ep) {
-		cf_errorf(&err, CF_E_IO,
-		    "etcd %s: %s: %s%s", call_req(k)->op,
+		cf_errorf(&err, CF_E_IO, "etcd %s: %s: %s%s", call_req(k)->op,
 		    e->ep[k->ep_index].url, reason,
 		    e->n_ep > 1 ? " (and no other endpoint answered)" : "");
 		call_finish(k, NULL, &err);
@@ -395,8 +394,8 @@ call_timeout(evutil_socket_t fd, short what, void *arg)
 		call_retry(k, "cannot connect");
 		return;
 	}
-	snprintf(reason, sizeof(reason), "no answer within %d ms",
-	    k->e->timeout_ms);
+	snprintf(
+	    reason, sizeof(reason), "no answer within %d ms", k->e->timeout_ms);
 	k->reused = 0; /* a silent member is not a stale connection */
 	call_retry(k, reason);
 }
@@ -416,14 +415,15 @@ call_send(struct etcd_call *k)
 
 	k->http_error = 0;
 	k->conn = etcd_conn_take(e, ep, &k->reused);
-	evhttp_connection_set_max_body_size(k->conn->evcon, (ev_ssize_t)e->max_reply);
+	evhttp_connection_set_max_body_size(
+	    k->conn->evcon, (ev_ssize_t)e->max_reply);
 	hr = evhttp_request_new(call_done, k);
 	evhttp_request_set_error_cb(hr, call_error);
 	etcd_add_headers(e, hr, ep, !r->is_auth);
 	out = evhttp_request_get_output_buffer(hr);
 	if (r->secret_body != NULL) /* by reference: no unwiped copy */
-		evbuffer_add_reference(out, r->secret_body->data,
-		    r->secret_body->len, NULL, NULL);
+		evbuffer_add_reference(
+		    out, r->secret_body->data, r->secret_body->len, NULL, NULL);
 	else {
 		s = json_dumps(r->body, JSON_COMPACT);
 		evbuffer_add(out, s, strlen(s));
@@ -472,8 +472,7 @@ struct waiter {
 };
 
 static void
-wait_done(const struct etcd_reply *reply, const struct cf_error *err,
-    void *arg)
+wait_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 {
 	struct waiter *w = arg;
 
@@ -484,8 +483,8 @@ wait_done(const struct etcd_reply *reply, const struct cf_error *err,
 }
 
 int
-etcd_call_wait(struct etcd *e, struct etcd_req *req,
-    struct etcd_reply **reply, struct cf_error *err)
+etcd_call_wait(struct etcd *e, struct etcd_req *req, struct etcd_reply **reply,
+    struct cf_error *err)
 {
 	struct waiter w = {0};
 	const char *op = req->op;

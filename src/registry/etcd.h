@@ -80,11 +80,11 @@ struct etcd_config {
 	const char *key_file;  /* its key (PEM) */
 	const char *user;      /* NULL: etcd without authentication */
 	const struct cf_secret *password; /* copied; with user */
-	int timeout_ms;	       /* per attempt; 0: the default */
-	size_t max_reply;      /* 0: the default */
-	int watch_idle_s;      /* a watch silent this long is redialled;
-				* 0: one hour.  Keep it above etcd's
-				* progress-notify interval (10 min). */
+	int timeout_ms;                   /* per attempt; 0: the default */
+	size_t max_reply;                 /* 0: the default */
+	int watch_idle_s; /* a watch silent this long is redialled;
+			   * 0: one hour.  Keep it above etcd's
+			   * progress-notify interval (10 min). */
 };
 
 /* One key-value pair as etcd holds it. */
@@ -114,9 +114,9 @@ struct etcd_reply {
 	int64_t count; /* range: keys in the range (over limit too) */
 	int more;      /* range: limit cut the answer */
 	int64_t deleted;
-	int succeeded;	  /* txn: the compares held */
+	int succeeded;    /* txn: the compares held */
 	int64_t lease_id; /* lease grant and keepalive */
-	int64_t ttl;	  /* lease: seconds left; keepalive 0 = expired */
+	int64_t ttl;      /* lease: seconds left; keepalive 0 = expired */
 };
 
 /*
@@ -142,7 +142,7 @@ const char *etcd_endpoint_get(const struct etcd *e);
 /* --- Requests (each new; etcd_call/etcd_call_wait take them) --- */
 
 enum etcd_range_flag {
-	ETCD_RANGE_PREFIX = 1,	  /* every key that starts with key */
+	ETCD_RANGE_PREFIX = 1,    /* every key that starts with key */
 	ETCD_RANGE_KEYS_ONLY = 2, /* no values */
 	ETCD_RANGE_COUNT_ONLY = 4,
 	ETCD_RANGE_SERIALIZABLE = 8 /* the member's own copy, no quorum */
@@ -165,12 +165,7 @@ struct etcd_req *etcd_req_lease_revoke(int64_t id);
  * failure ops.  Compares and ops are added below, at most 128 in all. */
 struct etcd_req *etcd_req_txn(void);
 enum etcd_target { ETCD_MOD, ETCD_CREATE, ETCD_VERSION, ETCD_VALUE };
-enum etcd_result {
-	ETCD_EQUAL,
-	ETCD_NOT_EQUAL,
-	ETCD_GREATER,
-	ETCD_LESS
-};
+enum etcd_result { ETCD_EQUAL, ETCD_NOT_EQUAL, ETCD_GREATER, ETCD_LESS };
 /* Compares key's target with number (MOD/CREATE/VERSION; a revision of
  * 0 is "absent") or with value (VALUE). */
 void etcd_txn_compare(struct etcd_req *txn, const void *key, size_t key_len,

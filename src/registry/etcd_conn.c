@@ -85,7 +85,8 @@ etcd_conn_nodelay(struct etcd_conn *c)
 	int one = 1;
 
 	if (fd != -1)
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		(void)setsockopt(
+		    fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
 static void

@@ -20,7 +20,7 @@ struct event;
 /* A request: the call's name for messages, its path and its JSON body.
  * The authentication request carries its body as a secret instead. */
 struct etcd_req {
-	const char *op;	  /* "put", "range" ... */
+	const char *op;   /* "put", "range" ... */
 	const char *path; /* "/v3/kv/put" ... */
 	json_t *body;
 	struct cf_secret *secret_body; /* authenticate only */
@@ -33,10 +33,10 @@ struct etcd_conn {
 	struct etcd_endpoint *ep;
 	struct evhttp_connection *evcon;
 	struct bufferevent *bev;
-	int dead; /* closed or failed: never used again */
+	int dead;               /* closed or failed: never used again */
 	struct etcd_conn *next; /* in the endpoint's idle list, or in
 				 * the client's discarded list */
-	struct event *free_ev;	/* discarded: frees it from the loop */
+	struct event *free_ev;  /* discarded: frees it from the loop */
 };
 
 #define ETCD_IDLE_MAX 4 /* idle keep-alive connections kept per endpoint */
@@ -64,8 +64,8 @@ struct etcd {
 	int timeout_ms;
 	size_t max_reply;
 	int watch_idle_s;
-	struct etcd_call *calls;   /* in flight, for etcd_free */
-	struct etcd_watch *watches; /* open, for etcd_free */
+	struct etcd_call *calls;     /* in flight, for etcd_free */
+	struct etcd_watch *watches;  /* open, for etcd_free */
 	struct etcd_conn *discarded; /* to free from the loop */
 };
 

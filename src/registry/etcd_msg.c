@@ -86,8 +86,8 @@ set_range(json_t *o, const void *key, size_t key_len, int flags)
 }
 
 struct etcd_req *
-etcd_req_range(const void *key, size_t key_len, int flags, int64_t revision,
-    int64_t limit)
+etcd_req_range(
+    const void *key, size_t key_len, int flags, int64_t revision, int64_t limit)
 {
 	struct etcd_req *r = etcd_req_new("range", "/v3/kv/range");
 
@@ -312,8 +312,8 @@ get_b64(const json_t *o, const char *name, int may_miss, unsigned char **p,
 		return 0;
 	}
 	if (!json_is_string(v))
-		return cf_errorf(err, CF_E_PARSE, "etcd reply: %s: not a string",
-		    name);
+		return cf_errorf(
+		    err, CF_E_PARSE, "etcd reply: %s: not a string", name);
 	if (cf_base64_decode(json_string_value(v), json_string_length(v),
 		"etcd reply", &b, err) == -1)
 		return -1;
@@ -328,7 +328,8 @@ etcd_kv_parse(const json_t *o, struct etcd_kv *kv, struct cf_error *err)
 {
 	memset(kv, 0, sizeof(*kv));
 	if (!json_is_object(o))
-		return cf_errorf(err, CF_E_PARSE, "etcd reply: kv: not an object");
+		return cf_errorf(
+		    err, CF_E_PARSE, "etcd reply: kv: not an object");
 	if (get_b64(o, "key", 1, &kv->key, &kv->key_len, err) == -1 ||
 	    get_b64(o, "value", 1, &kv->value, &kv->value_len, err) == -1)
 		goto bad;
@@ -357,8 +358,7 @@ add_kvs(const json_t *a, struct etcd_kv **kvs, size_t *n, struct cf_error *err)
 	if (!json_is_array(a))
 		return cf_errorf(err, CF_E_PARSE, "etcd reply: not an array");
 	*kvs = xrealloc(*kvs, (*n + json_array_size(a) + 1) * sizeof(**kvs));
-	json_array_foreach(a, i, o)
-	{
+	json_array_foreach(a, i, o) {
 		if (etcd_kv_parse(o, &(*kvs)[*n], err) == -1)
 			return -1;
 		(*n)++;
@@ -373,8 +373,7 @@ parse_one(const json_t *o, struct etcd_reply *r, struct cf_error *err)
 	const json_t *prev = json_object_get(o, "prev_kv");
 	int64_t count, deleted, id, ttl;
 
-	if (add_kvs(json_object_get(o, "kvs"), &r->kvs, &r->n_kvs, err) ==
-		-1 ||
+	if (add_kvs(json_object_get(o, "kvs"), &r->kvs, &r->n_kvs, err) == -1 ||
 	    add_kvs(json_object_get(o, "prev_kvs"), &r->prev_kvs,
 		&r->n_prev_kvs, err) == -1)
 		return -1;
@@ -409,27 +408,28 @@ etcd_reply_parse(const json_t *root, const struct etcd_req *req,
 
 	memset(r, 0, sizeof(*r));
 	if (!json_is_object(root))
-		return cf_errorf(err, CF_E_PARSE, "etcd %s: the reply is not "
-		    "a JSON object", req->op);
+		return cf_errorf(err, CF_E_PARSE,
+		    "etcd %s: the reply is not "
+		    "a JSON object",
+		    req->op);
 	/* keepalive is a stream message: {"result":{...}} */
 	if (json_is_object(json_object_get(root, "result")))
 		o = json_object_get(root, "result");
-	if (etcd_get_i64(json_object_get(o, "header"), "revision",
-		&r->revision) == -1)
-		return cf_errorf(err, CF_E_PARSE, "etcd %s: a bad revision",
-		    req->op);
+	if (etcd_get_i64(
+		json_object_get(o, "header"), "revision", &r->revision) == -1)
+		return cf_errorf(
+		    err, CF_E_PARSE, "etcd %s: a bad revision", req->op);
 	r->succeeded = json_is_true(json_object_get(o, "succeeded"));
 	if (parse_one(o, r, err) == -1)
 		return -1;
 	resp = json_object_get(o, "responses");
-	json_array_foreach(resp, i, one)
-	{
+	json_array_foreach(resp, i, one) {
 		const char *k;
 		json_t *v;
 
 		json_object_foreach((json_t *)one, k, v)
-		if (json_is_object(v) && parse_one(v, r, err) == -1)
-			return -1;
+			if (json_is_object(v) && parse_one(v, r, err) == -1)
+				return -1;
 	}
 	return 0;
 }
@@ -463,7 +463,7 @@ code_of(int grpc)
 		return CF_E_DENIED;
 	case 8: /* ResourceExhausted */
 		return CF_E_LIMIT;
-	case 9: /* FailedPrecondition: compacted, future revision */
+	case 9:  /* FailedPrecondition: compacted, future revision */
 	case 11: /* OutOfRange */
 		return CF_E_CONFLICT;
 	case 16: /* Unauthenticated */

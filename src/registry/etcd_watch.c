@@ -35,10 +35,10 @@ struct etcd_watch {
 	struct etcd_conn *conn;
 	struct evhttp_request *hr;
 	struct evbuffer *line; /* the partial line */
-	json_t *queue;	       /* messages parsed, not delivered yet */
+	json_t *queue;         /* messages parsed, not delivered yet */
 	struct cf_error end_err;
 	int has_end_err;
-	struct event *timer;   /* redial, or the deadline of "created" */
+	struct event *timer; /* redial, or the deadline of "created" */
 	struct event *deliver;
 	struct etcd_auth_wait *auth;
 	struct etcd_watch *next, *prev;
@@ -164,10 +164,12 @@ take_result(struct etcd_watch *w, json_t *root, json_t *res)
 			watch_end(w, NULL);
 			return;
 		}
-		reason = json_string_value(json_object_get(res, "cancel_reason"));
+		reason =
+		    json_string_value(json_object_get(res, "cancel_reason"));
 		cf_errorf(&err, CF_E_IO, "etcd watch: %s: canceled: %s",
 		    w->e->ep[w->ep_index].url, reason ? reason : "no reason");
-		if (reason != NULL && strstr(reason, "PermissionDenied") != NULL)
+		if (reason != NULL &&
+		    strstr(reason, "PermissionDenied") != NULL)
 			err.code = CF_E_DENIED;
 		watch_end(w, &err);
 		return;
@@ -179,8 +181,8 @@ take_result(struct etcd_watch *w, json_t *root, json_t *res)
 			w->next_rev = rev + 1;
 	}
 	if (json_array_size(events) > 0) {
-		const json_t *ev = json_array_get(
-		    events, json_array_size(events) - 1);
+		const json_t *ev =
+		    json_array_get(events, json_array_size(events) - 1);
 		(void)etcd_get_i64(
 		    json_object_get(ev, "kv"), "mod_revision", &last);
 		if (last + 1 > w->next_rev)
@@ -210,8 +212,8 @@ take_line(struct etcd_watch *w, const char *line, size_t len)
 	}
 	res = json_object_get(root, "result");
 	if (!json_is_object(res) &&
-	    etcd_reply_error(root, 0, "watch", e->ep[w->ep_index].url, &grpc,
-		&err) == -1) {
+	    etcd_reply_error(
+		root, 0, "watch", e->ep[w->ep_index].url, &grpc, &err) == -1) {
 		w->stop_stream = 1;
 		event_active(w->deliver, EV_WRITE, 0);
 		if (grpc == 16 && e->user != NULL) {
@@ -265,7 +267,8 @@ on_done(struct evhttp_request *hr, void *arg)
 {
 	struct etcd_watch *w = arg;
 	size_t n = evbuffer_get_length(w->line);
-	const char *tls = w->conn != NULL ? etcd_conn_tls_reason(w->conn) : NULL;
+	const char *tls =
+	    w->conn != NULL ? etcd_conn_tls_reason(w->conn) : NULL;
 
 	if (n > 0 && !w->ended && !w->stop_stream) /* an error reply */
 		take_line(w, (const char *)evbuffer_pullup(w->line, -1), n);
@@ -291,8 +294,8 @@ deliver_one(struct etcd_watch *w, json_t *root)
 	size_t i, n = 0;
 
 	memset(&m, 0, sizeof(m));
-	(void)etcd_get_i64(json_object_get(res, "header"), "revision",
-	    &m.revision);
+	(void)etcd_get_i64(
+	    json_object_get(res, "header"), "revision", &m.revision);
 	(void)etcd_get_i64(res, "compact_revision", &m.compact_revision);
 	m.created = json_is_true(json_object_get(res, "created"));
 	ev = json_object_get(res, "events");
@@ -380,15 +383,14 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		dial(w);
 		return;
 	}
-	snprintf(reason, sizeof(reason), "no answer within %d ms",
-	    w->e->timeout_ms);
+	snprintf(
+	    reason, sizeof(reason), "no answer within %d ms", w->e->timeout_ms);
 	stream_stop(w);
 	failover(w, reason);
 }
 
 static void
-auth_done(const struct etcd_reply *reply, const struct cf_error *err,
-    void *arg)
+auth_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 {
 	struct etcd_auth_wait *a = arg;
 	struct etcd_watch *w = a->w;
@@ -449,8 +451,8 @@ dial(struct etcd_watch *w)
 	evbuffer_add(evhttp_request_get_output_buffer(w->hr), s, strlen(s));
 	free(s);
 	json_decref(body);
-	if (evhttp_make_request(w->conn->evcon, w->hr, EVHTTP_REQ_POST,
-		"/v3/watch") == -1) {
+	if (evhttp_make_request(
+		w->conn->evcon, w->hr, EVHTTP_REQ_POST, "/v3/watch") == -1) {
 		evhttp_request_free(w->hr);
 		w->hr = NULL;
 		tv.tv_sec = 0;
@@ -464,8 +466,7 @@ dial(struct etcd_watch *w)
 
 struct etcd_watch *
 etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
-    int64_t start_revision, etcd_watch_fn fn, void *arg,
-    struct cf_error *err)
+    int64_t start_revision, etcd_watch_fn fn, void *arg, struct cf_error *err)
 {
 	struct etcd_watch *w = xcalloc(1, sizeof(*w));
 

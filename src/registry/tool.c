@@ -11,7 +11,8 @@
  *
  * With --hex, keys and values on the command line are hexadecimal (for
  * binary keys).  --repeat runs the command N times on one client,
- * --interval-ms apart (a client that lives on, as an agent does).  Every key and value printed carries its hex form too.
+ * --interval-ms apart (a client that lives on, as an agent does).  Every key
+ * and value printed carries its hex form too.
  */
 #include <getopt.h>
 #include <inttypes.h>
@@ -120,7 +121,8 @@ kv_json(const struct etcd_kv *kv)
 	set_bytes(o, "Key", kv->key, kv->key_len);
 	if (kv->value != NULL)
 		set_bytes(o, "Value", kv->value, kv->value_len);
-	json_object_set_new(o, "CreateRevision", json_integer(kv->create_revision));
+	json_object_set_new(
+	    o, "CreateRevision", json_integer(kv->create_revision));
 	json_object_set_new(o, "ModRevision", json_integer(kv->mod_revision));
 	json_object_set_new(o, "Version", json_integer(kv->version));
 	if (kv->lease != 0)
@@ -152,11 +154,20 @@ cmd_get(struct etcd *e, struct opts *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
 		switch (c) {
-		case 'p': flags |= ETCD_RANGE_PREFIX; break;
-		case 'k': flags |= ETCD_RANGE_KEYS_ONLY; break;
-		case 'r': rev = arg_i64(optarg, "--revision"); break;
-		case 'l': limit = arg_i64(optarg, "--limit"); break;
-		default: return 2;
+		case 'p':
+			flags |= ETCD_RANGE_PREFIX;
+			break;
+		case 'k':
+			flags |= ETCD_RANGE_KEYS_ONLY;
+			break;
+		case 'r':
+			rev = arg_i64(optarg, "--revision");
+			break;
+		case 'l':
+			limit = arg_i64(optarg, "--limit");
+			break;
+		default:
+			return 2;
 		}
 	if (optind + 1 != argc)
 		usage_exit("usage: get KEY [--prefix] [--keys-only] "
@@ -195,9 +206,14 @@ cmd_put(struct etcd *e, struct opts *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
 		switch (c) {
-		case 'l': lease = arg_i64(optarg, "--lease"); break;
-		case 'p': prev = 1; break;
-		default: return 2;
+		case 'l':
+			lease = arg_i64(optarg, "--lease");
+			break;
+		case 'p':
+			prev = 1;
+			break;
+		default:
+			return 2;
 		}
 	if (optind + 2 != argc)
 		usage_exit("usage: put KEY VALUE [--lease ID] [--prev-kv]");
@@ -338,7 +354,7 @@ cmd_lease(struct etcd *e, struct opts *o, int argc, char **argv)
 
 struct watching {
 	struct event_base *base;
-	long count;    /* events to wait for; 0: until ^C */
+	long count; /* events to wait for; 0: until ^C */
 	long seen;
 	int rc;
 };
@@ -375,7 +391,7 @@ watch_msg(const struct etcd_watch_msg *m, void *arg)
 		o = kv_json(&m->events[i].kv);
 		json_object_set_new(o, "Type",
 		    json_string(m->events[i].type == ETCD_EV_DELETE ? "DELETE"
-								   : "PUT"));
+								    : "PUT"));
 		print_json(o);
 		if (wg->count > 0 && ++wg->seen >= wg->count) {
 			wg->rc = 0;
@@ -391,8 +407,10 @@ watch_deadline(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	fprintf(stderr, "cf-etcd: watch: %ld of %ld events before the "
-			"deadline\n", wg->seen, wg->count);
+	fprintf(stderr,
+	    "cf-etcd: watch: %ld of %ld events before the "
+	    "deadline\n",
+	    wg->seen, wg->count);
 	wg->rc = 1;
 	event_base_loopbreak(wg->base);
 }
@@ -414,10 +432,17 @@ cmd_watch(struct etcd *e, struct opts *o, int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
 		switch (c) {
-		case 'f': from = arg_i64(optarg, "--from"); break;
-		case 'c': wg.count = (long)arg_i64(optarg, "--count"); break;
-		case 'w': wait_ms = arg_i64(optarg, "--wait-ms"); break;
-		default: return 2;
+		case 'f':
+			from = arg_i64(optarg, "--from");
+			break;
+		case 'c':
+			wg.count = (long)arg_i64(optarg, "--count");
+			break;
+		case 'w':
+			wait_ms = arg_i64(optarg, "--wait-ms");
+			break;
+		default:
+			return 2;
 		}
 	if (optind + 1 != argc)
 		usage_exit("usage: watch PREFIX [--from REV] [--count N] "
@@ -438,14 +463,16 @@ cmd_watch(struct etcd *e, struct opts *o, int argc, char **argv)
 }
 
 static const struct cmd cmds[] = {
-    {"get", cmd_get, "get KEY [--prefix] [--keys-only] [--revision N] "
-		     "[--limit N]"},
+    {"get", cmd_get,
+	"get KEY [--prefix] [--keys-only] [--revision N] "
+	"[--limit N]"},
     {"put", cmd_put, "put KEY VALUE [--lease ID] [--prev-kv]"},
     {"del", cmd_del, "del KEY [--prefix]"},
     {"txn-cas", cmd_txn_cas, "txn-cas KEY MOD_REVISION VALUE"},
     {"lease", cmd_lease, "lease grant TTL | keepalive ID | revoke ID"},
-    {"watch", cmd_watch, "watch PREFIX [--from REV] [--count N] "
-			 "[--wait-ms MS]"},
+    {"watch", cmd_watch,
+	"watch PREFIX [--from REV] [--count N] "
+	"[--wait-ms MS]"},
     {"bench", cmd_bench, "bench PREFIX N SIZE"},
 };
 
@@ -454,11 +481,12 @@ help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: cf-etcd --endpoints URL[,URL...] --ca FILE "
-		   "[--cert FILE --key FILE]\n"
-		   "               [--user NAME --password-file FILE|-] "
-		   "[--timeout-ms N] [--max-reply BYTES] [--hex]\n"
-		   "               [--repeat N --interval-ms MS] COMMAND ...\n");
+	fprintf(f,
+	    "usage: cf-etcd --endpoints URL[,URL...] --ca FILE "
+	    "[--cert FILE --key FILE]\n"
+	    "               [--user NAME --password-file FILE|-] "
+	    "[--timeout-ms N] [--max-reply BYTES] [--hex]\n"
+	    "               [--repeat N --interval-ms MS] COMMAND ...\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 }
@@ -493,32 +521,59 @@ parse_global(int argc, char **argv, struct opts *o, char **endpoints)
 	    {"user", 1, NULL, 'u'}, {"password-file", 1, NULL, 'p'},
 	    {"timeout-ms", 1, NULL, 't'}, {"hex", 0, NULL, 'x'},
 	    {"password", 1, NULL, 'P'}, {"repeat", 1, NULL, 'r'},
-	    {"max-reply", 1, NULL, 'm'},
-	    {"interval-ms", 1, NULL, 'i'},
+	    {"max-reply", 1, NULL, 'm'}, {"interval-ms", 1, NULL, 'i'},
 	    {"help", 0, NULL, 'h'}, {0}};
 	char *tok, *save = NULL;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "+", lo, NULL)) != -1)
 		switch (c) {
-		case 'e': *endpoints = xstrdup(optarg); break;
-		case 'a': o->cfg.ca_file = optarg; break;
-		case 'c': o->cfg.cert_file = optarg; break;
-		case 'k': o->cfg.key_file = optarg; break;
-		case 'u': o->cfg.user = optarg; break;
-		case 'p': o->password = read_password(optarg); break;
-		case 't': o->cfg.timeout_ms = (int)arg_i64(optarg, "--timeout-ms"); break;
-		case 'x': o->hex = 1; break;
-		case 'm': o->cfg.max_reply = (size_t)arg_i64(optarg, "--max-reply"); break;
-		case 'r': o->repeat = (long)arg_i64(optarg, "--repeat"); break;
-		case 'i': o->interval_ms = (long)arg_i64(optarg, "--interval-ms"); break;
+		case 'e':
+			*endpoints = xstrdup(optarg);
+			break;
+		case 'a':
+			o->cfg.ca_file = optarg;
+			break;
+		case 'c':
+			o->cfg.cert_file = optarg;
+			break;
+		case 'k':
+			o->cfg.key_file = optarg;
+			break;
+		case 'u':
+			o->cfg.user = optarg;
+			break;
+		case 'p':
+			o->password = read_password(optarg);
+			break;
+		case 't':
+			o->cfg.timeout_ms =
+			    (int)arg_i64(optarg, "--timeout-ms");
+			break;
+		case 'x':
+			o->hex = 1;
+			break;
+		case 'm':
+			o->cfg.max_reply =
+			    (size_t)arg_i64(optarg, "--max-reply");
+			break;
+		case 'r':
+			o->repeat = (long)arg_i64(optarg, "--repeat");
+			break;
+		case 'i':
+			o->interval_ms = (long)arg_i64(optarg, "--interval-ms");
+			break;
 		case 'P': /* named, so that it is no abbreviation */
 			usage_exit("--password: a password is never taken "
 				   "from the command line; use --password-file "
 				   "FILE, or - for stdin");
 			break;
-		case 'h': help(stdout); exit(0);
-		default: help(stderr); exit(2);
+		case 'h':
+			help(stdout);
+			exit(0);
+		default:
+			help(stderr);
+			exit(2);
 		}
 	if (*endpoints == NULL || optind >= argc) {
 		help(stderr);

@@ -13,7 +13,7 @@
 struct opts {
 	struct etcd_config cfg;
 	int hex;
-	long repeat;	  /* runs of the command, one client */
+	long repeat;      /* runs of the command, one client */
 	long interval_ms; /* between them */
 	struct cf_secret *password;
 	struct event_base *base; /* for watch and bench */

@@ -44,8 +44,8 @@ bench_check_end(struct bench *b)
 }
 
 static void
-bench_put_done(const struct etcd_reply *r, const struct cf_error *err,
-    void *arg)
+bench_put_done(
+    const struct etcd_reply *r, const struct cf_error *err, void *arg)
 {
 	struct bench *b = arg;
 
@@ -69,8 +69,7 @@ bench_put(struct bench *b)
 
 	b->t0[b->sent] = now_ms();
 	b->sent++;
-	etcd_call(b->e,
-	    etcd_req_put(key, strlen(key), b->value, b->size, 0, 0),
+	etcd_call(b->e, etcd_req_put(key, strlen(key), b->value, b->size, 0, 0),
 	    bench_put_done, b, NULL);
 	free(key);
 }
@@ -90,7 +89,8 @@ bench_watch(const struct etcd_watch_msg *m, void *arg)
 	if (m->created && b->sent == 0)
 		bench_put(b);
 	for (i = 0; i < m->n_events; i++) {
-		idx = strtol((const char *)m->events[i].kv.key + plen, NULL, 10);
+		idx =
+		    strtol((const char *)m->events[i].kv.key + plen, NULL, 10);
 		if (idx >= 0 && idx < b->n) {
 			b->watch_ms[idx] = now_ms() - b->t0[idx];
 			b->seen++;
@@ -114,8 +114,8 @@ set_pct(json_t *o, const char *name, double *v, long n, double pct)
 
 	snprintf(key, sizeof(key), "%sP%.0fUs", name, pct);
 	json_object_set_new(o, key,
-	    json_integer((json_int_t)(1000 * v[(long)((double)(n - 1) *
-						     pct / 100.0)])));
+	    json_integer(
+		(json_int_t)(1000 * v[(long)((double)(n - 1) * pct / 100.0)])));
 }
 
 int
@@ -137,8 +137,8 @@ cmd_bench(struct etcd *e, struct opts *o, int argc, char **argv)
 	b.t0 = xcalloc((size_t)b.n, sizeof(double));
 	b.put_ms = xcalloc((size_t)b.n, sizeof(double));
 	b.watch_ms = xcalloc((size_t)b.n, sizeof(double));
-	w = etcd_watch_new(e, b.prefix, strlen(b.prefix), 0, bench_watch, &b,
-	    NULL);
+	w = etcd_watch_new(
+	    e, b.prefix, strlen(b.prefix), 0, bench_watch, &b, NULL);
 	event_base_dispatch(o->base);
 	etcd_watch_free(w);
 	if (b.rc == 0) {
@@ -146,7 +146,8 @@ cmd_bench(struct etcd *e, struct opts *o, int argc, char **argv)
 		qsort(b.watch_ms, (size_t)b.n, sizeof(double), cmp_double);
 		out = json_object();
 		json_object_set_new(out, "N", json_integer(b.n));
-		json_object_set_new(out, "Size", json_integer((json_int_t)b.size));
+		json_object_set_new(
+		    out, "Size", json_integer((json_int_t)b.size));
 		set_pct(out, "Put", b.put_ms, b.n, 50);
 		set_pct(out, "Put", b.put_ms, b.n, 99);
 		set_pct(out, "Watch", b.watch_ms, b.n, 50);

@@ -29,21 +29,12 @@
 static const struct {
 	const char *method, *path;
 } routes[] = {
-    {"GET", "/v1/whoami"},
-    {"GET", "/v1/certificates"},
-    {"GET", "/v1/log"},
-    {"GET", "/v1/services"},
-    {"POST", "/v1/import"},
-    {"POST", "/v1/export"},
-    {"POST", "/v1/enable"},
-    {"POST", "/v1/replace"},
-    {"POST", "/v1/disable"},
-    {"POST", "/v1/remove"},
-    {"POST", "/v1/new-self-signed"},
-    {"POST", "/v1/request/new"},
-    {"POST", "/v1/request/complete"},
-    {"POST", "/v1/renew"},
-    {"POST", "/v1/export-sealed"},
+    {"GET", "/v1/whoami"}, {"GET", "/v1/certificates"}, {"GET", "/v1/log"},
+    {"GET", "/v1/services"}, {"POST", "/v1/import"}, {"POST", "/v1/export"},
+    {"POST", "/v1/enable"}, {"POST", "/v1/replace"}, {"POST", "/v1/disable"},
+    {"POST", "/v1/remove"}, {"POST", "/v1/new-self-signed"},
+    {"POST", "/v1/request/new"}, {"POST", "/v1/request/complete"},
+    {"POST", "/v1/renew"}, {"POST", "/v1/export-sealed"},
     {"POST", "/v1/import-sealed"},
     {"POST", "/v1/certificates"}, /* a wrong method */
 };
@@ -125,8 +116,8 @@ body_parse(const uint8_t *data, size_t size, json_t **body)
 	*body = NULL;
 	if (size == 0)
 		return 0;
-	*body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES,
-	    &je);
+	*body =
+	    json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &je);
 	if (*body == NULL)
 		return -1;
 	if (cf_json_depth(*body) > CF_API_MAX_DEPTH) {
@@ -144,8 +135,8 @@ save_reply(const char *path, const char *text)
 {
 	char file[512], *p;
 
-	snprintf(file, sizeof(file), "%s/%s", getenv("CF_FUZZ_REPLIES"),
-	    path + 4);
+	snprintf(
+	    file, sizeof(file), "%s/%s", getenv("CF_FUZZ_REPLIES"), path + 4);
 	for (p = file + strlen(getenv("CF_FUZZ_REPLIES")) + 1; *p; p++)
 		if (*p == '/')
 			*p = '-';
@@ -153,8 +144,8 @@ save_reply(const char *path, const char *text)
 }
 
 static void
-call(enum cf_role role, const char *method, const char *path,
-    const char *query, json_t *body)
+call(enum cf_role role, const char *method, const char *path, const char *query,
+    json_t *body)
 {
 	struct cf_api_caller c = {
 	    .actor = role == CF_ROLE_ADMIN ? "tls:SHA256:admin" : "unix:uid1",

@@ -35,7 +35,7 @@ one(const uint8_t *data, size_t size, const char *password)
 		if (sk_X509_num(b->certs) == 0 && b->nkeys == 0)
 			abort(); /* success means something was found */
 	} else if (err.code == CF_OK || err.msg[0] == '\0' ||
-	    sk_X509_num(b->certs) != 0 || b->nkeys != 0)
+		   sk_X509_num(b->certs) != 0 || b->nkeys != 0)
 		abort(); /* a failure explains itself and changes nothing */
 	cf_bundle_free(b);
 	ERR_clear_error();

@@ -36,8 +36,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (err.code == CF_OK || err.msg[0] == '\0')
 			abort(); /* a refusal explains itself */
 	} else if (c->name == NULL || c->listen == NULL || c->state == NULL ||
-	    c->services == NULL || c->workers < 1 ||
-	    c->workers > AGENT_WORKERS_MAX)
+		   c->services == NULL || c->workers < 1 ||
+		   c->workers > AGENT_WORKERS_MAX)
 		abort(); /* a loaded configuration is complete */
 	agent_config_free(c);
 	return 0;

@@ -4,7 +4,8 @@
  * fleet that loads is then resolved as --server all and by each name,
  * and checked for a new entry, as the fleet commands do.
  *
- * FUZZ-LINK: src/cli/fleet.c src/cli/common.c src/cli/client.c src/cli/client_tls.c src/cli/client_unix.c
+ * FUZZ-LINK: src/cli/fleet.c src/cli/common.c src/cli/client.c
+ * src/cli/client_tls.c src/cli/client_unix.c
  */
 #include "fleet.h"
 #include "harness.h"

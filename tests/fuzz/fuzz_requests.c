@@ -24,12 +24,11 @@ pending(void)
 
 	cf_error_clear(&err);
 	if (cf_store_begin_read(s, &err) == -1 ||
-	    cf_store_list(s, CF_END, NULL, 0, &rows, &n, &err) == -1 ||
-	    n != 1)
+	    cf_store_list(s, CF_END, NULL, 0, &rows, &n, &err) == -1 || n != 1)
 		abort();
 	cf_store_rollback(s);
-	if (cf_op_renew(s, "fuzz", rows[0].f.thumbprint, 1, &pem, thumb,
-		&err) == -1) {
+	if (cf_op_renew(
+		s, "fuzz", rows[0].f.thumbprint, 1, &pem, thumb, &err) == -1) {
 		fprintf(stderr, "fuzz_requests: renew: %s\n", err.msg);
 		abort();
 	}

@@ -33,7 +33,7 @@ static const char *peers[1] = {peer_fp};
 static unsigned long runs;
 static EVP_PKEY *akey; /* the peer, who signs payloads */
 static X509 *acert;
-static STACK_OF(X509) *rcpts; /* b */
+static STACK_OF(X509) * rcpts; /* b */
 
 /* data as the transfer would carry it: signed by "a" when sign, then
  * enveloped for "b"; new DER into *der (OPENSSL_free). */
@@ -105,8 +105,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&io, 0, sizeof(io));
 	io.actor = "fuzz";
 	cf_error_clear(&err);
-	rc = cf_op_import_sealed(store, &me, &io, data, size, &res, &nres,
-	    &err);
+	rc =
+	    cf_op_import_sealed(store, &me, &io, data, size, &res, &nres, &err);
 	if (rc == -1 && (err.code == CF_OK || err.msg[0] == '\0'))
 		abort(); /* a refusal says why */
 	if (rc == 0 && nres == 0)

@@ -144,8 +144,8 @@ fz_identity(const char *name, EVP_PKEY **key, X509 **cert)
 	BIO_free(b);
 	free(text);
 	if (*key == NULL || *cert == NULL) {
-		fprintf(stderr, "fuzz: cannot read the test identity %s\n",
-		    name);
+		fprintf(
+		    stderr, "fuzz: cannot read the test identity %s\n", name);
 		abort();
 	}
 }

@@ -27,11 +27,11 @@ check_report(int ok, const char *name, const char *file, int line)
 }
 
 void
-check_str(const char *a, const char *b, const char *name, const char *file,
-    int line)
+check_str(
+    const char *a, const char *b, const char *name, const char *file, int line)
 {
-	check_report(a != NULL && b != NULL && strcmp(a, b) == 0, name, file,
-	    line);
+	check_report(
+	    a != NULL && b != NULL && strcmp(a, b) == 0, name, file, line);
 }
 
 void

@@ -19,8 +19,8 @@
 
 void check_report(int ok, const char *name, const char *file, int line);
 /* Passes when a and b are both non-NULL and equal; each evaluated once. */
-void check_str(const char *a, const char *b, const char *name,
-    const char *file, int line);
+void check_str(
+    const char *a, const char *b, const char *name, const char *file, int line);
 int check_done(void); /* 0 when nothing failed, 2 for an unknown name */
 
 /* Reads the test names from the command line (argv[1..]). */

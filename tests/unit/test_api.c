@@ -21,11 +21,11 @@ static struct cf_store *s;
  * table as certfleetd serves it: the status, and the reply parsed back
  * into *resp (NULL when the text is not JSON). */
 static int
-call(enum cf_role role, const char *method, const char *path,
-    const char *query, const char *body_text, json_t **resp)
+call(enum cf_role role, const char *method, const char *path, const char *query,
+    const char *body_text, json_t **resp)
 {
-	struct cf_api_caller c = {"tls:SHA256:TEST", "SHA256:TEST", role,
-	    "ex1", NULL};
+	struct cf_api_caller c = {
+	    "tls:SHA256:TEST", "SHA256:TEST", role, "ex1", NULL};
 	json_t *body = body_text ? json_loads(body_text, 0, NULL) : NULL;
 	char *text = NULL;
 	int status;
@@ -133,12 +133,12 @@ copy_and_replace(const char *thumb, const char *b64)
 	json_decref(r);
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/replace", NULL, body, &r);
 	sv = json_object_get(r, "services");
-	CHECK(st == 200 &&
-		  strcmp(json_string_value(json_object_get(r, "thumbprint")),
-		      fresh) == 0 &&
-		  json_array_size(sv) == 3 &&
-		  strcmp(json_string_value(json_array_get(sv, 0)), "https") ==
-		      0,
+	CHECK(
+	    st == 200 &&
+		strcmp(json_string_value(json_object_get(r, "thumbprint")),
+		    fresh) == 0 &&
+		json_array_size(sv) == 3 &&
+		strcmp(json_string_value(json_array_get(sv, 0)), "https") == 0,
 	    "api: replace moves https, pop and smtp to the new certificate");
 	json_decref(r);
 	free(body);
@@ -194,10 +194,10 @@ outside_bytes(void)
 
 	cf_store_audit(s, "tls:x\xff", "connect", "", "refused: bad\xfe", &err);
 	st = render("/v1/log", NULL, &r);
-	json_array_foreach(r, i, row)
-	{
+	json_array_foreach(r, i, row) {
 		outcome = json_string_value(json_object_get(row, "Outcome"));
-		if (outcome != NULL && strcmp(outcome, "refused: bad\\xFE") == 0 &&
+		if (outcome != NULL &&
+		    strcmp(outcome, "refused: bad\\xFE") == 0 &&
 		    strcmp(json_string_value(json_object_get(row, "Actor")),
 			"tls:x\\xFF") == 0)
 			found = 1;
@@ -266,12 +266,12 @@ statuses(void)
 		snprintf(msg, sizeof(msg), "routes: answer %d/%d is %d %s",
 		    (int)want[i].why, want[i].code, want[i].status,
 		    want[i].name);
-		CHECK(st == want[i].status &&
-			  route_status(want[i].why, want[i].code) == st &&
-			  strcmp(code_of(j), want[i].name) == 0 &&
-			  strcmp(json_string_value(json_object_get(j,
-				     "message")),
-			      "m\\xFF") == 0,
+		CHECK(
+		    st == want[i].status &&
+			route_status(want[i].why, want[i].code) == st &&
+			strcmp(code_of(j), want[i].name) == 0 &&
+			strcmp(json_string_value(json_object_get(j, "message")),
+			    "m\\xFF") == 0,
 		    msg);
 		json_decref(j);
 		free(text);
@@ -295,8 +295,8 @@ dispatch(void)
 	    {"POST", "/v1/request/new"}, {"POST", "/v1/request/complete"},
 	    {"POST", "/v1/renew"}, {"POST", "/v1/export-sealed"},
 	    {"POST", "/v1/import-sealed"}};
-	struct cf_api_caller none = {"tls:SHA256:TEST", "SHA256:TEST",
-	    CF_ROLE_NONE, "ex1", NULL};
+	struct cf_api_caller none = {
+	    "tls:SHA256:TEST", "SHA256:TEST", CF_ROLE_NONE, "ex1", NULL};
 	struct cf_api_caller reader = none;
 	struct cf_error err;
 	json_t *r = NULL;
@@ -308,10 +308,10 @@ dispatch(void)
 		const char *op = route_op(served[i][0], served[i][1]);
 		cf_error_clear(&err);
 		/* no role: refused for a known operation, never not-found */
-		known &= op != NULL &&
-			 cf_api_handle(s, &none, op, NULL, NULL, &r, &err) ==
-			     -1 &&
-			 err.code == CF_E_DENIED && r == NULL;
+		known &=
+		    op != NULL &&
+		    cf_api_handle(s, &none, op, NULL, NULL, &r, &err) == -1 &&
+		    err.code == CF_E_DENIED && r == NULL;
 	}
 	CHECK(known, "api: every route names an operation of the library");
 	CHECK(route_op("GET", "/v1/import") == NULL &&
@@ -324,12 +324,11 @@ dispatch(void)
 		      "reader") == 0,
 	    "api: an operation runs by its name");
 	json_decref(r);
-	CHECK(cf_api_handle(s, &reader, "GET /v1/whoami", NULL, NULL, &r,
-		  &err) == -1 &&
+	CHECK(cf_api_handle(
+		  s, &reader, "GET /v1/whoami", NULL, NULL, &r, &err) == -1 &&
 		  err.code == CF_E_NOTFOUND && r == NULL,
 	    "api: an unknown operation is not found");
-	CHECK(cf_api_handle(s, &reader, "import", NULL, NULL, &r, &err) ==
-		      -1 &&
+	CHECK(cf_api_handle(s, &reader, "import", NULL, NULL, &r, &err) == -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "reader") != NULL,
 	    "api: a reader may not run an admin's operation");
 	CHECK(cf_api_is_slow("import") && !cf_api_is_slow("get") &&
@@ -346,7 +345,7 @@ test_routes(void)
 
 	st = call(CF_ROLE_READER, "GET", "/v1/whoami", NULL, NULL, &r);
 	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r, "role")),
-				"reader") == 0,
+			       "reader") == 0,
 	    "api: whoami names the role");
 	json_decref(r);
 	st = call(CF_ROLE_NONE, "GET", "/v1/whoami", NULL, NULL, &r);
@@ -418,14 +417,14 @@ test_certificates(const char *thumb)
 	json_t *r = NULL;
 	int st;
 
-	st = call(CF_ROLE_READER, "GET", "/v1/certificates", "thumbprint=",
-	    NULL, &r);
+	st = call(
+	    CF_ROLE_READER, "GET", "/v1/certificates", "thumbprint=", NULL, &r);
 	CHECK(st == 400, "api: an empty thumbprint query is a usage error");
 	json_decref(r);
 	{
 		char *q = xasprintf("thumbprint=%.10s", thumb);
-		st = call(CF_ROLE_READER, "GET", "/v1/certificates", q, NULL,
-		    &r);
+		st = call(
+		    CF_ROLE_READER, "GET", "/v1/certificates", q, NULL, &r);
 		free(q);
 	}
 	CHECK(st == 200 && json_array_size(r) == 1 &&
@@ -459,12 +458,13 @@ test_export(const char *thumb)
 			 "\"no_key\":true}",
 	    thumb);
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/export", NULL, body, &r);
-	CHECK(st == 200 &&
-		  cf_base64_decode(json_string_value(json_object_get(r, "data")),
-		      json_string_length(json_object_get(r, "data")), "data",
-		      &raw, &err) == 0 &&
-		  memmem(raw.data, raw.len, "BEGIN CERTIFICATE", 17) != NULL &&
-		  memmem(raw.data, raw.len, "PRIVATE", 7) == NULL,
+	CHECK(
+	    st == 200 &&
+		cf_base64_decode(json_string_value(json_object_get(r, "data")),
+		    json_string_length(json_object_get(r, "data")), "data",
+		    &raw, &err) == 0 &&
+		memmem(raw.data, raw.len, "BEGIN CERTIFICATE", 17) != NULL &&
+		memmem(raw.data, raw.len, "PRIVATE", 7) == NULL,
 	    "api: export --no-key as PEM, Base64 in JSON");
 	cf_buf_clear(&raw);
 	json_decref(r);
@@ -483,12 +483,12 @@ test_enable(const char *thumb)
 	char *body;
 	int st;
 
-	body = xasprintf("{\"thumbprint\":\"%.8s\",\"services\":\"smtp\"}",
-	    thumb);
+	body =
+	    xasprintf("{\"thumbprint\":\"%.8s\",\"services\":\"smtp\"}", thumb);
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/enable", NULL, body, &r);
-	CHECK(st == 200 && strcmp(json_string_value(json_object_get(r,
-					"thumbprint")),
-				thumb) == 0,
+	CHECK(st == 200 &&
+		  strcmp(json_string_value(json_object_get(r, "thumbprint")),
+		      thumb) == 0,
 	    "api: enable answers the full thumbprint");
 	json_decref(r);
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/remove", NULL, body, &r);
@@ -522,9 +522,9 @@ test_new_self_signed(void)
 	json_decref(r);
 	st = call(CF_ROLE_ADMIN, "POST", "/v1/new-self-signed", NULL,
 	    "{\"subject\":\"CN=x\",\"key\":\"dsa1024\"}", &r);
-	CHECK(st == 400 && strstr(json_string_value(json_object_get(r,
-					"message")),
-				"rsa2048") != NULL,
+	CHECK(st == 400 &&
+		  strstr(json_string_value(json_object_get(r, "message")),
+		      "rsa2048") != NULL,
 	    "api: an unknown key type names the valid ones");
 	json_decref(r);
 }
@@ -539,8 +539,8 @@ test_log(void)
 	st = call(CF_ROLE_READER, "GET", "/v1/log", "since=0", NULL, &r);
 	CHECK(st == 200 && json_array_size(r) >= 3, "api: the audit trail");
 	json_decref(r);
-	st = call(CF_ROLE_READER, "GET", "/v1/log", "since=yesterday", NULL,
-	    &r);
+	st =
+	    call(CF_ROLE_READER, "GET", "/v1/log", "since=yesterday", NULL, &r);
 	CHECK(st == 400, "api: since must be a number");
 	json_decref(r);
 	st = call(CF_ROLE_READER, "GET", "/v1/log",
@@ -550,22 +550,22 @@ test_log(void)
 	json_decref(r);
 	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=2", NULL, &r);
 	CHECK(st == 200 && json_array_size(r) == 2 &&
-		  json_integer_value(json_object_get(
-		      json_array_get(r, 0), "Id")) == 1,
+		  json_integer_value(
+		      json_object_get(json_array_get(r, 0), "Id")) == 1,
 	    "api: limit=2, the first two records with their Id");
 	json_decref(r);
-	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=2&after=1", NULL,
-	    &r);
+	st =
+	    call(CF_ROLE_READER, "GET", "/v1/log", "limit=2&after=1", NULL, &r);
 	CHECK(st == 200 && json_array_size(r) == 2 &&
-		  json_integer_value(json_object_get(
-		      json_array_get(r, 0), "Id")) == 2,
+		  json_integer_value(
+		      json_object_get(json_array_get(r, 0), "Id")) == 2,
 	    "api: after=1, the next page");
 	json_decref(r);
-	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=1&newest=1", NULL,
-	    &r);
+	st = call(
+	    CF_ROLE_READER, "GET", "/v1/log", "limit=1&newest=1", NULL, &r);
 	CHECK(st == 200 && json_array_size(r) == 1 &&
-		  json_integer_value(json_object_get(json_array_get(r, 0),
-		      "Id")) == cf_store_audit_last(s),
+		  json_integer_value(json_object_get(
+		      json_array_get(r, 0), "Id")) == cf_store_audit_last(s),
 	    "api: newest=1, the newest record");
 	json_decref(r);
 	st = call(CF_ROLE_READER, "GET", "/v1/log", "limit=1001", NULL, &r);
@@ -590,8 +590,8 @@ test_render(const char *thumb)
 		CHECK(t1 != NULL && t2 != NULL && strcmp(t1, t2) == 0 &&
 			  strstr(t1, thumb) != NULL,
 		    "api: a repeated listing renders the same text");
-		b2 = xasprintf("{\"thumbprint\":\"%s\",\"services\":\"pop\"}",
-		    thumb);
+		b2 = xasprintf(
+		    "{\"thumbprint\":\"%s\",\"services\":\"pop\"}", thumb);
 		c.role = CF_ROLE_ADMIN;
 		{
 			json_t *jb = json_loads(b2, 0, NULL);

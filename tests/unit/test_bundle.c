@@ -232,10 +232,10 @@ outcome_ok(const struct vector *v, int rc, const struct cf_bundle *b,
 	}
 	if (code == CF_OK)
 		return rc == 0 && sk_X509_num(b->certs) == v->certs &&
-		    (int)b->nkeys == v->keys;
+		       (int)b->nkeys == v->keys;
 	return rc == -1 && err->code == code &&
-	    starts_with(err->msg, v->path) && sk_X509_num(b->certs) == 0 &&
-	    b->nkeys == 0;
+	       starts_with(err->msg, v->path) && sk_X509_num(b->certs) == 0 &&
+	       b->nkeys == 0;
 }
 
 static void
@@ -251,11 +251,11 @@ test_vectors(void)
 	for (i = 0; i < NVECTORS; i++) {
 		const struct vector *v = &vectors[i];
 
-		snprintf(path, sizeof(path), "%s/pkcs12/%s", vector_dir(),
-		    v->path);
+		snprintf(
+		    path, sizeof(path), "%s/pkcs12/%s", vector_dir(), v->path);
 		if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == -1) {
-			snprintf(name, sizeof(name), "vector %s readable",
-			    v->path);
+			snprintf(
+			    name, sizeof(name), "vector %s readable", v->path);
 			CHECK(0, name);
 			continue;
 		}
@@ -278,33 +278,33 @@ test_vector_negatives(void)
 		int code;
 		const char *msg;
 	} neg[] = {
-		{"generated-debian12/openssl-modern.p12", "Interop-Test-1",
-		    CF_E_PASSWORD, "MAC verification failed (wrong password?)"},
-		{"generated-debian12/openssl-modern.p12", NULL, CF_E_PASSWORD,
-		    "a password is needed"},
-		{"bc-java/johndoe.p12", "wrong", CF_E_PASSWORD,
-		    "MAC verification failed"},
-		{"dotnet-runtime-assets/net-legacy/contoso.com.pfx",
-		    "PLACEHOLDER", CF_E_PASSWORD, "wrong password"},
-		{"forge/p12enckeyonly.p12", "wrong", CF_E_PASSWORD,
-		    "wrong password"},
-		{"forge/p12enckeyonly.p12", NULL, CF_E_PASSWORD,
-		    "a password is needed"},
-		{"nss/TestOldCA.p12", "NSS", CF_E_PASSWORD, "wrong password"},
-		{"openssl/shibboleth.pfx", "synthima gnorisma", CF_E_PASSWORD,
-		    "wrong password"},
-		{"bc-java/with-key-entry.p12", "Motley Crue", CF_E_PASSWORD,
-		    "wrong password"},
-		{"bc-java/JKS_Store.jks", "jkstest", CF_E_PARSE,
-		    "a Java KeyStore (JKS), not PKCS#12: convert it with keytool "
-		    "-importkeystore -deststoretype pkcs12"},
-		{"bc-java/gostPfx.p12", "1", CF_E_UNSUPPORTED, "GOST"},
-		{"bc-java/gostOpenSSLIntegerDPfx.p12", "password",
-		    CF_E_UNSUPPORTED, "GOST"},
-		{"openssl/bad1.p12", "", CF_E_PARSE,
-		    "not a valid PKCS#12 file (malformed structure)"},
-		{"bc-java/empty.p12", "Mötley Crüe", CF_E_PARSE,
-		    "holds no certificate and no private key"},
+	    {"generated-debian12/openssl-modern.p12", "Interop-Test-1",
+		CF_E_PASSWORD, "MAC verification failed (wrong password?)"},
+	    {"generated-debian12/openssl-modern.p12", NULL, CF_E_PASSWORD,
+		"a password is needed"},
+	    {"bc-java/johndoe.p12", "wrong", CF_E_PASSWORD,
+		"MAC verification failed"},
+	    {"dotnet-runtime-assets/net-legacy/contoso.com.pfx", "PLACEHOLDER",
+		CF_E_PASSWORD, "wrong password"},
+	    {"forge/p12enckeyonly.p12", "wrong", CF_E_PASSWORD,
+		"wrong password"},
+	    {"forge/p12enckeyonly.p12", NULL, CF_E_PASSWORD,
+		"a password is needed"},
+	    {"nss/TestOldCA.p12", "NSS", CF_E_PASSWORD, "wrong password"},
+	    {"openssl/shibboleth.pfx", "synthima gnorisma", CF_E_PASSWORD,
+		"wrong password"},
+	    {"bc-java/with-key-entry.p12", "Motley Crue", CF_E_PASSWORD,
+		"wrong password"},
+	    {"bc-java/JKS_Store.jks", "jkstest", CF_E_PARSE,
+		"a Java KeyStore (JKS), not PKCS#12: convert it with keytool "
+		"-importkeystore -deststoretype pkcs12"},
+	    {"bc-java/gostPfx.p12", "1", CF_E_UNSUPPORTED, "GOST"},
+	    {"bc-java/gostOpenSSLIntegerDPfx.p12", "password", CF_E_UNSUPPORTED,
+		"GOST"},
+	    {"openssl/bad1.p12", "", CF_E_PARSE,
+		"not a valid PKCS#12 file (malformed structure)"},
+	    {"bc-java/empty.p12", "Mötley Crüe", CF_E_PARSE,
+		"holds no certificate and no private key"},
 	};
 	struct cf_error err;
 	struct cf_buf f;
@@ -325,7 +325,8 @@ test_vector_negatives(void)
 		}
 		CHECK(parse(neg[i].path, f.data, f.len, neg[i].password, &b,
 			  &err) == -1 &&
-			err.code == neg[i].code && strstr(err.msg, neg[i].msg),
+			  err.code == neg[i].code &&
+			  strstr(err.msg, neg[i].msg),
 		    name);
 		cf_bundle_free(b);
 		cf_buf_clear(&f);
@@ -336,7 +337,7 @@ test_vector_negatives(void)
 	if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == 0) {
 		CHECK(parse("certsOnly.p12", f.data, f.len, "anything", &b,
 			  &err) == 0 &&
-			sk_X509_num(b->certs) == 1,
+			  sk_X509_num(b->certs) == 1,
 		    "MAC-less certificates-only file opens with any password");
 		cf_bundle_free(b);
 		cf_buf_clear(&f);
@@ -399,8 +400,8 @@ test_table_complete(void)
 /* ---- fuzz seeds: any answer but a crash ---------------------------------- */
 
 static int
-survives(const char *name, const unsigned char *data, size_t len,
-    const char *pass)
+survives(
+    const char *name, const unsigned char *data, size_t len, const char *pass)
 {
 	struct cf_error err;
 	struct cf_bundle *b;
@@ -410,8 +411,8 @@ survives(const char *name, const unsigned char *data, size_t len,
 		ok = sk_X509_num(b->certs) > 0 || b->nkeys > 0;
 	else
 		ok = rc == -1 && err.code != CF_OK && err.msg[0] != '\0' &&
-		    starts_with(err.msg, name) && sk_X509_num(b->certs) == 0 &&
-		    b->nkeys == 0;
+		     starts_with(err.msg, name) && sk_X509_num(b->certs) == 0 &&
+		     b->nkeys == 0;
 	if (!ok)
 		fprintf(stderr, "%s (password %s): rc %d, code %d, \"%s\"\n",
 		    name, pass ? pass : "NULL", rc, err.code, err.msg);
@@ -446,8 +447,8 @@ test_fuzz_seeds(void)
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			if (cf_read_file(path, CF_MAX_INPUT_BYTES + 1, &f,
-				&err) == -1)
+			if (cf_read_file(
+				path, CF_MAX_INPUT_BYTES + 1, &f, &err) == -1)
 				continue;
 			files++;
 			if (!survives(e->d_name, f.data, f.len, NULL) ||
@@ -463,7 +464,8 @@ test_fuzz_seeds(void)
 	}
 }
 
-/* ---- formats, made here ---------------------------------------------------- */
+/* ---- formats, made here ----------------------------------------------------
+ */
 
 static const char *pw = "s3cret pass";
 
@@ -500,8 +502,8 @@ expect_ok(const char *label, const void *data, size_t len, const char *pass,
 
 	snprintf(name, sizeof(name), "%s: %d certificate(s), %d key(s)%s%s",
 	    label, certs, keys, rc == 0 ? "" : " - ", rc == 0 ? "" : err.msg);
-	CHECK(rc == 0 && sk_X509_num(b->certs) == certs &&
-		(int)b->nkeys == keys,
+	CHECK(
+	    rc == 0 && sk_X509_num(b->certs) == certs && (int)b->nkeys == keys,
 	    name);
 	cf_bundle_free(b);
 }
@@ -518,9 +520,10 @@ expect_err(const char *label, const void *data, size_t len, const char *pass,
 
 	snprintf(name, sizeof(name), "%s: %s (got: %s)", label,
 	    cf_code_name(code), rc == 0 ? "success" : err.msg);
-	CHECK(rc == -1 && err.code == code && starts_with(err.msg, "in.pem: ") &&
-		strstr(err.msg, msg) != NULL && sk_X509_num(b->certs) == 0 &&
-		b->nkeys == 0,
+	CHECK(rc == -1 && err.code == code &&
+		  starts_with(err.msg, "in.pem: ") &&
+		  strstr(err.msg, msg) != NULL && sk_X509_num(b->certs) == 0 &&
+		  b->nkeys == 0,
 	    name);
 	cf_bundle_free(b);
 }
@@ -549,20 +552,20 @@ test_pem(const struct kit *k)
 	BIO_puts(bio, "trailing words\n");
 	data = drain(bio, &len);
 	CHECK(parse("in.pem", data, len, NULL, &b, &err) == 0 &&
-		sk_X509_num(b->certs) == 2 && b->nkeys == 1,
+		  sk_X509_num(b->certs) == 2 && b->nkeys == 1,
 	    "PEM key, chain, leaf in that order: 2 certificates, 1 key");
 	CHECK(sk_X509_num(b->certs) == 2 &&
-		same_cert(sk_X509_value(b->certs, 0), k->ca) &&
-		same_cert(sk_X509_value(b->certs, 1), k->leaf),
+		  same_cert(sk_X509_value(b->certs, 0), k->ca) &&
+		  same_cert(sk_X509_value(b->certs, 1), k->leaf),
 	    "PEM certificates kept in file order");
 	CHECK(b->nkeys == 1 && EVP_PKEY_eq(b->keys[0], k->key) == 1 &&
-		!b->was_pkcs12,
+		  !b->was_pkcs12,
 	    "PEM key is the key; not marked PKCS#12");
 	cf_bundle_free(b);
 
 	/* cut in the middle of the last block */
-	expect_err("PEM cut in the middle of a block", data, len * 3 / 4,
-	    NULL, CF_E_PARSE, "damaged or cut off");
+	expect_err("PEM cut in the middle of a block", data, len * 3 / 4, NULL,
+	    CF_E_PARSE, "damaged or cut off");
 	free(data);
 
 	/* a base64 body that decodes to no certificate */
@@ -577,8 +580,8 @@ test_pem(const struct kit *k)
 	/* traditional keys, EC with its EC PARAMETERS block first */
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_Parameters(bio, k->key);
-	PEM_write_bio_PrivateKey_traditional(bio, k->key, NULL, NULL, 0, NULL,
-	    NULL);
+	PEM_write_bio_PrivateKey_traditional(
+	    bio, k->key, NULL, NULL, 0, NULL, NULL);
 	data = drain(bio, &len);
 	CHECK(strstr((char *)data, "BEGIN EC PRIVATE KEY") != NULL,
 	    "made an EC PRIVATE KEY block");
@@ -586,8 +589,8 @@ test_pem(const struct kit *k)
 	free(data);
 
 	bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PrivateKey_traditional(bio, k->rsa, NULL, NULL, 0, NULL,
-	    NULL);
+	PEM_write_bio_PrivateKey_traditional(
+	    bio, k->rsa, NULL, NULL, 0, NULL, NULL);
 	data = drain(bio, &len);
 	expect_ok("RSA PRIVATE KEY", data, len, NULL, 0, 1);
 	free(data);
@@ -598,8 +601,8 @@ test_pem(const struct kit *k)
 	data = drain(bio, &len);
 	CHECK(strstr((char *)data, "Proc-Type: 4,ENCRYPTED") != NULL,
 	    "made an encrypted RSA PRIVATE KEY block");
-	expect_ok("encrypted RSA PRIVATE KEY with its password", data, len, pw,
-	    0, 1);
+	expect_ok(
+	    "encrypted RSA PRIVATE KEY with its password", data, len, pw, 0, 1);
 	expect_err("encrypted RSA PRIVATE KEY, wrong password", data, len,
 	    "nope", CF_E_PASSWORD, "wrong password");
 	expect_err("encrypted RSA PRIVATE KEY, no password", data, len, NULL,
@@ -607,8 +610,8 @@ test_pem(const struct kit *k)
 	free(data);
 
 	bio = BIO_new(BIO_s_mem());
-	PEM_write_bio_PKCS8PrivateKey(bio, k->key, EVP_aes_256_cbc(), NULL, 0,
-	    NULL, (void *)pw);
+	PEM_write_bio_PKCS8PrivateKey(
+	    bio, k->key, EVP_aes_256_cbc(), NULL, 0, NULL, (void *)pw);
 	PEM_write_bio_X509(bio, k->leaf);
 	data = drain(bio, &len);
 	expect_ok("ENCRYPTED PRIVATE KEY + leaf with the password", data, len,
@@ -637,8 +640,8 @@ test_pem(const struct kit *k)
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_PUBKEY(bio, k->key);
 	data = drain(bio, &len);
-	expect_err("PEM holding only a public key", data, len, NULL,
-	    CF_E_PARSE, "no certificate or private key, only a public key");
+	expect_err("PEM holding only a public key", data, len, NULL, CF_E_PARSE,
+	    "no certificate or private key, only a public key");
 	free(data);
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_X509_AUX(bio, k->leaf);
@@ -741,7 +744,7 @@ test_pkcs12_forms(const struct kit *k)
 	sk_X509_free(chain);
 
 	CHECK(parse("in.pfx", der, len, pw, &b, &err) == 0 &&
-		sk_X509_num(b->certs) == 2 && b->nkeys == 1 && b->was_pkcs12,
+		  sk_X509_num(b->certs) == 2 && b->nkeys == 1 && b->was_pkcs12,
 	    "DER PKCS#12: 2 certificates, 1 key, marked PKCS#12");
 	cf_bundle_free(b);
 	expect_err("DER PKCS#12, wrong password", der, len, "nope",
@@ -752,7 +755,7 @@ test_pkcs12_forms(const struct kit *k)
 	text = base64_crlf(der, len, &tlen);
 	CHECK(strstr(text, "\r\n") != NULL, "Base64 text has CRLF breaks");
 	CHECK(parse("in.pfx", text, tlen, pw, &b, &err) == 0 &&
-		sk_X509_num(b->certs) == 2 && b->nkeys == 1 && b->was_pkcs12,
+		  sk_X509_num(b->certs) == 2 && b->nkeys == 1 && b->was_pkcs12,
 	    "Base64 PKCS#12 with CRLF line breaks: 2 certificates, 1 key");
 	cf_bundle_free(b);
 	expect_err("Base64 PKCS#12, wrong password", text, tlen, "nope",
@@ -771,8 +774,8 @@ test_pkcs12_forms(const struct kit *k)
 		u16[2 + 2 * i] = (unsigned char)text[i];
 		u16[3 + 2 * i] = 0;
 	}
-	expect_ok("Base64 PKCS#12 in UTF-16LE with BOM", u16, 2 * tlen + 2, pw,
-	    2, 1);
+	expect_ok(
+	    "Base64 PKCS#12 in UTF-16LE with BOM", u16, 2 * tlen + 2, pw, 2, 1);
 	free(u16);
 	free(text);
 	free(der);
@@ -800,8 +803,8 @@ test_garbage_and_limits(const struct kit *k)
 	expect_err("random bytes", junk, sizeof(junk), NULL, CF_E_PARSE,
 	    "no certificate or private key found");
 	junk[0] = 0x30;
-	expect_err("random bytes after a SEQUENCE tag", junk, sizeof(junk),
-	    pw, CF_E_PARSE, "");
+	expect_err("random bytes after a SEQUENCE tag", junk, sizeof(junk), pw,
+	    CF_E_PARSE, "");
 	memcpy(junk, "\xfe\xed\xfe\xed", 4);
 	expect_err("JKS magic", junk, sizeof(junk), NULL, CF_E_PARSE,
 	    "a Java KeyStore (JKS), not PKCS#12");
@@ -822,12 +825,12 @@ test_garbage_and_limits(const struct kit *k)
 	b = cf_bundle_new();
 	cf_bundle_add_cert(b, X509_dup(k->ca), &err);
 	CHECK(cf_bundle_parse("in.pem", data, len, NULL, b, &err) == -1 &&
-		err.code == CF_E_LIMIT && starts_with(err.msg, "in.pem: "),
+		  err.code == CF_E_LIMIT && starts_with(err.msg, "in.pem: "),
 	    "CF_MAX_CERTS + 1 certificates: CF_E_LIMIT naming the file");
 	CHECK(sk_X509_num(b->certs) == 1 && b->nkeys == 0,
 	    "a failed parse leaves the caller's bundle as it was");
 	CHECK(cf_bundle_parse("in.pem", data, len, NULL, b, NULL) == -1 &&
-		sk_X509_num(b->certs) == 1,
+		  sk_X509_num(b->certs) == 1,
 	    "a NULL error pointer is allowed");
 	free(data);
 
@@ -835,15 +838,15 @@ test_garbage_and_limits(const struct kit *k)
 	PEM_write_bio_X509(bio, k->leaf);
 	data = drain(bio, &len);
 	CHECK(cf_bundle_parse("in.pem", data, len, NULL, b, &err) == 0 &&
-		sk_X509_num(b->certs) == 2,
+		  sk_X509_num(b->certs) == 2,
 	    "a good parse appends to the caller's bundle");
 	free(data);
 	cf_bundle_free(b);
 
 	bio = BIO_new(BIO_s_mem());
 	for (i = 0; i <= CF_MAX_KEYS; i++)
-		PEM_write_bio_PrivateKey(bio, k->key, NULL, NULL, 0, NULL,
-		    NULL);
+		PEM_write_bio_PrivateKey(
+		    bio, k->key, NULL, NULL, 0, NULL, NULL);
 	data = drain(bio, &len);
 	expect_err("CF_MAX_KEYS + 1 keys", data, len, NULL, CF_E_LIMIT,
 	    "private keys");
@@ -900,8 +903,8 @@ main(int argc, char **argv)
 	k.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	k.ca = tp_cert("Test CA", NULL, k.ca_key, NULL, NULL, -1, 30, 1);
-	k.leaf = tp_cert("mail.example.test", NULL, k.key, k.ca, k.ca_key, -1,
-	    30, 0);
+	k.leaf = tp_cert(
+	    "mail.example.test", NULL, k.key, k.ca, k.ca_key, -1, 30, 0);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
 	check_init(argc, argv);

@@ -446,15 +446,15 @@ test_csr_cn(void)
 	CHECK(req != NULL && strcmp(sans, "mail.example.com") == 0,
 	    "cn: a good host name goes into the SANs, lower-cased");
 	X509_REQ_free(req);
-	req = cf_csr_new(
-	    k, "CN=Example Mail Gateway", "mail.example.com", &err);
+	req =
+	    cf_csr_new(k, "CN=Example Mail Gateway", "mail.example.com", &err);
 	req_sans(req, sans, sizeof(sans), &has);
 	CHECK(req != NULL && strcmp(sans, "mail.example.com") == 0,
 	    "cn: a label is taken and left out of the SANs");
 	X509_REQ_free(req);
-	CHECK(cf_subject_cn_label("CN=Example Mail Gateway,O=Ex", &label) ==
-		      1 &&
-		  label != NULL && strcmp(label, "Example Mail Gateway") == 0,
+	CHECK(
+	    cf_subject_cn_label("CN=Example Mail Gateway,O=Ex", &label) == 1 &&
+		label != NULL && strcmp(label, "Example Mail Gateway") == 0,
 	    "cn: cf_subject_cn_label finds the label");
 	free(label);
 	CHECK(cf_subject_cn_label("CN=mail.example.com", &label) == 0 &&

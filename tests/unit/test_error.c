@@ -156,8 +156,8 @@ test_codes(void)
 	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		snprintf(msg, sizeof(msg), "codes: %d is %s", want[i].code,
 		    want[i].name);
-		CHECK(strcmp(cf_code_name(want[i].code), want[i].name) == 0,
-		    msg);
+		CHECK(
+		    strcmp(cf_code_name(want[i].code), want[i].name) == 0, msg);
 	}
 	for (c = 0; c < CF_E_COUNT; c++) {
 		const char *n = cf_code_name(c);
@@ -168,8 +168,8 @@ test_codes(void)
 	CHECK(filled, "codes: every code has a name");
 	CHECK(unique, "codes: names are distinct");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		snprintf(msg, sizeof(msg),
-		    "codes: out of range %d is internal", bad[i]);
+		snprintf(msg, sizeof(msg), "codes: out of range %d is internal",
+		    bad[i]);
 		CHECK(cf_code_name(bad[i]) != NULL &&
 			  strcmp(cf_code_name(bad[i]), "internal") == 0,
 		    msg);

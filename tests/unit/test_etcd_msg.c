@@ -93,7 +93,8 @@ test_replies(void)
 		    "\"response_range\":{\"kvs\":[{\"key\":\"L2E=\",\"value\":"
 		    "\"djI=\",\"mod_revision\":\"6\"}],\"count\":\"1\"}}]}",
 		  "txn", &r) == 0 &&
-		  !r.succeeded && r.n_kvs == 1 && strcmp((char *)r.kvs[0].value, "v2") == 0,
+		  !r.succeeded && r.n_kvs == 1 &&
+		  strcmp((char *)r.kvs[0].value, "v2") == 0,
 	    "reply: a lost txn (no succeeded) carries the failure's range");
 	reply_clear(&r);
 	CHECK(parse("{\"header\":{},\"succeeded\":true,\"responses\":[{"
@@ -135,7 +136,8 @@ test_errors(void)
 		      -1 &&
 		  grpc == 7 && err.code == CF_E_DENIED,
 	    "error: PermissionDenied is CF_E_DENIED");
-	CHECK_STR(err.msg, "etcd put: https://h:1: etcdserver: permission denied",
+	CHECK_STR(err.msg,
+	    "etcd put: https://h:1: etcdserver: permission denied",
 	    "error: names the call, the endpoint and etcd's message");
 	CHECK_STR(etcd_error_reason(&err), "etcdserver: permission denied",
 	    "error: the reason alone, past the URL's colons");
@@ -163,8 +165,8 @@ test_requests(void)
 	struct etcd_req *auth;
 	char *s;
 
-	etcd_txn_compare(txn, "k", 1, ETCD_MOD, ETCD_EQUAL, 9007199254740993LL,
-	    NULL, 0);
+	etcd_txn_compare(
+	    txn, "k", 1, ETCD_MOD, ETCD_EQUAL, 9007199254740993LL, NULL, 0);
 	etcd_txn_op(txn, 1, etcd_req_put("k", 1, "v", 1, 0, 0));
 	etcd_txn_op(txn, 0, etcd_req_range("k", 1, 0, 0, 0));
 	s = json_dumps(txn->body, JSON_COMPACT | JSON_SORT_KEYS);

@@ -1,4 +1,5 @@
-/* test_identity.c - keys, self-signed certificates, fingerprints, identities. */
+/* test_identity.c - keys, self-signed certificates, fingerprints, identities.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,8 +74,8 @@ main(void)
 	CHECK((X509_get_extended_key_usage(x) & XKU_SSL_CLIENT) != 0,
 	    "identity: a client identity has clientAuth");
 	cf_cert_fingerprint(x, fp);
-	CHECK(cf_identity_load(kf, cf, "ignored", 1, &k2, &x2, &created,
-		  &err) == 0 &&
+	CHECK(cf_identity_load(
+		  kf, cf, "ignored", 1, &k2, &x2, &created, &err) == 0 &&
 		  !created,
 	    "identity: loaded, not made again");
 	cf_cert_fingerprint(x2, fp2);
@@ -82,9 +83,9 @@ main(void)
 	EVP_PKEY_free(k2);
 	X509_free(x2);
 	chmod(kf, 0644);
-	CHECK(cf_identity_load(kf, cf, "x", 1, &k2, &x2, &created, &err) ==
-		      -1 &&
-		  err.code == CF_E_DENIED,
+	CHECK(
+	    cf_identity_load(kf, cf, "x", 1, &k2, &x2, &created, &err) == -1 &&
+		err.code == CF_E_DENIED,
 	    "identity: a key file others can read is refused");
 	EVP_PKEY_free(k);
 	X509_free(x);

@@ -39,8 +39,11 @@ test_import(void)
 {
 	static const unsigned char key[] = "-----BEGIN PRIVATE KEY-----";
 	struct cf_input in = {"m.pem", key, sizeof(key) - 1};
-	struct cf_import_opts o = {.password = "pw", .exportable = 1,
-	    .services = "smtp,lb", .force = 1, .skip_missing = 1};
+	struct cf_import_opts o = {.password = "pw",
+	    .exportable = 1,
+	    .services = "smtp,lb",
+	    .force = 1,
+	    .skip_missing = 1};
 	struct cf_import_opts back;
 	struct cf_msg_files files = {0};
 	struct cf_error err;
@@ -97,8 +100,10 @@ test_import(void)
 static void
 test_export(void)
 {
-	struct cf_export_opts o = {.format = CF_EXPORT_PEM, .no_key = 1,
-	    .targets = "ex2,ex3"}, back;
+	struct cf_export_opts o = {.format = CF_EXPORT_PEM,
+				  .no_key = 1,
+				  .targets = "ex2,ex3"},
+			      back;
 	struct cf_error err;
 	const char *thumb;
 	char *targets = NULL, *t;
@@ -115,7 +120,8 @@ test_export(void)
 	CHECK(cf_msg_export_decode(body, &thumb, &back, &targets, &err) == 0 &&
 		  strcmp(thumb, "ABCD1234") == 0 &&
 		  back.format == CF_EXPORT_PEM && back.no_key &&
-		  back.password == NULL && strcmp(back.targets, "ex2, ex3") == 0,
+		  back.password == NULL &&
+		  strcmp(back.targets, "ex2, ex3") == 0,
 	    "msg: export round trip; targets joined for the audit");
 	free(targets);
 	json_decref(body);
@@ -177,10 +183,15 @@ test_small(void)
 static void
 test_issue(void)
 {
-	struct cf_selfsigned_opts so = {.subject = "CN=x", .key = "p256",
-	    .days = 30, .services = "imap"}, sb;
-	struct cf_request_opts ro = {.subject = "CN=y", .domains = "y,z",
-	    .exportable = 1}, rb;
+	struct cf_selfsigned_opts so = {.subject = "CN=x",
+				      .key = "p256",
+				      .days = 30,
+				      .services = "imap"},
+				  sb;
+	struct cf_request_opts ro = {.subject = "CN=y",
+				   .domains = "y,z",
+				   .exportable = 1},
+			       rb;
 	const char *pems[] = {"PEM1", "PEM2"}, **pb = NULL, *thumb;
 	struct cf_import_opts io = {.services = "https"}, ib;
 	struct cf_buf blob = {(unsigned char *)"\x01\x02\x03", 3}, bb = {0};
@@ -238,8 +249,8 @@ test_issue(void)
 static void
 test_replies(void)
 {
-	struct cf_import_result r = {THUMB, "https,smtp", "imported", NULL,
-	    "lb"};
+	struct cf_import_result r = {
+	    THUMB, "https,smtp", "imported", NULL, "lb"};
 	struct cf_import_result *rb = NULL;
 	struct cf_buf data = {(unsigned char *)"secret", 6}, back = {0};
 	char thumb[CF_THUMB_LEN + 1], *detail = NULL, *moved = NULL;
@@ -273,8 +284,8 @@ test_replies(void)
 	CHECK(cf_msg_results_decode(o, &rb, &n, &err) == 0 && n == 1 &&
 		  strcmp(rb[0].thumbprint, THUMB) == 0 &&
 		  strcmp(rb[0].services, "https,smtp") == 0 &&
-		  strcmp(rb[0].what, "imported") == 0 &&
-		  rb[0].detail == NULL && strcmp(rb[0].skipped, "lb") == 0,
+		  strcmp(rb[0].what, "imported") == 0 && rb[0].detail == NULL &&
+		  strcmp(rb[0].skipped, "lb") == 0,
 	    "msg: import results round trip");
 	cf_import_results_free(rb, n);
 	json_decref(o);
@@ -299,14 +310,14 @@ test_replies(void)
 	    "msg: an empty detail decodes as none");
 	json_decref(o);
 	o = cf_msg_thumb_encode("ABCD");
-	CHECK(cf_msg_thumb_decode(o, thumb, &err) == -1 &&
-		  err.code == CF_E_PARSE,
+	CHECK(
+	    cf_msg_thumb_decode(o, thumb, &err) == -1 && err.code == CF_E_PARSE,
 	    "msg: a short thumbprint is malformed");
 	json_decref(o);
 
 	o = cf_msg_data_encode(THUMB, &data);
-	CHECK(cf_msg_data_decode(o, thumb, &back, &err) == 0 &&
-		  back.len == 6 && memcmp(back.data, "secret", 6) == 0 &&
+	CHECK(cf_msg_data_decode(o, thumb, &back, &err) == 0 && back.len == 6 &&
+		  memcmp(back.data, "secret", 6) == 0 &&
 		  json_string_value(json_object_get(o, "data"))[0] == '\0',
 	    "msg: export's data round trip, its Base64 wiped once read");
 	cf_buf_clear(&back);
@@ -331,16 +342,33 @@ static void
 test_lists(void)
 {
 	struct cf_audit rec = {7, 1700000000, "unix:uid0", "import", THUMB,
-	    "ok"}, *rb = NULL;
-	struct cf_service_view sv = {.name = "https", .kind = "nginx",
-	    .assigned = THUMB, .endpoint = "127.0.0.1:443", .check_host = "",
-	    .check_port = "", .proto = "smtp", .sni = "mail", .match = -1,
-	    .problem = "", .not_after = 1700000000}, *vb = NULL;
-	struct cf_view v = {.thumbprint = THUMB, .subject = "CN=a",
-	    .issuer = "CN=b", .friendly_name = "", .serial = "01",
-	    .key_type = "EC-P256", .services = "https,smtp", .domains = "a,b",
-	    .chain = "", .status = "Valid", .exportable = 1,
-	    .not_before = 1700000000}, *cb = NULL;
+			    "ok"},
+			*rb = NULL;
+	struct cf_service_view sv = {.name = "https",
+				   .kind = "nginx",
+				   .assigned = THUMB,
+				   .endpoint = "127.0.0.1:443",
+				   .check_host = "",
+				   .check_port = "",
+				   .proto = "smtp",
+				   .sni = "mail",
+				   .match = -1,
+				   .problem = "",
+				   .not_after = 1700000000},
+			       *vb = NULL;
+	struct cf_view v = {.thumbprint = THUMB,
+			   .subject = "CN=a",
+			   .issuer = "CN=b",
+			   .friendly_name = "",
+			   .serial = "01",
+			   .key_type = "EC-P256",
+			   .services = "https,smtp",
+			   .domains = "a,b",
+			   .chain = "",
+			   .status = "Valid",
+			   .exportable = 1,
+			   .not_before = 1700000000},
+		       *cb = NULL;
 	struct cf_error err;
 	size_t n = 0;
 	json_t *a;
@@ -384,22 +412,25 @@ test_lists(void)
 static void
 test_queries(void)
 {
-	struct cf_audit_page p = {.since = 5, .after = 7, .limit = 20,
-	    .newest = 1}, back;
+	struct cf_audit_page p = {.since = 5,
+				 .after = 7,
+				 .limit = 20,
+				 .newest = 1},
+			     back;
 	struct cf_error err;
 	char *q = cf_msg_log_query(&p), *t;
 
-	CHECK(cf_msg_log_query_decode(q, &back, &err) == 0 &&
-		  back.since == 5 && back.after == 7 && back.before == 0 &&
-		  back.limit == 20 && back.newest == 1,
+	CHECK(cf_msg_log_query_decode(q, &back, &err) == 0 && back.since == 5 &&
+		  back.after == 7 && back.before == 0 && back.limit == 20 &&
+		  back.newest == 1,
 	    "msg: log's page round trip");
 	free(q);
 	CHECK(cf_msg_log_query_decode(NULL, &back, &err) == 0 &&
 		  back.limit == CF_LOG_PAGE_MAX && back.since == 0,
 	    "msg: no query is the first full page");
-	CHECK(cf_msg_log_query_decode("since=1&limit=1001", &back, &err) ==
-		      -1 &&
-		  strstr(err.msg, "limit") != NULL,
+	CHECK(
+	    cf_msg_log_query_decode("since=1&limit=1001", &back, &err) == -1 &&
+		strstr(err.msg, "limit") != NULL,
 	    "msg: a limit above a page is refused by name");
 	CHECK(cf_msg_log_query_decode("after=-1", &back, &err) == -1,
 	    "msg: a negative cursor is refused");

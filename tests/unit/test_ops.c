@@ -15,7 +15,6 @@
 #include "opstest.h"
 #include "testpki.h"
 
-
 /*
  * Every service change is audited on the store where it happened, by
  * one path whichever operation made it: import --services (also when the
@@ -69,8 +68,7 @@ services_audited(X509 *leaf, EVP_PKEY *lk, X509 *expired, EVP_PKEY *other)
 	    "found (exit 1), not a usage error");
 	o.skip_missing = 1;
 	CHECK(cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 && n == 1 &&
-		  res[0].skipped != NULL &&
-		  strcmp(res[0].skipped, "lb") == 0 &&
+		  res[0].skipped != NULL && strcmp(res[0].skipped, "lb") == 0 &&
 		  strstr(res[0].services, "smtp") != NULL,
 	    "import, skipping missing services: smtp assigned, lb skipped "
 	    "and said");
@@ -131,8 +129,8 @@ static void
 replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 {
 	EVP_PKEY *k2 = tp_key(0);
-	X509 *renewed = tp_cert("mail.example.com", "mail.example.com", k2,
-	    inter, ik, -1, 90, 0);
+	X509 *renewed = tp_cert(
+	    "mail.example.com", "mail.example.com", k2, inter, ik, -1, 90, 0);
 	char old_t[CF_THUMB_LEN + 1], new_t[CF_THUMB_LEN + 1], thumb[41];
 	char *pem = tp_pem(&renewed, 1, k2), *moved = NULL, *before;
 	char taken[32];
@@ -146,8 +144,8 @@ replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 	    "replace: the renewed certificate is imported");
 	cf_import_results_free(res, n);
 	nbefore = count();
-	CHECK(cf_op_replace(s, "test", "0123456789AB", new_t, 0, thumb,
-		  &moved, NULL, &err) == -1 &&
+	CHECK(cf_op_replace(s, "test", "0123456789AB", new_t, 0, thumb, &moved,
+		  NULL, &err) == -1 &&
 		  err.code == CF_E_NOTFOUND && moved == NULL &&
 		  strcmp(services_of(old_t), before) == 0,
 	    "replace: an unknown old certificate is not found; nothing moves");
@@ -155,8 +153,8 @@ replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 		  &err) == -1 &&
 		  err.code == CF_E_USAGE,
 	    "replace: the same certificate twice is a usage error");
-	CHECK(cf_op_replace(s, "test", old_t, new_t, 0, thumb, &moved, NULL,
-		  &err) == 0 &&
+	CHECK(cf_op_replace(
+		  s, "test", old_t, new_t, 0, thumb, &moved, NULL, &err) == 0 &&
 		  strcmp(thumb, new_t) == 0 && strcmp(moved, before) == 0 &&
 		  strcmp(services_of(new_t), before) == 0 &&
 		  strcmp(services_of(old_t), "") == 0 && count() == nbefore,
@@ -167,8 +165,8 @@ replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 	CHECK(audited("enable", new_t, taken) == 3,
 	    "audit: replace's service changes are enable records, one per "
 	    "service (https, pop, smtp), saying where it came from");
-	CHECK(cf_op_replace(s, "test", old_t, new_t, 0, thumb, &moved, NULL,
-		  &err) == 0 &&
+	CHECK(cf_op_replace(
+		  s, "test", old_t, new_t, 0, thumb, &moved, NULL, &err) == 0 &&
 		  strcmp(moved, "") == 0,
 	    "replace: again, nothing left to move");
 	free(moved);
@@ -177,7 +175,6 @@ replace(X509 *leaf, X509 *inter, EVP_PKEY *ik)
 	X509_free(renewed);
 	EVP_PKEY_free(k2);
 }
-
 
 /* The PKI the tests import: a root, an intermediate, a leaf it issued
  * (key lk), an expired and a forged certificate (key other). */
@@ -261,8 +258,8 @@ test_import(const struct pki *k)
 		  strstr(err.msg, "incomplete") != NULL && count() == 0,
 	    "import --services: a chain that reaches no k->root cannot serve; "
 	    "nothing imported");
-	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 &&
-		  n == 1 && strcmp(res[0].thumbprint, k->leaf_t) == 0 &&
+	CHECK(import_pem("bundle.pem", pem, 0, NULL, &res, &n) == 0 && n == 1 &&
+		  strcmp(res[0].thumbprint, k->leaf_t) == 0 &&
 		  strcmp(res[0].what, "imported") == 0 &&
 		  strcmp(res[0].services, "") == 0,
 	    "import: the leaf of a key-first PEM bundle");
@@ -298,7 +295,6 @@ test_import(const struct pki *k)
 		  strstr(v[0].chain, k->root_t) != NULL,
 	    "get: the chain reaches the root");
 	cf_views_free(v, n);
-
 }
 
 static void
@@ -323,7 +319,6 @@ test_status(const struct pki *k)
 	    "status: a signature the named issuer did not make is Invalid");
 	cf_import_results_free(res, n);
 	free(pem);
-
 }
 
 /* A key that does not match, or garbage: refused, nothing changed. */
@@ -341,11 +336,12 @@ test_refusals(const struct pki *k)
 		    NULL, -1, 30, 0);
 		char *c = tp_pem(&x, 1, NULL), *kp = tp_pem(NULL, 0, k->lk);
 		pem = xasprintf("%s%s", c, kp);
-		CHECK(import_pem("mismatch.pem", pem, 0, NULL, &res, &n) ==
-			      -1 &&
-			  err.code == CF_E_MISMATCH &&
-			  strstr(err.msg, "mismatch.pem") != NULL,
-		    "import: key and certificate that do not match are refused");
+		CHECK(
+		    import_pem("mismatch.pem", pem, 0, NULL, &res, &n) == -1 &&
+			err.code == CF_E_MISMATCH &&
+			strstr(err.msg, "mismatch.pem") != NULL,
+		    "import: key and certificate that do not match are "
+		    "refused");
 		CHECK(count() == before, "import: a refused file changes "
 					 "nothing");
 		free(c);
@@ -353,11 +349,10 @@ test_refusals(const struct pki *k)
 		free(pem);
 		X509_free(x);
 	}
-	CHECK(import_pem("garbage.pem", "hello world", 0, NULL, &res, &n) ==
-		      -1 &&
-		  err.code == CF_E_PARSE,
+	CHECK(
+	    import_pem("garbage.pem", "hello world", 0, NULL, &res, &n) == -1 &&
+		err.code == CF_E_PARSE,
 	    "import: garbage is a parse error");
-
 }
 
 /* Export: refused for a key imported without --exportable. */
@@ -397,7 +392,6 @@ test_export(const struct pki *k)
 		CHECK(certs == 3, "export: the whole chain comes along");
 	}
 	cf_buf_clear(&out);
-
 }
 
 static void
@@ -408,16 +402,16 @@ test_services(const struct pki *k)
 
 	stock("services", k, "https,smtp");
 	before = count();
-	CHECK(cf_op_enable(s, "test", k->root_t, "https", 0, NULL, NULL,
-		  &err) == -1 &&
+	CHECK(cf_op_enable(
+		  s, "test", k->root_t, "https", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_DENIED,
 	    "enable: a certificate without a key cannot serve");
 	CHECK(cf_op_enable(s, "test", k->leaf_t, "imap,IIS", 0, thumb, NULL,
 		  &err) == 0 &&
 		  strcmp(thumb, k->leaf_t) == 0,
 	    "enable: IIS is https, imap added");
-	CHECK(cf_op_enable(s, "test", k->leaf_t, "ftp", 0, NULL, NULL,
-		  &err) == -1 &&
+	CHECK(cf_op_enable(s, "test", k->leaf_t, "ftp", 0, NULL, NULL, &err) ==
+		      -1 &&
 		  err.code == CF_E_NOTFOUND &&
 		  strstr(err.msg, "ftp: unknown service") != NULL,
 	    "enable: an unknown service is not found here (another server "
@@ -466,8 +460,8 @@ test_services_by_key(const struct pki *k)
 		    "import --services: refused when no certificate has a key");
 		size_t nres = 0;
 		CHECK(cf_op_import(s, in, 4, &o, &res, &nres, &err) == 0 &&
-			  cf_op_get(s, k->leaf_t, &v, &n, &err) == 0 && n == 1 &&
-			  strcmp(v[0].services, "pop") == 0,
+			  cf_op_get(s, k->leaf_t, &v, &n, &err) == 0 &&
+			  n == 1 && strcmp(v[0].services, "pop") == 0,
 		    "import --services: the certificate with the key serves, "
 		    "whatever the file order");
 		cf_views_free(v, n);
@@ -477,7 +471,6 @@ test_services_by_key(const struct pki *k)
 		free(c2);
 		free(c3);
 	}
-
 }
 
 int
@@ -491,16 +484,16 @@ main(int argc, char **argv)
 	k.lk = tp_key(2048);
 	k.other = tp_key(0);
 	k.root = tp_cert("Test Root", NULL, k.rk, NULL, NULL, -1, 3650, 1);
-	k.inter = tp_cert("Test Intermediate", NULL, k.ik, k.root, k.rk, -1,
-	    1825, 1);
+	k.inter =
+	    tp_cert("Test Intermediate", NULL, k.ik, k.root, k.rk, -1, 1825, 1);
 	k.leaf = tp_cert("mail.example.com",
 	    "mail.example.com,mail,autodiscover.example.com", k.lk, k.inter,
 	    k.ik, -1, 90, 0);
-	k.expired = tp_cert("old.example.com", NULL, k.other, k.inter, k.ik,
-	    -400, -10, 0);
+	k.expired = tp_cert(
+	    "old.example.com", NULL, k.other, k.inter, k.ik, -400, -10, 0);
 	/* names inter as issuer, signed by other */
-	k.forged = tp_cert("forged.example.com", NULL, k.other, k.inter,
-	    k.other, -1, 90, 0);
+	k.forged = tp_cert(
+	    "forged.example.com", NULL, k.other, k.inter, k.other, -1, 90, 0);
 	cf_cert_thumbprint(k.leaf, k.leaf_t);
 	cf_cert_thumbprint(k.root, k.root_t);
 

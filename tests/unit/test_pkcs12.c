@@ -29,8 +29,8 @@ same_cert(X509 *a, X509 *b)
 	unsigned la = 0, lb = 0;
 
 	return a != NULL && b != NULL && X509_digest(a, EVP_sha1(), da, &la) &&
-	    X509_digest(b, EVP_sha1(), db, &lb) && la == lb &&
-	    memcmp(da, db, la) == 0;
+	       X509_digest(b, EVP_sha1(), db, &lb) && la == lb &&
+	       memcmp(da, db, la) == 0;
 }
 
 static int
@@ -45,9 +45,9 @@ parse(const unsigned char *der, size_t len, const char *pass,
 /* ---- what a profile writes ------------------------------------------ */
 
 struct algs {
-	int pbe_nid;	 /* outer OID */
-	int cipher_nid;	 /* PBES2 cipher */
-	int prf_nid;	 /* PBES2 PRF */
+	int pbe_nid;    /* outer OID */
+	int cipher_nid; /* PBES2 cipher */
+	int prf_nid;    /* PBES2 PRF */
 	long iter;
 	int salt_len;
 };
@@ -60,9 +60,10 @@ algs_of(const X509_ALGOR *alg, struct algs *a)
 	if (a->pbe_nid == NID_pbes2) {
 		PBE2PARAM *p2 = ASN1_TYPE_unpack_sequence(
 		    ASN1_ITEM_rptr(PBE2PARAM), alg->parameter);
-		PBKDF2PARAM *k = p2 == NULL ? NULL :
-		    ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-			p2->keyfunc->parameter);
+		PBKDF2PARAM *k = p2 == NULL ? NULL
+					    : ASN1_TYPE_unpack_sequence(
+						  ASN1_ITEM_rptr(PBKDF2PARAM),
+						  p2->keyfunc->parameter);
 		if (k != NULL) {
 			a->cipher_nid = OBJ_obj2nid(p2->encryption->algorithm);
 			a->prf_nid = k->prf ? OBJ_obj2nid(k->prf->algorithm)
@@ -73,8 +74,8 @@ algs_of(const X509_ALGOR *alg, struct algs *a)
 		PBE2PARAM_free(p2);
 		PBKDF2PARAM_free(k);
 	} else {
-		PBEPARAM *p = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBEPARAM),
-		    alg->parameter);
+		PBEPARAM *p = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBEPARAM), alg->parameter);
 		if (p != NULL) {
 			a->iter = ASN1_INTEGER_get(p->iter);
 			a->salt_len = p->salt->length;
@@ -101,7 +102,7 @@ layout_of(const unsigned char *der, size_t len, struct layout *l)
 {
 	const unsigned char *p = der;
 	PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)len);
-	STACK_OF(PKCS7) *safes;
+	STACK_OF(PKCS7) * safes;
 	const ASN1_OCTET_STRING *mac, *salt;
 	const X509_ALGOR *macalg, *alg;
 	const ASN1_INTEGER *iter;
@@ -119,7 +120,7 @@ layout_of(const unsigned char *der, size_t len, struct layout *l)
 	l->nsafes = sk_PKCS7_num(safes);
 	for (i = 0; i < sk_PKCS7_num(safes); i++) {
 		PKCS7 *p7 = sk_PKCS7_value(safes, i);
-		STACK_OF(PKCS12_SAFEBAG) *bags;
+		STACK_OF(PKCS12_SAFEBAG) * bags;
 		PKCS12_SAFEBAG *bag;
 
 		if (OBJ_obj2nid(p7->type) == NID_pkcs7_encrypted) {
@@ -131,18 +132,18 @@ layout_of(const unsigned char *der, size_t len, struct layout *l)
 			continue;
 		bag = sk_PKCS12_SAFEBAG_value(bags, 0);
 		if (PKCS12_SAFEBAG_get_nid(bag) == NID_pkcs8ShroudedKeyBag) {
-			X509_SIG_get0(PKCS12_SAFEBAG_get0_pkcs8(bag), &alg,
-			    NULL);
+			X509_SIG_get0(
+			    PKCS12_SAFEBAG_get0_pkcs8(bag), &alg, NULL);
 			algs_of(alg, &l->key);
-			l->key_fn = PKCS12_SAFEBAG_get0_attr(bag,
-					NID_friendlyName) != NULL;
-			l->key_id = PKCS12_SAFEBAG_get0_attr(bag,
-					NID_localKeyID) != NULL;
+			l->key_fn = PKCS12_SAFEBAG_get0_attr(
+					bag, NID_friendlyName) != NULL;
+			l->key_id = PKCS12_SAFEBAG_get0_attr(
+					bag, NID_localKeyID) != NULL;
 		} else {
-			l->cert_fn = PKCS12_SAFEBAG_get0_attr(bag,
-					 NID_friendlyName) != NULL;
-			l->cert_id = PKCS12_SAFEBAG_get0_attr(bag,
-					 NID_localKeyID) != NULL;
+			l->cert_fn = PKCS12_SAFEBAG_get0_attr(
+					 bag, NID_friendlyName) != NULL;
+			l->cert_id = PKCS12_SAFEBAG_get0_attr(
+					 bag, NID_localKeyID) != NULL;
 		}
 		sk_PKCS12_SAFEBAG_pop_free(bags, PKCS12_SAFEBAG_free);
 	}
@@ -156,7 +157,7 @@ layout_of(const unsigned char *der, size_t len, struct layout *l)
 
 static void
 test_profile(const char *label, enum cf_p12_profile prof, X509 *leaf,
-    EVP_PKEY *key, STACK_OF(X509) *chain, long want_iter)
+    EVP_PKEY *key, STACK_OF(X509) * chain, long want_iter)
 {
 	unsigned char *der = NULL;
 	size_t len = 0;
@@ -181,19 +182,21 @@ test_profile(const char *label, enum cf_p12_profile prof, X509 *leaf,
 	CHECK(l.mac_salt == (modern ? 16 : 20), N("MAC salt length"));
 	if (modern) {
 		CHECK(l.cert.pbe_nid == NID_pbes2 &&
-			l.cert.cipher_nid == NID_aes_256_cbc &&
-			l.cert.prf_nid == NID_hmacWithSHA256,
+			  l.cert.cipher_nid == NID_aes_256_cbc &&
+			  l.cert.prf_nid == NID_hmacWithSHA256,
 		    N("certificates: PBES2 AES-256-CBC, PBKDF2-HMAC-SHA256"));
 		CHECK(l.key.pbe_nid == NID_pbes2 &&
-			l.key.cipher_nid == NID_aes_256_cbc &&
-			l.key.prf_nid == NID_hmacWithSHA256,
+			  l.key.cipher_nid == NID_aes_256_cbc &&
+			  l.key.prf_nid == NID_hmacWithSHA256,
 		    N("key: PBES2 AES-256-CBC, PBKDF2-HMAC-SHA256"));
 		CHECK(l.cert.salt_len == 16 && l.key.salt_len == 16,
 		    N("16-byte salts on both bags"));
 	} else {
-		CHECK(l.cert.pbe_nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC &&
+		CHECK(
+		    l.cert.pbe_nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC &&
 			l.key.pbe_nid == NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
-		    N("certificates and key: pbeWithSHA1And3-KeyTripleDES-CBC"));
+		    N("certificates and key: "
+		      "pbeWithSHA1And3-KeyTripleDES-CBC"));
 		CHECK(l.cert.salt_len == 8 && l.key.salt_len == 8,
 		    N("8-byte salts as Windows writes"));
 	}
@@ -205,12 +208,13 @@ test_profile(const char *label, enum cf_p12_profile prof, X509 *leaf,
 	CHECK(parse(der, len, pw, &b, &err) == 0, N("parses back"));
 	CHECK(sk_X509_num(b->certs) == 1 + sk_X509_num(chain) && b->nkeys == 1,
 	    N("all certificates and the key"));
-	CHECK(same_cert(sk_X509_value(b->certs, 0), leaf),
-	    N("same thumbprint"));
-	CHECK(b->nkeys == 1 && EVP_PKEY_eq(b->keys[0], key) == 1,
-	    N("same key"));
+	CHECK(
+	    same_cert(sk_X509_value(b->certs, 0), leaf), N("same thumbprint"));
+	CHECK(
+	    b->nkeys == 1 && EVP_PKEY_eq(b->keys[0], key) == 1, N("same key"));
 	alias = X509_alias_get0(sk_X509_value(b->certs, 0), &aliaslen);
-	CHECK(alias != NULL &&
+	CHECK(
+	    alias != NULL &&
 		(size_t)aliaslen == strlen("mail.example.test (ünï)") &&
 		memcmp(alias, "mail.example.test (ünï)", (size_t)aliaslen) == 0,
 	    N("friendlyName comes back as the UTF-8 alias"));
@@ -218,15 +222,15 @@ test_profile(const char *label, enum cf_p12_profile prof, X509 *leaf,
 	cf_bundle_free(b);
 
 	CHECK(parse(der, len, "wrong", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD &&
-		strstr(err.msg, "MAC verification failed (wrong password?)"),
+		  err.code == CF_E_PASSWORD &&
+		  strstr(err.msg, "MAC verification failed (wrong password?)"),
 	    N("wrong password is CF_E_PASSWORD"));
 	CHECK(sk_X509_num(b->certs) == 0 && b->nkeys == 0,
 	    N("failure leaves the bundle empty"));
 	cf_bundle_free(b);
 	CHECK(parse(der, len, NULL, &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD &&
-		strstr(err.msg, "a password is needed"),
+		  err.code == CF_E_PASSWORD &&
+		  strstr(err.msg, "a password is needed"),
 	    N("no password is 'a password is needed'"));
 	cf_bundle_free(b);
 	free(der);
@@ -262,22 +266,22 @@ fake_shrouded(long iter, int pbes2)
 		    OBJ_nid2obj(NID_pbe_WithSHA1And3_Key_TripleDES_CBC),
 		    V_ASN1_SEQUENCE, seq);
 	} else {
-		X509_ALGOR *a = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), 1000,
-		    NULL, 16, NULL, NID_hmacWithSHA256);
+		X509_ALGOR *a = PKCS5_pbe2_set_iv(EVP_aes_256_cbc(), 1000, NULL,
+		    16, NULL, NID_hmacWithSHA256);
 
-		p2 = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBE2PARAM),
-		    a->parameter);
+		p2 = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBE2PARAM), a->parameter);
 		X509_ALGOR_free(a);
-		kdf = ASN1_TYPE_unpack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM),
-		    p2->keyfunc->parameter);
+		kdf = ASN1_TYPE_unpack_sequence(
+		    ASN1_ITEM_rptr(PBKDF2PARAM), p2->keyfunc->parameter);
 		ASN1_INTEGER_set(kdf->iter, iter);
 		ASN1_TYPE_free(p2->keyfunc->parameter);
 		p2->keyfunc->parameter = NULL;
-		ASN1_TYPE_pack_sequence(ASN1_ITEM_rptr(PBKDF2PARAM), kdf,
-		    &p2->keyfunc->parameter);
+		ASN1_TYPE_pack_sequence(
+		    ASN1_ITEM_rptr(PBKDF2PARAM), kdf, &p2->keyfunc->parameter);
 		seq = ASN1_item_pack(p2, ASN1_ITEM_rptr(PBE2PARAM), NULL);
-		X509_ALGOR_set0(alg, OBJ_nid2obj(NID_pbes2), V_ASN1_SEQUENCE,
-		    seq);
+		X509_ALGOR_set0(
+		    alg, OBJ_nid2obj(NID_pbes2), V_ASN1_SEQUENCE, seq);
 	}
 	PBEPARAM_free(pbe);
 	PBE2PARAM_free(p2);
@@ -304,8 +308,8 @@ fake_file(long iter, int nbags, int pbes2, int in_encrypted,
 		sk_PKCS12_SAFEBAG_push(bags, fake_shrouded(iter, pbes2));
 	if (in_encrypted)
 		sk_PKCS7_push(safes, PKCS12_pack_p7encdata(
-		    NID_pbe_WithSHA1And3_Key_TripleDES_CBC, pw, -1, NULL, 8,
-		    1000, bags));
+					 NID_pbe_WithSHA1And3_Key_TripleDES_CBC,
+					 pw, -1, NULL, 8, 1000, bags));
 	else
 		sk_PKCS7_push(safes, PKCS12_pack_p7data(bags));
 	p12 = PKCS12_add_safes(safes, 0);
@@ -355,7 +359,8 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 	    NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 2000000, 1, 0, NULL, NULL);
 	der = to_der(p12, &len);
 	t = clock();
-	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
+	CHECK(
+	    parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
 		strstr(err.msg, "iteration count 2000000 exceeds the limit of "
 				"1000000; refusing to spend minutes deriving "
 				"keys"),
@@ -370,7 +375,7 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 	der = to_der(p12, &len);
 	t = clock();
 	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
-		strstr(err.msg, "MAC iteration count 2000000"),
+		  strstr(err.msg, "MAC iteration count 2000000"),
 	    "MAC iteration 2000000: CF_E_LIMIT");
 	CHECK(seconds_since(t) < 0.5, "MAC iteration cap: refused at once");
 	cf_bundle_free(b);
@@ -389,7 +394,7 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 	fake_file(1000000, 11, 0, 0, &der, &len);
 	t = clock();
 	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
-		strstr(err.msg, "over the limit of 10000000"),
+		  strstr(err.msg, "over the limit of 10000000"),
 	    "11 keys of 1000000 iterations: total over the cap");
 	CHECK(seconds_since(t) < 0.5, "total cap: refused before deriving");
 	cf_bundle_free(b);
@@ -404,7 +409,7 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 	fake_file(2000000, 1, 0, 1, &der, &len);
 	t = clock();
 	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
-		strstr(err.msg, "private key iteration count 2000000"),
+		  strstr(err.msg, "private key iteration count 2000000"),
 	    "key bag inside an encrypted safe: checked before decrypting");
 	CHECK(seconds_since(t) < 0.5, "nested key cap: refused at once");
 	cf_bundle_free(b);
@@ -412,7 +417,7 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 
 	fake_file(0, 1, 0, 0, &der, &len);
 	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_PARSE &&
-		strstr(err.msg, "not positive"),
+		  strstr(err.msg, "not positive"),
 	    "iteration count 0: CF_E_PARSE");
 	cf_bundle_free(b);
 	free(der);
@@ -425,7 +430,7 @@ test_caps(X509 *leaf, EVP_PKEY *key)
 
 	fake_file(1000, CF_P12_MAX_BAGS + 1, 0, 0, &der, &len);
 	CHECK(parse(der, len, pw, &b, &err) == -1 && err.code == CF_E_LIMIT &&
-		strstr(err.msg, "bags"),
+		  strstr(err.msg, "bags"),
 	    "more bags than CF_P12_MAX_BAGS: CF_E_LIMIT");
 	cf_bundle_free(b);
 	free(der);
@@ -441,7 +446,7 @@ static void
 test_nested_keys(X509 *leaf, EVP_PKEY *key, EVP_PKEY *other)
 {
 	STACK_OF(PKCS7) *safes = NULL;
-	STACK_OF(PKCS12_SAFEBAG) *bags;
+	STACK_OF(PKCS12_SAFEBAG) * bags;
 	EVP_PKEY *keys[2] = {key, other};
 	struct cf_error err;
 	struct cf_bundle *b;
@@ -463,15 +468,15 @@ test_nested_keys(X509 *leaf, EVP_PKEY *key, EVP_PKEY *other)
 	PKCS12_set_mac(p12, pw, -1, NULL, 8, 1000, EVP_sha256());
 	der = to_der(p12, &len);
 	CHECK(parse(der, len, pw, &b, &err) == 0 && b->nkeys == 2 &&
-		sk_X509_num(b->certs) == 1 &&
-		EVP_PKEY_eq(b->keys[0], key) == 1 &&
-		EVP_PKEY_eq(b->keys[1], other) == 1,
+		  sk_X509_num(b->certs) == 1 &&
+		  EVP_PKEY_eq(b->keys[0], key) == 1 &&
+		  EVP_PKEY_eq(b->keys[1], other) == 1,
 	    "keys inside two encrypted safes: each decrypts to its key");
 	cf_bundle_free(b);
 	CHECK(parse(der, len, "wrong", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD &&
-		strcmp(err.msg,
-		    "t.p12: MAC verification failed (wrong password?)") == 0,
+		  err.code == CF_E_PASSWORD &&
+		  strcmp(err.msg,
+		      "t.p12: MAC verification failed (wrong password?)") == 0,
 	    "keys inside encrypted safes, wrong password: the file named "
 	    "once, first");
 	cf_bundle_free(b);
@@ -480,7 +485,8 @@ test_nested_keys(X509 *leaf, EVP_PKEY *key, EVP_PKEY *other)
 	sk_PKCS7_pop_free(safes, PKCS7_free);
 }
 
-/* ---- passwords -------------------------------------------------------------- */
+/* ---- passwords --------------------------------------------------------------
+ */
 
 static void
 test_passwords(X509 *leaf, EVP_PKEY *key)
@@ -503,8 +509,7 @@ test_passwords(X509 *leaf, EVP_PKEY *key)
 	CHECK(parse(der, len, "", &b, &err) == 0 && b->nkeys == 1,
 	    "NULL-password file opens with \"\"");
 	cf_bundle_free(b);
-	CHECK(parse(der, len, "x", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD,
+	CHECK(parse(der, len, "x", &b, &err) == -1 && err.code == CF_E_PASSWORD,
 	    "NULL-password file with a password: MAC fails");
 	cf_bundle_free(b);
 	free(der);
@@ -527,16 +532,17 @@ test_passwords(X509 *leaf, EVP_PKEY *key)
 	der = to_der(p12, &len);
 	CHECK(!PKCS12_mac_present(p12), "MAC-less file made");
 	CHECK(parse(der, len, pw, &b, &err) == 0 && b->nkeys == 1 &&
-		sk_X509_num(b->certs) == 1,
+		  sk_X509_num(b->certs) == 1,
 	    "MAC-less file opens with its password");
 	cf_bundle_free(b);
 	CHECK(parse(der, len, "wrong", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD && strstr(err.msg, "wrong password"),
+		  err.code == CF_E_PASSWORD &&
+		  strstr(err.msg, "wrong password"),
 	    "MAC-less file, wrong password: CF_E_PASSWORD");
 	cf_bundle_free(b);
 	CHECK(parse(der, len, NULL, &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD &&
-		strstr(err.msg, "a password is needed"),
+		  err.code == CF_E_PASSWORD &&
+		  strstr(err.msg, "a password is needed"),
 	    "MAC-less file, no password: a password is needed");
 	cf_bundle_free(b);
 	free(der);
@@ -544,14 +550,14 @@ test_passwords(X509 *leaf, EVP_PKEY *key)
 
 	/* non-ASCII password, written as OpenSSL 3 does (UTF-8 -> BMP) */
 	p12 = PKCS12_create_ex("pässwörd €", "x", key, leaf, NULL,
-	    NID_aes_256_cbc, NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 1000,
-	    1000, 0, NULL, NULL);
+	    NID_aes_256_cbc, NID_pbe_WithSHA1And3_Key_TripleDES_CBC, 1000, 1000,
+	    0, NULL, NULL);
 	der = to_der(p12, &len);
 	CHECK(parse(der, len, "pässwörd €", &b, &err) == 0 && b->nkeys == 1,
 	    "UTF-8 password opens");
 	cf_bundle_free(b);
 	CHECK(parse(der, len, "passwoerd", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD,
+		  err.code == CF_E_PASSWORD,
 	    "UTF-8 password file, other password fails");
 	cf_bundle_free(b);
 	free(der);
@@ -572,7 +578,7 @@ test_passwords(X509 *leaf, EVP_PKEY *key)
 	    "file from OpenSSL < 1.1.0 (password bytes as characters) opens");
 	cf_bundle_free(b);
 	CHECK(parse(der, len, "passwoerd", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD,
+		  err.code == CF_E_PASSWORD,
 	    "old-OpenSSL file, other password fails");
 	cf_bundle_free(b);
 	free(der);
@@ -581,10 +587,11 @@ test_passwords(X509 *leaf, EVP_PKEY *key)
 	OPENSSL_free(oldform);
 }
 
-/* ---- damage, certificates only, mismatches ------------------------------------ */
+/* ---- damage, certificates only, mismatches
+ * ------------------------------------ */
 
 static void
-test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain, EVP_PKEY *other)
+test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) * chain, EVP_PKEY *other)
 {
 	struct cf_error err;
 	struct cf_bundle *b;
@@ -596,17 +603,18 @@ test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain, EVP_PKEY *other)
 		  CF_P12_TRANSFER, &der, &len, &err) == 0,
 	    "certificates only (key NULL) builds");
 	CHECK(parse(der, len, pw, &b, &err) == 0 && b->nkeys == 0 &&
-		sk_X509_num(b->certs) == 1 + sk_X509_num(chain),
+		  sk_X509_num(b->certs) == 1 + sk_X509_num(chain),
 	    "certificates only: parses back with no key");
 	cf_bundle_free(b);
 	free(der);
 
 	CHECK(cf_pkcs12_build(leaf, other, NULL, NULL, pw, CF_P12_TRANSFER,
-		  &der, &len, &err) == -1 && err.code == CF_E_MISMATCH &&
-		der == NULL,
+		  &der, &len, &err) == -1 &&
+		  err.code == CF_E_MISMATCH && der == NULL,
 	    "key of another certificate: CF_E_MISMATCH");
 	CHECK(cf_pkcs12_build(leaf, key, NULL, NULL, NULL, CF_P12_TRANSFER,
-		  &der, &len, &err) == -1 && err.code == CF_E_USAGE,
+		  &der, &len, &err) == -1 &&
+		  err.code == CF_E_USAGE,
 	    "a key with no password: CF_E_USAGE");
 
 	CHECK(cf_pkcs12_build(leaf, NULL, chain, NULL, NULL, CF_P12_TRANSFER,
@@ -616,39 +624,39 @@ test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain, EVP_PKEY *other)
 		struct layout l;
 
 		CHECK(layout_of(der, len, &l) == 0 && l.nsafes == 1 &&
-			l.cert.pbe_nid == 0 && l.mac_nid == NID_sha256,
+			  l.cert.pbe_nid == 0 && l.mac_nid == NID_sha256,
 		    "no password: one plain certificate safe, SHA-256 MAC");
 	}
 	CHECK(parse(der, len, NULL, &b, &err) == 0 && b->nkeys == 0 &&
-		sk_X509_num(b->certs) == 1 + sk_X509_num(chain),
+		  sk_X509_num(b->certs) == 1 + sk_X509_num(chain),
 	    "no password: opens with none");
 	cf_bundle_free(b);
-	CHECK(parse(der, len, "pw", &b, &err) == -1 &&
-		err.code == CF_E_PASSWORD,
+	CHECK(
+	    parse(der, len, "pw", &b, &err) == -1 && err.code == CF_E_PASSWORD,
 	    "no password: a password fails its MAC, as with OpenSSL");
 	cf_bundle_free(b);
 	free(der);
 
-	CHECK(cf_pkcs12_build(leaf, key, chain, NULL, pw, CF_P12_TRANSFER,
-		  &der, &len, &err) == 0,
+	CHECK(cf_pkcs12_build(leaf, key, chain, NULL, pw, CF_P12_TRANSFER, &der,
+		  &len, &err) == 0,
 	    "transfer file without friendly name builds");
 	b = cf_bundle_new();
 	cf_bundle_add_cert(b, X509_dup(leaf), &err);
 	ok = cf_pkcs12_parse("cut.p12", der, len / 2, pw, b, &err) == -1 &&
-	    err.code == CF_E_PARSE;
+	     err.code == CF_E_PARSE;
 	CHECK(ok && strstr(err.msg, "cut.p12: not a valid PKCS#12 file") ==
 			err.msg,
 	    "truncated PKCS#12: CF_E_PARSE naming the file");
 	CHECK(sk_X509_num(b->certs) == 1 && b->nkeys == 0,
 	    "failure leaves the caller's bundle as it was");
 	CHECK(cf_pkcs12_parse("ok.p12", der, len, pw, b, &err) == 0 &&
-		sk_X509_num(b->certs) == 3 && b->nkeys == 1,
+		  sk_X509_num(b->certs) == 3 && b->nkeys == 1,
 	    "a good parse appends to the caller's bundle");
 	cf_bundle_free(b);
 
 	der[len / 2] ^= 0x55; /* inside the encrypted safe or the MAC */
 	CHECK(parse(der, len, pw, &b, &err) == -1 &&
-		(err.code == CF_E_PASSWORD || err.code == CF_E_PARSE),
+		  (err.code == CF_E_PASSWORD || err.code == CF_E_PARSE),
 	    "flipped byte: refused");
 	cf_bundle_free(b);
 	free(der);
@@ -657,8 +665,8 @@ test_misc(X509 *leaf, EVP_PKEY *key, STACK_OF(X509) *chain, EVP_PKEY *other)
 	junk[0] = 0x30;
 	CHECK(!cf_pkcs12_sniff(junk, sizeof(junk)), "junk is not sniffed");
 	CHECK(parse(junk, sizeof(junk), pw, &b, &err) == -1 &&
-		err.code == CF_E_PARSE &&
-		strstr(err.msg, "not a valid PKCS#12 file"),
+		  err.code == CF_E_PARSE &&
+		  strstr(err.msg, "not a valid PKCS#12 file"),
 	    "junk: not a valid PKCS#12 file");
 	cf_bundle_free(b);
 	CHECK(parse(junk, 0, pw, &b, &err) == -1 && err.code == CF_E_PARSE,
@@ -679,30 +687,29 @@ static void
 test_pkcs8(EVP_PKEY *key)
 {
 	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
-	X509_SIG *sig = PKCS8_encrypt(-1, EVP_aes_256_cbc(), pw, -1, NULL, 16,
-	    10000, p8);
+	X509_SIG *sig =
+	    PKCS8_encrypt(-1, EVP_aes_256_cbc(), pw, -1, NULL, 16, 10000, p8);
 	unsigned char *der = NULL;
 	int n = i2d_X509_SIG(sig, &der);
 	struct cf_error err;
 	EVP_PKEY *got = NULL;
 
-	CHECK(cf_pkcs12_decrypt_pkcs8("k.pem", der, (size_t)n, pw, &got,
-		  &err) == 0 &&
-		EVP_PKEY_eq(got, key) == 1,
+	CHECK(cf_pkcs12_decrypt_pkcs8(
+		  "k.pem", der, (size_t)n, pw, &got, &err) == 0 &&
+		  EVP_PKEY_eq(got, key) == 1,
 	    "encrypted PKCS#8 decrypts to the same key");
 	EVP_PKEY_free(got);
 	got = NULL;
-	CHECK(cf_pkcs12_decrypt_pkcs8("k.pem", der, (size_t)n, "nope", &got,
-		  &err) == -1 &&
-		err.code == CF_E_PASSWORD && got == NULL &&
-		strcmp(err.msg,
-		    "k.pem: cannot decrypt the private key (wrong password?)") ==
-		    0,
+	CHECK(cf_pkcs12_decrypt_pkcs8(
+		  "k.pem", der, (size_t)n, "nope", &got, &err) == -1 &&
+		  err.code == CF_E_PASSWORD && got == NULL &&
+		  strcmp(err.msg, "k.pem: cannot decrypt the private key "
+				  "(wrong password?)") == 0,
 	    "encrypted PKCS#8, wrong password: CF_E_PASSWORD naming the "
 	    "file once");
-	CHECK(cf_pkcs12_decrypt_pkcs8("k.pem", der, (size_t)n / 2, pw, &got,
-		  &err) == -1 &&
-		err.code == CF_E_PARSE,
+	CHECK(cf_pkcs12_decrypt_pkcs8(
+		  "k.pem", der, (size_t)n / 2, pw, &got, &err) == -1 &&
+		  err.code == CF_E_PARSE,
 	    "encrypted PKCS#8, truncated: CF_E_PARSE");
 	OPENSSL_free(der);
 	X509_SIG_free(sig);
@@ -717,8 +724,8 @@ test_pkcs8(EVP_PKEY *key)
 static void
 test_vectors(void)
 {
-	const char *dir = getenv("CF_VECTORS") ? getenv("CF_VECTORS")
-					       : "tests/vectors";
+	const char *dir =
+	    getenv("CF_VECTORS") ? getenv("CF_VECTORS") : "tests/vectors";
 	struct cf_error err;
 	struct cf_buf f;
 	struct cf_bundle *b;
@@ -728,7 +735,7 @@ test_vectors(void)
 	snprintf(path, sizeof(path), "%s/pkcs12/openssl/v3-certs-RC2.p12", dir);
 	if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == 0) {
 		CHECK(parse(f.data, f.len, "v3-certs", &b, &err) == 0 &&
-			sk_X509_num(b->certs) == 2,
+			  sk_X509_num(b->certs) == 2,
 		    "RC2-40 certificate safe opens (legacy provider)");
 		cf_bundle_free(b);
 		cf_buf_clear(&f);
@@ -744,9 +751,9 @@ test_vectors(void)
 	snprintf(path, sizeof(path), "%s/pkcs12/nss/TestOldAES128CA.p12", dir);
 	if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == 0) {
 		CHECK(parse(f.data, f.len, "nss", &b, &err) == 0 &&
-			b->nkeys == 1 && sk_X509_num(b->certs) == 1 &&
-			X509_check_private_key(sk_X509_value(b->certs, 0),
-			    b->keys[0]) == 1,
+			  b->nkeys == 1 && sk_X509_num(b->certs) == 1 &&
+			  X509_check_private_key(
+			      sk_X509_value(b->certs, 0), b->keys[0]) == 1,
 		    "NSS 3.29.5 AES OID quirk: the key decrypts and matches");
 		cf_bundle_free(b);
 		cf_buf_clear(&f);
@@ -756,26 +763,26 @@ test_vectors(void)
 	snprintf(path, sizeof(path), "%s/pkcs12/bc-java/empty.p12", dir);
 	if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == 0) {
 		CHECK(parse(f.data, f.len, "Mötley Crüe", &b, &err) == 0 &&
-			sk_X509_num(b->certs) == 0 && b->nkeys == 0,
+			  sk_X509_num(b->certs) == 0 && b->nkeys == 0,
 		    "empty store with an ISO-8859-1 PBES2 password opens");
 		cf_bundle_free(b);
 		CHECK(parse(f.data, f.len, "Motley Crue", &b, &err) == -1 &&
-			err.code == CF_E_PASSWORD,
+			  err.code == CF_E_PASSWORD,
 		    "empty store, wrong password: CF_E_PASSWORD");
 		cf_bundle_free(b);
 		cf_buf_clear(&f);
 	} else
 		CHECK(0, "vector empty.p12 readable");
 
-	snprintf(path, sizeof(path), "%s/pkcs12/openssl/pbmac1_256_256.good.p12",
-	    dir);
+	snprintf(path, sizeof(path),
+	    "%s/pkcs12/openssl/pbmac1_256_256.good.p12", dir);
 	if (cf_read_file(path, CF_MAX_INPUT_BYTES, &f, &err) == 0) {
 		int r = parse(f.data, f.len, "1234", &b, &err);
 
 		if (OPENSSL_version_major() == 3 && OPENSSL_version_minor() < 4)
 			CHECK(r == -1 && err.code == CF_E_UNSUPPORTED &&
-				strstr(err.msg, "PBMAC1 integrity (RFC 9579) "
-						"needs OpenSSL 3.4 or later"),
+				  strstr(err.msg, "PBMAC1 integrity (RFC 9579) "
+						  "needs OpenSSL 3.4 or later"),
 			    "PBMAC1 on OpenSSL < 3.4: CF_E_UNSUPPORTED");
 		else
 			CHECK(r == 0, "PBMAC1 opens on OpenSSL >= 3.4");
@@ -792,8 +799,8 @@ main(int argc, char **argv)
 	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
 	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	X509 *ca = tp_cert("Test CA", NULL, ca_key, NULL, NULL, -1, 30, 1);
-	X509 *leaf = tp_cert("mail.example.test", NULL, key, ca, ca_key, -1, 30,
-	    0);
+	X509 *leaf =
+	    tp_cert("mail.example.test", NULL, key, ca, ca_key, -1, 30, 0);
 	STACK_OF(X509) *chain = sk_X509_new_null();
 
 	check_init(argc, argv);
@@ -806,8 +813,8 @@ main(int argc, char **argv)
 	if (check_test("legacy"))
 		test_profile("legacy", CF_P12_LEGACY, leaf, key, chain, 2000);
 	if (check_test("transfer"))
-		test_profile("transfer", CF_P12_TRANSFER, leaf, key, chain,
-		    1000);
+		test_profile(
+		    "transfer", CF_P12_TRANSFER, leaf, key, chain, 1000);
 	if (check_test("caps"))
 		test_caps(leaf, key);
 	if (check_test("nested"))

@@ -64,7 +64,7 @@ static const struct {
 struct pki {
 	EVP_PKEY *key;
 	X509 *root, *inter, *a, *b, *other_root, *old;
-	STACK_OF(X509) *chain; /* inter, sent with B when asked */
+	STACK_OF(X509) * chain; /* inter, sent with B when asked */
 };
 
 struct server {
@@ -488,7 +488,8 @@ test_starttls(SSL_CTX *ctx, const struct pki *pki)
 	CHECK(probe(&s, CF_PROBE_SMTP, NULL, NULL, &r, &err) == -1 &&
 		  err.code == CF_E_IO &&
 		  strcmp(err.msg, "STARTTLS refused: 454 4.7.0 TLS not "
-				  "available") == 0 && r.subject == NULL,
+				  "available") == 0 &&
+		  r.subject == NULL,
 	    "probe: smtp: 454 to STARTTLS is an error quoting it, the "
 	    "endpoint left to the caller");
 

@@ -153,8 +153,8 @@ main(void)
 	ca = tp_cert("Requests CA", NULL, ca_key, NULL, NULL, -1, 3650, 1);
 	x_pem = tp_pem(&ca, 1, NULL);
 	{
-		struct cf_input in = {"ca.pem", (unsigned char *)x_pem,
-		    strlen(x_pem)};
+		struct cf_input in = {
+		    "ca.pem", (unsigned char *)x_pem, strlen(x_pem)};
 		struct cf_import_opts io = {0};
 		struct cf_import_result *res = NULL;
 		size_t nres = 0;
@@ -213,8 +213,7 @@ main(void)
 		char *other = tp_pem(&x, 1, NULL);
 		CHECK(complete("other.pem", other, cert_t, &detail) == -1 &&
 			  err.code == CF_E_MISMATCH &&
-			  strstr(err.msg, "no pending request") &&
-			  count() == 2,
+			  strstr(err.msg, "no pending request") && count() == 2,
 		    "complete: an answer for another key is refused");
 		free(other);
 		X509_free(x);
@@ -252,20 +251,19 @@ main(void)
 	CHECK(a[0] && strcmp(a, b) != 0, "renew: a new key by default");
 	CHECK(a[0] && strcmp(a, c) == 0, "renew --keep-key: the same key");
 	v = view_of(renew_t);
-	CHECK(v && strcmp(v->subject, "CN=mail.example.com,O=Example Ltd") ==
-			 0 &&
-		  strcmp(v->domains,
-		      "mail.example.com,autodiscover.example.com") == 0 &&
-		  strcmp(v->key_type, "EC-P256") == 0 && v->exportable,
+	CHECK(
+	    v && strcmp(v->subject, "CN=mail.example.com,O=Example Ltd") == 0 &&
+		strcmp(v->domains,
+		    "mail.example.com,autodiscover.example.com") == 0 &&
+		strcmp(v->key_type, "EC-P256") == 0 && v->exportable,
 	    "renew: subject, names, key type and flags kept");
 	view_drop(v);
-	CHECK(cf_op_renew(st, "test", cert_t, 1, &x_pem, again_t, &err) ==
-		      -1 &&
+	CHECK(cf_op_renew(st, "test", cert_t, 1, &x_pem, again_t, &err) == -1 &&
 		  err.code == CF_E_CONFLICT,
 	    "renew --keep-key twice: a request for the key is pending");
-	CHECK(cf_op_renew(st, "test", renew_t, 0, &x_pem, again_t, &err) ==
-		      -1 &&
-		  err.code == CF_E_NOTFOUND,
+	CHECK(
+	    cf_op_renew(st, "test", renew_t, 0, &x_pem, again_t, &err) == -1 &&
+		err.code == CF_E_NOTFOUND,
 	    "renew: a pending request cannot be renewed");
 	CHECK(cf_op_remove(st, "test", keep_t, 0, NULL, &err) == 0 &&
 		  !listed(keep_t),

@@ -94,10 +94,11 @@ rollout_open(struct rollout *r, X509 *root, X509 *inter, X509 *leaf)
 	cf_cert_thumbprint(r->other_cert, r->b_t);
 	cf_cert_thumbprint(r->third, r->c_t);
 	db = xasprintf("%s/store.db", dir);
-	cmd = xasprintf("sqlite3 -cmd '.timeout 0' %s 'BEGIN IMMEDIATE; "
-			"COMMIT;' && sqlite3 %s 'SELECT count(*) FROM services; "
-			"SELECT count(*) FROM deploys;' > %s/seen",
-	    db, db, dir);
+	cmd =
+	    xasprintf("sqlite3 -cmd '.timeout 0' %s 'BEGIN IMMEDIATE; "
+		      "COMMIT;' && sqlite3 %s 'SELECT count(*) FROM services; "
+		      "SELECT count(*) FROM deploys;' > %s/seen",
+		db, db, dir);
 	web = cf_services_add(r->conf, "web", &err);
 	cf_service_set(web, "kind", "files", dir, &err);
 	web->chain = xasprintf("%s/web.crt", dir);
@@ -185,11 +186,10 @@ rollout_failing(struct rollout *r)
 
 	pem = tp_pem(&third, 1, r->lk);
 	{
-		struct cf_input in = {"c.pem", (const unsigned char *)pem,
-		    strlen(pem)};
-		struct cf_import_opts o = {.actor = "test",
-		    .services = "web",
-		    .force = 1};
+		struct cf_input in = {
+		    "c.pem", (const unsigned char *)pem, strlen(pem)};
+		struct cf_import_opts o = {
+		    .actor = "test", .services = "web", .force = 1};
 		cf_error_clear(&err);
 		rc = cf_op_import(s, &in, 1, &o, &res, &n, &err);
 	}
@@ -231,8 +231,9 @@ rollout_recover(struct rollout *r)
 	cf_store_service_owner(s, "web", owner, &err);
 	CHECK(strcmp(owner, leaf_t) == 0 && strcmp(on_disk(dir), leaf_t) == 0 &&
 		  intents() == 0 &&
-		  audited("enable", b_t, "interrupted (the agent stopped); put "
-					 "back") == 1,
+		  audited("enable", b_t,
+		      "interrupted (the agent stopped); put "
+		      "back") == 1,
 	    "recover: web had A: A is deployed again, still assigned, audited");
 	free(report);
 	report = NULL;
@@ -275,13 +276,11 @@ rollout_recover(struct rollout *r)
  * in order on one store: each starts from what the one before left.
  */
 static void
-deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk,
-    X509 *other_cert, EVP_PKEY *ok, X509 *third)
+deploying(X509 *root, X509 *inter, X509 *leaf, EVP_PKEY *lk, X509 *other_cert,
+    EVP_PKEY *ok, X509 *third)
 {
-	struct rollout r = {.other_cert = other_cert,
-	    .third = third,
-	    .lk = lk,
-	    .ok = ok};
+	struct rollout r = {
+	    .other_cert = other_cert, .third = third, .lk = lk, .ok = ok};
 
 	rollout_open(&r, root, inter, leaf);
 	rollout_concurrent(&r);
@@ -298,11 +297,11 @@ main(int argc, char **argv)
 	EVP_PKEY *rk = tp_key(0), *ik = tp_key(0), *lk = tp_key(2048),
 		 *other = tp_key(0);
 	X509 *root = tp_cert("Test Root", NULL, rk, NULL, NULL, -1, 3650, 1);
-	X509 *inter = tp_cert("Test Intermediate", NULL, ik, root, rk, -1,
-	    1825, 1);
+	X509 *inter =
+	    tp_cert("Test Intermediate", NULL, ik, root, rk, -1, 1825, 1);
 	X509 *leaf = tp_cert("mail.example.com",
-	    "mail.example.com,mail,autodiscover.example.com", lk, inter, ik,
-	    -1, 90, 0);
+	    "mail.example.com,mail,autodiscover.example.com", lk, inter, ik, -1,
+	    90, 0);
 	X509 *b = tp_cert("b.example.com", NULL, other, inter, ik, -1, 90, 0);
 	X509 *c = tp_cert("c.example.com", NULL, lk, inter, ik, -1, 90, 0);
 

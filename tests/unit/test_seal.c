@@ -60,11 +60,11 @@ test_concurrent_create(void)
 				char c;
 
 				close(go[1]);
-				(void)!read(go[0], &c, 1); /* all start at once */
+				(void)!read(
+				    go[0], &c, 1); /* all start at once */
 				s = cf_seal_open(path, &err);
-				if (s != NULL &&
-				    cf_seal_derive(s, "race", out + 1, 32,
-					&err) == 0)
+				if (s != NULL && cf_seal_derive(s, "race",
+						     out + 1, 32, &err) == 0)
 					out[0] = 'K';
 				(void)!write(res[1], out, sizeof(out));
 				cf_seal_free(s);
@@ -166,9 +166,8 @@ main(void)
 	    "seal: a truncated blob is refused");
 
 	other = cf_seal_open(path2, &err);
-	CHECK(other != NULL &&
-		  cf_unseal(other, "AAD-1", blob.data, blob.len, &out,
-		      &err) == -1,
+	CHECK(other != NULL && cf_unseal(other, "AAD-1", blob.data, blob.len,
+				   &out, &err) == -1,
 	    "seal: another master key does not open it");
 	cf_seal_free(other);
 

@@ -22,8 +22,8 @@ static struct cf_error err;
 
 /* A service of c from "key=value" pairs; NULL when one is refused. */
 static struct cf_service *
-section(struct cf_services *c, const char *name, const char *const *kv,
-    int finish)
+section(
+    struct cf_services *c, const char *name, const char *const *kv, int finish)
 {
 	struct cf_service *svc = cf_services_add(c, name, &err);
 	char key[64];
@@ -63,8 +63,8 @@ test_sections(void)
 
 	s = section(c, "IIS",
 	    (const char *const[]){"kind=nginx", "chain=tls/a.crt",
-		"key=/k/a.key", "check=127.0.0.1:8443",
-		"name=mail.example.com", NULL},
+		"key=/k/a.key", "check=127.0.0.1:8443", "name=mail.example.com",
+		NULL},
 	    1);
 	CHECK(s != NULL && strcmp(s->name, "https") == 0,
 	    "service: [service IIS] is https");
@@ -78,8 +78,8 @@ test_sections(void)
 		  s->proto == CF_PROBE_TLS && s->timeout_ms == 20000,
 	    "service: modes, protocol and timeout default");
 	s = section(c, "smtp",
-	    (const char *const[]){"kind=postfix", "pem=/p/all.pem",
-		"test=none", "check=[::1]:25", NULL},
+	    (const char *const[]){"kind=postfix", "pem=/p/all.pem", "test=none",
+		"check=[::1]:25", NULL},
 	    1);
 	CHECK(s != NULL && s->proto == CF_PROBE_SMTP && s->test == NULL &&
 		  strcmp(s->check_host, "::1") == 0,
@@ -126,34 +126,32 @@ test_sections(void)
 		  (const char *const[]){"kind=nginx", "kind=nginx", NULL},
 		  "set twice"),
 	    "service: a key set twice is refused");
-	CHECK(refused("a", (const char *const[]){"mode=0644", NULL},
-		  "every user"),
+	CHECK(refused(
+		  "a", (const char *const[]){"mode=0644", NULL}, "every user"),
 	    "service: a key file others can read is refused");
 	CHECK(refused("a",
-		  (const char *const[]){"kind=haproxy", "chain=/c",
-		      "key=/k", NULL},
+		  (const char *const[]){
+		      "kind=haproxy", "chain=/c", "key=/k", NULL},
 		  "set pem"),
 	    "service: haproxy takes one pem file");
-	CHECK(refused("a",
-		  (const char *const[]){"kind=nginx", "chain=/c", NULL},
-		  "needs chain and key"),
+	CHECK(
+	    refused("a", (const char *const[]){"kind=nginx", "chain=/c", NULL},
+		"needs chain and key"),
 	    "service: nginx without a key file is refused");
 	CHECK(refused("a",
-		  (const char *const[]){"kind=nginx", "pem=/p",
-		      "runtime_api=/s", NULL},
+		  (const char *const[]){
+		      "kind=nginx", "pem=/p", "runtime_api=/s", NULL},
 		  "haproxy's"),
 	    "service: runtime_api is only haproxy's");
 	CHECK(refused("a", (const char *const[]){"check=localhost", NULL},
 		  "HOST:PORT"),
 	    "service: a check without a port is refused");
-	CHECK(refused("a", (const char *const[]){"timeout=0", NULL},
-		  "1 to 600"),
+	CHECK(
+	    refused("a", (const char *const[]){"timeout=0", NULL}, "1 to 600"),
 	    "service: a zero timeout is refused");
-	CHECK(refused("a", (const char *const[]){"protocol=ftp", NULL},
-		  "smtp"),
+	CHECK(refused("a", (const char *const[]){"protocol=ftp", NULL}, "smtp"),
 	    "service: an unknown protocol is refused");
-	CHECK(refused("a", (const char *const[]){"chain=/c", NULL},
-		  "set kind"),
+	CHECK(refused("a", (const char *const[]){"chain=/c", NULL}, "set kind"),
 	    "service: a section without kind is refused");
 	CHECK(refused("bad name!", (const char *const[]){NULL}, "letters"),
 	    "service: a name with a space is refused");
@@ -299,15 +297,15 @@ test_enable(void)
 		 *ok = tp_key(0), *xk = tp_key(0), *zk = tp_key(0);
 	X509 *root = tp_cert("Svc Root", NULL, rk, NULL, NULL, -1, 3650, 1);
 	X509 *inter = tp_cert("Svc CA", NULL, ik, root, rk, -1, 1825, 1);
-	X509 *leaf = tp_cert("mail.example.com", "mail.example.com", lk,
-	    inter, ik, -1, 90, 0);
-	X509 *old = tp_cert("mail.example.com", "mail.example.com", ok,
-	    inter, ik, -400, -10, 0);
+	X509 *leaf = tp_cert(
+	    "mail.example.com", "mail.example.com", lk, inter, ik, -1, 90, 0);
+	X509 *old = tp_cert("mail.example.com", "mail.example.com", ok, inter,
+	    ik, -400, -10, 0);
 	X509 *stray_ca = tp_cert("Stray CA", NULL, xk, NULL, NULL, -1, 90, 1);
 	X509 *orphan = tp_cert("orphan.example.com", "orphan.example.com", zk,
 	    stray_ca, xk, -1, 90, 0);
-	X509 *nokey = tp_cert("nokey.example.com", "nokey.example.com", xk,
-	    inter, ik, -1, 90, 0);
+	X509 *nokey = tp_cert(
+	    "nokey.example.com", "nokey.example.com", xk, inter, ik, -1, 90, 0);
 	struct cf_services *c = cf_services_new();
 	char leaf_t[41], old_t[41], orphan_t[41], stray_t[41], *detail = NULL;
 	char *text;
@@ -322,17 +320,14 @@ test_enable(void)
 	snprintf(chain, sizeof(chain), "chain=%s/https.crt", dir);
 	snprintf(key, sizeof(key), "key=%s/https.key", dir);
 	snprintf(smtp_chain, sizeof(smtp_chain), "pem=%s/smtp.pem", dir);
-	section(c, "https", (const char *const[]){"kind=files", chain, key,
-				NULL},
-	    1);
+	section(c, "https",
+	    (const char *const[]){"kind=files", chain, key, NULL}, 1);
 	section(c, "smtp",
-	    (const char *const[]){"kind=files", smtp_chain, "test=false",
-		NULL},
+	    (const char *const[]){"kind=files", smtp_chain, "test=false", NULL},
 	    1);
 	section(c, "web",
-	    (const char *const[]){"kind=files", smtp_chain,
-		"check=127.0.0.1:1", "name=www.example.org", "timeout=1",
-		NULL},
+	    (const char *const[]){"kind=files", smtp_chain, "check=127.0.0.1:1",
+		"name=www.example.org", "timeout=1", NULL},
 	    1);
 	st = cf_store_open(path, &err);
 	cf_store_set_services(st, c);
@@ -351,12 +346,12 @@ test_enable(void)
 		  err.code == CF_E_DENIED && strstr(err.msg, "expired") &&
 		  access(chain + 6, F_OK) == -1,
 	    "enable: an expired certificate is refused, nothing written");
-	CHECK(cf_op_enable(st, "test", stray_t, "https", 0, NULL, NULL,
-		  &err) == -1 &&
+	CHECK(cf_op_enable(st, "test", stray_t, "https", 0, NULL, NULL, &err) ==
+		      -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "private key"),
 	    "enable: a certificate without its key is refused");
-	CHECK(cf_op_enable(st, "test", orphan_t, "https", 0, NULL, NULL,
-		  &err) == -1 &&
+	CHECK(cf_op_enable(
+		  st, "test", orphan_t, "https", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "incomplete"),
 	    "enable: a chain that reaches no root is refused");
 	CHECK(cf_op_enable(st, "test", leaf_t, "web", 0, NULL, NULL, &err) ==
@@ -366,8 +361,8 @@ test_enable(void)
 		  access(smtp_chain + 4, F_OK) == -1,
 	    "enable: names that do not cover the service's are refused");
 
-	CHECK(cf_op_enable(st, "test", leaf_t, "IIS", 0, NULL, &detail,
-		  &err) == 0 &&
+	CHECK(cf_op_enable(st, "test", leaf_t, "IIS", 0, NULL, &detail, &err) ==
+		      0 &&
 		  detail && strstr(detail, "https: deployed") != NULL,
 	    "enable: https deployed to its files");
 	free(detail);
@@ -384,8 +379,8 @@ test_enable(void)
 	if (text)
 		memset(text, 0, strlen(text));
 	free(text);
-	CHECK(cf_op_enable(st, "test", leaf_t, "https", 0, NULL, &detail,
-		  &err) == 0 &&
+	CHECK(cf_op_enable(
+		  st, "test", leaf_t, "https", 0, NULL, &detail, &err) == 0 &&
 		  detail && strstr(detail, "unchanged") != NULL,
 	    "enable: the same certificate again is unchanged");
 	free(detail);
@@ -412,8 +407,8 @@ test_enable(void)
 		  strstr(v.problem, "changed outside certfleet") != NULL,
 	    "services: a file changed behind certfleet's back is drift");
 	view_clear(&v);
-	CHECK(cf_op_enable(st, "test", leaf_t, "https", 0, NULL, &detail,
-		  &err) == 0 &&
+	CHECK(cf_op_enable(
+		  st, "test", leaf_t, "https", 0, NULL, &detail, &err) == 0 &&
 		  detail && strstr(detail, "deployed") != NULL,
 	    "enable: enabling again repairs the drift");
 	free(detail);

@@ -235,14 +235,14 @@ test_audit_pages(void)
 	    "audit: a record amended");
 	cf_audit_free(recs, n);
 
-	CHECK(cf_store_audit_prune(s, 0, 0, &removed, &err) == 0 &&
-		  removed == 0,
+	CHECK(
+	    cf_store_audit_prune(s, 0, 0, &removed, &err) == 0 && removed == 0,
 	    "audit: no retention, nothing removed");
-	CHECK(cf_store_audit_prune(s, 0, 5, &removed, &err) == 0 &&
-		  removed == 15,
+	CHECK(
+	    cf_store_audit_prune(s, 0, 5, &removed, &err) == 0 && removed == 15,
 	    "audit: refusals beyond audit_max_rows removed");
-	CHECK(cf_store_audit_page(s, &(struct cf_audit_page){0}, &recs, &n,
-		  &err) == 0 &&
+	CHECK(cf_store_audit_page(
+		  s, &(struct cf_audit_page){0}, &recs, &n, &err) == 0 &&
 		  n == 15 && recs[0].id == 3 && recs[14].id == 30,
 	    "audit: the changes and the newest refusals kept");
 	cf_audit_free(recs, n);
@@ -253,11 +253,11 @@ test_audit_pages(void)
 	sqlite3_open(p, &db);
 	sqlite3_exec(db, sql, NULL, NULL, NULL);
 	sqlite3_close(db);
-	CHECK(cf_store_audit_prune(s, 41, 0, &removed, &err) == 0 &&
-		  removed == 0,
+	CHECK(
+	    cf_store_audit_prune(s, 41, 0, &removed, &err) == 0 && removed == 0,
 	    "audit: nothing older than audit_keep_days, nothing removed");
-	CHECK(cf_store_audit_prune(s, 30, 0, &removed, &err) == 0 &&
-		  removed == 2,
+	CHECK(
+	    cf_store_audit_prune(s, 30, 0, &removed, &err) == 0 && removed == 2,
 	    "audit: records older than audit_keep_days removed");
 	cf_store_free(s);
 }
@@ -327,8 +327,8 @@ test_rows(const struct pki *k)
 		  cf_store_commit(s, &err) == 0,
 	    "store: insert an end certificate");
 	snprintf(thumb, sizeof(thumb), "%s", r.f.thumbprint);
-	CHECK(cf_store_begin(s, &err) == 0 && cf_store_insert(s, &r, &err) == -1 &&
-		  err.code == CF_E_STORE,
+	CHECK(cf_store_begin(s, &err) == 0 &&
+		  cf_store_insert(s, &r, &err) == -1 && err.code == CF_E_STORE,
 	    "store: the same thumbprint twice is refused");
 	cf_store_rollback(s);
 	cf_row_clear(&r);
@@ -470,8 +470,8 @@ test_services(const struct pki *k)
 		  cf_store_service_is_deployed(s, "https", &dep, &err) == 0 &&
 		  dep == 0,
 	    "store: assigned again: not deployed until it is");
-	CHECK(cf_store_service_is_deployed(s, "pop", &dep, &err) == 0 &&
-		  dep == 0,
+	CHECK(
+	    cf_store_service_is_deployed(s, "pop", &dep, &err) == 0 && dep == 0,
 	    "store: an unassigned service is not deployed");
 	cf_store_free(s);
 }
@@ -565,8 +565,8 @@ main(int argc, char **argv)
 	check_init(argc, argv);
 	k.k = tp_key(0);
 	k.ca = tp_cert("Test CA", NULL, k.k, NULL, NULL, -1, 365, 1);
-	k.leaf = tp_cert("mail.example.com", "mail.example.com", k.k, k.ca,
-	    k.k, -1, 90, 0);
+	k.leaf = tp_cert(
+	    "mail.example.com", "mail.example.com", k.k, k.ca, k.k, -1, 90, 0);
 	if (check_test("create"))
 		test_create();
 	if (check_test("rows"))

@@ -100,7 +100,7 @@ other_process(void)
 	(void)!read(up[0], &c, 1);
 	cf_store_set_busy_wait(s, 200);
 	CHECK(cf_store_begin(s, &err) == -1 && strstr(err.msg, dir) != NULL &&
-		strstr(err.msg, "locked") != NULL,
+		  strstr(err.msg, "locked") != NULL,
 	    "writers: another process's write: ours fails after its wait, "
 	    "naming the store");
 	(void)!write(down[1], &c, 1);
@@ -133,12 +133,13 @@ main(void)
 	for (i = 0; i < WRITERS; i++) {
 		pthread_join(t[i], NULL);
 		if (w[i].ok != WRITES) {
-			fprintf(stderr, "writer %d: %d of %d: %s\n", i,
-			    w[i].ok, WRITES, w[i].why.msg);
+			fprintf(stderr, "writer %d: %d of %d: %s\n", i, w[i].ok,
+			    WRITES, w[i].why.msg);
 			all = 0;
 		}
 	}
-	CHECK(all, "writers: every write of 8 threads lands, SQLite's wait 1 ms");
+	CHECK(
+	    all, "writers: every write of 8 threads lands, SQLite's wait 1 ms");
 	audited(WRITERS * WRITES);
 	other_process();
 	return check_done();

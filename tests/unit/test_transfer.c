@@ -69,9 +69,10 @@ main(void)
 {
 	struct agent a, b, c;
 	EVP_PKEY *rk = tp_key(0), *lk = tp_key(0);
-	X509 *root = tp_cert("Transfer Root", NULL, rk, NULL, NULL, -1, 3650, 1);
-	X509 *leaf = tp_cert("mail.example.com", "mail.example.com", lk, root,
-	    rk, -1, 90, 0);
+	X509 *root =
+	    tp_cert("Transfer Root", NULL, rk, NULL, NULL, -1, 3650, 1);
+	X509 *leaf = tp_cert(
+	    "mail.example.com", "mail.example.com", lk, root, rk, -1, 90, 0);
 	X509 *both[2] = {leaf, root};
 	char *pem = tp_pem(both, 2, lk), thumb[41], leaf_t[41];
 	struct cf_input in = {"leaf.pem", (unsigned char *)pem, strlen(pem)};

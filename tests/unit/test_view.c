@@ -110,8 +110,8 @@ test_text(void)
 	text_is(&v, CF_F_KEYTYPE, "EC-P256", "text: KeyType");
 	text_is(&v, CF_F_SERIAL, "03E8", "text: SerialNumber");
 	text_is(&v, CF_F_CHAIN, v.chain, "text: Chain");
-	text_is(&v, CF_F_DAYSLEFT, "",
-	    "text: DaysLeft without NotAfter is empty");
+	text_is(
+	    &v, CF_F_DAYSLEFT, "", "text: DaysLeft without NotAfter is empty");
 	text_is(&v, CF_F_COUNT, "", "text: CF_F_COUNT is empty");
 
 	v.exportable = 0;
@@ -146,7 +146,8 @@ test_brief_and_days(void)
 	    "brief: Thumbprint cut to 8 digits");
 	brief_is(&v, CF_F_CHAIN, "AAAAAAAA,BBBBBBBB",
 	    "brief: each thumbprint of Chain cut to 8 digits");
-	brief_is(&v, CF_F_NOTBEFORE, "2023-11-14", "brief: a date cut to the day");
+	brief_is(
+	    &v, CF_F_NOTBEFORE, "2023-11-14", "brief: a date cut to the day");
 	brief_is(&v, CF_F_SUBJECT, v.subject, "brief: Subject whole");
 	CHECK(cf_days_left(now + 86400 * 3 + 5, now) == 3,
 	    "days: 3 days and 5 seconds is 3");
@@ -221,10 +222,11 @@ test_json_shape(void)
 	for (f = 0; f < CF_F_COUNT; f++)
 		all &=
 		    json_object_get(o, cf_field_name((enum cf_field)f)) != NULL;
-	json_object_foreach(o, key, val) known &=
-	    cf_field_lookup(key) >= 0 &&
-	    strcmp(cf_field_name((enum cf_field)cf_field_lookup(key)), key) ==
-		0;
+	json_object_foreach(o, key, val)
+		known &=
+		    cf_field_lookup(key) >= 0 &&
+		    strcmp(cf_field_name((enum cf_field)cf_field_lookup(key)),
+			key) == 0;
 	CHECK(all, "json: every field name is a key");
 	CHECK(known, "json: no key that is not a field name");
 

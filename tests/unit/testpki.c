@@ -41,8 +41,8 @@ tp_cert(const char *cn, const char *dns, EVP_PKEY *key, X509 *issuer,
 	ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
 	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
 	    (const unsigned char *)"Example Ltd", -1, -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0);
+	X509_NAME_add_entry_by_txt(
+	    name, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_subject_name(x, name);
 	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	X509_NAME_free(name);
