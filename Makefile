@@ -113,9 +113,11 @@ test:
 	scripts/setup-deps.sh
 	$(MAKE) --no-print-directory check
 
-# Strict build, unit tests plain and under the sanitizers, end-to-end;
-# no package installation.
+# Layout (clang-format, no long function without its reason), strict
+# build, unit tests plain and under the sanitizers, end-to-end; no
+# package installation.
 check:
+	$(MAKE) --no-print-directory format-check lint
 	$(MAKE) --no-print-directory WERROR=-Werror all unit
 	$(MAKE) --no-print-directory B=build/asan WERROR=-Werror \
 	    CFLAGS="$(ASAN_CFLAGS)" unit

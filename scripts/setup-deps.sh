@@ -16,8 +16,8 @@ set -f # package lists are plain words, split on purpose throughout
 
 # Build: compiler, pkg-config and the libraries the Makefile links.
 # Tests: sqlite3 (store snapshots), jq (JSON), clang (fuzz harnesses,
-# sanitizers), the other PKCS#12 implementations of tests/e2e/interop.sh
-# (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
+# sanitizers), clang-format (make format-check), the other PKCS#12
+# implementations of tests/e2e/interop.sh (gnutls-bin: certtool; libnss3-tools: certutil, pk12util; a JRE: keytool;
 # python3-cryptography), expect and util-linux (script) for prompt tests,
 # python3-jsonschema for the JSON schemas of docs/json.md (tests/e2e/json.sh).
 # Services tests (tests/e2e/servers-lib.sh): the real servers certfleetd
@@ -29,7 +29,7 @@ set -f # package lists are plain words, split on purpose throughout
 # (tests/e2e/etcd-lib.sh): etcd-server and etcd-client, private clusters on
 # loopback; Debian's etcd service is kept from starting as the others are.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
-libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang gnutls-bin libnss3-tools
+libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang clang-format gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
 dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client"
