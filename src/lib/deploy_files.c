@@ -181,20 +181,11 @@ read_at(int dfd, const char *name, const char *path, struct cf_secret **out,
 	/* One byte more than fstat said, to notice a file that grows. */
 	cap = (size_t)st->st_size + 1;
 	s = cf_secret_alloc(cap);
-	s->len = 0;
-	while (s->len < cap) {
-		n = read(fd, s->data + s->len, cap - s->len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			cf_errorf(
-			    err, CF_E_IO, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		s->len += (size_t)n;
+	if ((n = cf_read_all(fd, s->data, cap)) == -1) {
+		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+		goto out;
 	}
+	s->len = (size_t)n;
 	s->data[s->len] = '\0';
 	if (s->len == cap) {
 		cf_errorf(err, CF_E_IO, "%s: changed while it was read", path);

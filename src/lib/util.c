@@ -251,16 +251,11 @@ cf_read_file(
 				cap = max + 1;
 			data = xrealloc(data, cap);
 		}
-		n = read(fd, data + len, cap - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
+		if ((n = cf_read_all(fd, data + len, cap - len)) == -1) {
 			cf_errorf(
 			    err, CF_E_IO, "%s: %s", path, strerror(errno));
 			goto out;
 		}
-		if (n == 0)
-			break;
 		len += (size_t)n;
 		if (len > max) {
 			cf_errorf(err, CF_E_LIMIT,
@@ -268,6 +263,8 @@ cf_read_file(
 			    path, max);
 			goto out;
 		}
+		if (len < cap) /* the end of the file */
+			break;
 	}
 	out->data = data;
 	out->len = len;
@@ -278,6 +275,26 @@ out:
 	if (fd != STDIN_FILENO && fd != -1)
 		close(fd);
 	return rc;
+}
+
+ssize_t
+cf_read_all(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len) {
+		n = read(fd, p + got, len - got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
 
 int

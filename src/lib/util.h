@@ -107,6 +107,9 @@ void cf_local_actor(char *out, size_t size);
 long long cf_now_ms(void);
 void cf_sleep_ms(long long ms);
 
+/* Reads into buf until len bytes or the end of the file (through
+ * EINTR): the count read, short only at the end; -1 with errno set. */
+ssize_t cf_read_all(int fd, void *buf, size_t len);
 /* Writes all len bytes of p to fd (through EINTR); -1 with errno set. */
 int cf_write_all(int fd, const void *p, size_t len);
 
