@@ -45,8 +45,12 @@ fi
 # coverage and the sanitizers, in a tree of their own.
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 cflags="-O1 -g $san -fsanitize=fuzzer-no-link"
+# The line may go on in the comment's next lines (" * src/..."), as
+# clang-format wraps it.
 links() {
-	sed -n 's/.*FUZZ-LINK: *//p' "tests/fuzz/fuzz_$1.c" | head -1
+	awk '/FUZZ-LINK:/ { sub(/.*FUZZ-LINK: */, ""); print; on = 1; next }
+	    on && /^ \* src\// { sub(/^ \* /, ""); print; next }
+	    { on = 0 }' "tests/fuzz/fuzz_$1.c" | tr '\n' ' '
 }
 objs=()
 for n in "${names[@]}"; do
