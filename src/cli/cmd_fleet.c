@@ -2,7 +2,8 @@
  * cmd_fleet.c - setting up remote management: `certfleet id` (the admin
  * identity the agents authorize) and `certfleet fleet add|list|remove`
  * (the agents, each pinned by its identity's fingerprint, as SSH pins
- * host keys).
+ * host keys), and `fleet group add|list|remove`, names for sets of
+ * agents (`--server @web`).
  */
 #include <getopt.h>
 #include <pwd.h>
@@ -27,9 +28,16 @@ static const char fleet_usage[] =
     "Usage: certfleet fleet add NAME HOST:PORT [--fingerprint SHA256:...]\n"
     "       certfleet fleet list [--json] [--no-header] [--format tsv]\n"
     "       certfleet fleet remove NAME\n"
+    "       certfleet fleet group add GROUP S1,S2,...\n"
+    "       certfleet fleet group remove GROUP [S1,S2,...]\n"
+    "       certfleet fleet group list [--json]\n"
     "       (any of them with --fleet FILE; default "
     "$CERTFLEET_HOME/fleet.json)\n"
-    "Without --fingerprint, add shows the agent's fingerprint and asks.\n";
+    "Without --fingerprint, add shows the agent's fingerprint and asks.\n"
+    "A group names servers for --server @GROUP; group add creates it or\n"
+    "adds servers to it, group remove takes servers out or (without\n"
+    "them) removes it.  A server, or a group, that a group or namespace\n"
+    "still names is not removed: the error names them.\n";
 
 /* "certfleet admin alice@ws1": the identity's common name, cut to the
  * 64 characters a CN may have. */
@@ -262,11 +270,85 @@ fleet_cmd_remove(struct fleet *f, char **args, int nargs, struct cf_error *err)
 	return 0;
 }
 
+/* fleet group list: Name and Members. */
+static int
+group_list(struct fleet *f)
+{
+	static const char *const headers[] = {"Group", "Members"};
+	size_t n = fleet_group_count(f), i;
+	char **cells;
+
+	if (cli.json) {
+		json_t *a = json_array();
+		for (i = 0; i < n; i++)
+			json_array_append_new(
+			    a, json_pack("{s:s, s:o}", "Name",
+				   fleet_group_get(f, i)->name, "Members",
+				   fleet_list_json(
+				       fleet_group_get(f, i)->members)));
+		out_json_items(a);
+		return 0;
+	}
+	if (n == 0)
+		return 0;
+	cells = xcalloc(n * 2, sizeof(*cells));
+	for (i = 0; i < n; i++) {
+		cells[i * 2] = fleet_group_get(f, i)->name;
+		cells[i * 2 + 1] = fleet_group_get(f, i)->members;
+	}
+	out_table(headers, 2, cells, n);
+	free(cells);
+	return 0;
+}
+
+/* What group add or remove did to name, said. */
+static void
+group_said(struct fleet *f, const char *name, const char *result)
+{
+	const struct fleet_group *g = fleet_group_find(f, name);
+
+	if (cli.json)
+		out_json(json_pack("{s:s, s:o?, s:s}", "Name", name, "Members",
+		    g ? fleet_list_json(g->members) : NULL, "Result", result));
+	else if (g != NULL)
+		printf("group %s: %s (%s)\n", name, g->members, result);
+	else
+		printf("group %s: removed\n", name);
+}
+
+static int
+fleet_cmd_group(struct fleet *f, char **args, int nargs, struct cf_error *err)
+{
+	int created;
+
+	if (nargs == 1 && strcmp(args[0], "list") == 0)
+		return group_list(f);
+	if (nargs == 3 && strcmp(args[0], "add") == 0) {
+		if (fleet_group_add(f, args[1], args[2], &created, err) == -1 ||
+		    fleet_save(f, err) == -1)
+			return -1;
+		group_said(f, args[1], created ? "added" : "changed");
+		return 0;
+	}
+	if ((nargs == 2 || nargs == 3) && strcmp(args[0], "remove") == 0) {
+		if (fleet_group_remove(
+			f, args[1], nargs == 3 ? args[2] : NULL, err) == -1 ||
+		    fleet_save(f, err) == -1)
+			return -1;
+		group_said(f, args[1], nargs == 3 ? "changed" : "removed");
+		return 0;
+	}
+	return cf_errorf(err, CF_E_USAGE,
+	    "usage: certfleet fleet group add GROUP S1,S2,... | group remove "
+	    "GROUP [S1,...] | group list");
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(struct fleet *, char **, int, struct cf_error *);
 } subcommands[] = {
     {"add", fleet_cmd_add},
+    {"group", fleet_cmd_group},
     {"list", fleet_cmd_list},
     {"remove", fleet_cmd_remove},
 };
@@ -296,7 +378,7 @@ cmd_fleet(int argc, char **argv)
 		return cli_bad_option("fleet", c, argv);
 	}
 	if (optind >= argc)
-		return cli_usage("fleet", "add, list or remove?");
+		return cli_usage("fleet", "add, list, remove or group?");
 	for (i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[optind], subcommands[i].name) == 0)
 			break;

@@ -1,4 +1,5 @@
-/* fleet.c - the fleet file and --server: see fleet.h. */
+/* fleet.c - the fleet file, its servers and groups, and --server: see
+ * fleet.h.  Namespaces are in fleet_ns.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -9,17 +10,11 @@
 #include <jansson.h>
 
 #include "cli.h"
-#include "fleet.h"
+#include "fleet_int.h"
 #include "util.h"
 
 #define MAX_FLEET_FILE (1u * 1024 * 1024)
 #define MAX_NAME 63
-
-struct fleet {
-	char *path;
-	struct client_target *e;
-	size_t n;
-};
 
 char *
 fleet_path(int create, struct cf_error *err)
@@ -64,6 +59,76 @@ address_check(const char *address, struct cf_error *err)
 	return 0;
 }
 
+int
+fleet_list_has(const char *list, const char *item)
+{
+	size_t n = strlen(item), len;
+	const char *p;
+
+	for (p = list; p != NULL && *p != '\0'; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		if (len == n && strncmp(p, item, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+fleet_list_add(char **list, const char *item)
+{
+	char *joined;
+
+	if (fleet_list_has(*list, item))
+		return;
+	joined = *list == NULL || **list == '\0'
+		     ? xstrdup(item)
+		     : xasprintf("%s,%s", *list, item);
+	free(*list);
+	*list = joined;
+}
+
+int
+fleet_list_from_json(
+    const json_t *a, const char *what, char **out, struct cf_error *err)
+{
+	const json_t *v;
+	const char *s;
+	size_t i;
+
+	*out = NULL;
+	if (!json_is_array(a))
+		return cf_errorf(
+		    err, CF_E_PARSE, "%s: not an array of strings", what);
+	json_array_foreach(a, i, v) {
+		s = json_string_value(v);
+		if (s == NULL || s[0] == '\0' || strchr(s, ',') != NULL) {
+			free(*out);
+			*out = NULL;
+			return cf_errorf(err, CF_E_PARSE,
+			    "%s[%zu]: not a name (a string without commas)",
+			    what, i);
+		}
+		fleet_list_add(out, s);
+	}
+	if (*out == NULL)
+		*out = xstrdup("");
+	return 0;
+}
+
+json_t *
+fleet_list_json(const char *list)
+{
+	json_t *a = json_array();
+	const char *p;
+	size_t len;
+
+	for (p = list; p != NULL && *p != '\0'; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		json_array_append_new(a, json_stringn(p, len));
+	}
+	return a;
+}
+
 static void
 append(struct client_target **t, size_t *n, const char *name,
     const char *address, const char *fingerprint)
@@ -104,6 +169,110 @@ load_entry(struct fleet *f, size_t i, json_t *o, struct cf_error *err)
 	return 0;
 }
 
+/*
+ * The servers of list ("ex1, ex2") as a canonical "ex1,ex2" in *out
+ * (new), each in the fleet, for group name.  CF_E_USAGE naming what is
+ * wrong.
+ */
+static int
+members_check(const struct fleet *f, const char *name, const char *list,
+    char **out, struct cf_error *err)
+{
+	char *copy = xstrdup(list), *item, *save = NULL;
+	int bad = 0;
+
+	*out = NULL;
+	for (item = strtok_r(copy, ", ", &save); item != NULL;
+	     item = strtok_r(NULL, ", ", &save)) {
+		if (fleet_find(f, item) != NULL) {
+			fleet_list_add(out, item);
+			continue;
+		}
+		cf_errorf(err, CF_E_USAGE, "group %s: %s: %s", name, item,
+		    item[0] == '@' || fleet_group_find(f, item) != NULL
+			? "a group holds servers, not groups: name its servers"
+			: "not a server in the fleet (`certfleet fleet list` "
+			  "shows them; `certfleet fleet add` adds one)");
+		free(*out);
+		*out = NULL;
+		bad = 1;
+		break;
+	}
+	free(copy);
+	if (*out == NULL && !bad)
+		cf_errorf(err, CF_E_USAGE,
+		    "group %s: no server named (a group is one server or "
+		    "more: S1,S2,...)",
+		    name);
+	return *out == NULL ? -1 : 0;
+}
+
+/* Whether name may be a new group: well formed, neither a server's
+ * name nor a group's. */
+static int
+group_name_check(const struct fleet *f, const char *name, struct cf_error *err)
+{
+	if (name_check(name, err) == -1)
+		return -1;
+	if (fleet_find(f, name) != NULL)
+		return cf_errorf(err, CF_E_CONFLICT,
+		    "%s: a server's name; a group needs a name of its own",
+		    name);
+	if (fleet_group_find(f, name) != NULL)
+		return cf_errorf(
+		    err, CF_E_CONFLICT, "%s: a group already", name);
+	return 0;
+}
+
+/* Entry i of the file's "groups", checked, into f. */
+static int
+load_group(struct fleet *f, size_t i, json_t *o, struct cf_error *err)
+{
+	const char *name = json_string_value(json_object_get(o, "name"));
+	char *list = NULL, *members = NULL;
+	struct cf_error why;
+
+	cf_error_clear(&why);
+	if (name == NULL ||
+	    fleet_list_from_json(
+		json_object_get(o, "members"), "members", &list, &why) == -1 ||
+	    group_name_check(f, name, &why) == -1 ||
+	    members_check(f, name, list, &members, &why) == -1) {
+		free(list);
+		return cf_errorf(err, CF_E_PARSE, "%s: groups[%zu]: %s",
+		    f->path, i, name == NULL ? "needs a name string" : why.msg);
+	}
+	free(list);
+	f->g = xrealloc(f->g, (f->ng + 1) * sizeof(*f->g));
+	f->g[f->ng].name = xstrdup(name);
+	f->g[f->ng++].members = members;
+	return 0;
+}
+
+/* The groups and namespaces of root, which may have none. */
+static int
+load_rest(struct fleet *f, json_t *root, struct cf_error *err)
+{
+	json_t *groups = json_object_get(root, "groups");
+	json_t *spaces = json_object_get(root, "namespaces");
+	json_t *o;
+	size_t i;
+
+	if ((groups != NULL && !json_is_array(groups)) ||
+	    (spaces != NULL && !json_is_array(spaces)))
+		return cf_errorf(err, CF_E_PARSE,
+		    "%s: \"groups\" and \"namespaces\" are arrays", f->path);
+	json_array_foreach(groups, i, o) {
+		if (load_group(f, i, o, err) == -1)
+			return -1;
+	}
+	json_array_foreach(spaces, i, o) {
+		if (fleet_ns_load(f, i, o, err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 struct fleet *
 fleet_load(const char *path, struct cf_error *err)
 {
@@ -133,6 +302,8 @@ fleet_load(const char *path, struct cf_error *err)
 		if (load_entry(f, i, o, err) == -1)
 			goto fail;
 	}
+	if (load_rest(f, root, err) == -1)
+		goto fail;
 	json_decref(root);
 	cf_buf_clear(&b);
 	return f;
@@ -146,9 +317,19 @@ fail:
 void
 fleet_free(struct fleet *f)
 {
+	size_t i;
+
 	if (f == NULL)
 		return;
 	client_targets_free(f->e, f->n);
+	for (i = 0; i < f->ng; i++) {
+		free(f->g[i].name);
+		free(f->g[i].members);
+	}
+	free(f->g);
+	for (i = 0; i < f->nns; i++)
+		fleet_ns_clear(&f->ns[i]);
+	free(f->ns);
 	free(f->path);
 	free(f);
 }
@@ -156,7 +337,8 @@ fleet_free(struct fleet *f)
 int
 fleet_save(const struct fleet *f, struct cf_error *err)
 {
-	json_t *servers = json_array(), *root;
+	json_t *servers = json_array(), *groups = json_array();
+	json_t *spaces = json_array(), *root;
 	char *text;
 	size_t i;
 	int rc;
@@ -166,7 +348,16 @@ fleet_save(const struct fleet *f, struct cf_error *err)
 		    servers, json_pack("{s:s, s:s, s:s}", "name", f->e[i].name,
 				 "address", f->e[i].address, "fingerprint",
 				 f->e[i].fingerprint));
-	root = json_pack("{s:i, s:o}", "version", 1, "servers", servers);
+	for (i = 0; i < f->ng; i++)
+		json_array_append_new(
+		    groups, json_pack("{s:s, s:o}", "name", f->g[i].name,
+				"members", fleet_list_json(f->g[i].members)));
+	for (i = 0; i < f->nns; i++)
+		json_array_append_new(spaces, fleet_ns_file_json(&f->ns[i]));
+	/* Still version 1: what the first format holds is unchanged, and
+	 * an older certfleet reads the servers and ignores the rest. */
+	root = json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "servers",
+	    servers, "groups", groups, "namespaces", spaces);
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (text == NULL)
@@ -211,6 +402,11 @@ fleet_check(const struct fleet *f, const char *name, const char *address,
 		return cf_errorf(err, CF_E_CONFLICT,
 		    "%s: in the fleet already, at %s (fleet remove %s first)",
 		    name, fleet_find(f, name)->address, name);
+	if (fleet_group_find(f, name) != NULL)
+		return cf_errorf(err, CF_E_CONFLICT,
+		    "%s: the name of a group (`certfleet fleet group list`); "
+		    "give the server a name of its own",
+		    name);
 	return 0;
 }
 
@@ -237,6 +433,36 @@ fleet_add(struct fleet *f, const char *name, const char *address,
 	return 0;
 }
 
+/*
+ * Refuses to forget server name while a group or namespace names it:
+ * the message names each and the command that drops it there.  A
+ * namespace that reaches it only through a group is the group's.
+ */
+static int
+dependents_check(const struct fleet *f, const char *name, struct cf_error *err)
+{
+	char *groups = NULL, *spaces = fleet_ns_naming(f, name);
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < f->ng; i++)
+		if (fleet_list_has(f->g[i].members, name))
+			fleet_list_add(&groups, f->g[i].name);
+	if (groups != NULL || spaces != NULL)
+		rc = cf_errorf(err, CF_E_CONFLICT,
+		    "%s: still named by%s%s%s%s%s; take it out first%s%s%s%s",
+		    name, groups ? " group " : "", groups ? groups : "",
+		    groups && spaces ? " and" : "", spaces ? " namespace " : "",
+		    spaces ? spaces : "",
+		    groups ? " (`certfleet fleet group remove GROUP " : "",
+		    groups ? name : "", groups ? "`)" : "",
+		    spaces ? " (`certfleet namespace set NS --servers ...`)"
+			   : "");
+	free(groups);
+	free(spaces);
+	return rc;
+}
+
 int
 fleet_remove(struct fleet *f, const char *name, struct cf_error *err)
 {
@@ -248,6 +474,8 @@ fleet_remove(struct fleet *f, const char *name, struct cf_error *err)
 	if (i == f->n)
 		return cf_errorf(err, CF_E_NOTFOUND,
 		    "%s: not in the fleet (%s)", name, f->path);
+	if (dependents_check(f, name, err) == -1)
+		return -1;
 	free(f->e[i].name);
 	free(f->e[i].address);
 	memmove(&f->e[i], &f->e[i + 1], (f->n - i - 1) * sizeof(f->e[0]));
@@ -288,6 +516,33 @@ has_target(const struct client_target *t, size_t n, const char *name)
 	return 0;
 }
 
+/* Appends the members of group name to t, each once. */
+static int
+add_group(const struct fleet *f, const char *name, struct client_target **t,
+    size_t *n, struct cf_error *err)
+{
+	const struct fleet_group *g = fleet_group_find(f, name);
+	const struct client_target *e;
+	const char *p;
+	char one[MAX_NAME + 1];
+	size_t len;
+
+	if (g == NULL)
+		return cf_errorf(err, CF_E_USAGE,
+		    "--server @%s: no such group in %s (`certfleet fleet group "
+		    "list` shows them; `certfleet fleet group add %s S1,S2` "
+		    "makes it)",
+		    name, f->path, name);
+	for (p = g->members; *p != '\0'; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		snprintf(one, sizeof(one), "%.*s", (int)len, p);
+		if ((e = fleet_find(f, one)) != NULL &&
+		    !has_target(*t, *n, e->name))
+			append(t, n, e->name, e->address, e->fingerprint);
+	}
+	return 0;
+}
+
 int
 fleet_resolve(const struct fleet *f, const char *list, const char *fingerprint,
     struct client_target **t, size_t *n, struct cf_error *err)
@@ -314,6 +569,9 @@ fleet_resolve(const struct fleet *f, const char *list, const char *fingerprint,
 					append(t, n, f->e[i].name,
 					    f->e[i].address,
 					    f->e[i].fingerprint);
+		} else if (item[0] == '@') {
+			if (add_group(f, item + 1, t, n, err) == -1)
+				goto fail;
 		} else if ((e = fleet_find(f, item)) != NULL) {
 			if (!has_target(*t, *n, e->name))
 				append(
@@ -325,6 +583,11 @@ fleet_resolve(const struct fleet *f, const char *list, const char *fingerprint,
 			adhoc++;
 			if (!has_target(*t, *n, item))
 				append(t, n, item, item, pin);
+		} else if (fleet_group_find(f, item) != NULL) {
+			cf_errorf(err, CF_E_USAGE,
+			    "--server %s: a group: write @%s for its servers",
+			    item, item);
+			goto fail;
 		} else {
 			cf_errorf(err, CF_E_USAGE,
 			    "--server %s: not in the fleet (%s); `certfleet "
@@ -351,4 +614,132 @@ fail:
 	*t = NULL;
 	*n = 0;
 	return -1;
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+size_t
+fleet_group_count(const struct fleet *f)
+{
+	return f->ng;
+}
+
+const struct fleet_group *
+fleet_group_get(const struct fleet *f, size_t i)
+{
+	return i < f->ng ? &f->g[i] : NULL;
+}
+
+const struct fleet_group *
+fleet_group_find(const struct fleet *f, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < f->ng; i++)
+		if (strcmp(f->g[i].name, name) == 0)
+			return &f->g[i];
+	return NULL;
+}
+
+int
+fleet_group_add(struct fleet *f, const char *name, const char *list,
+    int *created, struct cf_error *err)
+{
+	struct fleet_group *g = (struct fleet_group *)fleet_group_find(f, name);
+	char *members = NULL, *item, *save = NULL;
+
+	*created = g == NULL;
+	if (g == NULL && group_name_check(f, name, err) == -1)
+		return -1;
+	if (members_check(f, name, list, &members, err) == -1)
+		return -1;
+	if (g == NULL) {
+		f->g = xrealloc(f->g, (f->ng + 1) * sizeof(*f->g));
+		f->g[f->ng].name = xstrdup(name);
+		f->g[f->ng++].members = members;
+		return 0;
+	}
+	for (item = strtok_r(members, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save))
+		fleet_list_add(&g->members, item);
+	free(members);
+	return 0;
+}
+
+/* group's members without those of list (new); CF_E_USAGE for a name
+ * that is not a member. */
+static char *
+members_without(
+    const struct fleet_group *g, const char *list, struct cf_error *err)
+{
+	char *copy = xstrdup(g->members), *item, *save = NULL, *left = NULL;
+	char *drop = xstrdup(list);
+	int bad = 1;
+
+	for (item = strtok_r(drop, ", ", &save); item != NULL;
+	     item = strtok_r(NULL, ", ", &save))
+		if (!fleet_list_has(g->members, item)) {
+			cf_errorf(err, CF_E_USAGE,
+			    "group %s: %s is not a member (members: %s)",
+			    g->name, item, g->members);
+			goto out;
+		}
+	save = NULL;
+	for (item = strtok_r(copy, ",", &save); item != NULL;
+	     item = strtok_r(NULL, ",", &save))
+		if (!fleet_list_has(list, item))
+			fleet_list_add(&left, item);
+	if (left == NULL)
+		cf_errorf(err, CF_E_CONFLICT,
+		    "group %s: would be left empty; `certfleet fleet group "
+		    "remove %s` removes the group",
+		    g->name, g->name);
+	bad = left == NULL;
+out:
+	free(copy);
+	free(drop);
+	return bad ? NULL : left;
+}
+
+int
+fleet_group_remove(
+    struct fleet *f, const char *name, const char *list, struct cf_error *err)
+{
+	struct fleet_group *g = (struct fleet_group *)fleet_group_find(f, name);
+	char *at = xasprintf("@%s", name), *spaces = NULL, *left;
+	size_t i;
+	int rc = -1;
+
+	if (g == NULL) {
+		cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: no such group (`certfleet fleet group list` shows "
+		    "them)",
+		    name);
+		goto out;
+	}
+	if (list != NULL) {
+		if ((left = members_without(g, list, err)) == NULL)
+			goto out;
+		free(g->members);
+		g->members = left;
+		rc = 0;
+		goto out;
+	}
+	if ((spaces = fleet_ns_naming(f, at)) != NULL) {
+		cf_errorf(err, CF_E_CONFLICT,
+		    "group %s: namespace %s names it; `certfleet namespace set "
+		    "NS --servers ...` first",
+		    name, spaces);
+		goto out;
+	}
+	i = (size_t)(g - f->g);
+	free(g->name);
+	free(g->members);
+	memmove(&f->g[i], &f->g[i + 1], (f->ng - i - 1) * sizeof(f->g[0]));
+	f->ng--;
+	rc = 0;
+out:
+	free(at);
+	free(spaces);
+	return rc;
 }

@@ -1,14 +1,23 @@
 /*
  * fleet.h - the admin's fleet file: the agents known by name, each with
  * its address and the pinned SHA-256 fingerprint of its identity, as
- * SSH's known_hosts pins host keys.  JSON:
+ * SSH's known_hosts pins host keys; the groups of servers (`--server
+ * @web`); and the namespaces, the names users connect to with the
+ * servers, services and balancer behind each.  JSON:
  *   {"servers": [{"name": "ex1", "address": "10.0.0.5:8443",
- *                 "fingerprint": "SHA256:…"}, …]}
+ *                 "fingerprint": "SHA256:…"}, …],
+ *    "groups": [{"name": "web", "members": ["ex1", "ex2"]}],
+ *    "namespaces": [{"name": "mail.example.com", "servers": ["@web"],
+ *                    "services": ["https"], "via": "10.0.0.9:443",
+ *                    "waves": ["1", "100%"], "soak": 0}]}
+ * A file without groups or namespaces (the first format) loads as is.
  */
 #ifndef CF_FLEET_H
 #define CF_FLEET_H
 
 #include <stddef.h>
+
+#include <jansson.h>
 
 #include "client.h"
 #include "error.h"
@@ -44,16 +53,83 @@ int fleet_check(const struct fleet *f, const char *name, const char *address,
  */
 int fleet_add(struct fleet *f, const char *name, const char *address,
     const char *fingerprint, struct cf_error *err);
-/* Removes name; CF_E_NOTFOUND when the fleet has no such entry. */
+/* Removes name; CF_E_NOTFOUND when the fleet has no such entry,
+ * CF_E_CONFLICT naming the groups and namespaces that still name it. */
 int fleet_remove(struct fleet *f, const char *name, struct cf_error *err);
 
 /*
- * The targets --server list names: fleet names, "all" (every entry), or
- * HOST:PORT, pinned by fingerprint (may be NULL: then the fleet must know
- * the address).  Duplicates are dropped.  *t is new (client_targets_free).
+ * The targets --server list names: fleet names, @GROUP (its members),
+ * "all" (every entry), or HOST:PORT, pinned by fingerprint (may be NULL: then
+ * the fleet must know the address).  Duplicates are dropped.  *t is new
+ * (client_targets_free).
  */
 int fleet_resolve(const struct fleet *f, const char *list,
     const char *fingerprint, struct client_target **t, size_t *n,
     struct cf_error *err);
+
+/* A group of servers; members is "ex1,ex2" (never empty). */
+struct fleet_group {
+	char *name;
+	char *members;
+};
+size_t fleet_group_count(const struct fleet *f);
+/* Group i, or the group named name, lent; NULL when none. */
+const struct fleet_group *fleet_group_get(const struct fleet *f, size_t i);
+const struct fleet_group *fleet_group_find(
+    const struct fleet *f, const char *name);
+/*
+ * Creates group name of the servers in list ("ex1,ex2"), or adds them to
+ * the group when it exists; *created says which.  CF_E_USAGE for a bad
+ * name, an unknown server or an empty list; CF_E_CONFLICT for a server's
+ * name.  Nothing changes on error.
+ */
+int fleet_group_add(struct fleet *f, const char *name, const char *list,
+    int *created, struct cf_error *err);
+/*
+ * Removes the servers of list from group name, or (list NULL) the whole
+ * group.  CF_E_NOTFOUND for no such group; CF_E_CONFLICT when a
+ * namespace names the group, or when the group would be left empty.
+ */
+int fleet_group_remove(
+    struct fleet *f, const char *name, const char *list, struct cf_error *err);
+
+/*
+ * A namespace: the DNS name users connect to; the servers behind it
+ * (fleet names, @GROUP or all: "ex1,@web"); the services that present
+ * it ("https,smtp"); the balancer's HOST:PORT or NULL; the waves of a
+ * rollout ("1,50%,100%": how many members have moved by the end of each
+ * wave) and the soak time after each wave, in seconds.
+ */
+struct fleet_ns {
+	char *name;
+	char *servers;
+	char *services;
+	char *via;
+	char *waves;
+	long soak_s;
+};
+#define FLEET_NS_SERVICES "https"
+#define FLEET_NS_WAVES "1,100%"
+#define FLEET_NS_SOAK 0
+size_t fleet_ns_count(const struct fleet *f);
+/* Namespace i, or the one named name (any case), lent; NULL when none. */
+const struct fleet_ns *fleet_ns_get(const struct fleet *f, size_t i);
+const struct fleet_ns *fleet_ns_find(const struct fleet *f, const char *name);
+/*
+ * Checks ns and stores a copy in its canonical form: the name
+ * lower-cased, services canonical, waves without spaces.  create: a new
+ * namespace (CF_E_CONFLICT when there is one), else a change of one that
+ * exists (CF_E_NOTFOUND when none).  CF_E_USAGE naming what is wrong.
+ */
+int fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
+    struct cf_error *err);
+/* Removes namespace name; CF_E_NOTFOUND when none. */
+int fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err);
+
+/* Helpers the commands share, for their options. */
+/* "30s", "5m", "2h", "1d" or bare seconds into *s; CF_E_USAGE. */
+int fleet_duration_parse(const char *text, long *s, struct cf_error *err);
+/* The comma-separated list as a JSON array of strings (new). */
+json_t *fleet_list_json(const char *list);
 
 #endif

@@ -46,6 +46,11 @@ static const struct cli_command fleet_subs[] = {
 	.arg = CLI_ARG_FLEET,
 	.nargs = 1,
 	.description = "forget an agent"},
+    {.name = "group",
+	.opts = cli_fleet_opts,
+	.nargs = 3,
+	.description = "group add|remove|list: names for sets of agents "
+		       "(--server @GROUP)"},
     {.name = NULL},
 };
 static const struct cli_command store_subs[] = {

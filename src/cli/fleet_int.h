@@ -1,0 +1,41 @@
+/*
+ * fleet_int.h - what fleet.c (servers, groups, the file) and fleet_ns.c
+ * (namespaces) share; no command includes it.
+ */
+#ifndef CF_FLEET_INT_H
+#define CF_FLEET_INT_H
+
+#include "fleet.h"
+
+struct fleet {
+	char *path;
+	struct client_target *e; /* servers */
+	size_t n;
+	struct fleet_group *g;
+	size_t ng;
+	struct fleet_ns *ns;
+	size_t nns;
+};
+
+/* Whether the comma-separated list holds item. */
+int fleet_list_has(const char *list, const char *item);
+/* Appends item to *list (a new string; *list may be NULL) unless there. */
+void fleet_list_add(char **list, const char *item);
+/*
+ * The JSON array a of strings (none empty, none with a comma) as a new
+ * comma-separated list in *out; CF_E_PARSE naming what otherwise.
+ */
+int fleet_list_from_json(
+    const json_t *a, const char *what, char **out, struct cf_error *err);
+
+/* Loads entry i of "namespaces" into f; CF_E_PARSE naming it. */
+int fleet_ns_load(struct fleet *f, size_t i, json_t *o, struct cf_error *err);
+/* Namespace ns as the file holds it (new). */
+json_t *fleet_ns_file_json(const struct fleet_ns *ns);
+/* Frees what ns holds and zeroes it. */
+void fleet_ns_clear(struct fleet_ns *ns);
+/* The namespaces that name item ("ex1" or "@web") in their servers,
+ * joined by ", " (new), or NULL when none. */
+char *fleet_ns_naming(const struct fleet *f, const char *item);
+
+#endif
