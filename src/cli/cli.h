@@ -119,6 +119,7 @@ int cmd_copy(int argc, char **argv);
 int cmd_replace(int argc, char **argv);
 int cmd_id(int argc, char **argv);
 int cmd_fleet(int argc, char **argv);
+int cmd_namespace(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_complete(int argc, char **argv);
@@ -132,8 +133,9 @@ enum cli_arg {
 	CLI_ARG_NONE,       /* nothing to complete */
 	CLI_ARG_THUMBPRINT, /* a certificate on the targets */
 	CLI_ARG_FILE,
-	CLI_ARG_FLEET,   /* a name in the fleet file */
-	CLI_ARG_COMMAND, /* help: a command, then its subcommand */
+	CLI_ARG_FLEET,     /* a name in the fleet file */
+	CLI_ARG_COMMAND,   /* help: a command, then its subcommand */
+	CLI_ARG_NAMESPACE, /* a namespace in the fleet file */
 };
 struct cli_command {
 	const char *name;
@@ -180,7 +182,8 @@ extern const struct option cli_get_opts[], cli_import_opts[], cli_export_opts[],
     cli_services_opts[], cli_test_opts[], cli_request_new_opts[],
     cli_request_complete_opts[], cli_renew_opts[], cli_new_opts[],
     cli_copy_opts[], cli_log_opts[], cli_id_opts[], cli_fleet_opts[],
-    cli_store_opts[], cli_replace_opts[], cli_common_opts[];
+    cli_namespace_opts[], cli_store_opts[], cli_replace_opts[],
+    cli_common_opts[];
 int cmd_store(int argc, char **argv);
 
 #endif

@@ -308,7 +308,7 @@ group_said(struct fleet *f, const char *name, const char *result)
 	const struct fleet_group *g = fleet_group_find(f, name);
 
 	if (cli.json)
-		out_json(json_pack("{s:s, s:o?, s:s}", "Name", name, "Members",
+		out_json(json_pack("{s:s, s:o*, s:s}", "Name", name, "Members",
 		    g ? fleet_list_json(g->members) : NULL, "Result", result));
 	else if (g != NULL)
 		printf("group %s: %s (%s)\n", name, g->members, result);

@@ -4,8 +4,8 @@
  * subcommands and options (those that take a value marked), and what its
  * positional words are.  For what only a store or the fleet file knows,
  * the script calls back into the hidden `certfleet __complete
- * fleet|thumbprints`, which prints one candidate a line, stays quiet on
- * any error and gives up after COMPLETE_TIMEOUT_S, so that a dead agent
+ * fleet|namespaces|thumbprints`, which prints one candidate a line, stays quiet
+ * on any error and gives up after COMPLETE_TIMEOUT_S, so that a dead agent
  * never hangs the shell.
  */
 #include <fcntl.h>
@@ -55,6 +55,7 @@ static const char *const arg_kinds[] = {
     [CLI_ARG_FILE] = "file",
     [CLI_ARG_FLEET] = "fleet",
     [CLI_ARG_COMMAND] = "command",
+    [CLI_ARG_NAMESPACE] = "namespace",
 };
 
 /*
@@ -194,6 +195,7 @@ static const char bash_tail[] =
     "fleet)\" \\\n"
     "\t\t    -- \"$cur\")) ;;\n"
     "\tthumbprint) COMPREPLY=($(_certfleet_ask thumbprints -- \"$cur\")) ;;\n"
+    "\tnamespace) COMPREPLY=($(_certfleet_ask namespaces -- \"$cur\")) ;;\n"
     "\tfile) compopt -o default 2>/dev/null ;;\n"
     "\tdir) compopt -o dirnames 2>/dev/null ;;\n"
     "\tesac\n"
@@ -219,6 +221,7 @@ static const char zsh_tail[] =
     "\t\tcompadd -- all ${(f)\"$(_certfleet_ask fleet)\"} ;;\n"
     "\tthumbprint)\n"
     "\t\tcompadd -U -- ${(f)\"$(_certfleet_ask thumbprints -- \"$cur\")\"} ;;\n"
+    "\tnamespace) compadd -- ${(f)\"$(_certfleet_ask namespaces)\"} ;;\n"
     "\tfile) _files ;;\n"
     "\tdir) _files -/ ;;\n"
     "\tesac\n"
@@ -368,9 +371,10 @@ starts(const char *word, const char *prefix)
 	return strncasecmp(word, prefix, strlen(prefix)) == 0;
 }
 
-/* The names in the fleet file that start with prefix. */
+/* The names in the fleet file that start with prefix: its servers, or
+ * (spaces) its namespaces. */
 static void
-complete_fleet(const char *prefix)
+complete_fleet(const char *prefix, int spaces)
 {
 	struct cf_error err;
 	struct fleet *f = NULL;
@@ -381,9 +385,12 @@ complete_fleet(const char *prefix)
 	if ((path = fleet_path(0, &err)) == NULL ||
 	    (f = fleet_load(path, &err)) == NULL)
 		goto out;
-	for (i = 0; i < fleet_count(f); i++)
+	for (i = 0; !spaces && i < fleet_count(f); i++)
 		if (starts(fleet_get(f, i)->name, prefix))
 			printf("%s\n", fleet_get(f, i)->name);
+	for (i = 0; spaces && i < fleet_ns_count(f); i++)
+		if (starts(fleet_ns_get(f, i)->name, prefix))
+			printf("%s\n", fleet_ns_get(f, i)->name);
 out:
 	fleet_free(f);
 	free(path);
@@ -472,7 +479,9 @@ cmd_complete(int argc, char **argv)
 	if (optind + 1 < argc)
 		prefix = argv[optind + 1];
 	if (strcmp(argv[optind], "fleet") == 0)
-		complete_fleet(prefix);
+		complete_fleet(prefix, 0);
+	else if (strcmp(argv[optind], "namespaces") == 0)
+		complete_fleet(prefix, 1);
 	else if (strcmp(argv[optind], "thumbprints") == 0)
 		complete_thumbprints(prefix);
 	else
