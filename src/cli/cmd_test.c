@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "fleet.h"
 #include "test.h"
 #include "view.h"
 
@@ -42,7 +43,10 @@ static const char usage[] =
     "NAMESPACE, the days left and whether it is the one assigned.  Status\n"
     "WARNING under --warn-days, CRITICAL under --crit-days or when not\n"
     "valid.  Exit status 0 only when every endpoint is valid and all serve\n"
-    "the same certificate.\n";
+    "the same certificate.\n"
+    "When NAMESPACE is defined (certfleet namespace add), its servers and\n"
+    "services are tested (--server, --store or --via override them), and\n"
+    "--count or --protocol without --via go through its --via.\n";
 
 #define MAX_COUNT 10000 /* --count */
 #define MAX_TIMEOUT 300 /* --timeout, seconds */
@@ -63,6 +67,48 @@ int_option(const char *name, const char *arg, long lo, long hi, int *out)
 		    hi);
 	*out = (int)v;
 	return 0;
+}
+
+/*
+ * The defaults a namespace of the fleet file gives: its services; its
+ * servers unless --server, --store or --via say where; its balancer
+ * when --count or --protocol ask for one.  Nothing for a name the file
+ * does not define.  0, or the exit status of an error.
+ */
+static int
+namespace_defaults(struct test_opts *o)
+{
+	const struct fleet_ns *ns;
+	struct fleet *f = NULL;
+	struct cf_error err;
+	char *path = NULL;
+	int rc = 0;
+
+	cf_error_clear(&err);
+	if ((path = fleet_path(0, &err)) == NULL ||
+	    (f = fleet_load(path, &err)) == NULL) {
+		rc = cli_fail("test", &err);
+		goto out;
+	}
+	if ((ns = fleet_ns_find(f, o->ns)) == NULL)
+		goto out;
+	o->services = xstrdup(ns->services);
+	if (o->via != NULL || cli.server != NULL || cli.store != NULL)
+		goto out;
+	if ((o->count != 0 || o->protocol != NULL) && ns->via != NULL)
+		o->via = o->via_owned = xstrdup(ns->via);
+	else if (o->count == 0 && o->protocol == NULL)
+		cli.server = o->servers = xstrdup(ns->servers);
+out:
+	fleet_free(f);
+	free(path);
+	return rc;
+}
+
+int
+test_wants(const struct test_opts *o, const char *service)
+{
+	return o->services == NULL || fleet_list_has(o->services, service);
 }
 
 /* Checks what the options say together; 0 or the usage error. */
@@ -156,6 +202,8 @@ parse_options(int argc, char **argv, struct test_opts *o)
 			   : cli_usage("test", "unexpected argument %s",
 				 argv[optind + 1]);
 	o->ns = argv[optind];
+	if (o->ns[0] != '\0' && (rc = namespace_defaults(o)) != 0)
+		return rc;
 	return check_options(o);
 }
 
@@ -359,7 +407,10 @@ cmd_test(int argc, char **argv)
 	struct test_opts o;
 	int rc = parse_options(argc, argv, &o);
 
-	if (rc != 0)
-		return rc == -1 ? 0 : rc;
-	return o.via != NULL ? test_via(&o) : test_agents(&o);
+	if (rc == 0)
+		rc = o.via != NULL ? test_via(&o) : test_agents(&o);
+	free(o.services);
+	free(o.servers);
+	free(o.via_owned);
+	return rc == -1 ? 0 : rc;
 }

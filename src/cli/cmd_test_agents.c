@@ -89,7 +89,7 @@ collect(const struct backend *b, const struct backend_reply *r,
 	for (i = 0; i < backend_count(b); i++)
 		for (k = 0; k < r[i].nsvcs; k++) {
 			v = &r[i].svcs[k];
-			if (r[i].err.code != CF_OK ||
+			if (r[i].err.code != CF_OK || !test_wants(o, v->name) ||
 			    v->check_host[0] == '\0' ||
 			    v->check_port[0] == '\0')
 				continue;
@@ -239,15 +239,18 @@ report_invalid(const struct backend *b, const struct endpoint *eps,
  * how many. */
 static size_t
 agents_rows(const struct backend *b, const struct backend_reply *r,
-    const struct endpoint *eps, const struct probe_job *jobs,
-    const struct verdict *v, size_t n, char **cells, json_t *checked,
-    json_t *unchecked)
+    const struct test_opts *o, const struct endpoint *eps,
+    const struct probe_job *jobs, const struct verdict *v, size_t n,
+    char **cells, json_t *checked, json_t *unchecked)
 {
 	size_t i, k, e = 0, rows = 0;
 
 	for (i = 0; i < backend_count(b); i++)
 		for (k = 0; r[i].err.code == CF_OK && k < r[i].nsvcs; k++) {
-			char **cell = cells + rows++ * NCOLS;
+			char **cell = cells + rows * NCOLS;
+			if (!test_wants(o, r[i].svcs[k].name))
+				continue;
+			rows++;
 			if (e < n && eps[e].svc == &r[i].svcs[k]) {
 				endpoint_row(
 				    b, &eps[e], &jobs[e], &v[e], cell, checked);
@@ -293,7 +296,7 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 	}
 	qsort(seen, nseen, sizeof(*seen), test_seen_cmp);
 	cells = xcalloc(rows * NCOLS + 1, sizeof(*cells));
-	rows = agents_rows(b, r, eps, jobs, v, n, cells, checked, unchecked);
+	rows = agents_rows(b, r, o, eps, jobs, v, n, cells, checked, unchecked);
 	ok = n > 0 && bad == 0 && nseen == 1 && unreached == 0;
 	if (cli.json)
 		out_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}",

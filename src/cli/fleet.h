@@ -129,6 +129,8 @@ int fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err);
 /* Helpers the commands share, for their options. */
 /* "30s", "5m", "2h", "1d" or bare seconds into *s; CF_E_USAGE. */
 int fleet_duration_parse(const char *text, long *s, struct cf_error *err);
+/* Whether the comma-separated list (may be NULL) holds item. */
+int fleet_list_has(const char *list, const char *item);
 /* The comma-separated list as a JSON array of strings (new). */
 json_t *fleet_list_json(const char *list);
 

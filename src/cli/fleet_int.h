@@ -17,8 +17,6 @@ struct fleet {
 	size_t nns;
 };
 
-/* Whether the comma-separated list holds item. */
-int fleet_list_has(const char *list, const char *item);
 /* Appends item to *list (a new string; *list may be NULL) unless there. */
 void fleet_list_add(char **list, const char *item);
 /*

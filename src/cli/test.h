@@ -26,7 +26,13 @@ struct test_opts {
 	const char *ca_file;
 	int warn_days, crit_days;
 	int timeout_s;
+	char *services;  /* the namespace's ("https,smtp"), or NULL: all */
+	char *servers;   /* the namespace's, when no --server (owned) */
+	char *via_owned; /* the namespace's --via, when via is it */
 };
+
+/* Whether service is one the test covers: the namespace's, or any. */
+int test_wants(const struct test_opts *o, const char *service);
 
 /* What one handshake's result means for the namespace. */
 struct verdict {
