@@ -131,7 +131,7 @@ fails_with help/bad-subcommand '^certfleet: request: nwe: unknown subcommand; di
 fails_with request/bogus '^certfleet: request: bogus: unknown subcommand \(request new, request complete\)$' cf request bogus
 fails_with request/misspelt '^certfleet: request: compleet: unknown subcommand; did you mean request complete\?$' cf request compleet
 fails_with request/none 'give new or complete' cf request
-fails_with fleet/bogus '^certfleet: fleet: bogus: unknown subcommand \(fleet add, fleet list, fleet remove\)$' cf fleet bogus
+fails_with fleet/bogus '^certfleet: fleet: bogus: unknown subcommand \(fleet add, fleet list, fleet remove, fleet group\)$' cf fleet bogus
 fails_with completion/fish '^certfleet: completion: fish: unknown subcommand \(completion bash, completion zsh\)$' cf completion fish
 fails_with completion/none 'which shell' cf completion
 # A right word still runs.

@@ -23,6 +23,7 @@ F=$T/fleet.json
 FP1=SHA256:$(printf 'AB%.0s' $(seq 32))
 FP2=SHA256:$(printf 'CD%.0s' $(seq 32))
 FP3=SHA256:$(printf 'EF%.0s' $(seq 32))
+# shellcheck disable=SC2317 # called through check and refused
 c() { cf --fleet "$F" "$@"; }
 
 # refused NAME EXIT PATTERN CMD... - CMD fails as check_fails wants, and
