@@ -71,7 +71,7 @@ sign() {
 run $SCHEMA check-schemas
 expect_eq "schemas: every block of docs/json.md is a valid JSON Schema" \
 	"$RC $(cat "$OUT")" \
-	"0 copy defs enable fleet-add fleet-list fleet-remove get id import log new replace request-complete request-new services store-init test test-via"
+	"0 copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new replace request-complete request-new services store-init test test-via"
 
 # ---- a local store (--store) --------------------------------------------------
 
@@ -149,6 +149,18 @@ valid "id" id cf id --json
 ID=$(jqo .Fingerprint)
 valid "fleet add" fleet-add cf fleet add json-x 127.0.0.1:9 --fingerprint "$ID" --json
 valid "fleet list" fleet-list cf fleet list --json
+valid "fleet group add" fleet-group cf fleet group add json-g json-x --json
+valid "fleet group list" fleet-group-list cf fleet group list --json
+valid "namespace add" namespace cf namespace add json.example.com --servers @json-g \
+	--services https,smtp --via 127.0.0.1:9 --waves 1,50%,100% --soak 30s --json
+valid "namespace set" namespace cf namespace set json.example.com --via none --json
+expect_eq "namespace set: Via null, Result changed" "$(jqo '"\(.Via) \(.Result)"')" "null changed"
+valid "namespace show" namespace cf namespace show json.example.com --json
+valid "namespace list" namespace-list cf namespace list --json
+expect_eq "namespace list: Members resolved, Waves an array" \
+	"$(jqo '.Items[0] | "\(.Members | join(",")) \(.Waves | type)"')" "json-x array"
+valid "namespace remove" namespace-remove cf namespace remove json.example.com --json
+valid "fleet group remove" fleet-group cf fleet group remove json-g --json
 valid "fleet remove" fleet-remove cf fleet remove json-x --json
 
 # ---- two agents ---------------------------------------------------------------
