@@ -1,11 +1,12 @@
 /*
  * fuzz_fleet.c - libFuzzer harness over the admin's fleet file
  * (src/cli/fleet.c): the input is written as fleet.json and loaded; a
- * fleet that loads is then resolved as --server all and by each name,
- * and checked for a new entry, as the fleet commands do.
+ * fleet that loads is then resolved as --server all, by each name, by
+ * each @GROUP and by each namespace's servers, checked for a new entry,
+ * and its namespaces put back as they are, as the commands do.
  *
- * FUZZ-LINK: src/cli/fleet.c src/cli/common.c src/cli/client.c
- * src/cli/client_tls.c src/cli/client_unix.c
+ * FUZZ-LINK: src/cli/fleet.c src/cli/fleet_ns.c src/cli/common.c
+ * src/cli/client.c src/cli/client_tls.c src/cli/client_unix.c
  */
 #include "fleet.h"
 #include "harness.h"
@@ -51,6 +52,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			client_targets_free(t, n);
 			t = NULL;
 		}
+	}
+	for (i = 0; i < fleet_group_count(f); i++) {
+		char *at = xasprintf("@%s", fleet_group_get(f, i)->name);
+		if (fleet_resolve(f, at, NULL, &t, &n, &err) != 0)
+			abort(); /* a group that loads has members */
+		client_targets_free(t, n);
+		t = NULL;
+		free(at);
+	}
+	for (i = 0; i < fleet_ns_count(f); i++) {
+		const struct fleet_ns *ns = fleet_ns_get(f, i);
+		if (fleet_resolve(f, ns->servers, NULL, &t, &n, &err) == 0) {
+			client_targets_free(t, n);
+			t = NULL;
+		}
+		cf_error_clear(&err);
+		if (fleet_ns_put(f, ns, 0, &err) != 0)
+			abort(); /* a namespace that loads is valid as it is */
 	}
 	cf_error_clear(&err);
 	fleet_check(f, "new", "127.0.0.1:8443", &err);
