@@ -26,6 +26,12 @@ void fleet_list_add(char **list, const char *item);
 int fleet_list_from_json(
     const json_t *a, const char *what, char **out, struct cf_error *err);
 
+/* A name is what --server and the Server column show: short, plain;
+ * CF_E_USAGE saying what a name is otherwise. */
+int fleet_name_check(const char *name, struct cf_error *err);
+/* Loads entry i of "groups" into f; CF_E_PARSE naming it. */
+int fleet_group_load(
+    struct fleet *f, size_t i, json_t *o, struct cf_error *err);
 /* Loads entry i of "namespaces" into f; CF_E_PARSE naming it. */
 int fleet_ns_load(struct fleet *f, size_t i, json_t *o, struct cf_error *err);
 /* Namespace ns as the file holds it (new). */

@@ -5,8 +5,9 @@
  * each @GROUP and by each namespace's servers, checked for a new entry,
  * and its namespaces put back as they are, as the commands do.
  *
- * FUZZ-LINK: src/cli/fleet.c src/cli/fleet_ns.c src/cli/common.c
- * src/cli/client.c src/cli/client_tls.c src/cli/client_unix.c
+ * FUZZ-LINK: src/cli/fleet.c src/cli/fleet_group.c src/cli/fleet_ns.c
+ * src/cli/common.c src/cli/client.c src/cli/client_tls.c
+ * src/cli/client_unix.c
  */
 #include "fleet.h"
 #include "harness.h"
