@@ -371,8 +371,8 @@ starts(const char *word, const char *prefix)
 	return strncasecmp(word, prefix, strlen(prefix)) == 0;
 }
 
-/* The names in the fleet file that start with prefix: its servers, or
- * (spaces) its namespaces. */
+/* The names in the fleet file that start with prefix: its servers and
+ * @GROUPs, or (spaces) its namespaces. */
 static void
 complete_fleet(const char *prefix, int spaces)
 {
@@ -388,6 +388,10 @@ complete_fleet(const char *prefix, int spaces)
 	for (i = 0; !spaces && i < fleet_count(f); i++)
 		if (starts(fleet_get(f, i)->name, prefix))
 			printf("%s\n", fleet_get(f, i)->name);
+	for (i = 0; !spaces && i < fleet_group_count(f); i++)
+		if (starts(fleet_group_get(f, i)->name,
+			prefix[0] == '@' ? prefix + 1 : prefix))
+			printf("@%s\n", fleet_group_get(f, i)->name);
 	for (i = 0; spaces && i < fleet_ns_count(f); i++)
 		if (starts(fleet_ns_get(f, i)->name, prefix))
 			printf("%s\n", fleet_ns_get(f, i)->name);

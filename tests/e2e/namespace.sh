@@ -153,6 +153,23 @@ refused "fleet remove of a server a namespace names" 1 'ex3: still named by grou
 	c fleet remove ex3
 refused "group remove of a group a namespace names" 1 'namespace mail.example.com names it' \
 	c fleet group remove web
+# offered WORD... - what bash completion offers after certfleet WORD...
+offered() {
+	bash -c 'source <("$CERTFLEET" completion bash) || exit 9
+		COMP_WORDS=("$CERTFLEET" "$@")
+		COMP_CWORD=$#
+		_certfleet
+		[ ${#COMPREPLY[@]} -eq 0 ] || printf "%s\n" "${COMPREPLY[@]}"' \
+		offered "$@"
+}
+expect_eq "completion: --server @ offers the groups" \
+	"$(offered --fleet "$F" get --server @ | sort | paste -sd,)" "@tmp,@web"
+expect_eq "completion: namespace show offers the namespaces" \
+	"$(offered --fleet "$F" namespace show '' | paste -sd,)" "mail.example.com,www.example.com"
+expect_eq "completion: test offers the namespaces" \
+	"$(offered --fleet "$F" test w | paste -sd,)" "www.example.com"
+expect_eq "completion: namespace add offers no namespace (a new name)" \
+	"$(offered --fleet "$F" namespace add '' | paste -sd,)" ""
 check "namespace remove" c namespace remove www.example.com
 refused "namespace remove again" 1 'no such namespace' c namespace remove www.example.com
 check "fleet file: still version 1, 0600" test "$(jq .version "$F") $(stat -c %a "$F")" = "1 600"
