@@ -253,6 +253,10 @@ cmd_namespace(int argc, char **argv)
 		return cli_usage("namespace",
 		    nargs == 0 ? "%s: which NAME?" : "%s: unexpected %s", sub,
 		    argv[argc - 1]);
+	if (i == 1 && !(o.servers || o.services || o.via || o.waves || o.soak))
+		return cli_usage("namespace",
+		    "set: nothing to change: give --servers, --services, "
+		    "--via, --waves or --soak");
 	if (i > 1 && (o.servers || o.services || o.via || o.waves || o.soak))
 		return cli_usage("namespace",
 		    "%s takes no --servers, --services, --via, --waves or "

@@ -137,6 +137,7 @@ check "namespace set: via none, soak 30s" c namespace set mail.example.com --via
 expect_eq "namespace set: only what was given changes" \
 	"$(jq -c '[.Servers, .Services, .Via, .Waves, .SoakSeconds, .Result]' "$OUT")" \
 	'[["@web","ex3"],["https","smtp"],null,["1","50%","100%"],30,"changed"]'
+refused "namespace set with nothing to change" 2 'nothing to change' c namespace set mail.example.com
 refused "namespace set of no namespace" 1 'no such namespace' c namespace set b.example.com --soak 1
 refused "namespace set: a bad wave" 2 'the last wave' c namespace set mail.example.com --waves 1
 check "namespace show" c namespace show mail.example.com
