@@ -213,6 +213,13 @@ check "real: namespace set --services smtp" cf --fleet "$R" namespace set mail.e
 run cf --fleet "$R" test mail.example.com --json
 expect_eq "real: test NAMESPACE: only the namespace's services (smtp: none checks)" \
 	"$(jq -r '[(.Endpoints | length), (.Unchecked | map(.Service) | unique | join(","))] | join(" ")' "$OUT")" "0 smtp"
+check "real: namespace set --via (nothing listens)" cf --fleet "$R" namespace set mail.example.com --via "127.0.0.1:$DEAD"
+run cf --fleet "$R" test mail.example.com --count 2 --timeout 2 --json
+expect_eq "real: test NAMESPACE --count goes through the namespace's --via" \
+	"$RC $(jq -r '"\(.Via) \(.Connections)"' "$OUT")" "1 127.0.0.1:$DEAD 2"
+check "real: namespace set --via none" cf --fleet "$R" namespace set mail.example.com --via none
+check_fails "real: test NAMESPACE --count without a --via anywhere" 2 '--count goes with --via' \
+	cf --fleet "$R" test mail.example.com --count 2
 check_fails "real: test of an undefined name still needs a target (no local agent)" 1 'no-agent.sock|agent' \
 	cf --fleet "$R" test other.example.com
 
