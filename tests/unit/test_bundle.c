@@ -899,6 +899,7 @@ main(int argc, char **argv)
 {
 	struct kit k;
 
+	check_init(argc, argv);
 	k.ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -907,7 +908,6 @@ main(int argc, char **argv)
 	    "mail.example.test", NULL, k.key, k.ca, k.ca_key, -1, 30, 0);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
-	check_init(argc, argv);
 	if (check_test("pem"))
 		test_pem(&k);
 	if (check_test("der_and_pkcs7"))
