@@ -448,14 +448,22 @@ test_queries(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_import();
-	test_export();
-	test_small();
-	test_issue();
-	test_replies();
-	test_lists();
-	test_queries();
+	check_init(argc, argv);
+	if (check_test("import"))
+		test_import();
+	if (check_test("export"))
+		test_export();
+	if (check_test("small"))
+		test_small();
+	if (check_test("issue"))
+		test_issue();
+	if (check_test("replies"))
+		test_replies();
+	if (check_test("lists"))
+		test_lists();
+	if (check_test("queries"))
+		test_queries();
 	return check_done();
 }
