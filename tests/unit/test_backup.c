@@ -62,62 +62,79 @@ test_wrap(const struct cf_seal *seal, const struct cf_seal *other)
 	cf_secret_free(wrong);
 }
 
-int
-main(void)
+/* What the backup tests share: two stores' master keys, the passphrase,
+ * and a backup's contents (a snapshot of the first store). */
+struct fixture {
+	struct cf_seal *seal, *other;
+	struct cf_secret *pass;
+	struct cf_backup in;
+};
+
+static void
+test_snapshot(const char *db)
 {
-	char dir[512], dir2[512], db[600];
-	struct cf_seal *seal = NULL, *other = NULL, *mk;
-	struct cf_secret *pass = cf_secret_new("passphrase", 10);
-	struct cf_backup in, out;
-	struct cf_buf file = {0}, snap = {0};
+	struct cf_buf snap = {0}, none = {0};
 	struct cf_error err;
 	int schema = 0;
-
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	snprintf(dir2, sizeof(dir2), "%s/other", check_tmpdir());
-	snprintf(db, sizeof(db), "%s/%s", dir, CF_STORE_DB);
-	CHECK(make_store(dir, &seal) && make_store(dir2, &other),
-	    "setup: two stores");
-	test_wrap(seal, other);
 
 	CHECK(cf_backup_snapshot(db, &snap, &schema, &err) == 0 &&
 		  snap.len > 0 &&
 		  memcmp(snap.data, "SQLite format 3", 15) == 0 && schema > 0,
 	    "snapshot: an SQLite database with its schema version");
 	CHECK(cf_backup_snapshot(
-		  "/nonexistent/store.db", &file, &schema, &err) == -1 &&
+		  "/nonexistent/store.db", &none, &schema, &err) == -1 &&
 		  err.code == CF_E_STORE,
 	    "snapshot: a missing store is an error");
+	cf_buf_clear(&snap);
+	cf_buf_clear(&none);
+}
 
-	memset(&in, 0, sizeof(in));
-	in.meta = "{\"Agent\":\"t\"}";
-	in.cert.data = (unsigned char *)"CERT";
-	in.cert.len = 4;
-	in.key = cf_secret_new("-----BEGIN PRIVATE KEY-----", 27);
-	in.store = snap;
-	CHECK(cf_backup_write(&in, seal, pass, &file, &err) == 0,
+/* A backup carrying the master key: written sealed, read, opened by the
+ * key it carries and by no other, and a flipped bit is caught. */
+static void
+test_open(const struct fixture *fx)
+{
+	struct cf_buf file = {0};
+	struct cf_backup out;
+	struct cf_seal *mk;
+	struct cf_error err;
+
+	CHECK(cf_backup_write(&fx->in, fx->seal, fx->pass, &file, &err) == 0,
 	    "write: with the master key");
 	CHECK(memmem(file.data, file.len, "PRIVATE KEY", 11) == NULL,
 	    "write: the identity key is sealed");
 	CHECK(cf_backup_read(file.data, file.len, &out, &err) == 0 &&
-		  strcmp(out.meta, in.meta) == 0 && out.key == NULL &&
-		  out.store.len == snap.len && out.wrapped.len > 0,
+		  strcmp(out.meta, fx->in.meta) == 0 && out.key == NULL &&
+		  out.store.len == fx->in.store.len && out.wrapped.len > 0,
 	    "read: parses, identity key still sealed");
-	mk = cf_backup_master_key(&out, pass, &err);
+	mk = cf_backup_master_key(&out, fx->pass, &err);
 	CHECK(mk != NULL && cf_backup_open(&out, file.data, mk, &err) == 0 &&
 		  out.key->len == 27 &&
-		  memcmp(out.key->data, in.key->data, 27) == 0,
+		  memcmp(out.key->data, fx->in.key->data, 27) == 0,
 	    "open: the carried master key opens the identity key");
-	CHECK(cf_backup_open(&out, file.data, other, &err) == -1 &&
+	CHECK(cf_backup_open(&out, file.data, fx->other, &err) == -1 &&
 		  err.code == CF_E_CRYPTO,
 	    "open: another master key is refused");
 	file.data[file.len / 2] ^= 1;
 	CHECK(cf_backup_open(&out, file.data, mk, &err) == -1,
 	    "open: a flipped bit is detected");
-	file.data[file.len / 2] ^= 1;
 	cf_seal_free(mk);
 	cf_backup_clear(&out);
+	cf_buf_clear(&file);
+}
 
+/* Files that are not a whole backup of this format are refused. */
+static void
+test_read_errors(const struct fixture *fx)
+{
+	struct cf_buf file = {0};
+	struct cf_backup out;
+	struct cf_error err;
+
+	if (cf_backup_write(&fx->in, fx->seal, fx->pass, &file, &err) != 0) {
+		CHECK(0, "read: a backup to spoil");
+		return;
+	}
 	CHECK(cf_backup_read(file.data, file.len - 1, &out, &err) == -1 &&
 		  err.code == CF_E_PARSE,
 	    "read: a truncated file is refused");
@@ -129,22 +146,67 @@ main(void)
 		  strstr(err.msg, "version 2") != NULL,
 	    "read: another format version is refused, named");
 	cf_buf_clear(&file);
+}
 
-	CHECK(cf_backup_write(&in, seal, NULL, &file, &err) == 0 &&
+/* Without the master key the backup opens only with the store's own. */
+static void
+test_no_master(const struct fixture *fx)
+{
+	struct cf_buf file = {0};
+	struct cf_backup out;
+	struct cf_error err;
+
+	CHECK(cf_backup_write(&fx->in, fx->seal, NULL, &file, &err) == 0 &&
 		  cf_backup_read(file.data, file.len, &out, &err) == 0 &&
 		  out.wrapped.data == NULL,
 	    "write: without the master key, no MKEY");
-	CHECK(cf_backup_master_key(&out, pass, &err) == NULL &&
+	CHECK(cf_backup_master_key(&out, fx->pass, &err) == NULL &&
 		  err.code == CF_E_NOTFOUND,
 	    "read: no master key to open");
-	CHECK(cf_backup_open(&out, file.data, seal, &err) == 0,
+	CHECK(cf_backup_open(&out, file.data, fx->seal, &err) == 0,
 	    "open: the store's own master key opens it");
 	cf_backup_clear(&out);
 	cf_buf_clear(&file);
-	cf_secret_free(in.key);
-	cf_buf_clear(&snap);
-	cf_secret_free(pass);
-	cf_seal_free(seal);
-	cf_seal_free(other);
+}
+
+int
+main(int argc, char **argv)
+{
+	char dir[512], dir2[512], db[600];
+	struct fixture fx;
+	struct cf_error err;
+	int schema = 0;
+
+	check_init(argc, argv);
+	memset(&fx, 0, sizeof(fx));
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	snprintf(dir2, sizeof(dir2), "%s/other", check_tmpdir());
+	snprintf(db, sizeof(db), "%s/%s", dir, CF_STORE_DB);
+	CHECK(make_store(dir, &fx.seal) && make_store(dir2, &fx.other),
+	    "setup: two stores");
+	fx.pass = cf_secret_new("passphrase", 10);
+	fx.in.meta = "{\"Agent\":\"t\"}";
+	fx.in.cert.data = (unsigned char *)"CERT";
+	fx.in.cert.len = 4;
+	fx.in.key = cf_secret_new("-----BEGIN PRIVATE KEY-----", 27);
+	if (cf_backup_snapshot(db, &fx.in.store, &schema, &err) != 0)
+		CHECK(0, "setup: a snapshot to back up");
+
+	if (check_test("wrap"))
+		test_wrap(fx.seal, fx.other);
+	if (check_test("snapshot"))
+		test_snapshot(db);
+	if (check_test("open"))
+		test_open(&fx);
+	if (check_test("read_errors"))
+		test_read_errors(&fx);
+	if (check_test("no_master"))
+		test_no_master(&fx);
+
+	cf_secret_free(fx.in.key);
+	cf_buf_clear(&fx.in.store);
+	cf_secret_free(fx.pass);
+	cf_seal_free(fx.seal);
+	cf_seal_free(fx.other);
 	return check_done();
 }

@@ -576,6 +576,17 @@ test_pem(const struct kit *k)
 	expect_err("PEM CERTIFICATE block holding junk", data, len, NULL,
 	    CF_E_PARSE, "malformed certificate");
 	free(data);
+}
+
+/* Keys in PEM: traditional (EC with its EC PARAMETERS block first, RSA),
+ * encrypted traditional and encrypted PKCS#8, with and without the
+ * password. */
+static void
+test_pem_keys(const struct kit *k)
+{
+	unsigned char *data;
+	size_t len;
+	BIO *bio;
 
 	/* traditional keys, EC with its EC PARAMETERS block first */
 	bio = BIO_new(BIO_s_mem());
@@ -621,22 +632,27 @@ test_pem(const struct kit *k)
 	expect_err("ENCRYPTED PRIVATE KEY, no password", data, len, NULL,
 	    CF_E_PASSWORD, "a password is needed");
 	free(data);
+}
 
-	/* a CSR is not a certificate */
-	{
-		X509_REQ *req = X509_REQ_new();
+/* PEM blocks that are not what certfleet reads are refused, named: a
+ * CSR, a public key, a TRUSTED CERTIFICATE. */
+static void
+test_pem_others(const struct kit *k)
+{
+	X509_REQ *req = X509_REQ_new();
+	unsigned char *data;
+	size_t len;
+	BIO *bio;
 
-		X509_REQ_set_pubkey(req, k->key);
-		X509_REQ_sign(req, k->key, EVP_sha256());
-		bio = BIO_new(BIO_s_mem());
-		PEM_write_bio_X509_REQ(bio, req);
-		data = drain(bio, &len);
-		expect_err("PEM holding only a CSR", data, len, NULL,
-		    CF_E_PARSE,
-		    "no certificate, only a certificate signing request (CSR)");
-		free(data);
-		X509_REQ_free(req);
-	}
+	X509_REQ_set_pubkey(req, k->key);
+	X509_REQ_sign(req, k->key, EVP_sha256());
+	bio = BIO_new(BIO_s_mem());
+	PEM_write_bio_X509_REQ(bio, req);
+	data = drain(bio, &len);
+	expect_err("PEM holding only a CSR", data, len, NULL, CF_E_PARSE,
+	    "no certificate, only a certificate signing request (CSR)");
+	free(data);
+	X509_REQ_free(req);
 	bio = BIO_new(BIO_s_mem());
 	PEM_write_bio_PUBKEY(bio, k->key);
 	data = drain(bio, &len);
@@ -899,6 +915,7 @@ main(int argc, char **argv)
 {
 	struct kit k;
 
+	check_init(argc, argv);
 	k.ca_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	k.rsa = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
@@ -907,9 +924,12 @@ main(int argc, char **argv)
 	    "mail.example.test", NULL, k.key, k.ca, k.ca_key, -1, 30, 0);
 	CHECK(k.leaf != NULL && k.rsa != NULL, "test keys and certificates");
 
-	check_init(argc, argv);
 	if (check_test("pem"))
 		test_pem(&k);
+	if (check_test("pem_keys"))
+		test_pem_keys(&k);
+	if (check_test("pem_others"))
+		test_pem_others(&k);
 	if (check_test("der_and_pkcs7"))
 		test_der_and_pkcs7(&k);
 	if (check_test("pkcs12_forms"))

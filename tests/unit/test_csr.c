@@ -542,15 +542,24 @@ test_selfsigned_names(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_names();
-	test_dn();
-	test_csr_kind("rsa2048");
-	test_csr_kind("p256");
-	test_csr_names();
-	test_csr_cn();
-	test_decode_bad();
-	test_selfsigned_names();
+	check_init(argc, argv);
+	if (check_test("names"))
+		test_names();
+	if (check_test("dn"))
+		test_dn();
+	if (check_test("csr_rsa2048"))
+		test_csr_kind("rsa2048");
+	if (check_test("csr_p256"))
+		test_csr_kind("p256");
+	if (check_test("csr_names"))
+		test_csr_names();
+	if (check_test("csr_cn"))
+		test_csr_cn();
+	if (check_test("decode_bad"))
+		test_decode_bad();
+	if (check_test("selfsigned_names"))
+		test_selfsigned_names();
 	return check_done();
 }

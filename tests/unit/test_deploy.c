@@ -622,8 +622,6 @@ test_links(const struct kit *a)
 	time_t na;
 	struct cf_error err;
 
-	snprintf(chain, sizeof(chain), "%s/hostile", dir);
-	mkdir(chain, 0755);
 	mkdir(hpath("d"), 0755);
 	put_file(hpath("elsewhere"), "untouched\n");
 	CHECK(symlink(hpath("elsewhere"), hpath("d/key.pem")) == 0,
@@ -817,23 +815,25 @@ stop_servers(void)
 	fclose(f);
 }
 
-int
-main(void)
+/*
+ * One named test, not four: each step starts from what the one before
+ * left, the files deployed and the server that serves them (A, after
+ * the first), and test_file_leaf reads the chain file deployed.
+ */
+static void
+test_deploying(struct cf_service *svc, const struct kit *a, const struct kit *b)
 {
-	struct cf_service svc;
-	struct kit a, b;
+	test_deploy_ok(svc, a, b);
+	test_file_leaf(a);
+	test_deploy_fail(svc, a, b);
+	test_undo(svc, a, b);
+}
 
-	snprintf(dir, sizeof(dir), "%s", check_tmpdir());
-	root_key = tp_key(0);
-	inter_key = tp_key(0);
-	root = tp_cert("Test Root", NULL, root_key, NULL, NULL, -1, 60, 1);
-	inter = tp_cert(
-	    "Test Intermediate", NULL, inter_key, root, root_key, -1, 60, 1);
-	kit_make(&a, "a.example.com");
-	kit_make(&b, "b.example.com");
-	test_render();
-	test_commands();
-
+/* The https service whose reload command (re)starts an s_server on a
+ * free port serving the files deployed. */
+static void
+https_svc(struct cf_service *svc)
+{
 	free_port(port);
 	snprintf(chain_path, sizeof(chain_path), "%s/chain.pem", dir);
 	snprintf(key_path, sizeof(key_path), "%s/key.pem", dir);
@@ -844,24 +844,53 @@ main(void)
 	    "-quiet </dev/null >/dev/null 2>&1 & "
 	    "echo $! > %s/pid; echo $! >> %s/allpids",
 	    dir, dir, port, chain_path, key_path, dir, dir);
-	svc_init(&svc, "https");
-	svc.chain = chain_path;
-	svc.key = key_path;
-	svc.reload = reload_cmd;
-	svc.check_host = "127.0.0.1";
-	svc.check_port = port;
-	svc.check_name = "mail.example.com";
+	svc_init(svc, "https");
+	svc->chain = chain_path;
+	svc->key = key_path;
+	svc->reload = reload_cmd;
+	svc->check_host = "127.0.0.1";
+	svc->check_port = port;
+	svc->check_name = "mail.example.com";
+}
 
-	test_deploy_ok(&svc, &a, &b);
-	test_file_leaf(&a);
-	test_check(&svc);
-	test_deploy_fail(&svc, &a, &b);
-	test_undo(&svc, &a, &b);
-	test_command_env();
-	test_command_run_as();
-	test_links(&a);
-	test_open_dirs(&a);
-	test_planted(&a);
+int
+main(int argc, char **argv)
+{
+	struct cf_service svc;
+	struct kit a, b;
+	char hostile[300];
+
+	check_init(argc, argv);
+	snprintf(dir, sizeof(dir), "%s", check_tmpdir());
+	snprintf(hostile, sizeof(hostile), "%s/hostile", dir);
+	mkdir(hostile, 0755);
+	root_key = tp_key(0);
+	inter_key = tp_key(0);
+	root = tp_cert("Test Root", NULL, root_key, NULL, NULL, -1, 60, 1);
+	inter = tp_cert(
+	    "Test Intermediate", NULL, inter_key, root, root_key, -1, 60, 1);
+	kit_make(&a, "a.example.com");
+	kit_make(&b, "b.example.com");
+	https_svc(&svc);
+
+	if (check_test("render"))
+		test_render();
+	if (check_test("commands"))
+		test_commands();
+	if (check_test("deploying"))
+		test_deploying(&svc, &a, &b);
+	if (check_test("check"))
+		test_check(&svc);
+	if (check_test("command_env"))
+		test_command_env();
+	if (check_test("command_run_as"))
+		test_command_run_as();
+	if (check_test("links"))
+		test_links(&a);
+	if (check_test("open_dirs"))
+		test_open_dirs(&a);
+	if (check_test("planted"))
+		test_planted(&a);
 	CHECK(no_temp_files(), "deploy: no temporary file is left behind");
 
 	stop_servers();

@@ -275,12 +275,18 @@ test_prefix_append(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_cut_utf8();
-	test_errorf();
-	test_errorf_ossl();
-	test_prefix_append();
-	test_codes();
+	check_init(argc, argv);
+	if (check_test("cut_utf8"))
+		test_cut_utf8();
+	if (check_test("errorf"))
+		test_errorf();
+	if (check_test("errorf_ossl"))
+		test_errorf_ossl();
+	if (check_test("prefix_append"))
+		test_prefix_append();
+	if (check_test("codes"))
+		test_codes();
 	return check_done();
 }

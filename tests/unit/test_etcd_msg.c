@@ -191,12 +191,18 @@ test_requests(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_prefix_end();
-	test_i64();
-	test_replies();
-	test_errors();
-	test_requests();
+	check_init(argc, argv);
+	if (check_test("prefix_end"))
+		test_prefix_end();
+	if (check_test("i64"))
+		test_i64();
+	if (check_test("replies"))
+		test_replies();
+	if (check_test("errors"))
+		test_errors();
+	if (check_test("requests"))
+		test_requests();
 	return check_done();
 }

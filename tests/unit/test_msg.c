@@ -246,17 +246,11 @@ test_issue(void)
 	json_decref(body);
 }
 
+/* The error reply: code and message, its bytes escaped. */
 static void
-test_replies(void)
+test_errors(void)
 {
-	struct cf_import_result r = {
-	    THUMB, "https,smtp", "imported", NULL, "lb"};
-	struct cf_import_result *rb = NULL;
-	struct cf_buf data = {(unsigned char *)"secret", 6}, back = {0};
-	char thumb[CF_THUMB_LEN + 1], *detail = NULL, *moved = NULL;
 	struct cf_error err;
-	size_t n = 0;
-	int transfer = 0;
 	json_t *o;
 
 	o = cf_msg_error_encode(CF_E_NOTFOUND, "x\xff: no such thing");
@@ -279,6 +273,19 @@ test_replies(void)
 	CHECK(cf_msg_error_decode(o, CF_E_USAGE, &err) == -1,
 	    "msg: an error without a message is not one");
 	json_decref(o);
+}
+
+/* Import results, replace's reply, a detail and a thumbprint. */
+static void
+test_replies(void)
+{
+	struct cf_import_result r = {
+	    THUMB, "https,smtp", "imported", NULL, "lb"};
+	struct cf_import_result *rb = NULL;
+	char thumb[CF_THUMB_LEN + 1], *detail = NULL, *moved = NULL;
+	struct cf_error err;
+	size_t n = 0;
+	json_t *o;
 
 	o = cf_msg_results_encode(&r, 1);
 	CHECK(cf_msg_results_decode(o, &rb, &n, &err) == 0 && n == 1 &&
@@ -314,6 +321,17 @@ test_replies(void)
 	    cf_msg_thumb_decode(o, thumb, &err) == -1 && err.code == CF_E_PARSE,
 	    "msg: a short thumbprint is malformed");
 	json_decref(o);
+}
+
+/* Replies that carry bytes: export's data, a CSR, whoami's CA. */
+static void
+test_data_replies(void)
+{
+	struct cf_buf data = {(unsigned char *)"secret", 6}, back = {0};
+	char thumb[CF_THUMB_LEN + 1];
+	struct cf_error err;
+	int transfer = 0;
+	json_t *o;
 
 	o = cf_msg_data_encode(THUMB, &data);
 	CHECK(cf_msg_data_decode(o, thumb, &back, &err) == 0 && back.len == 6 &&
@@ -448,14 +466,26 @@ test_queries(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_import();
-	test_export();
-	test_small();
-	test_issue();
-	test_replies();
-	test_lists();
-	test_queries();
+	check_init(argc, argv);
+	if (check_test("import"))
+		test_import();
+	if (check_test("export"))
+		test_export();
+	if (check_test("small"))
+		test_small();
+	if (check_test("issue"))
+		test_issue();
+	if (check_test("errors"))
+		test_errors();
+	if (check_test("replies"))
+		test_replies();
+	if (check_test("data_replies"))
+		test_data_replies();
+	if (check_test("lists"))
+		test_lists();
+	if (check_test("queries"))
+		test_queries();
 	return check_done();
 }

@@ -606,15 +606,12 @@ test_threads(SSL_CTX *ctx, const struct pki *pki)
 	cf_probe_ctx_free(roots);
 }
 
-int
-main(void)
+static void
+test_proto_names(void)
 {
-	struct pki pki;
 	struct cf_error err;
 	enum cf_probe_proto p = CF_PROBE_TLS;
-	SSL_CTX *ctx;
 
-	signal(SIGPIPE, SIG_IGN); /* the test server writes to gone clients */
 	CHECK(cf_probe_proto_parse("pop3", &p, &err) == 0 &&
 		  p == CF_PROBE_POP &&
 		  strcmp(cf_probe_proto_name(p), "pop") == 0 &&
@@ -627,15 +624,32 @@ main(void)
 		  strstr(err.msg, "imap") != NULL &&
 		  strstr(err.msg, "pop") != NULL,
 	    "probe: an unknown protocol names the valid ones");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct pki pki;
+	SSL_CTX *ctx;
+
+	check_init(argc, argv);
+	signal(SIGPIPE, SIG_IGN); /* the test server writes to gone clients */
+	if (check_test("proto_names"))
+		test_proto_names();
 
 	pki_make(&pki);
 	ctx = SSL_CTX_new(TLS_server_method());
 	SSL_CTX_set_tlsext_servername_callback(ctx, pick_cert);
-	test_tls(ctx, &pki);
-	test_verify(ctx, &pki);
-	test_starttls(ctx, &pki);
-	test_failures(ctx, &pki);
-	test_threads(ctx, &pki);
+	if (check_test("tls"))
+		test_tls(ctx, &pki);
+	if (check_test("verify"))
+		test_verify(ctx, &pki);
+	if (check_test("starttls"))
+		test_starttls(ctx, &pki);
+	if (check_test("failures"))
+		test_failures(ctx, &pki);
+	if (check_test("threads"))
+		test_threads(ctx, &pki);
 	SSL_CTX_free(ctx);
 	pki_free(&pki);
 	return check_done();

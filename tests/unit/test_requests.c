@@ -135,44 +135,62 @@ req_spki(const char *pem, char out[65])
 	BIO_free(b);
 }
 
-int
-main(void)
+/* Opens the store called name, st, with the CA imported. */
+static void
+store_with_ca(const char *name)
+{
+	char dir[600];
+	char *ca_pem = tp_pem(&ca, 1, NULL);
+	struct cf_input in = {
+	    "ca.pem", (unsigned char *)ca_pem, strlen(ca_pem)};
+	struct cf_import_opts io = {0};
+	struct cf_import_result *res = NULL;
+	size_t nres = 0;
+
+	snprintf(dir, sizeof(dir), "%s/%s", check_tmpdir(), name);
+	st = cf_store_open(dir, &err);
+	io.actor = "test";
+	CHECK(
+	    st != NULL && cf_op_import(st, &in, 1, &io, &res, &nres, &err) == 0,
+	    "set-up: the CA is in the store");
+	cf_import_results_free(res, nres);
+	free(ca_pem);
+}
+
+static void
+store_close(void)
+{
+	cf_store_free(st);
+	st = NULL;
+}
+
+/* The request every test starts from: mail.example.com, P-256. */
+static void
+mail_opts(struct cf_request_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->actor = "test";
+	o->subject = "CN=mail.example.com,O=Example Ltd";
+	o->domains = "autodiscover.example.com,AUTODISCOVER.example.com";
+	o->key = "p256";
+	o->exportable = 1;
+	o->friendly_name = "mail 2027";
+}
+
+/* A new request is pending, listed, exported again; refused ones leave
+ * nothing behind. */
+static void
+test_new(void)
 {
 	struct cf_request_opts o;
-	struct cf_buf out = {0};
 	struct cf_export_opts eo;
+	struct cf_buf out = {0};
 	struct cf_view *v;
-	char req_t[41], cert_t[41], again_t[41], renew_t[41], keep_t[41];
-	char *pem = NULL, *answer = NULL, *detail = NULL, *rpem = NULL;
-	char *kpem = NULL, dir[600], a[65], b[65], c[65];
-	char *x_pem = NULL;
+	char req_t[41], again_t[41];
+	char *pem = NULL, *rpem = NULL;
 
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	st = cf_store_open(dir, &err);
-	ca_key = tp_key(0);
-	ca = tp_cert("Requests CA", NULL, ca_key, NULL, NULL, -1, 3650, 1);
-	x_pem = tp_pem(&ca, 1, NULL);
-	{
-		struct cf_input in = {
-		    "ca.pem", (unsigned char *)x_pem, strlen(x_pem)};
-		struct cf_import_opts io = {0};
-		struct cf_import_result *res = NULL;
-		size_t nres = 0;
-		io.actor = "test";
-		CHECK(cf_op_import(st, &in, 1, &io, &res, &nres, &err) == 0,
-		    "set-up: the CA is in the store");
-		cf_import_results_free(res, nres);
-		free(x_pem);
-		x_pem = NULL;
-	}
-
-	memset(&o, 0, sizeof(o));
-	o.actor = "test";
-	o.subject = "CN=mail.example.com,O=Example Ltd";
-	o.domains = "autodiscover.example.com,AUTODISCOVER.example.com";
-	o.key = "p256";
-	o.exportable = 1;
-	o.friendly_name = "mail 2027";
+	store_with_ca("new");
+	mail_opts(&o);
 	CHECK(cf_op_request_new(st, &o, &pem, req_t, &err) == 0 && pem &&
 		  strncmp(pem, "-----BEGIN CERTIFICATE REQUEST-----", 35) == 0,
 	    "request new: a PEM PKCS#10");
@@ -188,7 +206,7 @@ main(void)
 	memset(&eo, 0, sizeof(eo));
 	eo.actor = "test";
 	eo.format = CF_EXPORT_P12_B64;
-	CHECK(cf_op_export(st, req_t, &eo, &out, &err) == 0 &&
+	CHECK(pem && cf_op_export(st, req_t, &eo, &out, &err) == 0 &&
 		  out.len == strlen(pem) && memcmp(out.data, pem, out.len) == 0,
 	    "export: a pending request gives its PKCS#10 again");
 	cf_buf_clear(&out);
@@ -204,21 +222,47 @@ main(void)
 		  err.code == CF_E_USAGE && strstr(err.msg, "rsa2048") &&
 		  count() == 2,
 	    "request new: an unknown key type names the valid ones");
+	free(pem);
+	free(rpem);
+	store_close();
+}
 
-	/* An answer for a key made elsewhere. */
-	{
-		EVP_PKEY *k = tp_key(0);
-		X509 *x = tp_cert("mail.example.com", "mail.example.com", k, ca,
-		    ca_key, -1, 30, 0);
-		char *other = tp_pem(&x, 1, NULL);
-		CHECK(complete("other.pem", other, cert_t, &detail) == -1 &&
-			  err.code == CF_E_MISMATCH &&
-			  strstr(err.msg, "no pending request") && count() == 2,
-		    "complete: an answer for another key is refused");
-		free(other);
-		X509_free(x);
-		EVP_PKEY_free(k);
+/* An answer signed elsewhere for another key is refused. */
+static void
+complete_other_key(char *cert_t)
+{
+	EVP_PKEY *k = tp_key(0);
+	X509 *x = tp_cert(
+	    "mail.example.com", "mail.example.com", k, ca, ca_key, -1, 30, 0);
+	char *other = tp_pem(&x, 1, NULL), *detail = NULL;
+
+	CHECK(complete("other.pem", other, cert_t, &detail) == -1 &&
+		  err.code == CF_E_MISMATCH &&
+		  strstr(err.msg, "no pending request") && count() == 2,
+	    "complete: an answer for another key is refused");
+	free(detail);
+	free(other);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* The CA's answer completes the pending request, once; other answers
+ * are refused and leave it pending. */
+static void
+test_complete(void)
+{
+	struct cf_request_opts o;
+	struct cf_view *v;
+	char req_t[41], cert_t[41], again_t[41];
+	char *pem = NULL, *answer = NULL, *detail = NULL;
+
+	store_with_ca("complete");
+	mail_opts(&o);
+	if (cf_op_request_new(st, &o, &pem, req_t, &err) != 0) {
+		CHECK(0, "complete: set-up: a pending request");
+		goto out;
 	}
+	complete_other_key(cert_t);
 	CHECK(complete("junk.pem", "not a certificate\n", cert_t, &detail) ==
 		      -1 &&
 		  count() == 2,
@@ -239,8 +283,24 @@ main(void)
 	CHECK(complete("answer.pem", answer, again_t, &detail) == -1 &&
 		  err.code == CF_E_CONFLICT && strstr(err.msg, "before"),
 	    "complete: twice is refused, saying it was completed");
+out:
+	free(detail);
+	free(answer);
+	free(pem);
+	store_close();
+}
 
-	/* Renew: same subject and names; a new key unless --keep-key. */
+/* Renew and renew --keep-key of the completed certificate (its PEM
+ * request in *pem): what they keep, and what they refuse. */
+static void
+renew_checks(const char *pem, const char *cert_t)
+{
+	struct cf_export_opts eo;
+	struct cf_buf out = {0};
+	struct cf_view *v;
+	char renew_t[41], keep_t[41], again_t[41], a[65], b[65], c[65];
+	char *rpem = NULL, *kpem = NULL, *x_pem = NULL;
+
 	CHECK(cf_op_renew(st, "test", cert_t, 0, &rpem, renew_t, &err) == 0,
 	    "renew: a new request");
 	CHECK(cf_op_renew(st, "test", cert_t, 1, &kpem, keep_t, &err) == 0,
@@ -268,16 +328,53 @@ main(void)
 	CHECK(cf_op_remove(st, "test", keep_t, 0, NULL, &err) == 0 &&
 		  !listed(keep_t),
 	    "remove: a pending request goes");
+	memset(&eo, 0, sizeof(eo));
+	eo.actor = "test";
+	eo.format = CF_EXPORT_P12_B64;
 	CHECK(cf_op_export(st, keep_t, &eo, &out, &err) == -1 &&
 		  err.code == CF_E_NOTFOUND,
 	    "export: a removed request is not found");
-	free(detail);
-	free(pem);
+	cf_buf_clear(&out);
 	free(rpem);
 	free(kpem);
-	free(answer);
 	free(x_pem);
-	cf_store_free(st);
+}
+
+static void
+test_renew(void)
+{
+	struct cf_request_opts o;
+	char req_t[41], cert_t[41];
+	char *pem = NULL, *answer = NULL, *detail = NULL;
+
+	store_with_ca("renew");
+	mail_opts(&o);
+	if (cf_op_request_new(st, &o, &pem, req_t, &err) != 0 ||
+	    (answer = sign(pem, 90)) == NULL ||
+	    complete("answer.pem", answer, cert_t, &detail) != 0) {
+		CHECK(0, "renew: set-up: a completed request");
+		goto out;
+	}
+	renew_checks(pem, cert_t);
+out:
+	free(detail);
+	free(answer);
+	free(pem);
+	store_close();
+}
+
+int
+main(int argc, char **argv)
+{
+	check_init(argc, argv);
+	ca_key = tp_key(0);
+	ca = tp_cert("Requests CA", NULL, ca_key, NULL, NULL, -1, 3650, 1);
+	if (check_test("new"))
+		test_new();
+	if (check_test("complete"))
+		test_complete();
+	if (check_test("renew"))
+		test_renew();
 	X509_free(ca);
 	EVP_PKEY_free(ca_key);
 	return check_done();

@@ -125,8 +125,10 @@ test_empty_key(void)
 	cf_seal_free(s);
 }
 
-int
-main(void)
+/* A key made on first use seals and unseals, bound to its associated
+ * data and key, whole, and again after a reload. */
+static void
+test_roundtrip(void)
 {
 	const unsigned char secret[] = "-----BEGIN PRIVATE KEY----- not really";
 	char path[512], path2[512];
@@ -144,7 +146,8 @@ main(void)
 		  st.st_size == CF_SEAL_KEY_LEN,
 	    "seal: master key file is 0600 and 32 bytes");
 
-	CHECK(cf_seal(s, "AAD-1", secret, sizeof(secret), &blob, &err) == 0,
+	CHECK(s != NULL &&
+		  cf_seal(s, "AAD-1", secret, sizeof(secret), &blob, &err) == 0,
 	    "seal: seals");
 	CHECK(memmem(blob.data, blob.len, "PRIVATE", 7) == NULL,
 	    "seal: plaintext does not appear in the sealed blob");
@@ -178,12 +181,25 @@ main(void)
 	    "seal: the reloaded master key opens it");
 	cf_secret_free(out);
 	cf_seal_free(s);
+	cf_buf_clear(&blob);
+}
 
+/* A master key others can read, or of the wrong size, is refused. */
+static void
+test_refusals(void)
+{
+	char path[512];
+	struct cf_seal *s;
+	struct cf_error err;
+
+	snprintf(path, sizeof(path), "%s/refused.key", check_tmpdir());
+	cf_seal_free(cf_seal_open(path, &err));
 	chmod(path, 0644);
 	s = cf_seal_open(path, &err);
 	CHECK(s == NULL && err.code == CF_E_DENIED &&
 		  strstr(err.msg, "chmod 600") != NULL,
 	    "seal: a group/other-readable master key is refused");
+	cf_seal_free(s);
 	chmod(path, 0600);
 	CHECK(truncate(path, 16) == 0, "seal: set-up: a 16-byte master key");
 	s = cf_seal_open(path, &err);
@@ -191,24 +207,47 @@ main(void)
 	CHECK(s == NULL && strstr(err.msg, "found 16") != NULL &&
 		  strstr(err.msg, "certfleetd restore") != NULL,
 	    "seal: a short master key is refused, recovery named");
-	cf_buf_clear(&blob);
+	cf_seal_free(s);
+}
 
-	/* save: a new file, never over an existing key. */
-	s = cf_seal_open(path2, &err);
+/* save: a new file, never over an existing key. */
+static void
+test_save(void)
+{
+	char path[512], source[512];
+	struct cf_seal *s;
+	struct cf_error err;
+	struct stat st;
+
+	snprintf(source, sizeof(source), "%s/source.key", check_tmpdir());
 	snprintf(path, sizeof(path), "%s/saved.key", check_tmpdir());
+	s = cf_seal_open(source, &err);
 	CHECK(s != NULL && cf_seal_save(s, path, &err) == 0 &&
 		  stat(path, &st) == 0 && (st.st_mode & 0777) == 0600 &&
 		  st.st_size == CF_SEAL_KEY_LEN,
 	    "seal: save writes a new 0600 key file");
-	CHECK(s != NULL && cf_seal_save(s, path2, &err) == -1 &&
+	CHECK(s != NULL && cf_seal_save(s, source, &err) == -1 &&
 		  err.code == CF_E_CONFLICT,
 	    "seal: save refuses to replace an existing key");
 	CHECK(count_files(check_tmpdir(), "saved.key.") == 0 &&
-		  count_files(check_tmpdir(), "other.key.") == 0,
+		  count_files(check_tmpdir(), "source.key.") == 0,
 	    "seal: save leaves no temporary file");
 	cf_seal_free(s);
+}
 
-	test_empty_key();
-	test_concurrent_create();
+int
+main(int argc, char **argv)
+{
+	check_init(argc, argv);
+	if (check_test("roundtrip"))
+		test_roundtrip();
+	if (check_test("refusals"))
+		test_refusals();
+	if (check_test("save"))
+		test_save();
+	if (check_test("empty_key"))
+		test_empty_key();
+	if (check_test("concurrent_create"))
+		test_concurrent_create();
 	return check_done();
 }

@@ -115,7 +115,12 @@ test_sections(void)
 	    "endpoint: host, port, protocol and the configured name");
 	free(ep);
 	cf_services_free(c);
+}
 
+/* Sections that are refused, each naming what is wrong. */
+static void
+test_section_refusals(void)
+{
 	CHECK(refused("a", (const char *const[]){"kind=iis", NULL},
 		  "the kinds are"),
 	    "service: an unknown kind is refused, naming the kinds");
@@ -290,135 +295,257 @@ view_clear(struct cf_service_view *v)
 	memset(v, 0, sizeof(*v));
 }
 
-static void
-test_enable(void)
-{
-	EVP_PKEY *rk = tp_key(0), *ik = tp_key(0), *lk = tp_key(0),
-		 *ok = tp_key(0), *xk = tp_key(0), *zk = tp_key(0);
-	X509 *root = tp_cert("Svc Root", NULL, rk, NULL, NULL, -1, 3650, 1);
-	X509 *inter = tp_cert("Svc CA", NULL, ik, root, rk, -1, 1825, 1);
-	X509 *leaf = tp_cert(
-	    "mail.example.com", "mail.example.com", lk, inter, ik, -1, 90, 0);
-	X509 *old = tp_cert("mail.example.com", "mail.example.com", ok, inter,
-	    ik, -400, -10, 0);
-	X509 *stray_ca = tp_cert("Stray CA", NULL, xk, NULL, NULL, -1, 90, 1);
-	X509 *orphan = tp_cert("orphan.example.com", "orphan.example.com", zk,
-	    stray_ca, xk, -1, 90, 0);
-	X509 *nokey = tp_cert(
-	    "nokey.example.com", "nokey.example.com", xk, inter, ik, -1, 90, 0);
-	struct cf_services *c = cf_services_new();
-	char leaf_t[41], old_t[41], orphan_t[41], stray_t[41], *detail = NULL;
-	char *text;
-	char path[600], chain[600], key[600], smtp_chain[600], real[640];
-	struct cf_service_view v = {0};
-	struct stat sb;
-	X509 *certs[3] = {leaf, inter, root};
+/*
+ * What the enable tests start from: a store of their own (dir/svc-NAME)
+ * with three files services (https; smtp, whose config test fails; web,
+ * whose names the certificates do not cover) and four certificates:
+ * leaf (with its chain and key), old (expired), orphan (its chain reaches
+ * no root) and nokey (no key).
+ */
+struct fixture {
+	EVP_PKEY *rk, *ik, *lk, *ok, *xk, *zk;
+	X509 *root, *inter, *leaf, *old, *stray_ca, *orphan, *nokey;
+	struct cf_services *c;
+	char leaf_t[41], old_t[41], orphan_t[41], stray_t[41];
+	char chain[600], key[600], smtp_chain[600];
+};
 
-	snprintf(dir, sizeof(dir), "%s/svc", check_tmpdir());
+static void
+fixture_certs(struct fixture *fx)
+{
+	fx->rk = tp_key(0);
+	fx->ik = tp_key(0);
+	fx->lk = tp_key(0);
+	fx->ok = tp_key(0);
+	fx->xk = tp_key(0);
+	fx->zk = tp_key(0);
+	fx->root = tp_cert("Svc Root", NULL, fx->rk, NULL, NULL, -1, 3650, 1);
+	fx->inter =
+	    tp_cert("Svc CA", NULL, fx->ik, fx->root, fx->rk, -1, 1825, 1);
+	fx->leaf = tp_cert("mail.example.com", "mail.example.com", fx->lk,
+	    fx->inter, fx->ik, -1, 90, 0);
+	fx->old = tp_cert("mail.example.com", "mail.example.com", fx->ok,
+	    fx->inter, fx->ik, -400, -10, 0);
+	fx->stray_ca = tp_cert("Stray CA", NULL, fx->xk, NULL, NULL, -1, 90, 1);
+	fx->orphan = tp_cert("orphan.example.com", "orphan.example.com", fx->zk,
+	    fx->stray_ca, fx->xk, -1, 90, 0);
+	fx->nokey = tp_cert("nokey.example.com", "nokey.example.com", fx->xk,
+	    fx->inter, fx->ik, -1, 90, 0);
+	cf_cert_thumbprint(fx->leaf, fx->leaf_t);
+	cf_cert_thumbprint(fx->old, fx->old_t);
+	cf_cert_thumbprint(fx->orphan, fx->orphan_t);
+	cf_cert_thumbprint(fx->nokey, fx->stray_t);
+}
+
+/* Makes fx and its store, st, in dir/svc-name. */
+static void
+fixture_make(struct fixture *fx, const char *name)
+{
+	char path[600];
+	X509 *certs[3];
+
+	memset(fx, 0, sizeof(*fx));
+	fixture_certs(fx);
+	certs[0] = fx->leaf;
+	certs[1] = fx->inter;
+	certs[2] = fx->root;
+	snprintf(dir, sizeof(dir), "%s/svc-%s", check_tmpdir(), name);
 	snprintf(path, sizeof(path), "%s/store", dir);
 	mkdir(dir, 0700);
-	snprintf(chain, sizeof(chain), "chain=%s/https.crt", dir);
-	snprintf(key, sizeof(key), "key=%s/https.key", dir);
-	snprintf(smtp_chain, sizeof(smtp_chain), "pem=%s/smtp.pem", dir);
-	section(c, "https",
-	    (const char *const[]){"kind=files", chain, key, NULL}, 1);
-	section(c, "smtp",
-	    (const char *const[]){"kind=files", smtp_chain, "test=false", NULL},
+	snprintf(fx->chain, sizeof(fx->chain), "chain=%s/https.crt", dir);
+	snprintf(fx->key, sizeof(fx->key), "key=%s/https.key", dir);
+	snprintf(
+	    fx->smtp_chain, sizeof(fx->smtp_chain), "pem=%s/smtp.pem", dir);
+	fx->c = cf_services_new();
+	section(fx->c, "https",
+	    (const char *const[]){"kind=files", fx->chain, fx->key, NULL}, 1);
+	section(fx->c, "smtp",
+	    (const char *const[]){
+		"kind=files", fx->smtp_chain, "test=false", NULL},
 	    1);
-	section(c, "web",
-	    (const char *const[]){"kind=files", smtp_chain, "check=127.0.0.1:1",
-		"name=www.example.org", "timeout=1", NULL},
+	section(fx->c, "web",
+	    (const char *const[]){"kind=files", fx->smtp_chain,
+		"check=127.0.0.1:1", "name=www.example.org", "timeout=1", NULL},
 	    1);
 	st = cf_store_open(path, &err);
-	cf_store_set_services(st, c);
-	cf_cert_thumbprint(leaf, leaf_t);
-	cf_cert_thumbprint(old, old_t);
-	cf_cert_thumbprint(orphan, orphan_t);
-	cf_cert_thumbprint(nokey, stray_t);
-	CHECK(import("chain.pem", certs, 3, lk) == 0 &&
-		  import("old.pem", &old, 1, ok) == 0 &&
-		  import("orphan.pem", &orphan, 1, zk) == 0 &&
-		  import("nokey.pem", &nokey, 1, NULL) == 0,
+	cf_store_set_services(st, fx->c);
+	CHECK(import("chain.pem", certs, 3, fx->lk) == 0 &&
+		  import("old.pem", &fx->old, 1, fx->ok) == 0 &&
+		  import("orphan.pem", &fx->orphan, 1, fx->zk) == 0 &&
+		  import("nokey.pem", &fx->nokey, 1, NULL) == 0,
 	    "enable: set-up");
+}
 
-	CHECK(cf_op_enable(st, "test", old_t, "https", 0, NULL, NULL, &err) ==
-		      -1 &&
+static void
+fixture_free(struct fixture *fx)
+{
+	cf_store_free(st);
+	st = NULL;
+	cf_services_free(fx->c);
+	X509_free(fx->root);
+	X509_free(fx->inter);
+	X509_free(fx->leaf);
+	X509_free(fx->old);
+	X509_free(fx->stray_ca);
+	X509_free(fx->orphan);
+	X509_free(fx->nokey);
+	EVP_PKEY_free(fx->rk);
+	EVP_PKEY_free(fx->ik);
+	EVP_PKEY_free(fx->lk);
+	EVP_PKEY_free(fx->ok);
+	EVP_PKEY_free(fx->xk);
+	EVP_PKEY_free(fx->zk);
+}
+
+/* Enables the leaf on https, for the tests that start from it there. */
+static int
+https_enabled(const struct fixture *fx)
+{
+	if (cf_op_enable(
+		st, "test", fx->leaf_t, "https", 0, NULL, NULL, &err) == 0)
+		return 0;
+	CHECK(0, "enable: set-up: the leaf on https");
+	return -1;
+}
+
+/* Certificates that cannot serve are refused before anything is
+ * written. */
+static void
+test_enable_refusals(void)
+{
+	struct fixture fx;
+
+	fixture_make(&fx, "refusals");
+	CHECK(cf_op_enable(
+		  st, "test", fx.old_t, "https", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "expired") &&
-		  access(chain + 6, F_OK) == -1,
+		  access(fx.chain + 6, F_OK) == -1,
 	    "enable: an expired certificate is refused, nothing written");
-	CHECK(cf_op_enable(st, "test", stray_t, "https", 0, NULL, NULL, &err) ==
-		      -1 &&
+	CHECK(cf_op_enable(
+		  st, "test", fx.stray_t, "https", 0, NULL, NULL, &err) == -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "private key"),
 	    "enable: a certificate without its key is refused");
-	CHECK(cf_op_enable(
-		  st, "test", orphan_t, "https", 0, NULL, NULL, &err) == -1 &&
+	CHECK(cf_op_enable(st, "test", fx.orphan_t, "https", 0, NULL, NULL,
+		  &err) == -1 &&
 		  err.code == CF_E_DENIED && strstr(err.msg, "incomplete"),
 	    "enable: a chain that reaches no root is refused");
-	CHECK(cf_op_enable(st, "test", leaf_t, "web", 0, NULL, NULL, &err) ==
+	CHECK(cf_op_enable(st, "test", fx.leaf_t, "web", 0, NULL, NULL, &err) ==
 		      -1 &&
 		  err.code == CF_E_DENIED &&
 		  strstr(err.msg, "www.example.org") &&
-		  access(smtp_chain + 4, F_OK) == -1,
+		  access(fx.smtp_chain + 4, F_OK) == -1,
 	    "enable: names that do not cover the service's are refused");
+	fixture_free(&fx);
+}
 
-	CHECK(cf_op_enable(st, "test", leaf_t, "IIS", 0, NULL, &detail, &err) ==
-		      0 &&
+/* Enabled, the files hold the chain and the key; again, unchanged. */
+static void
+test_enable_deploy(void)
+{
+	struct fixture fx;
+	struct cf_service_view v = {0};
+	struct stat sb;
+	char *detail = NULL, *text;
+
+	fixture_make(&fx, "deploy");
+	CHECK(cf_op_enable(
+		  st, "test", fx.leaf_t, "IIS", 0, NULL, &detail, &err) == 0 &&
 		  detail && strstr(detail, "https: deployed") != NULL,
 	    "enable: https deployed to its files");
 	free(detail);
 	detail = NULL;
-	text = slurp(chain + 6);
+	text = slurp(fx.chain + 6);
 	CHECK(count_certs(text) == 2 && text &&
 		  strstr(text, "PRIVATE KEY") == NULL,
 	    "enable: the chain file holds leaf and intermediate, no root");
 	free(text);
-	text = slurp(key + 4);
+	text = slurp(fx.key + 4);
 	CHECK(text && strstr(text, "BEGIN PRIVATE KEY") != NULL &&
-		  stat(key + 4, &sb) == 0 && (sb.st_mode & 0777) == 0600,
+		  stat(fx.key + 4, &sb) == 0 && (sb.st_mode & 0777) == 0600,
 	    "enable: the key file is PKCS#8, mode 0600");
 	if (text)
 		memset(text, 0, strlen(text));
 	free(text);
-	CHECK(cf_op_enable(
-		  st, "test", leaf_t, "https", 0, NULL, &detail, &err) == 0 &&
+	CHECK(cf_op_enable(st, "test", fx.leaf_t, "https", 0, NULL, &detail,
+		  &err) == 0 &&
 		  detail && strstr(detail, "unchanged") != NULL,
 	    "enable: the same certificate again is unchanged");
 	free(detail);
-	detail = NULL;
 	CHECK(view("https", &v) && v.match == 1 &&
-		  strcmp(v.assigned, leaf_t) == 0 &&
-		  strcmp(v.on_disk, leaf_t) == 0,
+		  strcmp(v.assigned, fx.leaf_t) == 0 &&
+		  strcmp(v.on_disk, fx.leaf_t) == 0,
 	    "services: https's files hold what is assigned");
 	view_clear(&v);
+	fixture_free(&fx);
+}
 
-	CHECK(cf_op_enable(st, "test", leaf_t, "https,smtp", 0, NULL, NULL,
-		  &err) == -1 &&
-		  strstr(err.msg, "config test") != NULL &&
-		  access(smtp_chain + 4, F_OK) == -1,
-	    "enable: a failed config test removes the file it wrote");
-	CHECK(view("smtp", &v) && v.assigned[0] == '\0' && v.match == -1,
-	    "enable: after the failure smtp is not assigned");
-	view_clear(&v);
+/* With https enabled, a failed config test on smtp is rolled back. */
+static void
+test_enable_rollback(void)
+{
+	struct fixture fx;
+	struct cf_service_view v = {0};
 
-	text = tp_pem(&root, 1, NULL);
-	cf_write_file_atomic(chain + 6, text, strlen(text), 0644, &err);
+	fixture_make(&fx, "rollback");
+	if (https_enabled(&fx) == 0) {
+		CHECK(cf_op_enable(st, "test", fx.leaf_t, "https,smtp", 0, NULL,
+			  NULL, &err) == -1 &&
+			  strstr(err.msg, "config test") != NULL &&
+			  access(fx.smtp_chain + 4, F_OK) == -1,
+		    "enable: a failed config test removes the file it wrote");
+		CHECK(
+		    view("smtp", &v) && v.assigned[0] == '\0' && v.match == -1,
+		    "enable: after the failure smtp is not assigned");
+		view_clear(&v);
+	}
+	fixture_free(&fx);
+}
+
+/* With https enabled, its chain file changed behind certfleet's back is
+ * drift, and enabling again repairs it. */
+static void
+test_enable_drift(void)
+{
+	struct fixture fx;
+	struct cf_service_view v = {0};
+	char *detail = NULL, *text;
+
+	fixture_make(&fx, "drift");
+	if (https_enabled(&fx) != 0)
+		goto out;
+	text = tp_pem(&fx.root, 1, NULL);
+	cf_write_file_atomic(fx.chain + 6, text, strlen(text), 0644, &err);
 	free(text);
 	CHECK(view("https", &v) && v.match == 0 &&
 		  strstr(v.problem, "changed outside certfleet") != NULL,
 	    "services: a file changed behind certfleet's back is drift");
 	view_clear(&v);
-	CHECK(cf_op_enable(
-		  st, "test", leaf_t, "https", 0, NULL, &detail, &err) == 0 &&
+	CHECK(cf_op_enable(st, "test", fx.leaf_t, "https", 0, NULL, &detail,
+		  &err) == 0 &&
 		  detail && strstr(detail, "deployed") != NULL,
 	    "enable: enabling again repairs the drift");
 	free(detail);
 	CHECK(view("https", &v) && v.match == 1, "services: match again");
 	view_clear(&v);
+out:
+	fixture_free(&fx);
+}
 
-	/* The same chain behind a link: not followed, and said so. */
-	snprintf(real, sizeof(real), "%s.real", chain + 6);
-	rename(chain + 6, real);
-	if (symlink(real, chain + 6) == -1)
+/* With https enabled, the same chain behind a link: not followed, and
+ * said so. */
+static void
+test_enable_link(void)
+{
+	struct fixture fx;
+	struct cf_service_view v = {0};
+	char real[640];
+
+	fixture_make(&fx, "link");
+	if (https_enabled(&fx) != 0)
+		goto out;
+	snprintf(real, sizeof(real), "%.600s.real", fx.chain + 6);
+	rename(fx.chain + 6, real);
+	if (symlink(real, fx.chain + 6) == -1)
 		perror("symlink");
 	CHECK(
 	    view("https", &v) && v.match == 0 &&
@@ -426,34 +553,34 @@ test_enable(void)
 		strstr(v.problem, "is a symbolic link") != NULL,
 	    "services: a linked chain file is not followed, and named");
 	view_clear(&v);
-	unlink(chain + 6);
-	rename(real, chain + 6);
+	unlink(fx.chain + 6);
+	rename(real, fx.chain + 6);
 	CHECK(view("https", &v) && v.match == 1,
 	    "services: the real file again: match");
 	view_clear(&v);
-
-	cf_store_free(st);
-	cf_services_free(c);
-	X509_free(root);
-	X509_free(inter);
-	X509_free(leaf);
-	X509_free(old);
-	X509_free(stray_ca);
-	X509_free(orphan);
-	X509_free(nokey);
-	EVP_PKEY_free(rk);
-	EVP_PKEY_free(ik);
-	EVP_PKEY_free(lk);
-	EVP_PKEY_free(ok);
-	EVP_PKEY_free(xk);
-	EVP_PKEY_free(zk);
+out:
+	fixture_free(&fx);
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_sections();
-	test_env_run_as();
-	test_enable();
+	check_init(argc, argv);
+	if (check_test("sections"))
+		test_sections();
+	if (check_test("section_refusals"))
+		test_section_refusals();
+	if (check_test("env_run_as"))
+		test_env_run_as();
+	if (check_test("enable_refusals"))
+		test_enable_refusals();
+	if (check_test("enable_deploy"))
+		test_enable_deploy();
+	if (check_test("enable_rollback"))
+		test_enable_rollback();
+	if (check_test("enable_drift"))
+		test_enable_drift();
+	if (check_test("enable_link"))
+		test_enable_link();
 	return check_done();
 }

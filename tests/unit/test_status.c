@@ -617,10 +617,11 @@ test_rollover(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	struct pki sys;
 
+	check_init(argc, argv);
 	pki_new(&sys, "Sys", -1, 1825);
 	snprintf(
 	    roots_file, sizeof(roots_file), "%s/roots.pem", check_tmpdir());
@@ -630,15 +631,24 @@ main(void)
 	write_pem(empty_file, NULL);
 	setenv("SSL_CERT_FILE", roots_file, 1); /* before the first get */
 
-	test_basic();
-	test_status_at();
-	test_system_roots(&sys);
-	test_expired_intermediate();
-	test_chain_walk();
-	test_cycle();
-	test_issuer_later();
-	test_forgery_first();
-	test_rollover();
+	if (check_test("basic"))
+		test_basic();
+	if (check_test("status_at"))
+		test_status_at();
+	if (check_test("system_roots"))
+		test_system_roots(&sys);
+	if (check_test("expired_intermediate"))
+		test_expired_intermediate();
+	if (check_test("chain_walk"))
+		test_chain_walk();
+	if (check_test("cycle"))
+		test_cycle();
+	if (check_test("issuer_later"))
+		test_issuer_later();
+	if (check_test("forgery_first"))
+		test_forgery_first();
+	if (check_test("rollover"))
+		test_rollover();
 	pki_free(&sys);
 	return check_done();
 }

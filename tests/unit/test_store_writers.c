@@ -112,19 +112,15 @@ other_process(void)
 	cf_store_free(s);
 }
 
-int
-main(void)
+/* One test, threads then the audit count: audited() counts the rows the
+ * threads wrote. */
+static void
+test_threads(void)
 {
 	struct writer w[WRITERS];
 	pthread_t t[WRITERS];
-	struct cf_error err;
-	struct cf_store *s;
 	int i, all = 1;
 
-	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
-	s = cf_store_open(dir, &err);
-	CHECK(s != NULL, "writers: store made");
-	cf_store_free(s);
 	memset(w, 0, sizeof(w));
 	for (i = 0; i < WRITERS; i++) {
 		w[i].n = i;
@@ -141,6 +137,22 @@ main(void)
 	CHECK(
 	    all, "writers: every write of 8 threads lands, SQLite's wait 1 ms");
 	audited(WRITERS * WRITES);
-	other_process();
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cf_error err;
+	struct cf_store *s;
+
+	check_init(argc, argv);
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	CHECK(s != NULL, "writers: store made");
+	cf_store_free(s);
+	if (check_test("threads"))
+		test_threads();
+	if (check_test("other_process"))
+		other_process();
 	return check_done();
 }

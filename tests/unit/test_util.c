@@ -393,14 +393,22 @@ test_hex_time_str(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_harden(); /* first: before this process uses OpenSSL */
+	check_init(argc, argv);
+	/* harden first: before this process uses OpenSSL */
+	if (check_test("harden"))
+		test_harden();
 	snprintf(dir, sizeof(dir), "%s", check_tmpdir());
-	test_read();
-	test_read_stdin();
-	test_write();
-	test_secret();
-	test_hex_time_str();
+	if (check_test("read"))
+		test_read();
+	if (check_test("read_stdin"))
+		test_read_stdin();
+	if (check_test("write"))
+		test_write();
+	if (check_test("secret"))
+		test_secret();
+	if (check_test("hex_time_str"))
+		test_hex_time_str();
 	return check_done();
 }

@@ -344,12 +344,18 @@ test_json_utf8(void)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	test_lookup();
-	test_text();
-	test_json_shape();
-	test_json_utf8();
-	test_brief_and_days();
+	check_init(argc, argv);
+	if (check_test("lookup"))
+		test_lookup();
+	if (check_test("text"))
+		test_text();
+	if (check_test("json_shape"))
+		test_json_shape();
+	if (check_test("json_utf8"))
+		test_json_utf8();
+	if (check_test("brief_and_days"))
+		test_brief_and_days();
 	return check_done();
 }
