@@ -6,7 +6,8 @@
  * agent may be anyone the admin pointed the CLI at; whatever it sends,
  * the decoder accepts a reply whole or rejects it with a reason.
  *
- * FUZZ-LINK: src/cli/wire.c src/cli/backend.c src/cli/fleet.c src/cli/client.c
+ * FUZZ-LINK: src/cli/wire.c src/cli/backend.c src/cli/fleet.c
+ * src/cli/fleet_group.c src/cli/fleet_ns.c src/cli/client.c
  * src/cli/client_tls.c src/cli/client_unix.c src/cli/common.c src/cli/output.c
  */
 #include <jansson.h>
