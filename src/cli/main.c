@@ -191,6 +191,13 @@ const struct cli_command cli_commands[] = {
 	.subs = namespace_subs,
 	.description = "the names users connect to and the servers behind "
 		       "each"},
+    {.name = "rollout",
+	.fn = cmd_rollout,
+	.opts = cli_rollout_opts,
+	.arg = CLI_ARG_NAMESPACE,
+	.nargs = 1,
+	.description = "the plan of moving a namespace to a certificate in "
+		       "waves (--dry-run)"},
     {.name = "store",
 	.fn = cmd_store,
 	.opts = cli_store_opts,

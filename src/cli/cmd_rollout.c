@@ -1,0 +1,371 @@
+/*
+ * cmd_rollout.c - certfleet rollout NAMESPACE --certificate THUMB
+ * [--from SERVER] [--waves ...] [--soak ...] --dry-run: the plan of a
+ * staged rollout on the file registry.  It resolves the namespace's
+ * members, asks the source whether it holds the certificate with its
+ * key, splits the members into waves (rollout_plan.c) and prints them,
+ * with the services, the soak time, the balancer checked after each
+ * wave and whether each member holds the certificate already.
+ *
+ * Only the plan is built: without --dry-run the command refuses (exit
+ * 2), so nothing half-built can change a farm.  The plan asks agents
+ * only to read (get); no store changes.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend.h"
+#include "cli.h"
+#include "copy.h"
+#include "fleet.h"
+#include "output.h"
+#include "rollout_plan.h"
+
+static const char usage[] =
+    "Usage: certfleet rollout NAMESPACE --certificate THUMBPRINT "
+    "--dry-run\n"
+    "         [--from SERVER] [--waves 1,50%,100%] [--soak 30s] [--json]\n"
+    "Prints the plan of moving the namespace's servers to the "
+    "certificate\n"
+    "in waves (the namespace's, or --waves; see certfleet help "
+    "namespace):\n"
+    "each wave's servers, the services, the soak time after each wave "
+    "and\n"
+    "the balancer (--via) checked, and whether each server holds the\n"
+    "certificate already.  The source (--from, default the first "
+    "server of\n"
+    "the namespace that holds it) must hold it with its key.\n"
+    "Only --dry-run is built: it reads and changes nothing.  Without "
+    "it\n"
+    "rollout refuses (exit 2); move servers with certfleet copy or "
+    "replace.\n";
+
+const struct option cli_rollout_opts[] = {
+    CLI_COMMON_OPTS,
+    {"certificate", required_argument, NULL, 'c'},
+    {"from", required_argument, NULL, 'f'},
+    {"waves", required_argument, NULL, 'w'},
+    {"soak", required_argument, NULL, 'k'},
+    {"dry-run", no_argument, NULL, 'n'},
+    {NULL, 0, NULL, 0},
+};
+
+struct rollout_args {
+	const char *ns, *thumb, *from, *waves, *soak;
+	int dry_run;
+};
+
+/* What the plan found: the namespace (with the overrides), its members,
+ * the waves, the source and what every member answered. */
+struct plan {
+	struct fleet *f;
+	const struct fleet_ns *ns;
+	struct client_target *t;
+	size_t n;
+	struct cf_wave *w;
+	size_t nw;
+	char *from;
+	const struct cf_view *v; /* the certificate on the source */
+	struct backend *members, *src;
+	struct backend_reply *r, *sr; /* get on the members, the source */
+};
+
+static int
+parse(int argc, char **argv, struct rollout_args *a)
+{
+	int c;
+
+	memset(a, 0, sizeof(*a));
+	while ((c = getopt_long(
+		    argc, argv, ":hc:f:w:k:n", cli_rollout_opts, NULL)) != -1) {
+		if (cli_common_opt(c, optarg))
+			continue;
+		if (c == 'h') {
+			cli_help(usage);
+			return -1;
+		} else if (c == 'c')
+			a->thumb = optarg;
+		else if (c == 'f')
+			a->from = optarg;
+		else if (c == 'w')
+			a->waves = optarg;
+		else if (c == 'k')
+			a->soak = optarg;
+		else if (c == 'n')
+			a->dry_run = 1;
+		else
+			return cli_bad_option("rollout", c, argv);
+	}
+	if (optind != argc - 1)
+		return cli_usage("rollout", "name one NAMESPACE");
+	a->ns = argv[optind];
+	if (a->thumb == NULL)
+		return cli_usage("rollout", "--certificate THUMBPRINT is "
+					    "required");
+	if (cli.server != NULL || cli.store != NULL)
+		return cli_usage("rollout", "a rollout moves the namespace's "
+					    "servers, not --server or --store");
+	if (a->from != NULL &&
+	    (strchr(a->from, ',') != NULL || strcmp(a->from, "all") == 0))
+		return cli_usage("rollout", "--from names one agent");
+	if (!a->dry_run)
+		return cli_usage("rollout",
+		    "rollout without --dry-run is not built yet; use "
+		    "certfleet copy/replace");
+	return 0;
+}
+
+/*
+ * Finds the namespace and applies --waves and --soak to the copy in
+ * memory (fleet_ns_put checks them as namespace set would; the file is
+ * never written).  0 or -1 with err.
+ */
+static int
+load_namespace(
+    const struct rollout_args *a, struct plan *p, struct cf_error *err)
+{
+	struct fleet_ns in;
+	char *path = fleet_path(0, err);
+
+	if (path == NULL || (p->f = fleet_load(path, err)) == NULL) {
+		free(path);
+		return -1;
+	}
+	free(path);
+	if ((p->ns = fleet_ns_find(p->f, a->ns)) == NULL)
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: no such namespace (certfleet namespace list shows "
+		    "them; namespace add creates one)",
+		    a->ns);
+	if (a->waves == NULL && a->soak == NULL)
+		return 0;
+	in = *p->ns;
+	if (a->soak != NULL && fleet_duration_parse(a->soak, &in.soak_s, err))
+		return -1;
+	if (a->waves != NULL)
+		in.waves = (char *)a->waves;
+	if (fleet_ns_put(p->f, &in, 0, err) == -1)
+		return -1;
+	p->ns = fleet_ns_find(p->f, a->ns);
+	return 0;
+}
+
+/* The members and their waves; 0 or -1 with err. */
+static int
+plan_waves(struct plan *p, struct cf_error *err)
+{
+	if (fleet_resolve(p->f, p->ns->servers, NULL, &p->t, &p->n, err) == -1)
+		return -1;
+	if (p->n == 0)
+		return cf_errorf(err, CF_E_USAGE,
+		    "%s: the namespace has no servers (namespace set %s "
+		    "--servers ...)",
+		    p->ns->name, p->ns->name);
+	return cf_rollout_plan(p->n, p->ns->waves, &p->w, &p->nw, err);
+}
+
+/* Whether member reply r holds the certificate (with its key). */
+static int
+holds(const struct backend_reply *r)
+{
+	return r->err.code == CF_OK && r->nviews == 1 && r->views[0].has_key &&
+	       strcmp(r->views[0].status, "PendingRequest") != 0;
+}
+
+/*
+ * Asks every member for the certificate; without --from, the first
+ * that holds it is the source.  0 or an exit status.
+ */
+static int
+ask_members(const struct rollout_args *a, struct plan *p)
+{
+	struct backend_req req;
+	size_t i;
+	int rc;
+
+	if ((rc = copy_open_agents("rollout", p->ns->servers, &p->members)))
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.arg = a->thumb;
+	p->r = backend_replies_new(p->members);
+	backend_run(p->members, BACKEND_GET, &req, p->r);
+	if (backend_count(p->members) != p->n) /* one list, resolved twice */
+		abort();
+	for (i = 0; a->from == NULL && i < backend_count(p->members); i++)
+		if (holds(&p->r[i])) {
+			p->from = xstrdup(backend_server(p->members, i));
+			p->v = &p->r[i].views[0];
+			return 0;
+		}
+	if (a->from != NULL)
+		return 0;
+	fprintf(stderr,
+	    "certfleet: rollout: %s: no server of %s holds %s with its key "
+	    "(or none answered); give --from SERVER, the one that does\n",
+	    a->thumb, p->ns->name, a->thumb);
+	return 1;
+}
+
+/* --from: asks it for the certificate.  0 or an exit status. */
+static int
+ask_source(const struct rollout_args *a, struct plan *p)
+{
+	struct backend_req req;
+	int rc;
+
+	if ((rc = copy_open_agents("rollout", a->from, &p->src)) != 0)
+		return rc;
+	memset(&req, 0, sizeof(req));
+	req.arg = a->thumb;
+	p->sr = backend_replies_new(p->src);
+	backend_run(p->src, BACKEND_GET, &req, p->sr);
+	if (p->sr[0].err.code == CF_E_NOTFOUND) {
+		fprintf(stderr,
+		    "certfleet: rollout: %s: %s: not held there; import it "
+		    "there first, or name the server that holds it (--from)\n",
+		    a->from, a->thumb);
+		return 1;
+	}
+	if (p->sr[0].err.code != CF_OK)
+		return backend_fail(p->src, 0, "rollout", &p->sr[0].err);
+	if (!holds(&p->sr[0])) {
+		fprintf(stderr,
+		    "certfleet: rollout: %s: %s: held there without its "
+		    "private key (or a pending request); no server could "
+		    "present a copy\n",
+		    a->from, a->thumb);
+		return 1;
+	}
+	p->from = xstrdup(a->from);
+	p->v = &p->sr[0].views[0];
+	return 0;
+}
+
+/* What member i holds: "yes", "no" or the error of its answer. */
+static const char *
+member_holds(const struct plan *p, size_t i)
+{
+	const struct backend_reply *r = &p->r[i];
+
+	if (r->err.code == CF_E_NOTFOUND || (r->err.code == CF_OK && !holds(r)))
+		return "no";
+	return r->err.code == CF_OK ? "yes" : r->err.msg;
+}
+
+/* Member k as a JSON object: Server, Holds (null and Error when it
+ * did not answer). */
+static json_t *
+member_json(const struct plan *p, size_t k)
+{
+	const struct backend_reply *r = &p->r[k];
+	json_t *o = json_pack("{s:s}", "Server", p->t[k].name);
+
+	if (r->err.code == CF_OK || r->err.code == CF_E_NOTFOUND)
+		json_object_set_new(o, "Holds", json_boolean(holds(r)));
+	else {
+		json_object_set_new(o, "Holds", json_null());
+		json_object_set_new(o, "Error", json_string(r->err.msg));
+	}
+	return o;
+}
+
+static void
+print_json(const struct plan *p)
+{
+	json_t *waves = json_array(), *members;
+	size_t i, k;
+
+	for (i = 0; i < p->nw; i++) {
+		members = json_array();
+		for (k = p->w[i].first; k < p->w[i].first + p->w[i].count; k++)
+			json_array_append_new(members, member_json(p, k));
+		json_array_append_new(waves,
+		    json_pack("{s:I, s:s, s:o}", "Wave", (json_int_t)i + 1,
+			"Reach", p->w[i].spec, "Members", members));
+	}
+	out_json(json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:o, s:s?, s:I, s:b, s:o}", "Namespace",
+	    p->ns->name, "Certificate", p->v->thumbprint, "Subject",
+	    p->v->subject, "From", p->from, "Transfer",
+	    p->v->exportable ? "password" : "sealed", "Services",
+	    fleet_list_json(p->ns->services), "Via", p->ns->via, "SoakSeconds",
+	    (json_int_t)p->ns->soak_s, "DryRun", 1, "Waves", waves));
+}
+
+/* The plan as text: a summary, then a row per member. */
+static void
+print_table(const struct plan *p)
+{
+	static const char *const headers[] = {
+	    "Wave", "Reach", "Server", "Holds"};
+	char **cells = xcalloc(p->n * 4 + 1, sizeof(*cells));
+	size_t i, k, r = 0;
+
+	printf("rollout of %.8s (%s) to %s: dry run, nothing changed\n",
+	    p->v->thumbprint, p->v->subject, p->ns->name);
+	printf("from %s, %s\n", p->from,
+	    p->v->exportable
+		? "under a one-time password (the key is exportable)"
+		: "sealed agent to agent (the key is not exportable)");
+	printf("services: %s; after each wave: test of its servers%s%s, "
+	       "then soak %lds\n",
+	    p->ns->services, p->ns->via ? " and connections through " : "",
+	    p->ns->via ? p->ns->via : "", p->ns->soak_s);
+	for (i = 0; i < p->nw; i++)
+		for (k = p->w[i].first; k < p->w[i].first + p->w[i].count;
+		     k++, r += 4) {
+			cells[r] = xasprintf("%zu", i + 1);
+			cells[r + 1] = xstrdup(p->w[i].spec);
+			cells[r + 2] = xstrdup(p->t[k].name);
+			cells[r + 3] = xstrdup(member_holds(p, k));
+		}
+	out_table(headers, 4, cells, p->n);
+	for (i = 0; i < p->n * 4; i++)
+		free(cells[i]);
+	free(cells);
+}
+
+static void
+plan_free(struct plan *p)
+{
+	if (p->r != NULL)
+		backend_replies_free(p->r, backend_count(p->members));
+	if (p->sr != NULL)
+		backend_replies_free(p->sr, 1);
+	backend_free(p->members);
+	backend_free(p->src);
+	client_targets_free(p->t, p->n);
+	free(p->w);
+	free(p->from);
+	fleet_free(p->f);
+}
+
+int
+cmd_rollout(int argc, char **argv)
+{
+	struct rollout_args a;
+	struct plan p;
+	struct cf_error err;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = parse(argc, argv, &a)) != 0)
+		return rc < 0 ? 0 : rc;
+	cf_error_clear(&err);
+	if (load_namespace(&a, &p, &err) == -1 || plan_waves(&p, &err) == -1) {
+		rc = cli_fail("rollout", &err);
+		goto out;
+	}
+	if ((rc = ask_members(&a, &p)) != 0 ||
+	    (a.from != NULL && (rc = ask_source(&a, &p)) != 0))
+		goto out;
+	if (cli.json)
+		print_json(&p);
+	else
+		print_table(&p);
+out:
+	plan_free(&p);
+	return rc;
+}
