@@ -71,7 +71,7 @@ sign() {
 run $SCHEMA check-schemas
 expect_eq "schemas: every block of docs/json.md is a valid JSON Schema" \
 	"$RC $(cat "$OUT")" \
-	"0 copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new replace request-complete request-new services store-init test test-via"
+	"0 copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new replace request-complete request-new rollout services store-init test test-via"
 
 # ---- a local store (--store) --------------------------------------------------
 
@@ -229,6 +229,10 @@ expect_eq "agents/get --server all: both servers" \
 valid "agents/copy ex1 to ex2" copy cf copy "$TP" --from ex1 --to ex2 --services none --json
 expect_eq "agents/copy: one item for ex2, Services an array" \
 	"$(jqo '.Items | map("\(.Server) \(.Services | type)") | join(",")')" "ex2 array"
+check "agents/namespace for a rollout" cf namespace add json-ro.example.com --servers ex1,ex2 --via 127.0.0.1:9
+valid "agents/rollout --dry-run" rollout cf rollout json-ro.example.com --certificate "$TP" --dry-run --json
+expect_eq "agents/rollout: source ex1, both hold it after the copy, one wave each" \
+	"$(jqo '"\(.From) \([.Waves[].Members[] | "\(.Server)=\(.Holds)"] | join(","))"')" "ex1 ex1=true,ex2=true"
 valid "agents/new on ex2" new cf new --self-signed --subject CN=ex2.example.com --server ex2 --json
 valid "agents/request new on ex1" request-new \
 	cf request new --subject CN=agent-req.example.com --server ex1 -o "$T/areq.csr" --json
