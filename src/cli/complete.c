@@ -41,6 +41,7 @@ static const struct {
     {"server", 0, "fleet"},
     {"from", 0, "fleet"},
     {"to", 0, "fleet"},
+    {"certificate", 0, "thumbprint"}, /* rollout's, on --from */
     {"store", 0, "dir"},
     {"fleet", 0, "file"},
     {"output", 'o', "file"},
