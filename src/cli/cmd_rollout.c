@@ -201,9 +201,14 @@ ask_members(const struct rollout_args *a, struct plan *p)
 		}
 	if (a->from != NULL)
 		return 0;
+	for (i = 0; i < backend_count(p->members); i++)
+		if (p->r[i].err.code != CF_OK &&
+		    p->r[i].err.code != CF_E_NOTFOUND)
+			backend_fail(p->members, i, "rollout", &p->r[i].err);
 	fprintf(stderr,
 	    "certfleet: rollout: %s: no server of %s holds %s with its key "
-	    "(or none answered); give --from SERVER, the one that does\n",
+	    "(of those that answered); give --from SERVER, the one that "
+	    "does\n",
 	    a->thumb, p->ns->name, a->thumb);
 	return 1;
 }
@@ -243,7 +248,8 @@ ask_source(const struct rollout_args *a, struct plan *p)
 	return 0;
 }
 
-/* What member i holds: "yes", "no" or the error of its answer. */
+/* What member i holds: "yes", "no" or "no answer" (its error is said
+ * on stderr: the rollout would find it pending). */
 static const char *
 member_holds(const struct plan *p, size_t i)
 {
@@ -251,7 +257,10 @@ member_holds(const struct plan *p, size_t i)
 
 	if (r->err.code == CF_E_NOTFOUND || (r->err.code == CF_OK && !holds(r)))
 		return "no";
-	return r->err.code == CF_OK ? "yes" : r->err.msg;
+	if (r->err.code == CF_OK)
+		return "yes";
+	backend_fail(p->members, i, "rollout", &r->err);
+	return "no answer";
 }
 
 /* Member k as a JSON object: Server, Holds (null and Error when it

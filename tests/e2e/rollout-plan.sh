@@ -113,12 +113,29 @@ check_fails "no member holds it: a clear error" 1 "no server of two.example.com 
 check "a key that is not exportable goes sealed" \
 	c rollout three.example.com --certificate "$TH3" --dry-run --json
 expect_eq "not exportable: source ex3, Transfer sealed" "$(jq -r '"\(.From) \(.Transfer)"' "$OUT")" "ex3 sealed"
+check_fails "--from a server the fleet does not know" 2 'nosuch' \
+	c rollout three.example.com --certificate "$TH" --from nosuch --dry-run
 check_fails "an unknown namespace" 1 'nope.example.com: no such namespace' \
 	c rollout nope.example.com --certificate "$TH" --dry-run
 check_fails "no --certificate" 2 'certificate THUMBPRINT is required' \
 	c rollout three.example.com --dry-run
 check_fails "--from names one agent" 2 '--from names one agent' \
 	c rollout three.example.com --certificate "$TH" --from ex1,ex2 --dry-run
+
+# ---- a member that does not answer ---------------------------------------
+read -r -d '' DEAD < <(free_ports 1) || true
+check "fleet add down (nothing listens)" c fleet add down "127.0.0.1:$DEAD" \
+	--fingerprint "SHA256:$(printf 'AB%.0s' $(seq 32))"
+check "namespace with a member that is down" c namespace add down.example.com --servers ex1,down
+waves down.example.com >/dev/null
+expect_eq "down member: the plan is still printed (exit 0), Holds null" \
+	"$RC $(jq -c '[.Waves[].Members[] | [.Server, .Holds]]' "$OUT")" '0 [["ex1",true],["down",null]]'
+expect_eq "down member: its Error says why" "$(jq -r '.Waves[1].Members[0].Error | test("connect")' "$OUT")" true
+check "down member: table" c rollout down.example.com --certificate "$TH" --dry-run
+expect_eq "down member: table says no answer, stderr names it" \
+	"$(awk '$3 == "down" {print $4, $5}' "$OUT") $(grep -c '^certfleet: down: rollout: ' "$ERR")" "no answer 1"
+check_fails "none holds it, one member down: the down one named" 1 \
+	"certfleet: down: rollout: .*connect" c rollout down.example.com --certificate "$TH3" --dry-run
 
 # ---- nothing changes --------------------------------------------------------
 check_fails "without --dry-run: refused, exit 2" 2 \
