@@ -70,6 +70,7 @@ struct plan {
 	const struct cf_view *v; /* the certificate on the source */
 	struct backend *members, *src;
 	struct backend_reply *r, *sr; /* get on the members, the source */
+	struct backend_reply *now;    /* get of everything on the members */
 };
 
 static int
@@ -191,6 +192,17 @@ ask_members(const struct rollout_args *a, struct plan *p)
 	req.arg = a->thumb;
 	p->r = backend_replies_new(p->members);
 	backend_run(p->members, BACKEND_GET, &req, p->r);
+	/* and everything they hold: which certificate each service has */
+	req.arg = NULL;
+	p->now = backend_replies_new(p->members);
+	for (i = 0; i < backend_count(p->members); i++)
+		p->now[i].todo = p->r[i].err.code == CF_OK ||
+				 p->r[i].err.code == CF_E_NOTFOUND;
+	backend_run(p->members, BACKEND_GET, &req, p->now);
+	for (i = 0; i < backend_count(p->members); i++)
+		if (p->r[i].err.code != CF_OK &&
+		    p->r[i].err.code != CF_E_NOTFOUND)
+			p->now[i].err = p->r[i].err; /* not asked again */
 	if (backend_count(p->members) != p->n) /* one list, resolved twice */
 		abort();
 	for (i = 0; a->from == NULL && i < backend_count(p->members); i++)
@@ -263,13 +275,63 @@ member_holds(const struct plan *p, size_t i)
 	return "no answer";
 }
 
+/* The certificate member k assigns service svc to, lent; NULL for none
+ * or when it did not answer. */
+static const char *
+member_now(const struct plan *p, size_t k, const char *svc)
+{
+	const struct backend_reply *r = &p->now[k];
+	size_t i;
+
+	for (i = 0; r->err.code == CF_OK && i < r->nviews; i++)
+		if (fleet_list_has(r->views[i].services, svc))
+			return r->views[i].thumbprint;
+	return NULL;
+}
+
+/* What member k's services of the namespace have now: JSON (new) of
+ * {"Service": s, "Thumbprint": t or null}, or text (new) "https
+ * 1234ABCD, smtp -" when json is 0 ("-" when it did not answer). */
+static void *
+member_services(const struct plan *p, size_t k, int json)
+{
+	char *copy = xstrdup(p->ns->services), *svc, *save = NULL, *text, *next;
+	const char *t;
+	json_t *a = json_array();
+
+	text = xstrdup("");
+	for (svc = strtok_r(copy, ",", &save);
+	     svc != NULL && p->now[k].err.code == CF_OK;
+	     svc = strtok_r(NULL, ",", &save)) {
+		t = member_now(p, k, svc);
+		json_array_append_new(a,
+		    json_pack("{s:s, s:s?}", "Service", svc, "Thumbprint", t));
+		next = xasprintf(
+		    "%s%s%s %.8s", text, text[0] ? ", " : "", svc, t ? t : "-");
+		free(text);
+		text = next;
+	}
+	free(copy);
+	if (json) {
+		free(text);
+		return a;
+	}
+	json_decref(a);
+	if (text[0] == '\0') { /* it did not answer */
+		free(text);
+		text = xstrdup("-");
+	}
+	return text;
+}
+
 /* Member k as a JSON object: Server, Holds (null and Error when it
  * did not answer). */
 static json_t *
 member_json(const struct plan *p, size_t k)
 {
 	const struct backend_reply *r = &p->r[k];
-	json_t *o = json_pack("{s:s}", "Server", p->t[k].name);
+	json_t *o = json_pack("{s:s, s:o}", "Server", p->t[k].name, "Now",
+	    (json_t *)member_services(p, k, 1));
 
 	if (r->err.code == CF_OK || r->err.code == CF_E_NOTFOUND)
 		json_object_set_new(o, "Holds", json_boolean(holds(r)));
@@ -308,8 +370,8 @@ static void
 print_table(const struct plan *p)
 {
 	static const char *const headers[] = {
-	    "Wave", "Reach", "Server", "Holds"};
-	char **cells = xcalloc(p->n * 4 + 1, sizeof(*cells));
+	    "Wave", "Reach", "Server", "Holds", "Now"};
+	char **cells = xcalloc(p->n * 5 + 1, sizeof(*cells));
 	size_t i, k, r = 0;
 
 	printf("rollout of %.8s (%s) to %s: dry run, nothing changed\n",
@@ -324,14 +386,15 @@ print_table(const struct plan *p)
 	    p->ns->via ? p->ns->via : "", p->ns->soak_s);
 	for (i = 0; i < p->nw; i++)
 		for (k = p->w[i].first; k < p->w[i].first + p->w[i].count;
-		     k++, r += 4) {
+		     k++, r += 5) {
 			cells[r] = xasprintf("%zu", i + 1);
 			cells[r + 1] = xstrdup(p->w[i].spec);
 			cells[r + 2] = xstrdup(p->t[k].name);
 			cells[r + 3] = xstrdup(member_holds(p, k));
+			cells[r + 4] = member_services(p, k, 0);
 		}
-	out_table(headers, 4, cells, p->n);
-	for (i = 0; i < p->n * 4; i++)
+	out_table(headers, 5, cells, p->n);
+	for (i = 0; i < p->n * 5; i++)
 		free(cells[i]);
 	free(cells);
 }
@@ -341,6 +404,8 @@ plan_free(struct plan *p)
 {
 	if (p->r != NULL)
 		backend_replies_free(p->r, backend_count(p->members));
+	if (p->now != NULL)
+		backend_replies_free(p->now, backend_count(p->members));
 	if (p->sr != NULL)
 		backend_replies_free(p->sr, 1);
 	backend_free(p->members);

@@ -80,6 +80,9 @@ expect_eq "plan: the namespace's services, via, soak; source ex1, by password" \
 	'[["https","smtp"],"127.0.0.1:9",30,"ex1","password",true,true]'
 expect_eq "plan: what each member holds now" \
 	"$(jq -c '[.Waves[].Members[] | [.Server, .Holds]]' "$OUT")" '[["ex1",true],["ex2",false],["ex3",false]]'
+expect_eq "plan: each member's services of the namespace, and what has them now (its own certificate, not TH)" \
+	"$(jq -c '[.Waves[].Members[] | [.Now[] | [.Service, (.Thumbprint | type), .Thumbprint != "'"$TH"'"]]] | unique' "$OUT")" \
+	'[[["https","string",true],["smtp","string",true]]]'
 expect_eq "plan: wave numbers and reaches" "$(jq -c '[.Waves[] | [.Wave, .Reach]]' "$OUT")" \
 	'[[1,"1"],[2,"50%"],[3,"100%"]]'
 waves three.example.com --soak 5m >/dev/null
@@ -96,6 +99,8 @@ expect_eq "the namespace keeps its waves and soak" "$(jq -c '[.Waves, .SoakSecon
 check "table: the plan as text" c rollout three.example.com --certificate "$TH" --dry-run
 expect_eq "table: a row per member, its wave and what it holds" \
 	"$(awk '$3 ~ /^ex/ {print $1, $3, $4}' "$OUT" | paste -sd,)" "1 ex1 yes,2 ex2 no,3 ex3 no"
+expect_eq "table: Now names each service and a certificate" \
+	"$(awk '$3 ~ /^ex/ {print $5, $7}' "$OUT" | paste -sd,)" "https smtp,https smtp,https smtp"
 if grep -q 'dry run, nothing changed' "$OUT" && grep -q 'soak 30s' "$OUT" &&
 	grep -q '127.0.0.1:9' "$OUT"; then
 	pass "table: says dry run, the soak and the balancer"
@@ -130,10 +135,11 @@ check "namespace with a member that is down" c namespace add down.example.com --
 waves down.example.com >/dev/null
 expect_eq "down member: the plan is still printed (exit 0), Holds null" \
 	"$RC $(jq -c '[.Waves[].Members[] | [.Server, .Holds]]' "$OUT")" '0 [["ex1",true],["down",null]]'
+expect_eq "down member: nothing said of its services" "$(jq -c '.Waves[1].Members[0].Now' "$OUT")" '[]'
 expect_eq "down member: its Error says why" "$(jq -r '.Waves[1].Members[0].Error | test("connect")' "$OUT")" true
 check "down member: table" c rollout down.example.com --certificate "$TH" --dry-run
 expect_eq "down member: table says no answer, stderr names it" \
-	"$(awk '$3 == "down" {print $4, $5}' "$OUT") $(grep -c '^certfleet: down: rollout: ' "$ERR")" "no answer 1"
+	"$(awk '$3 == "down" {print $4, $5, $6}' "$OUT") $(grep -c '^certfleet: down: rollout: ' "$ERR")" "no answer - 1"
 check_fails "none holds it, one member down: the down one named" 1 \
 	"certfleet: down: rollout: .*connect" c rollout down.example.com --certificate "$TH3" --dry-run
 
