@@ -27,20 +27,15 @@ static const char usage[] =
     "Usage: certfleet rollout NAMESPACE --certificate THUMBPRINT "
     "--dry-run\n"
     "         [--from SERVER] [--waves 1,50%,100%] [--soak 30s] [--json]\n"
-    "Prints the plan of moving the namespace's servers to the "
-    "certificate\n"
-    "in waves (the namespace's, or --waves; see certfleet help "
-    "namespace):\n"
-    "each wave's servers, the services, the soak time after each wave "
-    "and\n"
-    "the balancer (--via) checked, and whether each server holds the\n"
-    "certificate already.  The source (--from, default the first "
-    "server of\n"
-    "the namespace that holds it) must hold it with its key.\n"
-    "Only --dry-run is built: it reads and changes nothing.  Without "
-    "it\n"
-    "rollout refuses (exit 2); move servers with certfleet copy or "
-    "replace.\n";
+    "Prints the plan of moving the namespace's servers to the certificate\n"
+    "in waves (the namespace's, or --waves; see certfleet help namespace):\n"
+    "each wave's servers, the services, the soak time after each wave and\n"
+    "the balancer (--via) checked, whether each server holds the\n"
+    "certificate already and what its services have now.  The source\n"
+    "(--from, default the first server of the namespace that holds it)\n"
+    "must hold it with its key.\n"
+    "Only --dry-run is built: it reads and changes nothing.  Without it\n"
+    "rollout refuses (exit 2); move servers with certfleet copy or replace.\n";
 
 const struct option cli_rollout_opts[] = {
     CLI_COMMON_OPTS,
