@@ -162,12 +162,15 @@ plan_waves(struct plan *p, struct cf_error *err)
 	return cf_rollout_plan(p->n, p->ns->waves, &p->w, &p->nw, err);
 }
 
-/* Whether member reply r holds the certificate (with its key). */
+/* Whether reply r holds the certificate (with its key); thumb, when
+ * not NULL, the full thumbprint it must be (a prefix may name another
+ * certificate on another server). */
 static int
-holds(const struct backend_reply *r)
+holds(const struct backend_reply *r, const char *thumb)
 {
 	return r->err.code == CF_OK && r->nviews == 1 && r->views[0].has_key &&
-	       strcmp(r->views[0].status, "PendingRequest") != 0;
+	       strcmp(r->views[0].status, "PendingRequest") != 0 &&
+	       (thumb == NULL || strcmp(r->views[0].thumbprint, thumb) == 0);
 }
 
 /*
@@ -201,7 +204,7 @@ ask_members(const struct rollout_args *a, struct plan *p)
 	if (backend_count(p->members) != p->n) /* one list, resolved twice */
 		abort();
 	for (i = 0; a->from == NULL && i < backend_count(p->members); i++)
-		if (holds(&p->r[i])) {
+		if (holds(&p->r[i], NULL)) {
 			p->from = xstrdup(backend_server(p->members, i));
 			p->v = &p->r[i].views[0];
 			return 0;
@@ -242,7 +245,7 @@ ask_source(const struct rollout_args *a, struct plan *p)
 	}
 	if (p->sr[0].err.code != CF_OK)
 		return backend_fail(p->src, 0, "rollout", &p->sr[0].err);
-	if (!holds(&p->sr[0])) {
+	if (!holds(&p->sr[0], NULL)) {
 		fprintf(stderr,
 		    "certfleet: rollout: %s: %s: held there without its "
 		    "private key (or a pending request); no server could "
@@ -262,7 +265,8 @@ member_holds(const struct plan *p, size_t i)
 {
 	const struct backend_reply *r = &p->r[i];
 
-	if (r->err.code == CF_E_NOTFOUND || (r->err.code == CF_OK && !holds(r)))
+	if (r->err.code == CF_E_NOTFOUND ||
+	    (r->err.code == CF_OK && !holds(r, p->v->thumbprint)))
 		return "no";
 	if (r->err.code == CF_OK)
 		return "yes";
@@ -329,7 +333,8 @@ member_json(const struct plan *p, size_t k)
 	    (json_t *)member_services(p, k, 1));
 
 	if (r->err.code == CF_OK || r->err.code == CF_E_NOTFOUND)
-		json_object_set_new(o, "Holds", json_boolean(holds(r)));
+		json_object_set_new(
+		    o, "Holds", json_boolean(holds(r, p->v->thumbprint)));
 	else {
 		json_object_set_new(o, "Holds", json_null());
 		json_object_set_new(o, "Error", json_string(r->err.msg));

@@ -108,6 +108,9 @@ else
 	fail "table: says dry run, the soak and the balancer" "$(head -3 "$OUT")"
 fi
 
+run c rollout three.example.com --certificate "${TH:0:10}" --dry-run --json
+expect_eq "a thumbprint prefix: the plan names the full thumbprint" "$RC $(jq -r .Certificate "$OUT")" "0 $TH"
+
 # ---- the source -----------------------------------------------------------
 expect_eq "--from ex1: held there, exit 0" \
 	"$(waves three.example.com --from ex1 >/dev/null; echo "$RC $(jq -r .From "$OUT")")" "0 ex1"
