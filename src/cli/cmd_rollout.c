@@ -155,7 +155,7 @@ plan_waves(struct plan *p, struct cf_error *err)
 	if (fleet_resolve(p->f, p->ns->servers, NULL, &p->t, &p->n, err) == -1)
 		return -1;
 	if (p->n == 0)
-		return cf_errorf(err, CF_E_USAGE,
+		return cf_errorf(err, CF_E_NOTFOUND,
 		    "%s: the namespace has no servers (namespace set %s "
 		    "--servers ...)",
 		    p->ns->name, p->ns->name);
