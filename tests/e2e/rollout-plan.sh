@@ -125,6 +125,10 @@ check_fails "--from a server the fleet does not know" 2 'nosuch' \
 	c rollout three.example.com --certificate "$TH" --from nosuch --dry-run
 check_fails "an unknown namespace" 1 'nope.example.com: no such namespace' \
 	c rollout nope.example.com --certificate "$TH" --dry-run
+jq '(.namespaces[] | select(.name == "two.example.com") | .servers) = []' "$F" >"$T/empty.json"
+check_fails "a namespace without servers (hand-edited file): a clear error" 1 \
+	'two.example.com: no servers: a namespace needs --servers' \
+	cf --fleet "$T/empty.json" rollout two.example.com --certificate "$TH" --dry-run
 check_fails "no --certificate" 2 'certificate THUMBPRINT is required' \
 	c rollout three.example.com --dry-run
 check_fails "--from names one agent" 2 '--from names one agent' \
