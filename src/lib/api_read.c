@@ -18,8 +18,7 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
     json_t *body, json_t **resp, struct cf_error *err)
 {
 	BIO *b = NULL;
-	char *pem = NULL, *data;
-	long n;
+	char *pem = NULL;
 
 	(void)s;
 	(void)q;
@@ -30,9 +29,7 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 		b = BIO_new(BIO_s_mem());
 		if (b == NULL || !PEM_write_bio_X509(b, c->transfer->cert))
 			abort();
-		n = BIO_get_mem_data(b, &data);
-		if ((pem = strndup(data, (size_t)n)) == NULL)
-			abort();
+		pem = cf_bio_text(b, NULL);
 		BIO_free(b);
 	}
 	*resp = cf_msg_whoami_encode(c->agent, cf_role_name(c->role), c->client,

@@ -13,11 +13,27 @@
 #include "util.h"
 
 char *
+cf_bio_text(BIO *b, size_t *len)
+{
+	char *p = NULL, *s;
+	long n = BIO_get_mem_data(b, &p);
+
+	if (n < 0)
+		n = 0;
+	s = xmalloc((size_t)n + 1);
+	if (n > 0)
+		memcpy(s, p, (size_t)n);
+	s[n] = '\0';
+	if (len != NULL)
+		*len = (size_t)n;
+	return s;
+}
+
+char *
 cf_name_new(const X509_NAME *name)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
-	char *p = NULL, *s;
-	long n;
+	char *s;
 
 	if (bio == NULL)
 		abort();
@@ -25,13 +41,7 @@ cf_name_new(const X509_NAME *name)
 	 * of UTF-8 so names read as people wrote them. */
 	X509_NAME_print_ex(
 	    bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-	n = BIO_get_mem_data(bio, &p);
-	if (n < 0)
-		n = 0;
-	s = xmalloc((size_t)n + 1);
-	if (n > 0)
-		memcpy(s, p, (size_t)n);
-	s[n] = '\0';
+	s = cf_bio_text(bio, NULL);
 	BIO_free(bio);
 	return s;
 }

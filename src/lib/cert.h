@@ -44,6 +44,9 @@ int cf_certfacts_read_light(X509 *cert, struct cf_certfacts *f);
  * unescaped, so names read as people wrote them), as a new string.
  */
 char *cf_name_new(const X509_NAME *name);
+/* What memory BIO b holds, as a new NUL-terminated string; its length
+ * into *len unless len is NULL. */
+char *cf_bio_text(BIO *b, size_t *len);
 
 /* SHA-1 of the DER encoding, 40 upper-case hex digits, into out. */
 void cf_cert_thumbprint(X509 *cert, char out[CF_THUMB_LEN + 1]);

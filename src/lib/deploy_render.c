@@ -29,23 +29,6 @@ cf_rendered_clear(struct cf_rendered *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* The contents of memory BIO b as a new NUL-terminated string. */
-static char *
-bio_text(BIO *b, size_t *len)
-{
-	char *p = NULL, *s;
-	long n = BIO_get_mem_data(b, &p);
-
-	if (n < 0)
-		n = 0;
-	s = xmalloc((size_t)n + 1);
-	if (n > 0)
-		memcpy(s, p, (size_t)n);
-	s[n] = '\0';
-	*len = (size_t)n;
-	return s;
-}
-
 /* Wipes what memory BIO b holds (a key), then frees it.  NULL-safe. */
 static void
 bio_free_wiped(BIO *b)
@@ -98,9 +81,9 @@ cf_render(X509 *leaf, STACK_OF(X509) * chain, EVP_PKEY *key,
 		cf_errorf_ossl(err, CF_E_CRYPTO, "render the private key");
 		goto out;
 	}
-	out->chain = bio_text(cb, &out->chain_len);
+	out->chain = cf_bio_text(cb, &out->chain_len);
 	if (key != NULL)
-		out->key = bio_text(kb, &out->key_len);
+		out->key = cf_bio_text(kb, &out->key_len);
 	out->pem_len = out->chain_len + out->key_len;
 	out->pem = xmalloc(out->pem_len + 1);
 	memcpy(out->pem, out->chain, out->chain_len);
