@@ -13,8 +13,8 @@
  * a minute later.  An address gets at most REFUSAL_ACTORS entries; more
  * certificates from it share one, so a client minting a certificate per
  * attempt still adds a bounded number of rows.  The rows go to the
- * pool's audit lane: one thread with its own store connection, a bounded
- * queue, no worker held.
+ * pool's audit lane: one thread with its own channel to the store
+ * process, a bounded queue, no worker held.
  *
  * Retention (audit_keep_days, audit_max_rows) runs on the same lane at
  * start and every hour.
@@ -75,46 +75,37 @@ audit_job_discard(struct pool_job *pj)
 	audit_job_free((struct audit_job *)pj);
 }
 
+/* The record, to the store process's audit thread (storeproc.h). */
 static void
-audit_prune(struct audit_job *a, struct cf_store *s)
+audit_job_run(struct pool_job *pj, struct storeproc_chan *ch)
 {
-	struct cf_error err;
-	long long n = 0;
-
-	cf_error_clear(&err);
-	if (cf_store_audit_prune(s, a->keep_days, a->max_rows, &n, &err) == -1)
-		fprintf(stderr, "certfleetd: audit retention: %s\n", err.msg);
-	else if (n > 0)
-		fprintf(stderr,
-		    "certfleetd: audit retention: %lld records removed "
-		    "(audit_keep_days %ld, audit_max_rows %ld)\n",
-		    n, a->keep_days, a->max_rows);
-}
-
-static void
-audit_job_run(struct pool_job *pj, struct cf_store *s)
-{
+	static const char *const kinds[] = {"audit", "amend", "prune"};
 	struct audit_job *a = (struct audit_job *)pj;
+	struct chan_msg m, r;
 	struct cf_error err;
-	int rc = 0;
 
 	cf_error_clear(&err);
+	memset(&m, 0, sizeof(m));
+	chan_add(&m, kinds[a->kind]);
 	switch (a->kind) {
 	case AUDIT_APPEND:
-		rc = cf_store_audit(
-		    s, a->actor, "connect", "", a->outcome, &err);
-		a->row = rc == 0 ? cf_store_audit_last(s) : 0;
+		chan_add(&m, a->actor);
+		chan_add(&m, a->outcome);
 		break;
 	case AUDIT_AMEND:
-		rc = cf_store_audit_amend(s, a->row, a->outcome, &err);
+		chan_add_long(&m, a->row);
+		chan_add(&m, a->outcome);
 		break;
 	case AUDIT_PRUNE:
-		audit_prune(a, s);
+		chan_add_long(&m, a->keep_days);
+		chan_add_long(&m, a->max_rows);
 		break;
 	}
-	if (rc == -1)
-		fprintf(
-		    stderr, "certfleetd: audit %s: %s\n", a->outcome, err.msg);
+	if (storeproc_call(ch, &m, &r, &err) == -1)
+		fprintf(stderr, "certfleetd: audit: %s\n", err.msg);
+	else if (a->kind == AUDIT_APPEND)
+		a->row = chan_long(&r, 0, 0);
+	chan_clear(&r);
 }
 
 static struct refusal *refusal_find(

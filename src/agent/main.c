@@ -10,6 +10,7 @@
 
 #include "agent.h"
 #include "parser.h"
+#include "storeproc.h"
 #include "util.h"
 
 static const struct {
@@ -82,10 +83,12 @@ main(int argc, char **argv)
 		    OpenSSL_version(OPENSSL_VERSION));
 		return 0;
 	}
-	/* The agent's parser process (parser.h): not for people, so not
-	 * in the table that usage lists. */
+	/* The agent's parser and store processes (parser.h, storeproc.h):
+	 * not for people, so not in the table that usage lists. */
 	if (strcmp(argv[1], "parse") == 0)
 		return cmd_parse(argc - 1, argv + 1);
+	if (strcmp(argv[1], "store") == 0)
+		return cmd_store(argc - 1, argv + 1);
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].fn(argc - 1, argv + 1);

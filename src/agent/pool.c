@@ -40,7 +40,7 @@ struct queue {
 struct worker {
 	struct pool *p;
 	pthread_t thread;
-	struct cf_store *store;
+	struct storeproc_chan *ch;
 	int lanes;
 	int nice;
 	int started;
@@ -127,7 +127,7 @@ worker_main(void *arg)
 			continue;
 		}
 		pthread_mutex_unlock(&p->lock);
-		job->run(job, w->store);
+		job->run(job, w->ch);
 		pthread_mutex_lock(&p->lock);
 		queue_push(&p->done, job);
 		pthread_mutex_unlock(&p->lock);
@@ -183,8 +183,8 @@ pool_start(struct pool *p, struct cf_error *err)
 }
 
 struct pool *
-pool_new(struct event_base *base, const char *storedir, int workers,
-    const struct cf_services *services, struct cf_error *err)
+pool_new(struct event_base *base, struct storeproc *sp, int workers,
+    struct cf_error *err)
 {
 	struct pool *p = xcalloc(1, sizeof(*p));
 	int i, nfast = workers > 1 ? (workers + 1) / 2 : 1;
@@ -203,14 +203,10 @@ pool_new(struct event_base *base, const char *storedir, int workers,
 					       : LANE_SLOW | LANE_FAST;
 		p->w[i].nice =
 		    p->w[i].lanes == LANE_FAST || workers == 1 ? 0 : SLOW_NICE;
-		if ((p->w[i].store = cf_store_open(storedir, err)) == NULL)
-			goto fail;
-		cf_store_set_services(p->w[i].store, services);
+		p->w[i].ch = storeproc_chan(sp, i);
 	}
-	if (pool_start(p, err) == -1)
-		goto fail;
-	return p;
-fail:
+	if (pool_start(p, err) == 0)
+		return p;
 	pool_free(p);
 	return NULL;
 }
@@ -268,8 +264,6 @@ pool_free(struct pool *p)
 	queue_discard(&p->slow);
 	queue_discard(&p->audit);
 	queue_discard(&p->done);
-	for (i = 0; i < p->nw; i++)
-		cf_store_free(p->w[i].store);
 	free(p->w);
 	event_free(p->done_ev);
 	pthread_cond_destroy(&p->wake);

@@ -1,8 +1,9 @@
 /*
  * pool.h - the worker threads that run requests off the event loop.
  *
- * Each worker owns its own store connection; one more thread, with its
- * own too, writes the audit records queued with audit set.  A job is queued by
+ * Each worker owns a channel of its own to the store process
+ * (storeproc.h); one more thread, with its own too, sends the audit
+ * records queued with audit set.  A job is queued by
  * the loop thread, run on a worker, and handed back to the loop thread, which
  * alone touches libevent's HTTP objects.
  */
@@ -13,7 +14,7 @@
 
 #include <event2/event.h>
 
-#include "store.h"
+#include "storeproc.h"
 
 /* One job; embed it first in a larger struct. */
 struct pool_job {
@@ -21,8 +22,8 @@ struct pool_job {
 	int slow;              /* key generation or derivation */
 	int audit; /* an audit record: its own thread, so that records
 		      waiting for the store's write lock hold no worker */
-	/* On a worker thread, with that worker's store. */
-	void (*run)(struct pool_job *job, struct cf_store *s);
+	/* On a worker thread, with that worker's channel. */
+	void (*run)(struct pool_job *job, struct storeproc_chan *ch);
 	/* On the loop thread after run; frees the job. */
 	void (*done)(struct pool_job *job);
 	/* Frees a job that will not be delivered (shutdown). */
@@ -32,13 +33,13 @@ struct pool_job {
 struct pool;
 
 /*
- * Starts workers threads on base, each with its own connection to the
- * store in storedir, deploying to services (lent; outlives the pool).
- * NULL and err set when a store cannot be opened.
+ * Starts workers threads on base, and the audit writer: worker i
+ * talks to the store process on channel i of sp (lent; outlives the
+ * pool), which must have workers + 1 channels.  NULL and err set when a
+ * thread cannot start.
  */
-struct cf_services;
-struct pool *pool_new(struct event_base *base, const char *storedir,
-    int workers, const struct cf_services *services, struct cf_error *err);
+struct pool *pool_new(struct event_base *base, struct storeproc *sp,
+    int workers, struct cf_error *err);
 
 /*
  * Queues job (loop thread).  -1 when its lane's queue is full or the
@@ -54,8 +55,8 @@ void pool_set_idle_cb(struct pool *p, void (*cb)(void *), void *arg);
 
 /*
  * Stops the pool: each worker finishes the job it is running; queued
- * and undelivered jobs are discarded.  Joins the threads, closes their
- * stores.  NULL-safe; loop thread, with the loop no longer running.
+ * and undelivered jobs are discarded.  Joins the threads.  NULL-safe; loop
+ * thread, with the loop no longer running.
  */
 void pool_free(struct pool *p);
 

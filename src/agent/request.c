@@ -3,12 +3,12 @@
  *
  * On the loop thread: note who is asking (the client certificate's
  * fingerprint, or the Unix peer's uid), copy the method, path, query,
- * and body, and queue a job.  On a worker, with its own store
- * connection: decide the role (client list, then admin_ca), refuse and
- * audit an unknown client, parse and bound the JSON body, and serve it
- * through the route table (route_serve, which renders the reply).  Back
- * on the loop thread: send it.  Everything that touches SQLite or parses JSON
- * runs on a worker, so the loop only moves bytes and does TLS.
+ * and body, and queue a job.  On a worker: hand it to the store process
+ * over the worker's channel (storeproc.h), where the role is decided,
+ * an unknown client refused, the body parsed and bounded, and the
+ * request served through the route table (store_serve.c); wait for the
+ * reply.  Back on the loop thread: send it.  This process holds no
+ * store and no master key: it moves bytes and does TLS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +42,7 @@ struct job {
 	X509 *cert;             /* with chain and admin_ca: only when */
 	STACK_OF(X509) * chain; /* admin_ca is set */
 	X509_STORE *admin_ca;
-	const struct cf_transfer *transfer; /* read-only, the server's */
-	long uid;                           /* Unix peer; -1 unknown */
+	long uid; /* Unix peer; -1 unknown */
 	unsigned char *body;
 	size_t body_len;
 	int status; /* the reply */
@@ -64,6 +63,8 @@ job_free(struct job *j)
 	free(j->refusal);
 	free(j->agent);
 	free(j->tls_actor);
+	if (j->out != NULL)
+		OPENSSL_cleanse(j->out, strlen(j->out)); /* exports */
 	free(j->out);
 	X509_free(j->cert);
 	sk_X509_pop_free(j->chain, X509_free);
@@ -126,31 +127,6 @@ reply_error(struct server *srv, struct evhttp_request *req, enum route_why why,
 
 /* ---- on a worker ------------------------------------------------- */
 
-/* The role of the job's client into *role; -1 when the store fails. */
-static int
-job_role(
-    struct job *j, struct cf_store *s, enum cf_role *role, struct cf_error *err)
-{
-	char name[16];
-
-	*role = CF_ROLE_NONE;
-	if (j->local) {
-		if (j->uid == 0)
-			*role = CF_ROLE_ADMIN;
-		return 0;
-	}
-	if (j->fp[0] == '\0')
-		return 0;
-	if (cf_store_client_role(s, j->fp, name, err) == -1)
-		return -1;
-	/* The client list first: it may hold a CA-issued one as reader. */
-	if (name[0] != '\0')
-		*role = cf_role_parse(name);
-	else if (tls_admin_verify(j->admin_ca, j->cert, j->chain))
-		*role = CF_ROLE_ADMIN;
-	return 0;
-}
-
 /* "tls:SHA256:… (CN)" or "unix:uidN": only what the agent verified, so
  * the same for one client in every record; new. */
 static char *
@@ -161,93 +137,49 @@ job_actor(const struct job *j)
 	return xstrdup(j->tls_actor ? j->tls_actor : "tls:no-certificate");
 }
 
-/* The refusal of a client with no role into err, audited (by audit.c
- * for TLS clients, which anyone can be, so that a flood is coalesced). */
+/*
+ * The request, to the store process (storeproc.h), which decides the
+ * role, refuses or serves, and renders the reply.  What only the
+ * network process can know goes with it: the Unix peer's uid, the TLS
+ * client's fingerprint and whether its chain verifies against admin_ca.
+ */
 static void
-job_refuse(
-    struct job *j, struct cf_store *s, const char *actor, struct cf_error *err)
-{
-	char *outcome;
-
-	if (j->local)
-		cf_errorf(err, CF_E_DENIED,
-		    "uid %ld may not use the socket of %s: it admits root "
-		    "only (or use HTTPS with an authorized client "
-		    "certificate)",
-		    j->uid, j->agent);
-	else
-		cf_errorf(err, CF_E_DENIED,
-		    "client certificate %s is not authorized on %s; run "
-		    "certfleetd authorize %s --role admin|reader there",
-		    j->fp, j->agent, j->fp);
-	outcome = xasprintf("refused: not authorized (%s %s from %s)",
-	    j->method, j->path, j->peer);
-	if (j->local) {
-		cf_store_audit(s, actor, "connect", "", outcome, NULL);
-		free(outcome);
-	} else
-		j->refusal = outcome;
-	j->close = 1;
-}
-
-/* The body as JSON (NULL when empty), or -1 with err. */
-static int
-job_body(struct job *j, json_t **body, struct cf_error *err)
-{
-	json_error_t je;
-
-	*body = NULL;
-	if (j->body_len == 0)
-		return 0;
-	*body = json_loadb(
-	    (const char *)j->body, j->body_len, JSON_REJECT_DUPLICATES, &je);
-	if (*body == NULL)
-		cf_errorf(err, CF_E_PARSE,
-		    "request body: not JSON: %s (line %d, column %d)", je.text,
-		    je.line, je.column);
-	else if (cf_json_depth(*body) > CF_API_MAX_DEPTH)
-		cf_errorf(err, CF_E_PARSE,
-		    "request body: JSON nested deeper than %d levels",
-		    CF_API_MAX_DEPTH);
-	else
-		return 0;
-	json_decref(*body);
-	*body = NULL;
-	return -1;
-}
-
-static void
-job_run(struct pool_job *pj, struct cf_store *s)
+job_run(struct pool_job *pj, struct storeproc_chan *ch)
 {
 	struct job *j = (struct job *)pj;
-	struct cf_api_caller caller;
+	struct chan_msg m, r;
 	struct cf_error err;
-	json_t *body = NULL;
-	enum cf_role role;
 	char *actor = job_actor(j);
+	int admin = !j->local && j->admin_ca != NULL &&
+		    tls_admin_verify(j->admin_ca, j->cert, j->chain);
 
 	cf_error_clear(&err);
-	if (job_role(j, s, &role, &err) == -1) {
-		j->status = route_fail(&err, &j->out);
-	} else if (role == CF_ROLE_NONE) {
-		job_refuse(j, s, actor, &err);
-		j->status = route_fail(&err, &j->out);
-	} else if (job_body(j, &body, &err) == -1) {
+	memset(&m, 0, sizeof(m));
+	chan_add(&m, "req");
+	chan_add_long(&m, j->local);
+	chan_add_long(&m, j->uid);
+	chan_add(&m, j->fp);
+	chan_add_long(&m, admin);
+	chan_add(&m, j->method);
+	chan_add(&m, j->path);
+	chan_add(&m, j->query);
+	chan_add(&m, j->peer);
+	chan_add(&m, j->agent);
+	chan_add(&m, actor);
+	chan_add_bytes(&m, j->body ? (const char *)j->body : "", j->body_len);
+	if (storeproc_call(ch, &m, &r, &err) == -1) {
 		j->status = route_fail(&err, &j->out);
 	} else {
-		caller.actor = actor;
-		caller.client = j->local ? "" : j->fp;
-		caller.role = role;
-		caller.agent = j->agent;
-		caller.transfer = j->transfer;
-		j->status = route_serve(
-		    s, &caller, j->method, j->path, j->query, body, &j->out);
+		j->status = (int)chan_long(&r, 0, 500);
+		j->out = xstrdup(chan_str(&r, 1));
+		j->refusal = r.n > 2 && r.f[2] ? xstrdup(r.f[2]) : NULL;
+		j->close = chan_long(&r, 3, 0) == 1;
 	}
+	chan_clear(&r);
 	if (j->body != NULL) {
 		OPENSSL_cleanse(j->body, j->body_len);
 		j->body_len = 0;
 	}
-	json_decref(body);
 	free(actor);
 }
 
@@ -289,7 +221,6 @@ job_new(struct server *srv, struct evhttp_request *req)
 	j->pj.done = job_done;
 	j->pj.discard = job_discard;
 	j->srv = srv;
-	j->transfer = &srv->transfer;
 	j->req = req;
 	j->uid = -1;
 	j->method = method_name(evhttp_request_get_command(req));

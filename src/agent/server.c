@@ -13,13 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include <event2/http.h>
 #include <event2/thread.h>
 
 #include "agent.h"
-#include "parser.h"
 #include "api.h"
 #include "routes.h"
 #include "server.h"
@@ -66,7 +66,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	fprintf(stderr, "certfleetd: %s: stopping (%s)\n", srv->cfg->name,
-	    sig == SIGINT ? "SIGINT" : "SIGTERM");
+	    sig == SIGINT    ? "SIGINT"
+	    : sig == SIGCHLD ? "the store process ended"
+			     : "SIGTERM");
 	agent_notify("STOPPING=1");
 	srv->draining = 1;
 	/* No new connections: the listeners go now. */
@@ -77,6 +79,42 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 	srv->https_sock = srv->local_sock = NULL;
 	evtimer_add(srv->ev_drain, &tv);
 	server_drain_check(srv);
+}
+
+/*
+ * SIGCHLD: the store process ended without being asked (it ends by
+ * itself only after the channels close).  Requests waiting on it fail
+ * with a 500; the agent stops with status 1, for its service manager to
+ * start it again: a store process that recovers deploys at its start
+ * is the one way back to a known state.
+ */
+static void
+on_child(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	pid_t pid;
+	int status;
+
+	(void)sig;
+	(void)what;
+	if (srv->store == NULL || srv->failed ||
+	    (pid = storeproc_pid(srv->store)) <= 0 ||
+	    waitpid(pid, &status, WNOHANG) != pid)
+		return;
+	srv->failed = 1;
+	if (WIFSIGNALED(status))
+		fprintf(stderr,
+		    "certfleetd: %s: the store process (pid %ld) died "
+		    "(signal %d, %s); stopping\n",
+		    srv->cfg->name, (long)pid, WTERMSIG(status),
+		    strsignal(WTERMSIG(status)));
+	else
+		fprintf(stderr,
+		    "certfleetd: %s: the store process (pid %ld) ended "
+		    "(status %d); stopping\n",
+		    srv->cfg->name, (long)pid,
+		    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+	on_stop(SIGCHLD, 0, srv);
 }
 
 /* Keeps *now as it was (was) across a reload, saying so when it changed. */
@@ -96,8 +134,9 @@ keep_string(const char *key, const char *was, char **now)
 }
 
 /*
- * Keeps in c what a reload cannot change, saying so.  The services stay
- * as they were: the workers' stores hold them, maybe mid-deployment.
+ * Keeps in c what a reload cannot change, saying so.  The services and
+ * transfer peers stay as they were: the store process holds them, maybe
+ * mid-deployment.
  */
 static void
 keep_fixed(struct agent_config *old, struct agent_config *c)
@@ -120,7 +159,6 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	cf_services_free(c->services);
 	c->services = old->services;
 	old->services = NULL;
-	/* The workers read the transfer peers: they stay too. */
 	while (c->ntransfer_peers > 0)
 		free(c->transfer_peers[--c->ntransfer_peers]);
 	free(c->transfer_peers);
@@ -239,26 +277,27 @@ server_listen(struct server *srv, struct cf_error *err)
 	return 0;
 }
 
-/* Signals, the drain timer and the workers. */
+/* Signals, the drain timer, the store process and the workers. */
 static int
 server_events(struct server *srv, struct cf_error *err)
 {
-	char *dir = agent_state_path(srv->cfg, AGENT_STORE_DIR);
-
 	srv->ev_term = evsignal_new(srv->base, SIGTERM, on_stop, srv);
 	srv->ev_int = evsignal_new(srv->base, SIGINT, on_stop, srv);
 	srv->ev_hup = evsignal_new(srv->base, SIGHUP, on_reload, srv);
+	srv->ev_chld = evsignal_new(srv->base, SIGCHLD, on_child, srv);
 	srv->ev_drain = evtimer_new(srv->base, on_drain_timeout, srv);
 	if (srv->ev_term == NULL || srv->ev_int == NULL ||
-	    srv->ev_hup == NULL || srv->ev_drain == NULL ||
-	    evsignal_add(srv->ev_term, NULL) == -1 ||
+	    srv->ev_hup == NULL || srv->ev_chld == NULL ||
+	    srv->ev_drain == NULL || evsignal_add(srv->ev_term, NULL) == -1 ||
 	    evsignal_add(srv->ev_int, NULL) == -1 ||
-	    evsignal_add(srv->ev_hup, NULL) == -1)
+	    evsignal_add(srv->ev_hup, NULL) == -1 ||
+	    evsignal_add(srv->ev_chld, NULL) == -1)
 		abort();
-	srv->pool = pool_new(
-	    srv->base, dir, srv->cfg->workers, srv->cfg->services, err);
-	free(dir);
-	if (srv->pool == NULL)
+	/* One channel per worker and one for the audit writer. */
+	if ((srv->store = storeproc_start(srv->cfg_path, srv->cfg_explicit,
+		 srv->cfg->workers + 1, srv->lock_fd, err)) == NULL ||
+	    (srv->pool = pool_new(
+		 srv->base, srv->store, srv->cfg->workers, err)) == NULL)
 		return -1;
 	pool_set_idle_cb(srv->pool, pool_idle, srv);
 	return 0;
@@ -271,17 +310,11 @@ server_tls(struct server *srv, struct cf_error *err)
 	char *key = agent_state_path(srv->cfg, AGENT_KEY_FILE);
 	char *crt = agent_state_path(srv->cfg, AGENT_CERT_FILE);
 	char *cn = xasprintf("certfleetd %s", srv->cfg->name);
-	int rc = -1, created;
+	int rc = -1;
 
 	if ((srv->ssl = tls_server_new(key, crt, cn, srv->fp, err)) != NULL &&
-	    tls_admin_ca_load(srv->cfg->admin_ca, &srv->admin_ca, err) == 0 &&
-	    cf_identity_load(key, crt, cn, 0, &srv->transfer.key,
-		&srv->transfer.cert, &created, err) == 0) {
-		srv->transfer.peers =
-		    (const char *const *)srv->cfg->transfer_peers;
-		srv->transfer.npeers = srv->cfg->ntransfer_peers;
+	    tls_admin_ca_load(srv->cfg->admin_ca, &srv->admin_ca, err) == 0)
 		rc = 0;
-	}
 	free(key);
 	free(crt);
 	free(cn);
@@ -297,6 +330,7 @@ server_free(struct server *srv)
 {
 	refusals_free(srv); /* its last records, before the pool stops */
 	pool_free(srv->pool);
+	storeproc_stop(srv->store, SERVER_DRAIN_TIMEOUT * 1000LL);
 	if (srv->https != NULL)
 		evhttp_free(srv->https);
 	if (srv->local != NULL)
@@ -314,19 +348,20 @@ server_free(struct server *srv)
 		event_free(srv->ev_int);
 	if (srv->ev_hup != NULL)
 		event_free(srv->ev_hup);
+	if (srv->ev_chld != NULL)
+		event_free(srv->ev_chld);
 	if (srv->ev_drain != NULL)
 		event_free(srv->ev_drain);
 	SSL_CTX_free(srv->ssl);
 	X509_STORE_free(srv->admin_ca);
-	EVP_PKEY_free(srv->transfer.key);
-	X509_free(srv->transfer.cert);
 	if (srv->base != NULL)
 		event_base_free(srv->base);
 	agent_config_free(srv->cfg);
 }
 
 int
-server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
+server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit,
+    int lock_fd)
 {
 	struct server srv;
 	struct cf_error err;
@@ -337,6 +372,7 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
 	srv.cfg = cfg;
 	srv.cfg_path = cfg_path;
 	srv.cfg_explicit = cfg_explicit;
+	srv.lock_fd = lock_fd;
 	/* Workers hand results back with event_active: locks first. */
 	if (evthread_use_pthreads() == -1 ||
 	    (srv.base = event_base_new()) == NULL)
@@ -360,39 +396,11 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit)
 	if (event_base_dispatch(srv.base) == -1)
 		fprintf(stderr, "certfleetd: the event loop failed\n");
 	else
-		rc = 0;
+		rc = srv.failed ? 1 : 0;
 out:
 	server_free(&srv);
 	libevent_global_shutdown();
 	return rc;
-}
-
-/*
- * Deployments an earlier run did not live to finish are resolved before
- * anything is served (cf_services_recover); what became of each is
- * logged.  A failure is logged too and the agent starts: the intents
- * stay for the next start, and the assignments never changed.
- */
-static void
-recover_deploys(const struct agent_config *c, const char *dir)
-{
-	struct cf_store *s;
-	struct cf_error err;
-	char *report = NULL, *line, *save = NULL;
-
-	cf_error_clear(&err);
-	if ((s = cf_store_open_existing(dir, &err)) != NULL) {
-		cf_store_set_services(s, c->services);
-		cf_services_recover(s, &report, &err);
-	}
-	for (line = report ? strtok_r(report, "\n", &save) : NULL; line != NULL;
-	     line = strtok_r(NULL, "\n", &save))
-		fprintf(stderr, "certfleetd: %s\n", line);
-	if (err.msg[0] != '\0')
-		fprintf(stderr, "certfleetd: recovering deployments: %s\n",
-		    err.msg);
-	free(report);
-	cf_store_free(s);
 }
 
 /*
@@ -410,14 +418,12 @@ run_owning_store(struct agent_config *c, const char *path, int explicit)
 
 	cf_error_clear(&err);
 	lock = cf_store_lock_take(dir, &err);
-	if (lock != NULL)
-		recover_deploys(c, dir);
 	free(dir);
 	if (lock == NULL) {
 		agent_config_free(c);
 		return agent_fail("run", &err);
 	}
-	rc = server_run(c, path, explicit);
+	rc = server_run(c, path, explicit, cf_store_lock_fd(lock));
 	cf_store_lock_release(lock);
 	return rc;
 }
@@ -457,7 +463,5 @@ cmd_run(int argc, char **argv)
 		agent_config_free(c);
 		return 1;
 	}
-	/* Outside bytes are parsed in a process of their own (parser.h). */
-	cf_bundle_set_parser(parser_parse);
 	return run_owning_store(c, path, explicit);
 }

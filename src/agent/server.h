@@ -1,6 +1,7 @@
 /*
  * server.h - the running agent (certfleetd run): one event loop that
- * owns every connection, a pool of workers that owns the store work.
+ * owns every connection, a pool of workers that hand the store work to
+ * the store process (storeproc.h).
  *
  *   server.c   start, signals, reload, drain and stop
  *   conn.c     one TLS connection: handshake refusals, slow-client cut-off
@@ -23,7 +24,7 @@
 #include "config.h"
 #include "identity.h"
 #include "pool.h"
-#include "transfer.h"
+#include "storeproc.h"
 
 /* docs/api.md: idle connections close after 60 s; a request (and the
  * TLS handshake before the first) must arrive whole within 30 s. */
@@ -45,16 +46,16 @@ struct server {
 	const char *cfg_path;
 	int cfg_explicit;
 	SSL_CTX *ssl;
-	char fp[CF_FP_LEN + 1]; /* the agent's own */
-	/* Identity and peers for sealed transfers: fixed from the start,
-	 * read by workers. */
-	struct cf_transfer transfer;
-	X509_STORE *admin_ca; /* NULL when unset; jobs hold references */
+	char fp[CF_FP_LEN + 1];  /* the agent's own */
+	struct storeproc *store; /* the store process (storeproc.h) */
+	int failed;              /* it ended unasked: exit 1 */
+	int lock_fd;             /* the store's owner lock, for it */
+	X509_STORE *admin_ca;    /* NULL when unset; jobs hold references */
 	struct pool *pool;
 	struct evhttp *https, *local;
 	struct evhttp_bound_socket *https_sock, *local_sock;
 	ino_t sock_ino;
-	struct event *ev_term, *ev_int, *ev_hup, *ev_drain;
+	struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_drain;
 	int draining;   /* SIGTERM: no new work, finish what runs */
 	size_t writing; /* replies handed to libevent, not yet sent */
 	char bound[80]; /* HOST:PORT actually listened on */
@@ -71,9 +72,10 @@ struct server {
 	struct event *ev_audit; /* refusals and retention, periodic */
 };
 
-/* Runs the agent until SIGTERM/SIGINT; returns the exit status. */
-int server_run(
-    struct agent_config *cfg, const char *cfg_path, int cfg_explicit);
+/* Runs the agent until SIGTERM/SIGINT, holding the store's owner lock
+ * lock_fd; returns the exit status. */
+int server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit,
+    int lock_fd);
 
 /* Ends the loop when draining and nothing is left to finish. */
 void server_drain_check(struct server *srv);

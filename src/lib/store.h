@@ -77,6 +77,9 @@ void cf_store_free(struct cf_store *s); /* NULL-safe */
 struct cf_store_lock;
 struct cf_store_lock *cf_store_lock_take(const char *dir, struct cf_error *err);
 void cf_store_lock_release(struct cf_store_lock *l); /* NULL-safe */
+/* The lock's descriptor: a process that inherits it shares the lock,
+ * which then lasts until every holder has closed it. */
+int cf_store_lock_fd(const struct cf_store_lock *l);
 /* 0 when no running process holds dir's owner lock; -1 with
  * CF_E_CONFLICT "DIR: the store is owned by a running certfleetd (pid
  * N)" when one does (or CF_E_IO when the lock cannot be tested). */

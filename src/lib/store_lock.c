@@ -27,6 +27,12 @@ struct cf_store_lock {
 	int fd;
 };
 
+int
+cf_store_lock_fd(const struct cf_store_lock *l)
+{
+	return l->fd;
+}
+
 /* The whole file, write-locked (l_pid must be 0 for OFD locks). */
 static struct flock
 whole_file(void)

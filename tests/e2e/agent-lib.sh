@@ -80,6 +80,30 @@ agent_start() {
 	fi
 }
 
+# agent_store_pid NAME - prints the pid of the agent's store process (its
+# child `certfleetd store`, storeproc.h); 1 when it has none.
+agent_store_pid() {
+	local c
+	for c in $(pgrep -P "${APID[$1]}" 2>/dev/null); do
+		if tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q '^certfleetd store '; then
+			echo "$c"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# agent_kill NAME [SIGNAL] - the signal (KILL) to both processes of the
+# agent at once, as a crash of the service or `systemctl kill` would
+# send it; waits until both are gone.
+agent_kill() {
+	local pid=${APID[$1]} s
+	s=$(agent_store_pid "$1")
+	kill "-${2:-KILL}" ${s:+"$s"} "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	[ -z "$s" ] || wait_until 10 bash -c "! kill -0 $s 2>/dev/null"
+}
+
 # agent_stop NAME - SIGTERM; it must stop within 15 s and exit 0.
 agent_stop() {
 	local n=$1 pid=${APID[$1]} rc

@@ -79,8 +79,7 @@ expect_eq "owned: the first still answers" \
 agent_stop fg1
 check "free: --store import after the agent stopped" cf --store "$STORE" import "$P/ec.pem"
 agent_spawn fg1 || fail "free: the agent starts again"
-kill -KILL "${APID[fg1]}"
-wait "${APID[fg1]}" 2>/dev/null
+agent_kill fg1
 check "free: --store import after the agent was killed (-9)" \
 	cf --store "$STORE" import "$P/chain.pem"
 

@@ -233,8 +233,7 @@ cf enable "$B" --services web --force --server ex1 >/dev/null 2>&1 &
 E4=$!
 wait_for test -e "$T/reloading" || fail "kill: the reload runs"
 expect_eq "kill: mid-reload, the files already hold B" "$(thumb "$F/web.crt")" "$B"
-kill -KILL "${APID[ex1]}"
-wait "${APID[ex1]}" 2>/dev/null
+agent_kill ex1
 wait $E4 2>/dev/null
 rm -f "$G"
 wait_for test ! -e "$T/reloading" || fail "kill: the orphaned reload ends"
@@ -260,8 +259,7 @@ touch "$G"
 cf enable "$B" --services web --server ex1 >/dev/null 2>&1 &
 E5=$!
 wait_for test -e "$T/reloading" || fail "kill/new: the reload runs"
-kill -KILL "${APID[ex1]}"
-wait "${APID[ex1]}" 2>/dev/null
+agent_kill ex1
 wait $E5 2>/dev/null
 rm -f "$G"
 wait_for test ! -e "$T/reloading" || fail "kill/new: the orphaned reload ends"

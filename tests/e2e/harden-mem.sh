@@ -115,13 +115,19 @@ fi
 ulimit -S -c unlimited 2>/dev/null || ulimit -S -c "$(ulimit -H -c)"
 agent_start m1 || e2e_done
 PID=${APID[m1]}
-
-if grep -Eq '^Max core file size +0 +0 ' "/proc/$PID/limits"; then
-	pass "limits: the agent allows no core file (soft and hard 0)"
-else
-	fail "limits: the agent allows no core file (soft and hard 0)" \
-		"$(grep 'core' "/proc/$PID/limits")"
+if ! SPID=$(agent_store_pid m1); then
+	fail "store process" "agent $PID has no 'certfleetd store' child"
+	e2e_done
 fi
+
+for p in "network:$PID" "store:$SPID"; do
+	if grep -Eq '^Max core file size +0 +0 ' "/proc/${p#*:}/limits"; then
+		pass "limits: the ${p%%:*} process allows no core file (soft and hard 0)"
+	else
+		fail "limits: the ${p%%:*} process allows no core file (soft and hard 0)" \
+			"$(grep 'core' "/proc/${p#*:}/limits")"
+	fi
+done
 
 # ---- import and export an EC key through the agent ----------------------
 
@@ -162,37 +168,46 @@ printf '{"thumbprint":"%s","format":"p12","password":"export-pw"}' "$THUMB" >"$T
 api /v1/export "$T/export2.json"
 expect_eq "export: and as PKCS#12" "$CODE" 200
 
-# The scan sees what is there: the master key, which the agent holds while
-# it runs, must be found (else the scan reads nothing and proves nothing).
-# Only root may look: the agent is not dumpable, so a process of the same
-# user cannot read its memory.
-read -r n_scalar n_master <<<"$(scan "$PID" "$SCALAR" "$MASTER")"
+# The scan sees what is there: the master key, which the store process
+# holds while it runs, must be found there (else the scan reads nothing and
+# proves nothing), and nowhere in the network process, which parses every
+# byte a client sends.  Only root may look: neither process is dumpable, so
+# a process of the same user cannot read their memory.
+read -r n_scalar n_master <<<"$(scan "$SPID" "$SCALAR" "$MASTER")"
+read -r net_scalar net_master <<<"$(scan "$PID" "$SCALAR" "$MASTER")"
 if [ "$(id -u)" != 0 ]; then
-	expect_eq "memory: the agent's memory is closed to its own user" \
+	expect_eq "memory: the store process's memory is closed to its own user" \
 		"$n_scalar" denied
 elif [ "${n_master:-0}" -ge 1 ]; then
-	pass "memory: the scan finds the master key the agent holds ($n_master)"
+	pass "memory: the scan finds the master key the store process holds ($n_master)"
 else
-	fail "memory: the scan finds the master key the agent holds" "found ${n_master:-nothing}"
+	fail "memory: the scan finds the master key the store process holds" "found ${n_master:-nothing}"
 fi
-[ "$(id -u)" = 0 ] &&
+if [ "$(id -u)" = 0 ]; then
 	expect_eq "memory: no copy of the EC private scalar after import and export" \
 		"${n_scalar:-?}" 0
+	expect_eq "memory: the network process holds no master key" "${net_master:-?}" 0
+	expect_eq "memory: nor the EC private scalar it carried" "${net_scalar:-?}" 0
+fi
 
-# ---- gcore: root can still dump it; the master key is not in the dump ----
+# ---- gcore: root can still dump them; the master key is not in a dump ----
 
 if command -v gcore >/dev/null && [ "$(id -u)" = 0 ]; then
-	timeout 60 gcore -o "$T/gcore" "$PID" >"$T/gcore.log" 2>&1 || true
-	if [ -s "$T/gcore.$PID" ]; then
-		expect_eq "gcore: the dump holds no copy of the master key" \
-			"$(count_in "$T/gcore.$PID" "$MASTER")" 0
-		expect_eq "gcore: nor of the EC private scalar" \
-			"$(count_in "$T/gcore.$PID" "$SCALAR")" 0
-		rm -f "$T/gcore.$PID"
-	else
-		pass "gcore: refused ($(tail -1 "$T/gcore.log"))"
-	fi
-	if kill -0 "$PID" 2>/dev/null; then
+	for p in "network:$PID" "store:$SPID"; do
+		n=${p%%:*}
+		p=${p#*:}
+		timeout 60 gcore -o "$T/gcore" "$p" >"$T/gcore.log" 2>&1 || true
+		if [ -s "$T/gcore.$p" ]; then
+			expect_eq "gcore/$n: the dump holds no copy of the master key" \
+				"$(count_in "$T/gcore.$p" "$MASTER")" 0
+			expect_eq "gcore/$n: nor of the EC private scalar" \
+				"$(count_in "$T/gcore.$p" "$SCALAR")" 0
+			rm -f "$T/gcore.$p"
+		else
+			pass "gcore/$n: refused ($(tail -1 "$T/gcore.log"))"
+		fi
+	done
+	if kill -0 "$PID" "$SPID" 2>/dev/null; then
 		pass "gcore: the agent survives it"
 	else
 		fail "gcore: the agent survives it" "it is gone"
@@ -220,9 +235,10 @@ if [ "$(id -u)" = 0 ] && [ -w "$PATTERN_FILE" ] &&
 	done
 	kill -SEGV "$CTL"
 	wait "$CTL" 2>/dev/null
-	kill -SEGV "$PID"
+	kill -SEGV "$SPID" "$PID"
 	wait "$PID" 2>/dev/null
 	status=$?
+	wait_until 10 bash -c "! kill -0 $SPID 2>/dev/null"
 	restore_pattern
 	if [ -s "$CORES/core.$CTL" ]; then
 		pass "core: the control process leaves a core in $CORES"
@@ -230,15 +246,14 @@ if [ "$(id -u)" = 0 ] && [ -w "$PATTERN_FILE" ] &&
 		fail "core: the control process leaves a core" "$(ls -l "$CORES")"
 	fi
 	expect_eq "core: SIGSEGV ends the agent" "$status" 139
-	if [ -e "$CORES/core.$PID" ]; then
-		fail "core: the agent leaves no core after SIGSEGV" "$(ls -l "$CORES")"
+	if [ -e "$CORES/core.$PID" ] || [ -e "$CORES/core.$SPID" ]; then
+		fail "core: neither process leaves a core after SIGSEGV" "$(ls -l "$CORES")"
 	else
-		pass "core: the agent leaves no core after SIGSEGV"
+		pass "core: neither process leaves a core after SIGSEGV"
 	fi
 else
 	echo "# core: $PATTERN_FILE cannot be changed here; /proc/PID/limits checked above"
-	kill -KILL "$PID" 2>/dev/null
-	wait "$PID" 2>/dev/null
+	agent_kill m1
 fi
 unset "APID[m1]"
 rm -rf "$CORES"

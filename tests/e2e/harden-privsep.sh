@@ -90,14 +90,20 @@ fi
 agent_start p || e2e_done
 AP=${APID[p]}
 STATE=$T/p
+if ! SP=$(agent_store_pid p); then
+	fail "store/started" "agent $AP has no 'certfleetd store' child"
+	e2e_done
+fi
+pass "store/started (pid $SP, a child of agent $AP)"
 export CERTFLEET_SOCKET=$SOCKDIR/p.sock
 
 # catch_parser - waits (60 s at most) for a child `certfleetd parse` of
-# the agent that has used 0.25 s of CPU, stops it, prints its pid.
+# the agent's store process that has used 0.25 s of CPU, stops it,
+# prints its pid.
 catch_parser() {
 	local c ticks
 	for _ in $(seq 3000); do
-		for c in $(pgrep -P "$AP"); do
+		for c in $(pgrep -P "$SP"); do
 			tr '\0' ' ' <"/proc/$c/cmdline" 2>/dev/null | grep -q '^certfleetd parse' ||
 				continue
 			# utime and stime, fields 14 and 15 (the name has no space)
@@ -141,11 +147,11 @@ cf import "$T/in/s1.p12" "$T/in/s2.p12" "$T/in/s3.p12" \
 	--password-file "$T/in/pw" >"$T/imp1.out" 2>"$T/imp1.err" &
 IMP=$!
 if ! C=$(catch_parser); then
-	fail "parser/caught" "no 'certfleetd parse' child of the agent used 0.25 s of CPU"
+	fail "parser/caught" "no 'certfleetd parse' child of the store process used 0.25 s of CPU"
 	wait "$IMP"
 	e2e_done
 fi
-pass "parser/caught (pid $C, a child of agent $AP)"
+pass "parser/caught (pid $C, a child of store process $SP)"
 st=/proc/$C/status
 expect_eq "parser/no-new-privs" "$(awk '/^NoNewPrivs:/ { print $2 }' "$st")" 1
 expect_eq "parser/seccomp-filter" "$(awk '/^Seccomp:/ { print $2 }' "$st")" 2
@@ -156,7 +162,7 @@ if [ "$ROOT" = 1 ]; then
 		"$nobody $nobody $nobody $nobody"
 	expect_eq "parser/no-groups" "$(awk '/^Groups:/ { print $2 }' "$st")" ""
 	expect_eq "parser/no-capabilities" "$(awk '/^CapEff:/ { print $2 }' "$st")" 0000000000000000
-	expect_eq "agent/uid-root (control)" "$(awk '/^Uid:/ { print $3 }' "/proc/$AP/status")" 0
+	expect_eq "store/uid-root (control)" "$(awk '/^Uid:/ { print $3 }' "/proc/$SP/status")" 0
 	if setpriv --reuid="$nobody" --regid="$nobody" --clear-groups \
 		test -w "$STATE" -o -r "$STATE/store/master.key" 2>/dev/null; then
 		fail "parser/no-access-to-state" "uid $nobody can write $STATE or read master.key"
@@ -173,28 +179,40 @@ if readlink "/proc/$C/fd/0" | grep -q '^socket:'; then
 else
 	fail "parser/fd-0-is-its-socket" "$(readlink "/proc/$C/fd/0")"
 fi
-if ls -l "/proc/$AP/fd" | grep -q "$STATE/store/store.db"; then
-	pass "agent/store-fd-open (control)"
+if ls -l "/proc/$SP/fd" | grep -q "$STATE/store/store.db"; then
+	pass "store/store-fd-open (control)"
 else
-	fail "agent/store-fd-open (control)" "the agent has no fd on store.db"
+	fail "store/store-fd-open (control)" "the store process has no fd on store.db"
+fi
+# (It holds the owner lock, store/owner.lock, which holds nothing.)
+if ls -l "/proc/$AP/fd" | grep -Eq "$STATE/store/(store\.db|master\.key)"; then
+	fail "network/no-store-fd" "$(ls -l "/proc/$AP/fd" | grep "$STATE/store/")"
+else
+	pass "network/no-store-fd"
 fi
 if grep -q "$STATE" "/proc/$C/maps"; then
 	fail "parser/no-state-mapped" "$(grep "$STATE" "/proc/$C/maps" | head -3)"
 else
 	pass "parser/no-state-mapped"
 fi
-if grep -q "$STATE/store" "/proc/$AP/maps"; then
-	pass "agent/store-mapped (control)"
+if grep -q "$STATE/store" "/proc/$SP/maps"; then
+	pass "store/store-mapped (control)"
 else
-	fail "agent/store-mapped (control)" "no mapping of $STATE/store in the agent"
+	fail "store/store-mapped (control)" "no mapping of $STATE/store in the store process"
+fi
+if grep -q "$STATE" "/proc/$AP/maps"; then
+	fail "network/no-state-mapped" "$(grep "$STATE" "/proc/$AP/maps" | head -3)"
+else
+	pass "network/no-state-mapped"
 fi
 if [ "$ROOT" = 1 ]; then
 	expect_eq "parser/no-master-key-in-memory" "$(key_copies "$C")" 0
-	n=$(key_copies "$AP")
+	expect_eq "network/no-master-key-in-memory" "$(key_copies "$AP")" 0
+	n=$(key_copies "$SP")
 	if [ "${n:-0}" -ge 1 ]; then
-		pass "agent/master-key-in-memory (control: $n copies)"
+		pass "store/master-key-in-memory (control: $n copies)"
 	else
-		fail "agent/master-key-in-memory (control)" "found $n copies"
+		fail "store/master-key-in-memory (control)" "found $n copies"
 	fi
 fi
 kill -CONT "$C"
@@ -255,11 +273,37 @@ if cf import "$T/in/crash.p12" --password-file "$T/in/pw" >"$T/imp3.out" 2>&1 &&
 else
 	fail "crash/next-import-works" "$(cat "$T/imp3.out")"
 fi
-if pgrep -P "$AP" >/dev/null; then
-	fail "parser/none-left" "the agent still has children: $(pgrep -P "$AP" | tr '\n' ' ')"
+if pgrep -P "$SP" >/dev/null; then
+	fail "parser/none-left" "the store process still has children: $(pgrep -P "$SP" | tr '\n' ' ')"
 else
 	pass "parser/none-left"
 fi
+
+# ---- the store process crashes -----------------------------------------------
+
+# The agent cannot go on without it: it says so and stops with status 1,
+# for its service manager to start it again; the store is intact and the
+# next start serves it.
+store_snapshot "$STATE/store" >"$T/before"
+kill -SEGV "$SP"
+rc=0
+wait_until 20 bash -c "! kill -0 $AP 2>/dev/null"
+wait "$AP" 2>/dev/null || rc=$?
+expect_eq "store-crash/agent-stops-with-1" "$rc" 1
+if grep -q "store process (pid $SP) died (signal 11" "$T/p.log"; then
+	pass "store-crash/logged"
+else
+	fail "store-crash/logged" "$(tail -5 "$T/p.log")"
+fi
+store_snapshot "$STATE/store" >"$T/after"
+if cmp -s "$T/before" "$T/after"; then
+	pass "store-crash/store-unchanged"
+else
+	fail "store-crash/store-unchanged" "$(diff "$T/before" "$T/after" | head -5)"
+fi
+agent_start p || e2e_done
+n=$(cf get --json 2>/dev/null | jq '.Items | length')
+expect_eq "store-crash/restarted-serves-the-store (7 certificates)" "$n" 7
 
 agent_stop p
 e2e_done
