@@ -8,6 +8,7 @@
  * 503.  A second signal stops at once.  Queued jobs that never started
  * are dropped (their clients see the connection close).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "agent.h"
 #include "api.h"
+#include "confine.h"
 #include "routes.h"
 #include "server.h"
 #include "tls.h"
@@ -190,10 +192,18 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	if ((c = agent_config_load(srv->cfg_path, srv->cfg_explicit, &err)) ==
 		NULL ||
 	    tls_admin_ca_load(c->admin_ca, &ca, &err) == -1) {
+		/* Landlock (confine.c) lets this process read only what
+		 * it read at start, and the directories they were in. */
 		fprintf(stderr,
 		    "certfleetd: reload: %s; the running "
-		    "configuration stays\n",
-		    err.msg);
+		    "configuration stays%s\n",
+		    err.msg,
+		    strstr(err.msg, strerror(EACCES)) == NULL
+			? ""
+			: " (on reload certfleetd reads only the "
+			  "directories its configuration file and "
+			  "admin_ca were in at start: restart it to read "
+			  "files elsewhere)");
 		agent_config_free(c);
 	} else {
 		keep_fixed(srv->cfg, c);
@@ -277,7 +287,7 @@ server_listen(struct server *srv, struct cf_error *err)
 	return 0;
 }
 
-/* Signals, the drain timer, the store process and the workers. */
+/* Signals, the drain timer and the store process. */
 static int
 server_events(struct server *srv, struct cf_error *err)
 {
@@ -295,7 +305,24 @@ server_events(struct server *srv, struct cf_error *err)
 		abort();
 	/* One channel per worker and one for the audit writer. */
 	if ((srv->store = storeproc_start(srv->cfg_path, srv->cfg_explicit,
-		 srv->cfg->workers + 1, srv->lock_fd, err)) == NULL ||
+		 srv->cfg->workers + 1, srv->lock_fd, err)) == NULL)
+		return -1;
+	return 0;
+}
+
+/*
+ * The network process gives up its capabilities and, with Landlock,
+ * the file system (confine.h), then starts the workers.  In that order:
+ * capabilities, no_new_privs and Landlock bind the calling thread and
+ * the threads it starts afterwards, not those already running.
+ */
+static int
+server_confine(struct server *srv, struct cf_error *err)
+{
+	struct confine_paths p = {srv->cfg_path, srv->cfg->admin_ca,
+	    srv->cfg->socket, srv->cfg->state};
+
+	if (confine_network(&p, err) == -1 ||
 	    (srv->pool = pool_new(
 		 srv->base, srv->store, srv->cfg->workers, err)) == NULL)
 		return -1;
@@ -380,7 +407,8 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit,
 	signal(SIGPIPE, SIG_IGN);
 	conn_setup();
 	if (server_tls(&srv, &err) == -1 || server_events(&srv, &err) == -1 ||
-	    server_listen(&srv, &err) == -1) {
+	    server_listen(&srv, &err) == -1 ||
+	    server_confine(&srv, &err) == -1) {
 		agent_fail("run", &err);
 		goto out;
 	}

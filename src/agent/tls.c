@@ -93,7 +93,8 @@ tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err)
 	if (file == NULL)
 		return 0;
 	if ((bio = BIO_new_file(file, "r")) == NULL) {
-		cf_errorf_ossl(err, CF_E_IO, "admin_ca %s: cannot read", file);
+		cf_errorf_ossl(err, CF_E_IO, "admin_ca %s: cannot read (%s)",
+		    file, strerror(errno));
 		goto out;
 	}
 	if ((infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
