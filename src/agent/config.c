@@ -567,29 +567,21 @@ agent_config_path(const char *opt, int *explicit)
 	return AGENT_CONFIG_DEFAULT;
 }
 
-/* agent_config_load, and with strict agent_config_check. */
+/* The configuration in f, the file path (resolved: relative paths in it
+ * are relative to it); closes f. */
 static struct agent_config *
-config_read(const char *path, int explicit, int strict, struct cf_error *err)
+config_parse(FILE *f, const char *path, int strict, struct cf_error *err)
 {
 	struct parse p;
 	struct cf_error e;
-	char abs[PATH_MAX];
 	int rc;
 
 	memset(&p, 0, sizeof(p));
 	p.c = config_defaults();
 	p.err = err;
 	p.strict = strict;
-	if ((p.f = fopen(path, "r")) == NULL) {
-		if (errno == ENOENT && !explicit)
-			return p.c;
-		cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
-		goto fail;
-	}
-	/* Relative paths in the file are relative to the file itself. */
-	p.file = realpath(path, abs) != NULL ? abs : path;
-	if (agent_config_trusted(p.f, p.file, err) == -1)
-		goto close;
+	p.f = f;
+	p.file = path;
 	p.dir = xstrdup(p.file);
 	p.dir = dirname_dup(p.dir);
 	/* Debian's inih takes its options at run time (see the top). */
@@ -611,19 +603,109 @@ config_read(const char *path, int explicit, int strict, struct cf_error *err)
 		 cf_service_finish(p.svc, &e) == -1)
 		cf_errorf(err, CF_E_USAGE, "%s: %s", p.file, e.msg);
 	else if (!p.failed) {
-		fclose(p.f);
-		free(p.dir);
-		free(p.logical);
 		p.c->file = xstrdup(p.file);
-		return p.c;
+		goto out;
 	}
-close:
+	agent_config_free(p.c);
+	p.c = NULL;
+out:
 	fclose(p.f);
-fail:
 	free(p.dir);
 	free(p.logical);
-	agent_config_free(p.c);
-	return NULL;
+	return p.c;
+}
+
+/* Opens path as agent_config_load trusts it: *f NULL when it is missing
+ * and !explicit; abs gets its resolved name. */
+static int
+config_open(const char *path, int explicit, FILE **f, char abs[PATH_MAX],
+    struct cf_error *err)
+{
+	if ((*f = fopen(path, "r")) == NULL) {
+		if (errno == ENOENT && !explicit)
+			return 0;
+		return cf_errorf(err, CF_E_IO, "%s: %s", path, strerror(errno));
+	}
+	/* Relative paths in the file are relative to the file itself. */
+	if (realpath(path, abs) == NULL)
+		snprintf(abs, PATH_MAX, "%s", path);
+	if (agent_config_trusted(*f, abs, err) == 0)
+		return 0;
+	fclose(*f);
+	*f = NULL;
+	return -1;
+}
+
+/* agent_config_load, and with strict agent_config_check. */
+static struct agent_config *
+config_read(const char *path, int explicit, int strict, struct cf_error *err)
+{
+	char abs[PATH_MAX];
+	FILE *f;
+
+	if (config_open(path, explicit, &f, abs, err) == -1)
+		return NULL;
+	return f != NULL ? config_parse(f, abs, strict, err)
+			 : config_defaults();
+}
+
+int
+agent_config_text(const char *path, int explicit, struct cf_buf *text,
+    int *present, struct cf_error *err)
+{
+	char abs[PATH_MAX], chunk[4096];
+	FILE *f;
+	size_t n;
+	int rc = -1;
+
+	memset(text, 0, sizeof(*text));
+	*present = 0;
+	if (config_open(path, explicit, &f, abs, err) == -1)
+		return -1;
+	if (f == NULL)
+		return 0;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+		if (text->len + n > AGENT_CONFIG_MAX_TEXT) {
+			cf_errorf(err, CF_E_USAGE,
+			    "%s: larger than %u bytes: not a configuration",
+			    abs, AGENT_CONFIG_MAX_TEXT);
+			goto out;
+		}
+		text->data = xrealloc(text->data, text->len + n + 1);
+		memcpy(text->data + text->len, chunk, n);
+		text->len += n;
+	}
+	if (ferror(f)) {
+		cf_errorf(err, CF_E_IO, "%s: %s", abs, strerror(errno));
+		goto out;
+	}
+	*present = 1;
+	rc = 0;
+out:
+	fclose(f);
+	if (rc == -1)
+		cf_buf_clear(text);
+	return rc;
+}
+
+struct agent_config *
+agent_config_from_text(
+    const char *path, const struct cf_buf *text, struct cf_error *err)
+{
+	char abs[PATH_MAX];
+	FILE *f;
+
+	if (text == NULL)
+		return config_defaults();
+	if (realpath(path, abs) == NULL)
+		snprintf(abs, PATH_MAX, "%s", path);
+	/* "r" on an empty buffer: glibc allows a size of 0 since 2.22. */
+	if ((f = fmemopen(text->len ? text->data : (void *)"", text->len,
+		 "r")) == NULL) {
+		cf_errorf(err, CF_E_INTERNAL, "%s: %s", abs, strerror(errno));
+		return NULL;
+	}
+	return config_parse(f, abs, 0, err);
 }
 
 struct agent_config *

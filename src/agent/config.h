@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "util.h"
 #include "service.h"
 
 #define AGENT_CONFIG_DEFAULT "/etc/certfleet/agent.conf"
@@ -26,6 +27,8 @@
 #define AGENT_AUDIT_MAX_ROWS_DEFAULT 100000
 /* The longest logical line (continued lines joined), in bytes. */
 #define AGENT_CONFIG_MAX_LINE 65536
+/* A configuration file read whole (agent_config_text). */
+#define AGENT_CONFIG_MAX_TEXT (4u << 20)
 
 /* Every string owned; paths absolute once loaded. */
 struct agent_config {
@@ -77,6 +80,21 @@ struct agent_config *agent_config_load(
 struct agent_config *agent_config_check(
     const char *path, int explicit, struct cf_error *err);
 void agent_config_free(struct agent_config *c); /* NULL-safe */
+
+/*
+ * The text of the configuration file path, as agent_config_load would
+ * trust it, into *text (cf_buf_clear it): *present 0, and no text, when
+ * the file is missing and !explicit.  For a process that cannot open the
+ * file itself (the network process on reload, storeproc.h).
+ */
+int agent_config_text(const char *path, int explicit, struct cf_buf *text,
+    int *present, struct cf_error *err);
+/*
+ * agent_config_load of text, read from path by agent_config_text (NULL:
+ * the file was missing: the defaults).
+ */
+struct agent_config *agent_config_from_text(
+    const char *path, const struct cf_buf *text, struct cf_error *err);
 
 /* "<state>/<leaf>", new. */
 char *agent_state_path(const struct agent_config *c, const char *leaf);

@@ -96,47 +96,13 @@ dir_of(const char *path)
 	return d;
 }
 
-/* Whether the directory dir is state or holds it (both resolved). */
-static int
-holds(const char *dir, const char *state)
-{
-	char *d = realpath(dir, NULL), *s = realpath(state, NULL);
-	size_t n = d ? strlen(d) : 0;
-	int r = d != NULL && s != NULL && strncmp(d, s, n) == 0 &&
-		(s[n] == '\0' || s[n] == '/' || strcmp(d, "/") == 0);
-
-	free(d);
-	free(s);
-	return r;
-}
-
-/* Reading file again on a reload: its directory (an editor may have
- * replaced the file), or the file alone when that directory holds the
- * state. */
-static int
-allow_read(
-    int ruleset, const char *file, const char *state, struct cf_error *err)
-{
-	char *dir = dir_of(file);
-	int rc;
-
-	if (dir != NULL && state != NULL && holds(dir, state))
-		rc = allow(ruleset, file, LANDLOCK_ACCESS_FS_READ_FILE, err);
-	else
-		rc = allow(ruleset, dir,
-		    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR,
-		    err);
-	free(dir);
-	return rc;
-}
-
 /* Landlock, when the kernel has it: 1 when in force, 0 when the kernel
  * has none, -1 with err. */
 static int
-landlock(const struct confine_paths *p, struct cf_error *err)
+landlock(const char *socket, struct cf_error *err)
 {
 	struct landlock_ruleset_attr attr;
-	char *sock = dir_of(p->socket);
+	char *sock = dir_of(socket);
 	long abi;
 	int fd = -1, rc = -1;
 
@@ -153,9 +119,7 @@ landlock(const struct confine_paths *p, struct cf_error *err)
 		cf_errorf(err, CF_E_INTERNAL, "landlock: %s", strerror(errno));
 		goto out;
 	}
-	if (allow_read(fd, p->config, p->state, err) == -1 ||
-	    allow_read(fd, p->admin_ca, p->state, err) == -1 ||
-	    allow(fd, sock, LANDLOCK_ACCESS_FS_REMOVE_FILE, err) == -1)
+	if (allow(fd, sock, LANDLOCK_ACCESS_FS_REMOVE_FILE, err) == -1)
 		goto out;
 	if (syscall(SYS_landlock_restrict_self, fd, 0) == -1) {
 		cf_errorf(err, CF_E_INTERNAL, "landlock: %s", strerror(errno));
@@ -192,14 +156,14 @@ drop_capabilities(struct cf_error *err)
 }
 
 int
-confine_network(const struct confine_paths *p, struct cf_error *err)
+confine_network(const char *socket, struct cf_error *err)
 {
 	int ll;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return cf_errorf(
 		    err, CF_E_INTERNAL, "no_new_privs: %s", strerror(errno));
-	if ((ll = landlock(p, err)) == -1 || drop_capabilities(err) == -1)
+	if ((ll = landlock(socket, err)) == -1 || drop_capabilities(err) == -1)
 		return -1;
 	if (ll == 0)
 		fprintf(stderr,

@@ -8,7 +8,6 @@
  * 503.  A second signal stops at once.  Queued jobs that never started
  * are dropped (their clients see the connection close).
  */
-#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -170,6 +169,41 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	old->ntransfer_peers = 0;
 }
 
+/*
+ * The configuration and its admin CA, read again for a reload by the
+ * store process (this one opens no file: confine.h) and parsed here;
+ * NULL with err.
+ */
+static struct agent_config *
+reload_read(struct server *srv, X509_STORE **ca, struct cf_error *err)
+{
+	struct agent_config *c = NULL;
+	struct chan_msg m, r;
+	struct cf_buf text;
+
+	*ca = NULL;
+	memset(&m, 0, sizeof(m));
+	chan_add(&m, "reload");
+	if (storeproc_call(srv->ctl, &m, &r, err) == -1)
+		return NULL;
+	if (strcmp(chan_str(&r, 0), "ok") != 0 || r.n != 4) {
+		cf_errorf(err, CF_E_USAGE, "%s", chan_str(&r, 1));
+	} else {
+		text.data = (unsigned char *)r.f[2];
+		text.len = r.len[2];
+		c = agent_config_from_text(
+		    srv->cfg_path, r.f[2] ? &text : NULL, err);
+		if (c != NULL &&
+		    tls_admin_ca_from_pem(c->admin_ca, chan_str(&r, 3),
+			r.len[3], ca, err) == -1) {
+			agent_config_free(c);
+			c = NULL;
+		}
+	}
+	chan_clear(&r);
+	return c;
+}
+
 /* SIGHUP: name, admin_ca, the connection limits and the audit retention
  * take effect for what comes next. */
 static void
@@ -189,22 +223,11 @@ on_reload(evutil_socket_t sig, short what, void *arg)
 	    (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
 	agent_notify(state);
 	cf_error_clear(&err);
-	if ((c = agent_config_load(srv->cfg_path, srv->cfg_explicit, &err)) ==
-		NULL ||
-	    tls_admin_ca_load(c->admin_ca, &ca, &err) == -1) {
-		/* Landlock (confine.c) lets this process read only what
-		 * it read at start, and the directories they were in. */
+	if ((c = reload_read(srv, &ca, &err)) == NULL) {
 		fprintf(stderr,
 		    "certfleetd: reload: %s; the running "
-		    "configuration stays%s\n",
-		    err.msg,
-		    strstr(err.msg, strerror(EACCES)) == NULL
-			? ""
-			: " (on reload certfleetd reads only the "
-			  "directories its configuration file and "
-			  "admin_ca were in at start: restart it to read "
-			  "files elsewhere)");
-		agent_config_free(c);
+		    "configuration stays\n",
+		    err.msg);
 	} else {
 		keep_fixed(srv->cfg, c);
 		agent_config_free(srv->cfg);
@@ -303,10 +326,12 @@ server_events(struct server *srv, struct cf_error *err)
 	    evsignal_add(srv->ev_hup, NULL) == -1 ||
 	    evsignal_add(srv->ev_chld, NULL) == -1)
 		abort();
-	/* One channel per worker and one for the audit writer. */
+	/* One channel per worker, one for the audit writer, one for the
+	 * loop thread's reloads. */
 	if ((srv->store = storeproc_start(srv->cfg_path, srv->cfg_explicit,
-		 srv->cfg->workers + 1, srv->lock_fd, err)) == NULL)
+		 srv->cfg->workers + 2, srv->lock_fd, err)) == NULL)
 		return -1;
+	srv->ctl = storeproc_chan(srv->store, srv->cfg->workers + 1);
 	return 0;
 }
 
@@ -319,10 +344,7 @@ server_events(struct server *srv, struct cf_error *err)
 static int
 server_confine(struct server *srv, struct cf_error *err)
 {
-	struct confine_paths p = {srv->cfg_path, srv->cfg->admin_ca,
-	    srv->cfg->socket, srv->cfg->state};
-
-	if (confine_network(&p, err) == -1 ||
+	if (confine_network(srv->cfg->socket, err) == -1 ||
 	    (srv->pool = pool_new(
 		 srv->base, srv->store, srv->cfg->workers, err)) == NULL)
 		return -1;

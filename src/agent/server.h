@@ -46,11 +46,12 @@ struct server {
 	const char *cfg_path;
 	int cfg_explicit;
 	SSL_CTX *ssl;
-	char fp[CF_FP_LEN + 1];  /* the agent's own */
-	struct storeproc *store; /* the store process (storeproc.h) */
-	int failed;              /* it ended unasked: exit 1 */
-	int lock_fd;             /* the store's owner lock, for it */
-	X509_STORE *admin_ca;    /* NULL when unset; jobs hold references */
+	char fp[CF_FP_LEN + 1];     /* the agent's own */
+	struct storeproc *store;    /* the store process (storeproc.h) */
+	struct storeproc_chan *ctl; /* its channel for the loop thread */
+	int failed;                 /* it ended unasked: exit 1 */
+	int lock_fd;                /* the store's owner lock, for it */
+	X509_STORE *admin_ca;       /* NULL when unset; jobs hold references */
 	struct pool *pool;
 	struct evhttp *https, *local;
 	struct evhttp_bound_socket *https_sock, *local_sock;

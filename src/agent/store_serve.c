@@ -56,11 +56,19 @@ enum {
 	RQ_FIELDS
 };
 
+/* What every thread is started with. */
+struct store_ctx {
+	const struct agent_config *cfg;
+	const char *cfg_path; /* for reloads */
+	int cfg_explicit;
+	struct cf_transfer transfer;
+};
+
 struct store_thread {
 	pthread_t thread;
 	int fd;
 	struct cf_store *store;
-	const struct cf_transfer *transfer;
+	const struct store_ctx *ctx;
 	int started;
 };
 
@@ -177,7 +185,7 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		    chan_long(m, RQ_LOCAL, 0) ? "" : chan_str(m, RQ_FP);
 		caller.role = role;
 		caller.agent = chan_str(m, RQ_AGENT);
-		caller.transfer = t->transfer;
+		caller.transfer = &t->ctx->transfer;
 		status = route_serve(t->store, &caller, chan_str(m, RQ_METHOD),
 		    chan_str(m, RQ_PATH), m->f[RQ_QUERY], body, &out);
 	}
@@ -236,6 +244,52 @@ serve_audit(struct store_thread *t, const struct chan_msg *m)
 	return chan_send(t->fd, &r);
 }
 
+/*
+ * A reload for the network process, which may not open files
+ * (confine.c): the configuration's text, trusted and checked as
+ * agent_config_load would, and its admin_ca's text.  Only those two
+ * files: the network process names neither.
+ */
+static int
+serve_reload(struct store_thread *t)
+{
+	struct cf_buf text, ca;
+	struct agent_config *c = NULL;
+	struct chan_msg r;
+	struct cf_error err, e;
+	int present = 0, ok = 0, rc;
+
+	cf_error_clear(&err);
+	memset(&ca, 0, sizeof(ca));
+	if (agent_config_text(t->ctx->cfg_path, t->ctx->cfg_explicit, &text,
+		&present, &err) == 0 &&
+	    (c = agent_config_from_text(
+		 t->ctx->cfg_path, present ? &text : NULL, &err)) != NULL) {
+		cf_error_clear(&e);
+		if (c->admin_ca == NULL ||
+		    cf_read_file(c->admin_ca, AGENT_CONFIG_MAX_TEXT, &ca, &e) ==
+			0)
+			ok = 1;
+		else
+			cf_errorf(&err, CF_E_IO,
+			    "admin_ca %s: cannot read (%s)", c->admin_ca,
+			    e.msg);
+	}
+	memset(&r, 0, sizeof(r));
+	chan_add(&r, ok ? "ok" : "error");
+	chan_add(&r, ok ? NULL : err.msg);
+	chan_add_bytes(&r,
+	    present ? (text.data ? (char *)text.data : "") : NULL, text.len);
+	chan_add_bytes(&r,
+	    ok && c->admin_ca ? (ca.data ? (char *)ca.data : "") : NULL,
+	    ca.len);
+	rc = chan_send(t->fd, &r);
+	agent_config_free(c);
+	cf_buf_clear(&text);
+	cf_buf_clear(&ca);
+	return rc;
+}
+
 /* A channel's thread: requests in, answers out, until the network
  * process closes its end. */
 static void *
@@ -250,6 +304,8 @@ store_thread_main(void *arg)
 		kind = chan_str(&m, 0);
 		if (strcmp(kind, "req") == 0)
 			rc = serve_request(t, &m);
+		else if (strcmp(kind, "reload") == 0)
+			rc = serve_reload(t);
 		else if (strcmp(kind, "audit") == 0 ||
 			 strcmp(kind, "amend") == 0 ||
 			 strcmp(kind, "prune") == 0)
@@ -313,19 +369,18 @@ load_transfer(
 
 /* One store and one thread per channel; threads take no signals. */
 static int
-start_threads(const struct agent_config *c, const char *dir,
-    const struct cf_transfer *tr, struct store_thread *t, int n,
-    struct cf_error *err)
+start_threads(const struct store_ctx *ctx, const char *dir,
+    struct store_thread *t, int n, struct cf_error *err)
 {
 	sigset_t all, old;
 	int i, e = 0;
 
 	for (i = 0; i < n; i++) {
 		t[i].fd = STOREPROC_FD0 + i;
-		t[i].transfer = tr;
+		t[i].ctx = ctx;
 		if ((t[i].store = cf_store_open(dir, err)) == NULL)
 			return -1;
-		cf_store_set_services(t[i].store, c->services);
+		cf_store_set_services(t[i].store, ctx->cfg->services);
 	}
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -355,19 +410,17 @@ say(const char *word, const struct cf_error *err)
 
 /* Serves until the network process closes every channel. */
 static int
-store_serve(const struct agent_config *c, int n)
+store_serve(struct store_ctx *ctx, int n)
 {
 	struct store_thread *t = xcalloc((size_t)n, sizeof(*t));
-	struct cf_transfer tr;
 	struct cf_error err;
-	char *dir = agent_state_path(c, AGENT_STORE_DIR);
+	char *dir = agent_state_path(ctx->cfg, AGENT_STORE_DIR);
 	int i, rc = 1;
 
-	memset(&tr, 0, sizeof(tr));
 	cf_error_clear(&err);
-	recover_deploys(c, dir);
-	if (load_transfer(c, &tr, &err) == -1 ||
-	    start_threads(c, dir, &tr, t, n, &err) == -1) {
+	recover_deploys(ctx->cfg, dir);
+	if (load_transfer(ctx->cfg, &ctx->transfer, &err) == -1 ||
+	    start_threads(ctx, dir, t, n, &err) == -1) {
 		say("error", &err);
 		for (i = 0; i < n; i++)
 			close(STOREPROC_FD0 + i);
@@ -380,8 +433,8 @@ store_serve(const struct agent_config *c, int n)
 			pthread_join(t[i].thread, NULL);
 	for (i = 0; i < n; i++)
 		cf_store_free(t[i].store);
-	EVP_PKEY_free(tr.key);
-	X509_free(tr.cert);
+	EVP_PKEY_free(ctx->transfer.key);
+	X509_free(ctx->transfer.cert);
 	free(t);
 	free(dir);
 	return rc;
@@ -392,9 +445,10 @@ cmd_store(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    AGENT_COMMON_OPTS, {"channels", required_argument, NULL, 'n'}, {0}};
+	struct store_ctx ctx;
 	struct agent_config *c;
 	const char *copt = NULL, *path;
-	int ch, n = 0, rc;
+	int ch, n = 0, rc, explicit;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
@@ -413,11 +467,15 @@ cmd_store(int argc, char **argv)
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	if ((c = agent_open_config("store", copt, &path, NULL)) == NULL)
+	if ((c = agent_open_config("store", copt, &path, &explicit)) == NULL)
 		return 1;
 	/* Outside bytes are parsed in a process of their own (parser.h). */
 	cf_bundle_set_parser(parser_parse);
-	rc = store_serve(c, n);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.cfg = c;
+	ctx.cfg_path = path;
+	ctx.cfg_explicit = explicit;
+	rc = store_serve(&ctx, n);
 	agent_config_free(c);
 	return rc;
 }

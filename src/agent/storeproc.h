@@ -23,6 +23,10 @@
  *   "audit"  actor, outcome            -> the record's row
  *   "amend"  row, outcome              -> ""
  *   "prune"  keep days, max rows       -> ""
+ *   "reload"                           -> "ok" or "error", the error,
+ *            the configuration file's text (absent: no file), the
+ *            admin_ca file's text (absent: none); the network process
+ *            opens no file after it starts (confine.h)
  * The child ends when every channel is closed, after what it runs.
  */
 #ifndef CFD_STOREPROC_H

@@ -81,22 +81,16 @@ fail:
 	return NULL;
 }
 
-int
-tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err)
+/* The certificates PEM-encoded in bio (named file in messages) into a
+ * new store. */
+static int
+admin_ca_read(
+    BIO *bio, const char *file, X509_STORE **out, struct cf_error *err)
 {
 	STACK_OF(X509_INFO) *infos = NULL;
 	X509_STORE *st = NULL;
-	BIO *bio = NULL;
 	int i, n = 0, rc = -1;
 
-	*out = NULL;
-	if (file == NULL)
-		return 0;
-	if ((bio = BIO_new_file(file, "r")) == NULL) {
-		cf_errorf_ossl(err, CF_E_IO, "admin_ca %s: cannot read (%s)",
-		    file, strerror(errno));
-		goto out;
-	}
 	if ((infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL)) == NULL) {
 		cf_errorf_ossl(err, CF_E_PARSE, "admin_ca %s: not PEM", file);
 		goto out;
@@ -125,6 +119,39 @@ tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err)
 out:
 	X509_STORE_free(st);
 	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	return rc;
+}
+
+int
+tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err)
+{
+	BIO *bio;
+	int rc;
+
+	*out = NULL;
+	if (file == NULL)
+		return 0;
+	if ((bio = BIO_new_file(file, "r")) == NULL)
+		return cf_errorf_ossl(err, CF_E_IO,
+		    "admin_ca %s: cannot read (%s)", file, strerror(errno));
+	rc = admin_ca_read(bio, file, out, err);
+	BIO_free(bio);
+	return rc;
+}
+
+int
+tls_admin_ca_from_pem(const char *file, const char *pem, size_t len,
+    X509_STORE **out, struct cf_error *err)
+{
+	BIO *bio;
+	int rc;
+
+	*out = NULL;
+	if (file == NULL)
+		return 0;
+	if ((bio = BIO_new_mem_buf(pem, (int)len)) == NULL)
+		abort();
+	rc = admin_ca_read(bio, file, out, err);
 	BIO_free(bio);
 	return rc;
 }

@@ -27,6 +27,10 @@ SSL_CTX *tls_server_new(const char *keyfile, const char *certfile,
  * file gives NULL and 0.  A file with no certificate is CF_E_PARSE.
  */
 int tls_admin_ca_load(const char *file, X509_STORE **out, struct cf_error *err);
+/* tls_admin_ca_load of the len bytes at pem, read from file by another
+ * process (the store process, on reload). */
+int tls_admin_ca_from_pem(const char *file, const char *pem, size_t len,
+    X509_STORE **out, struct cf_error *err);
 
 /*
  * 1 when cert (with the untrusted chain the client sent, may be NULL)
