@@ -5,7 +5,10 @@
 # where it should and stays silent where it should.  And the checks can
 # fail: a broken copy of the rules fails `promtool check rules`, and
 # copies with a threshold or a filter changed fail the unit tests.
-. "$(dirname "$0")/lib.sh"
+# shellcheck source-path=SCRIPTDIR
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 require_tools promtool
 RULES=$E2E_ROOT/packaging/prometheus/certfleet-alerts.yml
