@@ -328,12 +328,13 @@ report_judge(struct report *rep, const struct test_opts *o,
 	}
 	if (state != P_OK)
 		report_add(rep, state, "%s: %s", label, why);
-	t = j->rc == 0
-		? xasprintf("%s %s: %s %.8s, %s%s%s", label, where,
-		      state_names[state], j->result.thumbprint, left,
-		      state != P_OK ? "; " : "", state != P_OK ? why : "")
-		: xasprintf(
-		      "%s %s: %s %s", label, where, state_names[state], why);
+	if (j->rc == 0 && strcmp(why, left) == 0)
+		why[0] = '\0'; /* a WARNING's why: the days left, said once */
+	t = j->rc == 0 ? xasprintf("%s %s: %s %.8s, %s%s%s", label, where,
+			     state_names[state], j->result.thumbprint, left,
+			     why[0] ? "; " : "", why)
+		       : xasprintf("%s %s: %s %s", label, where,
+			     state_names[state], why);
 	report_line(rep, t);
 	free(t);
 	free(why);

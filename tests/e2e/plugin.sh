@@ -4,8 +4,11 @@
 # 2 CRITICAL, 3 UNKNOWN, one status line with performance data, each
 # produced by a real setup and checked to the byte.
 #
-# One agent, ex1, with a private nginx as service https (check =
-# 127.0.0.1:PORT, name = mail.example.com); certificates of chosen
+# Two agents, ex1 and ex2, each with a private nginx as service https
+# (check = 127.0.0.1:PORT, name = mail.example.com); most checks ask ex1
+# alone, two endpoints show the perfdata per endpoint, two certificates
+# for one name (CRITICAL) and ex2's agent stopped while ex1 is fine
+# (UNKNOWN).  Certificates of chosen
 # lifetimes, made by `openssl ca` with the dates set (-startdate,
 # -enddate), signed by make_pki's intermediate:
 #   OK        90 days, 80 left: above a third of the lifetime;
@@ -110,48 +113,54 @@ life=$(($(date -d "$(openssl x509 -in "$P/warn.pem" -noout -enddate | cut -d= -f
 	$(date -d "$(openssl x509 -in "$P/warn.pem" -noout -startdate | cut -d= -f2)" +%s)))
 expect_eq "pki: the 47-day leaf lives 47 days" "$life" $((47 * 86400))
 
-# ---- an nginx, its agent, and a reader in the fleet -------------------------
+# ---- two nginx, their agents, and a reader in the fleet -------------------
+# ex1's nginx lives in $S, ex2's in $S/ex2; most checks ask ex1 alone.
 
-read -r N1 < <(free_ports 1)
+read -r -d '' N1 N2 < <(free_ports 2) || true
+declare -A NPORT=([ex1]=$N1 [ex2]=$N2)
 S=$T/srv
-mkdir -p "$S"
-cp "$P/ec.pem" "$S/https.crt"
-cp "$P/ec.key" "$S/https.key"
-chmod 600 "$S/https.key"
-if srv_nginx_start "$S/nginx" "$N1" "$S/https.crt" "$S/https.key" "$NS"; then
-	pass "nginx runs on loopback"
-else
-	fail "nginx runs on loopback"
-	e2e_done
-fi
-
+declare -A SDIR=([ex1]=$S [ex2]=$S/ex2)
 export CERTFLEET_HOME=$T/home
 check "fleet: an identity" cf id
 ID_FP=$(head -n 1 "$OUT")
-agent_conf ex1
-cat >>"$T/ex1.conf" <<EOF
+for n in ex1 ex2; do
+	d=${SDIR[$n]}
+	mkdir -p "$d"
+	cp "$P/ec.pem" "$d/https.crt"
+	cp "$P/ec.key" "$d/https.key"
+	chmod 600 "$d/https.key"
+	if srv_nginx_start "$d/nginx" "${NPORT[$n]}" "$d/https.crt" "$d/https.key" "$NS"; then
+		pass "$n: nginx runs on loopback"
+	else
+		fail "$n: nginx runs on loopback"
+		e2e_done
+	fi
+	agent_conf "$n"
+	cat >>"$T/$n.conf" <<-EOF
 
-[service https]
-kind = nginx
-chain = $S/https.crt
-key = $S/https.key
-test = $(srv_nginx_test_cmd "$S/nginx")
-reload = $(srv_nginx_reload_cmd "$S/nginx")
-check = 127.0.0.1:$N1
-name = $NS
-timeout = 10
-EOF
-check "agent: init" cfd init --config "$T/ex1.conf"
-check "agent: authorize the reader" \
-	cfd authorize "$ID_FP" --role reader --config "$T/ex1.conf"
-agent_start ex1 || e2e_done
-check "fleet: add ex1" cf fleet add ex1 "127.0.0.1:${APORT[ex1]}" \
-	--fingerprint "$(cfd fingerprint --config "$T/ex1.conf")"
+		[service https]
+		kind = nginx
+		chain = $d/https.crt
+		key = $d/https.key
+		test = $(srv_nginx_test_cmd "$d/nginx")
+		reload = $(srv_nginx_reload_cmd "$d/nginx")
+		check = 127.0.0.1:${NPORT[$n]}
+		name = $NS
+		timeout = 10
+	EOF
+	check "$n: agent init" cfd init --config "$T/$n.conf"
+	check "$n: authorize the reader" \
+		cfd authorize "$ID_FP" --role reader --config "$T/$n.conf"
+	agent_start "$n" || e2e_done
+	check "fleet: add $n" cf fleet add "$n" "127.0.0.1:${APORT[$n]}" \
+		--fingerprint "$(cfd fingerprint --config "$T/$n.conf")"
+done
 
-# on CMD... - CMD on the agent's Unix socket (root is admin there).
-on() { CERTFLEET_SOCKET=$SOCKDIR/ex1.sock "$@"; }
-# use NAME - import $P/NAME.{pem,key} on ex1 (once) and enable it for
-# https.
+# on CMD... - CMD on agent $AT's Unix socket (ex1 by default; root is
+# admin there).
+on() { CERTFLEET_SOCKET=$SOCKDIR/${AT:-ex1}.sock "$@"; }
+# use NAME - import $P/NAME.{pem,key} on agent $AT (once) and enable it
+# for https.
 use() {
 	on cf get "$(thumb "$P/$1.pem")" >/dev/null 2>&1 ||
 		on cf import "$P/$1.pem" "$P/$1.key" >"$T/use.out" 2>&1
@@ -189,6 +198,7 @@ plug() { run cf test "$NS" --server ex1 --ca-file "$ROOT" --plugin "$@"; }
 # ---- OK ------------------------------------------------------------------
 
 check "ex1: import the chain" on cf import "$P/int.pem" "$ROOT"
+AT=ex2 check "ex2: import the chain" on cf import "$P/int.pem" "$ROOT"
 OK_TP=$(thumb "$P/ok.pem")
 if use ok; then
 	pass "ok: the 90-day leaf serves https"
@@ -217,9 +227,45 @@ run cf test "$NS" --via "127.0.0.1:$N1" --count 4 --ca-file "$ROOT" --plugin
 plugin_is "OK: --via: 4 connections, one certificate" 0 \
 	"CERTFLEET OK - $NS: 1 certificate in 4 connections via 127.0.0.1:$N1, 79.9 days left (88.8% of its lifetime) | days=79.9;30:;15: lifetime_left=88.8%;33.3:;16.7:"
 
-# ---- WARNING ---------------------------------------------------------------
+# ---- two endpoints: perfdata per endpoint, distinct certificates, an
+# agent not reached ----------------------------------------------------------
+
+PERF_OK="days=79.9;30:;15: lifetime_left=88.8%;33.3:;16.7:"
+if AT=ex2 use ok; then
+	pass "ex2: the 90-day leaf serves https"
+else
+	fail "ex2: the 90-day leaf serves https"
+	show "$T/use.out"
+fi
+run cf test "$NS" --server ex1,ex2 --ca-file "$ROOT" --plugin
+plugin_is "OK: two endpoints, perfdata for the first to expire, then each" 0 \
+	"CERTFLEET OK - $NS: 1 certificate on 2 endpoints, 79.9 days left (88.8% of its lifetime) | $PERF_OK ex1_https_days=79.9;30:;15: ex1_https_lifetime_left=88.8%;33.3:;16.7: ex2_https_days=79.9;30:;15: ex2_https_lifetime_left=88.8%;33.3:;16.7:"
+expect_eq "OK: a line per endpoint" "$(sed -n '2,$p' "$OUT")" \
+	"ex1 https 127.0.0.1:$N1: OK ${OK_TP:0:8}, 79.9 days left (88.8% of its lifetime)
+ex2 https 127.0.0.1:$N2: OK ${OK_TP:0:8}, 79.9 days left (88.8% of its lifetime)"
 
 WARN_TP=$(thumb "$P/warn.pem")
+AT=ex2 use warn
+run cf test "$NS" --server ex1,ex2 --ca-file "$ROOT" --plugin
+plugin_is "CRITICAL: two certificates for one name, one of them WARNING" 2 \
+	"CERTFLEET CRITICAL - $NS: 2 distinct certificates on 2 endpoints | days=11.9;15.7:;7.8: lifetime_left=25.5%;33.3:;16.7: ex1_https_days=79.9;30:;15: ex1_https_lifetime_left=88.8%;33.3:;16.7: ex2_https_days=11.9;15.7:;7.8: ex2_https_lifetime_left=25.5%;33.3:;16.7:"
+expect_eq "CRITICAL: ex2's line says WARNING and why" "$(sed -n 3p "$OUT")" \
+	"ex2 https 127.0.0.1:$N2: WARNING ${WARN_TP:0:8}, 11.9 days left (25.5% of its lifetime)"
+
+AT=ex2 use ok
+agent_stop ex2
+run cf test "$NS" --server ex1,ex2 --ca-file "$ROOT" --plugin
+if [ "$RC" = 3 ] && [ "$(grep -c '^CERTFLEET ' "$OUT")" = 1 ] &&
+	head -n 1 "$OUT" | grep -Eq "^CERTFLEET UNKNOWN - $NS: ex2: [^|]*(refused|connect)[^|]* \| $PERF_OK\$" &&
+	grep -q "^ex2: UNKNOWN " "$OUT" && grep -q "^ex1 https .*: OK " "$OUT"; then
+	pass "UNKNOWN: ex2's agent stopped, ex1 fine: exit 3, ex1's perfdata kept"
+else
+	fail "UNKNOWN: ex2's agent stopped, ex1 fine: exit 3, ex1's perfdata kept" "exit $RC"
+	show "$OUT"
+fi
+
+# ---- WARNING ---------------------------------------------------------------
+
 if use warn; then
 	pass "warn: the 47-day leaf serves https"
 else
