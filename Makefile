@@ -94,6 +94,11 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_EXTRA) $(UNIT_AUX) \
 	    $(B)/libcertfleet.a $(LDLIBS)
 
+# test_lifetime checks the CLI's days-or-share limits (src/cli/lifetime.c).
+$(B)/obj/tests/unit/test_lifetime.o: ALL_CFLAGS += -Isrc/cli
+$(B)/tests/test_lifetime: UNIT_AUX += $(B)/obj/src/cli/lifetime.o
+$(B)/tests/test_lifetime: $(B)/obj/src/cli/lifetime.o
+
 # test_api also checks the agent's route table (src/agent/routes.c).
 $(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o
 $(B)/tests/test_api: $(B)/obj/src/agent/routes.o

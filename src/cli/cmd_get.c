@@ -11,6 +11,7 @@
 
 #include "backend.h"
 #include "cli.h"
+#include "lifetime.h"
 #include "ops.h"
 #include "output.h"
 #include "view.h"
@@ -30,7 +31,6 @@ static const char usage[] =
 /* Server is no field of a certificate: the CLI's own, after the rest. */
 #define FIELD_SERVER CF_F_COUNT
 #define MAX_FIELDS (CF_F_COUNT + 1)
-#define MAX_EXPIRING_DAYS 36500
 
 static int
 field_lookup(const char *name)
@@ -67,30 +67,22 @@ parse_fields(const char *list, int *fields, size_t *n)
 	return rc;
 }
 
-/* --expiring: within days, or under percent of the lifetime left. */
+/* --expiring: within days, or under a share of the lifetime left. */
 struct expiring {
 	int given;
-	long days;    /* 30d */
-	long percent; /* 33%: 0 when days */
+	struct lifetime_limit limit;
 };
 
 /* "30d", "30" or "33%" into *e; 0 or the usage error. */
 static int
 parse_expiring(const char *arg, struct expiring *e)
 {
-	char *end;
-	long v = strtol(arg, &end, 10);
-	int percent = strcmp(end, "%") == 0;
-
-	if (end == arg || (*end != '\0' && strcmp(end, "d") != 0 && !percent) ||
-	    v < 0 || v > (percent ? 100 : MAX_EXPIRING_DAYS))
+	if (lifetime_limit_parse(arg, &e->limit) == -1)
 		return cli_usage("get",
 		    "--expiring %s: give days (30d) or a "
 		    "share of the lifetime left (33%%)",
 		    arg);
 	e->given = 1;
-	e->days = percent ? 0 : v;
-	e->percent = percent ? v : 0;
 	return 0;
 }
 
@@ -98,14 +90,12 @@ parse_expiring(const char *arg, struct expiring *e)
 static int
 is_expiring(const struct cf_view *v, const struct expiring *e, time_t now)
 {
-	long long left = (long long)v->not_after - (long long)now;
-	long long life = (long long)v->not_after - (long long)v->not_before;
-
 	if (v->not_after == 0)
 		return 0;
-	if (e->percent == 0)
-		return left < (long long)e->days * 86400;
-	return life > 0 && left * 100 < life * e->percent;
+	if (e->limit.is_share && v->not_after <= v->not_before)
+		return 0;
+	return lifetime_limit_under(
+	    &e->limit, v->not_before, v->not_after, now);
 }
 
 /* One certificate of one server: a row of the table or an item. */

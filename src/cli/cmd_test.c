@@ -32,8 +32,8 @@
 
 static const char usage[] =
     "Usage: certfleet test NAMESPACE [--server NAME,...|all] [--store DIR]\n"
-    "         [--ca-file FILE] [--warn-days 60] [--crit-days 30]\n"
-    "         [--timeout SECONDS] [--json]\n"
+    "         [--ca-file FILE] [--warn-days N|N%] [--crit-days N|N%]\n"
+    "         [--timeout SECONDS] [--json | --plugin]\n"
     "       certfleet test NAMESPACE --via HOST:PORT [--count 20]\n"
     "         [--protocol tls|smtp|imap|pop] [--ca-file FILE] ...\n"
     "Connects to every service endpoint each server's agent names (or, with\n"
@@ -42,15 +42,19 @@ static const char usage[] =
     "trusted (--ca-file, else the system's roots), whether it names\n"
     "NAMESPACE, the days left and whether it is the one assigned.  Status\n"
     "WARNING under --warn-days, CRITICAL under --crit-days or when not\n"
-    "valid.  Exit status 0 only when every endpoint is valid and all serve\n"
-    "the same certificate.\n"
+    "valid; each in days (30, 30d) or a share of the certificate's\n"
+    "lifetime (33%), by default a third and a sixth of it.  Exit status 0\n"
+    "only when every endpoint is valid and all serve the same certificate.\n"
+    "--plugin (or the name check_certfleet) speaks as a monitoring plugin\n"
+    "for Nagios, Icinga and Checkmk: one status line with performance data\n"
+    "and exit 0 OK, 1 WARNING, 2 CRITICAL (also: not the assigned one),\n"
+    "3 UNKNOWN (an agent not reached, a usage error).\n"
     "When NAMESPACE is defined (certfleet namespace add), its servers and\n"
     "services are tested (--server, --store or --via override them), and\n"
     "--count or --protocol without --via go through its --via.\n";
 
 #define MAX_COUNT 10000 /* --count */
 #define MAX_TIMEOUT 300 /* --timeout, seconds */
-#define MAX_DAYS 36500  /* --warn-days, --crit-days */
 
 /* ---- options -------------------------------------------------------- */
 
@@ -111,10 +115,36 @@ test_wants(const struct test_opts *o, const char *service)
 	return o->services == NULL || fleet_list_has(o->services, service);
 }
 
+/* --warn-days or --crit-days (name) into *l; 0, or the usage error. */
+static int
+limit_option(const char *name, const char *arg, struct lifetime_limit *l)
+{
+	if (lifetime_limit_parse(arg, l) == -1)
+		return cli_usage("test",
+		    "--%s %s: give days (30, 30d, at most %ld) or a share of "
+		    "the lifetime (33%%)",
+		    name, arg, LIFETIME_MAX_DAYS);
+	return 0;
+}
+
 /* Checks what the options say together; 0 or the usage error. */
 static int
 check_options(const struct test_opts *o)
 {
+	char warn[32], crit[32];
+	int comparable;
+
+	lifetime_limit_text(&o->warn, warn, sizeof(warn));
+	lifetime_limit_text(&o->crit, crit, sizeof(crit));
+	if (!lifetime_limit_above(&o->warn, &o->crit, &comparable))
+		return cli_usage("test",
+		    "--warn-days %s must be larger than --crit-days %s "
+		    "(a warning comes before the critical state)",
+		    warn, crit);
+	if (o->plugin && (cli.json || cli.tsv || cli.no_header))
+		return cli_usage("test", "--plugin prints a status line: "
+					 "--json, --format and --no-header "
+					 "do not go with it");
 	if (o->via != NULL && (cli.server != NULL || cli.store != NULL))
 		return cli_usage("test", "--via asks no agent: give --via or "
 					 "--server/--store, not both");
@@ -137,6 +167,7 @@ const struct option cli_test_opts[] = {
     {"warn-days", required_argument, NULL, 'w'},
     {"crit-days", required_argument, NULL, 'C'},
     {"timeout", required_argument, NULL, 't'},
+    {"plugin", no_argument, NULL, 'P'},
     {NULL, 0, NULL, 0},
 };
 
@@ -151,11 +182,16 @@ parse_options(int argc, char **argv, struct test_opts *o)
 	int c, rc = 0;
 
 	memset(o, 0, sizeof(*o));
-	o->warn_days = 60;
-	o->crit_days = 30;
+	o->warn = lifetime_share(1.0 / 3);
+	o->crit = lifetime_share(1.0 / 6);
 	o->timeout_s = 5;
+	o->plugin = test_plugin_named(argv[0]);
 	while (rc == 0 &&
 	       (c = getopt_long(argc, argv, ":h", cli_test_opts, NULL)) != -1) {
+		if (c == 'O' && o->plugin) /* which would exit(2) */
+			return cli_usage("test", "--plugin prints a status "
+						 "line: --format does not go "
+						 "with it");
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
@@ -178,12 +214,13 @@ parse_options(int argc, char **argv, struct test_opts *o)
 			o->ca_file = optarg;
 			break;
 		case 'w':
-			rc = int_option(
-			    "warn-days", optarg, 0, MAX_DAYS, &o->warn_days);
+			rc = limit_option("warn-days", optarg, &o->warn);
 			break;
 		case 'C':
-			rc = int_option(
-			    "crit-days", optarg, 0, MAX_DAYS, &o->crit_days);
+			rc = limit_option("crit-days", optarg, &o->crit);
+			break;
+		case 'P':
+			o->plugin = 1;
 			break;
 		case 't':
 			rc = int_option(
@@ -245,7 +282,7 @@ test_verdict_clear(struct verdict *v)
 /*
  * Judges one handshake: CRITICAL when it failed, the chain is not
  * trusted, the name does not match, the leaf is out of its dates or has
- * fewer than crit_days left; WARNING under warn_days; OK otherwise.
+ * less than --crit-days left; WARNING under --warn-days; OK otherwise.
  * Expiry is named as such rather than as OpenSSL's "untrusted" reason
  * for it.
  */
@@ -276,11 +313,13 @@ test_judge(const struct probe_job *j, const struct test_opts *o, time_t now,
 		add_reason(v, "untrusted: %s", p->verify_error);
 	if (p->name_ok == 0)
 		add_reason(v, "name mismatch");
-	if (!expired && v->days < o->crit_days)
+	if (!expired &&
+	    lifetime_limit_under(&o->crit, p->not_before, p->not_after, now))
 		add_reason(v, "expires in %lld days", v->days);
 	if (v->nreasons > 0)
 		v->status = "CRITICAL";
-	else if (v->days < o->warn_days) {
+	else if (lifetime_limit_under(
+		     &o->warn, p->not_before, p->not_after, now)) {
 		add_reason(v, "expires in %lld days", v->days);
 		v->status = "WARNING";
 		v->valid = 1;
@@ -405,12 +444,17 @@ int
 cmd_test(int argc, char **argv)
 {
 	struct test_opts o;
-	int rc = parse_options(argc, argv, &o);
+	int plugin = test_plugin_wanted(argc, argv), rc;
 
+	if (plugin)
+		test_plugin_begin();
+	rc = parse_options(argc, argv, &o);
 	if (rc == 0)
 		rc = o.via != NULL ? test_via(&o) : test_agents(&o);
 	free(o.services);
 	free(o.servers);
 	free(o.via_owned);
+	if (plugin || o.plugin)
+		return test_plugin_end(rc);
 	return rc == -1 ? 0 : rc;
 }

@@ -21,14 +21,6 @@
 
 #define SUMMARY_NAMED 5 /* endpoints the summary names, at most */
 
-/* One check endpoint of a server's service. */
-struct endpoint {
-	size_t target;                     /* the backend's index */
-	const struct cf_service_view *svc; /* lent from the reply */
-	char *host;                        /* connected to (owned) */
-	char *where;                       /* "HOST:PORT" (owned) */
-};
-
 /* Whether host names this machine's loopback: 127/8, ::1, localhost. */
 static int
 is_loopback(const char *host)
@@ -173,6 +165,19 @@ unchecked_row(
 	cell[NCOLS - 1] = xstrdup("no check endpoint");
 }
 
+/* "; N WARNING (under 60 days)", or "(under 33.3% of the lifetime)". */
+static void
+print_under(const struct test_opts *o, size_t warn)
+{
+	char limit[32];
+
+	if (o->warn.is_share) {
+		lifetime_limit_text(&o->warn, limit, sizeof(limit));
+		printf("; %zu WARNING (under %s of the lifetime)", warn, limit);
+	} else
+		printf("; %zu WARNING (under %ld days)", warn, o->warn.days);
+}
+
 /*
  * The summary line: how many distinct certificates on how many
  * endpoints, and the first few that are not valid, named.
@@ -210,7 +215,7 @@ print_summary(const struct backend *b, const struct test_opts *o,
 	if (bad > 0)
 		putchar(')');
 	if (warn > 0)
-		printf("; %zu WARNING (under %d days)", warn, o->warn_days);
+		print_under(o, warn);
 	if (unreached > 0)
 		printf("; %zu server%s not asked", unreached,
 		    unreached == 1 ? "" : "s");
@@ -354,7 +359,9 @@ test_agents(const struct test_opts *o)
 	rc = backend_fail_all(b, "test", r, NULL);
 	n = collect(b, r, o, ctx, &eps, &jobs);
 	probe_pool_run(jobs, n, 0, isatty(STDERR_FILENO) && n > 1);
-	if (!agents_report(b, r, o, eps, jobs, n) && rc == 0)
+	if (o->plugin)
+		rc = test_plugin_agents(b, r, o, eps, jobs, n);
+	else if (!agents_report(b, r, o, eps, jobs, n) && rc == 0)
 		rc = 1;
 out:
 	for (i = 0; i < n; i++) {

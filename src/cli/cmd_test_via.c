@@ -169,7 +169,8 @@ test_via(const struct test_opts *o)
 	for (i = 0; i < n; i++)
 		test_tally(seen, &nseen, &jobs[i]);
 	qsort(seen, nseen, sizeof(*seen), test_seen_cmp);
-	rc = via_report(o, where, jobs, n, seen, nseen);
+	rc = o->plugin ? test_plugin_via(o, where, jobs, n, seen, nseen)
+		       : via_report(o, where, jobs, n, seen, nseen);
 out:
 	probe_jobs_clear(jobs, n);
 	free(jobs);

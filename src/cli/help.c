@@ -36,7 +36,9 @@ cli_show_usage(FILE *f)
 		if (!c->hidden)
 			fprintf(f, "  %-10s  %s\n", c->name, c->description);
 	fprintf(f, "\n'certfleet help <command>' shows a command's "
-		   "options.\n");
+		   "options.\n"
+		   "Run as check_certfleet (a link), it is certfleet test "
+		   "--plugin.\n");
 }
 
 void

@@ -11,6 +11,7 @@
 #include <openssl/crypto.h>
 
 #include "cli.h"
+#include "test.h"
 
 const struct option cli_common_opts[] = {
     CLI_COMMON_OPTS,
@@ -244,6 +245,10 @@ main(int argc, char **argv)
 	umask(077); /* everything certfleet creates is the owner's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	opterr = 0;
+	/* Named check_certfleet (a link), it is `certfleet test --plugin`,
+	 * for monitoring systems that run plugins by name. */
+	if (test_plugin_named(argv[0]))
+		return cmd_test(argc, argv);
 	while (
 	    (c = getopt_long(argc, argv, "+:h", cli_main_opts, NULL)) != -1) {
 		if (c == 'V') {

@@ -3,7 +3,8 @@
  * the verdict on one handshake, the tally of certificates served, and
  * their JSON.  cmd_test.c parses the options and holds these helpers;
  * cmd_test_via.c counts handshakes through a load balancer (--via) and
- * cmd_test_agents.c probes every endpoint the agents name.
+ * cmd_test_agents.c probes every endpoint the agents name;
+ * test_plugin.c speaks for both as a monitoring plugin (--plugin).
  */
 #ifndef CF_TEST_H
 #define CF_TEST_H
@@ -13,7 +14,12 @@
 
 #include <jansson.h>
 
+#include "lifetime.h"
 #include "probe_pool.h"
+
+struct backend;
+struct backend_reply;
+struct cf_service_view;
 
 #define MAX_REASONS 4 /* of one verdict */
 
@@ -24,7 +30,8 @@ struct test_opts {
 	const char *protocol;      /* --protocol; NULL: not given */
 	enum cf_probe_proto proto; /* --protocol's */
 	const char *ca_file;
-	int warn_days, crit_days;
+	struct lifetime_limit warn, crit; /* --warn-days, --crit-days */
+	int plugin; /* --plugin, or called check_certfleet */
 	int timeout_s;
 	char *services;  /* the namespace's ("https,smtp"), or NULL: all */
 	char *servers;   /* the namespace's, when no --server (owned) */
@@ -41,6 +48,14 @@ struct verdict {
 	long long days;     /* left on the served leaf */
 	size_t nreasons;
 	char *reasons[MAX_REASONS]; /* owned; none when OK */
+};
+
+/* One check endpoint of a server's service. */
+struct endpoint {
+	size_t target;                     /* the backend's index */
+	const struct cf_service_view *svc; /* lent from the reply */
+	char *host;                        /* connected to (owned) */
+	char *where;                       /* "HOST:PORT" (owned) */
 };
 
 /* A certificate served, the first job that saw it, and how often. */
@@ -81,5 +96,28 @@ int test_via(const struct test_opts *o);
 /* Without --via: every server's services, probed from here; the exit
  * status. */
 int test_agents(const struct test_opts *o);
+
+/* ---- test_plugin.c: the Monitoring Plugins convention -------------- */
+
+/* Whether argv asks for the plugin: named check_certfleet, or --plugin. */
+int test_plugin_wanted(int argc, char **argv);
+/* Whether name (argv[0]) is check_certfleet, whatever its directory. */
+int test_plugin_named(const char *name);
+/* Holds back stderr, so that a failure before the verdict still gives
+ * the status line its message (test_plugin_end). */
+void test_plugin_begin(void);
+/* The plugin's exit status for cmd_test's rc (-1: --help was shown):
+ * the verdict's when one was printed, else UNKNOWN (3) with the first
+ * message held back; stderr is given back, with what was held. */
+int test_plugin_end(int rc);
+/* Without --via: the status line, the perfdata and a line per endpoint;
+ * the plugin's exit status. */
+int test_plugin_agents(const struct backend *b, const struct backend_reply *r,
+    const struct test_opts *o, const struct endpoint *eps,
+    const struct probe_job *jobs, size_t n);
+/* --via: the same for the connections through a balancer. */
+int test_plugin_via(const struct test_opts *o, const char *where,
+    const struct probe_job *jobs, size_t n, const struct seen *seen,
+    size_t nseen);
 
 #endif
