@@ -121,7 +121,14 @@ for who in admin reader; do
 done
 
 rss() {
-	sed -n 's/^VmRSS:[[:space:]]*//p' "/proc/$AGENT_PID/status" 2>/dev/null
+	# Both processes of the agent: the network process and its store
+	# process (storeproc.h), summed.
+	local p v sum=0
+	for p in "$AGENT_PID" $(pgrep -P "$AGENT_PID" -f 'certfleetd store'); do
+		v=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$p/status" 2>/dev/null)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum kB"
 }
 
 # op CLIENT WHAT CMD... - one authorized command; a failure is an error,
@@ -265,7 +272,7 @@ echo "soak: agent $("$CFD" --version) on 127.0.0.1:$PORT, $SECS s," \
 	"$CLIENTS authorized clients ($((CLIENTS / 4)) readers), $REFUSERS refusers, $SLOW slow"
 echo "machine: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 RSS0=$(rss)
-echo "agent VmRSS at start: $RSS0"
+echo "agent VmRSS (network + store process) at start: $RSS0"
 : >"$WORK/errors"
 : >"$WORK/races"
 : >"$WORK/refused"
