@@ -133,15 +133,23 @@ out:
 	return rc;
 }
 
-/* Every capability gone, for good. */
+/* Every capability gone, for good.  The bounding set needs CAP_SETPCAP
+ * to shrink: an agent started without it (not as root) has none to
+ * drop from its other sets either. */
 static int
 drop_capabilities(struct cf_error *err)
 {
 	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
-	int cap;
+	int cap, setpcap;
 
-	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) == -1)
+		return cf_errorf(err, CF_E_INTERNAL, "reading capabilities: %s",
+		    strerror(errno));
+	setpcap = (d[0].effective & (1u << CAP_SETPCAP)) != 0;
+	for (cap = 0; setpcap && prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0;
+	     cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1 &&
 		    errno != EINVAL)
 			return cf_errorf(err, CF_E_INTERNAL,
