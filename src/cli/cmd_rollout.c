@@ -81,9 +81,8 @@ parse(int argc, char **argv, struct rollout_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(
-		    argc, argv, ":hc:f:w:k:nraC:", cli_rollout_opts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, ":hc:f:w:k:nraC:", cli_rollout_opts,
+		    NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {

@@ -166,8 +166,8 @@ unchecked_row(
  */
 static void
 print_summary(const struct backend *b, const struct test_opts *o,
-    const struct test_endpoint *eps, const struct verdict *v, size_t n, size_t nseen,
-    size_t unreached)
+    const struct test_endpoint *eps, const struct verdict *v, size_t n,
+    size_t nseen, size_t unreached)
 {
 	size_t i, bad = 0, warn = 0, named = 0;
 

@@ -114,7 +114,7 @@ struct fleet_ns {
 	char *via;
 	char *waves;
 	long soak_s;
-	char *desired;  /* full thumbprint, or NULL: never rolled out */
+	char *desired;   /* full thumbprint, or NULL: never rolled out */
 	json_t *rollout; /* the file's "rollout" (rollout_state.h), or NULL */
 };
 #define FLEET_NS_SERVICES "https"

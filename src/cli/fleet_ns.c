@@ -379,8 +379,8 @@ state_load(struct fleet *f, const char *name, json_t *o, struct cf_error *why)
 		cf_rstate_clear(&st);
 	} else
 		rollout = NULL;
-	return fleet_ns_set_state(f, name, json_string_value(desired),
-	    json_incref(rollout), why);
+	return fleet_ns_set_state(
+	    f, name, json_string_value(desired), json_incref(rollout), why);
 }
 
 /* Entry i of the file's "namespaces": the same checks as when it was

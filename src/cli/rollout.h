@@ -55,6 +55,38 @@ int rollout_save(struct rollout *ro, struct cf_error *err);
 /* The members of st as the JSON of rollout and status (new). */
 json_t *rollout_members_json(const struct cf_rstate *st);
 
+/* What rollout_run.c and rollout_revert.c share. */
+long long rollout_now(void);
+/* Prints a line of progress on stdout (not with --json). */
+void rollout_progress(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+/* Moves member name to state to (its step and error, either NULL) and
+ * saves; -1 with err when the change or the save failed. */
+int rollout_mark(struct rollout *ro, const char *name, enum cf_rstate_mstate to,
+    const char *step, const char *error, struct cf_error *err);
+/* The members of wave (0: every wave) that pick says, comma-separated
+ * (new), or NULL when none; rollout_is_any picks all. */
+char *rollout_members_of(const struct cf_rstate *st, size_t wave,
+    int (*pick)(const struct cf_rstate_member *));
+int rollout_is_any(const struct cf_rstate_member *m);
+
+/* rollout_revert.c */
+/*
+ * Puts back the members of wave (0: all) that moved or failed: moved
+ * ones become reverted (step what: "revert" or "abort"); a failed one
+ * keeps its failure, or with abort becomes reverted.  One whose revert
+ * fails becomes failed at "revert".  How many could not be put back;
+ * err set when the state could not be saved.
+ */
+size_t rollout_revert(
+    struct rollout *ro, size_t wave, const char *what, struct cf_error *err);
+/* On stderr: the current wave's failure (who, which step, why); its
+ * pending members; what users get now through the balancer (ro->users
+ * set to it). */
+void rollout_report_failure(const struct rollout *ro, size_t unreverted);
+void rollout_report_pending(const struct rollout *ro);
+void rollout_report_users(struct rollout *ro);
+
 /* rollout_check.c */
 /* The namespace's services probed on the members of a backend. */
 struct rollout_probe {
@@ -80,9 +112,8 @@ int rollout_probe_run(struct rollout_probe *p, struct backend *b,
  * none) and its probe (NULL when it has no check endpoint). */
 const struct cf_service_view *rollout_probe_service(
     const struct rollout_probe *p, size_t i, const char *svc);
-const struct probe_job *rollout_probe_job(
-    const struct rollout_probe *p, size_t i, const char *svc,
-    const char **where);
+const struct probe_job *rollout_probe_job(const struct rollout_probe *p,
+    size_t i, const char *svc, const char **where);
 void rollout_probe_free(struct rollout_probe *p); /* zeroes it */
 
 /*
@@ -101,8 +132,8 @@ int rollout_probe_serves(const struct rollout_probe *p, size_t i,
  * NULL) gets what was served: [{"Thumbprint", "Count", "Is": "new",
  * "old" or "other"}], failed handshakes as {"Error", "Count"}.
  */
-int rollout_via_sample(const struct rollout *ro, json_t **users,
-    struct cf_error *why);
+int rollout_via_sample(
+    const struct rollout *ro, json_t **users, struct cf_error *why);
 /* users as text: "A1B2C3D4 (new) 12/20, 5E6F7A8B (old) 8/20" (new). */
 char *rollout_users_text(const json_t *users);
 

@@ -73,7 +73,8 @@ rollout_probe_job(const struct rollout_probe *p, size_t i, const char *svc,
 	size_t k;
 
 	for (k = 0; k < p->n; k++)
-		if (p->eps[k].target == i && strcmp(p->eps[k].svc->name, svc) == 0) {
+		if (p->eps[k].target == i &&
+		    strcmp(p->eps[k].svc->name, svc) == 0) {
 			if (where != NULL)
 				*where = p->eps[k].where;
 			return &p->jobs[k];
@@ -91,10 +92,12 @@ serves_by_files(const struct cf_service_view *v, const char *svc,
     const char *thumb, struct cf_error *why)
 {
 	if (v == NULL)
-		return cf_errorf(why, CF_E_NOTFOUND, "%s: no such service", svc);
+		return cf_errorf(
+		    why, CF_E_NOTFOUND, "%s: no such service", svc);
 	if (strcmp(v->assigned, thumb) != 0)
-		return cf_errorf(why, CF_E_MISMATCH, "%s: assigned %.8s, not %.8s",
-		    svc, v->assigned[0] ? v->assigned : "nothing", thumb);
+		return cf_errorf(why, CF_E_MISMATCH,
+		    "%s: assigned %.8s, not %.8s", svc,
+		    v->assigned[0] ? v->assigned : "nothing", thumb);
 	if (v->kind[0] != '\0' && strcmp(v->on_disk, thumb) != 0)
 		return cf_errorf(why, CF_E_MISMATCH,
 		    "%s: its files hold %.8s, not %.8s", svc,
@@ -238,7 +241,8 @@ via_judge(const struct rollout *ro, const struct test_opts *o,
 }
 
 int
-rollout_via_sample(const struct rollout *ro, json_t **users, struct cf_error *why)
+rollout_via_sample(
+    const struct rollout *ro, json_t **users, struct cf_error *why)
 {
 	struct probe_job jobs[ROLLOUT_VIA_SAMPLES];
 	struct cf_probe_ctx *ctx = NULL;
@@ -292,10 +296,12 @@ rollout_users_text(const json_t *users)
 	size_t i, total = 0;
 
 	json_array_foreach(users, i, o) {
-		total += (size_t)json_integer_value(json_object_get(o, "Count"));
+		total +=
+		    (size_t)json_integer_value(json_object_get(o, "Count"));
 	}
 	json_array_foreach(users, i, o) {
-		const char *t = json_string_value(json_object_get(o, "Thumbprint"));
+		const char *t =
+		    json_string_value(json_object_get(o, "Thumbprint"));
 		const char *is = json_string_value(json_object_get(o, "Is"));
 		long long c = json_integer_value(json_object_get(o, "Count"));
 		if (t != NULL)

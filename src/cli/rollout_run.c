@@ -27,8 +27,8 @@
 #include "output.h"
 #include "rollout.h"
 
-static long long
-now(void)
+long long
+rollout_now(void)
 {
 	return (long long)time(NULL);
 }
@@ -49,7 +49,7 @@ rollout_save(struct rollout *ro, struct cf_error *err)
 	struct fleet *f;
 	int rc = -1;
 
-	ro->st.updated = now();
+	ro->st.updated = rollout_now();
 	if ((f = fleet_load(ro->path, err)) == NULL)
 		return -1;
 	if (fleet_ns_set_state(f, ro->ns->name, desired_of(&ro->st),
@@ -62,11 +62,8 @@ rollout_save(struct rollout *ro, struct cf_error *err)
 	return rc;
 }
 
-/* Prints a line of progress (not with --json). */
-static void progress(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-progress(const char *fmt, ...)
+void
+rollout_progress(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -79,31 +76,27 @@ progress(const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* Moves member name to state to and saves; -1 with err when the change
- * or the save failed. */
-static int
-mark(struct rollout *ro, const char *name, enum cf_rstate_mstate to,
+int
+rollout_mark(struct rollout *ro, const char *name, enum cf_rstate_mstate to,
     const char *step, const char *error, struct cf_error *err)
 {
 	struct cf_rstate_member *m = cf_rstate_find(&ro->st, name);
 
 	if (m == NULL)
-		return cf_errorf(err, CF_E_INTERNAL, "%s: not in the rollout",
-		    name);
-	if (cf_rstate_member_set(m, to, step, error, now(), err) == -1)
+		return cf_errorf(
+		    err, CF_E_INTERNAL, "%s: not in the rollout", name);
+	if (cf_rstate_member_set(m, to, step, error, rollout_now(), err) == -1)
 		return -1;
 	if (error != NULL)
-		progress("  %s: %s at %s: %s", name, cf_rstate_member_name(to),
-		    step, error);
+		rollout_progress("  %s: %s at %s: %s", name,
+		    cf_rstate_member_name(to), step, error);
 	else
-		progress("  %s: %s", name, cf_rstate_member_name(to));
+		rollout_progress("  %s: %s", name, cf_rstate_member_name(to));
 	return rollout_save(ro, err);
 }
 
-/* The members of wave (0: every wave) that pick says, comma-separated
- * (new), or NULL when none. */
-static char *
-members_of(const struct cf_rstate *st, size_t wave,
+char *
+rollout_members_of(const struct cf_rstate *st, size_t wave,
     int (*pick)(const struct cf_rstate_member *))
 {
 	char *list = NULL, *next;
@@ -126,8 +119,8 @@ is_moved(const struct cf_rstate_member *m)
 	return m->state == CF_RM_MOVED;
 }
 
-static int
-is_any(const struct cf_rstate_member *m)
+int
+rollout_is_any(const struct cf_rstate_member *m)
 {
 	(void)m;
 	return 1;
@@ -178,7 +171,7 @@ record_previous(struct rollout *ro, struct cf_rstate_member *m,
 	const char *thumb;
 	size_t i;
 
-	m->seen = now();
+	m->seen = rollout_now();
 	if (m->has_prev)
 		return;
 	copy = xstrdup(ro->ns->services);
@@ -200,11 +193,10 @@ static int
 step_failed(struct rollout *ro, struct backend *b, size_t i, const char *step,
     const struct cf_error *why, int may_pend, struct cf_error *err)
 {
-	enum cf_rstate_mstate to = may_pend && why->code == CF_E_IO
-				       ? CF_RM_PENDING
-				       : CF_RM_FAILED;
+	enum cf_rstate_mstate to =
+	    may_pend && why->code == CF_E_IO ? CF_RM_PENDING : CF_RM_FAILED;
 
-	return mark(ro, backend_server(b, i), to, step, why->msg, err);
+	return rollout_mark(ro, backend_server(b, i), to, step, why->msg, err);
 }
 
 /*
@@ -213,11 +205,13 @@ step_failed(struct rollout *ro, struct backend *b, size_t i, const char *step,
  * get it from the source, without services.  ok[i] says who may go on.
  */
 static int
-wave_transfer(struct rollout *ro, struct backend *b, int *ok,
-    struct cf_error *err)
+wave_transfer(
+    struct rollout *ro, struct backend *b, int *ok, struct cf_error *err)
 {
-	struct copy_job job = {
-	    .from = ro->st.from, .v = ro->v, .services = NULL, .exportable = -1};
+	struct copy_job job = {.from = ro->st.from,
+	    .v = ro->v,
+	    .services = NULL,
+	    .exportable = -1};
 	struct backend_reply *r = backend_replies_new(b), *x = NULL;
 	struct backend_req req;
 	struct cf_error why;
@@ -232,12 +226,12 @@ wave_transfer(struct rollout *ro, struct backend *b, int *ok,
 		ok[i] = r[i].err.code == CF_OK;
 		x[i].todo = ok[i] && !holds(&r[i], ro->st.certificate);
 		todo += x[i].todo;
-		if (!ok[i] && step_failed(ro, b, i, "reach", &r[i].err, 1,
-				  err) == -1)
+		if (!ok[i] &&
+		    step_failed(ro, b, i, "reach", &r[i].err, 1, err) == -1)
 			goto out;
 		if (ok[i])
-			record_previous(
-			    ro, cf_rstate_find(&ro->st, backend_server(b, i)),
+			record_previous(ro,
+			    cf_rstate_find(&ro->st, backend_server(b, i)),
 			    &r[i]);
 	}
 	if (todo > 0 && copy_run(ro->src, b, &job, x, NULL, &why) == -1) {
@@ -263,8 +257,8 @@ out:
 /* Assigns the certificate to the namespace's services on the targets
  * ok names, deployed and checked by each agent. */
 static int
-wave_deploy(struct rollout *ro, struct backend *b, const int *ok,
-    struct cf_error *err)
+wave_deploy(
+    struct rollout *ro, struct backend *b, const int *ok, struct cf_error *err)
 {
 	struct backend_reply *r = backend_replies_new(b);
 	struct backend_req req;
@@ -284,7 +278,7 @@ wave_deploy(struct rollout *ro, struct backend *b, const int *ok,
 		if (r[i].err.code != CF_OK)
 			rc = step_failed(ro, b, i, "deploy", &r[i].err, 0, err);
 		else
-			rc = mark(ro, backend_server(b, i), CF_RM_MOVED,
+			rc = rollout_mark(ro, backend_server(b, i), CF_RM_MOVED,
 			    "deploy", NULL, err);
 	}
 	backend_replies_free(r, n);
@@ -295,7 +289,8 @@ wave_deploy(struct rollout *ro, struct backend *b, const int *ok,
 static int
 wave_move(struct rollout *ro, struct cf_error *err)
 {
-	char *list = members_of(&ro->st, ro->st.wave, cf_rstate_member_todo);
+	char *list =
+	    rollout_members_of(&ro->st, ro->st.wave, cf_rstate_member_todo);
 	struct backend *b = NULL;
 	int *ok = NULL, rc = -1;
 
@@ -325,7 +320,8 @@ out:
 static int
 wave_check(struct rollout *ro, struct cf_error *err)
 {
-	char *list = members_of(&ro->st, ro->st.wave, is_moved), *svc, *save;
+	char *list = rollout_members_of(&ro->st, ro->st.wave, is_moved), *svc,
+	     *save;
 	char *copy = NULL;
 	struct rollout_probe p;
 	struct backend *b = NULL;
@@ -350,11 +346,12 @@ wave_check(struct rollout *ro, struct cf_error *err)
 			bad = rollout_probe_serves(&p, i, svc,
 				  ro->st.certificate, 1, &why) == -1;
 		free(copy);
-		if (bad && mark(ro, backend_server(b, i), CF_RM_FAILED, "test",
-			       why.msg, err) == -1)
+		if (bad && rollout_mark(ro, backend_server(b, i), CF_RM_FAILED,
+			       "test", why.msg, err) == -1)
 			goto out;
 		if (!bad)
-			progress("  %s: test: every service serves %.8s",
+			rollout_progress(
+			    "  %s: test: every service serves %.8s",
 			    backend_server(b, i), ro->st.certificate);
 	}
 	if (ro->ns->via != NULL &&
@@ -368,7 +365,7 @@ wave_check(struct rollout *ro, struct cf_error *err)
 			ro->st.error = xstrdup(why.msg);
 		}
 		svc = rollout_users_text(ro->users);
-		progress("  via %s: %s", ro->ns->via, svc);
+		rollout_progress("  via %s: %s", ro->ns->via, svc);
 		free(svc);
 	}
 	rc = rollout_save(ro, err);
@@ -377,186 +374,6 @@ out:
 	backend_free(b);
 	free(list);
 	return rc;
-}
-
-/* enable (or, for services that had none, disable) thumb on the
- * services list of agent b: one request. */
-static int
-assign_back(struct backend *b, const char *thumb, const char *list,
-    const char *new, struct cf_error *why)
-{
-	struct backend_reply *r = backend_replies_new(b);
-	struct backend_req req;
-	int rc = 0;
-
-	memset(&req, 0, sizeof(req));
-	req.arg = thumb[0] ? thumb : new;
-	req.services = list;
-	req.force = 1;
-	backend_run(b, thumb[0] ? BACKEND_ENABLE : BACKEND_DISABLE, &req, r);
-	if (r[0].err.code != CF_OK &&
-	    !(thumb[0] == '\0' && r[0].err.code == CF_E_NOTFOUND)) {
-		*why = r[0].err;
-		rc = -1;
-	}
-	backend_replies_free(r, 1);
-	return rc;
-}
-
-/*
- * Puts member m back on what each of the namespace's services had:
- * each previous certificate assigned back (deployed and checked by the
- * agent), then proved by handshake from here.  0, or -1 with why.
- */
-static int
-revert_one(struct rollout *ro, const struct cf_rstate_member *m,
-    struct cf_error *why)
-{
-	struct backend *b = NULL;
-	struct rollout_probe p;
-	char *list;
-	size_t i, k;
-	int rc = -1;
-
-	memset(&p, 0, sizeof(p));
-	if (copy_open_agents("rollout", m->name, &b) != 0)
-		return cf_errorf(why, CF_E_USAGE, "not in the fleet");
-	for (i = 0; i < m->nprev; i++) {
-		for (k = 0; k < i; k++)
-			if (strcmp(m->prev[k].thumb, m->prev[i].thumb) == 0)
-				break;
-		if (k < i)
-			continue; /* done with the first of its certificate */
-		list = xstrdup(m->prev[i].service);
-		for (k = i + 1; k < m->nprev; k++)
-			if (strcmp(m->prev[k].thumb, m->prev[i].thumb) == 0) {
-				char *next = xasprintf(
-				    "%s,%s", list, m->prev[k].service);
-				free(list);
-				list = next;
-			}
-		rc = assign_back(b, m->prev[i].thumb, list, ro->st.certificate,
-		    why);
-		free(list);
-		if (rc == -1)
-			goto out;
-	}
-	if (rollout_probe_run(&p, b, ro->ns, ro->ca_file, ro->timeout_s,
-		why) == -1)
-		goto out;
-	for (i = 0; i < m->nprev; i++)
-		if (m->prev[i].thumb[0] != '\0' &&
-		    rollout_probe_serves(&p, 0, m->prev[i].service,
-			m->prev[i].thumb, 0, why) == -1)
-			goto out;
-	rc = 0;
-out:
-	rollout_probe_free(&p);
-	backend_free(b);
-	return rc;
-}
-
-/*
- * Reverts the members of wave (0: all) that moved or failed: moved ones
- * become reverted (step what: "revert" or "abort"); a failed one keeps
- * its failure, or with abort becomes reverted.  A revert that fails
- * leaves the member failed at "revert".  How many could not be put back.
- */
-static size_t
-revert_members(struct rollout *ro, size_t wave, const char *what,
-    struct cf_error *err)
-{
-	struct cf_rstate_member *m;
-	struct cf_error why;
-	size_t i, failed = 0;
-	char *msg;
-	int rc;
-
-	for (i = 0; i < ro->st.n; i++) {
-		m = &ro->st.m[i];
-		if ((wave != 0 && m->wave != wave) ||
-		    !cf_rstate_member_reverts(m))
-			continue;
-		if (revert_one(ro, m, &why) == -1) {
-			failed++;
-			msg = xasprintf("put back: %s", why.msg);
-			rc = mark(ro, m->name, CF_RM_FAILED, "revert", msg, err);
-			free(msg);
-		} else if (m->state == CF_RM_MOVED || strcmp(what, "abort") == 0)
-			rc = mark(ro, m->name, CF_RM_REVERTED, what, NULL, err);
-		else
-			rc = rollout_save(ro, err);
-		if (rc == -1)
-			failed++;
-	}
-	return failed;
-}
-
-/* What users get now, through the balancer, on stderr; ro->users. */
-static void
-report_users(struct rollout *ro)
-{
-	struct cf_error why;
-	char *text;
-
-	if (ro->ns->via == NULL)
-		return;
-	json_decref(ro->users);
-	ro->users = NULL;
-	rollout_via_sample(ro, &ro->users, &why);
-	text = rollout_users_text(ro->users);
-	fprintf(stderr, "certfleet: rollout: %s: users through %s get now: %s\n",
-	    ro->ns->name, ro->ns->via, text);
-	free(text);
-}
-
-/* The failure of the current wave on stderr: who, at which step, why. */
-static void
-report_failure(const struct rollout *ro, size_t unreverted)
-{
-	const struct cf_rstate_member *m;
-	char *list = members_of(&ro->st, ro->st.wave, is_any);
-	size_t i;
-
-	if (ro->st.error != NULL)
-		fprintf(stderr, "certfleet: rollout: %s: wave %zu: %s: %s\n",
-		    ro->ns->name, ro->st.wave, ro->st.step, ro->st.error);
-	for (i = 0; i < ro->st.n; i++) {
-		m = &ro->st.m[i];
-		if (m->wave == ro->st.wave && m->state == CF_RM_FAILED)
-			fprintf(stderr,
-			    "certfleet: rollout: %s: %s: failed at %s: %s\n",
-			    ro->ns->name, m->name, m->step ? m->step : "-",
-			    m->error ? m->error : "-");
-	}
-	fprintf(stderr,
-	    "certfleet: rollout: %s: wave %zu (%s) %s; rollout stopped: fix "
-	    "it, then `certfleet rollout %s --resume` (or --abort)\n",
-	    ro->ns->name, ro->st.wave, list ? list : "",
-	    unreverted ? "could not all be put back on their previous "
-			 "certificate"
-		       : "put back on the previous certificate",
-	    ro->ns->name);
-	free(list);
-}
-
-/* Members that did not answer, on stderr. */
-static void
-report_pending(const struct rollout *ro)
-{
-	const struct cf_rstate_member *m;
-	size_t i;
-
-	for (i = 0; i < ro->st.n; i++) {
-		m = &ro->st.m[i];
-		if (m->wave == ro->st.wave && m->state == CF_RM_PENDING)
-			fprintf(stderr,
-			    "certfleet: rollout: %s: %s: pending (did not "
-			    "answer at %s: %s); `certfleet rollout %s "
-			    "--resume` moves it when it is back\n",
-			    ro->ns->name, m->name, m->step ? m->step : "-",
-			    m->error ? m->error : "-", ro->ns->name);
-	}
 }
 
 /* Stops the rollout: saved as stopped; 1, or the save's failure. */
@@ -573,7 +390,7 @@ soak(struct rollout *ro, struct cf_error *err)
 {
 	if (ro->st.soak_s <= 0)
 		return 0;
-	progress("  soak %lds", ro->st.soak_s);
+	rollout_progress("  soak %lds", ro->st.soak_s);
 	cf_sleep_ms((long long)ro->st.soak_s * 1000);
 	return wave_check(ro, err);
 }
@@ -591,9 +408,9 @@ run_waves(struct rollout *ro, struct cf_error *err)
 	size_t unreverted;
 
 	for (;;) {
-		list = members_of(&ro->st, ro->st.wave, is_any);
-		progress("wave %zu of %zu: %s", ro->st.wave, ro->st.nwaves,
-		    list ? list : "");
+		list = rollout_members_of(&ro->st, ro->st.wave, rollout_is_any);
+		rollout_progress("wave %zu of %zu: %s", ro->st.wave,
+		    ro->st.nwaves, list ? list : "");
 		free(list);
 		if (wave_move(ro, err) == -1 || wave_check(ro, err) == -1)
 			return -1;
@@ -604,15 +421,15 @@ run_waves(struct rollout *ro, struct cf_error *err)
 			outcome = cf_rstate_wave_outcome(&ro->st, ro->st.wave);
 		}
 		if (outcome == CF_RW_FAILED) {
-			progress("  reverting wave %zu", ro->st.wave);
+			rollout_progress("  reverting wave %zu", ro->st.wave);
 			unreverted =
-			    revert_members(ro, ro->st.wave, "revert", err);
-			report_failure(ro, unreverted);
-			report_users(ro);
+			    rollout_revert(ro, ro->st.wave, "revert", err);
+			rollout_report_failure(ro, unreverted);
+			rollout_report_users(ro);
 			return stop(ro, err);
 		}
 		if (outcome == CF_RW_PENDING) {
-			report_pending(ro);
+			rollout_report_pending(ro);
 			return stop(ro, err);
 		}
 		if (ro->st.wave == ro->st.nwaves)
@@ -622,7 +439,7 @@ run_waves(struct rollout *ro, struct cf_error *err)
 			return -1;
 	}
 	ro->st.state = CF_RS_DONE;
-	progress("rollout of %.8s to %s: done, %zu server%s moved",
+	rollout_progress("rollout of %.8s to %s: done, %zu server%s moved",
 	    ro->st.certificate, ro->ns->name, ro->st.n,
 	    ro->st.n == 1 ? "" : "s");
 	return rollout_save(ro, err);
@@ -635,11 +452,11 @@ rollout_members_json(const struct cf_rstate *st)
 	size_t i;
 
 	for (i = 0; i < st->n; i++)
-		json_array_append_new(a,
-		    json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "Server",
-			st->m[i].name, "Wave", (json_int_t)st->m[i].wave,
-			"State", cf_rstate_member_name(st->m[i].state), "Step",
-			st->m[i].step, "Error", st->m[i].error));
+		json_array_append_new(
+		    a, json_pack("{s:s, s:I, s:s, s:s?, s:s?}", "Server",
+			   st->m[i].name, "Wave", (json_int_t)st->m[i].wave,
+			   "State", cf_rstate_member_name(st->m[i].state),
+			   "Step", st->m[i].step, "Error", st->m[i].error));
 	return a;
 }
 
@@ -683,12 +500,13 @@ rollout_start(struct rollout *ro, const struct client_target *t, size_t n,
 	ro->st.soak_s = ro->ns->soak_s;
 	ro->st.nwaves = nw;
 	ro->st.wave = 1;
-	ro->st.started = now();
+	ro->st.started = rollout_now();
 	for (i = 0; i < nw; i++)
 		for (k = w[i].first; k < w[i].first + w[i].count && k < n; k++)
 			cf_rstate_add(&ro->st, t[k].name, i + 1);
-	progress("rollout of %.8s (%s) to %s: %zu server%s in %zu wave%s, "
-		 "from %s",
+	rollout_progress(
+	    "rollout of %.8s (%s) to %s: %zu server%s in %zu wave%s, "
+	    "from %s",
 	    ro->v->thumbprint, ro->v->subject, ro->ns->name, n,
 	    n == 1 ? "" : "s", nw, nw == 1 ? "" : "s", ro->st.from);
 	rc = rollout_save(ro, &err) == -1 ? -1 : run_waves(ro, &err);
@@ -707,7 +525,7 @@ rollout_resume(struct rollout *ro)
 	free(ro->st.error);
 	ro->st.step = NULL;
 	ro->st.error = NULL;
-	progress("rollout of %.8s to %s: resumed in wave %zu of %zu",
+	rollout_progress("rollout of %.8s to %s: resumed in wave %zu of %zu",
 	    ro->st.certificate, ro->ns->name, ro->st.wave, ro->st.nwaves);
 	rc = rollout_save(ro, &err) == -1 ? -1 : run_waves(ro, &err);
 	return finish(ro, rc, &err);
@@ -721,9 +539,9 @@ rollout_abort(struct rollout *ro)
 	int rc = 0;
 
 	cf_error_clear(&err);
-	progress("rollout of %.8s to %s: aborting", ro->st.certificate,
+	rollout_progress("rollout of %.8s to %s: aborting", ro->st.certificate,
 	    ro->ns->name);
-	failed = revert_members(ro, 0, "abort", &err);
+	failed = rollout_revert(ro, 0, "abort", &err);
 	if (err.code != CF_OK)
 		rc = -1;
 	else if (failed > 0) {
@@ -731,14 +549,14 @@ rollout_abort(struct rollout *ro)
 		    "certfleet: rollout: %s: %zu server%s could not be put "
 		    "back (status %s shows them); run --abort again once "
 		    "fixed\n",
-		    ro->ns->name, failed, failed == 1 ? "" : "s",
-		    ro->ns->name);
+		    ro->ns->name, failed, failed == 1 ? "" : "s", ro->ns->name);
 		rc = stop(ro, &err);
 	} else {
 		ro->st.state = CF_RS_ABORTED;
 		rc = rollout_save(ro, &err);
-		progress("rollout of %.8s to %s: aborted; every server that "
-			 "moved is back on what it had",
+		rollout_progress(
+		    "rollout of %.8s to %s: aborted; every server that "
+		    "moved is back on what it had",
 		    ro->st.certificate, ro->ns->name);
 	}
 	if (rc == 0 && ro->ns->via != NULL) {

@@ -129,8 +129,7 @@ cf_rstate_member_set(struct cf_rstate_member *m, enum cf_rstate_mstate to,
 	if (!allowed(m->state, to))
 		return cf_errorf(err, CF_E_INTERNAL,
 		    "%s: a rollout member does not go from %s to %s", m->name,
-		    cf_rstate_member_name(m->state),
-		    cf_rstate_member_name(to));
+		    cf_rstate_member_name(m->state), cf_rstate_member_name(to));
 	m->state = to;
 	set_text(&m->step, step);
 	set_text(&m->error, error);
@@ -237,11 +236,10 @@ cf_rstate_check_abort(
 	    st->state == CF_RS_DONE)
 		return 0;
 	if (st->state == CF_RS_NONE)
-		return cf_errorf(err, CF_E_CONFLICT,
-		    "%s: no rollout to abort", ns);
+		return cf_errorf(
+		    err, CF_E_CONFLICT, "%s: no rollout to abort", ns);
 	return cf_errorf(err, CF_E_CONFLICT,
-	    "%s: the rollout of %.8s is aborted already", ns,
-	    st->certificate);
+	    "%s: the rollout of %.8s is aborted already", ns, st->certificate);
 }
 
 /* ---- JSON -------------------------------------------------------------- */
@@ -295,8 +293,8 @@ cf_rstate_json(const struct cf_rstate *st)
 	    st->from ? st->from : "", "waves", waves, "soak",
 	    (json_int_t)st->soak_s, "wave", (json_int_t)st->wave, "nwaves",
 	    (json_int_t)st->nwaves, "step", text_json(st->step), "error",
-	    text_json(st->error), "started", (json_int_t)st->started,
-	    "updated", (json_int_t)st->updated, "members", members);
+	    text_json(st->error), "started", (json_int_t)st->started, "updated",
+	    (json_int_t)st->updated, "members", members);
 }
 
 /* Whether s is a full thumbprint: 40 upper-case hex digits. */
@@ -409,8 +407,8 @@ head_parse(const json_t *o, struct cf_rstate *st)
 	const char *cert = json_string_value(json_object_get(o, "certificate"));
 	const json_t *prev = json_object_get(o, "previous");
 	const json_t *waves = json_object_get(o, "waves"), *v;
-	int state = name_index(json_string_value(json_object_get(o, "state")),
-	    run_names, NRUN);
+	int state = name_index(
+	    json_string_value(json_object_get(o, "state")), run_names, NRUN);
 	long long n;
 	size_t i;
 
@@ -427,10 +425,9 @@ head_parse(const json_t *o, struct cf_rstate *st)
 		char *joined;
 		if (!json_is_string(v) || strchr(json_string_value(v), ','))
 			return -1;
-		joined = st->waves == NULL
-			     ? xstrdup(json_string_value(v))
-			     : xasprintf("%s,%s", st->waves,
-				   json_string_value(v));
+		joined = st->waves == NULL ? xstrdup(json_string_value(v))
+					   : xasprintf("%s,%s", st->waves,
+						 json_string_value(v));
 		free(st->waves);
 		st->waves = joined;
 	}

@@ -91,7 +91,8 @@ const char *cf_rstate_member_name(enum cf_rstate_mstate s);
 json_t *cf_rstate_json(const struct cf_rstate *st);
 /* The file's form o into *st (new: cf_rstate_clear); CF_E_PARSE naming
  * what is wrong, and *st cleared. */
-int cf_rstate_parse(const json_t *o, struct cf_rstate *st, struct cf_error *err);
+int cf_rstate_parse(
+    const json_t *o, struct cf_rstate *st, struct cf_error *err);
 
 /*
  * Whether a command may act on the namespace ns's rollout st:

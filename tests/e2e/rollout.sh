@@ -187,7 +187,8 @@ run cf rollout "$NS" --certificate "$NEW" --ca-file "$ROOT"
 expect_eq "ex3's reload fails: exit 1" "$RC" 1
 if grep -q "ex3: failed at deploy: .*reload" "$ERR" &&
 	grep -q "wave 2 (ex2,ex3) put back on the previous certificate; rollout stopped" "$ERR" &&
-	grep -q "users through 127.0.0.1:$LB get now: ${OLD:0:8} (old) " "$ERR"; then
+	grep "users through 127.0.0.1:$LB get now: " "$ERR" | grep -q "${OLD:0:8} (old) " &&
+	! grep "get now: " "$ERR" | grep -Eq "other|failed"; then
 	pass "failure: names the member, the step, the revert and what users get"
 else
 	fail "failure: names the member, the step, the revert and what users get"
