@@ -100,9 +100,9 @@ set_text(char **field, const char *text)
 }
 
 /*
- * The rules: none goes back to waiting; a member that was put back
- * (reverted) answered, so it is not pending; reverted follows only what
- * touched the member (moved, failed).
+ * The rules: none goes back to waiting; a moved member answered, so a
+ * later failure of its checks is failed, not pending; reverted follows
+ * only what touched the member (moved, failed).
  */
 static int
 allowed(enum cf_rstate_mstate from, enum cf_rstate_mstate to)

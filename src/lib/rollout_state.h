@@ -117,9 +117,10 @@ struct cf_rstate_member *cf_rstate_find(
 /*
  * Moves m to state to at time now, with the step and error of the change
  * (either may be NULL).  CF_E_INTERNAL when to may not follow m's state:
- * a member becomes moved, pending or failed from any state but that
- * reverted one may not become pending (it answered), and reverted only
- * from moved, failed or reverted; none goes back to waiting.
+ * a member becomes moved or failed from any state; pending from any but
+ * moved (a moved member answered: a failure of its checks is failed);
+ * reverted only from moved, failed or reverted (what was touched); none
+ * goes back to waiting.
  */
 int cf_rstate_member_set(struct cf_rstate_member *m, enum cf_rstate_mstate to,
     const char *step, const char *error, long long now, struct cf_error *err);
