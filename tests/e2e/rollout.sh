@@ -43,6 +43,21 @@ cleanup() {
 }
 trap cleanup EXIT
 require_tools "$CERTFLEETD" nginx haproxy openssl python3 jq
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+	fail "rollout: python3-jsonschema" "not installed (scripts/setup-deps.sh installs it)"
+	e2e_done
+fi
+# valid NAME SCHEMA - the last command's stdout is valid against SCHEMA
+# of docs/json.md.
+valid() {
+	cp "$OUT" "$T/doc.json"
+	if python3 "$HERE/json-schema.py" "$E2E_ROOT/docs/json.md" "$2" "$T/doc.json" 2>"$T/why"; then
+		pass "$1"
+	else
+		fail "$1" "not valid against schema $2 of docs/json.md"
+		show "$T/why"
+	fi
+}
 
 NS=mail.example.com
 read -r -d '' N1 N2 N3 LB A1 A2 A3 < <(free_ports 7) || true
@@ -211,6 +226,7 @@ else
 	fail "status: exit 1; ex3 failed at deploy with the error, serving OLD; ex1 serves NEW" "exit $RC"
 	show "$OUT" 3
 fi
+valid "status --json: valid against its schema" status
 run cf status "$NS"
 if [ "$RC" = 1 ] && grep -Eq "^ex3 +2 +failed .*deploy" "$OUT"; then
 	pass "status: the table shows ex3 failed at deploy"
@@ -272,7 +288,11 @@ fi
 
 # ---- a member down: pending, then --abort ---------------------------------------
 agent_stop ex3
-run cf rollout "$NS" --certificate "$NEW" --ca-file "$ROOT"
+run cf rollout "$NS" --certificate "$NEW" --ca-file "$ROOT" --json
+valid "a stopped rollout's --json: valid against its schema" rollout-run
+expect_eq "down --json: stopped in wave 2, ex3 pending at reach" \
+	"$(jq -c '[.State, .Wave, (.Members[] | select(.Server == "ex3") | [.State, .Step])]' "$OUT")" \
+	'["stopped",2,["pending","reach"]]'
 if [ "$RC" = 1 ] && grep -q "ex3: pending (did not answer at reach: " "$ERR"; then
 	pass "down: ex3 pending, exit 1"
 else
@@ -285,7 +305,10 @@ run cf status "$NS" --json
 expect_eq "status: ex3 did not answer, pending; exit 1" \
 	"$RC $(jq -c '.Items[0].Members[] | select(.Server == "ex3") | [.Answered, .State, .Holds]' "$OUT")" \
 	'1 [false,"pending",null]'
-check "--abort puts the members that moved back" cf rollout "$NS" --abort
+check "--abort puts the members that moved back" cf rollout "$NS" --abort --json
+valid "rollout --abort --json: valid against its schema" rollout-run
+expect_eq "abort --json: aborted, Users all NEW2 (old)" \
+	"$(jq -c '[.State, ([.Users[] | .Is] | unique)]' "$OUT")" '["aborted",["old"]]'
 expect_eq "abort: everyone serves NEW2 again" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
 expect_eq "abort: the state" "$(state)" "aborted 2 ex1:reverted ex2:reverted ex3:pending"
 check_fails "abort twice is refused" 1 "aborted already" cf rollout "$NS" --abort
