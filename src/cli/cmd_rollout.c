@@ -8,10 +8,14 @@
  * agents only to read), otherwise rollout_run.c moves the members and
  * keeps the state in the namespace's object of the fleet file.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "cli.h"
@@ -530,18 +534,51 @@ out:
 	return rc;
 }
 
+/*
+ * One rollout at a time from this fleet file: a second CLI that would
+ * --resume the rollout a first one still moves (its state says running,
+ * as a killed one's does) is refused.  The lock (FLEET.rollout.lock,
+ * flock) goes with the process, however it ends.  The descriptor, or -1
+ * with err.
+ */
+static int
+lock_fleet(const char *path, struct cf_error *err)
+{
+	char *lock = xasprintf("%s.rollout.lock", path);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		cf_errorf(err, CF_E_IO, "%s: %s", lock, strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		cf_errorf(err, CF_E_CONFLICT,
+		    "another certfleet rollout runs on %s now; wait for it "
+		    "(certfleet status shows where it stands)",
+		    path);
+		close(fd);
+		fd = -1;
+	}
+	free(lock);
+	return fd;
+}
+
 int
 cmd_rollout(int argc, char **argv)
 {
 	struct rollout_args a;
 	struct plan p;
 	struct cf_error err;
-	int rc;
+	char *path = NULL;
+	int rc, lock = -1;
 
 	memset(&p, 0, sizeof(p));
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	cf_error_clear(&err);
+	if (!a.dry_run && ((path = fleet_path(0, &err)) == NULL ||
+			      (lock = lock_fleet(path, &err)) == -1)) {
+		rc = cli_fail("rollout", &err);
+		goto out;
+	}
 	if (load_namespace(&a, &p, &err) == -1 ||
 	    (!a.resume && !a.abort && plan_waves(&p, &err) == -1)) {
 		rc = cli_fail("rollout", &err);
@@ -560,5 +597,8 @@ cmd_rollout(int argc, char **argv)
 		print_table(&p);
 out:
 	plan_free(&p);
+	if (lock != -1)
+		close(lock);
+	free(path);
 	return rc;
 }

@@ -236,6 +236,10 @@ else
 fi
 check_fails "a second rollout while one is stopped is refused" 1 "resume.*abort" \
 	cf rollout "$NS" --certificate "$NEW2"
+check_fails "--resume while another CLI holds the rollout's lock is refused" 1 \
+	"another certfleet rollout runs on $F" flock "$F.rollout.lock" "$CERTFLEET" rollout "$NS" --resume
+expect_eq "the refused ones changed nothing: still stopped in wave 2" \
+	"$(state)" "stopped 2 ex1:moved ex2:reverted ex3:failed"
 mv "$S/ex3/nginx/nginx.pid.away" "$S/ex3/nginx/nginx.pid"
 check "after the fix, --resume completes" cf rollout "$NS" --resume --ca-file "$ROOT"
 expect_eq "resume: all three serve NEW" "$(served)" "$(all "$NEW" "$NEW" "$NEW")"
