@@ -130,15 +130,63 @@ rollout_revert(
 	return failed;
 }
 
-/* What users get now, through the balancer, on stderr; ro->users. */
+/* What the current wave's members serve on each of the namespace's
+ * services now, on stderr: users without a balancer reach them. */
+static void
+report_members(const struct rollout *ro)
+{
+	char *list = rollout_members_of(&ro->st, ro->st.wave, rollout_is_any);
+	char *copy, *svc, *save;
+	const struct probe_job *j;
+	struct rollout_probe p;
+	struct backend *b = NULL;
+	struct cf_error err;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	if (list == NULL || copy_open_agents("rollout", list, &b) != 0 ||
+	    rollout_probe_run(
+		&p, b, ro->ns, ro->ca_file, ro->timeout_s, &err) == -1)
+		goto out;
+	for (i = 0; i < backend_count(b); i++) {
+		copy = xstrdup(ro->ns->services);
+		save = NULL;
+		for (svc = strtok_r(copy, ",", &save); svc != NULL;
+		     svc = strtok_r(NULL, ",", &save)) {
+			j = rollout_probe_job(&p, i, svc, NULL);
+			fprintf(stderr,
+			    "certfleet: rollout: %s: %s %s serves now: "
+			    "%.8s%s\n",
+			    ro->ns->name, backend_server(b, i), svc,
+			    j == NULL    ? "(no check endpoint)"
+			    : j->rc == 0 ? j->result.thumbprint
+					 : "(handshake failed)",
+			    j != NULL && j->rc == 0 &&
+				    strcmp(j->result.thumbprint,
+					ro->st.certificate) == 0
+				? " (new)"
+				: "");
+		}
+		free(copy);
+	}
+out:
+	rollout_probe_free(&p);
+	backend_free(b);
+	free(list);
+}
+
+/* What users get now, through the balancer (ro->users), or from the
+ * current wave's members without one, on stderr. */
 void
 rollout_report_users(struct rollout *ro)
 {
 	struct cf_error why;
 	char *text;
 
-	if (ro->ns->via == NULL)
+	if (ro->ns->via == NULL) {
+		report_members(ro);
 		return;
+	}
 	json_decref(ro->users);
 	ro->users = NULL;
 	rollout_via_sample(ro, &ro->users, &why);

@@ -11,11 +11,15 @@
 #     certificate (by handshake), the rollout stops (exit 1) and says
 #     who, which step and what users get; status shows it; a second
 #     rollout is refused; after the fix --resume completes it;
-#   - a healthy rollout to a third certificate while a sampler connects
-#     through haproxy the whole time: every sample is the old or the new
-#     certificate;
+#   - a healthy rollout to a third certificate (soak 1s) while a sampler
+#     connects through haproxy the whole time: every sample is the old or
+#     the new certificate;
+#   - a certificate that does not name the namespace fails the canary's
+#     test and is put back (a namespace without balancer: what its server
+#     serves now is said);
 #   - with ex3's agent stopped a rollout stops with ex3 pending (ex1 and
-#     ex2 moved, not reverted); --abort puts them back (by handshake).
+#     ex2 moved, not reverted); --resume moves ex3 once it is back; after
+#     another such partial rollout --abort puts them back (by handshake).
 #
 #   CERTFLEET=$PWD/build/certfleet bash tests/e2e/rollout.sh
 # shellcheck source-path=SCRIPTDIR
@@ -269,16 +273,18 @@ EOF
 python3 "$T/sampler.py" 127.0.0.1 "$LB" "$NS" "$T/sampler.stop" "$T/samples" &
 SAMPLER_PID=$!
 wait_until 10 test -s "$T/samples" || fail "sampler: no sample within 10 s"
-check "healthy: rollout to NEW2 in two waves" cf rollout "$NS" --certificate "$NEW2" --ca-file "$ROOT"
+check "healthy: rollout to NEW2 in two waves, soak 1s" \
+	cf rollout "$NS" --certificate "$NEW2" --ca-file "$ROOT" --soak 1
 touch "$T/sampler.stop"
 wait "$SAMPLER_PID"
 SAMPLER_PID=
 expect_eq "healthy: all three serve NEW2" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
 if grep -q "^wave 1 of 2: ex1$" "$OUT" && grep -q "^wave 2 of 2: ex2,ex3$" "$OUT" &&
-	grep -q "via 127.0.0.1:$LB: .*${NEW2:0:8} (new)" "$OUT" && grep -q "done, 3 servers moved" "$OUT"; then
-	pass "healthy: the canary, then the rest, the balancer sampled"
+	grep -q "via 127.0.0.1:$LB: .*${NEW2:0:8} (new)" "$OUT" && grep -q "^  soak 1s$" "$OUT" &&
+	grep -q "done, 3 servers moved" "$OUT"; then
+	pass "healthy: the canary, then the soak, then the rest, the balancer sampled"
 else
-	fail "healthy: the canary, then the rest, the balancer sampled"
+	fail "healthy: the canary, then the soak, then the rest, the balancer sampled"
 	show "$OUT" 20
 fi
 total=$(wc -l <"$T/samples")
@@ -290,7 +296,21 @@ else
 		"$others others: $(grep -v -e "^$NEW$" -e "^$NEW2$" "$T/samples" | sort | uniq -c | head -3)"
 fi
 
-# ---- a member down: pending, then --abort ---------------------------------------
+# ---- a certificate that does not name the namespace: the canary fails -----
+check "a namespace web.example.com on ex1, no balancer" cf namespace add web.example.com --servers ex1
+run cf rollout web.example.com --certificate "$NEW" --ca-file "$ROOT"
+if [ "$RC" = 1 ] &&
+	grep -q "ex1: failed at test: https at 127.0.0.1:$N1 serves ${NEW:0:8}, not valid for web.example.com: name mismatch" "$ERR" &&
+	grep -q "web.example.com: ex1 https serves now: ${NEW2:0:8}$" "$ERR"; then
+	pass "wrong name: the canary fails its test, is put back; what it serves now is said"
+else
+	fail "wrong name: the canary fails its test, is put back; what it serves now is said" "exit $RC"
+	show "$ERR"
+fi
+expect_eq "wrong name: every nginx still serves NEW2" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
+check "namespace remove web.example.com" cf namespace remove web.example.com
+
+# ---- a member down: pending, --resume once it is back; --abort --------------
 agent_stop ex3
 run cf rollout "$NS" --certificate "$NEW" --ca-file "$ROOT" --json
 valid "a stopped rollout's --json: valid against its schema" rollout-run
@@ -307,16 +327,25 @@ expect_eq "down: ex1 and ex2 moved and stay moved, ex3 untouched" "$(served)" "$
 expect_eq "down: the state" "$(state)" "stopped 2 ex1:moved ex2:moved ex3:pending"
 run cf status "$NS" --json
 expect_eq "status: ex3 did not answer, pending; exit 1" \
-	"$RC $(jq -c '.Items[0].Members[] | select(.Server == "ex3") | [.Answered, .State, .Holds]' "$OUT")" \
-	'1 [false,"pending",null]'
+	"$RC $(jq -c '.Items[0].Members[] | select(.Server == "ex3") | [.Answered, .State, .Holds, .LastSeen]' "$OUT")" \
+	'1 [false,"pending",null,null]'
+agent_start ex3 || e2e_done
+check "ex3 is back: --resume moves it" cf rollout "$NS" --resume --ca-file "$ROOT"
+expect_eq "resume: all three serve NEW" "$(served)" "$(all "$NEW" "$NEW" "$NEW")"
+expect_eq "resume: done" "$(state)" "done 2 ex1:moved ex2:moved ex3:moved"
+
+agent_stop ex3
+run cf rollout "$NS" --certificate "$NEW2" --ca-file "$ROOT"
+expect_eq "partial: ex3 down again, a rollout to NEW2 stops (exit 1)" "$RC $(state)" \
+	"1 stopped 2 ex1:moved ex2:moved ex3:pending"
 check "--abort puts the members that moved back" cf rollout "$NS" --abort --json
 valid "rollout --abort --json: valid against its schema" rollout-run
-expect_eq "abort --json: aborted, Users all NEW2 (old)" \
+expect_eq "abort --json: aborted, Users all NEW (old)" \
 	"$(jq -c '[.State, ([.Users[] | .Is] | unique)]' "$OUT")" '["aborted",["old"]]'
-expect_eq "abort: everyone serves NEW2 again" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
+expect_eq "abort: everyone serves NEW again" "$(served)" "$(all "$NEW" "$NEW" "$NEW")"
 expect_eq "abort: the state" "$(state)" "aborted 2 ex1:reverted ex2:reverted ex3:pending"
 check_fails "abort twice is refused" 1 "aborted already" cf rollout "$NS" --abort
-expect_eq "abort: the desired certificate is NEW2 again" \
-	"$(jq -r --arg ns "$NS" '.namespaces[] | select(.name == $ns) | .desired' "$F")" "$NEW2"
+expect_eq "abort: the desired certificate is NEW again" \
+	"$(jq -r --arg ns "$NS" '.namespaces[] | select(.name == $ns) | .desired' "$F")" "$NEW"
 
 e2e_done
