@@ -184,7 +184,6 @@ record_previous(struct rollout *ro, struct cf_rstate_member *m,
 		cf_rstate_prev_set(m, svc, thumb);
 	}
 	free(copy);
-	previous_update(&ro->st);
 }
 
 /* A step's failure on target i: pending when it did not answer (only
@@ -234,6 +233,7 @@ wave_transfer(
 			    cf_rstate_find(&ro->st, backend_server(b, i)),
 			    &r[i]);
 	}
+	previous_update(&ro->st); /* once a wave: it compares all pairs */
 	if (todo > 0 && copy_run(ro->src, b, &job, x, NULL, &why) == -1) {
 		cf_error_prefix(&why, "%s: ", ro->st.from);
 		for (i = 0; i < n; i++)
