@@ -199,6 +199,23 @@ expect_eq "dry run and bad input: no store and no fleet file changed" "$(snapsho
 run cf status "$NS" --json
 expect_eq "status before any rollout: no desired certificate, members agree: exit 0" \
 	"$RC $(jq -c '[.Items[0].Desired, .Items[0].Converged]' "$OUT")" '0 [null,true]'
+run cf status
+if [ "$RC" = 0 ] && grep -q "^$NS: desired none (never rolled out; the servers must agree); converged$" "$OUT" &&
+	[ "$(grep -Ec "^ex[123] +- +- +- +- +https ${OLD:0:8} ok " "$OUT")" = 3 ]; then
+	pass "status of every namespace, as a table: a row per server, what https serves"
+else
+	fail "status of every namespace, as a table: a row per server, what https serves" "exit $RC"
+	show "$OUT"
+fi
+check_fails "status of an unknown namespace" 1 "nope.example.com: no such namespace" \
+	cf status nope.example.com
+check_fails "status takes one namespace" 2 "at most one NAMESPACE" cf status a b
+cf import "$P/ec.pem" "$P/ec.key" "$P/chain.pem" --services https --force --server ex3 >/dev/null
+run cf status "$NS" --json
+expect_eq "status: ex3 serves another certificate, members disagree: exit 1" \
+	"$RC $(jq -c '[.Items[0].Converged, (.Items[0].Members[] | select(.Server == "ex3") | .Services[0].Ok)]' "$OUT")" \
+	'1 [false,false]'
+cf enable "$OLD" --services https --force --server ex3 >/dev/null
 
 # ---- wave 2 fails at ex3's reload: reverted, stopped --------------------------
 mv "$S/ex3/nginx/nginx.pid" "$S/ex3/nginx/nginx.pid.away"
