@@ -129,7 +129,18 @@ check "id" cf id --json
 ID=$(jq -r .Fingerprint "$OUT")
 for n in ex1 ex2 ex3; do
 	agent_conf "$n" "${AGPORT[$n]}"
+	cfd init --config "$T/$n.conf" >/dev/null 2>&1
+	AFP[$n]=$(cfd fingerprint --config "$T/$n.conf")
+done
+# Each agent seals keys that are not exportable to the two others, and
+# opens what they seal: NEW2's key travels sealed, agent to agent.
+for n in ex1 ex2 ex3; do
+	peers=
+	for o in ex1 ex2 ex3; do
+		[ "$o" = "$n" ] || peers+="${peers:+,}${AFP[$o]}"
+	done
 	cat >>"$T/$n.conf" <<-EOF
+		transfer_peers = $peers
 
 		[service https]
 		kind = nginx
@@ -141,17 +152,15 @@ for n in ex1 ex2 ex3; do
 		name = $NS
 		timeout = 10
 	EOF
-	cfd init --config "$T/$n.conf" >/dev/null 2>&1
 	cfd authorize "$ID" --role admin --config "$T/$n.conf" >/dev/null
 	agent_start "$n" || e2e_done
-	check "fleet add $n" cf fleet add "$n" "127.0.0.1:${AGPORT[$n]}" \
-		--fingerprint "$(cfd fingerprint --config "$T/$n.conf")"
+	check "fleet add $n" cf fleet add "$n" "127.0.0.1:${AGPORT[$n]}" --fingerprint "${AFP[$n]}"
 	check "$n: OLD with its chain on https" cf import "$P/leaf.pem" "$P/leaf.key" \
 		"$P/chain.pem" --services https --force --server "$n"
 done
-check "ex1: NEW and NEW2 (exportable), no services" \
-	cf import "$P/new.pem" "$P/new.key" "$P/new2.pem" "$P/new2.key" "$P/chain.pem" \
-	--exportable --server ex1
+check "ex1: NEW (exportable) and NEW2 (not exportable), no services" \
+	cf import "$P/new.pem" "$P/new.key" "$P/chain.pem" --exportable --server ex1
+check "ex1: NEW2, its key not exportable" cf import "$P/new2.pem" "$P/new2.key" --server ex1
 check "namespace of the three, waves 1,100%, via haproxy" \
 	cf namespace add "$NS" --servers ex1,ex2,ex3 --via "127.0.0.1:$LB" --waves 1,100%
 
@@ -183,6 +192,8 @@ state() {
 # ---- dry run and bad input: nothing changes ---------------------------------
 BEFORE=$(snapshot)
 check "dry run" cf rollout "$NS" --certificate "$NEW" --dry-run --ca-file "$ROOT"
+run cf rollout "$NS" --certificate "$NEW2" --dry-run --json
+expect_eq "dry run of NEW2: from ex1, sealed agent to agent" "$RC $(jq -r '"\(.From) \(.Transfer)"' "$OUT")" "0 ex1 sealed"
 check_fails "an unknown namespace" 1 'nope.example.com: no such namespace' \
 	cf rollout nope.example.com --certificate "$NEW"
 check_fails "--from a server that does not hold it" 1 "ex2: $NEW: not held there" \
@@ -290,12 +301,15 @@ EOF
 python3 "$T/sampler.py" 127.0.0.1 "$LB" "$NS" "$T/sampler.stop" "$T/samples" &
 SAMPLER_PID=$!
 wait_until 10 test -s "$T/samples" || fail "sampler: no sample within 10 s"
-check "healthy: rollout to NEW2 in two waves, soak 1s" \
+check "healthy: rollout to NEW2 (sealed) in two waves, soak 1s" \
 	cf rollout "$NS" --certificate "$NEW2" --ca-file "$ROOT" --soak 1
 touch "$T/sampler.stop"
 wait "$SAMPLER_PID"
 SAMPLER_PID=
 expect_eq "healthy: all three serve NEW2" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
+expect_eq "healthy: NEW2 arrived sealed: with its key, still not exportable" \
+	"$(cf get "$NEW2" --server ex3 --json | jq -c '.Items[0] | [.HasPrivateKey, .PrivateKeyExportable]')" \
+	'[true,false]'
 if grep -q "^wave 1 of 2: ex1$" "$OUT" && grep -q "^wave 2 of 2: ex2,ex3$" "$OUT" &&
 	grep -q "via 127.0.0.1:$LB: .*${NEW2:0:8} (new)" "$OUT" && grep -q "^  soak 1s$" "$OUT" &&
 	grep -q "done, 3 servers moved" "$OUT"; then
