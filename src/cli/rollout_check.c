@@ -221,13 +221,13 @@ via_judge(const struct rollout *ro, const struct test_opts *o,
 	else
 		is = "other";
 	users_count(users, j, is);
-	if (is[0] == 'o' && is[1] == 't')
+	if (strcmp(is, "other") == 0)
 		return cf_errorf(why, CF_E_MISMATCH,
 		    "through %s: %.8s served, neither the new certificate nor "
 		    "one the members had",
 		    ro->ns->via, j->result.thumbprint);
-	if (is[0] != 'n')
-		return 0;
+	if (strcmp(is, "new") != 0)
+		return 0; /* an old one is what users had */
 	test_judge(j, o, time(NULL), &v);
 	if (!v.valid) {
 		reasons = test_reasons_text(&v);

@@ -95,7 +95,8 @@ out:
  * Reverts the members of wave (0: all) that moved or failed: moved ones
  * become reverted (step what: "revert" or "abort"); a failed one keeps
  * its failure, or with abort becomes reverted.  A revert that fails
- * leaves the member failed at "revert".  How many could not be put back.
+ * leaves the member failed (at "revert", or at the step that failed
+ * before, the revert's reason added).  How many could not be put back.
  */
 size_t
 rollout_revert(
@@ -104,7 +105,7 @@ rollout_revert(
 	struct cf_rstate_member *m;
 	struct cf_error why;
 	size_t i, failed = 0;
-	char *msg;
+	char *msg, *step;
 	int rc;
 
 	for (i = 0; i < ro->st.n; i++) {
@@ -113,11 +114,21 @@ rollout_revert(
 		    !cf_rstate_member_reverts(m))
 			continue;
 		if (revert_one(ro, m, &why) == -1) {
+			/* a failed member keeps the step that failed */
 			failed++;
-			msg = xasprintf("put back: %s", why.msg);
+			msg = m->state == CF_RM_FAILED
+				  ? xasprintf("%s; and it could not be put "
+					      "back: %s",
+					m->error ? m->error : "", why.msg)
+				  : xasprintf(
+					"could not be put back: %s", why.msg);
+			step = m->state == CF_RM_FAILED && m->step
+				   ? xstrdup(m->step)
+				   : xstrdup("revert");
 			rc = rollout_mark(
-			    ro, m->name, CF_RM_FAILED, "revert", msg, err);
+			    ro, m->name, CF_RM_FAILED, step, msg, err);
 			free(msg);
+			free(step);
 		} else if (m->state == CF_RM_MOVED ||
 			   strcmp(what, "abort") == 0)
 			rc = rollout_mark(
