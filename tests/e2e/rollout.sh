@@ -19,7 +19,8 @@
 #     serves now is said);
 #   - with ex3's agent stopped a rollout stops with ex3 pending (ex1 and
 #     ex2 moved, not reverted); --resume moves ex3 once it is back; after
-#     another such partial rollout --abort puts them back (by handshake).
+#     another such partial rollout --abort puts them back (by handshake);
+#   - a CLI killed (SIGKILL) in the soak after wave 1: --resume finishes.
 #
 #   CERTFLEET=$PWD/build/certfleet bash tests/e2e/rollout.sh
 # shellcheck source-path=SCRIPTDIR
@@ -378,5 +379,23 @@ expect_eq "abort: the state" "$(state)" "aborted 2 ex1:reverted ex2:reverted ex3
 check_fails "abort twice is refused" 1 "aborted already" cf rollout "$NS" --abort
 expect_eq "abort: the desired certificate is NEW again" \
 	"$(jq -r --arg ns "$NS" '.namespaces[] | select(.name == $ns) | .desired' "$F")" "$NEW"
+
+# ---- a CLI killed in the soak after wave 1: --resume finishes ------------------
+agent_start ex3 || e2e_done
+"$CERTFLEET" rollout "$NS" --certificate "$NEW2" --ca-file "$ROOT" --soak 3 >"$T/killed.out" 2>&1 &
+KILLED=$!
+if wait_until 30 grep -q "^  soak 3s$" "$T/killed.out"; then
+	kill -KILL "$KILLED"
+	wait "$KILLED" 2>/dev/null
+	expect_eq "killed in the soak: the state says running, ex1 moved" \
+		"$(state)" "running 1 ex1:moved ex2:waiting ex3:waiting"
+else
+	fail "killed in the soak: the rollout never reached its soak"
+	show "$T/killed.out"
+	kill -KILL "$KILLED" 2>/dev/null
+fi
+check "--resume after the CLI was killed finishes it" cf rollout "$NS" --resume --ca-file "$ROOT"
+expect_eq "resumed: all three serve NEW2, done" "$(served) $(state)" \
+	"$(all "$NEW2" "$NEW2" "$NEW2") done 2 ex1:moved ex2:moved ex3:moved"
 
 e2e_done
