@@ -14,6 +14,7 @@
 #   - a healthy rollout to a third certificate (soak 1s) while a sampler
 #     connects through haproxy the whole time: every sample is the old or
 #     the new certificate;
+#   - a balancer that serves a third certificate fails wave 1 at via;
 #   - a certificate that does not name the namespace fails the canary's
 #     test and is put back (a namespace without balancer: what its server
 #     serves now is said);
@@ -65,7 +66,7 @@ valid() {
 }
 
 NS=mail.example.com
-read -r -d '' N1 N2 N3 LB A1 A2 A3 < <(free_ports 7) || true
+read -r -d '' N1 N2 N3 LB A1 A2 A3 OTHER < <(free_ports 8) || true
 declare -A NPORT=([ex1]=$N1 [ex2]=$N2 [ex3]=$N3) AGPORT=([ex1]=$A1 [ex2]=$A2 [ex3]=$A3)
 
 P=$T/pki
@@ -341,6 +342,30 @@ else
 fi
 expect_eq "wrong name: every nginx still serves NEW2" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
 check "namespace remove web.example.com" cf namespace remove web.example.com
+
+# ---- a balancer that serves another certificate: wave 1 fails at via ------
+mkdir -p "$S/other"
+srv_nginx_start "$S/other/nginx" "$OTHER" "$P/ec.pem" "$P/ec.key" "$NS" ||
+	fail "an nginx that serves the EC certificate"
+check "namespace set --via: a balancer that serves another certificate" \
+	cf namespace set "$NS" --via "127.0.0.1:$OTHER"
+run cf rollout "$NS" --certificate "$NEW" --ca-file "$ROOT"
+if [ "$RC" = 1 ] &&
+	grep -q "wave 1: via: through 127.0.0.1:$OTHER: .* served, neither the new certificate nor one the members had" "$ERR" &&
+	grep -q "wave 1 (ex1) put back on the previous certificate" "$ERR"; then
+	pass "other behind the balancer: wave 1 fails at via, ex1 put back"
+else
+	fail "other behind the balancer: wave 1 fails at via, ex1 put back" "exit $RC"
+	show "$ERR"
+fi
+expect_eq "other behind the balancer: every nginx serves NEW2, stopped in wave 1" \
+	"$(served) $(state)" "$(all "$NEW2" "$NEW2" "$NEW2") stopped 1 ex1:reverted ex2:waiting ex3:waiting"
+check "namespace set --via back to haproxy" cf namespace set "$NS" --via "127.0.0.1:$LB"
+expect_eq "namespace set keeps the rollout's state" "$(state)" "stopped 1 ex1:reverted ex2:waiting ex3:waiting"
+check "--abort with nothing moved" cf rollout "$NS" --abort
+expect_eq "abort: aborted, NEW2 desired" \
+	"$(state) $(jq -r --arg ns "$NS" '.namespaces[] | select(.name == $ns) | .desired' "$F")" \
+	"aborted 1 ex1:reverted ex2:waiting ex3:waiting $NEW2"
 
 # ---- a member down: pending, --resume once it is back; --abort --------------
 agent_stop ex3
