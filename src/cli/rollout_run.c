@@ -186,16 +186,23 @@ record_previous(struct rollout *ro, struct cf_rstate_member *m,
 	free(copy);
 }
 
-/* A step's failure on target i: pending when it did not answer (only
- * a transport error before anything was deployed), else failed. */
+/*
+ * A step's failure on target i: pending when the member did not answer,
+ * else failed.  Before anything is deployed (may_pend 1) any transport
+ * error is taken for that; at the deployment (may_pend 0) only a
+ * connection that could not be made (the request never left), as an
+ * agent's deployment failing is an I/O error too.
+ */
 static int
 step_failed(struct rollout *ro, struct backend *b, size_t i, const char *step,
     const struct cf_error *why, int may_pend, struct cf_error *err)
 {
-	enum cf_rstate_mstate to =
-	    may_pend && why->code == CF_E_IO ? CF_RM_PENDING : CF_RM_FAILED;
+	int unreached = why->code == CF_E_IO &&
+			(may_pend || strncmp(why->msg, "cannot connect to ",
+					 strlen("cannot connect to ")) == 0);
 
-	return rollout_mark(ro, backend_server(b, i), to, step, why->msg, err);
+	return rollout_mark(ro, backend_server(b, i),
+	    unreached ? CF_RM_PENDING : CF_RM_FAILED, step, why->msg, err);
 }
 
 /*
