@@ -70,10 +70,10 @@ read -r -d '' N1 N2 N3 LB A1 A2 A3 OTHER < <(free_ports 8) || true
 declare -A NPORT=([ex1]=$N1 [ex2]=$N2 [ex3]=$N3) AGPORT=([ex1]=$A1 [ex2]=$A2 [ex3]=$A3)
 
 P=$T/pki
-make_pki "$P" && make_leaf "$P" new 3001 && make_leaf "$P" new2 3002 || {
-	fail pki "make_pki failed"
+if ! { make_pki "$P" && make_leaf "$P" new 3001 && make_leaf "$P" new2 3002; }; then
+	fail pki "make_pki or make_leaf failed"
 	e2e_done
-}
+fi
 OLD=$(thumb "$P/leaf.pem")
 NEW=$(thumb "$P/new.pem")
 NEW2=$(thumb "$P/new2.pem")
