@@ -1,41 +1,48 @@
 /*
  * cmd_rollout.c - certfleet rollout NAMESPACE --certificate THUMB
- * [--from SERVER] [--waves ...] [--soak ...] --dry-run: the plan of a
- * staged rollout on the file registry.  It resolves the namespace's
- * members, asks the source whether it holds the certificate with its
- * key, splits the members into waves (rollout_plan.c) and prints them,
- * with the services, the soak time, the balancer checked after each
- * wave and whether each member holds the certificate already.
- *
- * Only the plan is built: without --dry-run the command refuses (exit
- * 2), so nothing half-built can change a farm.  The plan asks agents
- * only to read (get); no store changes.
+ * [--from SERVER] [--waves ...] [--soak ...] [--dry-run], and rollout
+ * NAMESPACE --resume | --abort: a staged rollout on the file registry.
+ * This file resolves the namespace's members, asks the source whether
+ * it holds the certificate with its key and splits the members into
+ * waves (rollout_plan.c); with --dry-run it prints that plan (asking
+ * agents only to read), otherwise rollout_run.c moves the members and
+ * keeps the state in the namespace's object of the fleet file.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "cli.h"
 #include "copy.h"
 #include "fleet.h"
 #include "output.h"
+#include "rollout.h"
 #include "rollout_plan.h"
 
 static const char usage[] =
-    "Usage: certfleet rollout NAMESPACE --certificate THUMBPRINT "
-    "--dry-run\n"
-    "         [--from SERVER] [--waves 1,50%,100%] [--soak 30s] [--json]\n"
-    "Prints the plan of moving the namespace's servers to the certificate\n"
-    "in waves (the namespace's, or --waves; see certfleet help namespace):\n"
-    "each wave's servers, the services, the soak time after each wave and\n"
-    "the balancer (--via) checked, whether each server holds the\n"
-    "certificate already and what its services have now.  The source\n"
-    "(--from, default the first server of the namespace that holds it)\n"
-    "must hold it with its key.\n"
-    "Only --dry-run is built: it reads and changes nothing.  Without it\n"
-    "rollout refuses (exit 2); move servers with certfleet copy or replace.\n";
+    "Usage: certfleet rollout NAMESPACE --certificate THUMBPRINT\n"
+    "         [--from SERVER] [--waves 1,50%,100%] [--soak 30s]\n"
+    "         [--ca-file FILE] [--dry-run] [--json]\n"
+    "       certfleet rollout NAMESPACE --resume | --abort [--ca-file FILE]\n"
+    "Moves the namespace's servers to the certificate in waves (the\n"
+    "namespace's, or --waves): each server gets it from the source (--from,\n"
+    "default the first server of the namespace that holds it with its key)\n"
+    "as copy does, has it assigned to the namespace's services, deployed\n"
+    "and checked.  After each wave every server of it must serve it on\n"
+    "every service (handshakes from here, judged against --ca-file or the\n"
+    "system's roots), connections through the balancer (--via) must show\n"
+    "only the new or the old certificate, and the soak time passes.\n"
+    "A failure puts the wave back on the previous certificate and stops\n"
+    "(exit 1); a server that does not answer is pending.  --resume goes\n"
+    "on where it stopped, --abort puts every server that moved back.  The\n"
+    "old certificate stays in every store.  certfleet status shows where\n"
+    "it stands.  --dry-run prints the plan and changes nothing.\n";
 
 const struct option cli_rollout_opts[] = {
     CLI_COMMON_OPTS,
@@ -44,17 +51,21 @@ const struct option cli_rollout_opts[] = {
     {"waves", required_argument, NULL, 'w'},
     {"soak", required_argument, NULL, 'k'},
     {"dry-run", no_argument, NULL, 'n'},
+    {"resume", no_argument, NULL, 'r'},
+    {"abort", no_argument, NULL, 'a'},
+    {"ca-file", required_argument, NULL, 'C'},
     {NULL, 0, NULL, 0},
 };
 
 struct rollout_args {
-	const char *ns, *thumb, *from, *waves, *soak;
-	int dry_run;
+	const char *ns, *thumb, *from, *waves, *soak, *ca_file;
+	int dry_run, resume, abort;
 };
 
 /* What the plan found: the namespace (with the overrides), its members,
  * the waves, the source and what every member answered. */
 struct plan {
+	char *path;
 	struct fleet *f;
 	const struct fleet_ns *ns;
 	struct client_target *t;
@@ -74,8 +85,8 @@ parse(int argc, char **argv, struct rollout_args *a)
 	int c;
 
 	memset(a, 0, sizeof(*a));
-	while ((c = getopt_long(
-		    argc, argv, ":hc:f:w:k:n", cli_rollout_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hc:f:w:k:nraC:", cli_rollout_opts,
+		    NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		if (c == 'h') {
@@ -91,13 +102,27 @@ parse(int argc, char **argv, struct rollout_args *a)
 			a->soak = optarg;
 		else if (c == 'n')
 			a->dry_run = 1;
+		else if (c == 'r')
+			a->resume = 1;
+		else if (c == 'a')
+			a->abort = 1;
+		else if (c == 'C')
+			a->ca_file = optarg;
 		else
 			return cli_bad_option("rollout", c, argv);
 	}
 	if (optind != argc - 1)
 		return cli_usage("rollout", "name one NAMESPACE");
 	a->ns = argv[optind];
-	if (a->thumb == NULL)
+	if (a->resume + a->abort + a->dry_run > 1)
+		return cli_usage("rollout", "give one of --resume, --abort and "
+					    "--dry-run");
+	if ((a->resume || a->abort) &&
+	    (a->from != NULL || a->waves != NULL || a->soak != NULL))
+		return cli_usage("rollout", "--resume and --abort go on with "
+					    "the rollout's own source, waves "
+					    "and soak");
+	if (a->thumb == NULL && !a->resume && !a->abort)
 		return cli_usage("rollout", "--certificate THUMBPRINT is "
 					    "required");
 	if (cli.server != NULL || cli.store != NULL)
@@ -106,10 +131,6 @@ parse(int argc, char **argv, struct rollout_args *a)
 	if (a->from != NULL &&
 	    (strchr(a->from, ',') != NULL || strcmp(a->from, "all") == 0))
 		return cli_usage("rollout", "--from names one agent");
-	if (!a->dry_run)
-		return cli_usage("rollout",
-		    "rollout without --dry-run is not built yet; use "
-		    "certfleet copy/replace");
 	return 0;
 }
 
@@ -123,13 +144,10 @@ load_namespace(
     const struct rollout_args *a, struct plan *p, struct cf_error *err)
 {
 	struct fleet_ns in;
-	char *path = fleet_path(0, err);
 
-	if (path == NULL || (p->f = fleet_load(path, err)) == NULL) {
-		free(path);
+	if ((p->path = fleet_path(0, err)) == NULL ||
+	    (p->f = fleet_load(p->path, err)) == NULL)
 		return -1;
-	}
-	free(path);
 	if ((p->ns = fleet_ns_find(p->f, a->ns)) == NULL)
 		return cf_errorf(err, CF_E_NOTFOUND,
 		    "%s: no such namespace (certfleet namespace list shows "
@@ -414,6 +432,133 @@ plan_free(struct plan *p)
 	free(p->w);
 	free(p->from);
 	fleet_free(p->f);
+	free(p->path);
+}
+
+/* The namespace's rollout state from the fleet file into *st (none:
+ * CF_RS_NONE); 0 or -1 with err. */
+static int
+load_state(const struct plan *p, struct cf_rstate *st, struct cf_error *err)
+{
+	memset(st, 0, sizeof(*st));
+	if (p->ns->rollout == NULL)
+		return 0;
+	if (cf_rstate_parse(p->ns->rollout, st, err) == -1)
+		return cf_error_prefix(err, "%s: ", p->ns->name);
+	return 0;
+}
+
+/*
+ * --resume and --abort: the rollout of the state; a --certificate given
+ * must name its certificate.  --resume asks its source for it again.
+ * 0 or an exit status.
+ */
+static int
+prepare_again(struct rollout_args *a, struct plan *p, struct cf_rstate *st)
+{
+	struct cf_error err;
+
+	cf_error_clear(&err);
+	if ((a->resume ? cf_rstate_check_resume(st, p->ns->name, &err)
+		       : cf_rstate_check_abort(st, p->ns->name, &err)) == -1)
+		return cli_fail("rollout", &err);
+	if (a->thumb != NULL &&
+	    strncmp(st->certificate, a->thumb, strlen(a->thumb)) != 0)
+		return cli_usage("rollout",
+		    "%s: the rollout under way is of %.8s, not %s", p->ns->name,
+		    st->certificate, a->thumb);
+	a->thumb = st->certificate;
+	a->from = st->from;
+	return a->resume ? ask_source(a, p) : 0;
+}
+
+/*
+ * A new rollout: refused while another is running or stopped; the
+ * source found (ask_members, ask_source) before anything changes.
+ * 0 or an exit status.
+ */
+static int
+prepare_new(struct rollout_args *a, struct plan *p, const struct cf_rstate *st)
+{
+	struct cf_error err;
+	int rc;
+
+	cf_error_clear(&err);
+	if (cf_rstate_check_start(st, p->ns->name, &err) == -1)
+		return cli_fail("rollout", &err);
+	if ((rc = ask_members(a, p)) != 0 ||
+	    (a->from != NULL && (rc = ask_source(a, p)) != 0))
+		return rc;
+	return 0;
+}
+
+/* Runs the rollout the options say on the plan's namespace. */
+static int
+run(struct rollout_args *a, struct plan *p)
+{
+	struct rollout ro;
+	struct cf_error err;
+	int rc;
+
+	memset(&ro, 0, sizeof(ro));
+	cf_error_clear(&err);
+	if (load_state(p, &ro.st, &err) == -1) {
+		rc = cli_fail("rollout", &err);
+		goto out;
+	}
+	rc = a->resume || a->abort ? prepare_again(a, p, &ro.st)
+				   : prepare_new(a, p, &ro.st);
+	if (rc != 0)
+		goto out;
+	if (!a->abort && p->src == NULL &&
+	    (rc = copy_open_agents("rollout", p->from, &p->src)) != 0)
+		goto out;
+	ro.path = p->path;
+	ro.ns = p->ns;
+	ro.src = p->src;
+	ro.v = p->v;
+	ro.ca_file = a->ca_file;
+	ro.timeout_s = 5;
+	if (a->abort)
+		rc = rollout_abort(&ro);
+	else if (a->resume)
+		rc = rollout_resume(&ro);
+	else {
+		cf_rstate_clear(&ro.st);
+		ro.st.from = xstrdup(p->from);
+		rc = rollout_start(&ro, p->t, p->n, p->w, p->nw);
+	}
+out:
+	json_decref(ro.users);
+	cf_rstate_clear(&ro.st);
+	return rc;
+}
+
+/*
+ * One rollout at a time from this fleet file: a second CLI that would
+ * --resume the rollout a first one still moves (its state says running,
+ * as a killed one's does) is refused.  The lock (FLEET.rollout.lock,
+ * flock) goes with the process, however it ends.  The descriptor, or -1
+ * with err.
+ */
+static int
+lock_fleet(const char *path, struct cf_error *err)
+{
+	char *lock = xasprintf("%s.rollout.lock", path);
+	int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd == -1)
+		cf_errorf(err, CF_E_IO, "%s: %s", lock, strerror(errno));
+	else if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		cf_errorf(err, CF_E_CONFLICT,
+		    "another certfleet rollout runs on %s now; wait for it "
+		    "(certfleet status shows where it stands)",
+		    path);
+		close(fd);
+		fd = -1;
+	}
+	free(lock);
+	return fd;
 }
 
 int
@@ -422,14 +567,25 @@ cmd_rollout(int argc, char **argv)
 	struct rollout_args a;
 	struct plan p;
 	struct cf_error err;
-	int rc;
+	char *path = NULL;
+	int rc, lock = -1;
 
 	memset(&p, 0, sizeof(p));
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
 	cf_error_clear(&err);
-	if (load_namespace(&a, &p, &err) == -1 || plan_waves(&p, &err) == -1) {
+	if (!a.dry_run && ((path = fleet_path(0, &err)) == NULL ||
+			      (lock = lock_fleet(path, &err)) == -1)) {
 		rc = cli_fail("rollout", &err);
+		goto out;
+	}
+	if (load_namespace(&a, &p, &err) == -1 ||
+	    (!a.resume && !a.abort && plan_waves(&p, &err) == -1)) {
+		rc = cli_fail("rollout", &err);
+		goto out;
+	}
+	if (!a.dry_run) {
+		rc = run(&a, &p);
 		goto out;
 	}
 	if ((rc = ask_members(&a, &p)) != 0 ||
@@ -441,5 +597,8 @@ cmd_rollout(int argc, char **argv)
 		print_table(&p);
 out:
 	plan_free(&p);
+	if (lock != -1)
+		close(lock);
+	free(path);
 	return rc;
 }

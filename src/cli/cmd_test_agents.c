@@ -58,15 +58,10 @@ agent_hosts(const struct backend *b)
 	return hosts;
 }
 
-/*
- * The endpoints of every service that has a check address, on every
- * target that answered, with their jobs (*eps and *jobs new, as many as
- * returned).
- */
-static size_t
-collect(const struct backend *b, const struct backend_reply *r,
+size_t
+test_collect(const struct backend *b, const struct backend_reply *r,
     const struct test_opts *o, const struct cf_probe_ctx *ctx,
-    struct endpoint **eps, struct probe_job **jobs)
+    struct test_endpoint **eps, struct probe_job **jobs)
 {
 	char **hosts = agent_hosts(b);
 	size_t i, k, n = 0, max = 0;
@@ -122,7 +117,7 @@ assigned_text(const struct cf_service_view *v, const struct probe_job *j)
 
 /* Row cell and JSON element of one probed endpoint. */
 static void
-endpoint_row(const struct backend *b, const struct endpoint *e,
+endpoint_row(const struct backend *b, const struct test_endpoint *e,
     const struct probe_job *j, const struct verdict *v, char **cell, json_t *a)
 {
 	const struct cf_probe *p = &j->result;
@@ -184,8 +179,8 @@ print_under(const struct test_opts *o, size_t warn)
  */
 static void
 print_summary(const struct backend *b, const struct test_opts *o,
-    const struct endpoint *eps, const struct verdict *v, size_t n, size_t nseen,
-    size_t unreached)
+    const struct test_endpoint *eps, const struct verdict *v, size_t n,
+    size_t nseen, size_t unreached)
 {
 	size_t i, bad = 0, warn = 0, named = 0;
 
@@ -224,7 +219,7 @@ print_summary(const struct backend *b, const struct test_opts *o,
 
 /* One line on stderr per endpoint that is not valid. */
 static void
-report_invalid(const struct backend *b, const struct endpoint *eps,
+report_invalid(const struct backend *b, const struct test_endpoint *eps,
     const struct verdict *v, size_t n)
 {
 	size_t i;
@@ -244,7 +239,7 @@ report_invalid(const struct backend *b, const struct endpoint *eps,
  * how many. */
 static size_t
 agents_rows(const struct backend *b, const struct backend_reply *r,
-    const struct test_opts *o, const struct endpoint *eps,
+    const struct test_opts *o, const struct test_endpoint *eps,
     const struct probe_job *jobs, const struct verdict *v, size_t n,
     char **cells, json_t *checked, json_t *unchecked)
 {
@@ -271,7 +266,7 @@ agents_rows(const struct backend *b, const struct backend_reply *r,
  * well. */
 static int
 agents_report(const struct backend *b, const struct backend_reply *r,
-    const struct test_opts *o, const struct endpoint *eps,
+    const struct test_opts *o, const struct test_endpoint *eps,
     const struct probe_job *jobs, size_t n)
 {
 	static const char *const headers[NCOLS] = {"Server", "Service",
@@ -335,6 +330,18 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 	return ok;
 }
 
+void
+test_endpoints_free(struct test_endpoint *eps, size_t n)
+{
+	size_t i;
+
+	for (i = 0; eps != NULL && i < n; i++) {
+		free(eps[i].host);
+		free(eps[i].where);
+	}
+	free(eps);
+}
+
 /* Without --via: every server's services, probed from here. */
 int
 test_agents(const struct test_opts *o)
@@ -343,9 +350,9 @@ test_agents(const struct test_opts *o)
 	struct backend_reply *r = NULL;
 	struct backend *b = NULL;
 	struct cf_probe_ctx *ctx = NULL;
-	struct endpoint *eps = NULL;
+	struct test_endpoint *eps = NULL;
 	struct probe_job *jobs = NULL;
-	size_t i, n = 0;
+	size_t n = 0;
 	int rc;
 
 	if ((ctx = test_roots_new(o)) == NULL)
@@ -357,18 +364,14 @@ test_agents(const struct test_opts *o)
 	r = backend_replies_new(b);
 	backend_run(b, BACKEND_SERVICES, &req, r);
 	rc = backend_fail_all(b, "test", r, NULL);
-	n = collect(b, r, o, ctx, &eps, &jobs);
+	n = test_collect(b, r, o, ctx, &eps, &jobs);
 	probe_pool_run(jobs, n, 0, isatty(STDERR_FILENO) && n > 1);
 	if (o->plugin)
 		rc = test_plugin_agents(b, r, o, eps, jobs, n);
 	else if (!agents_report(b, r, o, eps, jobs, n) && rc == 0)
 		rc = 1;
 out:
-	for (i = 0; i < n; i++) {
-		free(eps[i].host);
-		free(eps[i].where);
-	}
-	free(eps);
+	test_endpoints_free(eps, n);
 	probe_jobs_clear(jobs, n);
 	free(jobs);
 	if (b != NULL)

@@ -9,8 +9,15 @@
  *    "groups": [{"name": "web", "members": ["ex1", "ex2"]}],
  *    "namespaces": [{"name": "mail.example.com", "servers": ["@web"],
  *                    "services": ["https"], "via": "10.0.0.9:443",
- *                    "waves": ["1", "100%"], "soak": 0}]}
+ *                    "waves": ["1", "100%"], "soak": 0,
+ *                    "desired": THUMB, "rollout": {...}}]}
  * A file without groups or namespaces (the first format) loads as is.
+ * "desired" is the certificate a namespace's members must serve (set by
+ * `rollout`; absent before the first), "rollout" where the last rollout
+ * stands: its state, wave, source, waves and soak, and per member its
+ * wave, state, last step and error, when it last answered and what each
+ * service had before (rollout_state.h has the schema).  Both are kept
+ * when the namespace is changed with `namespace set`.
  */
 #ifndef CF_FLEET_H
 #define CF_FLEET_H
@@ -107,6 +114,8 @@ struct fleet_ns {
 	char *via;
 	char *waves;
 	long soak_s;
+	char *desired;   /* full thumbprint, or NULL: never rolled out */
+	json_t *rollout; /* the file's "rollout" (rollout_state.h), or NULL */
 };
 #define FLEET_NS_SERVICES "https"
 #define FLEET_NS_WAVES "1,100%"
@@ -123,6 +132,13 @@ const struct fleet_ns *fleet_ns_find(const struct fleet *f, const char *name);
  */
 int fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
     struct cf_error *err);
+/*
+ * Sets namespace name's desired certificate (NULL: none) and rollout
+ * state (stolen; NULL: none).  CF_E_NOTFOUND when there is no such
+ * namespace (then rollout is freed).
+ */
+int fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
+    json_t *rollout, struct cf_error *err);
 /* Removes namespace name; CF_E_NOTFOUND when none. */
 int fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err);
 

@@ -12,6 +12,7 @@
 
 #include "csr.h"
 #include "fleet_int.h"
+#include "rollout_state.h"
 #include "service.h"
 #include "util.h"
 
@@ -26,6 +27,8 @@ fleet_ns_clear(struct fleet_ns *ns)
 	free(ns->services);
 	free(ns->via);
 	free(ns->waves);
+	free(ns->desired);
+	json_decref(ns->rollout);
 	memset(ns, 0, sizeof(*ns));
 }
 
@@ -282,6 +285,11 @@ fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
 	if (ns_check(f, ns, &next, err) == -1)
 		return -1;
 	if (old != NULL) {
+		/* a change of the namespace keeps where it stands */
+		next.desired = old->desired;
+		next.rollout = old->rollout;
+		old->desired = NULL;
+		old->rollout = NULL;
 		fleet_ns_clear(old);
 		*old = next;
 		return 0;
@@ -321,13 +329,58 @@ fleet_ns_naming(const struct fleet *f, const char *item)
 	return names;
 }
 
+int
+fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
+    json_t *rollout, struct cf_error *err)
+{
+	struct fleet_ns *ns = (struct fleet_ns *)fleet_ns_find(f, name);
+
+	if (ns == NULL) {
+		json_decref(rollout);
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: no such namespace (removed meanwhile?)", name);
+	}
+	free(ns->desired);
+	ns->desired = desired != NULL ? xstrdup(desired) : NULL;
+	json_decref(ns->rollout);
+	ns->rollout = rollout;
+	return 0;
+}
+
 json_t *
 fleet_ns_file_json(const struct fleet_ns *ns)
 {
-	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I}", "name", ns->name,
-	    "servers", fleet_list_json(ns->servers), "services",
+	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I, s:s*, s:O*}", "name",
+	    ns->name, "servers", fleet_list_json(ns->servers), "services",
 	    fleet_list_json(ns->services), "via", ns->via, "waves",
-	    fleet_list_json(ns->waves), "soak", (json_int_t)ns->soak_s);
+	    fleet_list_json(ns->waves), "soak", (json_int_t)ns->soak_s,
+	    "desired", ns->desired, "rollout", ns->rollout);
+}
+
+/* The "desired" and "rollout" of o into the namespace just loaded, each
+ * checked; the message in why. */
+static int
+state_load(struct fleet *f, const char *name, json_t *o, struct cf_error *why)
+{
+	json_t *desired = json_object_get(o, "desired");
+	json_t *rollout = json_object_get(o, "rollout");
+	struct cf_rstate st;
+
+	if (desired != NULL && !json_is_null(desired) &&
+	    (!json_is_string(desired) ||
+		strlen(json_string_value(desired)) != CF_THUMB_LEN ||
+		strspn(json_string_value(desired), "0123456789ABCDEF") !=
+		    CF_THUMB_LEN))
+		return cf_errorf(why, CF_E_PARSE,
+		    "desired: not a thumbprint (40 upper-case hex digits)");
+	if (rollout != NULL && !json_is_null(rollout)) {
+		if (cf_rstate_parse(rollout, &st, why) == -1)
+			return -1;
+		cf_rstate_clear(&st);
+	} else
+		rollout = NULL;
+	return fleet_ns_set_state(
+	    f, name, json_string_value(desired), json_incref(rollout), why);
 }
 
 /* Entry i of the file's "namespaces": the same checks as when it was
@@ -364,8 +417,8 @@ fleet_ns_load(struct fleet *f, size_t i, json_t *o, struct cf_error *err)
 					    : -1;
 	if (fleet_ns_find(f, in.name) != NULL)
 		cf_errorf(&why, CF_E_PARSE, "%s is named twice", in.name);
-	else
-		rc = fleet_ns_put(f, &in, 1, &why);
+	else if ((rc = fleet_ns_put(f, &in, 1, &why)) == 0)
+		rc = state_load(f, in.name, o, &why);
 out:
 	if (rc == -1)
 		cf_errorf(err, CF_E_PARSE, "%s: namespaces[%zu]: %s", f->path,

@@ -197,8 +197,15 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_rollout_opts,
 	.arg = CLI_ARG_NAMESPACE,
 	.nargs = 1,
-	.description = "the plan of moving a namespace to a certificate in "
-		       "waves (--dry-run)"},
+	.description = "move a namespace's servers to a certificate in "
+		       "waves"},
+    {.name = "status",
+	.fn = cmd_status,
+	.opts = cli_status_opts,
+	.arg = CLI_ARG_NAMESPACE,
+	.nargs = 1,
+	.description = "what each namespace's servers serve against the "
+		       "desired certificate"},
     {.name = "store",
 	.fn = cmd_store,
 	.opts = cli_store_opts,

@@ -91,6 +91,28 @@ void test_served_json(
  * on stderr. */
 struct cf_probe_ctx *test_roots_new(const struct test_opts *o);
 
+/* One check endpoint of a server's service. */
+struct test_endpoint {
+	size_t target;                     /* the backend's index */
+	const struct cf_service_view *svc; /* lent from the reply */
+	char *host;                        /* connected to (owned) */
+	char *where;                       /* "HOST:PORT" (owned) */
+};
+struct backend;
+struct backend_reply;
+/*
+ * The endpoints of every service o wants that has a check address, on
+ * every target of b that answered services (r), with a probe job each
+ * (SNI o->ns, o->timeout_s, ctx): *eps and *jobs new, as many as
+ * returned (test_endpoints_free, probe_jobs_clear and free).  A service
+ * that checks on its agent's loopback is reached at the agent's host.
+ * `rollout` and `status` prove what members serve with it too.
+ */
+size_t test_collect(const struct backend *b, const struct backend_reply *r,
+    const struct test_opts *o, const struct cf_probe_ctx *ctx,
+    struct test_endpoint **eps, struct probe_job **jobs);
+void test_endpoints_free(struct test_endpoint *eps, size_t n); /* NULL-safe */
+
 /* --via: counts handshakes through a load balancer; the exit status. */
 int test_via(const struct test_opts *o);
 /* Without --via: every server's services, probed from here; the exit

@@ -71,7 +71,7 @@ sign() {
 run $SCHEMA check-schemas
 expect_eq "schemas: every block of docs/json.md is a valid JSON Schema" \
 	"$RC $(cat "$OUT")" \
-	"0 copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new replace request-complete request-new rollout services store-init test test-via"
+	"0 copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new replace request-complete request-new rollout rollout-run services status store-init test test-via"
 
 # ---- a local store (--store) --------------------------------------------------
 
@@ -233,6 +233,11 @@ check "agents/namespace for a rollout" cf namespace add json-ro.example.com --se
 valid "agents/rollout --dry-run" rollout cf rollout json-ro.example.com --certificate "$TP" --dry-run --json
 expect_eq "agents/rollout: source ex1, both hold it after the copy, one wave each" \
 	"$(jqo '"\(.From) \([.Waves[].Members[] | "\(.Server)=\(.Holds)"] | join(","))"')" "ex1 ex1=true,ex2=true"
+WANT_RC=1 valid "agents/status: exit 1 (ex2's check does not answer)" status \
+	cf status json-ro.example.com --ca-file "$P/root.pem" --json
+expect_eq "agents/status: never rolled out, ex1 serves the leaf, ex2's check fails" \
+	"$(jqo '.Items[0] | "\(.Desired) \(.Rollout) \(.Converged) \([.Members[] | "\(.Server)=\(.Services[0].Served != null)"] | join(","))"')" \
+	"null null false ex1=true,ex2=false"
 valid "agents/new on ex2" new cf new --self-signed --subject CN=ex2.example.com --server ex2 --json
 valid "agents/request new on ex1" request-new \
 	cf request new --subject CN=agent-req.example.com --server ex1 -o "$T/areq.csr" --json

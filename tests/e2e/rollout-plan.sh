@@ -4,7 +4,7 @@
 # (counts capped, shares rounded up, waves that add no one dropped),
 # --waves and --soak over the namespace's, the source check (a
 # certificate the source does not hold is an error naming both), and
-# that neither the dry run nor the refused real rollout changes a store
+# that neither the dry run nor a refused one changes a store
 # (get --json of every agent before and after).
 #
 #   CERTFLEET=$PWD/build/certfleet bash tests/e2e/rollout-plan.sh
@@ -151,9 +151,8 @@ check_fails "none holds it, one member down: the down one named" 1 \
 	"certfleet: down: rollout: .*connect" c rollout down.example.com --certificate "$TH3" --dry-run
 
 # ---- nothing changes --------------------------------------------------------
-check_fails "without --dry-run: refused, exit 2" 2 \
-	'rollout without --dry-run is not built yet; use certfleet copy/replace' \
-	c rollout three.example.com --certificate "$TH"
+check_fails "--dry-run with --resume: a usage error" 2 'give one of --resume, --abort and --dry-run' \
+	c rollout three.example.com --certificate "$TH" --dry-run --resume
 expect_eq "no store changed (get --json of each agent before and after)" "$(snapshot)" "$BEFORE"
 if grep -q '"name": *"ex1"' "$F" && ! grep -qi desired "$F"; then
 	pass "the fleet file holds no desired state from a dry run"

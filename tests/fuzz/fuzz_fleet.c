@@ -3,7 +3,9 @@
  * (src/cli/fleet.c): the input is written as fleet.json and loaded; a
  * fleet that loads is then resolved as --server all, by each name, by
  * each @GROUP and by each namespace's servers, checked for a new entry,
- * and its namespaces put back as they are, as the commands do.
+ * and its namespaces put back as they are, as the commands do; a
+ * namespace's rollout state that loads is read and written back the
+ * same (rollout_state.c).
  *
  * FUZZ-LINK: src/cli/fleet.c src/cli/fleet_group.c src/cli/fleet_ns.c
  * src/cli/common.c src/cli/client.c src/cli/client_tls.c
@@ -11,8 +13,31 @@
  */
 #include "fleet.h"
 #include "harness.h"
+#include "rollout_state.h"
 
 static char file[128];
+
+/* A rollout state that loaded reads, and writes back as it read. */
+static void
+rollout_again(const json_t *o)
+{
+	struct cf_rstate st, back;
+	struct cf_error err;
+	json_t *a, *b;
+
+	if (cf_rstate_parse(o, &st, &err) != 0)
+		abort(); /* fleet_load read it */
+	a = cf_rstate_json(&st);
+	if (cf_rstate_parse(a, &back, &err) != 0)
+		abort(); /* what is written reads */
+	b = cf_rstate_json(&back);
+	if (!json_equal(a, b))
+		abort();
+	json_decref(a);
+	json_decref(b);
+	cf_rstate_clear(&st);
+	cf_rstate_clear(&back);
+}
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -64,6 +89,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (i = 0; i < fleet_ns_count(f); i++) {
 		const struct fleet_ns *ns = fleet_ns_get(f, i);
+		if (ns->rollout != NULL)
+			rollout_again(ns->rollout);
 		if (fleet_resolve(f, ns->servers, NULL, &t, &n, &err) == 0) {
 			client_targets_free(t, n);
 			t = NULL;
