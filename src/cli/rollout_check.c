@@ -27,8 +27,8 @@ rollout_probe_run(struct rollout_probe *p, struct backend *b,
 	p->o.services = (char *)ns->services; /* only read */
 	p->o.ca_file = ca_file;
 	p->o.timeout_s = timeout_s;
-	p->o.warn_days = 0;
-	p->o.crit_days = 0;
+	/* No warning thresholds: a rollout asks valid or not (0 days). */
+	p->o.warn = p->o.crit = (struct lifetime_limit){0, 0, 0};
 	if ((p->ctx = cf_probe_ctx_new(ca_file, 1, err)) == NULL)
 		return -1;
 	memset(&req, 0, sizeof(req));

@@ -50,14 +50,6 @@ struct verdict {
 	char *reasons[MAX_REASONS]; /* owned; none when OK */
 };
 
-/* One check endpoint of a server's service. */
-struct endpoint {
-	size_t target;                     /* the backend's index */
-	const struct cf_service_view *svc; /* lent from the reply */
-	char *host;                        /* connected to (owned) */
-	char *where;                       /* "HOST:PORT" (owned) */
-};
-
 /* A certificate served, the first job that saw it, and how often. */
 struct seen {
 	const struct probe_job *job;
@@ -135,7 +127,7 @@ int test_plugin_end(int rc);
 /* Without --via: the status line, the perfdata and a line per endpoint;
  * the plugin's exit status. */
 int test_plugin_agents(const struct backend *b, const struct backend_reply *r,
-    const struct test_opts *o, const struct endpoint *eps,
+    const struct test_opts *o, const struct test_endpoint *eps,
     const struct probe_job *jobs, size_t n);
 /* --via: the same for the connections through a balancer. */
 int test_plugin_via(const struct test_opts *o, const char *where,

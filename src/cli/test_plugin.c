@@ -395,7 +395,7 @@ first_to_expire(const struct probe_job *jobs, size_t n)
 
 int
 test_plugin_agents(const struct backend *b, const struct backend_reply *r,
-    const struct test_opts *o, const struct endpoint *eps,
+    const struct test_opts *o, const struct test_endpoint *eps,
     const struct probe_job *jobs, size_t n)
 {
 	struct report rep = {.perf = xstrdup("")};
