@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "fleet.h"
 #include "output.h"
+#include "rollout_state.h"
 
 static const char usage[] =
     "Usage: certfleet namespace add NAME --servers S1,S2,...|@GROUP\n"
@@ -66,16 +67,35 @@ members_new(const struct fleet *f, const struct fleet_ns *ns)
 	return list;
 }
 
+/* Where ns's rollout stands: "none" (never rolled out), "running",
+ * "stopped", "done" or "aborted" (static). */
+static const char *
+ns_rollout(const struct fleet_ns *ns)
+{
+	struct cf_rstate st;
+	struct cf_error err;
+	const char *name = "none";
+
+	cf_error_clear(&err);
+	if (ns->rollout != NULL &&
+	    cf_rstate_parse(ns->rollout, &st, &err) == 0) {
+		name = cf_rstate_run_name(st.state);
+		cf_rstate_clear(&st);
+	}
+	return name;
+}
+
 /* ns as a JSON object (new), with Result when result is not NULL. */
 static json_t *
 ns_json(const struct fleet *f, const struct fleet_ns *ns, const char *result)
 {
 	char *members = members_new(f, ns);
-	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s?, s:o, s:I}", "Name",
-	    ns->name, "Servers", fleet_list_json(ns->servers), "Members",
-	    fleet_list_json(members), "Services", fleet_list_json(ns->services),
-	    "Via", ns->via, "Waves", fleet_list_json(ns->waves), "SoakSeconds",
-	    (json_int_t)ns->soak_s);
+	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s?, s:o, s:I, s:s?, s:s}",
+	    "Name", ns->name, "Servers", fleet_list_json(ns->servers),
+	    "Members", fleet_list_json(members), "Services",
+	    fleet_list_json(ns->services), "Via", ns->via, "Waves",
+	    fleet_list_json(ns->waves), "SoakSeconds", (json_int_t)ns->soak_s,
+	    "Desired", ns->desired, "Rollout", ns_rollout(ns));
 
 	if (result != NULL)
 		json_object_set_new(o, "Result", json_string(result));
@@ -84,16 +104,17 @@ ns_json(const struct fleet *f, const struct fleet_ns *ns, const char *result)
 }
 
 /* The table of namespaces [from, to). */
+#define NCOLS 9
 static void
 ns_table(const struct fleet *f, size_t from, size_t to)
 {
 	static const char *const headers[] = {"Namespace", "Servers", "Members",
-	    "Services", "Via", "Waves", "Soak"};
-	char **cells = xcalloc((to - from) * 7 + 1, sizeof(*cells));
+	    "Services", "Via", "Waves", "Soak", "Desired", "Rollout"};
+	char **cells = xcalloc((to - from) * NCOLS + 1, sizeof(*cells));
 	const struct fleet_ns *ns;
 	size_t i, r;
 
-	for (i = from, r = 0; i < to; i++, r += 7) {
+	for (i = from, r = 0; i < to; i++, r += NCOLS) {
 		ns = fleet_ns_get(f, i);
 		cells[r] = xstrdup(ns->name);
 		cells[r + 1] = xstrdup(ns->servers);
@@ -102,10 +123,13 @@ ns_table(const struct fleet *f, size_t from, size_t to)
 		cells[r + 4] = xstrdup(ns->via ? ns->via : "-");
 		cells[r + 5] = xstrdup(ns->waves);
 		cells[r + 6] = xasprintf("%lds", ns->soak_s);
+		cells[r + 7] =
+		    ns->desired ? xasprintf("%.8s", ns->desired) : xstrdup("-");
+		cells[r + 8] = xstrdup(ns_rollout(ns));
 	}
 	if (to > from)
-		out_table(headers, 7, cells, to - from);
-	for (i = 0; i < (to - from) * 7; i++)
+		out_table(headers, NCOLS, cells, to - from);
+	for (i = 0; i < (to - from) * NCOLS; i++)
 		free(cells[i]);
 	free(cells);
 }

@@ -299,6 +299,24 @@ fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
 	return 0;
 }
 
+/* Whether ns has a rollout running or stopped half-way: then it may not
+ * go (CF_E_CONFLICT in err saying to --resume or --abort it first). */
+static int
+ns_rollout_busy(const struct fleet_ns *ns, struct cf_error *err)
+{
+	struct cf_rstate st;
+	struct cf_error e;
+	int busy = 0;
+
+	cf_error_clear(&e);
+	if (ns->rollout == NULL || cf_rstate_parse(ns->rollout, &st, &e) == -1)
+		return 0;
+	if (cf_rstate_check_start(&st, ns->name, err) == -1)
+		busy = 1;
+	cf_rstate_clear(&st);
+	return busy;
+}
+
 int
 fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err)
 {
@@ -310,6 +328,8 @@ fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err)
 		    "%s: no such namespace (`certfleet namespace list` shows "
 		    "them)",
 		    name);
+	if (ns_rollout_busy(ns, err))
+		return -1;
 	i = (size_t)(ns - f->ns);
 	fleet_ns_clear(ns);
 	memmove(&f->ns[i], &f->ns[i + 1], (f->nns - i - 1) * sizeof(f->ns[0]));

@@ -142,7 +142,7 @@ refused "namespace set of no namespace" 1 'no such namespace' c namespace set b.
 refused "namespace set: a bad wave" 2 'the last wave' c namespace set mail.example.com --waves 1
 check "namespace show" c namespace show mail.example.com
 expect_eq "namespace show: the row, members resolved" "$(tail -n 1 "$OUT" | tr -s ' ')" \
-	"mail.example.com @web,ex3 ex1,ex2,ex3 https,smtp - 1,50%,100% 30s"
+	"mail.example.com @web,ex3 ex1,ex2,ex3 https,smtp - 1,50%,100% 30s - none"
 refused "namespace show of no namespace" 1 'no such namespace' c namespace show b.example.com
 check "namespace list" c namespace list --format tsv --no-header
 expect_eq "namespace list: both, tab-separated" "$(cut -f1 "$OUT" | paste -sd,)" mail.example.com,www.example.com

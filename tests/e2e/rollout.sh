@@ -341,7 +341,19 @@ else
 	show "$ERR"
 fi
 expect_eq "wrong name: every nginx still serves NEW2" "$(served)" "$(all "$NEW2" "$NEW2" "$NEW2")"
-check "namespace remove web.example.com" cf namespace remove web.example.com
+run cf namespace remove web.example.com
+if [ "$RC" = 1 ] && grep -q "a rollout of ${NEW:0:8} is stopped .*--resume.*--abort" "$ERR"; then
+	pass "namespace remove: refused while its rollout is stopped half-way"
+else
+	fail "namespace remove: refused while its rollout is stopped half-way" "exit $RC"
+	show "$ERR"
+fi
+expect_eq "namespace show: Desired and Rollout" \
+	"$(cf namespace show web.example.com --json | jq -r '"\(.Desired) \(.Rollout)"')" "$NEW stopped"
+check "rollout --abort web.example.com" cf rollout web.example.com --abort --ca-file "$ROOT"
+expect_eq "namespace show: aborted" \
+	"$(cf namespace show web.example.com --json | jq -r .Rollout)" aborted
+check "namespace remove web.example.com, its rollout aborted" cf namespace remove web.example.com
 
 # ---- a balancer that serves another certificate: wave 1 fails at via ------
 mkdir -p "$S/other"
