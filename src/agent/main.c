@@ -13,6 +13,9 @@
 #include "storeproc.h"
 #include "util.h"
 
+/* Bytes of OpenSSL's secure heap: a few keys' BIGNUMs, with room. */
+#define CFD_SECURE_HEAP (256 * 1024)
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -69,6 +72,14 @@ main(int argc, char **argv)
 		    strerror(errno));
 	umask(077); /* state, keys and the store are the agent's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+	/* OpenSSL's secure heap: private scalars and exponents (the agent
+	 * identity's, which both processes hold for as long as they run)
+	 * live in locked pages marked MADV_DONTDUMP, out of a gcore.  Not
+	 * having it (a low RLIMIT_MEMLOCK) costs only that. */
+	if (CRYPTO_secure_malloc_init(CFD_SECURE_HEAP, 16) == 0)
+		fprintf(stderr,
+		    "certfleetd: warning: no secure heap for private keys "
+		    "(mlock refused?): a debugger's dump could hold them\n");
 	if (argc < 2) {
 		show_usage(stderr);
 		return 2;

@@ -59,7 +59,9 @@ trap cleanup EXIT
 
 # scan PID NEEDLE_HEX... - prints, for each needle, how many times its
 # bytes occur in the readable memory of PID (/proc/PID/mem, every mapping
-# but the kernel's).
+# but the kernel's), in either byte order: a BIGNUM keeps a scalar as
+# little-endian words, least significant first, so its bytes lie there
+# reversed.
 scan() {
 	python3 - "$@" <<-'EOF'
 		import sys
@@ -83,14 +85,15 @@ scan() {
 		        except OSError:
 		            continue
 		        for i, n in enumerate(needles):
-		            counts[i] += data.count(n)
+		            counts[i] += data.count(n) + data.count(n[::-1])
 		print(" ".join(str(c) for c in counts))
 	EOF
 }
 
-# count_in FILE NEEDLE_HEX - occurrences of the bytes in FILE.
+# count_in FILE NEEDLE_HEX - occurrences of the bytes in FILE, in either
+# byte order (as scan).
 count_in() {
-	python3 -c 'import sys; print(open(sys.argv[1], "rb").read().count(bytes.fromhex(sys.argv[2])))' "$1" "$2"
+	python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); n = bytes.fromhex(sys.argv[2]); print(d.count(n) + d.count(n[::-1]))' "$1" "$2"
 }
 
 # api PATH BODY - POST over the agent's Unix socket (root there is admin);
@@ -146,6 +149,15 @@ if [ "${#SCALAR}" -ne 64 ]; then
 	e2e_done
 fi
 THUMB=$(thumb "$T/ec.crt")
+# The agent's identity key: both processes hold it (TLS, sealed
+# transfers); OpenSSL's secure heap keeps it out of a dump.
+ISCALAR=$(openssl pkey -in "$T/m1/agent.key" -noout -text 2>/dev/null |
+	sed -n '/^priv:/,/^pub:/p' | sed '1d;$d' | tr -d ' :\n')
+ISCALAR=${ISCALAR: -64}
+if [ "${#ISCALAR}" -ne 64 ]; then
+	fail "identity scalar" "no 32-byte scalar in $T/m1/agent.key"
+	e2e_done
+fi
 
 printf '{"files":[{"name":"ec.p12","data":"%s"}],"password":"import-pw","exportable":true}' \
 	"$(base64 -w0 "$T/ec.p12")" >"$T/import.json"
@@ -202,6 +214,8 @@ if command -v gcore >/dev/null && [ "$(id -u)" = 0 ]; then
 				"$(count_in "$T/gcore.$p" "$MASTER")" 0
 			expect_eq "gcore/$n: nor of the EC private scalar" \
 				"$(count_in "$T/gcore.$p" "$SCALAR")" 0
+			expect_eq "gcore/$n: nor of the agent identity's private scalar" \
+				"$(count_in "$T/gcore.$p" "$ISCALAR")" 0
 			rm -f "$T/gcore.$p"
 		else
 			pass "gcore/$n: refused ($(tail -1 "$T/gcore.log"))"
