@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "fleet_int.h"
+#include "schema.h"
 #include "util.h"
 
 #define MAX_FLEET_FILE (1u * 1024 * 1024)
@@ -24,26 +25,12 @@ fleet_path(int create, struct cf_error *err)
 	return client_home_file("fleet.json", create, err);
 }
 
+/* The registry's rule (schema.h), so that every name in the fleet file
+ * is one the etcd registry can hold as a key. */
 int
 fleet_name_check(const char *name, struct cf_error *err)
 {
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > MAX_NAME || !isalnum((unsigned char)name[0]))
-		return cf_errorf(err, CF_E_USAGE,
-		    "%s: a name is 1 to %d letters, digits, '.', '-' or '_', "
-		    "starting with a letter or digit",
-		    name, MAX_NAME);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '.' &&
-		    name[i] != '-' && name[i] != '_')
-			return cf_errorf(err, CF_E_USAGE,
-			    "%s: a name is letters, digits, '.', '-' or '_'",
-			    name);
-	if (strcmp(name, "all") == 0)
-		return cf_errorf(err, CF_E_USAGE,
-		    "all: reserved (--server all means every agent)");
-	return 0;
+	return schema_name_check(name, err);
 }
 
 static int
