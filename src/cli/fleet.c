@@ -177,7 +177,7 @@ load_rest(struct fleet *f, json_t *root, struct cf_error *err)
 		if (fleet_ns_load(f, i, o, err) == -1)
 			return -1;
 	}
-	return 0;
+	return fleet_registry_load(f, root, err);
 }
 
 struct fleet *
@@ -237,6 +237,7 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->nns; i++)
 		fleet_ns_clear(&f->ns[i]);
 	free(f->ns);
+	fleet_registry_clear(&f->reg);
 	free(f->path);
 	free(f);
 }
@@ -245,7 +246,7 @@ int
 fleet_save(const struct fleet *f, struct cf_error *err)
 {
 	json_t *servers = json_array(), *groups = json_array();
-	json_t *spaces = json_array(), *root;
+	json_t *spaces = json_array(), *root, *reg = fleet_registry_json(f);
 	char *text;
 	size_t i;
 	int rc;
@@ -265,6 +266,8 @@ fleet_save(const struct fleet *f, struct cf_error *err)
 	 * an older certfleet reads the servers and ignores the rest. */
 	root = json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "servers",
 	    servers, "groups", groups, "namespaces", spaces);
+	if (reg != NULL)
+		json_object_set_new(root, "registry", reg);
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (text == NULL)
