@@ -22,7 +22,7 @@
  * "registry" (optional) says where the fleet's shared truth lives: the
  * fleet file itself ("type": "file", the default and what a file
  * without it means) or etcd, with how to reach it:
- *   {"type": "etcd", "endpoints": ["https://10.0.0.1:2379", …],
+ *   {"type": "etcd", "endpoints": ["https://etcd1.example:2379", …],
  *    "ca": FILE, "cert": FILE, "key": FILE, "user": NAME,
  *    "password_file": FILE, "prefix": "/certfleet"}
  * (fleet_registry.c; the keys under the prefix are schema.h's).

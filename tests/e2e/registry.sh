@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/etcd-lib.sh"
 
-require_tools jq sha256sum
+require_tools jq sha256sum python3
 if ! etcd_cluster_start --rbac; then
 	fail "etcd cluster" "three members did not come up healthy"
 	e2e_done
@@ -45,6 +45,17 @@ etcd_keys() {
 		jq -rs '[.[] | select(.Key) | .Key] | join(",")'
 }
 etcd_rev() { cfe get /certfleet/ --prefix | jq -rs '.[-1].Revision'; }
+# valid NAME SCHEMA - the last output is valid against SCHEMA of
+# docs/json.md.
+valid() {
+	if python3 "$E2E_ROOT/tests/e2e/json-schema.py" "$E2E_ROOT/docs/json.md" \
+		"$2" "$OUT" 2>"$T/why"; then
+		pass "$1"
+	else
+		fail "$1" "not valid against schema $2 of docs/json.md"
+		show "$T/why"
+	fi
+}
 
 # --- the fleet on the file registry ----------------------------------------
 check "fleet add ex1" A fleet add ex1 127.0.0.1:9001 --fingerprint "$(fp 1)"
@@ -90,12 +101,14 @@ else
 	pass "no password shown or stored"
 fi
 check "registry show --json" A registry show --json
+valid "registry show --json: its schema" registry-show
 expect_eq "show: etcd, the endpoints, the password file's path, the prefix" \
 	"$(jq -r '[.Type, (.Endpoints | join(",")), .User, .PasswordFile, .Prefix] | join(" ")' "$OUT")" \
 	"etcd $ETCD_ENDPOINTS cf-admin $T/admin.pw /certfleet"
 
 # --- export ---------------------------------------------------------------------
 check "registry export --to etcd" A registry export --to etcd --json
+valid "registry export --json: its schema" registry-move
 expect_eq "export says what it wrote" \
 	"$(jq -c '[.Agents, .Groups, .Namespaces, .Prefix]' "$OUT")" '[2,1,2,"/certfleet"]'
 expect_eq "etcd holds the keys" "$(etcd_keys)" \
@@ -137,6 +150,7 @@ check "registry set etcd in the second home" B registry set etcd \
 	--endpoints "$ETCD_ENDPOINTS" "${PKI[@]}" --user cf-admin \
 	--password-file "$T/admin.pw" --prefix /certfleet
 check "registry import --from etcd" B registry import --from etcd --json
+valid "registry import --json: its schema" registry-move
 expect_eq "import says what it read" \
 	"$(jq -c '[.Agents, .Groups, .Namespaces]' "$OUT")" '[2,1,1]'
 for what in "fleet list" "fleet group list" "namespace list" \
