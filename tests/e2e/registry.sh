@@ -189,6 +189,11 @@ cfe put /certfleet/groups/db '{"members":["ex9"]}' >/dev/null
 check_fails "a group of an unknown agent refused, naming its key" 1 \
 	"/certfleet/groups/db: .*ex9.*unchanged" B registry import --from etcd --force
 cfe del /certfleet/groups/db >/dev/null
+cfe put /certfleet/ns/orphan.example.com/desired "{\"thumbprint\":\"$T_NEW\"}" >/dev/null
+check_fails "a desired state without its namespace refused, naming its key" 1 \
+	"/certfleet/ns/orphan.example.com/desired: .*without its namespace's spec" \
+	B registry import --from etcd --force
+cfe del /certfleet/ns/orphan.example.com/desired >/dev/null
 cfe put '/certfleet/agents/bad name' '{}' >/dev/null
 check_fails "a key that is not a name refused, naming it" 1 \
 	"/certfleet/agents/bad name: .*a name is" B registry import --from etcd --force
@@ -219,6 +224,12 @@ check_fails "export to an etcd that is down" 1 "nothing changed.*is etcd up" \
 	B registry export --to etcd --force
 expect_eq "the fleet's entries are unchanged after the failures" \
 	"$(entries)" "$before"
+jq '.registry.type = "zookeeper"' "$T/b/fleet.json" >"$T/bad.json"
+check_fails "a fleet file with an unknown registry type refused" 1 \
+	"bad.json: registry: .*\"file\" or \"etcd\"" cf --fleet "$T/bad.json" fleet list
+jq '.registry.endpoints = ["http://127.0.0.1:1"]' "$T/b/fleet.json" >"$T/bad.json"
+check_fails "a fleet file with a plain http endpoint refused" 1 \
+	"bad.json: registry: .*https://" cf --fleet "$T/bad.json" fleet list
 check "registry set file" B registry set file
 check "registry show after set file" B registry show --json
 expect_eq "set file keeps etcd's settings for import" \
