@@ -18,10 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli.h"
-#include "etcd.h"
 #include "fleet.h"
 #include "output.h"
 #include "registry_move.h"
