@@ -61,8 +61,12 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) $(B)/libcertfleet.a $(LDLIBS)
+# The CLI speaks to the etcd registry (cmd_registry.c) through
+# libcertfleet_registry.a, and checks names by its schema (schema.h).
+$(CLI_OBJ): ALL_CFLAGS += -Isrc/registry
+$(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
+	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(LDLIBS)
 
 $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
@@ -80,6 +84,12 @@ $(B)/cf-etcd: $(TOOL_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/unit/test_etcd_msg.o: ALL_CFLAGS += -Isrc/registry
 $(B)/tests/test_etcd_msg: $(B)/obj/tests/unit/test_etcd_msg.o \
+    $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/obj/tests/unit/test_registry_schema.o: ALL_CFLAGS += -Isrc/registry
+$(B)/tests/test_registry_schema: $(B)/obj/tests/unit/test_registry_schema.o \
     $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)

@@ -122,6 +122,7 @@ int cmd_fleet(int argc, char **argv);
 int cmd_namespace(int argc, char **argv);
 int cmd_rollout(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_registry(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_completion(int argc, char **argv);
 int cmd_complete(int argc, char **argv);
@@ -185,7 +186,8 @@ extern const struct option cli_get_opts[], cli_import_opts[], cli_export_opts[],
     cli_request_complete_opts[], cli_renew_opts[], cli_new_opts[],
     cli_copy_opts[], cli_log_opts[], cli_id_opts[], cli_fleet_opts[],
     cli_namespace_opts[], cli_rollout_opts[], cli_status_opts[],
-    cli_store_opts[], cli_replace_opts[], cli_common_opts[];
+    cli_store_opts[], cli_replace_opts[], cli_registry_opts[],
+    cli_common_opts[];
 int cmd_store(int argc, char **argv);
 
 #endif

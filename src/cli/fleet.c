@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "fleet_int.h"
+#include "schema.h"
 #include "util.h"
 
 #define MAX_FLEET_FILE (1u * 1024 * 1024)
@@ -24,26 +25,12 @@ fleet_path(int create, struct cf_error *err)
 	return client_home_file("fleet.json", create, err);
 }
 
+/* The registry's rule (schema.h), so that every name in the fleet file
+ * is one the etcd registry can hold as a key. */
 int
 fleet_name_check(const char *name, struct cf_error *err)
 {
-	size_t i, n = strlen(name);
-
-	if (n == 0 || n > MAX_NAME || !isalnum((unsigned char)name[0]))
-		return cf_errorf(err, CF_E_USAGE,
-		    "%s: a name is 1 to %d letters, digits, '.', '-' or '_', "
-		    "starting with a letter or digit",
-		    name, MAX_NAME);
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)name[i]) && name[i] != '.' &&
-		    name[i] != '-' && name[i] != '_')
-			return cf_errorf(err, CF_E_USAGE,
-			    "%s: a name is letters, digits, '.', '-' or '_'",
-			    name);
-	if (strcmp(name, "all") == 0)
-		return cf_errorf(err, CF_E_USAGE,
-		    "all: reserved (--server all means every agent)");
-	return 0;
+	return schema_name_check(name, err);
 }
 
 static int
@@ -190,7 +177,7 @@ load_rest(struct fleet *f, json_t *root, struct cf_error *err)
 		if (fleet_ns_load(f, i, o, err) == -1)
 			return -1;
 	}
-	return 0;
+	return fleet_registry_load(f, root, err);
 }
 
 struct fleet *
@@ -250,6 +237,7 @@ fleet_free(struct fleet *f)
 	for (i = 0; i < f->nns; i++)
 		fleet_ns_clear(&f->ns[i]);
 	free(f->ns);
+	fleet_registry_clear(&f->reg);
 	free(f->path);
 	free(f);
 }
@@ -258,7 +246,7 @@ int
 fleet_save(const struct fleet *f, struct cf_error *err)
 {
 	json_t *servers = json_array(), *groups = json_array();
-	json_t *spaces = json_array(), *root;
+	json_t *spaces = json_array(), *root, *reg = fleet_registry_json(f);
 	char *text;
 	size_t i;
 	int rc;
@@ -278,6 +266,8 @@ fleet_save(const struct fleet *f, struct cf_error *err)
 	 * an older certfleet reads the servers and ignores the rest. */
 	root = json_pack("{s:i, s:o, s:o, s:o}", "version", 1, "servers",
 	    servers, "groups", groups, "namespaces", spaces);
+	if (reg != NULL)
+		json_object_set_new(root, "registry", reg);
 	text = json_dumps(root, JSON_INDENT(2));
 	json_decref(root);
 	if (text == NULL)

@@ -18,6 +18,14 @@
  * wave, state, last step and error, when it last answered and what each
  * service had before (rollout_state.h has the schema).  Both are kept
  * when the namespace is changed with `namespace set`.
+ *
+ * "registry" (optional) says where the fleet's shared truth lives: the
+ * fleet file itself ("type": "file", the default and what a file
+ * without it means) or etcd, with how to reach it:
+ *   {"type": "etcd", "endpoints": ["https://etcd1.example:2379", …],
+ *    "ca": FILE, "cert": FILE, "key": FILE, "user": NAME,
+ *    "password_file": FILE, "prefix": "/certfleet"}
+ * (fleet_registry.c; the keys under the prefix are schema.h's).
  */
 #ifndef CF_FLEET_H
 #define CF_FLEET_H
@@ -141,6 +149,37 @@ int fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
     json_t *rollout, struct cf_error *err);
 /* Removes namespace name; CF_E_NOTFOUND when none. */
 int fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err);
+
+/*
+ * The registry settings of the fleet file.  Every string may be NULL
+ * (not set); etcd's are kept when the type goes back to file, so that
+ * `registry import` can still read from etcd.
+ */
+struct fleet_registry {
+	int etcd;            /* type: 0 "file" (the default), 1 "etcd" */
+	char *endpoints;     /* "https://H:P,https://H:P" */
+	char *ca;            /* the CA that signed the members' certificates */
+	char *cert, *key;    /* the client certificate (CN-less) and its key */
+	char *user;          /* NULL: etcd without authentication */
+	char *password_file; /* the user's password, mode 0600 */
+	char *prefix;        /* NULL: SCHEMA_PREFIX_DEFAULT */
+};
+#define FLEET_ETCD_MAX_ENDPOINTS 8
+/* f's registry settings, lent; never NULL (all zero: the file). */
+const struct fleet_registry *fleet_registry_get(const struct fleet *f);
+/*
+ * Replaces f's registry settings with a copy of r, checked: with etcd,
+ * endpoints (1 to 8 https:// URLs), ca, cert and key; a password file
+ * with a user and only with one; a prefix schema_prefix_check takes.
+ * CF_E_USAGE naming what is wrong; nothing changes then.
+ */
+int fleet_registry_set(
+    struct fleet *f, const struct fleet_registry *r, struct cf_error *err);
+/* Frees what r holds and zeroes it. */
+void fleet_registry_clear(struct fleet_registry *r);
+/* A new fleet with f's path and registry settings and nothing else:
+ * what `registry import` fills before it replaces f's file. */
+struct fleet *fleet_new_like(const struct fleet *f);
 
 /* Helpers the commands share, for their options. */
 /* "30s", "5m", "2h", "1d" or bare seconds into *s; CF_E_USAGE. */

@@ -15,6 +15,7 @@ struct fleet {
 	size_t ng;
 	struct fleet_ns *ns;
 	size_t nns;
+	struct fleet_registry reg;
 };
 
 /* Appends item to *list (a new string; *list may be NULL) unless there. */
@@ -41,5 +42,11 @@ void fleet_ns_clear(struct fleet_ns *ns);
 /* The namespaces that name item ("ex1" or "@web") in their servers,
  * joined by ", " (new), or NULL when none. */
 char *fleet_ns_naming(const struct fleet *f, const char *item);
+
+/* The "registry" object of root (may be absent) into f; CF_E_PARSE. */
+int fleet_registry_load(struct fleet *f, json_t *root, struct cf_error *err);
+/* f's registry settings as the file holds them (new), or NULL when
+ * there are none to write (the file registry, nothing set). */
+json_t *fleet_registry_json(const struct fleet *f);
 
 #endif

@@ -77,6 +77,23 @@ static const struct cli_command namespace_subs[] = {
 	.description = "forget a namespace"},
     {.name = NULL},
 };
+static const struct cli_command registry_subs[] = {
+    {.name = "show",
+	.opts = cli_registry_opts,
+	.description = "where the fleet's agents and namespaces live"},
+    {.name = "set",
+	.opts = cli_registry_opts,
+	.nargs = 1,
+	.description = "set etcd (how to reach it) or set file"},
+    {.name = "export",
+	.opts = cli_registry_opts,
+	.description = "--to etcd: the fleet file's agents, groups and "
+		       "namespaces"},
+    {.name = "import",
+	.opts = cli_registry_opts,
+	.description = "--from etcd: into the fleet file"},
+    {.name = NULL},
+};
 static const struct cli_command store_subs[] = {
     {.name = "init",
 	.opts = cli_store_opts,
@@ -206,6 +223,12 @@ const struct cli_command cli_commands[] = {
 	.nargs = 1,
 	.description = "what each namespace's servers serve against the "
 		       "desired certificate"},
+    {.name = "registry",
+	.fn = cmd_registry,
+	.opts = cli_registry_opts,
+	.subs = registry_subs,
+	.description = "the file or etcd registry; export and import "
+		       "between them"},
     {.name = "store",
 	.fn = cmd_store,
 	.opts = cli_store_opts,

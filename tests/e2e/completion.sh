@@ -53,7 +53,7 @@ offers() {
 
 # ---- commands, subcommands, options ----------------------------------
 offers bash/command export ex
-offers bash/command-several "$(printf 'remove\nrenew\nreplace\nrequest')" re
+offers bash/command-several "$(printf 'registry\nremove\nrenew\nreplace\nrequest')" re
 offers bash/command-none "" xyzzy
 offers bash/command-hidden "" __comp
 offers bash/subcommand "$(printf 'new\ncomplete')" request ''

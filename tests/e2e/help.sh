@@ -114,7 +114,7 @@ fails_with() {
 
 fails_with misspelt/command '^certfleet: exprot: unknown command; did you mean export\?$' cf exprot
 fails_with misspelt/swap '^certfleet: gte: unknown command; did you mean get\?$' cf gte
-fails_with misspelt/prefix 'did you mean remove, request, renew or replace\?$' cf re
+fails_with misspelt/prefix 'did you mean status or store\?$' cf st
 fails_with misspelt/prefix-unique 'did you mean services\?$' cf serv
 fails_with misspelt/far '^certfleet: bogus: unknown command \(certfleet help lists the commands\)$' cf bogus
 if grep -q 'did you mean' "$ERR"; then
