@@ -40,6 +40,7 @@
 
 #include <ini.h>
 
+#include "agent.h"
 #include "config.h"
 #include "identity.h"
 #include "util.h"
@@ -72,6 +73,8 @@ static int set_max_conns(struct parse *, const char *);
 static int set_max_conns_addr(struct parse *, const char *);
 static int set_audit_days(struct parse *, const char *);
 static int set_audit_rows(struct parse *, const char *);
+static int set_metrics_listen(struct parse *, const char *);
+static int set_probe_interval(struct parse *, const char *);
 
 static const struct {
 	const char *key;
@@ -88,6 +91,8 @@ static const struct {
     {"max_connections_per_address", set_max_conns_addr},
     {"audit_keep_days", set_audit_days},
     {"audit_max_rows", set_audit_rows},
+    {"metrics_listen", set_metrics_listen},
+    {"probe_interval", set_probe_interval},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -155,8 +160,9 @@ set_name(struct parse *p, const char *v)
 	return 1;
 }
 
+/* 1 when v, the value of key, is HOST:PORT; 0 after bad() otherwise. */
 static int
-set_listen(struct parse *p, const char *v)
+hostport_ok(struct parse *p, const char *key, const char *v)
 {
 	const char *colon = strrchr(v, ':');
 	char *end;
@@ -164,20 +170,46 @@ set_listen(struct parse *p, const char *v)
 
 	if (colon == NULL || colon == v || colon[1] == '\0')
 		return bad(p,
-		    "listen %s: give HOST:PORT, e.g. "
+		    "%s %s: give HOST:PORT, e.g. "
 		    "127.0.0.1:8443 or [::1]:8443",
-		    v);
+		    key, v);
 	errno = 0;
 	port = strtol(colon + 1, &end, 10);
 	if (*end != '\0' || errno != 0 || port < 0 || port > 65535)
-		return bad(p, "listen %s: the port is 0 to 65535", v);
+		return bad(p, "%s %s: the port is 0 to 65535", key, v);
 	if (v[0] == '[' && colon[-1] != ']')
 		return bad(p,
-		    "listen %s: an IPv6 address goes in brackets, "
+		    "%s %s: an IPv6 address goes in brackets, "
 		    "[::1]:8443",
-		    v);
+		    key, v);
+	return 1;
+}
+
+static int
+set_listen(struct parse *p, const char *v)
+{
+	if (!hostport_ok(p, "listen", v))
+		return 0;
 	free(p->c->listen);
 	p->c->listen = xstrdup(v);
+	return 1;
+}
+
+/* Plain HTTP and no authentication: loopback addresses only. */
+static int
+set_metrics_listen(struct parse *p, const char *v)
+{
+	if (!hostport_ok(p, "metrics_listen", v))
+		return 0;
+	if (!agent_hostport_loopback(v))
+		return bad(p,
+		    "metrics_listen %s: not a loopback address; this "
+		    "listener has no TLS and no authentication, so it takes "
+		    "127.0.0.1 or [::1] only (scrape GET /metrics on the "
+		    "mutual-TLS listener from elsewhere)",
+		    v);
+	free(p->c->metrics_listen);
+	p->c->metrics_listen = xstrdup(v);
 	return 1;
 }
 
@@ -280,6 +312,13 @@ set_audit_rows(struct parse *p, const char *v)
 {
 	return set_count(
 	    p, "audit_max_rows", v, 0, 1000000000L, &p->c->audit_max_rows);
+}
+
+static int
+set_probe_interval(struct parse *p, const char *v)
+{
+	return set_count(p, "probe_interval", v, 1, AGENT_PROBE_INTERVAL_MAX,
+	    &p->c->probe_interval);
 }
 
 /*
@@ -408,7 +447,8 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 		    "unknown key %s in [agent] (known: name, listen, "
 		    "socket, state, admin_ca, workers, transfer_peers, "
 		    "max_connections, max_connections_per_address, "
-		    "audit_keep_days, audit_max_rows)",
+		    "audit_keep_days, audit_max_rows, metrics_listen, "
+		    "probe_interval)",
 		    key);
 	if (p->seen & (1u << i))
 		return bad(p, "%s is set twice", key);
@@ -549,6 +589,7 @@ config_defaults(void)
 	c->workers = AGENT_WORKERS_DEFAULT;
 	c->max_connections_per_address = AGENT_CONNS_PER_ADDRESS_DEFAULT;
 	c->audit_max_rows = AGENT_AUDIT_MAX_ROWS_DEFAULT;
+	c->probe_interval = AGENT_PROBE_INTERVAL_DEFAULT;
 	c->services = cf_services_new();
 	return c;
 }
@@ -728,6 +769,7 @@ agent_config_free(struct agent_config *c)
 	free(c->file);
 	free(c->name);
 	free(c->listen);
+	free(c->metrics_listen);
 	free(c->socket);
 	free(c->state);
 	free(c->admin_ca);

@@ -1,0 +1,336 @@
+/*
+ * store_metrics.c - the store process's counters and background probes
+ * for GET /metrics; see store_metrics.h and docs/metrics.md.
+ *
+ * The probe thread asks the store what each service is assigned
+ * (cf_op_services, without its handshakes), then makes one handshake
+ * per service with a check endpoint (cf_probe_run, as `certfleet
+ * services` does), one after the other: each is bounded by the
+ * service's timeout (5 s at most).  Results replace the cache whole,
+ * under a lock a scrape takes only to copy them.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "metrics.h"
+#include "ops.h"
+#include "probe.h"
+#include "routes.h"
+#include "service.h"
+#include "store_metrics.h"
+#include "util.h"
+#include "version.h"
+
+#define PROBE_TIMEOUT_MS 5000
+/* Routes times statuses: a few dozen; a bound all the same. */
+#define MAX_REQUEST_SERIES 256
+
+/* One service's last probe. */
+struct probed {
+	char name[32];
+	int success, match;
+	time_t served_not_after;
+	double seconds;
+};
+
+static const char *const deploy_outcomes[] = {
+    "deployed", "unchanged", "failed"};
+static const char *const rollback_outcomes[] = {"ok", "failed"};
+
+static struct {
+	pthread_mutex_t lock;
+	struct {
+		const char *route; /* a route's static path, or "other" */
+		int status;
+		unsigned long long n;
+	} req[MAX_REQUEST_SERIES];
+	size_t nreq;
+	unsigned long long deploys[3], rollbacks[2];
+	struct probed *probes; /* the last round, whole */
+	size_t nprobes;
+	/* The probe thread. */
+	pthread_t thread;
+	int running, stop;
+	pthread_cond_t wake;
+	const struct agent_config *cfg;
+	struct cf_store *store;
+} M = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
+
+void
+store_metrics_request(const char *method, const char *path, int status)
+{
+	const char *route = route_path(path);
+	size_t i;
+
+	(void)method;
+	if (route == NULL)
+		route = "other"; /* any path: not a label of its own */
+	pthread_mutex_lock(&M.lock);
+	for (i = 0; i < M.nreq; i++)
+		if (M.req[i].route == route && M.req[i].status == status)
+			break;
+	if (i == M.nreq && M.nreq < MAX_REQUEST_SERIES) {
+		M.req[i].route = route;
+		M.req[i].status = status;
+		M.nreq++;
+	}
+	if (i < M.nreq)
+		M.req[i].n++;
+	pthread_mutex_unlock(&M.lock);
+}
+
+void
+store_metrics_deploy(const char *kind, const char *outcome)
+{
+	int rollback = strcmp(kind, "rollback") == 0;
+	const char *const *names =
+	    rollback ? rollback_outcomes : deploy_outcomes;
+	size_t n = rollback ? 2 : 3, i;
+
+	pthread_mutex_lock(&M.lock);
+	for (i = 0; i < n; i++)
+		if (strcmp(names[i], outcome) == 0)
+			(rollback ? M.rollbacks : M.deploys)[i]++;
+	pthread_mutex_unlock(&M.lock);
+}
+
+/* One handshake with svc as v names it, timed, into *p. */
+static void
+probe_one(const struct cf_service *svc, const struct cf_service_view *v,
+    struct probed *p)
+{
+	struct cf_probe_opts o = {0};
+	struct cf_probe got;
+	struct cf_error err;
+	long long t0 = cf_now_ms();
+
+	o.host = svc->check_host;
+	o.port = svc->check_port;
+	o.sni = v->sni[0] ? v->sni : NULL;
+	o.proto = svc->proto;
+	o.timeout_ms = svc->timeout_ms > 0 && svc->timeout_ms < PROBE_TIMEOUT_MS
+			   ? svc->timeout_ms
+			   : PROBE_TIMEOUT_MS;
+	cf_error_clear(&err);
+	snprintf(p->name, sizeof(p->name), "%s", v->name);
+	if (cf_probe_run(&o, &got, &err) == 0) {
+		p->success = 1;
+		p->served_not_after = got.not_after;
+		p->match = v->assigned[0] != '\0' &&
+			   strcasecmp(got.thumbprint, v->assigned) == 0;
+	}
+	p->seconds = (double)(cf_now_ms() - t0) / 1000.0;
+	cf_probe_clear(&got);
+}
+
+/* One round: every service with a check endpoint; replaces the cache. */
+static void
+probe_round(void)
+{
+	const struct cf_services *conf = M.cfg->services;
+	const struct cf_service *svc;
+	struct cf_service_view *v = NULL;
+	struct probed *p = NULL, *old;
+	struct cf_error err;
+	size_t n = 0, np = 0, i;
+
+	cf_error_clear(&err);
+	if (cf_op_services(M.store, 0, &v, &n, &err) == -1) {
+		fprintf(stderr, "certfleetd: metrics: probes: %s\n", err.msg);
+		return; /* the last round's results stay */
+	}
+	p = xcalloc(n + 1, sizeof(*p));
+	for (i = 0; i < n; i++) {
+		svc = cf_services_find(conf, v[i].name);
+		if (svc != NULL && svc->check_host != NULL)
+			probe_one(svc, &v[i], &p[np++]);
+	}
+	cf_service_views_free(v, n);
+	pthread_mutex_lock(&M.lock);
+	old = M.probes;
+	M.probes = p;
+	M.nprobes = np;
+	pthread_mutex_unlock(&M.lock);
+	free(old);
+}
+
+/* The probe thread: a round, then wait an interval or for stop. */
+static void *
+probe_main(void *arg)
+{
+	struct timespec until;
+
+	(void)arg;
+	pthread_mutex_lock(&M.lock);
+	while (!M.stop) {
+		pthread_mutex_unlock(&M.lock);
+		probe_round();
+		pthread_mutex_lock(&M.lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += M.cfg->probe_interval;
+		while (!M.stop &&
+		       pthread_cond_timedwait(&M.wake, &M.lock, &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&M.lock);
+	return NULL;
+}
+
+int
+store_metrics_start(
+    const struct agent_config *c, const char *dir, struct cf_error *err)
+{
+	if (cf_services_count(c->services) == 0)
+		return 0; /* nothing to probe */
+	if ((M.store = cf_store_open(dir, err)) == NULL)
+		return -1;
+	cf_store_set_services(M.store, c->services);
+	M.cfg = c;
+	M.stop = 0;
+	if (pthread_create(&M.thread, NULL, probe_main, NULL) != 0) {
+		cf_store_free(M.store);
+		M.store = NULL;
+		return cf_errorf(
+		    err, CF_E_INTERNAL, "cannot start the probe thread");
+	}
+	M.running = 1;
+	return 0;
+}
+
+void
+store_metrics_stop(void)
+{
+	if (!M.running)
+		return;
+	pthread_mutex_lock(&M.lock);
+	M.stop = 1;
+	pthread_cond_signal(&M.wake);
+	pthread_mutex_unlock(&M.lock);
+	pthread_join(M.thread, NULL);
+	M.running = 0;
+	cf_store_free(M.store);
+	M.store = NULL;
+	free(M.probes);
+	M.probes = NULL;
+	M.nprobes = 0;
+}
+
+/* The four families of the services' last probes, from a copy. */
+static void
+render_probes(
+    struct cf_metrics *m, const struct probed *p, size_t n, const char *agent)
+{
+	static const struct {
+		const char *name, *help;
+	} fam[] = {
+	    {"certfleet_service_served_match",
+		"1 when the last probe's handshake served the assigned "
+		"certificate, else 0."},
+	    {"certfleet_service_served_not_after_timestamp_seconds",
+		"notAfter of the leaf the last successful probe was served, "
+		"as a Unix time."},
+	    {"certfleet_service_probe_success",
+		"1 when the last probe completed a handshake, else 0."},
+	    {"certfleet_service_probe_duration_seconds",
+		"How long the last probe took."},
+	};
+	const char *labels[] = {"service", NULL, "server", agent, NULL};
+	size_t f, i;
+	double v;
+
+	for (f = 0; f < sizeof(fam) / sizeof(fam[0]); f++) {
+		cf_metrics_family(m, fam[f].name, "gauge", fam[f].help);
+		for (i = 0; i < n; i++) {
+			if (f == 1 && !p[i].success)
+				continue; /* nothing was served */
+			v = f == 0   ? p[i].match
+			    : f == 1 ? (double)p[i].served_not_after
+			    : f == 2 ? p[i].success
+				     : p[i].seconds;
+			labels[1] = p[i].name;
+			cf_metrics_sample(m, fam[f].name, labels, v);
+		}
+	}
+}
+
+/* The counters' families, from a copy taken under the lock. */
+static void
+render_counters(struct cf_metrics *m, const unsigned long long *deploys,
+    const unsigned long long *rollbacks)
+{
+	const char *labels[] = {"outcome", NULL, NULL};
+	size_t i;
+
+	cf_metrics_family(m, "certfleet_deploys_total", "counter",
+	    "Deploys of a certificate to a service, by outcome.");
+	for (i = 0; i < 3; i++) {
+		labels[1] = deploy_outcomes[i];
+		cf_metrics_sample(
+		    m, "certfleet_deploys_total", labels, (double)deploys[i]);
+	}
+	cf_metrics_family(m, "certfleet_rollbacks_total", "counter",
+	    "Services put back after a failed deploy, by outcome.");
+	for (i = 0; i < 2; i++) {
+		labels[1] = rollback_outcomes[i];
+		cf_metrics_sample(m, "certfleet_rollbacks_total", labels,
+		    (double)rollbacks[i]);
+	}
+}
+
+/* API replies by route and status (under the lock: a short walk). */
+static void
+render_requests(struct cf_metrics *m)
+{
+	const char *labels[] = {"route", NULL, "status", NULL, NULL};
+	char status[16];
+	size_t i;
+
+	cf_metrics_family(m, "certfleet_api_requests_total", "counter",
+	    "API requests the agent answered, by route and status.");
+	for (i = 0; i < M.nreq; i++) {
+		snprintf(status, sizeof(status), "%d", M.req[i].status);
+		labels[1] = M.req[i].route;
+		labels[3] = status;
+		cf_metrics_sample(m, "certfleet_api_requests_total", labels,
+		    (double)M.req[i].n);
+	}
+}
+
+int
+store_metrics_render(
+    struct cf_store *s, const char *agent, char **text, struct cf_error *err)
+{
+	struct cf_metrics *m = cf_metrics_new();
+	const char *build[] = {"version", CF_VERSION, NULL};
+	unsigned long long deploys[3], rollbacks[2];
+	struct probed *p;
+	size_t n;
+	int rc = -1;
+
+	*text = NULL;
+	cf_metrics_family(m, "certfleet_build_info", "gauge",
+	    "Always 1; the version of certfleetd in its label.");
+	cf_metrics_sample(m, "certfleet_build_info", build, 1);
+	if (cf_metrics_certs(m, s, err) == -1)
+		goto out;
+	pthread_mutex_lock(&M.lock);
+	n = M.nprobes;
+	p = xcalloc(n + 1, sizeof(*p));
+	memcpy(p, M.probes ? M.probes : p, n * sizeof(*p));
+	memcpy(deploys, M.deploys, sizeof(deploys));
+	memcpy(rollbacks, M.rollbacks, sizeof(rollbacks));
+	render_requests(m);
+	pthread_mutex_unlock(&M.lock);
+	render_probes(m, p, n, agent);
+	render_counters(m, deploys, rollbacks);
+	free(p);
+	*text = cf_metrics_text(m);
+	rc = 0;
+out:
+	cf_metrics_free(m);
+	return rc;
+}
