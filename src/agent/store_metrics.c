@@ -2,14 +2,16 @@
  * store_metrics.c - the store process's counters and background probes
  * for GET /metrics; see store_metrics.h and docs/metrics.md.
  *
- * The probe thread asks the store what each service is assigned
- * (cf_op_services, without its handshakes), then makes one handshake
- * per service with a check endpoint (cf_probe_run, as `certfleet
- * services` does), one after the other: each is bounded by the
- * service's timeout (5 s at most).  Results replace the cache whole,
- * under a lock a scrape takes only to copy them.
+ * Each service with a check endpoint has a thread that makes one
+ * handshake an interval (cf_probe_run, as `certfleet services` does),
+ * bounded by the service's timeout (5 s at most), and keeps the result
+ * under a lock that a scrape takes only to copy it: a service that does
+ * not answer delays neither a scrape nor the other services' probes.
+ * One more thread reads what each service is assigned from the store
+ * (cf_op_services, without its handshakes) each interval.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +39,18 @@ struct probed {
 	double seconds;
 };
 
+/* A service with a check endpoint and its thread.  assigned, sni,
+ * last and done under M.lock. */
+struct target {
+	const struct cf_service *svc;
+	pthread_t thread;
+	int started;
+	char assigned[CF_THUMB_LEN + 1];
+	char sni[256];
+	struct probed last;
+	int done; /* last holds a probe */
+};
+
 static const char *const deploy_outcomes[] = {
     "deployed", "unchanged", "failed"};
 static const char *const rollback_outcomes[] = {"ok", "failed"};
@@ -50,14 +64,15 @@ static struct {
 	} req[MAX_REQUEST_SERIES];
 	size_t nreq;
 	unsigned long long deploys[3], rollbacks[2];
-	struct probed *probes; /* the last round, whole */
-	size_t nprobes;
-	/* The probe thread. */
-	pthread_t thread;
-	int running, stop;
+	/* The probes: one thread per target, and one that reads what each
+	 * service is assigned from the store. */
+	struct target *targets;
+	size_t ntargets;
+	pthread_t refresher;
+	int running, refreshing, stop;
 	pthread_cond_t wake;
-	const struct agent_config *cfg;
-	struct cf_store *store;
+	long interval;
+	struct cf_store *store; /* the refresher's */
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
 void
@@ -98,11 +113,25 @@ store_metrics_deploy(const char *kind, const char *outcome)
 	pthread_mutex_unlock(&M.lock);
 }
 
-/* One handshake with svc as v names it, timed, into *p. */
+/* Waits an interval, or until stop; 0 when stopping.  Holds M.lock. */
+static int
+nap(void)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += M.interval;
+	while (!M.stop && pthread_cond_timedwait(&M.wake, &M.lock, &until) == 0)
+		;
+	return !M.stop;
+}
+
+/* One handshake with t's service, timed, into *p (not under M.lock). */
 static void
-probe_one(const struct cf_service *svc, const struct cf_service_view *v,
+probe_one(const struct target *t, const char *assigned, const char *sni,
     struct probed *p)
 {
+	const struct cf_service *svc = t->svc;
 	struct cf_probe_opts o = {0};
 	struct cf_probe got;
 	struct cf_error err;
@@ -110,113 +139,159 @@ probe_one(const struct cf_service *svc, const struct cf_service_view *v,
 
 	o.host = svc->check_host;
 	o.port = svc->check_port;
-	o.sni = v->sni[0] ? v->sni : NULL;
+	o.sni = sni[0] ? sni : NULL;
 	o.proto = svc->proto;
 	o.timeout_ms = svc->timeout_ms > 0 && svc->timeout_ms < PROBE_TIMEOUT_MS
 			   ? svc->timeout_ms
 			   : PROBE_TIMEOUT_MS;
 	cf_error_clear(&err);
-	snprintf(p->name, sizeof(p->name), "%s", v->name);
+	memset(p, 0, sizeof(*p));
+	snprintf(p->name, sizeof(p->name), "%s", svc->name);
 	if (cf_probe_run(&o, &got, &err) == 0) {
 		p->success = 1;
 		p->served_not_after = got.not_after;
-		p->match = v->assigned[0] != '\0' &&
-			   strcasecmp(got.thumbprint, v->assigned) == 0;
+		p->match = assigned[0] != '\0' &&
+			   strcasecmp(got.thumbprint, assigned) == 0;
 	}
 	p->seconds = (double)(cf_now_ms() - t0) / 1000.0;
 	cf_probe_clear(&got);
 }
 
-/* One round: every service with a check endpoint; replaces the cache. */
-static void
-probe_round(void)
+/* A target's thread: a probe each interval, on a schedule of its own,
+ * so that a service that does not answer delays no other. */
+static void *
+target_main(void *arg)
 {
-	const struct cf_services *conf = M.cfg->services;
-	const struct cf_service *svc;
+	struct target *t = arg;
+	char assigned[CF_THUMB_LEN + 1], sni[256];
+	struct probed p;
+
+	pthread_mutex_lock(&M.lock);
+	do {
+		memcpy(assigned, t->assigned, sizeof(assigned));
+		memcpy(sni, t->sni, sizeof(sni));
+		pthread_mutex_unlock(&M.lock);
+		probe_one(t, assigned, sni, &p);
+		pthread_mutex_lock(&M.lock);
+		t->last = p;
+		t->done = 1;
+	} while (nap());
+	pthread_mutex_unlock(&M.lock);
+	return NULL;
+}
+
+/* What each target is assigned now, and the name its probe asks for
+ * (cf_op_services, without its handshakes). */
+static void
+refresh(void)
+{
 	struct cf_service_view *v = NULL;
-	struct probed *p = NULL, *old;
 	struct cf_error err;
-	size_t n = 0, np = 0, i;
+	size_t n = 0, i, k;
 
 	cf_error_clear(&err);
 	if (cf_op_services(M.store, 0, &v, &n, &err) == -1) {
 		fprintf(stderr, "certfleetd: metrics: probes: %s\n", err.msg);
-		return; /* the last round's results stay */
+		return; /* what was read last stays */
 	}
-	p = xcalloc(n + 1, sizeof(*p));
-	for (i = 0; i < n; i++) {
-		svc = cf_services_find(conf, v[i].name);
-		if (svc != NULL && svc->check_host != NULL)
-			probe_one(svc, &v[i], &p[np++]);
-	}
-	cf_service_views_free(v, n);
 	pthread_mutex_lock(&M.lock);
-	old = M.probes;
-	M.probes = p;
-	M.nprobes = np;
+	for (i = 0; i < n; i++)
+		for (k = 0; k < M.ntargets; k++)
+			if (strcmp(v[i].name, M.targets[k].svc->name) == 0) {
+				memcpy(M.targets[k].assigned, v[i].assigned,
+				    sizeof(M.targets[k].assigned));
+				snprintf(M.targets[k].sni,
+				    sizeof(M.targets[k].sni), "%s", v[i].sni);
+			}
 	pthread_mutex_unlock(&M.lock);
-	free(old);
+	cf_service_views_free(v, n);
 }
 
-/* The probe thread: a round, then wait an interval or for stop. */
 static void *
-probe_main(void *arg)
+refresher_main(void *arg)
 {
-	struct timespec until;
-
 	(void)arg;
 	pthread_mutex_lock(&M.lock);
-	while (!M.stop) {
+	while (nap()) {
 		pthread_mutex_unlock(&M.lock);
-		probe_round();
+		refresh();
 		pthread_mutex_lock(&M.lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += M.cfg->probe_interval;
-		while (!M.stop &&
-		       pthread_cond_timedwait(&M.wake, &M.lock, &until) == 0)
-			;
 	}
 	pthread_mutex_unlock(&M.lock);
 	return NULL;
+}
+
+/* The refresher and one thread per target; they take no signals. */
+static int
+start_threads(struct cf_error *err)
+{
+	sigset_t all, old;
+	size_t i;
+	int rc = 0;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	M.refreshing =
+	    pthread_create(&M.refresher, NULL, refresher_main, NULL) == 0;
+	for (i = 0; i < M.ntargets; i++)
+		M.targets[i].started =
+		    pthread_create(&M.targets[i].thread, NULL, target_main,
+			&M.targets[i]) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	for (i = 0; i < M.ntargets; i++)
+		if (!M.targets[i].started)
+			rc = -1;
+	if (!M.refreshing || rc == -1)
+		return cf_errorf(
+		    err, CF_E_INTERNAL, "cannot start the probe threads");
+	return 0;
 }
 
 int
 store_metrics_start(
     const struct agent_config *c, const char *dir, struct cf_error *err)
 {
-	if (cf_services_count(c->services) == 0)
+	const struct cf_service *svc;
+	size_t i, n = cf_services_count(c->services);
+
+	M.targets = xcalloc(n + 1, sizeof(*M.targets));
+	for (i = 0; i < n; i++)
+		if ((svc = cf_services_at(c->services, i))->check_host != NULL)
+			M.targets[M.ntargets++].svc = svc;
+	if (M.ntargets == 0)
 		return 0; /* nothing to probe */
 	if ((M.store = cf_store_open(dir, err)) == NULL)
 		return -1;
 	cf_store_set_services(M.store, c->services);
-	M.cfg = c;
+	M.interval = c->probe_interval;
 	M.stop = 0;
-	if (pthread_create(&M.thread, NULL, probe_main, NULL) != 0) {
-		cf_store_free(M.store);
-		M.store = NULL;
-		return cf_errorf(
-		    err, CF_E_INTERNAL, "cannot start the probe thread");
-	}
+	refresh(); /* the first probes know what to compare with */
 	M.running = 1;
-	return 0;
+	return start_threads(err);
 }
 
 void
 store_metrics_stop(void)
 {
-	if (!M.running)
-		return;
-	pthread_mutex_lock(&M.lock);
-	M.stop = 1;
-	pthread_cond_signal(&M.wake);
-	pthread_mutex_unlock(&M.lock);
-	pthread_join(M.thread, NULL);
-	M.running = 0;
+	size_t i;
+
+	if (M.running) {
+		pthread_mutex_lock(&M.lock);
+		M.stop = 1;
+		pthread_cond_broadcast(&M.wake);
+		pthread_mutex_unlock(&M.lock);
+		if (M.refreshing)
+			pthread_join(M.refresher, NULL);
+		for (i = 0; i < M.ntargets; i++)
+			if (M.targets[i].started)
+				pthread_join(M.targets[i].thread, NULL);
+		M.running = 0;
+	}
 	cf_store_free(M.store);
 	M.store = NULL;
-	free(M.probes);
-	M.probes = NULL;
-	M.nprobes = 0;
+	free(M.targets);
+	M.targets = NULL;
+	M.ntargets = 0;
 }
 
 /* The four families of the services' last probes, from a copy. */
@@ -308,7 +383,7 @@ store_metrics_render(
 	const char *build[] = {"version", CF_VERSION, NULL};
 	unsigned long long deploys[3], rollbacks[2];
 	struct probed *p;
-	size_t n;
+	size_t n, i;
 	int rc = -1;
 
 	*text = NULL;
@@ -318,9 +393,10 @@ store_metrics_render(
 	if (cf_metrics_certs(m, s, err) == -1)
 		goto out;
 	pthread_mutex_lock(&M.lock);
-	n = M.nprobes;
-	p = xcalloc(n + 1, sizeof(*p));
-	memcpy(p, M.probes ? M.probes : p, n * sizeof(*p));
+	p = xcalloc(M.ntargets + 1, sizeof(*p));
+	for (i = n = 0; i < M.ntargets; i++)
+		if (M.targets[i].done)
+			p[n++] = M.targets[i].last;
 	memcpy(deploys, M.deploys, sizeof(deploys));
 	memcpy(rollbacks, M.rollbacks, sizeof(rollbacks));
 	render_requests(m);
