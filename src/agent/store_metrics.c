@@ -71,6 +71,9 @@ static struct {
 	pthread_t refresher;
 	int running, refreshing, stop;
 	pthread_cond_t wake;
+	/* A change was answered (asked), and the assignments read again
+	 * after it (refreshed): each wakes the threads waiting on it. */
+	unsigned long asked, refreshed;
 	long interval;
 	struct cf_store *store; /* the refresher's */
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
@@ -81,7 +84,6 @@ store_metrics_request(const char *method, const char *path, int status)
 	const char *route = route_path(path);
 	size_t i;
 
-	(void)method;
 	if (route == NULL)
 		route = "other"; /* any path: not a label of its own */
 	pthread_mutex_lock(&M.lock);
@@ -95,6 +97,11 @@ store_metrics_request(const char *method, const char *path, int status)
 	}
 	if (i < M.nreq)
 		M.req[i].n++;
+	/* A change may have moved an assignment: read them again now. */
+	if (strcmp(method, "POST") == 0 && status == 200) {
+		M.asked++;
+		pthread_cond_broadcast(&M.wake);
+	}
 	pthread_mutex_unlock(&M.lock);
 }
 
@@ -113,15 +120,18 @@ store_metrics_deploy(const char *kind, const char *outcome)
 	pthread_mutex_unlock(&M.lock);
 }
 
-/* Waits an interval, or until stop; 0 when stopping.  Holds M.lock. */
+/* Waits an interval, or until *gen changes or stop; 0 when stopping.
+ * Holds M.lock. */
 static int
-nap(void)
+nap(const unsigned long *gen)
 {
 	struct timespec until;
+	unsigned long was = *gen;
 
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += M.interval;
-	while (!M.stop && pthread_cond_timedwait(&M.wake, &M.lock, &until) == 0)
+	while (!M.stop && *gen == was &&
+	       pthread_cond_timedwait(&M.wake, &M.lock, &until) == 0)
 		;
 	return !M.stop;
 }
@@ -165,9 +175,11 @@ target_main(void *arg)
 	struct target *t = arg;
 	char assigned[CF_THUMB_LEN + 1], sni[256];
 	struct probed p;
+	unsigned long seen;
 
 	pthread_mutex_lock(&M.lock);
 	do {
+		seen = M.refreshed;
 		memcpy(assigned, t->assigned, sizeof(assigned));
 		memcpy(sni, t->sni, sizeof(sni));
 		pthread_mutex_unlock(&M.lock);
@@ -175,7 +187,8 @@ target_main(void *arg)
 		pthread_mutex_lock(&M.lock);
 		t->last = p;
 		t->done = 1;
-	} while (nap());
+		/* Assignments read again during the probe: probe again. */
+	} while (!M.stop && (M.refreshed != seen || nap(&M.refreshed)));
 	pthread_mutex_unlock(&M.lock);
 	return NULL;
 }
@@ -207,15 +220,31 @@ refresh(void)
 	cf_service_views_free(v, n);
 }
 
+/*
+ * Reads the assignments each interval, and at once when a change was
+ * answered (then the probes go at once too, rather than at the end of
+ * their interval: what is served is news now).  A change answered while
+ * it reads is read again.
+ */
 static void *
 refresher_main(void *arg)
 {
+	unsigned long seen;
+	int poked;
+
 	(void)arg;
 	pthread_mutex_lock(&M.lock);
-	while (nap()) {
+	seen = M.asked;
+	while (!M.stop && (M.asked != seen || nap(&M.asked))) {
+		poked = M.asked != seen;
+		seen = M.asked;
 		pthread_mutex_unlock(&M.lock);
 		refresh();
 		pthread_mutex_lock(&M.lock);
+		if (poked) {
+			M.refreshed++;
+			pthread_cond_broadcast(&M.wake);
+		}
 	}
 	pthread_mutex_unlock(&M.lock);
 	return NULL;

@@ -3,7 +3,7 @@
 # prometheus) on loopback, and checked against what the agents hold.
 #
 # Two agents, each with a private nginx as service https (probe_interval
-# 1 s): ex1 scraped over mutual TLS with a client certificate authorized
+# 1 s on ex1, 60 s on ex2, whose probes go at once after a change): ex1 scraped over mutual TLS with a client certificate authorized
 # as reader, ex2 over its plain-HTTP metrics_listen.  Prometheus scrapes
 # both every second; its HTTP API (/api/v1/query) must hold the expiry
 # timestamps `certfleet get --json` shows and served_match 1; nginx's
@@ -136,9 +136,10 @@ for n in ex1 ex2; do
 	EOF
 	check "$n: agent init" cfd init --config "$T/$n.conf"
 done
-# ex2: the plain listener, and a service whose check endpoint never
+# ex2: the plain listener, probes a minute apart (a change answered
+# makes them go at once), and a service whose check endpoint never
 # answers (a handshake with it lasts its 3 s timeout).
-sed -i 's/^probe_interval = 1$/probe_interval = 1\nmetrics_listen = 127.0.0.1:0/' "$T/ex2.conf"
+sed -i 's/^probe_interval = 1$/probe_interval = 60\nmetrics_listen = 127.0.0.1:0/' "$T/ex2.conf"
 mkdir -p "$S/ex2/silent"
 cat >>"$T/ex2.conf" <<EOF
 
@@ -268,6 +269,12 @@ else
 fi
 
 # ex2: the plain listener.
+if wait_until 5 matches plain 1; then
+	pass "ex2: served_match 1 at once after enable, not after its 60 s probe_interval"
+else
+	fail "ex2: served_match 1 at once after enable, not after its 60 s probe_interval"
+	show "$T/scrape"
+fi
 expect_eq "ex2: GET /metrics over plain HTTP: 200" "$(scrape_plain)" 200
 if grep -qi '^Content-Type: text/plain; version=0.0.4' "$T/scrape.h" &&
 	grep -qF "thumbprint=\"$LEAF_TP\"" "$T/scrape"; then
