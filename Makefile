@@ -143,6 +143,7 @@ bench: all
 	bench/copy_run.sh
 	bench/test_run.sh
 	bench/keygen_run.sh
+	bench/metrics_run.sh
 
 demo:
 	scripts/setup-deps.sh

@@ -138,7 +138,7 @@ for n in ex1 ex2; do
 done
 # ex2: the plain listener, probes a minute apart (a change answered
 # makes them go at once), and a service whose check endpoint never
-# answers (a handshake with it lasts its 3 s timeout).
+# answers (a handshake with it lasts its 5 s timeout).
 sed -i 's/^probe_interval = 1$/probe_interval = 60\nmetrics_listen = 127.0.0.1:0/' "$T/ex2.conf"
 mkdir -p "$S/ex2/silent"
 cat >>"$T/ex2.conf" <<EOF
@@ -149,7 +149,7 @@ chain = $S/ex2/silent/imap.crt
 key = $S/ex2/silent/imap.key
 check = 127.0.0.1:$SILENT
 protocol = tls
-timeout = 3
+timeout = 5
 EOF
 check "ex1: authorize Prometheus's certificate as reader" \
 	cfd authorize "$PROM_FP" --role reader --config "$T/ex1.conf"
@@ -291,13 +291,19 @@ else
 	show "$T/scrape"
 fi
 expect_eq "ex2: POST /metrics on the plain listener: 404" "$(scrape_plain /metrics POST)" 404
-# The imap probe lasts 3 s: scrapes do not wait for it.
+# The imap probe lasts 5 s: a scrape that waited for it would take
+# seconds, one that does not takes milliseconds (1 s: room for a loaded
+# machine; the speed itself is bench/metrics_run.sh's).
+# A change answered starts every probe again: the five scrapes below
+# come while the imap one waits.
+check "ex2: enable again (unchanged), which starts every probe" \
+	on ex2 cf enable "$LEAF_TP" --services https
 slow=0
 for _ in 1 2 3 4 5; do
 	t=$(curl -s --max-time 10 -o /dev/null -w '%{time_total}' "http://127.0.0.1:${MPORT[ex2]}/metrics")
-	awk -v t="$t" 'BEGIN { exit !(t > 0.5) }' && slow=$((slow + 1))
+	awk -v t="$t" 'BEGIN { exit !(t > 1) }' && slow=$((slow + 1))
 done
-expect_eq "ex2: five scrapes during a 3 s handshake each answer in under 0.5 s" "$slow" 0
+expect_eq "ex2: five scrapes during a 5 s handshake each answer in under 1 s" "$slow" 0
 if wait_until 10 bash -c "curl -s http://127.0.0.1:${MPORT[ex2]}/metrics | grep -qx 'certfleet_service_probe_success{service=\"imap\",server=\"ex2\"} 0'"; then
 	pass "ex2: the silent service: probe_success 0"
 else
