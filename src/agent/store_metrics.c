@@ -8,7 +8,9 @@
  * under a lock that a scrape takes only to copy it: a service that does
  * not answer delays neither a scrape nor the other services' probes.
  * One more thread reads what each service is assigned from the store
- * (cf_op_services, without its handshakes) each interval.
+ * (cf_op_services, without its handshakes) each interval, and at once
+ * after a request that may have moved one (enable, replace ...) was
+ * answered; then every service is probed at once too.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -78,6 +80,23 @@ static struct {
 	struct cf_store *store; /* the refresher's */
 } M = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER};
 
+/* Whether a request of route may move a service to another
+ * certificate (not: exports, renew and request/new, which make a
+ * request only). */
+static int
+moves(const char *route)
+{
+	static const char *const routes[] = {"/v1/enable", "/v1/disable",
+	    "/v1/replace", "/v1/import", "/v1/import-sealed", "/v1/remove",
+	    "/v1/new-self-signed", "/v1/request/complete"};
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+		if (strcmp(route, routes[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void
 store_metrics_request(const char *method, const char *path, int status)
 {
@@ -97,8 +116,8 @@ store_metrics_request(const char *method, const char *path, int status)
 	}
 	if (i < M.nreq)
 		M.req[i].n++;
-	/* A change may have moved an assignment: read them again now. */
-	if (strcmp(method, "POST") == 0 && status == 200) {
+	/* An assignment may have moved: read them again now. */
+	if (strcmp(method, "POST") == 0 && status == 200 && moves(route)) {
 		M.asked++;
 		pthread_cond_broadcast(&M.wake);
 	}

@@ -13,7 +13,9 @@
 #include "error.h"
 #include "store.h"
 
-/* Counts one reply of the API (any thread). */
+/* Counts one reply of the API (any thread); after an enable, replace
+ * or import ... answered 200, has the assignments read and every
+ * service probed again at once. */
 void store_metrics_request(const char *method, const char *path, int status);
 
 /* The deploy observer (deploy.h): counts deploys and rollbacks. */
