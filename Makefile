@@ -154,6 +154,7 @@ bench: all
 	bench/test_run.sh
 	bench/keygen_run.sh
 	bench/rollout_run.sh
+	bench/metrics_run.sh
 
 demo:
 	scripts/setup-deps.sh

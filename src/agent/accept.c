@@ -96,6 +96,9 @@ on_accept_pause_end(evutil_socket_t fd, short what, void *arg)
 	if (srv->local_sock != NULL &&
 	    (lev = evhttp_bound_socket_get_listener(srv->local_sock)) != NULL)
 		evconnlistener_enable(lev);
+	if (srv->metrics_sock != NULL &&
+	    (lev = evhttp_bound_socket_get_listener(srv->metrics_sock)) != NULL)
+		evconnlistener_enable(lev);
 }
 
 /*
@@ -172,6 +175,9 @@ accept_setup(struct server *srv)
 		evconnlistener_set_error_cb(lev, on_accept_error);
 	if (srv->local_sock != NULL &&
 	    (lev = evhttp_bound_socket_get_listener(srv->local_sock)) != NULL)
+		evconnlistener_set_error_cb(lev, on_accept_error);
+	if (srv->metrics_sock != NULL &&
+	    (lev = evhttp_bound_socket_get_listener(srv->metrics_sock)) != NULL)
 		evconnlistener_set_error_cb(lev, on_accept_error);
 }
 

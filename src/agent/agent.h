@@ -92,6 +92,9 @@ struct evconnlistener *agent_listen_tcp(struct event_base *base,
  */
 struct evconnlistener *agent_listen_unix(struct event_base *base,
     const char *path, ino_t *ino, struct cf_error *err);
+/* 1 when hostport ("127.0.0.1:9793", "[::1]:9793") names a loopback
+ * address literally (127.0.0.0/8 or ::1); 0 otherwise, names included. */
+int agent_hostport_loopback(const char *hostport);
 /* Removes path if it is still the socket agent_listen_unix made. */
 void agent_unlisten_unix(const char *path, ino_t ino);
 

@@ -31,69 +31,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <netdb.h>
-#include <pwd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <ini.h>
 
 #include "config.h"
-#include "identity.h"
+#include "config_int.h"
 #include "util.h"
 
-/* A key seen once: the bit of its entry in the table below. */
-struct parse {
-	const char *file;
-	FILE *f;
-	int line;        /* the physical line last read */
-	int first;       /* the first physical line of the logical one */
-	char *logical;   /* the logical line being handed to inih, with \n */
-	size_t len, off; /* its length, and how much inih has had */
-	int strict;      /* check-config: check files and addresses too */
-	unsigned seen;
-	struct agent_config *c;
-	struct cf_service *svc; /* the [service NAME] being read, or NULL */
-	char *dir;              /* the file's directory, for relative paths */
-	struct cf_error *err;
-	int failed;
-};
-
-static int set_name(struct parse *, const char *);
-static int set_listen(struct parse *, const char *);
-static int set_socket(struct parse *, const char *);
-static int set_state(struct parse *, const char *);
-static int set_admin_ca(struct parse *, const char *);
-static int set_workers(struct parse *, const char *);
-static int set_transfer_peers(struct parse *, const char *);
-static int set_max_conns(struct parse *, const char *);
-static int set_max_conns_addr(struct parse *, const char *);
-static int set_audit_days(struct parse *, const char *);
-static int set_audit_rows(struct parse *, const char *);
-
-static const struct {
-	const char *key;
-	int (*set)(struct parse *, const char *);
-} keys[] = {
-    {"name", set_name},
-    {"listen", set_listen},
-    {"socket", set_socket},
-    {"state", set_state},
-    {"admin_ca", set_admin_ca},
-    {"workers", set_workers},
-    {"transfer_peers", set_transfer_peers},
-    {"max_connections", set_max_conns},
-    {"max_connections_per_address", set_max_conns_addr},
-    {"audit_keep_days", set_audit_days},
-    {"audit_max_rows", set_audit_rows},
-};
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-
 /* Records the first error, at the current line; returns 0 for inih. */
-static int __attribute__((format(printf, 2, 3)))
-bad(struct parse *p, const char *fmt, ...)
+int
+config_bad(struct parse *p, const char *fmt, ...)
 {
 	char msg[256];
 	va_list ap;
@@ -119,229 +68,11 @@ dirname_dup(char *path)
 	return dir;
 }
 
-/* A path from the file: relative ones are taken from the file's dir. */
-static char *
-config_relative(const struct parse *p, const char *v)
-{
-	char *dup, *dir, *out;
-
-	if (v[0] == '/' || p->file == NULL)
-		return xstrdup(v);
-	dup = xstrdup(p->file);
-	dir = dirname(dup);
-	out = xasprintf("%s/%s", dir, v);
-	free(dup);
-	return out;
-}
-
-static int
-set_name(struct parse *p, const char *v)
-{
-	size_t i, n = strlen(v);
-
-	if (n > 63)
-		return bad(p, "name %s: longer than 63 characters", v);
-	for (i = 0; i < n; i++)
-		if (!((v[i] >= 'a' && v[i] <= 'z') ||
-			(v[i] >= 'A' && v[i] <= 'Z') ||
-			(v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
-			v[i] == '.' || v[i] == '_'))
-			return bad(p,
-			    "name %s: use letters, digits, '-', '.' "
-			    "and '_' (a host name)",
-			    v);
-	free(p->c->name);
-	p->c->name = xstrdup(v);
-	return 1;
-}
-
-static int
-set_listen(struct parse *p, const char *v)
-{
-	const char *colon = strrchr(v, ':');
-	char *end;
-	long port;
-
-	if (colon == NULL || colon == v || colon[1] == '\0')
-		return bad(p,
-		    "listen %s: give HOST:PORT, e.g. "
-		    "127.0.0.1:8443 or [::1]:8443",
-		    v);
-	errno = 0;
-	port = strtol(colon + 1, &end, 10);
-	if (*end != '\0' || errno != 0 || port < 0 || port > 65535)
-		return bad(p, "listen %s: the port is 0 to 65535", v);
-	if (v[0] == '[' && colon[-1] != ']')
-		return bad(p,
-		    "listen %s: an IPv6 address goes in brackets, "
-		    "[::1]:8443",
-		    v);
-	free(p->c->listen);
-	p->c->listen = xstrdup(v);
-	return 1;
-}
-
-static int
-set_socket(struct parse *p, const char *v)
-{
-	char *path;
-
-	free(p->c->socket);
-	p->c->socket = NULL;
-	if (strcmp(v, "none") == 0)
-		return 1;
-	path = config_relative(p, v);
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
-		free(path);
-		return bad(p,
-		    "socket %s: a Unix socket path is at most 107 "
-		    "bytes",
-		    v);
-	}
-	p->c->socket = path;
-	return 1;
-}
-
-static int
-set_state(struct parse *p, const char *v)
-{
-	free(p->c->state);
-	p->c->state = config_relative(p, v);
-	return 1;
-}
-
-static int
-set_admin_ca(struct parse *p, const char *v)
-{
-	free(p->c->admin_ca);
-	p->c->admin_ca = config_relative(p, v);
-	/* Checked here, not only when the agent loads it, so that the
-	 * message can name the line. */
-	if (access(p->c->admin_ca, R_OK) == -1)
-		return bad(
-		    p, "admin_ca %s: %s", p->c->admin_ca, strerror(errno));
-	return 1;
-}
-
-static int
-set_workers(struct parse *p, const char *v)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (*end != '\0' || errno != 0 || n < 1 || n > AGENT_WORKERS_MAX)
-		return bad(p, "workers %s: give a number from 1 to 64", v);
-	p->c->workers = (int)n;
-	return 1;
-}
-
-/* A whole number from min to max into *out; 0 after bad() otherwise. */
-static int
-set_count(struct parse *p, const char *key, const char *v, long min, long max,
-    long *out)
-{
-	char *end;
-	long n;
-
-	errno = 0;
-	n = strtol(v, &end, 10);
-	if (end == v || *end != '\0' || errno != 0 || n < min || n > max)
-		return bad(p, "%s %s: give a whole number from %ld to %ld", key,
-		    v, min, max);
-	*out = n;
-	return 1;
-}
-
-static int
-set_max_conns(struct parse *p, const char *v)
-{
-	return set_count(p, "max_connections", v, 1, AGENT_CONNS_MAX,
-	    &p->c->max_connections);
-}
-
-static int
-set_max_conns_addr(struct parse *p, const char *v)
-{
-	return set_count(p, "max_connections_per_address", v, 1,
-	    AGENT_CONNS_MAX, &p->c->max_connections_per_address);
-}
-
-static int
-set_audit_days(struct parse *p, const char *v)
-{
-	return set_count(
-	    p, "audit_keep_days", v, 0, 36500, &p->c->audit_keep_days);
-}
-
-static int
-set_audit_rows(struct parse *p, const char *v)
-{
-	return set_count(
-	    p, "audit_max_rows", v, 0, 1000000000L, &p->c->audit_max_rows);
-}
-
 /*
- * The agents this one may seal keys to and accept sealed keys from:
- * comma-separated fingerprints of their identities (certfleetd
- * fingerprint on each), or "none".
+ * check-config only, per service: whether the directories of its files
+ * and its runtime API socket exist (enable would find out at the first
+ * deployment).
  */
-static int
-set_transfer_peers(struct parse *p, const char *v)
-{
-	char *copy = xstrdup(v), *tok, *save = NULL;
-	char fp[CF_FP_LEN + 1];
-	struct cf_error e;
-	int rc = 1;
-
-	for (tok = strtok_r(copy, ", ", &save); tok != NULL && rc == 1;
-	     tok = strtok_r(NULL, ", ", &save)) {
-		if (strcmp(tok, "none") == 0)
-			continue;
-		if (cf_fingerprint_parse(tok, fp, &e) == -1) {
-			rc = bad(p, "transfer_peers: %s", e.msg);
-			break;
-		}
-		p->c->transfer_peers = xrealloc(p->c->transfer_peers,
-		    (p->c->ntransfer_peers + 2) * sizeof(char *));
-		p->c->transfer_peers[p->c->ntransfer_peers++] = xstrdup(fp);
-		p->c->transfer_peers[p->c->ntransfer_peers] = NULL;
-	}
-	free(copy);
-	return rc;
-}
-
-/*
- * check-config only: whether the listen address resolves (run would
- * find out when it binds) and, per service, whether the directories of
- * its files and its runtime API socket exist (enable would find out at
- * the first deployment).
- */
-static int
-strict_listen(struct parse *p)
-{
-	struct addrinfo hints, *ai = NULL;
-	char *host = xstrdup(p->c->listen), *port = strrchr(host, ':');
-	int rc;
-
-	*port++ = '\0';
-	if (host[0] == '[') { /* [v6] */
-		host[strlen(host) - 1] = '\0';
-		memmove(host, host + 1, strlen(host));
-	}
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	rc = getaddrinfo(host, port, &hints, &ai);
-	if (ai != NULL)
-		freeaddrinfo(ai);
-	if (rc != 0)
-		bad(p, "listen %s: %s", p->c->listen, gai_strerror(rc));
-	free(host);
-	return rc == 0;
-}
-
 static int
 strict_service(struct parse *p, const char *key)
 {
@@ -353,10 +84,11 @@ strict_service(struct parse *p, const char *key)
 	if (strcmp(key, "runtime_api") == 0) {
 		path = p->svc->runtime_api;
 		if (stat(path, &st) == -1)
-			return bad(
+			return config_bad(
 			    p, "runtime_api %s: %s", path, strerror(errno));
 		if (!S_ISSOCK(st.st_mode))
-			return bad(p, "runtime_api %s: not a socket", path);
+			return config_bad(
+			    p, "runtime_api %s: not a socket", path);
 		return 1;
 	}
 	if (strcmp(key, "chain") == 0)
@@ -370,8 +102,8 @@ strict_service(struct parse *p, const char *key)
 	dir = dirname_dup(xstrdup(path));
 	ok = stat(dir, &st) == 0 && S_ISDIR(st.st_mode);
 	if (!ok)
-		bad(p, "%s %s: the directory %s does not exist", key, path,
-		    dir);
+		config_bad(p, "%s %s: the directory %s does not exist", key,
+		    path, dir);
 	free(dir);
 	return ok;
 }
@@ -385,39 +117,22 @@ static int
 on_pair(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse *p = user;
-	size_t i;
 
 	if (p->failed)
 		return 1; /* report the first error only */
 	if (strncmp(section, "service ", 8) == 0) {
 		struct cf_error e;
 		if (p->svc == NULL) /* a header inih and we read apart */
-			return bad(
+			return config_bad(
 			    p, "[%s]: section header not understood", section);
 		if (cf_service_set(p->svc, key, value, p->dir, &e) == -1)
-			return bad(p, "%s", e.msg);
+			return config_bad(p, "%s", e.msg);
 		return p->strict ? strict_service(p, key) : 1;
 	}
-	for (i = 0; i < NKEYS; i++)
-		if (strcmp(key, keys[i].key) == 0)
-			break;
 	if (strcmp(section, "agent") != 0) /* keys before any section */
-		return bad(p, "%s: keys belong in the [agent] section", key);
-	if (i == NKEYS)
-		return bad(p,
-		    "unknown key %s in [agent] (known: name, listen, "
-		    "socket, state, admin_ca, workers, transfer_peers, "
-		    "max_connections, max_connections_per_address, "
-		    "audit_keep_days, audit_max_rows)",
-		    key);
-	if (p->seen & (1u << i))
-		return bad(p, "%s is set twice", key);
-	p->seen |= 1u << i;
-	if (value[0] == '\0')
-		return bad(p, "%s has no value", key);
-	if (!keys[i].set(p, value))
-		return 0;
-	return p->strict && keys[i].set == set_listen ? strict_listen(p) : 1;
+		return config_bad(
+		    p, "%s: keys belong in the [agent] section", key);
+	return config_agent_key(p, key, value);
 }
 
 /*
@@ -435,17 +150,17 @@ check_section(struct parse *p, const char *line)
 		return 1;
 	end = strchr(s, ']');
 	if (end == NULL)
-		return bad(p, "a section header needs its ']'");
+		return config_bad(p, "a section header needs its ']'");
 	snprintf(name, sizeof(name), "%.*s", (int)(end - s - 1), s + 1);
 	if (p->svc != NULL && cf_service_finish(p->svc, &e) == -1)
-		return bad(p, "%s", e.msg);
+		return config_bad(p, "%s", e.msg);
 	p->svc = NULL;
 	if (strncmp(name, "service ", 8) == 0) {
 		p->svc = cf_services_add(p->c->services, name + 8, &e);
-		return p->svc != NULL ? 1 : bad(p, "%s", e.msg);
+		return p->svc != NULL ? 1 : config_bad(p, "%s", e.msg);
 	}
 	if (strcmp(name, "agent") != 0)
-		return bad(p,
+		return config_bad(p,
 		    "unknown section [%s] (the sections are [agent] and "
 		    "[service NAME])",
 		    name);
@@ -490,7 +205,7 @@ next_logical(struct parse *p)
 			buf[n - 1] = ' ';
 		if (p->len + n > AGENT_CONFIG_MAX_LINE) {
 			free(buf);
-			return bad(p, "line longer than %d characters",
+			return config_bad(p, "line longer than %d characters",
 			    AGENT_CONFIG_MAX_LINE);
 		}
 		p->logical = xrealloc(p->logical, p->len + n + 2);
@@ -503,7 +218,8 @@ next_logical(struct parse *p)
 	if (more && !ferror(p->f)) {
 		/* The last line of the file ends in a backslash. */
 		p->first = p->line;
-		return bad(p, "a line ends in '\\' but nothing follows it");
+		return config_bad(
+		    p, "a line ends in '\\' but nothing follows it");
 	}
 	p->logical[p->len++] = '\n';
 	p->logical[p->len] = '\0';
@@ -549,6 +265,7 @@ config_defaults(void)
 	c->workers = AGENT_WORKERS_DEFAULT;
 	c->max_connections_per_address = AGENT_CONNS_PER_ADDRESS_DEFAULT;
 	c->audit_max_rows = AGENT_AUDIT_MAX_ROWS_DEFAULT;
+	c->probe_interval = AGENT_PROBE_INTERVAL_DEFAULT;
 	c->services = cf_services_new();
 	return c;
 }
@@ -728,6 +445,7 @@ agent_config_free(struct agent_config *c)
 	free(c->file);
 	free(c->name);
 	free(c->listen);
+	free(c->metrics_listen);
 	free(c->socket);
 	free(c->state);
 	free(c->admin_ca);

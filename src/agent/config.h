@@ -25,6 +25,9 @@
 #define AGENT_CONNS_PER_ADDRESS_DEFAULT 64
 /* Refusal records kept at most (older ones pruned first); 0: no bound. */
 #define AGENT_AUDIT_MAX_ROWS_DEFAULT 100000
+/* Seconds between the background probes of GET /metrics. */
+#define AGENT_PROBE_INTERVAL_DEFAULT 60
+#define AGENT_PROBE_INTERVAL_MAX 86400
 /* The longest logical line (continued lines joined), in bytes. */
 #define AGENT_CONFIG_MAX_LINE 65536
 /* A configuration file read whole (agent_config_text). */
@@ -44,6 +47,9 @@ struct agent_config {
 	long max_connections_per_address;
 	long audit_keep_days;  /* prune records older; 0: keep for ever */
 	long audit_max_rows;   /* refusal records kept; 0: no bound */
+	char *metrics_listen;  /* loopback HOST:PORT for plain-HTTP GET
+				  /metrics; NULL when none */
+	long probe_interval;   /* seconds between the services' probes */
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */

@@ -35,6 +35,26 @@ split_hostport(const char *hp, char **host, char **port)
 	*port = xstrdup(colon + 1);
 }
 
+int
+agent_hostport_loopback(const char *hostport)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *host, *port;
+	int yes = 0;
+
+	if (strrchr(hostport, ':') == NULL)
+		return 0;
+	split_hostport(hostport, &host, &port);
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		yes = (ntohl(a4.s_addr) >> 24) == 127;
+	else if (hostport[0] == '[' && inet_pton(AF_INET6, host, &a6) == 1)
+		yes = IN6_IS_ADDR_LOOPBACK(&a6);
+	free(host);
+	free(port);
+	return yes;
+}
+
 /* The address fd is bound to, as HOST:PORT. */
 static void
 bound_address(evutil_socket_t fd, char *out, size_t outlen)

@@ -45,8 +45,10 @@ struct job {
 	long uid; /* Unix peer; -1 unknown */
 	unsigned char *body;
 	size_t body_len;
-	int status; /* the reply */
+	int metrics; /* from the plain-HTTP metrics listener */
+	int status;  /* the reply */
 	char *out;
+	char *ctype; /* its content type; NULL: JSON */
 	int close;
 };
 
@@ -66,6 +68,7 @@ job_free(struct job *j)
 	if (j->out != NULL)
 		OPENSSL_cleanse(j->out, strlen(j->out)); /* exports */
 	free(j->out);
+	free(j->ctype);
 	X509_free(j->cert);
 	sk_X509_pop_free(j->chain, X509_free);
 	X509_STORE_free(j->admin_ca);
@@ -95,19 +98,22 @@ method_name(enum evhttp_cmd_type t)
 	}
 }
 
-/* Sends status and the JSON text body on req (loop thread). */
+/* Sends status and body on req (loop thread): JSON text, ended with a
+ * newline, unless ctype names another type (the body as it is). */
 static void
 reply(struct server *srv, struct evhttp_request *req, int status,
-    const char *body, int close)
+    const char *body, const char *ctype, int close)
 {
 	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 
-	evhttp_add_header(h, "Content-Type", "application/json");
+	evhttp_add_header(
+	    h, "Content-Type", ctype ? ctype : "application/json");
 	if (close)
 		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(out, body, strlen(body));
-	evbuffer_add(out, "\n", 1);
+	if (ctype == NULL)
+		evbuffer_add(out, "\n", 1);
 	conn_reply_begin(srv, req);
 	evhttp_send_reply(req, status, NULL, NULL);
 }
@@ -121,7 +127,7 @@ reply_error(struct server *srv, struct evhttp_request *req, enum route_why why,
 	char *text = NULL;
 	int status = route_answer(why, CF_OK, msg, &text);
 
-	reply(srv, req, status, text, close);
+	reply(srv, req, status, text, NULL, close);
 	free(text);
 }
 
@@ -167,6 +173,7 @@ job_run(struct pool_job *pj, struct storeproc_chan *ch)
 	chan_add(&m, j->agent);
 	chan_add(&m, actor);
 	chan_add_bytes(&m, j->body ? (const char *)j->body : "", j->body_len);
+	chan_add_long(&m, j->metrics);
 	if (storeproc_call(ch, &m, &r, &err) == -1) {
 		j->status = route_fail(&err, &j->out);
 	} else {
@@ -174,6 +181,7 @@ job_run(struct pool_job *pj, struct storeproc_chan *ch)
 		j->out = xstrdup(chan_str(&r, 1));
 		j->refusal = r.n > 2 && r.f[2] ? xstrdup(r.f[2]) : NULL;
 		j->close = chan_long(&r, 3, 0) == 1;
+		j->ctype = r.n > 4 && r.f[4] ? xstrdup(r.f[4]) : NULL;
 	}
 	chan_clear(&r);
 	if (j->body != NULL) {
@@ -196,7 +204,7 @@ job_done(struct pool_job *pj)
 		refusal_note(j->srv, j->host, actor, j->refusal);
 		free(actor);
 	}
-	reply(j->srv, j->req, j->status, j->out, j->close);
+	reply(j->srv, j->req, j->status, j->out, j->ctype, j->close);
 	job_free(j);
 }
 
@@ -369,5 +377,42 @@ request_serve_local(struct evhttp_request *req, void *arg)
 	j = job_new(srv, req);
 	j->local = 1;
 	identify_local(j);
+	submit(srv, j);
+}
+
+/*
+ * The plain-HTTP metrics listener (metrics_listen, loopback only): GET
+ * /metrics for anyone who can connect, with no identity; 404 for
+ * anything else, answered here.
+ */
+void
+request_serve_metrics(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct job *j;
+	char *addr = NULL, *text = NULL, msg[160];
+	ev_uint16_t port = 0;
+	int status;
+
+	if (request_start(srv, req) == -1)
+		return;
+	j = job_new(srv, req);
+	if (strcmp(j->method, "GET") != 0 || strcmp(j->path, "/metrics") != 0) {
+		snprintf(msg, sizeof(msg),
+		    "%s %.80s: no such endpoint; this listener serves GET "
+		    "/metrics only",
+		    j->method, j->path);
+		status = route_answer(ROUTE_BY_CODE, CF_E_NOTFOUND, msg, &text);
+		reply(srv, req, status, text, NULL, 0);
+		free(text);
+		job_free(j);
+		return;
+	}
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
+	j->host = xstrdup(addr ? addr : "?");
+	j->tls_actor = xstrdup("http:metrics");
+	j->metrics = 1;
 	submit(srv, j);
 }

@@ -29,6 +29,9 @@ static const struct route {
     {"POST", "/v1/renew", "renew"},
     {"POST", "/v1/export-sealed", "export-sealed"},
     {"POST", "/v1/import-sealed", "import-sealed"},
+    /* Served by the store process itself (store_metrics.h), not by an
+     * operation of the library: listed for 405 and route_path. */
+    {"GET", "/metrics", "metrics"},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -127,6 +130,17 @@ route_op(const char *method, const char *path)
 		if (strcmp(path, routes[i].path) == 0 &&
 		    strcmp(method, routes[i].method) == 0)
 			return routes[i].op;
+	return NULL;
+}
+
+const char *
+route_path(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < NROUTES; i++)
+		if (strcmp(path, routes[i].path) == 0)
+			return routes[i].path;
 	return NULL;
 }
 

@@ -36,6 +36,10 @@ enum route_why {
  * cf_api_handle), or NULL when none does. */
 const char *route_op(const char *method, const char *path);
 
+/* The table's own copy of path (static) when some route serves it,
+ * with any method; NULL otherwise.  For counting by route. */
+const char *route_path(const char *path);
+
 /*
  * Serves one request on a worker: the operation route_op names, run by
  * cf_api_render.  Returns the HTTP status and sets *text (new, never

@@ -77,7 +77,9 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		evhttp_del_accept_socket(srv->https, srv->https_sock);
 	if (srv->local_sock != NULL)
 		evhttp_del_accept_socket(srv->local, srv->local_sock);
-	srv->https_sock = srv->local_sock = NULL;
+	if (srv->metrics_sock != NULL)
+		evhttp_del_accept_socket(srv->metrics, srv->metrics_sock);
+	srv->https_sock = srv->local_sock = srv->metrics_sock = NULL;
 	evtimer_add(srv->ev_drain, &tv);
 	server_drain_check(srv);
 }
@@ -145,6 +147,14 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	keep_string("listen", old->listen, &c->listen);
 	keep_string("socket", old->socket, &c->socket);
 	keep_string("state", old->state, &c->state);
+	keep_string("metrics_listen", old->metrics_listen, &c->metrics_listen);
+	if (old->probe_interval != c->probe_interval) {
+		fprintf(stderr,
+		    "certfleetd: reload: probe_interval changed to %ld: "
+		    "restart certfleetd to apply it; still %ld\n",
+		    c->probe_interval, old->probe_interval);
+		c->probe_interval = old->probe_interval;
+	}
 	if (old->workers != c->workers) {
 		fprintf(stderr,
 		    "certfleetd: reload: workers changed to %d: "
@@ -289,11 +299,32 @@ http_new(struct server *srv, int tls)
 	return h;
 }
 
-/* Both listeners; the Unix socket unless configured "none". */
+/* The plain-HTTP metrics listener, when metrics_listen is set: bound
+ * now, before the process confines itself (it cannot bind later). */
+static int
+server_listen_metrics(struct server *srv, struct cf_error *err)
+{
+	struct evconnlistener *lev;
+
+	if (srv->cfg->metrics_listen == NULL)
+		return 0;
+	srv->metrics = http_new(srv, 0);
+	evhttp_set_gencb(srv->metrics, request_serve_metrics, srv);
+	if ((lev = agent_listen_tcp(srv->base, srv->cfg->metrics_listen,
+		 srv->metrics_bound, sizeof(srv->metrics_bound), err)) == NULL)
+		return -1;
+	srv->metrics_sock = evhttp_bind_listener(srv->metrics, lev);
+	return 0;
+}
+
+/* The listeners; the Unix socket unless configured "none". */
 static int
 server_listen(struct server *srv, struct cf_error *err)
 {
 	struct evconnlistener *lev;
+
+	if (server_listen_metrics(srv, err) == -1)
+		return -1;
 
 	srv->https = http_new(srv, 1);
 	if ((lev = agent_listen_tcp(srv->base, srv->cfg->listen, srv->bound,
@@ -384,6 +415,8 @@ server_free(struct server *srv)
 		evhttp_free(srv->https);
 	if (srv->local != NULL)
 		evhttp_free(srv->local);
+	if (srv->metrics != NULL)
+		evhttp_free(srv->metrics);
 	/* Bufferevents free their SSL (and our conn) in deferred
 	 * finalizers: let them run while the base is whole. */
 	if (srv->base != NULL)
@@ -442,6 +475,11 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit,
 		    cfg->socket);
 	fprintf(
 	    stderr, "certfleetd: %s listening on %s\n", cfg->name, srv.bound);
+	if (cfg->metrics_listen != NULL)
+		fprintf(stderr,
+		    "certfleetd: %s serves GET /metrics over plain HTTP on "
+		    "%s\n",
+		    cfg->name, srv.metrics_bound);
 	agent_notify("READY=1");
 	if (event_base_dispatch(srv.base) == -1)
 		fprintf(stderr, "certfleetd: the event loop failed\n");

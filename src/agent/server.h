@@ -53,13 +53,14 @@ struct server {
 	int lock_fd;                /* the store's owner lock, for it */
 	X509_STORE *admin_ca;       /* NULL when unset; jobs hold references */
 	struct pool *pool;
-	struct evhttp *https, *local;
-	struct evhttp_bound_socket *https_sock, *local_sock;
+	struct evhttp *https, *local, *metrics;
+	struct evhttp_bound_socket *https_sock, *local_sock, *metrics_sock;
 	ino_t sock_ino;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_drain;
-	int draining;   /* SIGTERM: no new work, finish what runs */
-	size_t writing; /* replies handed to libevent, not yet sent */
-	char bound[80]; /* HOST:PORT actually listened on */
+	int draining;           /* SIGTERM: no new work, finish what runs */
+	size_t writing;         /* replies handed to libevent, not yet sent */
+	char bound[80];         /* HOST:PORT actually listened on */
+	char metrics_bound[80]; /* the same, of metrics_listen */
 	/* Connections (conn.c, accept.c). */
 	struct conn *conn_head, *conn_tail; /* admitted, oldest first */
 	size_t nconns;           /* HTTPS connections open, admitted or not */
@@ -130,5 +131,7 @@ void errpage_watch(struct bufferevent *bev);
 /* evhttp's request callbacks for HTTPS and for the Unix socket. */
 void request_serve_tls(struct evhttp_request *req, void *arg);
 void request_serve_local(struct evhttp_request *req, void *arg);
+/* ... and for the plain-HTTP metrics listener (GET /metrics only). */
+void request_serve_metrics(struct evhttp_request *req, void *arg);
 
 #endif

@@ -29,10 +29,13 @@
 
 #include "agent.h"
 #include "api.h"
+#include "deploy.h"
 #include "identity.h"
+#include "metrics.h"
 #include "parser.h"
 #include "routes.h"
 #include "service.h"
+#include "store_metrics.h"
 #include "storeproc.h"
 #include "transfer.h"
 #include "util.h"
@@ -53,6 +56,7 @@ enum {
 	RQ_AGENT,
 	RQ_ACTOR,
 	RQ_BODY,
+	RQ_METRICS,
 	RQ_FIELDS
 };
 
@@ -154,15 +158,71 @@ req_body(const struct chan_msg *m, json_t **body, struct cf_error *err)
 	return -1;
 }
 
+/* GET /metrics: the scrape in *out and its content type in *ctype,
+ * or the JSON error (*ctype NULL). */
+static int
+serve_metrics(struct store_thread *t, const struct chan_msg *m, char **out,
+    const char **ctype)
+{
+	struct cf_error err;
+
+	cf_error_clear(&err);
+	if (store_metrics_render(t->store, chan_str(m, RQ_AGENT), out, &err) ==
+	    -1)
+		return route_fail(&err, out);
+	*ctype = CF_METRICS_CONTENT_TYPE;
+	return route_status(ROUTE_BY_CODE, CF_OK);
+}
+
+/* Whether m asks for GET /metrics. */
+static int
+is_metrics(const struct chan_msg *m)
+{
+	return strcmp(chan_str(m, RQ_METHOD), "GET") == 0 &&
+	       strcmp(chan_str(m, RQ_PATH), "/metrics") == 0;
+}
+
+/* A request of the plain-HTTP metrics listener: GET /metrics, nothing
+ * else (the network process lets nothing else through either). */
+static int
+serve_open(struct store_thread *t, const struct chan_msg *m, char **out,
+    const char **ctype)
+{
+	struct cf_error err;
+
+	if (is_metrics(m))
+		return serve_metrics(t, m, out, ctype);
+	cf_errorf(&err, CF_E_NOTFOUND,
+	    "%s %s: no such endpoint on the metrics listener",
+	    chan_str(m, RQ_METHOD), chan_str(m, RQ_PATH));
+	return route_fail(&err, out);
+}
+
+/* The answer: status, reply, refusal, close and content type. */
+static int
+answer(struct store_thread *t, int status, const char *out, const char *refusal,
+    int close, const char *ctype)
+{
+	struct chan_msg r;
+
+	memset(&r, 0, sizeof(r));
+	chan_add_long(&r, status);
+	chan_add(&r, out);
+	chan_add(&r, refusal);
+	chan_add_long(&r, close);
+	chan_add(&r, ctype);
+	return chan_send(t->fd, &r);
+}
+
 /* One API request: decide the role, refuse or serve, and answer. */
 static int
 serve_request(struct store_thread *t, const struct chan_msg *m)
 {
 	struct cf_api_caller caller;
-	struct chan_msg r;
 	struct cf_error err;
 	json_t *body = NULL;
 	enum cf_role role;
+	const char *ctype = NULL;
 	char *out = NULL, *refusal = NULL;
 	int status, close = 0, rc;
 
@@ -171,6 +231,8 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		cf_errorf(&err, CF_E_INTERNAL,
 		    "the network process sent a request of %zu fields", m->n);
 		status = route_fail(&err, &out);
+	} else if (chan_long(m, RQ_METRICS, 0) == 1) {
+		status = serve_open(t, m, &out, &ctype);
 	} else if (req_role(m, t->store, &role, &err) == -1) {
 		status = route_fail(&err, &out);
 	} else if (role == CF_ROLE_NONE) {
@@ -179,6 +241,8 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		close = 1;
 	} else if (req_body(m, &body, &err) == -1) {
 		status = route_fail(&err, &out);
+	} else if (is_metrics(m)) {
+		status = serve_metrics(t, m, &out, &ctype);
 	} else {
 		caller.actor = chan_str(m, RQ_ACTOR);
 		caller.client =
@@ -190,12 +254,9 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		    chan_str(m, RQ_PATH), m->f[RQ_QUERY], body, &out);
 	}
 	json_decref(body);
-	memset(&r, 0, sizeof(r));
-	chan_add_long(&r, status);
-	chan_add(&r, out);
-	chan_add(&r, refusal);
-	chan_add_long(&r, close);
-	rc = chan_send(t->fd, &r);
+	store_metrics_request(
+	    chan_str(m, RQ_METHOD), chan_str(m, RQ_PATH), status);
+	rc = answer(t, status, out, refusal, close, ctype);
 	if (out != NULL)
 		OPENSSL_cleanse(out, strlen(out)); /* exports */
 	free(out);
@@ -420,7 +481,8 @@ store_serve(struct store_ctx *ctx, int n)
 	cf_error_clear(&err);
 	recover_deploys(ctx->cfg, dir);
 	if (load_transfer(ctx->cfg, &ctx->transfer, &err) == -1 ||
-	    start_threads(ctx, dir, t, n, &err) == -1) {
+	    start_threads(ctx, dir, t, n, &err) == -1 ||
+	    store_metrics_start(ctx->cfg, dir, &err) == -1) {
 		say("error", &err);
 		for (i = 0; i < n; i++)
 			close(STOREPROC_FD0 + i);
@@ -431,6 +493,7 @@ store_serve(struct store_ctx *ctx, int n)
 	for (i = 0; i < n; i++)
 		if (t[i].started)
 			pthread_join(t[i].thread, NULL);
+	store_metrics_stop();
 	for (i = 0; i < n; i++)
 		cf_store_free(t[i].store);
 	EVP_PKEY_free(ctx->transfer.key);
@@ -471,6 +534,8 @@ cmd_store(int argc, char **argv)
 		return 1;
 	/* Outside bytes are parsed in a process of their own (parser.h). */
 	cf_bundle_set_parser(parser_parse);
+	/* Deploys run here: counted here, for GET /metrics. */
+	cf_deploy_set_observer(store_metrics_deploy);
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.cfg = c;
 	ctx.cfg_path = path;

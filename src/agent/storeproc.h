@@ -17,9 +17,13 @@
  *   "req"    local, uid, fingerprint, admin (1 when the client's chain
  *            verified against admin_ca), method, path, query, peer,
  *            agent name, actor, body
- *            -> status, reply JSON, refusal (a TLS client's refusal for
- *               audit.c to record, or absent), close (1: close the
- *               connection)
+ *            metrics (1: from the plain-HTTP metrics listener, which
+ *            may ask for GET /metrics only, with no client)
+ *            -> status, reply (JSON unless a content type follows),
+ *               refusal (a TLS client's refusal for audit.c to record,
+ *               or absent), close (1: close the connection), content
+ *               type (absent: application/json, and the reply gets a
+ *               newline, as every JSON reply)
  *   "audit"  actor, outcome            -> the record's row
  *   "amend"  row, outcome              -> ""
  *   "prune"  keep days, max rows       -> ""

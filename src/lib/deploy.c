@@ -494,6 +494,22 @@ refresh(const struct cf_service *svc, const struct cf_rendered *r,
  * Steps 1 and 2 here (render is the caller's; save and compare), 3-6 in
  * run_steps; on failure the rollback, on success dp joins d.
  */
+static void (*observer)(const char *kind, const char *outcome);
+
+void
+cf_deploy_set_observer(void (*fn)(const char *kind, const char *outcome))
+{
+	observer = fn;
+}
+
+/* Tells the observer, when there is one. */
+static void
+observe(const char *kind, const char *outcome)
+{
+	if (observer != NULL)
+		observer(kind, outcome);
+}
+
 int
 cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
     const struct cf_rendered *r, const char *thumb, const char *first_domain,
@@ -504,7 +520,7 @@ cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
 	struct progress pr = {0};
 	struct rollback rb;
 	struct cf_error why;
-	int same, rbrc, rc = -1;
+	int same = 0, rbrc, rc = -1;
 
 	*outcome = NULL;
 	dp.svc = svc;
@@ -521,6 +537,7 @@ cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
 	dp.first_domain = first_domain ? xstrdup(first_domain) : NULL;
 	if (run_steps(&dp, r, t, thumb, &pr, &why) == -1) {
 		rbrc = rollback(&dp, pr.written, pr.activating, &rb);
+		observe("rollback", rbrc == -1 ? "failed" : "ok");
 		fail_msg(&dp, &why, rbrc, &rb, pr.activating, err);
 		goto out;
 	}
@@ -530,6 +547,9 @@ cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
 	memset(&dp, 0, sizeof(dp));
 	rc = 0;
 out:
+	observe("deploy", rc == -1 ? "failed"
+			  : same   ? "unchanged"
+				   : "deployed");
 	cf_probe_clear(&pr.probe);
 	deployed_clear(&dp);
 	return rc;
@@ -547,10 +567,13 @@ cf_deploy_undo(struct cf_deploy *d, char **report)
 	const char *name;
 	struct rollback rb;
 	size_t i;
+	int rbrc;
 
 	for (i = d ? d->n : 0; i-- > 0;) {
 		name = d->v[i].svc->name;
-		if (rollback(&d->v[i], F_COUNT, 1, &rb) == -1)
+		rbrc = rollback(&d->v[i], F_COUNT, 1, &rb);
+		observe("rollback", rbrc == -1 ? "failed" : "ok");
+		if (rbrc == -1)
 			line = xasprintf("%s: ROLLBACK FAILED: %s; check %s by "
 					 "hand",
 			    name, rb.err.msg, name);

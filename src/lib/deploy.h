@@ -70,6 +70,16 @@ int cf_deploy_service(struct cf_deploy *d, const struct cf_service *svc,
     char **outcome, struct cf_error *err);
 
 /*
+ * Sets fn to be told of every deploy and rollback in this process: kind
+ * "deploy" with outcome "deployed", "unchanged" or "failed" (the
+ * service put back, or not), and kind "rollback" with "ok" or "failed"
+ * for each service put back (after a failed step, or by
+ * cf_deploy_undo).  For certfleetd's counters (docs/metrics.md); set
+ * once, before any thread deploys.  NULL: no one is told.
+ */
+void cf_deploy_set_observer(void (*fn)(const char *kind, const char *outcome));
+
+/*
  * Puts back every service d changed, the last first, activating and
  * checking each again; *report (new) says per service what it serves
  * now ("https back on 1A2B3C4D"), or what failed while undoing.  d is

@@ -427,6 +427,16 @@ test_deploy_fail(
 	svc->timeout_ms = 5000;
 }
 
+/* What the deploy observer was told, "kind outcome;" each. */
+static char observed[256];
+static void
+observe(const char *kind, const char *outcome)
+{
+	size_t n = strlen(observed);
+
+	snprintf(observed + n, sizeof(observed) - n, "%s %s;", kind, outcome);
+}
+
 static void
 test_undo(struct cf_service *svc, const struct kit *a, const struct kit *b)
 {
@@ -441,6 +451,8 @@ test_undo(struct cf_service *svc, const struct kit *a, const struct kit *b)
 	smtp.chain = c2;
 	smtp.key = k2;
 	smtp.test = "exit 1";
+	observed[0] = '\0';
+	cf_deploy_set_observer(observe);
 	CHECK(cf_deploy_service(d, svc, &b->r, b->thumb, "mail.example.com",
 		  &out, &err) == 0 &&
 		  serves(svc, b->thumb),
@@ -461,6 +473,11 @@ test_undo(struct cf_service *svc, const struct kit *a, const struct kit *b)
 	free(out);
 	cf_deploy_undo(d, &out);
 	CHECK(out != NULL && out[0] == '\0', "undo: a second undo is empty");
+	CHECK(strcmp(observed, "deploy deployed;rollback ok;deploy failed;"
+			       "rollback ok;") == 0,
+	    "undo: the observer counts a deploy, a failed one put back, and "
+	    "the undo of the first");
+	cf_deploy_set_observer(NULL);
 	free(out);
 	cf_deploy_free(d);
 }
