@@ -138,6 +138,7 @@ bench: all
 	bench/copy_run.sh
 	bench/test_run.sh
 	bench/keygen_run.sh
+	bench/store10k.sh
 
 demo:
 	scripts/setup-deps.sh
