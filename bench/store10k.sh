@@ -221,11 +221,11 @@ for side in START NOW; do
 	FIG[rss0.$side]=$(rss_mb "$apid")
 	listings "$side" "$LISTINGS"
 	FIG[rss.$side]=$(rss_mb "$apid")
-	runs=()
+	rruns=()
 	for ((i = 0; i < RUNS; i++)); do
-		runs+=("$(ms "${!side}/certfleet" --server "$SERVER" --fingerprint "$AFP" --json get)")
+		rruns+=("$(ms "${!side}/certfleet" --server "$SERVER" --fingerprint "$AFP" --json get)")
 	done
-	FIG[remote.$side]=$(median "${runs[@]}")
+	FIG[remote.$side]=$(median "${rruns[@]}")
 	if [ "$side" = NOW ]; then
 		listings "$side" "$LONG"
 		FIG[rsslong.$side]=$(rss_mb "$apid")

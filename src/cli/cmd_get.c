@@ -262,6 +262,11 @@ cmd_get(int argc, char **argv)
 	}
 	if (optind < argc)
 		req.arg = argv[optind++];
+	/* Where the listing is read, only the expiring are read (an agent
+	 * that cannot filter sends all: rows_new filters again). */
+	req.get.expiring = expiring.given;
+	req.get.days = expiring.days;
+	req.get.percent = expiring.percent;
 	if (optind < argc)
 		return cli_usage("get", "one thumbprint at most");
 	if ((rc = backend_open("get", &b)) != 0)

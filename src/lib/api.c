@@ -114,20 +114,10 @@ cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
     const char *op, const char *query, json_t *body, char **text,
     struct cf_error *err)
 {
-	int listing = strcmp(op, "get") == 0 &&
-		      (query == NULL || query[0] == '\0') &&
-		      caller->role >= CF_ROLE_READER;
-	const char *cached = listing ? cf_store_cached(s) : NULL;
 	json_t *resp = NULL;
 	int rc = -1;
 
 	*text = NULL;
-	if (cached != NULL) {
-		*text = xstrdup(cached);
-		return 0;
-	}
-	if (listing)
-		cf_store_cache_mark(s);
 	if (cf_api_handle(s, caller, op, query, body, &resp, err) == -1)
 		goto out;
 	/* Not reached while every string goes through cf_json_string; a
@@ -138,8 +128,6 @@ cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
 		    "certfleetd");
 		goto out;
 	}
-	if (listing)
-		cf_store_cache(s, xstrdup(*text));
 	rc = 0;
 out:
 	json_decref(resp);

@@ -29,7 +29,8 @@ typedef int (*api_handler)(struct cf_store *, const struct cf_api_caller *,
 /* whoami: agent, role, client, version, identity certificate. */
 int api_h_whoami(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);
-/* get [thumbprint=]: an array of certificate views. */
+/* get [thumbprint= | after= limit= expiring_days= expiring_percent=]:
+ * an array of certificate views (a page of them with limit). */
 int api_h_certificates(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
 /* log [since= after= before= limit= newest=]: an array of audit records. */

@@ -38,24 +38,33 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	return 0;
 }
 
+/*
+ * get: one certificate, all of them, or (after=, limit=) a page of them;
+ * a page is what a client should ask for when the store is large, so
+ * that neither side builds the whole listing at once.
+ */
 int
 api_h_certificates(struct cf_store *s, const struct cf_api_caller *c,
     const char *q, json_t *body, json_t **resp, struct cf_error *err)
 {
+	struct cf_get_query gq;
 	struct cf_view *v = NULL;
-	char *thumb = cf_msg_get_query_decode(q);
+	char *thumb = NULL, *after = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = -1;
 
 	(void)c;
 	(void)body;
-	rc = cf_op_get(s, thumb, &v, &n, err);
-	free(thumb);
-	if (rc == -1)
-		return -1;
+	if (cf_msg_get_query_decode(q, &gq, &thumb, &after, err) == -1 ||
+	    cf_op_get_page(s, &gq, &v, &n, err) == -1)
+		goto out;
 	*resp = cf_msg_views_encode(v, n);
+	rc = 0;
+out:
 	cf_views_free(v, n);
-	return 0;
+	free(thumb);
+	free(after);
+	return rc;
 }
 
 /* About what rec takes in the reply, for the page's byte bound. */

@@ -116,10 +116,15 @@ int cf_msg_import_sealed_decode(json_t *body, struct cf_buf *sealed,
 
 /* ---- queries: get's, services' and log's arguments (msg_query.c) ---- */
 
-/* get: "thumbprint=THUMB" (new; NULL for every certificate), THUMB as
- * given; the decoder's thumbprint is new, NULL when none. */
-char *cf_msg_get_query(const char *thumb);
-char *cf_msg_get_query_decode(const char *q);
+/* get: "thumbprint=THUMB" (THUMB as given), or the page and filter of q:
+ * "after=T&limit=N" and "expiring_days=N" or "expiring_percent=N" (new;
+ * NULL when there is nothing to say).  The decoder fills *q (limit at
+ * most CF_GET_PAGE_MAX, else CF_E_USAGE); q->arg is *thumb and
+ * q->after *after, new strings (the caller frees them), NULL when
+ * absent. */
+char *cf_msg_get_query(const char *thumb, const struct cf_get_query *q);
+int cf_msg_get_query_decode(const char *qs, struct cf_get_query *q,
+    char **thumb, char **after, struct cf_error *err);
 
 /* services: "probe=0" (static) without live handshakes, NULL with them;
  * the decoder says whether to probe. */

@@ -188,6 +188,71 @@ cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
 	return 0;
 }
 
+/*
+ * A page of end certificates: thumbprint after q->after, by thumbprint.
+ * Keyed on the thumbprint, so that a client paging on from the last one
+ * it got sees each certificate at most once however the store changes
+ * between pages, and every one that stayed throughout.  The expiry
+ * filters are SQL: a listing of the few expiring reads only those (the
+ * index on not_after serves the days filter).
+ */
+int
+cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
+    struct cf_row **rows, size_t *n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	char *sql;
+
+	*rows = NULL;
+	*n = 0;
+	/* Without statistics SQLite walks the thumbprint index for the
+	 * ORDER BY; the few expiring are found faster by date, then sorted. */
+	sql = xasprintf("SELECT " END_COLS " FROM certificates c%s"
+			" WHERE thumbprint > ?1%s%s ORDER BY thumbprint"
+			" LIMIT ?4",
+	    q->expires_before ? " INDEXED BY certificates_not_after" : "",
+	    q->expires_before ? " AND not_after < ?2" : "",
+	    q->percent ? " AND not_after > not_before AND (not_after - ?2)"
+			 " * 100 < (not_after - not_before) * ?3"
+		       : "");
+	st = store_prepare(s, sql, err);
+	free(sql);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(
+	    st, 1, q->after ? q->after : "", -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 2,
+	    q->percent ? (sqlite3_int64)q->now
+		       : (sqlite3_int64)q->expires_before);
+	sqlite3_bind_int64(st, 3, q->percent);
+	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit : -1);
+	if (collect(s, st, CF_END, 0, rows, n, err) == -1 ||
+	    attach_services(s, *rows, *n, err) == -1) {
+		cf_rows_free(*rows, *n);
+		*rows = NULL;
+		*n = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
+cf_store_self_signed(
+    struct cf_store *s, struct cf_row **rows, size_t *n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+
+	*rows = NULL;
+	*n = 0;
+	st = store_prepare(s,
+	    "SELECT " END_COLS ", " DER_COL
+	    " FROM certificates c WHERE self_signed = 1",
+	    err);
+	if (st == NULL)
+		return -1;
+	return collect(s, st, CF_END, 1, rows, n, err);
+}
+
 int
 cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
     struct cf_error *err)
