@@ -39,6 +39,7 @@ struct cf_status_ctx {
 	size_t nends;
 	X509_STORE *trust; /* loaded on first need */
 	int trust_loaded;
+	int sys_checked; /* the system roots' file was looked at */
 	struct memo *memo;
 	size_t nmemo;
 };
@@ -190,22 +191,26 @@ sys_read(const char *file)
 
 /*
  * Whether thumb is one of the system's roots.  The file is read on the
- * first question and again when its name, time or size changes (a
- * stat per question: cheap next to reading ~150 certificates).
+ * first question and again when its name, time or size changes, which
+ * is looked at once per context (a stat per certificate shown cost a
+ * tenth of a listing).
  */
 static int
-is_system_root(const char *thumb)
+is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
 	const char *file = system_roots_file();
 	struct stat st;
-	int hit;
+	int hit, fresh = c->sys_checked;
 
-	if (stat(file, &st) == -1)
+	memset(&st, 0, sizeof(st));
+	if (!fresh && stat(file, &st) == -1)
 		memset(&st, 0, sizeof(st));
+	c->sys_checked = 1;
 	pthread_mutex_lock(&sys.lock);
-	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
-	    sys.mtime.tv_sec != st.st_mtim.tv_sec ||
-	    sys.mtime.tv_nsec != st.st_mtim.tv_nsec || sys.size != st.st_size) {
+	if (!fresh && (sys.file == NULL || strcmp(sys.file, file) != 0 ||
+			  sys.mtime.tv_sec != st.st_mtim.tv_sec ||
+			  sys.mtime.tv_nsec != st.st_mtim.tv_nsec ||
+			  sys.size != st.st_size)) {
 		free(sys.file);
 		sys.file = xstrdup(file);
 		sys.mtime = st.st_mtim;
@@ -282,23 +287,16 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	return ok;
 }
 
-static void
-append(char **list, const char *thumb)
-{
-	char *old = *list;
-
-	*list = old[0] ? xasprintf("%s,%s", old, thumb) : xstrdup(thumb);
-	free(old);
-}
-
 const char *
 cf_status_of(
     struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain)
 {
+	/* The chain is built in place: one string a view, not one a link. */
+	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1] = "";
 	const struct cf_row *cur = r, *next;
 	int depth = 0, bad = 0, chain_dates = 1, trusted;
+	size_t len = 0;
 
-	*chain = xstrdup("");
 	for (;;) {
 		if (cur->sig_state == CF_SIG_BAD)
 			bad = 1;
@@ -306,22 +304,26 @@ cf_status_of(
 		    depth == MAX_DEPTH)
 			break;
 		if ((next = lookup(c, cur->signed_by)) == NULL ||
-		    strstr(*chain, next->f.thumbprint) != NULL ||
+		    strstr(list, next->f.thumbprint) != NULL ||
 		    strcmp(next->f.thumbprint, r->f.thumbprint) == 0)
 			break; /* missing or a cycle */
-		append(chain, next->f.thumbprint);
+		if (len > 0)
+			list[len++] = ',';
+		memcpy(list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
+		len += strlen(next->f.thumbprint);
 		if (now < next->f.not_before || now > next->f.not_after)
 			chain_dates = 0;
 		cur = next;
 		depth++;
 	}
+	*chain = xstrdup(list);
 	if (bad)
 		return "Invalid";
 	if (now < r->f.not_before || now > r->f.not_after)
 		return "DateInvalid";
 	if (cur->f.self_signed)
-		trusted =
-		    cur->table == CF_END || is_system_root(cur->f.thumbprint);
+		trusted = cur->table == CF_END ||
+			  is_system_root(c, cur->f.thumbprint);
 	else
 		trusted = top_trusted(c, cur);
 	return trusted && chain_dates ? "Valid" : "Untrusted";
