@@ -80,6 +80,21 @@ prefix_bytes(const char *s, size_t n)
 	return i;
 }
 
+/* n spaces, a block at a time: a character at a time was a tenth of a
+ * 10,000-row table. */
+static void
+pad(size_t n)
+{
+	static const char spaces[] = "                                "
+				     "                                ";
+	size_t k;
+
+	for (; n > 0; n -= k) {
+		k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+		fwrite(spaces, 1, k, stdout);
+	}
+}
+
 /*
  * Prints s in w columns: cut with "…" when longer, padded with spaces
  * unless it is the last column.
@@ -97,8 +112,8 @@ print_cell(const char *s, size_t w, int last)
 		len = 0;
 	else
 		fputs(s, stdout);
-	for (; !last && len < w; len++)
-		putchar(' ');
+	if (!last && len < w)
+		pad(w - len);
 }
 
 /*
@@ -231,6 +246,19 @@ out_json_item(json_t *item)
 		free(text);
 	}
 	json_decref(item);
+}
+
+int
+out_json_compact(void)
+{
+	return !stdout_tty();
+}
+
+void
+out_json_item_text(const char *text)
+{
+	fputs(json_items++ ? "," : "", stdout);
+	fputs(text, stdout);
 }
 
 void
