@@ -243,7 +243,6 @@ cf_store_open(const char *dir, struct cf_error *err)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_WAIT_MS);
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-		"PRAGMA mmap_size=268435456;"
 		"PRAGMA synchronous=FULL;",
 		err) == -1 ||
 	    migrate(s, err) == -1)
@@ -465,6 +464,12 @@ store_lookup_one(struct cf_store *s, const char *sql, const char *key,
 	if (step != SQLITE_ROW && step != SQLITE_DONE)
 		return store_db_error(s, err, what);
 	return 0;
+}
+
+void
+cf_store_map(struct cf_store *s)
+{
+	(void)exec(s, "PRAGMA mmap_size=268435456;", NULL);
 }
 
 void

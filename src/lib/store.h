@@ -82,6 +82,15 @@ void cf_store_lock_release(struct cf_store_lock *l); /* NULL-safe */
  * N)" when one does (or CF_E_IO when the lock cannot be tested). */
 int cf_store_lock_check(const char *dir, struct cf_error *err);
 
+/*
+ * Reads the database through a memory map from now on: a 10,000-row
+ * listing costs a quarter less CPU.  For a process with one connection
+ * that lives for one command (the CLI): the pages mapped count in the
+ * resident size of every connection that maps them, and an agent keeps
+ * several open for days (a 17 MB store showed as 17 MB a worker).
+ */
+void cf_store_map(struct cf_store *s);
+
 /* A write transaction.  Writers in one process take turns (store.c), so
  * only another process's write makes it wait on SQLite's lock, for at
  * most the busy wait (10 s unless cf_store_set_busy_wait changed it). */
