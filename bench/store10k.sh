@@ -137,28 +137,36 @@ LEAF=$("$NOW/certfleet" --store "$WORK/NOW/state/store" --json get |
 	jq -r '[.Items[] | select(.KeyType | startswith("EC"))][4321].Thumbprint')
 
 # --- timing helpers ----------------------------------------------------------
-# Milliseconds of wall clock that "$@" takes; a failing command stops
-# the benchmark (a broken run has no time).
+# "WALL CPU" in milliseconds for "$@": wall clock from $EPOCHREALTIME,
+# CPU (user + sys) from bash's `time`; a failing command stops the
+# benchmark (a broken run has no time).  CPU is the figure to read when
+# the machine is shared: wall time also counts waiting for a CPU.
 ms() {
-	local t0 t1
+	local TIMEFORMAT='%3U %3S' t0 t1 cpu
 	t0=$EPOCHREALTIME
-	"$@" >/dev/null 2>"$WORK/stderr" || {
+	if ! { time "$@" >/dev/null 2>"$WORK/stderr"; } 2>"$WORK/cpu"; then
 		echo "store10k: failed: ${*:1:8}" >&2
 		tail -n 5 "$WORK/stderr" >&2
 		exit 1
-	}
+	fi
 	t1=$EPOCHREALTIME
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'
+	read -r cpu <"$WORK/cpu"
+	awk -v a="$t0" -v b="$t1" -v c="$cpu" \
+		'BEGIN { split(c, u, " "); printf "%.1f %.1f\n", (b - a) * 1000, (u[1] + u[2]) * 1000 }'
 }
+# The median of field F (1 wall, 2 CPU) of "WALL CPU" pairs.
 median() {
-	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
+	local f=$1
+	shift
+	printf '%s\n' "$@" | awk -v f="$f" '{ print $f }' | sort -g |
+		awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-declare -A FIG=()
+declare -A FIG=() CPU=()
 # measure NAME ARGS... - the median of RUNS runs of certfleet ARGS...,
 # START and NOW interleaved; {} in ARGS is the side's directory.
 measure() {
-	local name=$1 side i a
+	local name=$1 side i
 	shift
 	declare -A runs=()
 	for side in START NOW; do
@@ -166,13 +174,13 @@ measure() {
 	done
 	for ((i = 0; i < RUNS; i++)); do
 		for side in START NOW; do
-			a=$(ms "${!side}/certfleet" "${@//\{\}/$WORK/$side}")
-			runs[$side]="${runs[$side]:-} $a"
+			runs[$side]+="$(ms "${!side}/certfleet" "${@//\{\}/$WORK/$side}")"$'\n'
 		done
 	done
 	for side in START NOW; do
-		# shellcheck disable=SC2086 # the runs are words
-		FIG[$name.$side]=$(median ${runs[$side]})
+		mapfile -t pairs <<<"${runs[$side]%$'\n'}"
+		FIG[$name.$side]=$(median 1 "${pairs[@]}")
+		FIG[$name.$side.cpu]=$(median 2 "${pairs[@]}")
 	done
 }
 
@@ -184,13 +192,22 @@ measure expiring --store "{}/state/store" get --expiring 30d
 FIG[expiring_rows]=$("$NOW/certfleet" --store "$WORK/NOW/state/store" --json get --expiring 30d | jq '.Items | length')
 
 # --- the agent ---------------------------------------------------------------
-# The resident set of certfleetd PID and its children, in MB.
+# The resident set of certfleetd PID and its children, in MB: VmRSS, or
+# the field given (RssAnon: the private memory alone, without the
+# mapped files).
 rss_mb() {
-	local kb=0 p
+	local kb=0 p field=${2:-VmRSS}
 	for p in "$1" $(pgrep -P "$1" || true); do
-		kb=$((kb + $(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$p/status" 2>/dev/null || echo 0)))
+		kb=$((kb + $(sed -n "s/^$field:[[:space:]]*\\([0-9]*\\) kB/\\1/p" "/proc/$p/status" 2>/dev/null || echo 0)))
 	done
 	awk -v k="$kb" 'BEGIN { printf "%.1f\n", k / 1024 }'
+}
+# The CPU seconds certfleetd PID and its children have used.
+agent_cpu() {
+	local p
+	for p in "$1" $(pgrep -P "$1" || true); do
+		cat "/proc/$p/stat" 2>/dev/null
+	done | awk -v hz="$(getconf CLK_TCK)" '{ t += $14 + $15 } END { printf "%.3f\n", t / hz }'
 }
 # listings SIDE N - N full listings by CLIENTS concurrent clients.
 listings() {
@@ -221,14 +238,20 @@ for side in START NOW; do
 	FIG[rss0.$side]=$(rss_mb "$apid")
 	listings "$side" "$LISTINGS"
 	FIG[rss.$side]=$(rss_mb "$apid")
+	FIG[anon.$side]=$(rss_mb "$apid" RssAnon)
 	rruns=()
+	c0=$(agent_cpu "$apid")
 	for ((i = 0; i < RUNS; i++)); do
 		rruns+=("$(ms "${!side}/certfleet" --server "$SERVER" --fingerprint "$AFP" --json get)")
 	done
-	FIG[remote.$side]=$(median "${rruns[@]}")
+	c1=$(agent_cpu "$apid")
+	FIG[remote.$side]=$(median 1 "${rruns[@]}")
+	FIG[remote.$side.cpu]=$(median 2 "${rruns[@]}")
+	FIG[remote.$side.agent]=$(awk -v a="$c0" -v b="$c1" -v n="$RUNS" 'BEGIN { printf "%.0f", (b - a) * 1000 / n }')
 	if [ "$side" = NOW ]; then
 		listings "$side" "$LONG"
 		FIG[rsslong.$side]=$(rss_mb "$apid")
+		FIG[anonlong.$side]=$(rss_mb "$apid" RssAnon)
 	fi
 	kill -TERM "$apid"
 	wait "$apid" || true
@@ -238,27 +261,40 @@ done
 echo "certfleet: a store of $count certificates  $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "NOW: git $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes'); START: git ${base_rev:0:7}"
 echo "machine: nproc $(nproc), $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(uname -sr), load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
-echo "times: median of $RUNS runs after one warm-up, START and NOW interleaved, wall ms"
+echo "times: median of $RUNS runs after one warm-up, START and NOW interleaved, wall ms;"
+echo "       CPU ms (user + sys) beside them: what the machine's load does not change"
 echo
 met=1
-# row LABEL NOW START TARGET UNIT - one line of the table.
+# row LABEL NOW START TARGET UNIT [CPU-START CPU-NOW] - one line of the
+# table; judged on NOW.
 row() {
 	local v r
 	v=$(awk -v a="$2" -v t="$4" 'BEGIN { print (a <= t) ? "met" : "MISSED" }')
 	[ "$v" = met ] || met=0
 	r=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b == "-" || b == 0) print "-"; else printf "%.2fx", a / b }')
-	printf '  %-44s %9s %9s %9s %8s  %s\n' "$1" "<= $4 $5" "$3" "$2" "$r" "$v"
+	printf '  %-44s %9s %9s %9s %8s  %-6s  %s\n' "$1" "<= $4 $5" "$3" "$2" "$r" "$v" \
+		"${6:+CPU ms: START $6, NOW $7}"
 }
 printf '  %-44s %9s %9s %9s %8s  %s\n' figure target START NOW NOW/START verdict
-row "get, local, table (ms)" "${FIG[table.NOW]}" "${FIG[table.START]}" $T_TABLE ms
-row "get --json, local (ms)" "${FIG[json.NOW]}" "${FIG[json.START]}" $T_JSON ms
-row "get THUMBPRINT, local (ms)" "${FIG[thumb.NOW]}" "${FIG[thumb.START]}" $T_THUMB ms
-row "get --expiring 30d, local, ${FIG[expiring_rows]} shown (ms)" "${FIG[expiring.NOW]}" "${FIG[expiring.START]}" $T_EXPIRING ms
-row "--server X get --json, end to end (ms)" "${FIG[remote.NOW]}" "${FIG[remote.START]}" $T_REMOTE ms
+for f in table json thumb expiring remote; do
+	CPU[$f]="${FIG[$f.START.cpu]} ${FIG[$f.NOW.cpu]}"
+done
+# shellcheck disable=SC2086 # two words: START's and NOW's CPU
+{
+row "get, local, table (ms)" "${FIG[table.NOW]}" "${FIG[table.START]}" $T_TABLE ms ${CPU[table]}
+row "get --json, local (ms)" "${FIG[json.NOW]}" "${FIG[json.START]}" $T_JSON ms ${CPU[json]}
+row "get THUMBPRINT, local (ms)" "${FIG[thumb.NOW]}" "${FIG[thumb.START]}" $T_THUMB ms ${CPU[thumb]}
+row "get --expiring 30d, local, ${FIG[expiring_rows]} shown (ms)" "${FIG[expiring.NOW]}" "${FIG[expiring.START]}" $T_EXPIRING ms ${CPU[expiring]}
+row "--server X get --json, end to end (ms)" "${FIG[remote.NOW]}" "${FIG[remote.START]}" $T_REMOTE ms ${CPU[remote]}
+}
 row "agent RSS after $LISTINGS listings, $CLIENTS clients (MB)" "${FIG[rss.NOW]}" "${FIG[rss.START]}" $T_RSS MB
 row "agent RSS after $((LISTINGS + LONG)) listings (MB)" "${FIG[rsslong.NOW]}" - $T_RSS MB
 flat=$(awk -v a="${FIG[rsslong.NOW]}" -v b="${FIG[rss.NOW]}" 'BEGIN { print (a <= b * 1.1) ? "met" : "MISSED" }')
 [ "$flat" = met ] || met=0
+echo "  the agent's CPU a listing: START ${FIG[remote.START.agent]} ms, NOW ${FIG[remote.NOW.agent]} ms" \
+	"(the CLI's is the CPU ms above)"
+echo "  agent RssAnon (private memory, no mapped files) after $LISTINGS: START ${FIG[anon.START]} MB," \
+	"NOW ${FIG[anon.NOW]} MB; after $((LISTINGS + LONG)): NOW ${FIG[anonlong.NOW]} MB"
 echo "  agent RSS at start: START ${FIG[rss0.START]} MB, NOW ${FIG[rss0.NOW]} MB;" \
 	"after $((LISTINGS + LONG)) within 10% of after $LISTINGS: $flat"
 echo "load average at the end: $(cut -d ' ' -f 1-3 /proc/loadavg) on $(nproc) CPUs"
