@@ -59,7 +59,8 @@ api_h_certificates(struct cf_store *s, const struct cf_api_caller *c,
 	if (cf_msg_get_query_decode(q, &gq, &thumb, &after, err) == -1 ||
 	    cf_op_get_page(s, &gq, &v, &n, err) == -1)
 		goto out;
-	*resp = cf_msg_views_encode(v, n);
+	*resp =
+	    gq.rows ? cf_msg_view_rows_encode(v, n) : cf_msg_views_encode(v, n);
 	rc = 0;
 out:
 	cf_views_free(v, n);
@@ -87,9 +88,13 @@ api_t_certificates(struct cf_store *s, const struct cf_api_caller *c,
 		goto out;
 	/* The views go as the page is written: the page is held as views
 	 * and as text, never also as a tree. */
-	cf_text_put(&t, "[");
-	cf_views_json_text(&t, v, n, NULL);
-	cf_text_put(&t, "]");
+	if (gq.rows)
+		cf_views_rows_text(&t, v, n);
+	else {
+		cf_text_put(&t, "[");
+		cf_views_json_text(&t, v, n, NULL);
+		cf_text_put(&t, "]");
+	}
 	*text = t.data;
 	rc = 0;
 out:

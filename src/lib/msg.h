@@ -154,9 +154,12 @@ json_t *cf_msg_results_encode(const struct cf_import_result *r, size_t n);
 int cf_msg_results_decode(
     json_t *o, struct cf_import_result **r, size_t *n, struct cf_error *err);
 
-/* get: [certificate, ...], each cf_view_json's object.  Decoded: *v new
- * (cf_views_free), status lent by a. */
+/* get: [certificate, ...], each cf_view_json's object, or in the rows
+ * form (rows=1) {"Fields": [names], "Rows": [[values], ...]}: a third
+ * less text and half the parsing.  The decoder takes either.  Decoded:
+ * *v new (cf_views_free), status lent by a. */
 json_t *cf_msg_views_encode(const struct cf_view *v, size_t n);
+json_t *cf_msg_view_rows_encode(const struct cf_view *v, size_t n);
 int cf_msg_views_decode(
     json_t *a, struct cf_view **v, size_t *n, struct cf_error *err);
 

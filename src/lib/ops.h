@@ -49,6 +49,7 @@ struct cf_get_query {
 	size_t limit;
 	int expiring;
 	long days, percent;
+	int rows; /* the API's reply in the rows form (msg.h) */
 };
 int cf_op_get_page(struct cf_store *s, const struct cf_get_query *q,
     struct cf_view **views, size_t *n, struct cf_error *err);

@@ -68,6 +68,10 @@ void cf_text_put(struct cf_text *t, const char *s); /* appends s */
  */
 void cf_views_json_text(
     struct cf_text *t, const struct cf_view *v, size_t n, const char *server);
+/* Appends the n views as the rows form of get's reply (docs/api.md):
+ * {"Fields": [names], "Rows": [[values in that order], ...]}, the text
+ * of cf_msg_view_rows_encode's tree. */
+void cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n);
 
 /* Whole days from now until t, rounded down: -1 the day after it. */
 long long cf_days_left(time_t t, time_t now);

@@ -161,20 +161,25 @@ string(struct cf_text *t, const char *s)
 	quote(t, s, s ? strlen(s) : 0);
 }
 
-/* One view, as cf_view_json's object, with Server first when given. */
+/* One view, as cf_view_json's object with Server first when given, or
+ * (row) as the array of its values in field order. */
 static void
-view(struct cf_text *t, const struct cf_view *v, const char *server, time_t now)
+view(struct cf_text *t, const struct cf_view *v, const char *server, int row,
+    time_t now)
 {
 	char days[24];
 	int f;
 
-	put(t, "{", 1);
-	if (server != NULL) {
+	put(t, row ? "[" : "{", 1);
+	if (server != NULL && !row) {
 		puts0(t, "\"Server\":");
 		string(t, server);
 	}
 	for (f = 0; f < CF_F_COUNT; f++) {
-		key(t, f == 0 && server == NULL, (enum cf_field)f);
+		if (row && f > 0)
+			put(t, ",", 1);
+		else if (!row)
+			key(t, f == 0 && server == NULL, (enum cf_field)f);
 		switch ((enum cf_field)f) {
 		case CF_F_SUBJECT:
 			string(t, v->subject);
@@ -234,7 +239,7 @@ view(struct cf_text *t, const struct cf_view *v, const char *server, time_t now)
 			break;
 		}
 	}
-	put(t, "}", 1);
+	put(t, row ? "]" : "}", 1);
 }
 
 void
@@ -247,8 +252,30 @@ cf_views_json_text(
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			put(t, ",", 1);
-		view(t, &v[i], server, now);
+		view(t, &v[i], server, 0, now);
 	}
+}
+
+void
+cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n)
+{
+	time_t now = time(NULL);
+	size_t i;
+	int f;
+
+	puts0(t, "{\"Fields\":[");
+	for (f = 0; f < CF_F_COUNT; f++) {
+		if (f > 0)
+			put(t, ",", 1);
+		string(t, cf_field_name((enum cf_field)f));
+	}
+	puts0(t, "],\"Rows\":[");
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			put(t, ",", 1);
+		view(t, &v[i], NULL, 1, now);
+	}
+	puts0(t, "]}");
 }
 
 void

@@ -11,6 +11,7 @@
 
 #include "api.h"
 #include "check.h"
+#include "msg.h"
 #include "ops.h"
 #include "testpki.h"
 #include "util.h"
@@ -226,12 +227,45 @@ test_expiring(void)
 	CHECK(count(&q) == 3, "expiring: a page of them is a page");
 }
 
+/* The rows form decodes to the views the objects decode to. */
+static void
+test_rows_decode(const struct cf_api_caller *c)
+{
+	json_t *objs = NULL, *rows = NULL, *bad;
+	struct cf_view *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0, i;
+	int same;
+
+	cf_api_handle(s, c, "get", NULL, NULL, &objs, &err);
+	cf_api_handle(s, c, "get", "rows=1", NULL, &rows, &err);
+	same = cf_msg_views_decode(objs, &a, &na, &err) == 0 &&
+	       cf_msg_views_decode(rows, &b, &nb, &err) == 0 && na == nb &&
+	       na > 0;
+	for (i = 0; same && i < na; i++)
+		same = strcmp(a[i].thumbprint, b[i].thumbprint) == 0 &&
+		       strcmp(a[i].subject, b[i].subject) == 0 &&
+		       strcmp(a[i].domains, b[i].domains) == 0 &&
+		       strcmp(a[i].status, b[i].status) == 0 &&
+		       a[i].not_after == b[i].not_after &&
+		       a[i].has_key == b[i].has_key;
+	CHECK(same, "rows: decode to the views the objects decode to");
+	cf_views_free(a, na);
+	cf_views_free(b, nb);
+	bad = json_pack("{s:[]}", "Rows");
+	CHECK(cf_msg_views_decode(bad, &a, &na, &err) == -1 &&
+		  err.code == CF_E_PARSE,
+	    "rows: rows without their fields are malformed");
+	json_decref(bad);
+	json_decref(objs);
+	json_decref(rows);
+}
+
 /* The agent's text reply against the tree cf_api_handle answers. */
 static void
 test_text(void)
 {
-	static const char *const queries[] = {
-	    NULL, "after=&limit=5", "expiring_days=30"};
+	static const char *const queries[] = {NULL, "after=&limit=5",
+	    "expiring_days=30", "after=&limit=5&rows=1", "rows=1"};
 	struct cf_api_caller c = {
 	    "tls:SHA256:TEST", "SHA256:TEST", CF_ROLE_READER, "ex1", NULL};
 	json_t *tree = NULL;
@@ -250,6 +284,7 @@ test_text(void)
 		text = NULL;
 		tree = NULL;
 	}
+	test_rows_decode(&c);
 	c.role = CF_ROLE_NONE;
 	CHECK(cf_api_render(s, &c, "get", NULL, NULL, &text, &err) == -1 &&
 		  err.code == CF_E_DENIED && text == NULL,
