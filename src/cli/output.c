@@ -176,8 +176,8 @@ out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 		w[c] = cli.no_header ? 0 : text_width(headers[c]);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++)
-			if (text_width(cells[r * ncols + c]) > w[c])
-				w[c] = text_width(cells[r * ncols + c]);
+			if ((k = text_width(cells[r * ncols + c])) > w[c])
+				w[c] = k;
 	if ((limit = out_width()) > 0)
 		fit_widths(headers, ncols, w, limit);
 	for (c = 0; !cli.no_header && c < ncols; c++) {

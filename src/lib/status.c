@@ -79,12 +79,14 @@ cmp_seen(const void *a, const void *b)
 static const struct cf_row *
 lookup(struct cf_status_ctx *c, const char *thumb)
 {
+	size_t len = strnlen(thumb, CF_THUMB_LEN), i;
 	struct seen key, *hit;
-	size_t i;
 
-	memset(&key, 0, sizeof(key));
-	snprintf(
-	    key.row.f.thumbprint, sizeof(key.row.f.thumbprint), "%s", thumb);
+	/* Only the thumbprint is compared: once a certificate of a large
+	 * listing, so no clearing of the rest and no snprintf. */
+	memcpy(key.row.f.thumbprint, thumb, len);
+	key.row.f.thumbprint[len] = '\0';
+	key.found = 0;
 	hit = c->nseen
 		  ? bsearch(&key, c->seen, c->nseen, sizeof(*c->seen), cmp_seen)
 		  : NULL;
@@ -198,9 +200,9 @@ sys_read(const char *file)
 static int
 is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
-	const char *file = system_roots_file();
-	struct stat st;
 	int hit, fresh = c->sys_checked;
+	const char *file = fresh ? NULL : system_roots_file();
+	struct stat st;
 
 	memset(&st, 0, sizeof(st));
 	if (!fresh && stat(file, &st) == -1)

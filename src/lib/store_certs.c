@@ -32,11 +32,23 @@ cf_rows_free(struct cf_row *rows, size_t n)
 	free(rows);
 }
 
+/* Column i into out (size bytes with the NUL), cut to fit; "" for NULL.
+ * Not snprintf: three times a row of a 10,000-row listing. */
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t len = t ? strnlen((const char *)t, size - 1) : 0;
+
+	if (len > 0)
+		memcpy(out, t, len);
+	out[len] = '\0';
+}
+
 static void
 col_thumb(sqlite3_stmt *st, int i, char out[CF_THUMB_LEN + 1])
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-	snprintf(out, CF_THUMB_LEN + 1, "%s", t ? (const char *)t : "");
+	col_copy(st, i, out, CF_THUMB_LEN + 1);
 }
 
 /* The columns both tables share, then the end table's own. */
@@ -66,8 +78,7 @@ read_row(sqlite3_stmt *st, enum cf_table table, int with_der, struct cf_row *r)
 	r->f.not_after = (time_t)sqlite3_column_int64(st, i++);
 	r->f.domains = store_col_text(st, i++);
 	r->f.key_type = store_col_text(st, i++);
-	snprintf(r->f.spki, sizeof(r->f.spki), "%s",
-	    (const char *)sqlite3_column_text(st, i++));
+	col_copy(st, i++, r->f.spki, sizeof(r->f.spki));
 	r->f.self_signed = sqlite3_column_int(st, i++);
 	col_thumb(st, i++, r->signed_by);
 	r->sig_state = sqlite3_column_int(st, i++);
