@@ -155,6 +155,7 @@ bench: all
 	bench/keygen_run.sh
 	bench/rollout_run.sh
 	bench/metrics_run.sh
+	bench/store10k.sh
 
 demo:
 	scripts/setup-deps.sh

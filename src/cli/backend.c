@@ -34,7 +34,12 @@ static int
 local_get(
     struct cf_store *s, const struct backend_req *q, struct backend_reply *r)
 {
-	return cf_op_get(s, q->arg, &r->views, &r->nviews, &r->err);
+	struct cf_get_query gq = q->get;
+
+	gq.arg = q->arg;
+	gq.after = NULL;
+	gq.limit = 0; /* in-process: the views are all we hold */
+	return cf_op_get_page(s, &gq, &r->views, &r->nviews, &r->err);
 }
 
 static int
@@ -408,10 +413,144 @@ remote_run(struct backend *b, enum backend_op op, const struct backend_req *req,
 	free(ans);
 }
 
+/*
+ * One round of a paged get on client c: each target i with ask[i] is
+ * asked, all at once, for the page after after[i]; its answer lands in
+ * page[i].  One client for every round: its TLS context and identity
+ * are made once (the agent closes each connection after its answer).
+ */
+static void
+get_round(struct backend *b, struct client *c, const struct backend_req *req,
+    char (*after)[CF_THUMB_LEN + 1], const int *ask, struct backend_reply *page)
+{
+	struct client_answer *ans = xcalloc(b->n, sizeof(*ans));
+	struct backend_req q = *req;
+	char *path;
+	size_t i;
+
+	q.get.limit = CF_GET_PAGE_MAX;
+	q.get.rows = 1; /* half the parsing; an older agent answers objects */
+	for (i = 0; i < b->n; i++)
+		if (ask[i]) {
+			q.get.after = after[i];
+			path = wire_path(BACKEND_GET, &q);
+			client_request(
+			    c, &b->t[i], "GET", path, NULL, 0, &ans[i]);
+			free(path); /* the client keeps a copy */
+		}
+	client_run(c);
+	for (i = 0; i < b->n; i++) {
+		if (!ask[i])
+			continue;
+		reply_clear(&page[i]);
+		if (ans[i].err.code != CF_OK)
+			page[i].err = ans[i].err;
+		else {
+			wire_reply(BACKEND_GET, ans[i].json, &page[i]);
+			ans[i].json = NULL; /* page[i] holds it now */
+		}
+		client_answer_clear(&ans[i]);
+	}
+	free(ans);
+}
+
+/* The static name of status (a view's status is lent by its reply,
+ * which goes with its page); "Unknown" for a name this CLI does not
+ * know (an agent newer than it). */
+static const char *
+status_static(const char *status)
+{
+	static const char *const names[] = {"Valid", "DateInvalid", "Untrusted",
+	    "Invalid", "Revoked", "PendingRequest"};
+	size_t i;
+
+	for (i = 0; status != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(status, names[i]) == 0)
+			return names[i];
+	return "Unknown";
+}
+
+/*
+ * Moves the views of page p that sort after after into r, and says
+ * whether to ask for the next page: not when the page is short, and not
+ * when the agent answered views it was not asked for (an agent older
+ * than paging sends its whole listing every time).
+ */
+static int
+get_take(struct backend_reply *r, struct backend_reply *p,
+    char after[CF_THUMB_LEN + 1])
+{
+	int more = p->nviews == CF_GET_PAGE_MAX;
+	size_t j;
+
+	r->views =
+	    xrealloc(r->views, (r->nviews + p->nviews + 1) * sizeof(*r->views));
+	for (j = 0; j < p->nviews; j++) {
+		if (strcmp(p->views[j].thumbprint, after) <= 0) {
+			more = 0;
+			continue;
+		}
+		r->views[r->nviews] = p->views[j];
+		r->views[r->nviews++].status =
+		    status_static(p->views[j].status);
+		memset(&p->views[j], 0, sizeof(p->views[j])); /* moved */
+	}
+	if (r->nviews > 0)
+		snprintf(after, CF_THUMB_LEN + 1, "%s",
+		    r->views[r->nviews - 1].thumbprint);
+	return more;
+}
+
+/*
+ * Every certificate of every agent to do, a page at a time (docs/api.md:
+ * after=, limit=), so that neither the agent nor this process holds a
+ * whole large listing as JSON: only the views are kept here, and one
+ * page of JSON at a time.  Paged on the thumbprint, a listing taken
+ * while the store changes shows each certificate at most once, and
+ * every one that stayed throughout.
+ */
+static void
+remote_get_all(
+    struct backend *b, const struct backend_req *req, struct backend_reply *r)
+{
+	struct backend_reply *page = xcalloc(b->n, sizeof(*page));
+	char(*after)[CF_THUMB_LEN + 1] = xcalloc(b->n, sizeof(*after));
+	int *ask = xcalloc(b->n, sizeof(*ask));
+	struct client *c = client_new();
+	size_t i, asked;
+
+	for (i = 0; i < b->n; i++)
+		if ((ask[i] = r[i].todo))
+			reply_clear(&r[i]);
+	do {
+		get_round(b, c, req, after, ask, page);
+		asked = 0;
+		for (i = 0; i < b->n; i++) {
+			if (!ask[i])
+				continue;
+			if (page[i].err.code != CF_OK) {
+				reply_clear(&r[i]);
+				r[i].err = page[i].err;
+				ask[i] = 0;
+			} else
+				ask[i] = get_take(&r[i], &page[i], after[i]);
+			asked += ask[i];
+		}
+	} while (asked > 0);
+	client_free(c);
+	backend_replies_free(page, b->n);
+	free(after);
+	free(ask);
+}
+
 void
 backend_run(struct backend *b, enum backend_op op,
     const struct backend_req *req, struct backend_reply *r)
 {
+	if (b->store == NULL && op == BACKEND_GET && req->arg == NULL) {
+		remote_get_all(b, req, r);
+		return;
+	}
 	if (b->store == NULL) {
 		remote_run(b, op, req, r);
 		return;

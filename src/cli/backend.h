@@ -54,6 +54,9 @@ struct backend_req {
 	size_t nrecipients;
 	const struct cf_buf *sealed;          /* import sealed */
 	struct cf_selfsigned_opts selfsigned; /* new; actor filled in */
+	/* get without arg: expiring, days, percent; after and limit are
+	 * the backend's own (it pages through an agent's listing). */
+	struct cf_get_query get;
 };
 
 /* What one target answered: err, or the result of the operation. */

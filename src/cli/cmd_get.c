@@ -184,12 +184,21 @@ static void
 print_json(const struct backend *b, const struct row *rows, size_t n,
     const int *fields, size_t nf, int given)
 {
+	struct cf_text text = {0};
 	size_t i, c;
 	json_t *o;
 
 	out_json_open();
 	for (i = 0; i < n; i++) {
 		const char *server = backend_server(b, rows[i].server);
+		if (!given && out_json_compact()) {
+			/* Straight to text: a tree a row cost two thirds of
+			 * a large listing. */
+			text.len = 0;
+			cf_views_json_text(&text, rows[i].view, 1, server);
+			out_json_item_text(text.data);
+			continue;
+		}
 		if (!given) {
 			o = json_object();
 			json_object_set_new(o, "Server", json_string(server));
@@ -206,6 +215,7 @@ print_json(const struct backend *b, const struct row *rows, size_t n,
 		out_json_item(o);
 	}
 	out_json_close();
+	cf_text_clear(&text);
 }
 
 const struct option cli_get_opts[] = {
@@ -252,6 +262,11 @@ cmd_get(int argc, char **argv)
 	}
 	if (optind < argc)
 		req.arg = argv[optind++];
+	/* Where the listing is read, only the expiring are read (an agent
+	 * that cannot filter sends all: rows_new filters again). */
+	req.get.expiring = expiring.given;
+	req.get.days = expiring.days;
+	req.get.percent = expiring.percent;
 	if (optind < argc)
 		return cli_usage("get", "one thumbprint at most");
 	if ((rc = backend_open("get", &b)) != 0)

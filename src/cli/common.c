@@ -153,6 +153,8 @@ cli_open_store(const char *op)
 		s = cf_store_open_existing(dir, &err);
 	else
 		s = cf_store_open(dir, &err);
+	if (s != NULL)
+		cf_store_map(s); /* one connection, one command */
 	if (s == NULL)
 		cli_fail(op, &err);
 	else if (!there)

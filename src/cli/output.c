@@ -80,6 +80,21 @@ prefix_bytes(const char *s, size_t n)
 	return i;
 }
 
+/* n spaces, a block at a time: a character at a time was a tenth of a
+ * 10,000-row table. */
+static void
+pad(size_t n)
+{
+	static const char spaces[] = "                                "
+				     "                                ";
+	size_t k;
+
+	for (; n > 0; n -= k) {
+		k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
+		fwrite(spaces, 1, k, stdout);
+	}
+}
+
 /*
  * Prints s in w columns: cut with "…" when longer, padded with spaces
  * unless it is the last column.
@@ -97,8 +112,8 @@ print_cell(const char *s, size_t w, int last)
 		len = 0;
 	else
 		fputs(s, stdout);
-	for (; !last && len < w; len++)
-		putchar(' ');
+	if (!last && len < w)
+		pad(w - len);
 }
 
 /*
@@ -161,8 +176,8 @@ out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 		w[c] = cli.no_header ? 0 : text_width(headers[c]);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++)
-			if (text_width(cells[r * ncols + c]) > w[c])
-				w[c] = text_width(cells[r * ncols + c]);
+			if ((k = text_width(cells[r * ncols + c])) > w[c])
+				w[c] = k;
 	if ((limit = out_width()) > 0)
 		fit_widths(headers, ncols, w, limit);
 	for (c = 0; !cli.no_header && c < ncols; c++) {
@@ -231,6 +246,19 @@ out_json_item(json_t *item)
 		free(text);
 	}
 	json_decref(item);
+}
+
+int
+out_json_compact(void)
+{
+	return !stdout_tty();
+}
+
+void
+out_json_item_text(const char *text)
+{
+	fputs(json_items++ ? "," : "", stdout);
+	fputs(text, stdout);
 }
 
 void

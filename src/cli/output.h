@@ -50,6 +50,11 @@ void out_json(json_t *o);
 void out_json_open(void);
 void out_json_item(json_t *item);
 void out_json_close(void);
+/* True when JSON is printed compact (stdout is not a terminal): then an
+ * item may be given as text, out_json_item_text. */
+int out_json_compact(void);
+/* An item of the listing as compact JSON text (lent). */
+void out_json_item_text(const char *text);
 /* A listing whose items are already in the array a (stolen). */
 void out_json_items(json_t *a);
 

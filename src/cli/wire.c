@@ -194,7 +194,7 @@ path_get(const struct backend_req *q)
 
 	if (q->arg != NULL && (enc = evhttp_encode_uri(q->arg)) == NULL)
 		abort();
-	query = cf_msg_get_query(enc);
+	query = cf_msg_get_query(enc, &q->get);
 	path = with_query("/v1/certificates", query);
 	free(query);
 	free(enc);

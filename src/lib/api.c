@@ -24,25 +24,27 @@ static const struct api_op {
 	enum cf_role need;
 	int slow;
 	api_handler fn;
+	api_text text; /* its reply straight as text, for cf_api_render */
 } ops[] = {
-    {"whoami", "whoami", CF_ROLE_READER, 0, api_h_whoami},
-    {"get", "get", CF_ROLE_READER, 0, api_h_certificates},
-    {"log", "log", CF_ROLE_READER, 0, api_h_log},
-    {"services", "services", CF_ROLE_READER, 1, api_h_services},
-    {"import", "import", CF_ROLE_ADMIN, 1, api_h_import},
-    {"export", "export", CF_ROLE_ADMIN, 1, api_h_export},
-    {"enable", "enable", CF_ROLE_ADMIN, 1, api_h_enable},
-    {"replace", "replace", CF_ROLE_ADMIN, 1, api_h_replace},
-    {"disable", "disable", CF_ROLE_ADMIN, 0, api_h_disable},
-    {"remove", "remove", CF_ROLE_ADMIN, 0, api_h_remove},
+    {"whoami", "whoami", CF_ROLE_READER, 0, api_h_whoami, NULL},
+    {"get", "get", CF_ROLE_READER, 0, api_h_certificates, api_t_certificates},
+    {"log", "log", CF_ROLE_READER, 0, api_h_log, NULL},
+    {"services", "services", CF_ROLE_READER, 1, api_h_services, NULL},
+    {"import", "import", CF_ROLE_ADMIN, 1, api_h_import, NULL},
+    {"export", "export", CF_ROLE_ADMIN, 1, api_h_export, NULL},
+    {"enable", "enable", CF_ROLE_ADMIN, 1, api_h_enable, NULL},
+    {"replace", "replace", CF_ROLE_ADMIN, 1, api_h_replace, NULL},
+    {"disable", "disable", CF_ROLE_ADMIN, 0, api_h_disable, NULL},
+    {"remove", "remove", CF_ROLE_ADMIN, 0, api_h_remove, NULL},
     {"new-self-signed", "new-self-signed", CF_ROLE_ADMIN, 1,
-	api_h_new_self_signed},
-    {"request new", "request new", CF_ROLE_ADMIN, 1, api_h_request_new},
+	api_h_new_self_signed, NULL},
+    {"request new", "request new", CF_ROLE_ADMIN, 1, api_h_request_new, NULL},
     {"request complete", "request complete", CF_ROLE_ADMIN, 1,
-	api_h_request_complete},
-    {"renew", "renew", CF_ROLE_ADMIN, 1, api_h_renew},
-    {"export-sealed", "export", CF_ROLE_ADMIN, 1, api_h_export_sealed},
-    {"import-sealed", "import-sealed", CF_ROLE_ADMIN, 1, api_h_import_sealed},
+	api_h_request_complete, NULL},
+    {"renew", "renew", CF_ROLE_ADMIN, 1, api_h_renew, NULL},
+    {"export-sealed", "export", CF_ROLE_ADMIN, 1, api_h_export_sealed, NULL},
+    {"import-sealed", "import-sealed", CF_ROLE_ADMIN, 1, api_h_import_sealed,
+	NULL},
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 
@@ -109,43 +111,6 @@ cf_api_is_slow(const char *op)
 
 /* ---- dispatch ------------------------------------------------------ */
 
-int
-cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
-    const char *op, const char *query, json_t *body, char **text,
-    struct cf_error *err)
-{
-	int listing = strcmp(op, "get") == 0 &&
-		      (query == NULL || query[0] == '\0') &&
-		      caller->role >= CF_ROLE_READER;
-	const char *cached = listing ? cf_store_cached(s) : NULL;
-	json_t *resp = NULL;
-	int rc = -1;
-
-	*text = NULL;
-	if (cached != NULL) {
-		*text = xstrdup(cached);
-		return 0;
-	}
-	if (listing)
-		cf_store_cache_mark(s);
-	if (cf_api_handle(s, caller, op, query, body, &resp, err) == -1)
-		goto out;
-	/* Not reached while every string goes through cf_json_string; a
-	 * bug here costs one request, not the agent. */
-	if ((*text = json_dumps(resp, JSON_COMPACT)) == NULL) {
-		cf_errorf(err, CF_E_INTERNAL,
-		    "the reply could not be encoded as JSON; this is a bug in "
-		    "certfleetd");
-		goto out;
-	}
-	if (listing)
-		cf_store_cache(s, xstrdup(*text));
-	rc = 0;
-out:
-	json_decref(resp);
-	return rc;
-}
-
 /* The refusal of a caller whose role falls short of o's, audited. */
 static int
 refuse(struct cf_store *s, const struct cf_api_caller *caller,
@@ -161,14 +126,12 @@ refuse(struct cf_store *s, const struct cf_api_caller *caller,
 	return -1;
 }
 
-int
-cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
-    const char *op, const char *query, json_t *body, json_t **response,
-    struct cf_error *err)
+/* Whether caller may run o with body: 0, or -1 with err (a refusal is
+ * audited). */
+static int
+admit(struct cf_store *s, const struct cf_api_caller *caller,
+    const struct api_op *o, const char *op, json_t *body, struct cf_error *err)
 {
-	const struct api_op *o = op_find(op);
-
-	*response = NULL;
 	if (o == NULL)
 		return cf_errorf(err, CF_E_NOTFOUND, "%s: no such operation",
 		    op ? op : "(none)");
@@ -177,6 +140,49 @@ cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
 	if (body != NULL && !json_is_object(body))
 		return cf_errorf(
 		    err, CF_E_PARSE, "the request body must be a JSON object");
+	return 0;
+}
+
+int
+cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
+    const char *op, const char *query, json_t *body, char **text,
+    struct cf_error *err)
+{
+	const struct api_op *o = op_find(op);
+	json_t *resp = NULL;
+	int rc = -1;
+
+	*text = NULL;
+	if (o != NULL && o->text != NULL)
+		return admit(s, caller, o, op, body, err) == -1
+			   ? -1
+			   : o->text(s, caller, query, body, text, err);
+	if (cf_api_handle(s, caller, op, query, body, &resp, err) == -1)
+		goto out;
+	/* Not reached while every string goes through cf_json_string; a
+	 * bug here costs one request, not the agent. */
+	if ((*text = json_dumps(resp, JSON_COMPACT)) == NULL) {
+		cf_errorf(err, CF_E_INTERNAL,
+		    "the reply could not be encoded as JSON; this is a bug in "
+		    "certfleetd");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(resp);
+	return rc;
+}
+
+int
+cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
+    const char *op, const char *query, json_t *body, json_t **response,
+    struct cf_error *err)
+{
+	const struct api_op *o = op_find(op);
+
+	*response = NULL;
+	if (admit(s, caller, o, op, body, err) == -1)
+		return -1;
 	if (o->fn(s, caller, query, body, response, err) == -1) {
 		json_decref(*response);
 		*response = NULL;

@@ -51,9 +51,9 @@ int cf_api_handle(struct cf_store *s, const struct cf_api_caller *caller,
 
 /*
  * As cf_api_handle, with the response rendered as compact JSON text into
- * *text (new, caller frees; NULL on failure).  The full listing ("get"
- * with no query) is rendered once per store version and second, so a
- * busy agent answers repeated listings without building them again.
+ * *text (new, caller frees; NULL on failure).  Nothing is cached: a
+ * large listing is read a page at a time (get's after= and limit=), and
+ * a page costs what it shows, so there is no whole listing to keep.
  */
 int cf_api_render(struct cf_store *s, const struct cf_api_caller *caller,
     const char *op, const char *query, json_t *body, char **text,
@@ -68,6 +68,8 @@ int cf_api_is_slow(const char *op);
 /* log: records in one reply, and about how many bytes. */
 #define CF_LOG_PAGE_MAX 1000
 #define CF_LOG_PAGE_BYTES (128u * 1024)
+/* get: the most certificates one page (limit=) may ask for. */
+#define CF_GET_PAGE_MAX 1000
 #define CF_API_MAX_DEPTH 8
 
 /* The depth of j (a scalar is 1); for checking CF_API_MAX_DEPTH. */

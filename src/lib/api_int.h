@@ -23,15 +23,28 @@
 typedef int (*api_handler)(struct cf_store *, const struct cf_api_caller *,
     const char *query, json_t *body, json_t **resp, struct cf_error *);
 
+/*
+ * An operation's reply written straight as JSON text into *text (new),
+ * for the replies that are large: the same text as json_dumps of what
+ * its api_handler answers, without building the tree.  0, or -1 with
+ * err.
+ */
+typedef int (*api_text)(struct cf_store *, const struct cf_api_caller *,
+    const char *query, json_t *body, char **text, struct cf_error *);
+
 /* ---- the handlers, by file (each an api_handler) ----------------- */
 
 /* api_read.c */
 /* whoami: agent, role, client, version, identity certificate. */
 int api_h_whoami(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);
-/* get [thumbprint=]: an array of certificate views. */
+/* get [thumbprint= | after= limit= expiring_days= expiring_percent=]:
+ * an array of certificate views (a page of them with limit). */
 int api_h_certificates(struct cf_store *, const struct cf_api_caller *,
     const char *, json_t *, json_t **, struct cf_error *);
+/* get's api_text. */
+int api_t_certificates(struct cf_store *, const struct cf_api_caller *,
+    const char *, json_t *, char **, struct cf_error *);
 /* log [since= after= before= limit= newest=]: an array of audit records. */
 int api_h_log(struct cf_store *, const struct cf_api_caller *, const char *,
     json_t *, json_t **, struct cf_error *);

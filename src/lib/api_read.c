@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "ops.h"
 #include "transfer.h"
+#include "view.h"
 
 int
 api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
@@ -38,24 +39,69 @@ api_h_whoami(struct cf_store *s, const struct cf_api_caller *c, const char *q,
 	return 0;
 }
 
+/*
+ * get: one certificate, all of them, or (after=, limit=) a page of them;
+ * a page is what a client should ask for when the store is large, so
+ * that neither side builds the whole listing at once.
+ */
 int
 api_h_certificates(struct cf_store *s, const struct cf_api_caller *c,
     const char *q, json_t *body, json_t **resp, struct cf_error *err)
 {
+	struct cf_get_query gq;
 	struct cf_view *v = NULL;
-	char *thumb = cf_msg_get_query_decode(q);
+	char *thumb = NULL, *after = NULL;
 	size_t n = 0;
-	int rc;
+	int rc = -1;
 
 	(void)c;
 	(void)body;
-	rc = cf_op_get(s, thumb, &v, &n, err);
-	free(thumb);
-	if (rc == -1)
-		return -1;
-	*resp = cf_msg_views_encode(v, n);
+	if (cf_msg_get_query_decode(q, &gq, &thumb, &after, err) == -1 ||
+	    cf_op_get_page(s, &gq, &v, &n, err) == -1)
+		goto out;
+	*resp =
+	    gq.rows ? cf_msg_view_rows_encode(v, n) : cf_msg_views_encode(v, n);
+	rc = 0;
+out:
 	cf_views_free(v, n);
-	return 0;
+	free(thumb);
+	free(after);
+	return rc;
+}
+
+int
+api_t_certificates(struct cf_store *s, const struct cf_api_caller *c,
+    const char *q, json_t *body, char **text, struct cf_error *err)
+{
+	struct cf_text t = {0};
+	struct cf_get_query gq;
+	struct cf_view *v = NULL;
+	char *thumb = NULL, *after = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	(void)c;
+	(void)body;
+	*text = NULL;
+	if (cf_msg_get_query_decode(q, &gq, &thumb, &after, err) == -1 ||
+	    cf_op_get_page(s, &gq, &v, &n, err) == -1)
+		goto out;
+	/* The views go as the page is written: the page is held as views
+	 * and as text, never also as a tree. */
+	if (gq.rows)
+		cf_views_rows_text(&t, v, n);
+	else {
+		cf_text_put(&t, "[");
+		cf_views_json_text(&t, v, n, NULL);
+		cf_text_put(&t, "]");
+	}
+	*text = t.data;
+	rc = 0;
+out:
+	cf_views_free(v, n);
+	free(thumb);
+	free(after);
+	return rc;
 }
 
 /* About what rec takes in the reply, for the page's byte bound. */

@@ -116,10 +116,15 @@ int cf_msg_import_sealed_decode(json_t *body, struct cf_buf *sealed,
 
 /* ---- queries: get's, services' and log's arguments (msg_query.c) ---- */
 
-/* get: "thumbprint=THUMB" (new; NULL for every certificate), THUMB as
- * given; the decoder's thumbprint is new, NULL when none. */
-char *cf_msg_get_query(const char *thumb);
-char *cf_msg_get_query_decode(const char *q);
+/* get: "thumbprint=THUMB" (THUMB as given), or the page and filter of q:
+ * "after=T&limit=N" and "expiring_days=N" or "expiring_percent=N" (new;
+ * NULL when there is nothing to say).  The decoder fills *q (limit at
+ * most CF_GET_PAGE_MAX, else CF_E_USAGE); q->arg is *thumb and
+ * q->after *after, new strings (the caller frees them), NULL when
+ * absent. */
+char *cf_msg_get_query(const char *thumb, const struct cf_get_query *q);
+int cf_msg_get_query_decode(const char *qs, struct cf_get_query *q,
+    char **thumb, char **after, struct cf_error *err);
 
 /* services: "probe=0" (static) without live handshakes, NULL with them;
  * the decoder says whether to probe. */
@@ -149,9 +154,12 @@ json_t *cf_msg_results_encode(const struct cf_import_result *r, size_t n);
 int cf_msg_results_decode(
     json_t *o, struct cf_import_result **r, size_t *n, struct cf_error *err);
 
-/* get: [certificate, ...], each cf_view_json's object.  Decoded: *v new
- * (cf_views_free), status lent by a. */
+/* get: [certificate, ...], each cf_view_json's object, or in the rows
+ * form (rows=1) {"Fields": [names], "Rows": [[values], ...]}: a third
+ * less text and half the parsing.  The decoder takes either.  Decoded:
+ * *v new (cf_views_free), status lent by a. */
 json_t *cf_msg_views_encode(const struct cf_view *v, size_t n);
+json_t *cf_msg_view_rows_encode(const struct cf_view *v, size_t n);
 int cf_msg_views_decode(
     json_t *a, struct cf_view **v, size_t *n, struct cf_error *err);
 

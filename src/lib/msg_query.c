@@ -60,15 +60,49 @@ query_number(const char *q, const char *key, long long max, long long *v,
 }
 
 char *
-cf_msg_get_query(const char *thumb)
+cf_msg_get_query(const char *thumb, const struct cf_get_query *q)
 {
-	return thumb != NULL ? xasprintf("thumbprint=%s", thumb) : NULL;
+	char *page = NULL, *text;
+
+	if (thumb != NULL)
+		return xasprintf("thumbprint=%s", thumb);
+	if (q == NULL)
+		return NULL;
+	if (q->limit > 0)
+		page =
+		    xasprintf("after=%s&limit=%zu%s", q->after ? q->after : "",
+			q->limit, q->rows ? "&rows=1" : "");
+	if (!q->expiring)
+		return page;
+	text = xasprintf("%s%sexpiring_%s=%ld", page ? page : "",
+	    page ? "&" : "", q->percent > 0 ? "percent" : "days",
+	    q->percent > 0 ? q->percent : q->days);
+	free(page);
+	return text;
 }
 
-char *
-cf_msg_get_query_decode(const char *q)
+int
+cf_msg_get_query_decode(const char *qs, struct cf_get_query *q, char **thumb,
+    char **after, struct cf_error *err)
 {
-	return query_get(q, "thumbprint");
+	long long limit = 0, days = -1, percent = -1, rows = 0;
+
+	memset(q, 0, sizeof(*q));
+	*thumb = NULL;
+	*after = NULL;
+	if (query_number(qs, "limit", CF_GET_PAGE_MAX, &limit, err) == -1 ||
+	    query_number(qs, "expiring_days", 36500, &days, err) == -1 ||
+	    query_number(qs, "expiring_percent", 100, &percent, err) == -1 ||
+	    query_number(qs, "rows", 1, &rows, err) == -1)
+		return -1;
+	q->arg = *thumb = query_get(qs, "thumbprint");
+	q->after = *after = query_get(qs, "after");
+	q->limit = (size_t)limit;
+	q->expiring = days >= 0 || percent >= 0;
+	q->days = days >= 0 ? (long)days : 0;
+	q->percent = percent >= 0 ? (long)percent : 0;
+	q->rows = rows == 1;
+	return 0;
 }
 
 const char *

@@ -192,49 +192,112 @@ cf_msg_views_encode(const struct cf_view *v, size_t n)
 	return a;
 }
 
-/* The field f of certificate o, "" when absent or not a string. */
-static const char *
-field(json_t *o, enum cf_field f)
+json_t *
+cf_msg_view_rows_encode(const struct cf_view *v, size_t n)
 {
-	return str(o, cf_field_name(f));
+	json_t *o = json_object(), *fields = json_array(), *rows = json_array();
+	json_t *row;
+	size_t i;
+	int f;
+
+	for (f = 0; f < CF_F_COUNT; f++)
+		json_array_append_new(
+		    fields, json_string(cf_field_name((enum cf_field)f)));
+	for (i = 0; i < n; i++) {
+		row = json_array();
+		for (f = 0; f < CF_F_COUNT; f++)
+			json_array_append_new(
+			    row, cf_view_field_json(&v[i], (enum cf_field)f));
+		json_array_append_new(rows, row);
+	}
+	json_object_set_new(o, "Fields", fields);
+	json_object_set_new(o, "Rows", rows);
+	return o;
+}
+
+/*
+ * Where a certificate's fields are: in an object by name (pos NULL), or
+ * in a row at pos[f] (-1: the row has no such field).
+ */
+static json_t *
+value(json_t *o, const int *pos, enum cf_field f)
+{
+	if (pos == NULL)
+		return json_object_get(o, cf_field_name(f));
+	return pos[f] < 0 ? NULL : json_array_get(o, (size_t)pos[f]);
+}
+
+/* The string field f of certificate o, "" when absent or not a string. */
+static const char *
+field(json_t *o, const int *pos, enum cf_field f)
+{
+	const char *s = json_string_value(value(o, pos, f));
+
+	return s ? s : "";
 }
 
 /* The list field f of certificate o, comma-separated (new). */
 static char *
-field_list(json_t *o, enum cf_field f)
+field_list(json_t *o, const int *pos, enum cf_field f)
 {
-	return cf_json_joined(json_object_get(o, cf_field_name(f)));
+	return cf_json_joined(value(o, pos, f));
 }
 
 /* The boolean field f of certificate o. */
 static int
-field_true(json_t *o, enum cf_field f)
+field_true(json_t *o, const int *pos, enum cf_field f)
 {
-	return json_is_true(json_object_get(o, cf_field_name(f)));
+	return json_is_true(value(o, pos, f));
 }
 
-/* One certificate of a reply into v, by cf_view_json's names; -1
- * without a thumbprint. */
+/* One certificate of a reply into v, an object by cf_view_json's names
+ * or a row (pos); -1 without a thumbprint. */
 static int
-view_decode(json_t *o, struct cf_view *v)
+view_decode(json_t *o, const int *pos, struct cf_view *v)
 {
-	if (!json_is_object(o) ||
-	    thumb_get(o, cf_field_name(CF_F_THUMBPRINT), v->thumbprint) == -1)
+	const char *thumb = field(o, pos, CF_F_THUMBPRINT);
+
+	if ((pos ? !json_is_array(o) : !json_is_object(o)) ||
+	    strlen(thumb) != CF_THUMB_LEN)
 		return -1;
-	v->subject = xstrdup(field(o, CF_F_SUBJECT));
-	v->issuer = xstrdup(field(o, CF_F_ISSUER));
-	v->friendly_name = xstrdup(field(o, CF_F_FRIENDLYNAME));
-	v->serial = xstrdup(field(o, CF_F_SERIAL));
-	v->key_type = xstrdup(field(o, CF_F_KEYTYPE));
-	v->services = field_list(o, CF_F_SERVICES);
-	v->domains = field_list(o, CF_F_DOMAINS);
-	v->chain = field_list(o, CF_F_CHAIN);
-	v->status = field(o, CF_F_STATUS); /* lent by the reply */
-	v->exportable = field_true(o, CF_F_EXPORTABLE);
-	v->has_key = field_true(o, CF_F_HASKEY);
-	v->self_signed = field_true(o, CF_F_SELFSIGNED);
-	v->not_before = cf_json_time(field(o, CF_F_NOTBEFORE));
-	v->not_after = cf_json_time(field(o, CF_F_NOTAFTER));
+	memcpy(v->thumbprint, thumb, CF_THUMB_LEN + 1);
+	v->subject = xstrdup(field(o, pos, CF_F_SUBJECT));
+	v->issuer = xstrdup(field(o, pos, CF_F_ISSUER));
+	v->friendly_name = xstrdup(field(o, pos, CF_F_FRIENDLYNAME));
+	v->serial = xstrdup(field(o, pos, CF_F_SERIAL));
+	v->key_type = xstrdup(field(o, pos, CF_F_KEYTYPE));
+	v->services = field_list(o, pos, CF_F_SERVICES);
+	v->domains = field_list(o, pos, CF_F_DOMAINS);
+	v->chain = field_list(o, pos, CF_F_CHAIN);
+	v->status = field(o, pos, CF_F_STATUS); /* lent by the reply */
+	v->exportable = field_true(o, pos, CF_F_EXPORTABLE);
+	v->has_key = field_true(o, pos, CF_F_HASKEY);
+	v->self_signed = field_true(o, pos, CF_F_SELFSIGNED);
+	v->not_before = cf_json_time(field(o, pos, CF_F_NOTBEFORE));
+	v->not_after = cf_json_time(field(o, pos, CF_F_NOTAFTER));
+	return 0;
+}
+
+/* The position of each field in the rows form's Fields into pos (-1
+ * for one it lacks: an agent of another version); -1 when Fields is not
+ * an array. */
+static int
+row_positions(json_t *fields, int pos[CF_F_COUNT])
+{
+	const char *name;
+	json_t *item;
+	size_t i;
+	int f;
+
+	if (!json_is_array(fields))
+		return -1;
+	for (f = 0; f < CF_F_COUNT; f++)
+		pos[f] = -1;
+	json_array_foreach(fields, i, item) {
+		name = json_string_value(item);
+		if (name != NULL && (f = cf_field_lookup(name)) >= 0)
+			pos[f] = (int)i;
+	}
 	return 0;
 }
 
@@ -243,16 +306,23 @@ cf_msg_views_decode(
     json_t *a, struct cf_view **v, size_t *n, struct cf_error *err)
 {
 	struct cf_view *views;
+	int pos[CF_F_COUNT], *p = NULL;
 	json_t *o;
 	size_t i;
 
 	*v = NULL;
 	*n = 0;
+	if (json_is_object(a)) { /* the rows form */
+		if (row_positions(json_object_get(a, "Fields"), pos) == -1)
+			return malformed(err, "rows without their fields");
+		p = pos;
+		a = json_object_get(a, "Rows");
+	}
 	views = list_new(a, sizeof(*views), "not a list of certificates", err);
 	if (views == NULL)
 		return -1;
 	json_array_foreach(a, i, o) {
-		if (view_decode(o, &views[i]) == -1) {
+		if (view_decode(o, p, &views[i]) == -1) {
 			cf_views_free(views, i);
 			return malformed(err, "a certificate without a "
 					      "thumbprint");

@@ -34,6 +34,26 @@ void cf_views_free(struct cf_view *v, size_t n); /* NULL-safe */
 int cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
     size_t *n, struct cf_error *err);
 
+/*
+ * What a listing shows: arg as cf_op_get's, or (arg NULL) a page of the
+ * certificates and pending requests whose thumbprints sort after after
+ * (NULL: from the first), at most limit (0: no bound), sorted by
+ * thumbprint; with expiring, only the certificates that expire within
+ * days (or have), or with less than percent (1-100) of their lifetime
+ * left (a pending request never does).  A client pages on with after =
+ * the last thumbprint it got, until a page holds fewer than limit.
+ */
+struct cf_get_query {
+	const char *arg;
+	const char *after;
+	size_t limit;
+	int expiring;
+	long days, percent;
+	int rows; /* the API's reply in the rows form (msg.h) */
+};
+int cf_op_get_page(struct cf_store *s, const struct cf_get_query *q,
+    struct cf_view **views, size_t *n, struct cf_error *err);
+
 /* One input file. */
 struct cf_input {
 	const char *name;

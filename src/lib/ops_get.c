@@ -1,6 +1,9 @@
 /*
  * ops_get.c - cf_op_get: the certificates `get` shows, with Status, and
- * the pending requests among them.
+ * the pending requests among them; a page of them at a time for large
+ * stores (cf_op_get_page).  The status context reads only the issuers
+ * of the rows shown (status.c), so a page or one certificate costs
+ * what it shows, not what the store holds.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,21 +12,27 @@
 #include "status.h"
 #include "util.h"
 
+static void
+view_clear(struct cf_view *v)
+{
+	free(v->subject);
+	free(v->issuer);
+	free(v->friendly_name);
+	free(v->serial);
+	free(v->key_type);
+	free(v->services);
+	free(v->domains);
+	free(v->chain);
+	memset(v, 0, sizeof(*v));
+}
+
 void
 cf_views_free(struct cf_view *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; v != NULL && i < n; i++) {
-		free(v[i].subject);
-		free(v[i].issuer);
-		free(v[i].friendly_name);
-		free(v[i].serial);
-		free(v[i].key_type);
-		free(v[i].services);
-		free(v[i].domains);
-		free(v[i].chain);
-	}
+	for (i = 0; v != NULL && i < n; i++)
+		view_clear(&v[i]);
 	free(v);
 }
 
@@ -76,37 +85,81 @@ cmp_view(const void *a, const void *b)
 }
 
 /*
- * Adds the pending requests (thumb NULL: all, sorted in among the
- * certificates) to *views.
+ * Adds the pending requests that sort after after (thumb NULL: all of
+ * them; else the one thumb names) to *views and sorts them in among the
+ * certificates.
  */
 static int
-add_requests(struct cf_store *s, const char *thumb, struct cf_view **views,
-    size_t *n, struct cf_error *err)
+add_requests(struct cf_store *s, const char *thumb, const char *after,
+    struct cf_view **views, size_t *n, struct cf_error *err)
 {
 	struct cf_request *r = NULL;
 	size_t nr = 0, i;
 
 	if (cf_store_request_list(s, thumb, 0, &r, &nr, err) == -1)
 		return -1;
-	if (nr > 0) {
-		*views = xrealloc(*views, (*n + nr + 1) * sizeof(**views));
-		for (i = 0; i < nr; i++)
+	*views = xrealloc(*views, (*n + nr + 1) * sizeof(**views));
+	for (i = 0; i < nr; i++)
+		if (after == NULL || strcmp(r[i].thumbprint, after) > 0)
 			view_from_request(&(*views)[(*n)++], &r[i]);
+	if (nr > 0)
 		qsort(*views, *n, sizeof(**views), cmp_view);
-	}
 	cf_requests_free(r, nr);
 	return 0;
 }
 
-int
-cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
-    size_t *n, struct cf_error *err)
+/* The rows q shows, with their status, into *views (*n so far). */
+static int
+add_certificates(struct cf_store *s, const struct cf_get_query *q,
+    const char *thumb, struct cf_view **views, size_t *n, struct cf_error *err)
 {
-	struct cf_status_ctx *ctx = NULL;
-	struct cf_row *rows = NULL, *list = NULL;
-	char thumb[CF_THUMB_LEN + 1];
-	size_t nrows = 0, nlist = 0, i;
+	struct cf_list_page page = {.after = q->after, .limit = q->limit};
+	struct cf_status_ctx *ctx = cf_status_ctx_new(s, err);
+	struct cf_row *rows = NULL;
 	time_t now = time(NULL);
+	size_t nrows = 0, i;
+	int rc;
+
+	if (q->expiring && q->percent > 0) {
+		page.percent = q->percent;
+		page.now = now;
+	} else if (q->expiring)
+		page.expires_before = now + (time_t)q->days * 86400;
+	rc = thumb != NULL
+		 ? cf_store_list(s, CF_END, thumb, 0, &rows, &nrows, err)
+		 : cf_store_list_page(s, &page, &rows, &nrows, err);
+	if (rc == -1)
+		goto out;
+	*views = xcalloc(nrows + 1, sizeof(**views));
+	/* A row's status is computed before its strings move to the view;
+	 * status needs only thumbprints, links and dates of other rows. */
+	for (i = 0; i < nrows; i++) {
+		(*views)[i].status =
+		    cf_status_of(ctx, &rows[i], now, &(*views)[i].chain);
+		view_from_row(&(*views)[i], &rows[i]);
+	}
+	*n = nrows;
+out:
+	cf_status_ctx_free(ctx);
+	cf_rows_free(rows, nrows);
+	return rc;
+}
+
+/* Drops the views past limit (0: none). */
+static void
+cut(struct cf_view *v, size_t *n, size_t limit)
+{
+	if (limit == 0 || *n <= limit)
+		return;
+	for (; *n > limit; (*n)--)
+		view_clear(&v[*n - 1]);
+}
+
+int
+cf_op_get_page(struct cf_store *s, const struct cf_get_query *q,
+    struct cf_view **views, size_t *n, struct cf_error *err)
+{
+	char thumb[CF_THUMB_LEN + 1];
 	int rc = -1;
 
 	*views = NULL;
@@ -114,32 +167,18 @@ cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
 	/* One read transaction: rows and links seen as of one moment. */
 	if (cf_store_begin_read(s, err) == -1)
 		return -1;
-	if (arg != NULL && cf_store_resolve(s, arg, thumb, err) == -1)
+	if (q->arg != NULL && cf_store_resolve(s, q->arg, thumb, err) == -1)
 		goto out;
-	if ((ctx = cf_status_ctx_new(s, err)) == NULL)
+	if (add_certificates(s, q, q->arg ? thumb : NULL, views, n, err) == -1)
 		goto out;
-	if (arg != NULL) {
-		if (cf_store_list(s, CF_END, thumb, 0, &rows, &nrows, err) ==
-		    -1)
-			goto out;
-		list = rows;
-	} else
-		list =
-		    cf_status_ctx_ends(ctx, &nlist); /* read once, not twice */
-	if (arg != NULL)
-		nlist = nrows;
-	*views = xcalloc(nlist + 1, sizeof(**views));
-	/* A row's status is computed before its strings move to the view;
-	 * status needs only thumbprints, links and dates of other rows. */
-	for (i = 0; i < nlist; i++) {
-		(*views)[i].status =
-		    cf_status_of(ctx, &list[i], now, &(*views)[i].chain);
-		view_from_row(&(*views)[i], &list[i]);
-	}
-	*n = nlist;
-	if ((arg == NULL || nlist == 0) &&
-	    add_requests(s, arg ? thumb : NULL, views, n, err) == -1)
+	/* A thumbprint names a certificate or else a request; requests
+	 * never expire. */
+	if (!q->expiring && (q->arg == NULL || *n == 0) &&
+	    add_requests(s, q->arg ? thumb : NULL, q->arg ? NULL : q->after,
+		views, n, err) == -1)
 		goto out;
+	if (q->arg == NULL)
+		cut(*views, n, q->limit);
 	rc = 0;
 out:
 	if (rc == -1) {
@@ -148,7 +187,14 @@ out:
 		*n = 0;
 	}
 	cf_store_rollback(s);
-	cf_status_ctx_free(ctx);
-	cf_rows_free(rows, nrows);
 	return rc;
+}
+
+int
+cf_op_get(struct cf_store *s, const char *arg, struct cf_view **views,
+    size_t *n, struct cf_error *err)
+{
+	struct cf_get_query q = {.arg = arg};
+
+	return cf_op_get_page(s, &q, views, n, err);
 }

@@ -1,6 +1,8 @@
 /* status.c - Status computed when read: see status.h. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -16,24 +18,45 @@ struct memo {
 	int trusted;
 };
 
+/* A stored certificate looked up by thumbprint, or the note that there
+ * is none (found 0). */
+struct seen {
+	struct cf_row row;
+	int found;
+};
+
+/*
+ * Everything is read when first needed, so a context costs what the
+ * certificates asked about need: their issuers (a few rows, whatever
+ * the size of the store), the system roots (once per process and file),
+ * and the trust store only for a chain whose top is not self-signed.
+ */
 struct cf_status_ctx {
 	struct cf_store *store;
-	struct cf_row *ends, *chains; /* sorted by thumbprint */
-	size_t nends, nchains;
-	X509_STORE *trust;             /* loaded on first need */
-	char (*sys)[CF_THUMB_LEN + 1]; /* system roots' thumbprints, sorted */
-	size_t nsys;
-	int trust_loaded, sys_loaded;
+	struct seen *seen; /* sorted by thumbprint */
+	size_t nseen;
+	struct cf_row *ends; /* cf_status_ctx_ends, when asked */
+	size_t nends;
+	X509_STORE *trust; /* loaded on first need */
+	int trust_loaded;
+	int sys_checked; /* the system roots' file was looked at */
 	struct memo *memo;
 	size_t nmemo;
 };
 
-static int
-cmp_thumb(const void *a, const void *b)
-{
-	return strcmp(((const struct cf_row *)a)->f.thumbprint,
-	    ((const struct cf_row *)b)->f.thumbprint);
-}
+/*
+ * The system roots' thumbprints, sorted, shared by every context of the
+ * process (the agent's workers too): read again only when the file
+ * changes.  Readers copy what they test under the lock.
+ */
+static struct {
+	pthread_mutex_t lock;
+	char (*thumbs)[CF_THUMB_LEN + 1];
+	size_t n;
+	char *file;
+	struct timespec mtime;
+	off_t size;
+} sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int
 cmp_str(const void *a, const void *b)
@@ -41,24 +64,50 @@ cmp_str(const void *a, const void *b)
 	return strcmp((const char *)a, (const char *)b);
 }
 
-static const struct cf_row *
-find(const struct cf_row *rows, size_t n, const char *thumb)
+static int
+cmp_seen(const void *a, const void *b)
 {
-	struct cf_row key;
-
-	if (n == 0)
-		return NULL;
-	/* Only the thumbprint is compared: no need to clear the rest. */
-	strncpy(key.f.thumbprint, thumb, CF_THUMB_LEN);
-	key.f.thumbprint[CF_THUMB_LEN] = '\0';
-	return bsearch(&key, rows, n, sizeof(*rows), cmp_thumb);
+	return strcmp(((const struct seen *)a)->row.f.thumbprint,
+	    ((const struct seen *)b)->row.f.thumbprint);
 }
 
+/*
+ * The stored certificate thumb (end first, then chain), or NULL when the
+ * store has none; remembered for the context's life.  An error reading
+ * is taken as "not there": the status then says Untrusted, never more.
+ */
 static const struct cf_row *
 lookup(struct cf_status_ctx *c, const char *thumb)
 {
-	const struct cf_row *r = find(c->ends, c->nends, thumb);
-	return r ? r : find(c->chains, c->nchains, thumb);
+	size_t len = strnlen(thumb, CF_THUMB_LEN), i;
+	struct seen key, *hit;
+
+	/* Only the thumbprint is compared: once a certificate of a large
+	 * listing, so no clearing of the rest and no snprintf. */
+	memcpy(key.row.f.thumbprint, thumb, len);
+	key.row.f.thumbprint[len] = '\0';
+	key.found = 0;
+	hit = c->nseen
+		  ? bsearch(&key, c->seen, c->nseen, sizeof(*c->seen), cmp_seen)
+		  : NULL;
+	if (hit != NULL)
+		return hit->found ? &hit->row : NULL;
+	if (cf_store_fetch(c->store, thumb, &key.row, NULL) == 1) {
+		key.found = 1;
+		free(key.row.der); /* links and dates are all status reads */
+		key.row.der = NULL;
+		key.row.der_len = 0;
+	} else {
+		memset(&key.row, 0, sizeof(key.row));
+		snprintf(key.row.f.thumbprint, sizeof(key.row.f.thumbprint),
+		    "%s", thumb);
+	}
+	c->seen = xrealloc(c->seen, (c->nseen + 1) * sizeof(*c->seen));
+	for (i = c->nseen; i > 0 && cmp_seen(&c->seen[i - 1], &key) > 0; i--)
+		c->seen[i] = c->seen[i - 1];
+	c->seen[i] = key;
+	c->nseen++;
+	return key.found ? &c->seen[i].row : NULL;
 }
 
 struct cf_status_ctx *
@@ -66,25 +115,23 @@ cf_status_ctx_new(struct cf_store *s, struct cf_error *err)
 {
 	struct cf_status_ctx *c = xcalloc(1, sizeof(*c));
 
+	(void)err; /* nothing is read yet */
 	c->store = s;
-	if (cf_store_list(s, CF_END, NULL, 0, &c->ends, &c->nends, err) == -1 ||
-	    cf_store_list(s, CF_CHAIN, NULL, 0, &c->chains, &c->nchains, err) ==
-		-1) {
-		cf_status_ctx_free(c);
-		return NULL;
-	}
 	return c;
 }
 
 void
 cf_status_ctx_free(struct cf_status_ctx *c)
 {
+	size_t i;
+
 	if (c == NULL)
 		return;
+	for (i = 0; i < c->nseen; i++)
+		cf_row_clear(&c->seen[i].row);
+	free(c->seen);
 	cf_rows_free(c->ends, c->nends);
-	cf_rows_free(c->chains, c->nchains);
 	X509_STORE_free(c->trust);
-	free(c->sys);
 	free(c->memo);
 	free(c);
 }
@@ -92,6 +139,11 @@ cf_status_ctx_free(struct cf_status_ctx *c)
 struct cf_row *
 cf_status_ctx_ends(struct cf_status_ctx *c, size_t *n)
 {
+	if (c->ends == NULL && cf_store_list(c->store, CF_END, NULL, 0,
+				   &c->ends, &c->nends, NULL) == -1) {
+		c->ends = NULL;
+		c->nends = 0;
+	}
 	*n = c->nends;
 	return c->ends;
 }
@@ -104,32 +156,30 @@ system_roots_file(void)
 	return file != NULL ? file : X509_get_default_cert_file();
 }
 
-/*
- * The thumbprints of the system's roots, kept sorted for membership
- * tests.  Only the PEM armour is undone and the DER hashed: parsing ~150
- * certificates into X509 objects would cost more than the rest of `get`.
- */
+/* sys's thumbprints read afresh from file (sys.lock held).  Only the PEM
+ * armour is undone and the DER hashed: parsing ~150 certificates into
+ * X509 objects would cost more than the rest of `get`. */
 static void
-load_system_thumbs(struct cf_status_ctx *c)
+sys_read(const char *file)
 {
-	BIO *bio = BIO_new_file(system_roots_file(), "r");
+	BIO *bio = BIO_new_file(file, "r");
 	char *name = NULL, *header = NULL;
 	unsigned char *data = NULL, md[20];
 	long len = 0;
 	size_t cap = 0;
 
-	c->sys_loaded = 1;
+	sys.n = 0;
 	while (bio != NULL &&
 	       PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
 		if (strcmp(name, "CERTIFICATE") == 0 &&
 		    EVP_Digest(data, (size_t)len, md, NULL, EVP_sha1(), NULL) ==
 			1) {
-			if (c->nsys == cap) {
+			if (sys.n == cap) {
 				cap = cap ? cap * 2 : 256;
-				c->sys =
-				    xrealloc(c->sys, cap * sizeof(*c->sys));
+				sys.thumbs = xrealloc(
+				    sys.thumbs, cap * sizeof(*sys.thumbs));
 			}
-			cf_hex_upper(md, 20, c->sys[c->nsys++]);
+			cf_hex_upper(md, 20, sys.thumbs[sys.n++]);
 		}
 		OPENSSL_free(name);
 		OPENSSL_free(header);
@@ -137,8 +187,42 @@ load_system_thumbs(struct cf_status_ctx *c)
 	}
 	BIO_free(bio);
 	ERR_clear_error();
-	if (c->nsys > 0)
-		qsort(c->sys, c->nsys, sizeof(*c->sys), cmp_str);
+	if (sys.n > 0)
+		qsort(sys.thumbs, sys.n, sizeof(*sys.thumbs), cmp_str);
+}
+
+/*
+ * Whether thumb is one of the system's roots.  The file is read on the
+ * first question and again when its name, time or size changes, which
+ * is looked at once per context (a stat per certificate shown cost a
+ * tenth of a listing).
+ */
+static int
+is_system_root(struct cf_status_ctx *c, const char *thumb)
+{
+	int hit, fresh = c->sys_checked;
+	const char *file = fresh ? NULL : system_roots_file();
+	struct stat st;
+
+	memset(&st, 0, sizeof(st));
+	if (!fresh && stat(file, &st) == -1)
+		memset(&st, 0, sizeof(st));
+	c->sys_checked = 1;
+	pthread_mutex_lock(&sys.lock);
+	if (!fresh && (sys.file == NULL || strcmp(sys.file, file) != 0 ||
+			  sys.mtime.tv_sec != st.st_mtim.tv_sec ||
+			  sys.mtime.tv_nsec != st.st_mtim.tv_nsec ||
+			  sys.size != st.st_size)) {
+		free(sys.file);
+		sys.file = xstrdup(file);
+		sys.mtime = st.st_mtim;
+		sys.size = st.st_size;
+		sys_read(file);
+	}
+	hit = sys.n > 0 && bsearch(thumb, sys.thumbs, sys.n,
+			       sizeof(*sys.thumbs), cmp_str) != NULL;
+	pthread_mutex_unlock(&sys.lock);
+	return hit;
 }
 
 /*
@@ -149,37 +233,25 @@ load_system_thumbs(struct cf_status_ctx *c)
 static void
 load_trust(struct cf_status_ctx *c)
 {
-	size_t i;
+	struct cf_row *own = NULL;
+	size_t n = 0, i;
+	X509 *x;
 
 	c->trust_loaded = 1;
 	if ((c->trust = X509_STORE_new()) == NULL)
 		abort();
 	if (X509_STORE_load_file(c->trust, system_roots_file()) != 1)
 		ERR_clear_error(); /* no system roots: only our own */
-	for (i = 0; i < c->nends; i++) {
-		struct cf_row r;
-		X509 *x;
-		if (!c->ends[i].f.self_signed)
-			continue;
-		if (cf_store_fetch(
-			c->store, c->ends[i].f.thumbprint, &r, NULL) != 1)
-			continue;
-		if ((x = cf_cert_from_der(r.der, r.der_len, NULL)) != NULL) {
+	if (cf_store_self_signed(c->store, &own, &n, NULL) == -1)
+		n = 0; /* then only the system's */
+	for (i = 0; i < n; i++)
+		if ((x = cf_cert_from_der(own[i].der, own[i].der_len, NULL)) !=
+		    NULL) {
 			X509_STORE_add_cert(c->trust, x);
 			X509_free(x);
 		}
-		cf_row_clear(&r);
-	}
+	cf_rows_free(own, n);
 	ERR_clear_error();
-}
-
-static int
-is_system_root(struct cf_status_ctx *c, const char *thumb)
-{
-	if (!c->sys_loaded)
-		load_system_thumbs(c);
-	return c->nsys > 0 && bsearch(thumb, c->sys, c->nsys, sizeof(*c->sys),
-				  cmp_str) != NULL;
 }
 
 /* Verifies top (not self-signed) against the trust store; memoized. */
@@ -217,23 +289,16 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	return ok;
 }
 
-static void
-append(char **list, const char *thumb)
-{
-	char *old = *list;
-
-	*list = old[0] ? xasprintf("%s,%s", old, thumb) : xstrdup(thumb);
-	free(old);
-}
-
 const char *
 cf_status_of(
     struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain)
 {
+	/* The chain is built in place: one string a view, not one a link. */
+	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1] = "";
 	const struct cf_row *cur = r, *next;
 	int depth = 0, bad = 0, chain_dates = 1, trusted;
+	size_t len = 0;
 
-	*chain = xstrdup("");
 	for (;;) {
 		if (cur->sig_state == CF_SIG_BAD)
 			bad = 1;
@@ -241,21 +306,25 @@ cf_status_of(
 		    depth == MAX_DEPTH)
 			break;
 		if ((next = lookup(c, cur->signed_by)) == NULL ||
-		    strstr(*chain, next->f.thumbprint) != NULL ||
+		    strstr(list, next->f.thumbprint) != NULL ||
 		    strcmp(next->f.thumbprint, r->f.thumbprint) == 0)
 			break; /* missing or a cycle */
-		append(chain, next->f.thumbprint);
+		if (len > 0)
+			list[len++] = ',';
+		memcpy(list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
+		len += strlen(next->f.thumbprint);
 		if (now < next->f.not_before || now > next->f.not_after)
 			chain_dates = 0;
 		cur = next;
 		depth++;
 	}
+	*chain = xstrdup(list);
 	if (bad)
 		return "Invalid";
 	if (now < r->f.not_before || now > r->f.not_after)
 		return "DateInvalid";
 	if (cur->f.self_signed)
-		trusted = find(c->ends, c->nends, cur->f.thumbprint) != NULL ||
+		trusted = cur->table == CF_END ||
 			  is_system_root(c, cur->f.thumbprint);
 	else
 		trusted = top_trusted(c, cur);

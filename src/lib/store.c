@@ -1,7 +1,7 @@
 /*
  * store.c - the SQLite store: see store.h.  Here the database itself:
  * opening it, the schema and its migrations, prepared statements,
- * transactions and the rendered-listing cache.  The rows live in
+ * transactions.  The rows live in
  * store_certs.c, store_keys.c, store_admin.c and store_requests.c.
  */
 #include <errno.h>
@@ -93,6 +93,8 @@ static const char *const migrations[] = {
     "CREATE TABLE deploys ("
     " service TEXT PRIMARY KEY, thumbprint TEXT NOT NULL,"
     " actor TEXT NOT NULL, started INTEGER NOT NULL);",
+    /* 6: get --expiring reads only the certificates that expire soon */
+    "CREATE INDEX certificates_not_after ON certificates(not_after);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -241,7 +243,6 @@ cf_store_open(const char *dir, struct cf_error *err)
 	sqlite3_busy_timeout(s->db, STORE_BUSY_WAIT_MS);
 	if (exec(s,
 		"PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-		"PRAGMA mmap_size=268435456;"
 		"PRAGMA synchronous=FULL;",
 		err) == -1 ||
 	    migrate(s, err) == -1)
@@ -300,7 +301,6 @@ cf_store_free(struct cf_store *s)
 		free(s->cache[i].sql);
 	}
 	sqlite3_close(s->db);
-	free(s->rendered.text);
 	cf_seal_free(s->seal);
 	free(s->dir);
 	free(s);
@@ -466,50 +466,10 @@ store_lookup_one(struct cf_store *s, const char *sql, const char *key,
 	return 0;
 }
 
-/* What identifies the store's contents now: PRAGMA data_version moves
- * when other connections commit, total_changes when this one writes. */
-static void
-contents_version(
-    struct cf_store *s, long long *data_version, long long *changes)
-{
-	sqlite3_stmt *st = store_prepare(s, "PRAGMA data_version", NULL);
-
-	*data_version = -1;
-	if (st != NULL && sqlite3_step(st) == SQLITE_ROW)
-		*data_version = sqlite3_column_int64(st, 0);
-	if (st != NULL)
-		store_release(s, st);
-	*changes = (long long)sqlite3_total_changes64(s->db);
-}
-
-const char *
-cf_store_cached(struct cf_store *s)
-{
-	long long dv, ch;
-
-	if (s->rendered.text == NULL || s->rendered.second != time(NULL))
-		return NULL;
-	contents_version(s, &dv, &ch);
-	if (dv != s->rendered.data_version || ch != s->rendered.changes ||
-	    dv == -1)
-		return NULL;
-	return s->rendered.text;
-}
-
 void
-cf_store_cache_mark(struct cf_store *s)
+cf_store_map(struct cf_store *s)
 {
-	free(s->rendered.text);
-	s->rendered.text = NULL;
-	s->rendered.second = time(NULL);
-	contents_version(s, &s->rendered.data_version, &s->rendered.changes);
-}
-
-void
-cf_store_cache(struct cf_store *s, char *text)
-{
-	free(s->rendered.text);
-	s->rendered.text = text;
+	(void)exec(s, "PRAGMA mmap_size=268435456;", NULL);
 }
 
 void

@@ -28,11 +28,6 @@ struct cf_store {
 		sqlite3_stmt *st;
 	} cache[STMT_CACHE];
 	size_t ncache;
-	struct {
-		long long data_version, changes;
-		time_t second;
-		char *text;
-	} rendered;
 	struct cf_seal *seal;
 	char *dir;
 	int in_tx;

@@ -60,6 +60,8 @@ iso_new(time_t t)
 char *
 cf_view_text(const struct cf_view *v, enum cf_field f)
 {
+	char days[24];
+
 	switch (f) {
 	case CF_F_SUBJECT:
 		return xstrdup(v->subject);
@@ -94,8 +96,9 @@ cf_view_text(const struct cf_view *v, enum cf_field f)
 	case CF_F_DAYSLEFT:
 		if (v->not_after == 0)
 			return xstrdup("");
-		return xasprintf(
-		    "%lld", cf_days_left(v->not_after, time(NULL)));
+		snprintf(days, sizeof(days), "%lld",
+		    cf_days_left(v->not_after, time(NULL)));
+		return xstrdup(days);
 	case CF_F_COUNT:
 		break;
 	}
@@ -132,11 +135,13 @@ brief_list(const char *list)
 char *
 cf_view_brief(const struct cf_view *v, enum cf_field f)
 {
-	char *t;
+	char *t, eight[9];
 
 	switch (f) {
-	case CF_F_THUMBPRINT:
-		return xasprintf("%.8s", v->thumbprint);
+	case CF_F_THUMBPRINT: /* the first 8 digits; no printf a row */
+		memcpy(eight, v->thumbprint, 8);
+		eight[strnlen(v->thumbprint, 8)] = '\0';
+		return xstrdup(eight);
 	case CF_F_CHAIN:
 		return brief_list(v->chain);
 	case CF_F_NOTBEFORE:

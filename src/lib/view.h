@@ -53,6 +53,26 @@ json_t *cf_view_field_json(const struct cf_view *v, enum cf_field f);
 /* Every field as a JSON object (new reference): the API's certificate. */
 json_t *cf_view_json(const struct cf_view *v);
 
+/* A text that grows: data (NUL-terminated) holds len bytes of cap. */
+struct cf_text {
+	char *data;
+	size_t len, cap;
+};
+void cf_text_clear(struct cf_text *t); /* frees data; NULL-safe data */
+void cf_text_put(struct cf_text *t, const char *s); /* appends s */
+/*
+ * Appends to t the n views as the compact JSON text of their cf_view_json
+ * objects, comma-separated, each with "Server": server first when server
+ * is not NULL: the same bytes as json_dumps(..., JSON_COMPACT), written
+ * without a JSON tree (view_json.c says why).
+ */
+void cf_views_json_text(
+    struct cf_text *t, const struct cf_view *v, size_t n, const char *server);
+/* Appends the n views as the rows form of get's reply (docs/api.md):
+ * {"Fields": [names], "Rows": [[values in that order], ...]}, the text
+ * of cf_msg_view_rows_encode's tree. */
+void cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n);
+
 /* Whole days from now until t, rounded down: -1 the day after it. */
 long long cf_days_left(time_t t, time_t now);
 

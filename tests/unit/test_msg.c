@@ -323,6 +323,54 @@ test_replies(void)
 	json_decref(o);
 }
 
+/* get's query: a thumbprint, or a page and a filter, and back. */
+static void
+test_get_query(void)
+{
+	struct cf_get_query gq = {.after = "AB12", .limit = 500}, back;
+	struct cf_error err;
+	char *q, *t = NULL, *a = NULL;
+
+	q = cf_msg_get_query("AB12CD34", NULL);
+	CHECK(cf_msg_get_query_decode(q, &back, &t, &a, &err) == 0 &&
+		  back.arg != NULL && strcmp(back.arg, "AB12CD34") == 0 &&
+		  back.after == NULL && back.limit == 0 && !back.expiring,
+	    "msg: get's thumbprint round trip");
+	free(q);
+	free(t);
+	free(a);
+	CHECK(
+	    cf_msg_get_query(NULL, NULL) == NULL &&
+		cf_msg_get_query_decode("since=1", &back, &t, &a, &err) == 0 &&
+		t == NULL && back.limit == 0,
+	    "msg: get without a thumbprint or a page has no query");
+	gq.expiring = 1;
+	gq.days = 30;
+	q = cf_msg_get_query(NULL, &gq);
+	CHECK(cf_msg_get_query_decode(q, &back, &t, &a, &err) == 0 &&
+		  t == NULL && a != NULL && strcmp(a, "AB12") == 0 &&
+		  back.limit == 500 && back.expiring && back.days == 30 &&
+		  back.percent == 0,
+	    "msg: get's page and --expiring 30d round trip");
+	free(q);
+	free(a);
+	gq.days = 0;
+	gq.percent = 33;
+	q = cf_msg_get_query(NULL, &gq);
+	CHECK(cf_msg_get_query_decode(q, &back, &t, &a, &err) == 0 &&
+		  back.expiring && back.percent == 33,
+	    "msg: get's --expiring 33% round trip");
+	free(q);
+	free(a);
+	CHECK(cf_msg_get_query_decode(
+		  "after=A&limit=1001", &back, &t, &a, &err) == -1 &&
+		  strstr(err.msg, "limit") != NULL,
+	    "msg: a get page above CF_GET_PAGE_MAX is refused by name");
+	CHECK(cf_msg_get_query_decode(
+		  "expiring_percent=101", &back, &t, &a, &err) == -1,
+	    "msg: --expiring above 100% is refused");
+}
+
 /* Replies that carry bytes: export's data, a CSR, whoami's CA. */
 static void
 test_data_replies(void)
@@ -436,7 +484,7 @@ test_queries(void)
 				 .newest = 1},
 			     back;
 	struct cf_error err;
-	char *q = cf_msg_log_query(&p), *t;
+	char *q = cf_msg_log_query(&p);
 
 	CHECK(cf_msg_log_query_decode(q, &back, &err) == 0 && back.since == 5 &&
 		  back.after == 7 && back.before == 0 && back.limit == 20 &&
@@ -455,14 +503,7 @@ test_queries(void)
 	CHECK(cf_msg_services_query_decode(cf_msg_services_query(0)) == 0 &&
 		  cf_msg_services_query_decode(cf_msg_services_query(1)) == 1,
 	    "msg: services' probe round trip");
-	q = cf_msg_get_query("AB12CD34");
-	t = cf_msg_get_query_decode(q);
-	CHECK_STR(t, "AB12CD34", "msg: get's thumbprint round trip");
-	CHECK(cf_msg_get_query(NULL) == NULL &&
-		  cf_msg_get_query_decode("since=1") == NULL,
-	    "msg: get without a thumbprint has no query");
-	free(q);
-	free(t);
+	test_get_query();
 }
 
 int

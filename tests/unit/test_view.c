@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "util.h"
 #include "view.h"
 
 /* A view as cf_op_get fills it; the strings are literals, never freed. */
@@ -343,6 +344,55 @@ test_json_utf8(void)
 	json_decref(o);
 }
 
+/* cf_views_json_text against jansson's dump of cf_view_json: the
+ * same bytes for plain, escaped, non-UTF-8 and empty values. */
+static void
+test_json_text(void)
+{
+	struct cf_view v[3];
+	struct cf_text t = {0};
+	json_t *o, *withs;
+	char *dump, *both;
+
+	v[0] = sample();
+	v[1] = sample();
+	v[1].subject = "CN=\"quoted\" \\ back\tslash\n\x01\x1f\x7f/é 中";
+	v[1].friendly_name = "bad \xff\xc3( utf-8";
+	v[1].domains = "a.example,\xfe.example,,last,";
+	v[1].services = "";
+	v[1].chain = "";
+	v[1].not_after = 1900000000;
+	v[2] = sample();
+	v[2].status = "PendingRequest";
+	v[2].not_before = 0;
+	v[2].issuer = "";
+	cf_views_json_text(&t, v, 3, NULL);
+	o = json_array();
+	json_array_append_new(o, cf_view_json(&v[0]));
+	json_array_append_new(o, cf_view_json(&v[1]));
+	json_array_append_new(o, cf_view_json(&v[2]));
+	dump = json_dumps(o, JSON_COMPACT);
+	both = xasprintf("[%s]", t.data);
+	CHECK(dump != NULL && strcmp(both, dump) == 0,
+	    "json_text: the same bytes as jansson's dump of the objects");
+	free(both);
+	free(dump);
+	json_decref(o);
+	t.len = 0;
+	cf_views_json_text(&t, &v[1], 1, "ex\"1");
+	withs = json_object();
+	json_object_set_new(withs, "Server", json_string("ex\"1"));
+	json_object_update_new(withs, cf_view_json(&v[1]));
+	dump = json_dumps(withs, JSON_COMPACT);
+	CHECK(dump != NULL && strcmp(t.data, dump) == 0,
+	    "json_text: Server first, as get --json prints it");
+	CHECK(strstr(t.data, "\\xFF") != NULL,
+	    "json_text: bytes that are not UTF-8 are written as \\xNN");
+	free(dump);
+	json_decref(withs);
+	cf_text_clear(&t);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -357,5 +407,7 @@ main(int argc, char **argv)
 		test_json_utf8();
 	if (check_test("brief_and_days"))
 		test_brief_and_days();
+	if (check_test("json_text"))
+		test_json_text();
 	return check_done();
 }

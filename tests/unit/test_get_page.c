@@ -1,0 +1,322 @@
+/*
+ * test_get_page.c - a listing a page at a time (cf_op_get_page, get's
+ * after= and limit=, and its text reply): every certificate once and in
+ * order whatever the page size, none repeated or lost while the store
+ * changes between pages, the expiry filter, and the text the agent
+ * writes being the text of the JSON tree.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "check.h"
+#include "msg.h"
+#include "ops.h"
+#include "testpki.h"
+#include "util.h"
+
+#define NCERTS 40
+
+static struct cf_store *s;
+static struct cf_error err;
+
+/* Imports a self-signed EC certificate for cn, valid from now + from
+ * to now + to days; its thumbprint into thumb. */
+static void
+import_one(const char *cn, int from, int to, char thumb[CF_THUMB_LEN + 1])
+{
+	EVP_PKEY *k = tp_key(0);
+	X509 *x = tp_cert(cn, cn, k, NULL, NULL, from, to, 0);
+	char *pem = tp_pem(&x, 1, NULL);
+	struct cf_input in = {cn, (const unsigned char *)pem, strlen(pem)};
+	struct cf_import_opts o = {.actor = "test"};
+	struct cf_import_result *res = NULL;
+	size_t n = 0;
+
+	thumb[0] = '\0';
+	if (cf_op_import(s, &in, 1, &o, &res, &n, &err) == 0 && n == 1)
+		snprintf(thumb, CF_THUMB_LEN + 1, "%s", res[0].thumbprint);
+	cf_import_results_free(res, n);
+	free(pem);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* Every thumbprint a whole listing shows, in order, into *out (n). */
+static char (*listing(size_t *n))[CF_THUMB_LEN + 1]
+{
+	char(*out)[CF_THUMB_LEN + 1];
+	struct cf_view *v = NULL;
+	size_t i;
+
+	*n = 0;
+	if (cf_op_get(s, NULL, &v, n, &err) == -1)
+		return NULL;
+	out = xcalloc(*n + 1, sizeof(*out));
+	for (i = 0; i < *n; i++)
+		memcpy(out[i], v[i].thumbprint, sizeof(out[i]));
+	cf_views_free(v, *n);
+	return out;
+}
+
+/*
+ * Pages through the store limit at a time, as a client does (after the
+ * last thumbprint it got, until a short page), calling between(page)
+ * after each page; every thumbprint seen, in order, into *out (n).
+ */
+static char (
+    *paged(size_t limit, void (*between)(int), size_t *n))[CF_THUMB_LEN + 1]
+{
+	char(*out)[CF_THUMB_LEN + 1] = NULL, after[CF_THUMB_LEN + 1] = "";
+	struct cf_get_query q = {.after = after, .limit = limit};
+	struct cf_view *v = NULL;
+	size_t got = 0, i;
+	int page;
+
+	*n = 0;
+	for (page = 0; page < 1000; page++) {
+		if (cf_op_get_page(s, &q, &v, &got, &err) == -1)
+			break;
+		out = xrealloc(out, (*n + got + 1) * sizeof(*out));
+		for (i = 0; i < got; i++)
+			memcpy(out[(*n)++], v[i].thumbprint, sizeof(out[0]));
+		if (got > 0)
+			snprintf(
+			    after, sizeof(after), "%s", v[got - 1].thumbprint);
+		cf_views_free(v, got);
+		if (got < limit)
+			break;
+		if (between != NULL)
+			between(page);
+	}
+	return out;
+}
+
+/* How many times thumb is in list (n). */
+static int
+times(char (*list)[CF_THUMB_LEN + 1], size_t n, const char *thumb)
+{
+	size_t i;
+	int k = 0;
+
+	for (i = 0; i < n; i++)
+		k += strcmp(list[i], thumb) == 0;
+	return k;
+}
+
+static void
+test_sizes(void)
+{
+	static const size_t limits[] = {1, 7, NCERTS, CF_GET_PAGE_MAX};
+	char(*all)[CF_THUMB_LEN + 1], (*p)[CF_THUMB_LEN + 1];
+	size_t n, np, i;
+
+	all = listing(&n);
+	CHECK(all != NULL && n == NCERTS, "pages: the store lists them all");
+	for (i = 0; i < sizeof(limits) / sizeof(limits[0]); i++) {
+		p = paged(limits[i], NULL, &np);
+		CHECK(np == n && memcmp(p, all, n * sizeof(*all)) == 0,
+		    "pages: every page size lists what one listing does, "
+		    "in order");
+		free(p);
+	}
+	p = paged(5, NULL, &np);
+	CHECK(np == n && strcmp(p[0], all[0]) == 0 &&
+		  strcmp(p[np - 1], all[n - 1]) == 0,
+	    "pages: the first and the last certificate are listed");
+	free(p);
+	{
+		struct cf_get_query q = {.after = all[n - 1], .limit = 5};
+		struct cf_view *v = NULL;
+		size_t got = 99;
+		CHECK(cf_op_get_page(s, &q, &v, &got, &err) == 0 && got == 0,
+		    "pages: nothing after the last thumbprint");
+		cf_views_free(v, got);
+	}
+	free(all);
+}
+
+/* What changes between pages: after the first page, the first listed
+ * and the last certificate go, and three new ones come. */
+static char gone_seen[CF_THUMB_LEN + 1], gone_unseen[CF_THUMB_LEN + 1];
+static char fresh[3][CF_THUMB_LEN + 1];
+
+static void
+churn(int page)
+{
+	char full[CF_THUMB_LEN + 1], cn[64];
+	int i;
+
+	if (page != 0)
+		return;
+	cf_op_remove(s, "test", gone_seen, 1, full, &err);
+	cf_op_remove(s, "test", gone_unseen, 1, full, &err);
+	for (i = 0; i < 3; i++) {
+		snprintf(cn, sizeof(cn), "fresh%d.example.com", i);
+		import_one(cn, 0, 365, fresh[i]);
+	}
+}
+
+static void
+test_changes(void)
+{
+	char(*all)[CF_THUMB_LEN + 1], (*p)[CF_THUMB_LEN + 1];
+	size_t n, np, i, once = 0, twice = 0;
+
+	all = listing(&n);
+	memcpy(gone_seen, all[0], sizeof(gone_seen));
+	memcpy(gone_unseen, all[n - 1], sizeof(gone_unseen));
+	p = paged(7, churn, &np);
+	for (i = 1; i + 1 < n; i++)
+		once += times(p, np, all[i]) == 1;
+	for (i = 0; i < np; i++)
+		twice += times(p, np, p[i]) > 1;
+	CHECK(once == n - 2,
+	    "pages: every certificate that stayed is listed exactly once "
+	    "while others go and come");
+	CHECK(twice == 0, "pages: none is listed twice");
+	CHECK(times(p, np, gone_seen) == 1,
+	    "pages: one removed after it was listed was listed once");
+	CHECK(times(p, np, gone_unseen) == 0,
+	    "pages: one removed before its page came is not listed");
+	CHECK(times(p, np, fresh[0]) <= 1 && times(p, np, fresh[1]) <= 1 &&
+		  times(p, np, fresh[2]) <= 1,
+	    "pages: one imported meanwhile is listed at most once");
+	free(p);
+	free(all);
+}
+
+/* How many certificates q lists (-1 on error). */
+static long
+count(const struct cf_get_query *q)
+{
+	struct cf_view *v = NULL;
+	size_t n = 0;
+	long k = -1;
+
+	if (cf_op_get_page(s, q, &v, &n, &err) == 0)
+		k = (long)n;
+	cf_views_free(v, n);
+	return k;
+}
+
+static void
+test_expiring(void)
+{
+	struct cf_get_query q = {.expiring = 1, .days = 30};
+	char thumb[CF_THUMB_LEN + 1];
+
+	/* NCERTS / 4 certificates live 10 days (made in main); these
+	 * two have lived most of their lives. */
+	import_one("old1.example.com", -300, 29, thumb);
+	import_one("old2.example.com", -300, 29, thumb);
+	CHECK(count(&q) == NCERTS / 4 + 2,
+	    "expiring: 30d lists those that end within 30 days");
+	q.days = 5;
+	CHECK(count(&q) == 0, "expiring: 5d lists none of them");
+	q.days = 0;
+	q.percent = 10;
+	CHECK(count(&q) == 2,
+	    "expiring: 10% lists those with a tenth of their lives left");
+	q.percent = 5;
+	CHECK(count(&q) == 0, "expiring: 5% lists none");
+	q.percent = 0;
+	q.days = 30;
+	q.limit = 3;
+	CHECK(count(&q) == 3, "expiring: a page of them is a page");
+}
+
+/* The rows form decodes to the views the objects decode to. */
+static void
+test_rows_decode(const struct cf_api_caller *c)
+{
+	json_t *objs = NULL, *rows = NULL, *bad;
+	struct cf_view *a = NULL, *b = NULL;
+	size_t na = 0, nb = 0, i;
+	int same;
+
+	cf_api_handle(s, c, "get", NULL, NULL, &objs, &err);
+	cf_api_handle(s, c, "get", "rows=1", NULL, &rows, &err);
+	same = cf_msg_views_decode(objs, &a, &na, &err) == 0 &&
+	       cf_msg_views_decode(rows, &b, &nb, &err) == 0 && na == nb &&
+	       na > 0;
+	for (i = 0; same && i < na; i++)
+		same = strcmp(a[i].thumbprint, b[i].thumbprint) == 0 &&
+		       strcmp(a[i].subject, b[i].subject) == 0 &&
+		       strcmp(a[i].domains, b[i].domains) == 0 &&
+		       strcmp(a[i].status, b[i].status) == 0 &&
+		       a[i].not_after == b[i].not_after &&
+		       a[i].has_key == b[i].has_key;
+	CHECK(same, "rows: decode to the views the objects decode to");
+	cf_views_free(a, na);
+	cf_views_free(b, nb);
+	bad = json_pack("{s:[]}", "Rows");
+	CHECK(cf_msg_views_decode(bad, &a, &na, &err) == -1 &&
+		  err.code == CF_E_PARSE,
+	    "rows: rows without their fields are malformed");
+	json_decref(bad);
+	json_decref(objs);
+	json_decref(rows);
+}
+
+/* The agent's text reply against the tree cf_api_handle answers. */
+static void
+test_text(void)
+{
+	static const char *const queries[] = {NULL, "after=&limit=5",
+	    "expiring_days=30", "after=&limit=5&rows=1", "rows=1"};
+	struct cf_api_caller c = {
+	    "tls:SHA256:TEST", "SHA256:TEST", CF_ROLE_READER, "ex1", NULL};
+	json_t *tree = NULL;
+	char *text = NULL, *dump;
+	size_t i;
+
+	for (i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		cf_api_handle(s, &c, "get", queries[i], NULL, &tree, &err);
+		cf_api_render(s, &c, "get", queries[i], NULL, &text, &err);
+		dump = tree ? json_dumps(tree, JSON_COMPACT) : NULL;
+		CHECK(dump != NULL && text != NULL && strcmp(dump, text) == 0,
+		    "text: get's text is the dump of its tree");
+		free(dump);
+		free(text);
+		json_decref(tree);
+		text = NULL;
+		tree = NULL;
+	}
+	test_rows_decode(&c);
+	c.role = CF_ROLE_NONE;
+	CHECK(cf_api_render(s, &c, "get", NULL, NULL, &text, &err) == -1 &&
+		  err.code == CF_E_DENIED && text == NULL,
+	    "text: a caller without a role is refused");
+	c.role = CF_ROLE_READER;
+	CHECK(cf_api_render(s, &c, "get", "limit=1001", NULL, &text, &err) ==
+		      -1 &&
+		  err.code == CF_E_USAGE,
+	    "text: a page above CF_GET_PAGE_MAX is refused");
+}
+
+int
+main(int argc, char **argv)
+{
+	char dir[512], cn[64], thumb[CF_THUMB_LEN + 1];
+	int i;
+
+	check_init(argc, argv);
+	snprintf(dir, sizeof(dir), "%s/store", check_tmpdir());
+	s = cf_store_open(dir, &err);
+	for (i = 0; i < NCERTS; i++) {
+		snprintf(cn, sizeof(cn), "host%02d.example.com", i);
+		import_one(cn, 0, i % 4 == 0 ? 10 : 365, thumb);
+	}
+	if (check_test("sizes"))
+		test_sizes();
+	if (check_test("text"))
+		test_text();
+	if (check_test("expiring"))
+		test_expiring();
+	if (check_test("changes"))
+		test_changes();
+	cf_store_free(s);
+	return check_done();
+}
