@@ -86,6 +86,16 @@ parse_expiring(const char *arg, struct expiring *e)
 	return 0;
 }
 
+/* A share (0.167) as whole percents, rounded up (17). */
+static long
+whole_percent_up(double fraction)
+{
+	double p = fraction * 100;
+	long whole = (long)p;
+
+	return (double)whole < p - 1e-9 ? whole + 1 : whole;
+}
+
 /* Whether v expires within what e says; a pending request never does. */
 static int
 is_expiring(const struct cf_view *v, const struct expiring *e, time_t now)
@@ -265,8 +275,12 @@ cmd_get(int argc, char **argv)
 	/* Where the listing is read, only the expiring are read (an agent
 	 * that cannot filter sends all: rows_new filters again). */
 	req.get.expiring = expiring.given;
-	req.get.days = expiring.days;
-	req.get.percent = expiring.percent;
+	req.get.days = expiring.limit.is_share ? 0 : expiring.limit.days;
+	/* The API takes whole percents: rounded up, the agent sends a few
+	 * more, never fewer, and rows_new keeps the exact share. */
+	req.get.percent = expiring.limit.is_share
+			      ? whole_percent_up(expiring.limit.fraction)
+			      : 0;
 	if (optind < argc)
 		return cli_usage("get", "one thumbprint at most");
 	if ((rc = backend_open("get", &b)) != 0)
