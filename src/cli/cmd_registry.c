@@ -298,7 +298,7 @@ cmd_registry(int argc, char **argv)
 	op = xasprintf("registry %s", sub);
 	cf_error_clear(&err);
 	if ((path = fleet_path(1, &err)) == NULL ||
-	    (f = fleet_load(path, &err)) == NULL) {
+	    (f = fleet_load_file(path, &err)) == NULL) {
 		rc = cli_fail(op, &err);
 		goto out;
 	}

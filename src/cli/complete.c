@@ -384,7 +384,7 @@ complete_fleet(const char *prefix, int spaces)
 
 	cf_error_clear(&err);
 	if ((path = fleet_path(0, &err)) == NULL ||
-	    (f = fleet_load(path, &err)) == NULL)
+	    (f = fleet_load_file(path, &err)) == NULL)
 		goto out;
 	for (i = 0; !spaces && i < fleet_count(f); i++)
 		if (starts(fleet_get(f, i)->name, prefix))

@@ -183,6 +183,38 @@ load_rest(struct fleet *f, json_t *root, struct cf_error *err)
 struct fleet *
 fleet_load(const char *path, struct cf_error *err)
 {
+	struct fleet *f = fleet_load_file(path, err);
+
+	if (f != NULL && f->reg.etcd && fleet_registry_pull(f, err) == -1) {
+		fleet_free(f);
+		f = NULL;
+	}
+	return f;
+}
+
+void
+fleet_adopt(struct fleet *f, struct fleet *nf)
+{
+	struct fleet old = *f;
+
+	f->e = nf->e;
+	f->n = nf->n;
+	f->g = nf->g;
+	f->ng = nf->ng;
+	f->ns = nf->ns;
+	f->nns = nf->nns;
+	nf->e = old.e;
+	nf->n = old.n;
+	nf->g = old.g;
+	nf->ng = old.ng;
+	nf->ns = old.ns;
+	nf->nns = old.nns;
+	fleet_free(nf);
+}
+
+struct fleet *
+fleet_load_file(const char *path, struct cf_error *err)
+{
 	struct fleet *f = xcalloc(1, sizeof(*f));
 	struct cf_buf b = {0};
 	json_error_t je;
@@ -238,19 +270,25 @@ fleet_free(struct fleet *f)
 		fleet_ns_clear(&f->ns[i]);
 	free(f->ns);
 	fleet_registry_clear(&f->reg);
+	fleet_registry_sync_free(f->sync);
 	free(f->path);
 	free(f);
 }
 
 int
-fleet_save(const struct fleet *f, struct cf_error *err)
+fleet_save(struct fleet *f, struct cf_error *err)
 {
-	json_t *servers = json_array(), *groups = json_array();
-	json_t *spaces = json_array(), *root, *reg = fleet_registry_json(f);
+	json_t *servers, *groups, *spaces, *root, *reg;
 	char *text;
 	size_t i;
 	int rc;
 
+	if (f->sync != NULL && fleet_registry_push(f, err) == -1)
+		return -1;
+	servers = json_array();
+	groups = json_array();
+	spaces = json_array();
+	reg = fleet_registry_json(f);
 	for (i = 0; i < f->n; i++)
 		json_array_append_new(
 		    servers, json_pack("{s:s, s:s, s:s}", "name", f->e[i].name,

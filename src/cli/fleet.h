@@ -48,8 +48,13 @@ char *fleet_path(int create, struct cf_error *err);
 struct fleet *fleet_load(const char *path, struct cf_error *err);
 void fleet_free(struct fleet *f); /* NULL-safe */
 
-/* Writes the fleet back, atomically, mode 0600. */
-int fleet_save(const struct fleet *f, struct cf_error *err);
+/* Writes the fleet back, atomically, mode 0600; on an etcd registry,
+ * what changed to etcd first (registry_sync.c: CF_E_CONFLICT, nothing
+ * written, when someone changed it since it was read). */
+int fleet_save(struct fleet *f, struct cf_error *err);
+/* fleet_load of the file alone, even when it names an etcd registry:
+ * its settings, and the copy of what was last read (registry, complete). */
+struct fleet *fleet_load_file(const char *path, struct cf_error *err);
 
 size_t fleet_count(const struct fleet *f);
 /* Entry i, lent: its name, address and fingerprint. */

@@ -16,7 +16,18 @@ struct fleet {
 	struct fleet_ns *ns;
 	size_t nns;
 	struct fleet_registry reg;
+	struct registry_sync *sync; /* read from etcd: registry_sync.c */
 };
+
+/* registry_sync.c: on an etcd registry, the agents, groups and
+ * namespaces from etcd into f (its own replaced), what was read kept in
+ * f->sync; and back, only what changed, fenced on what was read. */
+int fleet_registry_pull(struct fleet *f, struct cf_error *err);
+int fleet_registry_push(struct fleet *f, struct cf_error *err);
+void fleet_registry_sync_free(struct registry_sync *s); /* NULL-safe */
+/* Moves nf's agents, groups and namespaces into f (f's own are freed)
+ * and frees nf. */
+void fleet_adopt(struct fleet *f, struct fleet *nf);
 
 /* Appends item to *list (a new string; *list may be NULL) unless there. */
 void fleet_list_add(char **list, const char *item);

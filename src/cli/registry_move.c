@@ -15,6 +15,7 @@
 #include "etcd.h"
 #include "output.h"
 #include "password.h"
+#include "registry_int.h"
 #include "registry_move.h"
 #include "schema.h"
 
@@ -40,16 +41,16 @@ registry_password_file_check(const char *path, struct cf_error *err)
 	return 0;
 }
 
-static const char *
-prefix_of(const struct fleet_registry *r)
+const char *
+registry_prefix(const struct fleet_registry *r)
 {
 	return r->prefix != NULL ? r->prefix : SCHEMA_PREFIX_DEFAULT;
 }
 
 /* A blocking etcd client for r's settings (new); the password read
  * from its file, handed to the client (which copies it) and wiped. */
-static struct etcd *
-etcd_open(const struct fleet_registry *r, struct cf_error *err)
+struct etcd *
+registry_etcd_open(const struct fleet_registry *r, struct cf_error *err)
 {
 	struct etcd_config cfg = {0};
 	struct cf_secret *pw = NULL;
@@ -91,8 +92,8 @@ out:
 }
 
 /* Adds to an etcd failure what the operator can do about it. */
-static int
-etcd_hint(struct cf_error *err)
+int
+registry_hint(struct cf_error *err)
 {
 	const char *hint =
 	    err->code == CF_E_IO ? "is etcd up? `certfleet registry show` "
@@ -110,8 +111,8 @@ etcd_hint(struct cf_error *err)
 }
 
 /* Every key under the prefix (values too unless keys_only). */
-static int
-read_prefix(struct etcd *e, const char *prefix, int keys_only,
+int
+registry_read(struct etcd *e, const char *prefix, int keys_only,
     struct etcd_reply **reply, struct cf_error *err)
 {
 	char *dir = schema_dir(prefix, "");
@@ -122,7 +123,7 @@ read_prefix(struct etcd *e, const char *prefix, int keys_only,
 	    reply, err);
 
 	free(dir);
-	return rc == -1 ? etcd_hint(err) : 0;
+	return rc == -1 ? registry_hint(err) : 0;
 }
 
 static const char *
@@ -131,15 +132,8 @@ plural(size_t n, const char *one, const char *many)
 	return n == 1 ? one : many;
 }
 
-/* What export writes: keys and values, and how many of each kind. */
-struct plan {
-	char **keys, **values;
-	size_t n;
-	size_t agents, groups, spaces;
-};
-
 static void
-plan_add(struct plan *p, char *key, char *value)
+plan_add(struct registry_plan *p, char *key, char *value)
 {
 	p->keys = xrealloc(p->keys, (p->n + 1) * sizeof(*p->keys));
 	p->values = xrealloc(p->values, (p->n + 1) * sizeof(*p->values));
@@ -147,8 +141,8 @@ plan_add(struct plan *p, char *key, char *value)
 	p->values[p->n++] = value;
 }
 
-static void
-plan_clear(struct plan *p)
+void
+registry_plan_clear(struct registry_plan *p)
 {
 	size_t i;
 
@@ -162,9 +156,9 @@ plan_clear(struct plan *p)
 }
 
 /* The keys and values of f's agents, groups and namespaces. */
-static int
-plan_build(const struct fleet *f, const char *prefix, struct plan *p,
-    struct cf_error *err)
+int
+registry_plan_build(const struct fleet *f, const char *prefix,
+    struct registry_plan *p, struct cf_error *err)
 {
 	const struct client_target *t;
 	const struct fleet_group *g;
@@ -206,7 +200,7 @@ plan_build(const struct fleet *f, const char *prefix, struct plan *p,
 
 /* The index of key in the plan, or p->n. */
 static size_t
-plan_find(const struct plan *p, const struct etcd_kv *kv)
+plan_find(const struct registry_plan *p, const struct etcd_kv *kv)
 {
 	size_t i;
 
@@ -222,8 +216,8 @@ plan_find(const struct plan *p, const struct etcd_kv *kv)
  * agents, groups and namespaces the fleet does not hold, with the state
  * of those namespaces; keys of no known shape stay.
  */
-static int
-stale(const struct fleet *f, const struct schema_key *k)
+int
+registry_stale(const struct fleet *f, const struct schema_key *k)
 {
 	if (k->kind == SCHEMA_UNKNOWN)
 		return 0;
@@ -239,9 +233,9 @@ stale(const struct fleet *f, const struct schema_key *k)
  * condition.  *held counts the agents, groups and namespaces there.
  */
 static int
-txn_build(const struct fleet *f, const char *prefix, const struct plan *p,
-    const struct etcd_reply *now, int force, struct etcd_req **txn,
-    size_t *held, size_t *deleted, struct cf_error *err)
+txn_build(const struct fleet *f, const char *prefix,
+    const struct registry_plan *p, const struct etcd_reply *now, int force,
+    struct etcd_req **txn, size_t *held, size_t *deleted, struct cf_error *err)
 {
 	struct schema_key k;
 	int64_t *mod = xcalloc(p->n + 1, sizeof(*mod));
@@ -263,7 +257,7 @@ txn_build(const struct fleet *f, const char *prefix, const struct plan *p,
 			 k.kind == SCHEMA_NS_SPEC;
 		if ((j = plan_find(p, kv)) < p->n)
 			mod[j] = kv->mod_revision;
-		else if (force && stale(f, &k)) {
+		else if (force && registry_stale(f, &k)) {
 			etcd_txn_compare(*txn, kv->key, kv->key_len, ETCD_MOD,
 			    ETCD_EQUAL, kv->mod_revision, NULL, 0);
 			etcd_txn_op(*txn, 1,
@@ -323,17 +317,17 @@ int
 registry_export(const struct fleet *f, int force, struct cf_error *err)
 {
 	const struct fleet_registry *r = fleet_registry_get(f);
-	const char *prefix = prefix_of(r);
+	const char *prefix = registry_prefix(r);
 	struct etcd *e = NULL;
 	struct etcd_reply *now = NULL, *done = NULL;
 	struct etcd_req *txn = NULL;
-	struct plan p = {0};
+	struct registry_plan p = {0};
 	size_t held, deleted;
 	int rc = -1;
 
-	if (plan_build(f, prefix, &p, err) == -1 ||
-	    (e = etcd_open(r, err)) == NULL ||
-	    read_prefix(e, prefix, 1, &now, err) == -1 ||
+	if (registry_plan_build(f, prefix, &p, err) == -1 ||
+	    (e = registry_etcd_open(r, err)) == NULL ||
+	    registry_read(e, prefix, 1, &now, err) == -1 ||
 	    txn_build(f, prefix, &p, now, force, &txn, &held, &deleted, err) ==
 		-1)
 		goto out;
@@ -348,7 +342,7 @@ registry_export(const struct fleet *f, int force, struct cf_error *err)
 	}
 	if (etcd_call_wait(e, txn, &done, err) == -1) {
 		txn = NULL;
-		etcd_hint(err);
+		registry_hint(err);
 		goto out;
 	}
 	txn = NULL;
@@ -367,7 +361,7 @@ out:
 	etcd_reply_free(now);
 	etcd_reply_free(done);
 	etcd_free(e);
-	plan_clear(&p);
+	registry_plan_clear(&p);
 	return rc;
 }
 
@@ -526,7 +520,7 @@ int
 registry_import(struct fleet *f, int force, struct cf_error *err)
 {
 	const struct fleet_registry *r = fleet_registry_get(f);
-	const char *prefix = prefix_of(r);
+	const char *prefix = registry_prefix(r);
 	struct etcd *e = NULL;
 	struct etcd_reply *reply = NULL;
 	struct fleet *nf = NULL;
@@ -543,8 +537,8 @@ registry_import(struct fleet *f, int force, struct cf_error *err)
 		    held);
 		goto out;
 	}
-	if ((e = etcd_open(r, err)) == NULL ||
-	    read_prefix(e, prefix, 0, &reply, err) == -1)
+	if ((e = registry_etcd_open(r, err)) == NULL ||
+	    registry_read(e, prefix, 0, &reply, err) == -1)
 		goto out;
 	if (parse_all(prefix, reply, &g, &n, err) == -1) {
 		cf_error_append(err, "; the fleet file is unchanged");
@@ -571,5 +565,20 @@ out:
 	fleet_free(nf);
 	etcd_reply_free(reply);
 	etcd_free(e);
+	return rc;
+}
+
+int
+registry_fleet_from(const char *prefix, const struct etcd_reply *reply,
+    struct fleet *nf, struct cf_error *err)
+{
+	struct got *g = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (parse_all(prefix, reply, &g, &n, err) == -1)
+		return -1;
+	rc = apply_all(nf, g, n, err);
+	got_clear(g, n);
 	return rc;
 }

@@ -130,10 +130,14 @@ check_fails "export over a prefix that holds a fleet refused" 1 \
 expect_eq "the refused export wrote nothing (revision)" "$(etcd_rev)" "$rev"
 
 # --force replaces: the namespace removed from the file goes from etcd.
-check "namespace remove www.example.com" A namespace remove www.example.com
+# (On the file registry: with etcd set, namespace remove acts on etcd.)
+check "registry set file: commands act on the file" A registry set file
+check "namespace remove www.example.com, from the file" A namespace remove www.example.com
+expect_eq "etcd still holds it" "$(etcd_keys | tr ',' '\n' | grep -c www)" 1
 check "export --force" A registry export --to etcd --force --json
 expect_eq "export --force deleted the stale namespace" \
 	"$(jq -r .Deleted "$OUT") $(etcd_keys | tr ',' '\n' | grep -c www)" "1 0"
+check "registry set etcd again (the settings kept)" A registry set etcd
 
 # A user without write on the prefix (agent-a reads /certfleet/ns/ only).
 cp -a "$T/a" "$T/c"
@@ -175,6 +179,32 @@ check_fails "import over a fleet that holds agents refused" 1 \
 	"holds agents, groups or namespaces already.*--force" \
 	B registry import --from etcd
 expect_eq "the refused import changed nothing" "$(sum "$T/b/fleet.json")" "$before"
+
+# --- commands on the etcd registry ------------------------------------------------
+# Both homes now say etcd: every command reads the fleet from etcd and
+# writes back what it changed, fenced on what it read; no export or
+# import between them.
+check "etcd registry: namespace add in home A" \
+	A namespace add shop.example.com --servers ex1 --services https
+expect_eq "etcd holds its spec at once" \
+	"$(etcd_keys | tr ',' '\n' | grep -c '^/certfleet/ns/shop.example.com/spec$')" 1
+check "etcd registry: home B shows it" B namespace show shop.example.com --json
+expect_eq "home B: its servers and services" \
+	"$(jq -r '"\(.Servers | join(",")) \(.Services | join(","))"' "$OUT")" "ex1 https"
+check "etcd registry: home B changes its soak" B namespace set shop.example.com --soak 45s
+expect_eq "home A sees the change" \
+	"$(A namespace show shop.example.com --json | jq .SoakSeconds)" 45
+rev=$(etcd_rev)
+check "etcd registry: a command that changes nothing" A namespace list
+expect_eq "writes nothing (revision)" "$(etcd_rev)" "$rev"
+check "etcd registry: home A removes it" A namespace remove shop.example.com
+expect_eq "gone from etcd" \
+	"$(etcd_keys | tr ',' '\n' | grep -c shop.example.com)" 0
+check_fails "home B no longer finds it" 1 "no such namespace" \
+	B namespace show shop.example.com
+expect_eq "home A's file keeps a copy of what it last read" \
+	"$(jq -r '[.namespaces[].name] | join(",")' "$T/a/fleet.json")" "mail.example.com"
+before=$(sum "$T/b/fleet.json")
 
 # --- malformed values, put by hand ----------------------------------------------
 cfe put /certfleet/agents/ex3 '{"address":' >/dev/null
@@ -222,6 +252,8 @@ check_fails "import from an etcd that is down" 1 "nothing changed.*is etcd up" \
 	B registry import --from etcd --force
 check_fails "export to an etcd that is down" 1 "nothing changed.*is etcd up" \
 	B registry export --to etcd --force
+check_fails "a command on an etcd registry that is down" 1 \
+	"etcd registry.*registry show.*nothing changed.*is etcd up" B namespace list
 expect_eq "the fleet's entries are unchanged after the failures" \
 	"$(entries)" "$before"
 jq '.registry.type = "zookeeper"' "$T/b/fleet.json" >"$T/bad.json"
