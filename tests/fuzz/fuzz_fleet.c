@@ -9,7 +9,10 @@
  *
  * FUZZ-LINK: src/cli/fleet.c src/cli/fleet_group.c src/cli/fleet_ns.c
  * src/cli/common.c src/cli/client.c src/cli/client_tls.c
- * src/cli/client_unix.c
+ * src/cli/client_unix.c src/cli/fleet_registry.c src/cli/registry_sync.c
+ * src/cli/registry_move.c src/cli/output.c src/registry/schema.c
+ * src/registry/etcd.c src/registry/etcd_conn.c src/registry/etcd_msg.c
+ * src/registry/etcd_watch.c
  */
 #include "fleet.h"
 #include "harness.h"
@@ -60,7 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	fz_write(file, data, size);
 	cf_error_clear(&err);
-	if ((f = fleet_load(file, &err)) == NULL) {
+	/* The file alone: one that names an etcd registry would otherwise
+	 * be read from etcd, over the network. */
+	if ((f = fleet_load_file(file, &err)) == NULL) {
 		if (err.code == CF_OK || err.msg[0] == '\0')
 			abort();
 		return 0;
