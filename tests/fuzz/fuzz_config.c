@@ -6,6 +6,7 @@
  * with a message naming the file; anything else is a finding.
  *
  * FUZZ-LINK: src/agent/config.c src/agent/config_trust.c
+ * src/agent/config_keys.c src/agent/listen.c
  */
 #include "config.h"
 #include "harness.h"

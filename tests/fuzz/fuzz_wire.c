@@ -9,6 +9,9 @@
  * FUZZ-LINK: src/cli/wire.c src/cli/backend.c src/cli/fleet.c
  * src/cli/fleet_group.c src/cli/fleet_ns.c src/cli/client.c
  * src/cli/client_tls.c src/cli/client_unix.c src/cli/common.c src/cli/output.c
+ * src/cli/fleet_registry.c src/cli/registry_sync.c src/cli/registry_move.c
+ * src/registry/schema.c src/registry/etcd.c src/registry/etcd_conn.c
+ * src/registry/etcd_msg.c src/registry/etcd_watch.c
  */
 #include <jansson.h>
 
