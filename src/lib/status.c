@@ -33,7 +33,9 @@ struct seen {
  */
 struct cf_status_ctx {
 	struct cf_store *store;
-	struct seen *seen; /* sorted by thumbprint */
+	/* Sorted by thumbprint; each allocated on its own, so that a row
+	 * lookup returned stays where it is while later lookups insert. */
+	struct seen **seen;
 	size_t nseen;
 	struct cf_row *ends; /* cf_status_ctx_ends, when asked */
 	size_t nends;
@@ -67,8 +69,8 @@ cmp_str(const void *a, const void *b)
 static int
 cmp_seen(const void *a, const void *b)
 {
-	return strcmp(((const struct seen *)a)->row.f.thumbprint,
-	    ((const struct seen *)b)->row.f.thumbprint);
+	return strcmp((*(const struct seen *const *)a)->row.f.thumbprint,
+	    (*(const struct seen *const *)b)->row.f.thumbprint);
 }
 
 /*
@@ -80,18 +82,18 @@ static const struct cf_row *
 lookup(struct cf_status_ctx *c, const char *thumb)
 {
 	size_t len = strnlen(thumb, CF_THUMB_LEN), i;
-	struct seen key, *hit;
+	struct seen key, *pkey = &key, **hit, *added;
 
 	/* Only the thumbprint is compared: once a certificate of a large
 	 * listing, so no clearing of the rest and no snprintf. */
 	memcpy(key.row.f.thumbprint, thumb, len);
 	key.row.f.thumbprint[len] = '\0';
 	key.found = 0;
-	hit = c->nseen
-		  ? bsearch(&key, c->seen, c->nseen, sizeof(*c->seen), cmp_seen)
-		  : NULL;
+	hit = c->nseen ? bsearch(&pkey, c->seen, c->nseen, sizeof(*c->seen),
+			     cmp_seen)
+		       : NULL;
 	if (hit != NULL)
-		return hit->found ? &hit->row : NULL;
+		return (*hit)->found ? &(*hit)->row : NULL;
 	if (cf_store_fetch(c->store, thumb, &key.row, NULL) == 1) {
 		key.found = 1;
 		free(key.row.der); /* links and dates are all status reads */
@@ -102,12 +104,14 @@ lookup(struct cf_status_ctx *c, const char *thumb)
 		snprintf(key.row.f.thumbprint, sizeof(key.row.f.thumbprint),
 		    "%s", thumb);
 	}
+	added = xmalloc(sizeof(*added));
+	*added = key;
 	c->seen = xrealloc(c->seen, (c->nseen + 1) * sizeof(*c->seen));
-	for (i = c->nseen; i > 0 && cmp_seen(&c->seen[i - 1], &key) > 0; i--)
+	for (i = c->nseen; i > 0 && cmp_seen(&c->seen[i - 1], &added) > 0; i--)
 		c->seen[i] = c->seen[i - 1];
-	c->seen[i] = key;
+	c->seen[i] = added;
 	c->nseen++;
-	return key.found ? &c->seen[i].row : NULL;
+	return added->found ? &added->row : NULL;
 }
 
 struct cf_status_ctx *
@@ -127,8 +131,10 @@ cf_status_ctx_free(struct cf_status_ctx *c)
 
 	if (c == NULL)
 		return;
-	for (i = 0; i < c->nseen; i++)
-		cf_row_clear(&c->seen[i].row);
+	for (i = 0; i < c->nseen; i++) {
+		cf_row_clear(&c->seen[i]->row);
+		free(c->seen[i]);
+	}
 	free(c->seen);
 	cf_rows_free(c->ends, c->nends);
 	X509_STORE_free(c->trust);
