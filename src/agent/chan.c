@@ -14,8 +14,8 @@
 
 #define CHAN_ABSENT UINT32_MAX
 
-static void
-put_u32(unsigned char *p, uint32_t v)
+void
+chan_put_u32(unsigned char *p, uint32_t v)
 {
 	p[0] = (unsigned char)(v >> 24);
 	p[1] = (unsigned char)(v >> 16);
@@ -23,8 +23,8 @@ put_u32(unsigned char *p, uint32_t v)
 	p[3] = (unsigned char)v;
 }
 
-static uint32_t
-get_u32(const unsigned char *p)
+uint32_t
+chan_get_u32(const unsigned char *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
@@ -74,10 +74,11 @@ chan_send(int fd, const struct chan_msg *m)
 		return -1;
 	}
 	buf = xmalloc(4 + total);
-	put_u32(buf, (uint32_t)total);
-	put_u32(buf + 4, (uint32_t)m->n);
+	chan_put_u32(buf, (uint32_t)total);
+	chan_put_u32(buf + 4, (uint32_t)m->n);
 	for (i = 0, at = 8; i < m->n; i++) {
-		put_u32(buf + at, m->f[i] ? (uint32_t)m->len[i] : CHAN_ABSENT);
+		chan_put_u32(
+		    buf + at, m->f[i] ? (uint32_t)m->len[i] : CHAN_ABSENT);
 		at += 4;
 		if (m->f[i] == NULL)
 			continue;
@@ -98,12 +99,12 @@ chan_split(struct chan_msg *m)
 	size_t at = 4, i, n;
 	uint32_t len;
 
-	if (m->size < 4 || (n = get_u32(m->buf)) > CHAN_MAX_FIELDS)
+	if (m->size < 4 || (n = chan_get_u32(m->buf)) > CHAN_MAX_FIELDS)
 		return -1;
 	for (i = 0; i < n; i++) {
 		if (m->size - at < 4)
 			return -1;
-		len = get_u32(m->buf + at);
+		len = chan_get_u32(m->buf + at);
 		at += 4;
 		if (len == CHAN_ABSENT) {
 			m->f[i] = NULL;
@@ -132,7 +133,7 @@ chan_recv(int fd, struct chan_msg *m, size_t max)
 			errno = EPIPE;
 		return -1;
 	}
-	m->size = get_u32(head);
+	m->size = chan_get_u32(head);
 	if (m->size > max) {
 		m->size = 0;
 		errno = EPROTO;

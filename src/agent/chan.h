@@ -15,6 +15,7 @@
 #define CFD_CHAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define CHAN_MAX_FIELDS 16
 /* A request is at most an API body and a few names; a reply is one
@@ -50,6 +51,11 @@ int chan_recv(int fd, struct chan_msg *m, size_t max);
 long long chan_long(const struct chan_msg *m, size_t i, long long def);
 /* Field i, "" when absent or missing. */
 const char *chan_str(const struct chan_msg *m, size_t i);
+
+/* 4-byte big-endian integers, as the agent's processes write them
+ * (here and in parser.c's conversation). */
+void chan_put_u32(unsigned char *p, uint32_t v);
+uint32_t chan_get_u32(const unsigned char *p);
 
 /* Wipes and frees what chan_recv read; the message is empty again. */
 void chan_clear(struct chan_msg *m);

@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include "chan.h"
 #include "parser.h"
 #include "util.h"
 
@@ -110,22 +111,6 @@ send_full(int fd, const void *buf, size_t len, long long deadline)
 	return 0;
 }
 
-static void
-put_u32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)(v >> 24);
-	p[1] = (unsigned char)(v >> 16);
-	p[2] = (unsigned char)(v >> 8);
-	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get_u32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 /* ---- the request: agent -> parser ---------------------------------- */
 
 /* Sends the request; the password is copied into one wiped buffer. */
@@ -147,16 +132,16 @@ send_request(int fd, const char *name, const unsigned char *data, size_t len,
 	hlen = 4 + 4 + nlen + 1 + 4 + plen + 4;
 	head = xmalloc(hlen);
 	memcpy(head, MAGIC, 4);
-	put_u32(head + 4, (uint32_t)nlen);
+	chan_put_u32(head + 4, (uint32_t)nlen);
 	memcpy(head + 8, name, nlen);
 	off = 8 + nlen;
 	head[off++] = password != NULL;
-	put_u32(head + off, (uint32_t)plen);
+	chan_put_u32(head + off, (uint32_t)plen);
 	off += 4;
 	if (plen > 0)
 		memcpy(head + off, password, plen);
 	off += plen;
-	put_u32(head + off, (uint32_t)len);
+	chan_put_u32(head + off, (uint32_t)len);
 	rc = send_full(fd, head, hlen, deadline) == -1 ||
 		     send_full(fd, data, len, deadline) == -1
 		 ? -1
@@ -172,9 +157,9 @@ read_chunk(int fd, size_t max, size_t *len)
 {
 	unsigned char n[4], *p;
 
-	if (read_full(fd, n, 4, 0) == -1 || get_u32(n) > max)
+	if (read_full(fd, n, 4, 0) == -1 || chan_get_u32(n) > max)
 		return NULL;
-	*len = get_u32(n);
+	*len = chan_get_u32(n);
 	p = xmalloc(*len + 1);
 	if (read_full(fd, p, *len, 0) == -1) {
 		free(p);
@@ -192,7 +177,7 @@ send_record(int fd, char tag, const void *p, size_t len)
 	unsigned char head[5];
 
 	head[0] = (unsigned char)tag;
-	put_u32(head + 1, (uint32_t)len);
+	chan_put_u32(head + 1, (uint32_t)len);
 	return send_full(fd, head, 5, 0) == -1 || send_full(fd, p, len, 0) == -1
 		   ? -1
 		   : 0;
@@ -204,7 +189,7 @@ send_error(int fd, const struct cf_error *e)
 	unsigned char buf[4 + sizeof(e->msg)];
 	size_t mlen = strnlen(e->msg, sizeof(e->msg));
 
-	put_u32(buf, (uint32_t)e->code);
+	chan_put_u32(buf, (uint32_t)e->code);
 	memcpy(buf + 4, e->msg, mlen);
 	return send_record(fd, 'E', buf, 4 + mlen);
 }
@@ -306,7 +291,7 @@ read_answer(int fd, const char *name, struct cf_bundle *out, long long deadline,
 			rc = errno == ETIMEDOUT ? -3 : -2;
 			goto out;
 		}
-		len = get_u32(head + 1);
+		len = chan_get_u32(head + 1);
 		if (len > MAX_RECORD) {
 			rc = malformed(name, err);
 			goto out;
@@ -322,7 +307,7 @@ read_answer(int fd, const char *name, struct cf_bundle *out, long long deadline,
 		} else if (head[0] == 'E' && len >= 4) {
 			/* The code indexes tables: one out of range (a
 			 * parser gone wrong) is the agent's failure. */
-			uint32_t code = get_u32(p);
+			uint32_t code = chan_get_u32(p);
 			p[len] = '\0';
 			cf_errorf(err,
 			    code > CF_OK && code < CF_E_COUNT ? (int)code
