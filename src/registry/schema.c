@@ -101,16 +101,16 @@ char *
 schema_key(const char *prefix, enum schema_kind kind, const char *ns,
     const char *name, struct cf_error *err)
 {
-	static const char *const leaf[] = {[SCHEMA_NS_SPEC] = "spec",
-	    [SCHEMA_NS_DESIRED] = "desired",
-	    [SCHEMA_NS_COORDINATOR] = "coordinator"};
+	static const char *const leaf[] = {
+	    [SCHEMA_NS_SPEC] = "spec", [SCHEMA_NS_DESIRED] = "desired"};
 
 	if (schema_prefix_check(prefix, err) == -1)
 		return NULL;
-	if (kind >= SCHEMA_NS_SPEC && schema_ns_check(ns, err) == -1)
+	if (kind != SCHEMA_AGENT && kind != SCHEMA_GROUP &&
+	    kind != SCHEMA_AGENT_LIVE && kind != SCHEMA_AGENT_IDENTITY &&
+	    schema_ns_check(ns, err) == -1)
 		return NULL;
-	if ((kind == SCHEMA_AGENT || kind == SCHEMA_GROUP ||
-		kind == SCHEMA_NS_MATERIAL || kind == SCHEMA_NS_STATUS) &&
+	if (kind != SCHEMA_NS_SPEC && kind != SCHEMA_NS_DESIRED &&
 	    schema_name_check(name, err) == -1)
 		return NULL;
 	switch (kind) {
@@ -120,12 +120,19 @@ schema_key(const char *prefix, enum schema_kind kind, const char *ns,
 		return xasprintf("%s/groups/%s", prefix, name);
 	case SCHEMA_NS_SPEC:
 	case SCHEMA_NS_DESIRED:
-	case SCHEMA_NS_COORDINATOR:
 		return xasprintf("%s/ns/%s/%s", prefix, ns, leaf[kind]);
-	case SCHEMA_NS_MATERIAL:
-		return xasprintf("%s/ns/%s/material/%s", prefix, ns, name);
-	case SCHEMA_NS_STATUS:
-		return xasprintf("%s/ns/%s/status/%s", prefix, ns, name);
+	case SCHEMA_AGENT_LIVE:
+		return xasprintf("%s/agents/%s/live", prefix, name);
+	case SCHEMA_AGENT_IDENTITY:
+		return xasprintf("%s/agents/%s/identity", prefix, name);
+	case SCHEMA_STATUS:
+		return xasprintf("%s/agents/%s/status/%s", prefix, name, ns);
+	case SCHEMA_ELECT:
+		return xasprintf("%s/elect/%s/%s", prefix, name, ns);
+	case SCHEMA_PROGRESS:
+		return xasprintf("%s/progress/%s/%s", prefix, name, ns);
+	case SCHEMA_SEALED:
+		return xasprintf("%s/sealed/%s/%s", prefix, name, ns);
 	case SCHEMA_UNKNOWN:
 		break;
 	}
@@ -156,11 +163,8 @@ parse_ns(const char *rest, struct schema_key *out, struct cf_error *err)
 		const char *leaf;
 		enum schema_kind kind;
 		int named;
-	} leaves[] = {{"spec", SCHEMA_NS_SPEC, 0},
-	    {"desired", SCHEMA_NS_DESIRED, 0},
-	    {"coordinator", SCHEMA_NS_COORDINATOR, 0},
-	    {"material/", SCHEMA_NS_MATERIAL, 1},
-	    {"status/", SCHEMA_NS_STATUS, 1}};
+	} leaves[] = {
+	    {"spec", SCHEMA_NS_SPEC, 0}, {"desired", SCHEMA_NS_DESIRED, 0}};
 	const char *slash = strchr(rest, '/'), *leaf;
 	size_t i, n;
 
