@@ -328,7 +328,11 @@ sampler_stop first "$OLD" "$NEW"
 
 # ---- SIGKILL of the coordinator in the soak after wave 1 ----------------------------
 C=$(coordinator)
-[ -n "$C" ] && pass "a coordinator is elected: $C" || fail "a coordinator is elected" "no elect key"
+if [ -n "$C" ]; then
+	pass "a coordinator is elected: $C"
+else
+	fail "a coordinator is elected" "no elect key"
+fi
 sampler_start coord
 check "rollout NEW2" cf rollout "$NS" --certificate "$NEW2" --from ex1
 if wait_until 30 phase_is "soak 1"; then
