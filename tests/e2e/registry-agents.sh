@@ -139,8 +139,15 @@ for n in ex1 ex2 ex3; do
 	cfd init --config "$T/$n.conf" >/dev/null 2>&1
 	AFP[$n]=$(cfd fingerprint --config "$T/$n.conf")
 done
+# The source seals each member's material to that member's identity:
+# agent-to-agent transfer between the three, as `copy` needs it.
 for n in ex1 ex2 ex3; do
+	peers=
+	for o in ex1 ex2 ex3; do
+		[ "$o" = "$n" ] || peers+="${peers:+,}${AFP[$o]}"
+	done
 	cat >>"$T/$n.conf" <<-EOF
+		transfer_peers = $peers
 
 		[registry]
 		type = etcd
