@@ -68,6 +68,16 @@ $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(LDLIBS)
 
+# The web console's files (console/), built into certfleetd as a C
+# source (src/agent/console.h): made by a shell script, no Node.
+CONSOLE_FILES := $(wildcard console/*)
+CONSOLE_OBJ := $(B)/obj/$(B)/gen/console_assets.o
+AGENT_OBJ += $(CONSOLE_OBJ)
+$(B)/gen/console_assets.c: $(CONSOLE_FILES) scripts/console-embed.sh
+	@mkdir -p $(dir $@)
+	scripts/console-embed.sh $@ $(CONSOLE_FILES)
+$(CONSOLE_OBJ): ALL_CFLAGS += -Isrc/agent
+
 $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
