@@ -237,6 +237,8 @@ async function act(question, path, body, done) {
   }
   document.body.dataset.busy = '';
   await route();
+  state.acts = (state.acts || 0) + 1;
+  document.body.dataset.acts = String(state.acts); // tests wait for it
 }
 
 function enableOrDisable(op) {
@@ -244,7 +246,8 @@ function enableOrDisable(op) {
   const services = $('act-services').value.trim();
   if (!tp || !services) { setStatus('Choose a certificate and services.', true); return; }
   act(op[0].toUpperCase() + op.slice(1) + ' ' + short(tp) + ' for ' + services +
-      ' on ' + state.agent + '?', '/v1/' + op, { thumbprint: tp, services: services },
+      ' on ' + state.agent + '?', '/v1/' + op,
+      { thumbprint: tp, services: services, force: $('act-force').checked },
       function (r) {
         return op + 'd ' + short(r.thumbprint) + ' for ' + services +
           (r.detail ? '\n' + r.detail : '');
@@ -301,6 +304,7 @@ async function importFile(ev) {
     password: pw.value === '' ? null : pw.value,
     exportable: $('import-exportable').checked,
     services: services === '' ? null : services,
+    force: $('import-force').checked,
   };
   act('Import ' + f.name + (services ? ' and enable it for ' + services : '') +
       ' on ' + state.agent + '?', '/v1/import', body, function (r) {
