@@ -265,6 +265,10 @@ else
 		"rows $(got log), filtered $(got logops)"
 fi
 expect_eq "no error shown on any page" "$(got status)" '""'
+# Browsers drop spare connections mid-handshake: no refusal to audit.
+run on cf log --json
+expect_eq "the browser's visit leaves no refused handshake in the audit" \
+	"$(jq --arg fp "$ID_FP" '[.Items[] | select(.Operation == "connect" and (.Actor | startswith("tls:" + $fp)))] | length' "$OUT")" 0
 for s in fleet certificates services log; do
 	if [ "$(head -c 8 "$SHOTS/$s.png" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; then
 		pass "screenshot $s.png is a PNG"
