@@ -19,6 +19,7 @@ Steps, run in order in one tab; each prints one line on stdout:
   select:SELECTOR=VAL  set a <select>'s value
   file:SELECTOR=PATH   put PATH in a file input
   shot:PATH            a PNG screenshot of the page
+  downloads:DIR        downloads go to DIR, without asking
 A step that fails prints "error STEP: why" and ends the run, exit 1.
 """
 import argparse
@@ -201,6 +202,10 @@ def run_step(b, step):
         node = b.call("DOM.querySelector", {"nodeId": root, "selector": sel})["nodeId"]
         b.call("DOM.setFileInputFiles", {"files": [path], "nodeId": node})
         return "file %s ok" % sel
+    if kind == "downloads":
+        b.call("Browser.setDownloadBehavior", {
+            "behavior": "allow", "downloadPath": arg}, session=False)
+        return "downloads %s ok" % arg
     if kind == "shot":
         data = b.call("Page.captureScreenshot", {"format": "png"})["data"]
         with open(arg, "wb") as f:

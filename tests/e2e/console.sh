@@ -295,7 +295,8 @@ expect_eq "import cancelled: nginx still serves the leaf" "$(served)" "$LEAF_TP"
 
 browser "$B1" "goto:$URL/#/certificates" "$(ready certificates)" \
 	"file:#import-file=$T/other.pfx" "type:#import-password=other pfx password" \
-	"type:#import-services=https" "click:#import-force" "click:#import-submit" \
+	"type:#import-services=https" "click:#import-force" "click:#import-exportable" \
+	"click:#import-submit" \
 	"wait:document.getElementById('confirm').open" "click:#confirm-ok" \
 	"wait:document.body.dataset.acts==='1'" \
 	"eval:status=document.getElementById('status').textContent" \
@@ -344,6 +345,51 @@ if jq -e --arg fp "$ID_FP" '[.Items[] | select(.Operation == "enable" and (.Acto
 else
 	fail "audit: the console's import and enable as the admin's certificate, as from the CLI"
 	show "$OUT" 30
+fi
+
+# ---- export: a download, and a key that is not exportable ---------------
+
+mkdir -p "$T/downloads"
+EXPORT_STEPS=("downloads:$T/downloads" "goto:$URL/#/certificates" "$(ready certificates)"
+	"type:#export-password=exported pfx password" "click:#act-export"
+	"wait:document.getElementById('confirm').open" "click:#confirm-ok"
+	"wait:document.body.dataset.acts==='1'"
+	"eval:status=document.getElementById('status').textContent")
+# export_steps THUMBPRINT - the steps, the certificate chosen once the
+# page is there.
+export_steps() {
+	STEPS=("${EXPORT_STEPS[@]:0:3}" "select:#act-thumb=$1" "${EXPORT_STEPS[@]:3}")
+}
+export_steps "$LEAF_TP"
+browser "$B1" "${STEPS[@]}"
+browser_ok "export of a key that is not exportable: asked, sent"
+if got status | grep -q 'POST /v1/export: .*not exportable'; then
+	pass "export of a key that is not exportable: the agent's refusal is shown"
+else
+	fail "export of a key that is not exportable: the agent's refusal is shown" "$(got status)"
+fi
+export_steps "$OTHER_TP"
+browser "$B1" "${STEPS[@]}"
+browser_ok "export through the UI, confirmed"
+if got status | grep -qF "exported ${OTHER_TP:0:8} (downloaded)"; then
+	pass "export: the console says it downloaded the file"
+else
+	fail "export: the console says it downloaded the file" "$(got status)"
+fi
+pwfile "$T/exported.pw" "exported pfx password"
+if wait_until 10 test -s "$T/downloads/${OTHER_TP:0:8}.pfx" &&
+	openssl pkcs12 -in "$T/downloads/${OTHER_TP:0:8}.pfx" -nodes -passin "file:$T/exported.pw" \
+		-out "$T/exported.pem" 2>/dev/null &&
+	[ "$(thumb "$T/exported.pem")" = "$OTHER_TP" ] && grep -q 'PRIVATE KEY' "$T/exported.pem"; then
+	pass "export: the downloaded PFX opens under its password, with the certificate and key"
+else
+	fail "export: the downloaded PFX opens under its password, with the certificate and key" \
+		"$(ls -l "$T/downloads")"
+fi
+if [ -e "$T/downloads/${LEAF_TP:0:8}.pfx" ]; then
+	fail "export: nothing downloaded for the key that is not exportable"
+else
+	pass "export: nothing downloaded for the key that is not exportable"
 fi
 
 # ---- forged POSTs ---------------------------------------------------------
