@@ -11,11 +11,14 @@
 # the agent, its certificates and the Match column; a PFX imported
 # through the form (with services https) and an enable through the UI
 # each change what nginx serves (openssl s_client), a cancelled one does
-# not.  Negative cases: a browser without a client certificate gets no
-# page (the handshake is refused); a POST from the page without the
-# token, with a wrong one, and a form posted from another origin are
-# each 403, audited, and change nothing; the CLI's POSTs, which carry no
-# browser marks, need no token.
+# not; an export downloads a PFX that opens under the typed password.
+# Negative cases: a browser without a client certificate gets no page
+# (the handshake is refused); a POST from the page without the token,
+# with a wrong one, and a form posted from another origin are each 403,
+# audited, and change nothing; a reader sees the pages, no actions, and
+# is refused a POST even with a token; a key that is not exportable
+# downloads nothing; the CLI's POSTs, which carry no browser marks, need
+# no token.
 #
 #   bash tests/e2e/console.sh   (CONSOLE_SHOTS=DIR keeps the screenshots
 #                                there: make demo writes build/console)
@@ -462,6 +465,35 @@ check_fails "a POST with an Origin and no token (curl): 403" 22 '403' \
 	curl "${K[@]}" -fS -X POST -H "Origin: https://evil.example" \
 	-d "{\"thumbprint\":\"$OTHER_TP\",\"services\":\"https\"}" "$URL/v1/enable"
 expect_eq "still the leaf after the CLI and curl" "$(served)" "$LEAF_TP"
+
+# ---- a reader's console ---------------------------------------------------
+
+# Another admin workstation's identity, authorized as reader: the pages,
+# no actions; a POST with a good token is still the store's to refuse.
+B3=$T/browser3
+mkdir -p "$B3/.pki/nssdb"
+certutil -d "sql:$B3/.pki/nssdb" -N --empty-password
+CERTFLEET_HOME=$T/reader cf id --export-p12 "$T/reader.p12" --password-file "$T/id.pw" >/dev/null 2>&1
+READER_FP=$(CERTFLEET_HOME=$T/reader cf id --json | jq -r .Fingerprint)
+check "a reader's identity: authorize it as reader" \
+	cfd authorize "$READER_FP" --role reader --config "$T/ex1.conf"
+check "a reader's identity: into its browser" \
+	pk12util -d "sql:$B3/.pki/nssdb" -i "$T/reader.p12" -w "$T/id.pw"
+browser "$B3" "goto:$URL/#/certificates" "$(ready certificates)" \
+	"eval:rows=document.querySelectorAll('#cert-table tbody tr').length" \
+	"eval:actions=[...document.querySelectorAll('.admin')].map(e=>e.hidden)" \
+	"eval:who=document.getElementById('who').textContent" \
+	"eval:post=fetch('/v1/csrf').then(r=>r.json()).then(j=>fetch('/v1/enable',{method:'POST',headers:{'Content-Type':'application/json','X-Certfleet-CSRF':j.token},body:$FORGE_BODY})).then(r=>r.status)"
+browser_ok "a reader's console loads"
+expect_eq "reader: the certificates are shown" "$(got rows)" $((NCERTS + 1))
+expect_eq "reader: no admin action is offered" "$(got actions)" "[true, true]"
+if got who | grep -q 'reader'; then
+	pass "reader: the header says the role"
+else
+	fail "reader: the header says the role" "$(got who)"
+fi
+expect_eq "reader: a POST with a good token is still refused (403, the role)" "$(got post)" 403
+expect_eq "reader: nothing changed" "$(served)" "$LEAF_TP"
 
 # ---- a browser without a client certificate -------------------------------
 
