@@ -20,6 +20,8 @@ Steps, run in order in one tab; each prints one line on stdout:
   file:SELECTOR=PATH   put PATH in a file input
   shot:PATH            a PNG screenshot of the page
   downloads:DIR        downloads go to DIR, without asking
+  errors:NAME          print "NAME<TAB>JSON list" of the script exceptions
+                       and Content-Security-Policy violations so far
 A step that fails prints "error STEP: why" and ends the run, exit 1.
 """
 import argparse
@@ -66,6 +68,7 @@ class Browser:
         self.next_id = 0
         self.session = None
         self.events = []
+        self.errors = []
 
     def _read_msg(self, deadline):
         while b"\0" not in self.buf:
@@ -93,6 +96,17 @@ class Browser:
                 return m.get("result", {})
             if "method" in m:
                 self.events.append(m)
+                self.note_error(m)
+
+    def note_error(self, m):
+        p = m.get("params", {})
+        if m["method"] == "Runtime.exceptionThrown":
+            d = p.get("exceptionDetails", {})
+            self.errors.append(d.get("exception", {}).get("description", d.get("text")))
+        elif m["method"] == "Log.entryAdded":
+            e = p.get("entry", {})
+            if e.get("source") == "security" or "Content Security Policy" in e.get("text", ""):
+                self.errors.append(e.get("text"))
 
     def attach(self):
         targets = self.call("Target.getTargets", session=False)["targetInfos"]
@@ -102,6 +116,7 @@ class Browser:
             session=False)["sessionId"]
         self.call("Page.enable")
         self.call("Runtime.enable")
+        self.call("Log.enable")
 
     def evaluate(self, expr):
         r = self.call("Runtime.evaluate", {
@@ -202,6 +217,9 @@ def run_step(b, step):
         node = b.call("DOM.querySelector", {"nodeId": root, "selector": sel})["nodeId"]
         b.call("DOM.setFileInputFiles", {"files": [path], "nodeId": node})
         return "file %s ok" % sel
+    if kind == "errors":
+        b.call("Runtime.evaluate", {"expression": "1"})  # events so far
+        return "%s\t%s" % (arg, json.dumps(b.errors))
     if kind == "downloads":
         b.call("Browser.setDownloadBehavior", {
             "behavior": "allow", "downloadPath": arg}, session=False)

@@ -247,7 +247,10 @@ browser "$B1" "goto:$URL/" "$(ready fleet)" \
 	"wait:[...document.querySelectorAll('#log-table tbody tr')].every(r=>r.cells[3].textContent==='authorize')&&document.querySelector('#log-table tbody tr')" \
 	"eval:logops=[...document.querySelectorAll('#log-table tbody tr')].map(r=>r.cells[3].textContent)" \
 	"shot:$SHOTS/log.png" \
-	"eval:status=document.getElementById('status').textContent"
+	"eval:status=document.getElementById('status').textContent" \
+	"errors:errors" \
+	"eval:inline=(function(){const s=document.createElement('script');s.textContent='window.injected=1';document.body.appendChild(s);return window.injected||0})()" \
+	"errors:after"
 browser_ok "the console's four pages load in chromium with the client certificate"
 NCERTS=$(on cf get --json | jq '.Items | length')
 NSVCS=$(on cf services --json | jq '.Items | length')
@@ -268,6 +271,13 @@ else
 		"rows $(got log), filtered $(got logops)"
 fi
 expect_eq "no error shown on any page" "$(got status)" '""'
+expect_eq "no script error and no Content-Security-Policy violation" "$(got errors)" "[]"
+if [ "$(got inline)" = 0 ] && got after | grep -q "violates the following Content Security Policy"; then
+	pass "an inline script put into the page does not run: the policy blocks it"
+else
+	fail "an inline script put into the page does not run: the policy blocks it" \
+		"ran: $(got inline); $(got after)"
+fi
 # Browsers drop spare connections mid-handshake: no refusal to audit.
 run on cf log --json
 expect_eq "the browser's visit leaves no refused handshake in the audit" \
