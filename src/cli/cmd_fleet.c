@@ -72,19 +72,24 @@ const struct option cli_id_opts[] = {
 };
 
 /*
- * Writes the identity (key, cert; its CN the friendly name) to path as
- * a PKCS#12 under a password the user gives: AES-256-CBC, PBKDF2 and a
- * SHA-256 MAC (CF_P12_MODERN), which Chromium's and Firefox's NSS and
- * Windows 10+ import.  The file is 0600: it holds the admin's key.
+ * Writes the identity (key, cert; its common name the friendly name a
+ * browser lists it by) to path as a PKCS#12 under a password the user
+ * gives: AES-256-CBC, PBKDF2 and a SHA-256 MAC (CF_P12_MODERN), which
+ * Chromium's and Firefox's NSS and Windows 10+ import.  The file is
+ * 0600: it holds the admin's key.
  */
 static int
-id_export_p12(EVP_PKEY *key, X509 *cert, const char *cn, const char *path,
-    const char *pwfile, struct cf_error *err)
+id_export_p12(EVP_PKEY *key, X509 *cert, const char *path, const char *pwfile,
+    struct cf_error *err)
 {
 	struct cf_secret *pw = NULL;
 	unsigned char *der = NULL;
+	char cn[65] = "certfleet admin";
 	size_t len = 0;
 	int rc = -1;
+
+	(void)X509_NAME_get_text_by_NID(
+	    X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
 
 	if (cf_password(
 		pwfile, 1, 1, "Password for the PKCS#12 file", &pw, err) == -1)
@@ -124,8 +129,12 @@ cmd_id(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", cli_id_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
-		if (c == 'x' || c == 'p') {
-			*(c == 'x' ? &p12 : &pwfile) = optarg;
+		if (c == 'x') {
+			p12 = optarg;
+			continue;
+		}
+		if (c == 'p') {
+			pwfile = optarg;
 			continue;
 		}
 		if (c == 'h') {
@@ -158,7 +167,7 @@ cmd_id(int argc, char **argv)
 	}
 	cf_cert_fingerprint(cert, fp);
 	if (p12 != NULL) {
-		if (id_export_p12(key, cert, cn, p12, pwfile, &err) == -1) {
+		if (id_export_p12(key, cert, p12, pwfile, &err) == -1) {
 			rc = cli_fail("id", &err);
 			goto out;
 		}
