@@ -180,7 +180,8 @@ demo:
 	scripts/demo.sh
 	@mkdir -p $(B)/console
 	@echo "demo: the web console, in headless chromium ($(B)/console/console.log)"
-	@CONSOLE_SHOTS=$(CURDIR)/$(B)/console bash tests/e2e/console.sh \
+	@CONSOLE_SHOTS=$(CURDIR)/$(B)/console CERTFLEET=$(CURDIR)/$(B)/certfleet \
+	    CERTFLEETD=$(CURDIR)/$(B)/certfleetd bash tests/e2e/console.sh \
 	    >$(B)/console/console.log 2>&1 || { tail -n 20 $(B)/console/console.log; exit 1; }
 	@ls $(B)/console/*.png
 

@@ -243,10 +243,9 @@ browser "$B1" "goto:$URL/" "$(ready fleet)" \
 	"shot:$SHOTS/services.png" \
 	"goto:$URL/#/log" "$(ready log)" \
 	"eval:log=document.querySelectorAll('#log-table tbody tr').length" \
-	"type:#log-op=authorize" "click:#log-filter button[type=submit]" \
+	"shot:$SHOTS/log.png" "type:#log-op=authorize" "click:#log-filter button[type=submit]" \
 	"wait:[...document.querySelectorAll('#log-table tbody tr')].every(r=>r.cells[3].textContent==='authorize')&&document.querySelector('#log-table tbody tr')" \
 	"eval:logops=[...document.querySelectorAll('#log-table tbody tr')].map(r=>r.cells[3].textContent)" \
-	"shot:$SHOTS/log.png" \
 	"eval:status=document.getElementById('status').textContent" \
 	"errors:errors" \
 	"eval:inline=(function(){const s=document.createElement('script');s.textContent='window.injected=1';document.body.appendChild(s);return window.injected||0})()" \
