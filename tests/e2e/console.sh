@@ -40,7 +40,9 @@ require_tools "$CERTFLEETD" chromium certutil pk12util nginx openssl python3 cur
 
 # chromium reads AutoSelectCertificateForUrls, which picks the client
 # certificate without a prompt, only from its managed policies: this
-# file, for this agent's URL only, is removed at the end.
+# file is removed at the end.  Where two files set one policy, one of
+# them wins: every run writes the same one (any loopback port; each
+# browser here has its own NSS database), so runs at once agree.
 POLICY_DIR=/etc/chromium/policies/managed
 POLICY=$POLICY_DIR/certfleet-e2e-console-$$.json
 FORGE_PID=
@@ -168,8 +170,8 @@ URL=https://127.0.0.1:${APORT[ex1]}
 SPKI=$(openssl x509 -in "$T/ex1/agent.crt" -noout -pubkey |
 	openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
 if ! mkdir -p "$POLICY_DIR" ||
-	! printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"%s\\",\\"filter\\":{}}"]}\n' \
-		"$URL" >"$POLICY"; then
+	! echo '{"AutoSelectCertificateForUrls": ["{\"pattern\":\"https://127.0.0.1:*\",\"filter\":{}}"]}' \
+		>"$POLICY"; then
 	fail "the client-certificate policy for chromium" "cannot write $POLICY (run as root)"
 	e2e_done
 fi
