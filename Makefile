@@ -68,6 +68,16 @@ $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(LDLIBS)
 
+# The web console's files (console/), built into certfleetd as a C
+# source (src/agent/console.h): made by a shell script, no Node.
+CONSOLE_FILES := $(wildcard console/*)
+CONSOLE_OBJ := $(B)/obj/$(B)/gen/console_assets.o
+AGENT_OBJ += $(CONSOLE_OBJ)
+$(B)/gen/console_assets.c: $(CONSOLE_FILES) scripts/console-embed.sh
+	@mkdir -p $(dir $@)
+	scripts/console-embed.sh $@ $(CONSOLE_FILES)
+$(CONSOLE_OBJ): ALL_CFLAGS += -Isrc/agent
+
 $(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
@@ -108,6 +118,11 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 $(B)/obj/tests/unit/test_lifetime.o: ALL_CFLAGS += -Isrc/cli
 $(B)/tests/test_lifetime: UNIT_AUX += $(B)/obj/src/cli/lifetime.o
 $(B)/tests/test_lifetime: $(B)/obj/src/cli/lifetime.o
+
+# test_csrf checks the console's tokens (src/agent/csrf.c).
+$(B)/obj/tests/unit/test_csrf.o: ALL_CFLAGS += -Isrc/agent
+$(B)/tests/test_csrf: UNIT_AUX += $(B)/obj/src/agent/csrf.o
+$(B)/tests/test_csrf: $(B)/obj/src/agent/csrf.o
 
 # test_api also checks the agent's route table (src/agent/routes.c).
 $(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o
@@ -157,10 +172,18 @@ bench: all
 	bench/metrics_run.sh
 	bench/store10k.sh
 
+# Then the web console of an agent, as headless chromium shows it
+# (tests/e2e/console.sh): screenshots in $(B)/console/*.png.
 demo:
 	scripts/setup-deps.sh
 	$(MAKE) --no-print-directory all
 	scripts/demo.sh
+	@mkdir -p $(B)/console
+	@echo "demo: the web console, in headless chromium ($(B)/console/console.log)"
+	@CONSOLE_SHOTS=$(CURDIR)/$(B)/console CERTFLEET=$(CURDIR)/$(B)/certfleet \
+	    CERTFLEETD=$(CURDIR)/$(B)/certfleetd bash tests/e2e/console.sh \
+	    >$(B)/console/console.log 2>&1 || { tail -n 20 $(B)/console/console.log; exit 1; }
+	@ls $(B)/console/*.png
 
 # Installation.  certfleetd reads /etc/certfleet/agent.conf whatever the
 # prefix, so the configuration goes to SYSCONFDIR, not under PREFIX.

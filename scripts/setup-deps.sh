@@ -30,11 +30,14 @@ set -f # package lists are plain words, split on purpose throughout
 # loopback; Debian's etcd service is kept from starting as the others are.
 # Alert rules (tests/e2e/alert-rules.sh): promtool, which comes with
 # Debian's prometheus (its service, on port 9090, is kept from starting too).
+# The web console (tests/e2e/console.sh): chromium, headless, driven over
+# its DevTools pipe by Python's standard library.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang clang-format gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
-dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client prometheus"
+dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client prometheus
+chromium"
 # keytool: either JRE package will do; the first one is installed if neither is.
 JAVA_ALTERNATIVES="default-jre-headless openjdk-17-jre-headless"
 # Upgraded to the archive's newest version when one is on offer.

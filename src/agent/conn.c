@@ -34,6 +34,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
 
 #include "server.h"
 #include "tls.h"
@@ -302,6 +303,13 @@ on_info(const SSL *ssl, int where, int ret)
 	    (ret >> 8) != SSL3_AL_FATAL || SSL_is_init_finished(ssl))
 		return;
 	if (c->refused || c->closing || !c->hello)
+		return;
+	/* A client that hung up mid-handshake (browsers drop the spare
+	 * connections they opened): OpenSSL answers the EOF with
+	 * decode_error, but nothing was refused. */
+	if (desc == SSL_AD_DECODE_ERROR &&
+	    ERR_GET_REASON(ERR_peek_last_error()) ==
+		SSL_R_UNEXPECTED_EOF_WHILE_READING)
 		return;
 	c->refused = 1;
 	if (c->admitted) {

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent_ssl.h>
@@ -22,6 +23,8 @@
 #include <jansson.h>
 #include <openssl/crypto.h>
 
+#include "console.h"
+#include "csrf.h"
 #include "routes.h"
 #include "server.h"
 #include "tls.h"
@@ -109,6 +112,9 @@ reply(struct server *srv, struct evhttp_request *req, int status,
 
 	evhttp_add_header(
 	    h, "Content-Type", ctype ? ctype : "application/json");
+	/* Replies hold keys (export) and are read by browsers (console.h). */
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
 	if (close)
 		evhttp_add_header(h, "Connection", "close");
 	evbuffer_add(out, body, strlen(body));
@@ -353,6 +359,33 @@ request_start(struct server *srv, struct evhttp_request *req)
 	return -1;
 }
 
+/*
+ * A browser's request that would change something, without the
+ * console's token for this client (csrf.h): refused with 403 before the
+ * store process sees it, and audited as a refusal.  1 when refused.
+ */
+static int
+csrf_refused(struct server *srv, struct job *j)
+{
+	struct evkeyvalq *h = evhttp_request_get_input_headers(j->req);
+	char msg[200], *actor;
+
+	if (strcmp(j->method, "GET") == 0 || strcmp(j->method, "HEAD") == 0 ||
+	    !csrf_from_browser(h) ||
+	    csrf_valid(evhttp_find_header(h, CSRF_HEADER), j->fp, time(NULL)))
+		return 0;
+	snprintf(msg, sizeof(msg),
+	    "refused: %s %.80s from a browser without a valid console token "
+	    "(" CSRF_HEADER "); reload the console",
+	    j->method, j->path);
+	actor = job_actor(j);
+	refusal_note(srv, j->host, actor, msg);
+	free(actor);
+	j->status = route_answer(ROUTE_BY_CODE, CF_E_DENIED, msg, &j->out);
+	reply(srv, j->req, j->status, j->out, NULL, 0);
+	return 1;
+}
+
 void
 request_serve_tls(struct evhttp_request *req, void *arg)
 {
@@ -363,6 +396,11 @@ request_serve_tls(struct evhttp_request *req, void *arg)
 		return;
 	j = job_new(srv, req);
 	identify_tls(srv, j);
+	if (console_serve(srv, req, j->method, j->path, j->fp) ||
+	    csrf_refused(srv, j)) {
+		job_free(j);
+		return;
+	}
 	submit(srv, j);
 }
 

@@ -17,12 +17,18 @@
 #include "fleet.h"
 #include "identity.h"
 #include "output.h"
+#include "password.h"
+#include "pkcs12.h"
 
 static const char id_usage[] =
     "Usage: certfleet id [--json]\n"
+    "       certfleet id --export-p12 FILE [--password-file FILE|-]\n"
     "Creates (once) and shows the admin identity certfleet presents to\n"
     "agents: a key and certificate in $CERTFLEET_HOME (~/.config/certfleet)."
-    "\n";
+    "\n"
+    "--export-p12 writes it as a PKCS#12 file (0600) that a browser\n"
+    "imports, for the agents' web console; its password comes from\n"
+    "--password-file, CERTFLEET_PASSWORD or the prompt.\n";
 
 static const char fleet_usage[] =
     "Usage: certfleet fleet add NAME HOST:PORT [--fingerprint SHA256:...]\n"
@@ -60,13 +66,60 @@ admin_cn(void)
 
 const struct option cli_id_opts[] = {
     CLI_COMMON_OPTS,
+    {"export-p12", required_argument, NULL, 'x'},
+    {"password-file", required_argument, NULL, 'p'},
     {NULL, 0, NULL, 0},
 };
+
+/*
+ * Writes the identity (key, cert; its common name the friendly name a
+ * browser lists it by) to path as a PKCS#12 under a password the user
+ * gives: AES-256-CBC, PBKDF2 and a SHA-256 MAC (CF_P12_MODERN), which
+ * Chromium's and Firefox's NSS and Windows 10+ import.  The file is
+ * 0600: it holds the admin's key.
+ */
+static int
+id_export_p12(EVP_PKEY *key, X509 *cert, const char *path, const char *pwfile,
+    struct cf_error *err)
+{
+	struct cf_secret *pw = NULL;
+	unsigned char *der = NULL;
+	char cn[65] = "certfleet admin";
+	size_t len = 0;
+	int rc = -1;
+
+	(void)X509_NAME_get_text_by_NID(
+	    X509_get_subject_name(cert), NID_commonName, cn, sizeof(cn));
+
+	if (cf_password(
+		pwfile, 1, 1, "Password for the PKCS#12 file", &pw, err) == -1)
+		goto out;
+	if (pw == NULL) {
+		cf_errorf(err, CF_E_USAGE,
+		    "%s: a password is needed to protect the key: give "
+		    "--password-file FILE, CERTFLEET_PASSWORD, or run on a "
+		    "terminal",
+		    path);
+		goto out;
+	}
+	if (cf_pkcs12_build(cert, key, NULL, cn, pw->data, CF_P12_MODERN, &der,
+		&len, err) == -1 ||
+	    cf_write_file_atomic(path, der, len, 0600, err) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (der != NULL)
+		OPENSSL_cleanse(der, len);
+	free(der);
+	cf_secret_free(pw);
+	return rc;
+}
 
 int
 cmd_id(int argc, char **argv)
 {
 	char *keyfile = NULL, *certfile = NULL, *cn = admin_cn();
+	const char *p12 = NULL, *pwfile = NULL;
 	char fp[CF_FP_LEN + 1];
 	struct cf_error err;
 	EVP_PKEY *key = NULL;
@@ -76,6 +129,14 @@ cmd_id(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", cli_id_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
+		if (c == 'x') {
+			p12 = optarg;
+			continue;
+		}
+		if (c == 'p') {
+			pwfile = optarg;
+			continue;
+		}
 		if (c == 'h') {
 			cli_help(id_usage);
 			free(cn);
@@ -88,6 +149,14 @@ cmd_id(int argc, char **argv)
 		free(cn);
 		return cli_usage("id", "unexpected argument %s", argv[optind]);
 	}
+	if ((pwfile != NULL && p12 == NULL) ||
+	    (p12 != NULL && (strcmp(p12, "-") == 0 || cli.json))) {
+		free(cn);
+		return cli_usage("id",
+		    p12 == NULL ? "--password-file goes with --export-p12"
+				: "--export-p12 takes a file name (not -), "
+				  "without --json");
+	}
 	cf_error_clear(&err);
 	if ((keyfile = client_home_file("id.key", 1, &err)) == NULL ||
 	    (certfile = client_home_file("id.crt", 1, &err)) == NULL ||
@@ -97,7 +166,13 @@ cmd_id(int argc, char **argv)
 		goto out;
 	}
 	cf_cert_fingerprint(cert, fp);
-	if (cli.json)
+	if (p12 != NULL) {
+		if (id_export_p12(key, cert, p12, pwfile, &err) == -1) {
+			rc = cli_fail("id", &err);
+			goto out;
+		}
+		printf("%s\n%s: written to %s (PKCS#12, 0600)\n", fp, cn, p12);
+	} else if (cli.json)
 		out_json(
 		    json_pack("{s:s, s:s, s:s, s:b}", "Fingerprint", fp, "Key",
 			keyfile, "Certificate", certfile, "Created", created));
