@@ -44,7 +44,7 @@ struct agent {
 	int64_t lease;
 	struct etcd_watch *w;
 	struct event *ka, *retry;
-	int created, busy, again;
+	int is_live, created, busy, again;
 	struct rc_desired d;
 	struct schema_status last; /* what it reported last */
 	char *live_key, *status_key, *sealed_key;
@@ -61,19 +61,11 @@ struct sim {
 	int rc;
 };
 
-/* Stops the loop with exit status 1 and err's message. */
-static void
-sim_fail(struct sim *s, const char *who, const struct cf_error *err)
-{
-	fprintf(stderr, "cf-etcd: sim: %s: %s\n", who, err->msg);
-	s->rc = 1;
-	event_base_loopbreak(s->o->base);
-}
-
 static void agent_run(struct agent *a);
 static void agent_list(struct agent *a);
 static void on_lease(
     const struct etcd_reply *r, const struct cf_error *err, void *arg);
+static void put_live(struct agent *a);
 
 /* Starts the next SIM_STEP agents: a fleet does not start in one
  * second, and a thousand TLS handshakes, leases and watches at once
@@ -97,7 +89,12 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (a->w == NULL)
+	if (a->lease == 0)
+		etcd_call(
+		    a->e, etcd_req_lease_grant(a->s->ttl), on_lease, a, NULL);
+	else if (!a->is_live)
+		put_live(a);
+	else if (a->w == NULL)
 		agent_list(a);
 	else
 		agent_run(a);
@@ -362,7 +359,7 @@ on_list(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 	size_t i;
 
 	if (err != NULL) {
-		sim_fail(s, a->name, err);
+		agent_retry(a, err);
 		return;
 	}
 	a->w = etcd_watch_new_range(a->e, s->from, strlen(s->from), s->to,
@@ -393,9 +390,10 @@ on_live(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 
 	(void)r;
 	if (err != NULL) {
-		sim_fail(a->s, a->name, err);
+		agent_retry(a, err);
 		return;
 	}
+	a->is_live = 1;
 	agent_list(a);
 }
 
@@ -423,20 +421,11 @@ keepalive(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-on_lease(const struct etcd_reply *r, const struct cf_error *err, void *arg)
+put_live(struct agent *a)
 {
-	struct agent *a = arg;
-	struct timeval tv = {a->s->ttl / 3 > 0 ? a->s->ttl / 3 : 1, 0};
 	struct schema_live l = {"127.0.0.1:1", 0, "sim"};
 	char *v;
 
-	if (err != NULL) {
-		sim_fail(a->s, a->name, err);
-		return;
-	}
-	a->lease = r->lease_id;
-	a->ka = event_new(a->s->o->base, -1, EV_PERSIST, keepalive, a);
-	event_add(a->ka, &tv);
 	l.started = (long long)time(NULL);
 	v = schema_live_value(&l);
 	etcd_call(a->e,
@@ -444,6 +433,22 @@ on_lease(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 		a->live_key, strlen(a->live_key), v, strlen(v), a->lease, 0),
 	    on_live, a, NULL);
 	free(v);
+}
+
+static void
+on_lease(const struct etcd_reply *r, const struct cf_error *err, void *arg)
+{
+	struct agent *a = arg;
+	struct timeval tv = {a->s->ttl / 3 > 0 ? a->s->ttl / 3 : 1, 0};
+
+	if (err != NULL) {
+		agent_retry(a, err);
+		return;
+	}
+	a->lease = r->lease_id;
+	a->ka = event_new(a->s->o->base, -1, EV_PERSIST, keepalive, a);
+	event_add(a->ka, &tv);
+	put_live(a);
 }
 
 static void
