@@ -163,6 +163,7 @@ bench: all
 	bench/rollout_run.sh
 	bench/metrics_run.sh
 	bench/store10k.sh
+	bench/converge.sh
 
 demo:
 	scripts/setup-deps.sh
