@@ -105,6 +105,7 @@ member_start() {
 		--peer-trusted-ca-file "$d/ca.pem" --peer-client-cert-auth \
 		--heartbeat-interval 50 --election-timeout 500 \
 		--log-level error --logger zap >>"$T/etcd-n$i.log" 2>&1 &
+	# shellcheck disable=SC2034 # etcd-lib.sh's etcd_stop_all reads it
 	ETCD_PIDS[i - 1]=$!
 }
 
