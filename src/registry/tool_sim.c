@@ -459,11 +459,18 @@ on_signal(evutil_socket_t fd, short what, void *arg)
 	event_base_loopbreak(arg);
 }
 
-/* The keys of agent i (named BASE<first + i>). */
+/* The keys and client of agent i (named BASE<first + i>).  Its client
+ * starts at endpoint index mod n: a client always starts at its first
+ * endpoint, and a fleet configured alike would all load one member. */
 static int
 agent_init(struct sim *s, struct agent *a, const char *base, long index,
     struct cf_error *err)
 {
+	struct etcd_config cfg = s->o->cfg;
+	size_t i, n = cfg.n_endpoints;
+
+	for (i = 0; i < n; i++)
+		cfg.endpoints[i] = s->o->cfg.endpoints[(i + (size_t)index) % n];
 	a->s = s;
 	snprintf(a->name, sizeof(a->name), "%s%ld", base, index);
 	if ((a->live_key = schema_key(
@@ -472,7 +479,7 @@ agent_init(struct sim *s, struct agent *a, const char *base, long index,
 		 s->prefix, SCHEMA_STATUS, s->ns, a->name, err)) == NULL ||
 	    (a->sealed_key = schema_key(
 		 s->prefix, SCHEMA_SEALED, s->ns, a->name, err)) == NULL ||
-	    (a->e = etcd_new(s->o->base, &s->o->cfg, err)) == NULL)
+	    (a->e = etcd_new(s->o->base, &cfg, err)) == NULL)
 		return -1;
 	if ((a->retry = evtimer_new(s->o->base, retry_cb, a)) == NULL)
 		abort();
