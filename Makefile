@@ -89,7 +89,8 @@ all: $(B)/cf-etcd
 $(B)/libcertfleet_registry.a: $(REG_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-TOOL_OBJ := $(B)/obj/src/registry/tool.o $(B)/obj/src/registry/tool_bench.o
+TOOL_OBJ := $(B)/obj/src/registry/tool.o $(B)/obj/src/registry/tool_bench.o \
+    $(B)/obj/src/registry/tool_sim.o $(B)/obj/src/registry/tool_sim_desire.o
 $(B)/cf-etcd: $(TOOL_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/unit/test_etcd_msg.o: ALL_CFLAGS += -Isrc/registry
@@ -100,6 +101,12 @@ $(B)/tests/test_etcd_msg: $(B)/obj/tests/unit/test_etcd_msg.o \
 
 $(B)/obj/tests/unit/test_registry_schema.o: ALL_CFLAGS += -Isrc/registry
 $(B)/tests/test_registry_schema: $(B)/obj/tests/unit/test_registry_schema.o \
+    $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/obj/tests/unit/test_reconcile.o: ALL_CFLAGS += -Isrc/registry
+$(B)/tests/test_reconcile: $(B)/obj/tests/unit/test_reconcile.o \
     $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
@@ -171,6 +178,7 @@ bench: all
 	bench/rollout_run.sh
 	bench/metrics_run.sh
 	bench/store10k.sh
+	bench/converge.sh
 
 # Then the web console of an agent, as headless chromium shows it
 # (tests/e2e/console.sh): screenshots in $(B)/console/*.png.

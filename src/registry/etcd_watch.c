@@ -22,6 +22,8 @@ struct etcd_watch {
 	struct etcd *e;
 	unsigned char *prefix;
 	size_t prefix_len;
+	unsigned char *end; /* range end; NULL: every key under prefix */
+	size_t end_len;
 	int64_t next_rev; /* where a new stream starts; 0: from now */
 	etcd_watch_fn fn;
 	void *arg;
@@ -98,6 +100,7 @@ real_free(struct etcd_watch *w)
 	evbuffer_free(w->line);
 	json_decref(w->queue);
 	free(w->prefix);
+	free(w->end);
 	free(w);
 }
 
@@ -434,9 +437,13 @@ dial(struct etcd_watch *w)
 		return;
 	}
 	etcd_json_b64(create, "key", w->prefix, w->prefix_len);
-	end = etcd_prefix_end(w->prefix, w->prefix_len, &end_len);
-	etcd_json_b64(create, "range_end", end, end_len);
-	free(end);
+	if (w->end != NULL)
+		etcd_json_b64(create, "range_end", w->end, w->end_len);
+	else {
+		end = etcd_prefix_end(w->prefix, w->prefix_len, &end_len);
+		etcd_json_b64(create, "range_end", end, end_len);
+		free(end);
+	}
 	if (w->next_rev > 0)
 		etcd_json_i64(create, "start_revision", w->next_rev);
 	json_object_set_new(create, "progress_notify", json_true());
@@ -464,17 +471,17 @@ dial(struct etcd_watch *w)
 	evtimer_add(w->timer, &tv); /* until "created" */
 }
 
-struct etcd_watch *
-etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
-    int64_t start_revision, etcd_watch_fn fn, void *arg, struct cf_error *err)
+/* A watch of the keys from key on (the stream not dialled yet). */
+static struct etcd_watch *
+watch_alloc(struct etcd *e, const void *key, size_t key_len,
+    int64_t start_revision, etcd_watch_fn fn, void *arg)
 {
 	struct etcd_watch *w = xcalloc(1, sizeof(*w));
 
-	(void)err;
 	w->e = e;
-	w->prefix = xmalloc(prefix_len + 1);
-	memcpy(w->prefix, prefix, prefix_len);
-	w->prefix_len = prefix_len;
+	w->prefix = xmalloc(key_len + 1);
+	memcpy(w->prefix, key, key_len);
+	w->prefix_len = key_len;
 	w->next_rev = start_revision;
 	w->fn = fn;
 	w->arg = arg;
@@ -489,6 +496,34 @@ etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
 	if (e->watches != NULL)
 		e->watches->prev = w;
 	e->watches = w;
+	return w;
+}
+
+struct etcd_watch *
+etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
+    int64_t start_revision, etcd_watch_fn fn, void *arg, struct cf_error *err)
+{
+	struct etcd_watch *w =
+	    watch_alloc(e, prefix, prefix_len, start_revision, fn, arg);
+
+	(void)err;
+	dial(w);
+	return w;
+}
+
+struct etcd_watch *
+etcd_watch_new_range(struct etcd *e, const void *from, size_t from_len,
+    const void *to, size_t to_len, int64_t start_revision, etcd_watch_fn fn,
+    void *arg, struct cf_error *err)
+{
+	struct etcd_watch *w =
+	    watch_alloc(e, from, from_len, start_revision, fn, arg);
+
+	/* etcd's "\0" as range end: every key from from on */
+	w->end = xcalloc(1, to_len + 1);
+	memcpy(w->end, to_len > 0 ? to : "", to_len);
+	w->end_len = to_len > 0 ? to_len : 1;
+	(void)err;
 	dial(w);
 	return w;
 }
