@@ -68,8 +68,11 @@ $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(LDLIBS)
 
-$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
+# The agent joins an etcd registry ([registry], src/agent/registry*.c).
+$(AGENT_OBJ): ALL_CFLAGS += -Isrc/registry
+$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) \
+	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 # The registry (src/registry): the etcd v3 gateway client the CLI and the
 # agent link when they speak to etcd; build/cf-etcd drives it from tests.
