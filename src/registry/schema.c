@@ -7,6 +7,7 @@
 #include "csr.h"
 #include "rollout_state.h"
 #include "schema.h"
+#include "schema_int.h"
 #include "util.h"
 
 /* The characters of a fleet name and of a prefix's segments. */
@@ -97,6 +98,34 @@ schema_dir(const char *prefix, const char *sub)
 	return xasprintf("%s/%s", prefix, sub);
 }
 
+void
+schema_agent_range(const char *prefix, char **from, char **to)
+{
+	*from = schema_dir(prefix, "agents/");
+	*to = schema_dir(prefix, "sealed/");
+}
+
+int
+schema_kind_agent_written(enum schema_kind kind)
+{
+	switch (kind) {
+	case SCHEMA_AGENT_LIVE:
+	case SCHEMA_AGENT_IDENTITY:
+	case SCHEMA_STATUS:
+	case SCHEMA_ELECT:
+	case SCHEMA_PROGRESS:
+		return 1;
+	case SCHEMA_UNKNOWN:
+	case SCHEMA_AGENT:
+	case SCHEMA_GROUP:
+	case SCHEMA_NS_SPEC:
+	case SCHEMA_NS_DESIRED:
+	case SCHEMA_SEALED:
+		break;
+	}
+	return 0;
+}
+
 char *
 schema_key(const char *prefix, enum schema_kind kind, const char *ns,
     const char *name, struct cf_error *err)
@@ -155,41 +184,78 @@ segment(const char *p, size_t len, char *out, size_t size,
 	return check(out, err);
 }
 
-/* The part of a key after "<prefix>/ns/": "<ns>/<leaf>[/<agent>]". */
+/* The part of a key after "<prefix>/ns/": "<ns>/spec" or "<ns>/desired". */
 static int
 parse_ns(const char *rest, struct schema_key *out, struct cf_error *err)
 {
-	static const struct {
-		const char *leaf;
-		enum schema_kind kind;
-		int named;
-	} leaves[] = {
-	    {"spec", SCHEMA_NS_SPEC, 0}, {"desired", SCHEMA_NS_DESIRED, 0}};
-	const char *slash = strchr(rest, '/'), *leaf;
-	size_t i, n;
+	const char *slash = strchr(rest, '/');
 
 	if (slash == NULL)
 		return 0; /* unknown */
 	if (segment(rest, (size_t)(slash - rest), out->ns, sizeof(out->ns),
 		schema_ns_check, err) == -1)
 		return -1;
-	leaf = slash + 1;
-	for (i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
-		n = strlen(leaves[i].leaf);
-		if (!leaves[i].named && strcmp(leaf, leaves[i].leaf) == 0) {
-			out->kind = leaves[i].kind;
-			return 0;
-		}
-		if (leaves[i].named && strncmp(leaf, leaves[i].leaf, n) == 0) {
-			if (segment(leaf + n, strlen(leaf + n), out->name,
-				sizeof(out->name), schema_name_check,
-				err) == -1)
-				return -1;
-			out->kind = leaves[i].kind;
-			return 0;
-		}
+	if (strcmp(slash + 1, "spec") == 0)
+		out->kind = SCHEMA_NS_SPEC;
+	else if (strcmp(slash + 1, "desired") == 0)
+		out->kind = SCHEMA_NS_DESIRED;
+	else
+		out->ns[0] = '\0';
+	return 0;
+}
+
+/* The part of a key after "<prefix>/agents/": "<a>", "<a>/live",
+ * "<a>/identity" or "<a>/status/<ns>".  The name is checked whatever
+ * follows it (every key there is some agent's); a leaf of no known
+ * shape is unknown. */
+static int
+parse_agents(const char *rest, struct schema_key *out, struct cf_error *err)
+{
+	const char *slash = strchr(rest, '/'), *leaf;
+	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+
+	if (segment(rest, n, out->name, sizeof(out->name), schema_name_check,
+		err) == -1)
+		return -1;
+	if (slash == NULL) {
+		out->kind = SCHEMA_AGENT;
+		return 0;
 	}
-	out->ns[0] = '\0';
+	leaf = slash + 1;
+	if (strcmp(leaf, "live") == 0)
+		out->kind = SCHEMA_AGENT_LIVE;
+	else if (strcmp(leaf, "identity") == 0)
+		out->kind = SCHEMA_AGENT_IDENTITY;
+	else if (strncmp(leaf, "status/", 7) == 0) {
+		if (segment(leaf + 7, strlen(leaf + 7), out->ns,
+			sizeof(out->ns), schema_ns_check, err) == -1)
+			return -1;
+		out->kind = SCHEMA_STATUS;
+	} else
+		out->name[0] = '\0';
+	return 0;
+}
+
+/* The part of a key after "<prefix>/elect/" (progress/, sealed/):
+ * "<a>/<ns>", as kind; "<a>" alone is of no known shape. */
+static int
+parse_pair(const char *rest, enum schema_kind kind, struct schema_key *out,
+    struct cf_error *err)
+{
+	const char *slash = strchr(rest, '/');
+	size_t n = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+
+	if (segment(rest, n, out->name, sizeof(out->name), schema_name_check,
+		err) == -1)
+		return -1;
+	if (slash == NULL) {
+		out->name[0] = '\0';
+		return 0;
+	}
+	if (segment(slash + 1, strlen(slash + 1), out->ns, sizeof(out->ns),
+		schema_ns_check, err) == -1)
+		return -1;
+	out->kind = kind;
 	return 0;
 }
 
@@ -214,11 +280,15 @@ schema_key_parse(const char *prefix, const void *key, size_t len,
 		goto out;
 	}
 	rest = text + plen + 1;
-	if (strncmp(rest, "agents/", 7) == 0) {
-		rc = segment(rest + 7, strlen(rest + 7), out->name,
-		    sizeof(out->name), schema_name_check, &why);
-		out->kind = SCHEMA_AGENT;
-	} else if (strncmp(rest, "groups/", 7) == 0) {
+	if (strncmp(rest, "agents/", 7) == 0)
+		rc = parse_agents(rest + 7, out, &why);
+	else if (strncmp(rest, "elect/", 6) == 0)
+		rc = parse_pair(rest + 6, SCHEMA_ELECT, out, &why);
+	else if (strncmp(rest, "progress/", 9) == 0)
+		rc = parse_pair(rest + 9, SCHEMA_PROGRESS, out, &why);
+	else if (strncmp(rest, "sealed/", 7) == 0)
+		rc = parse_pair(rest + 7, SCHEMA_SEALED, out, &why);
+	else if (strncmp(rest, "groups/", 7) == 0) {
 		rc = segment(rest + 7, strlen(rest + 7), out->name,
 		    sizeof(out->name), schema_name_check, &why);
 		out->kind = SCHEMA_GROUP;
@@ -238,9 +308,8 @@ out:
 
 /* --- values ------------------------------------------------------------ */
 
-/* o as compact JSON text (new). */
-static char *
-dump(json_t *o)
+char *
+schema_json_dump(json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
 
@@ -250,9 +319,8 @@ dump(json_t *o)
 	return s;
 }
 
-/* value as a JSON object (new) into *o; CF_E_PARSE naming key. */
-static int
-load(const char *key, const void *value, size_t len, json_t **o,
+int
+schema_json_load(const char *key, const void *value, size_t len, json_t **o,
     struct cf_error *err)
 {
 	json_error_t je;
@@ -327,7 +395,7 @@ list_json(const char *list)
 char *
 schema_agent_value(const char *address, const char *fingerprint)
 {
-	return dump(json_pack(
+	return schema_json_dump(json_pack(
 	    "{s:s, s:s}", "address", address, "fingerprint", fingerprint));
 }
 
@@ -341,7 +409,7 @@ schema_agent_parse(const char *key, const void *value, size_t len,
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (load(key, value, len, &o, err) == -1)
+	if (schema_json_load(key, value, len, &o, err) == -1)
 		return -1;
 	addr = json_string_value(json_object_get(o, "address"));
 	fp = json_string_value(json_object_get(o, "fingerprint"));
@@ -371,7 +439,8 @@ schema_agent_clear(struct schema_agent *a)
 char *
 schema_group_value(const char *members)
 {
-	return dump(json_pack("{s:o}", "members", list_json(members)));
+	return schema_json_dump(
+	    json_pack("{s:o}", "members", list_json(members)));
 }
 
 int
@@ -383,7 +452,7 @@ schema_group_parse(const char *key, const void *value, size_t len,
 	int rc;
 
 	*members = NULL;
-	if (load(key, value, len, &o, err) == -1)
+	if (schema_json_load(key, value, len, &o, err) == -1)
 		return -1;
 	rc = list_load(json_object_get(o, "members"), "members",
 	    schema_name_check, members, &why);
@@ -405,10 +474,10 @@ server_check(const char *s, struct cf_error *err)
 char *
 schema_spec_value(const struct schema_spec *s)
 {
-	return dump(json_pack("{s:o, s:o, s:s*, s:o, s:I}", "servers",
-	    list_json(s->servers), "services", list_json(s->services), "via",
-	    s->via, "waves", list_json(s->waves), "soak",
-	    (json_int_t)s->soak_s));
+	return schema_json_dump(json_pack("{s:o, s:o, s:s*, s:o, s:I}",
+	    "servers", list_json(s->servers), "services",
+	    list_json(s->services), "via", s->via, "waves", list_json(s->waves),
+	    "soak", (json_int_t)s->soak_s));
 }
 
 int
@@ -421,7 +490,7 @@ schema_spec_parse(const char *key, const void *value, size_t len,
 
 	memset(out, 0, sizeof(*out));
 	cf_error_clear(&why);
-	if (load(key, value, len, &o, err) == -1)
+	if (schema_json_load(key, value, len, &o, err) == -1)
 		return -1;
 	via = json_object_get(o, "via");
 	soak = json_object_get(o, "soak");
@@ -464,16 +533,23 @@ schema_spec_clear(struct schema_spec *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Whether s is a full thumbprint (40 upper-case hex digits). */
-static int
-is_thumb(const char *s)
+int
+schema_is_thumb(const char *s)
 {
 	return s != NULL && strlen(s) == CF_THUMB_LEN &&
 	       strspn(s, "0123456789ABCDEF") == CF_THUMB_LEN;
 }
 
-char *
-schema_desired_value(const char *thumbprint, const json_t *rollout)
+int
+schema_is_id(const char *s)
+{
+	return s != NULL && strlen(s) == 32 &&
+	       strspn(s, "0123456789abcdef") == 32;
+}
+
+/* The desired value's object (new). */
+static json_t *
+desired_json(const char *thumbprint, const json_t *rollout)
 {
 	const char *prev =
 	    json_string_value(json_object_get(rollout, "previous"));
@@ -481,34 +557,62 @@ schema_desired_value(const char *thumbprint, const json_t *rollout)
 
 	json_object_set_new(o, "thumbprint",
 	    thumbprint != NULL ? json_string(thumbprint) : json_null());
-	if (is_thumb(prev))
+	if (schema_is_thumb(prev))
 		json_object_set_new(o, "previous", json_string(prev));
 	if (rollout != NULL)
 		json_object_set_new(o, "rollout", json_deep_copy(rollout));
-	return dump(o);
+	return o;
+}
+
+char *
+schema_desired_value(const char *thumbprint, const json_t *rollout)
+{
+	return schema_json_dump(desired_json(thumbprint, rollout));
+}
+
+char *
+schema_desired_value_agents(
+    const char *thumbprint, const json_t *rollout, const char *id)
+{
+	json_t *o = desired_json(thumbprint, rollout);
+
+	if (id != NULL)
+		json_object_set_new(o, "id", json_string(id));
+	json_object_set_new(o, "agents", json_true());
+	return schema_json_dump(o);
 }
 
 int
 schema_desired_parse(const char *key, const void *value, size_t len,
     struct schema_desired *out, struct cf_error *err)
 {
-	json_t *o = NULL, *thumb, *prev, *rollout;
+	json_t *o = NULL, *thumb, *prev, *rollout, *id, *agents;
 	struct cf_rstate st;
 	struct cf_error why;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
-	if (load(key, value, len, &o, err) == -1)
+	if (schema_json_load(key, value, len, &o, err) == -1)
 		return -1;
 	thumb = json_object_get(o, "thumbprint");
 	prev = json_object_get(o, "previous");
 	rollout = json_object_get(o, "rollout");
+	id = json_object_get(o, "id");
+	agents = json_object_get(o, "agents");
 	if (json_is_null(rollout))
 		rollout = NULL;
+	if ((id != NULL && !schema_is_id(json_string_value(id))) ||
+	    (agents != NULL && !json_is_boolean(agents))) {
+		cf_errorf(err, CF_E_PARSE,
+		    "%s: \"id\" is 32 lower-case hex digits and \"agents\" "
+		    "true or false, when present",
+		    key);
+		goto out;
+	}
 	if ((thumb != NULL && !json_is_null(thumb) &&
-		!is_thumb(json_string_value(thumb))) ||
+		!schema_is_thumb(json_string_value(thumb))) ||
 	    (prev != NULL && !json_is_null(prev) &&
-		!is_thumb(json_string_value(prev)))) {
+		!schema_is_thumb(json_string_value(prev)))) {
 		cf_errorf(err, CF_E_PARSE,
 		    "%s: \"thumbprint\" and \"previous\" are thumbprints (40 "
 		    "upper-case hex digits) or null",
@@ -535,6 +639,9 @@ schema_desired_parse(const char *key, const void *value, size_t len,
 	if (json_is_string(prev))
 		memcpy(
 		    out->previous, json_string_value(prev), CF_THUMB_LEN + 1);
+	if (id != NULL)
+		memcpy(out->id, json_string_value(id), sizeof(out->id));
+	out->agents = json_is_true(agents);
 	rc = 0;
 out:
 	json_decref(o);

@@ -16,6 +16,8 @@
 #define FP                                                                     \
 	"SHA256:"                                                              \
 	"00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF"
+#define ID "0123456789abcdef0123456789abcdef"
+#define PEM "-----BEGIN CERTIFICATE-----\nMIIBAA==\n-----END CERTIFICATE-----\n"
 
 static int
 parses(const char *prefix, const char *key, struct schema_key *k)
@@ -43,9 +45,9 @@ test_keys(void)
 	CHECK_STR(key, "/certfleet/ns/mail.example.com/desired", "desired key");
 	free(key);
 	key = schema_key(
-	    "/certfleet", SCHEMA_NS_STATUS, "mail.example.com", "ex2", &err);
+	    "/certfleet", SCHEMA_STATUS, "mail.example.com", "ex2", &err);
 	CHECK_STR(
-	    key, "/certfleet/ns/mail.example.com/status/ex2", "status key");
+	    key, "/certfleet/agents/ex2/status/mail.example.com", "status key");
 	free(key);
 
 	CHECK(
@@ -89,21 +91,20 @@ test_keys(void)
 	    "spec key parsed");
 	CHECK(
 	    parses("/certfleet", "/certfleet/ns/m.example/material/ex3", &k) &&
-		k.kind == SCHEMA_NS_MATERIAL && strcmp(k.name, "ex3") == 0 &&
-		strcmp(k.ns, "m.example") == 0,
-	    "material key parsed");
-	CHECK(parses("/certfleet", "/certfleet/ns/m.example/coordinator", &k) &&
-		  k.kind == SCHEMA_NS_COORDINATOR,
-	    "coordinator key parsed");
+		k.kind == SCHEMA_UNKNOWN && k.ns[0] == '\0',
+	    "an old namespace leaf is unknown, not an error");
 	CHECK(parses("/certfleet", "/certfleet/later/x", &k) &&
 		  k.kind == SCHEMA_UNKNOWN,
 	    "a key of no known shape is unknown, not an error");
 	CHECK(!parses("/certfleet", "/certfleet/agents/../x", &k),
 	    "an agent key with .. refused");
-	CHECK(schema_key_parse(
-		  "/certfleet", "/certfleet/agents/a/b", 21, &k, &err) == -1 &&
-		  strstr(err.msg, "/certfleet/agents/a/b") != NULL,
-	    "an agent key with a / refused, naming the key");
+	CHECK(parses("/certfleet", "/certfleet/agents/a/b", &k) &&
+		  k.kind == SCHEMA_UNKNOWN && k.name[0] == '\0',
+	    "an agent's leaf of no known shape is unknown");
+	CHECK(schema_key_parse("/certfleet", "/certfleet/agents/a b/live", 26,
+		  &k, &err) == -1 &&
+		  strstr(err.msg, "/certfleet/agents/a b/live") != NULL,
+	    "an agent key with a bad name refused, naming the key");
 	CHECK(!parses("/certfleet", "/certfleetx/agents/ex1", &k),
 	    "a key beside the prefix is not under it");
 	CHECK(!parses("/certfleet", "/other/agents/ex1", &k),
@@ -256,7 +257,316 @@ test_desired(void)
 	CHECK(schema_desired_parse("K", bad, strlen(bad), &d, &err) == -1 &&
 		  strstr(err.msg, "rollout") != NULL && d.rollout == NULL,
 	    "a rollout state that does not parse refused");
+	v = schema_desired_value_agents(T_NEW, rollout, ID);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == 0 &&
+		  strcmp(d.id, ID) == 0 && d.agents == 1 &&
+		  strcmp(d.thumbprint, T_NEW) == 0,
+	    "desired of the agents round trip, id and agents kept");
+	schema_desired_clear(&d);
+	free(v);
+	v = schema_desired_value(T_NEW, rollout);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == 0 &&
+		  d.id[0] == '\0' && d.agents == 0,
+	    "desired of the CLI: no id, not the agents'");
+	schema_desired_clear(&d);
+	free(v);
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"id\":\"0123456789ABCDEF"
+	      "0123456789ABCDEF\"}";
+	CHECK(schema_desired_parse("/k/d", bad, strlen(bad), &d, &err) == -1 &&
+		  strstr(err.msg, "/k/d: ") == err.msg,
+	    "an id in upper case refused, naming the key");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"id\":\"0123\"}";
+	CHECK(schema_desired_parse("K", bad, strlen(bad), &d, &err) == -1,
+	    "a short id refused");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"agents\":\"yes\"}";
+	CHECK(schema_desired_parse("K", bad, strlen(bad), &d, &err) == -1,
+	    "agents that is not a boolean refused");
 	json_decref(rollout);
+}
+
+/* Each key an agent writes, built and read back as its kind. */
+static void
+test_agent_keys(void)
+{
+	static const struct {
+		enum schema_kind kind;
+		const char *ns, *key;
+	} cases[] = {
+	    {SCHEMA_AGENT_LIVE, NULL, "/certfleet/agents/ex1/live"},
+	    {SCHEMA_AGENT_IDENTITY, NULL, "/certfleet/agents/ex1/identity"},
+	    {SCHEMA_STATUS, "m.example",
+		"/certfleet/agents/ex1/status/m.example"},
+	    {SCHEMA_ELECT, "m.example", "/certfleet/elect/ex1/m.example"},
+	    {SCHEMA_PROGRESS, "m.example", "/certfleet/progress/ex1/m.example"},
+	    {SCHEMA_SEALED, "m.example", "/certfleet/sealed/ex1/m.example"},
+	};
+	struct cf_error err;
+	struct schema_key k;
+	char *key, *from, *to, name[96];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		key = schema_key(
+		    "/certfleet", cases[i].kind, cases[i].ns, "ex1", &err);
+		snprintf(name, sizeof(name), "key %zu built", i);
+		CHECK_STR(key, cases[i].key, name);
+		free(key);
+		snprintf(name, sizeof(name), "key %zu parsed", i);
+		CHECK(
+		    parses("/certfleet", cases[i].key, &k) &&
+			k.kind == cases[i].kind && strcmp(k.name, "ex1") == 0 &&
+			strcmp(k.ns, cases[i].ns != NULL ? cases[i].ns : "") ==
+			    0,
+		    name);
+		snprintf(name, sizeof(name), "key %zu without a name", i);
+		CHECK(schema_key("/certfleet", cases[i].kind, cases[i].ns, "..",
+			  &err) == NULL,
+		    name);
+	}
+	CHECK(schema_key(
+		  "/certfleet", SCHEMA_ELECT, "A.example", "ex1", &err) == NULL,
+	    "an elect key for a namespace in upper case refused");
+	CHECK(schema_kind_agent_written(SCHEMA_AGENT_LIVE) &&
+		  schema_kind_agent_written(SCHEMA_AGENT_IDENTITY) &&
+		  schema_kind_agent_written(SCHEMA_STATUS) &&
+		  schema_kind_agent_written(SCHEMA_ELECT) &&
+		  schema_kind_agent_written(SCHEMA_PROGRESS),
+	    "live, identity, status, elect and progress are the agents'");
+	CHECK(!schema_kind_agent_written(SCHEMA_AGENT) &&
+		  !schema_kind_agent_written(SCHEMA_SEALED) &&
+		  !schema_kind_agent_written(SCHEMA_NS_DESIRED) &&
+		  !schema_kind_agent_written(SCHEMA_UNKNOWN),
+	    "pins, sealed material and desired are the CLI's");
+
+	CHECK(!parses("/certfleet", "/certfleet/elect/ex1/Bad.Example", &k),
+	    "an elect key with a bad namespace refused");
+	CHECK(!parses("/certfleet", "/certfleet/progress/../m.example", &k),
+	    "a progress key with a bad name refused");
+	CHECK(!parses("/certfleet", "/certfleet/sealed/ex1/m.example/x", &k),
+	    "a sealed key with a '/' in the namespace refused");
+	CHECK(!parses("/certfleet", "/certfleet/agents/ex1/status/a*b", &k),
+	    "a status key with a bad namespace refused");
+	CHECK(!parses("/certfleet", "/certfleet/agents/ex1/status/", &k),
+	    "a status key without a namespace refused");
+	CHECK(parses("/certfleet", "/certfleet/elect/ex1", &k) &&
+		  k.kind == SCHEMA_UNKNOWN,
+	    "an elect key without a namespace is unknown");
+	CHECK(parses("/certfleet", "/certfleet/agents/ex1/later", &k) &&
+		  k.kind == SCHEMA_UNKNOWN,
+	    "an agent's later leaf is unknown");
+
+	schema_agent_range("/certfleet", &from, &to);
+	CHECK_STR(from, "/certfleet/agents/", "the agents' range starts");
+	CHECK_STR(to, "/certfleet/sealed/", "the agents' range ends");
+	CHECK(strcmp(from, "/certfleet/elect/x") < 0 &&
+		  strcmp("/certfleet/progress/x", to) < 0 &&
+		  strcmp("/certfleet/ns/m.example/desired", to) < 0 &&
+		  strcmp("/certfleet/sealed/x/m.example", to) >= 0,
+	    "the range holds elect, ns and progress, not sealed");
+	free(from);
+	free(to);
+}
+
+static void
+test_live_identity(void)
+{
+	struct schema_live in = {"10.0.0.5:8443", 1700000000, "0.13"}, out;
+	struct cf_error err;
+	char *v = schema_live_value(&in), *pem = NULL;
+	const char *bad;
+
+	CHECK(schema_live_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  strcmp(out.address, in.address) == 0 &&
+		  out.started == in.started && strcmp(out.version, "0.13") == 0,
+	    "live round trip");
+	schema_live_clear(&out);
+	free(v);
+	bad = "{\"address\":\"h:1\",\"started\":-1,\"version\":\"1\"}";
+	CHECK(
+	    schema_live_parse("/k/live", bad, strlen(bad), &out, &err) == -1 &&
+		strstr(err.msg, "/k/live: ") == err.msg && out.address == NULL,
+	    "live with a negative start refused, naming the key");
+	bad = "{\"address\":\"\",\"started\":1,\"version\":\"1\"}";
+	CHECK(schema_live_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "live without an address refused");
+
+	v = schema_identity_value(PEM);
+	CHECK(schema_identity_parse("K", v, strlen(v), &pem, &err) == 0 &&
+		  pem != NULL && strcmp(pem, PEM) == 0,
+	    "identity round trip");
+	free(pem);
+	free(v);
+	v = schema_identity_value(PEM PEM);
+	CHECK(schema_identity_parse("/k/identity", v, strlen(v), &pem, &err) ==
+		      -1 &&
+		  pem == NULL && strstr(err.msg, "/k/identity: ") == err.msg,
+	    "identity with two certificates refused");
+	free(v);
+	v = schema_identity_value("-----BEGIN PRIVATE KEY-----\nAA\n"
+				  "-----END PRIVATE KEY-----\n");
+	CHECK(schema_identity_parse("K", v, strlen(v), &pem, &err) == -1,
+	    "identity that is a key, not a certificate, refused");
+	free(v);
+}
+
+static void
+test_status(void)
+{
+	struct schema_svc svc[] = {{"https", T_NEW}, {"smtp", ""}};
+	struct schema_svc before[] = {{"https", T_OLD}, {"smtp", ""}};
+	struct schema_status in = {.desired_rev = 42,
+	    .rollout = ID,
+	    .target = T_NEW,
+	    .state = SCHEMA_ST_CONVERGED,
+	    .at = 99,
+	    .services = svc,
+	    .nservices = 2,
+	    .before = before,
+	    .nbefore = 2};
+	struct schema_status out;
+	struct cf_error err;
+	char *v = schema_status_value(&in);
+	const char *bad;
+
+	CHECK(schema_status_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  out.desired_rev == 42 && strcmp(out.rollout, ID) == 0 &&
+		  strcmp(out.target, T_NEW) == 0 && !out.to_before &&
+		  out.state == SCHEMA_ST_CONVERGED && out.at == 99 &&
+		  out.nservices == 2 &&
+		  strcmp(out.services[0].thumb, T_NEW) == 0 &&
+		  out.services[1].thumb[0] == '\0' && out.nbefore == 2 &&
+		  strcmp(out.before[0].thumb, T_OLD) == 0 &&
+		  strcmp(out.before[1].service, "smtp") == 0 &&
+		  out.step == NULL && out.error == NULL,
+	    "status round trip");
+	schema_status_clear(&out);
+	free(v);
+	in.state = SCHEMA_ST_FAILED;
+	in.target[0] = '\0';
+	in.to_before = 1;
+	in.step = "deploy";
+	in.error = "no space left";
+	in.nbefore = 0;
+	v = schema_status_value(&in);
+	CHECK(schema_status_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  out.state == SCHEMA_ST_FAILED && out.to_before &&
+		  out.target[0] == '\0' && strcmp(out.step, "deploy") == 0 &&
+		  strcmp(out.error, "no space left") == 0 && out.nbefore == 0,
+	    "failed status back to before round trip");
+	schema_status_clear(&out);
+	free(v);
+	CHECK_STR(schema_status_state_name(SCHEMA_ST_WORKING), "working",
+	    "state name");
+
+	bad = "{\"desired_rev\":1,\"at\":1,\"state\":\"failed\"}";
+	CHECK(schema_status_parse("/k/s", bad, strlen(bad), &out, &err) == -1 &&
+		  strstr(err.msg, "/k/s: ") == err.msg,
+	    "a failed status without an error refused, naming the key");
+	bad = "{\"desired_rev\":1,\"at\":1,\"state\":\"odd\"}";
+	CHECK(schema_status_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "an unknown state refused");
+	bad = "{\"desired_rev\":1,\"at\":1,\"state\":\"working\","
+	      "\"rollout\":\"ABC\"}";
+	CHECK(schema_status_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "a rollout id that is not 32 lower-case hex refused");
+	bad = "{\"desired_rev\":1,\"at\":1,\"state\":\"working\","
+	      "\"services\":[{\"service\":\"a/b\",\"thumbprint\":null}]}";
+	CHECK(schema_status_parse("K", bad, strlen(bad), &out, &err) == -1 &&
+		  out.services == NULL,
+	    "a service that is not a name refused, nothing kept");
+	bad = "{\"desired_rev\":1,\"at\":1,\"state\":\"converged\","
+	      "\"to_before\":true,\"target\":\"" T_NEW "\"}";
+	CHECK(schema_status_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "a target beside to_before refused");
+	bad = "{\"desired_rev\":-3,\"at\":1,\"state\":\"working\"}";
+	CHECK(schema_status_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "a negative desired_rev refused");
+}
+
+static void
+test_progress(void)
+{
+	char *pending[] = {"ex4", "ex5"};
+	struct schema_progress in = {.desired_rev = 7,
+	    .rollout = ID,
+	    .wave = 2,
+	    .phase = SCHEMA_PH_REVERTING,
+	    .since = 1000,
+	    .member = "ex3",
+	    .step = "handshake",
+	    .error = "wrong certificate served",
+	    .pending = pending,
+	    .npending = 2};
+	struct schema_progress out;
+	struct cf_error err;
+	char *v = schema_progress_value(&in);
+	const char *bad;
+
+	CHECK(schema_progress_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  out.desired_rev == 7 && strcmp(out.rollout, ID) == 0 &&
+		  out.wave == 2 && out.phase == SCHEMA_PH_REVERTING &&
+		  out.since == 1000 && strcmp(out.member, "ex3") == 0 &&
+		  strcmp(out.step, "handshake") == 0 &&
+		  strcmp(out.error, "wrong certificate served") == 0 &&
+		  out.npending == 2 && strcmp(out.pending[1], "ex5") == 0,
+	    "progress round trip");
+	schema_progress_clear(&out);
+	free(v);
+	CHECK_STR(schema_phase_name(SCHEMA_PH_SOAK), "soak", "phase name");
+
+	bad = "{\"desired_rev\":1,\"since\":1,\"wave\":0,"
+	      "\"phase\":\"moving\"}";
+	CHECK(
+	    schema_progress_parse("/k/p", bad, strlen(bad), &out, &err) == -1 &&
+		strstr(err.msg, "/k/p: ") == err.msg,
+	    "wave 0 refused, naming the key");
+	bad = "{\"desired_rev\":1,\"since\":1,\"wave\":1,"
+	      "\"phase\":\"later\"}";
+	CHECK(schema_progress_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "an unknown phase refused");
+	bad = "{\"desired_rev\":1,\"since\":1,\"wave\":1,"
+	      "\"phase\":\"moving\",\"pending\":[\"ok\",\"../x\"]}";
+	CHECK(schema_progress_parse("K", bad, strlen(bad), &out, &err) == -1 &&
+		  out.pending == NULL,
+	    "a pending member that is not a name refused, nothing kept");
+	bad = "{\"desired_rev\":1,\"since\":1,\"wave\":1,"
+	      "\"phase\":\"moving\",\"member\":\"a/b\"}";
+	CHECK(schema_progress_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "a failed member that is not a name refused");
+}
+
+static void
+test_sealed(void)
+{
+	unsigned char blob[] = {0, 1, 2, 250, 251, 252, 'x'};
+	struct schema_sealed in = {T_NEW, ID, {blob, sizeof(blob)}}, out;
+	struct cf_error err;
+	char *v = schema_sealed_value(&in);
+	const char *bad;
+
+	CHECK(schema_sealed_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  strcmp(out.thumbprint, T_NEW) == 0 &&
+		  strcmp(out.rollout, ID) == 0 &&
+		  out.blob.len == sizeof(blob) &&
+		  memcmp(out.blob.data, blob, sizeof(blob)) == 0,
+	    "sealed round trip, binary blob");
+	schema_sealed_clear(&out);
+	CHECK(out.blob.data == NULL, "sealed cleared");
+	free(v);
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
+	      "\"sealed\":\"!!not base64!!\"}";
+	CHECK(schema_sealed_parse("/k/sealed", bad, strlen(bad), &out, &err) ==
+		      -1 &&
+		  strstr(err.msg, "/k/sealed: ") == err.msg &&
+		  out.blob.data == NULL,
+	    "sealed that is not Base64 refused, naming the key");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"sealed\":\"AAAA\"}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "sealed without a rollout id refused");
+	bad = "{\"thumbprint\":\"abc\",\"rollout\":\"" ID "\","
+	      "\"sealed\":\"AAAA\"}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "sealed with a short thumbprint refused");
 }
 
 int
@@ -273,5 +583,15 @@ main(int argc, char **argv)
 		test_spec();
 	if (check_test("desired"))
 		test_desired();
+	if (check_test("agent-keys"))
+		test_agent_keys();
+	if (check_test("live-identity"))
+		test_live_identity();
+	if (check_test("status"))
+		test_status();
+	if (check_test("progress"))
+		test_progress();
+	if (check_test("sealed"))
+		test_sealed();
 	return check_done();
 }
