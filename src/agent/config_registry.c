@@ -301,6 +301,15 @@ config_registry_free(struct agent_registry *r)
 	free(r);
 }
 
+void
+config_registry_swap(struct agent_config *a, struct agent_config *b)
+{
+	struct agent_registry *t = a->registry;
+
+	a->registry = b->registry;
+	b->registry = t;
+}
+
 const char *
 agent_registry_name(const struct agent_config *c)
 {

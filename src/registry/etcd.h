@@ -151,6 +151,10 @@ enum etcd_range_flag {
  * limit 0: no limit. */
 struct etcd_req *etcd_req_range(const void *key, size_t key_len, int flags,
     int64_t revision, int64_t limit);
+/* Range over the keys from key up to end, end excluded (the range an
+ * agent may read: schema_agent_range). */
+struct etcd_req *etcd_req_range_end(const void *key, size_t key_len,
+    const void *end, size_t end_len, int64_t revision, int64_t limit);
 /* Put; lease 0: none; prev_kv asks for the value it replaced. */
 struct etcd_req *etcd_req_put(const void *key, size_t key_len,
     const void *value, size_t value_len, int64_t lease, int prev_kv);
@@ -226,6 +230,10 @@ typedef void (*etcd_watch_fn)(const struct etcd_watch_msg *msg, void *arg);
 struct etcd_watch *etcd_watch_new(struct etcd *e, const void *prefix,
     size_t prefix_len, int64_t start_revision, etcd_watch_fn fn, void *arg,
     struct cf_error *err);
+/* The same over the keys from key up to end, end excluded. */
+struct etcd_watch *etcd_watch_range_new(struct etcd *e, const void *key,
+    size_t key_len, const void *end, size_t end_len, int64_t start_revision,
+    etcd_watch_fn fn, void *arg, struct cf_error *err);
 /* Stops the stream; no callback after this.  NULL-safe. */
 void etcd_watch_free(struct etcd_watch *w);
 /* The revision the watch would resume from now. */

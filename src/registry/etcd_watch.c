@@ -22,6 +22,8 @@ struct etcd_watch {
 	struct etcd *e;
 	unsigned char *prefix;
 	size_t prefix_len;
+	unsigned char *end; /* the range's end; NULL: the prefix's */
+	size_t end_len;
 	int64_t next_rev; /* where a new stream starts; 0: from now */
 	etcd_watch_fn fn;
 	void *arg;
@@ -98,6 +100,7 @@ real_free(struct etcd_watch *w)
 	evbuffer_free(w->line);
 	json_decref(w->queue);
 	free(w->prefix);
+	free(w->end);
 	free(w);
 }
 
@@ -434,9 +437,13 @@ dial(struct etcd_watch *w)
 		return;
 	}
 	etcd_json_b64(create, "key", w->prefix, w->prefix_len);
-	end = etcd_prefix_end(w->prefix, w->prefix_len, &end_len);
-	etcd_json_b64(create, "range_end", end, end_len);
-	free(end);
+	if (w->end != NULL)
+		etcd_json_b64(create, "range_end", w->end, w->end_len);
+	else {
+		end = etcd_prefix_end(w->prefix, w->prefix_len, &end_len);
+		etcd_json_b64(create, "range_end", end, end_len);
+		free(end);
+	}
 	if (w->next_rev > 0)
 		etcd_json_i64(create, "start_revision", w->next_rev);
 	json_object_set_new(create, "progress_notify", json_true());
@@ -464,13 +471,13 @@ dial(struct etcd_watch *w)
 	evtimer_add(w->timer, &tv); /* until "created" */
 }
 
-struct etcd_watch *
-etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
-    int64_t start_revision, etcd_watch_fn fn, void *arg, struct cf_error *err)
+/* A watch of prefix, linked into e's, not dialled yet. */
+static struct etcd_watch *
+watch_alloc(struct etcd *e, const void *prefix, size_t prefix_len,
+    int64_t start_revision, etcd_watch_fn fn, void *arg)
 {
 	struct etcd_watch *w = xcalloc(1, sizeof(*w));
 
-	(void)err;
 	w->e = e;
 	w->prefix = xmalloc(prefix_len + 1);
 	memcpy(w->prefix, prefix, prefix_len);
@@ -489,6 +496,34 @@ etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
 	if (e->watches != NULL)
 		e->watches->prev = w;
 	e->watches = w;
+	return w;
+}
+
+struct etcd_watch *
+etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
+    int64_t start_revision, etcd_watch_fn fn, void *arg, struct cf_error *err)
+{
+	struct etcd_watch *w =
+	    watch_alloc(e, prefix, prefix_len, start_revision, fn, arg);
+
+	(void)err;
+	dial(w);
+	return w;
+}
+
+struct etcd_watch *
+etcd_watch_range_new(struct etcd *e, const void *key, size_t key_len,
+    const void *end, size_t end_len, int64_t start_revision, etcd_watch_fn fn,
+    void *arg, struct cf_error *err)
+{
+	struct etcd_watch *w;
+
+	/* The end is set before the first dial, which sends it. */
+	w = watch_alloc(e, key, key_len, start_revision, fn, arg);
+	w->end = xmalloc(end_len + 1);
+	memcpy(w->end, end, end_len);
+	w->end_len = end_len;
+	(void)err;
 	dial(w);
 	return w;
 }
