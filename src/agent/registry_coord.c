@@ -364,7 +364,8 @@ out:
 struct coord_arg {
 	struct registry *r;
 	char ns[SCHEMA_NS_MAX + 1];
-	char *line; /* what it wrote, for the log */
+	char *line;        /* what it wrote, for the log */
+	char *key, *value; /* the progress written */
 };
 
 static void
@@ -382,10 +383,17 @@ coord_done(
 		    "%s: coordinator: the desired state or its candidacy "
 		    "changed under it; reading again",
 		    a->ns);
-	else
+	else {
+		/* The watch brings it too; cached now so that the next
+		 * decision starts from it, not from the one before. */
+		reg_cache_put(
+		    r, a->key, a->value, strlen(a->value), 0, reply->revision);
 		reg_log(r, "%s: coordinator: %s (revision %lld)", a->ns,
 		    a->line, (long long)reply->revision);
+	}
 	free(a->line);
+	free(a->key);
+	free(a->value);
 	free(a);
 	reg_poke(r);
 }
@@ -414,11 +422,11 @@ coord_write(struct registry *r, struct ns_view *v, int64_t elect_rev,
 	    v->d.r.nwaves, schema_phase_name(p->phase), p->member ? " (" : "",
 	    p->member ? p->member : "", p->member ? " failed" : "",
 	    p->member ? ")" : "");
+	a->key = pkey;
+	a->value = val;
 	reg_ns_get(r, v->ns)->coord_busy = 1;
 	etcd_call(r->etcd, txn, coord_done, a, NULL);
 	free(ekey);
-	free(pkey);
-	free(val);
 }
 
 /* The create revision of this agent's candidacy when it is the oldest
@@ -459,8 +467,13 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 	size_t i;
 
 	n->wake_at = 0;
-	if (!v->d.agents || n->coord_busy ||
-	    (elect_rev = coordinates(r, v->ns)) == 0)
+	elect_rev = coordinates(r, v->ns);
+	if ((elect_rev != 0) != n->coordinating)
+		reg_log(r, "%s: %s", v->ns,
+		    elect_rev != 0 ? "coordinates (its candidacy is the oldest)"
+				   : "no longer coordinates");
+	n->coordinating = elect_rev != 0;
+	if (!v->d.agents || n->coord_busy || elect_rev == 0)
 		return;
 	m = xcalloc(v->d.r.n + 1, sizeof(*m));
 	st = xcalloc(v->d.r.n + 1, sizeof(*st));

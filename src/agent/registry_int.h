@@ -28,8 +28,9 @@ struct reg_kv {
 /* What the registry keeps per namespace between decisions. */
 struct reg_ns {
 	char name[SCHEMA_NS_MAX + 1];
-	int elect_busy; /* a candidacy put is in flight */
-	int coord_busy; /* a progress txn is in flight */
+	int elect_busy;   /* a candidacy put is in flight */
+	int coord_busy;   /* a progress txn is in flight */
+	int coordinating; /* its candidacy was the oldest last time */
 	long long wake_at;
 };
 
