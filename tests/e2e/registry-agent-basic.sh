@@ -290,11 +290,16 @@ desired() { # THUMB ID [ROLLOUT_JSON]
 	jq -nc --arg t "$1" --arg id "$2" --argjson r "${3:-null}" \
 		'{thumbprint: $t, id: $id, agents: true} + (if $r then {rollout: $r} else {} end)'
 }
-ROLL=$(jq -nc --arg t "$NEW" --arg old "$OLD" '{state: "running", certificate: $t,
-	previous: $old, from: "ex1", waves: ["1", "100%"], soak: 0, wave: 1, nwaves: 2,
-	started: 1, updated: 1, members: [{name: "ex1", wave: 1, state: "waiting"},
-	{name: "ex2", wave: 2, state: "waiting"}]}')
-check "desired: NEW, a two-wave rollout" cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW" "$ID1" "$ROLL")"
+# rollout THUMB PREVIOUS SOAK - the rollout's JSON: ex1 in wave 1, ex2 in 2.
+rollout() {
+	jq -nc --arg t "$1" --arg old "$2" --argjson soak "$3" '{state: "running",
+	certificate: $t, previous: $old, from: "ex1", waves: ["1", "100%"],
+	soak: $soak, wave: 1, nwaves: 2, started: 1, updated: 1,
+	members: [{name: "ex1", wave: 1, state: "waiting"},
+	{name: "ex2", wave: 2, state: "waiting"}]}'
+}
+check "desired: NEW, a two-wave rollout, soak 1 s" \
+	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW" "$ID1" "$(rollout "$NEW" "$OLD" 1)")"
 
 if wait_until 30 serves ex1 "$NEW"; then
 	pass "wave 1: ex1's nginx serves NEW"
@@ -316,9 +321,10 @@ else
 fi
 expect_eq "progress: wave 2 of the desired revision, ex2 pending" \
 	"$(field "/certfleet/progress/ex1/$NS" '"\(.wave) \(.pending | join(","))"')" "2 ex2"
-if grep -q "registry: $NS: coordinator: wave 1 of 2 moving" "$T/ex1.log" &&
+if [ "$(grep -c "registry: $NS: coordinator: wave 1 of 2 moving" "$T/ex1.log")" = 1 ] &&
+	grep -q "registry: $NS: coordinator: wave 1 of 2 soak" "$T/ex1.log" &&
 	grep -q "registry: $NS: coordinator: wave 2 of 2" "$T/ex1.log"; then
-	pass "ex1's log: each coordinator write"
+	pass "ex1's log: each coordinator write once: moving, soak (timer), wave 2"
 else
 	fail "ex1's log: each coordinator write" "not found"
 	show "$T/ex1.log"
@@ -381,6 +387,43 @@ fi
 expect_eq "the status names the step and the desired certificate" \
 	"$(field "/certfleet/agents/ex2/status/$NS" '"\(.step) \(.target)"')" "import $NEW2"
 expect_eq "ex2's nginx still serves NEW" "$(served ex2)" "$NEW"
+
+# --- a member that fails its wave: the wave is put back -------------------
+# ex1 comes back and stands again (after ex2 now: ex2 coordinates); a
+# rollout of NEW2 whose wave 2 is ex2, with the copy ex2 cannot open:
+# ex2 fails at import, the coordinator reverts wave 2 (ex2 put back on
+# what https had: NEW) and stops.
+agent_start ex1 || e2e_done
+conv_on() { [ "$(field "/certfleet/agents/$1/status/$NS" '"\(.state) \(.target)"')" = "converged $2" ]; }
+wait_until 30 conv_on ex1 "$NEW2"
+expect_eq "ex1, back, converges on NEW2 (desired without a rollout)" \
+	"$(field "/certfleet/agents/ex1/status/$NS" '"\(.state) \(.target)"') $(served ex1)" \
+	"converged $NEW2 $NEW2"
+ID3=$(openssl rand -hex 16)
+check "desired: NEW2, a two-wave rollout" \
+	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW2" "$ID3" "$(rollout "$NEW2" "$NEW" 0)")"
+stopped() { [ "$(field "/certfleet/progress/ex2/$NS" .phase)" = stopped ]; }
+if wait_until 40 stopped; then
+	pass "ex2 (now the coordinator) stopped the rollout after reverting wave 2"
+else
+	fail "ex2 (now the coordinator) stopped the rollout after reverting wave 2" \
+		"progress: $(getv "/certfleet/progress/ex2/$NS")"
+	show "$T/ex2.log"
+fi
+expect_eq "progress: wave 2, ex2 failed at import" \
+	"$(field "/certfleet/progress/ex2/$NS" '"\(.wave) \(.member) \(.step)"')" "2 ex2 import"
+expect_eq "ex2's status: converged on what it had before (to_before)" \
+	"$(field "/certfleet/agents/ex2/status/$NS" '"\(.state) \(.to_before) \(.rollout)"')" \
+	"converged true $ID3"
+expect_eq "ex2's nginx serves NEW, ex1's NEW2 (wave 1 stays moved)" \
+	"$(served ex2) $(served ex1)" "$NEW $NEW2"
+if grep -q "registry: $NS: coordinator: wave 2 of 2 reverting (ex2 failed)" "$T/ex2.log" &&
+	grep -q "registry: $NS: putting back what the services had" "$T/ex2.log"; then
+	pass "ex2's log: the revert, as coordinator and as member"
+else
+	fail "ex2's log: the revert, as coordinator and as member" "not found"
+	show "$T/ex2.log"
+fi
 
 # --- a wrong password -----------------------------------------------------------------
 agent_stop ex3
