@@ -25,6 +25,7 @@
 #
 #   CERTFLEET=$PWD/build/certfleet bash tests/e2e/registry-agent-basic.sh
 # shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2317 # the conditions are run by wait_until
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=lib.sh
 . "$HERE/lib.sh"
@@ -46,6 +47,7 @@ cleanup() {
 	rm -rf "$T" "$SOCKDIR"
 }
 # agents_cleanup without its rm: etcd's data is in $T until it stops.
+# shellcheck disable=SC2317 # run by the EXIT trap
 agents_cleanup_keep() {
 	local n pid
 	for n in "${!APID[@]}"; do
@@ -311,7 +313,7 @@ wait_until 10 st_is ex1 converged
 expect_eq "ex1's status: converged on NEW for the rollout" \
 	"$(field "/certfleet/agents/ex1/status/$NS" '"\(.state) \(.target) \(.rollout)"')" \
 	"converged $NEW $ID1"
-done_progress() { [ "$(field "/certfleet/progress/ex1/$NS" .phase)" = done ]; }
+done_progress() { [ "$(field "/certfleet/progress/ex1/$NS" .phase)" = "done" ]; }
 if wait_until 20 done_progress; then
 	pass "the coordinator (ex1) moved the rollout to done"
 else
