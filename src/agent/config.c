@@ -333,6 +333,8 @@ config_parse(FILE *f, const char *path, int strict, struct cf_error *err)
 		cf_errorf(err, CF_E_USAGE, "%s: %s", p.file, e.msg);
 	else if (!p.failed && p.in_registry && !config_registry_finish(&p))
 		; /* err set */
+	else if (!p.failed && !config_registry_check_name(&p))
+		; /* err set */
 	else if (!p.failed) {
 		p.c->file = xstrdup(p.file);
 		goto out;

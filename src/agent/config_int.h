@@ -53,6 +53,10 @@ int config_registry_key(struct parse *p, const char *key, const char *value);
  * endpoints, ca; cert with key; user with password_file), and with
  * p->strict its files.  1, or 0 after config_bad. */
 int config_registry_finish(struct parse *p);
+/* Once the file is read: the name the agent has in the registry (the
+ * [agent] name unless [registry] gives one) is a fleet name.  1, or 0
+ * after config_bad naming the [registry] header. */
+int config_registry_check_name(struct parse *p);
 /* The [registry] section's fields, freed; NULL-safe. */
 void config_registry_free(struct agent_registry *r);
 

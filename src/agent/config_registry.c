@@ -281,6 +281,21 @@ config_registry_finish(struct parse *p)
 	return ok;
 }
 
+int
+config_registry_check_name(struct parse *p)
+{
+	struct cf_error e;
+
+	if (p->c->registry == NULL || p->c->registry->name != NULL ||
+	    schema_name_check(p->c->name, &e) == 0)
+		return 1;
+	p->first = p->registry_line;
+	return config_bad(p,
+	    "[registry]: the agent's name %s is not a fleet name (%s); set "
+	    "[registry] name",
+	    p->c->name, e.msg);
+}
+
 void
 config_registry_free(struct agent_registry *r)
 {
