@@ -118,6 +118,14 @@ $(B)/obj/tests/unit/test_lifetime.o: ALL_CFLAGS += -Isrc/cli
 $(B)/tests/test_lifetime: UNIT_AUX += $(B)/obj/src/cli/lifetime.o
 $(B)/tests/test_lifetime: $(B)/obj/src/cli/lifetime.o
 
+# test_agent_registry_config reads the agent's [registry] section.
+AGENT_CONFIG_OBJ := $(B)/obj/src/agent/config.o $(B)/obj/src/agent/config_keys.o \
+    $(B)/obj/src/agent/config_trust.o $(B)/obj/src/agent/config_registry.o \
+    $(B)/obj/src/agent/listen.o $(B)/libcertfleet_registry.a
+$(B)/obj/tests/unit/test_agent_registry_config.o: ALL_CFLAGS += -Isrc/agent -Isrc/registry
+$(B)/tests/test_agent_registry_config: UNIT_AUX += $(AGENT_CONFIG_OBJ)
+$(B)/tests/test_agent_registry_config: $(AGENT_CONFIG_OBJ)
+
 # test_api also checks the agent's route table (src/agent/routes.c).
 $(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o
 $(B)/tests/test_api: $(B)/obj/src/agent/routes.o
