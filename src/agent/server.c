@@ -428,6 +428,7 @@ server_free(struct server *srv)
 	refusals_free(srv); /* its last records, before the pool stops */
 	pool_free(srv->pool);
 	storeproc_stop(srv->store, SERVER_DRAIN_TIMEOUT * 1000LL);
+	srv->store = NULL; /* on_child may still run in the loop below */
 	if (srv->https != NULL)
 		evhttp_free(srv->https);
 	if (srv->local != NULL)
