@@ -9,9 +9,10 @@
  * watch from the list's revision + 1.  Any failure on the way, a lease
  * that expired or a watch that ended starts it again after a backoff (1
  * s doubling to 30 s); the failure is logged once per outage, and the
- * way back in once.  A compacted watch re-lists at once, keeping the
- * lease.  The agent's API never waits on any of it: this is a thread of
- * its own, with its own event_base and store-process channel.
+ * way back in once.  A compacted watch re-lists at once, and a watch
+ * that failed after the backoff, both keeping the lease.  The agent's API never
+ * waits on any of it: this is a thread of its own, with its own event_base and
+ * store-process channel.
  */
 #include <signal.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@
 
 static void reg_connect(struct registry *r);
 static void reg_list(struct registry *r);
+static void reg_watch_failed(struct registry *r, const struct cf_error *e);
 
 void
 reg_log(const struct registry *r, const char *fmt, ...)
@@ -171,6 +173,7 @@ reg_restart(struct registry *r)
 	etcd_watch_free(r->watch);
 	r->watch = NULL;
 	evtimer_del(r->ev_keepalive);
+	evtimer_del(r->ev_relist);
 	r->up = 0;
 	r->lease = 0;
 	evtimer_add(r->ev_retry, &tv);
@@ -190,6 +193,44 @@ reg_failed(struct registry *r, const char *what, const struct cf_error *e)
 	if (evtimer_pending(r->ev_retry, NULL))
 		return; /* already restarting */
 	reg_restart(r);
+}
+
+/*
+ * The watch ended on every endpoint while the lease may live on: list
+ * and watch again after the backoff, keeping the lease (and with it the
+ * candidacies' revisions, which say who coordinates).  A keepalive or a
+ * list that fails then starts everything again.
+ */
+static void
+reg_watch_failed(struct registry *r, const struct cf_error *e)
+{
+	struct timeval tv = {r->backoff_s, 0};
+
+	if (!r->outage)
+		reg_log(r,
+		    "watch: %s; listing again (backoff up to %d s, said "
+		    "once per outage)",
+		    e->msg, REG_BACKOFF_MAX);
+	r->outage = 1;
+	etcd_watch_free(r->watch);
+	r->watch = NULL;
+	r->up = 0; /* no decisions on what may be stale */
+	if (evtimer_pending(r->ev_retry, NULL))
+		return; /* everything restarts anyway */
+	evtimer_add(r->ev_relist, &tv);
+	r->backoff_s = r->backoff_s * 2 > REG_BACKOFF_MAX ? REG_BACKOFF_MAX
+							  : r->backoff_s * 2;
+}
+
+static void
+on_relist(evutil_socket_t fd, short what, void *arg)
+{
+	struct registry *r = arg;
+
+	(void)fd;
+	(void)what;
+	if (r->lease != 0 && r->watch == NULL)
+		reg_list(r);
 }
 
 static void
@@ -339,7 +380,7 @@ on_watch(const struct etcd_watch_msg *m, void *arg)
 	size_t i;
 
 	if (m->err != NULL) {
-		reg_failed(r, "watch", m->err);
+		reg_watch_failed(r, m->err);
 		return;
 	}
 	if (m->compact_revision > 0) {
@@ -511,14 +552,15 @@ static void
 events_new(struct registry *r)
 {
 	r->ev_retry = evtimer_new(r->base, on_retry, r);
+	r->ev_relist = evtimer_new(r->base, on_relist, r);
 	r->ev_keepalive = event_new(r->base, -1, EV_PERSIST, on_keepalive, r);
 	r->ev_decide = event_new(r->base, -1, 0, on_decide, r);
 	r->ev_wake = evtimer_new(r->base, on_decide, r);
 	r->ev_job_done = event_new(r->base, -1, 0, on_job_done, r);
 	r->ev_stop = event_new(r->base, -1, 0, on_stop, r);
-	if (r->ev_retry == NULL || r->ev_keepalive == NULL ||
-	    r->ev_decide == NULL || r->ev_wake == NULL ||
-	    r->ev_job_done == NULL || r->ev_stop == NULL)
+	if (r->ev_retry == NULL || r->ev_relist == NULL ||
+	    r->ev_keepalive == NULL || r->ev_decide == NULL ||
+	    r->ev_wake == NULL || r->ev_job_done == NULL || r->ev_stop == NULL)
 		abort();
 }
 
@@ -605,6 +647,7 @@ registry_free(struct registry *r)
 	etcd_free(r->etcd);
 	if (r->ev_retry != NULL) {
 		event_free(r->ev_retry);
+		event_free(r->ev_relist);
 		event_free(r->ev_keepalive);
 		event_free(r->ev_decide);
 		event_free(r->ev_wake);

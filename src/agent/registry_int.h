@@ -71,7 +71,7 @@ struct registry {
 	int identity_ok; /* identity written (or found) since the start */
 	struct etcd_watch *watch;
 	char *range_from, *range_to;
-	struct event *ev_retry, *ev_keepalive, *ev_decide, *ev_wake,
+	struct event *ev_retry, *ev_relist, *ev_keepalive, *ev_decide, *ev_wake,
 	    *ev_job_done, *ev_stop;
 	/* The watched range [range_from, range_to), sorted by key. */
 	struct reg_kv *kv;

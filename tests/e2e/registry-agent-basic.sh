@@ -19,7 +19,11 @@
 #   - SIGTERM revokes the lease (live gone at once); after SIGKILL the
 #     live key goes within the lease's TTL;
 #   - a sealed copy made for another agent: the member's status is failed
-#     at "import", and its nginx still serves what it did;
+#     at "import", and its nginx still serves what it did; in a rollout,
+#     the coordinator (the other agent, the first one having crashed)
+#     puts that wave back and stops;
+#   - etcd killed and started again: the agent serves its API, says so
+#     once, and registers again;
 #   - a wrong password: the agent logs etcd's refusal once and serves its
 #     API all the same.
 #
@@ -426,6 +430,33 @@ else
 	fail "ex2's log: the revert, as coordinator and as member" "not found"
 	show "$T/ex2.log"
 fi
+
+# --- etcd away: the agents serve, say it once, and come back ---------------
+regs() { grep -c "registry: registered as $1 " "$T/$1.log"; }
+before=$(regs ex2)
+etcd_member_kill 1
+outage() { grep -q 'the agent serves its API as ever\|watch: .*listing again' "$T/ex2.log"; }
+if wait_until 15 outage; then
+	pass "etcd killed: ex2 says so"
+else
+	fail "etcd killed: ex2 says so" "no such line"
+	show "$T/ex2.log"
+fi
+expect_eq "... and serves its API" "$(sock ex2 http://agent/v1/whoami | jq -r .agent)" ex2
+etcd_member_start 1
+if etcd_wait_healthy 20 && wait_until 40 bash -c "[ \$(grep -c 'registry: registered as ex2 ' '$T/ex2.log') -gt $before ]"; then
+	pass "etcd back: ex2 registers again"
+else
+	fail "etcd back: ex2 registers again" "no second 'registered' line"
+	show "$T/ex2.log"
+fi
+if wait_until 10 has /certfleet/agents/ex2/live; then
+	pass "... its live key is there"
+else
+	fail "... its live key is there" "absent"
+fi
+expect_eq "the outage is said once" \
+	"$(grep -c 'the agent serves its API as ever\|watch: .*listing again' "$T/ex2.log")" 1
 
 # --- a wrong password -----------------------------------------------------------------
 agent_stop ex3
