@@ -88,27 +88,32 @@ is_member(const struct registry *r, const char *servers)
 
 /* --- Candidacy --- */
 
+/* What a candidacy's put remembers for its answer. */
+struct elect_arg {
+	struct registry *r;
+	char ns[SCHEMA_NS_MAX + 1];
+};
+
 static void
 elect_done(
     const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 {
-	struct reg_ns *n;
-	struct registry *r = *(struct registry **)arg;
-	char *ns = (char *)arg + sizeof(struct registry *), *key;
+	struct elect_arg *a = arg;
+	struct registry *r = a->r;
+	char *key;
 
-	n = reg_ns_get(r, ns);
-	n->elect_busy = 0;
+	reg_ns_get(r, a->ns)->elect_busy = 0;
 	if (err != NULL) {
 		reg_failed(r, "put candidacy", err);
 	} else if (reply->succeeded) {
-		key = schema_key(r->prefix, SCHEMA_ELECT, ns, r->me, NULL);
+		key = schema_key(r->prefix, SCHEMA_ELECT, a->ns, r->me, NULL);
 		reg_cache_put(r, key, "", 0, reply->revision, reply->revision);
-		reg_log(r, "%s: stands as coordinator (revision %lld)", ns,
+		reg_log(r, "%s: stands as coordinator (revision %lld)", a->ns,
 		    (long long)reply->revision);
 		free(key);
 		reg_poke(r);
 	}
-	free(arg);
+	free(a);
 }
 
 /* elect/<me>/<ns> under the lease, created when absent. */
@@ -116,8 +121,9 @@ static void
 stand(struct registry *r, const char *ns)
 {
 	struct reg_ns *n = reg_ns_get(r, ns);
-	char *key, *arg;
+	struct elect_arg *a;
 	struct etcd_req *txn;
+	char *key;
 
 	if (n->elect_busy || get_key(r, SCHEMA_ELECT, ns, r->me) != NULL ||
 	    r->lease == 0)
@@ -127,11 +133,11 @@ stand(struct registry *r, const char *ns)
 	etcd_txn_compare(
 	    txn, key, strlen(key), ETCD_CREATE, ETCD_EQUAL, 0, NULL, 0);
 	etcd_txn_op(txn, 1, etcd_req_put(key, strlen(key), "", 0, r->lease, 0));
-	arg = xmalloc(sizeof(r) + strlen(ns) + 1);
-	memcpy(arg, &r, sizeof(r));
-	strcpy(arg + sizeof(r), ns);
+	a = xcalloc(1, sizeof(*a));
+	a->r = r;
+	snprintf(a->ns, sizeof(a->ns), "%s", ns);
 	n->elect_busy = 1;
-	etcd_call(r->etcd, txn, elect_done, arg, NULL);
+	etcd_call(r->etcd, txn, elect_done, a, NULL);
 	free(key);
 }
 
@@ -228,11 +234,14 @@ read_progress(const struct registry *r, struct ns_view *v)
 	v->cur = rc_progress_current(&v->d, v->prog, v->nprog);
 }
 
-/* The desired state of v->ns: 0 when there is one to act on. */
+/* The desired state of v->ns: 0 when there is one to act on.  One that
+ * does not parse is logged once (wake_at -1 marks it), until it
+ * changes. */
 static int
-read_desired(const struct registry *r, struct ns_view *v)
+read_desired(struct registry *r, struct ns_view *v)
 {
 	struct schema_desired sd;
+	struct reg_ns *n;
 	struct cf_error e;
 	int rc = -1;
 
@@ -244,9 +253,10 @@ read_desired(const struct registry *r, struct ns_view *v)
 		v->desired->len, &sd, &e) == -1 ||
 	    rc_desired_from(
 		v->desired->key, &sd, v->desired->mod_rev, &v->d, &e) == -1) {
-		if (reg_ns_get((struct registry *)r, v->ns)->wake_at != -1)
+		n = reg_ns_get(r, v->ns);
+		if (n->wake_at != -1)
 			reg_log(r, "%s: %s", v->ns, e.msg);
-		reg_ns_get((struct registry *)r, v->ns)->wake_at = -1;
+		n->wake_at = -1;
 		goto out;
 	}
 	rc = 0;
