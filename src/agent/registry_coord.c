@@ -314,10 +314,7 @@ sealed_done(
 		if (schema_sealed_parse((const char *)reply->kvs[0].key,
 			reply->kvs[0].value, reply->kvs[0].value_len, &s,
 			&e) == -1) {
-			j->st.state = SCHEMA_ST_FAILED;
-			j->st.step = xstrdup("import");
-			j->st.error = xstrdup(e.msg);
-			reg_job_finish(r);
+			reg_job_fail(r, "import", &e);
 			return;
 		}
 		j->sealed = s.blob;

@@ -117,6 +117,10 @@ void reg_worker_stop(struct registry *r);
 void reg_job_post(struct registry *r, struct reg_job *job);
 /* Frees job; NULL-safe. */
 void reg_job_free(struct reg_job *job);
+/* r->job failed at step before the worker ran it: the status says so
+ * (as a job that ran), and is written. */
+void reg_job_fail(
+    struct registry *r, const char *step, const struct cf_error *e);
 /* The worker finished r->job: its status is written, then decided
  * again. */
 void reg_job_finish(struct registry *r);

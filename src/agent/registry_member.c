@@ -461,6 +461,15 @@ status_done(
 }
 
 void
+reg_job_fail(struct registry *r, const char *step, const struct cf_error *e)
+{
+	job_status_init(r->job);
+	job_fail(r->job, step, e);
+	r->job->st.at = (long long)time(NULL);
+	reg_job_finish(r);
+}
+
+void
 reg_job_finish(struct registry *r)
 {
 	struct reg_job *j = r->job;

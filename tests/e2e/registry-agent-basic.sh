@@ -393,6 +393,25 @@ fi
 expect_eq "the status names the step and the desired certificate" \
 	"$(field "/certfleet/agents/ex2/status/$NS" '"\(.step) \(.target)"')" "import $NEW2"
 expect_eq "ex2's nginx still serves NEW" "$(served ex2)" "$NEW"
+# A sealed value that is not Base64: failed at import, once.
+IDB=$(openssl rand -hex 16)
+check "sealed/ex2/$NS: not Base64" cfe put "/certfleet/sealed/ex2/$NS" \
+	"{\"thumbprint\":\"$NEW2\",\"rollout\":\"$IDB\",\"sealed\":\"!!\"}"
+check "desired: NEW2 again, another id" cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW2" "$IDB")"
+failed_for() { [ "$(field "/certfleet/agents/ex2/status/$NS" '"\(.state) \(.rollout) \(.step)"')" = "failed $IDB import" ]; }
+if wait_until 20 failed_for; then
+	pass "a malformed sealed value: failed at import, for the desired state"
+else
+	fail "a malformed sealed value: failed at import, for the desired state" \
+		"$(getv "/certfleet/agents/ex2/status/$NS")"
+fi
+fails=$(grep -c 'wrote status failed' "$T/ex2.log")
+more_fails() { [ "$(grep -c 'wrote status failed' "$T/ex2.log")" -gt "$fails" ]; }
+if wait_until 3 more_fails; then
+	fail "... not tried again until the desired state changes" "written again"
+else
+	pass "... not tried again until the desired state changes"
+fi
 
 # --- a member that fails its wave: the wave is put back -------------------
 # ex1 comes back and stands again (after ex2 now: ex2 coordinates); a
