@@ -405,6 +405,35 @@ coord_done(
 	reg_poke(r);
 }
 
+/* What a progress write says, for the log (new): "wave 2 of 3 moving",
+ * with " (ex2 failed)" and " (pending: ex3, ex4)" when it names them. */
+static char *
+coord_line(const struct ns_view *v, const struct schema_progress *p)
+{
+	char *line = xasprintf("wave %zu of %zu %s", p->wave, v->d.r.nwaves,
+		 schema_phase_name(p->phase)),
+	     *next;
+	size_t i;
+
+	if (p->member != NULL) {
+		next = xasprintf("%s (%s failed)", line, p->member);
+		free(line);
+		line = next;
+	}
+	for (i = 0; i < p->npending; i++) {
+		next = xasprintf("%s%s%s", line, i == 0 ? " (pending: " : ", ",
+		    p->pending[i]);
+		free(line);
+		line = next;
+	}
+	if (p->npending > 0) {
+		next = xasprintf("%s)", line);
+		free(line);
+		line = next;
+	}
+	return line;
+}
+
 /* progress/<me>/<ns> = p, fenced on the candidacy's create revision
  * and desired's mod revision. */
 static void
@@ -425,10 +454,7 @@ coord_write(struct registry *r, struct ns_view *v, int64_t elect_rev,
 	    txn, 1, etcd_req_put(pkey, strlen(pkey), val, strlen(val), 0, 0));
 	a->r = r;
 	snprintf(a->ns, sizeof(a->ns), "%s", v->ns);
-	a->line = xasprintf("wave %zu of %zu %s%s%s%s%s", p->wave,
-	    v->d.r.nwaves, schema_phase_name(p->phase), p->member ? " (" : "",
-	    p->member ? p->member : "", p->member ? " failed" : "",
-	    p->member ? ")" : "");
+	a->line = coord_line(v, p);
 	a->key = pkey;
 	a->value = val;
 	reg_ns_get(r, v->ns)->coord_busy = 1;

@@ -11,11 +11,11 @@
 #     certificate, its candidacy for the namespace; one reaches etcd by
 #     the name "localhost" (resolved after the network process confined
 #     itself);
-#   - a two-wave rollout with ex2 stopped: ex1 (the coordinator) moves in
-#     wave 1, its nginx serves the new certificate (openssl s_client),
-#     its status says converged, the progress moves to wave 2 and done
-#     with ex2 pending; ex2, started again, imports its sealed copy,
-#     deploys and converges;
+#   - a three-wave rollout (1,1,100% of two) with ex2 stopped: ex1 (the
+#     coordinator) moves in wave 1, its nginx serves the new certificate
+#     (openssl s_client), its status says converged, the progress moves
+#     on (soak on a timer), wave 2 with ex2 pending, wave 3 done; ex2,
+#     started again, imports its sealed copy, deploys and converges;
 #   - SIGTERM revokes the lease (live gone at once); after SIGKILL the
 #     live key goes within the lease's TTL;
 #   - a sealed copy made for another agent: the member's status is failed
@@ -296,16 +296,18 @@ desired() { # THUMB ID [ROLLOUT_JSON]
 	jq -nc --arg t "$1" --arg id "$2" --argjson r "${3:-null}" \
 		'{thumbprint: $t, id: $id, agents: true} + (if $r then {rollout: $r} else {} end)'
 }
-# rollout THUMB PREVIOUS SOAK - the rollout's JSON: ex1 in wave 1, ex2 in 2.
+# rollout THUMB PREVIOUS SOAK WAVES - the rollout's JSON: ex1 in wave 1,
+# ex2 in 2; WAVES 3 adds a third, empty (waves 1,1,100% of two members).
 rollout() {
-	jq -nc --arg t "$1" --arg old "$2" --argjson soak "$3" '{state: "running",
-	certificate: $t, previous: $old, from: "ex1", waves: ["1", "100%"],
-	soak: $soak, wave: 1, nwaves: 2, started: 1, updated: 1,
+	jq -nc --arg t "$1" --arg old "$2" --argjson soak "$3" --argjson n "$4" '{
+	state: "running", certificate: $t, previous: $old, from: "ex1",
+	waves: (if $n == 3 then ["1", "1", "100%"] else ["1", "100%"] end),
+	soak: $soak, wave: 1, nwaves: $n, started: 1, updated: 1,
 	members: [{name: "ex1", wave: 1, state: "waiting"},
 	{name: "ex2", wave: 2, state: "waiting"}]}'
 }
-check "desired: NEW, a two-wave rollout, soak 1 s" \
-	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW" "$ID1" "$(rollout "$NEW" "$OLD" 1)")"
+check "desired: NEW, a three-wave rollout, soak 1 s" \
+	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW" "$ID1" "$(rollout "$NEW" "$OLD" 1 3)")"
 
 if wait_until 30 serves ex1 "$NEW"; then
 	pass "wave 1: ex1's nginx serves NEW"
@@ -325,12 +327,14 @@ else
 		"progress: $(getv "/certfleet/progress/ex1/$NS")"
 	show "$T/ex1.log"
 fi
-expect_eq "progress: wave 2 of the desired revision, ex2 pending" \
-	"$(field "/certfleet/progress/ex1/$NS" '"\(.wave) \(.pending | join(","))"')" "2 ex2"
-if [ "$(grep -c "registry: $NS: coordinator: wave 1 of 2 moving" "$T/ex1.log")" = 1 ] &&
-	grep -q "registry: $NS: coordinator: wave 1 of 2 soak" "$T/ex1.log" &&
-	grep -q "registry: $NS: coordinator: wave 2 of 2" "$T/ex1.log"; then
-	pass "ex1's log: each coordinator write once: moving, soak (timer), wave 2"
+expect_eq "progress: the third wave, done" \
+	"$(field "/certfleet/progress/ex1/$NS" '.wave')" 3
+if [ "$(grep -c "registry: $NS: coordinator: wave 1 of 3 moving" "$T/ex1.log")" = 1 ] &&
+	grep -q "registry: $NS: coordinator: wave 1 of 3 soak" "$T/ex1.log" &&
+	grep -q "registry: $NS: coordinator: wave 2 of 3 moving" "$T/ex1.log" &&
+	grep -q "registry: $NS: coordinator: wave 2 of 3 soak.*(pending: ex2)" "$T/ex1.log" &&
+	grep -q "registry: $NS: coordinator: wave 3 of 3 done" "$T/ex1.log"; then
+	pass "ex1's log: each coordinator write once: moving, soak (timer), ex2 pending, wave 3 done"
 else
 	fail "ex1's log: each coordinator write" "not found"
 	show "$T/ex1.log"
@@ -426,7 +430,7 @@ expect_eq "ex1, back, converges on NEW2 (desired without a rollout)" \
 	"converged $NEW2 $NEW2"
 ID3=$(openssl rand -hex 16)
 check "desired: NEW2, a two-wave rollout" \
-	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW2" "$ID3" "$(rollout "$NEW2" "$NEW" 0)")"
+	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW2" "$ID3" "$(rollout "$NEW2" "$NEW" 0 2)")"
 stopped() { [ "$(field "/certfleet/progress/ex2/$NS" .phase)" = stopped ]; }
 if wait_until 40 stopped; then
 	pass "ex2 (now the coordinator) stopped the rollout after reverting wave 2"
