@@ -128,6 +128,9 @@ struct agent_config *agent_config_from_text(
  */
 int agent_registry_password(const struct agent_registry *r,
     struct cf_secret **pw, struct cf_error *err);
+/* Whether two [registry] sections (NULL: none) say the same. */
+int config_registry_equal(
+    const struct agent_registry *a, const struct agent_registry *b);
 /* Swaps the [registry] of a and b: a reload keeps the running one. */
 void config_registry_swap(struct agent_config *a, struct agent_config *b);
 /* The fleet name the agent has in the registry (lent). */

@@ -316,6 +316,34 @@ config_registry_free(struct agent_registry *r)
 	free(r);
 }
 
+/* Both NULL or both the same string. */
+static int
+same(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	       (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+int
+config_registry_equal(
+    const struct agent_registry *a, const struct agent_registry *b)
+{
+	size_t i;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	if (a->nendpoints != b->nendpoints || a->lease_ttl != b->lease_ttl)
+		return 0;
+	for (i = 0; i < a->nendpoints; i++)
+		if (!same(a->endpoints[i], b->endpoints[i]))
+			return 0;
+	return same(a->ca, b->ca) && same(a->cert, b->cert) &&
+	       same(a->key, b->key) && same(a->user, b->user) &&
+	       same(a->password_file, b->password_file) &&
+	       same(a->prefix, b->prefix) && same(a->name, b->name) &&
+	       same(a->advertise, b->advertise);
+}
+
 void
 config_registry_swap(struct agent_config *a, struct agent_config *b)
 {

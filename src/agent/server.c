@@ -149,9 +149,10 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	keep_string("socket", old->socket, &c->socket);
 	keep_string("state", old->state, &c->state);
 	keep_string("metrics_listen", old->metrics_listen, &c->metrics_listen);
-	if (c->registry != NULL || old->registry != NULL)
-		fprintf(stderr, "certfleetd: reload: [registry] takes effect "
-				"when certfleetd restarts\n");
+	if (!config_registry_equal(old->registry, c->registry))
+		fprintf(stderr, "certfleetd: reload: [registry] changed: "
+				"restart certfleetd to apply it; the running "
+				"one stays\n");
 	config_registry_swap(old, c);
 	if (old->probe_interval != c->probe_interval) {
 		fprintf(stderr,

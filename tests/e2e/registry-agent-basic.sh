@@ -481,6 +481,17 @@ fi
 expect_eq "the outage is said once" \
 	"$(grep -c 'the agent serves its API as ever\|watch: .*listing again' "$T/ex2.log")" 1
 
+# --- SIGHUP keeps the running section, saying so when it changed ----------
+sed -i "s/^lease_ttl = $TTL\$/lease_ttl = 20/" "$T/ex2.conf"
+kill -HUP "${APID[ex2]}"
+if wait_until 10 grep -q 'reload: \[registry\] changed: restart certfleetd to apply it' "$T/ex2.log"; then
+	pass "SIGHUP: a changed [registry] is said to need a restart"
+else
+	fail "SIGHUP: a changed [registry] is said to need a restart" "no such line"
+	show "$T/ex2.log"
+fi
+sed -i "s/^lease_ttl = 20\$/lease_ttl = $TTL/" "$T/ex2.conf"
+
 # --- a wrong password -----------------------------------------------------------------
 agent_stop ex3
 (umask 077 && echo wrong-password >"$T/ex3.pw")

@@ -174,6 +174,30 @@ test_name(void)
 }
 
 static void
+test_equal(void)
+{
+	struct agent_config *a, *b;
+	struct cf_error err;
+
+	a = load(SECTION "lease_ttl = 5\n", &err);
+	b = load(SECTION "lease_ttl = 5\n", &err);
+	CHECK(a != NULL && b != NULL &&
+		  config_registry_equal(a->registry, b->registry),
+	    "equal: the same section");
+	agent_config_free(b);
+	b = load(SECTION "lease_ttl = 6\n", &err);
+	CHECK(b != NULL && !config_registry_equal(a->registry, b->registry),
+	    "equal: another lease_ttl differs");
+	agent_config_free(b);
+	b = load("", &err);
+	CHECK(b != NULL && !config_registry_equal(a->registry, b->registry) &&
+		  config_registry_equal(b->registry, NULL),
+	    "equal: none differs from one; none is none");
+	agent_config_free(a);
+	agent_config_free(b);
+}
+
+static void
 test_password(void)
 {
 	struct agent_registry r;
@@ -225,6 +249,8 @@ main(int argc, char **argv)
 		test_refused();
 	if (check_test("name"))
 		test_name();
+	if (check_test("equal"))
+		test_equal();
 	if (check_test("password"))
 		test_password();
 	return check_done();
