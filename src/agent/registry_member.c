@@ -200,9 +200,9 @@ import_sealed(struct registry *r, struct reg_job *j, struct cf_error *err)
 
 	if (j->sealed.len == 0)
 		return cf_errorf(err, CF_E_NOTFOUND,
-		    "no sealed copy of %.8s for this agent at "
-		    "sealed/<agent>/%s: certfleet rollout writes it",
-		    j->thumb, j->ns);
+		    "no sealed copy of %.8s for this agent at sealed/%s/%s: "
+		    "certfleet rollout writes it",
+		    j->thumb, r->me, j->ns);
 	if (strcmp(j->sealed_for, j->thumb) != 0)
 		return cf_errorf(err, CF_E_MISMATCH,
 		    "the sealed copy for this agent holds %.8s, not %.8s",
@@ -218,6 +218,8 @@ import_sealed(struct registry *r, struct reg_job *j, struct cf_error *err)
 		    n ? res[0].thumbprint : "nothing", j->thumb);
 		goto out;
 	}
+	reg_log(r, "%s: import: %.8s from its sealed copy (%s)", j->ns,
+	    j->thumb, res[0].what);
 	rc = 0;
 out:
 	cf_import_results_free(res, n);
@@ -225,23 +227,49 @@ out:
 	return rc;
 }
 
+/* Logs "NS: STEP: LINE" for each line of what enable says it did. */
+static void
+log_detail(struct registry *r, const struct reg_job *j, const char *step,
+    const char *thumb, json_t *out)
+{
+	char t[CF_THUMB_LEN + 1], *detail = NULL, *line, *save = NULL;
+	struct cf_error e;
+
+	if (cf_msg_detail_decode(out, t, &detail, &e) == -1 || detail == NULL) {
+		reg_log(r, "%s: %s: %.8s assigned", j->ns, step, thumb);
+		free(detail);
+		return;
+	}
+	for (line = strtok_r(detail, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
+		reg_log(r, "%s: %s: %s", j->ns, step, line);
+	free(detail);
+}
+
 /* enable (thumb) or disable (the current thumbprint) on the comma list
- * services. */
+ * services, at step (for the log). */
 static int
-assign(struct registry *r, const char *thumb, const char *cur,
-    const char *services, struct cf_error *err)
+assign(struct registry *r, const struct reg_job *j, const char *step,
+    const char *thumb, const char *cur, const char *services,
+    struct cf_error *err)
 {
 	json_t *out = NULL;
-	int rc;
+	int rc = 0;
 
-	if (thumb[0] != '\0')
+	if (thumb[0] != '\0') {
 		rc = store_req(r, "POST", "/v1/enable", NULL,
 		    cf_msg_enable_encode(thumb, services, 1), &out, err);
-	else if (cur[0] != '\0')
+		if (rc == 0)
+			log_detail(r, j, step, thumb, out);
+	} else if (cur[0] != '\0') {
 		rc = store_req(r, "POST", "/v1/disable", NULL,
 		    cf_msg_disable_encode(cur, services), &out, err);
-	else
-		rc = 0; /* had none, has none */
+		if (rc == 0)
+			reg_log(r,
+			    "%s: %s: %s had nothing before: %.8s taken "
+			    "off it",
+			    j->ns, step, services, cur);
+	} /* else had none, has none */
 	json_decref(out);
 	return rc;
 }
@@ -275,7 +303,7 @@ revert(struct registry *r, struct reg_job *j, const struct schema_svc *cur,
 		for (now = "", k = 0; k < ncur; k++)
 			if (strcmp(cur[k].service, j->before[i].service) == 0)
 				now = cur[k].thumb;
-		rc = assign(r, j->before[i].thumb, now, list, err);
+		rc = assign(r, j, "revert", j->before[i].thumb, now, list, err);
 		free(list);
 	}
 	return rc;
@@ -324,7 +352,8 @@ job_run(struct registry *r, struct reg_job *j)
 			job_fail(j, "import", &e);
 			goto out;
 		}
-		if (assign(r, j->thumb, "", j->services, &e) == -1) {
+		if (assign(r, j, "deploy", j->thumb, "", j->services, &e) ==
+		    -1) {
 			job_fail(j, "deploy", &e);
 			goto out;
 		}
