@@ -658,7 +658,7 @@ registry_free(struct registry *r)
 		event_base_free(r->base);
 	cache_clear(r);
 	free(r->kv);
-	free(r->ns);
+	reg_ns_free_all(r);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
 	free(r->range_from);

@@ -22,13 +22,39 @@ reg_ns_get(struct registry *r, const char *ns)
 {
 	size_t i;
 
+	struct reg_ns *n;
+
 	for (i = 0; i < r->nns; i++)
-		if (strcmp(r->ns[i].name, ns) == 0)
-			return &r->ns[i];
+		if (strcmp(r->ns[i]->name, ns) == 0)
+			return r->ns[i];
+	n = xcalloc(1, sizeof(*n));
+	n->r = r;
+	snprintf(n->name, sizeof(n->name), "%s", ns);
 	r->ns = xrealloc(r->ns, (r->nns + 1) * sizeof(*r->ns));
-	memset(&r->ns[r->nns], 0, sizeof(*r->ns));
-	snprintf(r->ns[r->nns].name, sizeof(r->ns[r->nns].name), "%s", ns);
-	return &r->ns[r->nns++];
+	r->ns[r->nns++] = n;
+	return n;
+}
+
+/* The progress write of n, done with. */
+static void
+coord_clear(struct reg_ns *n)
+{
+	free(n->coord_line);
+	free(n->coord_key);
+	free(n->coord_value);
+	n->coord_line = n->coord_key = n->coord_value = NULL;
+	n->coord_busy = 0;
+}
+
+void
+reg_ns_free_all(struct registry *r)
+{
+	while (r->nns > 0) {
+		coord_clear(r->ns[--r->nns]);
+		free(r->ns[r->nns]);
+	}
+	free(r->ns);
+	r->ns = NULL;
 }
 
 /* The cached value of kind's key for ns and name, lent; NULL absent. */
@@ -88,32 +114,25 @@ is_member(const struct registry *r, const char *servers)
 
 /* --- Candidacy --- */
 
-/* What a candidacy's put remembers for its answer. */
-struct elect_arg {
-	struct registry *r;
-	char ns[SCHEMA_NS_MAX + 1];
-};
-
 static void
 elect_done(
     const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 {
-	struct elect_arg *a = arg;
-	struct registry *r = a->r;
+	struct reg_ns *n = arg;
+	struct registry *r = n->r;
 	char *key;
 
-	reg_ns_get(r, a->ns)->elect_busy = 0;
+	n->elect_busy = 0;
 	if (err != NULL) {
 		reg_failed(r, "put candidacy", err);
 	} else if (reply->succeeded) {
-		key = schema_key(r->prefix, SCHEMA_ELECT, a->ns, r->me, NULL);
+		key = schema_key(r->prefix, SCHEMA_ELECT, n->name, r->me, NULL);
 		reg_cache_put(r, key, "", 0, reply->revision, reply->revision);
-		reg_log(r, "%s: stands as coordinator (revision %lld)", a->ns,
+		reg_log(r, "%s: stands as coordinator (revision %lld)", n->name,
 		    (long long)reply->revision);
 		free(key);
 		reg_poke(r);
 	}
-	free(a);
 }
 
 /* elect/<me>/<ns> under the lease, created when absent. */
@@ -121,7 +140,6 @@ static void
 stand(struct registry *r, const char *ns)
 {
 	struct reg_ns *n = reg_ns_get(r, ns);
-	struct elect_arg *a;
 	struct etcd_req *txn;
 	char *key;
 
@@ -133,11 +151,8 @@ stand(struct registry *r, const char *ns)
 	etcd_txn_compare(
 	    txn, key, strlen(key), ETCD_CREATE, ETCD_EQUAL, 0, NULL, 0);
 	etcd_txn_op(txn, 1, etcd_req_put(key, strlen(key), "", 0, r->lease, 0));
-	a = xcalloc(1, sizeof(*a));
-	a->r = r;
-	snprintf(a->ns, sizeof(a->ns), "%s", ns);
 	n->elect_busy = 1;
-	etcd_call(r->etcd, txn, elect_done, a, NULL);
+	etcd_call(r->etcd, txn, elect_done, n, NULL);
 	free(key);
 }
 
@@ -368,40 +383,29 @@ out:
 
 /* --- The coordinator --- */
 
-struct coord_arg {
-	struct registry *r;
-	char ns[SCHEMA_NS_MAX + 1];
-	char *line;        /* what it wrote, for the log */
-	char *key, *value; /* the progress written */
-};
-
 static void
 coord_done(
     const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 {
-	struct coord_arg *a = arg;
-	struct registry *r = a->r;
+	struct reg_ns *n = arg;
+	struct registry *r = n->r;
 
-	reg_ns_get(r, a->ns)->coord_busy = 0;
 	if (err != NULL)
 		reg_failed(r, "put progress", err);
 	else if (!reply->succeeded)
 		reg_log(r,
 		    "%s: coordinator: the desired state or its candidacy "
 		    "changed under it; reading again",
-		    a->ns);
+		    n->name);
 	else {
 		/* The watch brings it too; cached now so that the next
 		 * decision starts from it, not from the one before. */
-		reg_cache_put(
-		    r, a->key, a->value, strlen(a->value), 0, reply->revision);
-		reg_log(r, "%s: coordinator: %s (revision %lld)", a->ns,
-		    a->line, (long long)reply->revision);
+		reg_cache_put(r, n->coord_key, n->coord_value,
+		    strlen(n->coord_value), 0, reply->revision);
+		reg_log(r, "%s: coordinator: %s (revision %lld)", n->name,
+		    n->coord_line, (long long)reply->revision);
 	}
-	free(a->line);
-	free(a->key);
-	free(a->value);
-	free(a);
+	coord_clear(n);
 	reg_poke(r);
 }
 
@@ -443,7 +447,7 @@ coord_write(struct registry *r, struct ns_view *v, int64_t elect_rev,
 	char *ekey = schema_key(r->prefix, SCHEMA_ELECT, v->ns, r->me, NULL);
 	char *pkey = schema_key(r->prefix, SCHEMA_PROGRESS, v->ns, r->me, NULL);
 	char *val = schema_progress_value(p);
-	struct coord_arg *a = xcalloc(1, sizeof(*a));
+	struct reg_ns *n = reg_ns_get(r, v->ns);
 	struct etcd_req *txn = etcd_req_txn();
 
 	etcd_txn_compare(txn, ekey, strlen(ekey), ETCD_CREATE, ETCD_EQUAL,
@@ -452,13 +456,11 @@ coord_write(struct registry *r, struct ns_view *v, int64_t elect_rev,
 	    ETCD_MOD, ETCD_EQUAL, v->d.rev, NULL, 0);
 	etcd_txn_op(
 	    txn, 1, etcd_req_put(pkey, strlen(pkey), val, strlen(val), 0, 0));
-	a->r = r;
-	snprintf(a->ns, sizeof(a->ns), "%s", v->ns);
-	a->line = coord_line(v, p);
-	a->key = pkey;
-	a->value = val;
-	reg_ns_get(r, v->ns)->coord_busy = 1;
-	etcd_call(r->etcd, txn, coord_done, a, NULL);
+	n->coord_line = coord_line(v, p);
+	n->coord_key = pkey;
+	n->coord_value = val;
+	n->coord_busy = 1;
+	etcd_call(r->etcd, txn, coord_done, n, NULL);
 	free(ekey);
 }
 
@@ -566,8 +568,9 @@ set_wake(struct registry *r, long long now)
 	size_t i;
 
 	for (i = 0; i < r->nns; i++)
-		if (r->ns[i].wake_at > 0 && (at == 0 || r->ns[i].wake_at < at))
-			at = r->ns[i].wake_at;
+		if (r->ns[i]->wake_at > 0 &&
+		    (at == 0 || r->ns[i]->wake_at < at))
+			at = r->ns[i]->wake_at;
 	evtimer_del(r->ev_wake);
 	if (at == 0)
 		return;

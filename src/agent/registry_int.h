@@ -25,13 +25,18 @@ struct reg_kv {
 	int64_t create_rev, mod_rev;
 };
 
-/* What the registry keeps per namespace between decisions. */
+/* What the registry keeps per namespace between decisions; the
+ * argument of its candidacy's and its progress's calls (so that a call
+ * the client drops at the end leaves nothing behind). */
 struct reg_ns {
+	struct registry *r;
 	char name[SCHEMA_NS_MAX + 1];
 	int elect_busy;   /* a candidacy put is in flight */
 	int coord_busy;   /* a progress txn is in flight */
 	int coordinating; /* its candidacy was the oldest last time */
 	long long wake_at;
+	char *coord_line;              /* the progress in flight, for the log */
+	char *coord_key, *coord_value; /* ... and for the cache */
 };
 
 /*
@@ -76,7 +81,7 @@ struct registry {
 	/* The watched range [range_from, range_to), sorted by key. */
 	struct reg_kv *kv;
 	size_t nkv, capkv;
-	struct reg_ns *ns;
+	struct reg_ns **ns;
 	size_t nns;
 	/* The member worker: one job at a time. */
 	pthread_t worker;
@@ -106,8 +111,10 @@ void reg_failed(struct registry *r, const char *what, const struct cf_error *e);
 /* registry_coord.c */
 /* The decisions after a change: candidacy, convergence, coordination. */
 void reg_decide(struct registry *r);
-/* The namespace's record, made when new. */
+/* The namespace's record, made when new (lent: it lives as long as r). */
 struct reg_ns *reg_ns_get(struct registry *r, const char *ns);
+/* Frees every namespace's record. */
+void reg_ns_free_all(struct registry *r);
 
 /* registry_member.c */
 /* Starts and stops the worker thread. */
