@@ -353,6 +353,10 @@ wait_until 10 st_is ex2 converged
 expect_eq "ex2's status: converged on NEW, what https had before recorded" \
 	"$(field "/certfleet/agents/ex2/status/$NS" '"\(.state) \(.target) \(.before[0].thumbprint)"')" \
 	"converged $NEW $OLD"
+expect_eq "ex2's audit: the import and the enable, by the actor registry" \
+	"$(sock ex2 'http://agent/v1/log?newest=1&limit=50' |
+		jq -r --arg t "$NEW" '[.[] | select(.Actor == "registry" and .Thumbprint == $t) | .Operation] | unique | join(",")')" \
+	"enable,import-sealed"
 if grep -q "registry: $NS: https serves ${NEW:0:8}, proven" "$T/ex2.log"; then
 	pass "ex2's log: the convergence step"
 else
