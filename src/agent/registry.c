@@ -250,10 +250,14 @@ keepalive_done(
 	struct registry *r = arg;
 	struct cf_error e;
 
+	if (r->lease == 0)
+		return; /* an answer for a session already dropped */
 	if (err != NULL) {
 		reg_failed(r, "lease keepalive", err);
 		return;
 	}
+	if (reply->lease_id != 0 && reply->lease_id != r->lease)
+		return; /* for a lease of an earlier session */
 	if (reply->ttl <= 0) {
 		cf_errorf(&e, CF_E_NOTFOUND,
 		    "lease %llx expired: the agent's live and candidacy "
@@ -284,6 +288,8 @@ live_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 	struct registry *r = arg;
 
 	(void)reply;
+	if (r->lease == 0)
+		return; /* the session was dropped meanwhile */
 	if (err != NULL) {
 		reg_failed(r, "put live", err);
 		return;
@@ -416,10 +422,14 @@ list_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 	char *key;
 	size_t i;
 
+	if (r->lease == 0)
+		return; /* the session was dropped meanwhile */
 	if (err != NULL) {
 		reg_failed(r, "list", err);
 		return;
 	}
+	etcd_watch_free(r->watch); /* one watch, whatever came before */
+	r->watch = NULL;
 	cache_clear(r);
 	for (i = 0; i < reply->n_kvs; i++) {
 		if ((key = kv_key(&reply->kvs[i])) == NULL)
