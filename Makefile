@@ -82,7 +82,8 @@ all: $(B)/cf-etcd
 $(B)/libcertfleet_registry.a: $(REG_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-TOOL_OBJ := $(B)/obj/src/registry/tool.o $(B)/obj/src/registry/tool_bench.o
+TOOL_OBJ := $(B)/obj/src/registry/tool.o $(B)/obj/src/registry/tool_bench.o \
+    $(B)/obj/src/registry/tool_sim.o $(B)/obj/src/registry/tool_sim_desire.o
 $(B)/cf-etcd: $(TOOL_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/obj/tests/unit/test_etcd_msg.o: ALL_CFLAGS += -Isrc/registry
@@ -173,6 +174,7 @@ bench: all
 	bench/rollout_run.sh
 	bench/metrics_run.sh
 	bench/store10k.sh
+	bench/converge.sh
 
 demo:
 	scripts/setup-deps.sh

@@ -440,7 +440,7 @@ list_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 		free(key);
 	}
 	cf_error_clear(&e);
-	r->watch = etcd_watch_range_new(r->etcd, r->range_from,
+	r->watch = etcd_watch_new_range(r->etcd, r->range_from,
 	    strlen(r->range_from), r->range_to, strlen(r->range_to),
 	    reply->revision + 1, on_watch, r, &e);
 	if (!r->up)

@@ -230,9 +230,10 @@ typedef void (*etcd_watch_fn)(const struct etcd_watch_msg *msg, void *arg);
 struct etcd_watch *etcd_watch_new(struct etcd *e, const void *prefix,
     size_t prefix_len, int64_t start_revision, etcd_watch_fn fn, void *arg,
     struct cf_error *err);
-/* The same over the keys from key up to end, end excluded. */
-struct etcd_watch *etcd_watch_range_new(struct etcd *e, const void *key,
-    size_t key_len, const void *end, size_t end_len, int64_t start_revision,
+/* The same over the keys in [from, to) (to_len 0: every key from
+ * from on), as the agents watch their range (schema_agent_range). */
+struct etcd_watch *etcd_watch_new_range(struct etcd *e, const void *from,
+    size_t from_len, const void *to, size_t to_len, int64_t start_revision,
     etcd_watch_fn fn, void *arg, struct cf_error *err);
 /* Stops the stream; no callback after this.  NULL-safe. */
 void etcd_watch_free(struct etcd_watch *w);

@@ -22,7 +22,7 @@ struct etcd_watch {
 	struct etcd *e;
 	unsigned char *prefix;
 	size_t prefix_len;
-	unsigned char *end; /* the range's end; NULL: the prefix's */
+	unsigned char *end; /* range end; NULL: every key under prefix */
 	size_t end_len;
 	int64_t next_rev; /* where a new stream starts; 0: from now */
 	etcd_watch_fn fn;
@@ -471,17 +471,17 @@ dial(struct etcd_watch *w)
 	evtimer_add(w->timer, &tv); /* until "created" */
 }
 
-/* A watch of prefix, linked into e's, not dialled yet. */
+/* A watch of the keys from key on (the stream not dialled yet). */
 static struct etcd_watch *
-watch_alloc(struct etcd *e, const void *prefix, size_t prefix_len,
+watch_alloc(struct etcd *e, const void *key, size_t key_len,
     int64_t start_revision, etcd_watch_fn fn, void *arg)
 {
 	struct etcd_watch *w = xcalloc(1, sizeof(*w));
 
 	w->e = e;
-	w->prefix = xmalloc(prefix_len + 1);
-	memcpy(w->prefix, prefix, prefix_len);
-	w->prefix_len = prefix_len;
+	w->prefix = xmalloc(key_len + 1);
+	memcpy(w->prefix, key, key_len);
+	w->prefix_len = key_len;
 	w->next_rev = start_revision;
 	w->fn = fn;
 	w->arg = arg;
@@ -512,17 +512,17 @@ etcd_watch_new(struct etcd *e, const void *prefix, size_t prefix_len,
 }
 
 struct etcd_watch *
-etcd_watch_range_new(struct etcd *e, const void *key, size_t key_len,
-    const void *end, size_t end_len, int64_t start_revision, etcd_watch_fn fn,
+etcd_watch_new_range(struct etcd *e, const void *from, size_t from_len,
+    const void *to, size_t to_len, int64_t start_revision, etcd_watch_fn fn,
     void *arg, struct cf_error *err)
 {
-	struct etcd_watch *w;
+	struct etcd_watch *w =
+	    watch_alloc(e, from, from_len, start_revision, fn, arg);
 
-	/* The end is set before the first dial, which sends it. */
-	w = watch_alloc(e, key, key_len, start_revision, fn, arg);
-	w->end = xmalloc(end_len + 1);
-	memcpy(w->end, end, end_len);
-	w->end_len = end_len;
+	/* etcd's "\0" as range end: every key from from on */
+	w->end = xcalloc(1, to_len + 1);
+	memcpy(w->end, to_len > 0 ? to : "", to_len);
+	w->end_len = to_len > 0 ? to_len : 1;
 	(void)err;
 	dial(w);
 	return w;

@@ -420,14 +420,16 @@ static int
 cmd_watch(struct etcd *e, struct opts *o, int argc, char **argv)
 {
 	static const struct option lo[] = {{"from", 1, NULL, 'f'},
-	    {"count", 1, NULL, 'c'}, {"wait-ms", 1, NULL, 'w'}, {0}};
+	    {"count", 1, NULL, 'c'}, {"wait-ms", 1, NULL, 'w'},
+	    {"range-end", 1, NULL, 'r'}, {0}};
 	struct watching wg = {.base = o->base, .rc = 1};
 	struct etcd_watch *w;
 	struct event *deadline = NULL;
 	int64_t from = 0, wait_ms = 0;
-	unsigned char *prefix;
+	unsigned char *prefix, *end = NULL;
+	const char *end_arg = NULL;
 	struct cf_error err;
-	size_t len;
+	size_t len, end_len = 0;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1)
@@ -441,15 +443,25 @@ cmd_watch(struct etcd *e, struct opts *o, int argc, char **argv)
 		case 'w':
 			wait_ms = arg_i64(optarg, "--wait-ms");
 			break;
+		case 'r':
+			end_arg = optarg;
+			break;
 		default:
 			return 2;
 		}
 	if (optind + 1 != argc)
 		usage_exit("usage: watch PREFIX [--from REV] [--count N] "
-			   "[--wait-ms MS]");
+			   "[--wait-ms MS] [--range-end KEY]");
 	prefix = arg_bytes(o, argv[optind], &len);
-	w = etcd_watch_new(e, prefix, len, from, watch_msg, &wg, &err);
+	/* --range-end: the keys [PREFIX, KEY) rather than under PREFIX */
+	if (end_arg != NULL) {
+		end = arg_bytes(o, end_arg, &end_len);
+		w = etcd_watch_new_range(
+		    e, prefix, len, end, end_len, from, watch_msg, &wg, &err);
+	} else
+		w = etcd_watch_new(e, prefix, len, from, watch_msg, &wg, &err);
 	free(prefix);
+	free(end);
 	if (wait_ms > 0) {
 		struct timeval tv = {wait_ms / 1000, wait_ms % 1000 * 1000};
 		deadline = evtimer_new(o->base, watch_deadline, &wg);
@@ -472,8 +484,10 @@ static const struct cmd cmds[] = {
     {"lease", cmd_lease, "lease grant TTL | keepalive ID | revoke ID"},
     {"watch", cmd_watch,
 	"watch PREFIX [--from REV] [--count N] "
-	"[--wait-ms MS]"},
+	"[--wait-ms MS] [--range-end KEY]"},
     {"bench", cmd_bench, "bench PREFIX N SIZE"},
+    {"sim", cmd_sim,
+	"sim agents|seal|desire [--prefix P] NS ... (bench/converge.sh)"},
 };
 
 static void
@@ -608,7 +622,7 @@ main(int argc, char **argv)
 		help(stderr);
 		exit(2);
 	}
-	if (cmd->fn == cmd_watch || cmd->fn == cmd_bench)
+	if (cmd->fn == cmd_watch || cmd->fn == cmd_bench || cmd->fn == cmd_sim)
 		o.base = event_base_new();
 	if ((e = etcd_new(o.base, &o.cfg, &err)) == NULL) {
 		fail(&err);
