@@ -78,8 +78,11 @@ $(B)/gen/console_assets.c: $(CONSOLE_FILES) scripts/console-embed.sh
 	scripts/console-embed.sh $@ $(CONSOLE_FILES)
 $(CONSOLE_OBJ): ALL_CFLAGS += -Isrc/agent
 
-$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
+# The agent joins an etcd registry ([registry], src/agent/registry*.c).
+$(AGENT_OBJ): ALL_CFLAGS += -Isrc/registry
+$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) \
+	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 # The registry (src/registry): the etcd v3 gateway client the CLI and the
 # agent link when they speak to etcd; build/cf-etcd drives it from tests.
@@ -130,6 +133,14 @@ $(B)/tests/test_lifetime: $(B)/obj/src/cli/lifetime.o
 $(B)/obj/tests/unit/test_csrf.o: ALL_CFLAGS += -Isrc/agent
 $(B)/tests/test_csrf: UNIT_AUX += $(B)/obj/src/agent/csrf.o
 $(B)/tests/test_csrf: $(B)/obj/src/agent/csrf.o
+
+# test_agent_registry_config reads the agent's [registry] section.
+AGENT_CONFIG_OBJ := $(B)/obj/src/agent/config.o $(B)/obj/src/agent/config_keys.o \
+    $(B)/obj/src/agent/config_trust.o $(B)/obj/src/agent/config_registry.o \
+    $(B)/obj/src/agent/listen.o $(B)/libcertfleet_registry.a
+$(B)/obj/tests/unit/test_agent_registry_config.o: ALL_CFLAGS += -Isrc/agent -Isrc/registry
+$(B)/tests/test_agent_registry_config: UNIT_AUX += $(AGENT_CONFIG_OBJ)
+$(B)/tests/test_agent_registry_config: $(AGENT_CONFIG_OBJ)
 
 # test_api also checks the agent's route table (src/agent/routes.c).
 $(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o

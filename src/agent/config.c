@@ -129,6 +129,8 @@ on_pair(void *user, const char *section, const char *key, const char *value)
 			return config_bad(p, "%s", e.msg);
 		return p->strict ? strict_service(p, key) : 1;
 	}
+	if (strcmp(section, "registry") == 0)
+		return config_registry_key(p, key, value);
 	if (strcmp(section, "agent") != 0) /* keys before any section */
 		return config_bad(
 		    p, "%s: keys belong in the [agent] section", key);
@@ -155,14 +157,24 @@ check_section(struct parse *p, const char *line)
 	if (p->svc != NULL && cf_service_finish(p->svc, &e) == -1)
 		return config_bad(p, "%s", e.msg);
 	p->svc = NULL;
+	if (p->in_registry && !config_registry_finish(p))
+		return 0;
 	if (strncmp(name, "service ", 8) == 0) {
 		p->svc = cf_services_add(p->c->services, name + 8, &e);
 		return p->svc != NULL ? 1 : config_bad(p, "%s", e.msg);
 	}
+	if (strcmp(name, "registry") == 0) {
+		if (p->c->registry != NULL)
+			return config_bad(p, "[registry] is there twice");
+		p->c->registry = xcalloc(1, sizeof(*p->c->registry));
+		p->in_registry = 1;
+		p->registry_line = p->first;
+		return 1;
+	}
 	if (strcmp(name, "agent") != 0)
 		return config_bad(p,
-		    "unknown section [%s] (the sections are [agent] and "
-		    "[service NAME])",
+		    "unknown section [%s] (the sections are [agent], "
+		    "[service NAME] and [registry])",
 		    name);
 	return 1;
 }
@@ -319,6 +331,10 @@ config_parse(FILE *f, const char *path, int strict, struct cf_error *err)
 	else if (!p.failed && p.svc != NULL &&
 		 cf_service_finish(p.svc, &e) == -1)
 		cf_errorf(err, CF_E_USAGE, "%s: %s", p.file, e.msg);
+	else if (!p.failed && p.in_registry && !config_registry_finish(&p))
+		; /* err set */
+	else if (!p.failed && !config_registry_check_name(&p))
+		; /* err set */
 	else if (!p.failed) {
 		p.c->file = xstrdup(p.file);
 		goto out;
@@ -450,6 +466,7 @@ agent_config_free(struct agent_config *c)
 	free(c->state);
 	free(c->admin_ca);
 	cf_services_free(c->services);
+	config_registry_free(c->registry);
 	while (c->ntransfer_peers > 0)
 		free(c->transfer_peers[--c->ntransfer_peers]);
 	free(c->transfer_peers);

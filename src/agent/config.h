@@ -33,6 +33,23 @@
 /* A configuration file read whole (agent_config_text). */
 #define AGENT_CONFIG_MAX_TEXT (4u << 20)
 
+/* The [registry] section (docs/certfleetd.8): the etcd registry this
+ * agent registers with and takes its namespaces' rollouts from. */
+#define AGENT_REGISTRY_MAX_ENDPOINTS 8
+#define AGENT_REGISTRY_TTL_DEFAULT 10
+#define AGENT_REGISTRY_TTL_MAX 3600
+struct agent_registry {
+	char *endpoints[AGENT_REGISTRY_MAX_ENDPOINTS]; /* "https://H:P" */
+	size_t nendpoints;
+	char *ca, *cert, *key; /* cert and key: NULL when not set (both) */
+	char *user;            /* NULL: etcd without authentication */
+	char *password_file;   /* with user */
+	char *prefix;          /* "/certfleet" unless set */
+	char *name;            /* the agent's fleet name; NULL: [agent] name */
+	long lease_ttl;        /* seconds */
+	char *advertise;       /* HOST:PORT for live; NULL: the listener's */
+};
+
 /* Every string owned; paths absolute once loaded. */
 struct agent_config {
 	char *file;     /* the file read; NULL when the defaults were used */
@@ -53,6 +70,7 @@ struct agent_config {
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */
+	struct agent_registry *registry; /* [registry]; NULL when none */
 };
 
 /*
@@ -101,6 +119,22 @@ int agent_config_text(const char *path, int explicit, struct cf_buf *text,
  */
 struct agent_config *agent_config_from_text(
     const char *path, const struct cf_buf *text, struct cf_error *err);
+
+/*
+ * The registry's password: password_file read as the configuration is
+ * trusted (agent_config_trusted), and refused unless it is a regular file
+ * of mode 0600 or tighter; *pw new (cf_secret_free), the trailing line
+ * break left out.  CF_E_DENIED/CF_E_IO/CF_E_USAGE naming the file.
+ */
+int agent_registry_password(const struct agent_registry *r,
+    struct cf_secret **pw, struct cf_error *err);
+/* Whether two [registry] sections (NULL: none) say the same. */
+int config_registry_equal(
+    const struct agent_registry *a, const struct agent_registry *b);
+/* Swaps the [registry] of a and b: a reload keeps the running one. */
+void config_registry_swap(struct agent_config *a, struct agent_config *b);
+/* The fleet name the agent has in the registry (lent). */
+const char *agent_registry_name(const struct agent_config *c);
 
 /* "<state>/<leaf>", new. */
 char *agent_state_path(const struct agent_config *c, const char *leaf);

@@ -51,8 +51,7 @@ static const struct {
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-/* A path from the file: relative ones are taken from the file's dir. */
-static char *
+char *
 config_relative(const struct parse *p, const char *v)
 {
 	char *dup, *dir, *out;
@@ -87,9 +86,8 @@ set_name(struct parse *p, const char *v)
 	return 1;
 }
 
-/* 1 when v, the value of key, is HOST:PORT; 0 after config_bad() otherwise. */
-static int
-hostport_ok(struct parse *p, const char *key, const char *v)
+int
+config_hostport_ok(struct parse *p, const char *key, const char *v)
 {
 	const char *colon = strrchr(v, ':');
 	char *end;
@@ -115,7 +113,7 @@ hostport_ok(struct parse *p, const char *key, const char *v)
 static int
 set_listen(struct parse *p, const char *v)
 {
-	if (!hostport_ok(p, "listen", v))
+	if (!config_hostport_ok(p, "listen", v))
 		return 0;
 	free(p->c->listen);
 	p->c->listen = xstrdup(v);
@@ -126,7 +124,7 @@ set_listen(struct parse *p, const char *v)
 static int
 set_metrics_listen(struct parse *p, const char *v)
 {
-	if (!hostport_ok(p, "metrics_listen", v))
+	if (!config_hostport_ok(p, "metrics_listen", v))
 		return 0;
 	if (!agent_hostport_loopback(v))
 		return config_bad(p,

@@ -96,11 +96,17 @@ dir_of(const char *path)
 	return d;
 }
 
+/* What getaddrinfo reads to resolve a name (glibc's files and dns
+ * modules are part of libc: no module to load). */
+static const char *const resolver_files[] = {"/etc/hosts", "/etc/resolv.conf",
+    "/etc/nsswitch.conf", "/etc/host.conf", "/etc/gai.conf"};
+
 /* Landlock, when the kernel has it: 1 when in force, 0 when the kernel
  * has none, -1 with err. */
 static int
-landlock(const char *socket, struct cf_error *err)
+landlock(const char *socket, int resolve, struct cf_error *err)
 {
+	size_t i;
 	struct landlock_ruleset_attr attr;
 	char *sock = dir_of(socket);
 	long abi;
@@ -121,6 +127,12 @@ landlock(const char *socket, struct cf_error *err)
 	}
 	if (allow(fd, sock, LANDLOCK_ACCESS_FS_REMOVE_FILE, err) == -1)
 		goto out;
+	/* Files take file rights only; a symbolic link (resolv.conf often
+	 * is one) is followed to what it names. */
+	for (i = 0; resolve && i < sizeof(resolver_files) / sizeof(char *); i++)
+		if (allow(fd, resolver_files[i], LANDLOCK_ACCESS_FS_READ_FILE,
+			err) == -1)
+			goto out;
 	if (syscall(SYS_landlock_restrict_self, fd, 0) == -1) {
 		cf_errorf(err, CF_E_INTERNAL, "landlock: %s", strerror(errno));
 		goto out;
@@ -164,14 +176,15 @@ drop_capabilities(struct cf_error *err)
 }
 
 int
-confine_network(const char *socket, struct cf_error *err)
+confine_network(const char *socket, int resolve, struct cf_error *err)
 {
 	int ll;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return cf_errorf(
 		    err, CF_E_INTERNAL, "no_new_privs: %s", strerror(errno));
-	if ((ll = landlock(socket, err)) == -1 || drop_capabilities(err) == -1)
+	if ((ll = landlock(socket, resolve, err)) == -1 ||
+	    drop_capabilities(err) == -1)
 		return -1;
 	if (ll == 0)
 		fprintf(stderr,

@@ -12,10 +12,13 @@
 
 /*
  * Confines the calling process, for good: it may still remove a file in
- * the directory of socket (its Unix socket, may be NULL) and nothing
- * else on the file system.  -1 with err when a step failed (the caller
- * must then not serve).
+ * the directory of socket (its Unix socket, may be NULL) and, with
+ * resolve (an etcd registry is configured: its endpoints are resolved
+ * at each connection), read the resolver's files (/etc/hosts,
+ * /etc/resolv.conf, /etc/nsswitch.conf, /etc/host.conf, /etc/gai.conf),
+ * and nothing else on the file system.  -1 with err when a step failed
+ * (the caller must then not serve).
  */
-int confine_network(const char *socket, struct cf_error *err);
+int confine_network(const char *socket, int resolve, struct cf_error *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "agent.h"
 #include "api.h"
 #include "confine.h"
+#include "registry.h"
 #include "routes.h"
 #include "server.h"
 #include "tls.h"
@@ -148,6 +149,11 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	keep_string("socket", old->socket, &c->socket);
 	keep_string("state", old->state, &c->state);
 	keep_string("metrics_listen", old->metrics_listen, &c->metrics_listen);
+	if (!config_registry_equal(old->registry, c->registry))
+		fprintf(stderr, "certfleetd: reload: [registry] changed: "
+				"restart certfleetd to apply it; the running "
+				"one stays\n");
+	config_registry_swap(old, c);
 	if (old->probe_interval != c->probe_interval) {
 		fprintf(stderr,
 		    "certfleetd: reload: probe_interval changed to %ld: "
@@ -358,9 +364,10 @@ server_events(struct server *srv, struct cf_error *err)
 	    evsignal_add(srv->ev_chld, NULL) == -1)
 		abort();
 	/* One channel per worker, one for the audit writer, one for the
-	 * loop thread's reloads. */
+	 * loop thread's reloads, and one for the registry's thread. */
 	if ((srv->store = storeproc_start(srv->cfg_path, srv->cfg_explicit,
-		 srv->cfg->workers + 2, srv->lock_fd, err)) == NULL)
+		 srv->cfg->workers + 2 + (srv->cfg->registry != NULL),
+		 srv->lock_fd, err)) == NULL)
 		return -1;
 	srv->ctl = storeproc_chan(srv->store, srv->cfg->workers + 1);
 	return 0;
@@ -375,11 +382,21 @@ server_events(struct server *srv, struct cf_error *err)
 static int
 server_confine(struct server *srv, struct cf_error *err)
 {
-	if (confine_network(srv->cfg->socket, err) == -1 ||
+	/* The registry reads its files (password, TLS, identity) now,
+	 * and starts its thread once confined, with the others. */
+	if (srv->cfg->registry != NULL &&
+	    (srv->registry = registry_new(srv->cfg, srv->bound,
+		 storeproc_chan(srv->store, srv->cfg->workers + 2), err)) ==
+		NULL)
+		return -1;
+	if (confine_network(
+		srv->cfg->socket, srv->cfg->registry != NULL, err) == -1 ||
 	    (srv->pool = pool_new(
 		 srv->base, srv->store, srv->cfg->workers, err)) == NULL)
 		return -1;
 	pool_set_idle_cb(srv->pool, pool_idle, srv);
+	if (srv->registry != NULL && registry_start(srv->registry, err) == -1)
+		return -1;
 	return 0;
 }
 
@@ -408,9 +425,11 @@ server_tls(struct server *srv, struct cf_error *err)
 static void
 server_free(struct server *srv)
 {
+	registry_free(srv->registry); /* its deploy, before the store */
 	refusals_free(srv); /* its last records, before the pool stops */
 	pool_free(srv->pool);
 	storeproc_stop(srv->store, SERVER_DRAIN_TIMEOUT * 1000LL);
+	srv->store = NULL; /* on_child may still run in the loop below */
 	if (srv->https != NULL)
 		evhttp_free(srv->https);
 	if (srv->local != NULL)

@@ -38,6 +38,7 @@ enum server_note { NOTE_CAP, NOTE_ACCEPT, NOTE_AUDIT, SERVER_NOTES };
 #define SERVER_NOTE_INTERVAL 60
 
 struct refusals;
+struct registry;
 
 /* Loop thread only, except where a field says otherwise. */
 struct server {
@@ -71,7 +72,8 @@ struct server {
 	time_t note_last[SERVER_NOTES];
 	unsigned long note_quiet[SERVER_NOTES]; /* not logged since */
 	struct refusals *refusals;
-	struct event *ev_audit; /* refusals and retention, periodic */
+	struct event *ev_audit;    /* refusals and retention, periodic */
+	struct registry *registry; /* [registry]: its thread; NULL none */
 };
 
 /* Runs the agent until SIGTERM/SIGINT, holding the store's owner lock

@@ -151,6 +151,10 @@ enum etcd_range_flag {
  * limit 0: no limit. */
 struct etcd_req *etcd_req_range(const void *key, size_t key_len, int flags,
     int64_t revision, int64_t limit);
+/* Range over the keys from key up to end, end excluded (the range an
+ * agent may read: schema_agent_range). */
+struct etcd_req *etcd_req_range_end(const void *key, size_t key_len,
+    const void *end, size_t end_len, int64_t revision, int64_t limit);
 /* Put; lease 0: none; prev_kv asks for the value it replaced. */
 struct etcd_req *etcd_req_put(const void *key, size_t key_len,
     const void *value, size_t value_len, int64_t lease, int prev_kv);

@@ -106,6 +106,16 @@ etcd_req_range(
 }
 
 struct etcd_req *
+etcd_req_range_end(const void *key, size_t key_len, const void *end,
+    size_t end_len, int64_t revision, int64_t limit)
+{
+	struct etcd_req *r = etcd_req_range(key, key_len, 0, revision, limit);
+
+	etcd_json_b64(r->body, "range_end", end, end_len);
+	return r;
+}
+
+struct etcd_req *
 etcd_req_put(const void *key, size_t key_len, const void *value,
     size_t value_len, int64_t lease, int prev_kv)
 {

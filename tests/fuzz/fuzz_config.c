@@ -7,6 +7,7 @@
  *
  * FUZZ-LINK: src/agent/config.c src/agent/config_trust.c
  * src/agent/config_keys.c src/agent/listen.c
+ * src/agent/config_registry.c src/registry/schema.c
  */
 #include "config.h"
 #include "harness.h"

@@ -179,6 +179,15 @@ test_requests(void)
 	    "request: a fenced CAS txn, revision as a string");
 	free(s);
 	etcd_req_free(txn);
+	/* The range an agent may read: [P/agents/, P/sealed/). */
+	txn = etcd_req_range_end("/c/agents/", 10, "/c/sealed/", 10, 7, 0);
+	s = json_dumps(txn->body, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_STR(s,
+	    "{\"key\":\"L2MvYWdlbnRzLw==\",\"range_end\":"
+	    "\"L2Mvc2VhbGVkLw==\",\"revision\":\"7\"}",
+	    "request: a range with its own end, not a prefix's");
+	free(s);
+	etcd_req_free(txn);
 	e.user = "ro\"ot";
 	e.password = cf_secret_new("p\\w\n", 4);
 	auth = etcd_req_auth(&e);
