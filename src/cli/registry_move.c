@@ -219,7 +219,9 @@ plan_find(const struct registry_plan *p, const struct etcd_kv *kv)
 int
 registry_stale(const struct fleet *f, const struct schema_key *k)
 {
-	if (k->kind == SCHEMA_UNKNOWN)
+	/* The agents' own keys are theirs to write, and the sealed
+	 * material goes with a rollout, not with the fleet's entries. */
+	if (k->kind == SCHEMA_UNKNOWN || registry_agents_key(k->kind))
 		return 0;
 	if (k->kind == SCHEMA_AGENT || k->kind == SCHEMA_GROUP ||
 	    k->kind == SCHEMA_NS_SPEC || k->kind == SCHEMA_NS_DESIRED)
@@ -365,6 +367,12 @@ out:
 	return rc;
 }
 
+int
+registry_agents_key(enum schema_kind kind)
+{
+	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED;
+}
+
 /* ---- import ------------------------------------------------------------ */
 
 /* One key read, its value parsed. */
@@ -393,7 +401,8 @@ got_clear(struct got *g, size_t n)
 }
 
 /* Every key of reply under prefix, its value parsed, into *out (new;
- * keys of no known shape, and agents' own keys, left out). */
+ * keys of no known shape, the agents' own keys and the sealed material
+ * left out: import never writes them into the fleet file). */
 static int
 parse_all(const char *prefix, const struct etcd_reply *reply, struct got **out,
     size_t *n, struct cf_error *err)
