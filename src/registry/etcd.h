@@ -175,6 +175,25 @@ void etcd_txn_compare(struct etcd_req *txn, const void *key, size_t key_len,
  * (success 1) or the failure branch (0); frees op. */
 void etcd_txn_op(struct etcd_req *txn, int success, struct etcd_req *op);
 
+/*
+ * Users and roles: etcd's auth API, which only a root user may call
+ * (CF_E_DENIED otherwise).  One that exists already is CF_E_CONFLICT
+ * ("... already exists").  The password is copied into a body that is
+ * wiped when the request is freed, never into a log or message.
+ */
+struct etcd_req *etcd_req_user_add(
+    const char *user, const struct cf_secret *password);
+struct etcd_req *etcd_req_user_delete(const char *user);
+struct etcd_req *etcd_req_role_add(const char *role);
+struct etcd_req *etcd_req_role_delete(const char *role);
+enum etcd_perm { ETCD_PERM_READ, ETCD_PERM_WRITE, ETCD_PERM_READWRITE };
+/* Grants role perm on key, or on [key, range_end) when range_end is
+ * not NULL (a prefix "P/" is the range ["P/", "P0")). */
+struct etcd_req *etcd_req_role_grant(const char *role, enum etcd_perm perm,
+    const void *key, size_t key_len, const void *range_end,
+    size_t range_end_len);
+struct etcd_req *etcd_req_user_grant(const char *user, const char *role);
+
 void etcd_req_free(struct etcd_req *r); /* NULL-safe */
 
 /* --- Calls --- */

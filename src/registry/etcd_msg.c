@@ -232,30 +232,112 @@ json_escape_into(char *out, size_t *n, const char *s, size_t len)
 }
 
 /*
- * The body is written by hand into a secret rather than through jansson,
- * whose strings are freed without being wiped.
+ * {"name": user, "password": password} written by hand into r's secret
+ * body rather than through jansson, whose strings are freed without
+ * being wiped.
  */
+static void
+secret_name_password(
+    struct etcd_req *r, const char *user, const struct cf_secret *password)
+{
+	size_t ulen = strlen(user), n = 0;
+	char *out;
+
+	r->secret_body = cf_secret_alloc(32 + 6 * (ulen + password->len));
+	out = r->secret_body->data;
+	memcpy(out + n, "{\"name\":\"", 9);
+	n += 9;
+	json_escape_into(out, &n, user, ulen);
+	memcpy(out + n, "\",\"password\":\"", 14);
+	n += 14;
+	json_escape_into(out, &n, password->data, password->len);
+	memcpy(out + n, "\"}", 3);
+	n += 2;
+	r->secret_body->len = n;
+}
+
 struct etcd_req *
 etcd_req_auth(const struct etcd *e)
 {
 	struct etcd_req *r = xcalloc(1, sizeof(*r));
-	size_t ulen = strlen(e->user), n = 0;
-	char *out;
 
 	r->op = "authenticate";
 	r->path = "/v3/auth/authenticate";
 	r->is_auth = 1;
-	r->secret_body = cf_secret_alloc(32 + 6 * (ulen + e->password->len));
-	out = r->secret_body->data;
-	memcpy(out + n, "{\"name\":\"", 9);
-	n += 9;
-	json_escape_into(out, &n, e->user, ulen);
-	memcpy(out + n, "\",\"password\":\"", 14);
-	n += 14;
-	json_escape_into(out, &n, e->password->data, e->password->len);
-	memcpy(out + n, "\"}", 3);
-	n += 2;
-	r->secret_body->len = n;
+	secret_name_password(r, e->user, e->password);
+	return r;
+}
+
+/* --- Users and roles (root only) --- */
+
+struct etcd_req *
+etcd_req_user_add(const char *user, const struct cf_secret *password)
+{
+	struct etcd_req *r = xcalloc(1, sizeof(*r));
+
+	r->op = "user add";
+	r->path = "/v3/auth/user/add";
+	secret_name_password(r, user, password);
+	return r;
+}
+
+struct etcd_req *
+etcd_req_user_delete(const char *user)
+{
+	struct etcd_req *r =
+	    etcd_req_new("user delete", "/v3/auth/user/delete");
+
+	json_object_set_new(r->body, "name", json_string(user));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_add(const char *role)
+{
+	struct etcd_req *r = etcd_req_new("role add", "/v3/auth/role/add");
+
+	json_object_set_new(r->body, "name", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_delete(const char *role)
+{
+	struct etcd_req *r =
+	    etcd_req_new("role delete", "/v3/auth/role/delete");
+
+	json_object_set_new(r->body, "role", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_grant(const char *role, enum etcd_perm perm, const void *key,
+    size_t key_len, const void *range_end, size_t range_end_len)
+{
+	static const char *const names[] = {[ETCD_PERM_READ] = "READ",
+	    [ETCD_PERM_WRITE] = "WRITE",
+	    [ETCD_PERM_READWRITE] = "READWRITE"};
+	struct etcd_req *r =
+	    etcd_req_new("role grant-permission", "/v3/auth/role/grant");
+	json_t *p = json_object();
+
+	json_object_set_new(p, "permType", json_string(names[perm]));
+	etcd_json_b64(p, "key", key, key_len);
+	if (range_end != NULL)
+		etcd_json_b64(p, "range_end", range_end, range_end_len);
+	json_object_set_new(r->body, "name", json_string(role));
+	json_object_set_new(r->body, "perm", p);
+	return r;
+}
+
+struct etcd_req *
+etcd_req_user_grant(const char *user, const char *role)
+{
+	struct etcd_req *r =
+	    etcd_req_new("user grant-role", "/v3/auth/user/grant");
+
+	json_object_set_new(r->body, "user", json_string(user));
+	json_object_set_new(r->body, "role", json_string(role));
 	return r;
 }
 
