@@ -94,6 +94,12 @@ $(B)/tests/test_registry_schema: $(B)/obj/tests/unit/test_registry_schema.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/obj/tests/unit/test_reconcile.o: ALL_CFLAGS += -Isrc/registry
+$(B)/tests/test_reconcile: $(B)/obj/tests/unit/test_reconcile.o \
+    $(B)/obj/tests/unit/check.o $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 # The operation tests share their store and its reads (opstest.h).
 OPS_TESTS := $(B)/tests/test_ops $(B)/tests/test_rollout
