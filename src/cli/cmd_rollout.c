@@ -23,6 +23,7 @@
 #include "fleet.h"
 #include "output.h"
 #include "rollout.h"
+#include "rollout_etcd.h"
 #include "rollout_plan.h"
 
 static const char usage[] =
@@ -565,6 +566,7 @@ int
 cmd_rollout(int argc, char **argv)
 {
 	struct rollout_args a;
+	struct rollout_etcd_args ea;
 	struct plan p;
 	struct cf_error err;
 	char *path = NULL;
@@ -573,6 +575,15 @@ cmd_rollout(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
+	ea = (struct rollout_etcd_args){a.ns, a.thumb, a.from, a.waves, a.soak,
+	    a.dry_run, a.resume, a.abort};
+	/* on etcd the agents move it: handed over (a dry run checks what
+	 * the handing over would, then prints the plan below) */
+	if ((rc = rollout_etcd_wanted()) != 0) {
+		rc = rc == -1 ? 1 : rollout_etcd(&ea);
+		if (rc != 0 || !a.dry_run)
+			return rc;
+	}
 	cf_error_clear(&err);
 	if (!a.dry_run && ((path = fleet_path(0, &err)) == NULL ||
 			      (lock = lock_fleet(path, &err)) == -1)) {
