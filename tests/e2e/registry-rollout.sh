@@ -34,13 +34,14 @@ PKI=(--ca "$ETCD_PKI/ca.pem" --cert "$ETCD_PKI/client.pem"
 M=mail.example.com
 # dump - every key under /certfleet/ with its value and mod revision.
 dump() { cfe get /certfleet/ --prefix | jq -cs '[.[] | select(.Key)]'; }
-# unchanged NAME CMD... - CMD fails (exit 1) and etcd is as it was.
+# unchanged NAME CMD... - CMD fails (exit 1, or 2 for a usage error)
+# and etcd is as it was.
 unchanged() {
 	local name=$1 before
 	shift
 	before=$(dump)
 	run "$@"
-	if [ "$RC" = 1 ] && [ "$(dump)" = "$before" ]; then
+	if [ "$RC" != 0 ] && [ "$(dump)" = "$before" ]; then
 		pass "$name"
 	else
 		fail "$name" "exit $RC, or etcd changed"
@@ -161,5 +162,248 @@ else
 fi
 check_fails "unenroll ex2 again: not enrolled" 1 "not enrolled" \
 	cf registry unenroll ex2
+
+# --- rollout handed to the agents -------------------------------------------------
+# Three agents that are each other's transfer peers, each with a files
+# service https; ex1 holds the certificate, not exportable.
+P=$T/pki
+make_pki "$P"
+TP=$(thumb "$P/leaf.pem")
+check "id: the admin identity" cf id
+ID=$(head -n 1 "$OUT")
+declare -A FP=()
+for n in ex1 ex2 ex3; do
+	agent_conf "$n"
+	mkdir -p "$T/files-$n"
+	printf '\n[service https]\nkind = files\nchain = %s\nkey = %s\n' \
+		"$T/files-$n/https.crt" "$T/files-$n/https.key" >>"$T/$n.conf"
+	cfd init --config "$T/$n.conf" >/dev/null
+	cfd authorize "$ID" --role admin --config "$T/$n.conf" >/dev/null
+	FP[$n]=$(cfd fingerprint --config "$T/$n.conf")
+done
+for n in ex1 ex2 ex3; do
+	peers=
+	for o in ex1 ex2 ex3; do
+		[ "$o" = "$n" ] || peers+=${peers:+, }${FP[$o]}
+	done
+	sed -i "/^\[agent\]/a transfer_peers = $peers" "$T/$n.conf"
+	agent_start "$n" || e2e_done
+	check "fleet add $n (on etcd)" cf fleet add "$n" "127.0.0.1:${APORT[$n]}" \
+		--fingerprint "${FP[$n]}"
+	check "$n trusts the test root" cf import "$P/root.pem" --server "$n"
+done
+check "ex1 holds the certificate, not exportable" cf import "$P/leaf.pem" \
+	"$P/leaf.key" "$P/chain.pem" --server ex1
+check "namespace $M: three members, a canary wave" cf namespace add "$M" \
+	--servers ex1,ex2,ex3 --services https --waves 1,100%
+# whoami NAME - agent NAME's identity certificate (PEM).
+whoami() {
+	curl -sk --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
+		"https://127.0.0.1:${APORT[$1]}/v1/whoami" | jq -r .certificate
+}
+# register NAME [AS] - agents/NAME/identity, AS's certificate (NAME's).
+register() {
+	cfe put "/certfleet/agents/$1/identity" \
+		"$(jq -cn --arg pem "$(whoami "${2:-$1}")" '{certificate: $pem}')" >/dev/null
+}
+
+unchanged "rollout: no member registered: refused, etcd unchanged" \
+	cf rollout "$M" --certificate "$TP"
+if grep -q "ex1: never registered: start its agent with a \[registry\] section" "$ERR"; then
+	pass "rollout: says which member never registered and what to do"
+else
+	fail "rollout: says which member never registered and what to do"
+	show "$ERR"
+fi
+register ex1
+register ex2
+unchanged "rollout: one member still unregistered: refused, etcd unchanged" \
+	cf rollout "$M" --certificate "$TP"
+grep -q "ex3: never registered" "$ERR" && pass "rollout: names ex3" ||
+	fail "rollout: names ex3" "$(head -n 2 "$ERR")"
+register ex3 ex1
+unchanged "rollout: an identity that is not the pinned one: refused" \
+	cf rollout "$M" --certificate "$TP"
+grep -q "ex3: the identity it registered is ${FP[ex1]}, not ${FP[ex3]}" "$ERR" &&
+	pass "rollout: says whose fingerprint it is and the pin" ||
+	fail "rollout: says whose fingerprint it is and the pin" "$(head -n 2 "$ERR")"
+register ex3
+unchanged "rollout: an unknown namespace" cf rollout nosuch.example.com --certificate "$TP"
+unchanged "rollout: --from an unknown server" cf rollout "$M" --certificate "$TP" --from ex9
+grep -q "ex9: no such server" "$ERR" && pass "rollout: names the unknown server" ||
+	fail "rollout: names the unknown server" "$(head -n 2 "$ERR")"
+unchanged "rollout: a certificate no member holds" \
+	cf rollout "$M" --certificate 0123456789ABCDEF0123456789ABCDEF01234567
+unchanged "rollout: --from a server that does not hold it" \
+	cf rollout "$M" --certificate "$TP" --from ex2
+grep -q "ex2 holds no such certificate" "$ERR" && pass "rollout: says the source does not hold it" ||
+	fail "rollout: says the source does not hold it" "$(head -n 2 "$ERR")"
+check "fleet group add solo (ex3)" cf fleet group add solo ex3
+unchanged "rollout: --waves that do not parse" cf rollout "$M" --certificate "$TP" --waves 50%,10%
+# The same etcd, another prefix: a fleet whose namespace has no members.
+cp -a "$CERTFLEET_HOME" "$T/home3"
+H3() { CERTFLEET_HOME=$T/home3 cf "$@"; }
+check "another prefix" H3 registry set etcd --prefix /other
+check "a namespace of all, in a fleet of no servers" H3 namespace add e.example.com --servers all
+unchanged "rollout: a namespace without members" H3 rollout e.example.com --certificate "$TP"
+grep -qE "no servers|fleet is empty" "$ERR" && pass "rollout: says the namespace has no servers" ||
+	fail "rollout: says the namespace has no servers" "$(head -n 2 "$ERR")"
+cfe del /other/ --prefix >/dev/null
+closed=$(free_ports 1)
+check "a fleet whose etcd is down" H3 registry set etcd --prefix /certfleet \
+	--endpoints "https://127.0.0.1:$closed"
+unchanged "rollout: etcd down" H3 rollout "$M" --certificate "$TP"
+grep -q "is etcd up" "$ERR" && pass "rollout: etcd down: says so" ||
+	fail "rollout: etcd down: says so" "$(head -n 2 "$ERR")"
+(umask 077 && echo wrong >"$T/wrong.pw")
+check "a fleet with a wrong password" H3 registry set etcd \
+	--endpoints "$ETCD_ENDPOINTS" --password-file "$T/wrong.pw"
+unchanged "rollout: etcd refuses the credentials" H3 rollout "$M" --certificate "$TP"
+check "rollout --dry-run: checks and plans" cf rollout "$M" --certificate "$TP" --dry-run --json
+expect_eq "the dry run's plan" "$(jq -c '[.Waves[].Members | length]' "$OUT")" "[1,2]"
+
+before=$(dump)
+check "rollout: handed to the agents" cf rollout "$M" --certificate "${TP:0:12}"
+if grep -q "the agents move it now" "$OUT" && grep -q "certfleet status $M" "$OUT"; then
+	pass "rollout: says the agents move it and how to follow it"
+else
+	fail "rollout: says the agents move it and how to follow it"
+	show "$OUT"
+fi
+desired=$(cfe get "/certfleet/ns/$M/desired" | jq -r 'select(.Key) | .Value')
+ID1=$(jq -r .id <<<"$desired")
+expect_eq "desired: the certificate, agents, running in wave 1 of 2" \
+	"$(jq -r '"\(.thumbprint) \(.agents) \(.rollout.state) \(.rollout.wave)/\(.rollout.nwaves) \(.rollout.from)"' <<<"$desired")" \
+	"$TP true running 1/2 ex1"
+[[ $ID1 =~ ^[0-9a-f]{32}$ ]] && pass "desired: a 32-hex rollout id" ||
+	fail "desired: a 32-hex rollout id" "$ID1"
+expect_eq "desired: the members and their waves" \
+	"$(jq -c '[.rollout.members[] | [.name, .wave, .state]]' <<<"$desired")" \
+	'[["ex1",1,"waiting"],["ex2",2,"waiting"],["ex3",2,"waiting"]]'
+expect_eq "the source holds it: no sealed material for ex1" \
+	"$(cfe get "/certfleet/sealed/ex1/$M" | jq -rs '[.[] | select(.Key)] | length')" 0
+for n in ex2 ex3; do
+	v=$(cfe get "/certfleet/sealed/$n/$M" | jq -r 'select(.Key) | .Value')
+	expect_eq "sealed/$n: the certificate and the rollout id" \
+		"$(jq -r '"\(.thumbprint) \(.rollout)"' <<<"$v")" "$TP $ID1"
+	jq -r .sealed <<<"$v" >"$T/sealed-$n.b64"
+done
+# import-sealed ON B64-FILE - the HTTP status of opening it on agent ON.
+open_on() {
+	curl -sk -o "$T/resp.json" -w '%{http_code}' --cert "$CERTFLEET_HOME/id.crt" \
+		--key "$CERTFLEET_HOME/id.key" -d "{\"sealed\": \"$(cat "$2")\"}" \
+		"https://127.0.0.1:${APORT[$1]}/v1/import-sealed"
+}
+expect_eq "ex2's sealed material does not open on ex3 (403)" \
+	"$(open_on ex3 "$T/sealed-ex2.b64")" 403
+expect_eq "ex3's does not open on ex2 (403)" "$(open_on ex2 "$T/sealed-ex3.b64")" 403
+expect_eq "ex2's opens on ex2 (200)" "$(open_on ex2 "$T/sealed-ex2.b64")" 200
+expect_eq "ex3's opens on ex3 (200)" "$(open_on ex3 "$T/sealed-ex3.b64")" 200
+unchanged "a second rollout while one runs: refused" cf rollout "$M" --certificate "$TP"
+unchanged "--resume while the agents move it: refused" cf rollout "$M" --resume
+
+# --- status: what the agents wrote, merged -------------------------------------
+REV=$(cfe get "/certfleet/ns/$M/desired" | jq -r 'select(.Key) | .ModRevision')
+# status_of NAME STATE [STEP ERROR] - agents/NAME/status/M by hand.
+status_of() {
+	cfe put "/certfleet/agents/$1/status/$M" "$(jq -cn --argjson rev "$REV" \
+		--arg id "$ID1" --arg t "$TP" --arg st "$2" --arg step "${3:-}" \
+		--arg err "${4:-}" '{desired_rev: $rev, rollout: $id, target: $t,
+		to_before: false, state: $st, at: 1700000000, services: [], before: []}
+		+ (if $step != "" then {step: $step, error: $err} else {} end)')" >/dev/null
+}
+# progress_by C WAVE PHASE [MEMBER STEP ERROR] - progress/C/M by hand.
+progress_by() {
+	cfe put "/certfleet/progress/$1/$M" "$(jq -cn --argjson rev "$REV" \
+		--arg id "$ID1" --argjson w "$2" --arg ph "$3" --arg m "${4:-}" \
+		--arg step "${5:-}" --arg err "${6:-}" '{desired_rev: $rev,
+		rollout: $id, wave: $w, phase: $ph, since: 1700000000, pending: []}
+		+ (if $m != "" then {member: $m, step: $step, error: $err} else {} end)')" >/dev/null
+}
+cfe put "/certfleet/elect/ex2/$M" '{}' >/dev/null
+cfe put "/certfleet/elect/ex1/$M" '{}' >/dev/null
+cfe put /certfleet/agents/ex3/live '{"address":"127.0.0.1:1","started":1,"version":"x"}' >/dev/null
+status_of ex1 converged
+progress_by ex2 2 moving
+run cf status "$M" --json
+expect_eq "status: not converged while the agents move it (exit 1)" "$RC" 1
+valid "status --json on etcd: its schema" status
+expect_eq "status: the rollout running in wave 2, the agents', coordinator ex2" \
+	"$(jq -r '.Items[0].Rollout | "\(.State) \(.Wave) \(.Agents) \(.Coordinator) \(.Id)"' "$OUT")" \
+	"running 2 true ex2 $ID1"
+expect_eq "status: ex1 moved, ex2 not live: pending, ex3 live: waiting" \
+	"$(jq -r '[.Items[0].Members[] | "\(.Server)=\(.State)"] | join(" ")' "$OUT")" \
+	"ex1=moved ex2=pending ex3=waiting"
+status_of ex3 failed deploy "the chain file is not writable"
+progress_by ex2 2 stopped ex3 deploy "the chain file is not writable"
+run cf status "$M" --json
+expect_eq "status: stopped, the failure's step and member" \
+	"$(jq -r '.Items[0].Rollout | "\(.State) \(.Step) \(.Member)"' "$OUT")" "stopped deploy ex3"
+expect_eq "status: ex3 failed at deploy, with its error" \
+	"$(jq -r '.Items[0].Members[2] | "\(.State) \(.Step) \(.Error)"' "$OUT")" \
+	"failed deploy the chain file is not writable"
+check "namespace show: the merged state" cf namespace show "$M" --json
+expect_eq "namespace show says stopped" "$(jq -r .Rollout "$OUT")" stopped
+run cf status "$M"
+grep -q "coordinator ex2" "$OUT" && pass "status text names the coordinator" ||
+	fail "status text names the coordinator" "$(head -n 1 "$OUT")"
+
+# Every member made to serve it by hand, every status converged, the
+# progress done: converged, exit 0; a failed status: exit 1.
+for n in ex2 ex3; do
+	check "ex2, ex3: the certificate by hand on $n" cf copy "$TP" --from ex1 --to "$n"
+done
+for n in ex1 ex2 ex3; do
+	check "https serves it on $n" cf enable "$TP" --services https --server "$n" --force
+	status_of "$n" converged
+done
+progress_by ex2 2 done
+run cf status "$M" --json
+expect_eq "status: done and converged: exit 0" \
+	"$RC $(jq -r '.Items[0].Rollout.State' "$OUT") $(jq -r '[.Items[0].Members[].State] | join(",")' "$OUT")" \
+	"0 done moved,moved,moved"
+status_of ex2 failed check "no handshake"
+run cf status "$M" --json
+expect_eq "status: a member whose agent says failed: exit 1" \
+	"$RC $(jq -r '.Items[0].Members[1].State' "$OUT")" "1 failed"
+
+# --- resume, abort, and the fence ------------------------------------------------
+progress_by ex2 2 stopped ex2 check "no handshake"
+check "rollout --resume: the stopped rollout runs again" cf rollout "$M" --resume --json
+valid "rollout --json on etcd: its schema" rollout-agents
+desired=$(cfe get "/certfleet/ns/$M/desired" | jq -r 'select(.Key) | .Value')
+expect_eq "resume: running from the stopped wave, the same id and certificate" \
+	"$(jq -r '"\(.rollout.state) \(.rollout.wave) \(.id) \(.thumbprint)"' <<<"$desired")" \
+	"running 2 $ID1 $TP"
+check "rollout --abort" cf rollout "$M" --abort
+desired=$(cfe get "/certfleet/ns/$M/desired" | jq -r 'select(.Key) | .Value')
+expect_eq "abort: aborted, back to no certificate, the same id" \
+	"$(jq -r '"\(.rollout.state) \(.thumbprint) \(.id)"' <<<"$desired")" \
+	"aborted null $ID1"
+unchanged "--resume of an aborted rollout: refused" cf rollout "$M" --resume
+
+# A change to the namespace between the CLI's read and its write: the
+# source agent held still (SIGSTOP) while the CLI waits on it, the
+# spec changed meanwhile; the transaction is refused, nothing written.
+kill -STOP "${APID[ex1]}"
+cf rollout "$M" --certificate "$TP" --from ex1 >"$T/race.out" 2>"$T/race.err" &
+race=$!
+# (the kernel completes the TCP handshake for a stopped process; the
+# CLI waits 10 s for the TLS one)
+if wait_until 8 bash -c "ss -Htn state established '( dport = :${APORT[ex1]} )' | grep -q ."; then
+	pass "race: the CLI read etcd and waits on ex1"
+else
+	fail "race: the CLI read etcd and waits on ex1"
+fi
+cfe put "/certfleet/ns/$M/spec" '{"servers":["ex1","ex2","ex3"],"services":["https"],"waves":["1","100%"],"soak":5}' >/dev/null
+before=$(dump)
+kill -CONT "${APID[ex1]}"
+rc=0
+wait "$race" || rc=$?
+expect_eq "race: the rollout fails (exit 1)" "$rc" 1
+grep -q "changed in the registry since this command read it; nothing written" "$T/race.err" &&
+	pass "race: says the namespace changed meanwhile" ||
+	fail "race: says the namespace changed meanwhile" "$(head -n 2 "$T/race.err")"
+expect_eq "race: etcd holds what the other change wrote, nothing more" "$(dump)" "$before"
 
 e2e_done
