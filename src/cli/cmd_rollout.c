@@ -43,7 +43,11 @@ static const char usage[] =
     "(exit 1); a server that does not answer is pending.  --resume goes\n"
     "on where it stopped, --abort puts every server that moved back.  The\n"
     "old certificate stays in every store.  certfleet status shows where\n"
-    "it stands.  --dry-run prints the plan and changes nothing.\n";
+    "it stands.  --dry-run prints the plan and changes nothing.\n"
+    "On an etcd registry the agents move it: the rollout checks every\n"
+    "member's registered identity, has the source seal the certificate to\n"
+    "each, hands it over in one transaction and returns (exit 0); status\n"
+    "follows it, --resume (once stopped) and --abort rewrite it.\n";
 
 const struct option cli_rollout_opts[] = {
     CLI_COMMON_OPTS,
