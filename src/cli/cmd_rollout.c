@@ -585,7 +585,7 @@ cmd_rollout(int argc, char **argv)
 	 * the handing over would, then prints the plan below) */
 	if ((rc = rollout_etcd_wanted()) != 0) {
 		rc = rc == -1 ? 1 : rollout_etcd(&ea);
-		if (rc != 0 || !a.dry_run)
+		if (rc != ROLLOUT_ETCD_CLI && (rc != 0 || !a.dry_run))
 			return rc;
 	}
 	cf_error_clear(&err);

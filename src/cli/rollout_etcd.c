@@ -575,6 +575,9 @@ rollout_etcd(const struct rollout_etcd_args *a)
 	cf_error_clear(&err);
 	if (load(a, &p, &err) == -1)
 		rc = -1;
+	else if ((a->resume || a->abort) && !p.rn.agents &&
+		 p.rn.d.r.state != CF_RS_NONE)
+		rc = ROLLOUT_ETCD_CLI; /* a CLI's own rollout, driven on */
 	else if (a->resume || a->abort)
 		rc = again(a, &p, &err);
 	else

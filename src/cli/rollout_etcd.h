@@ -30,5 +30,9 @@ int rollout_etcd_wanted(void);
  * checks and writes nothing (cmd_rollout.c then prints the plan).
  */
 int rollout_etcd(const struct rollout_etcd_args *a);
+/* What rollout_etcd returns for --resume or --abort of a rollout a CLI
+ * ran itself (on the file registry, exported since): that CLI's way
+ * goes on with it (rollout_run.c, saving to etcd). */
+#define ROLLOUT_ETCD_CLI (-2)
 
 #endif

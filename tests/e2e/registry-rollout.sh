@@ -406,4 +406,16 @@ grep -q "changed in the registry since this command read it; nothing written" "$
 	fail "race: says the namespace changed meanwhile" "$(head -n 2 "$T/race.err")"
 expect_eq "race: etcd holds what the other change wrote, nothing more" "$(dump)" "$before"
 
+# A rollout a CLI ran itself (on the file registry, exported since) is
+# that CLI's to go on with: --abort takes the CLI's way, saving to etcd.
+check "namespace old.example.com" cf namespace add old.example.com --servers ex2
+cfe put /certfleet/ns/old.example.com/desired "$(jq -cn --arg t "$TP" '{thumbprint: $t,
+	rollout: {state: "stopped", certificate: $t, previous: null, from: "ex1",
+	waves: ["100%"], soak: 0, wave: 1, nwaves: 1, started: 1, updated: 1,
+	members: [{name: "ex2", wave: 1, state: "pending", at: 1}]}}')" >/dev/null
+check "--abort of a CLI's own rollout on etcd" cf rollout old.example.com --abort
+expect_eq "it is aborted, still not the agents'" \
+	"$(cfe get /certfleet/ns/old.example.com/desired | jq -r 'select(.Key) | .Value | fromjson | "\(.rollout.state) \(.agents // false)"')" \
+	"aborted false"
+
 e2e_done
