@@ -158,7 +158,8 @@ find_source(
 		    "list)",
 		    a->from);
 	if (copy_open_agents("rollout", list, &b) != 0)
-		return cf_errorf(err, CF_E_USAGE, "%s: cannot reach", list);
+		return cf_errorf(err, CF_E_IO,
+		    "%s: not reached (above); nothing written", list);
 	memset(&req, 0, sizeof(req));
 	req.arg = a->thumb;
 	r = backend_replies_new(b);
@@ -281,7 +282,8 @@ seal_all(struct plan *p, struct cf_error *err)
 	int rc = -1;
 
 	if (copy_open_agents("rollout", p->from, &src) != 0)
-		return cf_errorf(err, CF_E_IO, "%s: cannot reach", p->from);
+		return cf_errorf(err, CF_E_IO,
+		    "%s: not reached (above); nothing written", p->from);
 	p->sealed = xcalloc(p->n, sizeof(*p->sealed));
 	for (i = 0; i < p->n; i++) {
 		/* the source holds it already: nothing to seal, and an
@@ -582,8 +584,14 @@ rollout_etcd(const struct rollout_etcd_args *a)
 		rc = again(a, &p, &err);
 	else
 		rc = start(a, &p, &err);
-	if (rc == -1)
+	if (rc == -1) {
+		/* every failure comes before the one transaction, or is
+		 * that transaction refused */
+		if (strstr(err.msg, "nothing written") == NULL &&
+		    strstr(err.msg, "nothing changed") == NULL)
+			cf_error_append(&err, "; nothing written");
 		rc = cli_fail("rollout", &err);
+	}
 	plan_free(&p);
 	return rc;
 }
