@@ -344,6 +344,9 @@ expect_eq "status: ex3 failed at deploy, with its error" \
 	"failed deploy the chain file is not writable"
 check "namespace show: the merged state" cf namespace show "$M" --json
 expect_eq "namespace show says stopped" "$(jq -r .Rollout "$OUT")" stopped
+check "namespace list: the merged state" cf namespace list --json
+expect_eq "namespace list says stopped" \
+	"$(jq -r --arg m "$M" '.Items[] | select(.Name == $m) | .Rollout' "$OUT")" stopped
 run cf status "$M"
 grep -q "coordinator ex2" "$OUT" && pass "status text names the coordinator" ||
 	fail "status text names the coordinator" "$(head -n 1 "$OUT")"
@@ -366,6 +369,13 @@ status_of ex2 failed check "no handshake"
 run cf status "$M" --json
 expect_eq "status: a member whose agent says failed: exit 1" \
 	"$RC $(jq -r '.Items[0].Members[1].State' "$OUT")" "1 failed"
+agent_kill ex3
+run cf status "$M" --json
+expect_eq "status: ex3 down: last seen when its agent last wrote its status" \
+	"$RC $(jq -r '.Items[0].Members[2] | "\(.Answered) \(.LastSeen)"' "$OUT")" \
+	"1 false 2023-11-14T22:13:20Z"
+sed -i "s/^listen = .*/listen = 127.0.0.1:${APORT[ex3]}/" "$T/ex3.conf"
+agent_spawn ex3 || fail "ex3 back on its port" "it did not listen again"
 
 # --- resume, abort, and the fence ------------------------------------------------
 progress_by ex2 2 stopped ex2 check "no handshake"
