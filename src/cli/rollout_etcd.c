@@ -448,14 +448,16 @@ report(const struct plan *p, const struct cf_rstate *st, const char *id,
 	       "(etcd revision %lld)\n",
 	    st->certificate, ns, verb, st->n, st->n == 1 ? "server" : "servers",
 	    st->nwaves, st->nwaves == 1 ? "wave" : "waves", id, (long long)rev);
-	printf("the agents move it now, wave by wave; follow it with "
-	       "`certfleet status %s`%s\n",
-	    ns,
-	    st->state == CF_RS_ABORTED
-		? ""
-		: (st->state == CF_RS_RUNNING
-			  ? "; `certfleet rollout --abort` puts it back"
-			  : ""));
+	if (st->state == CF_RS_ABORTED)
+		printf(
+		    "the agents put back what each server had before; follow "
+		    "it with `certfleet status %s`\n",
+		    ns);
+	else
+		printf("the agents move it now, wave by wave; follow it with "
+		       "`certfleet status %s`; `certfleet rollout %s --abort` "
+		       "puts it back\n",
+		    ns, ns);
 }
 
 /* A new rollout: checked, sealed, then written. */
