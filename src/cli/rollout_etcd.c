@@ -250,6 +250,7 @@ static int
 check_new(
     const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 {
+	char *never = NULL, *next;
 	size_t i;
 
 	if (cf_rstate_check_start(state_of(p), p->ns->name, err) == -1 ||
@@ -263,9 +264,25 @@ check_new(
 	if (cf_rollout_plan(p->n, p->ns->waves, &p->w, &p->nw, err) == -1)
 		return -1;
 	p->pems = xcalloc(p->n, sizeof(*p->pems));
-	for (i = 0; i < p->n; i++)
-		if (identity_of(p, &p->t[i], &p->pems[i], err) == -1)
+	for (i = 0; i < p->n; i++) {
+		if (identity_of(p, &p->t[i], &p->pems[i], err) == 0)
+			continue;
+		if (err->code != CF_E_NOTFOUND)
 			return -1;
+		/* every member that never registered, in one message */
+		next = xasprintf("%s%s%s", never ? never : "",
+		    never ? ", " : "", p->t[i].name);
+		free(never);
+		never = next;
+	}
+	if (never != NULL) {
+		cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: never registered: start %s agent with a [registry] "
+		    "section (certfleetd.conf), then run the rollout again",
+		    never, strchr(never, ',') != NULL ? "each one's" : "its");
+		free(never);
+		return -1;
+	}
 	return find_source(a, p, err);
 }
 

@@ -209,10 +209,10 @@ register() {
 
 unchanged "rollout: no member registered: refused, etcd unchanged" \
 	cf rollout "$M" --certificate "$TP"
-if grep -q "ex1: never registered: start its agent with a \[registry\] section" "$ERR"; then
-	pass "rollout: says which member never registered and what to do"
+if grep -q "ex1, ex2, ex3: never registered: start each one.s agent with a \[registry\] section" "$ERR"; then
+	pass "rollout: names every member that never registered and what to do"
 else
-	fail "rollout: says which member never registered and what to do"
+	fail "rollout: names every member that never registered and what to do"
 	show "$ERR"
 fi
 register ex1
