@@ -7,8 +7,9 @@
  * write only its own keys (schema.h, "Written by the agents").
  *
  * Enroll can be run again: a user or role that exists is kept (the
- * user's password too) and the grants are made again; unenroll then
- * enroll starts the agent afresh.  The password comes from a file, stdin
+ * user's password too), the role loses any permission that is not the
+ * agent's and gets the agent's again; unenroll then enroll starts the
+ * agent afresh.  The password comes from a file, stdin
  * or a no-echo prompt, never argv, and is wiped once sent.
  */
 #include <stdio.h>
@@ -119,6 +120,55 @@ call(struct etcd *e, struct etcd_req *req, struct cf_error *err)
 	return rc == -1 ? auth_hint(err) : 0;
 }
 
+/* Whether g, one of the role's permissions, is among the n wanted. */
+static int
+wanted(const struct etcd_grant *g, const struct grant *w, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (g->perm == w[i].perm && g->key_len == strlen(w[i].key) &&
+		    memcmp(g->key, w[i].key, g->key_len) == 0 &&
+		    g->range_end_len == strlen(w[i].end) &&
+		    memcmp(g->range_end, w[i].end, g->range_end_len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Takes from an existing role every permission that is not one of g, so
+ * that a rerun (after a prefix changed, or a grant added by hand) leaves
+ * exactly the agent's grants.
+ */
+static int
+prune(struct etcd *e, const char *role, const struct grant *g,
+    struct cf_error *err)
+{
+	struct etcd_reply *reply = NULL;
+	const struct etcd_grant *x;
+	size_t i;
+	int rc = -1;
+
+	if (etcd_call_wait(e, etcd_req_role_get(role), &reply, err) == -1) {
+		auth_hint(err);
+		goto out;
+	}
+	for (i = 0; i < reply->n_grants; i++) {
+		x = &reply->grants[i];
+		if (!wanted(x, g, NGRANTS) &&
+		    call(e,
+			etcd_req_role_revoke(role, x->key, x->key_len,
+			    x->range_end_len > 0 ? x->range_end : NULL,
+			    x->range_end_len),
+			err) == -1)
+			goto out;
+	}
+	rc = 0;
+out:
+	etcd_reply_free(reply);
+	return rc;
+}
+
 /* The enrolment as text or JSON. */
 static void
 report(const char *agent, const char *user, int existed, const struct grant *g)
@@ -160,7 +210,7 @@ registry_enroll(const struct fleet *f, const char *agent, const char *pwfile,
 	struct etcd *e = NULL;
 	char *user = NULL;
 	size_t i;
-	int rc = -1, existed;
+	int rc = -1, existed, role_existed;
 
 	if (schema_name_check(agent, err) == -1)
 		return -1;
@@ -179,7 +229,8 @@ registry_enroll(const struct fleet *f, const char *agent, const char *pwfile,
 		goto out;
 	grants_make(registry_prefix(r), agent, g);
 	if ((existed = call(e, etcd_req_user_add(user, pw), err)) == -1 ||
-	    call(e, etcd_req_role_add(user), err) == -1)
+	    (role_existed = call(e, etcd_req_role_add(user), err)) == -1 ||
+	    (role_existed && prune(e, user, g, err) == -1))
 		goto out;
 	for (i = 0; i < NGRANTS; i++)
 		if (call(e,

@@ -74,9 +74,14 @@ expect_eq "enroll made the user, with five grants" \
 	"certfleet-agent-ex1 false 5"
 check "enroll ex2, its password from stdin" bash -c \
 	"'$CERTFLEET' registry enroll ex2 --password-file - <'$ETCD_PKI/certfleet-agent-ex2.pw'"
+# A grant added by hand (or left by another prefix) goes on a rerun.
+etcd_ctl role grant-permission certfleet-agent-ex1 --prefix=true readwrite \
+	/certfleet/ns/ >/dev/null
 check "enroll ex1 again: fine, granted again" cf registry enroll ex1 \
 	--password-file "$ETCD_PKI/certfleet-agent-ex1.pw" --json
 expect_eq "the second enroll says the user existed" "$(jq -r .Existed "$OUT")" true
+expect_eq "the rerun left exactly the five grants" \
+	"$(etcd_ctl role get certfleet-agent-ex1 -w json | jq '.perm | length')" 5
 cfe put "/certfleet/sealed/ex2/$M" '{"sealed":"x"}' >/dev/null
 cfe put "/certfleet/sealed/ex1/$M" '{"sealed":"y"}' >/dev/null
 cfe put "/certfleet/agents/ex2/status/$M" '{"x":1}' >/dev/null
