@@ -87,16 +87,26 @@ rollout_etcd_wanted(void)
 	return rc;
 }
 
-/* The namespace, with --waves and --soak applied to the copy in memory
- * (checked by fleet_ns_put as namespace set would), and the registry's
- * view of it. */
+/*
+ * The registry's view, then the fleet, then the namespace with --waves
+ * and --soak applied to the copy in memory (checked by fleet_ns_put as
+ * namespace set would).  The view first: the transaction is fenced on
+ * the revisions it saw, so a change to the spec or desired made before
+ * the fleet was read refuses it too.
+ */
 static int
 load(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 {
+	struct fleet *file = NULL;
 	struct fleet_ns in;
+	int rc;
 
 	if ((p->path = fleet_path(0, err)) == NULL ||
-	    (p->f = fleet_load(p->path, err)) == NULL)
+	    (file = fleet_load_file(p->path, err)) == NULL)
+		return -1;
+	rc = rview_read(file, &p->v, err);
+	fleet_free(file);
+	if (rc == -1 || (p->f = fleet_load(p->path, err)) == NULL)
 		return -1;
 	if ((p->ns = fleet_ns_find(p->f, a->ns)) == NULL)
 		return cf_errorf(err, CF_E_NOTFOUND,
@@ -114,14 +124,11 @@ load(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 			return -1;
 		p->ns = fleet_ns_find(p->f, a->ns);
 	}
-	if (rview_read(p->f, &p->v, err) == -1 ||
-	    rview_ns_get(&p->v, p->ns->name, &p->rn, err) == -1)
-		return -1;
-	return 0;
+	return rview_ns_get(&p->v, p->ns->name, &p->rn, err);
 }
 
-/* Where the namespace's rollout stands: merged when the agents drive
- * it, else as desired says (st lent or filled: *owned says). */
+/* Where the namespace's rollout stands (lent): merged when the agents
+ * drive it, else as desired says. */
 static const struct cf_rstate *
 state_of(const struct plan *p)
 {
