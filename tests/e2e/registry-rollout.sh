@@ -48,6 +48,14 @@ unchanged() {
 		show "$ERR"
 	fi
 }
+# said NAME PATTERN FILE - FILE (stderr or stdout) holds PATTERN (grep -E).
+said() {
+	if grep -qE -- "$2" "$3"; then
+		pass "$1"
+	else
+		fail "$1" "$(head -n 2 "$3")"
+	fi
+}
 valid() {
 	if python3 "$E2E_ROOT/tests/e2e/json-schema.py" "$E2E_ROOT/docs/json.md" \
 		"$2" "$OUT" 2>"$T/why"; then
@@ -224,42 +232,39 @@ register ex1
 register ex2
 unchanged "rollout: one member still unregistered: refused, etcd unchanged" \
 	cf rollout "$M" --certificate "$TP"
-grep -q "ex3: never registered" "$ERR" && pass "rollout: names ex3" ||
-	fail "rollout: names ex3" "$(head -n 2 "$ERR")"
+said "rollout: names ex3" "ex3: never registered" "$ERR"
 register ex3 ex1
 unchanged "rollout: an identity that is not the pinned one: refused" \
 	cf rollout "$M" --certificate "$TP"
-grep -q "ex3: the identity it registered is ${FP[ex1]}, not ${FP[ex3]}" "$ERR" &&
-	pass "rollout: says whose fingerprint it is and the pin" ||
-	fail "rollout: says whose fingerprint it is and the pin" "$(head -n 2 "$ERR")"
+said "rollout: says whose fingerprint it is and the pin" \
+	"ex3: the identity it registered is ${FP[ex1]}, not ${FP[ex3]}" "$ERR"
 register ex3
 unchanged "rollout: an unknown namespace" cf rollout nosuch.example.com --certificate "$TP"
 unchanged "rollout: --from an unknown server" cf rollout "$M" --certificate "$TP" --from ex9
-grep -q "ex9: no such server" "$ERR" && pass "rollout: names the unknown server" ||
-	fail "rollout: names the unknown server" "$(head -n 2 "$ERR")"
+said "rollout: names the unknown server" "ex9: no such server" "$ERR"
 unchanged "rollout: a certificate no member holds" \
 	cf rollout "$M" --certificate 0123456789ABCDEF0123456789ABCDEF01234567
 unchanged "rollout: --from a server that does not hold it" \
 	cf rollout "$M" --certificate "$TP" --from ex2
-grep -q "ex2 holds no such certificate" "$ERR" && pass "rollout: says the source does not hold it" ||
-	fail "rollout: says the source does not hold it" "$(head -n 2 "$ERR")"
+said "rollout: says the source does not hold it" \
+	"ex2 holds no such certificate" "$ERR"
 check "fleet group add solo (ex3)" cf fleet group add solo ex3
 unchanged "rollout: --waves that do not parse" cf rollout "$M" --certificate "$TP" --waves 50%,10%
 # The same etcd, another prefix: a fleet whose namespace has no members.
 cp -a "$CERTFLEET_HOME" "$T/home3"
+# shellcheck disable=SC2317 # called below
 H3() { CERTFLEET_HOME=$T/home3 cf "$@"; }
 check "another prefix" H3 registry set etcd --prefix /other
 check "a namespace of all, in a fleet of no servers" H3 namespace add e.example.com --servers all
 unchanged "rollout: a namespace without members" H3 rollout e.example.com --certificate "$TP"
-grep -qE "no servers|fleet is empty" "$ERR" && pass "rollout: says the namespace has no servers" ||
-	fail "rollout: says the namespace has no servers" "$(head -n 2 "$ERR")"
+said "rollout: says the namespace has no servers" \
+	"no servers|fleet is empty" "$ERR"
 cfe del /other/ --prefix >/dev/null
 closed=$(free_ports 1)
 check "a fleet whose etcd is down" H3 registry set etcd --prefix /certfleet \
 	--endpoints "https://127.0.0.1:$closed"
 unchanged "rollout: etcd down" H3 rollout "$M" --certificate "$TP"
-grep -q "is etcd up" "$ERR" && pass "rollout: etcd down: says so" ||
-	fail "rollout: etcd down: says so" "$(head -n 2 "$ERR")"
+said "rollout: etcd down: says so" "is etcd up" "$ERR"
 (umask 077 && echo wrong >"$T/wrong.pw")
 check "a fleet with a wrong password" H3 registry set etcd \
 	--endpoints "$ETCD_ENDPOINTS" --password-file "$T/wrong.pw"
@@ -280,8 +285,11 @@ ID1=$(jq -r .id <<<"$desired")
 expect_eq "desired: the certificate, agents, running in wave 1 of 2" \
 	"$(jq -r '"\(.thumbprint) \(.agents) \(.rollout.state) \(.rollout.wave)/\(.rollout.nwaves) \(.rollout.from)"' <<<"$desired")" \
 	"$TP true running 1/2 ex1"
-[[ $ID1 =~ ^[0-9a-f]{32}$ ]] && pass "desired: a 32-hex rollout id" ||
+if [[ $ID1 =~ ^[0-9a-f]{32}$ ]]; then
+	pass "desired: a 32-hex rollout id"
+else
 	fail "desired: a 32-hex rollout id" "$ID1"
+fi
 expect_eq "desired: the members and their waves" \
 	"$(jq -c '[.rollout.members[] | [.name, .wave, .state]]' <<<"$desired")" \
 	'[["ex1",1,"waiting"],["ex2",2,"waiting"],["ex3",2,"waiting"]]'
@@ -353,8 +361,7 @@ check "namespace list: the merged state" cf namespace list --json
 expect_eq "namespace list says stopped" \
 	"$(jq -r --arg m "$M" '.Items[] | select(.Name == $m) | .Rollout' "$OUT")" stopped
 run cf status "$M"
-grep -q "coordinator ex2" "$OUT" && pass "status text names the coordinator" ||
-	fail "status text names the coordinator" "$(head -n 1 "$OUT")"
+said "status text names the coordinator" "coordinator ex2" "$OUT"
 
 # Every member made to serve it by hand, every status converged, the
 # progress done: converged, exit 0; a failed status: exit 1.
@@ -365,7 +372,7 @@ for n in ex1 ex2 ex3; do
 	check "https serves it on $n" cf enable "$TP" --services https --server "$n" --force
 	status_of "$n" converged
 done
-progress_by ex2 2 done
+progress_by ex2 2 "done"
 run cf status "$M" --json
 expect_eq "status: done and converged: exit 0" \
 	"$RC $(jq -r '.Items[0].Rollout.State' "$OUT") $(jq -r '[.Items[0].Members[].State] | join(",")' "$OUT")" \
@@ -416,9 +423,8 @@ kill -CONT "${APID[ex1]}"
 rc=0
 wait "$race" || rc=$?
 expect_eq "race: the rollout fails (exit 1)" "$rc" 1
-grep -q "changed in the registry since this command read it; nothing written" "$T/race.err" &&
-	pass "race: says the namespace changed meanwhile" ||
-	fail "race: says the namespace changed meanwhile" "$(head -n 2 "$T/race.err")"
+said "race: says the namespace changed meanwhile" \
+	"changed in the registry since this command read it; nothing written" "$T/race.err"
 expect_eq "race: etcd holds what the other change wrote, nothing more" "$(dump)" "$before"
 
 # A rollout a CLI ran itself (on the file registry, exported since) is
