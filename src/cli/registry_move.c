@@ -249,7 +249,7 @@ txn_build(const struct fleet *f, const char *prefix,
 	for (i = 0; i < now->n_kvs; i++) {
 		const struct etcd_kv *kv = &now->kvs[i];
 
-		if (schema_key_parse(prefix, kv->key, kv->key_len, &k, err) ==
+		if (registry_parse_key(prefix, kv->key, kv->key_len, &k, err) ==
 		    -1) {
 			cf_error_append(err, "; nothing written (delete or fix "
 					     "that key by hand)");
@@ -373,6 +373,38 @@ registry_agents_key(enum schema_kind kind)
 	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED;
 }
 
+int
+registry_parse_key(const char *prefix, const void *key, size_t len,
+    struct schema_key *k, struct cf_error *err)
+{
+	static const char *const areas[] = {"elect/", "progress/", "sealed/"};
+	size_t plen = strlen(prefix), i;
+	const char *rest = (const char *)key + plen + 1, *slash;
+	struct cf_error why;
+
+	cf_error_clear(&why);
+	if (schema_key_parse(prefix, key, len, k, &why) == 0)
+		return 0;
+	/* a bad key where only an agent (or a rollout) writes: not the
+	 * fleet's, and no agent may make every command fail */
+	if (len > plen + 1 && memcmp(key, prefix, plen) == 0) {
+		for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+			if (strncmp(rest, areas[i], strlen(areas[i])) == 0) {
+				k->kind = SCHEMA_SEALED;
+				return 0;
+			}
+		if (strncmp(rest, "agents/", 7) == 0 &&
+		    (slash = memchr(rest + 7, '/', len - plen - 1 - 7)) !=
+			NULL &&
+		    slash > rest + 7) {
+			k->kind = SCHEMA_SEALED;
+			return 0;
+		}
+	}
+	*err = why;
+	return -1;
+}
+
 /* ---- import ------------------------------------------------------------ */
 
 /* One key read, its value parsed. */
@@ -416,7 +448,7 @@ parse_all(const char *prefix, const struct etcd_reply *reply, struct got **out,
 	for (i = 0; i < reply->n_kvs && rc == 0; i++) {
 		kv = &reply->kvs[i];
 		x = &g[*n];
-		if (schema_key_parse(
+		if (registry_parse_key(
 			prefix, kv->key, kv->key_len, &x->k, err) == -1) {
 			rc = -1;
 			break;

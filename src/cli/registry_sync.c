@@ -101,7 +101,7 @@ fleet_registry_pull(struct fleet *f, struct cf_error *err)
 	for (i = 0; i < reply->n_kvs; i++) {
 		/* the agents' keys and the sealed material are not the
 		 * fleet's: never compared, written or deleted by a save */
-		if (schema_key_parse(prefix, reply->kvs[i].key,
+		if (registry_parse_key(prefix, reply->kvs[i].key,
 			reply->kvs[i].key_len, &k, err) == -1)
 			goto out;
 		if (registry_agents_key(k.kind))

@@ -220,6 +220,11 @@ cfe put "/certfleet/agents/ex1/status/$M" '{"state":"converged"}' >/dev/null
 cfe put "/certfleet/elect/ex1/$M" '{}' >/dev/null
 cfe put "/certfleet/progress/ex1/$M" '{"wave":1}' >/dev/null
 cfe put "/certfleet/sealed/ex1/$M" '{"sealed":"AAAA"}' >/dev/null
+# and keys of no shape where only an agent writes: no agent may make
+# every command fail
+AGENT_KEYS+=" /certfleet/agents/ex1/status/BAD_NS /certfleet/progress/BAD_AGENT!/x"
+cfe put /certfleet/agents/ex1/status/BAD_NS '{}' >/dev/null
+cfe put "/certfleet/progress/BAD_AGENT!/x" "not json" >/dev/null
 agent_keys() {
 	local k n=0
 	for k in $AGENT_KEYS; do
@@ -227,17 +232,17 @@ agent_keys() {
 	done
 	echo "$n"
 }
-expect_eq "the agents' keys are there" "$(agent_keys)" 6
+expect_eq "the agents' keys are there" "$(agent_keys)" 8
 check "a command loads the fleet beside the agents' keys" A fleet list --json
 expect_eq "the agents' keys are no agents of the fleet" \
 	"$(jq -r '[.Items[].Name] | join(",")' "$OUT")" "ex1,ex2"
 check "namespace show beside them" A namespace show "$M" --json
 check "a change saved beside them" A namespace set "$M" --soak 40s
 check "and back" A namespace set "$M" --soak 30s
-expect_eq "saves leave the agents' keys alone" "$(agent_keys)" 6
+expect_eq "saves leave the agents' keys alone" "$(agent_keys)" 8
 check "export --force beside them" A registry export --to etcd --force --json
 expect_eq "export --force writes and deletes none of them" \
-	"$(jq -r .Deleted "$OUT") $(agent_keys)" "0 6"
+	"$(jq -r .Deleted "$OUT") $(agent_keys)" "0 8"
 cp -a "$T/a" "$T/d"
 check "import --force beside them" env CERTFLEET_HOME="$T/d" "$CERTFLEET" \
 	registry import --from etcd --force --json
