@@ -93,6 +93,7 @@ collect(const struct rview *v, const char *ns, struct rview_ns *out,
 	const struct etcd_kv *kv;
 	struct schema_desired sd;
 	struct schema_key k;
+	struct cf_error why;
 	int64_t elect_rev = 0;
 	char *key = NULL;
 	size_t i;
@@ -121,9 +122,10 @@ collect(const struct rview *v, const char *ns, struct rview_ns *out,
 			    sizeof(out->all[out->nall].coordinator), "%s",
 			    k.name);
 			out->all[out->nall].mod_rev = kv->mod_revision;
-			if ((rc = schema_progress_parse(key, kv->value,
-				 kv->value_len, &out->all[out->nall].p, err)) ==
-			    0)
+			/* a record that does not parse counts for nothing:
+			 * one agent must not blind status to the others */
+			if (schema_progress_parse(key, kv->value, kv->value_len,
+				&out->all[out->nall].p, &why) == 0)
 				out->nall++;
 		} else if (k.kind == SCHEMA_ELECT &&
 			   (elect_rev == 0 ||
@@ -231,6 +233,7 @@ rview_ns_get(const struct rview *v, const char *ns, struct rview_ns *out,
 	const struct etcd_kv *kv;
 	struct schema_status st;
 	struct cf_rstate_member *m;
+	struct cf_error why;
 	json_t *j = NULL;
 	char *key = NULL;
 	size_t i;
@@ -253,18 +256,19 @@ rview_ns_get(const struct rview *v, const char *ns, struct rview_ns *out,
 	for (i = 0; i < out->st.n; i++) {
 		m = &out->st.m[i];
 		has = 0;
+		cf_error_clear(&why);
 		if ((kv = agent_key(v, SCHEMA_STATUS, ns, m->name)) != NULL) {
 			free(key);
 			key = key_text(kv);
-			if (schema_status_parse(
-				key, kv->value, kv->value_len, &st, err) == -1)
-				goto out;
-			has = 1;
+			has = schema_status_parse(key, kv->value, kv->value_len,
+				  &st, &why) == 0;
 		}
 		member_merge(out, m, has ? &st : NULL,
 		    agent_key(v, SCHEMA_AGENT_LIVE, NULL, m->name) != NULL);
 		if (has)
 			schema_status_clear(&st);
+		else if (kv != NULL) /* said on the member's row */
+			set_text(&m->error, why.msg);
 	}
 	rc = 0;
 out:

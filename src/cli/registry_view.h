@@ -39,8 +39,10 @@ int rview_read(const struct fleet *f, struct rview *v, struct cf_error *err);
 void rview_clear(struct rview *v); /* zeroes it */
 
 /*
- * Namespace ns of v, merged into *out (rview_ns_clear), CF_E_PARSE
- * naming a key of ns that is not what the agents or the CLI write.
+ * Namespace ns of v, merged into *out (rview_ns_clear); CF_E_PARSE
+ * naming ns's desired state when it does not parse.  What an agent
+ * wrote that does not parse counts for nothing (a status: the member's
+ * error says why), so that one agent cannot blind status to the rest.
  * Members: moved (converged on the certificate for this rollout),
  * failed (its status, or the progress's failure), reverted (back on
  * what it had), pending (its wave reached it and it is not live, or

@@ -347,6 +347,12 @@ expect_eq "status: the rollout running in wave 2, the agents', coordinator ex2" 
 expect_eq "status: ex1 moved, ex2 not live: pending, ex3 live: waiting" \
 	"$(jq -r '[.Items[0].Members[] | "\(.Server)=\(.State)"] | join(" ")' "$OUT")" \
 	"ex1=moved ex2=pending ex3=waiting"
+cfe put "/certfleet/agents/ex2/status/$M" 'not json' >/dev/null
+run cf status "$M" --json
+expect_eq "status: a status that does not parse: said on its member, the rest shown" \
+	"$RC $(jq -r '.Items[0].Members[1].Error | test("ex2/status/.*not JSON")' "$OUT") $(jq -r '.Items[0].Members[0].State' "$OUT")" \
+	"1 true moved"
+cfe del "/certfleet/agents/ex2/status/$M" >/dev/null
 status_of ex3 failed deploy "the chain file is not writable"
 progress_by ex2 2 stopped ex3 deploy "the chain file is not writable"
 run cf status "$M" --json
