@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "fleet.h"
 #include "output.h"
+#include "registry_view.h"
 #include "rollout_state.h"
 
 static const char usage[] =
@@ -68,14 +69,18 @@ members_new(const struct fleet *f, const struct fleet_ns *ns)
 }
 
 /* Where ns's rollout stands: "none" (never rolled out), "running",
- * "stopped", "done" or "aborted" (static). */
+ * "stopped", "done" or "aborted" (static); on etcd, as the agents have
+ * it (registry_view.h). */
 static const char *
-ns_rollout(const struct fleet_ns *ns)
+ns_rollout(const struct fleet *f, const struct fleet_ns *ns)
 {
 	struct cf_rstate st;
 	struct cf_error err;
-	const char *name = "none";
+	const char *name = rview_run_name(f, ns->name);
 
+	if (name != NULL)
+		return name;
+	name = "none";
 	cf_error_clear(&err);
 	if (ns->rollout != NULL &&
 	    cf_rstate_parse(ns->rollout, &st, &err) == 0) {
@@ -95,7 +100,7 @@ ns_json(const struct fleet *f, const struct fleet_ns *ns, const char *result)
 	    "Members", fleet_list_json(members), "Services",
 	    fleet_list_json(ns->services), "Via", ns->via, "Waves",
 	    fleet_list_json(ns->waves), "SoakSeconds", (json_int_t)ns->soak_s,
-	    "Desired", ns->desired, "Rollout", ns_rollout(ns));
+	    "Desired", ns->desired, "Rollout", ns_rollout(f, ns));
 
 	if (result != NULL)
 		json_object_set_new(o, "Result", json_string(result));
@@ -125,7 +130,7 @@ ns_table(const struct fleet *f, size_t from, size_t to)
 		cells[r + 6] = xasprintf("%lds", ns->soak_s);
 		cells[r + 7] =
 		    ns->desired ? xasprintf("%.8s", ns->desired) : xstrdup("-");
-		cells[r + 8] = xstrdup(ns_rollout(ns));
+		cells[r + 8] = xstrdup(ns_rollout(f, ns));
 	}
 	if (to > from)
 		out_table(headers, NCOLS, cells, to - from);

@@ -34,6 +34,8 @@ static const char registry_usage[] =
     "       certfleet registry set file\n"
     "       certfleet registry export --to etcd [--force] [--json]\n"
     "       certfleet registry import --from etcd [--force] [--json]\n"
+    "       certfleet registry enroll AGENT [--password-file FILE] [--json]\n"
+    "       certfleet registry unenroll AGENT [--json]\n"
     "       (any of them with --fleet FILE)\n"
     "The registry is where the fleet's agents, groups and namespaces live:\n"
     "the fleet file (file, the default) or etcd.  set etcd records how to\n"
@@ -43,7 +45,11 @@ static const char registry_usage[] =
     "writes the fleet file's agents, groups and namespaces (with desired\n"
     "state and rollout) under the prefix in one transaction; import\n"
     "replaces the fleet file's with what etcd holds.  Each refuses to\n"
-    "replace a registry that is not empty unless --force.\n";
+    "replace a registry that is not empty unless --force.  enroll makes\n"
+    "the etcd user and role certfleet-agent-AGENT that agent's [registry]\n"
+    "section logs in with (read on the fleet, write on its own keys; the\n"
+    "password from the file, - for stdin, or asked); the fleet's etcd\n"
+    "user must be root for it.  unenroll deletes them.\n";
 
 const struct option cli_registry_opts[] = {
     CLI_COMMON_OPTS,
@@ -244,6 +250,18 @@ opts_fit(const char *sub, const struct opts *o, int nargs)
 	int sets = s->endpoints || s->ca || s->cert || s->key || s->user ||
 		   s->password_file || s->prefix;
 
+	if (strcmp(sub, "enroll") == 0 || strcmp(sub, "unenroll") == 0) {
+		if (nargs != 1)
+			return cli_usage("registry", "%s AGENT", sub);
+		if (o->to || o->from || o->force || s->endpoints || s->ca ||
+		    s->cert || s->key || s->user || s->prefix ||
+		    (s->password_file && strcmp(sub, "unenroll") == 0))
+			return cli_usage("registry", "%s takes only AGENT%s",
+			    sub,
+			    strcmp(sub, "enroll") == 0 ? " and --password-file"
+						       : "");
+		return 0;
+	}
 	if (strcmp(sub, "set") == 0) {
 		if (nargs != 1)
 			return cli_usage("registry", "set etcd or set file?");
@@ -284,11 +302,13 @@ cmd_registry(int argc, char **argv)
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
 		return rc == -1 ? 0 : rc;
 	if (optind >= argc)
-		return cli_usage("registry", "show, set, export or import?");
+		return cli_usage("registry",
+		    "show, set, export, import, enroll or unenroll?");
 	sub = argv[optind];
 	nargs = argc - optind - 1;
 	if (strcmp(sub, "show") != 0 && strcmp(sub, "set") != 0 &&
-	    strcmp(sub, "export") != 0 && strcmp(sub, "import") != 0)
+	    strcmp(sub, "export") != 0 && strcmp(sub, "import") != 0 &&
+	    strcmp(sub, "enroll") != 0 && strcmp(sub, "unenroll") != 0)
 		return cli_unknown_sub("registry", sub);
 	if ((rc = opts_fit(sub, &o, nargs)) != 0)
 		return rc;
@@ -306,6 +326,11 @@ cmd_registry(int argc, char **argv)
 		rc = do_show(f);
 	else if (strcmp(sub, "set") == 0)
 		rc = do_set(f, argv[optind + 1], &o, &err);
+	else if (strcmp(sub, "enroll") == 0)
+		rc = registry_enroll(
+		    f, argv[optind + 1], o.set.password_file, &err);
+	else if (strcmp(sub, "unenroll") == 0)
+		rc = registry_unenroll(f, argv[optind + 1], &err);
 	else if (strcmp(sub, "export") == 0)
 		rc = registry_export(f, o.force, &err);
 	else

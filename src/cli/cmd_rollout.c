@@ -23,6 +23,7 @@
 #include "fleet.h"
 #include "output.h"
 #include "rollout.h"
+#include "rollout_etcd.h"
 #include "rollout_plan.h"
 
 static const char usage[] =
@@ -42,7 +43,11 @@ static const char usage[] =
     "(exit 1); a server that does not answer is pending.  --resume goes\n"
     "on where it stopped, --abort puts every server that moved back.  The\n"
     "old certificate stays in every store.  certfleet status shows where\n"
-    "it stands.  --dry-run prints the plan and changes nothing.\n";
+    "it stands.  --dry-run prints the plan and changes nothing.\n"
+    "On an etcd registry the agents move it: the rollout checks every\n"
+    "member's registered identity, has the source seal the certificate to\n"
+    "each, hands it over in one transaction and returns (exit 0); status\n"
+    "follows it, --resume (once stopped) and --abort rewrite it.\n";
 
 const struct option cli_rollout_opts[] = {
     CLI_COMMON_OPTS,
@@ -565,6 +570,7 @@ int
 cmd_rollout(int argc, char **argv)
 {
 	struct rollout_args a;
+	struct rollout_etcd_args ea;
 	struct plan p;
 	struct cf_error err;
 	char *path = NULL;
@@ -573,6 +579,15 @@ cmd_rollout(int argc, char **argv)
 	memset(&p, 0, sizeof(p));
 	if ((rc = parse(argc, argv, &a)) != 0)
 		return rc < 0 ? 0 : rc;
+	ea = (struct rollout_etcd_args){a.ns, a.thumb, a.from, a.waves, a.soak,
+	    a.dry_run, a.resume, a.abort};
+	/* on etcd the agents move it: handed over (a dry run checks what
+	 * the handing over would, then prints the plan below) */
+	if ((rc = rollout_etcd_wanted()) != 0) {
+		rc = rc == -1 ? 1 : rollout_etcd(&ea);
+		if (rc != ROLLOUT_ETCD_CLI && (rc != 0 || !a.dry_run))
+			return rc;
+	}
 	cf_error_clear(&err);
 	if (!a.dry_run && ((path = fleet_path(0, &err)) == NULL ||
 			      (lock = lock_fleet(path, &err)) == -1)) {

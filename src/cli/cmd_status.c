@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "copy.h"
 #include "output.h"
+#include "registry_view.h"
 #include "rollout.h"
 
 static const char usage[] =
@@ -47,6 +48,8 @@ const struct option cli_status_opts[] = {
 /* What one namespace's members answered. */
 struct ns_status {
 	const struct fleet_ns *ns;
+	const struct rview *v; /* on an etcd registry, else NULL */
+	struct rview_ns rn;    /* the agents' view of ns, with v */
 	struct cf_rstate st;
 	struct backend *b;
 	struct backend_reply *r; /* get: what each member holds */
@@ -178,6 +181,11 @@ member_json(const struct ns_status *s, size_t i, int *ok)
 
 	if (s->r[i].err.code != CF_OK)
 		error = s->r[i].err.msg;
+	/* the agents said it failed or could not be reached: whatever
+	 * it serves, its part of the rollout is not done */
+	if (s->rn.agents && m != NULL &&
+	    (m->state == CF_RM_FAILED || m->state == CF_RM_PENDING))
+		*ok = 0;
 	return json_pack("{s:s, s:b, s:o, s:o?, s:s?, s:s?, s:s?, s:o, s:b, "
 			 "s:o}",
 	    "Server", backend_server(s->b, i), "Answered",
@@ -209,6 +217,12 @@ ns_json(const struct ns_status *s, int *ok)
 		    s->st.previous[0] ? s->st.previous : NULL, "Wave",
 		    (json_int_t)s->st.wave, "Waves", (json_int_t)s->st.nwaves,
 		    "Step", s->st.step, "Error", s->st.error);
+	if (s->rn.agents && json_is_object(rollout))
+		json_object_update_new(rollout,
+		    json_pack("{s:b, s:s, s:s?, s:s?, s:s?}", "Agents", 1, "Id",
+			s->rn.d.id, "Phase", rview_phase(&s->rn), "Coordinator",
+			s->rn.coordinator[0] ? s->rn.coordinator : NULL,
+			"Member", rview_failing(&s->rn)));
 	return json_pack("{s:s, s:s?, s:o, s:o, s:b, s:o}", "Namespace",
 	    s->ns->name, "Desired", s->ns->desired, "Services",
 	    fleet_list_json(s->ns->services), "Rollout", rollout, "Converged",
@@ -223,8 +237,16 @@ ask(struct ns_status *s, const char *ca_file)
 	struct cf_error err;
 
 	cf_error_clear(&err);
-	if (s->ns->rollout != NULL &&
-	    cf_rstate_parse(s->ns->rollout, &s->st, &err) == -1) {
+	if (s->v != NULL &&
+	    rview_ns_get(s->v, s->ns->name, &s->rn, &err) == -1) {
+		cli_fail("status", &err);
+		return -1;
+	}
+	if (s->rn.agents) { /* merged: taken over */
+		s->st = s->rn.st;
+		memset(&s->rn.st, 0, sizeof(s->rn.st));
+	} else if (s->ns->rollout != NULL &&
+		   cf_rstate_parse(s->ns->rollout, &s->st, &err) == -1) {
 		cf_error_prefix(&err, "%s: ", s->ns->name);
 		cli_fail("status", &err);
 		return -1;
@@ -252,6 +274,7 @@ ns_status_free(struct ns_status *s)
 		backend_replies_free(s->r, backend_count(s->b));
 	backend_free(s->b);
 	cf_rstate_clear(&s->st);
+	rview_ns_clear(&s->rn);
 }
 
 /* A member's services as text: "https 1234ABCD ok, smtp - NO". */
@@ -330,6 +353,11 @@ print_text(const json_t *item)
 		    (long long)json_integer_value(json_object_get(ro, "Wave")),
 		    (long long)json_integer_value(
 			json_object_get(ro, "Waves")));
+	if (json_is_true(json_object_get(ro, "Agents")))
+		printf(" (the agents move it; coordinator %s)",
+		    json_string_value(json_object_get(ro, "Coordinator"))
+			? json_string_value(json_object_get(ro, "Coordinator"))
+			: "none");
 	printf("; %s\n", json_is_true(json_object_get(item, "Converged"))
 			     ? "converged"
 			     : "NOT converged");
@@ -375,13 +403,22 @@ static int
 status_all(const struct fleet *f, const char *name, const char *ca_file)
 {
 	struct ns_status s;
+	struct rview v = {0};
+	struct cf_error err;
 	json_t *items = json_array(), *item;
 	size_t i;
 	int rc = 0, ok;
 
+	cf_error_clear(&err);
+	if (rview_wanted(f) && rview_read(f, &v, &err) == -1) {
+		json_decref(items);
+		return cli_fail("status", &err);
+	}
+
 	for (i = 0; i < fleet_ns_count(f); i++) {
 		memset(&s, 0, sizeof(s));
 		s.ns = fleet_ns_get(f, i);
+		s.v = rview_wanted(f) ? &v : NULL;
 		if (name != NULL && !cf_strieq(s.ns->name, name))
 			continue;
 		if (ask(&s, ca_file) == -1) {
@@ -400,6 +437,7 @@ status_all(const struct fleet *f, const char *name, const char *ca_file)
 		out_json_items(items);
 	else
 		json_decref(items);
+	rview_clear(&v);
 	return rc;
 }
 

@@ -92,6 +92,16 @@ static const struct cli_command registry_subs[] = {
     {.name = "import",
 	.opts = cli_registry_opts,
 	.description = "--from etcd: into the fleet file"},
+    {.name = "enroll",
+	.opts = cli_registry_opts,
+	.arg = CLI_ARG_FLEET,
+	.nargs = 1,
+	.description = "an agent's etcd user and role"},
+    {.name = "unenroll",
+	.opts = cli_registry_opts,
+	.arg = CLI_ARG_FLEET,
+	.nargs = 1,
+	.description = "delete an agent's etcd user and role"},
     {.name = NULL},
 };
 static const struct cli_command store_subs[] = {
@@ -228,7 +238,7 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_registry_opts,
 	.subs = registry_subs,
 	.description = "the file or etcd registry; export and import "
-		       "between them"},
+		       "between them; enroll agents"},
     {.name = "store",
 	.fn = cmd_store,
 	.opts = cli_store_opts,

@@ -39,6 +39,15 @@ void registry_plan_clear(struct registry_plan *p);
  * namespaces f does not hold, with the state of those namespaces. */
 int registry_stale(const struct fleet *f, const struct schema_key *k);
 
+/* Whether kind is written by the agents or is sealed material: the
+ * fleet neither loads, exports, imports nor deletes those keys. */
+int registry_agents_key(enum schema_kind kind);
+/* schema_key_parse, but a key that does not parse under elect/,
+ * progress/, sealed/ or agents/<name>/ is taken as one of those
+ * (k->kind SCHEMA_SEALED: not the fleet's) instead of an error. */
+int registry_parse_key(const char *prefix, const void *key, size_t len,
+    struct schema_key *k, struct cf_error *err);
+
 /* The agents, groups and namespaces of reply (under prefix) into the
  * empty fleet nf, by the fleet's own checks; CF_E_PARSE naming the key. */
 int registry_fleet_from(const char *prefix, const struct etcd_reply *reply,

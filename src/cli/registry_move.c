@@ -219,7 +219,9 @@ plan_find(const struct registry_plan *p, const struct etcd_kv *kv)
 int
 registry_stale(const struct fleet *f, const struct schema_key *k)
 {
-	if (k->kind == SCHEMA_UNKNOWN)
+	/* The agents' own keys are theirs to write, and the sealed
+	 * material goes with a rollout, not with the fleet's entries. */
+	if (k->kind == SCHEMA_UNKNOWN || registry_agents_key(k->kind))
 		return 0;
 	if (k->kind == SCHEMA_AGENT || k->kind == SCHEMA_GROUP ||
 	    k->kind == SCHEMA_NS_SPEC || k->kind == SCHEMA_NS_DESIRED)
@@ -247,7 +249,7 @@ txn_build(const struct fleet *f, const char *prefix,
 	for (i = 0; i < now->n_kvs; i++) {
 		const struct etcd_kv *kv = &now->kvs[i];
 
-		if (schema_key_parse(prefix, kv->key, kv->key_len, &k, err) ==
+		if (registry_parse_key(prefix, kv->key, kv->key_len, &k, err) ==
 		    -1) {
 			cf_error_append(err, "; nothing written (delete or fix "
 					     "that key by hand)");
@@ -365,6 +367,44 @@ out:
 	return rc;
 }
 
+int
+registry_agents_key(enum schema_kind kind)
+{
+	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED;
+}
+
+int
+registry_parse_key(const char *prefix, const void *key, size_t len,
+    struct schema_key *k, struct cf_error *err)
+{
+	static const char *const areas[] = {"elect/", "progress/", "sealed/"};
+	size_t plen = strlen(prefix), i;
+	const char *rest = (const char *)key + plen + 1, *slash;
+	struct cf_error why;
+
+	cf_error_clear(&why);
+	if (schema_key_parse(prefix, key, len, k, &why) == 0)
+		return 0;
+	/* a bad key where only an agent (or a rollout) writes: not the
+	 * fleet's, and no agent may make every command fail */
+	if (len > plen + 1 && memcmp(key, prefix, plen) == 0) {
+		for (i = 0; i < sizeof(areas) / sizeof(areas[0]); i++)
+			if (strncmp(rest, areas[i], strlen(areas[i])) == 0) {
+				k->kind = SCHEMA_SEALED;
+				return 0;
+			}
+		if (strncmp(rest, "agents/", 7) == 0 &&
+		    (slash = memchr(rest + 7, '/', len - plen - 1 - 7)) !=
+			NULL &&
+		    slash > rest + 7) {
+			k->kind = SCHEMA_SEALED;
+			return 0;
+		}
+	}
+	*err = why;
+	return -1;
+}
+
 /* ---- import ------------------------------------------------------------ */
 
 /* One key read, its value parsed. */
@@ -393,7 +433,8 @@ got_clear(struct got *g, size_t n)
 }
 
 /* Every key of reply under prefix, its value parsed, into *out (new;
- * keys of no known shape, and agents' own keys, left out). */
+ * keys of no known shape, the agents' own keys and the sealed material
+ * left out: import never writes them into the fleet file). */
 static int
 parse_all(const char *prefix, const struct etcd_reply *reply, struct got **out,
     size_t *n, struct cf_error *err)
@@ -407,7 +448,7 @@ parse_all(const char *prefix, const struct etcd_reply *reply, struct got **out,
 	for (i = 0; i < reply->n_kvs && rc == 0; i++) {
 		kv = &reply->kvs[i];
 		x = &g[*n];
-		if (schema_key_parse(
+		if (registry_parse_key(
 			prefix, kv->key, kv->key_len, &x->k, err) == -1) {
 			rc = -1;
 			break;

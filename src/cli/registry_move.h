@@ -30,4 +30,18 @@ int registry_import(struct fleet *f, int force, struct cf_error *err);
  * password file must be; CF_E_DENIED saying to chmod otherwise. */
 int registry_password_file_check(const char *path, struct cf_error *err);
 
+/*
+ * registry enroll AGENT (cmd_registry_enroll.c): etcd user and role
+ * "certfleet-agent-AGENT" with the grants an agent needs (read on the
+ * fleet but others' sealed material, readwrite on its own keys), its
+ * password from pwfile ("-" stdin; NULL: a no-echo prompt).  Existing
+ * ones are kept and granted again.  CF_E_DENIED saying a root user is
+ * needed when etcd refuses.  Prints what it made.
+ */
+int registry_enroll(const struct fleet *f, const char *agent,
+    const char *pwfile, struct cf_error *err);
+/* Deletes AGENT's etcd user and role; CF_E_NOTFOUND when neither is. */
+int registry_unenroll(
+    const struct fleet *f, const char *agent, struct cf_error *err);
+
 #endif

@@ -86,7 +86,8 @@ fleet_registry_pull(struct fleet *f, struct cf_error *err)
 	struct etcd_reply *reply = NULL;
 	struct etcd *e = NULL;
 	struct fleet *nf = NULL;
-	struct registry_sync *s;
+	struct registry_sync *s = NULL;
+	struct schema_key k;
 	size_t i;
 	int rc = -1;
 
@@ -97,16 +98,26 @@ fleet_registry_pull(struct fleet *f, struct cf_error *err)
 	if (registry_fleet_from(prefix, reply, nf, err) == -1)
 		goto out;
 	s = xcalloc(1, sizeof(*s));
-	for (i = 0; i < reply->n_kvs; i++)
+	for (i = 0; i < reply->n_kvs; i++) {
+		/* the agents' keys and the sealed material are not the
+		 * fleet's: never compared, written or deleted by a save */
+		if (registry_parse_key(prefix, reply->kvs[i].key,
+			reply->kvs[i].key_len, &k, err) == -1)
+			goto out;
+		if (registry_agents_key(k.kind))
+			continue;
 		sync_add(s, (const char *)reply->kvs[i].key,
 		    reply->kvs[i].key_len, (const char *)reply->kvs[i].value,
 		    reply->kvs[i].value_len, reply->kvs[i].mod_revision);
+	}
 	fleet_adopt(f, nf);
 	nf = NULL;
 	fleet_registry_sync_free(f->sync);
 	f->sync = s;
+	s = NULL;
 	rc = 0;
 out:
+	fleet_registry_sync_free(s);
 	if (rc == -1)
 		cf_error_prefix(err, "the etcd registry (`certfleet registry "
 				     "show`): ");
@@ -116,17 +127,62 @@ out:
 	return rc;
 }
 
+/*
+ * Whether the desired state planned says what the one read says: the
+ * same thumbprint and rollout.  The fleet keeps no rollout id nor
+ * whether the agents drive it (rollout_etcd.c writes those), so a value
+ * read with them is rebuilt without them: comparing the text would
+ * rewrite it, and lose them, on every save of another change.
+ */
+static int
+same_desired(const char *key, const char *read, const char *planned)
+{
+	struct schema_desired a, b;
+	struct cf_error err;
+	int same;
+
+	if (schema_desired_parse(key, read, strlen(read), &a, &err) == -1)
+		return 0;
+	if (schema_desired_parse(key, planned, strlen(planned), &b, &err) ==
+	    -1) {
+		schema_desired_clear(&a);
+		return 0;
+	}
+	same = strcmp(a.thumbprint, b.thumbprint) == 0 &&
+	       (a.rollout == NULL) == (b.rollout == NULL) &&
+	       (a.rollout == NULL || json_equal(a.rollout, b.rollout));
+	schema_desired_clear(&a);
+	schema_desired_clear(&b);
+	return same;
+}
+
+/* Whether value planned for key is what was read (s->values[j]). */
+static int
+unchanged(const struct registry_sync *s, size_t j, const char *prefix,
+    const char *key, const char *planned)
+{
+	struct schema_key k;
+	struct cf_error err;
+
+	if (strcmp(s->values[j], planned) == 0)
+		return 1;
+	return schema_key_parse(prefix, key, strlen(key), &k, &err) == 0 &&
+	       k.kind == SCHEMA_NS_DESIRED &&
+	       same_desired(key, s->values[j], planned);
+}
+
 /* Adds to txn the put of every key of p whose value differs from what
  * was read, fenced on its revision; the count. */
 static size_t
 txn_puts(struct etcd_req *txn, const struct registry_sync *s,
-    const struct registry_plan *p)
+    const struct registry_plan *p, const char *prefix)
 {
 	size_t i, j, n = 0;
 
 	for (i = 0; i < p->n; i++) {
 		j = sync_find(s, p->keys[i]);
-		if (j < s->n && strcmp(s->values[j], p->values[i]) == 0)
+		if (j < s->n &&
+		    unchanged(s, j, prefix, p->keys[i], p->values[i]))
 			continue;
 		etcd_txn_compare(txn, p->keys[i], strlen(p->keys[i]), ETCD_MOD,
 		    ETCD_EQUAL, j < s->n ? s->mods[j] : 0, NULL, 0);
@@ -181,7 +237,7 @@ sync_update(struct registry_sync *s, const struct registry_plan *p,
 		if (j == s->n)
 			sync_add(s, p->keys[i], strlen(p->keys[i]),
 			    p->values[i], strlen(p->values[i]), revision);
-		else if (strcmp(s->values[j], p->values[i]) != 0) {
+		else if (!unchanged(s, j, prefix, p->keys[i], p->values[i])) {
 			free(s->values[j]);
 			s->values[j] = xstrdup(p->values[i]);
 			s->mods[j] = revision;
@@ -219,7 +275,7 @@ fleet_registry_push(struct fleet *f, struct cf_error *err)
 	if (registry_plan_build(f, prefix, &p, err) == -1)
 		goto out;
 	txn = etcd_req_txn();
-	puts = txn_puts(txn, f->sync, &p);
+	puts = txn_puts(txn, f->sync, &p, prefix);
 	if ((deletes = txn_deletes(txn, f, prefix, f->sync, &p, err)) == -1)
 		goto out;
 	if (puts == 0 && deletes == 0) {

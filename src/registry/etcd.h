@@ -100,6 +100,18 @@ struct etcd_kv {
 	int64_t lease;
 };
 
+enum etcd_perm { ETCD_PERM_READ, ETCD_PERM_WRITE, ETCD_PERM_READWRITE };
+
+/* One permission of a role: perm on key, or on [key, range_end) when
+ * range_end_len > 0. */
+struct etcd_grant {
+	enum etcd_perm perm;
+	unsigned char *key;
+	size_t key_len;
+	unsigned char *range_end;
+	size_t range_end_len;
+};
+
 /*
  * What a call answered.  Fields a call does not fill stay zero.  A txn's
  * responses are flattened in order: the kvs of every range op in kvs, the
@@ -117,6 +129,8 @@ struct etcd_reply {
 	int succeeded;    /* txn: the compares held */
 	int64_t lease_id; /* lease grant and keepalive */
 	int64_t ttl;      /* lease: seconds left; keepalive 0 = expired */
+	struct etcd_grant *grants; /* role get: the role's permissions */
+	size_t n_grants;
 };
 
 /*
@@ -178,6 +192,30 @@ void etcd_txn_compare(struct etcd_req *txn, const void *key, size_t key_len,
 /* Moves op (from etcd_req_put/_delete/_range) into the success branch
  * (success 1) or the failure branch (0); frees op. */
 void etcd_txn_op(struct etcd_req *txn, int success, struct etcd_req *op);
+
+/*
+ * Users and roles: etcd's auth API, which only a root user may call
+ * (CF_E_DENIED otherwise).  One that exists already is CF_E_CONFLICT
+ * ("... already exists").  The password is copied into a body that is
+ * wiped when the request is freed, never into a log or message.
+ */
+struct etcd_req *etcd_req_user_add(
+    const char *user, const struct cf_secret *password);
+struct etcd_req *etcd_req_user_delete(const char *user);
+struct etcd_req *etcd_req_role_add(const char *role);
+struct etcd_req *etcd_req_role_delete(const char *role);
+/* Grants role perm on key, or on [key, range_end) when range_end is
+ * not NULL (a prefix "P/" is the range ["P/", "P0")). */
+struct etcd_req *etcd_req_role_grant(const char *role, enum etcd_perm perm,
+    const void *key, size_t key_len, const void *range_end,
+    size_t range_end_len);
+struct etcd_req *etcd_req_user_grant(const char *user, const char *role);
+/* The role's permissions (reply->grants). */
+struct etcd_req *etcd_req_role_get(const char *role);
+/* Takes the permission on [key, range_end) (range_end NULL: key) from
+ * role. */
+struct etcd_req *etcd_req_role_revoke(const char *role, const void *key,
+    size_t key_len, const void *range_end, size_t range_end_len);
 
 void etcd_req_free(struct etcd_req *r); /* NULL-safe */
 

@@ -242,30 +242,135 @@ json_escape_into(char *out, size_t *n, const char *s, size_t len)
 }
 
 /*
- * The body is written by hand into a secret rather than through jansson,
- * whose strings are freed without being wiped.
+ * {"name": user, "password": password} written by hand into r's secret
+ * body rather than through jansson, whose strings are freed without
+ * being wiped.
  */
+static void
+secret_name_password(
+    struct etcd_req *r, const char *user, const struct cf_secret *password)
+{
+	size_t ulen = strlen(user), n = 0;
+	char *out;
+
+	r->secret_body = cf_secret_alloc(32 + 6 * (ulen + password->len));
+	out = r->secret_body->data;
+	memcpy(out + n, "{\"name\":\"", 9);
+	n += 9;
+	json_escape_into(out, &n, user, ulen);
+	memcpy(out + n, "\",\"password\":\"", 14);
+	n += 14;
+	json_escape_into(out, &n, password->data, password->len);
+	memcpy(out + n, "\"}", 3);
+	n += 2;
+	r->secret_body->len = n;
+}
+
 struct etcd_req *
 etcd_req_auth(const struct etcd *e)
 {
 	struct etcd_req *r = xcalloc(1, sizeof(*r));
-	size_t ulen = strlen(e->user), n = 0;
-	char *out;
 
 	r->op = "authenticate";
 	r->path = "/v3/auth/authenticate";
 	r->is_auth = 1;
-	r->secret_body = cf_secret_alloc(32 + 6 * (ulen + e->password->len));
-	out = r->secret_body->data;
-	memcpy(out + n, "{\"name\":\"", 9);
-	n += 9;
-	json_escape_into(out, &n, e->user, ulen);
-	memcpy(out + n, "\",\"password\":\"", 14);
-	n += 14;
-	json_escape_into(out, &n, e->password->data, e->password->len);
-	memcpy(out + n, "\"}", 3);
-	n += 2;
-	r->secret_body->len = n;
+	secret_name_password(r, e->user, e->password);
+	return r;
+}
+
+/* --- Users and roles (root only) --- */
+
+struct etcd_req *
+etcd_req_user_add(const char *user, const struct cf_secret *password)
+{
+	struct etcd_req *r = xcalloc(1, sizeof(*r));
+
+	r->op = "user add";
+	r->path = "/v3/auth/user/add";
+	secret_name_password(r, user, password);
+	return r;
+}
+
+struct etcd_req *
+etcd_req_user_delete(const char *user)
+{
+	struct etcd_req *r =
+	    etcd_req_new("user delete", "/v3/auth/user/delete");
+
+	json_object_set_new(r->body, "name", json_string(user));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_add(const char *role)
+{
+	struct etcd_req *r = etcd_req_new("role add", "/v3/auth/role/add");
+
+	json_object_set_new(r->body, "name", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_delete(const char *role)
+{
+	struct etcd_req *r =
+	    etcd_req_new("role delete", "/v3/auth/role/delete");
+
+	json_object_set_new(r->body, "role", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_grant(const char *role, enum etcd_perm perm, const void *key,
+    size_t key_len, const void *range_end, size_t range_end_len)
+{
+	static const char *const names[] = {[ETCD_PERM_READ] = "READ",
+	    [ETCD_PERM_WRITE] = "WRITE",
+	    [ETCD_PERM_READWRITE] = "READWRITE"};
+	struct etcd_req *r =
+	    etcd_req_new("role grant-permission", "/v3/auth/role/grant");
+	json_t *p = json_object();
+
+	json_object_set_new(p, "permType", json_string(names[perm]));
+	etcd_json_b64(p, "key", key, key_len);
+	if (range_end != NULL)
+		etcd_json_b64(p, "range_end", range_end, range_end_len);
+	json_object_set_new(r->body, "name", json_string(role));
+	json_object_set_new(r->body, "perm", p);
+	return r;
+}
+
+struct etcd_req *
+etcd_req_user_grant(const char *user, const char *role)
+{
+	struct etcd_req *r =
+	    etcd_req_new("user grant-role", "/v3/auth/user/grant");
+
+	json_object_set_new(r->body, "user", json_string(user));
+	json_object_set_new(r->body, "role", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_get(const char *role)
+{
+	struct etcd_req *r = etcd_req_new("role get", "/v3/auth/role/get");
+
+	json_object_set_new(r->body, "role", json_string(role));
+	return r;
+}
+
+struct etcd_req *
+etcd_req_role_revoke(const char *role, const void *key, size_t key_len,
+    const void *range_end, size_t range_end_len)
+{
+	struct etcd_req *r =
+	    etcd_req_new("role revoke-permission", "/v3/auth/role/revoke");
+
+	json_object_set_new(r->body, "role", json_string(role));
+	etcd_json_b64(r->body, "key", key, key_len);
+	if (range_end != NULL)
+		etcd_json_b64(r->body, "range_end", range_end, range_end_len);
 	return r;
 }
 
@@ -376,6 +481,62 @@ add_kvs(const json_t *a, struct etcd_kv **kvs, size_t *n, struct cf_error *err)
 	return 0;
 }
 
+/* The permission type of o: the gateway names it, or leaves out the
+ * zero value (READ); -1 for another. */
+static int
+perm_of(const json_t *o, enum etcd_perm *out)
+{
+	static const char *const names[] = {"READ", "WRITE", "READWRITE"};
+	const json_t *v = json_object_get(o, "permType");
+	size_t i;
+
+	*out = ETCD_PERM_READ;
+	if (v == NULL)
+		return 0;
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) <= ETCD_PERM_READWRITE) {
+		*out = (enum etcd_perm)json_integer_value(v);
+		return 0;
+	}
+	for (i = 0; i < 3; i++)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), names[i]) == 0) {
+			*out = (enum etcd_perm)i;
+			return 0;
+		}
+	return -1;
+}
+
+/* A role's "perm" array, when there is one, into r->grants. */
+static int
+add_grants(const json_t *a, struct etcd_reply *r, struct cf_error *err)
+{
+	struct etcd_grant *g;
+	const json_t *o;
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a))
+		return cf_errorf(
+		    err, CF_E_PARSE, "etcd reply: perm: not an array");
+	r->grants = xrealloc(
+	    r->grants, (r->n_grants + json_array_size(a) + 1) * sizeof(*g));
+	json_array_foreach(a, i, o) {
+		g = &r->grants[r->n_grants];
+		memset(g, 0, sizeof(*g));
+		r->n_grants++;
+		if (perm_of(o, &g->perm) == -1)
+			return cf_errorf(
+			    err, CF_E_PARSE, "etcd reply: perm: a bad type");
+		if (get_b64(o, "key", 1, &g->key, &g->key_len, err) == -1 ||
+		    get_b64(o, "range_end", 1, &g->range_end, &g->range_end_len,
+			err) == -1)
+			return -1;
+	}
+	return 0;
+}
+
 /* The fields of one response (range, put, delete or lease) into r. */
 static int
 parse_one(const json_t *o, struct etcd_reply *r, struct cf_error *err)
@@ -385,7 +546,8 @@ parse_one(const json_t *o, struct etcd_reply *r, struct cf_error *err)
 
 	if (add_kvs(json_object_get(o, "kvs"), &r->kvs, &r->n_kvs, err) == -1 ||
 	    add_kvs(json_object_get(o, "prev_kvs"), &r->prev_kvs,
-		&r->n_prev_kvs, err) == -1)
+		&r->n_prev_kvs, err) == -1 ||
+	    add_grants(json_object_get(o, "perm"), r, err) == -1)
 		return -1;
 	if (prev != NULL) {
 		r->prev_kvs = xrealloc(
@@ -455,8 +617,13 @@ etcd_reply_free(struct etcd_reply *r)
 		etcd_kv_clear(&r->kvs[i]);
 	for (i = 0; i < r->n_prev_kvs; i++)
 		etcd_kv_clear(&r->prev_kvs[i]);
+	for (i = 0; i < r->n_grants; i++) {
+		free(r->grants[i].key);
+		free(r->grants[i].range_end);
+	}
 	free(r->kvs);
 	free(r->prev_kvs);
+	free(r->grants);
 	free(r);
 }
 

@@ -206,6 +206,52 @@ expect_eq "home A's file keeps a copy of what it last read" \
 	"$(jq -r '[.namespaces[].name] | join(",")' "$T/a/fleet.json")" "mail.example.com"
 before=$(sum "$T/b/fleet.json")
 
+# --- the agents' keys and the sealed material -----------------------------------
+# What the agents write under their own names, and what a rollout seals
+# for each member: not the fleet's, so loaded by no command, exported,
+# imported or deleted by none.
+M=mail.example.com
+AGENT_KEYS="/certfleet/agents/ex1/live /certfleet/agents/ex1/identity
+/certfleet/agents/ex1/status/$M /certfleet/elect/ex1/$M
+/certfleet/progress/ex1/$M /certfleet/sealed/ex1/$M"
+cfe put /certfleet/agents/ex1/live '{"address":"127.0.0.1:9001","started":1,"version":"0.1"}' >/dev/null
+cfe put /certfleet/agents/ex1/identity '{"certificate":"not looked at"}' >/dev/null
+cfe put "/certfleet/agents/ex1/status/$M" '{"state":"converged"}' >/dev/null
+cfe put "/certfleet/elect/ex1/$M" '{}' >/dev/null
+cfe put "/certfleet/progress/ex1/$M" '{"wave":1}' >/dev/null
+cfe put "/certfleet/sealed/ex1/$M" '{"sealed":"AAAA"}' >/dev/null
+# and keys of no shape where only an agent writes: no agent may make
+# every command fail
+AGENT_KEYS+=" /certfleet/agents/ex1/status/BAD_NS /certfleet/progress/BAD_AGENT!/x"
+cfe put /certfleet/agents/ex1/status/BAD_NS '{}' >/dev/null
+cfe put "/certfleet/progress/BAD_AGENT!/x" "not json" >/dev/null
+agent_keys() {
+	local k n=0
+	for k in $AGENT_KEYS; do
+		[ "$(cfe get "$k" | jq -rs '[.[] | select(.Key)] | length')" = 1 ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+expect_eq "the agents' keys are there" "$(agent_keys)" 8
+check "a command loads the fleet beside the agents' keys" A fleet list --json
+expect_eq "the agents' keys are no agents of the fleet" \
+	"$(jq -r '[.Items[].Name] | join(",")' "$OUT")" "ex1,ex2"
+check "namespace show beside them" A namespace show "$M" --json
+check "a change saved beside them" A namespace set "$M" --soak 40s
+check "and back" A namespace set "$M" --soak 30s
+expect_eq "saves leave the agents' keys alone" "$(agent_keys)" 8
+check "export --force beside them" A registry export --to etcd --force --json
+expect_eq "export --force writes and deletes none of them" \
+	"$(jq -r .Deleted "$OUT") $(agent_keys)" "0 8"
+cp -a "$T/a" "$T/d"
+check "import --force beside them" env CERTFLEET_HOME="$T/d" "$CERTFLEET" \
+	registry import --from etcd --force --json
+expect_eq "import reads the fleet, not the agents' keys" \
+	"$(jq -c '[.Agents, .Groups, .Namespaces]' "$OUT") $(grep -c -e live -e sealed -e progress "$T/d/fleet.json")" \
+	"[2,1,1] 0"
+for k in $AGENT_KEYS; do cfe del "$k" >/dev/null; done
+before=$(sum "$T/b/fleet.json")
+
 # --- malformed values, put by hand ----------------------------------------------
 cfe put /certfleet/agents/ex3 '{"address":' >/dev/null
 check_fails "a value that is not JSON refused, naming its key" 1 \

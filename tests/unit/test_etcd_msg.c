@@ -199,6 +199,60 @@ test_requests(void)
 	cf_secret_free(e.password);
 }
 
+/* The auth API: bodies as the gateway takes them, the password never
+ * in a jansson string, a role's permissions read back. */
+static void
+test_auth(void)
+{
+	struct cf_secret *pw = cf_secret_new("s\"3", 3);
+	struct etcd_req *r;
+	struct etcd_reply g;
+	char *s;
+
+	r = etcd_req_user_add("certfleet-agent-ex1", pw);
+	CHECK_STR(r->secret_body->data,
+	    "{\"name\":\"certfleet-agent-ex1\",\"password\":\"s\\\"3\"}",
+	    "auth: user add: the body, escaped");
+	CHECK(r->body == NULL && !r->is_auth &&
+		  strcmp(r->path, "/v3/auth/user/add") == 0,
+	    "auth: user add: no jansson copy of the password, a token sent");
+	etcd_req_free(r);
+	cf_secret_free(pw);
+	r = etcd_req_role_grant("r", ETCD_PERM_READWRITE, "/a/", 3, "/a0", 3);
+	s = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_STR(s,
+	    "{\"name\":\"r\",\"perm\":{\"key\":\"L2Ev\",\"permType\":"
+	    "\"READWRITE\",\"range_end\":\"L2Ew\"}}",
+	    "auth: role grant: a range, the type by name");
+	free(s);
+	etcd_req_free(r);
+	r = etcd_req_role_grant("r", ETCD_PERM_READ, "/k", 2, NULL, 0);
+	CHECK(json_object_get(json_object_get(r->body, "perm"), "range_end") ==
+		  NULL,
+	    "auth: role grant: one key has no range_end");
+	etcd_req_free(r);
+	r = etcd_req_user_grant("u", "r");
+	s = json_dumps(r->body, JSON_COMPACT | JSON_SORT_KEYS);
+	CHECK_STR(s, "{\"role\":\"r\",\"user\":\"u\"}", "auth: user grant");
+	free(s);
+	etcd_req_free(r);
+	CHECK(parse("{\"header\":{},\"perm\":[{\"key\":\"L2Ev\","
+		    "\"range_end\":\"L2Ew\"},{\"permType\":\"READWRITE\","
+		    "\"key\":\"L2Iv\"}]}",
+		  "role get", &g) == 0 &&
+		  g.n_grants == 2 && g.grants[0].perm == ETCD_PERM_READ &&
+		  g.grants[0].range_end_len == 3 &&
+		  memcmp(g.grants[0].key, "/a/", 3) == 0 &&
+		  g.grants[1].perm == ETCD_PERM_READWRITE &&
+		  g.grants[1].range_end_len == 0,
+	    "auth: role get: READ left out as the zero value, a named type");
+	reply_clear(&g);
+	CHECK(parse("{\"header\":{},\"perm\":[{\"permType\":\"ALL\"}]}",
+		  "role get", &g) == -1,
+	    "auth: role get: an unknown permission type refused");
+	reply_clear(&g);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -213,5 +267,7 @@ main(int argc, char **argv)
 		test_errors();
 	if (check_test("requests"))
 		test_requests();
+	if (check_test("auth"))
+		test_auth();
 	return check_done();
 }
