@@ -1,8 +1,8 @@
 /*
  * registry.c - the registry thread (registry.h): its loop, the lease and
- * its keepalives, the agent's live and identity keys, the list and the
- * watch of the range every agent reads, kept in a cache that the
- * decisions (registry_coord.c) read.
+ * its keepalives, the agent's live and identity keys; the lists and
+ * watches that keep its cache are registry_watch.c's, the decisions
+ * registry_coord.c's.
  *
  * The way in: grant a lease, put live under it, list the range (one
  * revision), write identity when it is not what the list holds, then
@@ -29,8 +29,6 @@
 #define REG_TIMEOUT_MS 3000
 
 static void reg_connect(struct registry *r);
-static void reg_list(struct registry *r);
-static void reg_watch_failed(struct registry *r, const struct cf_error *e);
 
 void
 reg_log(const struct registry *r, const char *fmt, ...)
@@ -42,104 +40,6 @@ reg_log(const struct registry *r, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "certfleetd: %s: registry: %s\n", r->agent_name, msg);
-}
-
-/* --- The cache of the watched range, sorted by key --- */
-
-/* Where key is, or would go, in r->kv. */
-static size_t
-cache_find(const struct registry *r, const char *key, int *found)
-{
-	size_t lo = 0, hi = r->nkv, mid;
-	int c;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		c = strcmp(r->kv[mid].key, key);
-		if (c == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-const struct reg_kv *
-reg_get(const struct registry *r, const char *key)
-{
-	int found;
-	size_t i = cache_find(r, key, &found);
-
-	return found ? &r->kv[i] : NULL;
-}
-
-void
-reg_cache_put(struct registry *r, const char *key, const void *value,
-    size_t len, int64_t create_rev, int64_t mod_rev)
-{
-	int found;
-	size_t i = cache_find(r, key, &found);
-	struct reg_kv *kv;
-
-	if (!found) {
-		if (r->nkv == r->capkv) {
-			r->capkv = r->capkv ? r->capkv * 2 : 64;
-			r->kv = xrealloc(r->kv, r->capkv * sizeof(*r->kv));
-		}
-		memmove(
-		    &r->kv[i + 1], &r->kv[i], (r->nkv - i) * sizeof(*r->kv));
-		r->nkv++;
-		memset(&r->kv[i], 0, sizeof(r->kv[i]));
-		r->kv[i].key = xstrdup(key);
-	}
-	kv = &r->kv[i];
-	free(kv->value);
-	kv->value = xmalloc(len + 1);
-	memcpy(kv->value, value, len);
-	kv->value[len] = '\0';
-	kv->len = len;
-	if (create_rev > 0 || !found)
-		kv->create_rev = create_rev;
-	kv->mod_rev = mod_rev;
-}
-
-static void
-cache_del(struct registry *r, const char *key)
-{
-	int found;
-	size_t i = cache_find(r, key, &found);
-
-	if (!found)
-		return;
-	free(r->kv[i].key);
-	free(r->kv[i].value);
-	memmove(&r->kv[i], &r->kv[i + 1], (r->nkv - i - 1) * sizeof(*r->kv));
-	r->nkv--;
-}
-
-static void
-cache_clear(struct registry *r)
-{
-	while (r->nkv > 0) {
-		r->nkv--;
-		free(r->kv[r->nkv].key);
-		free(r->kv[r->nkv].value);
-	}
-}
-
-/* etcd's key as a C string (keys are text here); NULL for one with a
- * NUL inside, which no certfleet writes. */
-static char *
-kv_key(const struct etcd_kv *kv)
-{
-	if (memchr(kv->key, '\0', kv->key_len) != NULL)
-		return NULL;
-	return xstrdup((const char *)kv->key);
 }
 
 void
@@ -170,8 +70,7 @@ reg_restart(struct registry *r)
 	if (r->lease != 0)
 		etcd_call(r->etcd, etcd_req_lease_revoke(r->lease),
 		    revoke_quiet, NULL, NULL);
-	etcd_watch_free(r->watch);
-	r->watch = NULL;
+	reg_watches_free(r);
 	evtimer_del(r->ev_keepalive);
 	evtimer_del(r->ev_relist);
 	r->up = 0;
@@ -201,7 +100,7 @@ reg_failed(struct registry *r, const char *what, const struct cf_error *e)
  * candidacies' revisions, which say who coordinates).  A keepalive or a
  * list that fails then starts everything again.
  */
-static void
+void
 reg_watch_failed(struct registry *r, const struct cf_error *e)
 {
 	struct timeval tv = {r->backoff_s, 0};
@@ -212,8 +111,7 @@ reg_watch_failed(struct registry *r, const struct cf_error *e)
 		    "once per outage)",
 		    e->msg, REG_BACKOFF_MAX);
 	r->outage = 1;
-	etcd_watch_free(r->watch);
-	r->watch = NULL;
+	reg_watches_free(r);
 	r->up = 0; /* no decisions on what may be stale */
 	if (evtimer_pending(r->ev_retry, NULL))
 		return; /* everything restarts anyway */
@@ -378,95 +276,21 @@ put_identity(struct registry *r)
 	free(val);
 }
 
-static void
-on_watch(const struct etcd_watch_msg *m, void *arg)
+void
+reg_session_up(struct registry *r, int64_t revision)
 {
-	struct registry *r = arg;
-	char *key;
-	size_t i;
-
-	if (m->err != NULL) {
-		reg_watch_failed(r, m->err);
-		return;
-	}
-	if (m->compact_revision > 0) {
-		reg_log(r,
-		    "watch: revision compacted away (%lld); listing "
-		    "again",
-		    (long long)m->compact_revision);
-		etcd_watch_free(r->watch);
-		r->watch = NULL;
-		reg_list(r);
-		return;
-	}
-	for (i = 0; i < m->n_events; i++) {
-		const struct etcd_kv *kv = &m->events[i].kv;
-		if ((key = kv_key(kv)) == NULL)
-			continue;
-		if (m->events[i].type == ETCD_EV_DELETE)
-			cache_del(r, key);
-		else
-			reg_cache_put(r, key, kv->value, kv->value_len,
-			    kv->create_revision, kv->mod_revision);
-		free(key);
-	}
-	if (m->n_events > 0)
-		reg_poke(r);
-}
-
-static void
-list_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
-{
-	struct registry *r = arg;
-	struct cf_error e;
-	char *key;
-	size_t i;
-
-	if (r->lease == 0)
-		return; /* the session was dropped meanwhile */
-	if (err != NULL) {
-		reg_failed(r, "list", err);
-		return;
-	}
-	etcd_watch_free(r->watch); /* one watch, whatever came before */
-	r->watch = NULL;
-	cache_clear(r);
-	for (i = 0; i < reply->n_kvs; i++) {
-		if ((key = kv_key(&reply->kvs[i])) == NULL)
-			continue;
-		reg_cache_put(r, key, reply->kvs[i].value,
-		    reply->kvs[i].value_len, reply->kvs[i].create_revision,
-		    reply->kvs[i].mod_revision);
-		free(key);
-	}
-	cf_error_clear(&e);
-	r->watch = etcd_watch_new_range(r->etcd, r->range_from,
-	    strlen(r->range_from), r->range_to, strlen(r->range_to),
-	    reply->revision + 1, on_watch, r, &e);
 	if (!r->up)
 		reg_log(r,
 		    "registered as %s with %s (lease %llx, %lld s); "
 		    "watching %zu keys from revision %lld",
 		    r->me, etcd_endpoint_get(r->etcd),
 		    (unsigned long long)r->lease, (long long)r->ttl, r->nkv,
-		    (long long)reply->revision + 1);
+		    (long long)revision + 1);
 	r->up = 1;
 	r->outage = 0;
 	r->backoff_s = 1;
 	put_identity(r);
 	reg_poke(r);
-}
-
-static void
-reg_list(struct registry *r)
-{
-	struct cf_error e;
-
-	if (etcd_call(r->etcd,
-		etcd_req_range_end(r->range_from, strlen(r->range_from),
-		    r->range_to, strlen(r->range_to), 0, 0),
-		list_done, r, &e) == -1)
-		reg_failed(r, "list", &e);
 }
 
 /* --- The thread --- */
@@ -594,7 +418,6 @@ registry_new(const struct agent_config *c, const char *advertise,
 	r->started_at = (long long)time(NULL);
 	pthread_mutex_init(&r->mu, NULL);
 	pthread_cond_init(&r->cv, NULL);
-	schema_agent_range(r->prefix, &r->range_from, &r->range_to);
 	if (schema_name_check(r->me, err) == -1) {
 		cf_error_prefix(err,
 		    "registry: the agent's fleet name (set [registry] name): ");
@@ -603,6 +426,7 @@ registry_new(const struct agent_config *c, const char *advertise,
 	if (cf_read_file(crt, 64 * 1024, &pem, err) == -1)
 		goto fail;
 	r->identity_pem = xasprintf("%.*s", (int)pem.len, (char *)pem.data);
+	reg_ranges_new(r);
 	if ((r->base = event_base_new()) == NULL)
 		abort();
 	if ((r->etcd = client_new(r->base, c->registry, err)) == NULL) {
@@ -653,7 +477,7 @@ registry_free(struct registry *r)
 	}
 	reg_worker_stop(r);
 	reg_job_free(r->job);
-	etcd_watch_free(r->watch);
+	reg_watches_free(r);
 	etcd_free(r->etcd);
 	if (r->ev_retry != NULL) {
 		event_free(r->ev_retry);
@@ -666,13 +490,11 @@ registry_free(struct registry *r)
 	}
 	if (r->base != NULL)
 		event_base_free(r->base);
-	cache_clear(r);
-	free(r->kv);
+	reg_cache_free(r);
 	reg_ns_free_all(r);
 	pthread_mutex_destroy(&r->mu);
 	pthread_cond_destroy(&r->cv);
-	free(r->range_from);
-	free(r->range_to);
+	reg_ranges_free(r);
 	free(r->me);
 	free(r->agent_name);
 	free(r->prefix);

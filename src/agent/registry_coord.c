@@ -508,8 +508,16 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 		    elect_rev != 0 ? "coordinates (its candidacy is the oldest)"
 				   : "no longer coordinates");
 	n->coordinating = elect_rev != 0;
+	n->moving =
+	    elect_rev != 0 && v->d.agents && v->d.r.state == CF_RS_RUNNING &&
+	    (v->cur == NULL || (v->cur->p.phase != SCHEMA_PH_DONE &&
+				   v->cur->p.phase != SCHEMA_PH_STOPPED));
 	if (!v->d.agents || n->coord_busy || elect_rev == 0)
 		return;
+	if (!r->agents_synced) { /* members unheard of are not absent */
+		reg_agents_want(r, 1);
+		return;
+	}
 	m = xcalloc(v->d.r.n + 1, sizeof(*m));
 	st = xcalloc(v->d.r.n + 1, sizeof(*st));
 	for (i = 0; i < v->d.r.n; i++) {
@@ -530,6 +538,18 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 		schema_status_clear(&st[i]);
 	free(st);
 	free(m);
+}
+
+/* Whether the agent coordinates a rollout under way now. */
+static int
+coordinates_any(const struct registry *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->nns; i++)
+		if (r->ns[i]->coordinating && r->ns[i]->moving)
+			return 1;
+	return 0;
 }
 
 /* --- Every namespace --- */
@@ -595,4 +615,5 @@ reg_decide(struct registry *r)
 	}
 	withdraw(r);
 	set_wake(r, now);
+	reg_agents_want(r, coordinates_any(r));
 }

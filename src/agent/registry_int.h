@@ -34,6 +34,7 @@ struct reg_ns {
 	int elect_busy;   /* a candidacy put is in flight */
 	int coord_busy;   /* a progress txn is in flight */
 	int coordinating; /* its candidacy was the oldest last time */
+	int moving;       /* ... and an agents' rollout is under way */
 	long long wake_at;
 	char *coord_line;              /* the progress in flight, for the log */
 	char *coord_key, *coord_value; /* ... and for the cache */
@@ -74,11 +75,17 @@ struct registry {
 	int outage;      /* the failure was logged; cleared when up */
 	int backoff_s;   /* the next retry's wait */
 	int identity_ok; /* identity written (or found) since the start */
-	struct etcd_watch *watch;
-	char *range_from, *range_to;
+	struct etcd_watch *watch;        /* of the shared range */
+	char *range_from, *range_to;     /* [P/elect/, P/sealed/) */
+	char *own_from, *own_to;         /* P/agents/<me>/ */
+	char *agents_from, *agents_to;   /* [P/agents/, P/elect/) */
+	struct etcd_watch *agents_watch; /* while it coordinates */
+	int agents_want;                 /* it coordinates a namespace */
+	int agents_listing;              /* the agents' list is in flight */
+	int agents_synced;               /* listed, and watched since */
 	struct event *ev_retry, *ev_relist, *ev_keepalive, *ev_decide, *ev_wake,
 	    *ev_job_done, *ev_stop;
-	/* The watched range [range_from, range_to), sorted by key. */
+	/* The cached keys (registry_watch.c), sorted by key. */
 	struct reg_kv *kv;
 	size_t nkv, capkv;
 	struct reg_ns **ns;
@@ -97,11 +104,31 @@ struct registry {
 /* "certfleetd: NAME: registry: ..." on stderr. */
 void reg_log(const struct registry *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The shared range and the member's own keys are in, as of revision:
+ * registered, decide. */
+void reg_session_up(struct registry *r, int64_t revision);
+/* A watch ended on every endpoint: list again after the backoff. */
+void reg_watch_failed(struct registry *r, const struct cf_error *e);
+
+/* registry_watch.c */
 /* The cached key, lent; NULL when absent. */
 const struct reg_kv *reg_get(const struct registry *r, const char *key);
 /* Sets key's value in the cache as a reply confirmed it. */
 void reg_cache_put(struct registry *r, const char *key, const void *value,
     size_t len, int64_t create_rev, int64_t mod_rev);
+void reg_cache_free(struct registry *r);
+/* Lists the shared range, watches it, lists the member's own keys, then
+ * reg_session_up. */
+void reg_list(struct registry *r);
+/* Whether the agent coordinates a namespace, so lists and watches the
+ * agents' keys (want 1), or no longer (0: drops them from the cache but
+ * its own). */
+void reg_agents_want(struct registry *r, int want);
+/* Ends both watches. */
+void reg_watches_free(struct registry *r);
+/* The ranges' bounds, made from r->prefix and r->me; freed. */
+void reg_ranges_new(struct registry *r);
+void reg_ranges_free(struct registry *r);
 /* Something that decisions rest on changed: decide again soon. */
 void reg_poke(struct registry *r);
 /* An etcd call failed: the outage is logged and everything restarts

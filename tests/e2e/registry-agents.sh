@@ -272,6 +272,8 @@ sampler_start() {
 # sampler_stop NAME OLD NEW - every sample was OLD or NEW, valid.
 sampler_stop() {
 	local total bad
+	# at least 20 samples, however fast the rollout went
+	wait_until 10 test "$(wc -l <"$T/samples.$1")" -ge 20
 	touch "$T/sampler.stop"
 	wait "$SAMPLER_PID"
 	SAMPLER_PID=
