@@ -269,11 +269,12 @@ sampler_start() {
 	SAMPLER_PID=$!
 	wait_until 10 test -s "$T/samples.$1" || fail "sampler: no sample within 10 s"
 }
+samples_at_least() { [ "$(wc -l <"$T/samples.$1")" -ge "$2" ]; }
 # sampler_stop NAME OLD NEW - every sample was OLD or NEW, valid.
 sampler_stop() {
 	local total bad
 	# at least 20 samples, however fast the rollout went
-	wait_until 10 test "$(wc -l <"$T/samples.$1")" -ge 20
+	wait_until 10 samples_at_least "$1" 20
 	touch "$T/sampler.stop"
 	wait "$SAMPLER_PID"
 	SAMPLER_PID=
