@@ -4,7 +4,7 @@
 #
 #   bench/converge.sh        (B=build; CONVERGE_MEMBERS=3, CONVERGE_PROCS=4,
 #                             CONVERGE_ROLLOUT=1, CONVERGE_SMALL=100,
-#                             CONVERGE_BIG=1000, CONVERGE_WATCH=range)
+#                             CONVERGE_BIG=1000, CONVERGE_WATCH=narrow)
 #
 # Requirement: from the write of ns/NS/desired to the last agent's status
 # converged on it, at most 5 s for 1,000 agents, and time(1000) /
@@ -36,7 +36,7 @@ B=${B:-build}
 MEMBERS=${CONVERGE_MEMBERS:-3}
 PROCS=${CONVERGE_PROCS:-4}
 ROLLOUT=${CONVERGE_ROLLOUT:-1}
-WATCH=${CONVERGE_WATCH:-range}
+WATCH=${CONVERGE_WATCH:-narrow}
 LIVE_S=${CONVERGE_LIVE_S:-120}
 SMALL=${CONVERGE_SMALL:-100}
 BIG=${CONVERGE_BIG:-1000}
@@ -138,6 +138,16 @@ sim() {
 		sim "$@"
 }
 
+# sim_exec ARGS... - the same, for `sim_exec ... &`: exec, so that $! is
+# cf-etcd itself and the EXIT trap's TERM reaches it (a subshell that
+# waits for it would die alone and leave the agents running).
+sim_exec() {
+	exec "$CF_ETCD" --endpoints "$ETCD_ENDPOINTS" --ca "$ETCD_PKI/ca.pem" \
+		--timeout-ms "${CONVERGE_TIMEOUT_MS:-20000}" \
+		--cert "$ETCD_PKI/client.pem" --key "$ETCD_PKI/client.key" \
+		sim "$@"
+}
+
 # start_agents NS FIRST COUNT PROCS - agents s<FIRST>.. in PROCS
 # processes, each logging to $T/sim-N.out; waits until every one says
 # its agents are all live (CONVERGE_LIVE_S, 120 s at most).
@@ -148,7 +158,7 @@ start_agents() {
 		n=$((count - i * per < per ? count - i * per : per))
 		[ "$n" -gt 0 ] || break
 		out=$T/sim-$ns-$i.out
-		sim agents --watch "$WATCH" "$ns" s $((first + i * per)) "$n" >"$out" 2>"$out.err" &
+		sim_exec agents --watch "$WATCH" "$ns" s $((first + i * per)) "$n" >"$out" 2>"$out.err" &
 		SIMS+=($!)
 	done
 	deadline=$((SECONDS + LIVE_S))
@@ -180,6 +190,10 @@ converge() {
 		die "sealed keys: $(tail -n 3 "$T/seal.err")"
 	out=$(sim desire "$ns" "$thumb" "$id" "$count" "$base" 2>"$T/desire.err") ||
 		die "$count agents did not converge: $(tail -n 3 "$T/desire.err")"
+	if [ -n "${CONVERGE_DEBUG:-}" ]; then
+		cat "$T"/sim-"$ns"-*.err | sed 's/: s[0-9]*:/: sN:/' | sort | uniq -c | sort -rn | head -n 8 >&2
+		tail -n 3 "$T/desire.err" >&2
+	fi
 	stop_sims
 	MS=$(jq -r .Ms <<<"$out")
 }
