@@ -34,10 +34,18 @@ struct rc_desired {
 	struct cf_rstate r; /* CF_RS_NONE: no rollout */
 };
 /* d from a parsed value and its revision (r parsed by cf_rstate_parse);
- * CF_E_PARSE naming key.  rc_desired_clear frees. */
+ * CF_E_PARSE naming key.  rc_desired_clear frees.  An agents' rollout
+ * (d->agents) comes with no members in desired (schema.h): d->r.n is 0
+ * until rc_desired_set_plan. */
 int rc_desired_from(const char *key, const struct schema_desired *v,
     long long rev, struct rc_desired *d, struct cf_error *err);
 void rc_desired_clear(struct rc_desired *d);
+/* The members and waves of d's rollout from its plan (waves/<ns>), for
+ * the coordinator and the CLI: d->r's members replaced.  CF_E_CONFLICT
+ * when plan is for another rollout id, or names a wave beyond d's
+ * nwaves. */
+int rc_desired_set_plan(struct rc_desired *d, const struct schema_plan *plan,
+    struct cf_error *err);
 
 /* One progress record, as read, with its key's mod revision. */
 struct rc_progress {
@@ -71,6 +79,14 @@ enum rc_target {
  */
 enum rc_target rc_target_of(const struct rc_desired *d,
     const struct rc_progress *p, const char *member);
+/*
+ * The same for a member that knows its wave (from its sealed key; 0:
+ * not in the rollout, which is RC_HOLD while it runs): what a member
+ * decides with, since an agents' rollout has no members in desired.
+ * rc_target_of(d, p, m) is rc_target_wave(d, p, m's wave in d->r).
+ */
+enum rc_target rc_target_wave(
+    const struct rc_desired *d, const struct rc_progress *p, size_t wave);
 
 /*
  * Whether status st (NULL: none yet) already says member did what

@@ -31,14 +31,23 @@
  *                              lowest create revision coordinates
  *   progress/<a>/<ns>         the waves of ns as coordinator a moved
  *                              them (schema_progress)
- *   sealed/<a>/<ns>           written by the CLI: the namespace's
- *                              certificate and key sealed to a's
- *                              identity (schema_sealed)
+ *   sealed/<a>/<ns>           written by the CLI: a's wave in the
+ *                              rollout, and the namespace's certificate
+ *                              and key sealed to a's identity
+ *                              (schema_sealed)
+ *   waves/<ns>                written by the CLI: the rollout's members
+ *                              and their waves (schema_plan), read by
+ *                              the coordinator and the CLI only
  *
  * The order of the directories is chosen: agents < elect < groups < ns <
- * progress < sealed, so that one range [<prefix>/agents/, <prefix>/sealed/)
- * holds everything an agent may read except the sealed material, and
- * every agent's role grants read on that range and on sealed/<a>/ alone.
+ * progress < sealed < waves, so that one range [<prefix>/agents/,
+ * <prefix>/sealed/) holds everything an agent may read except the sealed
+ * material and the plans, and every agent's role grants read on that
+ * range, on waves/ and on sealed/<a>/ alone.  A member watches only
+ * [elect/, sealed/): nothing there grows with the fleet on every move
+ * (bench/converge.sh): the desired state of an agents' rollout carries no
+ * member list (each member finds its wave in its sealed key, the
+ * coordinator reads waves/<ns>), and statuses live under agents/.
  * <name> and <agent> are fleet names (letters, digits, '.', '-', '_',
  * starting with a letter or digit; not "all"); <ns> is one DNS name in
  * lower case.  Neither can be "." or "..", nor hold '/'.
@@ -77,6 +86,7 @@ enum schema_kind {
 	SCHEMA_ELECT,          /* elect/<a>/<ns>: name, ns */
 	SCHEMA_PROGRESS,       /* progress/<a>/<ns>: name, ns */
 	SCHEMA_SEALED,         /* sealed/<a>/<ns>: name, ns */
+	SCHEMA_PLAN,           /* waves/<ns>: ns */
 };
 
 /* Whether kind is written by the agents (live, identity, status, elect,
@@ -268,17 +278,36 @@ int schema_progress_parse(const char *key, const void *value, size_t len,
 void schema_progress_clear(struct schema_progress *p);
 const char *schema_phase_name(enum schema_phase p);
 
-/* sealed/<a>/<ns>: {"thumbprint": T, "rollout": ID, "sealed": BASE64}
- * where sealed is what export-sealed made for a alone (transfer.h).  The
- * blob is ciphertext; it is still wiped when cleared. */
+/* sealed/<a>/<ns>: {"thumbprint": T, "rollout": ID, "wave": N,
+ * "sealed": BASE64} where sealed is what export-sealed made for a alone
+ * (transfer.h), absent for a member that holds the certificate already
+ * (the source); wave is a's wave in the rollout (from 1).  The blob is
+ * ciphertext; it is still wiped when cleared. */
 struct schema_sealed {
 	char thumbprint[CF_THUMB_LEN + 1];
 	char rollout[33];
-	struct cf_buf blob;
+	size_t wave;
+	struct cf_buf blob; /* len 0: none (the member holds it) */
 };
 char *schema_sealed_value(const struct schema_sealed *s);
 int schema_sealed_parse(const char *key, const void *value, size_t len,
     struct schema_sealed *out, struct cf_error *err);
 void schema_sealed_clear(struct schema_sealed *s);
+
+/* waves/<ns>: {"rollout": ID, "members": [{"name": "ex1", "wave": 1},
+ * ...]}: at most 100,000 members, each a fleet name once, waves from 1. */
+struct schema_plan_member {
+	char name[SCHEMA_NAME_MAX + 1];
+	size_t wave;
+};
+struct schema_plan {
+	char rollout[33];
+	struct schema_plan_member *m;
+	size_t n;
+};
+char *schema_plan_value(const struct schema_plan *p);
+int schema_plan_parse(const char *key, const void *value, size_t len,
+    struct schema_plan *out, struct cf_error *err);
+void schema_plan_clear(struct schema_plan *p);
 
 #endif
