@@ -121,6 +121,7 @@ schema_kind_agent_written(enum schema_kind kind)
 	case SCHEMA_NS_SPEC:
 	case SCHEMA_NS_DESIRED:
 	case SCHEMA_SEALED:
+	case SCHEMA_PLAN:
 		break;
 	}
 	return 0;
@@ -140,7 +141,7 @@ schema_key(const char *prefix, enum schema_kind kind, const char *ns,
 	    schema_ns_check(ns, err) == -1)
 		return NULL;
 	if (kind != SCHEMA_NS_SPEC && kind != SCHEMA_NS_DESIRED &&
-	    schema_name_check(name, err) == -1)
+	    kind != SCHEMA_PLAN && schema_name_check(name, err) == -1)
 		return NULL;
 	switch (kind) {
 	case SCHEMA_AGENT:
@@ -158,6 +159,8 @@ schema_key(const char *prefix, enum schema_kind kind, const char *ns,
 		return xasprintf("%s/agents/%s/status/%s", prefix, name, ns);
 	case SCHEMA_ELECT:
 		return xasprintf("%s/elect/%s/%s", prefix, name, ns);
+	case SCHEMA_PLAN:
+		return xasprintf("%s/waves/%s", prefix, ns);
 	case SCHEMA_PROGRESS:
 		return xasprintf("%s/progress/%s/%s", prefix, name, ns);
 	case SCHEMA_SEALED:
