@@ -206,6 +206,11 @@ cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
  * between pages, and every one that stayed throughout.  The expiry
  * filters are SQL: a listing of the few expiring reads only those (the
  * index on not_after serves the days filter).
+ *
+ * Without a limit the rows are read in the table's own order and sorted
+ * here once: walking the thumbprint index visits the table's pages out
+ * of order, one index and one table search a row, which cost half of a
+ * 10,000-row listing; with a limit the index walk reads only the page.
  */
 int
 cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
@@ -216,16 +221,18 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 
 	*rows = NULL;
 	*n = 0;
-	/* Without statistics SQLite walks the thumbprint index for the
+	/* Without statistics SQLite walks the thumbprint index for an
 	 * ORDER BY; the few expiring are found faster by date, then sorted. */
 	sql = xasprintf("SELECT " END_COLS " FROM certificates c%s"
-			" WHERE thumbprint > ?1%s%s ORDER BY thumbprint"
-			" LIMIT ?4",
-	    q->expires_before ? " INDEXED BY certificates_not_after" : "",
+			" WHERE thumbprint > ?1%s%s%s",
+	    q->expires_before ? " INDEXED BY certificates_not_after"
+	    : q->limit == 0   ? " NOT INDEXED"
+			      : "",
 	    q->expires_before ? " AND not_after < ?2" : "",
 	    q->percent ? " AND not_after > not_before AND (not_after - ?2)"
 			 " * 100 < (not_after - not_before) * ?3"
-		       : "");
+		       : "",
+	    q->limit ? " ORDER BY thumbprint LIMIT ?4" : "");
 	st = store_prepare(s, sql, err);
 	free(sql);
 	if (st == NULL)
@@ -236,15 +243,20 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 	    q->percent ? (sqlite3_int64)q->now
 		       : (sqlite3_int64)q->expires_before);
 	sqlite3_bind_int64(st, 3, q->percent);
-	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit : -1);
-	if (collect(s, st, CF_END, 0, rows, n, err) == -1 ||
-	    attach_services(s, *rows, *n, err) == -1) {
-		cf_rows_free(*rows, *n);
-		*rows = NULL;
-		*n = 0;
-		return -1;
-	}
+	if (q->limit)
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit);
+	if (collect(s, st, CF_END, 0, rows, n, err) == -1)
+		goto fail;
+	if (q->limit == 0 && *n > 1)
+		qsort(*rows, *n, sizeof(**rows), cmp_row_thumb);
+	if (attach_services(s, *rows, *n, err) == -1)
+		goto fail;
 	return 0;
+fail:
+	cf_rows_free(*rows, *n);
+	*rows = NULL;
+	*n = 0;
+	return -1;
 }
 
 int
