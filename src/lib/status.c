@@ -5,7 +5,6 @@
 #include <sys/stat.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
 #include "status.h"
@@ -41,30 +40,28 @@ struct cf_status_ctx {
 	size_t nends;
 	X509_STORE *trust; /* loaded on first need */
 	int trust_loaded;
-	int sys_checked; /* the system roots' file was looked at */
 	struct memo *memo;
 	size_t nmemo;
 };
 
 /*
- * The system roots' thumbprints, sorted, shared by every context of the
- * process (the agent's workers too): read again only when the file
- * changes.  Readers copy what they test under the lock.
+ * The system roots' certificates (their DER, one after the other),
+ * shared by every context of the process (the agent's workers too):
+ * read again only when the file changes.  A root is known by its bytes:
+ * no digest, so that a `get` of one certificate needs no OpenSSL.
  */
+struct sys_cert {
+	size_t off, len;
+};
 static struct {
 	pthread_mutex_t lock;
-	char (*thumbs)[CF_THUMB_LEN + 1];
+	unsigned char *der;
+	struct sys_cert *certs;
 	size_t n;
 	char *file;
 	struct timespec mtime;
 	off_t size;
 } sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
 
 static int
 cmp_seen(const void *a, const void *b)
@@ -162,73 +159,163 @@ system_roots_file(void)
 	return file != NULL ? file : X509_get_default_cert_file();
 }
 
-/* sys's thumbprints read afresh from file (sys.lock held).  Only the PEM
- * armour is undone and the DER hashed: parsing ~150 certificates into
- * X509 objects would cost more than the rest of `get`. */
-static void
-sys_read(const char *file)
+/* The 6-bit value of Base64 character c; 64 for whitespace (skipped),
+ * 65 for '=' (the end), 66 for anything else. */
+static unsigned char
+b64_value(unsigned char c)
 {
-	BIO *bio = BIO_new_file(file, "r");
-	char *name = NULL, *header = NULL;
-	unsigned char *data = NULL, md[20];
-	long len = 0;
-	size_t cap = 0;
+	if (c >= 'A' && c <= 'Z')
+		return (unsigned char)(c - 'A');
+	if (c >= 'a' && c <= 'z')
+		return (unsigned char)(c - 'a' + 26);
+	if (c >= '0' && c <= '9')
+		return (unsigned char)(c - '0' + 52);
+	if (c == '+' || c == '/')
+		return c == '+' ? 62 : 63;
+	if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+		return 64;
+	return c == '=' ? 65 : 66;
+}
 
-	sys.n = 0;
-	while (bio != NULL &&
-	       PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
-		if (strcmp(name, "CERTIFICATE") == 0 &&
-		    EVP_Digest(data, (size_t)len, md, NULL, EVP_sha1(), NULL) ==
-			1) {
-			if (sys.n == cap) {
-				cap = cap ? cap * 2 : 256;
-				sys.thumbs = xrealloc(
-				    sys.thumbs, cap * sizeof(*sys.thumbs));
-			}
-			cf_hex_upper(md, 20, sys.thumbs[sys.n++]);
+/* The Base64 text p..end into out (room for its 3/4); the bytes, or -1
+ * when it is not Base64. */
+static long
+b64_decode(const char *p, const char *end, unsigned char *out)
+{
+	unsigned long acc = 0;
+	long len = 0;
+	int bits = 0;
+	unsigned char v;
+
+	for (; p < end; p++) {
+		if ((v = b64_value((unsigned char)*p)) == 64)
+			continue;
+		if (v == 65)
+			break;
+		if (v == 66)
+			return -1;
+		acc = (acc << 6) | v;
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			out[len++] = (unsigned char)(acc >> bits);
 		}
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(data);
 	}
-	BIO_free(bio);
-	ERR_clear_error();
-	if (sys.n > 0)
-		qsort(sys.thumbs, sys.n, sizeof(*sys.thumbs), cmp_str);
+	return len;
 }
 
 /*
- * Whether thumb is one of the system's roots.  The file is read on the
- * first question and again when its name, time or size changes, which
- * is looked at once per context (a stat per certificate shown cost a
- * tenth of a listing).
+ * sys's certificates read afresh from file (sys.lock held): the bytes of
+ * each CERTIFICATE block.  The PEM is undone here, not by PEM_read_bio,
+ * and nothing is hashed: PEM_read_bio and a SHA-1 a root cost 20 million
+ * instructions for the ~150 roots of a system file, two thirds of a
+ * `get` of one certificate.
+ */
+static void
+sys_read(const char *file)
+{
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+			  end_tag[] = "-----END CERTIFICATE-----";
+	struct cf_buf text = {0};
+	const char *p, *body, *end;
+	size_t cap = 0, used = 0;
+	long len;
+
+	sys.n = 0;
+	free(sys.der);
+	sys.der = NULL;
+	if (cf_read_file(file, 64 * 1024 * 1024, &text, NULL) == -1)
+		return;
+	text.data = xrealloc(text.data, text.len + 1);
+	text.data[text.len] = '\0';      /* for strstr */
+	sys.der = xmalloc(text.len + 1); /* Base64 only shrinks */
+	for (p = (const char *)text.data; (body = strstr(p, begin)) != NULL &&
+					  (end = strstr(body, end_tag)) != NULL;
+	     p = end + sizeof(end_tag) - 1) {
+		body += sizeof(begin) - 1;
+		if ((len = b64_decode(body, end, sys.der + used)) <= 0)
+			continue;
+		if (sys.n == cap) {
+			cap = cap ? cap * 2 : 256;
+			sys.certs =
+			    xrealloc(sys.certs, cap * sizeof(*sys.certs));
+		}
+		sys.certs[sys.n].off = used;
+		sys.certs[sys.n++].len = (size_t)len;
+		used += (size_t)len;
+	}
+	cf_buf_clear(&text);
+}
+
+/* The memo of thumb, or -1 when there is none yet. */
+static int
+memo_get(const struct cf_status_ctx *c, const char *thumb)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmemo; i++)
+		if (strcmp(c->memo[i].thumb, thumb) == 0)
+			return c->memo[i].trusted;
+	return -1;
+}
+
+static int
+memo_put(struct cf_status_ctx *c, const char *thumb, int trusted)
+{
+	c->memo = xrealloc(c->memo, (c->nmemo + 1) * sizeof(*c->memo));
+	snprintf(
+	    c->memo[c->nmemo].thumb, sizeof(c->memo[0].thumb), "%s", thumb);
+	c->memo[c->nmemo++].trusted = trusted;
+	return trusted;
+}
+
+/* Whether der (len bytes) is one of sys's certificates (sys.lock held). */
+static int
+sys_has(const unsigned char *der, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < sys.n; i++)
+		if (sys.certs[i].len == len &&
+		    memcmp(sys.der + sys.certs[i].off, der, len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Whether stored certificate thumb is one of the system's roots; memoized.
+ * The file is read on the first question and again when its name, time
+ * or size changes, which is looked at once per context (a stat per
+ * certificate shown cost a tenth of a listing).
  */
 static int
 is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
-	int hit, fresh = c->sys_checked;
-	const char *file = fresh ? NULL : system_roots_file();
+	const char *file = system_roots_file();
+	struct cf_row r;
 	struct stat st;
+	int hit;
 
+	if ((hit = memo_get(c, thumb)) != -1)
+		return hit;
+	if (cf_store_fetch(c->store, thumb, &r, NULL) != 1)
+		return memo_put(c, thumb, 0);
 	memset(&st, 0, sizeof(st));
-	if (!fresh && stat(file, &st) == -1)
+	if (stat(file, &st) == -1)
 		memset(&st, 0, sizeof(st));
-	c->sys_checked = 1;
 	pthread_mutex_lock(&sys.lock);
-	if (!fresh && (sys.file == NULL || strcmp(sys.file, file) != 0 ||
-			  sys.mtime.tv_sec != st.st_mtim.tv_sec ||
-			  sys.mtime.tv_nsec != st.st_mtim.tv_nsec ||
-			  sys.size != st.st_size)) {
+	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
+	    sys.mtime.tv_sec != st.st_mtim.tv_sec ||
+	    sys.mtime.tv_nsec != st.st_mtim.tv_nsec || sys.size != st.st_size) {
 		free(sys.file);
 		sys.file = xstrdup(file);
 		sys.mtime = st.st_mtim;
 		sys.size = st.st_size;
 		sys_read(file);
 	}
-	hit = sys.n > 0 && bsearch(thumb, sys.thumbs, sys.n,
-			       sizeof(*sys.thumbs), cmp_str) != NULL;
+	hit = sys_has(r.der, r.der_len);
 	pthread_mutex_unlock(&sys.lock);
-	return hit;
+	cf_row_clear(&r);
+	return memo_put(c, thumb, hit);
 }
 
 /*
@@ -267,12 +354,11 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	X509_STORE_CTX *ctx = NULL;
 	struct cf_row r;
 	X509 *x = NULL;
-	size_t i;
-	int ok = 0;
+	int ok;
 
-	for (i = 0; i < c->nmemo; i++)
-		if (strcmp(c->memo[i].thumb, top->f.thumbprint) == 0)
-			return c->memo[i].trusted;
+	if ((ok = memo_get(c, top->f.thumbprint)) != -1)
+		return ok;
+	ok = 0;
 	if (!c->trust_loaded)
 		load_trust(c);
 	if (cf_store_fetch(c->store, top->f.thumbprint, &r, NULL) == 1) {
@@ -288,11 +374,7 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	X509_STORE_CTX_free(ctx);
 	X509_free(x);
 	ERR_clear_error();
-	c->memo = xrealloc(c->memo, (c->nmemo + 1) * sizeof(*c->memo));
-	snprintf(c->memo[c->nmemo].thumb, sizeof(c->memo[0].thumb), "%s",
-	    top->f.thumbprint);
-	c->memo[c->nmemo++].trusted = ok;
-	return ok;
+	return memo_put(c, top->f.thumbprint, ok);
 }
 
 const char *
