@@ -61,6 +61,10 @@ col_thumb(sqlite3_stmt *st, int i, char out[CF_THUMB_LEN + 1])
 	", friendly_name, exportable, modified, "                              \
 	"EXISTS(SELECT 1 FROM keys k WHERE k.thumbprint = c.thumbprint)"
 
+/* END_COLS without the key search a row: a listing reads the keys'
+ * thumbprints once (attach_keys). */
+#define LIST_COLS COMMON_COLS ", friendly_name, exportable, modified, 0"
+
 #define DER_COL "(SELECT d.der FROM der d WHERE d.thumbprint = c.thumbprint)"
 
 static void
@@ -169,6 +173,40 @@ attach_services(
 	return 0;
 }
 
+/*
+ * Sets has_key on the rows (sorted by thumbprint) whose key is stored:
+ * one walk of the keys' index over the rows' range, instead of a search
+ * of it a row (a tenth of a 10,000-row listing).
+ */
+static int
+attach_keys(
+    struct cf_store *s, struct cf_row *rows, size_t n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	st = store_prepare(s,
+	    "SELECT thumbprint FROM keys WHERE thumbprint BETWEEN ?1 AND ?2",
+	    err);
+	if (st == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, rows[0].f.thumbprint, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, rows[n - 1].f.thumbprint, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct cf_row key, *r;
+		col_thumb(st, 0, key.f.thumbprint);
+		r = bsearch(&key, rows, n, sizeof(*rows), cmp_row_thumb);
+		if (r != NULL)
+			r->has_key = 1;
+	}
+	store_release(s, st);
+	if (rc != SQLITE_DONE)
+		return store_db_error(s, err, "read keys");
+	return 0;
+}
+
 int
 cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
     int with_der, struct cf_row **rows, size_t *n, struct cf_error *err)
@@ -223,7 +261,7 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 	*n = 0;
 	/* Without statistics SQLite walks the thumbprint index for an
 	 * ORDER BY; the few expiring are found faster by date, then sorted. */
-	sql = xasprintf("SELECT " END_COLS " FROM certificates c%s"
+	sql = xasprintf("SELECT " LIST_COLS " FROM certificates c%s"
 			" WHERE thumbprint > ?1%s%s%s",
 	    q->expires_before ? " INDEXED BY certificates_not_after"
 	    : q->limit == 0   ? " NOT INDEXED"
@@ -249,7 +287,8 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 		goto fail;
 	if (q->limit == 0 && *n > 1)
 		qsort(*rows, *n, sizeof(**rows), cmp_row_thumb);
-	if (attach_services(s, *rows, *n, err) == -1)
+	if (attach_keys(s, *rows, *n, err) == -1 ||
+	    attach_services(s, *rows, *n, err) == -1)
 		goto fail;
 	return 0;
 fail:
