@@ -81,6 +81,16 @@ void cf_views_json_text(
  * of cf_msg_view_rows_encode's tree. */
 void cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n);
 
+/*
+ * The rows form of get's reply (cf_views_rows_text's text, len bytes)
+ * read straight into *views (new, cf_views_free; Status static): 1 when
+ * taken.  0 when the text is anything this reader leaves to jansson and
+ * cf_msg_views_decode (another shape, escapes, non-ASCII text, a status
+ * it does not know, a malformed reply): nothing is set then.
+ */
+int cf_views_rows_parse(
+    const char *text, size_t len, struct cf_view **views, size_t *n);
+
 /* Whole days from now until t, rounded down: -1 the day after it. */
 long long cf_days_left(time_t t, time_t now);
 
