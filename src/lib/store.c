@@ -95,6 +95,12 @@ static const char *const migrations[] = {
     " actor TEXT NOT NULL, started INTEGER NOT NULL);",
     /* 6: get --expiring reads only the certificates that expire soon */
     "CREATE INDEX certificates_not_after ON certificates(not_after);",
+    /* 7: what a listing shows, in thumbprint order: a page is read from
+     * this index alone, its pages in order, instead of a search of the
+     * table a row through the primary key (store_certs.c, LIST_COLS) */
+    "CREATE INDEX certificates_listing ON certificates(thumbprint,"
+    " subject, issuer, serial, not_before, not_after, domains, key_type,"
+    " self_signed, signed_by, sig_state, friendly_name, exportable);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

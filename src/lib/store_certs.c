@@ -61,9 +61,17 @@ col_thumb(sqlite3_stmt *st, int i, char out[CF_THUMB_LEN + 1])
 	", friendly_name, exportable, modified, "                              \
 	"EXISTS(SELECT 1 FROM keys k WHERE k.thumbprint = c.thumbprint)"
 
-/* END_COLS without the key search a row: a listing reads the keys'
- * thumbprints once (attach_keys). */
-#define LIST_COLS COMMON_COLS ", friendly_name, exportable, modified, 0"
+/*
+ * What a listing reads, in read_row's order: the columns of the index
+ * certificates_listing (store.c, migration 7), so that a page is read
+ * from it alone; spki, created and modified, which no listing shows,
+ * read as empty, and has_key from one read of the keys (attach_keys),
+ * not a search a row.
+ */
+#define LIST_COLS                                                              \
+	"thumbprint, subject, issuer, serial, not_before, not_after, "         \
+	"domains, key_type, '', self_signed, signed_by, sig_state, 0, "        \
+	"friendly_name, exportable, 0, 0"
 
 #define DER_COL "(SELECT d.der FROM der d WHERE d.thumbprint = c.thumbprint)"
 
@@ -245,10 +253,11 @@ cf_store_list(struct cf_store *s, enum cf_table table, const char *thumb,
  * filters are SQL: a listing of the few expiring reads only those (the
  * index on not_after serves the days filter).
  *
- * Without a limit the rows are read in the table's own order and sorted
- * here once: walking the thumbprint index visits the table's pages out
- * of order, one index and one table search a row, which cost half of a
- * 10,000-row listing; with a limit the index walk reads only the page.
+ * The rows are read from the listing's covering index in thumbprint
+ * order: its pages one after the other, where the primary key's index
+ * and a search of the table a row visited the table's pages out of
+ * order (half of a 10,000-row listing, and a read() of a page for most
+ * rows once the table outgrew SQLite's cache).
  */
 int
 cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
@@ -259,18 +268,16 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 
 	*rows = NULL;
 	*n = 0;
-	/* Without statistics SQLite walks the thumbprint index for an
-	 * ORDER BY; the few expiring are found faster by date, then sorted. */
-	sql = xasprintf("SELECT " LIST_COLS " FROM certificates c%s"
-			" WHERE thumbprint > ?1%s%s%s",
-	    q->expires_before ? " INDEXED BY certificates_not_after"
-	    : q->limit == 0   ? " NOT INDEXED"
-			      : "",
+	/* The few expiring are found faster by date, then sorted. */
+	sql = xasprintf("SELECT " LIST_COLS " FROM certificates c INDEXED BY %s"
+			" WHERE thumbprint > ?1%s%s ORDER BY thumbprint"
+			" LIMIT ?4",
+	    q->expires_before ? "certificates_not_after"
+			      : "certificates_listing",
 	    q->expires_before ? " AND not_after < ?2" : "",
 	    q->percent ? " AND not_after > not_before AND (not_after - ?2)"
 			 " * 100 < (not_after - not_before) * ?3"
-		       : "",
-	    q->limit ? " ORDER BY thumbprint LIMIT ?4" : "");
+		       : "");
 	st = store_prepare(s, sql, err);
 	free(sql);
 	if (st == NULL)
@@ -281,12 +288,9 @@ cf_store_list_page(struct cf_store *s, const struct cf_list_page *q,
 	    q->percent ? (sqlite3_int64)q->now
 		       : (sqlite3_int64)q->expires_before);
 	sqlite3_bind_int64(st, 3, q->percent);
-	if (q->limit)
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)q->limit);
+	sqlite3_bind_int64(st, 4, q->limit ? (sqlite3_int64)q->limit : -1);
 	if (collect(s, st, CF_END, 0, rows, n, err) == -1)
 		goto fail;
-	if (q->limit == 0 && *n > 1)
-		qsort(*rows, *n, sizeof(**rows), cmp_row_thumb);
 	if (attach_keys(s, *rows, *n, err) == -1 ||
 	    attach_services(s, *rows, *n, err) == -1)
 		goto fail;
