@@ -1,10 +1,12 @@
 /* status.c - Status computed when read: see status.h. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 
 #include "status.h"
@@ -45,19 +47,15 @@ struct cf_status_ctx {
 };
 
 /*
- * The system roots' certificates (their DER, one after the other),
- * shared by every context of the process (the agent's workers too):
- * read again only when the file changes.  A root is known by its bytes:
- * no digest, so that a `get` of one certificate needs no OpenSSL.
+ * The system roots' file as text, shared by every context of the
+ * process (the agent's workers too): read again only when the file
+ * changes.  A root is known by its bytes, compared in Base64 against
+ * the file's blocks (sys_has): no digest and no decoding, so that a
+ * `get` of one certificate needs no OpenSSL and no pass over the file.
  */
-struct sys_cert {
-	size_t off, len;
-};
 static struct {
 	pthread_mutex_t lock;
-	unsigned char *der;
-	struct sys_cert *certs;
-	size_t n;
+	char *text; /* NUL-terminated; NULL when unreadable */
 	char *file;
 	struct timespec mtime;
 	off_t size;
@@ -159,91 +157,34 @@ system_roots_file(void)
 	return file != NULL ? file : X509_get_default_cert_file();
 }
 
-/* The 6-bit value of Base64 character c; 64 for whitespace (skipped),
- * 65 for '=' (the end), 66 for anything else. */
-static unsigned char
-b64_value(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (unsigned char)(c - 'A');
-	if (c >= 'a' && c <= 'z')
-		return (unsigned char)(c - 'a' + 26);
-	if (c >= '0' && c <= '9')
-		return (unsigned char)(c - '0' + 52);
-	if (c == '+' || c == '/')
-		return c == '+' ? 62 : 63;
-	if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-		return 64;
-	return c == '=' ? 65 : 66;
-}
-
-/* The Base64 text p..end into out (room for its 3/4); the bytes, or -1
- * when it is not Base64. */
-static long
-b64_decode(const char *p, const char *end, unsigned char *out)
-{
-	unsigned long acc = 0;
-	long len = 0;
-	int bits = 0;
-	unsigned char v;
-
-	for (; p < end; p++) {
-		if ((v = b64_value((unsigned char)*p)) == 64)
-			continue;
-		if (v == 65)
-			break;
-		if (v == 66)
-			return -1;
-		acc = (acc << 6) | v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			out[len++] = (unsigned char)(acc >> bits);
-		}
-	}
-	return len;
-}
-
-/*
- * sys's certificates read afresh from file (sys.lock held): the bytes of
- * each CERTIFICATE block.  The PEM is undone here, not by PEM_read_bio,
- * and nothing is hashed: PEM_read_bio and a SHA-1 a root cost 20 million
- * instructions for the ~150 roots of a system file, two thirds of a
- * `get` of one certificate.
- */
+/* sys's text read afresh from file (sys.lock held). */
 static void
 sys_read(const char *file)
 {
-	static const char begin[] = "-----BEGIN CERTIFICATE-----",
-			  end_tag[] = "-----END CERTIFICATE-----";
 	struct cf_buf text = {0};
-	const char *p, *body, *end;
-	size_t cap = 0, used = 0;
-	long len;
 
-	sys.n = 0;
-	free(sys.der);
-	sys.der = NULL;
+	free(sys.text);
+	sys.text = NULL;
 	if (cf_read_file(file, 64 * 1024 * 1024, &text, NULL) == -1)
 		return;
-	text.data = xrealloc(text.data, text.len + 1);
-	text.data[text.len] = '\0';      /* for strstr */
-	sys.der = xmalloc(text.len + 1); /* Base64 only shrinks */
-	for (p = (const char *)text.data; (body = strstr(p, begin)) != NULL &&
-					  (end = strstr(body, end_tag)) != NULL;
-	     p = end + sizeof(end_tag) - 1) {
-		body += sizeof(begin) - 1;
-		if ((len = b64_decode(body, end, sys.der + used)) <= 0)
+	sys.text = xrealloc(text.data, text.len + 1);
+	sys.text[text.len] = '\0';
+}
+
+/* Whether Base64 text b (NUL-terminated) is the text from p to end,
+ * whose lines may break anywhere.  Two certificates differ within the
+ * first few dozen characters (their serials), so this is short. */
+static int
+same_base64(const char *b, const char *p, const char *end)
+{
+	for (; p < end; p++) {
+		if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
 			continue;
-		if (sys.n == cap) {
-			cap = cap ? cap * 2 : 256;
-			sys.certs =
-			    xrealloc(sys.certs, cap * sizeof(*sys.certs));
-		}
-		sys.certs[sys.n].off = used;
-		sys.certs[sys.n++].len = (size_t)len;
-		used += (size_t)len;
+		if (*b == '\0' || *p != *b)
+			return 0;
+		b++;
 	}
-	cf_buf_clear(&text);
+	return *b == '\0';
 }
 
 /* The memo of thumb, or -1 when there is none yet. */
@@ -268,17 +209,27 @@ memo_put(struct cf_status_ctx *c, const char *thumb, int trusted)
 	return trusted;
 }
 
-/* Whether der (len bytes) is one of sys's certificates (sys.lock held). */
+/* Whether der (len bytes) is one of the CERTIFICATE blocks of sys's
+ * text (sys.lock held). */
 static int
 sys_has(const unsigned char *der, size_t len)
 {
-	size_t i;
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+			  end_tag[] = "-----END CERTIFICATE-----";
+	const char *p, *body, *end;
+	char *b64;
+	int hit = 0;
 
-	for (i = 0; i < sys.n; i++)
-		if (sys.certs[i].len == len &&
-		    memcmp(sys.der + sys.certs[i].off, der, len) == 0)
-			return 1;
-	return 0;
+	if (sys.text == NULL || len == 0 || len > INT_MAX / 2)
+		return 0;
+	b64 = xmalloc(len / 3 * 4 + 5);
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	for (p = sys.text; !hit && (body = strstr(p, begin)) != NULL &&
+			   (end = strstr(body, end_tag)) != NULL;
+	     p = end + sizeof(end_tag) - 1)
+		hit = same_base64(b64, body + sizeof(begin) - 1, end);
+	free(b64);
+	return hit;
 }
 
 /*
