@@ -144,9 +144,9 @@ cf_view_put(
 	case CF_F_DAYSLEFT:
 		if (v->not_after == 0)
 			break;
-		snprintf(days, sizeof(days), "%lld",
-		    cf_days_left(v->not_after, time(NULL)));
-		put_str(t, days);
+		cf_text_putn(t, days,
+		    cf_number_text(
+			cf_days_left(v->not_after, time(NULL)), days));
 		break;
 	case CF_F_COUNT:
 		break;
@@ -167,6 +167,26 @@ char *
 cf_view_text(const struct cf_view *v, enum cf_field f)
 {
 	return field_new(v, f, 0);
+}
+
+size_t
+cf_number_text(long long n, char out[24])
+{
+	unsigned long long u =
+	    n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+	char rev[24];
+	size_t len = 0, i = 0;
+
+	do {
+		rev[len++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (n < 0)
+		out[i++] = '-';
+	while (len > 0)
+		out[i++] = rev[--len];
+	out[i] = '\0';
+	return i;
 }
 
 long long

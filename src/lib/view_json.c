@@ -276,9 +276,9 @@ view(struct cf_text *t, const struct cf_view *v, const char *server, int row,
 				puts0(t, "null");
 				break;
 			}
-			snprintf(days, sizeof(days), "%lld",
-			    cf_days_left(v->not_after, now));
-			puts0(t, days);
+			put(t, days,
+			    cf_number_text(
+				cf_days_left(v->not_after, now), days));
 			break;
 		case CF_F_COUNT:
 			break;

@@ -4,6 +4,7 @@
  * read back without jansson.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,6 +566,27 @@ test_json_time(void)
 	    "json_time: not a date, 0");
 }
 
+/* cf_number_text writes what printf's %lld writes, and its length. */
+static void
+test_number_text(void)
+{
+	static const long long n[] = {0, 1, -1, 9, 10, -10, 364, -365,
+	    1234567890123LL, LLONG_MAX, LLONG_MIN};
+	char got[24], want[32];
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", n[i]);
+		ok &= cf_number_text(n[i], got) == strlen(want) &&
+		      strcmp(got, want) == 0;
+	}
+	CHECK(ok, "number_text: as %lld, from LLONG_MIN to LLONG_MAX");
+	CHECK(cf_number_text(-7, got) == 2 && strcmp(got, "-7") == 0 &&
+		  strcmp(got, "7") != 0,
+	    "number_text: the sign kept");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -585,5 +607,7 @@ main(int argc, char **argv)
 		test_rows_parse();
 	if (check_test("json_time"))
 		test_json_time();
+	if (check_test("number_text"))
+		test_number_text();
 	return check_done();
 }
