@@ -11,6 +11,7 @@
  * and the caller parses with jansson, whose reading
  * (cf_msg_views_decode) is the one this must match field for field.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,21 @@ struct value {
 	size_t len;
 	char *list; /* V_LIST: the strings joined by commas (new) */
 };
+
+/* The bytes that end a plain string's run: its closing quote, and what
+ * this reader leaves to jansson (escapes, controls, non-ASCII).  One
+ * load a byte, where four comparisons were a sixth of reading a page. */
+static unsigned char stop[256];
+static pthread_once_t stop_once = PTHREAD_ONCE_INIT;
+
+static void
+stop_init(void)
+{
+	int c;
+
+	for (c = 0; c < 256; c++)
+		stop[c] = c < 0x20 || c >= 0x80 || c == '"' || c == '\\';
+}
 
 static void
 ws(struct reader *r)
@@ -60,13 +76,12 @@ string(struct reader *r, const char **s, size_t *len)
 {
 	const char *q;
 
+	pthread_once(&stop_once, stop_init);
 	if (!eat(r, '"'))
 		return 0;
-	for (q = r->p; q < r->end && *q != '"'; q++)
-		if ((unsigned char)*q < 0x20 || (unsigned char)*q >= 0x80 ||
-		    *q == '\\')
-			return 0;
-	if (q >= r->end)
+	for (q = r->p; q < r->end && !stop[(unsigned char)*q]; q++)
+		;
+	if (q >= r->end || *q != '"')
 		return 0;
 	*s = r->p;
 	*len = (size_t)(q - r->p);
