@@ -27,6 +27,21 @@ struct seen {
 };
 
 /*
+ * The walk above a certificate: from its issuer (signed_by) up, as of
+ * now.  Rows of a listing mostly share their issuer, so the walk of the
+ * last is kept for the next (a walk a row was a tenth of a listing).
+ */
+struct walk {
+	char signed_by[CF_THUMB_LEN + 1]; /* "": nothing kept */
+	time_t now;
+	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1]; /* the Chain */
+	int bad;         /* a certificate above has a bad signature */
+	int chain_dates; /* every certificate above is within its dates */
+	int trusted;     /* the top is trusted; -1 not asked yet */
+	const struct cf_row *top; /* where the walk ended (lent) */
+};
+
+/*
  * Everything is read when first needed, so a context costs what the
  * certificates asked about need: their issuers (a few rows, whatever
  * the size of the store), the system roots (once per process and file),
@@ -44,6 +59,7 @@ struct cf_status_ctx {
 	int trust_loaded;
 	struct memo *memo;
 	size_t nmemo;
+	struct walk last; /* the walk above the last row, for the next */
 };
 
 /*
@@ -328,46 +344,79 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	return memo_put(c, top->f.thumbprint, ok);
 }
 
+/*
+ * Walks from r up its links into w: the Chain, and whether all above r
+ * is well signed and within its dates.  1 when w holds for any row of
+ * r's issuer (the walk did not stop at r itself: a cycle through r).
+ */
+static int
+walk_up(
+    struct cf_status_ctx *c, const struct cf_row *r, time_t now, struct walk *w)
+{
+	const struct cf_row *cur = r, *next;
+	size_t len = 0;
+	int depth = 0, reusable = 1;
+
+	w->signed_by[0] = w->list[0] = '\0'; /* not the whole list */
+	w->bad = 0;
+	w->chain_dates = 1;
+	w->trusted = -1;
+	w->now = now;
+	while (!cur->f.self_signed && cur->signed_by[0] != '\0' &&
+	       depth < MAX_DEPTH) {
+		if ((next = lookup(c, cur->signed_by)) == NULL ||
+		    strstr(w->list, next->f.thumbprint) != NULL)
+			break; /* missing or a cycle */
+		if (strcmp(next->f.thumbprint, r->f.thumbprint) == 0) {
+			reusable = 0; /* a cycle through r */
+			break;
+		}
+		if (len > 0)
+			w->list[len++] = ',';
+		memcpy(w->list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
+		len += strlen(next->f.thumbprint);
+		if (now < next->f.not_before || now > next->f.not_after)
+			w->chain_dates = 0;
+		if (next->sig_state == CF_SIG_BAD)
+			w->bad = 1;
+		cur = next;
+		depth++;
+	}
+	w->top = cur;
+	if (reusable && cur != r)
+		snprintf(
+		    w->signed_by, sizeof(w->signed_by), "%s", r->signed_by);
+	return reusable;
+}
+
 const char *
 cf_status_of(
     struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain)
 {
-	/* The chain is built in place: one string a view, not one a link. */
-	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1] = "";
-	const struct cf_row *cur = r, *next;
-	int depth = 0, bad = 0, chain_dates = 1, trusted;
-	size_t len = 0;
+	struct walk own, *w = &c->last;
+	const struct cf_row *top;
 
-	for (;;) {
-		if (cur->sig_state == CF_SIG_BAD)
-			bad = 1;
-		if (cur->f.self_signed || cur->signed_by[0] == '\0' ||
-		    depth == MAX_DEPTH)
-			break;
-		if ((next = lookup(c, cur->signed_by)) == NULL ||
-		    strstr(list, next->f.thumbprint) != NULL ||
-		    strcmp(next->f.thumbprint, r->f.thumbprint) == 0)
-			break; /* missing or a cycle */
-		if (len > 0)
-			list[len++] = ',';
-		memcpy(list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
-		len += strlen(next->f.thumbprint);
-		if (now < next->f.not_before || now > next->f.not_after)
-			chain_dates = 0;
-		cur = next;
-		depth++;
-	}
-	*chain = xstrdup(list);
-	if (bad)
+	/* The last walk serves r when r hangs from the same issuer and is
+	 * not itself in that chain (its own walk would stop at it). */
+	if (r->f.self_signed || r->signed_by[0] == '\0' ||
+	    strcmp(w->signed_by, r->signed_by) != 0 || w->now != now ||
+	    strstr(w->list, r->f.thumbprint) != NULL)
+		w = walk_up(c, r, now, &own) && own.signed_by[0] != '\0'
+			? memcpy(&c->last, &own, sizeof(own))
+			: &own;
+	*chain = xstrdup(w->list);
+	if (r->sig_state == CF_SIG_BAD || w->bad)
 		return "Invalid";
 	if (now < r->f.not_before || now > r->f.not_after)
 		return "DateInvalid";
-	if (cur->f.self_signed)
-		trusted = cur->table == CF_END ||
-			  is_system_root(c, cur->f.thumbprint);
-	else
-		trusted = top_trusted(c, cur);
-	return trusted && chain_dates ? "Valid" : "Untrusted";
+	if (w->trusted == -1) {
+		top = w->top;
+		w->trusted = top->f.self_signed
+				 ? top->table == CF_END ||
+				       is_system_root(c, top->f.thumbprint)
+				 : top_trusted(c, top);
+	}
+	return w->trusted && w->chain_dates ? "Valid" : "Untrusted";
 }
 
 int
