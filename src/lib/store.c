@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,9 +187,14 @@ migrate(struct cf_store *s, struct cf_error *err)
 		if (exec(s, migrations[i], err) == -1)
 			goto fail;
 	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", SCHEMA_VERSION);
-	if (exec(s, sql, err) == -1)
+	if (exec(s, sql, err) == -1 || cf_store_commit(s, err) == -1)
 		goto fail;
-	return cf_store_commit(s, err);
+	/* An index built (7) filled this connection's cache and sorter:
+	 * given back to the system, not held for the agent's life (4 MB
+	 * of its resident size). */
+	sqlite3_db_release_memory(s->db);
+	malloc_trim(0);
+	return 0;
 fail:
 	cf_store_rollback(s);
 	return -1;
