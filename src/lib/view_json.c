@@ -196,8 +196,13 @@ date(struct cf_text *t, time_t when)
 		puts0(t, "null");
 		return;
 	}
-	cf_time_iso(when, iso);
-	quote_valid(t, iso, strlen(iso));
+	cf_time_iso(when, iso); /* digits and "-:TZ": nothing to escape */
+	reserve(t, 22);
+	t->data[t->len++] = '"';
+	memcpy(t->data + t->len, iso, 20);
+	t->len += 20;
+	t->data[t->len++] = '"';
+	t->data[t->len] = '\0';
 }
 
 static void
