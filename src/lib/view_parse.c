@@ -102,7 +102,8 @@ word(struct reader *r, const char *w)
 	return 1;
 }
 
-/* An integer (DaysLeft): -?[0-9]+. */
+/* An integer (DaysLeft) as JSON writes one, -?(0|[1-9][0-9]*), of at
+ * most 18 digits (jansson refuses one too big for its integers). */
 static int
 integer(struct reader *r)
 {
@@ -113,7 +114,8 @@ integer(struct reader *r)
 		r->p++;
 	for (start = r->p; r->p < r->end && *r->p >= '0' && *r->p <= '9';)
 		r->p++;
-	return r->p > start;
+	return r->p > start && r->p - start <= 18 &&
+	       (*start != '0' || r->p - start == 1);
 }
 
 /* An array of strings joined by commas into v->list (new). */

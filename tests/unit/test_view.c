@@ -520,6 +520,12 @@ test_rows_parse(void)
 	    thumb);
 	CHECK(left_to_jansson(text), "rows_parse: a short thumbprint left");
 	free(text);
+	text = xasprintf("{\"Fields\":[\"Thumbprint\",\"Status\",\"DaysLeft\"],"
+			 "\"Rows\":[[\"%s\",\"Valid\",050]]}",
+	    thumb);
+	CHECK(left_to_jansson(text),
+	    "rows_parse: a number JSON does not allow (050) left to jansson");
+	free(text);
 	cf_text_clear(&t);
 }
 
