@@ -550,7 +550,7 @@ test_json_time(void)
 	    "2026-13-01T00:00:00Z", "2026-01-05T24:00:00Z",
 	    "2026-01-05T10:00:60Z", "2026-1-5T1:2:3Z", " 2026-01-05T10:00:00Z",
 	    "2026-01-05T10:00:00", "2026-01-05T10:00:00Zx", "", "0000-00-00"};
-	char iso[32];
+	char iso[80]; /* room for any int in each field, for the compiler */
 	int y, m, d, ok = 1;
 	size_t i;
 
