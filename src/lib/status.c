@@ -63,18 +63,21 @@ struct cf_status_ctx {
 };
 
 /*
- * The system roots' file as text, shared by every context of the
- * process (the agent's workers too): read again only when the file
- * changes.  A root is known by its bytes, compared in Base64 against
- * the file's blocks (sys_has): no digest and no decoding, so that a
- * `get` of one certificate needs no OpenSSL and no pass over the file.
+ * What is known of the system roots' file, shared by every context of
+ * the process (the agent's workers too): which stored certificates were
+ * found in it, or not, while its name, time and size stay the same.  A
+ * root is known by its bytes, compared in Base64 with the file's blocks
+ * as it is read a few lines at a time (file_has): no digest, no
+ * decoding and no copy of the file, so that a `get` of one certificate
+ * needs no OpenSSL and touches a few pages of memory for it.
  */
 static struct {
 	pthread_mutex_t lock;
-	char *text; /* NUL-terminated; NULL when unreadable */
 	char *file;
 	struct timespec mtime;
 	off_t size;
+	struct memo *known;
+	size_t nknown;
 } sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int
@@ -173,34 +176,46 @@ system_roots_file(void)
 	return file != NULL ? file : X509_get_default_cert_file();
 }
 
-/* sys's text read afresh from file (sys.lock held). */
-static void
-sys_read(const char *file)
-{
-	struct cf_buf text = {0};
-
-	free(sys.text);
-	sys.text = NULL;
-	if (cf_read_file(file, 64 * 1024 * 1024, &text, NULL) == -1)
-		return;
-	sys.text = xrealloc(text.data, text.len + 1);
-	sys.text[text.len] = '\0';
-}
-
-/* Whether Base64 text b (NUL-terminated) is the text from p to end,
- * whose lines may break anywhere.  Two certificates differ within the
- * first few dozen characters (their serials), so this is short. */
+/*
+ * Whether Base64 text b (NUL-terminated) is the body of one of the
+ * CERTIFICATE blocks of file, whose lines may break anywhere.  Read
+ * through a small buffer, a line at a time: two certificates differ
+ * within their first few dozen characters (their serials), so most
+ * blocks are passed over after a line.
+ */
 static int
-same_base64(const char *b, const char *p, const char *end)
+file_has(const char *file, const char *b)
 {
-	for (; p < end; p++) {
-		if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-			continue;
-		if (*b == '\0' || *p != *b)
-			return 0;
-		b++;
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+			  end_tag[] = "-----END CERTIFICATE-----";
+	char buf[16384], line[512];
+	size_t pos = 0;
+	int in_block = 0, match = 0, hit = 0;
+	FILE *f = fopen(file, "re");
+	const char *p;
+
+	if (f == NULL)
+		return 0;
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	while (!hit && fgets(line, sizeof(line), f) != NULL) {
+		if (!in_block) {
+			in_block = strncmp(line, begin, sizeof(begin) - 1) == 0;
+			match = 1;
+			pos = 0;
+		} else if (strncmp(line, end_tag, sizeof(end_tag) - 1) == 0) {
+			hit = match && b[pos] == '\0';
+			in_block = 0;
+		} else
+			for (p = line; match && *p != '\0'; p++) {
+				if (*p == '\n' || *p == '\r' || *p == ' ' ||
+				    *p == '\t')
+					continue;
+				match = b[pos] != '\0' && *p == b[pos];
+				pos++;
+			}
 	}
-	return *b == '\0';
+	fclose(f);
+	return hit;
 }
 
 /* The memo of thumb, or -1 when there is none yet. */
@@ -225,34 +240,52 @@ memo_put(struct cf_status_ctx *c, const char *thumb, int trusted)
 	return trusted;
 }
 
-/* Whether der (len bytes) is one of the CERTIFICATE blocks of sys's
- * text (sys.lock held). */
+/* Whether der (len bytes) is a certificate of file. */
 static int
-sys_has(const unsigned char *der, size_t len)
+file_has_der(const char *file, const unsigned char *der, size_t len)
 {
-	static const char begin[] = "-----BEGIN CERTIFICATE-----",
-			  end_tag[] = "-----END CERTIFICATE-----";
-	const char *p, *body, *end;
 	char *b64;
-	int hit = 0;
+	int hit;
 
-	if (sys.text == NULL || len == 0 || len > INT_MAX / 2)
+	if (len == 0 || len > INT_MAX / 2)
 		return 0;
 	b64 = xmalloc(len / 3 * 4 + 5);
 	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
-	for (p = sys.text; !hit && (body = strstr(p, begin)) != NULL &&
-			   (end = strstr(body, end_tag)) != NULL;
-	     p = end + sizeof(end_tag) - 1)
-		hit = same_base64(b64, body + sizeof(begin) - 1, end);
+	hit = file_has(file, b64);
 	free(b64);
 	return hit;
 }
 
 /*
- * Whether stored certificate thumb is one of the system's roots; memoized.
- * The file is read on the first question and again when its name, time
- * or size changes, which is looked at once per context (a stat per
- * certificate shown cost a tenth of a listing).
+ * What sys knows of thumb in file as of st: 1 or 0, -1 when it does not
+ * know (sys.lock held).  What it knew of another file, or of this one
+ * before it changed, is forgotten.
+ */
+static int
+sys_known(const char *file, const struct stat *st, const char *thumb)
+{
+	size_t i;
+
+	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
+	    sys.mtime.tv_sec != st->st_mtim.tv_sec ||
+	    sys.mtime.tv_nsec != st->st_mtim.tv_nsec ||
+	    sys.size != st->st_size) {
+		free(sys.file);
+		sys.file = xstrdup(file);
+		sys.mtime = st->st_mtim;
+		sys.size = st->st_size;
+		sys.nknown = 0;
+	}
+	for (i = 0; i < sys.nknown; i++)
+		if (strcmp(sys.known[i].thumb, thumb) == 0)
+			return sys.known[i].trusted;
+	return -1;
+}
+
+/*
+ * Whether stored certificate thumb is one of the system's roots;
+ * memoized in the context, and in sys for the process while the file
+ * stays the same (one stat a context and root).
  */
 static int
 is_system_root(struct cf_status_ctx *c, const char *thumb)
@@ -264,24 +297,26 @@ is_system_root(struct cf_status_ctx *c, const char *thumb)
 
 	if ((hit = memo_get(c, thumb)) != -1)
 		return hit;
-	if (cf_store_fetch(c->store, thumb, &r, NULL) != 1)
-		return memo_put(c, thumb, 0);
 	memset(&st, 0, sizeof(st));
 	if (stat(file, &st) == -1)
 		memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&sys.lock);
-	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
-	    sys.mtime.tv_sec != st.st_mtim.tv_sec ||
-	    sys.mtime.tv_nsec != st.st_mtim.tv_nsec || sys.size != st.st_size) {
-		free(sys.file);
-		sys.file = xstrdup(file);
-		sys.mtime = st.st_mtim;
-		sys.size = st.st_size;
-		sys_read(file);
-	}
-	hit = sys_has(r.der, r.der_len);
+	hit = sys_known(file, &st, thumb);
 	pthread_mutex_unlock(&sys.lock);
-	cf_row_clear(&r);
+	if (hit != -1)
+		return memo_put(c, thumb, hit);
+	hit = cf_store_fetch(c->store, thumb, &r, NULL) == 1 &&
+	      file_has_der(file, r.der, r.der_len);
+	cf_row_clear(&r); /* zeroed by cf_store_fetch when not found */
+	pthread_mutex_lock(&sys.lock);
+	if (sys_known(file, &st, thumb) == -1) {
+		sys.known =
+		    xrealloc(sys.known, (sys.nknown + 1) * sizeof(*sys.known));
+		snprintf(sys.known[sys.nknown].thumb,
+		    sizeof(sys.known[0].thumb), "%s", thumb);
+		sys.known[sys.nknown++].trusted = hit;
+	}
+	pthread_mutex_unlock(&sys.lock);
 	return memo_put(c, thumb, hit);
 }
 
