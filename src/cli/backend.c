@@ -436,6 +436,7 @@ get_round(struct backend *b, struct client *c, const struct backend_req *req,
 			path = wire_path(BACKEND_GET, &q);
 			client_request(
 			    c, &b->t[i], "GET", path, NULL, 0, &ans[i]);
+			ans[i].want_views = 1;
 			free(path); /* the client keeps a copy */
 		}
 	client_run(c);
@@ -445,7 +446,12 @@ get_round(struct backend *b, struct client *c, const struct backend_req *req,
 		reply_clear(&page[i]);
 		if (ans[i].err.code != CF_OK)
 			page[i].err = ans[i].err;
-		else {
+		else if (ans[i].views != NULL) { /* read without a tree */
+			page[i].views = ans[i].views;
+			page[i].nviews = ans[i].nviews;
+			ans[i].views = NULL;
+			ans[i].nviews = 0;
+		} else {
 			wire_reply(BACKEND_GET, ans[i].json, &page[i]);
 			ans[i].json = NULL; /* page[i] holds it now */
 		}

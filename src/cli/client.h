@@ -32,6 +32,12 @@ struct client_answer {
 	struct cf_error err; /* CF_OK, or why the request failed */
 	/* The certificate the agent presented, "" before a handshake. */
 	char fingerprint[CF_FP_LEN + 1];
+	/* Set by the caller after client_request for a get in the rows
+	 * form: a 2xx body that cf_views_rows_parse takes lands in views
+	 * (owned; json stays NULL), any other in json as usual. */
+	int want_views;
+	struct cf_view *views;
+	size_t nviews;
 };
 void client_answer_clear(struct client_answer *a); /* NULL-safe */
 

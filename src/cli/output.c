@@ -1,4 +1,5 @@
 /* output.c - tables, tab-separated values and JSON: see output.h. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,10 +60,18 @@ out_width(void)
 static size_t
 text_width(const char *s)
 {
-	size_t n = 0;
+	const uint64_t high = 0x8080808080808080ULL;
+	size_t len = strlen(s), n = len, i = 0;
+	uint64_t x;
 
-	for (; *s != '\0'; s++)
-		n += ((unsigned char)*s & 0xc0) != 0x80;
+	/* Eight bytes at a time: a continuation byte has bit 7 set and
+	 * bit 6 clear (a byte at a time was a tenth of a large table). */
+	for (; i + 8 <= len; i += 8) {
+		memcpy(&x, s + i, 8);
+		n -= (size_t)__builtin_popcountll(x & ~(x << 1) & high);
+	}
+	for (; i < len; i++)
+		n -= ((unsigned char)s[i] & 0xc0) == 0x80;
 	return n;
 }
 
@@ -91,27 +100,26 @@ pad(size_t n)
 
 	for (; n > 0; n -= k) {
 		k = n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1;
-		fwrite(spaces, 1, k, stdout);
+		fwrite_unlocked(spaces, 1, k, stdout);
 	}
 }
 
 /*
  * Prints s in w columns: cut with "…" when longer, padded with spaces
- * unless it is the last column.
+ * unless it is the last column.  Unlocked writes: the table is printed
+ * under one flockfile (out_table), not a lock a call.
  */
 static void
-print_cell(const char *s, size_t w, int last)
+print_cell(const char *s, size_t len, size_t w, int last)
 {
-	size_t len = text_width(s);
-
 	if (len > w && w > 0) {
-		fwrite(s, 1, prefix_bytes(s, w - 1), stdout);
-		fputs("…", stdout);
+		fwrite_unlocked(s, 1, prefix_bytes(s, w - 1), stdout);
+		fputs_unlocked("…", stdout);
 		len = w;
 	} else if (len > w)
 		len = 0;
 	else
-		fputs(s, stdout);
+		fputs_unlocked(s, stdout);
 	if (!last && len < w)
 		pad(w - len);
 }
@@ -165,23 +173,28 @@ print_tsv(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 void
 out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 {
-	size_t *w, r, c, k, limit;
+	size_t *w, *cw, r, c, k, limit;
 
 	if (cli.tsv) {
 		print_tsv(headers, ncols, cells, nrows);
 		return;
 	}
 	w = xcalloc(ncols, sizeof(*w));
+	cw = xcalloc(ncols * nrows + 1, sizeof(*cw));
 	for (c = 0; c < ncols; c++)
 		w[c] = cli.no_header ? 0 : text_width(headers[c]);
 	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++)
-			if ((k = text_width(cells[r * ncols + c])) > w[c])
+		for (c = 0; c < ncols; c++) {
+			k = cw[r * ncols + c] =
+			    text_width(cells[r * ncols + c]);
+			if (k > w[c])
 				w[c] = k;
+		}
 	if ((limit = out_width()) > 0)
 		fit_widths(headers, ncols, w, limit);
 	for (c = 0; !cli.no_header && c < ncols; c++) {
-		print_cell(headers[c], w[c], c + 1 == ncols);
+		print_cell(
+		    headers[c], text_width(headers[c]), w[c], c + 1 == ncols);
 		putchar(c + 1 < ncols ? ' ' : '\n');
 	}
 	for (c = 0; !cli.no_header && c < ncols; c++) {
@@ -190,11 +203,15 @@ out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 			putchar('-');
 		putchar(c + 1 < ncols ? ' ' : '\n');
 	}
+	flockfile(stdout);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++) {
-			print_cell(cells[r * ncols + c], w[c], c + 1 == ncols);
-			putchar(c + 1 < ncols ? ' ' : '\n');
+			print_cell(cells[r * ncols + c], cw[r * ncols + c],
+			    w[c], c + 1 == ncols);
+			putchar_unlocked(c + 1 < ncols ? ' ' : '\n');
 		}
+	funlockfile(stdout);
+	free(cw);
 	free(w);
 }
 

@@ -1,11 +1,12 @@
 /* status.c - Status computed when read: see status.h. */
+#include <limits.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
-#include <openssl/pem.h>
+#include <openssl/evp.h>
 #include <openssl/x509_vfy.h>
 
 #include "status.h"
@@ -26,6 +27,21 @@ struct seen {
 };
 
 /*
+ * The walk above a certificate: from its issuer (signed_by) up, as of
+ * now.  Rows of a listing mostly share their issuer, so the walk of the
+ * last is kept for the next (a walk a row was a tenth of a listing).
+ */
+struct walk {
+	char signed_by[CF_THUMB_LEN + 1]; /* "": nothing kept */
+	time_t now;
+	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1]; /* the Chain */
+	int bad;         /* a certificate above has a bad signature */
+	int chain_dates; /* every certificate above is within its dates */
+	int trusted;     /* the top is trusted; -1 not asked yet */
+	const struct cf_row *top; /* where the walk ended (lent) */
+};
+
+/*
  * Everything is read when first needed, so a context costs what the
  * certificates asked about need: their issuers (a few rows, whatever
  * the size of the store), the system roots (once per process and file),
@@ -41,30 +57,28 @@ struct cf_status_ctx {
 	size_t nends;
 	X509_STORE *trust; /* loaded on first need */
 	int trust_loaded;
-	int sys_checked; /* the system roots' file was looked at */
 	struct memo *memo;
 	size_t nmemo;
+	struct walk last; /* the walk above the last row, for the next */
 };
 
 /*
- * The system roots' thumbprints, sorted, shared by every context of the
- * process (the agent's workers too): read again only when the file
- * changes.  Readers copy what they test under the lock.
+ * What is known of the system roots' file, shared by every context of
+ * the process (the agent's workers too): which stored certificates were
+ * found in it, or not, while its name, time and size stay the same.  A
+ * root is known by its bytes, compared in Base64 with the file's blocks
+ * as it is read a few lines at a time (file_has): no digest, no
+ * decoding and no copy of the file, so that a `get` of one certificate
+ * needs no OpenSSL and touches a few pages of memory for it.
  */
 static struct {
 	pthread_mutex_t lock;
-	char (*thumbs)[CF_THUMB_LEN + 1];
-	size_t n;
 	char *file;
 	struct timespec mtime;
 	off_t size;
+	struct memo *known;
+	size_t nknown;
 } sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
 
 static int
 cmp_seen(const void *a, const void *b)
@@ -162,73 +176,148 @@ system_roots_file(void)
 	return file != NULL ? file : X509_get_default_cert_file();
 }
 
-/* sys's thumbprints read afresh from file (sys.lock held).  Only the PEM
- * armour is undone and the DER hashed: parsing ~150 certificates into
- * X509 objects would cost more than the rest of `get`. */
-static void
-sys_read(const char *file)
+/*
+ * Whether Base64 text b (NUL-terminated) is the body of one of the
+ * CERTIFICATE blocks of file, whose lines may break anywhere.  Read
+ * through a small buffer, a line at a time: two certificates differ
+ * within their first few dozen characters (their serials), so most
+ * blocks are passed over after a line.
+ */
+static int
+file_has(const char *file, const char *b)
 {
-	BIO *bio = BIO_new_file(file, "r");
-	char *name = NULL, *header = NULL;
-	unsigned char *data = NULL, md[20];
-	long len = 0;
-	size_t cap = 0;
+	static const char begin[] = "-----BEGIN CERTIFICATE-----",
+			  end_tag[] = "-----END CERTIFICATE-----";
+	char buf[16384], line[512];
+	size_t pos = 0;
+	int in_block = 0, match = 0, hit = 0;
+	FILE *f = fopen(file, "re");
+	const char *p;
 
-	sys.n = 0;
-	while (bio != NULL &&
-	       PEM_read_bio(bio, &name, &header, &data, &len) == 1) {
-		if (strcmp(name, "CERTIFICATE") == 0 &&
-		    EVP_Digest(data, (size_t)len, md, NULL, EVP_sha1(), NULL) ==
-			1) {
-			if (sys.n == cap) {
-				cap = cap ? cap * 2 : 256;
-				sys.thumbs = xrealloc(
-				    sys.thumbs, cap * sizeof(*sys.thumbs));
+	if (f == NULL)
+		return 0;
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	while (!hit && fgets(line, sizeof(line), f) != NULL) {
+		if (!in_block) {
+			in_block = strncmp(line, begin, sizeof(begin) - 1) == 0;
+			match = 1;
+			pos = 0;
+		} else if (strncmp(line, end_tag, sizeof(end_tag) - 1) == 0) {
+			hit = match && b[pos] == '\0';
+			in_block = 0;
+		} else
+			for (p = line; match && *p != '\0'; p++) {
+				if (*p == '\n' || *p == '\r' || *p == ' ' ||
+				    *p == '\t')
+					continue;
+				match = b[pos] != '\0' && *p == b[pos];
+				pos++;
 			}
-			cf_hex_upper(md, 20, sys.thumbs[sys.n++]);
-		}
-		OPENSSL_free(name);
-		OPENSSL_free(header);
-		OPENSSL_free(data);
 	}
-	BIO_free(bio);
-	ERR_clear_error();
-	if (sys.n > 0)
-		qsort(sys.thumbs, sys.n, sizeof(*sys.thumbs), cmp_str);
+	fclose(f);
+	return hit;
+}
+
+/* The memo of thumb, or -1 when there is none yet. */
+static int
+memo_get(const struct cf_status_ctx *c, const char *thumb)
+{
+	size_t i;
+
+	for (i = 0; i < c->nmemo; i++)
+		if (strcmp(c->memo[i].thumb, thumb) == 0)
+			return c->memo[i].trusted;
+	return -1;
+}
+
+static int
+memo_put(struct cf_status_ctx *c, const char *thumb, int trusted)
+{
+	c->memo = xrealloc(c->memo, (c->nmemo + 1) * sizeof(*c->memo));
+	snprintf(
+	    c->memo[c->nmemo].thumb, sizeof(c->memo[0].thumb), "%s", thumb);
+	c->memo[c->nmemo++].trusted = trusted;
+	return trusted;
+}
+
+/* Whether der (len bytes) is a certificate of file. */
+static int
+file_has_der(const char *file, const unsigned char *der, size_t len)
+{
+	char *b64;
+	int hit;
+
+	if (len == 0 || len > INT_MAX / 2)
+		return 0;
+	b64 = xmalloc(len / 3 * 4 + 5);
+	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
+	hit = file_has(file, b64);
+	free(b64);
+	return hit;
 }
 
 /*
- * Whether thumb is one of the system's roots.  The file is read on the
- * first question and again when its name, time or size changes, which
- * is looked at once per context (a stat per certificate shown cost a
- * tenth of a listing).
+ * What sys knows of thumb in file as of st: 1 or 0, -1 when it does not
+ * know (sys.lock held).  What it knew of another file, or of this one
+ * before it changed, is forgotten.
+ */
+static int
+sys_known(const char *file, const struct stat *st, const char *thumb)
+{
+	size_t i;
+
+	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
+	    sys.mtime.tv_sec != st->st_mtim.tv_sec ||
+	    sys.mtime.tv_nsec != st->st_mtim.tv_nsec ||
+	    sys.size != st->st_size) {
+		free(sys.file);
+		sys.file = xstrdup(file);
+		sys.mtime = st->st_mtim;
+		sys.size = st->st_size;
+		sys.nknown = 0;
+	}
+	for (i = 0; i < sys.nknown; i++)
+		if (strcmp(sys.known[i].thumb, thumb) == 0)
+			return sys.known[i].trusted;
+	return -1;
+}
+
+/*
+ * Whether stored certificate thumb is one of the system's roots;
+ * memoized in the context, and in sys for the process while the file
+ * stays the same (one stat a context and root).
  */
 static int
 is_system_root(struct cf_status_ctx *c, const char *thumb)
 {
-	int hit, fresh = c->sys_checked;
-	const char *file = fresh ? NULL : system_roots_file();
+	const char *file = system_roots_file();
+	struct cf_row r;
 	struct stat st;
+	int hit;
 
+	if ((hit = memo_get(c, thumb)) != -1)
+		return hit;
 	memset(&st, 0, sizeof(st));
-	if (!fresh && stat(file, &st) == -1)
+	if (stat(file, &st) == -1)
 		memset(&st, 0, sizeof(st));
-	c->sys_checked = 1;
 	pthread_mutex_lock(&sys.lock);
-	if (!fresh && (sys.file == NULL || strcmp(sys.file, file) != 0 ||
-			  sys.mtime.tv_sec != st.st_mtim.tv_sec ||
-			  sys.mtime.tv_nsec != st.st_mtim.tv_nsec ||
-			  sys.size != st.st_size)) {
-		free(sys.file);
-		sys.file = xstrdup(file);
-		sys.mtime = st.st_mtim;
-		sys.size = st.st_size;
-		sys_read(file);
-	}
-	hit = sys.n > 0 && bsearch(thumb, sys.thumbs, sys.n,
-			       sizeof(*sys.thumbs), cmp_str) != NULL;
+	hit = sys_known(file, &st, thumb);
 	pthread_mutex_unlock(&sys.lock);
-	return hit;
+	if (hit != -1)
+		return memo_put(c, thumb, hit);
+	hit = cf_store_fetch(c->store, thumb, &r, NULL) == 1 &&
+	      file_has_der(file, r.der, r.der_len);
+	cf_row_clear(&r); /* zeroed by cf_store_fetch when not found */
+	pthread_mutex_lock(&sys.lock);
+	if (sys_known(file, &st, thumb) == -1) {
+		sys.known =
+		    xrealloc(sys.known, (sys.nknown + 1) * sizeof(*sys.known));
+		snprintf(sys.known[sys.nknown].thumb,
+		    sizeof(sys.known[0].thumb), "%s", thumb);
+		sys.known[sys.nknown++].trusted = hit;
+	}
+	pthread_mutex_unlock(&sys.lock);
+	return memo_put(c, thumb, hit);
 }
 
 /*
@@ -267,12 +356,11 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	X509_STORE_CTX *ctx = NULL;
 	struct cf_row r;
 	X509 *x = NULL;
-	size_t i;
-	int ok = 0;
+	int ok;
 
-	for (i = 0; i < c->nmemo; i++)
-		if (strcmp(c->memo[i].thumb, top->f.thumbprint) == 0)
-			return c->memo[i].trusted;
+	if ((ok = memo_get(c, top->f.thumbprint)) != -1)
+		return ok;
+	ok = 0;
 	if (!c->trust_loaded)
 		load_trust(c);
 	if (cf_store_fetch(c->store, top->f.thumbprint, &r, NULL) == 1) {
@@ -288,53 +376,82 @@ top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 	X509_STORE_CTX_free(ctx);
 	X509_free(x);
 	ERR_clear_error();
-	c->memo = xrealloc(c->memo, (c->nmemo + 1) * sizeof(*c->memo));
-	snprintf(c->memo[c->nmemo].thumb, sizeof(c->memo[0].thumb), "%s",
-	    top->f.thumbprint);
-	c->memo[c->nmemo++].trusted = ok;
-	return ok;
+	return memo_put(c, top->f.thumbprint, ok);
+}
+
+/*
+ * Walks from r up its links into w: the Chain, and whether all above r
+ * is well signed and within its dates.  1 when w holds for any row of
+ * r's issuer (the walk did not stop at r itself: a cycle through r).
+ */
+static int
+walk_up(
+    struct cf_status_ctx *c, const struct cf_row *r, time_t now, struct walk *w)
+{
+	const struct cf_row *cur = r, *next;
+	size_t len = 0;
+	int depth = 0, reusable = 1;
+
+	w->signed_by[0] = w->list[0] = '\0'; /* not the whole list */
+	w->bad = 0;
+	w->chain_dates = 1;
+	w->trusted = -1;
+	w->now = now;
+	while (!cur->f.self_signed && cur->signed_by[0] != '\0' &&
+	       depth < MAX_DEPTH) {
+		if ((next = lookup(c, cur->signed_by)) == NULL ||
+		    strstr(w->list, next->f.thumbprint) != NULL)
+			break; /* missing or a cycle */
+		if (strcmp(next->f.thumbprint, r->f.thumbprint) == 0) {
+			reusable = 0; /* a cycle through r */
+			break;
+		}
+		if (len > 0)
+			w->list[len++] = ',';
+		memcpy(w->list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
+		len += strlen(next->f.thumbprint);
+		if (now < next->f.not_before || now > next->f.not_after)
+			w->chain_dates = 0;
+		if (next->sig_state == CF_SIG_BAD)
+			w->bad = 1;
+		cur = next;
+		depth++;
+	}
+	w->top = cur;
+	if (reusable && cur != r)
+		snprintf(
+		    w->signed_by, sizeof(w->signed_by), "%s", r->signed_by);
+	return reusable;
 }
 
 const char *
 cf_status_of(
     struct cf_status_ctx *c, const struct cf_row *r, time_t now, char **chain)
 {
-	/* The chain is built in place: one string a view, not one a link. */
-	char list[(CF_THUMB_LEN + 1) * MAX_DEPTH + 1] = "";
-	const struct cf_row *cur = r, *next;
-	int depth = 0, bad = 0, chain_dates = 1, trusted;
-	size_t len = 0;
+	struct walk own, *w = &c->last;
+	const struct cf_row *top;
 
-	for (;;) {
-		if (cur->sig_state == CF_SIG_BAD)
-			bad = 1;
-		if (cur->f.self_signed || cur->signed_by[0] == '\0' ||
-		    depth == MAX_DEPTH)
-			break;
-		if ((next = lookup(c, cur->signed_by)) == NULL ||
-		    strstr(list, next->f.thumbprint) != NULL ||
-		    strcmp(next->f.thumbprint, r->f.thumbprint) == 0)
-			break; /* missing or a cycle */
-		if (len > 0)
-			list[len++] = ',';
-		memcpy(list + len, next->f.thumbprint, CF_THUMB_LEN + 1);
-		len += strlen(next->f.thumbprint);
-		if (now < next->f.not_before || now > next->f.not_after)
-			chain_dates = 0;
-		cur = next;
-		depth++;
-	}
-	*chain = xstrdup(list);
-	if (bad)
+	/* The last walk serves r when r hangs from the same issuer and is
+	 * not itself in that chain (its own walk would stop at it). */
+	if (r->f.self_signed || r->signed_by[0] == '\0' ||
+	    strcmp(w->signed_by, r->signed_by) != 0 || w->now != now ||
+	    strstr(w->list, r->f.thumbprint) != NULL)
+		w = walk_up(c, r, now, &own) && own.signed_by[0] != '\0'
+			? memcpy(&c->last, &own, sizeof(own))
+			: &own;
+	*chain = xstrdup(w->list);
+	if (r->sig_state == CF_SIG_BAD || w->bad)
 		return "Invalid";
 	if (now < r->f.not_before || now > r->f.not_after)
 		return "DateInvalid";
-	if (cur->f.self_signed)
-		trusted = cur->table == CF_END ||
-			  is_system_root(c, cur->f.thumbprint);
-	else
-		trusted = top_trusted(c, cur);
-	return trusted && chain_dates ? "Valid" : "Untrusted";
+	if (w->trusted == -1) {
+		top = w->top;
+		w->trusted = top->f.self_signed
+				 ? top->table == CF_END ||
+				       is_system_root(c, top->f.thumbprint)
+				 : top_trusted(c, top);
+	}
+	return w->trusted && w->chain_dates ? "Valid" : "Untrusted";
 }
 
 int

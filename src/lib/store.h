@@ -54,7 +54,8 @@ struct cf_store;
 /*
  * Opens the store in dir, creating dir (0700), the database (0600) and
  * the master key (0600) on first use, and migrating the schema to the
- * current version.  NULL and err set on failure; caller frees.
+ * current version.  NULL and err set on failure; caller frees.  A
+ * cf_store is used by one thread at a time.
  */
 struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
 /*

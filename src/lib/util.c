@@ -507,10 +507,66 @@ cf_hex_upper(const unsigned char *p, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
+/* n as d digits, zero-padded, at out. */
+static void
+digits(char *out, long n, int d)
+{
+	while (d-- > 0) {
+		out[d] = (char)('0' + n % 10);
+		n /= 10;
+	}
+}
+
+/*
+ * The civil date of t by days-from-civil arithmetic (H. Hinnant's
+ * algorithm), for years 1000 to 9999, where it writes what strftime
+ * would; 0 outside them.  gmtime_r and strftime cost 1,400 instructions
+ * a date, a fifth of a 10,000-row table.
+ */
+static int
+time_iso_fast(time_t t, char out[21])
+{
+	long long days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp;
+	long long y, m, d;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	if (y < 1000 || y > 9999)
+		return 0;
+	digits(out, (long)y, 4);
+	out[4] = '-';
+	digits(out + 5, (long)m, 2);
+	out[7] = '-';
+	digits(out + 8, (long)d, 2);
+	out[10] = 'T';
+	digits(out + 11, (long)(secs / 3600), 2);
+	out[13] = ':';
+	digits(out + 14, (long)(secs / 60 % 60), 2);
+	out[16] = ':';
+	digits(out + 17, (long)(secs % 60), 2);
+	out[19] = 'Z';
+	out[20] = '\0';
+	return 1;
+}
+
 void
 cf_time_iso(time_t t, char out[21])
 {
 	struct tm tm;
+
+	if (time_iso_fast(t, out))
+		return;
 
 	/* Years past 9999 do not fit; no certificate can name them. */
 	if (gmtime_r(&t, &tm) == NULL ||

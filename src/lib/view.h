@@ -36,6 +36,17 @@ enum cf_field {
 const char *cf_field_name(enum cf_field f);
 /* The field named name, case-insensitively; -1 when none. */
 int cf_field_lookup(const char *name);
+/* A text that grows: data (NUL-terminated) holds len bytes of cap. */
+struct cf_text {
+	char *data;
+	size_t len, cap;
+};
+void cf_text_clear(struct cf_text *t); /* frees data; NULL-safe data */
+void cf_text_put(struct cf_text *t, const char *s); /* appends s */
+/* Appends n bytes of s to t (which may hold NULs: cells one after
+ * another). */
+void cf_text_putn(struct cf_text *t, const char *s, size_t n);
+
 /* The field's value as table text, whole (new string). */
 char *cf_view_text(const struct cf_view *v, enum cf_field f);
 /*
@@ -50,16 +61,13 @@ char *cf_view_brief(const struct cf_view *v, enum cf_field f);
  * pending request), DaysLeft an integer (null without dates).
  */
 json_t *cf_view_field_json(const struct cf_view *v, enum cf_field f);
+/* Appends the field's value to t as cf_view_brief (brief) or
+ * cf_view_text writes it, without a string of its own. */
+void cf_view_put(
+    struct cf_text *t, const struct cf_view *v, enum cf_field f, int brief);
 /* Every field as a JSON object (new reference): the API's certificate. */
 json_t *cf_view_json(const struct cf_view *v);
 
-/* A text that grows: data (NUL-terminated) holds len bytes of cap. */
-struct cf_text {
-	char *data;
-	size_t len, cap;
-};
-void cf_text_clear(struct cf_text *t); /* frees data; NULL-safe data */
-void cf_text_put(struct cf_text *t, const char *s); /* appends s */
 /*
  * Appends to t the n views as the compact JSON text of their cf_view_json
  * objects, comma-separated, each with "Server": server first when server
@@ -72,6 +80,20 @@ void cf_views_json_text(
  * {"Fields": [names], "Rows": [[values in that order], ...]}, the text
  * of cf_msg_view_rows_encode's tree. */
 void cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n);
+
+/*
+ * The rows form of get's reply (cf_views_rows_text's text, len bytes)
+ * read straight into *views (new, cf_views_free; Status static): 1 when
+ * taken.  0 when the text is anything this reader leaves to jansson and
+ * cf_msg_views_decode (another shape, escapes, non-ASCII text, a status
+ * it does not know, a malformed reply): nothing is set then.
+ */
+int cf_views_rows_parse(
+    const char *text, size_t len, struct cf_view **views, size_t *n);
+
+/* n in decimal into out, NUL-terminated, as printf's %lld; its length.
+ * (snprintf was a twentieth of a 10,000-row listing.) */
+size_t cf_number_text(long long n, char out[24]);
 
 /* Whole days from now until t, rounded down: -1 the day after it. */
 long long cf_days_left(time_t t, time_t now);

@@ -11,6 +11,7 @@
  * written as "\xNN" as cf_json_string does.  Replies are still parsed
  * with jansson.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,43 @@
 #include "util.h"
 #include "view.h"
 
+/* The keys as written after a value, ,"Subject": (a strlen and three
+ * copies a field were a tenth of a listing), and the bytes a string
+ * takes as they are (printable ASCII but '"' and '\\'): made once. */
+static struct {
+	char text[CF_F_COUNT][32];
+	size_t len[CF_F_COUNT];
+} keys;
+static unsigned char plain[256];
+static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
+
 static void
-put(struct cf_text *t, const char *s, size_t n)
+tables_init(void)
+{
+	int f, c;
+
+	for (f = 0; f < CF_F_COUNT; f++)
+		keys.len[f] =
+		    (size_t)snprintf(keys.text[f], sizeof(keys.text[f]),
+			",\"%s\":", cf_field_name((enum cf_field)f));
+	for (c = 0x20; c < 0x80; c++)
+		plain[c] = c != '"' && c != '\\';
+}
+
+/* Room in t for n more bytes and the NUL. */
+static void
+reserve(struct cf_text *t, size_t n)
 {
 	if (t->len + n + 1 > t->cap) {
 		t->cap = (t->len + n + 1) * 2;
 		t->data = xrealloc(t->data, t->cap);
 	}
+}
+
+static void
+put(struct cf_text *t, const char *s, size_t n)
+{
+	reserve(t, n);
 	memcpy(t->data + t->len, s, n);
 	t->len += n;
 	t->data[t->len] = '\0';
@@ -96,6 +127,22 @@ quote(struct cf_text *t, const char *s, size_t n)
 		put(t, "\"\"", 2);
 		return;
 	}
+	/* Printable ASCII without '"' and '\\' (nearly every name of a
+	 * certificate) goes as it is, in one copy: the byte-by-byte checks
+	 * below were a third of a 10,000-row listing. */
+	pthread_once(&tables_once, tables_init);
+	while (i < n && plain[(unsigned char)s[i]])
+		i++;
+	if (i == n) {
+		reserve(t, n + 2);
+		t->data[t->len++] = '"';
+		memcpy(t->data + t->len, s, n);
+		t->len += n;
+		t->data[t->len++] = '"';
+		t->data[t->len] = '\0';
+		return;
+	}
+	i = 0;
 	while (i < n) {
 		len = (unsigned char)s[i] < 0x80
 			  ? 1
@@ -118,9 +165,7 @@ quote(struct cf_text *t, const char *s, size_t n)
 static void
 key(struct cf_text *t, int first, enum cf_field f)
 {
-	put(t, first ? "\"" : ",\"", first ? 1 : 2);
-	puts0(t, cf_field_name(f));
-	put(t, "\":", 2);
+	put(t, keys.text[f] + first, keys.len[f] - (size_t)first);
 }
 
 /* A comma-separated list as cf_json_list's array. */
@@ -151,8 +196,13 @@ date(struct cf_text *t, time_t when)
 		puts0(t, "null");
 		return;
 	}
-	cf_time_iso(when, iso);
-	quote_valid(t, iso, strlen(iso));
+	cf_time_iso(when, iso); /* digits and "-:TZ": nothing to escape */
+	reserve(t, 22);
+	t->data[t->len++] = '"';
+	memcpy(t->data + t->len, iso, 20);
+	t->len += 20;
+	t->data[t->len++] = '"';
+	t->data[t->len] = '\0';
 }
 
 static void
@@ -231,9 +281,9 @@ view(struct cf_text *t, const struct cf_view *v, const char *server, int row,
 				puts0(t, "null");
 				break;
 			}
-			snprintf(days, sizeof(days), "%lld",
-			    cf_days_left(v->not_after, now));
-			puts0(t, days);
+			put(t, days,
+			    cf_number_text(
+				cf_days_left(v->not_after, now), days));
 			break;
 		case CF_F_COUNT:
 			break;
@@ -249,6 +299,7 @@ cf_views_json_text(
 	time_t now = time(NULL);
 	size_t i;
 
+	pthread_once(&tables_once, tables_init);
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			put(t, ",", 1);
@@ -276,6 +327,12 @@ cf_views_rows_text(struct cf_text *t, const struct cf_view *v, size_t n)
 		view(t, &v[i], NULL, 1, now);
 	}
 	puts0(t, "]}");
+}
+
+void
+cf_text_putn(struct cf_text *t, const char *s, size_t n)
+{
+	put(t, s, n);
 }
 
 void

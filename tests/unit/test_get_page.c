@@ -2,12 +2,15 @@
  * test_get_page.c - a listing a page at a time (cf_op_get_page, get's
  * after= and limit=, and its text reply): every certificate once and in
  * order whatever the page size, none repeated or lost while the store
- * changes between pages, the expiry filter, and the text the agent
- * writes being the text of the JSON tree.
+ * changes between pages, the expiry filter, the text the agent writes
+ * being the text of the JSON tree, and a store of the schema before the
+ * listing's index upgraded in place.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "api.h"
 #include "check.h"
@@ -15,6 +18,7 @@
 #include "ops.h"
 #include "testpki.h"
 #include "util.h"
+#include "view.h"
 
 #define NCERTS 40
 
@@ -296,6 +300,95 @@ test_text(void)
 	    "text: a page above CF_GET_PAGE_MAX is refused");
 }
 
+/* The whole listing as get --json's items, text (new). */
+static char *
+listing_text(void)
+{
+	struct cf_text t = {0};
+	struct cf_view *v = NULL;
+	size_t n = 0;
+
+	if (cf_op_get(s, NULL, &v, &n, &err) == -1)
+		return xstrdup("failed");
+	cf_views_json_text(&t, v, n, NULL);
+	cf_views_free(v, n);
+	return t.data ? t.data : xstrdup("");
+}
+
+/* Runs sql on the database of the store in dir, outside certfleet; the
+ * first column of its last row as a number (-1 on an error). */
+static long
+sql_run(const char *dir, const char *sql)
+{
+	char *path = xasprintf("%s/store.db", dir);
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	const char *tail = sql;
+	long v = 0;
+	int rc = SQLITE_OK;
+
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		v = -1;
+	while (
+	    v != -1 && *tail != '\0' &&
+	    (rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail)) == SQLITE_OK &&
+	    st != NULL) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		if (rc != SQLITE_DONE)
+			v = -1;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		v = -1;
+	sqlite3_close(db);
+	free(path);
+	return v;
+}
+
+/*
+ * A store of schema 6 (before the listing's covering index) opens,
+ * upgrades in one transaction and lists the same; a migration that
+ * fails leaves the store as it was.
+ */
+static void
+test_upgrade(const char *dir)
+{
+	char *before = listing_text(), *after;
+	const char *indexed =
+	    "SELECT count(*) FROM sqlite_master WHERE "
+	    "name = 'certificates_listing' AND type = 'index'";
+
+	long certs = sql_run(dir, "SELECT count(*) FROM certificates");
+
+	cf_store_free(s);
+	s = NULL;
+	CHECK(certs > 0 &&
+		  sql_run(dir, "DROP INDEX certificates_listing;"
+			       "PRAGMA user_version = 6;"
+			       "CREATE TABLE certificates_listing (x);") == 0 &&
+		  sql_run(dir, "PRAGMA user_version") == 6,
+	    "upgrade: a store of schema 6 made");
+	s = cf_store_open(dir, &err);
+	CHECK(
+	    s == NULL && sql_run(dir, "PRAGMA user_version") == 6 &&
+		sql_run(dir, "SELECT count(*) FROM certificates") == certs &&
+		sql_run(dir, "SELECT count(*) FROM certificates_listing") == 0,
+	    "upgrade: a migration that fails leaves the store as it was");
+	cf_store_free(s);
+	sql_run(dir, "DROP TABLE certificates_listing");
+	s = cf_store_open(dir, &err);
+	CHECK(s != NULL && sql_run(dir, "PRAGMA user_version") == 7 &&
+		  sql_run(dir, indexed) == 1,
+	    "upgrade: schema 6 opened, upgraded to 7 with the index");
+	after = s ? listing_text() : xstrdup("");
+	CHECK(strcmp(before, after) == 0,
+	    "upgrade: the upgraded store lists the same, byte for byte");
+	free(before);
+	free(after);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -317,6 +410,8 @@ main(int argc, char **argv)
 		test_expiring();
 	if (check_test("changes"))
 		test_changes();
+	if (check_test("upgrade"))
+		test_upgrade(dir);
 	cf_store_free(s);
 	return check_done();
 }

@@ -101,6 +101,32 @@ status(struct cf_store *s, X509 *x, char **chain)
 	return buf;
 }
 
+/*
+ * Whether a whole listing (one status context over every row, most
+ * under the same issuer) says of each certificate what a get of it
+ * alone says; n rows at least, with more than one status among them.
+ */
+static int
+listing_agrees(struct cf_store *s, size_t n)
+{
+	struct cf_view *all = NULL, *one = NULL;
+	size_t nall = 0, none = 0, i;
+	int ok, mixed = 0;
+
+	ok = cf_op_get(s, NULL, &all, &nall, &err) == 0 && nall >= n;
+	for (i = 0; ok && i < nall; i++) {
+		ok = cf_op_get(s, all[i].thumbprint, &one, &none, &err) == 0 &&
+		     none == 1 && strcmp(one[0].status, all[i].status) == 0 &&
+		     strcmp(one[0].chain, all[i].chain) == 0;
+		mixed |= strcmp(all[i].status, all[0].status) != 0;
+		cf_views_free(one, none);
+		one = NULL;
+		none = 0;
+	}
+	cf_views_free(all, nall);
+	return ok && mixed;
+}
+
 /* The thumbprints of a and b (b may be NULL) joined with a comma. */
 static char *
 chain_of(X509 *a, X509 *b)
@@ -257,6 +283,8 @@ test_basic(void)
 	CHECK_STR(chain, want, "Untrusted: Chain ends at the intermediate");
 	free(want);
 	free(chain);
+	CHECK(listing_agrees(s, 8),
+	    "listing: each row's Status and Chain as a get of it alone");
 
 	X509_free(expired);
 	X509_free(future);

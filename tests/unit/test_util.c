@@ -351,6 +351,28 @@ test_harden(void)
 	    "harden: this process, not hardened, is dumpable (the check sees)");
 }
 
+/* Whether cf_time_iso writes what gmtime_r and strftime would, for a
+ * spread of times from year 1000 to 9999 (its arithmetic's range). */
+static int
+time_iso_as_strftime(void)
+{
+	const long long first = -30610224000LL, last = 253402300799LL;
+	char iso[21], want[21];
+	long long t;
+	struct tm tm;
+
+	for (t = first; t < last; t += 86400LL * 37 + 3607) {
+		time_t tt = (time_t)t;
+		cf_time_iso(tt, iso);
+		if (gmtime_r(&tt, &tm) == NULL ||
+		    strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm) ==
+			0 ||
+		    strcmp(iso, want) != 0)
+			return 0;
+	}
+	return 1;
+}
+
 static void
 test_hex_time_str(void)
 {
@@ -383,6 +405,11 @@ test_hex_time_str(void)
 	cf_time_iso(253402300800, iso);
 	nul = memchr(iso, '\0', 21) != NULL;
 	CHECK(nul, "time: year 10000 still NUL-terminated within 21 bytes");
+	cf_time_iso(951782400, iso);
+	CHECK_STR(iso, "2000-02-29T00:00:00Z", "time: a leap day");
+	cf_time_iso(4107542399, iso);
+	CHECK_STR(iso, "2100-02-28T23:59:59Z", "time: 2100 has no leap day");
+	CHECK(time_iso_as_strftime(), "time: as gmtime and strftime write it");
 
 	CHECK(cf_strieq("Thumbprint", "tHUMBPRINT"), "strieq: case ignored");
 	CHECK(cf_strieq("", ""), "strieq: empty equals empty");

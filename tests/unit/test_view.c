@@ -1,8 +1,10 @@
 /*
  * test_view.c - view.c: field names and their case-insensitive lookup,
- * table text, and the JSON object of one certificate.
+ * table text, the JSON object of one certificate, and the rows form
+ * read back without jansson.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 #include <jansson.h>
 
 #include "check.h"
+#include "msg.h"
 #include "util.h"
 #include "view.h"
 
@@ -393,6 +396,203 @@ test_json_text(void)
 	cf_text_clear(&t);
 }
 
+/* Whether the n views a and b hold the same fields. */
+static int
+views_same(const struct cf_view *a, const struct cf_view *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(a[i].thumbprint, b[i].thumbprint) != 0 ||
+		    strcmp(a[i].subject, b[i].subject) != 0 ||
+		    strcmp(a[i].issuer, b[i].issuer) != 0 ||
+		    strcmp(a[i].friendly_name, b[i].friendly_name) != 0 ||
+		    strcmp(a[i].serial, b[i].serial) != 0 ||
+		    strcmp(a[i].key_type, b[i].key_type) != 0 ||
+		    strcmp(a[i].services, b[i].services) != 0 ||
+		    strcmp(a[i].domains, b[i].domains) != 0 ||
+		    strcmp(a[i].chain, b[i].chain) != 0 ||
+		    strcmp(a[i].status, b[i].status) != 0 ||
+		    a[i].exportable != b[i].exportable ||
+		    a[i].has_key != b[i].has_key ||
+		    a[i].self_signed != b[i].self_signed ||
+		    a[i].not_before != b[i].not_before ||
+		    a[i].not_after != b[i].not_after)
+			return 0;
+	return 1;
+}
+
+/* Whether cf_views_rows_parse takes text, and reads what jansson and
+ * cf_msg_views_decode read from it (want: how many views). */
+static int
+parse_as_decoder(const char *text, size_t want)
+{
+	struct cf_view *fast = NULL, *slow = NULL;
+	size_t nfast = 0, nslow = 0;
+	struct cf_error err;
+	json_t *j = json_loads(text, 0, NULL);
+	int same;
+
+	same = cf_views_rows_parse(text, strlen(text), &fast, &nfast) == 1 &&
+	       j != NULL && cf_msg_views_decode(j, &slow, &nslow, &err) == 0 &&
+	       nfast == want && nslow == want && views_same(fast, slow, want);
+	cf_views_free(fast, nfast);
+	cf_views_free(slow, nslow);
+	json_decref(j);
+	return same;
+}
+
+/* Whether cf_views_rows_parse leaves text to jansson, setting nothing. */
+static int
+left_to_jansson(const char *text)
+{
+	struct cf_view *v = (struct cf_view *)1;
+	size_t n = 7;
+
+	return cf_views_rows_parse(text, strlen(text), &v, &n) == 0 &&
+	       v == NULL && n == 0;
+}
+
+/* cf_views_rows_parse: the agent's rows text read as jansson and the
+ * decoder read it, and everything else left to them. */
+static void
+test_rows_parse(void)
+{
+	static const char thumb[] = "0123456789ABCDEF0123456789ABCDEF01234567";
+	struct cf_view v[3];
+	struct cf_text t = {0};
+	char *text;
+
+	v[0] = sample();
+	v[1] = sample();
+	v[1].status = "PendingRequest";
+	v[1].not_before = v[1].not_after = 0;
+	v[1].services = v[1].chain = v[1].issuer = "";
+	v[2] = sample();
+	v[2].status = "Untrusted";
+	v[2].domains = "one.example";
+	v[2].not_after = 1900000000;
+	cf_views_rows_text(&t, v, 3);
+	CHECK(parse_as_decoder(t.data, 3),
+	    "rows_parse: the agent's rows read as the decoder reads them");
+	CHECK(parse_as_decoder("{\"Fields\": [], \"Rows\": []}", 0),
+	    "rows_parse: no rows, no views");
+	CHECK(left_to_jansson("{\"Fields\":[],\"Rows\":[[]]}"),
+	    "rows_parse: a row without a thumbprint is left to the decoder");
+	text = xasprintf(
+	    " {\"Fields\":[\"Status\",\"Extra\",\"thumbprint\","
+	    "\"NotAfter\",\"Domains\",\"CertificateDomains\"],\"Rows\":"
+	    "[[\"Valid\",5,\"%s\",\"2026-01-02T03:04:05Z\",\"x\",\"d\"],"
+	    "[\"Invalid\",null,\"%s\",\"2026-02-31T00:00:00Z\"],"
+	    "[\"Valid\",-3,\"%s\",\"2026-1-2T3:4:5Z\",[],[\"a\",\"b\"],"
+	    "true,false]] }\n",
+	    thumb, thumb, thumb);
+	CHECK(parse_as_decoder(text, 3),
+	    "rows_parse: fields in any order, unknown, missing or extra");
+	free(text);
+	t.len = 0;
+	v[0].subject = "CN=\"quoted\"";
+	cf_views_rows_text(&t, v, 1);
+	CHECK(left_to_jansson(t.data), "rows_parse: escapes left to jansson");
+	t.len = 0;
+	v[0].subject = "CN=caf\xc3\xa9";
+	cf_views_rows_text(&t, v, 1);
+	CHECK(left_to_jansson(t.data),
+	    "rows_parse: text that is not ASCII left to jansson");
+	t.len = 0;
+	v[0] = sample();
+	v[0].status = "Weird";
+	cf_views_rows_text(&t, v, 1);
+	CHECK(left_to_jansson(t.data),
+	    "rows_parse: a status it does not know left to jansson");
+	t.len = 0;
+	cf_views_json_text(&t, v, 1, NULL);
+	CHECK(left_to_jansson(t.data), "rows_parse: the objects form left");
+	t.len = 0;
+	v[0] = sample();
+	cf_views_rows_text(&t, v, 1);
+	cf_text_put(&t, "x");
+	CHECK(left_to_jansson(t.data), "rows_parse: trailing bytes left");
+	t.data[t.len - 3] = '\0';
+	CHECK(left_to_jansson(t.data), "rows_parse: a cut text left");
+	text = xasprintf("{\"Fields\":[\"Thumbprint\",\"Status\"],"
+			 "\"Rows\":[[\"%.39s\",\"Valid\"]]}",
+	    thumb);
+	CHECK(left_to_jansson(text), "rows_parse: a short thumbprint left");
+	free(text);
+	text = xasprintf("{\"Fields\":[\"Thumbprint\",\"Status\",\"DaysLeft\"],"
+			 "\"Rows\":[[\"%s\",\"Valid\",050]]}",
+	    thumb);
+	CHECK(left_to_jansson(text),
+	    "rows_parse: a number JSON does not allow (050) left to jansson");
+	free(text);
+	cf_text_clear(&t);
+}
+
+/* strptime and timegm, as cf_json_time read every date before. */
+static time_t
+json_time_slow(const char *iso)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return end != NULL && *end == '\0' ? timegm(&tm) : 0;
+}
+
+/* cf_json_time reads what strptime and timegm read: every day of years
+ * from 1 to 9999 at a stride, out-of-range fields, loose forms. */
+static void
+test_json_time(void)
+{
+	static const char *const odd[] = {"2026-02-31T00:00:00Z",
+	    "2026-13-01T00:00:00Z", "2026-01-05T24:00:00Z",
+	    "2026-01-05T10:00:60Z", "2026-1-5T1:2:3Z", " 2026-01-05T10:00:00Z",
+	    "2026-01-05T10:00:00", "2026-01-05T10:00:00Zx", "", "0000-00-00"};
+	char iso[80]; /* room for any int in each field, for the compiler */
+	int y, m, d, ok = 1;
+	size_t i;
+
+	for (y = 1; y <= 9999; y += 7)
+		for (m = 1; m <= 12; m++)
+			for (d = 1; d <= 31; d += 3) {
+				snprintf(iso, sizeof(iso),
+				    "%04d-%02d-%02dT%02d:%02d:%02dZ", y, m, d,
+				    (y + d) % 24, (m * 7) % 60, (y * 3) % 60);
+				ok &= cf_json_time(iso) == json_time_slow(iso);
+			}
+	CHECK(ok, "json_time: dates as strptime and timegm read them");
+	CHECK(cf_json_time("2026-11-25T14:48:12Z") == 1795618092,
+	    "json_time: a known date");
+	for (i = 0, ok = 1; i < sizeof(odd) / sizeof(odd[0]); i++)
+		ok &= cf_json_time(odd[i]) == json_time_slow(odd[i]);
+	CHECK(ok, "json_time: other forms as strptime reads them");
+	CHECK(cf_json_time("2026-11-25 14:48:12Z") == 0,
+	    "json_time: not a date, 0");
+}
+
+/* cf_number_text writes what printf's %lld writes, and its length. */
+static void
+test_number_text(void)
+{
+	static const long long n[] = {0, 1, -1, 9, 10, -10, 364, -365,
+	    1234567890123LL, LLONG_MAX, LLONG_MIN};
+	char got[24], want[32];
+	size_t i;
+	int ok = 1;
+
+	for (i = 0; i < sizeof(n) / sizeof(n[0]); i++) {
+		snprintf(want, sizeof(want), "%lld", n[i]);
+		ok &= cf_number_text(n[i], got) == strlen(want) &&
+		      strcmp(got, want) == 0;
+	}
+	CHECK(ok, "number_text: as %lld, from LLONG_MIN to LLONG_MAX");
+	CHECK(cf_number_text(-7, got) == 2 && strcmp(got, "-7") == 0 &&
+		  strcmp(got, "7") != 0,
+	    "number_text: the sign kept");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -409,5 +609,11 @@ main(int argc, char **argv)
 		test_brief_and_days();
 	if (check_test("json_text"))
 		test_json_text();
+	if (check_test("rows_parse"))
+		test_rows_parse();
+	if (check_test("json_time"))
+		test_json_time();
+	if (check_test("number_text"))
+		test_number_text();
 	return check_done();
 }
