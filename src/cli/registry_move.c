@@ -220,7 +220,8 @@ int
 registry_stale(const struct fleet *f, const struct schema_key *k)
 {
 	/* The agents' own keys are theirs to write, and the sealed
-	 * material goes with a rollout, not with the fleet's entries. */
+	 * material and the plan go with a rollout, not with the fleet's
+	 * entries. */
 	if (k->kind == SCHEMA_UNKNOWN || registry_agents_key(k->kind))
 		return 0;
 	if (k->kind == SCHEMA_AGENT || k->kind == SCHEMA_GROUP ||
@@ -370,14 +371,16 @@ out:
 int
 registry_agents_key(enum schema_kind kind)
 {
-	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED;
+	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED ||
+	       kind == SCHEMA_PLAN;
 }
 
 int
 registry_parse_key(const char *prefix, const void *key, size_t len,
     struct schema_key *k, struct cf_error *err)
 {
-	static const char *const areas[] = {"elect/", "progress/", "sealed/"};
+	static const char *const areas[] = {
+	    "elect/", "progress/", "sealed/", "waves/"};
 	size_t plen = strlen(prefix), i;
 	const char *rest = (const char *)key + plen + 1, *slash;
 	struct cf_error why;
