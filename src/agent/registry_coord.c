@@ -352,7 +352,7 @@ member_target(struct registry *r, struct ns_view *v,
 {
 	*sealed = NULL;
 	*ok = 1;
-	if (!v->d.agents)
+	if (!v->d.agents || v->d.r.n > 0) /* a desired made before plans */
 		return rc_target_of(&v->d, v->cur, r->me);
 	if ((*sealed = reg_sealed_get(r, reg_ns_get(r, v->ns), v->d.id)) ==
 	    NULL) {
@@ -549,7 +549,7 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 	if (!v->d.agents || n->coord_busy || elect_rev == 0)
 		return;
 	/* the members and their waves: from the plan, read once per id */
-	if (v->d.r.state != CF_RS_NONE) {
+	if (v->d.r.state != CF_RS_NONE && v->d.r.n == 0) {
 		if ((plan = reg_plan_get(r, n, v->d.id)) == NULL)
 			return;
 		if (rc_desired_set_plan(&v->d, plan, &e) == -1) {

@@ -254,15 +254,17 @@ rview_ns_get(const struct rview *v, const char *ns, struct rview_ns *out,
 		rc = 0;
 		goto out;
 	}
-	/* desired has no members: the plan names them */
-	if (!has_plan) {
+	/* desired has no members (but one written before plans): the
+	 * plan names them */
+	if (!has_plan && out->d.r.n == 0) {
 		cf_errorf(err, CF_E_NOTFOUND,
 		    "%s: the agents' rollout has no plan (waves/%s): start a "
 		    "new rollout",
 		    ns, ns);
 		goto out;
 	}
-	if (rc_desired_set_plan(&out->d, &plan, err) == -1)
+	if (has_plan && out->d.r.n == 0 &&
+	    rc_desired_set_plan(&out->d, &plan, err) == -1)
 		goto out;
 	out->cur = rc_progress_current(&out->d, out->all, out->nall);
 	/* a copy of desired's rollout to merge into */
