@@ -15,14 +15,17 @@
 # starts it (the client speaks https only), no RBAC.  The agents are
 # `cf-etcd sim agents` (src/registry/tool_sim.c): each with its own
 # client and connections, lease kept alive, live key, and watch on the
-# agents' range; on news of the namespace each reads desired (and the
-# progress), decides with the reconciler the real agent uses, reads its
-# sealed key and puts its status.  They import nothing: this measures
+# range it watches; desired and progress come from the list and the
+# watch's events (cached, as the real agent does), each reads its sealed
+# key once per rollout (its wave), decides with the reconciler the real
+# agent uses and puts its status; each process prints the etcd calls
+# its agents made (keepalives apart), reported per agent.  They import nothing: this measures
 # the registry's side, not the store's.  For each fleet size, in one run:
 # the agents started (CONVERGE_PROCS processes; one for the small fleet),
 # all live, their sealed keys written, then `cf-etcd sim desire` watches
-# the statuses, writes desired (a one-wave 100% rollout of the agents,
-# or with CONVERGE_ROLLOUT=0 a thumbprint alone) and times the last
+# the statuses, writes desired (a one-wave 100% rollout of the agents
+# without members, and the progress a coordinator writes for it; or with
+# CONVERGE_ROLLOUT=0 a thumbprint alone) and times the last
 # status it sees.  The small fleet is stopped before the big one starts,
 # in a namespace of its own.  Exit 1 when a target is missed.
 # CONVERGE_WATCH=narrow has each agent watch [elect/, sealed/) instead of
@@ -196,15 +199,19 @@ converge() {
 	fi
 	stop_sims
 	MS=$(jq -r .Ms <<<"$out")
+	# each process prints its agents' calls as it stops
+	CALLS=$(cat "$T"/sim-"$ns"-*.out | jq -rs --argjson n "$count" \
+		'map(select(.Calls != null)) | "\(map(.Calls) | add / $n) per agent, \(map(.CallsLive) | add / $n) after its watch began"')
 }
 
 start_etcd
 echo "converge: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), etcd $(etcd --version | sed -n 's/^etcd Version: //p') x $MEMBERS (TLS), rollout=$ROLLOUT, watch=$WATCH"
 converge small.bench.example "$SMALL"
 small=$MS
-echo "converge: $SMALL agents converged in $small ms"
+echo "converge: $SMALL agents converged in $small ms; etcd calls: $CALLS"
 converge big.bench.example "$BIG"
 big=$MS
+echo "converge: $BIG agents converged in $big ms; etcd calls: $CALLS"
 ratio=$(awk -v a="$big" -v b="$small" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')
 echo "converge: $SMALL agents: $small ms; $BIG agents: $big ms (target <= $TARGET_MS ms)"
 echo "converge: time($BIG)/time($SMALL) = $ratio (target <= $TARGET_RATIO)"
