@@ -177,11 +177,22 @@ start_agents() {
 	done
 }
 
+# cpu_ticks PID... - the CPU the processes used so far (user + system,
+# clock ticks): where the time goes while the fleet converges.
+cpu_ticks() {
+	local p t=0 f
+	for p in "$@"; do
+		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + ${f% *} + ${f#* }))
+	done
+	echo "$t"
+}
+
 # converge NS COUNT - the agents started, sealed, desired written; the
 # milliseconds to the last status in $MS.  (Not in a $(...): the agents'
 # pids must stay in this shell's $SIMS for the EXIT trap.)
 converge() {
-	local ns=$1 count=$2 thumb id base=- t0 out
+	local ns=$1 count=$2 thumb id base=- t0 out cpu0 sims0
 	thumb=$(openssl rand -hex 20 | tr a-f A-F)
 	id=$(openssl rand -hex 16)
 	[ "$ROLLOUT" = 1 ] && base=s
@@ -191,8 +202,13 @@ converge() {
 		'BEGIN { printf "%.1f", b - a }') s"
 	sim seal "$ns" "$thumb" "$id" s 0 "$count" >/dev/null 2>"$T/seal.err" ||
 		die "sealed keys: $(tail -n 3 "$T/seal.err")"
+	cpu0=$(cpu_ticks "${ETCD_PIDS[@]}")
+	sims0=$(cpu_ticks "${SIMS[@]}")
 	out=$(sim desire "$ns" "$thumb" "$id" "$count" "$base" 2>"$T/desire.err") ||
 		die "$count agents did not converge: $(tail -n 3 "$T/desire.err")"
+	CPU="etcd $(awk -v a="$cpu0" -v b="$(cpu_ticks "${ETCD_PIDS[@]}")" -v t="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", (b - a) / t }') s, agents $(awk -v a="$sims0" \
+		-v b="$(cpu_ticks "${SIMS[@]}")" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / t }') s"
 	if [ -n "${CONVERGE_DEBUG:-}" ]; then
 		cat "$T"/sim-"$ns"-*.err | sed 's/: s[0-9]*:/: sN:/' | sort | uniq -c | sort -rn | head -n 8 >&2
 		tail -n 3 "$T/desire.err" >&2
@@ -208,10 +224,10 @@ start_etcd
 echo "converge: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), etcd $(etcd --version | sed -n 's/^etcd Version: //p') x $MEMBERS (TLS), rollout=$ROLLOUT, watch=$WATCH"
 converge small.bench.example "$SMALL"
 small=$MS
-echo "converge: $SMALL agents converged in $small ms; etcd calls: $CALLS"
+echo "converge: $SMALL agents converged in $small ms; etcd calls: $CALLS; CPU meanwhile: $CPU"
 converge big.bench.example "$BIG"
 big=$MS
-echo "converge: $BIG agents converged in $big ms; etcd calls: $CALLS"
+echo "converge: $BIG agents converged in $big ms; etcd calls: $CALLS; CPU meanwhile: $CPU"
 ratio=$(awk -v a="$big" -v b="$small" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')
 echo "converge: $SMALL agents: $small ms; $BIG agents: $big ms (target <= $TARGET_MS ms)"
 echo "converge: time($BIG)/time($SMALL) = $ratio (target <= $TARGET_RATIO)"
