@@ -20,32 +20,6 @@ members_clear(struct cf_rstate *r)
 	r->n = 0;
 }
 
-/* o parsed into *r; an agents' rollout (agents) may have no members
- * (schema.h): cf_rstate_parse wants one, so it reads a copy with a
- * stand-in that is then taken out. */
-static int
-rstate_parse(
-    const json_t *o, int agents, struct cf_rstate *r, struct cf_error *why)
-{
-	const json_t *members = json_object_get(o, "members");
-	json_t *copy;
-	int rc;
-
-	if (!agents || !json_is_object(o) ||
-	    (members != NULL &&
-		(!json_is_array(members) || json_array_size(members) > 0)))
-		return cf_rstate_parse(o, r, why);
-	copy = json_deep_copy(o);
-	json_object_set_new(copy, "members",
-	    json_pack("[{s:s, s:i, s:s}]", "name", "-", "wave", 1, "state",
-		cf_rstate_member_name(CF_RM_WAITING)));
-	rc = cf_rstate_parse(copy, r, why);
-	json_decref(copy);
-	if (rc == 0)
-		members_clear(r);
-	return rc;
-}
-
 int
 rc_desired_from(const char *key, const struct schema_desired *v, long long rev,
     struct rc_desired *d, struct cf_error *err)
@@ -55,7 +29,7 @@ rc_desired_from(const char *key, const struct schema_desired *v, long long rev,
 	memset(d, 0, sizeof(*d));
 	cf_error_clear(&why);
 	if (v->rollout != NULL &&
-	    rstate_parse(v->rollout, v->agents, &d->r, &why) == -1)
+	    schema_rollout_parse(v->rollout, v->agents, &d->r, &why) == -1)
 		return cf_errorf(
 		    err, CF_E_PARSE, "%s: rollout: %s", key, why.msg);
 	d->rev = rev;

@@ -594,9 +594,8 @@ int
 schema_desired_parse(const char *key, const void *value, size_t len,
     struct schema_desired *out, struct cf_error *err)
 {
-	json_t *o = NULL, *thumb, *prev, *rollout, *id, *agents, *check;
+	json_t *o = NULL, *thumb, *prev, *rollout, *id, *agents;
 	struct cf_rstate st;
-	int rc_check;
 	struct cf_error why;
 	int rc = -1;
 
@@ -634,18 +633,8 @@ schema_desired_parse(const char *key, const void *value, size_t len,
 		goto out;
 	}
 	if (rollout != NULL) {
-		/* an agents' rollout keeps its members in waves/<ns>
-		 * (schema.h): checked with a stand-in for them */
-		check = json_deep_copy(rollout);
-		if (json_is_true(agents) && json_is_object(check) &&
-		    json_is_array(json_object_get(check, "members")) &&
-		    json_array_size(json_object_get(check, "members")) == 0)
-			json_object_set_new(check, "members",
-			    json_pack("[{s:s, s:i, s:s}]", "name", "-", "wave",
-				1, "state", "waiting"));
-		rc_check = cf_rstate_parse(check, &st, &why);
-		json_decref(check);
-		if (rc_check == -1) {
+		if (schema_rollout_parse(
+			rollout, json_is_true(agents), &st, &why) == -1) {
 			cf_errorf(
 			    err, CF_E_PARSE, "%s: rollout: %s", key, why.msg);
 			goto out;

@@ -1,11 +1,13 @@
 /*
  * schema_plan.c - waves/<ns>: an agents' rollout's members and their
  * waves (schema.h), kept out of ns/<ns>/desired so that no member reads
- * the whole fleet at each move.  Apart from schema.c for its length.
+ * the whole fleet at each move, and the rollout of such a desired, which
+ * has no members.  Apart from schema.c for its length.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "rollout_state.h"
 #include "schema.h"
 #include "schema_int.h"
 #include "util.h"
@@ -119,4 +121,43 @@ schema_plan_clear(struct schema_plan *p)
 {
 	free(p->m);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Frees the members of r and leaves it with none. */
+static void
+members_clear(struct cf_rstate *r)
+{
+	struct cf_rstate gone;
+
+	memset(&gone, 0, sizeof(gone));
+	gone.m = r->m;
+	gone.n = r->n;
+	cf_rstate_clear(&gone);
+	r->m = NULL;
+	r->n = 0;
+}
+
+int
+schema_rollout_parse(
+    const json_t *o, int agents, struct cf_rstate *r, struct cf_error *why)
+{
+	const json_t *members = json_object_get(o, "members");
+	json_t *copy;
+	int rc;
+
+	/* cf_rstate_parse wants a member: a copy with a stand-in, taken
+	 * out after */
+	if (!agents || !json_is_object(o) ||
+	    (members != NULL &&
+		(!json_is_array(members) || json_array_size(members) > 0)))
+		return cf_rstate_parse(o, r, why);
+	copy = json_deep_copy(o);
+	json_object_set_new(copy, "members",
+	    json_pack("[{s:s, s:i, s:s}]", "name", "-", "wave", 1, "state",
+		cf_rstate_member_name(CF_RM_WAITING)));
+	rc = cf_rstate_parse(copy, r, why);
+	json_decref(copy);
+	if (rc == 0)
+		members_clear(r);
+	return rc;
 }

@@ -270,6 +270,18 @@ test_desired(void)
 	    "desired of the CLI: no id, not the agents'");
 	schema_desired_clear(&d);
 	free(v);
+	json_object_set_new(rollout, "members", json_array());
+	v = schema_desired_value_agents(T_NEW, rollout, ID);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == 0 &&
+		  d.agents == 1 &&
+		  json_array_size(json_object_get(d.rollout, "members")) == 0,
+	    "an agents' rollout without members read");
+	schema_desired_clear(&d);
+	free(v);
+	v = schema_desired_value(T_NEW, rollout);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == -1,
+	    "a rollout the CLI drives without members refused");
+	free(v);
 	bad = "{\"thumbprint\":\"" T_NEW "\",\"id\":\"0123456789ABCDEF"
 	      "0123456789ABCDEF\"}";
 	CHECK(schema_desired_parse("/k/d", bad, strlen(bad), &d, &err) == -1 &&
