@@ -55,8 +55,9 @@ struct agent {
 	size_t nprog;
 	int have_sealed; /* sealed_* are for rollout sealed_id */
 	char sealed_id[33], sealed_thumb[CF_THUMB_LEN + 1];
-	size_t wave;                     /* 0: not in that rollout */
-	struct schema_status last;       /* what it reported last */
+	char asked_id[33];         /* the rollout id its sealed read is for */
+	size_t wave;               /* 0: not in that rollout */
+	struct schema_status last; /* what it reported last */
 	struct schema_status sending;    /* what it is putting */
 	unsigned long calls, calls_live; /* all; since its watch began */
 	char *live_key, *status_key, *sealed_key;
@@ -209,6 +210,11 @@ on_sealed(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 		agent_retry(a, err);
 		return;
 	}
+	/* desired moved on meanwhile: the answer may predate its key */
+	if (strcmp(a->asked_id, a->d.id) != 0) {
+		agent_decide(a);
+		return;
+	}
 	a->have_sealed = 1;
 	memcpy(a->sealed_id, a->d.id, sizeof(a->sealed_id));
 	a->wave = 0;
@@ -228,6 +234,15 @@ on_sealed(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 	agent_decide(a);
 }
 
+static void
+read_sealed(struct agent *a)
+{
+	memcpy(a->asked_id, a->d.id, sizeof(a->asked_id));
+	agent_call(a,
+	    etcd_req_range(a->sealed_key, strlen(a->sealed_key), 0, 0, 0),
+	    on_sealed);
+}
+
 /* What a must do for its cached desired and progress. */
 static void
 agent_decide(struct agent *a)
@@ -242,10 +257,7 @@ agent_decide(struct agent *a)
 	 * read only to move. */
 	if ((!a->have_sealed || strcmp(a->sealed_id, a->d.id) != 0) &&
 	    a->d.r.state != CF_RS_NONE) {
-		agent_call(a,
-		    etcd_req_range(
-			a->sealed_key, strlen(a->sealed_key), 0, 0, 0),
-		    on_sealed);
+		read_sealed(a);
 		return;
 	}
 	t = rc_target_wave(&a->d, rc_progress_current(&a->d, a->prog, a->nprog),
@@ -259,10 +271,7 @@ agent_decide(struct agent *a)
 		return;
 	}
 	if (!a->have_sealed || strcmp(a->sealed_id, a->d.id) != 0) {
-		agent_call(a,
-		    etcd_req_range(
-			a->sealed_key, strlen(a->sealed_key), 0, 0, 0),
-		    on_sealed);
+		read_sealed(a);
 		return;
 	}
 	put_status(a, 0,
