@@ -15,14 +15,17 @@
 # starts it (the client speaks https only), no RBAC.  The agents are
 # `cf-etcd sim agents` (src/registry/tool_sim.c): each with its own
 # client and connections, lease kept alive, live key, and watch on the
-# agents' range; on news of the namespace each reads desired (and the
-# progress), decides with the reconciler the real agent uses, reads its
-# sealed key and puts its status.  They import nothing: this measures
+# range it watches; desired and progress come from the list and the
+# watch's events (cached, as the real agent does), each reads its sealed
+# key once per rollout (its wave), decides with the reconciler the real
+# agent uses and puts its status; each process prints the etcd calls
+# its agents made (keepalives apart), reported per agent.  They import nothing: this measures
 # the registry's side, not the store's.  For each fleet size, in one run:
 # the agents started (CONVERGE_PROCS processes; one for the small fleet),
 # all live, their sealed keys written, then `cf-etcd sim desire` watches
-# the statuses, writes desired (a one-wave 100% rollout of the agents,
-# or with CONVERGE_ROLLOUT=0 a thumbprint alone) and times the last
+# the statuses, writes desired (a one-wave 100% rollout of the agents
+# without members, and the progress a coordinator writes for it; or with
+# CONVERGE_ROLLOUT=0 a thumbprint alone) and times the last
 # status it sees.  The small fleet is stopped before the big one starts,
 # in a namespace of its own.  Exit 1 when a target is missed.
 # CONVERGE_WATCH=narrow has each agent watch [elect/, sealed/) instead of
@@ -174,11 +177,22 @@ start_agents() {
 	done
 }
 
+# cpu_ticks PID... - the CPU the processes used so far (user + system,
+# clock ticks): where the time goes while the fleet converges.
+cpu_ticks() {
+	local p t=0 f
+	for p in "$@"; do
+		f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+		t=$((t + ${f% *} + ${f#* }))
+	done
+	echo "$t"
+}
+
 # converge NS COUNT - the agents started, sealed, desired written; the
 # milliseconds to the last status in $MS.  (Not in a $(...): the agents'
 # pids must stay in this shell's $SIMS for the EXIT trap.)
 converge() {
-	local ns=$1 count=$2 thumb id base=- t0 out
+	local ns=$1 count=$2 thumb id base=- t0 out cpu0 sims0
 	thumb=$(openssl rand -hex 20 | tr a-f A-F)
 	id=$(openssl rand -hex 16)
 	[ "$ROLLOUT" = 1 ] && base=s
@@ -188,23 +202,32 @@ converge() {
 		'BEGIN { printf "%.1f", b - a }') s"
 	sim seal "$ns" "$thumb" "$id" s 0 "$count" >/dev/null 2>"$T/seal.err" ||
 		die "sealed keys: $(tail -n 3 "$T/seal.err")"
+	cpu0=$(cpu_ticks "${ETCD_PIDS[@]}")
+	sims0=$(cpu_ticks "${SIMS[@]}")
 	out=$(sim desire "$ns" "$thumb" "$id" "$count" "$base" 2>"$T/desire.err") ||
 		die "$count agents did not converge: $(tail -n 3 "$T/desire.err")"
+	CPU="etcd $(awk -v a="$cpu0" -v b="$(cpu_ticks "${ETCD_PIDS[@]}")" -v t="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f", (b - a) / t }') s, agents $(awk -v a="$sims0" \
+		-v b="$(cpu_ticks "${SIMS[@]}")" -v t="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / t }') s"
 	if [ -n "${CONVERGE_DEBUG:-}" ]; then
 		cat "$T"/sim-"$ns"-*.err | sed 's/: s[0-9]*:/: sN:/' | sort | uniq -c | sort -rn | head -n 8 >&2
 		tail -n 3 "$T/desire.err" >&2
 	fi
 	stop_sims
 	MS=$(jq -r .Ms <<<"$out")
+	# each process prints its agents' calls as it stops
+	CALLS=$(cat "$T"/sim-"$ns"-*.out | jq -rs --argjson n "$count" \
+		'map(select(.Calls != null)) | "\(map(.Calls) | add / $n) per agent, \(map(.CallsLive) | add / $n) after its watch began"')
 }
 
 start_etcd
 echo "converge: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), etcd $(etcd --version | sed -n 's/^etcd Version: //p') x $MEMBERS (TLS), rollout=$ROLLOUT, watch=$WATCH"
 converge small.bench.example "$SMALL"
 small=$MS
-echo "converge: $SMALL agents converged in $small ms"
+echo "converge: $SMALL agents converged in $small ms; etcd calls: $CALLS; CPU meanwhile: $CPU"
 converge big.bench.example "$BIG"
 big=$MS
+echo "converge: $BIG agents converged in $big ms; etcd calls: $CALLS; CPU meanwhile: $CPU"
 ratio=$(awk -v a="$big" -v b="$small" 'BEGIN { printf "%.2f", a / (b > 0 ? b : 1) }')
 echo "converge: $SMALL agents: $small ms; $BIG agents: $big ms (target <= $TARGET_MS ms)"
 echo "converge: time($BIG)/time($SMALL) = $ratio (target <= $TARGET_RATIO)"

@@ -4,7 +4,8 @@
  * every timer: for each namespace whose spec names this agent (by name,
  * as @group or all) it stands as candidate (elect/<me>/<ns> under the
  * lease), converges its own services on what reconcile.h's
- * rc_target_of says (registry_member.c), and, when its candidacy is the
+ * rc_target_wave says (its wave from its sealed key, registry_plan.c;
+ * registry_member.c), and, when its candidacy is the
  * oldest, coordinates: rc_coord_step's progress written in a txn fenced
  * on its candidacy and on the desired state it read.  Candidacies of
  * namespaces that no longer name it are withdrawn.
@@ -51,6 +52,7 @@ reg_ns_free_all(struct registry *r)
 {
 	while (r->nns > 0) {
 		coord_clear(r->ns[--r->nns]);
+		reg_ns_cache_clear(r->ns[r->nns]);
 		free(r->ns[r->nns]);
 	}
 	free(r->ns);
@@ -341,18 +343,39 @@ sealed_done(
 	reg_job_post(r, j);
 }
 
+/* What this member must do in v: an agents' rollout names no members
+ * in desired, so its wave comes from its sealed key (read once per
+ * rollout id); NULL *ok while that is read. */
+static enum rc_target
+member_target(struct registry *r, struct ns_view *v,
+    const struct schema_sealed **sealed, int *ok)
+{
+	*sealed = NULL;
+	*ok = 1;
+	if (!v->d.agents || v->d.r.n > 0) /* a desired made before plans */
+		return rc_target_of(&v->d, v->cur, r->me);
+	if ((*sealed = reg_sealed_get(r, reg_ns_get(r, v->ns), v->d.id)) ==
+	    NULL) {
+		*ok = 0;
+		return RC_HOLD;
+	}
+	return rc_target_wave(&v->d, v->cur, (*sealed)->wave);
+}
+
 /* What this member must do in v, and the job that does it when its
  * status does not say it is done. */
 static void
 member_step(struct registry *r, struct ns_view *v)
 {
-	enum rc_target target = rc_target_of(&v->d, v->cur, r->me);
+	const struct schema_sealed *sealed;
 	struct schema_status st;
 	struct reg_job *j;
 	char *key;
+	int ok;
+	enum rc_target target = member_target(r, v, &sealed, &ok);
 	int have = read_status(r, v->ns, r->me, &st) == 0;
 
-	if (rc_status_done(&v->d, target, have ? &st : NULL) ||
+	if (!ok || rc_status_done(&v->d, target, have ? &st : NULL) ||
 	    (have && failed_already(&v->d, target, &st)))
 		goto out;
 	j = xcalloc(1, sizeof(*j));
@@ -369,7 +392,16 @@ member_step(struct registry *r, struct ns_view *v)
 		j->nbefore = st.nbefore;
 	}
 	r->job = j;
-	if (target != RC_NEW) {
+	if (target != RC_NEW || sealed != NULL) {
+		/* the sealed copy read with the wave: no second read */
+		if (target == RC_NEW && sealed->blob.len > 0) {
+			j->sealed.data = xmalloc(sealed->blob.len);
+			memcpy(j->sealed.data, sealed->blob.data,
+			    sealed->blob.len);
+			j->sealed.len = sealed->blob.len;
+			memcpy(j->sealed_for, sealed->thumbprint,
+			    sizeof(j->sealed_for));
+		}
 		reg_job_post(r, j);
 		goto out;
 	}
@@ -497,6 +529,8 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 	struct rc_member *m = NULL;
 	struct schema_status *st = NULL;
 	struct schema_progress next;
+	const struct schema_plan *plan;
+	struct cf_error e;
 	long long wake = 0;
 	int64_t elect_rev;
 	size_t i;
@@ -514,6 +548,17 @@ coord_step(struct registry *r, struct ns_view *v, long long now)
 				   v->cur->p.phase != SCHEMA_PH_STOPPED));
 	if (!v->d.agents || n->coord_busy || elect_rev == 0)
 		return;
+	/* the members and their waves: from the plan, read once per id */
+	if (v->d.r.state != CF_RS_NONE && v->d.r.n == 0) {
+		if ((plan = reg_plan_get(r, n, v->d.id)) == NULL)
+			return;
+		if (rc_desired_set_plan(&v->d, plan, &e) == -1) {
+			if (!n->plan_said)
+				reg_log(r, "%s: coordinator: %s", v->ns, e.msg);
+			n->plan_said = 1;
+			return;
+		}
+	}
 	if (!r->agents_synced) { /* members unheard of are not absent */
 		reg_agents_want(r, 1);
 		return;

@@ -38,6 +38,14 @@ struct reg_ns {
 	long long wake_at;
 	char *coord_line;              /* the progress in flight, for the log */
 	char *coord_key, *coord_value; /* ... and for the cache */
+	/* Read once per rollout id (registry_plan.c): this member's
+	 * sealed/<me>/<ns> (its wave, wave 0 when it has none for the id)
+	 * and, for the coordinator, waves/<ns>.  *_id: the id read, or
+	 * being read while *_busy. */
+	char sealed_id[33], plan_id[33];
+	int sealed_busy, sealed_have, plan_busy, plan_have, plan_said;
+	struct schema_sealed sealed;
+	struct schema_plan plan;
 };
 
 /*
@@ -142,6 +150,20 @@ void reg_decide(struct registry *r);
 struct reg_ns *reg_ns_get(struct registry *r, const char *ns);
 /* Frees every namespace's record. */
 void reg_ns_free_all(struct registry *r);
+
+/* registry_plan.c */
+/* This member's sealed key for n's rollout id: lent once read (wave 0
+ * when it has none for id), NULL while it is read (a decision follows
+ * the reply). */
+const struct schema_sealed *reg_sealed_get(
+    struct registry *r, struct reg_ns *n, const char *id);
+/* waves/<ns> of rollout id, for the coordinator: lent once read (for
+ * another id, or with no members, when missing: logged once), NULL
+ * while it is read. */
+const struct schema_plan *reg_plan_get(
+    struct registry *r, struct reg_ns *n, const char *id);
+/* Frees what n cached (the sealed copy wiped). */
+void reg_ns_cache_clear(struct reg_ns *n);
 
 /* registry_member.c */
 /* Starts and stops the worker thread. */

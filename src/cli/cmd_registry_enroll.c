@@ -27,7 +27,7 @@ struct grant {
 	enum etcd_perm perm;
 	char *key, *end; /* [key, end) */
 };
-#define NGRANTS 5
+#define NGRANTS 6
 
 static const char *
 perm_name(enum etcd_perm p)
@@ -49,7 +49,8 @@ dir_end(const char *dir)
 
 /* The grants of agent a under prefix into g[NGRANTS]: read on
  * [P/agents/, P/sealed/), readwrite on P/agents/a/, P/elect/a/ and
- * P/progress/a/, read on P/sealed/a/. */
+ * P/progress/a/, read on P/sealed/a/ and on P/waves/ (the rollouts'
+ * plans, which coordinators read). */
 static void
 grants_make(const char *prefix, const char *a, struct grant *g)
 {
@@ -71,6 +72,9 @@ grants_make(const char *prefix, const char *a, struct grant *g)
 		g[i + 1].end = dir_end(g[i + 1].key);
 		free(sub);
 	}
+	g[i + 1].perm = ETCD_PERM_READ;
+	g[i + 1].key = schema_dir(prefix, "waves/");
+	g[i + 1].end = dir_end(g[i + 1].key);
 }
 
 static void

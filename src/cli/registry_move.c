@@ -17,6 +17,7 @@
 #include "password.h"
 #include "registry_int.h"
 #include "registry_move.h"
+#include "rollout_state.h"
 #include "schema.h"
 
 /* etcd's --max-txn-ops default: export is one transaction. */
@@ -220,7 +221,8 @@ int
 registry_stale(const struct fleet *f, const struct schema_key *k)
 {
 	/* The agents' own keys are theirs to write, and the sealed
-	 * material goes with a rollout, not with the fleet's entries. */
+	 * material and the plan go with a rollout, not with the fleet's
+	 * entries. */
 	if (k->kind == SCHEMA_UNKNOWN || registry_agents_key(k->kind))
 		return 0;
 	if (k->kind == SCHEMA_AGENT || k->kind == SCHEMA_GROUP ||
@@ -370,14 +372,16 @@ out:
 int
 registry_agents_key(enum schema_kind kind)
 {
-	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED;
+	return schema_kind_agent_written(kind) || kind == SCHEMA_SEALED ||
+	       kind == SCHEMA_PLAN;
 }
 
 int
 registry_parse_key(const char *prefix, const void *key, size_t len,
     struct schema_key *k, struct cf_error *err)
 {
-	static const char *const areas[] = {"elect/", "progress/", "sealed/"};
+	static const char *const areas[] = {
+	    "elect/", "progress/", "sealed/", "waves/"};
 	size_t plen = strlen(prefix), i;
 	const char *rest = (const char *)key + plen + 1, *slash;
 	struct cf_error why;
@@ -415,6 +419,7 @@ struct got {
 	char *members;
 	struct schema_spec spec;
 	struct schema_desired desired;
+	struct schema_plan plan;
 };
 
 static void
@@ -428,6 +433,7 @@ got_clear(struct got *g, size_t n)
 		free(g[i].members);
 		schema_spec_clear(&g[i].spec);
 		schema_desired_clear(&g[i].desired);
+		schema_plan_clear(&g[i].plan);
 	}
 	free(g);
 }
@@ -472,6 +478,10 @@ parse_all(const char *prefix, const struct etcd_reply *reply, struct got **out,
 			rc = schema_desired_parse(
 			    x->key, kv->value, kv->value_len, &x->desired, err);
 			break;
+		case SCHEMA_PLAN: /* the members of an agents' rollout */
+			rc = schema_plan_parse(
+			    x->key, kv->value, kv->value_len, &x->plan, err);
+			break;
 		default:
 			free(x->key);
 			x->key = NULL;
@@ -498,6 +508,40 @@ spec_of(const struct got *g, size_t n, const char *ns)
 		if (g[i].k.kind == SCHEMA_NS_SPEC && strcmp(g[i].k.ns, ns) == 0)
 			return &g[i];
 	return NULL;
+}
+
+/*
+ * Desired's rollout as the fleet holds it (new reference): an agents'
+ * rollout has no members in desired (schema.h), so they come from its
+ * plan (waves/<ns>) among g, each waiting (status merges their state);
+ * registry_sync.c leaves them out again when it compares.
+ */
+static json_t *
+rollout_of(const struct got *x, const struct got *g, size_t n)
+{
+	const json_t *members = json_object_get(x->desired.rollout, "members");
+	json_t *r, *list;
+	size_t i, k;
+
+	if (x->desired.rollout == NULL || !x->desired.agents ||
+	    !json_is_array(members) || json_array_size(members) > 0)
+		return json_incref(x->desired.rollout);
+	for (i = 0; i < n; i++)
+		if (g[i].k.kind == SCHEMA_PLAN &&
+		    strcmp(g[i].k.ns, x->k.ns) == 0 &&
+		    strcmp(g[i].plan.rollout, x->desired.id) == 0)
+			break;
+	if (i == n)
+		return json_incref(x->desired.rollout);
+	r = json_deep_copy(x->desired.rollout);
+	list = json_array();
+	for (k = 0; k < g[i].plan.n; k++)
+		json_array_append_new(list,
+		    json_pack("{s:s, s:I, s:s}", "name", g[i].plan.m[k].name,
+			"wave", (json_int_t)g[i].plan.m[k].wave, "state",
+			cf_rstate_member_name(CF_RM_WAITING)));
+	json_object_set_new(r, "members", list);
+	return r;
 }
 
 /* One entry of x into the new fleet nf, by the fleet's own checks. */
@@ -529,7 +573,7 @@ apply_one(struct fleet *nf, const struct got *x, const struct got *g, size_t n,
 			    "a desired state without its namespace's spec");
 		return fleet_ns_set_state(nf, x->k.ns,
 		    x->desired.thumbprint[0] ? x->desired.thumbprint : NULL,
-		    json_incref(x->desired.rollout), why);
+		    rollout_of(x, g, n), why);
 	default:
 		return 0;
 	}

@@ -85,10 +85,11 @@ key_text(const struct etcd_kv *kv)
 	return xasprintf("%.*s", (int)kv->key_len, (const char *)kv->key);
 }
 
-/* The desired state, the progress records and the coordinator of ns. */
+/* The desired state, the progress records, the plan (*plan, whether
+ * there is one: *has) and the coordinator of ns. */
 static int
 collect(const struct rview *v, const char *ns, struct rview_ns *out,
-    struct cf_error *err)
+    struct schema_plan *plan, int *has, struct cf_error *err)
 {
 	const struct etcd_kv *kv;
 	struct schema_desired sd;
@@ -114,6 +115,10 @@ collect(const struct rview *v, const char *ns, struct rview_ns *out,
 				    key, &sd, kv->mod_revision, &out->d, err);
 				schema_desired_clear(&sd);
 			}
+		} else if (k.kind == SCHEMA_PLAN && !*has) {
+			if ((rc = schema_plan_parse(key, kv->value,
+				 kv->value_len, plan, err)) == 0)
+				*has = 1;
 		} else if (k.kind == SCHEMA_PROGRESS) {
 			out->all = xrealloc(
 			    out->all, (out->nall + 1) * sizeof(*out->all));
@@ -235,18 +240,32 @@ rview_ns_get(const struct rview *v, const char *ns, struct rview_ns *out,
 	struct cf_rstate_member *m;
 	struct cf_error why;
 	json_t *j = NULL;
+	struct schema_plan plan;
 	char *key = NULL;
 	size_t i;
-	int rc = -1, has;
+	int rc = -1, has, has_plan = 0;
 
 	memset(out, 0, sizeof(*out));
-	if (collect(v, ns, out, err) == -1)
+	memset(&plan, 0, sizeof(plan));
+	if (collect(v, ns, out, &plan, &has_plan, err) == -1)
 		goto out;
 	out->agents = out->d.rev > 0 && out->d.agents;
 	if (!out->agents || out->d.r.state == CF_RS_NONE) {
 		rc = 0;
 		goto out;
 	}
+	/* desired has no members (but one written before plans): the
+	 * plan names them */
+	if (!has_plan && out->d.r.n == 0) {
+		cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: the agents' rollout has no plan (waves/%s): start a "
+		    "new rollout",
+		    ns, ns);
+		goto out;
+	}
+	if (has_plan && out->d.r.n == 0 &&
+	    rc_desired_set_plan(&out->d, &plan, err) == -1)
+		goto out;
 	out->cur = rc_progress_current(&out->d, out->all, out->nall);
 	/* a copy of desired's rollout to merge into */
 	j = cf_rstate_json(&out->d.r);
@@ -272,6 +291,7 @@ rview_ns_get(const struct rview *v, const char *ns, struct rview_ns *out,
 	}
 	rc = 0;
 out:
+	schema_plan_clear(&plan);
 	json_decref(j);
 	free(key);
 	if (rc == -1)

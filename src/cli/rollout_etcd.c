@@ -4,11 +4,13 @@
  * found before anything is written: the namespace and its members, the
  * source and the certificate, each member's registered identity against
  * the fleet's pin, and the seals themselves (the source refuses a
- * member that is not its transfer peer).  Only then one transaction
- * writes the sealed material and desired, on condition that desired and
- * the namespace's spec are still at the revisions read: a second admin
- * who changed either meanwhile makes this one fail with nothing
- * written, and the reverse.
+ * member that is not its transfer peer).  Only then the transactions
+ * write every member's sealed key (its wave, and the sealed material
+ * but for the source), the plan (waves/<ns>: the members, which desired
+ * no longer carries, so that no agent reads the member list at each
+ * change) and desired, each on condition that desired and the
+ * namespace's spec are still at the revisions read: a second admin who
+ * changed either meanwhile makes this one fail, and the reverse.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +46,7 @@ struct plan {
 	char thumb[CF_THUMB_LEN + 1];
 	char **pems;   /* each member's identity certificate */
 	char **sealed; /* each member's sealed/<m>/<ns> value */
+	size_t *wave;  /* each member's wave, from 1 */
 	char id[33];
 };
 
@@ -58,6 +61,7 @@ plan_free(struct plan *p)
 	}
 	free(p->pems);
 	free(p->sealed);
+	free(p->wave);
 	client_targets_free(p->t, p->n);
 	free(p->w);
 	free(p->from);
@@ -258,7 +262,7 @@ check_new(
     const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 {
 	char *never = NULL, *next;
-	size_t i;
+	size_t i, k;
 
 	if (cf_rstate_check_start(state_of(p), p->ns->name, err) == -1 ||
 	    fleet_resolve(p->f, p->ns->servers, NULL, &p->t, &p->n, err) == -1)
@@ -270,6 +274,10 @@ check_new(
 		    p->ns->name, p->ns->name);
 	if (cf_rollout_plan(p->n, p->ns->waves, &p->w, &p->nw, err) == -1)
 		return -1;
+	p->wave = xcalloc(p->n, sizeof(*p->wave));
+	for (i = 0; i < p->nw; i++)
+		for (k = p->w[i].first; k < p->w[i].first + p->w[i].count; k++)
+			p->wave[k] = i + 1;
 	p->pems = xcalloc(p->n, sizeof(*p->pems));
 	for (i = 0; i < p->n; i++) {
 		if (identity_of(p, &p->t[i], &p->pems[i], err) == 0)
@@ -293,7 +301,8 @@ check_new(
 	return find_source(a, p, err);
 }
 
-/* Each member's sealed value: the source seals to that member alone. */
+/* Each member's sealed value: its wave, and what the source sealed to
+ * that member alone (none for the source). */
 static int
 seal_all(struct plan *p, struct cf_error *err)
 {
@@ -310,10 +319,16 @@ seal_all(struct plan *p, struct cf_error *err)
 		    "%s: not reached (above); nothing written", p->from);
 	p->sealed = xcalloc(p->n, sizeof(*p->sealed));
 	for (i = 0; i < p->n; i++) {
+		memset(&s, 0, sizeof(s));
+		memcpy(s.thumbprint, p->thumb, sizeof(s.thumbprint));
+		memcpy(s.rollout, p->id, sizeof(s.rollout));
+		s.wave = p->wave[i];
 		/* the source holds it already: nothing to seal, and an
 		 * agent is no transfer peer of its own */
-		if (strcmp(p->t[i].name, p->from) == 0)
+		if (strcmp(p->t[i].name, p->from) == 0) {
+			p->sealed[i] = schema_sealed_value(&s);
 			continue;
+		}
 		memset(&req, 0, sizeof(req));
 		one[0] = p->pems[i];
 		req.arg = p->thumb;
@@ -326,9 +341,6 @@ seal_all(struct plan *p, struct cf_error *err)
 			    p->from, p->t[i].name, r[0].err.msg);
 			goto out;
 		}
-		memset(&s, 0, sizeof(s));
-		memcpy(s.thumbprint, p->thumb, sizeof(s.thumbprint));
-		memcpy(s.rollout, p->id, sizeof(s.rollout));
 		s.blob = r[0].data; /* lent: freed with r */
 		p->sealed[i] = schema_sealed_value(&s);
 		backend_replies_free(r, 1);
@@ -342,30 +354,61 @@ out:
 	return rc;
 }
 
-/* The rollout's state: running from wave 1, every member waiting. */
-static json_t *
-state_new(const struct plan *p)
+/* The rollout's state: running from wave 1, every member waiting, into
+ * *st (cf_rstate_clear). */
+static void
+state_new(const struct plan *p, struct cf_rstate *st)
 {
-	struct cf_rstate st;
-	size_t i, k;
-	json_t *j;
+	size_t i;
 
-	memset(&st, 0, sizeof(st));
-	st.state = CF_RS_RUNNING;
-	memcpy(st.certificate, p->thumb, sizeof(st.certificate));
-	snprintf(st.previous, sizeof(st.previous), "%s", p->rn.d.thumbprint);
-	st.from = xstrdup(p->from);
-	st.waves = xstrdup(p->ns->waves);
-	st.soak_s = p->ns->soak_s;
-	st.wave = 1;
-	st.nwaves = p->nw;
-	st.started = st.updated = (long long)time(NULL);
-	for (i = 0; i < p->nw; i++)
-		for (k = p->w[i].first; k < p->w[i].first + p->w[i].count; k++)
-			cf_rstate_add(&st, p->t[k].name, i + 1);
-	j = cf_rstate_json(&st);
-	cf_rstate_clear(&st);
-	return j;
+	memset(st, 0, sizeof(*st));
+	st->state = CF_RS_RUNNING;
+	memcpy(st->certificate, p->thumb, sizeof(st->certificate));
+	snprintf(st->previous, sizeof(st->previous), "%s", p->rn.d.thumbprint);
+	st->from = xstrdup(p->from);
+	st->waves = xstrdup(p->ns->waves);
+	st->soak_s = p->ns->soak_s;
+	st->wave = 1;
+	st->nwaves = p->nw;
+	st->started = st->updated = (long long)time(NULL);
+	for (i = 0; i < p->n; i++)
+		cf_rstate_add(st, p->t[i].name, p->wave[i]);
+}
+
+/* Desired's value for st: the rollout without its members (they are in
+ * waves/<ns>); new. */
+static char *
+desired_of(const char *thumb, const struct cf_rstate *st, const char *id)
+{
+	json_t *j = cf_rstate_json(st);
+	char *value;
+
+	json_object_set_new(j, "members", json_array());
+	value = schema_desired_value_agents(thumb, j, id);
+	json_decref(j);
+	return value;
+}
+
+/* waves/<ns>'s value: st's members and their waves under id; new. */
+static char *
+plan_of(const struct cf_rstate *st, const char *id)
+{
+	struct schema_plan plan;
+	char *value;
+	size_t i;
+
+	memset(&plan, 0, sizeof(plan));
+	snprintf(plan.rollout, sizeof(plan.rollout), "%s", id);
+	plan.m = xcalloc(st->n ? st->n : 1, sizeof(*plan.m));
+	for (i = 0; i < st->n; i++) {
+		snprintf(plan.m[i].name, sizeof(plan.m[i].name), "%s",
+		    st->m[i].name);
+		plan.m[i].wave = st->m[i].wave;
+	}
+	plan.n = st->n;
+	value = schema_plan_value(&plan);
+	free(plan.m);
+	return value;
 }
 
 /* The mod revision of the key of kind for ns in the view (0: none). */
@@ -385,37 +428,15 @@ mod_of(const struct plan *p, enum schema_kind kind)
 	return rev;
 }
 
-/*
- * Writes the puts (keys[i], values[i], n of them; the last is desired)
- * fenced on desired and the spec as read.  More than one transaction
- * takes goes first in unfenced ones: sealed material of a rollout id
- * that desired never names is never opened.  *rev: the revision made.
- */
-static int
-write_fenced(const struct plan *p, char **keys, char **values, size_t n,
-    int64_t *rev, struct cf_error *err)
+/* A transaction of puts keys[i..end) fenced on desired and the spec as
+ * p read them. */
+static struct etcd_req *
+txn_fenced(const struct plan *p, char **keys, char **values, size_t i,
+    size_t end, struct cf_error *err)
 {
-	struct etcd_reply *done = NULL;
-	struct etcd_req *txn;
-	struct etcd *e = NULL;
-	size_t i = 0, end;
+	struct etcd_req *txn = etcd_req_txn();
 	char *key;
-	int rc = -1;
 
-	if ((e = registry_etcd_open(fleet_registry_get(p->f), err)) == NULL)
-		return -1;
-	for (; n - i > TXN_PUTS; i = end) {
-		txn = etcd_req_txn();
-		for (end = i + TXN_PUTS; i < end; i++)
-			etcd_txn_op(txn, 1,
-			    etcd_req_put(keys[i], strlen(keys[i]), values[i],
-				strlen(values[i]), 0, 0));
-		if (etcd_call_wait(e, txn, &done, err) == -1)
-			goto fail;
-		etcd_reply_free(done);
-		done = NULL;
-	}
-	txn = etcd_req_txn();
 	key =
 	    schema_key(p->v.prefix, SCHEMA_NS_DESIRED, p->ns->name, NULL, err);
 	etcd_txn_compare(
@@ -425,25 +446,59 @@ write_fenced(const struct plan *p, char **keys, char **values, size_t n,
 	etcd_txn_compare(txn, key, strlen(key), ETCD_MOD, ETCD_EQUAL,
 	    mod_of(p, SCHEMA_NS_SPEC), NULL, 0);
 	free(key);
-	for (; i < n; i++)
+	for (; i < end; i++)
 		etcd_txn_op(txn, 1,
 		    etcd_req_put(keys[i], strlen(keys[i]), values[i],
 			strlen(values[i]), 0, 0));
-	if (etcd_call_wait(e, txn, &done, err) == -1)
-		goto fail;
-	if (!done->succeeded) {
-		cf_errorf(err, CF_E_CONFLICT,
-		    "%s: the namespace or its desired state changed in the "
-		    "registry since this command read it; nothing written "
-		    "(certfleet status %s, then run it again)",
-		    p->ns->name, p->ns->name);
-		goto out;
+	return txn;
+}
+
+/*
+ * Writes the puts (keys[i], values[i], n of them; the last two are the
+ * plan and desired, which go together in the last transaction) fenced
+ * on desired and the spec as read.  More than etcd takes in one
+ * transaction goes first in as many more, each fenced alike: sealed
+ * keys of a rollout id that desired never names are never opened, and
+ * a change made meanwhile stops the writing at the next transaction.
+ * *rev: the revision made.
+ */
+static int
+write_fenced(const struct plan *p, char **keys, char **values, size_t n,
+    int64_t *rev, struct cf_error *err)
+{
+	struct etcd_reply *done = NULL;
+	struct etcd *e = NULL;
+	size_t i = 0, end;
+	int rc = -1;
+
+	if ((e = registry_etcd_open(fleet_registry_get(p->f), err)) == NULL)
+		return -1;
+	for (; i < n; i = end) {
+		end = n - i > TXN_PUTS ? i + TXN_PUTS : n;
+		if (n - end < 2 && end < n)
+			end = n - 2; /* the plan goes with desired */
+		etcd_reply_free(done);
+		done = NULL;
+		if (etcd_call_wait(e, txn_fenced(p, keys, values, i, end, err),
+			&done, err) == -1) {
+			registry_hint(err);
+			goto out;
+		}
+		if (!done->succeeded) {
+			cf_errorf(err, CF_E_CONFLICT,
+			    "%s: the namespace or its desired state changed "
+			    "in the registry since this command read it; %s "
+			    "(certfleet status %s, then run it again)",
+			    p->ns->name,
+			    i == 0 ? "nothing written"
+				   : "desired not written: what was written "
+				     "is never used",
+			    p->ns->name);
+			goto out;
+		}
 	}
 	*rev = done->revision;
 	rc = 0;
-	goto out;
-fail:
-	registry_hint(err);
 out:
 	etcd_reply_free(done);
 	etcd_free(e);
@@ -491,7 +546,6 @@ start(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 	unsigned char raw[16];
 	char **keys = NULL, **values = NULL;
 	struct cf_rstate st;
-	json_t *j = NULL;
 	size_t i, nkeys = 0;
 	int64_t rev;
 	int rc = -1;
@@ -507,32 +561,31 @@ start(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 		snprintf(p->id + 2 * i, 3, "%02x", raw[i]);
 	if (seal_all(p, err) == -1)
 		return -1;
-	keys = xcalloc(p->n + 1, sizeof(*keys));
-	values = xcalloc(p->n + 1, sizeof(*values));
+	keys = xcalloc(p->n + 2, sizeof(*keys));
+	values = xcalloc(p->n + 2, sizeof(*values));
 	for (i = 0; i < p->n; i++) {
-		if (p->sealed[i] == NULL)
-			continue;
 		keys[nkeys] = schema_key(
 		    p->v.prefix, SCHEMA_SEALED, p->ns->name, p->t[i].name, err);
 		values[nkeys++] = xstrdup(p->sealed[i]);
 	}
-	j = state_new(p);
+	state_new(p, &st);
+	keys[nkeys] =
+	    schema_key(p->v.prefix, SCHEMA_PLAN, p->ns->name, NULL, err);
+	values[nkeys++] = plan_of(&st, p->id);
 	keys[nkeys] =
 	    schema_key(p->v.prefix, SCHEMA_NS_DESIRED, p->ns->name, NULL, err);
-	values[nkeys++] = schema_desired_value_agents(p->thumb, j, p->id);
-	if (write_fenced(p, keys, values, nkeys, &rev, err) == -1 ||
-	    cf_rstate_parse(j, &st, err) == -1)
+	values[nkeys++] = desired_of(p->thumb, &st, p->id);
+	if (write_fenced(p, keys, values, nkeys, &rev, err) == -1)
 		goto out;
 	report(p, &st, p->id, "handed to the agents", rev);
 	rc = 0;
 out:
-	for (i = 0; i <= p->n; i++) {
+	for (i = 0; i < nkeys; i++) {
 		free(keys[i]);
 		free(values[i]);
 	}
 	free(keys);
 	free(values);
-	json_decref(j);
 	cf_rstate_clear(&st);
 	return rc;
 }
@@ -566,6 +619,12 @@ again(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 		return cf_errorf(err, CF_E_USAGE,
 		    "%s: the rollout under way is of %.8s, not %s", p->ns->name,
 		    now->certificate, a->thumb);
+	if (p->rn.d.r.n == 0)
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: the rollout's plan (waves/%s) is missing or not for "
+		    "rollout %s: start a new rollout",
+		    p->ns->name, p->ns->name, p->rn.d.id);
+	/* the plan stays as it is: the same id, the same members */
 	j = cf_rstate_json(&p->rn.d.r);
 	json_object_set_new(
 	    j, "state", json_string(a->resume ? "running" : "aborted"));
@@ -573,14 +632,16 @@ again(const struct rollout_etcd_args *a, struct plan *p, struct cf_error *err)
 	if (a->resume)
 		json_object_set_new(
 		    j, "wave", json_integer((json_int_t)now->wave));
+	if (cf_rstate_parse(j, &st, err) == -1)
+		goto out;
+	json_object_set_new(j, "members", json_array());
 	key =
 	    schema_key(p->v.prefix, SCHEMA_NS_DESIRED, p->ns->name, NULL, err);
 	value = schema_desired_value_agents(
 	    a->resume ? p->rn.d.thumbprint
 		      : (now->previous[0] ? now->previous : NULL),
 	    j, p->rn.d.id[0] ? p->rn.d.id : NULL);
-	if (write_fenced(p, &key, &value, 1, &rev, err) == -1 ||
-	    cf_rstate_parse(j, &st, err) == -1)
+	if (write_fenced(p, &key, &value, 1, &rev, err) == -1)
 		goto out;
 	report(p, &st, p->rn.d.id, a->resume ? "resumed" : "aborted", rev);
 	rc = 0;

@@ -6,6 +6,20 @@
 #include "reconcile.h"
 #include "util.h"
 
+/* Frees the members of r and leaves it with none. */
+static void
+members_clear(struct cf_rstate *r)
+{
+	struct cf_rstate gone;
+
+	memset(&gone, 0, sizeof(gone));
+	gone.m = r->m;
+	gone.n = r->n;
+	cf_rstate_clear(&gone);
+	r->m = NULL;
+	r->n = 0;
+}
+
 int
 rc_desired_from(const char *key, const struct schema_desired *v, long long rev,
     struct rc_desired *d, struct cf_error *err)
@@ -15,13 +29,34 @@ rc_desired_from(const char *key, const struct schema_desired *v, long long rev,
 	memset(d, 0, sizeof(*d));
 	cf_error_clear(&why);
 	if (v->rollout != NULL &&
-	    cf_rstate_parse(v->rollout, &d->r, &why) == -1)
+	    schema_rollout_parse(v->rollout, v->agents, &d->r, &why) == -1)
 		return cf_errorf(
 		    err, CF_E_PARSE, "%s: rollout: %s", key, why.msg);
 	d->rev = rev;
 	memcpy(d->thumbprint, v->thumbprint, sizeof(d->thumbprint));
 	memcpy(d->id, v->id, sizeof(d->id));
 	d->agents = v->agents;
+	return 0;
+}
+
+int
+rc_desired_set_plan(
+    struct rc_desired *d, const struct schema_plan *plan, struct cf_error *err)
+{
+	size_t i;
+
+	if (d->r.state == CF_RS_NONE || strcmp(plan->rollout, d->id) != 0)
+		return cf_errorf(err, CF_E_CONFLICT,
+		    "the plan is for rollout %.8s, the desired state's is %.8s",
+		    plan->rollout, d->id[0] != '\0' ? d->id : "(none)");
+	for (i = 0; i < plan->n; i++)
+		if (plan->m[i].wave > d->r.nwaves)
+			return cf_errorf(err, CF_E_CONFLICT,
+			    "%s: wave %zu of a rollout of %zu waves",
+			    plan->m[i].name, plan->m[i].wave, d->r.nwaves);
+	members_clear(&d->r);
+	for (i = 0; i < plan->n; i++)
+		cf_rstate_add(&d->r, plan->m[i].name, plan->m[i].wave);
 	return 0;
 }
 
@@ -60,20 +95,28 @@ rc_target_of(
     const struct rc_desired *d, const struct rc_progress *p, const char *member)
 {
 	const struct cf_rstate_member *m;
+
+	if (d->r.state == CF_RS_NONE)
+		return rc_target_wave(d, p, 0);
+	/* not a member: held even when done (reconcile.h) */
+	m = cf_rstate_find(&d->r, member);
+	return m != NULL ? rc_target_wave(d, p, m->wave) : RC_HOLD;
+}
+
+enum rc_target
+rc_target_wave(
+    const struct rc_desired *d, const struct rc_progress *p, size_t mwave)
+{
 	enum schema_phase phase;
 	size_t wave;
 
-	if (d->r.state == CF_RS_NONE)
-		return d->thumbprint[0] != '\0' ? RC_NEW : RC_HOLD;
-	m = cf_rstate_find(&d->r, member);
-	if (m == NULL)
-		return RC_HOLD;
-	if (d->r.state == CF_RS_DONE ||
+	if (d->r.state == CF_RS_NONE || d->r.state == CF_RS_DONE ||
 	    (p != NULL && p->p.phase == SCHEMA_PH_DONE))
 		return d->thumbprint[0] != '\0' ? RC_NEW : RC_HOLD;
-	/* A rollout the CLI drives itself (not the agents') is the CLI's
-	 * to move and to put back. */
-	if (!d->agents)
+	/* Not in the rollout (no sealed key for this id) while it runs; a
+	 * rollout the CLI drives itself (not the agents') is the CLI's to
+	 * move and to put back. */
+	if (mwave == 0 || !d->agents)
 		return RC_HOLD;
 	if (d->r.state == CF_RS_ABORTED)
 		return RC_BEFORE;
@@ -84,10 +127,10 @@ rc_target_of(
 			  : (d->r.state == CF_RS_STOPPED ? SCHEMA_PH_STOPPED
 							 : SCHEMA_PH_MOVING);
 	if (phase == SCHEMA_PH_MOVING || phase == SCHEMA_PH_SOAK)
-		return m->wave <= wave ? RC_NEW : RC_HOLD;
-	if (m->wave < wave)
+		return mwave <= wave ? RC_NEW : RC_HOLD;
+	if (mwave < wave)
 		return RC_NEW;
-	return m->wave == wave ? RC_BEFORE : RC_HOLD;
+	return mwave == wave ? RC_BEFORE : RC_HOLD;
 }
 
 int

@@ -44,8 +44,8 @@ void rc_desired_clear(struct rc_desired *d);
  * the coordinator and the CLI: d->r's members replaced.  CF_E_CONFLICT
  * when plan is for another rollout id, or names a wave beyond d's
  * nwaves. */
-int rc_desired_set_plan(struct rc_desired *d, const struct schema_plan *plan,
-    struct cf_error *err);
+int rc_desired_set_plan(
+    struct rc_desired *d, const struct schema_plan *plan, struct cf_error *err);
 
 /* One progress record, as read, with its key's mod revision. */
 struct rc_progress {
@@ -84,6 +84,10 @@ enum rc_target rc_target_of(const struct rc_desired *d,
  * not in the rollout, which is RC_HOLD while it runs): what a member
  * decides with, since an agents' rollout has no members in desired.
  * rc_target_of(d, p, m) is rc_target_wave(d, p, m's wave in d->r).
+ * Wave 0 when the rollout is done (or p says done) is RC_NEW, as with no
+ * rollout: a member with no sealed key for a finished rollout serves the
+ * namespace's thumbprint; rc_target_of still holds a name it does not
+ * find among d->r's members.
  */
 enum rc_target rc_target_wave(
     const struct rc_desired *d, const struct rc_progress *p, size_t wave);

@@ -297,6 +297,11 @@ schema_key_parse(const char *prefix, const void *key, size_t len,
 		out->kind = SCHEMA_GROUP;
 	} else if (strncmp(rest, "ns/", 3) == 0)
 		rc = parse_ns(rest + 3, out, &why);
+	else if (strncmp(rest, "waves/", 6) == 0) {
+		rc = segment(rest + 6, strlen(rest + 6), out->ns,
+		    sizeof(out->ns), schema_ns_check, &why);
+		out->kind = SCHEMA_PLAN;
+	}
 out:
 	if (rc == -1) {
 		shown = memchr(key, '\0', len) != NULL ? xstrdup("(binary)")
@@ -628,7 +633,8 @@ schema_desired_parse(const char *key, const void *value, size_t len,
 		goto out;
 	}
 	if (rollout != NULL) {
-		if (cf_rstate_parse(rollout, &st, &why) == -1) {
+		if (schema_rollout_parse(
+			rollout, json_is_true(agents), &st, &why) == -1) {
 			cf_errorf(
 			    err, CF_E_PARSE, "%s: rollout: %s", key, why.msg);
 			goto out;

@@ -175,6 +175,12 @@ struct schema_desired {
 /* thumbprint may be NULL (none: a first rollout aborted), rollout NULL
  * (never rolled out); "previous" is the rollout's. */
 char *schema_desired_value(const char *thumbprint, const json_t *rollout);
+struct cf_rstate;
+/* The rollout JSON o into *r (cf_rstate_parse), where an agents'
+ * rollout (agents) may have no members: they are in waves/<ns> and the
+ * sealed keys, and *r then has none (n 0). */
+int schema_rollout_parse(
+    const json_t *o, int agents, struct cf_rstate *r, struct cf_error *why);
 /* The same with the rollout's id and "agents": true (etcd registry). */
 char *schema_desired_value_agents(
     const char *thumbprint, const json_t *rollout, const char *id);

@@ -513,12 +513,16 @@ schema_progress_clear(struct schema_progress *p)
 char *
 schema_sealed_value(const struct schema_sealed *s)
 {
-	char *b64 = cf_base64_new(s->blob.data, s->blob.len);
-	char *v = schema_json_dump(json_pack("{s:s, s:s, s:s}", "thumbprint",
-	    s->thumbprint, "rollout", s->rollout, "sealed", b64));
+	json_t *o = json_pack("{s:s, s:s, s:I}", "thumbprint", s->thumbprint,
+	    "rollout", s->rollout, "wave", (json_int_t)s->wave);
+	char *b64;
 
-	free(b64);
-	return v;
+	if (s->blob.len > 0) {
+		b64 = cf_base64_new(s->blob.data, s->blob.len);
+		json_object_set_new(o, "sealed", json_string(b64));
+		free(b64);
+	}
+	return schema_json_dump(o);
 }
 
 int
@@ -526,6 +530,7 @@ schema_sealed_parse(const char *key, const void *value, size_t len,
     struct schema_sealed *out, struct cf_error *err)
 {
 	json_t *o = NULL;
+	const json_t *wave, *sealed;
 	const char *thumb, *id, *b64;
 	struct cf_error why;
 	int rc = -1;
@@ -536,22 +541,30 @@ schema_sealed_parse(const char *key, const void *value, size_t len,
 		return -1;
 	thumb = json_string_value(json_object_get(o, "thumbprint"));
 	id = json_string_value(json_object_get(o, "rollout"));
-	b64 = json_string_value(json_object_get(o, "sealed"));
+	wave = json_object_get(o, "wave");
+	sealed = json_object_get(o, "sealed");
+	b64 = json_string_value(sealed);
 	if (!schema_is_thumb(thumb) || !schema_is_id(id)) {
 		cf_errorf(&why, CF_E_PARSE,
 		    "needs \"thumbprint\" (40 upper-case hex digits) and "
 		    "\"rollout\" (32 lower-case hex digits)");
 		goto out;
 	}
-	if (b64 == NULL || b64[0] == '\0') {
-		cf_errorf(&why, CF_E_PARSE, "needs \"sealed\" (Base64)");
+	if (!json_is_integer(wave) || json_integer_value(wave) < 1) {
+		cf_errorf(&why, CF_E_PARSE, "needs \"wave\" (1 or more)");
 		goto out;
 	}
-	if (cf_base64_decode(
-		b64, strlen(b64), "\"sealed\"", &out->blob, &why) == -1)
+	/* absent: the member holds the certificate already (the source) */
+	if (sealed != NULL && (b64 == NULL || b64[0] == '\0')) {
+		cf_errorf(&why, CF_E_PARSE, "\"sealed\" is not Base64");
+		goto out;
+	}
+	if (b64 != NULL && cf_base64_decode(b64, strlen(b64), "\"sealed\"",
+			       &out->blob, &why) == -1)
 		goto out;
 	memcpy(out->thumbprint, thumb, CF_THUMB_LEN + 1);
 	memcpy(out->rollout, id, sizeof(out->rollout));
+	out->wave = (size_t)json_integer_value(wave);
 	rc = 0;
 out:
 	json_decref(o);

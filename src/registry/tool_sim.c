@@ -9,18 +9,22 @@
  *                                    statuses converged on THUMB
  *
  * Each simulated agent does what the real one does on the registry, with
- * the same reconciler (reconcile.h), on one event_base shared by all:
- * its own client (its own connections), its own lease kept alive, its
- * live key under it, a watch on the agents' range (schema_agent_range)
- * and, on each event for ns/NS/desired or a progress of NS: desired and
- * the progress read again, rc_target_of, and for RC_NEW its sealed key
- * read and a converged status put.  It imports nothing: no store, no
- * services; what it measures is the registry's side.  Unlike the real
- * agent it lists only ns/ at start (what it decides from), not the whole
- * range.  With --watch narrow an agent watches [elect/, sealed/) instead:
- * the range without agents/, whose live keys and statuses every agent
- * would otherwise hear of (n agents, n^2 events), to measure what that
- * costs.
+ * the same reconciler (reconcile.h) and as many etcd calls, on one
+ * event_base shared by all: its own client (its own connections), its
+ * own lease kept alive, its live key under it, one list of the range it
+ * watches and a watch from there on.  Desired and the progress of NS
+ * are cached from the list and the watch's events (as
+ * src/agent/registry_watch.c does), never ranged again; on a new
+ * rollout id it reads its sealed key once (its wave, and the blob the
+ * real agent imports), decides with rc_target_wave and puts its status.
+ * It imports nothing: no store, no services; what it measures is the
+ * registry's side.  The default watch is the agents' range
+ * (schema_agent_range); --watch narrow watches [elect/, sealed/) as a
+ * real member does: the range without agents/, whose live keys and
+ * statuses every agent would otherwise hear of (n agents, n^2 events).
+ * There is no coordinator among them: sim desire writes the one
+ * progress a coordinator would (tool_sim_desire.c).  At the end each
+ * process prints its agents' etcd calls (keepalives apart).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -45,8 +49,17 @@ struct agent {
 	struct etcd_watch *w;
 	struct event *ka, *retry;
 	int is_live, created, busy, again;
+	int have_d; /* d holds ns/NS/desired (cached) */
 	struct rc_desired d;
+	struct rc_progress *prog; /* progress/<c>/NS (cached) */
+	size_t nprog;
+	int have_sealed; /* sealed_* are for rollout sealed_id */
+	char sealed_id[33], sealed_thumb[CF_THUMB_LEN + 1];
+	char asked_id[33];         /* the rollout id its sealed read is for */
+	size_t wave;               /* 0: not in that rollout */
 	struct schema_status last; /* what it reported last */
+	struct schema_status sending;    /* what it is putting */
+	unsigned long calls, calls_live; /* all; since its watch began */
 	char *live_key, *status_key, *sealed_key;
 };
 
@@ -66,6 +79,7 @@ static void agent_list(struct agent *a);
 static void on_lease(
     const struct etcd_reply *r, const struct cf_error *err, void *arg);
 static void put_live(struct agent *a);
+static void agent_call(struct agent *a, struct etcd_req *req, etcd_done_fn fn);
 
 /* Starts the next SIM_STEP agents: a fleet does not start in one
  * second, and a thousand TLS handshakes, leases and watches at once
@@ -78,8 +92,8 @@ sim_start_step(struct sim *s)
 	    s->started + SIM_STEP < s->n ? s->started + SIM_STEP : s->n;
 
 	for (; s->started < end; s->started++)
-		etcd_call(s->a[s->started].e, etcd_req_lease_grant(s->ttl),
-		    on_lease, &s->a[s->started], NULL);
+		agent_call(
+		    &s->a[s->started], etcd_req_lease_grant(s->ttl), on_lease);
 }
 
 static void
@@ -90,14 +104,23 @@ retry_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	if (a->lease == 0)
-		etcd_call(
-		    a->e, etcd_req_lease_grant(a->s->ttl), on_lease, a, NULL);
+		agent_call(a, etcd_req_lease_grant(a->s->ttl), on_lease);
 	else if (!a->is_live)
 		put_live(a);
 	else if (a->w == NULL)
 		agent_list(a);
 	else
 		agent_run(a);
+}
+
+/* One etcd call of a's, counted. */
+static void
+agent_call(struct agent *a, struct etcd_req *req, etcd_done_fn fn)
+{
+	a->calls++;
+	if (a->created)
+		a->calls_live++;
+	etcd_call(a->e, req, fn, a, NULL);
 }
 
 /* A call of the pass failed (an etcd too busy to answer in time): the
@@ -110,7 +133,6 @@ agent_retry(struct agent *a, const struct cf_error *err)
 
 	fprintf(
 	    stderr, "cf-etcd: sim: %s: %s (again in 1 s)\n", a->name, err->msg);
-	rc_desired_clear(&a->d);
 	a->busy = 0;
 	evtimer_add(a->retry, &tv);
 }
@@ -119,7 +141,6 @@ agent_retry(struct agent *a, const struct cf_error *err)
 static void
 agent_idle(struct agent *a)
 {
-	rc_desired_clear(&a->d);
 	a->busy = 0;
 	if (a->again)
 		agent_run(a);
@@ -135,6 +156,7 @@ on_status_put(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 		agent_retry(a, err);
 		return;
 	}
+	a->last = a->sending; /* only what etcd holds counts as reported */
 	agent_idle(a);
 }
 
@@ -144,7 +166,7 @@ static void
 put_status(struct agent *a, int to_before, const char *error)
 {
 	struct schema_svc now = {"https", ""}, before = {"https", ""};
-	struct schema_status *st = &a->last;
+	struct schema_status *st = &a->sending;
 	char *v;
 
 	memset(st, 0, sizeof(*st));
@@ -165,13 +187,18 @@ put_status(struct agent *a, int to_before, const char *error)
 	v = schema_status_value(st);
 	st->services = st->before = NULL;
 	st->step = st->error = NULL; /* lent, not kept */
-	etcd_call(a->e,
+	agent_call(a,
 	    etcd_req_put(
 		a->status_key, strlen(a->status_key), v, strlen(v), 0, 0),
-	    on_status_put, a, NULL);
+	    on_status_put);
 	free(v);
 }
 
+static void agent_decide(struct agent *a);
+
+/* a's sealed key for the rollout of d, read once per rollout id: its
+ * wave (0: no key, or one for another rollout: not a member) and the
+ * certificate sealed in it. */
 static void
 on_sealed(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 {
@@ -183,29 +210,58 @@ on_sealed(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 		agent_retry(a, err);
 		return;
 	}
-	if (r->n_kvs == 0) {
-		put_status(a, 0, "no sealed material for this agent");
+	/* desired moved on meanwhile: the answer may predate its key */
+	if (strcmp(a->asked_id, a->d.id) != 0) {
+		agent_decide(a);
 		return;
 	}
-	if (schema_sealed_parse(a->sealed_key, r->kvs[0].value,
-		r->kvs[0].value_len, &sealed, &perr) == -1) {
-		put_status(a, 0, perr.msg);
-		return;
+	a->have_sealed = 1;
+	memcpy(a->sealed_id, a->d.id, sizeof(a->sealed_id));
+	a->wave = 0;
+	a->sealed_thumb[0] = '\0';
+	if (r->n_kvs > 0 && schema_sealed_parse(a->sealed_key, r->kvs[0].value,
+				r->kvs[0].value_len, &sealed, &perr) == -1)
+		fprintf(stderr, "cf-etcd: sim: %s: %s\n", a->name, perr.msg);
+	else if (r->n_kvs > 0) {
+		/* the real agent imports the blob (if any) when it moves */
+		if (strcmp(sealed.rollout, a->d.id) == 0) {
+			a->wave = sealed.wave;
+			memcpy(a->sealed_thumb, sealed.thumbprint,
+			    sizeof(a->sealed_thumb));
+		}
+		schema_sealed_clear(&sealed);
 	}
-	/* the real agent imports the blob here */
-	put_status(a, 0,
-	    strcmp(sealed.thumbprint, a->d.thumbprint) == 0
-		? NULL
-		: "the sealed material holds another certificate");
-	schema_sealed_clear(&sealed);
+	agent_decide(a);
 }
 
-/* What a must do for d and the progress that counts (cur). */
 static void
-agent_decide(struct agent *a, const struct rc_progress *cur)
+read_sealed(struct agent *a)
 {
-	enum rc_target t = rc_target_of(&a->d, cur, a->name);
+	memcpy(a->asked_id, a->d.id, sizeof(a->asked_id));
+	agent_call(a,
+	    etcd_req_range(a->sealed_key, strlen(a->sealed_key), 0, 0, 0),
+	    on_sealed);
+}
 
+/* What a must do for its cached desired and progress. */
+static void
+agent_decide(struct agent *a)
+{
+	enum rc_target t;
+
+	if (!a->have_d) {
+		agent_idle(a);
+		return;
+	}
+	/* A rollout's wave is in the sealed key; with no rollout it is
+	 * read only to move. */
+	if ((!a->have_sealed || strcmp(a->sealed_id, a->d.id) != 0) &&
+	    a->d.r.state != CF_RS_NONE) {
+		read_sealed(a);
+		return;
+	}
+	t = rc_target_wave(&a->d, rc_progress_current(&a->d, a->prog, a->nprog),
+	    a->d.r.state != CF_RS_NONE ? a->wave : 0);
 	if (rc_status_done(&a->d, t, &a->last)) {
 		agent_idle(a);
 		return;
@@ -214,78 +270,18 @@ agent_decide(struct agent *a, const struct rc_progress *cur)
 		put_status(a, 1, NULL);
 		return;
 	}
-	etcd_call(a->e,
-	    etcd_req_range(a->sealed_key, strlen(a->sealed_key), 0, 0, 0),
-	    on_sealed, a, NULL);
-}
-
-static void
-on_progress(const struct etcd_reply *r, const struct cf_error *err, void *arg)
-{
-	struct agent *a = arg;
-	struct rc_progress *all;
-	struct schema_key k;
-	struct cf_error perr;
-	size_t i, n = 0;
-
-	if (err != NULL) {
-		agent_retry(a, err);
+	if (!a->have_sealed || strcmp(a->sealed_id, a->d.id) != 0) {
+		read_sealed(a);
 		return;
 	}
-	all = xcalloc(r->n_kvs + 1, sizeof(*all));
-	for (i = 0; i < r->n_kvs; i++) {
-		if (schema_key_parse(a->s->prefix, r->kvs[i].key,
-			r->kvs[i].key_len, &k, &perr) == -1 ||
-		    k.kind != SCHEMA_PROGRESS || strcmp(k.ns, a->s->ns) != 0 ||
-		    schema_progress_parse((const char *)r->kvs[i].key,
-			r->kvs[i].value, r->kvs[i].value_len, &all[n].p,
-			&perr) == -1)
-			continue;
-		memcpy(all[n].coordinator, k.name, sizeof(k.name));
-		all[n].mod_rev = r->kvs[i].mod_revision;
-		n++;
-	}
-	agent_decide(a, rc_progress_current(&a->d, all, n));
-	for (i = 0; i < n; i++)
-		schema_progress_clear(&all[i].p);
-	free(all);
+	put_status(a, 0,
+	    a->sealed_thumb[0] == '\0' ? "no sealed material for this agent"
+	    : strcmp(a->sealed_thumb, a->d.thumbprint) == 0
+		? NULL
+		: "the sealed material holds another certificate");
 }
 
-static void
-on_desired(const struct etcd_reply *r, const struct cf_error *err, void *arg)
-{
-	struct agent *a = arg;
-	struct schema_desired v;
-	struct cf_error perr;
-	int bad;
-
-	if (err != NULL) {
-		agent_retry(a, err);
-		return;
-	}
-	if (r->n_kvs == 0) {
-		agent_idle(a);
-		return;
-	}
-	bad = schema_desired_parse(a->s->desired_key, r->kvs[0].value,
-		  r->kvs[0].value_len, &v, &perr) == -1 ||
-	      rc_desired_from(a->s->desired_key, &v, r->kvs[0].mod_revision,
-		  &a->d, &perr) == -1;
-	if (bad)
-		fprintf(stderr, "cf-etcd: sim: %s: %s\n", a->name, perr.msg);
-	schema_desired_clear(&v);
-	if (bad)
-		agent_idle(a);
-	else if (a->d.r.state == CF_RS_NONE)
-		agent_decide(a, NULL);
-	else
-		etcd_call(a->e,
-		    etcd_req_range(a->s->progress_dir,
-			strlen(a->s->progress_dir), ETCD_RANGE_PREFIX, 0, 0),
-		    on_progress, a, NULL);
-}
-
-/* One reconcile pass: desired (and progress) read afresh. */
+/* One reconcile pass on the cached state. */
 static void
 agent_run(struct agent *a)
 {
@@ -295,25 +291,92 @@ agent_run(struct agent *a)
 	}
 	a->busy = 1;
 	a->again = 0;
-	etcd_call(a->e,
-	    etcd_req_range(
-		a->s->desired_key, strlen(a->s->desired_key), 0, 0, 0),
-	    on_desired, a, NULL);
+	agent_decide(a);
 }
 
-/* Whether key is ns/NS/desired or progress/<c>/NS. */
-static int
-is_news(const struct sim *s, const struct etcd_kv *kv)
+/* The cache of ns/NS/desired from kv (del: deleted). */
+static void
+cache_desired(struct agent *a, const struct etcd_kv *kv, int del)
 {
-	size_t plen = strlen(s->progress_dir), nlen = strlen(s->ns);
-	const char *k = (const char *)kv->key;
+	struct schema_desired v;
+	struct cf_error perr;
 
-	if (kv->key_len == strlen(s->desired_key))
-		return memcmp(k, s->desired_key, kv->key_len) == 0;
-	return kv->key_len > plen + nlen + 1 &&
-	       memcmp(k, s->progress_dir, plen) == 0 &&
-	       k[kv->key_len - nlen - 1] == '/' &&
-	       memcmp(k + kv->key_len - nlen, s->ns, nlen) == 0;
+	rc_desired_clear(&a->d);
+	a->have_d = 0;
+	if (del)
+		return;
+	if (schema_desired_parse(
+		a->s->desired_key, kv->value, kv->value_len, &v, &perr) == -1 ||
+	    rc_desired_from(
+		a->s->desired_key, &v, kv->mod_revision, &a->d, &perr) == -1)
+		fprintf(stderr, "cf-etcd: sim: %s: %s\n", a->name, perr.msg);
+	else
+		a->have_d = 1;
+	schema_desired_clear(&v);
+}
+
+/* The cache of coordinator c's progress of NS from kv (del: deleted). */
+static void
+cache_progress(
+    struct agent *a, const char *c, const struct etcd_kv *kv, int del)
+{
+	struct rc_progress p;
+	struct cf_error perr;
+	size_t i;
+
+	for (i = 0; i < a->nprog; i++)
+		if (strcmp(a->prog[i].coordinator, c) == 0)
+			break;
+	if (i < a->nprog) { /* replaced or gone: the old one out */
+		schema_progress_clear(&a->prog[i].p);
+		a->prog[i] = a->prog[--a->nprog];
+	}
+	if (del)
+		return;
+	memset(&p, 0, sizeof(p));
+	if (schema_progress_parse((const char *)kv->key, kv->value,
+		kv->value_len, &p.p, &perr) == -1) {
+		fprintf(stderr, "cf-etcd: sim: %s: %s\n", a->name, perr.msg);
+		return;
+	}
+	snprintf(p.coordinator, sizeof(p.coordinator), "%s", c);
+	p.mod_rev = kv->mod_revision;
+	a->prog = xrealloc(a->prog, (a->nprog + 1) * sizeof(*a->prog));
+	a->prog[a->nprog++] = p;
+}
+
+/* kv (del: deleted) into a's cache; 1 when it was news of NS. */
+static int
+cache_kv(struct agent *a, const struct etcd_kv *kv, int del)
+{
+	struct schema_key k;
+	struct cf_error perr;
+
+	if (schema_key_parse(a->s->prefix, kv->key, kv->key_len, &k, &perr) ==
+		-1 ||
+	    strcmp(k.ns, a->s->ns) != 0)
+		return 0;
+	if (k.kind == SCHEMA_NS_DESIRED)
+		cache_desired(a, kv, del);
+	else if (k.kind == SCHEMA_PROGRESS)
+		cache_progress(a, k.name, kv, del);
+	else
+		return 0;
+	return 1;
+}
+
+static void
+cache_clear(struct agent *a)
+{
+	size_t i;
+
+	rc_desired_clear(&a->d);
+	a->have_d = 0;
+	for (i = 0; i < a->nprog; i++)
+		schema_progress_clear(&a->prog[i].p);
+	free(a->prog);
+	a->prog = NULL;
+	a->nprog = 0;
 }
 
 static void
@@ -346,7 +409,8 @@ on_watch(const struct etcd_watch_msg *m, void *arg)
 		}
 	}
 	for (i = 0; i < m->n_events; i++)
-		news |= is_news(a->s, &m->events[i].kv);
+		news |= cache_kv(
+		    a, &m->events[i].kv, m->events[i].type == ETCD_EV_DELETE);
 	if (news)
 		agent_run(a);
 }
@@ -362,25 +426,23 @@ on_list(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 		agent_retry(a, err);
 		return;
 	}
+	cache_clear(a);
+	for (i = 0; i < r->n_kvs; i++)
+		cache_kv(a, &r->kvs[i], 0);
 	a->w = etcd_watch_new_range(a->e, s->from, strlen(s->from), s->to,
 	    strlen(s->to), r->revision + 1, on_watch, a, NULL);
-	for (i = 0; i < r->n_kvs; i++)
-		if (is_news(s, &r->kvs[i])) {
-			agent_run(a);
-			break;
-		}
+	agent_run(a);
 }
 
-/* Lists ns/ (what a decides from), then watches from there on. */
+/* Lists the range it watches (desired and progress cached from it),
+ * then watches from there on. */
 static void
 agent_list(struct agent *a)
 {
-	char *ns_dir = schema_dir(a->s->prefix, "ns/");
-
-	etcd_call(a->e,
-	    etcd_req_range(ns_dir, strlen(ns_dir), ETCD_RANGE_PREFIX, 0, 0),
-	    on_list, a, NULL);
-	free(ns_dir);
+	agent_call(a,
+	    etcd_req_range_end(a->s->from, strlen(a->s->from), a->s->to,
+		strlen(a->s->to), 0, 0),
+	    on_list);
 }
 
 static void
@@ -428,10 +490,10 @@ put_live(struct agent *a)
 
 	l.started = (long long)time(NULL);
 	v = schema_live_value(&l);
-	etcd_call(a->e,
+	agent_call(a,
 	    etcd_req_put(
 		a->live_key, strlen(a->live_key), v, strlen(v), a->lease, 0),
-	    on_live, a, NULL);
+	    on_live);
 	free(v);
 }
 
@@ -495,7 +557,7 @@ agent_clear(struct agent *a)
 	if (a->retry != NULL)
 		event_free(a->retry);
 	etcd_free(a->e);
-	rc_desired_clear(&a->d);
+	cache_clear(a);
 	free(a->live_key);
 	free(a->status_key);
 	free(a->sealed_key);
@@ -535,6 +597,7 @@ sim_agents(struct opts *o, int argc, char **argv)
 	struct event *sig[2];
 	struct cf_error err;
 	const char *base, *watch = "range";
+	unsigned long calls = 0, calls_live = 0;
 	long first, i;
 
 	s.prefix = sim_args(argc, argv, 4,
@@ -571,6 +634,13 @@ sim_agents(struct opts *o, int argc, char **argv)
 	event_base_dispatch(o->base);
 	event_free(sig[0]);
 	event_free(sig[1]);
+	for (i = 0; i < (long)s.n; i++) {
+		calls += s.a[i].calls;
+		calls_live += s.a[i].calls_live;
+	}
+	/* what bench/converge.sh reports as the calls per agent */
+	print_json(json_pack("{s:I, s:I, s:I}", "Agents", (json_int_t)s.n,
+	    "Calls", (json_int_t)calls, "CallsLive", (json_int_t)calls_live));
 out:
 	for (i = 0; i < (long)s.n; i++)
 		agent_clear(&s.a[i]);

@@ -1,7 +1,10 @@
 /*
  * tool_sim_desire.c - cf-etcd sim seal and sim desire: the sealed keys
- * the simulated agents read, and the observer that writes desired and
- * times the statuses (see tool_sim.c).
+ * the simulated agents read (each in wave 1) and the plan waves/<NS>,
+ * and the observer that writes desired (an agents' rollout without
+ * members, as the CLI does), plays the coordinator's one write (the
+ * progress that moves wave 1: a one-wave rollout needs no other until
+ * done) and times the statuses (see tool_sim.c).
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -25,11 +28,12 @@ struct seal {
 	struct opts *o;
 	struct schema_sealed v;
 	const char *prefix, *ns, *base;
-	long next, end;
-	int rc;
+	long first, next, end;
+	int planned, rc;
 };
 
 static void seal_next(struct seal *sl);
+static void seal_plan(struct seal *sl);
 
 static void
 on_sealed_put(const struct etcd_reply *r, const struct cf_error *err, void *arg)
@@ -45,6 +49,36 @@ on_sealed_put(const struct etcd_reply *r, const struct cf_error *err, void *arg)
 	seal_next(sl);
 }
 
+/* waves/<NS>: every sealed agent in wave 1, for the coordinator. */
+static void
+seal_plan(struct seal *sl)
+{
+	struct schema_plan plan;
+	struct cf_error err;
+	char *key, *v;
+	long i;
+
+	memset(&plan, 0, sizeof(plan));
+	memcpy(plan.rollout, sl->v.rollout, sizeof(plan.rollout));
+	plan.n = (size_t)(sl->end - sl->first);
+	plan.m = xcalloc(plan.n, sizeof(*plan.m));
+	for (i = 0; i < (long)plan.n; i++) {
+		snprintf(plan.m[i].name, sizeof(plan.m[i].name), "%s%ld",
+		    sl->base, sl->first + i);
+		plan.m[i].wave = 1;
+	}
+	key = schema_key(sl->prefix, SCHEMA_PLAN, sl->ns, NULL, &err);
+	if (key == NULL)
+		usage_exit(err.msg);
+	v = schema_plan_value(&plan);
+	sl->planned = 1;
+	etcd_call(sl->o->e, etcd_req_put(key, strlen(key), v, strlen(v), 0, 0),
+	    on_sealed_put, sl, NULL);
+	free(v);
+	free(key);
+	schema_plan_clear(&plan);
+}
+
 static void
 seal_next(struct seal *sl)
 {
@@ -53,9 +87,13 @@ seal_next(struct seal *sl)
 	char name[SCHEMA_NAME_MAX + 1], *key, *v;
 	long i;
 
-	if (sl->next >= sl->end) {
+	if (sl->next >= sl->end && sl->planned) {
 		sl->rc = 0;
 		event_base_loopbreak(sl->o->base);
+		return;
+	}
+	if (sl->next >= sl->end) {
+		seal_plan(sl);
 		return;
 	}
 	txn = etcd_req_txn();
@@ -87,7 +125,7 @@ sim_seal(struct opts *o, int argc, char **argv)
 	    sl.v.thumbprint, sizeof(sl.v.thumbprint), "%s", argv[optind + 1]);
 	snprintf(sl.v.rollout, sizeof(sl.v.rollout), "%s", argv[optind + 2]);
 	sl.base = argv[optind + 3];
-	sl.next = (long)arg_i64(argv[optind + 4], "FIRST");
+	sl.first = sl.next = (long)arg_i64(argv[optind + 4], "FIRST");
 	count = (long)arg_i64(argv[optind + 5], "COUNT");
 	if (sl.next < 0 || count < 1 || strlen(argv[optind + 1]) != 40 ||
 	    strlen(argv[optind + 2]) != 32)
@@ -97,6 +135,7 @@ sim_seal(struct opts *o, int argc, char **argv)
 	RAND_bytes(blob, sizeof(blob)); /* ciphertext looks random */
 	sl.v.blob.data = blob;
 	sl.v.blob.len = sizeof(blob);
+	sl.v.wave = 1;
 	seal_next(&sl);
 	event_base_dispatch(o->base);
 	if (sl.rc == 0)
@@ -117,6 +156,46 @@ struct desire {
 };
 
 static void
+on_progress_put(
+    const struct etcd_reply *r, const struct cf_error *err, void *arg)
+{
+	struct desire *de = arg;
+
+	(void)r;
+	if (err != NULL) {
+		fprintf(stderr, "cf-etcd: sim desire: %s\n", err->msg);
+		event_base_loopbreak(de->o->base);
+	}
+}
+
+/* The coordinator's first write for desired at rev: wave 1 moves.  The
+ * agents already move on desired alone (no progress: the rollout's own
+ * wave); this is the second event each of them hears, as with a real
+ * coordinator. */
+static void
+desire_progress(struct desire *de, long long rev)
+{
+	struct schema_progress p;
+	struct cf_error err;
+	char *key, *v;
+
+	memset(&p, 0, sizeof(p));
+	p.desired_rev = rev;
+	snprintf(p.rollout, sizeof(p.rollout), "%s", de->id);
+	p.wave = 1;
+	p.phase = SCHEMA_PH_MOVING;
+	p.since = (long long)time(NULL);
+	key = schema_key(de->prefix, SCHEMA_PROGRESS, de->ns, "bench", &err);
+	if (key == NULL)
+		usage_exit(err.msg);
+	v = schema_progress_value(&p);
+	etcd_call(de->o->e, etcd_req_put(key, strlen(key), v, strlen(v), 0, 0),
+	    on_progress_put, de, NULL);
+	free(v);
+	free(key);
+}
+
+static void
 on_desired_put(
     const struct etcd_reply *r, const struct cf_error *err, void *arg)
 {
@@ -129,6 +208,8 @@ on_desired_put(
 		return;
 	}
 	de->put_ms = cf_now_ms() - de->t0;
+	if (de->rollout != NULL)
+		desire_progress(de, r->revision);
 }
 
 /* Counts the status in ev when it says converged on the thumbprint for
@@ -191,24 +272,19 @@ desire_watch(const struct etcd_watch_msg *m, void *arg)
 	}
 }
 
-/* A running rollout of one wave (100%) of BASE0..BASE<count-1>. */
+/* A running rollout of the agents of one wave (100%): no members, which
+ * are in the sealed keys and waves/<NS> (schema.h). */
 static json_t *
-one_wave(const char *thumb, const char *base, size_t count)
+one_wave(const char *thumb)
 {
 	struct cf_rstate st = {.state = CF_RS_RUNNING};
-	char name[SCHEMA_NAME_MAX + 1];
 	json_t *o;
-	size_t i;
 
 	snprintf(st.certificate, sizeof(st.certificate), "%s", thumb);
 	st.from = xstrdup("bench");
 	st.waves = xstrdup("100%");
 	st.wave = st.nwaves = 1;
 	st.started = st.updated = (long long)time(NULL);
-	for (i = 0; i < count; i++) {
-		snprintf(name, sizeof(name), "%s%zu", base, i);
-		cf_rstate_add(&st, name, 1);
-	}
 	o = cf_rstate_json(&st);
 	cf_rstate_clear(&st);
 	return o;
@@ -250,7 +326,7 @@ sim_desire(struct opts *o, int argc, char **argv)
 	if (strlen(de.thumb) != 40 || strlen(de.id) != 32 || de.count < 1)
 		usage_exit("sim desire: THUMB 40 hex digits, ID 32, COUNT 1+");
 	if (strcmp(rollout_base, "-") != 0)
-		de.rollout = one_wave(de.thumb, rollout_base, de.count);
+		de.rollout = one_wave(de.thumb);
 	de.desired_key =
 	    schema_key(de.prefix, SCHEMA_NS_DESIRED, de.ns, NULL, &err);
 	de.seen = json_object();

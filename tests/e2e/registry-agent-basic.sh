@@ -96,7 +96,7 @@ export CFE_USER=root
 
 # enroll A - the etcd user certfleet-agent-A and its role, as the design
 # says: read on [P/agents/, P/sealed/), readwrite on its own keys, read on
-# its own sealed copies; its password in $T/A.pw.
+# its own sealed copies and on the rollouts' plans; its password in $T/A.pw.
 enroll() {
 	local a=$1 role=certfleet-agent-$1
 	(umask 077 && openssl rand -hex 12 >"$T/$a.pw")
@@ -106,6 +106,7 @@ enroll() {
 		etcd_ctl role grant-permission "$role" --prefix=true readwrite "/certfleet/elect/$a/" &&
 		etcd_ctl role grant-permission "$role" --prefix=true readwrite "/certfleet/progress/$a/" &&
 		etcd_ctl role grant-permission "$role" --prefix=true read "/certfleet/sealed/$a/" &&
+		etcd_ctl role grant-permission "$role" --prefix=true read /certfleet/waves/ &&
 		etcd_ctl user add "$role" --new-user-password "$(cat "$T/$a.pw")" &&
 		etcd_ctl user grant-role "$role" "$role"
 }
@@ -283,7 +284,7 @@ sock ex1 -X POST -H 'Content-Type: application/json' --data @"$T/seal.json" \
 	http://agent/v1/export-sealed >"$T/sealed.json"
 ID1=$(openssl rand -hex 16)
 ID2=$(openssl rand -hex 16)
-jq -c --arg t "$NEW" --arg id "$ID1" '{thumbprint: $t, rollout: $id, sealed: .sealed}' \
+jq -c --arg t "$NEW" --arg id "$ID1" '{thumbprint: $t, rollout: $id, wave: 2, sealed: .sealed}' \
 	"$T/sealed.json" >"$T/sealed-ex2.json"
 if [ "$(jq -r .thumbprint "$T/sealed.json")" = "$NEW" ] &&
 	cfe put "/certfleet/sealed/ex2/$NS" "$(cat "$T/sealed-ex2.json")" >/dev/null; then
@@ -303,9 +304,18 @@ rollout() {
 	state: "running", certificate: $t, previous: $old, from: "ex1",
 	waves: (if $n == 3 then ["1", "1", "100%"] else ["1", "100%"] end),
 	soak: $soak, wave: 1, nwaves: $n, started: 1, updated: 1,
-	members: [{name: "ex1", wave: 1, state: "waiting"},
-	{name: "ex2", wave: 2, state: "waiting"}]}'
+	members: []}'
 }
+# plan THUMB ID - what the CLI writes beside desired (the members are not
+# in it): waves/NS (ex1 in wave 1, ex2 in 2) and ex1's sealed key, its
+# wave with no sealed copy (ex1 holds the certificate: the source).
+plan() {
+	cfe put "/certfleet/waves/$NS" "$(jq -nc --arg id "$2" \
+		'{rollout: $id, members: [{name: "ex1", wave: 1}, {name: "ex2", wave: 2}]}')" >/dev/null &&
+		cfe put "/certfleet/sealed/ex1/$NS" "$(jq -nc --arg t "$1" --arg id "$2" \
+			'{thumbprint: $t, rollout: $id, wave: 1}')" >/dev/null
+}
+check "waves/$NS and sealed/ex1/$NS: the plan of the rollout" plan "$NEW" "$ID1"
 check "desired: NEW, a three-wave rollout, soak 1 s" \
 	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW" "$ID1" "$(rollout "$NEW" "$OLD" 1 3)")"
 
@@ -387,7 +397,7 @@ jq -n --arg t "$NEW2" --rawfile pem "$T/ex1/agent.crt" \
 CERTFLEET_SOCKET=$SOCKDIR/ex3.sock run cf import "$P/new2.pem" "$P/new2.key" "$P/chain.pem"
 sock ex3 -X POST -H 'Content-Type: application/json' --data @"$T/seal.json" \
 	http://agent/v1/export-sealed >"$T/sealed.json"
-jq -c --arg t "$NEW2" --arg id "$ID2" '{thumbprint: $t, rollout: $id, sealed: .sealed}' \
+jq -c --arg t "$NEW2" --arg id "$ID2" '{thumbprint: $t, rollout: $id, wave: 2, sealed: .sealed}' \
 	"$T/sealed.json" >"$T/sealed-ex2.json"
 check "sealed/ex2/$NS: NEW2 sealed to ex1, not ex2" \
 	cfe put "/certfleet/sealed/ex2/$NS" "$(cat "$T/sealed-ex2.json")"
@@ -433,6 +443,11 @@ expect_eq "ex1, back, converges on NEW2 (desired without a rollout)" \
 	"$(field "/certfleet/agents/ex1/status/$NS" '"\(.state) \(.target)"') $(served ex1)" \
 	"converged $NEW2 $NEW2"
 ID3=$(openssl rand -hex 16)
+jq -c --arg t "$NEW2" --arg id "$ID3" '{thumbprint: $t, rollout: $id, wave: 2, sealed: .sealed}' \
+	"$T/sealed.json" >"$T/sealed-ex2.json"
+check "sealed/ex2/$NS: NEW2 sealed to ex1, for wave 2 of the rollout" \
+	cfe put "/certfleet/sealed/ex2/$NS" "$(cat "$T/sealed-ex2.json")"
+check "waves/$NS and sealed/ex1/$NS: the plan of the rollout" plan "$NEW2" "$ID3"
 check "desired: NEW2, a two-wave rollout" \
 	cfe put "/certfleet/ns/$NS/desired" "$(desired "$NEW2" "$ID3" "$(rollout "$NEW2" "$NEW" 0 2)")"
 stopped() { [ "$(field "/certfleet/progress/ex2/$NS" .phase)" = stopped ]; }

@@ -311,8 +311,20 @@ if [ $((SECONDS - t0)) -le 20 ]; then
 else
 	fail "rollout returns without driving the waves itself" "took $((SECONDS - t0)) s"
 fi
-expect_eq "the CLI sealed material for each member but the source (ex1 holds it)" \
-	"$(keys "$PFX/sealed/" | grep "/$NS$" | cut -d/ -f4 | paste -sd,)" "ex2,ex3"
+expect_eq "the CLI wrote a sealed key for each member (ex1 too: its wave)" \
+	"$(keys "$PFX/sealed/" | grep "/$NS$" | cut -d/ -f4 | paste -sd,)" "ex1,ex2,ex3"
+expect_eq "... a sealed copy for each member but the source (ex1 holds it)" \
+	"$(for m in ex1 ex2 ex3; do val "$PFX/sealed/$m/$NS" | jq -r '"\(.wave):\(has("sealed"))"'; done | paste -sd,)" \
+	"1:false,2:true,2:true"
+expect_eq "desired holds no member list" \
+	"$(val "$PFX/ns/$NS/desired" | jq -c '.rollout.members')" "[]"
+expect_eq "waves/$NS holds the members and their waves, for desired's rollout" \
+	"$(val "$PFX/waves/$NS" | jq -c '[.members[] | [.name, .wave]]') $(val "$PFX/waves/$NS" | jq -r .rollout)" \
+	"[[\"ex1\",1],[\"ex2\",2],[\"ex3\",2]] $(val "$PFX/ns/$NS/desired" | jq -r .id)"
+run as ex2 get "$PFX/waves/$NS"
+expect_eq "an agent reads waves/ (the coordinator's plan)" "$RC $(jq -r 'select(.Key) | .Key' "$OUT")" "0 $PFX/waves/$NS"
+run as ex2 get "$PFX/sealed/ex3/$NS"
+expect_eq "... but still not another member's sealed key" "$RC $(grep -c 'permission denied' "$ERR")" "1 1"
 if wait_until 60 phase_is "done 2"; then
 	pass "the coordinator moved wave 1, then wave 2: done"
 else

@@ -77,9 +77,9 @@ done
 check "enroll ex1" cf registry enroll ex1 \
 	--password-file "$ETCD_PKI/certfleet-agent-ex1.pw" --json
 valid "enroll --json: its schema" registry-enroll
-expect_eq "enroll made the user, with five grants" \
+expect_eq "enroll made the user, with six grants" \
 	"$(jq -r '"\(.User) \(.Existed) \(.Grants | length)"' "$OUT")" \
-	"certfleet-agent-ex1 false 5"
+	"certfleet-agent-ex1 false 6"
 check "enroll ex2, its password from stdin" bash -c \
 	"'$CERTFLEET' registry enroll ex2 --password-file - <'$ETCD_PKI/certfleet-agent-ex2.pw'"
 # A grant added by hand (or left by another prefix) goes on a rerun.
@@ -88,8 +88,8 @@ etcd_ctl role grant-permission certfleet-agent-ex1 --prefix=true readwrite \
 check "enroll ex1 again: fine, granted again" cf registry enroll ex1 \
 	--password-file "$ETCD_PKI/certfleet-agent-ex1.pw" --json
 expect_eq "the second enroll says the user existed" "$(jq -r .Existed "$OUT")" true
-expect_eq "the rerun left exactly the five grants" \
-	"$(etcd_ctl role get certfleet-agent-ex1 -w json | jq '.perm | length')" 5
+expect_eq "the rerun left exactly the six grants" \
+	"$(etcd_ctl role get certfleet-agent-ex1 -w json | jq '.perm | length')" 6
 cfe put "/certfleet/sealed/ex2/$M" '{"sealed":"x"}' >/dev/null
 cfe put "/certfleet/sealed/ex1/$M" '{"sealed":"y"}' >/dev/null
 cfe put "/certfleet/agents/ex2/status/$M" '{"x":1}' >/dev/null
@@ -290,15 +290,19 @@ if [[ $ID1 =~ ^[0-9a-f]{32}$ ]]; then
 else
 	fail "desired: a 32-hex rollout id" "$ID1"
 fi
-expect_eq "desired: the members and their waves" \
-	"$(jq -c '[.rollout.members[] | [.name, .wave, .state]]' <<<"$desired")" \
-	'[["ex1",1,"waiting"],["ex2",2,"waiting"],["ex3",2,"waiting"]]'
-expect_eq "the source holds it: no sealed material for ex1" \
-	"$(cfe get "/certfleet/sealed/ex1/$M" | jq -rs '[.[] | select(.Key)] | length')" 0
+expect_eq "desired: no member list (the agents would read it at each change)" \
+	"$(jq -c '.rollout.members' <<<"$desired")" '[]'
+expect_eq "waves/$M: the members and their waves, for the rollout's id" \
+	"$(cfe get "/certfleet/waves/$M" | jq -r 'select(.Key) | .Value' |
+		jq -c '[.rollout, [.members[] | [.name, .wave]]]')" \
+	"[\"$ID1\",[[\"ex1\",1],[\"ex2\",2],[\"ex3\",2]]]"
+v=$(cfe get "/certfleet/sealed/ex1/$M" | jq -r 'select(.Key) | .Value')
+expect_eq "sealed/ex1: its wave, no sealed material (the source holds it)" \
+	"$(jq -r '"\(.thumbprint) \(.rollout) \(.wave) \(has("sealed"))"' <<<"$v")" "$TP $ID1 1 false"
 for n in ex2 ex3; do
 	v=$(cfe get "/certfleet/sealed/$n/$M" | jq -r 'select(.Key) | .Value')
-	expect_eq "sealed/$n: the certificate and the rollout id" \
-		"$(jq -r '"\(.thumbprint) \(.rollout)"' <<<"$v")" "$TP $ID1"
+	expect_eq "sealed/$n: the certificate, the rollout id and its wave" \
+		"$(jq -r '"\(.thumbprint) \(.rollout) \(.wave)"' <<<"$v")" "$TP $ID1 2"
 	jq -r .sealed <<<"$v" >"$T/sealed-$n.b64"
 done
 # import-sealed ON B64-FILE - the HTTP status of opening it on agent ON.
@@ -408,6 +412,9 @@ desired=$(cfe get "/certfleet/ns/$M/desired" | jq -r 'select(.Key) | .Value')
 expect_eq "abort: aborted, back to no certificate, the same id" \
 	"$(jq -r '"\(.rollout.state) \(.thumbprint) \(.id)"' <<<"$desired")" \
 	"aborted null $ID1"
+expect_eq "resume and abort: still no member list in desired, the same plan" \
+	"$(jq -c '.rollout.members' <<<"$desired") $(cfe get "/certfleet/waves/$M" | jq -r 'select(.Key) | .Value' | jq -r .rollout)" \
+	"[] $ID1"
 unchanged "--resume of an aborted rollout: refused" cf rollout "$M" --resume
 
 # A change to the namespace between the CLI's read and its write: the

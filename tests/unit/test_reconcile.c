@@ -470,6 +470,108 @@ test_desired_from(void)
 	schema_desired_clear(&v);
 }
 
+/* rc_target_wave: what a member that knows only its wave decides. */
+static void
+test_target_wave(void)
+{
+	struct rc_desired d;
+	struct rc_progress p;
+
+	desired(&d, 10, 0);
+	CHECK(rc_target_wave(&d, NULL, 1) == RC_NEW &&
+		  rc_target_wave(&d, NULL, 2) == RC_HOLD,
+	    "wave: running, no progress: wave 1 moves, wave 2 holds");
+	CHECK(rc_target_wave(&d, NULL, 0) == RC_HOLD,
+	    "wave 0 (no sealed key) is hold while running");
+	progress(&p, "c", 20, 10, 2, SCHEMA_PH_MOVING, 0);
+	CHECK(rc_target_wave(&d, &p, 2) == RC_NEW &&
+		  rc_target_wave(&d, &p, 3) == RC_HOLD &&
+		  rc_target_wave(&d, &p, 0) == RC_HOLD,
+	    "wave: moving wave 2: 2 new, 3 and 0 hold");
+	p.p.phase = SCHEMA_PH_REVERTING;
+	CHECK(rc_target_wave(&d, &p, 1) == RC_NEW &&
+		  rc_target_wave(&d, &p, 2) == RC_BEFORE &&
+		  rc_target_wave(&d, &p, 3) == RC_HOLD,
+	    "wave: reverting wave 2: 1 new, 2 before, 3 holds");
+	d.r.state = CF_RS_ABORTED;
+	CHECK(rc_target_wave(&d, NULL, 3) == RC_BEFORE &&
+		  rc_target_wave(&d, NULL, 0) == RC_HOLD,
+	    "wave: aborted: members before, wave 0 holds");
+	d.r.state = CF_RS_RUNNING;
+	p.p.phase = SCHEMA_PH_DONE;
+	CHECK(rc_target_wave(&d, &p, 0) == RC_NEW &&
+		  rc_target_wave(&d, &p, 3) == RC_NEW,
+	    "wave 0 is new when the progress says done");
+	d.r.state = CF_RS_DONE;
+	CHECK(rc_target_wave(&d, NULL, 0) == RC_NEW, "wave 0 is new when done");
+	CHECK(rc_target_of(&d, NULL, "ex4") == rc_target_wave(&d, NULL, 3),
+	    "target of a member is the target of its wave");
+	rc_desired_clear(&d);
+	memset(&d, 0, sizeof(d));
+	d.rev = 3;
+	memcpy(d.thumbprint, T_NEW, sizeof(d.thumbprint));
+	CHECK(rc_target_wave(&d, NULL, 0) == RC_NEW,
+	    "wave 0 is new when there is no rollout");
+}
+
+/* An agents' desired without members, then its plan. */
+static void
+test_set_plan(void)
+{
+	struct schema_plan_member pm[] = {{"ex1", 1}, {"ex2", 2}, {"ex3", 2}};
+	struct schema_plan plan = {ID, pm, 3};
+	struct schema_desired v;
+	struct rc_desired d;
+	struct cf_error err;
+	json_error_t je;
+
+	memset(&v, 0, sizeof(v));
+	memcpy(v.thumbprint, T_NEW, sizeof(v.thumbprint));
+	memcpy(v.id, ID, sizeof(v.id));
+	v.agents = 1;
+	v.rollout = json_loads(
+	    "{\"state\":\"running\",\"certificate\":\"" T_NEW
+	    "\",\"from\":\"ex0\","
+	    "\"waves\":[\"1\",\"100%\"],\"soak\":5,\"wave\":1,\"nwaves\":2,"
+	    "\"started\":1,\"updated\":2,\"members\":[]}",
+	    0, &je);
+	CHECK(rc_desired_from("K", &v, 77, &d, &err) == 0 &&
+		  d.r.state == CF_RS_RUNNING && d.r.nwaves == 2 && d.r.n == 0 &&
+		  d.r.m == NULL,
+	    "an agents' rollout without members read");
+	CHECK(rc_target_of(&d, NULL, "ex1") == RC_HOLD,
+	    "before its plan, nobody is a member");
+	CHECK(rc_desired_set_plan(&d, &plan, &err) == 0 && d.r.n == 3 &&
+		  rc_target_of(&d, NULL, "ex1") == RC_NEW &&
+		  rc_target_of(&d, NULL, "ex2") == RC_HOLD &&
+		  rc_target_of(&d, NULL, "ex9") == RC_HOLD,
+	    "the plan fills the members and their waves");
+	CHECK(rc_desired_set_plan(&d, &plan, &err) == 0 && d.r.n == 3,
+	    "the plan again replaces, does not add");
+	plan.rollout[0] = 'f';
+	CHECK(rc_desired_set_plan(&d, &plan, &err) == -1 &&
+		  err.code == CF_E_CONFLICT && d.r.n == 3,
+	    "a plan for another rollout refused, members kept");
+	plan.rollout[0] = '0';
+	pm[2].wave = 3;
+	CHECK(rc_desired_set_plan(&d, &plan, &err) == -1 &&
+		  err.code == CF_E_CONFLICT && d.r.n == 3,
+	    "a plan with a wave beyond nwaves refused");
+	rc_desired_clear(&d);
+	json_object_del(v.rollout, "members");
+	CHECK(rc_desired_from("K", &v, 77, &d, &err) == 0 && d.r.n == 0,
+	    "an agents' rollout with no members key read");
+	rc_desired_clear(&d);
+	v.agents = 0;
+	json_object_set_new(v.rollout, "members", json_array());
+	CHECK(rc_desired_from("K", &v, 77, &d, &err) == -1,
+	    "a rollout the CLI drives still needs its members");
+	schema_desired_clear(&v);
+	memset(&d, 0, sizeof(d));
+	CHECK(rc_desired_set_plan(&d, &plan, &err) == -1,
+	    "a plan for a namespace with no rollout refused");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -494,5 +596,9 @@ main(int argc, char **argv)
 		test_coord_nothing();
 	if (check_test("desired-from"))
 		test_desired_from();
+	if (check_test("target-wave"))
+		test_target_wave();
+	if (check_test("set-plan"))
+		test_set_plan();
 	return check_done();
 }

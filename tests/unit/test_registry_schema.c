@@ -270,6 +270,18 @@ test_desired(void)
 	    "desired of the CLI: no id, not the agents'");
 	schema_desired_clear(&d);
 	free(v);
+	json_object_set_new(rollout, "members", json_array());
+	v = schema_desired_value_agents(T_NEW, rollout, ID);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == 0 &&
+		  d.agents == 1 &&
+		  json_array_size(json_object_get(d.rollout, "members")) == 0,
+	    "an agents' rollout without members read");
+	schema_desired_clear(&d);
+	free(v);
+	v = schema_desired_value(T_NEW, rollout);
+	CHECK(schema_desired_parse("K", v, strlen(v), &d, &err) == -1,
+	    "a rollout the CLI drives without members refused");
+	free(v);
 	bad = "{\"thumbprint\":\"" T_NEW "\",\"id\":\"0123456789ABCDEF"
 	      "0123456789ABCDEF\"}";
 	CHECK(schema_desired_parse("/k/d", bad, strlen(bad), &d, &err) == -1 &&
@@ -539,34 +551,145 @@ static void
 test_sealed(void)
 {
 	unsigned char blob[] = {0, 1, 2, 250, 251, 252, 'x'};
-	struct schema_sealed in = {T_NEW, ID, {blob, sizeof(blob)}}, out;
+	struct schema_sealed in = {.thumbprint = T_NEW,
+				 .rollout = ID,
+				 .wave = 3,
+				 .blob = {blob, sizeof(blob)}},
+			     out;
 	struct cf_error err;
 	char *v = schema_sealed_value(&in);
 	const char *bad;
 
 	CHECK(schema_sealed_parse("K", v, strlen(v), &out, &err) == 0 &&
 		  strcmp(out.thumbprint, T_NEW) == 0 &&
-		  strcmp(out.rollout, ID) == 0 &&
+		  strcmp(out.rollout, ID) == 0 && out.wave == 3 &&
 		  out.blob.len == sizeof(blob) &&
 		  memcmp(out.blob.data, blob, sizeof(blob)) == 0,
-	    "sealed round trip, binary blob");
+	    "sealed round trip, binary blob and wave");
 	schema_sealed_clear(&out);
 	CHECK(out.blob.data == NULL, "sealed cleared");
 	free(v);
+	in.blob.data = NULL;
+	in.blob.len = 0;
+	in.wave = 1;
+	v = schema_sealed_value(&in);
+	CHECK(strstr(v, "\"sealed\"") == NULL &&
+		  schema_sealed_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  out.wave == 1 && out.blob.len == 0 && out.blob.data == NULL,
+	    "sealed without a blob (the source) written and read back");
+	schema_sealed_clear(&out);
+	free(v);
 	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
-	      "\"sealed\":\"!!not base64!!\"}";
+	      "\"wave\":1,\"sealed\":\"!!not base64!!\"}";
 	CHECK(schema_sealed_parse("/k/sealed", bad, strlen(bad), &out, &err) ==
 		      -1 &&
 		  strstr(err.msg, "/k/sealed: ") == err.msg &&
 		  out.blob.data == NULL,
 	    "sealed that is not Base64 refused, naming the key");
-	bad = "{\"thumbprint\":\"" T_NEW "\",\"sealed\":\"AAAA\"}";
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
+	      "\"wave\":1,\"sealed\":\"\"}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "an empty sealed blob refused (absent means none)");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"wave\":1,\"sealed\":\"AAAA\"}";
 	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
 	    "sealed without a rollout id refused");
 	bad = "{\"thumbprint\":\"abc\",\"rollout\":\"" ID "\","
-	      "\"sealed\":\"AAAA\"}";
+	      "\"wave\":1,\"sealed\":\"AAAA\"}";
 	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
 	    "sealed with a short thumbprint refused");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
+	      "\"sealed\":\"AAAA\"}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1 &&
+		  strstr(err.msg, "wave") != NULL,
+	    "sealed without a wave refused");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
+	      "\"wave\":0}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "sealed with wave 0 refused");
+	bad = "{\"thumbprint\":\"" T_NEW "\",\"rollout\":\"" ID "\","
+	      "\"wave\":\"1\"}";
+	CHECK(schema_sealed_parse("K", bad, strlen(bad), &out, &err) == -1,
+	    "sealed with a wave that is not a number refused");
+}
+
+static int
+plan_parses(const char *v, struct schema_plan *out)
+{
+	struct cf_error err;
+
+	return schema_plan_parse("K", v, strlen(v), out, &err) == 0;
+}
+
+static void
+test_plan(void)
+{
+	struct schema_plan_member m[] = {{"ex1", 1}, {"ex2", 2}, {"ex3", 2}};
+	struct schema_plan in = {ID, m, 3}, out;
+	struct schema_key k;
+	struct cf_error err;
+	char *v, *key;
+
+	key = schema_key("/certfleet", SCHEMA_PLAN, "m.example", NULL, &err);
+	CHECK_STR(key, "/certfleet/waves/m.example", "plan key built");
+	free(key);
+	CHECK(parses("/certfleet", "/certfleet/waves/m.example", &k) &&
+		  k.kind == SCHEMA_PLAN && strcmp(k.ns, "m.example") == 0 &&
+		  k.name[0] == '\0',
+	    "plan key parsed");
+	CHECK(!parses("/certfleet", "/certfleet/waves/M.example", &k),
+	    "a plan key with a bad namespace refused");
+	CHECK(!schema_kind_agent_written(SCHEMA_PLAN), "the plan is the CLI's");
+
+	v = schema_plan_value(&in);
+	CHECK(plan_parses(v, &out) && strcmp(out.rollout, ID) == 0 &&
+		  out.n == 3 && strcmp(out.m[0].name, "ex1") == 0 &&
+		  out.m[0].wave == 1 && strcmp(out.m[2].name, "ex3") == 0 &&
+		  out.m[2].wave == 2,
+	    "plan round trip, in order");
+	schema_plan_clear(&out);
+	CHECK(out.m == NULL && out.n == 0, "plan cleared");
+	free(v);
+	CHECK(plan_parses("{\"rollout\":\"" ID "\",\"members\":[]}", &out) &&
+		  out.n == 0,
+	    "a plan with no members read");
+	schema_plan_clear(&out);
+
+	CHECK(!plan_parses("{\"rollout\":\"0123\",\"members\":[]}", &out) &&
+		  out.m == NULL,
+	    "a plan with a short id refused");
+	CHECK(!plan_parses("{\"members\":[]}", &out),
+	    "a plan without id refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\"}", &out),
+	    "a plan without members refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			   "[{\"name\":\"../x\",\"wave\":1}]}",
+		  &out),
+	    "a member that is not a fleet name refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			   "[{\"name\":\"all\",\"wave\":1}]}",
+		  &out),
+	    "a member named all refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			   "[{\"name\":\"ex1\",\"wave\":0}]}",
+		  &out),
+	    "a member in wave 0 refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			   "[{\"name\":\"ex1\"}]}",
+		  &out),
+	    "a member without a wave refused");
+	CHECK(!plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			   "[{\"name\":\"ex1\",\"wave\":1},"
+			   "{\"name\":\"ex2\",\"wave\":1},"
+			   "{\"name\":\"ex1\",\"wave\":2}]}",
+		  &out) &&
+		  out.m == NULL,
+	    "a member twice refused, nothing kept");
+	CHECK(plan_parses("{\"rollout\":\"" ID "\",\"members\":"
+			  "[{\"name\":\"ex1\",\"wave\":1},{\"name\":\"ex2\","
+			  "\"wave\":1}]}",
+		  &out),
+	    "two members in one wave read");
+	schema_plan_clear(&out);
 }
 
 int
@@ -593,5 +716,7 @@ main(int argc, char **argv)
 		test_progress();
 	if (check_test("sealed"))
 		test_sealed();
+	if (check_test("plan"))
+		test_plan();
 	return check_done();
 }
