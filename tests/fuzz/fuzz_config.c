@@ -7,7 +7,8 @@
  *
  * FUZZ-LINK: src/agent/config.c src/agent/config_trust.c
  * src/agent/config_keys.c src/agent/listen.c
- * src/agent/config_registry.c src/registry/schema.c
+ * src/agent/config_registry.c src/registry/schema.c src/registry/schema_plan.c
+ * src/registry/schema_agents.c
  */
 #include "config.h"
 #include "harness.h"

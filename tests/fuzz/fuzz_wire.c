@@ -10,8 +10,9 @@
  * src/cli/fleet_group.c src/cli/fleet_ns.c src/cli/client.c
  * src/cli/client_tls.c src/cli/client_unix.c src/cli/common.c src/cli/output.c
  * src/cli/fleet_registry.c src/cli/registry_sync.c src/cli/registry_move.c
- * src/registry/schema.c src/registry/etcd.c src/registry/etcd_conn.c
- * src/registry/etcd_msg.c src/registry/etcd_watch.c
+ * src/registry/schema.c src/registry/schema_plan.c src/registry/schema_agents.c
+ * src/registry/etcd.c src/registry/etcd_conn.c src/registry/etcd_msg.c
+ * src/registry/etcd_watch.c
  */
 #include <jansson.h>
 
