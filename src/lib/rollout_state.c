@@ -65,6 +65,19 @@ cf_rstate_clear(struct cf_rstate *st)
 	memset(st, 0, sizeof(*st));
 }
 
+void
+cf_rstate_members_clear(struct cf_rstate *st)
+{
+	struct cf_rstate gone;
+
+	memset(&gone, 0, sizeof(gone));
+	gone.m = st->m;
+	gone.n = st->n;
+	cf_rstate_clear(&gone);
+	st->m = NULL;
+	st->n = 0;
+}
+
 struct cf_rstate_member *
 cf_rstate_add(struct cf_rstate *st, const char *name, size_t wave)
 {

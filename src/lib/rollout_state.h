@@ -82,6 +82,9 @@ struct cf_rstate {
 
 /* Frees what st holds and zeroes it (state CF_RS_NONE). */
 void cf_rstate_clear(struct cf_rstate *st);
+/* Frees st's members and leaves it with none (the rest kept): an
+ * agents' rollout, whose members live apart (reconcile.h). */
+void cf_rstate_members_clear(struct cf_rstate *st);
 
 /* "running", ...; "waiting", ... (static). */
 const char *cf_rstate_run_name(enum cf_rstate_run s);

@@ -6,20 +6,6 @@
 #include "reconcile.h"
 #include "util.h"
 
-/* Frees the members of r and leaves it with none. */
-static void
-members_clear(struct cf_rstate *r)
-{
-	struct cf_rstate gone;
-
-	memset(&gone, 0, sizeof(gone));
-	gone.m = r->m;
-	gone.n = r->n;
-	cf_rstate_clear(&gone);
-	r->m = NULL;
-	r->n = 0;
-}
-
 int
 rc_desired_from(const char *key, const struct schema_desired *v, long long rev,
     struct rc_desired *d, struct cf_error *err)
@@ -54,7 +40,7 @@ rc_desired_set_plan(
 			return cf_errorf(err, CF_E_CONFLICT,
 			    "%s: wave %zu of a rollout of %zu waves",
 			    plan->m[i].name, plan->m[i].wave, d->r.nwaves);
-	members_clear(&d->r);
+	cf_rstate_members_clear(&d->r);
 	for (i = 0; i < plan->n; i++)
 		cf_rstate_add(&d->r, plan->m[i].name, plan->m[i].wave);
 	return 0;

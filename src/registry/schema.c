@@ -549,6 +549,17 @@ schema_is_thumb(const char *s)
 }
 
 int
+schema_name_index(const char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name != NULL && i < n; i++)
+		if (strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+int
 schema_is_id(const char *s)
 {
 	return s != NULL && strlen(s) == 32 &&

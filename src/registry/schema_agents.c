@@ -287,27 +287,13 @@ schema_status_value(const struct schema_status *s)
 	return schema_json_dump(o);
 }
 
-/* The status's state name into *st; -1 for an unknown one. */
-static int
-status_state(const char *name, enum schema_status_state *st)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++)
-		if (name != NULL && strcmp(name, status_names[i]) == 0) {
-			*st = (enum schema_status_state)i;
-			return 0;
-		}
-	return -1;
-}
-
 int
 schema_status_parse(const char *key, const void *value, size_t len,
     struct schema_status *out, struct cf_error *err)
 {
 	json_t *o = NULL, *tb;
 	struct cf_error why;
-	int rc = -1;
+	int rc = -1, state;
 
 	memset(out, 0, sizeof(*out));
 	cf_error_clear(&why);
@@ -326,12 +312,14 @@ schema_status_parse(const char *key, const void *value, size_t len,
 		-1 ||
 	    svcs_load(o, "before", &out->before, &out->nbefore, &why) == -1)
 		goto out;
-	if (status_state(json_string_value(json_object_get(o, "state")),
-		&out->state) == -1) {
+	if ((state = schema_name_index(status_names,
+		 sizeof(status_names) / sizeof(status_names[0]),
+		 json_string_value(json_object_get(o, "state")))) < 0) {
 		cf_errorf(&why, CF_E_PARSE,
 		    "\"state\" is not converged, working or failed");
 		goto out;
 	}
+	out->state = (enum schema_status_state)state;
 	if (tb != NULL && !json_is_boolean(tb)) {
 		cf_errorf(
 		    &why, CF_E_PARSE, "\"to_before\" is not true or false");
@@ -405,20 +393,6 @@ schema_progress_value(const struct schema_progress *p)
 	return schema_json_dump(o);
 }
 
-/* The progress's phase name into *ph; -1 for an unknown one. */
-static int
-phase_of(const char *name, enum schema_phase *ph)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(phase_names) / sizeof(phase_names[0]); i++)
-		if (name != NULL && strcmp(name, phase_names[i]) == 0) {
-			*ph = (enum schema_phase)i;
-			return 0;
-		}
-	return -1;
-}
-
 /* The array "pending" of o (absent: none): fleet names, into p. */
 static int
 pending_load(const json_t *o, struct schema_progress *p, struct cf_error *why)
@@ -451,7 +425,7 @@ schema_progress_parse(const char *key, const void *value, size_t len,
 	json_t *o = NULL;
 	long long wave = 0;
 	struct cf_error why, ignored;
-	int rc = -1;
+	int rc = -1, phase;
 
 	memset(out, 0, sizeof(*out));
 	cf_error_clear(&why);
@@ -477,13 +451,15 @@ schema_progress_parse(const char *key, const void *value, size_t len,
 		cf_errorf(&why, CF_E_PARSE, "\"member\" is not a name");
 		goto out;
 	}
-	if (phase_of(json_string_value(json_object_get(o, "phase")),
-		&out->phase) == -1) {
+	if ((phase = schema_name_index(phase_names,
+		 sizeof(phase_names) / sizeof(phase_names[0]),
+		 json_string_value(json_object_get(o, "phase")))) < 0) {
 		cf_errorf(&why, CF_E_PARSE,
 		    "\"phase\" is not moving, soak, reverting, stopped or "
 		    "done");
 		goto out;
 	}
+	out->phase = (enum schema_phase)phase;
 	rc = 0;
 out:
 	json_decref(o);

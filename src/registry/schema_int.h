@@ -22,5 +22,7 @@ int schema_json_load(const char *key, const void *value, size_t len, json_t **o,
 int schema_is_thumb(const char *s);
 /* Whether s is a rollout id (32 lower-case hex digits). */
 int schema_is_id(const char *s);
+/* The index of name in names (n of them); -1 for NULL or none. */
+int schema_name_index(const char *const *names, size_t n, const char *name);
 
 #endif

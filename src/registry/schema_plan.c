@@ -123,20 +123,6 @@ schema_plan_clear(struct schema_plan *p)
 	memset(p, 0, sizeof(*p));
 }
 
-/* Frees the members of r and leaves it with none. */
-static void
-members_clear(struct cf_rstate *r)
-{
-	struct cf_rstate gone;
-
-	memset(&gone, 0, sizeof(gone));
-	gone.m = r->m;
-	gone.n = r->n;
-	cf_rstate_clear(&gone);
-	r->m = NULL;
-	r->n = 0;
-}
-
 int
 schema_rollout_parse(
     const json_t *o, int agents, struct cf_rstate *r, struct cf_error *why)
@@ -158,6 +144,6 @@ schema_rollout_parse(
 	rc = cf_rstate_parse(copy, r, why);
 	json_decref(copy);
 	if (rc == 0)
-		members_clear(r);
+		cf_rstate_members_clear(r);
 	return rc;
 }
