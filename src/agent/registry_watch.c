@@ -12,7 +12,7 @@
  * member reads its own keys (P/agents/ME/) once per session, and keeps
  * them as it writes them; only a coordinator lists and watches the whole
  * of P/agents/, and only while it coordinates, and it decides nothing
- * until that list is in (reg_agents_synced), so that members it has not
+ * until that list is in (agents_synced), so that members it has not
  * heard of yet are never taken for absent.
  */
 #include <stdlib.h>
@@ -146,17 +146,15 @@ kv_key(const struct etcd_kv *kv)
 	return xstrdup((const char *)kv->key);
 }
 
-/* Replaces [from, to) of the cache by what a list answered (but the
- * member's own keys, when keep). */
+/* Replaces [from, to) of the cache by what a list answered. */
 static void
-cache_fill(struct registry *r, const char *from, const char *to, int keep,
+cache_fill(struct registry *r, const char *from, const char *to,
     const struct etcd_reply *reply)
 {
 	char *key;
 	size_t i;
 
-	cache_clear_range(
-	    r, from, to, keep ? r->own_from : NULL, keep ? r->own_to : NULL);
+	cache_clear_range(r, from, to, NULL, NULL);
 	for (i = 0; i < reply->n_kvs; i++) {
 		if ((key = kv_key(&reply->kvs[i])) == NULL)
 			continue;
@@ -222,8 +220,7 @@ own_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 		reg_failed(r, "list its own keys", err);
 		return;
 	}
-	if (!r->agents_synced)
-		cache_fill(r, r->own_from, r->own_to, 0, reply);
+	cache_fill(r, r->own_from, r->own_to, reply);
 	reg_session_up(r, reply->revision);
 }
 
@@ -240,7 +237,7 @@ list_done(const struct etcd_reply *reply, const struct cf_error *err, void *arg)
 		return;
 	}
 	reg_watches_free(r); /* one watch of each, whatever came before */
-	cache_fill(r, r->range_from, r->range_to, 0, reply);
+	cache_fill(r, r->range_from, r->range_to, reply);
 	cf_error_clear(&e);
 	r->watch = etcd_watch_new_range(r->etcd, r->range_from,
 	    strlen(r->range_from), r->range_to, strlen(r->range_to),
@@ -302,7 +299,7 @@ agents_done(
 		reg_failed(r, "list the agents", err);
 		return;
 	}
-	cache_fill(r, r->agents_from, r->agents_to, 0, reply);
+	cache_fill(r, r->agents_from, r->agents_to, reply);
 	cf_error_clear(&e);
 	r->agents_watch = etcd_watch_new_range(r->etcd, r->agents_from,
 	    strlen(r->agents_from), r->agents_to, strlen(r->agents_to),
