@@ -462,6 +462,7 @@ agent_config_free(struct agent_config *c)
 	free(c->name);
 	free(c->listen);
 	free(c->metrics_listen);
+	free(c->acme_listen);
 	free(c->socket);
 	free(c->state);
 	free(c->admin_ca);

@@ -66,6 +66,8 @@ struct agent_config {
 	long audit_max_rows;   /* refusal records kept; 0: no bound */
 	char *metrics_listen;  /* loopback HOST:PORT for plain-HTTP GET
 				  /metrics; NULL when none */
+	char *acme_listen;     /* loopback HOST:PORT for the ACME HTTP-01
+				  responder (http01.h); NULL when none */
 	long probe_interval;   /* seconds between the services' probes */
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;

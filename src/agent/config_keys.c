@@ -29,6 +29,7 @@ static int set_max_conns_addr(struct parse *, const char *);
 static int set_audit_days(struct parse *, const char *);
 static int set_audit_rows(struct parse *, const char *);
 static int set_metrics_listen(struct parse *, const char *);
+static int set_acme_listen(struct parse *, const char *);
 static int set_probe_interval(struct parse *, const char *);
 
 static const struct {
@@ -47,6 +48,7 @@ static const struct {
     {"audit_keep_days", set_audit_days},
     {"audit_max_rows", set_audit_rows},
     {"metrics_listen", set_metrics_listen},
+    {"acme_listen", set_acme_listen},
     {"probe_interval", set_probe_interval},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -135,6 +137,25 @@ set_metrics_listen(struct parse *p, const char *v)
 		    v);
 	free(p->c->metrics_listen);
 	p->c->metrics_listen = xstrdup(v);
+	return 1;
+}
+
+/* The ACME HTTP-01 responder: plain HTTP, loopback only too; the web
+ * server or balancer in front forwards /.well-known/acme-challenge/. */
+static int
+set_acme_listen(struct parse *p, const char *v)
+{
+	if (!config_hostport_ok(p, "acme_listen", v))
+		return 0;
+	if (!agent_hostport_loopback(v))
+		return config_bad(p,
+		    "acme_listen %s: not a loopback address; the ACME "
+		    "responder is plain HTTP, so it takes 127.0.0.1 or [::1] "
+		    "only (forward /.well-known/acme-challenge/ to it from the "
+		    "web server or balancer)",
+		    v);
+	free(p->c->acme_listen);
+	p->c->acme_listen = xstrdup(v);
 	return 1;
 }
 
@@ -318,7 +339,7 @@ config_agent_key(struct parse *p, const char *key, const char *value)
 		    "socket, state, admin_ca, workers, transfer_peers, "
 		    "max_connections, max_connections_per_address, "
 		    "audit_keep_days, audit_max_rows, metrics_listen, "
-		    "probe_interval)",
+		    "acme_listen, probe_interval)",
 		    key);
 	if (p->seen & (1u << i))
 		return config_bad(p, "%s is set twice", key);

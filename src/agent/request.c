@@ -25,6 +25,7 @@
 
 #include "console.h"
 #include "csrf.h"
+#include "http01.h"
 #include "routes.h"
 #include "server.h"
 #include "tls.h"
@@ -48,7 +49,7 @@ struct job {
 	long uid; /* Unix peer; -1 unknown */
 	unsigned char *body;
 	size_t body_len;
-	int metrics; /* from the plain-HTTP metrics listener */
+	int metrics; /* from a plain-HTTP listener: STOREPROC_OPEN_* */
 	int status;  /* the reply */
 	char *out;
 	char *ctype; /* its content type; NULL: JSON */
@@ -451,6 +452,45 @@ request_serve_metrics(struct evhttp_request *req, void *arg)
 	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
 	j->host = xstrdup(addr ? addr : "?");
 	j->tls_actor = xstrdup("http:metrics");
-	j->metrics = 1;
+	j->metrics = STOREPROC_OPEN_METRICS;
+	submit(srv, j);
+}
+
+/*
+ * The ACME HTTP-01 responder (acme_listen, loopback only): GET
+ * /.well-known/acme-challenge/TOKEN for anyone, with no identity; the
+ * store process answers from its table (http01.h), and anything else
+ * gets 404 here.
+ */
+void
+request_serve_acme(struct evhttp_request *req, void *arg)
+{
+	struct server *srv = arg;
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	struct job *j;
+	char *addr = NULL, *text = NULL, msg[200];
+	ev_uint16_t port = 0;
+	int status;
+
+	if (request_start(srv, req) == -1)
+		return;
+	j = job_new(srv, req);
+	if (strcmp(j->method, "GET") != 0 ||
+	    strncmp(j->path, HTTP01_PREFIX, strlen(HTTP01_PREFIX)) != 0) {
+		snprintf(msg, sizeof(msg),
+		    "%s %.80s: no such endpoint; this listener serves GET "
+		    "%sTOKEN only",
+		    j->method, j->path, HTTP01_PREFIX);
+		status = route_answer(ROUTE_BY_CODE, CF_E_NOTFOUND, msg, &text);
+		reply(srv, req, status, text, NULL, 0);
+		free(text);
+		job_free(j);
+		return;
+	}
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
+	j->host = xstrdup(addr ? addr : "?");
+	j->tls_actor = xstrdup("http:acme");
+	j->metrics = STOREPROC_OPEN_ACME;
 	submit(srv, j);
 }

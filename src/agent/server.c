@@ -80,7 +80,10 @@ on_stop(evutil_socket_t sig, short what, void *arg)
 		evhttp_del_accept_socket(srv->local, srv->local_sock);
 	if (srv->metrics_sock != NULL)
 		evhttp_del_accept_socket(srv->metrics, srv->metrics_sock);
+	if (srv->acme_sock != NULL)
+		evhttp_del_accept_socket(srv->acme, srv->acme_sock);
 	srv->https_sock = srv->local_sock = srv->metrics_sock = NULL;
+	srv->acme_sock = NULL;
 	evtimer_add(srv->ev_drain, &tv);
 	server_drain_check(srv);
 }
@@ -149,6 +152,7 @@ keep_fixed(struct agent_config *old, struct agent_config *c)
 	keep_string("socket", old->socket, &c->socket);
 	keep_string("state", old->state, &c->state);
 	keep_string("metrics_listen", old->metrics_listen, &c->metrics_listen);
+	keep_string("acme_listen", old->acme_listen, &c->acme_listen);
 	if (!config_registry_equal(old->registry, c->registry))
 		fprintf(stderr, "certfleetd: reload: [registry] changed: "
 				"restart certfleetd to apply it; the running "
@@ -323,13 +327,31 @@ server_listen_metrics(struct server *srv, struct cf_error *err)
 	return 0;
 }
 
+/* The ACME HTTP-01 responder, when acme_listen is set: bound now too. */
+static int
+server_listen_acme(struct server *srv, struct cf_error *err)
+{
+	struct evconnlistener *lev;
+
+	if (srv->cfg->acme_listen == NULL)
+		return 0;
+	srv->acme = http_new(srv, 0);
+	evhttp_set_gencb(srv->acme, request_serve_acme, srv);
+	if ((lev = agent_listen_tcp(srv->base, srv->cfg->acme_listen,
+		 srv->acme_bound, sizeof(srv->acme_bound), err)) == NULL)
+		return -1;
+	srv->acme_sock = evhttp_bind_listener(srv->acme, lev);
+	return 0;
+}
+
 /* The listeners; the Unix socket unless configured "none". */
 static int
 server_listen(struct server *srv, struct cf_error *err)
 {
 	struct evconnlistener *lev;
 
-	if (server_listen_metrics(srv, err) == -1)
+	if (server_listen_metrics(srv, err) == -1 ||
+	    server_listen_acme(srv, err) == -1)
 		return -1;
 
 	srv->https = http_new(srv, 1);
@@ -436,6 +458,8 @@ server_free(struct server *srv)
 		evhttp_free(srv->local);
 	if (srv->metrics != NULL)
 		evhttp_free(srv->metrics);
+	if (srv->acme != NULL)
+		evhttp_free(srv->acme);
 	/* Bufferevents free their SSL (and our conn) in deferred
 	 * finalizers: let them run while the base is whole. */
 	if (srv->base != NULL)
@@ -499,6 +523,11 @@ server_run(struct agent_config *cfg, const char *cfg_path, int cfg_explicit,
 		    "certfleetd: %s serves GET /metrics over plain HTTP on "
 		    "%s\n",
 		    cfg->name, srv.metrics_bound);
+	if (cfg->acme_listen != NULL)
+		fprintf(stderr,
+		    "certfleetd: %s answers ACME HTTP-01 challenges over "
+		    "plain HTTP on %s\n",
+		    cfg->name, srv.acme_bound);
 	agent_notify("READY=1");
 	if (event_base_dispatch(srv.base) == -1)
 		fprintf(stderr, "certfleetd: the event loop failed\n");

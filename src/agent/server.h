@@ -54,14 +54,16 @@ struct server {
 	int lock_fd;                /* the store's owner lock, for it */
 	X509_STORE *admin_ca;       /* NULL when unset; jobs hold references */
 	struct pool *pool;
-	struct evhttp *https, *local, *metrics;
+	struct evhttp *https, *local, *metrics, *acme;
 	struct evhttp_bound_socket *https_sock, *local_sock, *metrics_sock;
+	struct evhttp_bound_socket *acme_sock;
 	ino_t sock_ino;
 	struct event *ev_term, *ev_int, *ev_hup, *ev_chld, *ev_drain;
 	int draining;           /* SIGTERM: no new work, finish what runs */
 	size_t writing;         /* replies handed to libevent, not yet sent */
 	char bound[80];         /* HOST:PORT actually listened on */
 	char metrics_bound[80]; /* the same, of metrics_listen */
+	char acme_bound[80];    /* the same, of acme_listen */
 	/* Connections (conn.c, accept.c). */
 	struct conn *conn_head, *conn_tail; /* admitted, oldest first */
 	size_t nconns;           /* HTTPS connections open, admitted or not */
@@ -135,5 +137,7 @@ void request_serve_tls(struct evhttp_request *req, void *arg);
 void request_serve_local(struct evhttp_request *req, void *arg);
 /* ... and for the plain-HTTP metrics listener (GET /metrics only). */
 void request_serve_metrics(struct evhttp_request *req, void *arg);
+/* ... and for the ACME responder (GET /.well-known/acme-challenge/T). */
+void request_serve_acme(struct evhttp_request *req, void *arg);
 
 #endif

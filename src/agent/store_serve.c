@@ -30,6 +30,7 @@
 #include "agent.h"
 #include "api.h"
 #include "deploy.h"
+#include "http01.h"
 #include "identity.h"
 #include "metrics.h"
 #include "parser.h"
@@ -182,14 +183,33 @@ is_metrics(const struct chan_msg *m)
 	       strcmp(chan_str(m, RQ_PATH), "/metrics") == 0;
 }
 
-/* A request of the plain-HTTP metrics listener: GET /metrics, nothing
- * else (the network process lets nothing else through either). */
+/* The ACME responder's answer: the key authorization as text, or the
+ * JSON error. */
 static int
-serve_open(struct store_thread *t, const struct chan_msg *m, char **out,
+serve_http01(struct store_thread *t, const struct chan_msg *m, char **out,
     const char **ctype)
+{
+	int status, is_text;
+
+	status = http01_answer(t->ctx->cfg->services, chan_str(m, RQ_METHOD),
+	    chan_str(m, RQ_PATH), out, &is_text);
+	if (is_text)
+		*ctype = "text/plain";
+	return status;
+}
+
+/* A request of a plain-HTTP listener: of the metrics listener, GET
+ * /metrics; of the ACME responder (kind 2), GET
+ * /.well-known/acme-challenge/TOKEN; nothing else (the network process
+ * lets nothing else through either). */
+static int
+serve_open(struct store_thread *t, const struct chan_msg *m, long kind,
+    char **out, const char **ctype)
 {
 	struct cf_error err;
 
+	if (kind == STOREPROC_OPEN_ACME)
+		return serve_http01(t, m, out, ctype);
 	if (is_metrics(m))
 		return serve_metrics(t, m, out, ctype);
 	cf_errorf(&err, CF_E_NOTFOUND,
@@ -231,8 +251,9 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		cf_errorf(&err, CF_E_INTERNAL,
 		    "the network process sent a request of %zu fields", m->n);
 		status = route_fail(&err, &out);
-	} else if (chan_long(m, RQ_METRICS, 0) == 1) {
-		status = serve_open(t, m, &out, &ctype);
+	} else if (chan_long(m, RQ_METRICS, 0) != 0) {
+		status =
+		    serve_open(t, m, chan_long(m, RQ_METRICS, 0), &out, &ctype);
 	} else if (req_role(m, t->store, &role, &err) == -1) {
 		status = route_fail(&err, &out);
 	} else if (role == CF_ROLE_NONE) {
@@ -243,6 +264,10 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		status = route_fail(&err, &out);
 	} else if (is_metrics(m)) {
 		status = serve_metrics(t, m, &out, &ctype);
+	} else if (http01_is_route(chan_str(m, RQ_PATH))) {
+		status = http01_serve(t->store, t->ctx->cfg->services, role,
+		    chan_str(m, RQ_ACTOR), chan_str(m, RQ_METHOD),
+		    chan_str(m, RQ_PATH), body, &out);
 	} else {
 		caller.actor = chan_str(m, RQ_ACTOR);
 		caller.client =
@@ -494,6 +519,7 @@ store_serve(struct store_ctx *ctx, int n)
 		if (t[i].started)
 			pthread_join(t[i].thread, NULL);
 	store_metrics_stop();
+	http01_clear(ctx->cfg->services);
 	for (i = 0; i < n; i++)
 		cf_store_free(t[i].store);
 	EVP_PKEY_free(ctx->transfer.key);

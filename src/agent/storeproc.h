@@ -17,8 +17,10 @@
  *   "req"    local, uid, fingerprint, admin (1 when the client's chain
  *            verified against admin_ca), method, path, query, peer,
  *            agent name, actor, body
- *            metrics (1: from the plain-HTTP metrics listener, which
- *            may ask for GET /metrics only, with no client)
+ *            open (STOREPROC_OPEN_METRICS: from the plain-HTTP
+ *            metrics listener, which may ask for GET /metrics only, with
+ *            no client; STOREPROC_OPEN_ACME: from the ACME responder,
+ *            GET /.well-known/acme-challenge/TOKEN only; 0: neither)
  *            -> status, reply (JSON unless a content type follows),
  *               refusal (a TLS client's refusal for audit.c to record,
  *               or absent), close (1: close the connection), content
@@ -42,6 +44,10 @@
 #include "error.h"
 
 #define STOREPROC_FD0 3
+
+/* The plain-HTTP listeners, for a request's "open" field. */
+#define STOREPROC_OPEN_METRICS 1
+#define STOREPROC_OPEN_ACME 2
 
 struct storeproc;
 struct storeproc_chan;

@@ -68,6 +68,7 @@ service_free(struct cf_service *s)
 	free(s->check_host);
 	free(s->check_port);
 	free(s->check_name);
+	free(s->acme_webroot);
 	free(s);
 }
 
@@ -298,6 +299,7 @@ enum {
 	K_NAME,
 	K_PROTOCOL,
 	K_TIMEOUT,
+	K_ACME_WEBROOT,
 };
 
 static const char *const keys[] = {
@@ -318,6 +320,7 @@ static const char *const keys[] = {
     [K_NAME] = "name",
     [K_PROTOCOL] = "protocol",
     [K_TIMEOUT] = "timeout",
+    [K_ACME_WEBROOT] = "acme_webroot",
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -366,6 +369,9 @@ set_one(struct cf_service *s, int k, const char *v, const char *base,
 		return 0;
 	case K_PROTOCOL:
 		return cf_probe_proto_parse(v, &s->proto, err);
+	case K_ACME_WEBROOT:
+		s->acme_webroot = path_of(v, base);
+		return 0;
 	default:
 		return set_timeout(s, v, err);
 	}
@@ -385,7 +391,8 @@ cf_service_set(struct cf_service *svc, const char *key, const char *value,
 		return cf_errorf(err, CF_E_USAGE,
 		    "unknown key %s in [service %s] (known: kind, chain, key, "
 		    "pem, owner, group, mode, chain_mode, test, reload, "
-		    "env, run_as, runtime_api, check, name, protocol, timeout)",
+		    "env, run_as, runtime_api, check, name, protocol, timeout, "
+		    "acme_webroot)",
 		    key, svc->name);
 	if (st->seen & (1u << k))
 		return cf_errorf(err, CF_E_USAGE, "%s is set twice", key);

@@ -75,6 +75,10 @@ struct cf_service {
 	char *check_name; /* SNI; NULL: the certificate's first domain */
 	enum cf_probe_proto proto; /* default by name: smtp, imap, pop, tls */
 	int timeout_ms;            /* each command, and the check: 20000 */
+	char *acme_webroot;        /* where the web server serves
+				    * /.well-known/acme-challenge/ from (as
+				    * WEBROOT/.well-known/acme-challenge/TOKEN);
+				    * NULL: none */
 };
 
 /* The services of a host, in the order configured. */
@@ -93,8 +97,8 @@ struct cf_service *cf_services_add(
 /*
  * Sets key of a section to value: kind, chain, key, pem, owner, group,
  * mode, chain_mode, test, reload, env, run_as, runtime_api, check, name,
- * protocol, timeout.  Relative paths are taken from base_dir (may be NULL).  -1
- * with CF_E_USAGE naming the key and what is accepted.
+ * protocol, timeout, acme_webroot.  Relative paths are taken from base_dir (may
+ * be NULL).  -1 with CF_E_USAGE naming the key and what is accepted.
  */
 int cf_service_set(struct cf_service *svc, const char *key, const char *value,
     const char *base_dir, struct cf_error *err);

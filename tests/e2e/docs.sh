@@ -52,9 +52,9 @@ if [ -n "$port" ]; then
 else
 	fail "config.h: the default listen port" "AGENT_LISTEN_DEFAULT not found"
 fi
-# (metrics_listen's example, a port of its own for a local Prometheus,
-# is not the API's.)
-other=$(grep -hv 'metrics_listen' \
+# (metrics_listen's and acme_listen's examples, ports of their own for a
+# local Prometheus and the ACME responder, are not the API's.)
+other=$(grep -hvE 'metrics_listen|acme_listen' \
 	README.md docs/certfleet.1 docs/certfleetd.8 docs/agent.conf.example src/cli/fleet.h |
 	grep -oE '(10\.0\.0\.[0-9]+|127\.0\.0\.1|\[::1\]|0\.0\.0\.0):[0-9]{4}\b' |
 	sed 's/.*://' | sort -u | grep -vx "$port" | tr '\n' ' ')
