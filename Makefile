@@ -124,11 +124,6 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(UNIT_AUX) $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $< $(UNIT_EXTRA) $(UNIT_AUX) \
 	    $(B)/libcertfleet.a $(LDLIBS)
 
-# test_lifetime checks the CLI's days-or-share limits (src/cli/lifetime.c).
-$(B)/obj/tests/unit/test_lifetime.o: ALL_CFLAGS += -Isrc/cli
-$(B)/tests/test_lifetime: UNIT_AUX += $(B)/obj/src/cli/lifetime.o
-$(B)/tests/test_lifetime: $(B)/obj/src/cli/lifetime.o
-
 # test_csrf checks the console's tokens (src/agent/csrf.c).
 $(B)/obj/tests/unit/test_csrf.o: ALL_CFLAGS += -Isrc/agent
 $(B)/tests/test_csrf: UNIT_AUX += $(B)/obj/src/agent/csrf.o

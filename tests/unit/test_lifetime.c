@@ -1,5 +1,5 @@
 /*
- * test_lifetime.c - src/cli/lifetime.c: the days or share of the
+ * test_lifetime.c - src/lib/lifetime.c: the days or share of the
  * lifetime that get --expiring and test --warn-days / --crit-days take,
  * when a certificate is under one, and how they compare and print.
  */
