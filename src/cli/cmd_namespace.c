@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "fleet.h"
+#include "issuer.h"
 #include "output.h"
 #include "registry_view.h"
 #include "rollout_state.h"
@@ -20,6 +21,9 @@ static const char usage[] =
     "Usage: certfleet namespace add NAME --servers S1,S2,...|@GROUP\n"
     "         [--services https,smtp,imap,pop] [--via HOST:PORT]\n"
     "         [--waves 1,50%,100%] [--soak 30s]\n"
+    "         [--issuer acme:ACCOUNT|none] [--challenge http-01|dns-01]\n"
+    "         [--key p256|p384|rsa2048|rsa3072|rsa4096]\n"
+    "         [--profile NAME|none] [--renew-at 33%|30d|default]\n"
     "       certfleet namespace set NAME [the options of add; --via none]\n"
     "       certfleet namespace show NAME [--json]\n"
     "       certfleet namespace list [--json] [--no-header] [--format tsv]\n"
@@ -31,6 +35,10 @@ static const char usage[] =
     "count or a share, increasing, the last 100% (default 1,100%: one\n"
     "canary, then the rest), with --soak waiting after each (default 0;\n"
     "30s, 5m, 2h).  `certfleet test NAME` tests its servers and services.\n"
+    "--issuer names the ACME account that issues its certificate, with\n"
+    "the challenge every member answers (default http-01), the key type\n"
+    "(default p256), the CA's profile, and when it renews (default 33%:\n"
+    "a third of the lifetime left).\n"
     "Kept in the fleet file (--fleet FILE).\n";
 
 const struct option cli_namespace_opts[] = {
@@ -40,12 +48,18 @@ const struct option cli_namespace_opts[] = {
     {"via", required_argument, NULL, 'V'},
     {"waves", required_argument, NULL, 'w'},
     {"soak", required_argument, NULL, 'k'},
+    {"issuer", required_argument, NULL, 'i'},
+    {"challenge", required_argument, NULL, 'c'},
+    {"key", required_argument, NULL, 'y'},
+    {"profile", required_argument, NULL, 'p'},
+    {"renew-at", required_argument, NULL, 'r'},
     {NULL, 0, NULL, 0},
 };
 
 /* What the options said; NULL where not given. */
 struct ns_opts {
 	const char *servers, *services, *via, *waves, *soak;
+	struct cf_issuer_opts issuer;
 };
 
 /* The servers ns's list reaches now, "ex1,ex2" (new; "" for none). */
@@ -95,11 +109,12 @@ static json_t *
 ns_json(const struct fleet *f, const struct fleet_ns *ns, const char *result)
 {
 	char *members = members_new(f, ns);
-	json_t *o = json_pack("{s:s, s:o, s:o, s:o, s:s?, s:o, s:I, s:s?, s:s}",
-	    "Name", ns->name, "Servers", fleet_list_json(ns->servers),
-	    "Members", fleet_list_json(members), "Services",
-	    fleet_list_json(ns->services), "Via", ns->via, "Waves",
-	    fleet_list_json(ns->waves), "SoakSeconds", (json_int_t)ns->soak_s,
+	json_t *o = json_pack(
+	    "{s:s, s:o, s:o, s:o, s:s?, s:o, s:I, s:o, s:s?, s:s}", "Name",
+	    ns->name, "Servers", fleet_list_json(ns->servers), "Members",
+	    fleet_list_json(members), "Services", fleet_list_json(ns->services),
+	    "Via", ns->via, "Waves", fleet_list_json(ns->waves), "SoakSeconds",
+	    (json_int_t)ns->soak_s, "Issuer", cf_issuer_view(ns->issuer),
 	    "Desired", ns->desired, "Rollout", ns_rollout(f, ns));
 
 	if (result != NULL)
@@ -109,12 +124,12 @@ ns_json(const struct fleet *f, const struct fleet_ns *ns, const char *result)
 }
 
 /* The table of namespaces [from, to). */
-#define NCOLS 9
+#define NCOLS 10
 static void
 ns_table(const struct fleet *f, size_t from, size_t to)
 {
 	static const char *const headers[] = {"Namespace", "Servers", "Members",
-	    "Services", "Via", "Waves", "Soak", "Desired", "Rollout"};
+	    "Services", "Via", "Waves", "Soak", "Issuer", "Desired", "Rollout"};
 	char **cells = xcalloc((to - from) * NCOLS + 1, sizeof(*cells));
 	const struct fleet_ns *ns;
 	size_t i, r;
@@ -128,9 +143,10 @@ ns_table(const struct fleet *f, size_t from, size_t to)
 		cells[r + 4] = xstrdup(ns->via ? ns->via : "-");
 		cells[r + 5] = xstrdup(ns->waves);
 		cells[r + 6] = xasprintf("%lds", ns->soak_s);
-		cells[r + 7] =
+		cells[r + 7] = cf_issuer_text(ns->issuer);
+		cells[r + 8] =
 		    ns->desired ? xasprintf("%.8s", ns->desired) : xstrdup("-");
-		cells[r + 8] = xstrdup(ns_rollout(f, ns));
+		cells[r + 9] = xstrdup(ns_rollout(f, ns));
 	}
 	if (to > from)
 		out_table(headers, NCOLS, cells, to - from);
@@ -151,6 +167,8 @@ ns_put(struct fleet *f, const char *name, const struct ns_opts *o, int create,
 	    .waves = FLEET_NS_WAVES,
 	    .soak_s = FLEET_NS_SOAK,
 	    .servers = ""};
+	json_t *issuer;
+	int rc;
 
 	if (!create && old != NULL)
 		in = *old;
@@ -167,7 +185,16 @@ ns_put(struct fleet *f, const char *name, const struct ns_opts *o, int create,
 	if (o->soak != NULL &&
 	    fleet_duration_parse(o->soak, &in.soak_s, err) == -1)
 		return -1;
-	if (fleet_ns_put(f, &in, create, err) == -1 || fleet_save(f, err) == -1)
+	/* the issuer as it was, with the options over it */
+	issuer = json_incref(in.issuer);
+	if (cf_issuer_apply(&issuer, &o->issuer, err) == -1) {
+		json_decref(issuer);
+		return -1;
+	}
+	in.issuer = issuer;
+	rc = fleet_ns_put(f, &in, create, err);
+	json_decref(issuer);
+	if (rc == -1 || fleet_save(f, err) == -1)
 		return -1;
 	old = fleet_ns_find(f, name);
 	if (cli.json)
@@ -242,6 +269,21 @@ parse_options(int argc, char **argv, struct ns_opts *o)
 		case 'k':
 			o->soak = optarg;
 			break;
+		case 'i':
+			o->issuer.issuer = optarg;
+			break;
+		case 'c':
+			o->issuer.challenge = optarg;
+			break;
+		case 'y':
+			o->issuer.key = optarg;
+			break;
+		case 'p':
+			o->issuer.profile = optarg;
+			break;
+		case 'r':
+			o->issuer.renew_at = optarg;
+			break;
 		default:
 			return cli_bad_option("namespace", c, argv);
 		}
@@ -264,7 +306,7 @@ cmd_namespace(int argc, char **argv)
 	char *path = NULL;
 	const char *sub;
 	size_t i;
-	int rc = parse_options(argc, argv, &o), nargs;
+	int rc = parse_options(argc, argv, &o), nargs, given;
 
 	if (rc != 0)
 		return rc == -1 ? 0 : rc;
@@ -282,14 +324,16 @@ cmd_namespace(int argc, char **argv)
 		return cli_usage("namespace",
 		    nargs == 0 ? "%s: which NAME?" : "%s: unexpected %s", sub,
 		    argv[argc - 1]);
-	if (i == 1 && !(o.servers || o.services || o.via || o.waves || o.soak))
+	given = o.servers || o.services || o.via || o.waves || o.soak ||
+		cf_issuer_opts_any(&o.issuer);
+	if (i == 1 && !given)
 		return cli_usage("namespace",
 		    "set: nothing to change: give --servers, --services, "
-		    "--via, --waves or --soak");
-	if (i > 1 && (o.servers || o.services || o.via || o.waves || o.soak))
+		    "--via, --waves, --soak or the issuer's options");
+	if (i > 1 && given)
 		return cli_usage("namespace",
-		    "%s takes no --servers, --services, --via, --waves or "
-		    "--soak",
+		    "%s takes no --servers, --services, --via, --waves, "
+		    "--soak or issuer options",
 		    sub);
 	cf_error_clear(&err);
 	if ((path = fleet_path(1, &err)) == NULL ||

@@ -129,6 +129,7 @@ struct fleet_ns {
 	long soak_s;
 	char *desired;   /* full thumbprint, or NULL: never rolled out */
 	json_t *rollout; /* the file's "rollout" (rollout_state.h), or NULL */
+	json_t *issuer;  /* who issues its certificate (issuer.h), or NULL */
 };
 #define FLEET_NS_SERVICES "https"
 #define FLEET_NS_WAVES "1,100%"

@@ -12,6 +12,7 @@
 
 #include "csr.h"
 #include "fleet_int.h"
+#include "issuer.h"
 #include "rollout_state.h"
 #include "service.h"
 #include "util.h"
@@ -29,6 +30,7 @@ fleet_ns_clear(struct fleet_ns *ns)
 	free(ns->waves);
 	free(ns->desired);
 	json_decref(ns->rollout);
+	json_decref(ns->issuer);
 	memset(ns, 0, sizeof(*ns));
 }
 
@@ -209,7 +211,7 @@ name_check(const char *name, char **out, struct cf_error *err)
 
 /*
  * in, checked against f, as a new canonical namespace in *out.  Every
- * field of in must be set but via (NULL: none).
+ * field of in must be set but via and issuer (NULL: none).
  */
 static int
 ns_check(const struct fleet *f, const struct fleet_ns *in, struct fleet_ns *out,
@@ -234,8 +236,11 @@ ns_check(const struct fleet *f, const struct fleet_ns *in, struct fleet_ns *out,
 		    err, CF_E_USAGE, "soak: 0 to %ld seconds", MAX_SOAK_S);
 		goto fail;
 	}
+	if (in->issuer != NULL && cf_issuer_check(in->issuer, err) == -1)
+		goto fail;
 	out->via = in->via ? xstrdup(in->via) : NULL;
 	out->soak_s = in->soak_s;
+	out->issuer = in->issuer ? json_deep_copy(in->issuer) : NULL;
 	return 0;
 fail:
 	fleet_ns_clear(out);
@@ -370,11 +375,12 @@ fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
 json_t *
 fleet_ns_file_json(const struct fleet_ns *ns)
 {
-	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I, s:s*, s:O*}", "name",
-	    ns->name, "servers", fleet_list_json(ns->servers), "services",
-	    fleet_list_json(ns->services), "via", ns->via, "waves",
+	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I, s:O*, s:s*, s:O*}",
+	    "name", ns->name, "servers", fleet_list_json(ns->servers),
+	    "services", fleet_list_json(ns->services), "via", ns->via, "waves",
 	    fleet_list_json(ns->waves), "soak", (json_int_t)ns->soak_s,
-	    "desired", ns->desired, "rollout", ns->rollout);
+	    "issuer", ns->issuer, "desired", ns->desired, "rollout",
+	    ns->rollout);
 }
 
 /* The "desired" and "rollout" of o into the namespace just loaded, each
@@ -435,6 +441,8 @@ fleet_ns_load(struct fleet *f, size_t i, json_t *o, struct cf_error *err)
 	in.soak_s = soak == NULL            ? FLEET_NS_SOAK
 		    : json_is_integer(soak) ? (long)json_integer_value(soak)
 					    : -1;
+	if (!json_is_null(json_object_get(o, "issuer")))
+		in.issuer = json_incref(json_object_get(o, "issuer"));
 	if (fleet_ns_find(f, in.name) != NULL)
 		cf_errorf(&why, CF_E_PARSE, "%s is named twice", in.name);
 	else if ((rc = fleet_ns_put(f, &in, 1, &why)) == 0)

@@ -182,8 +182,8 @@ registry_plan_build(const struct fleet *f, const char *prefix,
 		plan_add(p, key, schema_group_value(g->members));
 	}
 	for (i = 0; (ns = fleet_ns_get(f, i)) != NULL; i++, p->spaces++) {
-		spec = (struct schema_spec){
-		    ns->servers, ns->services, ns->via, ns->waves, ns->soak_s};
+		spec = (struct schema_spec){ns->servers, ns->services, ns->via,
+		    ns->waves, ns->soak_s, ns->issuer};
 		if ((key = schema_key(
 			 prefix, SCHEMA_NS_SPEC, ns->name, NULL, err)) == NULL)
 			return -1;
@@ -565,7 +565,8 @@ apply_one(struct fleet *nf, const struct got *x, const struct got *g, size_t n,
 		    .services = x->spec.services,
 		    .via = x->spec.via,
 		    .waves = x->spec.waves,
-		    .soak_s = x->spec.soak_s};
+		    .soak_s = x->spec.soak_s,
+		    .issuer = x->spec.issuer};
 		return fleet_ns_put(nf, &ns, 1, why);
 	case SCHEMA_NS_DESIRED:
 		if (spec_of(g, n, x->k.ns) == NULL)

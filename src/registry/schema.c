@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "csr.h"
+#include "issuer.h"
 #include "rollout_state.h"
 #include "schema.h"
 #include "schema_int.h"
@@ -482,17 +483,17 @@ server_check(const char *s, struct cf_error *err)
 char *
 schema_spec_value(const struct schema_spec *s)
 {
-	return schema_json_dump(json_pack("{s:o, s:o, s:s*, s:o, s:I}",
+	return schema_json_dump(json_pack("{s:o, s:o, s:s*, s:o, s:I, s:O*}",
 	    "servers", list_json(s->servers), "services",
 	    list_json(s->services), "via", s->via, "waves", list_json(s->waves),
-	    "soak", (json_int_t)s->soak_s));
+	    "soak", (json_int_t)s->soak_s, "issuer", s->issuer));
 }
 
 int
 schema_spec_parse(const char *key, const void *value, size_t len,
     struct schema_spec *out, struct cf_error *err)
 {
-	json_t *o = NULL, *via, *soak;
+	json_t *o = NULL, *via, *soak, *issuer;
 	struct cf_error why;
 	int rc = -1;
 
@@ -502,6 +503,7 @@ schema_spec_parse(const char *key, const void *value, size_t len,
 		return -1;
 	via = json_object_get(o, "via");
 	soak = json_object_get(o, "soak");
+	issuer = json_object_get(o, "issuer");
 	if (list_load(json_object_get(o, "servers"), "servers", server_check,
 		&out->servers, &why) == -1 ||
 	    list_load(json_object_get(o, "services"), "services", NULL,
@@ -519,8 +521,14 @@ schema_spec_parse(const char *key, const void *value, size_t len,
 		cf_errorf(&why, CF_E_PARSE, "\"soak\" is not seconds");
 		goto out;
 	}
+	if (issuer != NULL && !json_is_null(issuer) &&
+	    cf_issuer_check(issuer, &why) == -1)
+		goto out;
 	out->via = json_is_string(via) ? xstrdup(json_string_value(via)) : NULL;
 	out->soak_s = (long)json_integer_value(soak);
+	out->issuer = issuer != NULL && !json_is_null(issuer)
+			  ? json_deep_copy(issuer)
+			  : NULL;
 	rc = 0;
 out:
 	json_decref(o);
@@ -538,6 +546,7 @@ schema_spec_clear(struct schema_spec *s)
 	free(s->services);
 	free(s->via);
 	free(s->waves);
+	json_decref(s->issuer);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -63,6 +63,8 @@
 
 #include <jansson.h>
 
+#include <jansson.h>
+
 #include "cert.h"
 #include "error.h"
 #include "identity.h"
@@ -153,11 +155,14 @@ struct schema_spec {
 	char *via;      /* NULL: none */
 	char *waves;    /* "1,100%" */
 	long soak_s;
+	json_t *issuer; /* issuer.h's object; NULL: none (lent to
+			   schema_spec_value, owned after schema_spec_parse) */
 };
 char *schema_spec_value(const struct schema_spec *s);
 /* Shape only (the fleet checks the meaning when it takes the spec):
  * servers are fleet names, @GROUP or all; services and waves lists of
- * strings; soak a count of seconds 0 or more. */
+ * strings; soak a count of seconds 0 or more; an issuer, when there,
+ * whole (cf_issuer_check). */
 int schema_spec_parse(const char *key, const void *value, size_t len,
     struct schema_spec *out, struct cf_error *err);
 void schema_spec_clear(struct schema_spec *s);

@@ -140,9 +140,42 @@ expect_eq "namespace set: only what was given changes" \
 refused "namespace set with nothing to change" 2 'nothing to change' c namespace set mail.example.com
 refused "namespace set of no namespace" 1 'no such namespace' c namespace set b.example.com --soak 1
 refused "namespace set: a bad wave" 2 'the last wave' c namespace set mail.example.com --waves 1
+
+# ---- a namespace's issuer (ACME) ------------------------------------------
+check "namespace set: an ACME issuer, renew at 30 days left" \
+	c namespace set www.example.com --issuer acme:le --renew-at 30d --json
+expect_eq "the issuer: account, defaults http-01 and p256, renew-at" \
+	"$(jq -c '.Issuer | [.Type, .Account, .Challenge, .Key, .Profile, .RenewAt]' "$OUT")" \
+	'["acme","le","http-01","p256",null,"30d"]'
+check "namespace set: dns-01, p384 and a profile" \
+	c namespace set www.example.com --challenge dns-01 --key p384 --profile tlsserver --json
+expect_eq "only what was given changes" \
+	"$(jq -c '.Issuer | [.Account, .Challenge, .Key, .Profile, .RenewAt]' "$OUT")" \
+	'["le","dns-01","p384","tlsserver","30d"]'
+expect_eq "the fleet file keeps it" \
+	"$(jq -c '.namespaces[] | select(.name == "www.example.com") | .issuer | [.type, .account, .key]' "$F")" \
+	'["acme","le","p384"]'
+check "namespace show: the issuer's column" c namespace show www.example.com
+expect_eq "... reads acme:le dns-01 p384" \
+	"$(grep -o 'acme:le dns-01 p384 profile tlsserver renew at 30d' "$OUT")" \
+	'acme:le dns-01 p384 profile tlsserver renew at 30d'
+refused "namespace set: a weak key" 2 '--key rsa1024: p256, p384' \
+	c namespace set www.example.com --key rsa1024
+refused "namespace set: renew-at 100%" 2 '--renew-at 100%: days left' \
+	c namespace set www.example.com --renew-at 100%
+refused "namespace set: an issuer without acme:" 2 'give acme:ACCOUNT' \
+	c namespace set www.example.com --issuer letsencrypt
+refused "namespace set: --challenge where there is no issuer" 2 'give --issuer acme:ACCOUNT too' \
+	c namespace set mail.example.com --challenge dns-01
+jq '(.namespaces[] | select(.name == "www.example.com") | .issuer.challenge) = "tls-alpn-01"' "$F" >"$T/badissuer.json"
+check_fails "a hand-edited issuer with an unknown challenge is refused, named" 1 \
+	'namespaces\[[0-9]\]: issuer: challenge: http-01 or dns-01' \
+	cf --fleet "$T/badissuer.json" namespace list
+check "namespace set: --issuer none" c namespace set www.example.com --issuer none --json
+expect_eq "... removes it" "$(jq -c '.Issuer' "$OUT"):$(jq -c '.namespaces[] | select(.name == "www.example.com") | has("issuer")' "$F")" "null:false"
 check "namespace show" c namespace show mail.example.com
 expect_eq "namespace show: the row, members resolved" "$(tail -n 1 "$OUT" | tr -s ' ')" \
-	"mail.example.com @web,ex3 ex1,ex2,ex3 https,smtp - 1,50%,100% 30s - none"
+	"mail.example.com @web,ex3 ex1,ex2,ex3 https,smtp - 1,50%,100% 30s - - none"
 refused "namespace show of no namespace" 1 'no such namespace' c namespace show b.example.com
 check "namespace list" c namespace list --format tsv --no-header
 expect_eq "namespace list: both, tab-separated" "$(cut -f1 "$OUT" | paste -sd,)" mail.example.com,www.example.com

@@ -62,7 +62,8 @@ check "fleet add ex1" A fleet add ex1 127.0.0.1:9001 --fingerprint "$(fp 1)"
 check "fleet add ex2" A fleet add ex2 127.0.0.1:9002 --fingerprint "$(fp 2)"
 check "group web" A fleet group add web ex1,ex2
 check "namespace mail.example.com" A namespace add mail.example.com \
-	--servers @web --services https,smtp --via 127.0.0.1:9443 --soak 30s
+	--servers @web --services https,smtp --via 127.0.0.1:9443 --soak 30s \
+	--issuer acme:le --key p384
 check "namespace www.example.com" A namespace add www.example.com --servers ex1
 # A desired certificate and a finished rollout, as `rollout` leaves them.
 jq --arg new "$T_NEW" --arg old "$T_OLD" '
@@ -121,7 +122,7 @@ expect_eq "the desired state's value" \
 	"$T_NEW $T_OLD done"
 expect_eq "the spec's value" \
 	"$(cfe get /certfleet/ns/mail.example.com/spec | jq -c 'select(.Key) | .Value | fromjson')" \
-	'{"servers":["@web"],"services":["https","smtp"],"soak":30,"via":"127.0.0.1:9443","waves":["1","100%"]}'
+	'{"issuer":{"account":"le","challenge":"http-01","key":"p384","type":"acme"},"servers":["@web"],"services":["https","smtp"],"soak":30,"via":"127.0.0.1:9443","waves":["1","100%"]}'
 
 rev=$(etcd_rev)
 check_fails "export over a prefix that holds a fleet refused" 1 \

@@ -172,7 +172,7 @@ static void
 test_spec(void)
 {
 	struct schema_spec in = {
-	    "ex1,@web", "https,smtp", "10.0.0.9:443", "1,50%,100%", 30};
+	    "ex1,@web", "https,smtp", "10.0.0.9:443", "1,50%,100%", 30, NULL};
 	struct schema_spec out;
 	struct cf_error err;
 	char *v = schema_spec_value(&in);
@@ -189,10 +189,28 @@ test_spec(void)
 	in.servers = "all";
 	v = schema_spec_value(&in);
 	CHECK(schema_spec_parse("K", v, strlen(v), &out, &err) == 0 &&
-		  out.via == NULL && strcmp(out.servers, "all") == 0,
-	    "spec without via, servers all");
+		  out.via == NULL && strcmp(out.servers, "all") == 0 &&
+		  out.issuer == NULL,
+	    "spec without via, servers all, no issuer");
 	schema_spec_clear(&out);
 	free(v);
+	in.issuer = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "acme",
+	    "account", "le", "challenge", "dns-01", "key", "rsa2048",
+	    "renew_at", "30d");
+	v = schema_spec_value(&in);
+	CHECK(schema_spec_parse("K", v, strlen(v), &out, &err) == 0 &&
+		  json_equal(out.issuer, in.issuer),
+	    "spec with an issuer: round trip");
+	schema_spec_clear(&out);
+	free(v);
+	json_object_set_new(in.issuer, "challenge", json_string("tls-alpn-01"));
+	v = schema_spec_value(&in);
+	CHECK(schema_spec_parse("/k/spec", v, strlen(v), &out, &err) == -1 &&
+		  strstr(err.msg, "/k/spec: issuer: challenge") != NULL,
+	    "an issuer with an unknown challenge refused, naming it");
+	free(v);
+	json_decref(in.issuer);
+	in.issuer = NULL;
 	v = "{\"servers\":[\"ex1\"],\"services\":[\"https\"],"
 	    "\"waves\":[\"100%\"],\"soak\":-1}";
 	CHECK(schema_spec_parse("/k/spec", v, strlen(v), &out, &err) == -1 &&

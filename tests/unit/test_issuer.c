@@ -1,0 +1,118 @@
+/*
+ * test_issuer.c - src/lib/issuer.c: a namespace's issuer as `namespace
+ * add|set` sets it and as the fleet file and etcd keep it.
+ */
+#include <string.h>
+
+#include "check.h"
+#include "issuer.h"
+
+static void
+test_apply(void)
+{
+	struct cf_issuer_opts o = {0};
+	struct cf_error err;
+	json_t *i = NULL;
+	char *t;
+
+	o.issuer = "acme:le";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 && i != NULL &&
+		  cf_issuer_check(i, &err) == 0,
+	    "acme:le: an issuer, checked");
+	t = cf_issuer_text(i);
+	CHECK_STR(t, "acme:le http-01 p256 renew at 33%", "the defaults");
+	free(t);
+	memset(&o, 0, sizeof(o));
+	o.challenge = "dns-01";
+	o.key = "rsa3072";
+	o.profile = "tlsserver";
+	o.renew_at = "25%";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0, "options over it");
+	t = cf_issuer_text(i);
+	CHECK_STR(t, "acme:le dns-01 rsa3072 profile tlsserver renew at 25%",
+	    "the options taken");
+	free(t);
+	memset(&o, 0, sizeof(o));
+	o.profile = "none";
+	o.renew_at = "default";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  json_object_get(i, "profile") == NULL &&
+		  json_object_get(i, "renew_at") == NULL,
+	    "profile none and renew-at default clear them");
+	memset(&o, 0, sizeof(o));
+	o.key = "rsa1024";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "--key rsa1024: p256") != NULL &&
+		  strcmp(json_string_value(json_object_get(i, "key")),
+		      "rsa3072") == 0,
+	    "a weak key refused, naming it; the issuer unchanged");
+	o.key = NULL;
+	o.renew_at = "100%";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "--renew-at 100%") != NULL,
+	    "renew-at 100% refused");
+	o.renew_at = "0d";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1, "renew-at 0d refused");
+	memset(&o, 0, sizeof(o));
+	o.issuer = "letsencrypt";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "give acme:ACCOUNT") != NULL,
+	    "an issuer without acme: refused");
+	o.issuer = "acme:../x";
+	CHECK(
+	    cf_issuer_apply(&i, &o, &err) == -1, "a bad account name refused");
+	o.issuer = "none";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 && i == NULL,
+	    "--issuer none removes it");
+	memset(&o, 0, sizeof(o));
+	o.challenge = "http-01";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "give --issuer acme:ACCOUNT too") != NULL,
+	    "--challenge without an issuer: refused, saying why");
+}
+
+static void
+test_check(void)
+{
+	struct cf_error err;
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "type", "acme", "account",
+	    "le", "challenge", "http-01", "key", "p384");
+	json_t *v;
+
+	CHECK(cf_issuer_check(o, &err) == 0, "a whole issuer");
+	v = cf_issuer_view(o);
+	CHECK(strcmp(json_string_value(json_object_get(v, "RenewAt")), "33%") ==
+		      0 &&
+		  json_is_null(json_object_get(v, "Profile")),
+	    "the view writes the default renew-at, profile null");
+	json_decref(v);
+	CHECK(json_is_null(v = cf_issuer_view(NULL)), "no issuer: null");
+	json_decref(v);
+	json_object_set_new(o, "extra", json_string("x"));
+	CHECK(cf_issuer_check(o, &err) == -1 &&
+		  strstr(err.msg, "extra: unknown member") != NULL,
+	    "an unknown member refused");
+	json_object_del(o, "extra");
+	json_object_set_new(o, "type", json_string("scep"));
+	CHECK(cf_issuer_check(o, &err) == -1, "a type but acme refused");
+	json_object_set_new(o, "type", json_string("acme"));
+	json_object_set_new(o, "key", json_integer(256));
+	CHECK(cf_issuer_check(o, &err) == -1 &&
+		  strstr(err.msg, "key: not a string") != NULL,
+	    "a key that is no string refused");
+	json_object_del(o, "key");
+	CHECK(cf_issuer_check(o, &err) == -1, "no key: refused");
+	json_decref(o);
+	CHECK(cf_issuer_check(NULL, &err) == -1, "NULL: refused");
+}
+
+int
+main(int argc, char **argv)
+{
+	check_init(argc, argv);
+	if (check_test("apply"))
+		test_apply();
+	if (check_test("check"))
+		test_check();
+	return check_done();
+}
