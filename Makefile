@@ -121,7 +121,7 @@ CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 ACME_SRC := $(filter-out src/acme/tool%,$(wildcard src/acme/*.c))
 ACME_OBJ := $(ACME_SRC:%.c=$(B)/obj/%.o)
-#ALLACME
+all: $(B)/cf-acme
 $(ACME_OBJ) $(B)/obj/src/acme/tool.o: ALL_CFLAGS += $(CURL_CFLAGS)
 $(B)/libcertfleet_acme.a: $(ACME_OBJ)
 	@mkdir -p $(dir $@)

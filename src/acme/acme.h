@@ -317,11 +317,14 @@ int acme_authz_wait(struct acme_client *c, const char *url,
 int acme_order_finalize(struct acme_client *c, const struct acme_order *o,
     const unsigned char *csr, size_t csrlen, struct cf_error *err);
 /*
- * Polls the order at url until it is valid (0) or invalid or the
- * deadline passes (-1, the CA's problem in the message).  *out new.
+ * Polls the order at url while it is pending or processing (or ready,
+ * when want is ACME_S_VALID) until it reaches want (0), ends otherwise
+ * (-1, the CA's problem in the message) or deadline_ms passes (-1).
+ * Honours Retry-After, capped.  *out is the last state seen (new).
  */
 int acme_order_wait(struct acme_client *c, const char *url,
-    long long deadline_ms, struct acme_order **out, struct cf_error *err);
+    enum acme_status want, long long deadline_ms, struct acme_order **out,
+    struct cf_error *err);
 /*
  * Downloads the certificate chain at url (PEM); alternate 0 the
  * default chain, N the Nth Link rel="alternate" one.  *pem new,

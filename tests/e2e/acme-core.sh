@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# acme-core.sh - the ACME core (src/acme) against a real CA: Debian's
+# pebble on loopback, validation on (PEBBLE_VA_ALWAYS_VALID unset) and its
+# random badNonce rejections left at their default, with
+# pebble-challtestsrv as its DNS (every name at 127.0.0.1) and a private
+# nginx serving the HTTP-01 webroot on pebble's httpPort.  Driven by
+# build/cf-acme: accounts (the same key, the same account; external
+# account binding required, wrong and right), an order whose token is
+# served (a chain that verifies against pebble's root), one whose token is
+# not (the CA's problem shown, no token left behind), and an http://
+# directory refused before any request.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/servers-lib.sh"
+
+require_tools pebble pebble-challtestsrv nginx openssl curl jq
+CFA=${CF_ACME:-$E2E_ROOT/build/cf-acme}
+if [ ! -x "$CFA" ]; then
+	fail "$E2E_NAME: cf-acme" "not found at $CFA (run make)"
+	e2e_done
+fi
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill "$p" 2>/dev/null
+	done
+	srv_stop_all
+	rm -rf "$T"
+}
+trap cleanup EXIT
+# nginx's worker runs as nobody: it walks into $T to the webroot.
+chmod 711 "$T"
+
+read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD < <(free_ports 9 | tr '\n' ' ')
+
+# --- pebble's own TLS listener: a CA and a certificate for 127.0.0.1 -----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-keyout "$T/tls-ca.key" -out "$T/tls-ca.pem" -days 2 -subj "/CN=acme-core test TLS CA" \
+	2>/dev/null
+openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/tls.key" \
+	-out "$T/tls.csr" -subj "/CN=127.0.0.1" 2>/dev/null
+openssl x509 -req -in "$T/tls.csr" -CA "$T/tls-ca.pem" -CAkey "$T/tls-ca.key" \
+	-CAcreateserial -days 2 -out "$T/tls.pem" \
+	-extfile <(printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n') 2>/dev/null
+
+# pebble_config FILE ACME_PORT MGMT_PORT EAB(true|false)
+pebble_config() {
+	cat >"$1" <<-EOF
+		{ "pebble": {
+		  "listenAddress": "127.0.0.1:$2",
+		  "managementListenAddress": "127.0.0.1:$3",
+		  "certificate": "$T/tls.pem",
+		  "privateKey": "$T/tls.key",
+		  "httpPort": $P_HTTP,
+		  "tlsPort": $P_TLS,
+		  "ocspResponderURL": "",
+		  "externalAccountBindingRequired": $4,
+		  "externalAccountMACKeys": {
+		    "kid-1": "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+		    "kid-2": "b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH"
+		  }
+		} }
+	EOF
+}
+
+# directory_up PORT - pebble's directory answers over TLS.
+directory_up() {
+	curl -sf --cacert "$T/tls-ca.pem" "https://127.0.0.1:$1/dir" >/dev/null
+}
+
+# pebble_start NAME ACME_PORT MGMT_PORT EAB
+pebble_start() {
+	pebble_config "$T/$1.json" "$2" "$3" "$4"
+	PEBBLE_VA_NOSLEEP=1 setsid pebble -config "$T/$1.json" \
+		-dnsserver "127.0.0.1:$P_DNS" >"$T/$1.log" 2>&1 &
+	PIDS+=($!)
+	if ! wait_until 20 directory_up "$2"; then
+		fail "$1: pebble started" "no directory on 127.0.0.1:$2"
+		show "$T/$1.log" 20
+		e2e_done
+	fi
+	pass "$1: pebble serves its directory on 127.0.0.1:$2"
+}
+
+setsid pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" \
+	-dns01 "127.0.0.1:$P_DNS" -http01 "" -https01 "" -tlsalpn01 "" \
+	-management "127.0.0.1:$P_CTS" >"$T/challtestsrv.log" 2>&1 &
+PIDS+=($!)
+if ! srv_wait_port 127.0.0.1 "$P_CTS" 10; then
+	fail "challtestsrv started" "nothing on 127.0.0.1:$P_CTS"
+	show "$T/challtestsrv.log"
+	e2e_done
+fi
+pebble_start pebble "$P_ACME" "$P_MGMT" false
+unset PEBBLE_VA_ALWAYS_VALID PEBBLE_WFE_NONCEREJECT
+
+DIR="https://127.0.0.1:$P_ACME/dir"
+acme() { timeout -k 5 120 "$CFA" --ca "$T/tls-ca.pem" "$@"; }
+jqo() { jq -r "$1" "$OUT"; }
+
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/account.key" 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/account-rsa.key" 2>/dev/null
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/cert.key" 2>/dev/null
+chmod 600 "$T"/*.key
+
+# --- accounts ----------------------------------------------------------------
+check "account-new: an ES256 account" acme --directory "$DIR" account-new \
+	--key "$T/account.key" --agree-tos --contact mailto:ops@example.com
+KID=$(jqo .account)
+case $KID in
+https://127.0.0.1:"$P_ACME"/*) pass "account-new: the account URL is pebble's" ;;
+*) fail "account-new: the account URL is pebble's" "got '$KID'" ;;
+esac
+check "account-new: the same key again" acme --directory "$DIR" account-new \
+	--key "$T/account.key" --agree-tos
+expect_eq "account-new: the same key, the same account" "$(jqo .account)" "$KID"
+check "account-new: an RS256 account" acme --directory "$DIR" account-new \
+	--key "$T/account-rsa.key" --agree-tos
+[ "$(jqo .account)" != "$KID" ] && pass "account-new: another key, another account" ||
+	fail "account-new: another key, another account" "both $KID"
+check_fails "account-new: onlyReturnExisting for an unknown key is refused" 1 \
+	'newAccount: acme: urn:ietf:params:acme:error:accountDoesNotExist' \
+	acme --directory "$DIR" account-new --key "$T/cert.key" --only-existing
+
+# --- an http:// directory: refused before any request ----------------------
+python3 - "$P_DEAD" "$T/dead.hits" <<-'EOF' &
+	import socket, sys
+	s = socket.socket()
+	s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	s.bind(("127.0.0.1", int(sys.argv[1])))
+	s.listen(4)
+	open(sys.argv[2], "w").close()
+	s.settimeout(30)
+	try:
+	    c, _ = s.accept()
+	    open(sys.argv[2], "a").write("connected\n")
+	except OSError:
+	    pass
+EOF
+PIDS+=($!)
+wait_until 10 test -e "$T/dead.hits"
+check_fails "account-new: an http:// directory is refused" 1 'not an https URL' \
+	acme --directory "http://127.0.0.1:$P_DEAD/dir" account-new --key "$T/account.key" --agree-tos
+expect_eq "account-new: the http:// directory saw no request" "$(cat "$T/dead.hits")" ""
+
+# --- external account binding ----------------------------------------------
+pebble_start pebble-eab "$P_EAB" "$P_EABM" true
+EDIR="https://127.0.0.1:$P_EAB/dir"
+printf '%s\n' zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W >"$T/kid-1.hmac"
+printf '%s\n' b10lLJs8l1GPIzsLP0s6pMt8O0XVGnfTaCeROxQM0BIt2XrJMDHJZBM5NuQmQJQH >"$T/kid-2.hmac"
+chmod 600 "$T"/*.hmac
+check_fails "eab: an account without a binding is refused, the CA's problem shown" 1 \
+	'newAccount: acme: urn:ietf:params:acme:error:externalAccountRequired' \
+	acme --directory "$EDIR" account-new --key "$T/account.key" --agree-tos
+check_fails "eab: a binding with the wrong HMAC key is refused" 1 \
+	'newAccount: acme: urn:ietf:params:acme:error:' \
+	acme --directory "$EDIR" account-new --key "$T/account.key" --agree-tos \
+	--eab-kid kid-1 --eab-hmac-key-file "$T/kid-2.hmac"
+if grep -q zWNDZM6e "$ERR"; then
+	fail "eab: the HMAC key is not in the error" "it is"
+else
+	pass "eab: the HMAC key is not in the error"
+fi
+check "eab: the right kid and HMAC key make the account" acme --directory "$EDIR" \
+	account-new --key "$T/account.key" --agree-tos --eab-kid kid-1 \
+	--eab-hmac-key-file "$T/kid-1.hmac"
+case $(jqo .account) in
+https://127.0.0.1:"$P_EAB"/*) pass "eab: the account URL is pebble's" ;;
+*) fail "eab: the account URL is pebble's" "got '$(jqo .account)'" ;;
+esac
+
+e2e_done
