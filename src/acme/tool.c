@@ -23,17 +23,10 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "acme.h"
-#include "csr.h"
+#include "tool.h"
 
 #define KEY_FILE_MAX 65536
 #define EAB_FILE_MAX 4096
-#define NAMES_MAX 100
-#define DEFAULT_DEADLINE_MS 120000L
-
-struct opts {
-	struct acme_client_config cfg;
-};
 
 struct cmd {
 	const char *name;
@@ -41,23 +34,21 @@ struct cmd {
 	const char *usage;
 };
 
-static void usage_exit(const char *msg) __attribute__((noreturn));
-
-static void
+void
 usage_exit(const char *msg)
 {
 	fprintf(stderr, "cf-acme: %s\n", msg);
 	exit(2);
 }
 
-static int
+int
 fail(const struct cf_error *err)
 {
 	fprintf(stderr, "cf-acme: %s\n", err->msg);
 	return 1;
 }
 
-static void
+void
 print_json(json_t *o)
 {
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -79,8 +70,7 @@ no_password(char *buf, int size, int rwflag, void *u)
 	return -1;
 }
 
-/* The private key in PEM file path (new); NULL with err naming it. */
-static EVP_PKEY *
+EVP_PKEY *
 key_load(const char *path, struct cf_error *err)
 {
 	struct cf_buf b = {0};
@@ -103,8 +93,7 @@ key_load(const char *path, struct cf_error *err)
 	return pk;
 }
 
-/* The client for o, signing with the account key in key_path. */
-static struct acme_client *
+struct acme_client *
 client_open(struct opts *o, const char *key_path, EVP_PKEY **pk,
     struct acme_signer *s, struct cf_error *err)
 {
@@ -219,7 +208,11 @@ out:
 static const struct cmd cmds[] = {
     {"account-new", cmd_account_new,
 	"account-new --key F [--contact URL]... [--agree-tos] "
-	"[--eab-kid KID --eab-hmac-key-file F|-]"},
+	"[--eab-kid KID --eab-hmac-key-file F|-] [--only-existing]"},
+    {"order", cmd_order,
+	"order --key F --cert-key F --domain NAME... --webroot DIR "
+	"--out CHAIN.pem [--alternate N] [--deadline-ms N]"},
+    {"revoke", cmd_revoke, "revoke --key F --cert CERT.pem [--reason CODE]"},
 };
 
 static void

@@ -71,7 +71,7 @@ directory_up() {
 # pebble_start NAME ACME_PORT MGMT_PORT EAB
 pebble_start() {
 	pebble_config "$T/$1.json" "$2" "$3" "$4"
-	PEBBLE_VA_NOSLEEP=1 setsid pebble -config "$T/$1.json" \
+	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=1 setsid pebble -config "$T/$1.json" \
 		-dnsserver "127.0.0.1:$P_DNS" >"$T/$1.log" 2>&1 &
 	PIDS+=($!)
 	if ! wait_until 20 directory_up "$2"; then
@@ -116,8 +116,11 @@ check "account-new: the same key again" acme --directory "$DIR" account-new \
 expect_eq "account-new: the same key, the same account" "$(jqo .account)" "$KID"
 check "account-new: an RS256 account" acme --directory "$DIR" account-new \
 	--key "$T/account-rsa.key" --agree-tos
-[ "$(jqo .account)" != "$KID" ] && pass "account-new: another key, another account" ||
+if [ "$(jqo .account)" != "$KID" ]; then
+	pass "account-new: another key, another account"
+else
 	fail "account-new: another key, another account" "both $KID"
+fi
 check_fails "account-new: onlyReturnExisting for an unknown key is refused" 1 \
 	'newAccount: acme: urn:ietf:params:acme:error:accountDoesNotExist' \
 	acme --directory "$DIR" account-new --key "$T/cert.key" --only-existing
@@ -168,5 +171,104 @@ case $(jqo .account) in
 https://127.0.0.1:"$P_EAB"/*) pass "eab: the account URL is pebble's" ;;
 *) fail "eab: the account URL is pebble's" "got '$(jqo .account)'" ;;
 esac
+
+# --- an order answered by HTTP-01 from a webroot nginx serves ----------------
+# nginx_http_start DIR PORT ROOT - a private nginx serving ROOT over plain
+# HTTP on 127.0.0.1:PORT, as pebble's HTTP-01 validation asks for it.
+nginx_http_start() {
+	local dir
+	dir=$(srv__mkdir "$1") || return 1
+	cat >"$dir/nginx.conf" <<-EOF
+		daemon on;
+		master_process on;
+		worker_processes 1;
+		pid $dir/nginx.pid;
+		error_log $dir/error.log notice;
+		events { worker_connections 64; }
+		http {
+			access_log $dir/access.log;
+			client_body_temp_path $dir/client_body;
+			proxy_temp_path $dir/proxy;
+			fastcgi_temp_path $dir/fastcgi;
+			uwsgi_temp_path $dir/uwsgi;
+			scgi_temp_path $dir/scgi;
+			server {
+				listen 127.0.0.1:$2 default_server;
+				root $3;
+			}
+		}
+	EOF
+	nginx -e "$dir/error.log" -c "$dir/nginx.conf" -p "$dir/" 2>"$dir/start.err" ||
+		{ srv__fail "$dir" "nginx did not start" "$dir/start.err"; return 1; }
+	srv__record "$dir" "$dir/nginx.pid" && srv_wait_port 127.0.0.1 "$2"
+}
+mkdir -m 755 "$T/webroot"
+if nginx_http_start "$T/nginx" "$P_HTTP" "$T/webroot"; then
+	pass "nginx serves the webroot on pebble's httpPort"
+else
+	fail "nginx serves the webroot on pebble's httpPort" "see above"
+fi
+curl -sf --cacert "$T/tls-ca.pem" "https://127.0.0.1:$P_MGMT/roots/0" >"$T/root.pem"
+curl -sf --cacert "$T/tls-ca.pem" "https://127.0.0.1:$P_MGMT/roots/1" >"$T/root1.pem"
+NAME=www.acme-core.example.com
+check "order: a certificate for a name whose token is served" acme --directory "$DIR" \
+	order --key "$T/account.key" --cert-key "$T/cert.key" --domain "$NAME" \
+	--domain "api.acme-core.example.com" --webroot "$T/webroot" --out "$T/chain.pem"
+openssl x509 -in "$T/chain.pem" -out "$T/leaf.pem" 2>/dev/null
+check "order: the chain verifies against pebble's root" openssl verify \
+	-CAfile "$T/root.pem" -untrusted "$T/chain.pem" "$T/leaf.pem"
+check_fails "order: the chain does not verify against the test TLS CA" 2 'error' \
+	openssl verify -CAfile "$T/tls-ca.pem" -untrusted "$T/chain.pem" "$T/leaf.pem"
+SAN=$(openssl x509 -in "$T/leaf.pem" -noout -ext subjectAltName 2>/dev/null | tail -n +2 | tr -d ' ')
+expect_eq "order: the leaf's SANs are the names" "$SAN" "DNS:www.acme-core.example.com,DNS:api.acme-core.example.com"
+check "order: the leaf is for the certificate key" bash -c \
+	"[ \"\$(openssl x509 -in '$T/leaf.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T/cert.key' -pubout)\" ]"
+expect_eq "order: no token file left behind" \
+	"$(find "$T/webroot" -type f | wc -l)" 0
+if grep -q 'GET /.well-known/acme-challenge/' "$T/nginx/access.log"; then
+	pass "order: pebble fetched the token from nginx"
+else
+	fail "order: pebble fetched the token from nginx" "not in the access log"
+fi
+check "order: an alternate chain on request" acme --directory "$DIR" \
+	order --key "$T/account.key" --cert-key "$T/cert.key" --domain "$NAME" \
+	--webroot "$T/webroot" --out "$T/chain-alt.pem" --alternate 1
+openssl x509 -in "$T/chain-alt.pem" -out "$T/leaf-alt.pem" 2>/dev/null
+check "order: the alternate chain verifies against pebble's second root" openssl verify \
+	-CAfile "$T/root1.pem" -untrusted "$T/chain-alt.pem" "$T/leaf-alt.pem"
+check_fails "order: an alternate chain the CA does not offer is refused" 1 \
+	'no alternate chain 9' acme --directory "$DIR" order --key "$T/account.key" \
+	--cert-key "$T/cert.key" --domain "$NAME" --webroot "$T/webroot" \
+	--out "$T/chain-9.pem" --alternate 9
+if [ ! -e "$T/chain-9.pem" ]; then
+	pass "order: no chain file written on failure"
+else
+	fail "order: no chain file written on failure" "it is there"
+fi
+
+# --- the webroot not served: the CA's problem, no token left behind ------------
+srv_nginx_stop "$T/nginx"
+check_fails "order: the token not served fails with the CA's problem" 1 \
+	'authorization down\.acme-core\.example\.com: invalid: acme: urn:ietf:params:acme:error:' \
+	acme --directory "$DIR" order --key "$T/account.key" --cert-key "$T/cert.key" \
+	--domain down.acme-core.example.com --webroot "$T/webroot" --out "$T/chain-down.pem" \
+	--deadline-ms 60000
+expect_eq "order: no token file left behind after the failure" \
+	"$(find "$T/webroot" -type f | wc -l)" 0
+if [ ! -e "$T/chain-down.pem" ]; then
+	pass "order: no chain written after the failure"
+else
+	fail "order: no chain written after the failure" "it is there"
+fi
+
+# --- revocation ------------------------------------------------------------------
+check "revoke: the certificate, reason superseded" acme --directory "$DIR" \
+	revoke --key "$T/account.key" --cert "$T/leaf.pem" --reason 4
+check_fails "revoke: again is refused with the CA's problem" 1 \
+	'revokeCert: acme: urn:ietf:params:acme:error:alreadyRevoked' \
+	acme --directory "$DIR" revoke --key "$T/account.key" --cert "$T/leaf.pem" --reason 4
+check_fails "revoke: another account's certificate is refused" 1 \
+	'revokeCert: acme: urn:ietf:params:acme:error:' \
+	acme --directory "$DIR" revoke --key "$T/account-rsa.key" --cert "$T/leaf-alt.pem"
 
 e2e_done
