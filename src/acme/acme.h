@@ -275,6 +275,8 @@ void acme_client_free(struct acme_client *c); /* NULL-safe */
 const struct acme_directory *acme_client_directory(const struct acme_client *c);
 /* The account URL (kid) once known, or NULL (lent). */
 const char *acme_client_kid(const struct acme_client *c);
+/* The requests retried after a badNonce so far (for tests and metrics). */
+long acme_client_badnonce_retries(const struct acme_client *c);
 /* Sets the account URL (kid) for an account known already. */
 void acme_client_set_kid(struct acme_client *c, const char *kid);
 

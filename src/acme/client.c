@@ -28,6 +28,7 @@ struct acme_client {
 	const struct acme_signer *signer;
 	char *kid;
 	long retry_max_ms;
+	long badnonce_retries; /* over the client's life */
 };
 
 /*
@@ -116,6 +117,12 @@ acme_client_kid(const struct acme_client *c)
 	return c->kid;
 }
 
+long
+acme_client_badnonce_retries(const struct acme_client *c)
+{
+	return c->badnonce_retries;
+}
+
 void
 acme_client_set_kid(struct acme_client *c, const char *kid)
 {
@@ -181,8 +188,11 @@ post(struct acme_client *c, const char *step, const char *url,
 		acme_resp_clear(r);
 		if (!rc)
 			return -1;
+		if (attempt < BADNONCE_RETRIES)
+			c->badnonce_retries++;
 	}
-	return -1; /* badNonce each time: err says so */
+	/* badNonce each time: err has the CA's last problem. */
+	return cf_error_append(err, " (after %d retries)", BADNONCE_RETRIES);
 }
 
 /* POST-as-GET of url; the body parsed by the caller. */

@@ -193,7 +193,8 @@ cmd_account_new(struct opts *o, int argc, char **argv)
 	if ((c = client_open(o, key, &pk, &s, &err)) == NULL ||
 	    acme_account_new(c, &req, &err) != 0)
 		goto out;
-	print_json(json_pack("{s:s}", "account", acme_client_kid(c)));
+	print_json(json_pack("{s:s, s:I}", "account", acme_client_kid(c),
+	    "badNonceRetries", (json_int_t)acme_client_badnonce_retries(c)));
 	rc = 0;
 out:
 	if (rc != 0)

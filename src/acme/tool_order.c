@@ -217,8 +217,9 @@ order_run(struct acme_client *c, const struct acme_signer *s,
 		c, done->certificate, a->alternate, &pem, &pemlen, err) != 0 ||
 	    cf_write_file_atomic(a->out, pem, pemlen, 0644, err) != 0)
 		goto out;
-	print_json(json_pack("{s:s, s:s, s:s}", "order", url, "certificate",
-	    done->certificate, "out", a->out));
+	print_json(json_pack("{s:s, s:s, s:s, s:I}", "order", url,
+	    "certificate", done->certificate, "out", a->out, "badNonceRetries",
+	    (json_int_t)acme_client_badnonce_retries(c)));
 	rc = 0;
 out:
 	acme_order_free(o);

@@ -31,7 +31,7 @@ trap cleanup EXIT
 # nginx's worker runs as nobody: it walks into $T to the webroot.
 chmod 711 "$T"
 
-read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD < <(free_ports 9 | tr '\n' ' ')
+read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD P_NR P_NRM < <(free_ports 11 | tr '\n' ' ')
 
 # --- pebble's own TLS listener: a CA and a certificate for 127.0.0.1 -----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -68,10 +68,11 @@ directory_up() {
 	curl -sf --cacert "$T/tls-ca.pem" "https://127.0.0.1:$1/dir" >/dev/null
 }
 
-# pebble_start NAME ACME_PORT MGMT_PORT EAB
+# pebble_start NAME ACME_PORT MGMT_PORT EAB [NONCE_REJECT_PERCENT]
 pebble_start() {
 	pebble_config "$T/$1.json" "$2" "$3" "$4"
-	PEBBLE_VA_NOSLEEP=1 PEBBLE_ALTERNATE_ROOTS=1 setsid pebble -config "$T/$1.json" \
+	env ${5:+PEBBLE_WFE_NONCEREJECT=$5} PEBBLE_VA_NOSLEEP=1 \
+		PEBBLE_ALTERNATE_ROOTS=1 setsid pebble -config "$T/$1.json" \
 		-dnsserver "127.0.0.1:$P_DNS" >"$T/$1.log" 2>&1 &
 	PIDS+=($!)
 	if ! wait_until 20 directory_up "$2"; then
@@ -95,7 +96,15 @@ pebble_start pebble "$P_ACME" "$P_MGMT" false
 unset PEBBLE_VA_ALWAYS_VALID PEBBLE_WFE_NONCEREJECT
 
 DIR="https://127.0.0.1:$P_ACME/dir"
-acme() { timeout -k 5 120 "$CFA" --ca "$T/tls-ca.pem" "$@"; }
+# Each success adds the requests it retried after pebble's random
+# badNonce (5 % of nonces) to RETRIED, reported at the end.
+RETRIED=0
+acme() {
+	local rc=0
+	timeout -k 5 120 "$CFA" --ca "$T/tls-ca.pem" "$@" || rc=$?
+	[ $rc -ne 0 ] || RETRIED=$((RETRIED + $(jq -r '.badNonceRetries // 0' "$OUT" 2>/dev/null || echo 0)))
+	return $rc
+}
 jqo() { jq -r "$1" "$OUT"; }
 
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/account.key" 2>/dev/null
@@ -270,5 +279,12 @@ check_fails "revoke: again is refused with the CA's problem" 1 \
 check_fails "revoke: another account's certificate is refused" 1 \
 	'revokeCert: acme: urn:ietf:params:acme:error:' \
 	acme --directory "$DIR" revoke --key "$T/account-rsa.key" --cert "$T/leaf-alt.pem"
+
+# --- badNonce: a CA that rejects every nonce -------------------------------------
+pebble_start pebble-nonce "$P_NR" "$P_NRM" false 100
+check_fails "badNonce: retried 3 times, then the CA's problem shown" 1 \
+	'newAccount: acme: urn:ietf:params:acme:error:badNonce: .*\(after 3 retries\)' \
+	acme --directory "https://127.0.0.1:$P_NR/dir" account-new --key "$T/account.key" --agree-tos
+echo "# acme-core: requests retried after pebble's random badNonce: $RETRIED"
 
 e2e_done
