@@ -134,6 +134,15 @@ check_fails "account-new: onlyReturnExisting for an unknown key is refused" 1 \
 	'newAccount: acme: urn:ietf:params:acme:error:accountDoesNotExist' \
 	acme --directory "$DIR" account-new --key "$T/cert.key" --only-existing
 
+# pebble's TLS CA is trusted only when --ca names it.
+run timeout -k 5 60 "$CFA" --directory "$DIR" account-new --key "$T/account.key" --agree-tos
+if [ "$RC" -eq 1 ] && grep -qiE 'directory: GET .*(certificate|SSL)' "$ERR"; then
+	pass "account-new: pebble's TLS CA is not trusted without --ca"
+else
+	fail "account-new: pebble's TLS CA is not trusted without --ca" "exit $RC"
+	show "$ERR"
+fi
+
 # --- an http:// directory: refused before any request ----------------------
 python3 - "$P_DEAD" "$T/dead.hits" <<-'EOF' &
 	import socket, sys
