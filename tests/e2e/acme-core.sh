@@ -31,7 +31,7 @@ trap cleanup EXIT
 # nginx's worker runs as nobody: it walks into $T to the webroot.
 chmod 711 "$T"
 
-read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD P_NR P_NRM < <(free_ports 11 | tr '\n' ' ')
+read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD P_NR P_NRM P_BAD < <(free_ports 12 | tr '\n' ' ')
 
 # --- pebble's own TLS listener: a CA and a certificate for 127.0.0.1 -----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -163,6 +163,58 @@ wait_until 10 test -e "$T/dead.hits"
 check_fails "account-new: an http:// directory is refused" 1 'not an https URL' \
 	acme --directory "http://127.0.0.1:$P_DEAD/dir" account-new --key "$T/account.key" --agree-tos
 expect_eq "account-new: the http:// directory saw no request" "$(cat "$T/dead.hits")" ""
+
+# --- a hostile CA: what the transport and the parsers must refuse -------------
+python3 - "$P_BAD" "$T/tls.pem" "$T/tls.key" "$P_ACME" <<-'EOF' >"$T/bad.log" 2>&1 &
+	import http.server, json, ssl, sys
+	port, cert, key, real = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+	base = "https://127.0.0.1:%d" % port
+	def directory(nonce):
+	    return {"newNonce": nonce, "newAccount": base + "/acct",
+	            "newOrder": base + "/order", "revokeCert": base + "/revoke"}
+	class H(http.server.BaseHTTPRequestHandler):
+	    def send(self, code, body, ctype="application/json", extra=()):
+	        self.send_response(code)
+	        self.send_header("Content-Type", ctype)
+	        self.send_header("Content-Length", str(len(body)))
+	        for k, v in extra:
+	            self.send_header(k, v)
+	        self.end_headers()
+	        self.wfile.write(body)
+	    def do_GET(self):
+	        if self.path == "/big":
+	            self.send(200, b" " * (2 << 20))
+	        elif self.path == "/redirect":
+	            self.send(301, b"", extra=[("Location",
+	                      "https://127.0.0.1:%s/dir" % real)])
+	        elif self.path == "/http-nonce":
+	            self.send(200, json.dumps(directory(
+	                "http://127.0.0.1:%d/nonce" % port)).encode())
+	        elif self.path == "/problem":
+	            self.send(500, json.dumps({"type":
+	                "urn:ietf:params:acme:error:serverInternal",
+	                "detail": "down\u001b[2J\nfor now"}).encode(),
+	                "application/problem+json")
+	        else:
+	            self.send(404, b"")
+	    def log_message(self, *a):
+	        pass
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+	ctx.load_cert_chain(cert, key)
+	s = http.server.HTTPServer(("127.0.0.1", port), H)
+	s.socket = ctx.wrap_socket(s.socket, server_side=True)
+	s.serve_forever()
+EOF
+PIDS+=($!)
+srv_wait_port 127.0.0.1 "$P_BAD" 10
+bad() { acme --directory "https://127.0.0.1:$P_BAD/$1" account-new --key "$T/account.key" --agree-tos; }
+check_fails "hostile CA: a 2 MiB directory is refused at the cap" 1 \
+	'directory: GET .*: response over 1048576 bytes' bad big
+check_fails "hostile CA: a redirect is not followed" 1 'directory: HTTP 301 from the CA' bad redirect
+check_fails "hostile CA: an http:// newNonce is refused" 1 \
+	'directory: newNonce: not an https URL' bad http-nonce
+check_fails "hostile CA: its problem shown, control characters replaced" 1 \
+	'directory: acme: urn:ietf:params:acme:error:serverInternal: down\?\[2J\?for now' bad problem
 
 # --- external account binding ----------------------------------------------
 pebble_start pebble-eab "$P_EAB" "$P_EABM" true
