@@ -3,7 +3,8 @@
  * (acme.h) against a CA from tests: one subcommand per flow, one JSON
  * object on stdout, errors on stderr as "cf-acme: ...".
  *
- *   cf-acme --directory URL [--ca FILE] [--timeout-ms N] COMMAND ARGS...
+ *   cf-acme --directory URL [--ca FILE] [--timeout-ms N]
+ *           [--retry-after-max-ms N] COMMAND ARGS...
  *
  * Development only: keys are read from unencrypted PEM files (the
  * agent will keep the account key sealed in its store and sign through
@@ -221,8 +222,9 @@ help(FILE *f)
 {
 	size_t i;
 
-	fprintf(f, "usage: cf-acme --directory URL [--ca FILE] "
-		   "[--timeout-ms N] COMMAND ARGS...\n");
+	fprintf(f,
+	    "usage: cf-acme --directory URL [--ca FILE] "
+	    "[--timeout-ms N] [--retry-after-max-ms N] COMMAND ARGS...\n");
 	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %s\n", cmds[i].usage);
 }
@@ -233,7 +235,7 @@ parse_global(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {{"directory", 1, NULL, 'd'},
 	    {"ca", 1, NULL, 'c'}, {"timeout-ms", 1, NULL, 't'},
-	    {"help", 0, NULL, 'h'}, {0}};
+	    {"retry-after-max-ms", 1, NULL, 'r'}, {"help", 0, NULL, 'h'}, {0}};
 	char *end;
 	int c;
 
@@ -250,6 +252,12 @@ parse_global(int argc, char **argv, struct opts *o)
 			o->cfg.timeout_ms = strtol(optarg, &end, 10);
 			if (*end != '\0' || o->cfg.timeout_ms <= 0)
 				usage_exit("--timeout-ms: not a number");
+			break;
+		case 'r':
+			o->cfg.retry_after_max_ms = strtol(optarg, &end, 10);
+			if (*end != '\0' || o->cfg.retry_after_max_ms <= 0)
+				usage_exit(
+				    "--retry-after-max-ms: not a number");
 			break;
 		case 'h':
 			help(stdout);

@@ -31,7 +31,7 @@ trap cleanup EXIT
 # nginx's worker runs as nobody: it walks into $T to the webroot.
 chmod 711 "$T"
 
-read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD P_NR P_NRM P_BAD < <(free_ports 12 | tr '\n' ' ')
+read -r P_ACME P_MGMT P_HTTP P_TLS P_DNS P_CTS P_EAB P_EABM P_DEAD P_NR P_NRM P_BAD P_SLOW < <(free_ports 13 | tr '\n' ' ')
 
 # --- pebble's own TLS listener: a CA and a certificate for 127.0.0.1 -----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
@@ -330,6 +330,98 @@ if [ ! -e "$T/chain-down.pem" ]; then
 else
 	fail "order: no chain written after the failure" "it is there"
 fi
+
+# --- polling: Retry-After honoured, capped, and the deadline kept ---------------
+# A CA whose authorization stays pending, answering every poll with
+# Retry-After: RA seconds (RA is the first path segment); each poll is a
+# line in slow.log.
+python3 - "$P_SLOW" "$T/tls.pem" "$T/tls.key" "$T/slow.log" <<-'EOF' >"$T/slow.out" 2>&1 &
+	import http.server, json, os, ssl, sys
+	port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+	base = "https://127.0.0.1:%d" % port
+	class H(http.server.BaseHTTPRequestHandler):
+	    def send(self, code, obj, extra=()):
+	        body = json.dumps(obj).encode() if obj is not None else b""
+	        self.send_response(code)
+	        self.send_header("Content-Type", "application/json")
+	        self.send_header("Content-Length", str(len(body)))
+	        self.send_header("Replay-Nonce", os.urandom(12).hex())
+	        for k, v in extra:
+	            self.send_header(k, v)
+	        self.end_headers()
+	        self.wfile.write(body)
+	    def do_HEAD(self):
+	        self.send(200, None)
+	    def do_GET(self):
+	        ra = self.path.split("/")[1]
+	        p = base + "/" + ra
+	        self.send(200, {"newNonce": p + "/nonce", "newAccount": p + "/acct",
+	                        "newOrder": p + "/order", "revokeCert": p + "/revoke"})
+	    def do_POST(self):
+	        self.rfile.read(int(self.headers["Content-Length"]))
+	        ra, what = self.path.split("/")[1:3]
+	        p = base + "/" + ra
+	        if what == "acct":
+	            self.send(200, {"status": "valid"}, [("Location", p + "/acct/1")])
+	        elif what == "order":
+	            self.send(201, {"status": "pending", "finalize": p + "/fin",
+	                "identifiers": [{"type": "dns", "value": "slow.example.com"}],
+	                "authorizations": [p + "/authz"]}, [("Location", p + "/o/1")])
+	        elif what == "authz":
+	            open(log, "a").write("poll %s\n" % ra)
+	            self.send(200, {"status": "pending",
+	                "identifier": {"type": "dns", "value": "slow.example.com"},
+	                "challenges": [{"type": "http-01", "url": p + "/chal",
+	                    "token": "slowslowslowslowslowslow", "status": "pending"}]},
+	                [("Retry-After", ra)])
+	        else:
+	            self.send(200, {})
+	    def log_message(self, *a):
+	        pass
+	ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+	ctx.load_cert_chain(cert, key)
+	s = http.server.HTTPServer(("127.0.0.1", port), H)
+	s.socket = ctx.wrap_socket(s.socket, server_side=True)
+	s.serve_forever()
+EOF
+PIDS+=($!)
+srv_wait_port 127.0.0.1 "$P_SLOW" 10
+: >"$T/slow.log"
+# polls RA DEADLINE_MS [CAP_MS] - an order against the slow CA; prints the
+# polls of the authorization and the milliseconds the command took.
+polls() {
+	local t0=${EPOCHREALTIME/./} t1
+	run acme --directory "https://127.0.0.1:$P_SLOW/$1/dir" ${3:+--retry-after-max-ms "$3"} \
+		order --key "$T/account.key" --cert-key "$T/cert.key" --domain slow.example.com \
+		--webroot "$T/webroot" --out "$T/chain-slow.pem" --deadline-ms "$2"
+	t1=${EPOCHREALTIME/./}
+	SLOW_MS=$(((t1 - t0) / 1000))
+	SLOW_POLLS=$(grep -c "^poll $1\$" "$T/slow.log")
+}
+polls 1 3500
+if [ "$RC" -eq 1 ] && grep -q 'authorization slow.example.com: still pending at the deadline' "$ERR"; then
+	pass "poll: a pending authorization fails at the deadline, named"
+else
+	fail "poll: a pending authorization fails at the deadline, named" "exit $RC"
+	show "$ERR"
+fi
+# Retry-After: 1 over a 3.5 s deadline: the first look, then polls at
+# 0, 1, 2, 3 and, last, at the deadline: 6 (the default interval, 0.5 s,
+# would make 9; no pause at all, hundreds).
+if [ "$SLOW_POLLS" -ge 5 ] && [ "$SLOW_POLLS" -le 7 ]; then
+	pass "poll: Retry-After: 1 honoured ($SLOW_POLLS polls in ${SLOW_MS} ms)"
+else
+	fail "poll: Retry-After: 1 honoured" "$SLOW_POLLS polls in ${SLOW_MS} ms"
+fi
+polls 3600 1500 300
+# Retry-After: 3600 capped at 0.3 s: polls go on, and the 1.5 s deadline holds.
+if [ "$RC" -eq 1 ] && [ "$SLOW_POLLS" -ge 3 ] && [ "$SLOW_MS" -lt 5000 ]; then
+	pass "poll: Retry-After: 3600 capped, the deadline kept ($SLOW_POLLS polls in ${SLOW_MS} ms)"
+else
+	fail "poll: Retry-After: 3600 capped, the deadline kept" "exit $RC, $SLOW_POLLS polls in ${SLOW_MS} ms"
+	show "$ERR"
+fi
+expect_eq "poll: no token file left behind at the deadline" "$(find "$T/webroot" -type f | wc -l)" 0
 
 # --- revocation ------------------------------------------------------------------
 check "revoke: the certificate, reason superseded" acme --directory "$DIR" \
