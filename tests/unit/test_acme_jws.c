@@ -195,6 +195,48 @@ test_rs256(void)
 	EVP_PKEY_free(pk);
 }
 
+/* A signer elsewhere (the store process, later): counts its calls. */
+struct remote {
+	EVP_PKEY *pk;
+	int calls;
+	int fail;
+};
+
+static int
+remote_sign(void *arg, const unsigned char *in, size_t inlen,
+    unsigned char *sig, size_t *siglen)
+{
+	struct remote *r = arg;
+
+	r->calls++;
+	if (r->fail)
+		return -1;
+	return acme_pkey_sign(r->pk, in, inlen, sig, siglen);
+}
+
+static void
+test_callback(void)
+{
+	struct remote r = {.pk = key_ec("P-256")};
+	struct acme_signer s = {.sign = remote_sign, .arg = &r};
+	struct cf_error err;
+	json_t *jws;
+
+	snprintf(s.alg, sizeof(s.alg), "ES256");
+	s.jwk = acme_jwk_new(r.pk, &err);
+	jws = acme_jws_new(&s, "https://ca.test/x", "n", "k", "{}", &err);
+	CHECK(jws != NULL && r.calls == 1,
+	    "callback: the JWS is signed through the callback, once");
+	CHECK(verify(jws, r.pk), "callback: its signature verifies");
+	json_decref(jws);
+	r.fail = 1;
+	jws = acme_jws_new(&s, "https://ca.test/x", "n", "k", "{}", &err);
+	CHECK(jws == NULL && err.code == CF_E_CRYPTO,
+	    "callback: a failing signer fails the JWS");
+	json_decref(s.jwk);
+	EVP_PKEY_free(r.pk);
+}
+
 static void
 test_refused(void)
 {
@@ -354,6 +396,8 @@ main(int argc, char **argv)
 		test_es256();
 	if (check_test("rs256"))
 		test_rs256();
+	if (check_test("callback"))
+		test_callback();
 	if (check_test("refused"))
 		test_refused();
 	if (check_test("thumbprint"))
