@@ -114,6 +114,27 @@ $(B)/tests/test_reconcile: $(B)/obj/tests/unit/test_reconcile.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+# The ACME core (src/acme): JWS, the CA's messages, the HTTPS transport
+# over libcurl and the client's flows, in libcertfleet_acme.a;
+# build/cf-acme drives it from tests (tests/e2e/acme-core.sh).
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
+ACME_SRC := $(filter-out src/acme/tool%,$(wildcard src/acme/*.c))
+ACME_OBJ := $(ACME_SRC:%.c=$(B)/obj/%.o)
+all: $(B)/cf-acme
+ACME_TOOL_OBJ := $(B)/obj/src/acme/tool.o $(B)/obj/src/acme/tool_order.o
+$(ACME_OBJ) $(ACME_TOOL_OBJ): ALL_CFLAGS += $(CURL_CFLAGS)
+$(B)/libcertfleet_acme.a: $(ACME_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(B)/cf-acme: $(ACME_TOOL_OBJ) $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDLIBS)
+$(B)/obj/tests/unit/test_acme_%.o: ALL_CFLAGS += -Isrc/acme
+$(B)/tests/test_acme_%: $(B)/obj/tests/unit/test_acme_%.o \
+    $(B)/obj/tests/unit/check.o $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDLIBS)
+
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 # The operation tests share their store and its reads (opstest.h).
 OPS_TESTS := $(B)/tests/test_ops $(B)/tests/test_rollout

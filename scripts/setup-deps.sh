@@ -32,8 +32,11 @@ set -f # package lists are plain words, split on purpose throughout
 # Debian's prometheus (its service, on port 9090, is kept from starting too).
 # The web console (tests/e2e/console.sh): chromium, headless, driven over
 # its DevTools pipe by Python's standard library.
+# ACME (src/acme): libcurl4-openssl-dev, the HTTPS client to the CA;
+# tests/e2e/acme-core.sh runs Debian's pebble (and pebble-challtestsrv,
+# its DNS) as a private test CA on loopback.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
-libjansson-dev libevent-dev libinih-dev libseccomp-dev sqlite3 jq clang clang-format gnutls-bin libnss3-tools
+libjansson-dev libevent-dev libinih-dev libseccomp-dev libcurl4-openssl-dev pebble sqlite3 jq clang clang-format gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
 dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client prometheus
