@@ -122,13 +122,16 @@ CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 ACME_SRC := $(filter-out src/acme/tool%,$(wildcard src/acme/*.c))
 ACME_OBJ := $(ACME_SRC:%.c=$(B)/obj/%.o)
 all: $(B)/cf-acme
-ACME_TOOL_OBJ := $(B)/obj/src/acme/tool.o $(B)/obj/src/acme/tool_order.o
+ACME_TOOL_OBJ := $(B)/obj/src/acme/tool.o $(B)/obj/src/acme/tool_order.o \
+    $(B)/obj/src/acme/tool_dns01.o
+# DNS-01's record (src/acme/dns01.c) is read back through ldns.
+LDNS_LIBS := $(shell pkg-config --libs ldns 2>/dev/null || echo -lldns)
 $(ACME_OBJ) $(ACME_TOOL_OBJ): ALL_CFLAGS += $(CURL_CFLAGS)
 $(B)/libcertfleet_acme.a: $(ACME_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(B)/cf-acme: $(ACME_TOOL_OBJ) $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDNS_LIBS) $(LDLIBS)
 $(B)/obj/tests/unit/test_acme_%.o: ALL_CFLAGS += -Isrc/acme
 $(B)/tests/test_acme_%: $(B)/obj/tests/unit/test_acme_%.o \
     $(B)/obj/tests/unit/check.o $(B)/libcertfleet_acme.a $(B)/libcertfleet.a

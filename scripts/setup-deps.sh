@@ -36,7 +36,7 @@ set -f # package lists are plain words, split on purpose throughout
 # tests/e2e/acme-core.sh runs Debian's pebble (and pebble-challtestsrv,
 # its DNS) as a private test CA on loopback.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
-libjansson-dev libevent-dev libinih-dev libseccomp-dev libcurl4-openssl-dev pebble sqlite3 jq clang clang-format gnutls-bin libnss3-tools
+libjansson-dev libevent-dev libinih-dev libseccomp-dev libcurl4-openssl-dev libldns-dev bind9 bind9-dnsutils pebble sqlite3 jq clang clang-format gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
 nginx haproxy postfix dovecot-core dovecot-imapd dovecot-pop3d
 dpkg-dev debhelper lintian systemd man-db etcd-server etcd-client prometheus

@@ -215,6 +215,9 @@ static const struct cmd cmds[] = {
 	"order --key F --cert-key F --domain NAME... --webroot DIR "
 	"--out CHAIN.pem [--alternate N] [--deadline-ms N]"},
     {"revoke", cmd_revoke, "revoke --key F --cert CERT.pem [--reason CODE]"},
+    {"dns01", cmd_dns01,
+	"dns01 set|clear|wait NAME VALUE [--server HOST:PORT --key-file F | "
+	"--hook CMD] [--check IP:PORT]... [--deadline-ms N] (no --directory)"},
 };
 
 static void
@@ -266,7 +269,9 @@ parse_global(int argc, char **argv, struct opts *o)
 			help(stderr);
 			exit(2);
 		}
-	if (o->cfg.directory == NULL || optind >= argc) {
+	/* dns01 speaks to DNS servers only */
+	if (optind >= argc ||
+	    (o->cfg.directory == NULL && strcmp(argv[optind], "dns01") != 0)) {
 		help(stderr);
 		exit(2);
 	}

@@ -36,5 +36,7 @@ struct acme_client *client_open(struct opts *o, const char *key_path,
 /* order ... and revoke ... (tool_order.c), argv from the command. */
 int cmd_order(struct opts *o, int argc, char **argv);
 int cmd_revoke(struct opts *o, int argc, char **argv);
+/* dns01 ... (tool_dns01.c): the DNS-01 record, no CA involved. */
+int cmd_dns01(struct opts *o, int argc, char **argv);
 
 #endif

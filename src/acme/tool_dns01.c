@@ -1,0 +1,75 @@
+/*
+ * tool_dns01.c - cf-acme dns01 set|clear|wait NAME VALUE: the DNS-01
+ * record (dns01.h) from tests (tests/e2e/acme-dns01.sh).
+ *
+ *   dns01 set|clear NAME VALUE (--server HOST:PORT --key-file F | --hook CMD)
+ *   dns01 wait NAME VALUE [--server HOST:PORT] [--check IP:PORT]...
+ *         [--deadline-ms N]
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns01.h"
+#include "tool.h"
+
+int
+cmd_dns01(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {{"server", 1, NULL, 's'},
+	    {"key-file", 1, NULL, 'k'}, {"hook", 1, NULL, 'H'},
+	    {"check", 1, NULL, 'c'}, {"deadline-ms", 1, NULL, 'd'},
+	    {"ttl", 1, NULL, 't'}, {0}};
+	struct dns01_config c = {0};
+	struct cf_error err;
+	long long deadline = 10000;
+	const char *verb;
+	int ch, rc;
+
+	c.timeout_ms = o->cfg.timeout_ms;
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		switch (ch) {
+		case 's':
+			c.server = optarg;
+			break;
+		case 'k':
+			c.key_file = optarg;
+			break;
+		case 'H':
+			c.hook = optarg;
+			break;
+		case 'c':
+			if (c.ncheck == DNS01_CHECK_MAX)
+				usage_exit("--check: too many");
+			c.check[c.ncheck++] = optarg;
+			break;
+		case 'd':
+			deadline = atoll(optarg);
+			break;
+		case 't':
+			c.ttl = atol(optarg);
+			break;
+		default:
+			usage_exit(
+			    "usage: dns01 set|clear|wait NAME VALUE ...");
+		}
+	if (argc - optind != 3)
+		usage_exit("usage: dns01 set|clear|wait NAME VALUE ...");
+	verb = argv[optind];
+	cf_error_clear(&err);
+	if (strcmp(verb, "set") == 0)
+		rc = dns01_set(&c, argv[optind + 1], argv[optind + 2], &err);
+	else if (strcmp(verb, "clear") == 0)
+		rc = dns01_clear(&c, argv[optind + 1], argv[optind + 2], &err);
+	else if (strcmp(verb, "wait") == 0)
+		rc = dns01_wait(&c, argv[optind + 1], argv[optind + 2],
+		    cf_now_ms() + deadline, &err);
+	else
+		usage_exit("dns01: set, clear or wait");
+	if (rc == -1)
+		return fail(&err);
+	print_json(
+	    json_pack("{s:s, s:s}", "Dns01", verb, "Name", argv[optind + 1]));
+	return 0;
+}
