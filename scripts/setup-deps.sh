@@ -33,8 +33,10 @@ set -f # package lists are plain words, split on purpose throughout
 # The web console (tests/e2e/console.sh): chromium, headless, driven over
 # its DevTools pipe by Python's standard library.
 # ACME (src/acme): libcurl4-openssl-dev, the HTTPS client to the CA;
+# libldns-dev and BIND's nsupdate (bind9-dnsutils) for DNS-01;
 # tests/e2e/acme-core.sh runs Debian's pebble (and pebble-challtestsrv,
-# its DNS) as a private test CA on loopback.
+# its DNS) as a private test CA on loopback, tests/e2e/acme-dns01.sh a
+# BIND (bind9) primary and secondary.
 PACKAGES="build-essential pkg-config libssl-dev libssl3 openssl libsqlite3-dev
 libjansson-dev libevent-dev libinih-dev libseccomp-dev libcurl4-openssl-dev libldns-dev bind9 bind9-dnsutils pebble sqlite3 jq clang clang-format gnutls-bin libnss3-tools
 python3 python3-cryptography python3-jsonschema expect util-linux zsh
