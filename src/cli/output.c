@@ -159,7 +159,8 @@ print_tsv_cell(const char *s, int last)
 }
 
 static void
-print_tsv(const char *const *headers, size_t ncols, char **cells, size_t nrows)
+print_tsv(const char *const *headers, size_t ncols, size_t nrows,
+    const char *(*cell)(void *, size_t, size_t), void *arg)
 {
 	size_t r, c;
 
@@ -167,29 +168,27 @@ print_tsv(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 		print_tsv_cell(headers[c], c + 1 == ncols);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++)
-			print_tsv_cell(cells[r * ncols + c], c + 1 == ncols);
+			print_tsv_cell(cell(arg, r, c), c + 1 == ncols);
 }
 
 void
-out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
+out_table_each(const char *const *headers, size_t ncols, size_t nrows,
+    const char *(*cell)(void *, size_t, size_t), void *arg)
 {
-	size_t *w, *cw, r, c, k, limit;
+	size_t *w, r, c, k, limit;
+	const char *s;
 
 	if (cli.tsv) {
-		print_tsv(headers, ncols, cells, nrows);
+		print_tsv(headers, ncols, nrows, cell, arg);
 		return;
 	}
 	w = xcalloc(ncols, sizeof(*w));
-	cw = xcalloc(ncols * nrows + 1, sizeof(*cw));
 	for (c = 0; c < ncols; c++)
 		w[c] = cli.no_header ? 0 : text_width(headers[c]);
 	for (r = 0; r < nrows; r++)
-		for (c = 0; c < ncols; c++) {
-			k = cw[r * ncols + c] =
-			    text_width(cells[r * ncols + c]);
-			if (k > w[c])
+		for (c = 0; c < ncols; c++)
+			if ((k = text_width(cell(arg, r, c))) > w[c])
 				w[c] = k;
-		}
 	if ((limit = out_width()) > 0)
 		fit_widths(headers, ncols, w, limit);
 	for (c = 0; !cli.no_header && c < ncols; c++) {
@@ -206,13 +205,34 @@ out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
 	flockfile(stdout);
 	for (r = 0; r < nrows; r++)
 		for (c = 0; c < ncols; c++) {
-			print_cell(cells[r * ncols + c], cw[r * ncols + c],
-			    w[c], c + 1 == ncols);
+			s = cell(arg, r, c);
+			print_cell(s, text_width(s), w[c], c + 1 == ncols);
 			putchar_unlocked(c + 1 < ncols ? ' ' : '\n');
 		}
 	funlockfile(stdout);
-	free(cw);
 	free(w);
+}
+
+/* What out_table's cells hold. */
+struct cells {
+	char **cells;
+	size_t ncols;
+};
+
+static const char *
+cells_get(void *arg, size_t r, size_t c)
+{
+	const struct cells *t = arg;
+
+	return t->cells[r * t->ncols + c];
+}
+
+void
+out_table(const char *const *headers, size_t ncols, char **cells, size_t nrows)
+{
+	struct cells t = {.cells = cells, .ncols = ncols};
+
+	out_table_each(headers, ncols, nrows, cells_get, &t);
 }
 
 /* ---- JSON ----------------------------------------------------------- */
