@@ -24,6 +24,7 @@ struct cf_view {
 	const char *status; /* static: "Valid", "DateInvalid", ... */
 	int exportable, has_key, self_signed;
 	time_t not_before, not_after;
+	char *strings; /* when set, the one block the strings above lie in */
 };
 void cf_views_free(struct cf_view *v, size_t n); /* NULL-safe */
 
