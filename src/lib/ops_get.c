@@ -12,8 +12,8 @@
 #include "status.h"
 #include "util.h"
 
-static void
-view_clear(struct cf_view *v)
+void
+cf_view_clear(struct cf_view *v)
 {
 	if (v->strings != NULL)
 		free(v->strings);
@@ -36,7 +36,7 @@ cf_views_free(struct cf_view *v, size_t n)
 	size_t i;
 
 	for (i = 0; v != NULL && i < n; i++)
-		view_clear(&v[i]);
+		cf_view_clear(&v[i]);
 	free(v);
 }
 
@@ -223,7 +223,7 @@ cut(struct cf_view *v, size_t *n, size_t limit)
 	if (limit == 0 || *n <= limit)
 		return;
 	for (; *n > limit; (*n)--)
-		view_clear(&v[*n - 1]);
+		cf_view_clear(&v[*n - 1]);
 }
 
 int
