@@ -65,10 +65,14 @@ text_width(const char *s)
 	uint64_t x;
 
 	/* Eight bytes at a time: a continuation byte has bit 7 set and
-	 * bit 6 clear (a byte at a time was a tenth of a large table). */
+	 * bit 6 clear (a byte at a time was a tenth of a large table).
+	 * The flags (one a byte, at bit 7) are added up by a multiply:
+	 * __builtin_popcountll is a call into libgcc without -mpopcnt,
+	 * which was a third of the widths of a 10,000-row table. */
 	for (; i + 8 <= len; i += 8) {
 		memcpy(&x, s + i, 8);
-		n -= (size_t)__builtin_popcountll(x & ~(x << 1) & high);
+		x = (x & ~(x << 1) & high) >> 7;
+		n -= (size_t)((x * 0x0101010101010101ULL) >> 56);
 	}
 	for (; i < len; i++)
 		n -= ((unsigned char)s[i] & 0xc0) == 0x80;
