@@ -20,7 +20,7 @@
  * each block past 128 KB apart and unmaps it when freed, and trims the
  * heap's top: a 10,000-row listing, which reads its rows a page of 1,024
  * at a time into such blocks, paid a mremap or munmap and fresh page
- * faults a page (a quarter of its CPU on a VM).  Blocks up to 32 MB now
+ * faults a page (a tenth of its CPU on a VM).  Blocks up to 32 MB now
  * come from the heap, which keeps up to 64 MB free.  Secrets are apart
  * (cf_dontdump_alloc maps its own).
  */
