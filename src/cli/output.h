@@ -26,6 +26,15 @@
  */
 void out_table(
     const char *const *headers, size_t ncols, char **cells, size_t nrows);
+/*
+ * out_table without the cells held at once: cell(arg, r, c) gives the
+ * text of row r, column c (lent until the next call), and is asked
+ * twice, once for the widths and once to print, so that a table of
+ * 10,000 rows needs no copy of its text.  It must give the same text
+ * both times.
+ */
+void out_table_each(const char *const *headers, size_t ncols, size_t nrows,
+    const char *(*cell)(void *arg, size_t r, size_t c), void *arg);
 
 /* True when tables are tab-separated (--format tsv): then cells hold
  * full values, not the shortened ones meant for a person. */

@@ -24,8 +24,12 @@ struct cf_view {
 	const char *status; /* static: "Valid", "DateInvalid", ... */
 	int exportable, has_key, self_signed;
 	time_t not_before, not_after;
+	char *strings; /* when set, the one block the strings above lie in */
 };
 void cf_views_free(struct cf_view *v, size_t n); /* NULL-safe */
+/* Frees the strings of one view (they may share a block: never free
+ * them one by one) and zeroes it. */
+void cf_view_clear(struct cf_view *v);
 
 /*
  * Every end certificate (arg NULL), or the one arg names (a thumbprint or

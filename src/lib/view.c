@@ -88,6 +88,13 @@ void
 cf_view_put(
     struct cf_text *t, const struct cf_view *v, enum cf_field f, int brief)
 {
+	cf_view_put_at(t, v, f, brief, time(NULL));
+}
+
+void
+cf_view_put_at(struct cf_text *t, const struct cf_view *v, enum cf_field f,
+    int brief, time_t now)
+{
 	char days[24];
 
 	switch (f) {
@@ -145,8 +152,7 @@ cf_view_put(
 		if (v->not_after == 0)
 			break;
 		cf_text_putn(t, days,
-		    cf_number_text(
-			cf_days_left(v->not_after, time(NULL)), days));
+		    cf_number_text(cf_days_left(v->not_after, now), days));
 		break;
 	case CF_F_COUNT:
 		break;

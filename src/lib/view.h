@@ -65,6 +65,10 @@ json_t *cf_view_field_json(const struct cf_view *v, enum cf_field f);
  * cf_view_text writes it, without a string of its own. */
 void cf_view_put(
     struct cf_text *t, const struct cf_view *v, enum cf_field f, int brief);
+/* cf_view_put with DaysLeft counted from now, so that a table written
+ * twice over (out_table_each) says the same both times. */
+void cf_view_put_at(struct cf_text *t, const struct cf_view *v, enum cf_field f,
+    int brief, time_t now);
 /* Every field as a JSON object (new reference): the API's certificate. */
 json_t *cf_view_json(const struct cf_view *v);
 

@@ -76,17 +76,8 @@ view_of(const char *thumb)
 static void
 view_drop(struct cf_view *v)
 {
-	if (v == NULL)
-		return;
-	free(v->subject);
-	free(v->issuer);
-	free(v->friendly_name);
-	free(v->serial);
-	free(v->key_type);
-	free(v->services);
-	free(v->domains);
-	free(v->chain);
-	memset(v, 0, sizeof(*v));
+	if (v != NULL)
+		cf_view_clear(v);
 }
 
 /* Whether thumb is listed at all. */
