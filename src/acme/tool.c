@@ -218,6 +218,8 @@ static const struct cmd cmds[] = {
     {"dns01", cmd_dns01,
 	"dns01 set|clear|wait NAME VALUE [--server HOST:PORT --key-file F | "
 	"--hook CMD] [--check IP:PORT]... [--deadline-ms N] (no --directory)"},
+    {"http01-check", cmd_http01_check,
+	"http01-check ADDR NAME TOKEN KEYAUTH [--samples N] (no --directory)"},
 };
 
 static void
@@ -269,9 +271,10 @@ parse_global(int argc, char **argv, struct opts *o)
 			help(stderr);
 			exit(2);
 		}
-	/* dns01 speaks to DNS servers only */
+	/* dns01 and http01-check speak to no CA */
 	if (optind >= argc ||
-	    (o->cfg.directory == NULL && strcmp(argv[optind], "dns01") != 0)) {
+	    (o->cfg.directory == NULL && strcmp(argv[optind], "dns01") != 0 &&
+		strcmp(argv[optind], "http01-check") != 0)) {
 		help(stderr);
 		exit(2);
 	}

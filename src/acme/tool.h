@@ -38,5 +38,7 @@ int cmd_order(struct opts *o, int argc, char **argv);
 int cmd_revoke(struct opts *o, int argc, char **argv);
 /* dns01 ... (tool_dns01.c): the DNS-01 record, no CA involved. */
 int cmd_dns01(struct opts *o, int argc, char **argv);
+/* http01-check ... (tool_dns01.c): a member asked for a token. */
+int cmd_http01_check(struct opts *o, int argc, char **argv);
 
 #endif

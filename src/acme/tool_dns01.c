@@ -1,6 +1,8 @@
 /*
  * tool_dns01.c - cf-acme dns01 set|clear|wait NAME VALUE: the DNS-01
- * record (dns01.h) from tests (tests/e2e/acme-dns01.sh).
+ * record (dns01.h) from tests (tests/e2e/acme-dns01.sh); and cf-acme
+ * http01-check, the HTTP-01 pre-check (http01_check.h, tests/e2e/
+ * acme-http01.sh).  Neither speaks to a CA.
  *
  *   dns01 set|clear NAME VALUE (--server HOST:PORT --key-file F | --hook CMD)
  *   dns01 wait NAME VALUE [--server HOST:PORT] [--check IP:PORT]...
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "dns01.h"
+#include "http01_check.h"
 #include "tool.h"
 
 int
@@ -71,5 +74,33 @@ cmd_dns01(struct opts *o, int argc, char **argv)
 		return fail(&err);
 	print_json(
 	    json_pack("{s:s, s:s}", "Dns01", verb, "Name", argv[optind + 1]));
+	return 0;
+}
+
+/* http01-check ADDR NAME TOKEN KEYAUTH [--samples N]: the pre-check. */
+int
+cmd_http01_check(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {{"samples", 1, NULL, 's'}, {0}};
+	struct cf_error err;
+	int ch, samples = 1;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (ch == 's')
+			samples = atoi(optarg);
+		else
+			usage_exit(
+			    "usage: http01-check ADDR NAME TOKEN KEYAUTH "
+			    "[--samples N]");
+	if (argc - optind != 4)
+		usage_exit("usage: http01-check ADDR NAME TOKEN KEYAUTH "
+			   "[--samples N]");
+	cf_error_clear(&err);
+	if (acme_http01_check(argv[optind], argv[optind + 1], argv[optind + 2],
+		argv[optind + 3], samples,
+		o->cfg.timeout_ms > 0 ? o->cfg.timeout_ms : 5000, &err) == -1)
+		return fail(&err);
+	print_json(json_pack(
+	    "{s:s, s:i}", "Http01", argv[optind], "Samples", samples));
 	return 0;
 }

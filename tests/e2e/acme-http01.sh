@@ -113,6 +113,7 @@ http {
 	server {
 		listen 127.0.0.1:$HTTP;
 		location /.well-known/acme-challenge/ { root $WWW/a; default_type text/plain; }
+		location = /.well-known/acme-challenge/RRRRRRRRRRRRRRRRRRRRRRRR { return 301 https://elsewhere.example/; }
 		location / { return 404; }
 	}
 }
@@ -179,6 +180,22 @@ expect_eq "haproxy forwards a validation request to the responder" \
 	"$(get "http://127.0.0.1:$FRONT/.well-known/acme-challenge/$TOK"):$(cat "$T/got")" "200:$KA"
 expect_eq "GET /v1/acme/challenges lists it" "$(api GET /v1/acme/challenges):$(jq -r '.[].Token' "$T/api")" "200:$TOK"
 expect_eq "... without the key authorization" "$(jq -r '.[0] | has("KeyAuthorization")' "$T/api")" false
+# The pre-check certfleet makes before the CA is told to validate
+# (src/acme/http01_check.c): each member directly, the balancer sampled.
+CFA=$E2E_ROOT/build/cf-acme
+check "pre-check: nginx serves the token with Host: mail.example.com" \
+	"$CFA" http01-check "127.0.0.1:$HTTP" mail.example.com "$TOK" "$KA"
+check "pre-check: the balancer, 4 samples, each the token" \
+	"$CFA" http01-check "127.0.0.1:$FRONT" mail.example.com "$TOK" "$KA" --samples 4
+check_fails "pre-check: a token not served: HTTP 404, the address named" 1 \
+	"http-01: 127.0.0.1:$FRONT \\(Host: mail.example.com\\), request 1 of 2: HTTP 404; the CA was not asked" \
+	"$CFA" http01-check "127.0.0.1:$FRONT" mail.example.com "$(token)" "$KA" --samples 2
+check_fails "pre-check: another key authorization: the body shown" 1 \
+	"HTTP 200 with another body \\(${TOK:0:20}" \
+	"$CFA" http01-check "127.0.0.1:$HTTP" mail.example.com "$TOK" "$TOK.$(token | cut -c1-43)"
+check_fails "pre-check: a redirect is reported, not followed" 1 \
+	'HTTP 301, a redirect to https://elsewhere.example/' \
+	"$CFA" http01-check "127.0.0.1:$HTTP" mail.example.com RRRRRRRRRRRRRRRRRRRRRRRR "$KA"
 check "the audit records the publication" \
 	bash -c "CERTFLEET_SOCKET=$SOCKDIR/ex1.sock $CERTFLEET --json log | grep -q 'acme-challenge-publish'"
 
