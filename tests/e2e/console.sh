@@ -274,6 +274,18 @@ check_fails "CORS: a POST to ex2 from ex1's origin without a token: 403" 22 '403
 	-d "{\"thumbprint\":\"$OTHER_TP\",\"services\":\"https\"}" "$URL2/v1/enable"
 expect_eq "CORS: a preflight (OPTIONS) gets no CORS header" \
 	"$(cors "$URL" "$URL2/v1/whoami" -X OPTIONS -H 'Access-Control-Request-Method: GET')" ""
+# A reload that meets a bad entry keeps the running peers.
+cp "$T/ex1.conf" "$T/ex1.good"
+sed -i "s|^console_peers = .*|console_peers = ex2=$URL2/console|" "$T/ex1.conf"
+kill -HUP "${APID[ex1]}"
+if wait_until 10 grep -qF "reload: $T/ex1.conf:7: console_peers: ex2=$URL2/console: give the origin only" "$T/ex1.log" &&
+	peers_listed >/dev/null; then
+	pass "reload: a console_peers entry with a path is refused by name; ex1 keeps ex2"
+else
+	fail "reload: a console_peers entry with a path is refused by name; ex1 keeps ex2"
+	show "$T/ex1.log"
+fi
+cp "$T/ex1.good" "$T/ex1.conf"
 sed "s|^console_peers = .*|console_peers = ex1=$URL, ex3=http://x:1|" "$T/ex2.conf" >"$T/bad.conf"
 chmod 600 "$T/bad.conf"
 check_fails "check-config: a console_peers entry over plain http is refused by name" 1 \
