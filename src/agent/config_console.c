@@ -72,8 +72,8 @@ peer_origin(struct parse *p, const char *entry, const char *url)
 	if (colon != NULL) {
 		errno = 0;
 		port = strtol(colon + 1, &end, 10);
-		if (end == colon + 1 || *end != '\0' || errno != 0 ||
-		    port < 1 || port > 65535) {
+		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' ||
+		    errno != 0 || port < 1 || port > 65535) {
 			config_bad(p,
 			    "console_peers: %s: the port is 1 to 65535", entry);
 			return NULL;

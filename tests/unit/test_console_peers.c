@@ -102,6 +102,7 @@ test_refused(void)
 	refused(
 	    "ex2=https://x:99999", "the port is 1 to 65535", "port too big");
 	refused("ex2=https://x:", "the port is 1 to 65535", "an empty port");
+	refused("ex2=https://x:+1", "the port is 1 to 65535", "a signed port");
 	refused("ex2=https://x_y:1", "the host is a name", "a bad host");
 	refused("ex2=https://[::1:1", "the host is a name", "an open bracket");
 	refused("ex2=https://", "the host is a name", "no host");
