@@ -156,10 +156,16 @@ $(B)/tests/test_csrf: $(B)/obj/src/agent/csrf.o
 # test_agent_registry_config reads the agent's [registry] section.
 AGENT_CONFIG_OBJ := $(B)/obj/src/agent/config.o $(B)/obj/src/agent/config_keys.o \
     $(B)/obj/src/agent/config_trust.o $(B)/obj/src/agent/config_registry.o \
+    $(B)/obj/src/agent/config_console.o \
     $(B)/obj/src/agent/listen.o $(B)/libcertfleet_registry.a
 $(B)/obj/tests/unit/test_agent_registry_config.o: ALL_CFLAGS += -Isrc/agent -Isrc/registry
 $(B)/tests/test_agent_registry_config: UNIT_AUX += $(AGENT_CONFIG_OBJ)
 $(B)/tests/test_agent_registry_config: $(AGENT_CONFIG_OBJ)
+
+# test_console_peers reads the agent's console_peers key.
+$(B)/obj/tests/unit/test_console_peers.o: ALL_CFLAGS += -Isrc/agent -Isrc/registry
+$(B)/tests/test_console_peers: UNIT_AUX += $(AGENT_CONFIG_OBJ)
+$(B)/tests/test_console_peers: $(AGENT_CONFIG_OBJ)
 
 # test_api also checks the agent's route table (src/agent/routes.c).
 $(B)/tests/test_api: UNIT_AUX += $(B)/obj/src/agent/routes.o

@@ -98,26 +98,89 @@ function daysBar(c) {
   return span;
 }
 
-async function showFleet() {
-  const [who, certs, svcs] = await Promise.all([
-    api('GET', '/v1/whoami'), api('GET', '/v1/certificates'),
-    api('GET', '/v1/services')]);
+// The fleet page asks each agent of this one's console_peers itself,
+// from this browser with the admin's certificate: simple CORS GETs (no
+// custom header, so no preflight), given up after FLEET_TIMEOUT ms so
+// that one dead agent does not hold up the page.
+const FLEET_TIMEOUT = 5000;
+
+// An agent's whoami, certificates and services, asked at base (''
+// for this agent): {who, certs, svcs, seen}, or an Error saying why not.
+async function summary(base) {
+  const ctl = new AbortController();
+  const timer = setTimeout(function () { ctl.abort(); }, FLEET_TIMEOUT);
+  const opts = { cache: 'no-store', signal: ctl.signal };
+  if (base) { opts.mode = 'cors'; opts.credentials = 'include'; }
+  async function get(path) {
+    const r = await fetch(base + path, opts);
+    let j = null;
+    try { j = await r.json(); } catch (e) { j = null; }
+    if (!r.ok) throw new Error('GET ' + path + ': ' + (j && j.message ? j.message : 'HTTP ' + r.status));
+    return j;
+  }
+  try {
+    const [who, certs, svcs] = await Promise.all([
+      get('/v1/whoami'), get('/v1/certificates'), get('/v1/services')]);
+    return { who: who, certs: certs, svcs: svcs, seen: new Date() };
+  } catch (e) {
+    if (ctl.signal.aborted) throw new Error('no answer within ' + FLEET_TIMEOUT / 1000 + ' s');
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// One row of the fleet table: name (a link to a peer's own console),
+// then what the agent said, or that it did not answer (err).
+function fleetRow(name, href, s, err) {
   const tr = el('tr');
-  const expiring = certs.filter(function (c) {
+  tr.dataset.agent = name;
+  const td = cell(tr, href ? null : name);
+  if (href) {
+    const a = el('a', name);
+    a.href = href;
+    td.appendChild(a);
+  }
+  if (err) {
+    tr.dataset.state = 'unreachable';
+    tr.className = 'problem';
+    cell(tr, '');
+    cell(tr, '');
+    cell(tr, 'unreachable: ' + err.message, 'match-false');
+    for (let i = 0; i < 4; i++) cell(tr, '');
+    return tr;
+  }
+  tr.dataset.state = 'ok';
+  if (s.who.agent !== name) td.appendChild(el('span', ' (' + s.who.agent + ')'));
+  const expiring = s.certs.filter(function (c) {
     if (c.DaysLeft === null || !c.NotBefore || !c.NotAfter) return false;
     const life = (Date.parse(c.NotAfter) - Date.parse(c.NotBefore)) / 86400000;
     return c.DaysLeft < life / 3;
   }).length;
-  cell(tr, who.agent);
-  cell(tr, who.version);
-  cell(tr, who.role);
-  cell(tr, new Date().toLocaleString());
-  cell(tr, certs.length);
+  cell(tr, s.who.version);
+  cell(tr, s.who.role);
+  cell(tr, s.seen.toLocaleString());
+  cell(tr, s.certs.length);
   cell(tr, expiring, expiring ? 'match-false' : '');
-  cell(tr, svcs.length);
-  const bad = svcs.filter(function (s) { return s.Match === false; }).length;
+  cell(tr, s.svcs.length);
+  const bad = s.svcs.filter(function (v) { return v.Match === false; }).length;
   cell(tr, bad, bad ? 'match-false' : 'match-true');
-  fill('fleet-table', [tr]);
+  return tr;
+}
+
+async function showFleet() {
+  const [own, peers] = await Promise.all([
+    summary(''), api('GET', '/v1/console/peers')]);
+  const rows = [fleetRow(own.who.agent, null, own, null)];
+  const answers = await Promise.allSettled(peers.map(function (p) {
+    return summary(p.Url);
+  }));
+  answers.forEach(function (a, i) {
+    rows.push(fleetRow(peers[i].Name, peers[i].Url + '/',
+      a.status === 'fulfilled' ? a.value : null,
+      a.status === 'rejected' ? a.reason : null));
+  });
+  fill('fleet-table', rows);
 }
 
 async function showCertificates() {

@@ -471,6 +471,7 @@ agent_config_free(struct agent_config *c)
 	while (c->ntransfer_peers > 0)
 		free(c->transfer_peers[--c->ntransfer_peers]);
 	free(c->transfer_peers);
+	config_console_peers_free(c);
 	free(c);
 }
 

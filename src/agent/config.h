@@ -50,6 +50,15 @@ struct agent_registry {
 	char *advertise;       /* HOST:PORT for live; NULL: the listener's */
 };
 
+/* The other agents the console's fleet page asks (console_peers):
+ * the browser asks each with the admin's certificate. */
+#define AGENT_CONSOLE_PEERS_MAX 256
+struct agent_console_peer {
+	char *name;   /* a fleet name, as the admin calls that agent */
+	char *origin; /* "https://host[:port]", as a browser's Origin
+			 header writes it (lower case, no :443) */
+};
+
 /* Every string owned; paths absolute once loaded. */
 struct agent_config {
 	char *file;     /* the file read; NULL when the defaults were used */
@@ -71,6 +80,8 @@ struct agent_config {
 	long probe_interval;   /* seconds between the services' probes */
 	char **transfer_peers; /* "SHA256:…" of peer agents; NULL-ended */
 	size_t ntransfer_peers;
+	struct agent_console_peer *console_peers; /* in the file's order */
+	size_t nconsole_peers;
 	struct cf_services *services; /* [service NAME] sections; never NULL */
 	struct agent_registry *registry; /* [registry]; NULL when none */
 };

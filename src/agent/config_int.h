@@ -46,6 +46,15 @@ int config_hostport_ok(struct parse *p, const char *key, const char *v);
  */
 int config_agent_key(struct parse *p, const char *key, const char *value);
 
+/* 1 when name is an agent's name: letters, digits, '-', '.', '_', at
+ * most 63 bytes. */
+int config_name_ok(const char *name);
+/* The value of console_peers into p->c (config_console.c); 1, or 0
+ * after config_bad naming the entry. */
+int config_console_peers(struct parse *p, const char *v);
+/* c's console peers, freed. */
+void config_console_peers_free(struct agent_config *c);
+
 /* One key = value of the [registry] section (config_registry.c); 1, or
  * 0 after config_bad. */
 int config_registry_key(struct parse *p, const char *key, const char *value);

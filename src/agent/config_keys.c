@@ -50,6 +50,7 @@ static const struct {
     {"metrics_listen", set_metrics_listen},
     {"acme_listen", set_acme_listen},
     {"probe_interval", set_probe_interval},
+    {"console_peers", config_console_peers},
 };
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -67,22 +68,32 @@ config_relative(const struct parse *p, const char *v)
 	return out;
 }
 
-static int
-set_name(struct parse *p, const char *v)
+int
+config_name_ok(const char *v)
 {
 	size_t i, n = strlen(v);
 
-	if (n > 63)
-		return config_bad(p, "name %s: longer than 63 characters", v);
+	if (n == 0 || n > 63)
+		return 0;
 	for (i = 0; i < n; i++)
 		if (!((v[i] >= 'a' && v[i] <= 'z') ||
 			(v[i] >= 'A' && v[i] <= 'Z') ||
 			(v[i] >= '0' && v[i] <= '9') || v[i] == '-' ||
 			v[i] == '.' || v[i] == '_'))
-			return config_bad(p,
-			    "name %s: use letters, digits, '-', '.' "
-			    "and '_' (a host name)",
-			    v);
+			return 0;
+	return 1;
+}
+
+static int
+set_name(struct parse *p, const char *v)
+{
+	if (strlen(v) > 63)
+		return config_bad(p, "name %s: longer than 63 characters", v);
+	if (!config_name_ok(v))
+		return config_bad(p,
+		    "name %s: use letters, digits, '-', '.' "
+		    "and '_' (a host name)",
+		    v);
 	free(p->c->name);
 	p->c->name = xstrdup(v);
 	return 1;
@@ -339,7 +350,7 @@ config_agent_key(struct parse *p, const char *key, const char *value)
 		    "socket, state, admin_ca, workers, transfer_peers, "
 		    "max_connections, max_connections_per_address, "
 		    "audit_keep_days, audit_max_rows, metrics_listen, "
-		    "acme_listen, probe_interval)",
+		    "acme_listen, probe_interval, console_peers)",
 		    key);
 	if (p->seen & (1u << i))
 		return config_bad(p, "%s is set twice", key);

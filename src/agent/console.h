@@ -16,6 +16,10 @@
 #include "identity.h"
 
 struct server;
+struct agent_config;
+
+/* The route of the console's peers (console_peers_json). */
+#define CONSOLE_PEERS_PATH "/v1/console/peers"
 
 struct console_asset {
 	const char *path;  /* "/" or "/console/NAME" */
@@ -40,5 +44,24 @@ const struct console_asset *console_find(const char *path);
  */
 int console_serve(struct server *srv, struct evhttp_request *req,
     const char *method, const char *path, const char *fp);
+
+/*
+ * [{"Name": "ex2", "Url": "https://10.0.0.2:8443"}, ...]: the agents of
+ * c's console_peers, in the file's order, as JSON text (new).  Served at
+ * GET CONSOLE_PEERS_PATH to any role the store admits (request.c).
+ */
+char *console_peers_json(const struct agent_config *c);
+
+/*
+ * The CORS headers (Access-Control-Allow-Origin: the origin,
+ * -Credentials: true, Vary: Origin) on req's answer when it is a GET of
+ * a route the fleet page reads (whoami, certificates, services) and its
+ * Origin header is one of the console_peers origins exactly; nothing
+ * otherwise, so a browser keeps any other page from reading the answer.
+ * Never a preflight: the fleet page's requests are simple ones.  Loop
+ * thread.
+ */
+void console_cors(struct server *srv, struct evhttp_request *req,
+    const char *method, const char *path);
 
 #endif

@@ -54,6 +54,7 @@ struct job {
 	char *out;
 	char *ctype; /* its content type; NULL: JSON */
 	int close;
+	int console_peers; /* GET CONSOLE_PEERS_PATH, asked as whoami */
 };
 
 static void
@@ -210,6 +211,10 @@ job_done(struct pool_job *pj)
 		actor = job_actor(j);
 		refusal_note(j->srv, j->host, actor, j->refusal);
 		free(actor);
+	}
+	if (j->console_peers && j->status == 200) {
+		free(j->out);
+		j->out = console_peers_json(j->srv->cfg);
 	}
 	reply(j->srv, j->req, j->status, j->out, j->ctype, j->close);
 	job_free(j);
@@ -401,6 +406,15 @@ request_serve_tls(struct evhttp_request *req, void *arg)
 	    csrf_refused(srv, j)) {
 		job_free(j);
 		return;
+	}
+	console_cors(srv, req, j->method, j->path);
+	/* The console's peers are this process's configuration (reloaded
+	 * here); who may read them, the store decides as for whoami. */
+	if (strcmp(j->method, "GET") == 0 &&
+	    strcmp(j->path, CONSOLE_PEERS_PATH) == 0) {
+		free(j->path);
+		j->path = xstrdup("/v1/whoami");
+		j->console_peers = 1;
 	}
 	submit(srv, j);
 }

@@ -20,6 +20,15 @@
 # downloads nothing; the CLI's POSTs, which carry no browser marks, need
 # no token.
 #
+# A second agent, ex2 (no services), and the two as each other's
+# console_peers (ex1's by a reload): ex1's fleet page lists both, ex2
+# asked by the browser itself with the admin's certificate, each with
+# the certificate count `certfleet --server NAME get` gives.  ex2 stopped
+# (SIGSTOP: no answer; then gone: refused), the page says ex2 is
+# unreachable and still shows ex1.  CORS: ex2 lets only ex1's origin
+# read, only GETs of the fleet page's routes; a POST from ex1's origin
+# is still refused; a bad console_peers entry is refused by name.
+#
 #   bash tests/e2e/console.sh   (CONSOLE_SHOTS=DIR keeps the screenshots
 #                                there: make demo writes build/console)
 # shellcheck source-path=SCRIPTDIR
@@ -200,11 +209,92 @@ browser_ok() {
 	return 1
 }
 
+# ---- a second agent, console peers ---------------------------------------
+
+# ex1 runs already, on the port the kernel gave it: ex2 starts knowing
+# ex1's origin, and ex1 learns ex2's on a reload (SIGHUP).
+K=(--cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" -sk --max-time 10)
+agent_conf ex2
+echo "console_peers = ex1=$URL" >>"$T/ex2.conf"
+check "ex2: agent init" cfd init --config "$T/ex2.conf"
+check "ex2: authorize the admin identity" \
+	cfd authorize "$ID_FP" --role admin --config "$T/ex2.conf"
+agent_start ex2 || e2e_done
+URL2=https://127.0.0.1:${APORT[ex2]}
+check "ex2: import the chain" \
+	env CERTFLEET_SOCKET="$SOCKDIR/ex2.sock" "$CERTFLEET" import "$P/int.pem" "$P/root.pem"
+SPKI=$SPKI,$(openssl x509 -in "$T/ex2/agent.crt" -noout -pubkey |
+	openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+sed -i "/^state = /a console_peers = ex2=$URL2" "$T/ex1.conf"
+kill -HUP "${APID[ex1]}"
+# shellcheck disable=SC2317 # run by wait_until
+peers_listed() {
+	curl "${K[@]}" -f "$URL/v1/console/peers" |
+		jq -e --arg u "$URL2" '. == [{"Name": "ex2", "Url": $u}]'
+}
+if wait_until 10 peers_listed; then
+	pass "reload: ex1 lists ex2 at GET /v1/console/peers"
+else
+	fail "reload: ex1 lists ex2 at GET /v1/console/peers" \
+		"$(curl "${K[@]}" "$URL/v1/console/peers")"
+	show "$T/ex1.log"
+fi
+for n in ex1 ex2; do
+	check "the CLI over mutual TLS: fleet add $n" cf fleet add "$n" "127.0.0.1:${APORT[$n]}" \
+		--fingerprint "$(cfd fingerprint --config "$T/$n.conf")"
+done
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	-subj "/CN=stranger" -days 2 -keyout "$T/stranger.key" -out "$T/stranger.pem" 2>/dev/null
+expect_eq "GET /v1/console/peers: a certificate no one authorized is refused (403)" \
+	"$(curl -sk --max-time 10 --cert "$T/stranger.pem" --key "$T/stranger.key" \
+		-o /dev/null -w '%{http_code}' "$URL/v1/console/peers")" 403
+
+# cors ORIGIN URL [CURL ARGS] - the CORS headers of the answer, sorted,
+# each ended with '|'.
+cors() {
+	local origin=$1 url=$2
+	shift 2
+	curl "${K[@]}" -o /dev/null -D - -H "Origin: $origin" "$@" "$url" | tr -d '\r' |
+		grep -iE '^(access-control-[a-z-]*|vary):' | sort | tr '\n' '|'
+}
+expect_eq "CORS: ex2 lets ex1's page read GET /v1/whoami, with credentials" \
+	"$(cors "$URL" "$URL2/v1/whoami")" \
+	"Access-Control-Allow-Credentials: true|Access-Control-Allow-Origin: $URL|Vary: Origin|"
+expect_eq "CORS: and GET /v1/certificates and /v1/services" \
+	"$(cors "$URL" "$URL2/v1/certificates")$(cors "$URL" "$URL2/v1/services")" \
+	"Access-Control-Allow-Credentials: true|Access-Control-Allow-Origin: $URL|Vary: Origin|Access-Control-Allow-Credentials: true|Access-Control-Allow-Origin: $URL|Vary: Origin|"
+expect_eq "CORS: another origin gets no CORS header" \
+	"$(cors https://evil.example:1 "$URL2/v1/whoami")$(cors https://evil.example:1 "$URL/v1/whoami")" ""
+expect_eq "CORS: an origin that is a peer's but for its port gets none" \
+	"$(cors "https://127.0.0.1:$FORGE_PORT" "$URL2/v1/whoami")" ""
+expect_eq "CORS: ex1's origin reading another route of ex2 (the log) gets none" \
+	"$(cors "$URL" "$URL2/v1/log")" ""
+check_fails "CORS: a POST to ex2 from ex1's origin without a token: 403" 22 '403' \
+	curl "${K[@]}" -fS -X POST -H "Origin: $URL" \
+	-d "{\"thumbprint\":\"$OTHER_TP\",\"services\":\"https\"}" "$URL2/v1/enable"
+expect_eq "CORS: a preflight (OPTIONS) gets no CORS header" \
+	"$(cors "$URL" "$URL2/v1/whoami" -X OPTIONS -H 'Access-Control-Request-Method: GET')" ""
+# A reload that meets a bad entry keeps the running peers.
+cp "$T/ex1.conf" "$T/ex1.good"
+sed -i "s|^console_peers = .*|console_peers = ex2=$URL2/console|" "$T/ex1.conf"
+kill -HUP "${APID[ex1]}"
+if wait_until 10 grep -qF "reload: $T/ex1.conf:7: console_peers: ex2=$URL2/console: give the origin only" "$T/ex1.log" &&
+	peers_listed >/dev/null; then
+	pass "reload: a console_peers entry with a path is refused by name; ex1 keeps ex2"
+else
+	fail "reload: a console_peers entry with a path is refused by name; ex1 keeps ex2"
+	show "$T/ex1.log"
+fi
+cp "$T/ex1.good" "$T/ex1.conf"
+sed "s|^console_peers = .*|console_peers = ex1=$URL, ex3=http://x:1|" "$T/ex2.conf" >"$T/bad.conf"
+chmod 600 "$T/bad.conf"
+check_fails "check-config: a console_peers entry over plain http is refused by name" 1 \
+	'bad.conf:7: console_peers: ex3=http://x:1: .*https://' cfd check-config --config "$T/bad.conf"
+
 # ---- headers and the files as served ---------------------------------------
 
-K=(--cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" -sk --max-time 10)
 curl "${K[@]}" -D "$T/h" -o "$T/index.html" "$URL/"
-for h in "Content-Security-Policy: default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" \
+for h in "Content-Security-Policy: default-src 'self'; connect-src 'self' $URL2; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" \
 	"X-Frame-Options: DENY" "Cache-Control: no-store" "X-Content-Type-Options: nosniff" \
 	"Content-Type: text/html; charset=utf-8"; do
 	if tr -d '\r' <"$T/h" | grep -qxF "$h"; then
@@ -234,7 +324,9 @@ fi
 # ---- the pages -------------------------------------------------------------
 
 browser "$B1" "goto:$URL/" "$(ready fleet)" \
-	"eval:fleet=[...document.querySelectorAll('#fleet-table tbody td')].map(e=>e.textContent)" \
+	"eval:fleet=[...document.querySelectorAll('#fleet-table tbody tr')].map(r=>[...r.cells].map(c=>c.textContent))" \
+	"eval:states=[...document.querySelectorAll('#fleet-table tbody tr')].map(r=>r.dataset.state)" \
+	"eval:link=document.querySelector('#fleet-table tr[data-agent=ex2] a').href" \
 	"shot:$SHOTS/fleet.png" \
 	"goto:$URL/#/certificates" "$(ready certificates)" \
 	"eval:certs=[...document.querySelectorAll('#cert-table tbody tr')].map(r=>[...r.cells].slice(0,5).map(c=>c.textContent).join('|'))" \
@@ -256,7 +348,13 @@ browser_ok "the console's four pages load in chromium with the client certificat
 NCERTS=$(on cf get --json | jq '.Items | length')
 NSVCS=$(on cf services --json | jq '.Items | length')
 expect_eq "fleet: the agent, my role, its certificates and services, none mismatched" \
-	"$(got fleet | jq -r '[.[0], .[2], .[4], .[6], .[7]] | join(" ")')" "ex1 admin $NCERTS $NSVCS 0"
+	"$(got fleet | jq -r '.[0] | [.[0], .[2], .[4], .[6], .[7]] | join(" ")')" "ex1 admin $NCERTS $NSVCS 0"
+N1=$(cf --server ex1 get --json | jq '.Items | length')
+N2=$(cf --server ex2 get --json | jq '.Items | length')
+expect_eq "fleet: two rows, ex1 and ex2 (asked by the browser), each with its certificates as certfleet --server NAME get counts them" \
+	"$(got fleet | jq -r 'map(.[0] + " " + .[4]) | join(", ")')" "ex1 $N1, ex2 $N2"
+expect_eq "fleet: both answered; ex2's row links to its console" \
+	"$(got states | jq -r 'join(" ")') $(got link | jq -r .)" "ok ok $URL2/"
 if got certs | jq -e --arg tp "$LEAF_TP" 'any(.[]; . == ($tp + "|CN=mail.example.com,O=Example|Valid|https|False"))' >/dev/null; then
 	pass "certificates: the leaf as Get-ExchangeCertificate shows it (Thumbprint, Subject, Status, Services, PrivateKeyExportable)"
 else
@@ -468,8 +566,6 @@ else
 fi
 
 # The CLI's POSTs carry no browser marks and no token, as before.
-check "the CLI over mutual TLS: fleet add" cf fleet add ex1 "127.0.0.1:${APORT[ex1]}" \
-	--fingerprint "$(cfd fingerprint --config "$T/ex1.conf")"
 check "the CLI over mutual TLS: enable, a POST, needs no token" \
 	cf --server ex1 enable "$LEAF_TP" --services https
 check_fails "a POST with an Origin and no token (curl): 403" 22 '403' \
@@ -515,6 +611,26 @@ else
 	fail "a browser without a client certificate gets no page"
 	show "$OUT"
 fi
+
+# ---- a peer that does not answer -----------------------------------------
+
+FLEET_STEPS=("goto:$URL/" "$(ready fleet)"
+	"eval:fleet=[...document.querySelectorAll('#fleet-table tbody tr')].map(r=>[r.dataset.state,r.className,...[...r.cells].map(c=>c.textContent)])")
+N1=$(cf --server ex1 get --json | jq '.Items | length')
+# Stopped, ex2's listener still takes connections but says nothing.
+kill -STOP "${APID[ex2]}"
+browser "$B1" "${FLEET_STEPS[@]}"
+kill -CONT "${APID[ex2]}"
+browser_ok "fleet, ex2 stopped: the page is shown"
+expect_eq "fleet, ex2 stopped: ex1 as before; ex2 unreachable after the time limit, a problem row, its columns empty" \
+	"$(got fleet | jq -c '[.[0][0], .[0][2], .[0][6], .[1]]')" \
+	"[\"ok\",\"ex1\",\"$N1\",[\"unreachable\",\"problem\",\"ex2\",\"\",\"\",\"unreachable: no answer within 5 s\",\"\",\"\",\"\",\"\"]]"
+agent_stop ex2
+browser "$B1" "${FLEET_STEPS[@]}"
+browser_ok "fleet, ex2 gone: the page is shown"
+expect_eq "fleet, ex2 gone: ex1 as before, ex2 unreachable (refused)" \
+	"$(got fleet | jq -r '[.[0][0], .[0][2], .[1][0], .[1][2], (.[1][5] | startswith("unreachable: "))] | join(" ")')" \
+	"ok ex1 unreachable ex2 true"
 
 agent_stop ex1
 e2e_done
