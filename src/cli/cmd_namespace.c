@@ -24,6 +24,8 @@ static const char usage[] =
     "         [--issuer acme:ACCOUNT|none] [--challenge http-01|dns-01]\n"
     "         [--key p256|p384|rsa2048|rsa3072|rsa4096]\n"
     "         [--profile NAME|none] [--renew-at 33%|30d|default]\n"
+    "         [--http-port 80] [--dns-server HOST:PORT --dns-key-file F\n"
+    "         | --dns-hook CMD] [--dns-check IP:PORT,...]\n"
     "       certfleet namespace set NAME [the options of add; --via none]\n"
     "       certfleet namespace show NAME [--json]\n"
     "       certfleet namespace list [--json] [--no-header] [--format tsv]\n"
@@ -38,7 +40,10 @@ static const char usage[] =
     "--issuer names the ACME account that issues its certificate, with\n"
     "the challenge every member answers (default http-01), the key type\n"
     "(default p256), the CA's profile, and when it renews (default 33%:\n"
-    "a third of the lifetime left).\n"
+    "a third of the lifetime left).  HTTP-01 is checked on every member\n"
+    "and the balancer on --http-port before the CA is asked; DNS-01\n"
+    "updates the zone through --dns-server with a TSIG key file\n"
+    "(nsupdate) or --dns-hook, and waits on --dns-check.\n"
     "Kept in the fleet file (--fleet FILE).\n";
 
 const struct option cli_namespace_opts[] = {
@@ -53,6 +58,11 @@ const struct option cli_namespace_opts[] = {
     {"key", required_argument, NULL, 'y'},
     {"profile", required_argument, NULL, 'p'},
     {"renew-at", required_argument, NULL, 'r'},
+    {"http-port", required_argument, NULL, 1001},
+    {"dns-server", required_argument, NULL, 1002},
+    {"dns-key-file", required_argument, NULL, 1003},
+    {"dns-hook", required_argument, NULL, 1004},
+    {"dns-check", required_argument, NULL, 1005},
     {NULL, 0, NULL, 0},
 };
 
@@ -283,6 +293,21 @@ parse_options(int argc, char **argv, struct ns_opts *o)
 			break;
 		case 'r':
 			o->issuer.renew_at = optarg;
+			break;
+		case 1001:
+			o->issuer.http_port = optarg;
+			break;
+		case 1002:
+			o->issuer.dns_server = optarg;
+			break;
+		case 1003:
+			o->issuer.dns_key_file = optarg;
+			break;
+		case 1004:
+			o->issuer.dns_hook = optarg;
+			break;
+		case 1005:
+			o->issuer.dns_check = optarg;
 			break;
 		default:
 			return cli_bad_option("namespace", c, argv);

@@ -9,7 +9,11 @@
  *    "key": "p256", "profile": "tlsserver", "renew_at": "33%"}
  * type, account, challenge and key always there; profile and renew_at
  * only when set (renew_at absent: a third of the lifetime left,
- * renew.h).
+ * renew.h).  HTTP-01 asks every member, and the balancer, on http_port
+ * (an integer; absent: 80) before the CA validates.  DNS-01 changes the
+ * zone through dns_server with dns_key_file (nsupdate) or through
+ * dns_hook, and waits on dns_check (a list of IP:PORT; absent: the
+ * update server): src/acme/dns01.h.
  */
 #ifndef CF_ISSUER_H
 #define CF_ISSUER_H
@@ -24,11 +28,17 @@
 
 /* What `namespace add|set` was given; NULL where not given. */
 struct cf_issuer_opts {
-	const char *issuer;    /* "acme:ACCOUNT" or "none" */
-	const char *challenge; /* http-01, dns-01 */
-	const char *key;       /* p256, p384, rsa2048, rsa3072, rsa4096 */
-	const char *profile;   /* a profile name or "none" */
-	const char *renew_at;  /* "30d", "33%" or "default" */
+	const char *issuer;       /* "acme:ACCOUNT" or "none" */
+	const char *challenge;    /* http-01, dns-01 */
+	const char *key;          /* p256, p384, rsa2048, rsa3072, rsa4096 */
+	const char *profile;      /* a profile name or "none" */
+	const char *renew_at;     /* "30d", "33%" or "default" */
+	const char *http_port;    /* the members' and balancer's plain HTTP
+				     port for HTTP-01, or "default" (80) */
+	const char *dns_server;   /* RFC 2136 update server, or "none" */
+	const char *dns_key_file; /* its TSIG key file, or "none" */
+	const char *dns_hook;     /* or a hook command, or "none" */
+	const char *dns_check;    /* IP:PORT,... to wait on, or "none" */
 };
 
 /* Whether any issuer option is given. */
@@ -47,7 +57,9 @@ int cf_issuer_apply(
     json_t **io, const struct cf_issuer_opts *o, struct cf_error *err);
 
 /* As the CLI shows it: {"Type", "Account", "Challenge", "Key", "Profile"
- * (null: none), "RenewAt" (the default written out)}, or JSON null. */
+ * (null: none), "RenewAt" (the default written out), "HttpPort",
+ * "DnsServer", "DnsKeyFile", "DnsHook" (each null when none), "DnsCheck"
+ * (a list)}, or JSON null. */
 json_t *cf_issuer_view(const json_t *o);
 
 /* "acme:le http-01 p256 renew at 33%" (new), or "-" for none. */

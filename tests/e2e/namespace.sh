@@ -171,6 +171,17 @@ jq '(.namespaces[] | select(.name == "www.example.com") | .issuer.challenge) = "
 check_fails "a hand-edited issuer with an unknown challenge is refused, named" 1 \
 	'namespaces\[[0-9]\]: issuer: challenge: http-01 or dns-01' \
 	cf --fleet "$T/badissuer.json" namespace list
+check "namespace set: DNS-01 through a TSIG update, waited on two servers, HTTP port 8080" \
+	c namespace set www.example.com --challenge dns-01 --dns-server 127.0.0.1:5353 \
+	--dns-key-file /etc/certfleet/acme.key --dns-check 127.0.0.1:5353,127.0.0.2:53 --http-port 8080 --json
+expect_eq "... all kept" \
+	"$(jq -c '.Issuer | [.DnsServer, .DnsKeyFile, .DnsHook, .DnsCheck, .HttpPort]' "$OUT")" \
+	'["127.0.0.1:5353","/etc/certfleet/acme.key",null,["127.0.0.1:5353","127.0.0.2:53"],8080]'
+refused "namespace set: a hook beside the update server" 2 'one or the other' \
+	c namespace set www.example.com --dns-hook /usr/local/bin/dns-hook
+refused "namespace set: a relative key file" 2 '--dns-key-file acme.key: the absolute path' \
+	c namespace set www.example.com --dns-key-file acme.key
+refused "namespace set: --http-port 0" 2 '--http-port 0: a port' c namespace set www.example.com --http-port 0
 check "namespace set: --issuer none" c namespace set www.example.com --issuer none --json
 expect_eq "... removes it" "$(jq -c '.Issuer' "$OUT"):$(jq -c '.namespaces[] | select(.name == "www.example.com") | has("issuer")' "$F")" "null:false"
 check "namespace show" c namespace show mail.example.com

@@ -72,6 +72,74 @@ test_apply(void)
 }
 
 static void
+test_transport(void)
+{
+	struct cf_issuer_opts o = {0};
+	struct cf_error err;
+	json_t *i = NULL, *v;
+	char *t;
+
+	o.issuer = "acme:le";
+	o.challenge = "dns-01";
+	o.dns_server = "127.0.0.1:5353";
+	o.dns_key_file = "/etc/certfleet/acme.key";
+	o.dns_check = "127.0.0.1:5353,127.0.0.2:53";
+	o.http_port = "8080";
+	CHECK(
+	    cf_issuer_apply(&i, &o, &err) == 0 && cf_issuer_check(i, &err) == 0,
+	    "dns server, key file, checks and an http port: taken");
+	t = cf_issuer_text(i);
+	CHECK_STR(t,
+	    "acme:le dns-01 p256 renew at 33% http port 8080 dns "
+	    "127.0.0.1:5353",
+	    "the text says them");
+	free(t);
+	v = cf_issuer_view(i);
+	CHECK(json_integer_value(json_object_get(v, "HttpPort")) == 8080 &&
+		  json_array_size(json_object_get(v, "DnsCheck")) == 2,
+	    "the view: HttpPort, DnsCheck");
+	json_decref(v);
+	memset(&o, 0, sizeof(o));
+	o.dns_hook = "/usr/local/bin/dns-provider --zone example.com";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "one or the other") != NULL &&
+		  json_object_get(i, "dns_hook") == NULL,
+	    "a hook beside an update server: refused, nothing changed");
+	o.dns_server = "none";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  json_object_get(i, "dns_server") == NULL &&
+		  json_object_get(i, "dns_hook") != NULL,
+	    "the server dropped, the hook taken");
+	memset(&o, 0, sizeof(o));
+	o.dns_hook = "relative/hook";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "--dns-hook: an absolute path") != NULL,
+	    "a relative hook refused");
+	memset(&o, 0, sizeof(o));
+	o.dns_key_file = "/etc/key file";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1,
+	    "a key file with a space refused");
+	memset(&o, 0, sizeof(o));
+	o.http_port = "70000";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "--http-port 70000") != NULL,
+	    "port 70000 refused");
+	o.http_port = "default";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  json_object_get(i, "http_port") == NULL,
+	    "http port default: back to 80");
+	memset(&o, 0, sizeof(o));
+	o.dns_check = "127.0.0.1:53;rm -rf /";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1,
+	    "a check list with a ; refused");
+	json_object_set_new(i, "http_port", json_string("80"));
+	CHECK(cf_issuer_check(i, &err) == -1 &&
+		  strstr(err.msg, "http_port: a port") != NULL,
+	    "stored: an http_port that is no integer refused");
+	json_decref(i);
+}
+
+static void
 test_check(void)
 {
 	struct cf_error err;
@@ -114,5 +182,7 @@ main(int argc, char **argv)
 		test_apply();
 	if (check_test("check"))
 		test_check();
+	if (check_test("transport"))
+		test_transport();
 	return check_done();
 }
