@@ -434,52 +434,15 @@ request_serve_local(struct evhttp_request *req, void *arg)
 }
 
 /*
- * The plain-HTTP metrics listener (metrics_listen, loopback only): GET
- * /metrics for anyone who can connect, with no identity; 404 for
- * anything else, answered here.
+ * A request of a plain-HTTP listener, for anyone who can connect, with
+ * no identity: to the store process when it is GET of path (prefix: of
+ * a path under it), as actor and kind (storeproc.h); 404 for anything
+ * else, answered here.
  */
-void
-request_serve_metrics(struct evhttp_request *req, void *arg)
+static void
+serve_open(struct server *srv, struct evhttp_request *req, const char *path,
+    int prefix, const char *actor, int kind)
 {
-	struct server *srv = arg;
-	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-	struct job *j;
-	char *addr = NULL, *text = NULL, msg[160];
-	ev_uint16_t port = 0;
-	int status;
-
-	if (request_start(srv, req) == -1)
-		return;
-	j = job_new(srv, req);
-	if (strcmp(j->method, "GET") != 0 || strcmp(j->path, "/metrics") != 0) {
-		snprintf(msg, sizeof(msg),
-		    "%s %.80s: no such endpoint; this listener serves GET "
-		    "/metrics only",
-		    j->method, j->path);
-		status = route_answer(ROUTE_BY_CODE, CF_E_NOTFOUND, msg, &text);
-		reply(srv, req, status, text, NULL, 0);
-		free(text);
-		job_free(j);
-		return;
-	}
-	evhttp_connection_get_peer(evcon, &addr, &port);
-	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
-	j->host = xstrdup(addr ? addr : "?");
-	j->tls_actor = xstrdup("http:metrics");
-	j->metrics = STOREPROC_OPEN_METRICS;
-	submit(srv, j);
-}
-
-/*
- * The ACME HTTP-01 responder (acme_listen, loopback only): GET
- * /.well-known/acme-challenge/TOKEN for anyone, with no identity; the
- * store process answers from its table (http01.h), and anything else
- * gets 404 here.
- */
-void
-request_serve_acme(struct evhttp_request *req, void *arg)
-{
-	struct server *srv = arg;
 	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
 	struct job *j;
 	char *addr = NULL, *text = NULL, msg[200];
@@ -490,11 +453,12 @@ request_serve_acme(struct evhttp_request *req, void *arg)
 		return;
 	j = job_new(srv, req);
 	if (strcmp(j->method, "GET") != 0 ||
-	    strncmp(j->path, HTTP01_PREFIX, strlen(HTTP01_PREFIX)) != 0) {
+	    (prefix ? strncmp(j->path, path, strlen(path))
+		    : strcmp(j->path, path)) != 0) {
 		snprintf(msg, sizeof(msg),
 		    "%s %.80s: no such endpoint; this listener serves GET "
-		    "%sTOKEN only",
-		    j->method, j->path, HTTP01_PREFIX);
+		    "%s%s only",
+		    j->method, j->path, path, prefix ? "TOKEN" : "");
 		status = route_answer(ROUTE_BY_CODE, CF_E_NOTFOUND, msg, &text);
 		reply(srv, req, status, text, NULL, 0);
 		free(text);
@@ -504,7 +468,26 @@ request_serve_acme(struct evhttp_request *req, void *arg)
 	evhttp_connection_get_peer(evcon, &addr, &port);
 	j->peer = xasprintf("%s:%u", addr ? addr : "?", (unsigned)port);
 	j->host = xstrdup(addr ? addr : "?");
-	j->tls_actor = xstrdup("http:acme");
-	j->metrics = STOREPROC_OPEN_ACME;
+	j->tls_actor = xstrdup(actor);
+	j->metrics = kind;
 	submit(srv, j);
+}
+
+/* The plain-HTTP metrics listener (metrics_listen, loopback only): GET
+ * /metrics. */
+void
+request_serve_metrics(struct evhttp_request *req, void *arg)
+{
+	serve_open(
+	    arg, req, "/metrics", 0, "http:metrics", STOREPROC_OPEN_METRICS);
+}
+
+/* The ACME HTTP-01 responder (acme_listen, loopback only): GET
+ * /.well-known/acme-challenge/TOKEN, which the store process answers
+ * from its table (http01.h). */
+void
+request_serve_acme(struct evhttp_request *req, void *arg)
+{
+	serve_open(
+	    arg, req, HTTP01_PREFIX, 1, "http:acme", STOREPROC_OPEN_ACME);
 }
