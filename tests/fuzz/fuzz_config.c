@@ -8,7 +8,7 @@
  * FUZZ-LINK: src/agent/config.c src/agent/config_trust.c
  * src/agent/config_keys.c src/agent/listen.c
  * src/agent/config_registry.c src/registry/schema.c src/registry/schema_plan.c
- * src/registry/schema_agents.c
+ * src/registry/schema_agents.c src/agent/config_console.c
  */
 #include "config.h"
 #include "harness.h"
