@@ -23,7 +23,7 @@
 
 #define NAME_MAX_LEN 63
 #define CONTACT_MAX 320
-#define PROTECTED_MAX 8192   /* base64url of the protected header */
+#define PROTECTED_MAX 8192    /* base64url of the protected header */
 #define PAYLOAD_MAX (1 << 16) /* base64url of the payload */
 #define NONCE_MAX 256
 
@@ -129,8 +129,8 @@ path_parts(const char *path, char *name, size_t size, const char **rest,
 /* Account name's row into *a (cf_acme_accounts_free) and its key into
  * *pk (new). */
 static int
-account_load(struct cf_store *s, const char *name,
-    struct cf_acme_account **a, EVP_PKEY **pk, struct cf_error *err)
+account_load(struct cf_store *s, const char *name, struct cf_acme_account **a,
+    EVP_PKEY **pk, struct cf_error *err)
 {
 	struct cf_secret *p8 = NULL;
 	const unsigned char *p;
@@ -184,8 +184,8 @@ out:
 
 /* The view of account name into *out (a JSON text, new). */
 static int
-answer_view(struct cf_store *s, const char *name, char **out,
-    struct cf_error *err)
+answer_view(
+    struct cf_store *s, const char *name, char **out, struct cf_error *err)
 {
 	struct cf_acme_account *a = NULL;
 	EVP_PKEY *pk = NULL;
@@ -292,7 +292,8 @@ create(struct cf_store *s, json_t *body, char *name, size_t size, char **out,
 	a.directory = (char *)dir;
 	a.key_type = (char *)kt;
 	a.contact = (char *)(contact ? contact : "");
-	if (cf_store_acme_put(s, &a, (const unsigned char *)p8->data, p8->len, err) == -1 ||
+	if (cf_store_acme_put(
+		s, &a, (const unsigned char *)p8->data, p8->len, err) == -1 ||
 	    answer_view(s, name, out, err) == -1)
 		goto out;
 	rc = 0;
@@ -344,9 +345,8 @@ header_check(const struct cf_acme_account *a, const struct acme_signer *sg,
 		    "Protected: jwk: the account is registered (%s); sign "
 		    "with its URL as kid",
 		    a->url);
-	if (kid != NULL &&
-	    (!json_is_string(kid) || a->url[0] == '\0' ||
-		strcmp(json_string_value(kid), a->url) != 0))
+	if (kid != NULL && (!json_is_string(kid) || a->url[0] == '\0' ||
+			       strcmp(json_string_value(kid), a->url) != 0))
 		return cf_errorf(err, CF_E_DENIED,
 		    "Protected: kid: not this account's URL (%s)",
 		    a->url[0] ? a->url : "none yet: register it first");
@@ -391,8 +391,8 @@ sign(struct cf_store *s, const char *name, json_t *body, char **out,
 	in = xasprintf("%s.%s", prot, pay);
 	if (sg.sign(sg.arg, (const unsigned char *)in, strlen(in), sig,
 		&siglen) == -1) {
-		cf_errorf_ossl(err, CF_E_CRYPTO, "ACME account %s: cannot sign",
-		    name);
+		cf_errorf_ossl(
+		    err, CF_E_CRYPTO, "ACME account %s: cannot sign", name);
 		goto out;
 	}
 	b64 = acme_b64u_new(sig, siglen);

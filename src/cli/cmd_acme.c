@@ -69,8 +69,8 @@ struct agent {
  * may be NULL), else -1 with the agent's error.
  */
 static int
-agent_call(struct agent *a, const char *method, const char *path,
-    json_t *body, json_t **out, struct cf_error *err)
+agent_call(struct agent *a, const char *method, const char *path, json_t *body,
+    json_t **out, struct cf_error *err)
 {
 	struct client_answer ans;
 	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -79,8 +79,8 @@ agent_call(struct agent *a, const char *method, const char *path,
 	if (out != NULL)
 		*out = NULL;
 	memset(&ans, 0, sizeof(ans));
-	client_request(a->c, a->t, method, path, text,
-	    text ? strlen(text) : 0, &ans);
+	client_request(
+	    a->c, a->t, method, path, text, text ? strlen(text) : 0, &ans);
 	client_run(a->c);
 	if (ans.err.code != CF_OK)
 		*err = ans.err;
@@ -99,8 +99,8 @@ agent_call(struct agent *a, const char *method, const char *path,
 /* The signer's callback: the agent signs the JWS signing input in
  * ("PROTECTED.PAYLOAD") after checking it is its account's. */
 static int
-agent_sign(void *arg, const unsigned char *in, size_t inlen,
-    unsigned char *sig, size_t *siglen)
+agent_sign(void *arg, const unsigned char *in, size_t inlen, unsigned char *sig,
+    size_t *siglen)
 {
 	struct agent *a = arg;
 	const char *dot = memchr(in, '.', inlen);
@@ -166,8 +166,8 @@ agent_close(struct agent *a)
 
 /* The signer of account view v (Alg, Jwk) signing through a. */
 static int
-signer_of(json_t *v, struct agent *a, struct acme_signer *s,
-    struct cf_error *err)
+signer_of(
+    json_t *v, struct agent *a, struct acme_signer *s, struct cf_error *err)
 {
 	const char *alg = json_string_value(json_object_get(v, "Alg"));
 	json_t *jwk = json_object_get(v, "Jwk");
@@ -175,8 +175,8 @@ signer_of(json_t *v, struct agent *a, struct acme_signer *s,
 	memset(s, 0, sizeof(*s));
 	if (alg == NULL || strlen(alg) >= sizeof(s->alg) ||
 	    !json_is_object(jwk) || json_object_get(jwk, "d") != NULL)
-		return cf_errorf(err, CF_E_PARSE,
-		    "the agent's account has no public JWK");
+		return cf_errorf(
+		    err, CF_E_PARSE, "the agent's account has no public JWK");
 	snprintf(s->alg, sizeof(s->alg), "%s", alg);
 	s->jwk = json_incref(jwk);
 	s->sign = agent_sign;
@@ -302,9 +302,15 @@ account_new(const char *name, const struct opts *o)
 		    "--directory %.200s: not an https URL (no user name or "
 		    "password in it)",
 		    o->directory);
-	if ((o->eab_kid == NULL) != (o->eab_file == NULL))
+	if (o->key != NULL && strcmp(o->key, "p256") != 0 &&
+	    strcmp(o->key, "rsa2048") != 0 && strcmp(o->key, "rsa3072") != 0 &&
+	    strcmp(o->key, "rsa4096") != 0)
 		return cli_usage(op,
-		    "--eab-kid and --eab-hmac-key-file go together");
+		    "--key %.16s: give p256, rsa2048, rsa3072 or rsa4096",
+		    o->key);
+	if ((o->eab_kid == NULL) != (o->eab_file == NULL))
+		return cli_usage(
+		    op, "--eab-kid and --eab-hmac-key-file go together");
 	if (o->eab_file != NULL && eab_key_read(o->eab_file, &eab, &err) == -1)
 		return cli_fail(op, &err);
 	if ((rc = agent_open(op, name, &a)) != 0)
@@ -471,8 +477,8 @@ account(int argc, char **argv)
 	int c, rc;
 
 	memset(&o, 0, sizeof(o));
-	while ((c = getopt_long(argc, argv, ":hd:k:c:ae:f:C:",
-		    cli_acme_account_opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv,
+		    ":hd:k:c:ae:f:C:", cli_acme_account_opts, NULL)) != -1) {
 		if (cli_common_opt(c, optarg))
 			continue;
 		switch (c) {
@@ -516,8 +522,8 @@ account(int argc, char **argv)
 		rc = account_show(name);
 	else if (strcmp(action, "new") != 0 &&
 		 strcmp(action, "deactivate") != 0)
-		rc = cli_usage("acme account",
-		    "%s: give new, show or deactivate", action);
+		rc = cli_usage(
+		    "acme account", "%s: give new, show or deactivate", action);
 	else if (name == NULL)
 		rc = cli_usage(op, "give the account's NAME");
 	else if (strcmp(action, "new") == 0)

@@ -389,8 +389,8 @@ int cf_store_acme_list(struct cf_store *s, const char *name,
 int cf_store_acme_key(struct cf_store *s, const char *name,
     struct cf_secret **pkcs8, struct cf_error *err);
 /* Sets account name's URL; CF_E_NOTFOUND when there is none. */
-int cf_store_acme_set_url(struct cf_store *s, const char *name,
-    const char *url, struct cf_error *err);
+int cf_store_acme_set_url(struct cf_store *s, const char *name, const char *url,
+    struct cf_error *err);
 /* Deletes account name with its sealed key; CF_E_NOTFOUND when none. */
 int cf_store_acme_remove(
     struct cf_store *s, const char *name, struct cf_error *err);

@@ -134,20 +134,20 @@ cf_store_acme_key(struct cf_store *s, const char *name,
 /* Runs sql (?1 the name, ?2 a value) on account name: CF_E_NOTFOUND
  * when no row changed. */
 static int
-change(struct cf_store *s, const char *sql, const char *name,
-    const char *value, struct cf_error *err)
+change(struct cf_store *s, const char *sql, const char *name, const char *value,
+    struct cf_error *err)
 {
 	if (store_run(s, sql, name, value, NULL, err) == -1)
 		return -1;
 	if (sqlite3_changes(s->db) == 0)
-		return cf_errorf(
-		    err, CF_E_NOTFOUND, "ACME account %s: no such account", name);
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "ACME account %s: no such account", name);
 	return 0;
 }
 
 int
-cf_store_acme_set_url(struct cf_store *s, const char *name, const char *url,
-    struct cf_error *err)
+cf_store_acme_set_url(
+    struct cf_store *s, const char *name, const char *url, struct cf_error *err)
 {
 	return change(s, "UPDATE acme_accounts SET url = ?2 WHERE name = ?1",
 	    name, url, err);

@@ -69,8 +69,8 @@ test_round_trip(void)
 	a.directory = "https://acme.example/dir";
 	a.key_type = "p256";
 	a.contact = "mailto:ops@example.com";
-	CHECK(cf_store_acme_put(s, &a, der, (size_t)len, &err) == 0,
-	    "acme: put");
+	CHECK(
+	    cf_store_acme_put(s, &a, der, (size_t)len, &err) == 0, "acme: put");
 	CHECK(cf_store_acme_list(s, NULL, &l, &n, &err) == 0 && n == 1,
 	    "acme: listed");
 	CHECK_STR(l[0].name, "le", "acme: name");
@@ -94,8 +94,8 @@ test_round_trip(void)
 	    "acme: the first unchanged");
 	cf_acme_accounts_free(l, n);
 
-	CHECK(cf_store_acme_set_url(s, "le", "https://acme.example/acct/1",
-		  &err) == 0,
+	CHECK(cf_store_acme_set_url(
+		  s, "le", "https://acme.example/acct/1", &err) == 0,
 	    "acme: url set");
 	CHECK(cf_store_acme_set_url(s, "nope", "https://x/", &err) == -1 &&
 		  err.code == CF_E_NOTFOUND,
@@ -107,8 +107,8 @@ test_round_trip(void)
 	cf_store_free(s);
 	CHECK(file_has(db, der, (size_t)len) == 0,
 	    "acme: the key's bytes not in the database");
-	CHECK(file_has(db, (const unsigned char *)"acme.example/acct/1", 19) ==
-		  1,
+	CHECK(
+	    file_has(db, (const unsigned char *)"acme.example/acct/1", 19) == 1,
 	    "acme: (the search finds what is there)");
 	OPENSSL_free(der);
 }
