@@ -39,6 +39,25 @@ acme_acct_is_route(const char *path)
 	       (path[n] == '\0' || path[n] == '/');
 }
 
+const char *
+acme_acct_route(const char *path)
+{
+	const char *p = path + strlen(ACME_ACCT_ROUTE), *slash;
+
+	if (!acme_acct_is_route(path))
+		return NULL;
+	if (*p == '\0')
+		return ACME_ACCT_ROUTE;
+	slash = strchr(p + 1, '/');
+	if (slash == NULL)
+		return ACME_ACCT_ROUTE "/{name}";
+	if (strcmp(slash, "/sign") == 0)
+		return ACME_ACCT_ROUTE "/{name}/sign";
+	if (strcmp(slash, "/url") == 0)
+		return ACME_ACCT_ROUTE "/{name}/url";
+	return NULL;
+}
+
 /* The rule of issuer names (issuer.c): letters, digits, . _ -, not
  * starting with punctuation, at most 63. */
 static int

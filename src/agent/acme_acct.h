@@ -31,6 +31,11 @@
 /* Whether path is ACME_ACCT_ROUTE or under it. */
 int acme_acct_is_route(const char *path);
 
+/* The route of path for the request counters (static:
+ * "/v1/acme/accounts", ".../{name}", ".../{name}/sign", ".../{name}/url"),
+ * or NULL when path is none of them; each signature is counted there. */
+const char *acme_acct_route(const char *path);
+
 /*
  * Serves the API above for a caller of role: the HTTP status, *out the
  * JSON reply (caller frees).  actor names the caller for the audit.

@@ -37,6 +37,7 @@ valid() {
 export CERTFLEET_HOME=$T/home
 
 PEBBLES=()
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
 	local p
 	for p in "${PEBBLES[@]}"; do
@@ -179,7 +180,7 @@ expect_eq "sign: a signature of 64 bytes (ES256, r||s)" \
 	"$(jq -r .Signature "$T/api" | tr -- '-_' '+/' | awk '{ n = length($0) % 4; s = $0; if (n) s = s substr("==", 1, 4 - n); print s }' | openssl base64 -d -A | wc -c)" 64
 expect_eq "sign: a url on another origin is refused (403)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"nonce\":\"n0\",\"url\":\"https://127.0.0.1:$P_EAB/x\",\"kid\":\"$URL\"}")" 403
-grep -q 'origin' "$T/api" && pass "sign: ... naming the origin" || fail "sign: ... naming the origin" "$(cat "$T/api")"
+if grep -q 'origin' "$T/api"; then pass "sign: ... naming the origin"; else fail "sign: ... naming the origin" "$(cat "$T/api")"; fi
 expect_eq "sign: a kid not the account's is refused (403)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"nonce\":\"n0\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"kid\":\"${URL}9\"}")" 403
 expect_eq "sign: another alg is refused (403)" \
@@ -188,6 +189,16 @@ expect_eq "sign: no nonce is refused (400)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"kid\":\"$URL\"}")" 400
 expect_eq "sign: both jwk and kid are refused (400)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"nonce\":\"n0\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"kid\":\"$URL\",\"jwk\":{}}")" 400
+curl -sk --max-time 10 --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
+	-o "$T/metrics" "https://127.0.0.1:$P_AGENT/metrics"
+n=$(sed -n 's|^certfleet_api_requests_total{route="/v1/acme/accounts/{name}/sign",status="200"} ||p' "$T/metrics")
+if [ "${n:-0}" -ge 3 ]; then
+	pass "metrics: the signatures counted by route ($n)"
+else
+	fail "metrics: the signatures counted by route" "$(grep acme "$T/metrics")"
+fi
+n=$(sed -n 's|^certfleet_api_requests_total{route="/v1/acme/accounts/{name}/sign",status="403"} ||p' "$T/metrics")
+expect_eq "metrics: the refusals counted apart" "${n:-0}" 3
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-subj "/CN=reader" -days 2 -keyout "$T/reader.key" -out "$T/reader.pem" 2>/dev/null
 READER_FP=$(openssl x509 -in "$T/reader.pem" -noout -fingerprint -sha256 | sed 's/^.*=/SHA256:/; s/://2g')
