@@ -134,12 +134,15 @@ path_parts(const char *path, char *name, size_t size, const char **rest,
 	p++;
 	slash = strchr(p, '/');
 	n = slash ? (size_t)(slash - p) : strlen(p);
-	if (n >= size || (snprintf(name, size, "%.*s", (int)n, p), 0) ||
-	    !name_ok(name))
+	if (n < size)
+		snprintf(name, size, "%.*s", (int)n, p);
+	if (n >= size || !name_ok(name)) {
+		name[0] = '\0';
 		return cf_errorf(err, CF_E_USAGE,
 		    "%.64s: not an account name (letters, digits, . _ -, up "
 		    "to %d, not starting with punctuation)",
 		    p, NAME_MAX_LEN);
+	}
 	if (slash != NULL)
 		*rest = slash + 1;
 	return 0;

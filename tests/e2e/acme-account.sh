@@ -99,6 +99,7 @@ cfd authorize "$ID" --role admin --config "$T/ex1.conf" >/dev/null
 agent_start ex1 || e2e_done
 check "fleet: add ex1" cf fleet add ex1 "127.0.0.1:$P_AGENT" \
 	--fingerprint "$(cfd fingerprint --config "$T/ex1.conf")"
+# shellcheck disable=SC2317 # called through check and check_fails
 acct() { cf acme account "$@" --server ex1 --ca-file "$T/tls-ca.pem"; }
 listing() { cf acme account show --server ex1 --json; }
 names() { listing | jq -r '[.Items[].Name] | join(",")'; }
@@ -189,6 +190,15 @@ expect_eq "sign: no nonce is refused (400)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"kid\":\"$URL\"}")" 400
 expect_eq "sign: both jwk and kid are refused (400)" \
 	"$(sign admin "{\"alg\":\"ES256\",\"nonce\":\"n0\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"kid\":\"$URL\",\"jwk\":{}}")" 400
+JWK=$(listing | jq -c '.Items[] | select(.Name == "le") | .Jwk')
+expect_eq "sign: its own jwk, once registered, is refused (403)" \
+	"$(sign admin "{\"alg\":\"ES256\",\"nonce\":\"n0\",\"url\":\"https://127.0.0.1:$P_ACME/x\",\"jwk\":$JWK}")" 403
+if grep -q 'registered' "$T/api"; then pass "sign: ... saying it is registered"; else fail "sign: ... saying it is registered" "$(cat "$T/api")"; fi
+expect_eq "new: a name starting with punctuation is refused (400)" \
+	"$(curl -sk --max-time 10 --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
+		-X POST -H 'Content-Type: application/json' \
+		--data-binary "{\"Name\":\"-x\",\"Directory\":\"$DIR\"}" -o "$T/api" -w '%{http_code}' \
+		"https://127.0.0.1:$P_AGENT/v1/acme/accounts")" 400
 curl -sk --max-time 10 --cert "$CERTFLEET_HOME/id.crt" --key "$CERTFLEET_HOME/id.key" \
 	-o "$T/metrics" "https://127.0.0.1:$P_AGENT/metrics"
 n=$(sed -n 's|^certfleet_api_requests_total{route="/v1/acme/accounts/{name}/sign",status="200"} ||p' "$T/metrics")
@@ -198,7 +208,7 @@ else
 	fail "metrics: the signatures counted by route" "$(grep acme "$T/metrics")"
 fi
 n=$(sed -n 's|^certfleet_api_requests_total{route="/v1/acme/accounts/{name}/sign",status="403"} ||p' "$T/metrics")
-expect_eq "metrics: the refusals counted apart" "${n:-0}" 3
+expect_eq "metrics: the refusals counted apart" "${n:-0}" 4
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 	-subj "/CN=reader" -days 2 -keyout "$T/reader.key" -out "$T/reader.pem" 2>/dev/null
 READER_FP=$(openssl x509 -in "$T/reader.pem" -noout -fingerprint -sha256 | sed 's/^.*=/SHA256:/; s/://2g')
