@@ -254,6 +254,12 @@ https://127.0.0.1:"$P_EAB"/*) pass "eab: the account URL is pebble's" ;;
 *) fail "eab: the account URL is pebble's" "$(cat "$OUT")" ;;
 esac
 expect_eq "eab: listed" "$(names)" bound,le,rsa
+# the MAC key on stdin (-)
+eab_stdin() { acct new "$1" --directory "$DIR_EAB" --agree-tos --eab-kid kid-1 --eab-hmac-key-file - <"$2"; }
+check_fails "eab: an empty stdin is refused, before the agent is asked" 2 'no key in it' \
+	eab_stdin bound2 /dev/null
+check "eab: the MAC key read from stdin" eab_stdin bound2 "$T/eab.key"
+expect_eq "eab: listed" "$(names)" bound,bound2,le,rsa
 if grep -q "$EAB_KEY" "$T/ex1.log" "$T/ex1/"* 2>/dev/null; then
 	fail "eab: the MAC key nowhere in the agent's log or state"
 else
