@@ -40,6 +40,8 @@ ALL_CFLAGS  = $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS
 LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 LIB_SRC  := $(wildcard src/lib/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 AGENT_SRC := $(wildcard src/agent/*.c)
@@ -63,10 +65,13 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 
 # The CLI speaks to the etcd registry (cmd_registry.c) through
 # libcertfleet_registry.a, and checks names by its schema (schema.h).
-$(CLI_OBJ): ALL_CFLAGS += -Isrc/registry
-$(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+# It speaks ACME (cmd_acme.c) through libcertfleet_acme.a, over libcurl.
+$(CLI_OBJ): ALL_CFLAGS += -Isrc/registry -Isrc/acme $(CURL_CFLAGS)
+$(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a \
+    $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
-	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(LDLIBS)
+	    $(B)/libcertfleet_registry.a $(B)/libcertfleet_acme.a \
+	    $(B)/libcertfleet.a $(CURL_LIBS) $(LDLIBS)
 
 # The web console's files (console/), built into certfleetd as a C
 # source (src/agent/console.h): made by a shell script, no Node.
@@ -79,10 +84,15 @@ $(B)/gen/console_assets.c: $(CONSOLE_FILES) scripts/console-embed.sh
 $(CONSOLE_OBJ): ALL_CFLAGS += -Isrc/agent
 
 # The agent joins an etcd registry ([registry], src/agent/registry*.c).
-$(AGENT_OBJ): ALL_CFLAGS += -Isrc/registry
-$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet_registry.a $(B)/libcertfleet.a
+# It keeps ACME account keys and signs for them (acme_acct.c) with the
+# JWS of libcertfleet_acme.a: only jws.o and msg.o are pulled from it,
+# so certfleetd does not link libcurl.
+$(AGENT_OBJ): ALL_CFLAGS += -Isrc/registry -Isrc/acme
+$(B)/certfleetd: $(AGENT_OBJ) $(B)/libcertfleet_registry.a \
+    $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(AGENT_OBJ) \
-	    $(B)/libcertfleet_registry.a $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
+	    $(B)/libcertfleet_registry.a $(B)/libcertfleet_acme.a \
+	    $(B)/libcertfleet.a $(AGENT_LIBS) $(LDLIBS)
 
 # The registry (src/registry): the etcd v3 gateway client the CLI and the
 # agent link when they speak to etcd; build/cf-etcd drives it from tests.
@@ -117,8 +127,6 @@ $(B)/tests/test_reconcile: $(B)/obj/tests/unit/test_reconcile.o \
 # The ACME core (src/acme): JWS, the CA's messages, the HTTPS transport
 # over libcurl and the client's flows, in libcertfleet_acme.a;
 # build/cf-acme drives it from tests (tests/e2e/acme-core.sh).
-CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
-CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 ACME_SRC := $(filter-out src/acme/tool%,$(wildcard src/acme/*.c))
 ACME_OBJ := $(ACME_SRC:%.c=$(B)/obj/%.o)
 all: $(B)/cf-acme

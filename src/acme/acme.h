@@ -295,6 +295,10 @@ struct acme_account_req {
 int acme_account_new(struct acme_client *c, const struct acme_account_req *req,
     struct cf_error *err);
 
+/* Deactivates the account (kid set) for good: POST {"status":
+ * "deactivated"} to its URL (RFC 8555 7.3.6).  -1 naming the step. */
+int acme_account_deactivate(struct acme_client *c, struct cf_error *err);
+
 /* newOrder for n dns names: *out a new order, *url its URL (new). */
 int acme_order_new(struct acme_client *c, const char *const *names, size_t n,
     struct acme_order **out, char **url, struct cf_error *err);

@@ -25,6 +25,7 @@
 #include "probe.h"
 #include "routes.h"
 #include "service.h"
+#include "acme_acct.h"
 #include "store_metrics.h"
 #include "util.h"
 #include "version.h"
@@ -103,6 +104,8 @@ store_metrics_request(const char *method, const char *path, int status)
 	const char *route = route_path(path);
 	size_t i;
 
+	if (route == NULL)
+		route = acme_acct_route(path); /* served beside the table */
 	if (route == NULL)
 		route = "other"; /* any path: not a label of its own */
 	pthread_mutex_lock(&M.lock);

@@ -30,6 +30,7 @@
 #include "agent.h"
 #include "api.h"
 #include "deploy.h"
+#include "acme_acct.h"
 #include "http01.h"
 #include "identity.h"
 #include "metrics.h"
@@ -268,6 +269,9 @@ serve_request(struct store_thread *t, const struct chan_msg *m)
 		status = http01_serve(t->store, t->ctx->cfg->services, role,
 		    chan_str(m, RQ_ACTOR), chan_str(m, RQ_METHOD),
 		    chan_str(m, RQ_PATH), body, &out);
+	} else if (acme_acct_is_route(chan_str(m, RQ_PATH))) {
+		status = acme_acct_serve(t->store, role, chan_str(m, RQ_ACTOR),
+		    chan_str(m, RQ_METHOD), chan_str(m, RQ_PATH), body, &out);
 	} else {
 		caller.actor = chan_str(m, RQ_ACTOR);
 		caller.client =

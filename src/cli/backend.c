@@ -298,6 +298,12 @@ backend_address(const struct backend *b, size_t i)
 	return b->t[i].address;
 }
 
+const struct client_target *
+backend_target(const struct backend *b, size_t i)
+{
+	return b->store != NULL ? NULL : &b->t[i];
+}
+
 /* ---- replies -------------------------------------------------------- */
 
 /* Lets go of what a reply holds, for a fresh run or for good. */

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "ops.h"
 #include "store.h"
 
@@ -101,6 +102,10 @@ const char *backend_server(const struct backend *b, size_t i);
 /* Target i's HOST:PORT (lent) for an agent reached over TLS; NULL for a
  * local store or the local agent's Unix socket. */
 const char *backend_address(const struct backend *b, size_t i);
+
+/* Target i as the client reaches it (lent), for the routes an agent
+ * serves alone (acme); NULL for a local store. */
+const struct client_target *backend_target(const struct backend *b, size_t i);
 
 /* One reply per target, every one to do (backend_replies_free). */
 struct backend_reply *backend_replies_new(const struct backend *b);

@@ -48,7 +48,8 @@ struct client *client_new(void);
 void client_free(struct client *c); /* NULL-safe */
 
 /*
- * Queues a request: method "GET" or "POST", path with its query, and a
+ * Queues a request: method "GET", "POST", "PUT" or "DELETE", path with
+ * its query, and a
  * JSON body (len bytes, or NULL) that is lent, not copied: it must live
  * until client_run returns.  The answer lands in *ans, cleared first.
  */

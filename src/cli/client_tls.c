@@ -353,8 +353,10 @@ client_tls_start(struct call *k)
 		evbuffer_add_reference(evhttp_request_get_output_buffer(req),
 		    k->body, k->len, NULL, NULL);
 	if (evhttp_make_request(k->evcon, req,
-		strcmp(k->method, "POST") == 0 ? EVHTTP_REQ_POST
-					       : EVHTTP_REQ_GET,
+		strcmp(k->method, "POST") == 0     ? EVHTTP_REQ_POST
+		: strcmp(k->method, "PUT") == 0    ? EVHTTP_REQ_PUT
+		: strcmp(k->method, "DELETE") == 0 ? EVHTTP_REQ_DELETE
+						   : EVHTTP_REQ_GET,
 		k->path) == -1) {
 		cf_errorf(&k->ans->err, CF_E_IO, "cannot connect to %s: %s",
 		    k->t->address, strerror(errno));

@@ -126,6 +126,14 @@ static const struct cli_command store_subs[] = {
 	.description = "create a local store in a directory"},
     {.name = NULL},
 };
+static const struct cli_command acme_subs[] = {
+    {.name = "account",
+	.opts = cli_acme_account_opts,
+	.nargs = 2,
+	.description = "new|show|deactivate: an ACME account whose key an "
+		       "agent keeps"},
+    {.name = NULL},
+};
 static const struct cli_command completion_subs[] = {
     {.name = "bash",
 	.opts = cli_common_opts,
@@ -258,6 +266,11 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_store_opts,
 	.subs = store_subs,
 	.description = "store init DIR: create a local store"},
+    {.name = "acme",
+	.fn = cmd_acme,
+	.opts = cli_common_opts,
+	.subs = acme_subs,
+	.description = "ACME accounts: the key made and kept on an agent"},
     {.name = "help",
 	.fn = cmd_help,
 	.opts = cli_common_opts,

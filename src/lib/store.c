@@ -102,6 +102,13 @@ static const char *const migrations[] = {
     "CREATE INDEX certificates_listing ON certificates(thumbprint,"
     " subject, issuer, serial, not_before, not_after, domains, key_type,"
     " self_signed, signed_by, sig_state, friendly_name, exportable);",
+    /* 8: ACME accounts (store_acme.c): the account key sealed under
+     * its own associated data, the URL the CA gave it once registered */
+    "CREATE TABLE acme_accounts ("
+    " name TEXT PRIMARY KEY, directory TEXT NOT NULL,"
+    " key_type TEXT NOT NULL, url TEXT NOT NULL DEFAULT '',"
+    " contact TEXT NOT NULL DEFAULT '', sealed BLOB NOT NULL,"
+    " created INTEGER NOT NULL);",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -364,4 +364,35 @@ int cf_store_request_key(struct cf_store *s, const char *thumb,
 int cf_store_request_delete(
     struct cf_store *s, const char *thumb, struct cf_error *err);
 
+/*
+ * An ACME account (store_acme.c): its name, the CA's directory, the key
+ * type ("p256", "rsa2048", ...), the account URL ("" until registered)
+ * and the contact ("" for none).  The key is kept sealed under
+ * "certfleet-acme-account-v1:<name>".
+ */
+struct cf_acme_account {
+	char *name, *directory, *key_type, *url, *contact;
+	time_t created;
+};
+void cf_acme_accounts_free(struct cf_acme_account *a, size_t n); /* NULL-safe */
+
+/* Stores account a with its PKCS#8 DER key, sealed; CF_E_CONFLICT when
+ * the name is taken. */
+int cf_store_acme_put(struct cf_store *s, const struct cf_acme_account *a,
+    const unsigned char *pkcs8, size_t len, struct cf_error *err);
+/* Every account (name NULL) or the one named, by name; *out
+ * (cf_acme_accounts_free), none: *n 0. */
+int cf_store_acme_list(struct cf_store *s, const char *name,
+    struct cf_acme_account **out, size_t *n, struct cf_error *err);
+/* Unseals account name's key (PKCS#8 DER) into *pkcs8 (new, wiped on
+ * free); CF_E_NOTFOUND when there is no such account. */
+int cf_store_acme_key(struct cf_store *s, const char *name,
+    struct cf_secret **pkcs8, struct cf_error *err);
+/* Sets account name's URL; CF_E_NOTFOUND when there is none. */
+int cf_store_acme_set_url(struct cf_store *s, const char *name, const char *url,
+    struct cf_error *err);
+/* Deletes account name with its sealed key; CF_E_NOTFOUND when none. */
+int cf_store_acme_remove(
+    struct cf_store *s, const char *name, struct cf_error *err);
+
 #endif
