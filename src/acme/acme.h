@@ -14,9 +14,11 @@
 #define CF_ACME_H
 
 #include <stddef.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "error.h"
 #include "util.h"
@@ -253,6 +255,25 @@ int acme_http_request(struct acme_http *h, const char *method, const char *url,
 /* The nonce last received, handed over (new), or NULL when none. */
 char *acme_http_nonce_take(struct acme_http *h);
 
+/* ---- ari.c: ACME Renewal Information (RFC 9773) ----------------------- */
+
+/* The CA's suggested window to renew a certificate in. */
+struct acme_ari {
+	time_t start, end;
+	char *explanation; /* an https URL, or NULL */
+	long retry_after;  /* seconds until asking again; -1: not said */
+};
+
+/* The certificate's ARI identifier: base64url of its authority key
+ * identifier, ".", base64url of its serial number's content octets;
+ * new, or NULL with err (no authority key identifier). */
+char *acme_ari_cert_id(X509 *cert, struct cf_error *err);
+/* A renewalInfo answer into *out (cleared first): the window's start
+ * and end, RFC 3339, end after start; an explanationURL, https. */
+int acme_ari_parse(
+    const char *body, size_t len, struct acme_ari *out, struct cf_error *err);
+void acme_ari_clear(struct acme_ari *a); /* NULL-safe */
+
 /* ---- client.c ------------------------------------------------------- */
 
 struct acme_client;
@@ -338,6 +359,14 @@ int acme_order_wait(struct acme_client *c, const char *url,
  */
 int acme_cert_download(struct acme_client *c, const char *url, int alternate,
     char **pem, size_t *len, struct cf_error *err);
+/*
+ * The renewal information of the certificate whose ARI identifier is
+ * cert_id: GET of the directory's renewalInfo URL and the identifier;
+ * its Retry-After in out->retry_after.  CF_E_UNSUPPORTED when the
+ * directory offers no renewalInfo.
+ */
+int acme_ari_get(struct acme_client *c, const char *cert_id,
+    struct acme_ari *out, struct cf_error *err);
 /* revokeCert of cert (DER) for RFC 5280 reason code reason (-1: none),
  * signed by the account key. */
 int acme_cert_revoke(struct acme_client *c, const unsigned char *cert,

@@ -571,6 +571,44 @@ out:
 }
 
 int
+acme_ari_get(struct acme_client *c, const char *cert_id, struct acme_ari *out,
+    struct cf_error *err)
+{
+	const char *base = c->dir->renewal_info;
+	struct acme_resp r = {0};
+	char *url;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (base == NULL)
+		return cf_errorf(err, CF_E_UNSUPPORTED,
+		    "ari: the CA's directory offers no renewalInfo");
+	/* base64url, a dot, base64url: nothing else goes into the URL */
+	if (strlen(cert_id) > 512 || strchr(cert_id, '.') == NULL ||
+	    strchr(cert_id, '.') != strrchr(cert_id, '.') ||
+	    cert_id[0] == '.' || cert_id[strlen(cert_id) - 1] == '.' ||
+	    strspn(cert_id,
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+		"0123456789-_.") != strlen(cert_id))
+		return cf_errorf(err, CF_E_USAGE, "ari: not a certificate ID");
+	url = xasprintf("%s%s%s", base,
+	    base[0] != '\0' && base[strlen(base) - 1] == '/' ? "" : "/",
+	    cert_id);
+	if (acme_http_request(c->http, "GET", url, NULL, &r, err) == 0) {
+		if (r.status != 200)
+			resp_error(&r, "ari", NULL, err);
+		else if (acme_ari_parse((const char *)r.body.data, r.body.len,
+			     out, err) == 0) {
+			out->retry_after = r.retry_after;
+			rc = 0;
+		}
+	}
+	acme_resp_clear(&r);
+	free(url);
+	return rc;
+}
+
+int
 acme_cert_revoke(struct acme_client *c, const unsigned char *cert,
     size_t certlen, int reason, struct cf_error *err)
 {

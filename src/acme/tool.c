@@ -218,6 +218,7 @@ static const struct cmd cmds[] = {
     {"dns01", cmd_dns01,
 	"dns01 set|clear|wait NAME VALUE [--server HOST:PORT --key-file F | "
 	"--hook CMD] [--check IP:PORT]... [--deadline-ms N] (no --directory)"},
+    {"ari", cmd_ari, "ari --cert CERT.pem"},
     {"http01-check", cmd_http01_check,
 	"http01-check ADDR NAME TOKEN KEYAUTH [--samples N] (no --directory)"},
 };

@@ -40,5 +40,7 @@ int cmd_revoke(struct opts *o, int argc, char **argv);
 int cmd_dns01(struct opts *o, int argc, char **argv);
 /* http01-check ... (tool_dns01.c): a member asked for a token. */
 int cmd_http01_check(struct opts *o, int argc, char **argv);
+/* ari ... (tool_dns01.c): a certificate's renewal window. */
+int cmd_ari(struct opts *o, int argc, char **argv);
 
 #endif

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/pem.h>
+
 #include "dns01.h"
 #include "http01_check.h"
 #include "tool.h"
@@ -103,4 +105,50 @@ cmd_http01_check(struct opts *o, int argc, char **argv)
 	print_json(json_pack(
 	    "{s:s, s:i}", "Http01", argv[optind], "Samples", samples));
 	return 0;
+}
+
+/* ari --cert CERT.pem: its ARI identifier and the CA's window. */
+int
+cmd_ari(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {{"cert", 1, NULL, 'c'}, {0}};
+	struct acme_client *c = NULL;
+	struct acme_ari a = {0};
+	struct cf_error err;
+	const char *path = NULL;
+	char *id = NULL, start[21], end[21];
+	X509 *x = NULL;
+	FILE *f;
+	int ch, rc = 1;
+
+	while ((ch = getopt_long(argc, argv, "", lo, NULL)) != -1)
+		if (ch == 'c')
+			path = optarg;
+		else
+			usage_exit("usage: ari --cert CERT.pem");
+	if (path == NULL || optind != argc)
+		usage_exit("usage: ari --cert CERT.pem");
+	cf_error_clear(&err);
+	if ((f = fopen(path, "r")) == NULL ||
+	    (x = PEM_read_X509(f, NULL, NULL, NULL)) == NULL)
+		cf_errorf(&err, CF_E_IO, "%s: no certificate", path);
+	else if ((id = acme_ari_cert_id(x, &err)) != NULL &&
+		 (c = acme_client_new(&o->cfg, NULL, &err)) != NULL &&
+		 acme_ari_get(c, id, &a, &err) == 0) {
+		cf_time_iso(a.start, start);
+		cf_time_iso(a.end, end);
+		print_json(json_pack("{s:s, s:s, s:s, s:s?, s:I}", "CertId", id,
+		    "Start", start, "End", end, "Explanation", a.explanation,
+		    "RetryAfter", (json_int_t)a.retry_after));
+		rc = 0;
+	}
+	if (f != NULL)
+		fclose(f);
+	if (rc != 0)
+		fail(&err);
+	acme_ari_clear(&a);
+	acme_client_free(c);
+	X509_free(x);
+	free(id);
+	return rc;
 }

@@ -7,8 +7,9 @@
 # build/cf-acme: accounts (the same key, the same account; external
 # account binding required, wrong and right), an order whose token is
 # served (a chain that verifies against pebble's root), one whose token is
-# not (the CA's problem shown, no token left behind), and an http://
-# directory refused before any request.
+# not (the CA's problem shown, no token left behind), an http://
+# directory refused before any request, and ACME Renewal Information
+# (RFC 9773) asked for pebble's certificate.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/servers-lib.sh"
 
@@ -190,6 +191,22 @@ python3 - "$P_BAD" "$T/tls.pem" "$T/tls.key" "$P_ACME" <<-'EOF' >"$T/bad.log" 2>
 	        elif self.path == "/http-nonce":
 	            self.send(200, json.dumps(directory(
 	                "http://127.0.0.1:%d/nonce" % port)).encode())
+	        elif self.path in ("/ari-dir", "/ari-bad-dir"):
+	            d = directory(base + "/nonce")
+	            d["renewalInfo"] = base + ("/ari/" if self.path == "/ari-dir"
+	                                       else "/ari-bad")
+	            self.send(200, json.dumps(d).encode())
+	        elif self.path.startswith("/ari/"):
+	            cid = self.path[len("/ari/"):]
+	            self.send(200, json.dumps({"suggestedWindow": {
+	                "start": "2031-01-02T04:00:00Z",
+	                "end": "2031-01-03T04:00:00Z"},
+	                "explanationURL": base + "/why/" + cid}).encode(),
+	                extra=[("Retry-After", "21600")])
+	        elif self.path.startswith("/ari-bad/"):
+	            self.send(200, json.dumps({"suggestedWindow": {
+	                "start": "2031-01-03T04:00:00Z",
+	                "end": "2031-01-02T04:00:00Z"}}).encode())
 	        elif self.path == "/problem":
 	            self.send(500, json.dumps({"type":
 	                "urn:ietf:params:acme:error:serverInternal",
@@ -295,6 +312,28 @@ check "order: the leaf is for the certificate key" bash -c \
 	"[ \"\$(openssl x509 -in '$T/leaf.pem' -noout -pubkey)\" = \"\$(openssl pkey -in '$T/cert.key' -pubout)\" ]"
 expect_eq "order: no token file left behind" \
 	"$(find "$T/webroot" -type f | wc -l)" 0
+
+# ARI (RFC 9773): pebble 2.4 offers no renewalInfo, so the hostile CA's
+# server stands in for that part of a CA; the identifier is computed here
+# a second way, with python3-cryptography.
+ARI_ID=$(python3 -c '
+import base64, sys
+from cryptography import x509
+c = x509.load_pem_x509_certificate(open(sys.argv[1], "rb").read())
+aki = c.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
+n = c.serial_number
+e = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+print(e(aki) + "." + e(n.to_bytes((n.bit_length() + 8) // 8, "big")))' "$T/leaf.pem")
+check "ari: the renewal window of pebble's certificate" \
+	acme --directory "https://127.0.0.1:$P_BAD/ari-dir" ari --cert "$T/leaf.pem"
+expect_eq "ari: the identifier sent, the window and Retry-After" \
+	"$(jq -r '[.CertId, .Start, .End, .RetryAfter, (.Explanation | sub(".*/why/"; ""))] | join(" ")' "$OUT")" \
+	"$ARI_ID 2031-01-02T04:00:00Z 2031-01-03T04:00:00Z 21600 $ARI_ID"
+check_fails "ari: a window whose end is before its start is refused" 1 \
+	'ari: suggestedWindow: its end is not after its start' \
+	acme --directory "https://127.0.0.1:$P_BAD/ari-bad-dir" ari --cert "$T/leaf.pem"
+check_fails "ari: pebble's directory offers no renewalInfo: said so" 1 \
+	'offers no renewalInfo' acme --directory "$DIR" ari --cert "$T/leaf.pem"
 if grep -q 'GET /.well-known/acme-challenge/' "$T/nginx/access.log"; then
 	pass "order: pebble fetched the token from nginx"
 else

@@ -7,7 +7,7 @@
  * between, may send anything: each parser takes a message whole or
  * refuses it with a reason.
  *
- * FUZZ-LINK: src/acme/msg.c
+ * FUZZ-LINK: src/acme/msg.c src/acme/ari.c src/acme/jws.c
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,12 +54,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct acme_account *ac;
 	struct acme_problem *p;
 	struct acme_order *o;
+	struct acme_ari ari;
 	struct cf_error err;
 	size_t n = size - 1, i;
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		if (acme_directory_parse(b, n, &d, &err) == 0) {
 			if (acme_url_check(d->new_nonce) != 0)
@@ -82,6 +83,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case 3:
 		authz(b, n);
+		break;
+	case 4:
+		if (acme_ari_parse(b, n, &ari, &err) == 0) {
+			if (ari.end <= ari.start)
+				abort();
+			acme_ari_clear(&ari);
+		}
 		break;
 	default:
 		if (acme_problem_parse(b, n, &p, &err) == 0) {
