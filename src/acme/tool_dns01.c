@@ -1,12 +1,13 @@
 /*
- * tool_dns01.c - cf-acme dns01 set|clear|wait NAME VALUE: the DNS-01
- * record (dns01.h) from tests (tests/e2e/acme-dns01.sh); and cf-acme
- * http01-check, the HTTP-01 pre-check (http01_check.h, tests/e2e/
- * acme-http01.sh).  Neither speaks to a CA.
- *
+ * tool_dns01.c - the cf-acme commands that need no account key:
  *   dns01 set|clear NAME VALUE (--server HOST:PORT --key-file F | --hook CMD)
  *   dns01 wait NAME VALUE [--server HOST:PORT] [--check IP:PORT]...
- *         [--deadline-ms N]
+ *         [--deadline-ms N]               the DNS-01 record (dns01.h;
+ *                                         tests/e2e/acme-dns01.sh)
+ *   http01-check ADDR NAME TOKEN KEYAUTH  the HTTP-01 pre-check
+ *                                         (http01_check.h; acme-http01.sh)
+ *   ari --cert CERT.pem                   the CA's renewal window
+ *                                         (ari.c; acme-core.sh)
  */
 #include <getopt.h>
 #include <stdio.h>
