@@ -36,7 +36,7 @@
 /* The [registry] section (docs/certfleetd.8): the etcd registry this
  * agent registers with and takes its namespaces' rollouts from. */
 #define AGENT_REGISTRY_MAX_ENDPOINTS 8
-#define AGENT_REGISTRY_TTL_DEFAULT 10
+#define AGENT_REGISTRY_TTL_DEFAULT 30
 #define AGENT_REGISTRY_TTL_MAX 3600
 struct agent_registry {
 	char *endpoints[AGENT_REGISTRY_MAX_ENDPOINTS]; /* "https://H:P" */

@@ -593,7 +593,7 @@ sim_args(int argc, char **argv, int want, const char *usage, const char **watch)
 static int
 sim_agents(struct opts *o, int argc, char **argv)
 {
-	struct sim s = {.o = o, .ttl = 10};
+	struct sim s = {.o = o, .ttl = 30}; /* the agent's default lease */
 	struct event *sig[2];
 	struct cf_error err;
 	const char *base, *watch = "range";

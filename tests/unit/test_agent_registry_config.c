@@ -66,7 +66,7 @@ test_whole(void)
 	c = load(SECTION
 	    "cert = c.pem\nkey = c.key\nuser = certfleet-agent-ex1\n"
 	    "password_file = pw\nprefix = /fleet/prod\nname = mail1\n"
-	    "lease_ttl = 30\nadvertise = mail1.example.com:8443\n",
+	    "lease_ttl = 45\nadvertise = mail1.example.com:8443\n",
 	    &err);
 	CHECK(c != NULL && c->registry != NULL, "whole: read");
 	if (c == NULL || c->registry == NULL)
@@ -79,7 +79,7 @@ test_whole(void)
 	    "whole: a relative path is the file's directory's");
 	CHECK_STR(c->registry->prefix, "/fleet/prod", "whole: prefix");
 	CHECK_STR(agent_registry_name(c), "mail1", "whole: name");
-	CHECK(c->registry->lease_ttl == 30, "whole: lease_ttl");
+	CHECK(c->registry->lease_ttl == 45, "whole: lease_ttl");
 	CHECK_STR(c->registry->advertise, "mail1.example.com:8443",
 	    "whole: advertise");
 	agent_config_free(c);
@@ -87,9 +87,9 @@ test_whole(void)
 	c = load(SECTION, &err);
 	CHECK(c != NULL && c->registry != NULL &&
 		  strcmp(c->registry->prefix, "/certfleet") == 0 &&
-		  c->registry->lease_ttl == 10 &&
+		  c->registry->lease_ttl == 30 &&
 		  c->registry->advertise == NULL && c->registry->user == NULL,
-	    "defaults: prefix /certfleet, lease 10 s, no user");
+	    "defaults: prefix /certfleet, lease 30 s, no user");
 	CHECK(c != NULL && strcmp(agent_registry_name(c), "ex1") == 0,
 	    "defaults: the [agent] name");
 	agent_config_free(c);
