@@ -40,8 +40,9 @@ ALL_CFLAGS  = $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS
 LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
+# libcurl's headers only: src/acme/curl_dl.c loads the library when a
+# command first speaks to a CA, so no other command maps it at start.
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
-CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null)
 LIB_SRC  := $(wildcard src/lib/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
 AGENT_SRC := $(wildcard src/agent/*.c)
@@ -65,13 +66,14 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 
 # The CLI speaks to the etcd registry (cmd_registry.c) through
 # libcertfleet_registry.a, and checks names by its schema (schema.h).
-# It speaks ACME (cmd_acme.c) through libcertfleet_acme.a, over libcurl.
+# It speaks ACME (cmd_acme.c) through libcertfleet_acme.a, over libcurl
+# loaded when needed (curl_dl.h).
 $(CLI_OBJ): ALL_CFLAGS += -Isrc/registry -Isrc/acme $(CURL_CFLAGS)
 $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a \
     $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet_acme.a \
-	    $(B)/libcertfleet.a $(CURL_LIBS) $(LDLIBS)
+	    $(B)/libcertfleet.a $(LDLIBS)
 
 # The web console's files (console/), built into certfleetd as a C
 # source (src/agent/console.h): made by a shell script, no Node.
@@ -139,12 +141,12 @@ $(B)/libcertfleet_acme.a: $(ACME_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 $(B)/cf-acme: $(ACME_TOOL_OBJ) $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDNS_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(LDNS_LIBS) $(LDLIBS)
 $(B)/obj/tests/unit/test_acme_%.o: ALL_CFLAGS += -Isrc/acme
 $(B)/tests/test_acme_%: $(B)/obj/tests/unit/test_acme_%.o \
     $(B)/obj/tests/unit/check.o $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(CURL_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $^ $(LDLIBS)
 
 UNIT_AUX := $(B)/obj/tests/unit/check.o $(B)/obj/tests/unit/testpki.o
 # The operation tests share their store and its reads (opstest.h).

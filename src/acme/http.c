@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <openssl/crypto.h>
 
 #include "acme.h"
@@ -59,15 +59,9 @@ struct acme_http *
 acme_http_new(const char *ca_file, long timeout_ms, struct cf_error *err)
 {
 	struct acme_http *h;
-	static int inited;
 
-	if (!inited) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-			cf_errorf(err, CF_E_INTERNAL, "libcurl: cannot start");
-			return NULL;
-		}
-		inited = 1;
-	}
+	if (acme_curl_load(err) == -1) /* and curl_global_init, once */
+		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	if ((h->curl = curl_easy_init()) == NULL) {
 		free(h);

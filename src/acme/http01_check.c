@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 
 #include "http01_check.h"
 #include "util.h"
@@ -98,6 +98,8 @@ acme_http01_check(const char *addr, const char *name, const char *token,
 		return cf_errorf(err, CF_E_USAGE,
 		    "http-01 check: %.80s, %.80s: not an address and a name",
 		    addr, name);
+	if (acme_curl_load(err) == -1)
+		return -1;
 	if ((c = curl_easy_init()) == NULL)
 		return cf_errorf(err, CF_E_INTERNAL, "curl_easy_init failed");
 	url = xasprintf("http://%s/.well-known/acme-challenge/%s", addr, token);
