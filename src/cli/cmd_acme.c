@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 
 #include "acme.h"
+#include "acme_agent.h"
 #include "backend.h"
 #include "cli.h"
 #include "client.h"
@@ -54,135 +55,6 @@ struct opts {
 	const char *directory, *key, *contact, *eab_kid, *eab_file, *ca_file;
 	int agree_tos;
 };
-
-/* The one agent the account lives on. */
-struct agent {
-	struct backend *b;
-	const struct client_target *t;
-	struct client *c;
-	const char *name;    /* the account */
-	struct cf_error err; /* the agent's refusal to sign, if any */
-};
-
-/*
- * One JSON request to the agent at path: the 2xx body into *out (new;
- * may be NULL), else -1 with the agent's error.
- */
-static int
-agent_call(struct agent *a, const char *method, const char *path, json_t *body,
-    json_t **out, struct cf_error *err)
-{
-	struct client_answer ans;
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	int rc = -1;
-
-	if (out != NULL)
-		*out = NULL;
-	memset(&ans, 0, sizeof(ans));
-	client_request(
-	    a->c, a->t, method, path, text, text ? strlen(text) : 0, &ans);
-	client_run(a->c);
-	if (ans.err.code != CF_OK)
-		*err = ans.err;
-	else {
-		if (out != NULL) {
-			*out = ans.json;
-			ans.json = NULL;
-		}
-		rc = 0;
-	}
-	client_answer_clear(&ans);
-	free(text);
-	return rc;
-}
-
-/* The signer's callback: the agent signs the JWS signing input in
- * ("PROTECTED.PAYLOAD") after checking it is its account's. */
-static int
-agent_sign(void *arg, const unsigned char *in, size_t inlen, unsigned char *sig,
-    size_t *siglen)
-{
-	struct agent *a = arg;
-	const char *dot = memchr(in, '.', inlen);
-	struct cf_buf raw = {0};
-	json_t *body, *ans = NULL;
-	const char *s;
-	char *path;
-	int rc = -1;
-
-	if (dot == NULL)
-		return cf_errorf(&a->err, CF_E_INTERNAL, "JWS: no '.'");
-	body = json_pack("{s:s%, s:s%}", "Protected", (const char *)in,
-	    (size_t)(dot - (const char *)in), "Payload", dot + 1,
-	    inlen - (size_t)(dot - (const char *)in) - 1);
-	path = xasprintf("%s/%s/sign", ACCOUNTS, a->name);
-	if (agent_call(a, "POST", path, body, &ans, &a->err) == 0) {
-		s = json_string_value(json_object_get(ans, "Signature"));
-		if (s == NULL ||
-		    acme_b64u_decode(s, "Signature", &raw, &a->err) == -1 ||
-		    raw.len > *siglen)
-			cf_errorf(&a->err, CF_E_PARSE,
-			    "the agent's signature does not read");
-		else {
-			memcpy(sig, raw.data, raw.len);
-			*siglen = raw.len;
-			rc = 0;
-		}
-	}
-	cf_buf_clear(&raw);
-	json_decref(ans);
-	json_decref(body);
-	free(path);
-	return rc;
-}
-
-/* The one agent --server names, and a client for it. */
-static int
-agent_open(const char *op, const char *name, struct agent *a)
-{
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	a->name = name;
-	if ((rc = backend_open(op, &a->b)) != 0)
-		return rc;
-	if (backend_count(a->b) != 1 ||
-	    (a->t = backend_target(a->b, 0)) == NULL) {
-		backend_free(a->b);
-		a->b = NULL;
-		return cli_usage(op,
-		    "the account is kept on one agent: name it with --server");
-	}
-	a->c = client_new();
-	return 0;
-}
-
-static void
-agent_close(struct agent *a)
-{
-	client_free(a->c);
-	backend_free(a->b);
-}
-
-/* The signer of account view v (Alg, Jwk) signing through a. */
-static int
-signer_of(
-    json_t *v, struct agent *a, struct acme_signer *s, struct cf_error *err)
-{
-	const char *alg = json_string_value(json_object_get(v, "Alg"));
-	json_t *jwk = json_object_get(v, "Jwk");
-
-	memset(s, 0, sizeof(*s));
-	if (alg == NULL || strlen(alg) >= sizeof(s->alg) ||
-	    !json_is_object(jwk) || json_object_get(jwk, "d") != NULL)
-		return cf_errorf(
-		    err, CF_E_PARSE, "the agent's account has no public JWK");
-	snprintf(s->alg, sizeof(s->alg), "%s", alg);
-	s->jwk = json_incref(jwk);
-	s->sign = agent_sign;
-	s->arg = a;
-	return 0;
-}
 
 /* The EAB MAC key of file ("-": stdin), base64url decoded into key. */
 static int
@@ -245,7 +117,7 @@ show_accounts(const char *server, json_t *accounts)
 /* newAccount at the CA for the agent's account view v; its URL into
  * *url (new). */
 static int
-register_at_ca(struct agent *a, json_t *v, const struct opts *o,
+register_at_ca(struct acme_agent *a, json_t *v, const struct opts *o,
     const struct cf_buf *eab, char **url, struct cf_error *err)
 {
 	struct acme_client_config cfg = {0};
@@ -256,7 +128,7 @@ register_at_ca(struct agent *a, json_t *v, const struct opts *o,
 	int rc = -1;
 
 	*url = NULL;
-	if (signer_of(v, a, &s, err) == -1)
+	if (acme_agent_signer(v, a, &s, err) == -1)
 		return -1;
 	cfg.directory = o->directory;
 	cfg.ca_file = o->ca_file;
@@ -289,7 +161,7 @@ account_new(const char *name, const struct opts *o)
 	const char *op = "acme account new";
 	struct cf_buf eab = {0};
 	struct cf_error err;
-	struct agent a;
+	struct acme_agent a;
 	json_t *body = NULL, *v = NULL, *done = NULL, *one;
 	char *path = NULL, *url = NULL;
 	int rc, made = 0;
@@ -313,14 +185,14 @@ account_new(const char *name, const struct opts *o)
 		    op, "--eab-kid and --eab-hmac-key-file go together");
 	if (o->eab_file != NULL && eab_key_read(o->eab_file, &eab, &err) == -1)
 		return cli_fail(op, &err);
-	if ((rc = agent_open(op, name, &a)) != 0)
+	if ((rc = acme_agent_open(op, name, &a)) != 0)
 		goto out;
 	rc = 1;
 	body = json_pack("{s:s, s:s, s:s}", "Name", name, "Directory",
 	    o->directory, "KeyType", o->key ? o->key : "p256");
 	if (o->contact != NULL)
 		json_object_set_new(body, "Contact", json_string(o->contact));
-	if (agent_call(&a, "POST", ACCOUNTS, body, &v, &err) == -1)
+	if (acme_agent_call(&a, "POST", ACCOUNTS, body, &v, &err) == -1)
 		goto fail;
 	made = 1;
 	json_decref(body);
@@ -329,7 +201,7 @@ account_new(const char *name, const struct opts *o)
 	if (register_at_ca(&a, v, o, &eab, &url, &err) == -1)
 		goto fail;
 	body = json_pack("{s:s}", "Url", url);
-	if (agent_call(&a, "PUT", path, body, &done, &err) == -1)
+	if (acme_agent_call(&a, "PUT", path, body, &done, &err) == -1)
 		goto fail;
 	one = json_pack("[O]", done);
 	show_accounts(backend_server(a.b, 0), one);
@@ -342,12 +214,12 @@ fail:
 		free(path);
 		path = xasprintf("%s/%s", ACCOUNTS, name);
 		cf_error_clear(&err);
-		if (agent_call(&a, "DELETE", path, NULL, NULL, &err) == -1)
+		if (acme_agent_call(&a, "DELETE", path, NULL, NULL, &err) == -1)
 			backend_fail(a.b, 0, op, &err);
 	}
 out:
 	if (a.b != NULL)
-		agent_close(&a);
+		acme_agent_close(&a);
 	json_decref(body);
 	json_decref(v);
 	json_decref(done);
@@ -357,55 +229,23 @@ out:
 	return rc;
 }
 
-/* The agent's accounts, or the one named (NULL when not there). */
-static json_t *
-accounts_get(struct agent *a, const char *name, struct cf_error *err)
-{
-	json_t *all = NULL, *v, *out;
-	size_t i;
-
-	if (agent_call(a, "GET", ACCOUNTS, NULL, &all, err) == -1)
-		return NULL;
-	if (!json_is_array(all)) {
-		json_decref(all);
-		cf_errorf(err, CF_E_PARSE, "the agent's accounts do not read");
-		return NULL;
-	}
-	if (name == NULL)
-		return all;
-	out = json_array();
-	json_array_foreach(all, i, v)
-		if (json_is_string(json_object_get(v, "Name")) &&
-		    strcmp(json_string_value(json_object_get(v, "Name")),
-			name) == 0)
-			json_array_append(out, v);
-	json_decref(all);
-	if (json_array_size(out) == 0) {
-		json_decref(out);
-		cf_errorf(err, CF_E_NOTFOUND,
-		    "ACME account %s: no such account on this agent", name);
-		return NULL;
-	}
-	return out;
-}
-
 static int
 account_show(const char *name)
 {
 	const char *op = "acme account show";
 	struct cf_error err;
-	struct agent a;
+	struct acme_agent a;
 	json_t *l;
 	int rc;
 
-	if ((rc = agent_open(op, name, &a)) != 0)
+	if ((rc = acme_agent_open(op, name, &a)) != 0)
 		return rc;
-	if ((l = accounts_get(&a, name, &err)) == NULL)
+	if ((l = acme_agent_accounts(&a, name, &err)) == NULL)
 		rc = backend_fail(a.b, 0, op, &err);
 	else
 		show_accounts(backend_server(a.b, 0), l);
 	json_decref(l);
-	agent_close(&a);
+	acme_agent_close(&a);
 	return rc;
 }
 
@@ -417,24 +257,24 @@ account_deactivate(const char *name, const struct opts *o)
 	struct acme_signer s;
 	struct acme_client *c = NULL;
 	struct cf_error err;
-	struct agent a;
+	struct acme_agent a;
 	json_t *l = NULL, *v;
 	const char *url;
 	char *path = NULL;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = agent_open(op, name, &a)) != 0)
+	if ((rc = acme_agent_open(op, name, &a)) != 0)
 		return rc;
 	rc = 1;
-	if ((l = accounts_get(&a, name, &err)) == NULL)
+	if ((l = acme_agent_accounts(&a, name, &err)) == NULL)
 		goto fail;
 	v = json_array_get(l, 0);
 	url = json_string_value(json_object_get(v, "Url"));
 	cfg.directory = json_string_value(json_object_get(v, "Directory"));
 	cfg.ca_file = o->ca_file;
 	if (url != NULL && url[0] != '\0') {
-		if (signer_of(v, &a, &s, &err) == -1 ||
+		if (acme_agent_signer(v, &a, &s, &err) == -1 ||
 		    (c = acme_client_new(&cfg, &s, &err)) == NULL)
 			goto fail;
 		acme_client_set_kid(c, url);
@@ -445,7 +285,7 @@ account_deactivate(const char *name, const struct opts *o)
 		}
 	}
 	path = xasprintf("%s/%s", ACCOUNTS, name);
-	if (agent_call(&a, "DELETE", path, NULL, NULL, &err) == -1)
+	if (acme_agent_call(&a, "DELETE", path, NULL, NULL, &err) == -1)
 		goto fail;
 	if (!cli.json)
 		printf("%s: deactivated at the CA and removed from %s\n", name,
@@ -463,7 +303,7 @@ out:
 	acme_signer_clear(&s);
 	json_decref(l);
 	free(path);
-	agent_close(&a);
+	acme_agent_close(&a);
 	return rc;
 }
 
