@@ -16,8 +16,11 @@
  * `rollout`; absent before the first), "rollout" where the last rollout
  * stands: its state, wave, source, waves and soak, and per member its
  * wave, state, last step and error, when it last answered and what each
- * service had before (rollout_state.h has the schema).  Both are kept
- * when the namespace is changed with `namespace set`.
+ * service had before (rollout_state.h has the schema).  "renewal" is
+ * where `certfleet autopilot` stands for the namespace: failures, the
+ * last error and success, when it is next due (renew.h has the
+ * schema).  All three are kept when the namespace is changed with
+ * `namespace set`.
  *
  * "registry" (optional) says where the fleet's shared truth lives: the
  * fleet file itself ("type": "file", the default and what a file
@@ -130,6 +133,7 @@ struct fleet_ns {
 	char *desired;   /* full thumbprint, or NULL: never rolled out */
 	json_t *rollout; /* the file's "rollout" (rollout_state.h), or NULL */
 	json_t *issuer;  /* who issues its certificate (issuer.h), or NULL */
+	json_t *renewal; /* the autopilot's renewal state (renew.h), or NULL */
 };
 #define FLEET_NS_SERVICES "https"
 #define FLEET_NS_WAVES "1,100%"
@@ -153,6 +157,14 @@ int fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
  */
 int fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
     json_t *rollout, struct cf_error *err);
+/*
+ * Sets namespace name's renewal state (stolen; NULL: none), checked as
+ * the file's is (cf_renew_state_parse).  CF_E_NOTFOUND when there is no
+ * such namespace, CF_E_PARSE for a state that does not read; renewal is
+ * freed then.
+ */
+int fleet_ns_set_renewal(
+    struct fleet *f, const char *name, json_t *renewal, struct cf_error *err);
 /* Removes namespace name; CF_E_NOTFOUND when none. */
 int fleet_ns_remove(struct fleet *f, const char *name, struct cf_error *err);
 

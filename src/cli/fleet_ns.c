@@ -13,6 +13,7 @@
 #include "csr.h"
 #include "fleet_int.h"
 #include "issuer.h"
+#include "renew.h"
 #include "rollout_state.h"
 #include "service.h"
 #include "util.h"
@@ -31,6 +32,7 @@ fleet_ns_clear(struct fleet_ns *ns)
 	free(ns->desired);
 	json_decref(ns->rollout);
 	json_decref(ns->issuer);
+	json_decref(ns->renewal);
 	memset(ns, 0, sizeof(*ns));
 }
 
@@ -293,8 +295,10 @@ fleet_ns_put(struct fleet *f, const struct fleet_ns *ns, int create,
 		/* a change of the namespace keeps where it stands */
 		next.desired = old->desired;
 		next.rollout = old->rollout;
+		next.renewal = old->renewal;
 		old->desired = NULL;
 		old->rollout = NULL;
+		old->renewal = NULL;
 		fleet_ns_clear(old);
 		*old = next;
 		return 0;
@@ -372,19 +376,43 @@ fleet_ns_set_state(struct fleet *f, const char *name, const char *desired,
 	return 0;
 }
 
+int
+fleet_ns_set_renewal(
+    struct fleet *f, const char *name, json_t *renewal, struct cf_error *err)
+{
+	struct fleet_ns *ns = (struct fleet_ns *)fleet_ns_find(f, name);
+	struct cf_renew_state st;
+
+	if (ns == NULL) {
+		json_decref(renewal);
+		return cf_errorf(err, CF_E_NOTFOUND,
+		    "%s: no such namespace (removed meanwhile?)", name);
+	}
+	if (cf_renew_state_parse(renewal, &st, err) == -1) {
+		json_decref(renewal);
+		return -1;
+	}
+	json_decref(ns->renewal);
+	ns->renewal = json_is_null(renewal) ? NULL : renewal;
+	if (ns->renewal == NULL)
+		json_decref(renewal);
+	return 0;
+}
+
 json_t *
 fleet_ns_file_json(const struct fleet_ns *ns)
 {
-	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I, s:O*, s:s*, s:O*}",
+	return json_pack("{s:s, s:o, s:o, s:s?, s:o, s:I, s:O*, s:s*, s:O*, "
+			 "s:O*}",
 	    "name", ns->name, "servers", fleet_list_json(ns->servers),
 	    "services", fleet_list_json(ns->services), "via", ns->via, "waves",
 	    fleet_list_json(ns->waves), "soak", (json_int_t)ns->soak_s,
 	    "issuer", ns->issuer, "desired", ns->desired, "rollout",
-	    ns->rollout);
+	    ns->rollout, "renewal", ns->renewal);
 }
 
-/* The "desired" and "rollout" of o into the namespace just loaded, each
- * checked; the message in why. */
+/* The "desired", "rollout" and "renewal" of o into the namespace just
+ * loaded, each checked; the message in why. */
 static int
 state_load(struct fleet *f, const char *name, json_t *o, struct cf_error *why)
 {
@@ -405,8 +433,11 @@ state_load(struct fleet *f, const char *name, json_t *o, struct cf_error *why)
 		cf_rstate_clear(&st);
 	} else
 		rollout = NULL;
-	return fleet_ns_set_state(
-	    f, name, json_string_value(desired), json_incref(rollout), why);
+	if (fleet_ns_set_state(f, name, json_string_value(desired),
+		json_incref(rollout), why) == -1)
+		return -1;
+	return fleet_ns_set_renewal(
+	    f, name, json_incref(json_object_get(o, "renewal")), why);
 }
 
 /* Entry i of the file's "namespaces": the same checks as when it was

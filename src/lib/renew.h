@@ -24,6 +24,9 @@
 
 #include <time.h>
 
+#include <jansson.h>
+
+#include "cert.h"
 #include "lifetime.h"
 
 #define CF_RENEW_SHARE_DEFAULT (1.0 / 3) /* of the lifetime left */
@@ -59,5 +62,39 @@ int cf_renew_when(const struct cf_renew_in *in, struct cf_renew_out *out);
 
 /* "the renew-at limit", "the CA's renewal window", ... for messages. */
 const char *cf_renew_why_text(enum cf_renew_why why);
+
+/*
+ * A namespace's renewal state as the fleet file keeps it, under
+ * "renewal" (renew_state.c; `certfleet autopilot` writes it, status and
+ * test read it):
+ *   {"failures": 2, "last_failure": UNIXTIME, "last_error": "...",
+ *    "last_success": UNIXTIME, "next_due": UNIXTIME, "next_why": "...",
+ *    "ari_pick": 0.37, "certificate": THUMB, "ari_id": "AKI.SERIAL",
+ *    "ari_start": UNIXTIME, "ari_end": UNIXTIME}
+ * Every member optional (0, "" or absent: never, none).  ari_pick is
+ * drawn once and kept, so that where a window's renewal falls does not
+ * move from pass to pass; certificate names the one ari_id and the
+ * window are of (both dropped when another is desired).
+ */
+#define CF_RENEW_ERROR_MAX 512 /* a cf_error's message */
+
+struct cf_renew_state {
+	int failures;
+	time_t last_failure, last_success, next_due;
+	char last_error[CF_RENEW_ERROR_MAX];
+	char next_why[64];
+	int have_pick;
+	double pick;
+	char certificate[CF_THUMB_LEN + 1];
+	char ari_id[160];
+	time_t ari_start, ari_end; /* 0: not known */
+};
+
+/* o (NULL: none) into *s (zeroed first), checked: CF_E_PARSE naming the
+ * member. */
+int cf_renew_state_parse(
+    const json_t *o, struct cf_renew_state *s, struct cf_error *err);
+/* s as the file keeps it (new); members that say nothing left out. */
+json_t *cf_renew_state_json(const struct cf_renew_state *s);
 
 #endif

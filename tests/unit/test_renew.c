@@ -1,7 +1,7 @@
 /*
  * test_renew.c - src/lib/renew.c: when a namespace's certificate is
  * renewed, as shares of its lifetime, with ACME Renewal Information and
- * after failures.
+ * after failures; and src/lib/renew_state.c, the state autopilot keeps.
  */
 #include <stdio.h>
 #include <string.h>
@@ -144,6 +144,57 @@ test_retry(void)
 	    "why: the ARI window says so");
 }
 
+/* The state parsed from text; 0 or -1 with err. */
+static int
+state_of(const char *text, struct cf_renew_state *s, struct cf_error *err)
+{
+	json_t *o = json_loads(text, 0, NULL);
+	int rc = cf_renew_state_parse(o, s, err);
+
+	json_decref(o);
+	return rc;
+}
+
+static void
+test_state(void)
+{
+	struct cf_renew_state s, back;
+	struct cf_error err;
+	json_t *o;
+
+	CHECK(state_of("{\"failures\": 2, \"last_failure\": 1767225600, "
+		       "\"last_error\": \"acme: urn:x: no\", \"next_due\": "
+		       "1767229200, \"ari_pick\": 0.25, \"certificate\": "
+		       "\"B26C3C9B0E1A6D5F6C1E2D63B8F0C1A2D3E4F5A6\", "
+		       "\"ari_start\": 1767225000, \"ari_end\": 1767226000}",
+		  &s, &err) == 0 &&
+		  s.failures == 2 && s.last_failure == T0 &&
+		  strcmp(s.last_error, "acme: urn:x: no") == 0 && s.have_pick &&
+		  s.pick == 0.25 && s.last_success == 0 &&
+		  s.ari_end == 1767226000,
+	    "state: the file's members read");
+	o = cf_renew_state_json(&s);
+	CHECK(cf_renew_state_parse(o, &back, &err) == 0 &&
+		  memcmp(&s, &back, sizeof(s)) == 0 &&
+		  json_object_get(o, "last_success") == NULL,
+	    "state: written and read back the same; never is left out");
+	json_decref(o);
+	CHECK(cf_renew_state_parse(NULL, &s, &err) == 0 && s.failures == 0 &&
+		  !s.have_pick,
+	    "state: none is a namespace never renewed");
+	CHECK(state_of("{\"failures\": -1}", &s, &err) == -1 &&
+		  strstr(err.msg, "failures") != NULL,
+	    "state: a negative count refused, named");
+	CHECK(state_of("{\"next_due\": \"tomorrow\"}", &s, &err) == -1 &&
+		  strstr(err.msg, "next_due") != NULL,
+	    "state: a time that is no number refused");
+	CHECK(state_of("{\"ari_pick\": 1.5}", &s, &err) == -1,
+	    "state: a pick outside 0 to 1 refused");
+	CHECK(state_of("{\"certificate\": \"b26c\"}", &s, &err) == -1,
+	    "state: a certificate that is no thumbprint refused");
+	CHECK(state_of("[]", &s, &err) == -1, "state: not an object refused");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -154,5 +205,7 @@ main(int argc, char **argv)
 		test_ari();
 	if (check_test("retry"))
 		test_retry();
+	if (check_test("state"))
+		test_state();
 	return check_done();
 }
