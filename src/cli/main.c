@@ -271,6 +271,12 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_common_opts,
 	.subs = acme_subs,
 	.description = "ACME accounts: the key made and kept on an agent"},
+    {.name = "autopilot",
+	.fn = cmd_autopilot,
+	.opts = cli_autopilot_opts,
+	.arg = CLI_ARG_NAMESPACE,
+	.description = "renew every namespace's certificate when it is due "
+		       "(a timer runs it)"},
     {.name = "help",
 	.fn = cmd_help,
 	.opts = cli_common_opts,
