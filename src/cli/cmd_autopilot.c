@@ -467,6 +467,16 @@ print_line(const struct ap_ns *s)
 
 /* ---- one namespace -------------------------------------------------- */
 
+/* msg as st's last error: the file is JSON, so valid UTF-8. */
+static void
+keep_error(struct cf_renew_state *st, const char *msg)
+{
+	char *esc = cf_utf8_escape(msg);
+
+	snprintf(st->last_error, sizeof(st->last_error), "%s", esc);
+	free(esc);
+}
+
 /* After an attempt: the state of a success or of a failure, and when
  * the namespace is next due (for the certificate now desired). */
 static void
@@ -480,8 +490,7 @@ after(struct ap_ns *s, const struct ap_opts *o, int ok)
 	if (!ok) {
 		s->st.failures++;
 		s->st.last_failure = now;
-		snprintf(s->st.last_error, sizeof(s->st.last_error), "%s",
-		    s->err.msg);
+		keep_error(&s->st, s->err.msg);
 		s->action = "failed";
 	} else {
 		s->st.failures = 0;
@@ -521,8 +530,7 @@ pass(const struct fleet_ns *ns, const struct ap_opts *o, json_t *items)
 		fprintf(stderr, "certfleet: autopilot: %s: %s\n", ns->name,
 		    s.err.msg);
 		s.st.last_failure = time(NULL);
-		snprintf(
-		    s.st.last_error, sizeof(s.st.last_error), "%s", s.err.msg);
+		keep_error(&s.st, s.err.msg);
 		s.action = "failed";
 		ok = 0;
 	} else if (!s.first && !s.out.now)

@@ -25,6 +25,7 @@
 #include "copy.h"
 #include "output.h"
 #include "registry_view.h"
+#include "renew.h"
 #include "rollout.h"
 
 static const char usage[] =
@@ -197,6 +198,39 @@ member_json(const struct ns_status *s, size_t i, int *ok)
 	    "Converged", *ok, "Services", services);
 }
 
+/* An ISO 8601 time as JSON, or null for 0 (never). */
+static json_t *
+when_json(time_t t)
+{
+	char iso[21];
+
+	if (t == 0)
+		return json_null();
+	cf_time_iso(t, iso);
+	return json_string(iso);
+}
+
+/* Where the autopilot stands for ns (renew.h), or null when it never
+ * ran for it.  A failure is shown while it is the last word: one after
+ * the last success. */
+static json_t *
+renewal_json(const struct fleet_ns *ns)
+{
+	struct cf_renew_state st;
+	struct cf_error err;
+	int failing;
+
+	if (ns->renewal == NULL ||
+	    cf_renew_state_parse(ns->renewal, &st, &err) == -1)
+		return json_null();
+	failing = cf_renew_state_failing(&st);
+	return json_pack("{s:o, s:s?, s:o, s:i, s:o, s:s?}", "NextDue",
+	    when_json(st.next_due), "Why", st.next_why[0] ? st.next_why : NULL,
+	    "LastSuccess", when_json(st.last_success), "Failures", st.failures,
+	    "LastFailure", when_json(failing ? st.last_failure : 0),
+	    "LastError", failing && st.last_error[0] ? st.last_error : NULL);
+}
+
 /* The namespace as its item of --json; *ok whether it is converged. */
 static json_t *
 ns_json(const struct ns_status *s, int *ok)
@@ -223,10 +257,10 @@ ns_json(const struct ns_status *s, int *ok)
 			s->rn.d.id, "Phase", rview_phase(&s->rn), "Coordinator",
 			s->rn.coordinator[0] ? s->rn.coordinator : NULL,
 			"Member", rview_failing(&s->rn)));
-	return json_pack("{s:s, s:s?, s:o, s:o, s:b, s:o}", "Namespace",
+	return json_pack("{s:s, s:s?, s:o, s:o, s:o, s:b, s:o}", "Namespace",
 	    s->ns->name, "Desired", s->ns->desired, "Services",
-	    fleet_list_json(s->ns->services), "Rollout", rollout, "Converged",
-	    *ok, "Members", members);
+	    fleet_list_json(s->ns->services), "Rollout", rollout, "Renewal",
+	    renewal_json(s->ns), "Converged", *ok, "Members", members);
 }
 
 /* Asks the namespace's members; 0, or -1 after a message. */
@@ -330,6 +364,33 @@ member_row(const json_t *m, char **c)
 	c[7] = cell_text(m, "Error");
 }
 
+/* The renewal's line: "renewal: next due ... (why); last success ...;
+ * FAILED at ... (2 in a row): ERROR"; nothing when it never ran. */
+static void
+print_renewal(const json_t *r)
+{
+	const char *due = json_string_value(json_object_get(r, "NextDue"));
+	const char *why = json_string_value(json_object_get(r, "Why"));
+	const char *ok = json_string_value(json_object_get(r, "LastSuccess"));
+	const char *bad = json_string_value(json_object_get(r, "LastFailure"));
+	const char *error = json_string_value(json_object_get(r, "LastError"));
+	long long n = json_integer_value(json_object_get(r, "Failures"));
+
+	if (!json_is_object(r))
+		return;
+	printf("renewal: next due %s", due ? due : "unknown");
+	if (due != NULL && why != NULL)
+		printf(" (%s)", why);
+	printf("; last success %s", ok ? ok : "never");
+	if (bad != NULL && n > 0)
+		printf("; FAILED at %s (%lld attempt%s in a row): %s", bad, n,
+		    n == 1 ? "" : "s", error ? error : "no error kept");
+	else if (bad != NULL) /* the pass could not tell whether it is due */
+		printf(
+		    "; FAILED at %s: %s", bad, error ? error : "no error kept");
+	putchar('\n');
+}
+
 /* The namespace as text: a line, then a row per member. */
 static void
 print_text(const json_t *item)
@@ -361,6 +422,7 @@ print_text(const json_t *item)
 	printf("; %s\n", json_is_true(json_object_get(item, "Converged"))
 			     ? "converged"
 			     : "NOT converged");
+	print_renewal(json_object_get(item, "Renewal"));
 	json_array_foreach(members, i, m) {
 		member_row(m, cells + i * NCOLS);
 	}

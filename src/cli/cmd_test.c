@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "fleet.h"
+#include "renew.h"
 #include "test.h"
 #include "view.h"
 
@@ -73,6 +74,26 @@ int_option(const char *name, const char *arg, long lo, long hi, int *out)
 	return 0;
 }
 
+/* "renewal failing since ... (2 attempts): ERROR" when the autopilot's
+ * last word on ns is a failure (new), else NULL. */
+static char *
+renewal_text(const struct fleet_ns *ns)
+{
+	struct cf_renew_state st;
+	struct cf_error err;
+	char iso[21];
+
+	if (ns->renewal == NULL ||
+	    cf_renew_state_parse(ns->renewal, &st, &err) == -1 ||
+	    !cf_renew_state_failing(&st))
+		return NULL;
+	cf_time_iso(st.last_failure, iso);
+	return xasprintf("renewal failing since %s (%d attempt%s in a row): "
+			 "%s",
+	    iso, st.failures, st.failures == 1 ? "" : "s",
+	    st.last_error[0] ? st.last_error : "no error kept");
+}
+
 /*
  * The defaults a namespace of the fleet file gives: its services; its
  * servers unless --server, --store or --via say where; its balancer
@@ -97,6 +118,7 @@ namespace_defaults(struct test_opts *o)
 	if ((ns = fleet_ns_find(f, o->ns)) == NULL)
 		goto out;
 	o->services = xstrdup(ns->services);
+	o->renewal = renewal_text(ns);
 	if (o->via != NULL || cli.server != NULL || cli.store != NULL)
 		goto out;
 	if ((o->count != 0 || o->protocol != NULL) && ns->via != NULL)
@@ -454,6 +476,7 @@ cmd_test(int argc, char **argv)
 	free(o.services);
 	free(o.servers);
 	free(o.via_owned);
+	free(o.renewal);
 	if (plugin || o.plugin)
 		return test_plugin_end(rc);
 	return rc == -1 ? 0 : rc;

@@ -299,10 +299,11 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 	rows = agents_rows(b, r, o, eps, jobs, v, n, cells, checked, unchecked);
 	ok = n > 0 && bad == 0 && nseen == 1 && unreached == 0;
 	if (cli.json)
-		out_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}",
+		out_json(json_pack("{s:s, s:o, s:o, s:o, s:o, s:b, s:s?}",
 		    "Namespace", o->ns, "Endpoints", checked, "Unchecked",
 		    unchecked, "Errors", errors, "Distinct",
-		    test_distinct_json(seen, nseen), "Ok", ok));
+		    test_distinct_json(seen, nseen), "Ok", ok, "Renewal",
+		    o->renewal));
 	else {
 		json_decref(checked);
 		json_decref(unchecked);
@@ -318,6 +319,9 @@ agents_report(const struct backend *b, const struct backend_reply *r,
 			       "check address ([service NAME] check = "
 			       "HOST:PORT in the agent's configuration)\n",
 			    o->ns);
+		/* what users get is fine; that it will stay so is not */
+		if (o->renewal != NULL && !out_tsv())
+			printf("%s: %s\n", o->ns, o->renewal);
 	}
 	report_invalid(b, eps, v, n);
 	for (i = 0; i < rows * NCOLS; i++)

@@ -36,6 +36,8 @@ struct test_opts {
 	char *services;  /* the namespace's ("https,smtp"), or NULL: all */
 	char *servers;   /* the namespace's, when no --server (owned) */
 	char *via_owned; /* the namespace's --via, when via is it */
+	char *renewal;   /* the autopilot's failing renewal, said (owned),
+			    or NULL: none or not failing */
 };
 
 /* Whether service is one the test covers: the namespace's, or any. */

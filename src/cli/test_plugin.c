@@ -12,9 +12,10 @@
  * 1 WARNING, 2 CRITICAL, 3 UNKNOWN.  CRITICAL: an endpoint not valid
  * (handshake failed, untrusted, name mismatch, out of its dates, under
  * --crit-days), one that does not serve the certificate its agent
- * assigned, or more than one certificate served.  UNKNOWN: an agent not
- * reached, nothing to test, or certfleet test failing before any verdict,
- * usage errors included (the convention has no exit 2 for those).  A
+ * assigned, or more than one certificate served.  WARNING too: the
+ * autopilot's renewal of the namespace failing (cmd_autopilot.c).  UNKNOWN: an
+ * agent not reached, nothing to test, or certfleet test failing before any
+ * verdict, usage errors included (the convention has no exit 2 for those).  A
  * CRITICAL outranks an UNKNOWN: what was seen to be wrong is wrong.
  *
  * Performance data, label=value[UOM];warn;crit: "days" and
@@ -431,6 +432,12 @@ test_plugin_agents(const struct backend *b, const struct backend_reply *r,
 	if (n == 0 && unreached == 0)
 		report_add(&rep, P_UNKNOWN,
 		    "no endpoint to test: no service has a check address");
+	/* served well today, but the autopilot cannot renew it: a
+	 * WARNING now, before --crit-days makes it CRITICAL */
+	if (o->renewal != NULL) {
+		report_add(&rep, P_WARNING, "%s", o->renewal);
+		report_line(&rep, o->renewal);
+	}
 	if (first != NULL) {
 		report_perf(&rep, "", first, o, now);
 		left_text(first, now, left, sizeof(left));

@@ -94,6 +94,8 @@ struct cf_renew_state {
  * member. */
 int cf_renew_state_parse(
     const json_t *o, struct cf_renew_state *s, struct cf_error *err);
+/* Whether the renewal is failing: a failure since the last success. */
+int cf_renew_state_failing(const struct cf_renew_state *s);
 /* s as the file keeps it (new); members that say nothing left out. */
 json_t *cf_renew_state_json(const struct cf_renew_state *s);
 

@@ -91,6 +91,12 @@ cf_renew_state_parse(
 	return 0;
 }
 
+int
+cf_renew_state_failing(const struct cf_renew_state *s)
+{
+	return s->last_failure != 0 && s->last_failure >= s->last_success;
+}
+
 /* Sets key to t in o unless t is 0. */
 static void
 put_time(json_t *o, const char *key, time_t t)
