@@ -697,15 +697,3 @@ out:
 	free(o.path);
 	return rc;
 }
-
-/* TEMPORARY: until main's cmd_issue.c lands (issue.h); removed then. */
-__attribute__((weak)) int
-issue_run(
-    const char *ns, const struct issue_opts *o, char thumb[CF_THUMB_LEN + 1])
-{
-	(void)o;
-	if (thumb != NULL)
-		thumb[0] = '\0';
-	fprintf(stderr, "certfleet: autopilot: %s: issue: not built yet\n", ns);
-	return 1;
-}
