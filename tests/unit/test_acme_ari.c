@@ -1,7 +1,9 @@
 /*
  * test_acme_ari.c - src/acme/ari.c: a certificate's ARI identifier (the
  * example of RFC 9773 section 4.1) and the renewal window parsed from
- * what a CA sends, with what is refused.
+ * what a CA sends, with what is refused; and that window, from a
+ * directory that offers renewalInfo, deciding when cf_renew_when
+ * (renew.h) renews, or two thirds of the lifetime without it.
  */
 #include <string.h>
 
@@ -10,6 +12,7 @@
 
 #include "acme.h"
 #include "check.h"
+#include "renew.h"
 
 /* A self-signed certificate with the given AKI key identifier and
  * serial (big-endian bytes), or with no AKI when aki is NULL. */
@@ -127,6 +130,135 @@ test_parse(void)
 	    "a duplicate member refused");
 }
 
+/*
+ * A directory in the form Let's Encrypt's staging CA publishes (its
+ * members, the random one included, and its URLs; written out by hand,
+ * not fetched: the tests have no network), with renewalInfo; and one in
+ * pebble 2.4's form, which has none.
+ */
+static const char le_directory[] =
+    "{\n"
+    "  \"eEXw3yS3tYk\": \"https://community.letsencrypt.org/t/"
+    "adding-random-entries-to-the-directory/33417\",\n"
+    "  \"keyChange\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/key-change\",\n"
+    "  \"meta\": {\n"
+    "    \"caaIdentities\": [\"letsencrypt.org\"],\n"
+    "    \"profiles\": {\"classic\": \"https://letsencrypt.org/docs/"
+    "profiles#classic\", \"shortlived\": \"https://letsencrypt.org/"
+    "docs/profiles#shortlived\", \"tlsserver\": \"https://"
+    "letsencrypt.org/docs/profiles#tlsserver\"},\n"
+    "    \"termsOfService\": \"https://letsencrypt.org/documents/"
+    "LE-SA-v1.5-February-24-2025.pdf\",\n"
+    "    \"website\": \"https://letsencrypt.org/docs/"
+    "staging-environment/\"\n"
+    "  },\n"
+    "  \"newAccount\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/new-acct\",\n"
+    "  \"newNonce\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/new-nonce\",\n"
+    "  \"newOrder\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/new-order\",\n"
+    "  \"renewalInfo\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/renewal-info\",\n"
+    "  \"revokeCert\": "
+    "\"https://acme-staging-v02.api.letsencrypt.org/acme/revoke-cert\"\n"
+    "}\n";
+static const char pebble_directory[] =
+    "{\n"
+    "   \"keyChange\": \"https://127.0.0.1:14000/rollover-account-key\",\n"
+    "   \"meta\": {\n"
+    "      \"externalAccountRequired\": false,\n"
+    "      \"termsOfService\": \"data:text/plain,Do%20what%20thou%20wilt\"\n"
+    "   },\n"
+    "   \"newAccount\": \"https://127.0.0.1:14000/sign-me-up\",\n"
+    "   \"newNonce\": \"https://127.0.0.1:14000/nonce-plz\",\n"
+    "   \"newOrder\": \"https://127.0.0.1:14000/order-plz\",\n"
+    "   \"revokeCert\": \"https://127.0.0.1:14000/revoke-cert\"\n"
+    "}";
+/* Its renewalInfo answer for a 90-day certificate issued 2025-01-01
+ * (notAfter 2025-04-01): a window before two thirds (2025-03-02), as a
+ * CA asks when it will revoke, with the explanation it links. */
+static const char le_window[] =
+    "{\n"
+    "  \"suggestedWindow\": {\n"
+    "    \"start\": \"2025-02-20T12:00:00Z\",\n"
+    "    \"end\": \"2025-02-22T12:00:00Z\"\n"
+    "  },\n"
+    "  \"explanationURL\": \"https://community.letsencrypt.org/t/"
+    "revoking-certain-certificates\"\n"
+    "}";
+
+#define NB 1735689600L /* 2025-01-01T00:00:00Z */
+#define NA 1743465600L /* 2025-04-01T00:00:00Z */
+#define W0 1740052800L /* 2025-02-20T12:00:00Z */
+#define W1 1740225600L /* 2025-02-22T12:00:00Z */
+#define DAY 86400L
+
+/*
+ * What autopilot does with a directory: the window when it offers
+ * renewalInfo (the answer parsed), then cf_renew_when at now with pick.
+ */
+static int
+due_with(const char *dir, double pick, time_t now, struct cf_renew_out *out)
+{
+	struct acme_directory *d = NULL;
+	struct acme_ari a;
+	struct cf_renew_in in;
+	struct cf_error err;
+	int rc = -1;
+
+	memset(&in, 0, sizeof(in));
+	memset(&a, 0, sizeof(a));
+	in.not_before = NB;
+	in.not_after = NA;
+	in.now = now;
+	in.pick = pick;
+	if (acme_directory_parse(dir, strlen(dir), &d, &err) == -1)
+		return -1;
+	if (d->renewal_info != NULL) {
+		if (acme_ari_parse(le_window, strlen(le_window), &a, &err) ==
+		    -1)
+			goto out;
+		in.have_ari = 1;
+		in.ari_start = a.start;
+		in.ari_end = a.end;
+	}
+	rc = cf_renew_when(&in, out);
+out:
+	acme_ari_clear(&a);
+	acme_directory_free(d);
+	return rc;
+}
+
+static void
+test_renew_window(void)
+{
+	struct cf_renew_out out;
+	const double picks[] = {0, 0.37, 0.999};
+	size_t i;
+	int inside = 1;
+
+	for (i = 0; i < sizeof(picks) / sizeof(picks[0]); i++)
+		inside = inside &&
+			 due_with(le_directory, picks[i], NB, &out) == 0 &&
+			 out.why == CF_RENEW_ARI && out.due >= W0 &&
+			 out.due <= W1 && !out.now;
+	CHECK(inside, "renewalInfo offered: due inside the CA's window, "
+		      "wherever the pick falls");
+	CHECK(due_with(le_directory, 0.5, W0 + DAY, &out) == 0 &&
+		  out.due == W0 + DAY && out.now,
+	    "renewalInfo: due at the picked point, before two thirds");
+	CHECK(due_with(le_directory, 0.5, W0 + DAY - 1, &out) == 0 && !out.now,
+	    "renewalInfo: not a second before it");
+	CHECK(due_with(pebble_directory, 0.5, NB, &out) == 0 &&
+		  out.why == CF_RENEW_LIMIT && out.due == NA - (NA - NB) / 3 &&
+		  !out.now,
+	    "no renewalInfo: two thirds of the lifetime");
+	CHECK(due_with(pebble_directory, 0.5, W0 + DAY, &out) == 0 && !out.now,
+	    "no renewalInfo: not due in the window it does not offer");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -135,5 +267,7 @@ main(int argc, char **argv)
 		test_cert_id();
 	if (check_test("parse"))
 		test_parse();
+	if (check_test("renew_window"))
+		test_renew_window();
 	return check_done();
 }
