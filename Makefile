@@ -14,8 +14,9 @@
 #   make lint       functions over 80 lines without a "one piece" comment
 #   make bench      the benchmarks in bench/
 #   make demo       the walkthrough on a local store
-#   make install    (PREFIX=/usr/local, DESTDIR=) binaries, man pages, unit,
-#                   completion, /etc/certfleet/agent.conf if absent
+#   make install    (PREFIX=/usr/local, DESTDIR=) binaries, man pages, units
+#                   (the agent's; the autopilot's user units), completion,
+#                   /etc/certfleet/agent.conf if absent
 #   make uninstall  the same files; an edited agent.conf stays
 
 CC      ?= cc
@@ -250,6 +251,9 @@ BINDIR     ?= $(PREFIX)/bin
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
+# The autopilot's units run as the admin: systemd's user units.
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
+AUTOPILOT_UNITS := certfleet-autopilot.service certfleet-autopilot.timer
 SYSCONFDIR ?= /etc
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
@@ -268,6 +272,10 @@ install: all
 	$(INSTALL) -m 644 docs/certfleetd.8 $(DESTDIR)$(MANDIR)/man8/certfleetd.8
 	sed 's#/usr/sbin/certfleetd#$(SBINDIR)/certfleetd#g' packaging/certfleetd.service >$(B)/certfleetd.service
 	$(INSTALL) -m 644 $(B)/certfleetd.service $(DESTDIR)$(UNITDIR)/certfleetd.service
+	$(INSTALL) -d $(DESTDIR)$(USERUNITDIR)
+	sed 's#/usr/bin/certfleet#$(BINDIR)/certfleet#g' packaging/systemd/certfleet-autopilot.service >$(B)/certfleet-autopilot.service
+	$(INSTALL) -m 644 $(B)/certfleet-autopilot.service packaging/systemd/certfleet-autopilot.timer \
+	    $(DESTDIR)$(USERUNITDIR)/
 	@# Completion scripts come from the CLI itself; one without the
 	@# command installs everything else.
 	@if $(B)/certfleet completion bash >$(B)/completion.bash 2>/dev/null; then \
@@ -292,6 +300,7 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/certfleet $(DESTDIR)$(SBINDIR)/certfleetd \
 	    $(DESTDIR)$(MANDIR)/man1/certfleet.1 $(DESTDIR)$(MANDIR)/man8/certfleetd.8 \
 	    $(DESTDIR)$(UNITDIR)/certfleetd.service \
+	    $(AUTOPILOT_UNITS:%=$(DESTDIR)$(USERUNITDIR)/%) \
 	    $(DESTDIR)$(BASHCOMPDIR)/certfleet $(DESTDIR)$(ZSHCOMPDIR)/_certfleet
 	@if [ -e $(CONF) ]; then \
 	    if sed $(CONF_SED) docs/agent.conf.example | cmp -s - $(CONF); then \

@@ -42,6 +42,8 @@ fi
 	echo "644 etc/certfleet/agent.conf"
 	echo "755 usr/local/bin/certfleet"
 	echo "644 usr/local/lib/systemd/system/certfleetd.service"
+	echo "644 usr/local/lib/systemd/user/certfleet-autopilot.service"
+	echo "644 usr/local/lib/systemd/user/certfleet-autopilot.timer"
 	echo "755 usr/local/sbin/certfleetd"
 	[ "$COMPLETION" = no ] || echo "644 usr/local/share/bash-completion/completions/certfleet"
 	echo "644 usr/local/share/man/man1/certfleet.1"
@@ -81,6 +83,28 @@ UNIT=$D/usr/local/lib/systemd/system/certfleetd.service
 expect_eq "make install: the unit runs the installed agent" \
 	"$(grep -E '^Exec(Start|StartPre)=' "$UNIT")" \
 	"$(printf '%s\n' 'ExecStartPre=/usr/local/sbin/certfleetd init' 'ExecStart=/usr/local/sbin/certfleetd run')"
+# The autopilot's user units: the installed command, hourly, valid for
+# systemd's user manager (verified against the copy in DESTDIR).
+AP=$D/usr/local/lib/systemd/user/certfleet-autopilot
+# shellcheck disable=SC2016 # the unit's variable, for systemd to expand
+expect_eq "make install: the autopilot's unit runs the installed command" \
+	"$(grep -E '^ExecStart=' "$AP.service")" \
+	'ExecStart=/usr/local/bin/certfleet autopilot $CERTFLEET_AUTOPILOT_ARGS'
+expect_eq "make install: the autopilot's timer is hourly, spread, persistent" \
+	"$(grep -E '^(OnCalendar|RandomizedDelaySec|Persistent)=' "$AP.timer" | tr '\n' ' ')" \
+	"OnCalendar=hourly RandomizedDelaySec=20min Persistent=true "
+mkdir -p "$T/units" "$T/xdg"
+chmod 700 "$T/xdg"
+sed "s#^ExecStart=/usr/local/bin/certfleet#ExecStart=$D/usr/local/bin/certfleet#" \
+	"$AP.service" >"$T/units/certfleet-autopilot.service"
+cp "$AP.timer" "$T/units/"
+check "make install: the autopilot's units pass systemd-analyze --user verify" \
+	env XDG_RUNTIME_DIR="$T/xdg" systemd-analyze --user --man=no verify \
+	"$T/units/certfleet-autopilot.service" "$T/units/certfleet-autopilot.timer"
+sed 's#^ExecStart=.*certfleet autopilot#ExecStart=/nonexistent/certfleet autopilot#' \
+	"$T/units/certfleet-autopilot.service" >"$T/units/broken.service"
+check_fails "make install: verify rejects an autopilot unit with no command" 1 "not executable" \
+	env XDG_RUNTIME_DIR="$T/xdg" systemd-analyze --user --man=no verify "$T/units/broken.service"
 CONF=$D/etc/certfleet/agent.conf
 # The example names an agent ex1: an installed configuration must not.
 if grep -q '^#name = ex1 ' "$CONF" && ! grep -Eq '^[^#;]*; *example$' "$CONF" &&
@@ -166,10 +190,12 @@ expect_eq "deb: certfleetd holds the agent, its unit, man page and configuration
 		lib/systemd/system/certfleetd.service usr/sbin/certfleetd \
 		usr/share/doc/certfleetd/changelog.gz usr/share/doc/certfleetd/copyright \
 		usr/share/man/man8/certfleetd.8.gz)"
-expect_eq "deb: certfleet holds the command, its man page and completion" \
+expect_eq "deb: certfleet holds the command, its man page, completion and the autopilot's units" \
 	"$(contents "$DEB_C")" "$( {
 		printf '%s\n' usr/bin/certfleet usr/share/doc/certfleet/changelog.gz \
-			usr/share/doc/certfleet/copyright usr/share/man/man1/certfleet.1.gz
+			usr/share/doc/certfleet/copyright usr/share/man/man1/certfleet.1.gz \
+			usr/lib/systemd/user/certfleet-autopilot.service \
+			usr/lib/systemd/user/certfleet-autopilot.timer
 		[ "$COMPLETION" = no ] || printf '%s\n' usr/share/bash-completion/completions/certfleet \
 			usr/share/zsh/vendor-completions/_certfleet
 	} | sort)"
@@ -189,7 +215,8 @@ LEFTOVERS=(/etc/certfleet /var/lib/certfleet /run/certfleet /usr/sbin/certfleetd
 	/etc/systemd/system/multi-user.target.wants/certfleetd.service
 	/usr/share/doc/certfleet /usr/share/doc/certfleetd
 	/usr/share/man/man1/certfleet.1.gz /usr/share/man/man8/certfleetd.8.gz
-	/usr/share/bash-completion/completions/certfleet /usr/share/zsh/vendor-completions/_certfleet)
+	/usr/share/bash-completion/completions/certfleet /usr/share/zsh/vendor-completions/_certfleet
+	/usr/lib/systemd/user/certfleet-autopilot.service /usr/lib/systemd/user/certfleet-autopilot.timer)
 present() {
 	local f
 	for f in "${LEFTOVERS[@]}"; do [ -e "$f" ] || [ -L "$f" ] && echo "$f"; done
@@ -242,6 +269,14 @@ fi
 expect_eq "deb: the unit is enabled: multi-user.target wants it" \
 	"$(readlink /etc/systemd/system/multi-user.target.wants/certfleetd.service)" \
 	/lib/systemd/system/certfleetd.service
+# The autopilot is the admin's to enable (systemctl --user): the package
+# enables it for nobody.
+if [ -f /usr/lib/systemd/user/certfleet-autopilot.timer ] &&
+	[ ! -e /etc/systemd/user/timers.target.wants/certfleet-autopilot.timer ]; then
+	pass "deb: the autopilot's timer is installed, enabled for no user"
+else
+	fail "deb: the autopilot's timer is installed, enabled for no user"
+fi
 HOSTCERT=$(sed -n 's/^host certificate \([0-9A-F]\{40\}\): .*/\1/p' "$OUT")
 key=$(sha256sum </var/lib/certfleet/agent.key 2>/dev/null)
 run "${APT[@]}" install --reinstall --no-install-recommends "$DEB_D"
