@@ -163,6 +163,8 @@ else
 	show "$T/loop.log" 30
 	e2e_done
 fi
+wait_until 60 grep -qE "^$NS: issued ${C1:0:8} \(first certificate\)" "$T/loop.log" ||
+	fail "loop: the first pass said it issued, and why" "$(tail -n 5 "$T/loop.log")"
 NB1=$(cert_date NotBefore "$C1")
 NA1=$(cert_date NotAfter "$C1")
 # pebble's notAfter is notBefore + the period, less its last second
@@ -210,7 +212,9 @@ else
 	show "$T/loop.log" 30
 	e2e_done
 fi
-if grep -qE "^$NS: renewed ${C2:0:8} \(the renew-at share of the lifetime\)" "$T/loop.log"; then
+# the pass's line comes once it has kept the renewal state, after the
+# rollout that made every member serve the certificate
+if wait_until 60 grep -qE "^$NS: renewed ${C2:0:8} \(the renew-at share of the lifetime\)" "$T/loop.log"; then
 	pass "loop: the pass said it renewed, and why"
 else
 	fail "loop: the pass said it renewed, and why"
@@ -282,6 +286,8 @@ under_lock cf namespace set "$NS" --renew-at default >/dev/null
 if wait_until 120 new_served "$C2"; then
 	C3=$(desired)
 	pass "loop: a later pass renewed: every member serves $C3"
+	wait_until 60 grep -qE "^$NS: renewed ${C3:0:8} " "$T/loop.log" ||
+		fail "loop: the later pass said it renewed" "$(tail -n 5 "$T/loop.log")"
 else
 	fail "loop: a later pass renewed" "$(farm_served_all)"
 	show "$T/loop.log" 30
