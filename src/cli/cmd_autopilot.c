@@ -662,9 +662,11 @@ cmd_autopilot(int argc, char **argv)
 		json_decref(items);
 		return rc < 0 ? 0 : rc;
 	}
+	/* locked before the fleet is read: a pass that ended meanwhile
+	 * has changed what this one must start from */
 	if ((o.path = fleet_path(1, &err)) == NULL ||
-	    (f = fleet_load(o.path, &err)) == NULL ||
-	    (!o.dry_run && (lock = lock_autopilot(o.path, &err)) == -1)) {
+	    (!o.dry_run && (lock = lock_autopilot(o.path, &err)) == -1) ||
+	    (f = fleet_load(o.path, &err)) == NULL) {
 		rc = cli_fail("autopilot", &err);
 		goto out;
 	}
