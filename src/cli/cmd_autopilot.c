@@ -26,12 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 
-#include "acme.h"
-#include "acme_agent.h"
-#include "backend.h"
+#include "autopilot.h"
 #include "cli.h"
 #include "copy.h"
 #include "fleet.h"
@@ -85,123 +82,7 @@ struct ap_ns {
 	struct cf_error err;          /* a failure of the pass */
 };
 
-#define ARI_TIMEOUT_MS 15000
-
 /* ---- the certificate's facts ---------------------------------------- */
-
-/* The ARI identifier of the certificate thumb held by target i of b,
- * from its chain exported without the key (new), or NULL with err. */
-static char *
-ari_id_of(struct backend *b, size_t i, const char *thumb, struct cf_error *err)
-{
-	struct backend_req req;
-	struct backend_reply *r = backend_replies_new(b);
-	BIO *bio = NULL;
-	X509 *x = NULL;
-	char *id = NULL;
-	size_t k;
-
-	memset(&req, 0, sizeof(req));
-	req.arg = thumb;
-	req.export.format = CF_EXPORT_PEM;
-	req.export.no_key = 1;
-	for (k = 0; k < backend_count(b); k++)
-		r[k].todo = k == i;
-	backend_run(b, BACKEND_EXPORT, &req, r);
-	if (r[i].err.code != CF_OK)
-		*err = r[i].err;
-	else if ((bio = BIO_new_mem_buf(r[i].data.data, (int)r[i].data.len)) ==
-		     NULL ||
-		 (x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL)
-		cf_errorf(
-		    err, CF_E_PARSE, "%.8s: its PEM does not read", thumb);
-	else
-		id = acme_ari_cert_id(x, err);
-	X509_free(x);
-	BIO_free(bio);
-	backend_replies_free(r, backend_count(b));
-	return id;
-}
-
-/* The directory URL of account on the first target of b that keeps
- * it (new), or NULL with err. */
-static char *
-account_directory(struct backend *b, const char *account, struct cf_error *err)
-{
-	struct acme_agent a;
-	const char *dir;
-	char *out = NULL;
-	json_t *l;
-	size_t i;
-
-	cf_errorf(err, CF_E_NOTFOUND,
-	    "ACME account %s: no server of the namespace keeps it", account);
-	for (i = 0; i < backend_count(b) && out == NULL; i++) {
-		if (backend_target(b, i) == NULL)
-			continue;
-		acme_agent_init(&a, backend_target(b, i), account);
-		if ((l = acme_agent_accounts(&a, account, err)) != NULL &&
-		    (dir = json_string_value(json_object_get(
-			 json_array_get(l, 0), "Directory"))) != NULL)
-			out = xstrdup(dir);
-		json_decref(l);
-		acme_agent_close(&a);
-	}
-	return out;
-}
-
-/*
- * The CA's renewal window for the desired certificate, held by target
- * i of b, into s->st when the account's directory offers renewalInfo
- * (a window known before stays when the CA cannot be asked).  0, or -1
- * with err: the renew-at limit decides then.
- */
-static int
-ari_window(struct backend *b, size_t i, struct ap_ns *s,
-    const struct ap_opts *o, struct cf_error *err)
-{
-	const char *account =
-	    json_string_value(json_object_get(s->ns->issuer, "account"));
-	struct acme_client_config cfg = {0};
-	struct acme_signer none; /* a GET signs nothing */
-	struct acme_client *c = NULL;
-	struct acme_ari ari = {0};
-	char *dir = NULL, *id = NULL;
-	int rc = -1;
-
-	memset(&none, 0, sizeof(none));
-	if (account == NULL ||
-	    (dir = account_directory(b, account, err)) == NULL)
-		goto out;
-	cfg.directory = dir;
-	cfg.ca_file = o->acme_ca_file;
-	cfg.timeout_ms = ARI_TIMEOUT_MS;
-	if ((c = acme_client_new(&cfg, &none, err)) == NULL)
-		goto out;
-	if (acme_client_directory(c)->renewal_info == NULL) {
-		s->st.ari_start = s->st.ari_end = 0; /* none to follow */
-		rc = 0;
-		goto out;
-	}
-	if (s->st.ari_id[0] == '\0') {
-		if ((id = ari_id_of(b, i, s->ns->desired, err)) == NULL)
-			goto out;
-		snprintf(s->st.ari_id, sizeof(s->st.ari_id), "%s", id);
-	}
-	if (acme_ari_get(c, s->st.ari_id, &ari, err) == -1)
-		goto out;
-	s->st.ari_start = ari.start;
-	s->st.ari_end = ari.end;
-	rc = 0;
-out:
-	if (rc == -1)
-		cf_error_prefix(err, "renewal information: ");
-	acme_ari_clear(&ari);
-	acme_client_free(c);
-	free(id);
-	free(dir);
-	return rc;
-}
 
 /*
  * The desired certificate's dates from the first member that holds it,
@@ -236,7 +117,8 @@ facts(struct ap_ns *s, const struct ap_opts *o)
 			cf_errorf(&err, r[i].err.code, "%s: %s",
 			    backend_server(b, i), r[i].err.msg);
 	cf_error_clear(&warn);
-	if (rc == 0 && ari_window(b, k, s, o, &warn) == -1)
+	if (rc == 0 &&
+	    autopilot_ari(b, k, s->ns, o->acme_ca_file, &s->st, &warn) == -1)
 		fprintf(stderr, "certfleet: autopilot: %s: %s; %s\n",
 		    s->ns->name, warn.msg,
 		    s->st.ari_end > 0 ? "the window known before decides"
