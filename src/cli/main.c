@@ -271,6 +271,13 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_common_opts,
 	.subs = acme_subs,
 	.description = "ACME accounts: the key made and kept on an agent"},
+    {.name = "revoke",
+	.fn = cmd_revoke,
+	.opts = cli_revoke_opts,
+	.arg = CLI_ARG_THUMBPRINT,
+	.nargs = 1,
+	.description = "ask the CA to revoke a certificate, signed by the "
+		       "agent's ACME account"},
     {.name = "help",
 	.fn = cmd_help,
 	.opts = cli_common_opts,
