@@ -285,6 +285,18 @@ else
 	fail "audit: the certificate read for the revocation (export, no key)"
 	jq -c '.Items[-5:]' "$OUT" | sed 's/^/    /'
 fi
+# audited ACCOUNT_REASON THUMB - the outcome of the acme-revoke records of THUMB.
+audited() {
+	jq -r --arg t "$1" '[.Items[] | select(.Operation == "acme-revoke" and .Thumbprint == $t) | .Outcome] | join("; ")' "$OUT"
+}
+expect_eq "audit: the revocation's signature (acme-revoke), account and reason" \
+	"$(audited "$LEAF")" "signed: account le, reason 4; signed: account le, reason 1"
+expect_eq "audit: the other account's and the second revocation, each signed once" \
+	"$(audited "$LEAF2")" "signed: account second, no reason; signed: account le, reason 1"
+expect_eq "audit: the self-signed certificate's, no reason sent" \
+	"$(audited "$SELF")" "signed: account le, no reason"
+expect_eq "audit: no acme-revoke for the unknown thumbprint, nor for issue's signatures" \
+	"$(jq '[.Items[] | select(.Operation == "acme-revoke")] | length' "$OUT")" 5
 if grep -q 'PRIVATE KEY' "$T/ex1.log" "$OUT"; then
 	fail "no private key in the agent's log or audit"
 else
