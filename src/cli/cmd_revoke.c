@@ -239,11 +239,16 @@ cert_read(struct acme_agent *a, struct opts *o, char **serial,
 		rc = backend_fail(a->b, 0, "revoke", &r[0].err);
 		goto out;
 	}
-	if (r[0].nviews != 1 ||
-	    strcmp(r[0].views[0].status, "PendingRequest") == 0) {
+	if (r[0].nviews != 1)
+		cf_errorf(
+		    &err, CF_E_NOTFOUND, "%s: no such certificate", o->thumb);
+	else if (strcmp(r[0].views[0].status, "PendingRequest") == 0)
 		cf_errorf(&err, CF_E_NOTFOUND,
 		    "%s: a pending request, which no CA has issued yet",
-		    o->thumb);
+		    r[0].views[0].thumbprint);
+	else
+		cf_error_clear(&err);
+	if (err.code != CF_OK) {
 		rc = backend_fail(a->b, 0, "revoke", &err);
 		goto out;
 	}

@@ -183,6 +183,14 @@ expect_eq "an unknown thumbprint: no request to the CA (pebble's log)" \
 check_fails "--account: an account the agent does not keep" 1 \
 	'ACME account nope: no such account' rv DEADBEEF00 --account nope
 
+check "request new: a pending request on ex1" cf request new --server ex1 \
+	--subject CN=pending.revoke.example.com -o "$T/pending.csr"
+PENDING=$(cf get --server ex1 --json | jq -r '.Items[] | select(.Status == "PendingRequest") | .Thumbprint')
+check_fails "a pending request: nothing a CA issued, named" 1 \
+	"^certfleet: ex1: revoke: $PENDING: a pending request, which no CA has issued yet" \
+	rv "${PENDING:0:8}"
+expect_eq "a pending request: nothing signed by the agent" "$(signatures)" "$N0"
+
 # --- a certificate the CA did not issue ---------------------------------------
 check "new: a self-signed certificate on ex1" cf new --self-signed \
 	--subject CN=self.revoke.example.com --days 10 --server ex1 --json
