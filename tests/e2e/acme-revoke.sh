@@ -11,10 +11,11 @@
 # Negative cases: a reason that is no reason and one ACME CAs refuse
 # (usage, exit 2, the accepted names listed, nothing asked of anyone); an
 # unknown thumbprint (named, exit 1, nothing signed, no request to the
-# CA); an account the agent does not keep; several accounts and none
-# named (usage, both listed); a self-signed certificate the CA never
-# issued, an account that did not order the certificate and a second
-# revocation (the CA's problem shown as it sent it).
+# CA); a pending request; no account on the agent, one it does not
+# keep, several and none named (usage, both listed); a self-signed
+# certificate the CA never issued, an account that did not order the
+# certificate and a second revocation (the CA's problem shown as it sent
+# it).  The agent audits each revocation it signs (acme-revoke).
 #
 #   bash tests/e2e/acme-revoke.sh      (CERTFLEETD=path to test another build)
 # shellcheck source-path=SCRIPTDIR
@@ -148,6 +149,9 @@ cfd authorize "$ID" --role admin --config "$T/ex1.conf" >/dev/null
 agent_start ex1 || e2e_done
 check "fleet: add ex1" cf fleet add ex1 "127.0.0.1:$P_AGENT" \
 	--fingerprint "$(cfd fingerprint --config "$T/ex1.conf")"
+check_fails "no account on the agent: said so, with how to make one" 1 \
+	'^certfleet: ex1: revoke: no ACME account on the agent: make one with .certfleet acme account new.' \
+	cf revoke DEADBEEF00 --server ex1
 check "acme account new le" cf acme account new le --server ex1 --directory "$DIR" \
 	--agree-tos --ca-file "$T/tls-ca.pem"
 # shellcheck disable=SC2317 # called through check and check_fails
