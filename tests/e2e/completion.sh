@@ -218,6 +218,10 @@ else
 	expect_eq zsh/thumbprints-missing-store "$(cat "$OUT")" ""
 	complete_zsh import ''
 	expect_eq zsh/file "$(cat "$OUT")" "(files)"
+	complete_zsh revoke ABCD1234 --acme-ca-file ''
+	expect_eq zsh/file-acme-ca-file "$(cat "$OUT")" "(files)"
+	complete_zsh revoke ABCD1234 --account ''
+	expect_eq zsh/no-file-account "$(cat "$OUT")" ""
 fi
 
 e2e_done
