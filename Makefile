@@ -66,14 +66,15 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 
 # The CLI speaks to the etcd registry (cmd_registry.c) through
 # libcertfleet_registry.a, and checks names by its schema (schema.h).
-# It speaks ACME (cmd_acme.c) through libcertfleet_acme.a, over libcurl
-# loaded when needed (curl_dl.h).
+# It speaks ACME (cmd_acme.c, cmd_issue.c) through libcertfleet_acme.a,
+# over libcurl loaded when needed (curl_dl.h), and waits for DNS-01's
+# records through ldns.
 $(CLI_OBJ): ALL_CFLAGS += -Isrc/registry -Isrc/acme $(CURL_CFLAGS)
 $(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a \
     $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet_acme.a \
-	    $(B)/libcertfleet.a $(LDLIBS)
+	    $(B)/libcertfleet.a $(LDNS_LIBS) $(LDLIBS)
 
 # The web console's files (console/), built into certfleetd as a C
 # source (src/agent/console.h): made by a shell script, no Node.

@@ -320,9 +320,12 @@ int acme_account_new(struct acme_client *c, const struct acme_account_req *req,
  * "deactivated"} to its URL (RFC 8555 7.3.6).  -1 naming the step. */
 int acme_account_deactivate(struct acme_client *c, struct cf_error *err);
 
-/* newOrder for n dns names: *out a new order, *url its URL (new). */
+/* newOrder for n dns names, with profile (NULL: none; CF_E_UNSUPPORTED
+ * when the directory does not offer it): *out a new order, *url its URL
+ * (new). */
 int acme_order_new(struct acme_client *c, const char *const *names, size_t n,
-    struct acme_order **out, char **url, struct cf_error *err);
+    const char *profile, struct acme_order **out, char **url,
+    struct cf_error *err);
 /* POST-as-GET of an order at url; *out new. */
 int acme_order_get(struct acme_client *c, const char *url,
     struct acme_order **out, struct cf_error *err);

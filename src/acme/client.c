@@ -296,9 +296,10 @@ out:
 
 int
 acme_order_new(struct acme_client *c, const char *const *names, size_t n,
-    struct acme_order **out, char **url, struct cf_error *err)
+    const char *profile, struct acme_order **out, char **url,
+    struct cf_error *err)
 {
-	json_t *ids = json_array(), *p;
+	json_t *ids, *p;
 	struct acme_resp r = {0};
 	char *text;
 	size_t i;
@@ -306,10 +307,22 @@ acme_order_new(struct acme_client *c, const char *const *names, size_t n,
 
 	*out = NULL;
 	*url = NULL;
+	for (i = 0; profile != NULL && i < c->dir->n_profiles; i++)
+		if (strcmp(c->dir->profiles[i], profile) == 0)
+			break;
+	if (profile != NULL && i == c->dir->n_profiles)
+		return cf_errorf(err, CF_E_UNSUPPORTED,
+		    "newOrder: profile %.64s: the CA's directory does not "
+		    "offer it (%s%zu profiles offered)",
+		    profile, c->dir->n_profiles ? "" : "no profiles: ",
+		    c->dir->n_profiles);
+	ids = json_array();
 	for (i = 0; i < n; i++)
 		json_array_append_new(ids,
 		    json_pack("{s:s, s:s}", "type", "dns", "value", names[i]));
 	p = json_pack("{s:o}", "identifiers", ids);
+	if (profile != NULL)
+		json_object_set_new(p, "profile", json_string(profile));
 	text = json_dumps(p, JSON_COMPACT);
 	json_decref(p);
 	if (post(c, "newOrder", c->dir->new_order, text, 0, &r, err) != 0)

@@ -200,7 +200,7 @@ order_run(struct acme_client *c, const struct acme_signer *s,
 
 	if (acme_jwk_thumbprint(s->jwk, thumb, err) != 0 ||
 	    csr_make(a, &csr, &csrlen, err) != 0 ||
-	    acme_order_new(c, a->names, a->n_names, &o, &url, err) != 0 ||
+	    acme_order_new(c, a->names, a->n_names, NULL, &o, &url, err) != 0 ||
 	    authorize(c, o, a, thumb, t, err) != 0 ||
 	    acme_order_wait(c, url, ACME_S_READY, deadline, &done, err) != 0)
 		goto out;

@@ -26,6 +26,7 @@ static const char usage[] =
     "         [--profile NAME|none] [--renew-at 33%|30d|default]\n"
     "         [--http-port 80] [--dns-server HOST:PORT --dns-key-file F\n"
     "         | --dns-hook CMD] [--dns-check IP:PORT,...]\n"
+    "         [--san NAME,...|none]\n"
     "       certfleet namespace set NAME [the options of add; --via none]\n"
     "       certfleet namespace show NAME [--json]\n"
     "       certfleet namespace list [--json] [--no-header] [--format tsv]\n"
@@ -43,7 +44,8 @@ static const char usage[] =
     "a third of the lifetime left).  HTTP-01 is checked on every member\n"
     "and the balancer on --http-port before the CA is asked; DNS-01\n"
     "updates the zone through --dns-server with a TSIG key file\n"
-    "(nsupdate) or --dns-hook, and waits on --dns-check.\n"
+    "(nsupdate) or --dns-hook, and waits on --dns-check.  --san adds\n"
+    "DNS names to the certificate (a wildcard with dns-01 only).\n"
     "Kept in the fleet file (--fleet FILE).\n";
 
 const struct option cli_namespace_opts[] = {
@@ -63,6 +65,7 @@ const struct option cli_namespace_opts[] = {
     {"dns-key-file", required_argument, NULL, 1003},
     {"dns-hook", required_argument, NULL, 1004},
     {"dns-check", required_argument, NULL, 1005},
+    {"san", required_argument, NULL, 1006},
     {NULL, 0, NULL, 0},
 };
 
@@ -308,6 +311,9 @@ parse_options(int argc, char **argv, struct ns_opts *o)
 			break;
 		case 1005:
 			o->issuer.dns_check = optarg;
+			break;
+		case 1006:
+			o->issuer.san = optarg;
 			break;
 		default:
 			return cli_bad_option("namespace", c, argv);

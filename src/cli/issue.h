@@ -23,9 +23,9 @@
 struct issue_opts {
 	const char *acme_ca_file; /* trusted for the CA's HTTPS; NULL: system */
 	const char *ca_file;      /* the rollout's roots; NULL: system */
-	int alternate;            /* the chain: 0 the default, N the Nth alternate */
-	long deadline_s;          /* the whole order; 0: 300 s */
-	const char *op;           /* "issue" or "autopilot", for messages */
+	int alternate;   /* the chain: 0 the default, N the Nth alternate */
+	long deadline_s; /* the whole order; 0: 300 s */
+	const char *op;  /* "issue" or "autopilot", for messages */
 };
 
 /*

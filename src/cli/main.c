@@ -266,6 +266,13 @@ const struct cli_command cli_commands[] = {
 	.opts = cli_store_opts,
 	.subs = store_subs,
 	.description = "store init DIR: create a local store"},
+    {.name = "issue",
+	.fn = cmd_issue,
+	.opts = cli_issue_opts,
+	.arg = CLI_ARG_NAMESPACE,
+	.nargs = 1,
+	.description = "a namespace's certificate from its ACME issuer, "
+		       "answered by every server, rolled out"},
     {.name = "acme",
 	.fn = cmd_acme,
 	.opts = cli_common_opts,

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csr.h"
 #include "issuer.h"
 #include "lifetime.h"
 #include "util.h"
@@ -11,7 +12,8 @@ static const char *const challenges[] = {"http-01", "dns-01", NULL};
 static const char *const keys[] = {
     "p256", "p384", "rsa2048", "rsa3072", "rsa4096", NULL};
 static const char *const members[] = {"type", "account", "challenge", "key",
-    "profile", "renew_at", "dns_server", "dns_key_file", "dns_hook", NULL};
+    "profile", "renew_at", "dns_server", "dns_key_file", "dns_hook", "san",
+    NULL};
 
 #define HOST_CHARS                                                             \
 	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.:[]"
@@ -103,19 +105,54 @@ renew_at_ok(const char *v)
 	       (l.is_share ? l.fraction > 0 && l.fraction < 1 : l.days > 0);
 }
 
-int
-cf_issuer_opts_any(const struct cf_issuer_opts *o)
-{
-	return o->issuer || o->challenge || o->key || o->profile ||
-	       o->renew_at || o->http_port || o->dns_server ||
-	       o->dns_key_file || o->dns_hook || o->dns_check;
-}
-
 /* Member m of o as a string, or NULL (absent or not a string). */
 static const char *
 str(const json_t *o, const char *m)
 {
 	return json_string_value(json_object_get(o, m));
+}
+
+/*
+ * The extra names' member, when there: canonical DNS names
+ * (cf_names_check's), a wildcard only with dns-01 (a CA validates a
+ * wildcard by DNS alone).  -1 with code naming what is wrong.
+ */
+static int
+san_check(const json_t *o, enum cf_code code, struct cf_error *err)
+{
+	const char *v = str(o, "san"), *ch = str(o, "challenge");
+	struct cf_error e;
+	char *canon = NULL;
+	int same;
+
+	if (json_object_get(o, "san") == NULL)
+		return 0;
+	if (v == NULL || v[0] == '\0' || cf_names_check(v, &canon, &e) == -1) {
+		free(canon);
+		return cf_errorf(err, code,
+		    "issuer: san: DNS names, comma-separated (%s)",
+		    v == NULL || v[0] == '\0' ? "none given" : e.msg);
+	}
+	same = strcmp(canon, v) == 0;
+	free(canon);
+	if (!same)
+		return cf_errorf(
+		    err, code, "issuer: san: %.80s: not in canonical form", v);
+	if ((v[0] == '*' || strstr(v, ",*") != NULL) && ch != NULL &&
+	    strcmp(ch, "dns-01") != 0)
+		return cf_errorf(err, code,
+		    "issuer: san: %.80s: a wildcard name is validated by "
+		    "dns-01 only (--challenge dns-01)",
+		    v);
+	return 0;
+}
+
+int
+cf_issuer_opts_any(const struct cf_issuer_opts *o)
+{
+	return o->issuer || o->challenge || o->key || o->profile ||
+	       o->renew_at || o->http_port || o->dns_server ||
+	       o->dns_key_file || o->dns_hook || o->dns_check || o->san;
 }
 
 int
@@ -181,7 +218,7 @@ cf_issuer_check(const json_t *o, struct cf_error *err)
 		return cf_errorf(err, CF_E_PARSE,
 		    "issuer: renew_at: days left (30d) or a share of the "
 		    "lifetime left (33%%)");
-	return 0;
+	return san_check(o, CF_E_PARSE, err);
 }
 
 /* The --issuer value into *n; NULL: none.  CF_E_USAGE otherwise. */
@@ -333,6 +370,36 @@ apply_transport(json_t *n, const struct cf_issuer_opts *o, struct cf_error *err)
 	return 0;
 }
 
+/* --san into n ("none": removed), then the names checked against the
+ * challenge; CF_E_USAGE naming the option. */
+static int
+apply_san(json_t *n, const char *v, struct cf_error *err)
+{
+	struct cf_error e;
+	char *canon = NULL;
+
+	if (v != NULL && strcmp(v, "none") == 0)
+		json_object_del(n, "san");
+	else if (v != NULL) {
+		if (cf_names_check(v, &canon, &e) == -1 || canon[0] == '\0') {
+			free(canon);
+			return cf_errorf(err, CF_E_USAGE,
+			    "--san %.80s: more DNS names for the certificate, "
+			    "comma-separated, or none (%s)",
+			    v, canon == NULL ? e.msg : "none given");
+		}
+		json_object_set_new(n, "san", json_string(canon));
+		free(canon);
+	}
+	if (san_check(n, CF_E_USAGE, err) == -1) {
+		snprintf(err->msg, sizeof(err->msg), "%s",
+		    "--san: a wildcard name is validated by dns-01 only: give "
+		    "--challenge dns-01 with it");
+		return -1;
+	}
+	return 0;
+}
+
 int
 cf_issuer_apply(
     json_t **io, const struct cf_issuer_opts *o, struct cf_error *err)
@@ -350,7 +417,8 @@ cf_issuer_apply(
 		goto fail;
 	}
 	if (n != NULL &&
-	    (apply_rest(n, o, err) == -1 || apply_transport(n, o, err) == -1))
+	    (apply_rest(n, o, err) == -1 || apply_transport(n, o, err) == -1 ||
+		apply_san(n, o->san, err) == -1))
 		goto fail;
 	json_decref(*io);
 	*io = n;
@@ -369,7 +437,7 @@ cf_issuer_view(const json_t *o)
 	if (o == NULL)
 		return json_null();
 	return json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s, s:I, s:s?, s:s?, "
-			 "s:s?, s:o}",
+			 "s:s?, s:o, s:s?}",
 	    "Type", str(o, "type"), "Account", str(o, "account"), "Challenge",
 	    str(o, "challenge"), "Key", str(o, "key"), "Profile",
 	    str(o, "profile"), "RenewAt",
@@ -377,7 +445,7 @@ cf_issuer_view(const json_t *o)
 	    (json_int_t)(port ? json_integer_value(port) : 80), "DnsServer",
 	    str(o, "dns_server"), "DnsKeyFile", str(o, "dns_key_file"),
 	    "DnsHook", str(o, "dns_hook"), "DnsCheck",
-	    check ? json_deep_copy(check) : json_array());
+	    check ? json_deep_copy(check) : json_array(), "San", str(o, "san"));
 }
 
 char *
@@ -397,9 +465,10 @@ cf_issuer_text(const json_t *o)
 	else if (str(o, "dns_server") != NULL)
 		snprintf(extra + strlen(extra), sizeof(extra) - strlen(extra),
 		    " dns %.40s", str(o, "dns_server"));
-	return xasprintf("%s:%s %s %s%s%s renew at %s%s", str(o, "type"),
+	return xasprintf("%s:%s %s %s%s%s renew at %s%s%s%s", str(o, "type"),
 	    str(o, "account"), str(o, "challenge"), str(o, "key"),
 	    str(o, "profile") ? " profile " : "",
 	    str(o, "profile") ? str(o, "profile") : "",
-	    str(o, "renew_at") ? str(o, "renew_at") : "33%", extra);
+	    str(o, "renew_at") ? str(o, "renew_at") : "33%", extra,
+	    str(o, "san") ? " san " : "", str(o, "san") ? str(o, "san") : "");
 }

@@ -13,7 +13,9 @@
  * (an integer; absent: 80) before the CA validates.  DNS-01 changes the
  * zone through dns_server with dns_key_file (nsupdate) or through
  * dns_hook, and waits on dns_check (a list of IP:PORT; absent: the
- * update server): src/acme/dns01.h.
+ * update server): src/acme/dns01.h.  san (absent: none) lists more DNS
+ * names for the certificate beyond the namespace's own, canonical
+ * ("www.example.com,*.example.com"); a wildcard only with dns-01.
  */
 #ifndef CF_ISSUER_H
 #define CF_ISSUER_H
@@ -39,6 +41,7 @@ struct cf_issuer_opts {
 	const char *dns_key_file; /* its TSIG key file, or "none" */
 	const char *dns_hook;     /* or a hook command, or "none" */
 	const char *dns_check;    /* IP:PORT,... to wait on, or "none" */
+	const char *san;          /* more DNS names, "a,*.b", or "none" */
 };
 
 /* Whether any issuer option is given. */
@@ -59,7 +62,7 @@ int cf_issuer_apply(
 /* As the CLI shows it: {"Type", "Account", "Challenge", "Key", "Profile"
  * (null: none), "RenewAt" (the default written out), "HttpPort",
  * "DnsServer", "DnsKeyFile", "DnsHook" (each null when none), "DnsCheck"
- * (a list)}, or JSON null. */
+ * (a list), "San" (null: none)}, or JSON null. */
 json_t *cf_issuer_view(const json_t *o);
 
 /* "acme:le http-01 p256 renew at 33%" (new), or "-" for none. */

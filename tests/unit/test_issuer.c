@@ -174,6 +174,64 @@ test_check(void)
 	CHECK(cf_issuer_check(NULL, &err) == -1, "NULL: refused");
 }
 
+static void
+test_san(void)
+{
+	struct cf_issuer_opts o = {0};
+	struct cf_error err;
+	json_t *i = NULL, *v;
+	char *t;
+
+	o.issuer = "acme:le";
+	o.san = "WWW.example.com, example.com";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  strcmp(json_string_value(json_object_get(i, "san")),
+		      "www.example.com,example.com") == 0 &&
+		  cf_issuer_check(i, &err) == 0,
+	    "--san: kept canonical, and the stored issuer checks");
+	t = cf_issuer_text(i);
+	CHECK(strstr(t, " san www.example.com,example.com") != NULL,
+	    "the text says the extra names");
+	free(t);
+	v = cf_issuer_view(i);
+	CHECK_STR(json_string_value(json_object_get(v, "San")),
+	    "www.example.com,example.com", "the view has San");
+	json_decref(v);
+	memset(&o, 0, sizeof(o));
+	o.san = "*.example.com";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "dns-01 only") != NULL &&
+		  strcmp(json_string_value(json_object_get(i, "san")),
+		      "www.example.com,example.com") == 0,
+	    "a wildcard with http-01: refused, saying why; unchanged");
+	o.challenge = "dns-01";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  strcmp(json_string_value(json_object_get(i, "san")),
+		      "*.example.com") == 0,
+	    "a wildcard with dns-01: taken");
+	memset(&o, 0, sizeof(o));
+	o.challenge = "http-01";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1,
+	    "back to http-01 while a wildcard is there: refused");
+	json_object_set_new(i, "challenge", json_string("http-01"));
+	CHECK(cf_issuer_check(i, &err) == -1 && strstr(err.msg, "san") != NULL,
+	    "a stored wildcard with http-01: refused by the check");
+	json_object_set_new(i, "challenge", json_string("dns-01"));
+	memset(&o, 0, sizeof(o));
+	o.san = "bad..name";
+	CHECK(cf_issuer_apply(&i, &o, &err) == -1 &&
+		  strstr(err.msg, "--san bad..name") != NULL,
+	    "a malformed name refused, naming it");
+	o.san = "none";
+	CHECK(cf_issuer_apply(&i, &o, &err) == 0 &&
+		  json_object_get(i, "san") == NULL,
+	    "--san none removes them");
+	json_object_set_new(i, "san", json_string("B.example.com"));
+	CHECK(cf_issuer_check(i, &err) == -1,
+	    "a stored san not canonical: refused");
+	json_decref(i);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -184,5 +242,7 @@ main(int argc, char **argv)
 		test_check();
 	if (check_test("transport"))
 		test_transport();
+	if (check_test("san"))
+		test_san();
 	return check_done();
 }
