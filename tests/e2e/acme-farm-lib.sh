@@ -31,7 +31,9 @@
 # (e2e_done) when a piece does not come up; each piece is one PASS line:
 #   pebble "pebble" (FARM_DIR, its issuing root in FARM_ROOT), the
 #   members, serving FARM_OLD (make_pki's mail.example.com leaf, which
-#   pebble's root does not sign), the balancer, the fleet (CERTFLEET_HOME
+#   pebble's root does not sign) and holding FARM_ROOT in their stores
+#   (a farm on a private CA must: an agent deploys no chain that ends
+#   at an issuer it does not know), the balancer, the fleet (CERTFLEET_HOME
 #   = $T/home, the fleet file FARM_FLEET, every agent pinned and the admin
 #   authorized; each agent a transfer peer of the others), the ACME
 #   account FARM_ACCOUNT ("le") on ex1, and the namespace FARM_NS
@@ -48,6 +50,7 @@
 #   farm_tokens            the tokens every agent lists (GET
 #                          /v1/acme/challenges), "ex1:TOK ..."; "" when none
 #   farm_thumbs N          the thumbprints in member N's store, sorted
+#   farm_trust ROOT        imports the CA certificate ROOT on every member
 #   farm_webroot N DIR     member N's nginx serves the challenges from DIR
 #                          (its config rewritten, reloaded; returns once a
 #                          probe file of DIR is served, 10 s at most)
@@ -401,6 +404,8 @@ farm_start() {
 	farm__up "ex1..ex3: an agent and an nginx each on 127.0.1.N, serving OLD" "$ok" \
 		"$T/id.err" "$T/fleet-add.err" "$T/import.err" "$T"/ex?.log \
 		"$T"/srv/ex?/nginx/start.err
+	farm_trust "$FARM_ROOT" 2>"$T/import.err" || ok=0
+	farm__up "ex1..ex3: pebble's root in every store" "$ok" "$T/import.err"
 	farm__balancer || ok=0
 	farm__up "haproxy on $FARM_LB_IP: http :$FARM_HP and tls :$FARM_TP, round robin" \
 		"$ok" "$T/lb/start.err"
@@ -470,6 +475,13 @@ farm_tokens() {
 			jq -r --arg n "$n" '.[] | "\($n):\(.Token)"' 2>/dev/null ||
 			echo "$n:(no answer)"
 	done | tr '\n' ' ' | sed 's/ $//'
+}
+
+farm_trust() {
+	local n
+	for n in "${FARM_MEMBERS[@]}"; do
+		cf import "$1" --server "$n" >/dev/null || return 1
+	done
 }
 
 farm_thumbs() {
