@@ -75,8 +75,20 @@ FARM_ACCOUNT=le
 declare -A FARM_IP=([ex1]=127.0.1.1 [ex2]=127.0.1.2 [ex3]=127.0.1.3)
 declare -A FARM_WWW=() FARM_PDIR=() FARM_PROOT=() FARM_PLOG=()
 FARM_PIDS=()
-read -r FARM_HP FARM_TP FARM_CTS_DNS FARM_CTS_MGMT FARM_DNS_PORT \
-	< <(free_ports 5 | tr '\n' ' ')
+# farm__ports N - free_ports, but bound on 0.0.0.0: free on every
+# loopback address, as FARM_HP and FARM_TP serve on four of them.
+farm__ports() {
+	python3 - "$1" <<-'EOF'
+		import socket, sys
+		socks = []
+		for _ in range(int(sys.argv[1])):
+		    s = socket.socket()
+		    s.bind(("0.0.0.0", 0))
+		    socks.append(s)
+		print(" ".join(str(s.getsockname()[1]) for s in socks))
+	EOF
+}
+read -r FARM_HP FARM_TP FARM_CTS_DNS FARM_CTS_MGMT FARM_DNS_PORT < <(farm__ports 5)
 FARM_VIA=$FARM_LB_IP:$FARM_TP
 FARM_ACME_CA=$T/acme-tls/ca.pem
 FARM_TSIG=$T/tsig.key
@@ -154,7 +166,7 @@ farm_challtestsrv_start() {
 farm_pebble_start() {
 	local name=$1 dns=$2 acme mgmt tls d=$T/acme-tls
 	[ -s "$d/tls.pem" ] || farm__tls_ca || return 1
-	read -r acme mgmt tls < <(free_ports 3 | tr '\n' ' ')
+	read -r acme mgmt tls < <(farm__ports 3)
 	cat >"$T/$name.json" <<-EOF
 		{ "pebble": {
 		  "listenAddress": "127.0.0.1:$acme",
