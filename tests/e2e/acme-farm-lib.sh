@@ -51,6 +51,9 @@
 #                          /v1/acme/challenges), "ex1:TOK ..."; "" when none
 #   farm_thumbs N          the thumbprints in member N's store, sorted
 #   farm_trust ROOT        imports the CA certificate ROOT on every member
+#   farm_agent_restart N   member N's agent, once stopped (agent_stop,
+#                          agent_kill), started again on the address and
+#                          port it had; 1 when it does not listen in 10 s
 #   farm_webroot N DIR     member N's nginx serves the challenges from DIR
 #                          (its config rewritten, reloaded; returns once a
 #                          probe file of DIR is served, 10 s at most)
@@ -275,6 +278,12 @@ farm__agent_start() {
 	port=$(sed -n "s/.* listening on ${FARM_IP[$n]//./\\.}:\\([0-9]*\\)\$/\\1/p" "$T/$n.log")
 	APORT[$n]=$port
 	[ -n "$port" ]
+}
+
+farm_agent_restart() {
+	local n=$1
+	sed -i "s/^listen = .*/listen = ${FARM_IP[$n]}:${APORT[$n]}/" "$T/$n.conf"
+	farm__agent_start "$n"
 }
 
 # farm__members - the three agents and their nginx, each serving FARM_OLD.

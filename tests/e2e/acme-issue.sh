@@ -159,6 +159,26 @@ if farm_webroot ex2 "${FARM_WWW[ex2]}"; then
 else
 	fail "ex2's nginx serves its agent's webroot again"
 fi
+
+# ---- HTTP-01: a member whose agent is down -------------------------------
+agent_stop ex3
+P0=$(lines "$FARM_PEBBLE_LOG")
+check_fails "issue with ex3's agent down: exit 1, ex3 named" 1 "^certfleet: issue: $NS: .*ex3" issue
+if asked_since "$FARM_PEBBLE_LOG" "$P0" >"$T/asked"; then
+	fail "... pebble was not asked to validate" "its log:"
+	show "$T/asked"
+else
+	pass "... pebble was not asked to validate"
+fi
+expect_eq "... no token left on ex1 and ex2" "$(farm_tokens)" "ex3:(no answer)"
+expect_eq "... no token file left in any webroot" "$(token_files)" ""
+expect_eq "... every member still serves OLD" "$(farm_served_all)" "$(all "$OLD")"
+if farm_agent_restart ex3; then
+	pass "ex3's agent is back"
+else
+	fail "ex3's agent is back"
+	show "$T/ex3.log"
+fi
 P0=$(lines "$FARM_PEBBLE_LOG")
 T0=${EPOCHREALTIME/./}
 check "issue: exit 0" issue
