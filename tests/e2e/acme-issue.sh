@@ -39,6 +39,10 @@ export CF_TIMEOUT=150
 unset CERTFLEET_PASSWORD CERTFLEET_STORE CERTFLEETD_CONFIG NOTIFY_SOCKET
 export CERTFLEET_SOCKET=$T/no-agent.sock
 require_tools named nsupdate tsig-keygen dig
+if ! python3 -c 'import jsonschema' 2>/dev/null; then
+	fail "acme-issue: python3-jsonschema" "not installed (scripts/setup-deps.sh installs it)"
+	e2e_done
+fi
 farm_start
 NS=$FARM_NS
 OLD=$FARM_OLD
@@ -331,8 +335,16 @@ expect_eq "... every member serves it, verified" \
 
 P0=$(lines "$DLOG")
 B0=$(lines "$T/bind/named.log")
-check "issue: dns-01 with the wildcard, exit 0" issue --ca-file "$DROOT"
+check "issue: dns-01 with the wildcard, exit 0 (--json)" issue --ca-file "$DROOT" --json
 cp "$ERR" "$T/dns.err"
+cp "$OUT" "$T/dns.json"
+if python3 "$HERE/json-schema.py" "$E2E_ROOT/docs/json.md" rollout-run "$T/dns.json" 2>"$T/why"; then
+	pass "--json: the rollout's document (docs/json.md's rollout-run)"
+else
+	fail "--json: the rollout's document (docs/json.md's rollout-run)"
+	show "$T/why"
+	show "$T/dns.json"
+fi
 WILD=$(farm_served ex1 "$DROOT")
 if [ -n "$WILD" ] && [ "$WILD" != "$ORPHAN" ]; then
 	pass "ex1 serves a new certificate that verifies against the second pebble's root"
@@ -344,6 +356,7 @@ fi
 for n in ex2 ex3; do
 	expect_eq "$n serves it, verified" "$(farm_served "$n" "$DROOT")" "$WILD"
 done
+expect_eq "--json: it, done" "$(jq -r '"\(.Certificate) \(.State)"' "$T/dns.json" 2>&1)" "$WILD done"
 expect_eq "haproxy serves it, 6 of 6, verified" "$(via_samples 6 "$DROOT")" "${WILD}x6"
 farm_served_pem ex2 >"$T/wild.pem"
 expect_eq "its names: mail.example.com and *.example.com" \
