@@ -51,6 +51,9 @@
 #                          /v1/acme/challenges), "ex1:TOK ..."; "" when none
 #   farm_thumbs N          the thumbprints in member N's store, sorted
 #   farm_trust ROOT        imports the CA certificate ROOT on every member
+#   farm_balancer_restart [deny]   haproxy restarted; with deny, its http
+#                          frontend answers every challenge 404 itself (a
+#                          balancer that does not pass them on)
 #   farm_agent_restart N   member N's agent, once stopped (agent_stop,
 #                          agent_kill), started again on the address and
 #                          port it had; 1 when it does not listen in 10 s
@@ -327,10 +330,14 @@ farm__members() {
 	done
 }
 
-# farm__balancer - haproxy on FARM_LB_IP, see the top.
+# farm__balancer [deny] - haproxy on FARM_LB_IP, see the top; with
+# deny, its http frontend answers 404 to the challenges itself.
 farm__balancer() {
-	local dir=$T/lb n
+	local dir=$T/lb n deny=
+	[ "${1:-}" = deny ] &&
+		deny='http-request deny deny_status 404 if { path_beg /.well-known/acme-challenge/ }'
 	mkdir -p "$dir"
+	srv__stop "$dir"
 	{
 		cat <<-EOF
 			# the balancer of a certfleet e2e test
@@ -344,6 +351,7 @@ farm__balancer() {
 			frontend http
 				mode http
 				bind $FARM_LB_IP:$FARM_HP
+				$deny
 				default_backend http
 			frontend tls
 				mode tcp
@@ -366,6 +374,8 @@ farm__balancer() {
 		srv_wait_port "$FARM_LB_IP" "$FARM_HP" &&
 		srv_wait_port "$FARM_LB_IP" "$FARM_TP"
 }
+
+farm_balancer_restart() { farm__balancer "$@"; }
 
 # farm_bind_start - see the top.
 farm_bind_start() {

@@ -183,6 +183,37 @@ else
 	fail "ex3's agent is back"
 	show "$T/ex3.log"
 fi
+
+# ---- HTTP-01: a balancer that does not pass the challenges on -------------
+# Every member serves the token; haproxy answers 404 itself.
+if farm_balancer_restart deny; then
+	pass "haproxy now answers the challenges 404 itself"
+else
+	fail "haproxy now answers the challenges 404 itself"
+	show "$T/lb/start.err"
+fi
+P0=$(lines "$FARM_PEBBLE_LOG")
+check_fails "issue through that balancer: exit 1, the balancer named" 1 \
+	"^certfleet: issue: $NS: http-01: .*$FARM_LB_IP:$FARM_HP" issue
+if grep -qE 'ex[123] \(127\.0\.1\.[123]:' "$ERR"; then
+	fail "... and no member, as each serves it" "$(cat "$ERR")"
+else
+	pass "... and no member, as each serves it"
+fi
+if asked_since "$FARM_PEBBLE_LOG" "$P0" >"$T/asked"; then
+	fail "... pebble was not asked to validate" "its log:"
+	show "$T/asked"
+else
+	pass "... pebble was not asked to validate"
+fi
+expect_eq "... no token left on any agent" "$(farm_tokens)" ""
+expect_eq "... no token file left in any webroot" "$(token_files)" ""
+if farm_balancer_restart; then
+	pass "haproxy passes the challenges on again"
+else
+	fail "haproxy passes the challenges on again"
+	show "$T/lb/start.err"
+fi
 P0=$(lines "$FARM_PEBBLE_LOG")
 T0=${EPOCHREALTIME/./}
 check "issue: exit 0" issue
