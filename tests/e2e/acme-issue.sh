@@ -11,7 +11,10 @@
 #     writes): exit 1 naming ex2, the CA never asked to validate, no
 #     token left on any agent, no new certificate, every member serving
 #     what it served;
-#   - ex2 fixed: exit 0; pebble validated through haproxy on all three;
+#   - likewise a member whose agent is down (ex3 named) and a balancer
+#     that answers the challenges 404 itself (the balancer named, no
+#     member);
+#   - all fixed: exit 0; pebble validated through haproxy on all three;
 #     every member and the balancer serve one new certificate that
 #     verifies against pebble's root; no token left; status converged;
 #   - DNS-01 through BIND (RFC 2136, TSIG), with a wildcard SAN: a wrong
@@ -19,8 +22,9 @@
 #     the right one but a CA root the members do not hold, the rollout
 #     stops at the canary's deploy, users keep what they had, and
 #     importing the root and `rollout --resume` finish it; then a clean
-#     issue of a certificate naming *.example.com, served everywhere;
-#     the TXT records added and deleted in BIND, none left.
+#     issue of a certificate naming *.example.com, served everywhere,
+#     its --json the rollout's document; the TXT records added and
+#     deleted in BIND, none left.
 #
 #   bash tests/e2e/acme-issue.sh    (CERTFLEET, CERTFLEETD: other builds)
 # shellcheck source-path=SCRIPTDIR
