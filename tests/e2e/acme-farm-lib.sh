@@ -39,6 +39,11 @@
 #   account FARM_ACCOUNT ("le") on ex1, and the namespace FARM_NS
 #   (mail.example.com: --servers ex1,ex2,ex3 --services https --via
 #   FARM_VIA, issuer acme:le, http-01, p256, --http-port FARM_HP).
+#   Also set: FARM_PEBBLE_LOG (pebble's log: "Attempting to validate w/
+#   HTTP" lines, "POST /chalZ/" when the client asks for validation),
+#   FARM_WEB (the 0755 directory outside $T holding the webroots, where
+#   a decoy webroot may go), FARM_MEMBERS (ex1 ex2 ex3); each nginx logs
+#   to $T/srv/exN/nginx/access.log (pebble's VA: LetsEncrypt-Pebble-VA).
 #
 # Functions for the checks (none prints PASS or FAIL):
 #   farm_served N [ROOT]   the thumbprint member N's nginx serves on
@@ -47,6 +52,7 @@
 #                          -verify_return_error), else status 1
 #   farm_served_via [ROOT] the same through haproxy (FARM_VIA)
 #   farm_served_all        "ex1=T1 ex2=T2 ex3=T3"
+#   farm_served_pem N      the leaf member N serves, as PEM
 #   farm_tokens            the tokens every agent lists (GET
 #                          /v1/acme/challenges), "ex1:TOK ..."; "" when none
 #   farm_thumbs N          the thumbprints in member N's store, sorted
