@@ -38,11 +38,16 @@ static const struct {
 	char shortname; /* its one-letter form, or 0 */
 	const char *kind;
 } option_values[] = {
-    {"server", 0, "fleet"}, {"from", 0, "fleet"}, {"to", 0, "fleet"},
+    {"server", 0, "fleet"},
+    {"from", 0, "fleet"},
+    {"to", 0, "fleet"},
     {"certificate", 0, "thumbprint"}, /* rollout's, on --from */
-    {"store", 0, "dir"}, {"fleet", 0, "file"}, {"output", 'o', "file"},
-    {"password-file", 0, "file"}, {"ca-file", 0, "file"},
-    {"acme-ca-file", 0, "file"}, /* issue's, revoke's */
+    {"store", 0, "dir"},
+    {"fleet", 0, "file"},
+    {"output", 'o', "file"},
+    {"password-file", 0, "file"},
+    {"ca-file", 0, "file"},
+    {"acme-ca-file", 0, "file"},
 };
 #define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 
