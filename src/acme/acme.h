@@ -332,6 +332,10 @@ int acme_order_get(struct acme_client *c, const char *url,
 /* POST-as-GET of an authorization at url; *out new. */
 int acme_authz_get(struct acme_client *c, const char *url,
     struct acme_authz **out, struct cf_error *err);
+/* Deactivates the pending authorization at url (RFC 8555 7.5.2), so
+ * that an order given up leaves nothing pending at the CA. */
+int acme_authz_deactivate(
+    struct acme_client *c, const char *url, struct cf_error *err);
 /* Tells the CA to validate the challenge at url (POST {}). */
 int acme_challenge_respond(
     struct acme_client *c, const char *url, struct cf_error *err);

@@ -295,6 +295,34 @@ out:
 }
 
 int
+acme_authz_deactivate(
+    struct acme_client *c, const char *url, struct cf_error *err)
+{
+	const char *step = "deactivate authorization";
+	struct acme_authz *a = NULL;
+	struct acme_resp r = {0};
+	int rc = -1;
+
+	if (post(c, step, url, "{\"status\":\"deactivated\"}", 0, &r, err) != 0)
+		goto out;
+	if (acme_authz_parse((const char *)r.body.data, r.body.len, &a, err) !=
+	    0) {
+		cf_error_prefix(err, "%s: ", step);
+		goto out;
+	}
+	if (a->status != ACME_S_DEACTIVATED) {
+		cf_errorf(err, CF_E_PARSE, "%s: %s is %s", step, a->identifier,
+		    acme_status_name(a->status));
+		goto out;
+	}
+	rc = 0;
+out:
+	acme_authz_free(a);
+	acme_resp_clear(&r);
+	return rc;
+}
+
+int
 acme_order_new(struct acme_client *c, const char *const *names, size_t n,
     const char *profile, struct acme_order **out, char **url,
     struct cf_error *err)

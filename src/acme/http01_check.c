@@ -120,10 +120,8 @@ acme_http01_check(const char *addr, const char *name, const char *token,
 		cf_error_clear(&why);
 		if (ask(c, keyauth, &why) == -1) {
 			cf_errorf(err, CF_E_IO,
-			    "http-01: %s (Host: %s), request %d of %d: %s; the "
-			    "CA was not asked to validate",
-			    addr, name, i + 1, samples > 0 ? samples : 1,
-			    why.msg);
+			    "%s (Host: %s), request %d of %d: %s", addr, name,
+			    i + 1, samples > 0 ? samples : 1, why.msg);
 			rc = -1;
 		}
 	}

@@ -19,7 +19,9 @@
 /*
  * samples GETs of token at addr (HOST:PORT, or [V6]:PORT) with Host:
  * name; 0 when every answer is 200 with body keyauth (trailing
- * whitespace aside), -1 naming addr, the sample and what it answered.
+ * whitespace aside), -1 naming addr, the sample and what it answered
+ * ("ADDR (Host: NAME), request 2 of 6: HTTP 404"), for the caller to
+ * say what it was checking.
  */
 int acme_http01_check(const char *addr, const char *name, const char *token,
     const char *keyauth, int samples, long timeout_ms, struct cf_error *err);

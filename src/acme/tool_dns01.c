@@ -101,8 +101,11 @@ cmd_http01_check(struct opts *o, int argc, char **argv)
 	cf_error_clear(&err);
 	if (acme_http01_check(argv[optind], argv[optind + 1], argv[optind + 2],
 		argv[optind + 3], samples,
-		o->cfg.timeout_ms > 0 ? o->cfg.timeout_ms : 5000, &err) == -1)
+		o->cfg.timeout_ms > 0 ? o->cfg.timeout_ms : 5000, &err) == -1) {
+		cf_error_prefix(&err, "http-01: ");
+		cf_error_append(&err, "; the CA was not asked to validate");
 		return fail(&err);
+	}
 	print_json(json_pack(
 	    "{s:s, s:i}", "Http01", argv[optind], "Samples", samples));
 	return 0;

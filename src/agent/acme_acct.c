@@ -17,6 +17,7 @@
 
 #include "acme.h"
 #include "acme_acct.h"
+#include "cert.h"
 #include "routes.h"
 #include "store.h"
 #include "util.h"
@@ -474,6 +475,70 @@ remove_account(
 	return 0;
 }
 
+/*
+ * When pay (a JWS payload, base64url) is a revokeCert's (RFC 8555 7.6),
+ * its certificate's thumbprint (SHA-1 of the DER, as the store names
+ * certificates) into thumb and its reason into *reason (-1: none); 0,
+ * or -1 for any other payload.  The DER is hashed, never parsed: the
+ * store process parses no certificate a client sends.
+ */
+static int
+revocation_of(const char *pay, char thumb[CF_THUMB_LEN + 1], long *reason)
+{
+	struct cf_buf pb = {0}, der = {0};
+	struct cf_error e;
+	unsigned char md[20];
+	json_t *p = NULL, *r;
+	const char *c;
+	int rc = -1;
+
+	if (pay == NULL || pay[0] == '\0' ||
+	    acme_b64u_decode(pay, "Payload", &pb, &e) == -1)
+		goto out;
+	p = json_loadb(
+	    (const char *)pb.data, pb.len, JSON_REJECT_DUPLICATES, NULL);
+	c = json_string_value(json_object_get(p, "certificate"));
+	if (c == NULL || acme_b64u_decode(c, "certificate", &der, &e) == -1 ||
+	    der.len == 0 ||
+	    EVP_Digest(der.data, der.len, md, NULL, EVP_sha1(), NULL) != 1)
+		goto out;
+	cf_hex_upper(md, sizeof(md), thumb);
+	r = json_object_get(p, "reason");
+	*reason = json_is_integer(r) ? (long)json_integer_value(r) : -1;
+	rc = 0;
+out:
+	json_decref(p);
+	cf_buf_clear(&pb);
+	cf_buf_clear(&der);
+	return rc;
+}
+
+/*
+ * Signatures are not audited (a CA's polls make dozens), but for a
+ * revocation's, which cannot be undone: acme-revoke, the certificate's
+ * thumbprint, the account and the reason.  Whether the CA then revoked
+ * it is the client's to say; the agent never hears the CA.
+ */
+static void
+revocation_audit(struct cf_store *store, const char *actor, const char *name,
+    json_t *body, int rc, const struct cf_error *err)
+{
+	char thumb[CF_THUMB_LEN + 1], *outcome;
+	long reason = -1;
+
+	if (revocation_of(str_of(body, "Payload"), thumb, &reason) == -1)
+		return;
+	if (rc != 0)
+		outcome = xasprintf("refused: %s", err->msg);
+	else if (reason >= 0)
+		outcome =
+		    xasprintf("signed: account %s, reason %ld", name, reason);
+	else
+		outcome = xasprintf("signed: account %s, no reason", name);
+	cf_store_audit(store, actor, "acme-revoke", thumb, outcome, NULL);
+	free(outcome);
+}
+
 /* Which operation method and rest name, its audit name (NULL: not
  * audited) and whether it needs the admin role; -1 when none. */
 static int
@@ -521,9 +586,10 @@ acme_acct_serve(struct cf_store *store, enum cf_role role, const char *actor,
 		rc = list(store, out, &err);
 	else if (name[0] == '\0')
 		rc = create(store, body, name, sizeof(name), out, &err);
-	else if (strcmp(rest, "sign") == 0)
+	else if (strcmp(rest, "sign") == 0) {
 		rc = sign(store, name, body, out, &err);
-	else if (strcmp(rest, "url") == 0)
+		revocation_audit(store, actor, name, body, rc, &err);
+	} else if (strcmp(rest, "url") == 0)
 		rc = set_url(store, name, body, out, &err);
 	else
 		rc = remove_account(store, name, out, &err);

@@ -188,10 +188,11 @@ extern const struct option cli_get_opts[], cli_import_opts[], cli_export_opts[],
     cli_namespace_opts[], cli_rollout_opts[], cli_status_opts[],
     cli_store_opts[], cli_replace_opts[], cli_registry_opts[],
     cli_acme_account_opts[], cli_issue_opts[], cli_autopilot_opts[],
-    cli_common_opts[];
+    cli_revoke_opts[], cli_common_opts[];
 int cmd_store(int argc, char **argv);
 int cmd_acme(int argc, char **argv);
 int cmd_issue(int argc, char **argv);
 int cmd_autopilot(int argc, char **argv);
+int cmd_revoke(int argc, char **argv);
 
 #endif

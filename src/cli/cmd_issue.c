@@ -175,8 +175,9 @@ authorize(struct issue *is, const struct acme_order *o, struct cf_error *err)
 {
 	struct acme_authz *az[ACME_LIST_MAX] = {0}, *done;
 	const char *urls[ACME_LIST_MAX], *authz[ACME_LIST_MAX];
+	struct cf_error e;
 	size_t i, n = 0;
-	int rc = -1;
+	int rc = -1, asked = 0;
 
 	for (i = 0; i < o->n_authorizations && i < ACME_LIST_MAX; i++) {
 		if (acme_authz_get(is->c, o->authorizations[i], &az[i], err))
@@ -196,6 +197,7 @@ authorize(struct issue *is, const struct acme_order *o, struct cf_error *err)
 	for (i = 0; i < n; i++)
 		if (acme_challenge_respond(is->c, urls[i], err) == -1)
 			goto out;
+	asked = 1;
 	for (i = 0; i < n; i++) {
 		done = NULL;
 		rc = acme_authz_wait(
@@ -208,8 +210,18 @@ authorize(struct issue *is, const struct acme_order *o, struct cf_error *err)
 	}
 	rc = 0;
 out:
-	for (i = 0; i < ACME_LIST_MAX; i++)
+	for (i = 0; i < ACME_LIST_MAX; i++) {
+		/* given up before the CA was asked: leave nothing pending */
+		if (rc == -1 && !asked && az[i] != NULL &&
+		    az[i]->status == ACME_S_PENDING &&
+		    acme_authz_deactivate(is->c, o->authorizations[i], &e) ==
+			-1)
+			fprintf(stderr,
+			    "certfleet: %s: %s: %s: the authorization stays "
+			    "pending at the CA: %s\n",
+			    is->op, is->ns->name, az[i]->identifier, e.msg);
 		acme_authz_free(az[i]);
+	}
 	return rc;
 }
 
@@ -331,6 +343,43 @@ client_open(struct issue *is, json_t *acct, const struct issue_opts *o,
 	return 0;
 }
 
+/*
+ * Whether the issuing agent can complete thumb's chain to a root it
+ * trusts: every member would refuse to deploy one it cannot, so a CA
+ * whose root the servers lack stops here, before any rollout, saying
+ * what to do.  -1 with err.
+ */
+static int
+chain_trusted(struct issue *is, const char *thumb, struct cf_error *err)
+{
+	char *path = xasprintf("/v1/certificates?thumbprint=%s", thumb);
+	json_t *ans = NULL, *v;
+	const char *st, *top;
+	int rc = -1;
+
+	if (acme_agent_call(&is->agent, "GET", path, NULL, &ans, err) == -1)
+		cf_error_prefix(
+		    err, "%s: ", backend_server(is->members, is->src));
+	else if ((st = json_string_value(json_object_get(
+		      v = json_array_get(ans, 0), "Status"))) == NULL)
+		cf_errorf(err, CF_E_PARSE, "%s: %.8s: the view does not read",
+		    backend_server(is->members, is->src), thumb);
+	else if (strcmp(st, "Valid") != 0) {
+		top = json_string_value(json_object_get(v, "Issuer"));
+		cf_errorf(err, CF_E_CONFLICT,
+		    "%s was issued and completed on %s, but it is %s there "
+		    "(issuer %s): no server would deploy it.  Import the CA's "
+		    "root on every server (certfleet import ROOT.pem --server "
+		    "%s), then certfleet rollout %s --certificate %s",
+		    thumb, backend_server(is->members, is->src), st,
+		    top ? top : "?", is->ns->servers, is->ns->name, thumb);
+	} else
+		rc = 0;
+	json_decref(ans);
+	free(path);
+	return rc;
+}
+
 /* The namespace's rollout to thumb from the issuing agent. */
 static int
 roll_out(struct issue *is, const struct issue_opts *o, const char *thumb)
@@ -437,18 +486,27 @@ issue_run(
 	rc = 1;
 	if (find_account(&is, &acct, &err) == -1 ||
 	    obtain(&is, o, acct, got, &err) == -1) {
-		fprintf(stderr, "certfleet: %s: %s: %s\n", is.op, is.ns->name,
-		    err.msg);
+		fprintf(stderr, "certfleet: %s: %s: %s%s\n", is.op, is.ns->name,
+		    err.msg,
+		    strstr(err.msg, "SSL certificate problem") != NULL &&
+			    o->acme_ca_file == NULL
+			? " (a CA whose HTTPS a private root signs: "
+			  "--acme-ca-file ROOT.pem)"
+			: "");
 		goto out;
 	}
 	if (thumb != NULL)
 		memcpy(thumb, got, sizeof(got));
 	if (!cli.json)
-		printf("%s: issued %s by ACME account %s, completed on %s; "
-		       "rolling it out\n",
+		printf("%s: issued %s by ACME account %s, completed on %s\n",
 		    is.ns->name, got, iss(&is, "account"),
 		    backend_server(is.members, is.src));
 	fflush(stdout);
+	if (chain_trusted(&is, got, &err) == -1) {
+		fprintf(stderr, "certfleet: %s: %s: %s\n", is.op, is.ns->name,
+		    err.msg);
+		goto out;
+	}
 	rc = roll_out(&is, o, got);
 out:
 	if (is.agent.c != NULL)

@@ -47,6 +47,7 @@ static const struct {
     {"output", 'o', "file"},
     {"password-file", 0, "file"},
     {"ca-file", 0, "file"},
+    {"acme-ca-file", 0, "file"},
 };
 #define NVALUES (sizeof(option_values) / sizeof(option_values[0]))
 

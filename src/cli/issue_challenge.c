@@ -106,7 +106,7 @@ http_check(struct issue *is, const char *name, const char *token,
     const char *keyauth, struct cf_error *err)
 {
 	size_t i, n = backend_count(is->members);
-	char *addr;
+	char *addr, why[sizeof(err->msg)];
 	int rc;
 
 	for (i = 0; i < n; i++) {
@@ -116,12 +116,12 @@ http_check(struct issue *is, const char *name, const char *token,
 			    "http-01: %s: ", backend_server(is->members, i));
 		rc = acme_http01_check(
 		    addr, name, token, keyauth, 1, ISSUE_CHECK_MS, err);
-		if (rc == -1)
-			cf_error_prefix(err,
-			    "http-01: %s (%s) does not serve the token, so a "
-			    "CA's request balanced to it would fail; the CA "
-			    "was not asked to validate: ",
-			    backend_server(is->members, i), addr);
+		if (rc == -1 && snprintf(why, sizeof(why), "%s", err->msg) >= 0)
+			cf_errorf(err, CF_E_IO,
+			    "http-01: %s does not serve the token, so a CA's "
+			    "request balanced to it would fail; the CA was "
+			    "not asked to validate: %s",
+			    backend_server(is->members, i), why);
 		free(addr);
 		if (rc == -1)
 			return -1;
@@ -132,11 +132,11 @@ http_check(struct issue *is, const char *name, const char *token,
 		return cf_error_prefix(err, "http-01: the balancer: ");
 	rc = acme_http01_check(
 	    addr, name, token, keyauth, (int)(2 * n), ISSUE_CHECK_MS, err);
-	if (rc == -1)
-		cf_error_prefix(err,
-		    "http-01: the balancer (%s) does not serve the token to "
-		    "every request; the CA was not asked to validate: ",
-		    addr);
+	if (rc == -1 && snprintf(why, sizeof(why), "%s", err->msg) >= 0)
+		cf_errorf(err, CF_E_IO,
+		    "http-01: the balancer does not serve the token to every "
+		    "request; the CA was not asked to validate: %s",
+		    why);
 	free(addr);
 	return rc;
 }

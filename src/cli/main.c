@@ -284,6 +284,13 @@ const struct cli_command cli_commands[] = {
 	.arg = CLI_ARG_NAMESPACE,
 	.description = "renew every namespace's certificate when it is due "
 		       "(a timer runs it)"},
+    {.name = "revoke",
+	.fn = cmd_revoke,
+	.opts = cli_revoke_opts,
+	.arg = CLI_ARG_THUMBPRINT,
+	.nargs = 1,
+	.description = "ask the CA to revoke a certificate, signed by the "
+		       "agent's ACME account"},
     {.name = "help",
 	.fn = cmd_help,
 	.opts = cli_common_opts,

@@ -53,7 +53,7 @@ offers() {
 
 # ---- commands, subcommands, options ----------------------------------
 offers bash/command export ex
-offers bash/command-several "$(printf 'registry\nremove\nrenew\nreplace\nrequest')" re
+offers bash/command-several "$(printf 'registry\nremove\nrenew\nreplace\nrequest\nrevoke')" re
 offers bash/command-none "" xyzzy
 offers bash/command-hidden "" __comp
 offers bash/subcommand "$(printf 'new\ncomplete')" request ''
@@ -62,6 +62,7 @@ offers bash/option --binary export --bi
 offers bash/option-none "" export --xyzzy
 offers bash/option-after-arg --fields get ABCD --fie
 offers bash/option-of-sub --subject request new --sub
+offers bash/option-revoke --acme-ca-file revoke ABCD1234 --acme
 offers bash/option-global --version --vers
 offers bash/no-password-option --password-file export --passw
 offers bash/no-option-of-another "" remove --servi
@@ -217,6 +218,10 @@ else
 	expect_eq zsh/thumbprints-missing-store "$(cat "$OUT")" ""
 	complete_zsh import ''
 	expect_eq zsh/file "$(cat "$OUT")" "(files)"
+	complete_zsh revoke ABCD1234 --acme-ca-file ''
+	expect_eq zsh/file-acme-ca-file "$(cat "$OUT")" "(files)"
+	complete_zsh revoke ABCD1234 --account ''
+	expect_eq zsh/no-file-account "$(cat "$OUT")" ""
 fi
 
 e2e_done

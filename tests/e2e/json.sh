@@ -71,7 +71,7 @@ sign() {
 run $SCHEMA check-schemas
 expect_eq "schemas: every block of docs/json.md is a valid JSON Schema" \
 	"$RC $(cat "$OUT")" \
-	"0 acme-account acme-account-deactivate autopilot copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new registry-enroll registry-move registry-show replace request-complete request-new rollout rollout-agents rollout-run services status store-init test test-via"
+	"0 acme-account acme-account-deactivate autopilot copy defs enable fleet-add fleet-group fleet-group-list fleet-list fleet-remove get id import log namespace namespace-list namespace-remove new registry-enroll registry-move registry-show replace request-complete request-new revoke rollout rollout-agents rollout-run services status store-init test test-via"
 
 # ---- a local store (--store) --------------------------------------------------
 
