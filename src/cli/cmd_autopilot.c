@@ -216,10 +216,34 @@ error_text(const char *line, const char *ns, char *buf, size_t n)
 	free(esc);
 }
 
+/* What issue_run wrote to stderr (held), written to stderr now; its
+ * first error kept in s->err. */
+static void
+replay(FILE *held, struct ap_ns *s)
+{
+	char *line = NULL;
+	size_t cap = 0;
+
+	rewind(held);
+	while (getline(&line, &cap, held) > 0) {
+		fputs(line, stderr);
+		if (s->err.code == CF_OK &&
+		    strncmp(line, "certfleet: ", 11) == 0) {
+			s->err.code = CF_E_IO;
+			error_text(
+			    line, s->ns->name, s->err.msg, sizeof(s->err.msg));
+		}
+	}
+	free(line);
+	fclose(held);
+}
+
 /*
  * issue_run for s's namespace with what it says on stderr also read
  * back, so that the first error can be kept: it still goes to stderr,
- * after the attempt.  The exit status of issue_run.
+ * after the attempt.  With --json, stdout holds this pass's one
+ * document: what issue and its rollout say goes to stderr, as text.
+ * The exit status of issue_run.
  */
 static int
 attempt(struct ap_ns *s, const struct ap_opts *o)
@@ -228,34 +252,30 @@ attempt(struct ap_ns *s, const struct ap_opts *o)
 	    .ca_file = o->ca_file,
 	    .op = "autopilot"};
 	FILE *held = tmpfile();
-	char *line = NULL;
-	size_t cap = 0;
-	int rc, saved = -1;
+	int rc, saved = -1, out = -1, json = cli.json;
 
 	s->fresh[0] = '\0';
+	fflush(stdout);
 	fflush(stderr);
+	if (json && (out = dup(STDOUT_FILENO)) != -1)
+		dup2(STDERR_FILENO, STDOUT_FILENO);
 	if (held != NULL && (saved = dup(STDERR_FILENO)) != -1)
 		dup2(fileno(held), STDERR_FILENO);
+	cli.json = 0;
 	rc = issue_run(s->ns->name, &io, s->fresh);
+	cli.json = json;
+	fflush(stdout);
 	fflush(stderr);
 	if (saved != -1) {
 		dup2(saved, STDERR_FILENO);
 		close(saved);
 	}
-	if (held != NULL) {
-		rewind(held);
-		while (getline(&line, &cap, held) > 0) {
-			fputs(line, stderr);
-			if (s->err.code == CF_OK &&
-			    strncmp(line, "certfleet: ", 11) == 0) {
-				s->err.code = CF_E_IO;
-				error_text(line, s->ns->name, s->err.msg,
-				    sizeof(s->err.msg));
-			}
-		}
-		fclose(held);
+	if (out != -1) {
+		dup2(out, STDOUT_FILENO);
+		close(out);
 	}
-	free(line);
+	if (held != NULL)
+		replay(held, s);
 	if (rc != 0 && s->err.code == CF_OK)
 		cf_errorf(&s->err, CF_E_IO, "the order failed (exit %d)", rc);
 	if (rc != 0 && s->fresh[0] != '\0')
