@@ -313,5 +313,20 @@ valid "autopilot --json: its JSON is docs/json.md's" autopilot
 expect_eq "autopilot --json: not due, at two thirds of the new certificate's lifetime" \
 	"$(jq -r '.Items[0] | "\(.Action) \(.Certificate) \(.Due) \(.Failures) \(.Error)"' "$OUT") exit $RC" \
 	"not-due $C3 $(date -u -d "@$((NA3 - (NA3 - NB3) / 3))" +%Y-%m-%dT%H:%M:%SZ) 0 null exit 0"
+# And one that renews, in JSON: stdout is its one document (what issue
+# and the rollout say goes to stderr).
+cf namespace set "$NS" --renew-at 99% >/dev/null
+run ap --json
+valid "autopilot --json, renewing: its JSON is docs/json.md's" autopilot
+C4=$(desired)
+expect_eq "autopilot --json, renewing: one document, renewed from $C3 to the new desired one" \
+	"$(jq -s -r 'length' "$OUT") $(jq -r '.Items[0] | "\(.Action) \(.Certificate) \(.NewCertificate) \(.Error)"' "$OUT") exit $RC" \
+	"1 renewed $C3 $C4 null exit 0"
+if [ "$C4" != "$C3" ] && serve_all "$C4" && grep -q "$NS: issued $C4" "$ERR"; then
+	pass "autopilot --json, renewing: every member serves it; issue's lines on stderr"
+else
+	fail "autopilot --json, renewing: every member serves it; issue's lines on stderr" "$(farm_served_all)"
+	show "$ERR" 10
+fi
 
 e2e_done
