@@ -376,6 +376,17 @@ report_clear(struct report *rep)
 	memset(rep, 0, sizeof(*rep));
 }
 
+/* Served well today, but the autopilot cannot renew it: a WARNING now,
+ * before --crit-days makes it CRITICAL. */
+static void
+report_renewal(struct report *rep, const struct test_opts *o)
+{
+	if (o->renewal == NULL)
+		return;
+	report_add(rep, P_WARNING, "%s", o->renewal);
+	report_line(rep, o->renewal);
+}
+
 /* The job that expires first among jobs[0..n) that got a certificate;
  * NULL for none. */
 static const struct probe_job *
@@ -432,12 +443,7 @@ test_plugin_agents(const struct backend *b, const struct backend_reply *r,
 	if (n == 0 && unreached == 0)
 		report_add(&rep, P_UNKNOWN,
 		    "no endpoint to test: no service has a check address");
-	/* served well today, but the autopilot cannot renew it: a
-	 * WARNING now, before --crit-days makes it CRITICAL */
-	if (o->renewal != NULL) {
-		report_add(&rep, P_WARNING, "%s", o->renewal);
-		report_line(&rep, o->renewal);
-	}
+	report_renewal(&rep, o);
 	if (first != NULL) {
 		report_perf(&rep, "", first, o, now);
 		left_text(first, now, left, sizeof(left));
@@ -490,6 +496,7 @@ test_plugin_via(const struct test_opts *o, const char *where,
 	if (nseen > 1)
 		report_add(&rep, P_CRITICAL,
 		    "%zu distinct certificates in %zu connections", nseen, n);
+	report_renewal(&rep, o);
 	if (first != NULL) {
 		report_perf(&rep, "", first, o, now);
 		left_text(first, now, left, sizeof(left));
