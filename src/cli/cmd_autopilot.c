@@ -310,18 +310,6 @@ save(const struct ap_ns *s, const struct ap_opts *o)
 	return rc;
 }
 
-/* An ISO 8601 time as JSON, or null for 0. */
-static json_t *
-time_json(time_t t)
-{
-	char iso[21];
-
-	if (t == 0)
-		return json_null();
-	cf_time_iso(t, iso);
-	return json_string(iso);
-}
-
 /* The namespace's item of --json (new). */
 static json_t *
 item_json(const struct ap_ns *s)
@@ -329,15 +317,15 @@ item_json(const struct ap_ns *s)
 	json_t *window = json_null();
 
 	if (s->st.ari_end > s->st.ari_start)
-		window =
-		    json_pack("{s:o, s:o}", "Start", time_json(s->st.ari_start),
-			"End", time_json(s->st.ari_end));
+		window = json_pack("{s:o, s:o}", "Start",
+		    out_time_json(s->st.ari_start), "End",
+		    out_time_json(s->st.ari_end));
 	return json_pack("{s:s, s:s, s:s, s:s?, s:o, s:o, s:o, s:s?, s:i, "
 			 "s:s?}",
 	    "Namespace", s->ns->name, "Action", s->action, "Why", s->why,
 	    "Certificate", s->ns->desired, "NotAfter",
-	    time_json(s->first ? 0 : s->na), "Due",
-	    time_json(s->have_out ? s->out.due : 0), "Window", window,
+	    out_time_json(s->first ? 0 : s->na), "Due",
+	    out_time_json(s->have_out ? s->out.due : 0), "Window", window,
 	    "NewCertificate", s->fresh[0] ? s->fresh : NULL, "Failures",
 	    s->st.failures, "Error", s->err.code != CF_OK ? s->err.msg : NULL);
 }

@@ -198,18 +198,6 @@ member_json(const struct ns_status *s, size_t i, int *ok)
 	    "Converged", *ok, "Services", services);
 }
 
-/* An ISO 8601 time as JSON, or null for 0 (never). */
-static json_t *
-when_json(time_t t)
-{
-	char iso[21];
-
-	if (t == 0)
-		return json_null();
-	cf_time_iso(t, iso);
-	return json_string(iso);
-}
-
 /* Where the autopilot stands for ns (renew.h), or null when it never
  * ran for it.  A failure is shown while it is the last word: one after
  * the last success. */
@@ -225,9 +213,10 @@ renewal_json(const struct fleet_ns *ns)
 		return json_null();
 	failing = cf_renew_state_failing(&st);
 	return json_pack("{s:o, s:s?, s:o, s:i, s:o, s:s?}", "NextDue",
-	    when_json(st.next_due), "Why", st.next_why[0] ? st.next_why : NULL,
-	    "LastSuccess", when_json(st.last_success), "Failures", st.failures,
-	    "LastFailure", when_json(failing ? st.last_failure : 0),
+	    out_time_json(st.next_due), "Why",
+	    st.next_why[0] ? st.next_why : NULL, "LastSuccess",
+	    out_time_json(st.last_success), "Failures", st.failures,
+	    "LastFailure", out_time_json(failing ? st.last_failure : 0),
 	    "LastError", failing && st.last_error[0] ? st.last_error : NULL);
 }
 

@@ -370,3 +370,14 @@ out_error_json(const char *server, const char *msg)
 	json_object_set_new(o, "Error", cf_json_string(msg));
 	return o;
 }
+
+json_t *
+out_time_json(time_t t)
+{
+	char iso[21];
+
+	if (t == 0)
+		return json_null();
+	cf_time_iso(t, iso);
+	return json_string(iso);
+}

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include <time.h>
+
 #include <jansson.h>
 
 #include "ops.h"
@@ -75,5 +77,8 @@ void out_json_items(json_t *a);
 json_t *out_result_json(const char *server, const struct cf_import_result *x);
 /* The item of a server that failed: {"Server", "Error"} (new). */
 json_t *out_error_json(const char *server, const char *msg);
+/* An ISO 8601 time as JSON ("2026-12-04T15:00:00Z"), or null for 0
+ * (never) (new). */
+json_t *out_time_json(time_t t);
 
 #endif
