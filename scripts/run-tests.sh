@@ -53,6 +53,7 @@ tee_pid=$!
 passed=0
 failed=0
 failures=()
+durations=() # "SECONDS LABEL", for the slowest at the end
 
 # run_one LABEL CMD... - runs one test program under the timeout, stdout
 # shown as it comes, stderr shown indented; then counts.
@@ -60,6 +61,7 @@ run_one() {
 	local label=$1
 	shift
 	local out=$tmp/out err=$tmp/err rcf=$tmp/rc
+	local t0=$SECONDS
 	: >"$out"
 	: >"$err"
 	echo "==> $label"
@@ -103,7 +105,8 @@ run_one() {
 		failed=$((failed + 1))
 		failures+=("$line")
 	fi
-	echo "<== $label: exit $rc, $p passed, $f failed"
+	echo "<== $label: exit $rc, $p passed, $f failed, $((SECONDS - t0)) s"
+	durations+=("$((SECONDS - t0)) $label")
 	echo
 }
 
@@ -171,6 +174,11 @@ for prog in "${named[@]}"; do
 	esac
 done
 
+# Where the time went: what to look at when the run nears its budget.
+if [ "${#durations[@]}" -gt 0 ]; then
+	echo "Slowest (seconds):"
+	printf '%s\n' "${durations[@]}" | sort -rn | head -n 8 | sed 's/^/  /'
+fi
 if [ "${#failures[@]}" -gt 0 ]; then
 	echo "Failures:"
 	printf '  %s\n' "${failures[@]}"
