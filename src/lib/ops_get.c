@@ -258,6 +258,7 @@ out:
 		*n = 0;
 	}
 	cf_store_rollback(s);
+	cf_status_memo_flush(s); /* what the read learned of trust */
 	return rc;
 }
 

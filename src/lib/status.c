@@ -1,15 +1,9 @@
 /* status.c - Status computed when read: see status.h. */
-#include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/x509_vfy.h>
 
 #include "status.h"
 #include "util.h"
@@ -46,8 +40,8 @@ struct walk {
 /*
  * Everything is read when first needed, so a context costs what the
  * certificates asked about need: their issuers (a few rows, whatever
- * the size of the store), the system roots (once per process and file),
- * and the trust store only for a chain whose top is not self-signed.
+ * the size of the store), and the trust of each chain's top once
+ * (status_trust.c).
  */
 struct cf_status_ctx {
 	struct cf_store *store;
@@ -57,30 +51,11 @@ struct cf_status_ctx {
 	size_t nseen;
 	struct cf_row *ends; /* cf_status_ctx_ends, when asked */
 	size_t nends;
-	X509_STORE *trust; /* loaded on first need */
-	int trust_loaded;
+	struct cf_status_trust *trust; /* the build's own, on first need */
 	struct memo *memo;
 	size_t nmemo;
 	struct walk last; /* the walk above the last row, for the next */
 };
-
-/*
- * What is known of the system roots' file, shared by every context of
- * the process (the agent's workers too): which stored certificates were
- * found in it, or not, while its name, time and size stay the same.  A
- * root is known by its bytes, compared in Base64 with the file's blocks
- * as it is read a few lines at a time (file_has): no digest, no
- * decoding and no copy of the file, so that a `get` of one certificate
- * needs no OpenSSL and touches a few pages of memory for it.
- */
-static struct {
-	pthread_mutex_t lock;
-	char *file;
-	struct timespec mtime;
-	off_t size;
-	struct memo *known;
-	size_t nknown;
-} sys = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int
 cmp_seen(const void *a, const void *b)
@@ -153,7 +128,7 @@ cf_status_ctx_free(struct cf_status_ctx *c)
 	}
 	free(c->seen);
 	cf_rows_free(c->ends, c->nends);
-	X509_STORE_free(c->trust);
+	cf_status_trust_free(c->trust);
 	free(c->memo);
 	free(c);
 }
@@ -170,102 +145,7 @@ cf_status_ctx_ends(struct cf_status_ctx *c, size_t *n)
 	return c->ends;
 }
 
-static const char *
-system_roots_file(void)
-{
-	const char *file = getenv("SSL_CERT_FILE");
-
-	return file != NULL ? file : X509_get_default_cert_file();
-}
-
-/* The longest piece of a line of the roots' file taken as one, as the
- * 512-byte line of fgets took it before (a longer line comes in pieces;
- * PEM lines are 64 characters). */
-#define ROOTS_LINE 511
-
-/* Where file_has is in the roots' file. */
-struct roots_scan {
-	const char *b; /* the Base64 looked for */
-	size_t pos;    /* of b matched so far in the block */
-	int in_block, match, hit;
-};
-
-/* One line of the roots' file (len bytes, not NUL-terminated). */
-static void
-roots_line(struct roots_scan *s, const char *line, size_t len)
-{
-	static const char begin[] = "-----BEGIN CERTIFICATE-----",
-			  end_tag[] = "-----END CERTIFICATE-----";
-	const char *p, *end = line + len;
-
-	if (!s->in_block) {
-		s->in_block = len >= sizeof(begin) - 1 &&
-			      memcmp(line, begin, sizeof(begin) - 1) == 0;
-		s->match = 1;
-		s->pos = 0;
-	} else if (len >= sizeof(end_tag) - 1 &&
-		   memcmp(line, end_tag, sizeof(end_tag) - 1) == 0) {
-		s->hit = s->match && s->b[s->pos] == '\0';
-		s->in_block = 0;
-	} else
-		for (p = line; s->match && p < end && *p != '\0'; p++) {
-			if (*p == '\n' || *p == '\r' || *p == ' ' || *p == '\t')
-				continue;
-			s->match = s->b[s->pos] != '\0' && *p == s->b[s->pos];
-			s->pos++;
-		}
-}
-
-/*
- * Whether Base64 text b (NUL-terminated) is the body of one of the
- * CERTIFICATE blocks of file, whose lines may break anywhere.  Read
- * through a small buffer and looked at in place, a line at a time: two
- * certificates differ within their first few dozen characters (their
- * serials), so most blocks are passed over after a line.  Not fgets:
- * its copy of each line was most of a `get` of one certificate's own
- * work (8% of its instructions), for 3,000 lines of system roots.
- */
-static int
-file_has(const char *file, const char *b)
-{
-	char buf[16384];
-	struct roots_scan s = {.b = b};
-	size_t start = 0, have = 0, avail, len;
-	const char *nl;
-	int fd, eof = 0;
-	ssize_t n;
-
-	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
-	while (!s.hit) {
-		avail = have - start;
-		nl = memchr(
-		    buf + start, '\n', avail < ROOTS_LINE ? avail : ROOTS_LINE);
-		if (nl != NULL)
-			len = (size_t)(nl - (buf + start)) + 1;
-		else if (avail >= ROOTS_LINE || (eof && avail > 0))
-			len = avail < ROOTS_LINE ? avail : ROOTS_LINE;
-		else if (eof)
-			break;
-		else { /* no whole line left: the rest to the front, more */
-			memmove(buf, buf + start, avail);
-			start = 0;
-			have = avail;
-			n = read(fd, buf + have, sizeof(buf) - have);
-			if (n <= 0)
-				eof = 1;
-			else
-				have += (size_t)n;
-			continue;
-		}
-		roots_line(&s, buf + start, len);
-		start += len;
-	}
-	close(fd);
-	return s.hit;
-}
-
-/* The memo of thumb, or -1 when there is none yet. */
+/* The context's memo of thumb, or -1 when there is none yet. */
 static int
 memo_get(const struct cf_status_ctx *c, const char *thumb)
 {
@@ -287,143 +167,62 @@ memo_put(struct cf_status_ctx *c, const char *thumb, int trusted)
 	return trusted;
 }
 
-/* Whether der (len bytes) is a certificate of file. */
-static int
-file_has_der(const char *file, const unsigned char *der, size_t len)
-{
-	char *b64;
-	int hit;
-
-	if (len == 0 || len > INT_MAX / 2)
-		return 0;
-	b64 = xmalloc(len / 3 * 4 + 5);
-	EVP_EncodeBlock((unsigned char *)b64, der, (int)len);
-	hit = file_has(file, b64);
-	free(b64);
-	return hit;
-}
-
-/*
- * What sys knows of thumb in file as of st: 1 or 0, -1 when it does not
- * know (sys.lock held).  What it knew of another file, or of this one
- * before it changed, is forgotten.
- */
-static int
-sys_known(const char *file, const struct stat *st, const char *thumb)
-{
-	size_t i;
-
-	if (sys.file == NULL || strcmp(sys.file, file) != 0 ||
-	    sys.mtime.tv_sec != st->st_mtim.tv_sec ||
-	    sys.mtime.tv_nsec != st->st_mtim.tv_nsec ||
-	    sys.size != st->st_size) {
-		free(sys.file);
-		sys.file = xstrdup(file);
-		sys.mtime = st->st_mtim;
-		sys.size = st->st_size;
-		sys.nknown = 0;
-	}
-	for (i = 0; i < sys.nknown; i++)
-		if (strcmp(sys.known[i].thumb, thumb) == 0)
-			return sys.known[i].trusted;
-	return -1;
-}
-
-/*
- * Whether stored certificate thumb is one of the system's roots;
- * memoized in the context, and in sys for the process while the file
- * stays the same (one stat a context and root).
- */
-static int
-is_system_root(struct cf_status_ctx *c, const char *thumb)
-{
-	const char *file = system_roots_file();
-	struct cf_row r;
-	struct stat st;
-	int hit;
-
-	if ((hit = memo_get(c, thumb)) != -1)
-		return hit;
-	memset(&st, 0, sizeof(st));
-	if (stat(file, &st) == -1)
-		memset(&st, 0, sizeof(st));
-	pthread_mutex_lock(&sys.lock);
-	hit = sys_known(file, &st, thumb);
-	pthread_mutex_unlock(&sys.lock);
-	if (hit != -1)
-		return memo_put(c, thumb, hit);
-	hit = cf_store_fetch(c->store, thumb, &r, NULL) == 1 &&
-	      file_has_der(file, r.der, r.der_len);
-	cf_row_clear(&r); /* zeroed by cf_store_fetch when not found */
-	pthread_mutex_lock(&sys.lock);
-	if (sys_known(file, &st, thumb) == -1) {
-		sys.known =
-		    xrealloc(sys.known, (sys.nknown + 1) * sizeof(*sys.known));
-		snprintf(sys.known[sys.nknown].thumb,
-		    sizeof(sys.known[0].thumb), "%s", thumb);
-		sys.known[sys.nknown++].trusted = hit;
-	}
-	pthread_mutex_unlock(&sys.lock);
-	return memo_put(c, thumb, hit);
-}
-
-/*
- * The trust store for chains whose top is not self-signed: the system's
- * roots and the store's own self-signed certificates.  Loaded once, and
- * only when such a chain is met.
- */
-static void
-load_trust(struct cf_status_ctx *c)
-{
-	struct cf_row *own = NULL;
-	size_t n = 0, i;
-	X509 *x;
-
-	c->trust_loaded = 1;
-	if ((c->trust = X509_STORE_new()) == NULL)
-		abort();
-	if (X509_STORE_load_file(c->trust, system_roots_file()) != 1)
-		ERR_clear_error(); /* no system roots: only our own */
-	if (cf_store_self_signed(c->store, &own, &n, NULL) == -1)
-		n = 0; /* then only the system's */
-	for (i = 0; i < n; i++)
-		if ((x = cf_cert_from_der(own[i].der, own[i].der_len, NULL)) !=
-		    NULL) {
-			X509_STORE_add_cert(c->trust, x);
-			X509_free(x);
-		}
-	cf_rows_free(own, n);
-	ERR_clear_error();
-}
-
-/* Verifies top (not self-signed) against the trust store; memoized. */
+/* Whether top, where a walk ended, is trusted: the store's own
+ * self-signed certificates are; the rest the build's trust says
+ * (status_trust.c), once a context. */
 static int
 top_trusted(struct cf_status_ctx *c, const struct cf_row *top)
 {
-	X509_STORE_CTX *ctx = NULL;
-	struct cf_row r;
-	X509 *x = NULL;
 	int ok;
 
+	if (top->f.self_signed && top->table == CF_END)
+		return 1;
 	if ((ok = memo_get(c, top->f.thumbprint)) != -1)
 		return ok;
-	ok = 0;
-	if (!c->trust_loaded)
-		load_trust(c);
-	if (cf_store_fetch(c->store, top->f.thumbprint, &r, NULL) == 1) {
-		x = cf_cert_from_der(r.der, r.der_len, NULL);
-		cf_row_clear(&r);
-	}
-	if (x != NULL && (ctx = X509_STORE_CTX_new()) != NULL &&
-	    X509_STORE_CTX_init(ctx, c->trust, x, NULL) == 1) {
-		/* Dates are judged separately; here only the path counts. */
-		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
-		ok = X509_verify_cert(ctx) == 1;
-	}
-	X509_STORE_CTX_free(ctx);
-	X509_free(x);
-	ERR_clear_error();
-	return memo_put(c, top->f.thumbprint, ok);
+	ok = cf_status_trust_top(c->store, top, &c->trust);
+	return memo_put(c, top->f.thumbprint, ok == 1);
+}
+
+/* ---- the trust memo's roots (store.h: cf_store_trust_get) ------------ */
+
+void
+cf_status_roots_id(char *out, size_t size, const char *file, int from_env)
+{
+	struct stat st;
+
+	if (stat(file, &st) == -1)
+		snprintf(out, size, "%c:%s|-|-", from_env ? 'e' : 'd', file);
+	else
+		snprintf(out, size, "%c:%s|%lld.%09ld|%lld",
+		    from_env ? 'e' : 'd', file, (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec, (long long)st.st_size);
+}
+
+int
+cf_status_memo_get(struct cf_store *s, const char *thumb, const char *want)
+{
+	char roots[PATH_MAX + 64], now[PATH_MAX + 64], *bar;
+	const char *env = getenv("SSL_CERT_FILE");
+	int trusted;
+
+	if (cf_store_trust_get(s, thumb, &trusted, roots, sizeof(roots)) != 1)
+		return -1;
+	if (want != NULL)
+		return strcmp(want, roots) == 0 ? trusted : -1;
+	/* The default file, whichever it is, or SSL_CERT_FILE's: as kept,
+	 * and unchanged since (its time and size). */
+	if (roots[0] != (env != NULL ? 'e' : 'd') || roots[1] != ':' ||
+	    (bar = strrchr(roots, '|')) == NULL)
+		return -1;
+	*bar = '\0';
+	if ((bar = strrchr(roots, '|')) == NULL)
+		return -1;
+	*bar = '\0';
+	if (env != NULL && strcmp(env, roots + 2) != 0)
+		return -1;
+	cf_status_roots_id(now, sizeof(now), roots + 2, env != NULL);
+	cf_store_trust_get(s, thumb, &trusted, roots, sizeof(roots));
+	return strcmp(now, roots) == 0 ? trusted : -1;
 }
 
 /*
@@ -493,10 +292,7 @@ cf_status_of(
 		return "DateInvalid";
 	if (w->trusted == -1) {
 		top = w->top;
-		w->trusted = top->f.self_signed
-				 ? top->table == CF_END ||
-				       is_system_root(c, top->f.thumbprint)
-				 : top_trusted(c, top);
+		w->trusted = top_trusted(c, top);
 	}
 	return w->trusted && w->chain_dates ? "Valid" : "Untrusted";
 }

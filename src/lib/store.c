@@ -109,6 +109,19 @@ static const char *const migrations[] = {
     " key_type TEXT NOT NULL, url TEXT NOT NULL DEFAULT '',"
     " contact TEXT NOT NULL DEFAULT '', sealed BLOB NOT NULL,"
     " created INTEGER NOT NULL);",
+    /* 9: what status.c learned of a chain's top that the rows do not
+     * say: whether it is one of the system's roots, or verifies to one
+     * (store_trust.c), as of the roots' file named in roots.  Kept so a
+     * reader without OpenSSL (the certfleet front-end, src/fast)
+     * tells a Status; forgotten whenever the store's own self-signed
+     * certificates, trust anchors too, come or go. */
+    "CREATE TABLE trust_memo ("
+    " thumbprint TEXT PRIMARY KEY, roots TEXT NOT NULL,"
+    " trusted INTEGER NOT NULL);"
+    "CREATE TRIGGER trust_memo_anchor_in AFTER INSERT ON certificates"
+    " WHEN NEW.self_signed BEGIN DELETE FROM trust_memo; END;"
+    "CREATE TRIGGER trust_memo_anchor_out AFTER DELETE ON certificates"
+    " WHEN OLD.self_signed BEGIN DELETE FROM trust_memo; END;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -222,6 +235,27 @@ ensure_dir(const char *dir, struct cf_error *err)
 	return 0;
 }
 
+/* The database at path into s, as every connection is set up. */
+static int
+open_db(struct cf_store *s, const char *path, struct cf_error *err)
+{
+	/* No mutex of SQLite's own a connection: a cf_store is used by one
+	 * thread at a time (its statement cache requires it already; the
+	 * agent opens one a worker), and the mutex taken at every column
+	 * read cost a twentieth of a 10,000-row listing. */
+	if (sqlite3_open_v2(path, &s->db,
+		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		return store_db_error(s, err, "open");
+	/* A writer waits for another, whose transactions are short: a
+	 * deployment runs outside them (ops_assign.c).  Readers never wait
+	 * (WAL). */
+	cf_store_set_busy_wait(s, STORE_BUSY_WAIT_MS);
+	return exec(s,
+	    "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
+	    "PRAGMA synchronous=FULL;",
+	    err);
+}
+
 struct cf_store *
 cf_store_open(const char *dir, struct cf_error *err)
 {
@@ -251,25 +285,7 @@ cf_store_open(const char *dir, struct cf_error *err)
 		cf_errorf(err, CF_E_IO, "store %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	/* No mutex of SQLite's own a connection: a cf_store is used by one
-	 * thread at a time (its statement cache requires it already; the
-	 * agent opens one a worker), and the mutex taken at every column
-	 * read cost a twentieth of a 10,000-row listing. */
-	if (sqlite3_open_v2(path, &s->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-		NULL) != SQLITE_OK) {
-		store_db_error(s, err, "open");
-		goto fail;
-	}
-	/* A writer waits for another, whose transactions are short: a
-	 * deployment runs outside them (ops_assign.c).  Readers never wait
-	 * (WAL). */
-	sqlite3_busy_timeout(s->db, STORE_BUSY_WAIT_MS);
-	if (exec(s,
-		"PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;"
-		"PRAGMA synchronous=FULL;",
-		err) == -1 ||
-	    migrate(s, err) == -1)
+	if (open_db(s, path, err) == -1 || migrate(s, err) == -1)
 		goto fail;
 	free(path);
 	return s;
@@ -358,6 +374,7 @@ begin(struct cf_store *s, const char *sql, struct cf_error *err)
 void
 cf_store_set_busy_wait(struct cf_store *s, int ms)
 {
+	s->busy_ms = ms;
 	sqlite3_busy_timeout(s->db, ms);
 }
 

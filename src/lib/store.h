@@ -64,6 +64,24 @@ struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
  * in DIR"), one with the database but not the master key CF_E_STORE.
  */
 struct cf_store *cf_store_open_existing(const char *dir, struct cf_error *err);
+/*
+ * The trust memo (store_trust.c): whether the chain top thumb was
+ * trusted (a system root, or verified to one) as of the roots' file
+ * that roots names (status.c's own form).  cf_store_trust_get: 1 with
+ * *trusted and roots (size bytes) filled, 0 when none is kept, -1 on a
+ * read error.  cf_store_trust_put keeps n verdicts in a transaction of
+ * its own, without waiting for another writer: it is a cache, and a
+ * verdict not kept is worked out again next time.  0 or -1.
+ */
+struct cf_trust_memo {
+	char thumbprint[CF_THUMB_LEN + 1];
+	char *roots;
+	int trusted;
+};
+int cf_store_trust_get(struct cf_store *s, const char *thumb, int *trusted,
+    char *roots, size_t size);
+int cf_store_trust_put(struct cf_store *s, const struct cf_trust_memo *m,
+    size_t n, struct cf_error *err);
 /* 1 when dir holds a store's database, else 0. */
 int cf_store_exists(const char *dir);
 void cf_store_free(struct cf_store *s); /* NULL-safe */

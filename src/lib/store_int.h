@@ -32,6 +32,7 @@ struct cf_store {
 	char *dir;
 	int in_tx;
 	int writing; /* holds the process's write turn (store.c) */
+	int busy_ms; /* SQLite's wait for another writer */
 };
 
 /* A held lock on the open file fd, which it now owns. */

@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "check.h"
 
 static int failed;
@@ -101,4 +103,34 @@ check_tmpdir(void)
 		}
 	}
 	return tmpdir;
+}
+
+long
+check_sql(const char *dir, const char *sql)
+{
+	char path[4096];
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	const char *tail = sql;
+	long v = 0;
+	int rc = SQLITE_OK;
+
+	snprintf(path, sizeof(path), "%s/store.db", dir);
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		v = -1;
+	while (
+	    v != -1 && *tail != '\0' &&
+	    (rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail)) == SQLITE_OK &&
+	    st != NULL) {
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+			v = sqlite3_column_int(st, 0);
+		if (rc != SQLITE_DONE)
+			v = -1;
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc != SQLITE_OK && rc != SQLITE_DONE)
+		v = -1;
+	sqlite3_close(db);
+	return v;
 }

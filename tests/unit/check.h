@@ -31,6 +31,10 @@ int check_test(const char *name);
 /* Path of a scratch directory for this test program (created). */
 const char *check_tmpdir(void);
 
+/* Runs sql on the database of the store in dir, outside certfleet; the
+ * first column of its last row as a number (-1 on an error). */
+long check_sql(const char *dir, const char *sql);
+
 #define CHECK(cond, name) check_report(!!(cond), (name), __FILE__, __LINE__)
 #define CHECK_STR(a, b, name) check_str((a), (b), (name), __FILE__, __LINE__)
 

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "api.h"
 #include "check.h"
 #include "msg.h"
@@ -334,38 +332,6 @@ listing_text(void)
 	return days_dropped(t.data ? t.data : xstrdup(""));
 }
 
-/* Runs sql on the database of the store in dir, outside certfleet; the
- * first column of its last row as a number (-1 on an error). */
-static long
-sql_run(const char *dir, const char *sql)
-{
-	char *path = xasprintf("%s/store.db", dir);
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
-	const char *tail = sql;
-	long v = 0;
-	int rc = SQLITE_OK;
-
-	if (sqlite3_open(path, &db) != SQLITE_OK)
-		v = -1;
-	while (
-	    v != -1 && *tail != '\0' &&
-	    (rc = sqlite3_prepare_v2(db, tail, -1, &st, &tail)) == SQLITE_OK &&
-	    st != NULL) {
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			v = sqlite3_column_int(st, 0);
-		if (rc != SQLITE_DONE)
-			v = -1;
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc != SQLITE_OK && rc != SQLITE_DONE)
-		v = -1;
-	sqlite3_close(db);
-	free(path);
-	return v;
-}
-
 /*
  * A store of schema 6 (before the listing's covering index) opens,
  * upgrades in one transaction and lists the same; a migration that
@@ -379,29 +345,35 @@ test_upgrade(const char *dir)
 	    "SELECT count(*) FROM sqlite_master WHERE "
 	    "name = 'certificates_listing' AND type = 'index'";
 
-	long certs = sql_run(dir, "SELECT count(*) FROM certificates");
+	long certs = check_sql(dir, "SELECT count(*) FROM certificates");
 
 	cf_store_free(s);
 	s = NULL;
-	CHECK(certs > 0 &&
-		  sql_run(dir, "DROP INDEX certificates_listing;"
+	CHECK(
+	    certs > 0 &&
+		check_sql(dir, "DROP INDEX certificates_listing;"
 			       "DROP TABLE acme_accounts;"
+			       "DROP TRIGGER trust_memo_anchor_in;"
+			       "DROP TRIGGER trust_memo_anchor_out;"
+			       "DROP TABLE trust_memo;"
 			       "PRAGMA user_version = 6;"
 			       "CREATE TABLE certificates_listing (x);") == 0 &&
-		  sql_run(dir, "PRAGMA user_version") == 6,
+		check_sql(dir, "PRAGMA user_version") == 6,
 	    "upgrade: a store of schema 6 made");
 	s = cf_store_open(dir, &err);
 	CHECK(
-	    s == NULL && sql_run(dir, "PRAGMA user_version") == 6 &&
-		sql_run(dir, "SELECT count(*) FROM certificates") == certs &&
-		sql_run(dir, "SELECT count(*) FROM certificates_listing") == 0,
+	    s == NULL && check_sql(dir, "PRAGMA user_version") == 6 &&
+		check_sql(dir, "SELECT count(*) FROM certificates") == certs &&
+		check_sql(dir, "SELECT count(*) FROM certificates_listing") ==
+		    0,
 	    "upgrade: a migration that fails leaves the store as it was");
 	cf_store_free(s);
-	sql_run(dir, "DROP TABLE certificates_listing");
+	check_sql(dir, "DROP TABLE certificates_listing");
 	s = cf_store_open(dir, &err);
-	/* (7 and every migration after it: 8, the ACME accounts) */
-	CHECK(s != NULL && sql_run(dir, "PRAGMA user_version") >= 7 &&
-		  sql_run(dir, indexed) == 1,
+	/* (7 and every migration after it: 8, the ACME accounts; 9, the
+	 * trust memo) */
+	CHECK(s != NULL && check_sql(dir, "PRAGMA user_version") >= 7 &&
+		  check_sql(dir, indexed) == 1,
 	    "upgrade: schema 6 opened, upgraded to 7 with the index");
 	after = s ? listing_text() : xstrdup("");
 	CHECK(strcmp(before, after) == 0,

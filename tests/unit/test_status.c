@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/x509v3.h>
@@ -644,6 +647,68 @@ test_rollover(void)
 	cf_store_free(s);
 }
 
+/*
+ * The trust memo (status_trust.c): a listing keeps the verdict on its
+ * chain's top, as of the roots' file; a later read takes it from there
+ * rather than from OpenSSL, but only while that file is the same; a
+ * self-signed certificate coming or going forgets every verdict.
+ */
+static void
+test_trust_memo(struct pki *sys)
+{
+	struct cf_store *s = open_store("memo");
+	X509 *pair[2] = {sys->inter, sys->leaf};
+	char dir[600], inter[CF_THUMB_LEN + 1], sql[200];
+	struct timespec later[2] = {{0, UTIME_OMIT}, {0, 0}};
+	struct pki own;
+
+	snprintf(dir, sizeof(dir), "%s/memo", check_tmpdir());
+	thumb(sys->inter, inter);
+	CHECK(import(s, pair, 2) == 0, "memo: intermediate and leaf imported");
+	CHECK(cf_status_memo_get(s, inter, NULL) == -1,
+	    "memo: nothing kept before a read");
+	CHECK_STR(status(s, sys->leaf, NULL), "Valid", "memo: Valid");
+	CHECK(cf_status_memo_get(s, inter, NULL) == 1,
+	    "memo: the read kept its top's verdict: trusted");
+	setenv("SSL_CERT_FILE", empty_file, 1);
+	CHECK(cf_status_memo_get(s, inter, NULL) == -1,
+	    "memo: not taken as of another roots' file");
+	setenv("SSL_CERT_FILE", roots_file, 1);
+
+	/* Taken from the memo: a verdict changed there is what a read
+	 * says (nothing else could make this Valid leaf Untrusted). */
+	snprintf(sql, sizeof(sql),
+	    "UPDATE trust_memo SET trusted = 0 WHERE thumbprint = '%s'", inter);
+	CHECK(
+	    check_sql(dir, sql) == 0 && cf_status_memo_get(s, inter, NULL) == 0,
+	    "memo: a verdict changed outside certfleet");
+	CHECK_STR(status(s, sys->leaf, NULL), "Untrusted",
+	    "memo: a read takes the kept verdict, not OpenSSL's");
+
+	/* The roots' file changed (its time): the memo no longer holds. */
+	later[1].tv_sec = time(NULL) + 60;
+	CHECK(utimensat(AT_FDCWD, roots_file, later, 0) == 0 &&
+		  cf_status_memo_get(s, inter, NULL) == -1,
+	    "memo: a changed roots' file drops the verdict");
+	CHECK_STR(status(s, sys->leaf, NULL), "Valid",
+	    "memo: worked out again with OpenSSL, Valid");
+	CHECK(cf_status_memo_get(s, inter, NULL) == 1,
+	    "memo: and kept again as of the file now");
+
+	/* A self-signed certificate of the store's own is a trust anchor:
+	 * its import forgets every verdict. */
+	pki_new(&own, "Own", -1, 365);
+	CHECK(check_sql(dir, "SELECT count(*) FROM trust_memo") == 1 &&
+		  import1(s, own.root) == 0 &&
+		  check_sql(dir, "SELECT count(*) FROM trust_memo") == 0,
+	    "memo: a self-signed import forgets the verdicts");
+	CHECK(import1(s, own.leaf) == 0 &&
+		  check_sql(dir, "SELECT count(*) FROM trust_memo") == 0,
+	    "memo: (an import of a leaf alone leaves it empty)");
+	pki_free(&own);
+	cf_store_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -665,6 +730,8 @@ main(int argc, char **argv)
 		test_status_at();
 	if (check_test("system_roots"))
 		test_system_roots(&sys);
+	if (check_test("trust_memo"))
+		test_trust_memo(&sys);
 	if (check_test("expired_intermediate"))
 		test_expired_intermediate();
 	if (check_test("chain_walk"))
