@@ -37,7 +37,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 AGENT_PKGS := libseccomp
 AGENT_CFLAGS := $(shell pkg-config --cflags $(AGENT_PKGS) 2>/dev/null)
 AGENT_LIBS := $(shell pkg-config --libs $(AGENT_PKGS) 2>/dev/null)
-ALL_CFLAGS  = $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS) -Isrc/lib -MMD -MP
+# A section a function: the front-end (src/fast) links only what `get`
+# reaches (--gc-sections), and fails to link if that reaches OpenSSL.
+ALL_CFLAGS  = $(WARN) $(WERROR) $(HARDEN) $(CFLAGS) $(PKG_CFLAGS) $(AGENT_CFLAGS) -Isrc/lib -MMD -MP \
+              -ffunction-sections -fdata-sections
 LDLIBS      = $(PKG_LIBS) -pthread
 
 B        ?= build
@@ -46,16 +49,18 @@ B        ?= build
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
 LIB_SRC  := $(wildcard src/lib/*.c)
 CLI_SRC  := $(wildcard src/cli/*.c)
+FAST_SRC := $(wildcard src/fast/*.c)
 AGENT_SRC := $(wildcard src/agent/*.c)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(B)/obj/%.o)
+FAST_OBJ := $(FAST_SRC:%.c=$(B)/obj/%.o)
 AGENT_OBJ := $(AGENT_SRC:%.c=$(B)/obj/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 .PHONY: all test check unit e2e asan fuzz bench demo clean format \
         format-check lint install uninstall
-all: $(B)/certfleet $(if $(AGENT_SRC),$(B)/certfleetd)
+all: $(B)/certfleet $(B)/certfleet-full $(if $(AGENT_SRC),$(B)/certfleetd)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,11 +76,25 @@ $(B)/libcertfleet.a: $(LIB_OBJ)
 # over libcurl loaded when needed (curl_dl.h), and waits for DNS-01's
 # records through ldns.
 $(CLI_OBJ): ALL_CFLAGS += -Isrc/registry -Isrc/acme $(CURL_CFLAGS)
-$(B)/certfleet: $(CLI_OBJ) $(B)/libcertfleet_registry.a \
+$(B)/certfleet-full: $(CLI_OBJ) $(B)/libcertfleet_registry.a \
     $(B)/libcertfleet_acme.a $(B)/libcertfleet.a
 	$(CC) $(CFLAGS) $(HARDEN_LD) -o $@ $(CLI_OBJ) \
 	    $(B)/libcertfleet_registry.a $(B)/libcertfleet_acme.a \
 	    $(B)/libcertfleet.a $(LDNS_LIBS) $(LDLIBS)
+
+# The front-end users run as certfleet (src/fast/fast.h): `get` on a
+# local store with the CLI's own code, the rest by exec of certfleet-full.
+# Static (a position-independent one): loading and relocating shared
+# libraries was most of a small `get`.  Linked from the CLI's objects in
+# an archive, so only those `get` reaches come in.
+FAST_LIBS := -lsqlite3 -ljansson -lm -pthread
+$(FAST_OBJ): ALL_CFLAGS += -Isrc/cli -DCF_FULL_PATH='"$(FULLDIR)/certfleet-full"'
+$(B)/libcertfleet_cli.a: $(filter-out %/main.o,$(CLI_OBJ))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(B)/certfleet: $(FAST_OBJ) $(B)/libcertfleet_cli.a $(B)/libcertfleet.a
+	$(CC) $(CFLAGS) -static-pie -Wl,--gc-sections,-z,relro,-z,now -o $@ \
+	    $(FAST_OBJ) $(B)/libcertfleet_cli.a $(B)/libcertfleet.a $(FAST_LIBS)
 
 # The web console's files (console/), built into certfleetd as a C
 # source (src/agent/console.h): made by a shell script, no Node.
@@ -248,6 +267,8 @@ demo:
 PREFIX     ?= /usr/local
 DESTDIR    ?=
 BINDIR     ?= $(PREFIX)/bin
+# The full certfleet, which the certfleet in BINDIR (src/fast) runs.
+FULLDIR    ?= $(PREFIX)/lib/certfleet
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
@@ -267,6 +288,7 @@ install: all
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR)
 	$(INSTALL) -m 755 $(B)/certfleet $(DESTDIR)$(BINDIR)/certfleet
+	$(INSTALL) -D -m 755 $(B)/certfleet-full $(DESTDIR)$(FULLDIR)/certfleet-full
 	$(INSTALL) -m 755 $(B)/certfleetd $(DESTDIR)$(SBINDIR)/certfleetd
 	$(INSTALL) -m 644 docs/certfleet.1 $(DESTDIR)$(MANDIR)/man1/certfleet.1
 	$(INSTALL) -m 644 docs/certfleetd.8 $(DESTDIR)$(MANDIR)/man8/certfleetd.8
@@ -298,6 +320,7 @@ install: all
 # example as installed: an edited one is the administrator's.
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/certfleet $(DESTDIR)$(SBINDIR)/certfleetd \
+	    $(DESTDIR)$(FULLDIR)/certfleet-full \
 	    $(DESTDIR)$(MANDIR)/man1/certfleet.1 $(DESTDIR)$(MANDIR)/man8/certfleetd.8 \
 	    $(DESTDIR)$(UNITDIR)/certfleetd.service \
 	    $(AUTOPILOT_UNITS:%=$(DESTDIR)$(USERUNITDIR)/%) \

@@ -145,8 +145,8 @@ if [ "$want_e2e" = 0 ]; then
 elif [ -z "${CERTFLEET_ASAN:-}" ] && [ -f build/asan/libcertfleet.a ] &&
 	make --no-print-directory -s B=build/asan \
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
-		build/asan/certfleet >"$tmp/asan-cli.log" 2>&1; then
-	export CERTFLEET_ASAN="$top/build/asan/certfleet"
+		build/asan/certfleet-full >"$tmp/asan-cli.log" 2>&1; then
+	export CERTFLEET_ASAN="$top/build/asan/certfleet-full"
 elif [ -z "${CERTFLEET_ASAN:-}" ]; then
 	echo "note: no sanitizer build of certfleet; e2e scripts use build/certfleet only"
 	[ -s "$tmp/asan-cli.log" ] && sed 's/^/  | /' "$tmp/asan-cli.log" | tail -5

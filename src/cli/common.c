@@ -1,6 +1,7 @@
 /* common.c - global options, the store, failures: see cli.h. */
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +12,16 @@
 #include "cli.h"
 
 struct cli_global cli;
+
+#define CLI_MMAP_THRESHOLD (32 * 1024 * 1024)
+#define CLI_TRIM_THRESHOLD (64 * 1024 * 1024)
+
+void
+cli_malloc_keep(void)
+{
+	(void)mallopt(M_MMAP_THRESHOLD, CLI_MMAP_THRESHOLD);
+	(void)mallopt(M_TRIM_THRESHOLD, CLI_TRIM_THRESHOLD);
+}
 
 int
 cli_common_opt(int c, const char *arg)

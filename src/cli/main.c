@@ -4,7 +4,6 @@
  * (help.c, complete.c), so a command or option added here shows in all.
  */
 #include <getopt.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -13,19 +12,6 @@
 
 #include "cli.h"
 #include "test.h"
-
-/*
- * A command lives for a moment: what it frees is better kept for its
- * next allocation than given back to the system.  By default glibc maps
- * each block past 128 KB apart and unmaps it when freed, and trims the
- * heap's top: a 10,000-row listing, which reads its rows a page of 1,024
- * at a time into such blocks, paid a mremap or munmap and fresh page
- * faults a page (a tenth of its CPU on a VM).  Blocks up to 32 MB now
- * come from the heap, which keeps up to 64 MB free.  Secrets are apart
- * (cf_dontdump_alloc maps its own).
- */
-#define CLI_MMAP_THRESHOLD (32 * 1024 * 1024)
-#define CLI_TRIM_THRESHOLD (64 * 1024 * 1024)
 
 const struct option cli_common_opts[] = {
     CLI_COMMON_OPTS,
@@ -329,8 +315,7 @@ main(int argc, char **argv)
 	char **sub_argv;
 
 	(void)cf_process_harden(); /* no core holds a password or key */
-	(void)mallopt(M_MMAP_THRESHOLD, CLI_MMAP_THRESHOLD);
-	(void)mallopt(M_TRIM_THRESHOLD, CLI_TRIM_THRESHOLD);
+	cli_malloc_keep();
 	umask(077); /* everything certfleet creates is the owner's alone */
 	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
 	opterr = 0;

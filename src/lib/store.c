@@ -295,6 +295,53 @@ fail:
 	return NULL;
 }
 
+/* Whether the master key file of the store in dir is there. */
+static int
+key_there(const char *dir)
+{
+	char *key = xasprintf("%s/%s", dir, CF_STORE_KEYFILE);
+	int there = access(key, F_OK) == 0;
+
+	free(key);
+	return there;
+}
+
+struct cf_store *
+cf_store_open_reader(const char *dir, struct cf_error *err)
+{
+	struct cf_store *s = xcalloc(1, sizeof(*s));
+	char *path = xasprintf("%s/%s", dir, CF_STORE_DB);
+	sqlite3_stmt *st;
+	int version = -1;
+
+	s->dir = xstrdup(dir);
+	/* As cf_store_open_existing: a store without its master key is
+	 * broken, though a listing would not need the key. */
+	if (!cf_store_exists(dir) || !key_there(dir)) {
+		cf_errorf(
+		    err, CF_E_NOTFOUND, "no whole certfleet store in %s", dir);
+		goto fail;
+	}
+	if (open_db(s, path, err) == -1 ||
+	    (st = store_prepare(s, "PRAGMA user_version", err)) == NULL)
+		goto fail;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		version = sqlite3_column_int(st, 0);
+	store_release(s, st);
+	if (version != SCHEMA_VERSION) {
+		cf_errorf(err, CF_E_STORE,
+		    "store %s: schema version %d, not this reader's %d", dir,
+		    version, SCHEMA_VERSION);
+		goto fail;
+	}
+	free(path);
+	return s;
+fail:
+	free(path);
+	cf_store_free(s);
+	return NULL;
+}
+
 int
 cf_store_exists(const char *dir)
 {

@@ -65,6 +65,14 @@ struct cf_store *cf_store_open(const char *dir, struct cf_error *err);
  */
 struct cf_store *cf_store_open_existing(const char *dir, struct cf_error *err);
 /*
+ * The store in dir opened to read what `get` shows, and nothing sealed:
+ * no master key is read, nothing is created or upgraded.  A store of
+ * another schema version is CF_E_STORE (the full certfleet upgrades
+ * it).  For the front-end that links no OpenSSL (src/fast).
+ */
+struct cf_store *cf_store_open_reader(const char *dir, struct cf_error *err);
+
+/*
  * The trust memo (store_trust.c): whether the chain top thumb was
  * trusted (a system root, or verified to one) as of the roots' file
  * that roots names (status.c's own form).  cf_store_trust_get: 1 with

@@ -41,6 +41,7 @@ fi
 {
 	echo "644 etc/certfleet/agent.conf"
 	echo "755 usr/local/bin/certfleet"
+	echo "755 usr/local/lib/certfleet/certfleet-full"
 	echo "644 usr/local/lib/systemd/system/certfleetd.service"
 	echo "644 usr/local/lib/systemd/user/certfleet-autopilot.service"
 	echo "644 usr/local/lib/systemd/user/certfleet-autopilot.timer"
@@ -79,6 +80,14 @@ fi
 cmp -s "$E2E_ROOT/build/certfleetd" "$D/usr/local/sbin/certfleetd" &&
 	cmp -s "$E2E_ROOT/docs/certfleetd.8" "$D/usr/local/share/man/man8/certfleetd.8"
 expect_eq "make install: the binaries and man pages are the tree's" "$?" 0
+cmp -s "$E2E_ROOT/build/certfleet" "$D/usr/local/bin/certfleet" &&
+	cmp -s "$E2E_ROOT/build/certfleet-full" "$D/usr/local/lib/certfleet/certfleet-full"
+expect_eq "make install: certfleet is the front-end, certfleet-full the whole CLI" "$?" 0
+# The front-end finds the full one where make install put it, relative
+# to itself (the tree under DESTDIR is not at /usr/local).
+run "$D/usr/local/bin/certfleet" --version
+expect_eq "make install: the installed certfleet runs the installed certfleet-full" \
+	"$RC $(cut -d' ' -f1,2 "$OUT")" "0 $(cf --version | cut -d' ' -f1,2)"
 UNIT=$D/usr/local/lib/systemd/system/certfleetd.service
 expect_eq "make install: the unit runs the installed agent" \
 	"$(grep -E '^Exec(Start|StartPre)=' "$UNIT")" \
@@ -192,8 +201,10 @@ expect_eq "deb: certfleetd holds the agent, its unit, man page and configuration
 		usr/share/man/man8/certfleetd.8.gz)"
 expect_eq "deb: certfleet holds the command, its man page, completion and the autopilot's units" \
 	"$(contents "$DEB_C")" "$( {
-		printf '%s\n' usr/bin/certfleet usr/share/doc/certfleet/changelog.gz \
+		printf '%s\n' usr/bin/certfleet usr/lib/certfleet/certfleet-full \
+			usr/share/doc/certfleet/changelog.gz \
 			usr/share/doc/certfleet/copyright usr/share/man/man1/certfleet.1.gz \
+			usr/share/lintian/overrides/certfleet \
 			usr/lib/systemd/user/certfleet-autopilot.service \
 			usr/lib/systemd/user/certfleet-autopilot.timer
 		[ "$COMPLETION" = no ] || printf '%s\n' usr/share/bash-completion/completions/certfleet \

@@ -219,8 +219,11 @@ store_snapshot() {
 		-printf '%m %P\n' | sort)
 	sha256sum <"$dir/master.key" 2>/dev/null | sed 's/ .*/ master.key/'
 	sqlite3 "$db" 'PRAGMA user_version; PRAGMA integrity_check;'
+	# Not the audit trail, nor the trust memo: a cache of what a read
+	# worked out (a Status's trust), which any read may fill.
 	for t in $(sqlite3 "$db" "SELECT name FROM sqlite_master WHERE type = 'table'
-	    AND name <> 'audit' AND name NOT LIKE 'sqlite_%' ORDER BY name"); do
+	    AND name NOT IN ('audit', 'trust_memo') AND name NOT LIKE 'sqlite_%'
+	    ORDER BY name"); do
 		sqlite3 "$db" ".dump '$t'"
 	done
 }
