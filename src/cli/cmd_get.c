@@ -175,7 +175,9 @@ table_cell(void *arg, size_t r, size_t c)
 	t->text.len = 0;
 	cf_view_put_at(&t->text, t->rows[r].view, (enum cf_field)t->fields[c],
 	    t->brief, t->now);
-	return t->text.data != NULL ? t->text.data : "";
+	/* A field with nothing to say (a request's NotAfter) appends
+	 * nothing: the text still holds the cell before it. */
+	return t->text.len > 0 ? t->text.data : "";
 }
 
 /* The table of nrows rows whose cells cell gives (out_table_each);
