@@ -6,7 +6,7 @@
 # under the fleet name of this host (the Server a local store shows), in
 # every form (the table, --format tsv, --no-header, --fields, --json, on a
 # terminal and not, cut to $COLUMNS).  The store holds more certificates
-# than the library reads at once (1024), a chain, a friendly name that is
+# than the library reads at once (256), a chain, a friendly name that is
 # not ASCII and pending requests sorted in among the certificates.  Also
 # a store of no certificate, and a store that fails in the middle of the
 # listing: no table, the store's message and exit 1; --json no valid
