@@ -284,6 +284,12 @@ backend_count(const struct backend *b)
 	return b->n;
 }
 
+struct cf_store *
+backend_local_store(const struct backend *b)
+{
+	return b->store != NULL && b->n == 1 ? b->store : NULL;
+}
+
 const char *
 backend_server(const struct backend *b, size_t i)
 {

@@ -96,6 +96,9 @@ void backend_free(struct backend *b); /* NULL-safe */
 
 /* How many targets; replies come in this order. */
 size_t backend_count(const struct backend *b);
+/* The local store when it is the one target (lent), for a command that
+ * reads it as it prints (get's listing); NULL otherwise. */
+struct cf_store *backend_local_store(const struct backend *b);
 /* Target i's name for the Server column: a fleet name, HOST:PORT, or
  * this host's name for a local store or the local agent. */
 const char *backend_server(const struct backend *b, size_t i);

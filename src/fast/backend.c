@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "backend.h"
 #include "cli.h"
 #include "fast.h"
+#include "status.h"
 
 struct backend {
 	struct cf_store *store;
@@ -37,6 +39,8 @@ backend_open(const char *op, struct backend **out)
 		free(b);
 		exit(fast_exec_full()); /* its message, or it upgrades */
 	}
+	cf_store_map(
+	    b->store); /* as the full one: one connection, one command */
 	if (gethostname(b->host, sizeof(b->host) - 1) == -1)
 		strcpy(b->host, "localhost");
 	*out = b;
@@ -64,6 +68,55 @@ backend_server(const struct backend *b, size_t i)
 {
 	(void)i;
 	return b->host;
+}
+
+/*
+ * Whether the trust of every chain top a listing of s can meet is in
+ * the store's memo: the walk from each place a chain starts, each asked
+ * as a certificate would be, with dates that never lapse.
+ */
+static int
+tops_known(struct cf_store *s)
+{
+	struct cf_status_ctx *ctx = NULL;
+	struct cf_walk_start *starts = NULL;
+	struct cf_error err;
+	struct cf_row r;
+	size_t n = 0, i;
+	char *chain;
+
+	cf_error_clear(&err);
+	if (cf_store_walk_starts(s, &starts, &n, &err) == -1)
+		return 0;
+	ctx = cf_status_ctx_new(s, &err);
+	for (i = 0; i < n && !fast_trust_unknown(); i++) {
+		/* A certificate of that issuer, or that certificate. */
+		memset(&r, 0, sizeof(r));
+		r.table = CF_END;
+		r.f.not_after = (time_t)1 << 40;
+		if (starts[i].own)
+			memcpy(r.f.thumbprint, starts[i].thumbprint,
+			    sizeof(r.f.thumbprint));
+		else
+			memcpy(r.signed_by, starts[i].thumbprint,
+			    sizeof(r.signed_by));
+		(void)cf_status_of(ctx, &r, time(NULL), &chain);
+		free(chain);
+	}
+	cf_status_ctx_free(ctx);
+	free(starts);
+	return !fast_trust_unknown();
+}
+
+struct cf_store *
+backend_local_store(const struct backend *b)
+{
+	/* A listing is printed as it is read: every Status must be the
+	 * front-end's to tell before the first line. */
+	if (!tops_known(b->store))
+		exit(fast_exec_full());
+	fast_trust_promised();
+	return b->store;
 }
 
 struct backend_reply *
@@ -108,11 +161,19 @@ backend_run(struct backend *b, enum backend_op op,
 }
 
 int
+backend_fail(const struct backend *b, size_t i, const char *op,
+    const struct cf_error *err)
+{
+	(void)b;
+	(void)i;
+	return cli_fail(op, err); /* one local store: named by nothing */
+}
+
+int
 backend_fail_all(const struct backend *b, const char *op,
     const struct backend_reply *r, size_t *failed)
 {
-	(void)b;
 	if (failed != NULL)
 		*failed = r[0].err.code != CF_OK;
-	return r[0].err.code != CF_OK ? cli_fail(op, &r[0].err) : 0;
+	return r[0].err.code != CF_OK ? backend_fail(b, 0, op, &r[0].err) : 0;
 }

@@ -21,4 +21,8 @@ int fast_exec_full(void);
  * hold (trust.c): the answer is then the full certfleet's to give. */
 int fast_trust_unknown(void);
 
+/* From now on a verdict the memo lacks ends the process with an error:
+ * a listing printed as it is read checked them all first. */
+void fast_trust_promised(void);
+
 #endif

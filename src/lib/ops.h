@@ -57,6 +57,18 @@ struct cf_get_query {
 };
 int cf_op_get_page(struct cf_store *s, const struct cf_get_query *q,
     struct cf_view **views, size_t *n, struct cf_error *err);
+/*
+ * cf_op_get_page's views, in the same order and the same one read
+ * transaction, handed to fn(v, arg) one at a time instead of kept: v and
+ * its strings are lent until fn returns, then their memory serves the
+ * next, so that a listing of any size holds about a page of rows.  fn
+ * returning -1 stops the listing: then -1, err left as it was (fn's
+ * caller knows why).  A failure of the store after some views were
+ * handed out is -1 with err.
+ */
+int cf_op_get_each(struct cf_store *s, const struct cf_get_query *q,
+    int (*fn)(const struct cf_view *v, void *arg), void *arg,
+    struct cf_error *err);
 
 /* One input file. */
 struct cf_input {

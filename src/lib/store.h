@@ -183,6 +183,18 @@ int cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
 int cf_store_where(struct cf_store *s, const char *thumb, int *in_end,
     int *in_chain, struct cf_error *err);
 
+/*
+ * Where the walks up from every end certificate start: each distinct
+ * issuer (signed_by), and (own) each end certificate with none that is
+ * not self-signed, its own top.  *starts (n of them) is the caller's.
+ */
+struct cf_walk_start {
+	char thumbprint[CF_THUMB_LEN + 1];
+	int own;
+};
+int cf_store_walk_starts(struct cf_store *s, struct cf_walk_start **starts,
+    size_t *n, struct cf_error *err);
+
 /* Rows of both tables whose subject is subject (with DER). */
 int cf_store_by_subject(struct cf_store *s, const char *subject,
     struct cf_row **rows, size_t *n, struct cf_error *err);

@@ -320,6 +320,44 @@ cf_store_self_signed(
 }
 
 int
+cf_store_walk_starts(struct cf_store *s, struct cf_walk_start **starts,
+    size_t *n, struct cf_error *err)
+{
+	sqlite3_stmt *st;
+	size_t cap = 0;
+	int step;
+
+	*starts = NULL;
+	*n = 0;
+	/* Both read from the index on signed_by alone. */
+	st = store_prepare(s,
+	    "SELECT DISTINCT signed_by, 0 FROM certificates"
+	    " WHERE signed_by <> ''"
+	    " UNION ALL SELECT thumbprint, 1 FROM certificates"
+	    " WHERE signed_by = '' AND self_signed = 0",
+	    err);
+	if (st == NULL)
+		return -1;
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 16;
+			*starts = xrealloc(*starts, cap * sizeof(**starts));
+		}
+		col_copy(st, 0, (*starts)[*n].thumbprint,
+		    sizeof((*starts)[*n].thumbprint));
+		(*starts)[(*n)++].own = sqlite3_column_int(st, 1);
+	}
+	store_release(s, st);
+	if (step != SQLITE_DONE) {
+		free(*starts);
+		*starts = NULL;
+		*n = 0;
+		return store_db_error(s, err, "read");
+	}
+	return 0;
+}
+
+int
 cf_store_fetch(struct cf_store *s, const char *thumb, struct cf_row *out,
     struct cf_error *err)
 {

@@ -19,6 +19,15 @@ make_pki "$T/pki"
 export SSL_CERT_FILE=$T/pki/root.pem
 S=$T/store
 
+# next_second - waits (bounded) for the second after now: a certificate
+# made this second says DaysLeft one more than it will a second later,
+# and two runs compared must not straddle that.
+next_second() {
+	local made
+	made=$(date +%s)
+	wait_until 5 bash -c "[ \$(date +%s) -gt $made ]"
+}
+
 # same NAME ARGS... - the front-end and certfleet-full print the same
 # bytes and exit the same on the store.
 same() {
@@ -80,6 +89,7 @@ check "store: a pending request" \
 	-o "$T/req.pem"
 LEAF=$(openssl x509 -in "$T/pki/leaf.pem" -noout -fingerprint -sha1 |
 	sed 's/.*=//; s/://g')
+next_second
 
 # No verdict on the intermediate yet: a Status needs OpenSSL.
 check_fails "alone: a Status the memo cannot tell goes to certfleet-full" \
@@ -118,10 +128,7 @@ check "certfleet-full judges it again" cf --store "$S" get "$LEAF"
 alone "alone: ... and after that, alone again" get "$LEAF"
 check "a self-signed certificate made (a trust anchor)" \
 	cf --store "$S" new --self-signed --subject "CN=own.example.com" --key p256
-# Its DaysLeft is 365 in the second it was made and 364 after: the two
-# runs of a comparison must not straddle that second.
-made=$(date +%s)
-wait_until 5 bash -c "[ \$(date +%s) -gt $made ]"
+next_second
 check_fails "alone: a new anchor forgets the verdicts" \
 	127 "certfleet-full" "$ALONE" --store "$S" get "$LEAF"
 same "get, all of it, as certfleet-full" get

@@ -4,7 +4,8 @@
  * order whatever the page size, none repeated or lost while the store
  * changes between pages, the expiry filter, the text the agent writes
  * being the text of the JSON tree, and a store of the schema before the
- * listing's index upgraded in place.
+ * listing's index upgraded in place; the listing handed out a view at
+ * a time (cf_op_get_each) being the page's.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -382,6 +383,145 @@ test_upgrade(const char *dir)
 	free(after);
 }
 
+/* What cf_op_get_each handed out: each view as get --json's text, a
+ * line each, DaysLeft left out; stop after that many (0: never). */
+struct seen {
+	struct cf_text t;
+	size_t n, stop;
+};
+
+static int
+see(const struct cf_view *v, void *arg)
+{
+	struct seen *k = arg;
+
+	cf_views_json_text(&k->t, v, 1, NULL);
+	cf_text_put(&k->t, "\n");
+	k->n++;
+	return k->stop != 0 && k->n >= k->stop ? -1 : 0;
+}
+
+/* The text of q's listing handed out one view at a time (new). */
+static char *
+each_text(const struct cf_get_query *q, size_t stop, int *rc, size_t *n)
+{
+	struct seen k = {.stop = stop};
+
+	*rc = cf_op_get_each(s, q, see, &k, &err);
+	*n = k.n;
+	return days_dropped(k.t.data ? k.t.data : xstrdup(""));
+}
+
+/* The text of q's listing as cf_op_get_page keeps it (new). */
+static char *
+page_text(const struct cf_get_query *q, size_t *n)
+{
+	struct cf_text t = {0};
+	struct cf_view *v = NULL;
+	size_t i;
+
+	*n = 0;
+	if (cf_op_get_page(s, q, &v, n, &err) == -1)
+		return xstrdup("failed");
+	for (i = 0; i < *n; i++) {
+		cf_views_json_text(&t, &v[i], 1, NULL);
+		cf_text_put(&t, "\n");
+	}
+	cf_views_free(v, *n);
+	return days_dropped(t.data ? t.data : xstrdup(""));
+}
+
+/* Whether q's listing handed out is the page's, byte for byte. */
+static int
+each_is_page(const struct cf_get_query *q)
+{
+	size_t ne = 0, np = 0;
+	char *a, *b;
+	int rc, same;
+
+	a = each_text(q, 0, &rc, &ne);
+	b = page_text(q, &np);
+	same = rc == 0 && ne == np && strcmp(a, b) == 0;
+	free(a);
+	free(b);
+	return same;
+}
+
+/* Pending requests for n names (reqN.example.com), their thumbprints
+ * into thumbs. */
+static void
+requests_made(size_t n, char (*thumbs)[CF_THUMB_LEN + 1])
+{
+	struct cf_request_opts o = {.actor = "test", .key = "p256"};
+	char cn[64], *pem;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		snprintf(cn, sizeof(cn), "req%zu.example.com", i);
+		o.subject = cn;
+		pem = NULL;
+		thumbs[i][0] = '\0';
+		cf_op_request_new(s, &o, &pem, thumbs[i], &err);
+		free(pem);
+	}
+}
+
+/*
+ * cf_op_get_each hands out what cf_op_get_page keeps, in its order: the
+ * pending requests in their place among the certificates, a page after
+ * a thumbprint, the expiring, one certificate or request by name; fn's
+ * -1 stops it at once; a name that is nowhere hands out nothing.
+ */
+static void
+test_each(void)
+{
+	char req[4][CF_THUMB_LEN + 1], (*all)[CF_THUMB_LEN + 1];
+	struct cf_get_query q = {0};
+	size_t n = 0, i, got = 0, once = 0, unsorted = 0;
+	char *text;
+	int rc;
+
+	requests_made(4, req);
+	all = listing(&n);
+	for (i = 1; all != NULL && i < n; i++)
+		unsorted += strcmp(all[i - 1], all[i]) >= 0;
+	for (i = 0; all != NULL && i < 4; i++)
+		once += times(all, n, req[i]) == 1;
+	CHECK(req[3][0] != '\0' && all != NULL && once == 4 && unsorted == 0,
+	    "each: set-up: pending requests sorted in among certificates");
+	CHECK(each_is_page(&q),
+	    "each: the whole listing is cf_op_get_page's, in its order");
+	q.after = req[0];
+	q.limit = 7;
+	CHECK(each_is_page(&q), "each: a page after a request is the same");
+	q.after = all ? all[n - 3] : NULL;
+	q.limit = 0;
+	CHECK(each_is_page(&q), "each: the end of the listing is the same");
+	q.after = NULL;
+	q.limit = 1;
+	CHECK(each_is_page(&q), "each: a page of one is the same");
+	q.limit = 0;
+	q.expiring = 1;
+	q.days = 30;
+	CHECK(each_is_page(&q), "each: the expiring are the same");
+	q.expiring = 0;
+	q.arg = req[2];
+	CHECK(each_is_page(&q), "each: one request by name is the same");
+	q.arg = all ? all[n / 2] : NULL;
+	CHECK(each_is_page(&q), "each: one certificate by name is the same");
+	q.arg = NULL;
+	text = each_text(&q, 3, &rc, &got);
+	CHECK(rc == -1 && got == 3, "each: fn's -1 stops the listing at once");
+	free(text);
+	CHECK(each_is_page(&q), "each: a stopped listing ended its reading");
+	q.arg = "0000000000000000000000000000000000000000";
+	text = each_text(&q, 0, &rc, &got);
+	CHECK(rc == -1 && got == 0 && err.code == CF_E_NOTFOUND,
+	    "each: a thumbprint that is nowhere hands out nothing");
+	free(text);
+	free(all);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -405,6 +545,8 @@ main(int argc, char **argv)
 		test_changes();
 	if (check_test("upgrade"))
 		test_upgrade(dir);
+	if (check_test("each"))
+		test_each();
 	cf_store_free(s);
 	return check_done();
 }
