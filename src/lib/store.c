@@ -235,16 +235,17 @@ ensure_dir(const char *dir, struct cf_error *err)
 	return 0;
 }
 
-/* The database at path into s, as every connection is set up. */
+/* The database at path into s (SQLITE_OPEN_READWRITE or _READONLY),
+ * as every connection is set up. */
 static int
-open_db(struct cf_store *s, const char *path, struct cf_error *err)
+open_db(struct cf_store *s, const char *path, int mode, struct cf_error *err)
 {
 	/* No mutex of SQLite's own a connection: a cf_store is used by one
 	 * thread at a time (its statement cache requires it already; the
 	 * agent opens one a worker), and the mutex taken at every column
 	 * read cost a twentieth of a 10,000-row listing. */
-	if (sqlite3_open_v2(path, &s->db,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+	if (sqlite3_open_v2(path, &s->db, mode | SQLITE_OPEN_NOMUTEX, NULL) !=
+	    SQLITE_OK)
 		return store_db_error(s, err, "open");
 	/* A writer waits for another, whose transactions are short: a
 	 * deployment runs outside them (ops_assign.c).  Readers never wait
@@ -285,7 +286,8 @@ cf_store_open(const char *dir, struct cf_error *err)
 		cf_errorf(err, CF_E_IO, "store %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	if (open_db(s, path, err) == -1 || migrate(s, err) == -1)
+	if (open_db(s, path, SQLITE_OPEN_READWRITE, err) == -1 ||
+	    migrate(s, err) == -1)
 		goto fail;
 	free(path);
 	return s;
@@ -322,7 +324,10 @@ cf_store_open_reader(const char *dir, struct cf_error *err)
 		    err, CF_E_NOTFOUND, "no whole certfleet store in %s", dir);
 		goto fail;
 	}
-	if (open_db(s, path, err) == -1 ||
+	/* Read-only: nor does its close checkpoint the WAL and delete it,
+	 * which the next command would make again (a third of a `get` of
+	 * one certificate's system calls, when no agent holds the store). */
+	if (open_db(s, path, SQLITE_OPEN_READONLY, err) == -1 ||
 	    (st = store_prepare(s, "PRAGMA user_version", err)) == NULL)
 		goto fail;
 	if (sqlite3_step(st) == SQLITE_ROW)
