@@ -196,10 +196,16 @@ unit: $(UNIT_BIN)
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 
-# The one test command: set-up, then everything `check` runs.
+# `make test` and `make demo` build with a job per core, unless make was
+# given -j (then MAKEFLAGS holds it, and its jobserver serves).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+JOBS   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
+# The one test command: set-up, then everything `check` runs (the builds
+# in parallel; the tests one after the other, as ever).
 test:
 	scripts/setup-deps.sh
-	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory $(JOBS) check
 
 # Layout (clang-format, no long function without its reason), strict
 # build, unit tests plain and under the sanitizers, end-to-end; no
@@ -235,7 +241,7 @@ bench: all
 # (tests/e2e/console.sh): screenshots in $(B)/console/*.png.
 demo:
 	scripts/setup-deps.sh
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory $(JOBS) all
 	scripts/demo.sh
 	@mkdir -p $(B)/console
 	@echo "demo: the web console, in headless chromium ($(B)/console/console.log)"
