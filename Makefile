@@ -7,8 +7,11 @@
 #   make e2e        every tests/e2e script; `make e2e T=copy` runs one
 #   make asan       the unit tests built and run under ASan and UBSan
 #                   (build/asan)
-#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each;
-#                   FUZZ=api runs one
+#   make fuzz       every libFuzzer harness for FUZZ_SECONDS (60) each,
+#                   then tests/e2e/vectors.sh with every PKCS#12 file and
+#                   seed through the sanitizer build (VECTORS_FULL=1;
+#                   make test's run takes a share); FUZZ=api runs one
+#                   harness, nothing else
 #   make format     clang-format src/, tests/unit and tests/fuzz in place
 #   make format-check  the files that clang-format would change (exit 1)
 #   make lint       functions over 80 lines without a "one piece" comment
@@ -212,10 +215,16 @@ unit: $(UNIT_BIN)
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
                -fno-sanitize-recover=undefined
 
-# The one test command: set-up, then everything `check` runs.
+# `make test` and `make demo` build with a job per core, unless make was
+# given -j (then MAKEFLAGS holds it, and its jobserver serves).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+JOBS   = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(NPROC))
+
+# The one test command: set-up, then everything `check` runs (the builds
+# in parallel; the tests one after the other, as ever).
 test:
 	scripts/setup-deps.sh
-	$(MAKE) --no-print-directory check
+	$(MAKE) --no-print-directory $(JOBS) check
 
 # Layout (clang-format, no long function without its reason), strict
 # build, unit tests plain and under the sanitizers, end-to-end; no
@@ -251,7 +260,7 @@ bench: all
 # (tests/e2e/console.sh): screenshots in $(B)/console/*.png.
 demo:
 	scripts/setup-deps.sh
-	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory $(JOBS) all
 	scripts/demo.sh
 	@mkdir -p $(B)/console
 	@echo "demo: the web console, in headless chromium ($(B)/console/console.log)"
@@ -336,10 +345,19 @@ uninstall:
 # with ASan and UBSan, into build/fuzz: FUZZ_SECONDS each, stopping at the
 # first finding (its reproducer named); FUZZ=api (or several names) runs
 # those only.  Needs clang.
+# Without FUZZ, then the corpus and seeds of tests/vectors, all of them,
+# through the sanitizer build of the CLI (tests/e2e/vectors.sh; `make
+# test` puts a share of them through it).
 FUZZ_SECONDS ?= 60
 FUZZ ?=
 fuzz:
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ)
+ifeq ($(FUZZ),)
+	$(MAKE) --no-print-directory all
+	$(MAKE) --no-print-directory B=build/asan CFLAGS="$(ASAN_CFLAGS)" \
+	    build/asan/certfleet
+	VECTORS_FULL=1 scripts/run-tests.sh tests/e2e/vectors.sh
+endif
 
 # The C files clang-format owns (.clang-format at the top).
 FORMAT_FILES = $(wildcard src/*/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch])

@@ -15,9 +15,13 @@
  *     that ends after the certificate does is ignored;
  *   - after failures, the next attempt waits lifetime / 512, doubled
  *     for each further failure, at most lifetime / 32 and at most a
- *     quarter of what is left, at least 60 s: a 45-day certificate's
+ *     quarter of what is left, at least 10 s: a 45-day certificate's
  *     first retry comes after about 2 hours, a 6-day one's after 17
- *     minutes, and retries quicken as expiry nears.
+ *     minutes, and retries quicken as expiry nears.  The floor only
+ *     holds back certificates of under about 1.5 hours (life / 512 <
+ *     10 s), which only test CAs issue (Let's Encrypt's shortest is 6
+ *     days): it keeps a failing CA from being asked in a tight loop,
+ *     while a test of a 90-second certificate need not wait a minute.
  */
 #ifndef CF_RENEW_H
 #define CF_RENEW_H
@@ -30,7 +34,7 @@
 #include "lifetime.h"
 
 #define CF_RENEW_SHARE_DEFAULT (1.0 / 3) /* of the lifetime left */
-#define CF_RENEW_RETRY_MIN 60            /* seconds */
+#define CF_RENEW_RETRY_MIN 10            /* seconds */
 
 struct cf_renew_in {
 	time_t not_before, not_after; /* the certificate served now */

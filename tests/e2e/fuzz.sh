@@ -6,7 +6,9 @@
 # and UBSan: CF_FUZZ_SECONDS each (default 4), so `make test` stays
 # quick; `make fuzz` runs them for longer.  The regression seeds in
 # tests/fuzz/corpus run first.  A crash, leak, sanitizer report or hang
-# fails it, naming the reproducer.
+# fails it, naming the reproducer.  The harnesses build and run a job per
+# core (FUZZ_PARALLEL): each still fuzzes for its CF_FUZZ_SECONDS.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-exec tests/fuzz/run.sh -q "${CF_FUZZ_SECONDS:-4}"
+FUZZ_PARALLEL=${FUZZ_PARALLEL:-$(nproc 2>/dev/null || echo 1)} \
+	exec tests/fuzz/run.sh -q "${CF_FUZZ_SECONDS:-4}"

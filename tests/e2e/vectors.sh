@@ -20,7 +20,11 @@
 #    run, with an empty password: exit 0 or 1, never a signal or timeout.
 #    One PASS line per directory.  (asn1/ and decoder/ are covered by a unit
 #    test.)  When $CERTFLEET_ASAN names a sanitizer build of the CLI, the
-#    seeds go through it too, and any sanitizer report fails.
+#    seeds go through it too, and any sanitizer report fails: in `make
+#    test` a deterministic share of them (the first seed of each outcome
+#    the plain build had, and every SEEDS_EVERY-th, default 8), since a
+#    sanitizer process costs about 0.13 s to start and the 874 seeds took
+#    two minutes; every seed with VECTORS_FULL=1, as `make fuzz` runs it.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 require_certfleet
@@ -72,6 +76,13 @@ count_of() { # WHAT CONTAINS
 
 # --- 1. the PKCS#12 corpus -----------------------------------------------
 
+# Each file is imported into a copy of one new store, read once here: as
+# `store init` leaves it (135 inits and reads of the same empty store took
+# 20 s of the test).
+cf store init "$T/fresh" >/dev/null 2>&1 ||
+	fail "vectors: store init" "could not make the store the vectors are imported into"
+store_snapshot "$T/fresh" >"$T/before.snap" 2>&1
+
 n=0
 while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expected ossl30 _rest; do
 	[ "$file" = file ] && continue # the header
@@ -105,8 +116,7 @@ while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expec
 	s=$T/store-$n
 	pwf=$T/pw-$n
 	write_password "$password" "$pwf"
-	cf store init "$s" >/dev/null 2>&1 # the store exists before
-	store_snapshot "$s" >"$T/before.snap" 2>&1
+	cp -a "$T/fresh" "$s" # the store exists before
 	run cf --store "$s" import "$VEC/$file" --password-file "$pwf"
 	if [ "$RC" -ne 0 ] && [ "$RC" -ne 1 ]; then
 		fail "$name" "exit $RC (crash, hang or usage error), expected 0 or 1"
@@ -163,14 +173,47 @@ while IFS=$'\t' read -r file _bytes _sha _repo _path password _by contains expec
 done <"$VEC/MANIFEST.tsv"
 [ "$n" -gt 100 ] || fail "vectors: manifest" "only $n rows read from $VEC/MANIFEST.tsv"
 
+# corpus_pick - the corpus files (PEM aside) for the sanitizer build, in
+# the manifest's order: every one with VECTORS_FULL=1; else the first of
+# each kind and every SEEDS_EVERY-th (8) besides.  A kind is what the
+# manifest says the file holds (certificates and keys or none, its MAC,
+# its bags' encryption, plain key bags, a missing MAC; iteration counts
+# and names aside) and the first word of what is expected of it (parse,
+# reject, malformed): each kind a different way through the PKCS#12 code.
+corpus_pick() {
+	awk -F '\t' -v full="${VECTORS_FULL:-0}" -v n="${SEEDS_EVERY:-8}" '
+	NR == 1 || $1 ~ /\.pem$/ { next }
+	{
+		k = $8
+		gsub(/"/, "", k)
+		gsub(/[1-9][0-9]* cert/, "some cert", k)
+		gsub(/[1-9][0-9]* key/, "some key", k)
+		gsub(/Iteration [0-9]+/, "", k)
+		gsub(/(friendlyName|MS CSP)=[^;]*;? */, "", k)
+		e = $9
+		gsub(/"/, "", e)
+		sub(/[ ;:(,].*/, "", e)
+		if (full == 1 || !seen[k " | " e]++ || i % n == 0)
+			print $1
+		i++
+	}' "$VEC/MANIFEST.tsv"
+}
+
 # The corpus again through the sanitizer build, when there is one: with the
 # right passwords the decryption and import paths run, not only the parser.
+# In `make test` the files corpus_pick names (each took 0.5 s, 65 s for
+# all); every one with VECTORS_FULL=1, as `make fuzz` runs it.
 if [ -n "${CERTFLEET_ASAN:-}" ] && [ -x "$CERTFLEET_ASAN" ]; then
 	total=0
 	bad=()
+	declare -A picked=()
+	while IFS= read -r file; do
+		picked[$file]=1
+	done < <(corpus_pick)
 	while IFS=$'\t' read -r file _bytes _sha _repo _path password _rest; do
 		[ "$file" = file ] || [ ! -f "$VEC/$file" ] && continue
 		case $file in *.pem) continue ;; esac
+		[ -n "${picked[$file]:-}" ] || continue
 		total=$((total + 1))
 		write_password "$password" "$T/asan-pw"
 		rc=0
@@ -186,7 +229,8 @@ if [ -n "${CERTFLEET_ASAN:-}" ] && [ -x "$CERTFLEET_ASAN" ]; then
 		fi
 	done <"$VEC/MANIFEST.tsv"
 	if [ ${#bad[@]} -eq 0 ]; then
-		pass "vectors (sanitizer build): $total files, no sanitizer report, no crash"
+		pass "vectors (sanitizer build$([ "${VECTORS_FULL:-0}" = 1 ] ||
+			echo ", each kind and every ${SEEDS_EVERY:-8}th")): $total files, no sanitizer report, no crash"
 	else
 		fail "vectors (sanitizer build)" "${#bad[@]} of $total files:" "${bad[@]}"
 	fi
@@ -194,12 +238,22 @@ fi
 
 # --- 2. fuzz seeds ---------------------------------------------------------
 
-# seed_dir NAME DIR CLI [sanitizer]: every file through `import`, one a run.
+# seed_dir NAME DIR CLI [sanitizer]: every file through `import`, one a
+# run (with sanitizer: those seed_pick names).  Without, each file's
+# outcome is noted in $T/outcome-DIRNAME for seed_pick.
 seed_dir() {
 	local name=$1 dir=$2 cli=$3 san=${4:-} s f rc total=0 ok=0 refused=0 bad=()
+	local outcomes files=()
+	outcomes=$T/outcome-$(basename "$dir")
 	s=$T/seeds-$(basename "$dir")-$RANDOM
 	pwfile "$T/empty" ""
-	for f in "$dir"/*; do
+	if [ -n "$san" ]; then
+		mapfile -t files < <(seed_pick "$dir")
+	else
+		files=("$dir"/*)
+		: >"$outcomes"
+	fi
+	for f in "${files[@]}"; do
 		[ -f "$f" ] || continue
 		total=$((total + 1))
 		rc=0
@@ -212,6 +266,10 @@ seed_dir() {
 		) 2>/dev/null || rc=$?
 		if [ -n "$san" ] && grep -qE 'Sanitizer|runtime error:' "$T/seed.err"; then
 			rc=86
+		fi
+		if [ -z "$san" ]; then
+			outcome "$rc" "$f" "$s"
+			printf '%s\t%s\n' "$f" "$OUTCOME" >>"$outcomes"
 		fi
 		case $rc in
 		0) ok=$((ok + 1)) ;;
@@ -235,12 +293,51 @@ seed_dir() {
 	fi
 }
 
+# outcome RC FILE STORE - sets OUTCOME to what an import of FILE came to:
+# its exit status and its message, less the file's and the store's names
+# and the thumbprints, so that two seeds stopped at the same check read
+# alike.  In the shell alone: it runs once per seed, and a process or two
+# each would cost as much as the import.
+outcome() {
+	local line msg=
+	while IFS= read -r line; do
+		case $line in
+		'certfleet: warning:'* | *'created a new store in'*) continue ;;
+		esac
+		msg=$line
+		break
+	done <"$T/seed.err"
+	msg=${msg//"$2"/FILE}
+	msg=${msg//"$3"/STORE}
+	while [[ $msg =~ [0-9A-F]{8,} ]]; do
+		msg=${msg//"${BASH_REMATCH[0]}"/#}
+	done
+	OUTCOME="$1 $msg"
+}
+
+# seed_pick DIR - the seeds of DIR for the sanitizer build, in the order
+# of the plain run: every one with VECTORS_FULL=1; else the first seed of
+# each outcome the plain build had (each a different way through or out
+# of the parsers) and every SEEDS_EVERY-th (8) besides, the same each run.
+seed_pick() {
+	local outcomes
+	outcomes=$T/outcome-$(basename "$1")
+	if [ "${VECTORS_FULL:-0}" = 1 ] || [ ! -s "$outcomes" ]; then
+		printf '%s\n' "$1"/*
+		return
+	fi
+	awk -F '\t' -v n="${SEEDS_EVERY:-8}" '!seen[$2]++ || (NR - 1) % n == 0 { print $1 }' \
+		"$outcomes"
+}
+
 for d in x509 pem; do
 	seed_dir "fuzz seeds $d" "$SEEDS/$d" "$CERTFLEET"
 done
 if [ -n "${CERTFLEET_ASAN:-}" ] && [ -x "$CERTFLEET_ASAN" ]; then
 	for d in x509 pem; do
-		seed_dir "fuzz seeds $d (sanitizer build)" "$SEEDS/$d" "$CERTFLEET_ASAN" san
+		seed_dir "fuzz seeds $d (sanitizer build$([ "${VECTORS_FULL:-0}" = 1 ] ||
+			echo ", each outcome and every ${SEEDS_EVERY:-8}th"))" \
+			"$SEEDS/$d" "$CERTFLEET_ASAN" san
 	done
 fi
 

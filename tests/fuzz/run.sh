@@ -9,7 +9,9 @@
 #
 # Stops at the first finding: exit 1, naming the reproducer; with
 # FUZZ_KEEP_GOING=1 (libFuzzer's fork mode) it goes on past crashes to
-# the end of SECONDS and lists every reproducer.  Each run's
+# the end of SECONDS and lists every reproducer.  FUZZ_PARALLEL=N runs N
+# harnesses at a time, each to its end; FUZZ_JOBS is the build's jobs
+# (one per core).  Each run's
 # figures (executions, exec/s, cov:, ft:, corpus files) are appended to
 # build/fuzz/results.tsv; -q prints one PASS line per harness instead of
 # the figures.
@@ -59,26 +61,42 @@ for n in "${names[@]}"; do
 		objs+=("$out/obj/${src%.c}.o")
 	done
 done
+# harness NAME - builds build/fuzz/fuzz_NAME; its log in build-NAME.log.
+harness() {
+	local extra=() src
+	for src in $(links "$1"); do
+		extra+=("$out/obj/${src%.c}.o")
+	done
+	# shellcheck disable=SC2046 # pkg-config's flags are words
+	clang -O1 -g $san -fsanitize=fuzzer -std=c17 -D_GNU_SOURCE \
+		-Isrc/lib -Isrc/agent -Isrc/cli $(pkg-config --cflags $pkgs) \
+		"tests/fuzz/fuzz_$1.c" "${extra[@]}" "$out/libcertfleet.a" \
+		$(pkg-config --libs $pkgs) -lpthread -o "$out/fuzz_$1" \
+		>"$out/build-$1.log" 2>&1
+}
+# The library with a job per core (FUZZ_JOBS), then the harnesses as
+# many at a time: `make test` builds them all (tests/e2e/fuzz.sh).
+pkgs="libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih"
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
 build() {
-	if ! make --no-print-directory -s B="$out" CC=clang CFLAGS="$cflags" \
+	local n failed=()
+	if ! make --no-print-directory -s -j"$jobs" B="$out" CC=clang CFLAGS="$cflags" \
 		"$out/libcertfleet.a" "${objs[@]}" >"$out/build.log" 2>&1; then
 		die "the library does not build for fuzzing: $(grep -m3 -E 'error' "$out/build.log")"
 	fi
-	pkgs="libcrypto libssl sqlite3 jansson libevent libevent_openssl libevent_pthreads inih"
 	for n in "${names[@]}"; do
-		extra=()
-		for src in $(links "$n"); do
-			extra+=("$out/obj/${src%.c}.o")
+		rm -f "$out/fuzz_$n"
+		while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+			wait -n
 		done
-		# shellcheck disable=SC2046 # pkg-config's flags are words
-		if ! clang -O1 -g $san -fsanitize=fuzzer -std=c17 -D_GNU_SOURCE \
-			-Isrc/lib -Isrc/agent -Isrc/cli $(pkg-config --cflags $pkgs) \
-			"tests/fuzz/fuzz_$n.c" "${extra[@]}" "$out/libcertfleet.a" \
-			$(pkg-config --libs $pkgs) -lpthread -o "$out/fuzz_$n" \
-			>"$out/build-$n.log" 2>&1; then
-			die "harness $n does not build: $(grep -m3 -E 'error' "$out/build-$n.log")"
-		fi
+		harness "$n" &
 	done
+	wait
+	for n in "${names[@]}"; do
+		[ -x "$out/fuzz_$n" ] || failed+=("$n")
+	done
+	[ ${#failed[@]} -eq 0 ] ||
+		die "harness ${failed[0]} does not build: $(grep -m3 -E 'error' "$out/build-${failed[0]}.log")"
 }
 # FUZZ_NO_BUILD=1: run the harnesses as built (several runs at once).
 [ "${FUZZ_NO_BUILD:-0}" = 1 ] || build
@@ -108,12 +126,14 @@ corpus() {
 	echo "$c"
 }
 
-status=0
-for n in "${names[@]}"; do
+# fuzz_one NAME - one harness for SECONDS over its working corpus; its
+# result on stdout (a PASS line or the figures; the FAIL lines), 1 on a
+# finding.
+fuzz_one() {
+	local n=$1 c log rc runs eps last cov ft files found keep=()
 	c=$(corpus "$n")
 	log="$out/fuzz-$n.log"
 	rm -f "$out/$n-"crash-* "$out/$n-"leak-* "$out/$n-"timeout-* "$out/$n-"oom-*
-	keep=()
 	[ "${FUZZ_KEEP_GOING:-0}" = 1 ] && keep=(-fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 	nice -n "${FUZZ_NICE:-0}" "$out/fuzz_$n" "${keep[@]}" -max_total_time="$secs" -timeout=60 \
 		-rss_limit_mb=2048 -max_len=65536 -artifact_prefix="$out/$n-" \
@@ -135,13 +155,44 @@ for n in "${names[@]}"; do
 		echo "FAIL fuzz: $n: $(grep -m1 -E '==ERROR|SUMMARY|timeout|deadly' "$log")"
 		echo "  reproducer: ${found:-none written}; log: $log"
 		echo "  replay: $out/fuzz_$n ${found:-CRASH-FILE}"
-		status=1
-		break
+		return 1
 	fi
 	if [ $quiet = 1 ]; then
 		echo "PASS fuzz: $n: ${secs}s, ${runs:-?} inputs, no crash, leak or hang"
 	else
 		echo "$n: ${secs}s, ${runs:-?} runs, ${eps:-?} exec/s, cov ${cov:-?}, ft ${ft:-?}, corpus $files files: no finding"
 	fi
+}
+
+# One harness after another, stopping at the first finding; or, with
+# FUZZ_PARALLEL=N, N at a time, every one to its end (each still gets
+# SECONDS of its own: tests/e2e/fuzz.sh runs them two at a time, since the
+# tests around it leave the second core idle), the results in order.
+status=0
+par=${FUZZ_PARALLEL:-1}
+if [ "$par" -le 1 ]; then
+	for n in "${names[@]}"; do
+		fuzz_one "$n" || {
+			status=1
+			break
+		}
+	done
+	exit $status
+fi
+for n in "${names[@]}"; do
+	while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do
+		wait -n
+	done
+	fuzz_one "$n" >"$out/report-$n" &
+done
+wait
+for n in "${names[@]}"; do
+	cat "$out/report-$n"
+	# a run that said neither how it passed nor how it failed failed
+	grep -qE '^PASS |: no finding$' "$out/report-$n" || {
+		grep -q '^FAIL ' "$out/report-$n" ||
+			echo "FAIL fuzz: $n: the run ended without a result; log: $out/fuzz-$n.log"
+		status=1
+	}
 done
 exit $status

@@ -131,9 +131,14 @@ test_retry(void)
 	in = cert(45, T0 + 44 * DAY + DAY - 10);
 	in.failures = 1;
 	in.last_failure = in.now;
-	CHECK(cf_renew_when(&in, &out) == 0 &&
-		  out.due - in.last_failure == CF_RENEW_RETRY_MIN,
-	    "never sooner than a minute");
+	CHECK(cf_renew_when(&in, &out) == 0 && out.due - in.last_failure == 10,
+	    "never sooner than 10 s");
+	in.not_before = T0;
+	in.not_after = T0 + 90;
+	in.now = in.last_failure = T0 + 70; /* due since T0 + 60 */
+	CHECK(cf_renew_when(&in, &out) == 0 && out.why == CF_RENEW_RETRY &&
+		  out.due == T0 + 80 && !out.now,
+	    "a test CA's 90-second certificate: a retry 10 s on, not at once");
 	in = cert(45, T0 + 46 * DAY);
 	in.failures = 3;
 	in.last_failure = in.now - 10;
