@@ -18,6 +18,7 @@
 #   get --expiring 30d on the local store                 <= 5 ms: it reads
 #                                   only what it shows (here: nothing)
 #   certfleet --server X get --json, end to end           <= 150 ms
+#   and, for scale, the floor: /bin/true timed the same way
 #   agent RSS (VmRSS of certfleetd and its children) after 100 full
 #   listings (certfleet --server X get --json) by 8 concurrent clients
 #                                                         <= 40 MB
@@ -195,6 +196,15 @@ measure table --store "{}/state/store" get
 measure json --store "{}/state/store" --json get
 measure thumb --store "{}/state/store" get "$LEAF"
 measure expiring --store "{}/state/store" get --expiring 30d
+# The floor: a process that does nothing (/bin/true), started and timed
+# the same way, between the runs of a START certfleet as those are.
+floor=()
+for ((i = 0; i < RUNS; i++)); do
+	ms "$START/certfleet" --store "$WORK/START/state/store" get "$LEAF" >/dev/null
+	floor+=("$(ms /bin/true)")
+done
+FIG[floor]=$(median 1 "${floor[@]}")
+FIG[floor.cpu]=$(median 2 "${floor[@]}")
 FIG[expiring_rows]=$("$NOW/certfleet" --store "$WORK/NOW/state/store" --json get --expiring 30d | jq '.Items | length')
 
 # --- the agent ---------------------------------------------------------------
@@ -293,6 +303,7 @@ row "get THUMBPRINT, local (ms)" "${FIG[thumb.NOW]}" "${FIG[thumb.START]}" $T_TH
 row "get --expiring 30d, local, ${FIG[expiring_rows]} shown (ms)" "${FIG[expiring.NOW]}" "${FIG[expiring.START]}" $T_EXPIRING ms ${CPU[expiring]}
 row "--server X get --json, end to end (ms)" "${FIG[remote.NOW]}" "${FIG[remote.START]}" $T_REMOTE ms ${CPU[remote]}
 }
+echo "  the floor here: /bin/true, timed the same way, ${FIG[floor]} ms (CPU ${FIG[floor.cpu]} ms)"
 row "agent RSS after $LISTINGS listings, $CLIENTS clients (MB)" "${FIG[rss.NOW]}" "${FIG[rss.START]}" $T_RSS MB
 row "agent RSS after $((LISTINGS + LONG)) listings (MB)" "${FIG[rsslong.NOW]}" - $T_RSS MB
 flat=$(awk -v a="${FIG[rsslong.NOW]}" -v b="${FIG[rss.NOW]}" 'BEGIN { print (a <= b * 1.1) ? "met" : "MISSED" }')
