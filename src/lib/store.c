@@ -468,6 +468,25 @@ cf_store_begin(struct cf_store *s, struct cf_error *err)
 	return 0;
 }
 
+int
+store_begin_now(struct cf_store *s)
+{
+	int rc;
+
+	pthread_once(&write_turn_once, write_turn_init);
+	if (pthread_mutex_trylock(&write_turn) != 0)
+		return -1;
+	sqlite3_busy_timeout(s->db, 0);
+	rc = begin(s, "BEGIN IMMEDIATE", NULL);
+	sqlite3_busy_timeout(s->db, s->busy_ms);
+	if (rc == -1) {
+		pthread_mutex_unlock(&write_turn);
+		return -1;
+	}
+	s->writing = 1;
+	return 0;
+}
+
 /* Gives the write turn back once the transaction has ended. */
 static void
 write_turn_end(struct cf_store *s)

@@ -38,6 +38,11 @@ struct cf_store {
 /* A held lock on the open file fd, which it now owns. */
 struct cf_store_lock *store_lock_of_fd(int fd);
 
+/* A write transaction if it can be had now: the process's write turn
+ * free and no other process writing; -1 (nothing set) otherwise.  For
+ * a cache's writes, which may be skipped (store_trust.c). */
+int store_begin_now(struct cf_store *s);
+
 /* The statement for sql, prepared once and cached; NULL with err. */
 sqlite3_stmt *store_prepare(
     struct cf_store *s, const char *sql, struct cf_error *err);

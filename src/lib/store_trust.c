@@ -38,21 +38,21 @@ cf_store_trust_put(struct cf_store *s, const struct cf_trust_memo *m, size_t n,
 {
 	sqlite3_stmt *st;
 	size_t i;
-	int rc = -1;
 
 	if (n == 0)
 		return 0;
 	/* No wait: a writer holding the store keeps it, and the verdicts
 	 * are worked out again by the next reader. */
-	sqlite3_busy_timeout(s->db, 0);
-	if (cf_store_begin(s, err) == -1)
-		goto out;
+	if (store_begin_now(s) == -1)
+		return cf_errorf(err, CF_E_STORE,
+		    "store %s: busy: the trust memo is not kept this time",
+		    s->dir);
 	if ((st = store_prepare(s,
 		 "INSERT OR REPLACE INTO trust_memo (thumbprint, roots, "
 		 "trusted) VALUES (?1, ?2, ?3)",
 		 err)) == NULL) {
 		cf_store_rollback(s);
-		goto out;
+		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_text(st, 1, m[i].thumbprint, -1, SQLITE_STATIC);
@@ -62,13 +62,10 @@ cf_store_trust_put(struct cf_store *s, const struct cf_trust_memo *m, size_t n,
 			store_db_error(s, err, "keep the trust memo");
 			store_release(s, st);
 			cf_store_rollback(s);
-			goto out;
+			return -1;
 		}
 		sqlite3_reset(st);
 	}
 	store_release(s, st);
-	rc = cf_store_commit(s, err);
-out:
-	sqlite3_busy_timeout(s->db, s->busy_ms);
-	return rc;
+	return cf_store_commit(s, err);
 }

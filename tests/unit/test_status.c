@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <openssl/x509v3.h>
+#include <sqlite3.h>
 
 #include "cert.h"
 #include "check.h"
@@ -709,6 +710,37 @@ test_trust_memo(struct pki *sys)
 	cf_store_free(s);
 }
 
+/* Another process writing: a read neither waits for it nor fails; the
+ * memo is kept by a later read. */
+static void
+test_trust_memo_busy(struct pki *sys)
+{
+	struct cf_store *s = open_store("memo-busy");
+	X509 *pair[2] = {sys->inter, sys->leaf};
+	char path[700], inter[CF_THUMB_LEN + 1];
+	sqlite3 *other = NULL;
+	time_t t0;
+
+	thumb(sys->inter, inter);
+	CHECK(import(s, pair, 2) == 0, "memo busy: imported");
+	snprintf(path, sizeof(path), "%s/memo-busy/store.db", check_tmpdir());
+	CHECK(sqlite3_open(path, &other) == SQLITE_OK &&
+		  sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL) ==
+		      SQLITE_OK,
+	    "memo busy: another connection holds the write lock");
+	t0 = time(NULL);
+	CHECK_STR(status(s, sys->leaf, NULL), "Valid",
+	    "memo busy: the read says Valid all the same");
+	CHECK(time(NULL) - t0 < 5 && cf_status_memo_get(s, inter, NULL) == -1,
+	    "memo busy: without waiting, and nothing kept");
+	sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(other);
+	CHECK_STR(status(s, sys->leaf, NULL), "Valid", "memo busy: read again");
+	CHECK(cf_status_memo_get(s, inter, NULL) == 1,
+	    "memo busy: the writer gone, the next read keeps it");
+	cf_store_free(s);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -732,6 +764,8 @@ main(int argc, char **argv)
 		test_system_roots(&sys);
 	if (check_test("trust_memo"))
 		test_trust_memo(&sys);
+	if (check_test("trust_memo_busy"))
+		test_trust_memo_busy(&sys);
 	if (check_test("expired_intermediate"))
 		test_expired_intermediate();
 	if (check_test("chain_walk"))
