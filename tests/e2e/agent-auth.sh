@@ -364,6 +364,10 @@ if [ "$(id -u)" != 0 ] || [ -z "$NOBODY" ]; then
 	fail socket/nobody "needs root and setpriv or runuser (uid $(id -u))"
 else
 	install -m 0755 "$CERTFLEET" "$SOCKDIR/certfleet"
+	# The front-end hands what is not a local get to the full one, which
+	# it looks for beside itself.
+	full=$(dirname "$CERTFLEET")/certfleet-full
+	[ ! -e "$full" ] || install -m 0755 "$full" "$SOCKDIR/certfleet-full"
 	install -m 0644 "$P/ec.pem" "$SOCKDIR/ec.pem"
 	# shellcheck disable=SC2317
 	nobody() {
