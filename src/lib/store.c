@@ -297,14 +297,14 @@ fail:
 	return NULL;
 }
 
-/* Whether the master key file of the store in dir is there. */
+/* Whether file name of the store in dir is there. */
 static int
-key_there(const char *dir)
+file_there(const char *dir, const char *name)
 {
-	char *key = xasprintf("%s/%s", dir, CF_STORE_KEYFILE);
-	int there = access(key, F_OK) == 0;
+	char *path = xasprintf("%s/%s", dir, name);
+	int there = access(path, F_OK) == 0;
 
-	free(key);
+	free(path);
 	return there;
 }
 
@@ -319,7 +319,7 @@ cf_store_open_reader(const char *dir, struct cf_error *err)
 	s->dir = xstrdup(dir);
 	/* As cf_store_open_existing: a store without its master key is
 	 * broken, though a listing would not need the key. */
-	if (!cf_store_exists(dir) || !key_there(dir)) {
+	if (!cf_store_exists(dir) || !file_there(dir, CF_STORE_KEYFILE)) {
 		cf_errorf(
 		    err, CF_E_NOTFOUND, "no whole certfleet store in %s", dir);
 		goto fail;
@@ -350,11 +350,7 @@ fail:
 int
 cf_store_exists(const char *dir)
 {
-	char *path = xasprintf("%s/%s", dir, CF_STORE_DB);
-	int there = access(path, F_OK) == 0;
-
-	free(path);
-	return there;
+	return file_there(dir, CF_STORE_DB);
 }
 
 struct cf_store *

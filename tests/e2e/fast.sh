@@ -28,12 +28,13 @@ next_second() {
 	wait_until 5 bash -c "[ \$(date +%s) -gt $made ]"
 }
 
-# same NAME ARGS... - the front-end and certfleet-full print the same
-# bytes and exit the same on the store.
-same() {
-	local name=$1 a b
-	shift
-	"$CERTFLEET" --store "$S" "$@" >"$T/a.out" 2>"$T/a.err"
+# compare NAME CERTFLEET ARGS... - CERTFLEET (the front-end, or its copy
+# alone) and certfleet-full print the same bytes and exit the same on
+# the store.
+compare() {
+	local name=$1 cf=$2 a b
+	shift 2
+	"$cf" --store "$S" "$@" >"$T/a.out" 2>"$T/a.err"
 	a=$?
 	"$FULL" --store "$S" "$@" >"$T/b.out" 2>"$T/b.err"
 	b=$?
@@ -41,29 +42,13 @@ same() {
 		cmp -s "$T/a.err" "$T/b.err"; then
 		pass "$name"
 	else
-		fail "$name" "exit $a and $b, output differs: $*"
+		fail "$name" "exit $a and $b (certfleet-full), output differs: $*"
 		diff "$T/a.out" "$T/b.out" | head -5 | sed 's/^/    /'
 		diff "$T/a.err" "$T/b.err" | head -5 | sed 's/^/    /'
 	fi
 }
-
-# alone NAME ARGS... - the front-end by itself answers as certfleet-full.
-alone() {
-	local name=$1 a b
-	shift
-	"$ALONE" --store "$S" "$@" >"$T/a.out" 2>"$T/a.err"
-	a=$?
-	"$FULL" --store "$S" "$@" >"$T/b.out" 2>"$T/b.err"
-	b=$?
-	if [ "$a" = "$b" ] && cmp -s "$T/a.out" "$T/b.out" &&
-		cmp -s "$T/a.err" "$T/b.err"; then
-		pass "$name"
-	else
-		fail "$name" "exit $a alone, $b full: $*"
-		diff "$T/a.out" "$T/b.out" | head -5 | sed 's/^/    /'
-		diff "$T/a.err" "$T/b.err" | head -5 | sed 's/^/    /'
-	fi
-}
+same() { compare "$1" "$CERTFLEET" "${@:2}"; }
+alone() { compare "$1" "$ALONE" "${@:2}"; }
 
 # --- what the front-end is ---------------------------------------------
 if readelf -d "$CERTFLEET" 2>/dev/null | grep -q NEEDED; then
