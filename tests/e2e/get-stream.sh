@@ -113,6 +113,11 @@ listings() {
 			</dev/null >"$T/$where.tty-$f" 2>&1
 	done
 }
+# DaysLeft counts whole days to NotAfter, whose time of day is when each
+# certificate was made (the agent's own, at init): the two listings
+# compared must not straddle the second the last of them was made in.
+made=$(date +%s)
+wait_until 5 bash -c "[ \$(date +%s) -gt $made ]"
 listings local --store "$S"
 
 agent_start big || e2e_done
