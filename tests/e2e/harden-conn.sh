@@ -206,12 +206,15 @@ flood idle tcp 2000 "$PORT"
 sleep 3 # a measurement interval, not a wait for a condition
 T1=$(cpu_ticks "$PID")
 W1=$(date +%s%N)
-# Under 10 % of one core, from the first connection to 3 s after the
-# last (an agent that retries accept() in a loop takes all of it).
+# Under a quarter of one core, from the first connection to 3 s after
+# the last.  Accepting, capping and evicting 2,000 connections is real
+# work: 330-580 ms of CPU in 4.4-5.5 s here (8-11 %), the more on a busy
+# machine.  An agent that retries accept() in a loop takes a whole core,
+# and at least half of one while it shares this 2-core machine.
 wall_ms=$(((W1 - W0) / 1000000))
 cpu_ms=$(((T1 - T0) * 1000 / HZ))
 echo "# 2,000 idle connections: ${cpu_ms} ms of CPU in ${wall_ms} ms"
-if [ $((cpu_ms * 10)) -lt "$wall_ms" ]; then
+if [ $((cpu_ms * 4)) -lt "$wall_ms" ]; then
 	pass "idle/cpu-idle"
 else
 	fail "idle/cpu-idle" "${cpu_ms} ms of CPU in ${wall_ms} ms"
