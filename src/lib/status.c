@@ -201,8 +201,9 @@ cf_status_roots_id(char *out, size_t size, const char *file, int from_env)
 int
 cf_status_memo_get(struct cf_store *s, const char *thumb, const char *want)
 {
-	char roots[PATH_MAX + 64], now[PATH_MAX + 64], *bar;
-	const char *env = getenv("SSL_CERT_FILE");
+	char roots[PATH_MAX + 64], now[PATH_MAX + 64], path[PATH_MAX + 64];
+	const char *env = getenv("SSL_CERT_FILE"), *bar;
+	size_t len;
 	int trusted;
 
 	if (cf_store_trust_get(s, thumb, &trusted, roots, sizeof(roots)) != 1)
@@ -210,18 +211,20 @@ cf_status_memo_get(struct cf_store *s, const char *thumb, const char *want)
 	if (want != NULL)
 		return strcmp(want, roots) == 0 ? trusted : -1;
 	/* The default file, whichever it is, or SSL_CERT_FILE's: as kept,
-	 * and unchanged since (its time and size). */
+	 * and unchanged since (its time and size).  The path is what comes
+	 * before the last two '|'. */
 	if (roots[0] != (env != NULL ? 'e' : 'd') || roots[1] != ':' ||
 	    (bar = strrchr(roots, '|')) == NULL)
 		return -1;
-	*bar = '\0';
-	if ((bar = strrchr(roots, '|')) == NULL)
+	len = (size_t)(bar - roots);
+	memcpy(path, roots, len);
+	path[len] = '\0';
+	if ((bar = strrchr(path, '|')) == NULL)
 		return -1;
-	*bar = '\0';
-	if (env != NULL && strcmp(env, roots + 2) != 0)
+	path[bar - path] = '\0';
+	if (env != NULL && strcmp(env, path + 2) != 0)
 		return -1;
-	cf_status_roots_id(now, sizeof(now), roots + 2, env != NULL);
-	cf_store_trust_get(s, thumb, &trusted, roots, sizeof(roots));
+	cf_status_roots_id(now, sizeof(now), path + 2, env != NULL);
 	return strcmp(now, roots) == 0 ? trusted : -1;
 }
 
