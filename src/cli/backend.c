@@ -429,7 +429,8 @@ remote_run(struct backend *b, enum backend_op op, const struct backend_req *req,
  * One round of a paged get on client c: each target i with ask[i] is
  * asked, all at once, for the page after after[i]; its answer lands in
  * page[i].  One client for every round: its TLS context and identity
- * are made once (the agent closes each connection after its answer).
+ * are made once, and each agent's connection is kept for its next page
+ * (client_keep_alive).
  */
 static void
 get_round(struct backend *b, struct client *c, const struct backend_req *req,
@@ -537,6 +538,7 @@ remote_get_all(
 	struct client *c = client_new();
 	size_t i, asked;
 
+	client_keep_alive(c);
 	for (i = 0; i < b->n; i++)
 		if ((ask[i] = r[i].todo))
 			reply_clear(&r[i]);

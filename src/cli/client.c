@@ -187,6 +187,12 @@ client_request(struct client *c, const struct client_target *t,
 	c->calls = k;
 }
 
+void
+client_keep_alive(struct client *c)
+{
+	c->keep_alive = 1;
+}
+
 /* Marks k answered; the progress line says how many are. */
 void
 client_finish(struct call *k)

@@ -65,6 +65,17 @@ void client_request(struct client *c, const struct client_target *t,
 void client_run(struct client *c);
 
 /*
+ * Keeps each agent's TLS connection open between client_run rounds (a
+ * paged listing: a handshake a page was most of its time).  A later
+ * request to the same target (the same struct) goes on the connection
+ * an earlier one was answered on, without a new handshake; one that
+ * fails there before any answer (the agent closed it meanwhile) is sent
+ * again, once, on a new connection: only for requests that may be sent
+ * twice (GET).  The connections close with client_free.
+ */
+void client_keep_alive(struct client *c);
+
+/*
  * Splits "HOST:PORT" or "[V6]:PORT" into *host (new) and *port;
  * CF_E_USAGE when it is neither.
  */

@@ -32,6 +32,10 @@ struct call {
 	struct event *watchdog;          /* TLS: the connect timeout */
 	struct bufferevent *bev;         /* TLS or the Unix socket */
 	int timed_out, done;
+	/* client_keep_alive: pinned (answered over a checked handshake),
+	 * reused (sent on an earlier call's connection), closed (by the
+	 * agent, as evhttp saw), retried (once, on a new connection). */
+	int pinned, reused, closed, retried;
 	time_t started;
 	/* Unix socket: what the head of the answer said, once read. */
 	size_t head_len;
@@ -46,8 +50,9 @@ struct client {
 	struct cf_error id_err; /* why there is no admin identity */
 	struct call *calls;
 	size_t pending, total;
-	int progress; /* a line on stderr while several agents answer */
-	int timeout;  /* seconds an agent may stay silent */
+	int progress;   /* a line on stderr while several agents answer */
+	int keep_alive; /* client_keep_alive */
+	int timeout;    /* seconds an agent may stay silent */
 	char actor[160];
 };
 

@@ -250,14 +250,41 @@ tls_failed(struct call *k)
 	ERR_clear_error();
 }
 
+/* Sends k again on a new connection (client_keep_alive): its request
+ * got no answer on a kept one, which the agent may close when idle.
+ * Run from the loop, once evhttp is done with the old connection. */
+static void
+tls_retry(evutil_socket_t fd, short what, void *arg)
+{
+	struct call *k = arg;
+
+	(void)fd;
+	(void)what;
+	evhttp_connection_free(k->evcon); /* and its bufferevent */
+	k->evcon = NULL;
+	k->bev = NULL;
+	k->reused = k->closed = 0;
+	k->ans->fingerprint[0] = '\0';
+	ERR_clear_error();
+	client_tls_start(k);
+}
+
 static void
 tls_done(struct evhttp_request *req, void *arg)
 {
+	static const struct timeval now = {0, 0};
 	struct call *k = arg;
 
 	k->req = NULL; /* evhttp frees it after this */
 	if (k->done)
 		return;
+	if ((req == NULL || evhttp_request_get_response_code(req) == 0) &&
+	    k->reused && !k->retried && !k->timed_out) {
+		k->retried = 1;
+		if (event_base_once(
+			k->c->base, -1, EV_TIMEOUT, tls_retry, k, &now) == 0)
+			return;
+	}
 	if (req == NULL || evhttp_request_get_response_code(req) == 0)
 		tls_failed(k);
 	else if (strcmp(k->ans->fingerprint, k->t->fingerprint) != 0)
@@ -265,10 +292,41 @@ tls_done(struct evhttp_request *req, void *arg)
 		 * answer whose sender was not checked. */
 		cf_errorf(&k->ans->err, CF_E_DENIED,
 		    "%s: the agent's identity was not checked", k->t->address);
-	else
+	else {
+		k->pinned = 1;
 		client_take_answer(k, evhttp_request_get_response_code(req),
 		    evhttp_request_get_input_buffer(req));
+	}
 	client_finish(k);
+}
+
+/* evhttp saw the agent close k's connection: not one to send on. */
+static void
+tls_closed(struct evhttp_connection *evcon, void *arg)
+{
+	struct call *k = arg;
+
+	(void)evcon;
+	k->closed = 1;
+}
+
+/*
+ * An earlier call of k's client to k's target whose connection k may
+ * take (client_keep_alive): answered over a pinned handshake, and not
+ * closed since.  NULL when there is none.
+ */
+static struct call *
+kept_for(const struct call *k)
+{
+	struct call *o;
+
+	if (!k->c->keep_alive || k->retried)
+		return NULL;
+	for (o = k->c->calls; o != NULL; o = o->next)
+		if (o != k && o->done && o->t == k->t && o->evcon != NULL &&
+		    o->pinned && !o->closed)
+			return o;
+	return NULL;
 }
 
 static void
@@ -278,7 +336,8 @@ add_headers(struct evkeyvalq *h, const struct call *k, const char *host)
 	evhttp_add_header(h, "User-Agent", "certfleet/" CF_VERSION);
 	evhttp_add_header(h, "Accept", "application/json");
 	evhttp_add_header(h, "X-Certfleet-Actor", k->c->actor);
-	evhttp_add_header(h, "Connection", "close");
+	if (!k->c->keep_alive)
+		evhttp_add_header(h, "Connection", "close");
 	if (k->body != NULL)
 		evhttp_add_header(h, "Content-Type", "application/json");
 }
@@ -306,17 +365,66 @@ tls_watchdog(evutil_socket_t fd, short what, void *arg)
 	evhttp_cancel_request(req); /* calls no callback but tls_error */
 }
 
+/* Queues k's request on k->evcon, connected or not; 0, or -1 with the
+ * error in k's answer. */
+static int
+tls_send(struct call *k)
+{
+	struct evhttp_request *req = evhttp_request_new(tls_done, k);
+
+	evhttp_request_set_error_cb(req, tls_error);
+	add_headers(evhttp_request_get_output_headers(req), k, k->t->address);
+	if (k->body != NULL)
+		evbuffer_add_reference(evhttp_request_get_output_buffer(req),
+		    k->body, k->len, NULL, NULL);
+	if (evhttp_make_request(k->evcon, req,
+		strcmp(k->method, "POST") == 0     ? EVHTTP_REQ_POST
+		: strcmp(k->method, "PUT") == 0    ? EVHTTP_REQ_PUT
+		: strcmp(k->method, "DELETE") == 0 ? EVHTTP_REQ_DELETE
+						   : EVHTTP_REQ_GET,
+		k->path) == -1) {
+		cf_errorf(&k->ans->err, CF_E_IO, "cannot connect to %s: %s",
+		    k->t->address, strerror(errno));
+		evhttp_request_free(req);
+		return -1;
+	}
+	k->req = req;
+	return 0;
+}
+
+/* Puts k on the kept connection of o: no handshake, the agent's
+ * identity as pinned when o's was checked. */
+static void
+tls_take(struct call *k, struct call *o)
+{
+	k->evcon = o->evcon;
+	k->bev = o->bev;
+	o->evcon = NULL;
+	o->bev = NULL;
+	k->reused = 1;
+	SSL_set_ex_data(bufferevent_openssl_get_ssl(k->bev), call_idx, k);
+	evhttp_connection_set_closecb(k->evcon, tls_closed, k);
+	snprintf(k->ans->fingerprint, sizeof(k->ans->fingerprint), "%s",
+	    k->t->fingerprint);
+}
+
 void
 client_tls_start(struct call *k)
 {
 	struct client *c = k->c;
-	struct evhttp_request *req;
 	struct in6_addr ip;
+	struct call *o;
 	char *host = NULL, *numeric = NULL;
 	SSL *ssl;
 	int port;
 
 	k->started = time(NULL);
+	if ((o = kept_for(k)) != NULL) {
+		tls_take(k, o);
+		if (tls_send(k) == -1)
+			client_finish(k);
+		return;
+	}
 	if (c->ctx == NULL)
 		ctx_init(c);
 	if (k->t->fingerprint[0] != '\0' && c->id_err.code != CF_OK) {
@@ -346,28 +454,14 @@ client_tls_start(struct call *k)
 	evhttp_connection_set_timeout(k->evcon, c->timeout);
 	evhttp_connection_set_max_body_size(k->evcon, MAX_ANSWER);
 	evhttp_connection_set_max_headers_size(k->evcon, MAX_ANSWER_HEADERS);
-	req = evhttp_request_new(tls_done, k);
-	evhttp_request_set_error_cb(req, tls_error);
-	add_headers(evhttp_request_get_output_headers(req), k, k->t->address);
-	if (k->body != NULL)
-		evbuffer_add_reference(evhttp_request_get_output_buffer(req),
-		    k->body, k->len, NULL, NULL);
-	if (evhttp_make_request(k->evcon, req,
-		strcmp(k->method, "POST") == 0     ? EVHTTP_REQ_POST
-		: strcmp(k->method, "PUT") == 0    ? EVHTTP_REQ_PUT
-		: strcmp(k->method, "DELETE") == 0 ? EVHTTP_REQ_DELETE
-						   : EVHTTP_REQ_GET,
-		k->path) == -1) {
-		cf_errorf(&k->ans->err, CF_E_IO, "cannot connect to %s: %s",
-		    k->t->address, strerror(errno));
-		evhttp_request_free(req);
+	if (c->keep_alive)
+		evhttp_connection_set_closecb(k->evcon, tls_closed, k);
+	if (tls_send(k) == -1)
 		goto out;
-	}
-	k->req = req;
-	if (c->timeout > CONNECT_TIMEOUT) {
+	if (c->timeout > CONNECT_TIMEOUT) { /* a retry has one already */
 		struct timeval tv = {CONNECT_TIMEOUT, 0};
-		if ((k->watchdog = evtimer_new(c->base, tls_watchdog, k)) ==
-		    NULL)
+		if (k->watchdog == NULL && (k->watchdog = evtimer_new(c->base,
+						tls_watchdog, k)) == NULL)
 			abort();
 		evtimer_add(k->watchdog, &tv);
 	}

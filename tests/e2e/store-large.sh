@@ -5,7 +5,8 @@
 # certificate that stays is listed exactly once, none twice, while other
 # clients import and remove certificates during the listing.  Also the
 # API's page limit and its end, and the whole listing in one reply for
-# clients that do not page.
+# clients that do not page.  And the listing's pages on one kept TLS
+# connection, sent again on a new one when the agent closed it.
 #
 # The certificates: EC P-256 leaves of one CA made by bench/gen.c (a few
 # seconds, where openssl would take minutes), imported into the agent's
@@ -149,6 +150,54 @@ raw "" >"$T/page"
 cf "${SRV[@]}" --json get | jq '.Items | length' >"$T/count"
 expect_eq "large: without a page, the whole listing in one reply" \
 	"$(tail -n +2 "$T/page" | jq length)" "$(cat "$T/count")"
+
+# ---- one connection for the whole listing ------------------------------
+# Through a relay that counts connections (count-proxy.py): a listing of
+# every page is carried on one TLS connection (a handshake a page was
+# most of a remote listing's time).  And when the agent closes the kept
+# connection just as the next request comes (the relay's
+# drop-after-reply), that request is sent again on a new one: the
+# listing still comes whole, one connection a page.
+cf "${SRV[@]}" --json get | jq -r '.Items[].Thumbprint' >"$T/direct"
+pages=$(($(wc -l <"$T/direct") / 1000 + 1))
+PROXY_PID=
+trap '[ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null; agents_cleanup' EXIT
+# relayed NAME [drop-after-reply] - lists through a new relay; the
+# listing in $T/NAME.json, its exit status in RC, the relay's
+# connections in CONNS.
+relayed() {
+	rm -f "$T/$1.port" "$T/$1.log"
+	: >"$T/$1.log"
+	python3 "$HERE/count-proxy.py" "$T/$1.port" "${APORT[big]}" "$T/$1.log" "${@:2}" \
+		2>"$T/$1.proxy.err" &
+	PROXY_PID=$!
+	if ! wait_until 10 test -s "$T/$1.port"; then
+		fail "relay: $1 starts" "no port within 10 s" "$(cat "$T/$1.proxy.err")"
+		RC=1 CONNS=-1
+		return
+	fi
+	cf --server "127.0.0.1:$(cat "$T/$1.port")" "${SRV[@]:2}" --json get \
+		>"$T/$1.json" 2>"$T/$1.err"
+	RC=$?
+	CONNS=$(wc -l <"$T/$1.log")
+	kill "$PROXY_PID" 2>/dev/null
+	wait "$PROXY_PID" 2>/dev/null
+}
+relayed kept
+if [ "$RC" = 0 ] && cmp -s "$T/direct" <(jq -r '.Items[].Thumbprint' "$T/kept.json"); then
+	pass "relay: $pages pages listed whole through the relay"
+else
+	fail "relay: $pages pages listed whole through the relay" "exit $RC" "$(cat "$T/kept.err")"
+fi
+expect_eq "relay: $pages pages on one connection" "$CONNS" 1
+relayed dropped drop-after-reply
+if [ "$RC" = 0 ] && cmp -s "$T/direct" <(jq -r '.Items[].Thumbprint' "$T/dropped.json"); then
+	pass "relay: a kept connection closed under the next request: sent again, listed whole"
+else
+	fail "relay: a kept connection closed under the next request: sent again, listed whole" \
+		"exit $RC" "$(cat "$T/dropped.err")"
+fi
+expect_eq "relay: closed after each page: one connection a page" "$CONNS" "$pages"
 
 agent_stop big
 e2e_done
