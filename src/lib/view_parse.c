@@ -334,6 +334,92 @@ row(struct reader *r, const int *at, size_t ncols, struct cf_view *v)
 	return ok;
 }
 
+/* Skips one value of a row as value() reads it, keeping nothing. */
+static int
+skip(struct reader *r)
+{
+	const char *s;
+	size_t len;
+
+	ws(r);
+	if (r->p >= r->end)
+		return 0;
+	switch (*r->p) {
+	case '"':
+		return string(r, &s, &len);
+	case '[':
+		r->p++;
+		if (eat(r, ']'))
+			return 1;
+		do
+			if (!string(r, &s, &len))
+				return 0;
+		while (eat(r, ','));
+		return eat(r, ']');
+	case 't':
+		return word(r, "true");
+	case 'f':
+		return word(r, "false");
+	case 'n':
+		return word(r, "null");
+	default:
+		return integer(r);
+	}
+}
+
+int
+cf_views_rows_last(
+    const char *text, size_t len, char thumb[CF_THUMB_LEN + 1], size_t *n)
+{
+	struct reader r = {text, text + len};
+	const char *key, *last = NULL;
+	size_t ncols, klen, got = 0, i, tlen = 0;
+	int at[MAX_COLUMNS], col = -1;
+
+	thumb[0] = '\0';
+	*n = 0;
+	if (!eat(&r, '{') || !string(&r, &key, &klen) || klen != 6 ||
+	    memcmp(key, "Fields", 6) != 0 || !eat(&r, ':') ||
+	    !fields(&r, at, &ncols) || !eat(&r, ',') ||
+	    !string(&r, &key, &klen) || klen != 4 ||
+	    memcmp(key, "Rows", 4) != 0 || !eat(&r, ':') || !eat(&r, '['))
+		return 0;
+	for (i = 0; i < ncols; i++)
+		if (at[i] == CF_F_THUMBPRINT)
+			col = (int)i;
+	if (col < 0)
+		return 0;
+	if (!eat(&r, ']')) {
+		do {
+			if (!eat(&r, '['))
+				return 0;
+			for (i = 0; !eat(&r, ']'); i++) {
+				if (i > 0 && !eat(&r, ','))
+					return 0;
+				ws(&r);
+				if ((int)i == col && !string(&r, &last, &tlen))
+					return 0;
+				if ((int)i != col && !skip(&r))
+					return 0;
+			}
+			got++;
+		} while (eat(&r, ','));
+		if (!eat(&r, ']'))
+			return 0;
+	}
+	if (!eat(&r, '}'))
+		return 0;
+	ws(&r);
+	if (r.p != r.end || (got > 0 && (last == NULL || tlen != CF_THUMB_LEN)))
+		return 0;
+	if (got > 0) {
+		memcpy(thumb, last, CF_THUMB_LEN);
+		thumb[CF_THUMB_LEN] = '\0';
+	}
+	*n = got;
+	return 1;
+}
+
 int
 cf_views_rows_parse(
     const char *text, size_t len, struct cf_view **views, size_t *n)

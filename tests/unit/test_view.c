@@ -529,6 +529,84 @@ test_rows_parse(void)
 	cf_text_clear(&t);
 }
 
+/* Whether cf_views_rows_last reads text as n rows ending in last ("" for
+ * none), and cf_views_rows_parse reads the same count and last row. */
+static int
+last_as_parse(const char *text, size_t n, const char *last)
+{
+	char thumb[CF_THUMB_LEN + 1];
+	struct cf_view *v = NULL;
+	size_t got = 99, parsed = 0;
+	int same;
+
+	same = cf_views_rows_last(text, strlen(text), thumb, &got) == 1 &&
+	       got == n && strcmp(thumb, last) == 0 &&
+	       cf_views_rows_parse(text, strlen(text), &v, &parsed) == 1 &&
+	       parsed == n &&
+	       (n == 0 || strcmp(v[n - 1].thumbprint, last) == 0);
+	cf_views_free(v, parsed);
+	return same;
+}
+
+/* Whether cf_views_rows_last does not read text, setting no rows. */
+static int
+last_not_read(const char *text)
+{
+	char thumb[CF_THUMB_LEN + 1] = "x";
+	size_t n = 7;
+
+	return cf_views_rows_last(text, strlen(text), thumb, &n) == 0 &&
+	       n == 0 && thumb[0] == '\0';
+}
+
+/* cf_views_rows_last: the count and last thumbprint of the agent's rows
+ * text, without views, where cf_views_rows_parse would take it. */
+static void
+test_rows_last(void)
+{
+	static const char thumb[] = "0123456789ABCDEF0123456789ABCDEF01234567";
+	struct cf_view v[3];
+	struct cf_text t = {0};
+	char *text;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		v[i] = sample();
+		v[i].thumbprint[0] = (char)('A' + i);
+	}
+	v[1].domains = "";
+	cf_views_rows_text(&t, v, 3);
+	CHECK(last_as_parse(t.data, 3, v[2].thumbprint),
+	    "rows_last: the agent's rows, their count and last thumbprint");
+	CHECK(last_as_parse(
+		  "{\"Fields\": [\"Thumbprint\"], \"Rows\": []}", 0, ""),
+	    "rows_last: no rows, no thumbprint");
+	text = xasprintf(" {\"Fields\":[\"Status\",\"Extra\",\"thumbprint\","
+			 "\"NotAfter\",\"Domains\"],\"Rows\":"
+			 "[[\"Valid\",5,\"%s\",\"2026-01-02T03:04:05Z\",\"x\"],"
+			 "[\"Valid\",-3,\"%.39sF\",null,[],true]] }\n",
+	    thumb, thumb);
+	CHECK(
+	    last_as_parse(text, 2, "0123456789ABCDEF0123456789ABCDEF0123456F"),
+	    "rows_last: the thumbprint found by its field, in any column");
+	free(text);
+	t.len = 0;
+	cf_views_json_text(&t, v, 1, NULL);
+	CHECK(last_not_read(t.data), "rows_last: the objects form not read");
+	t.len = 0;
+	v[2].subject = "CN=\"quoted\"";
+	cf_views_rows_text(&t, v, 3);
+	CHECK(last_not_read(t.data), "rows_last: escapes not read");
+	t.len = 0;
+	v[2] = sample();
+	cf_views_rows_text(&t, v, 3);
+	t.data[t.len - 3] = '\0';
+	CHECK(last_not_read(t.data), "rows_last: a cut text not read");
+	CHECK(last_not_read("{\"Fields\":[\"Status\"],\"Rows\":[[\"Valid\"]]}"),
+	    "rows_last: rows without a thumbprint not read");
+	cf_text_clear(&t);
+}
+
 /* strptime and timegm, as cf_json_time read every date before. */
 static time_t
 json_time_slow(const char *iso)
@@ -611,6 +689,8 @@ main(int argc, char **argv)
 		test_json_text();
 	if (check_test("rows_parse"))
 		test_rows_parse();
+	if (check_test("rows_last"))
+		test_rows_last();
 	if (check_test("json_time"))
 		test_json_time();
 	if (check_test("number_text"))
