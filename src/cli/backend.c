@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "client.h"
 #include "fleet.h"
+#include "view.h"
 #include "wire.h"
 
 #define DEFAULT_SOCKET "/run/certfleet/agent.sock"
@@ -426,51 +427,46 @@ remote_run(struct backend *b, enum backend_op op, const struct backend_req *req,
 }
 
 /*
- * One round of a paged get on client c: each target i with ask[i] is
- * asked, all at once, for the page after after[i]; its answer lands in
- * page[i].  One client for every round: its TLS context and identity
- * are made once, and each agent's connection is kept for its next page
- * (client_keep_alive).
+ * Asks target i of b, on client c, for the page of req after after: the
+ * answer lands in *ans, its body kept unread (client_answer_read).
  */
 static void
-get_round(struct backend *b, struct client *c, const struct backend_req *req,
-    char (*after)[CF_THUMB_LEN + 1], const int *ask, struct backend_reply *page)
+get_ask(struct backend *b, struct client *c, const struct backend_req *req,
+    size_t i, const char *after, struct client_answer *ans)
 {
-	struct client_answer *ans = xcalloc(b->n, sizeof(*ans));
 	struct backend_req q = *req;
 	char *path;
-	size_t i;
 
 	q.get.limit = CF_GET_PAGE_MAX;
 	q.get.rows = 1; /* half the parsing; an older agent answers objects */
-	for (i = 0; i < b->n; i++)
-		if (ask[i]) {
-			q.get.after = after[i];
-			path = wire_path(BACKEND_GET, &q);
-			client_request(
-			    c, &b->t[i], "GET", path, NULL, 0, &ans[i]);
-			ans[i].want_views = 1;
-			free(path); /* the client keeps a copy */
-		}
-	client_run(c);
-	for (i = 0; i < b->n; i++) {
-		if (!ask[i])
-			continue;
-		reply_clear(&page[i]);
-		if (ans[i].err.code != CF_OK)
-			page[i].err = ans[i].err;
-		else if (ans[i].views != NULL) { /* read without a tree */
-			page[i].views = ans[i].views;
-			page[i].nviews = ans[i].nviews;
-			ans[i].views = NULL;
-			ans[i].nviews = 0;
-		} else {
-			wire_reply(BACKEND_GET, ans[i].json, &page[i]);
-			ans[i].json = NULL; /* page[i] holds it now */
-		}
-		client_answer_clear(&ans[i]);
+	q.get.after = after;
+	path = wire_path(BACKEND_GET, &q);
+	client_request(c, &b->t[i], "GET", path, NULL, 0, ans);
+	ans->want_raw = 1;
+	free(path); /* the client keeps a copy */
+}
+
+/* The answer ans of a page into page (cleared first); ans is left
+ * empty. */
+static void
+get_read(const struct backend *b, size_t i, struct client_answer *ans,
+    struct backend_reply *page)
+{
+	reply_clear(page);
+	if (ans->err.code == CF_OK)
+		client_answer_read(ans, b->t[i].address);
+	if (ans->err.code != CF_OK)
+		page->err = ans->err;
+	else if (ans->views != NULL) { /* read without a tree */
+		page->views = ans->views;
+		page->nviews = ans->nviews;
+		ans->views = NULL;
+		ans->nviews = 0;
+	} else {
+		wire_reply(BACKEND_GET, ans->json, page);
+		ans->json = NULL; /* page holds it now */
 	}
-	free(ans);
+	client_answer_clear(ans);
 }
 
 /* The static name of status (a view's status is lent by its reply,
@@ -497,13 +493,19 @@ status_static(const char *status)
  */
 static int
 get_take(struct backend_reply *r, struct backend_reply *p,
-    char after[CF_THUMB_LEN + 1])
+    char after[CF_THUMB_LEN + 1], size_t *cap)
 {
 	int more = p->nviews == CF_GET_PAGE_MAX;
 	size_t j;
 
-	r->views =
-	    xrealloc(r->views, (r->nviews + p->nviews + 1) * sizeof(*r->views));
+	/* Room doubled, not grown by a page: moving the views taken so
+	 * far at every page was a tenth of a remote listing. */
+	if (r->nviews + p->nviews + 1 > *cap) {
+		*cap = *cap * 2 > r->nviews + p->nviews + 1
+			   ? *cap * 2
+			   : r->nviews + p->nviews + 1;
+		r->views = xrealloc(r->views, *cap * sizeof(*r->views));
+	}
 	for (j = 0; j < p->nviews; j++) {
 		if (strcmp(p->views[j].thumbprint, after) <= 0) {
 			more = 0;
@@ -527,40 +529,95 @@ get_take(struct backend_reply *r, struct backend_reply *p,
  * page of JSON at a time.  Paged on the thumbprint, a listing taken
  * while the store changes shows each certificate at most once, and
  * every one that stayed throughout.
+ *
+ * The turns overlap: once a full page has come, the next is asked
+ * (after the page's last thumbprint, read without parsing the page)
+ * before this one is read, so that each agent is at its next page
+ * while this process reads the last.  Each agent keeps its connection
+ * (client_keep_alive).
  */
 static void
 remote_get_all(
     struct backend *b, const struct backend_req *req, struct backend_reply *r)
 {
-	struct backend_reply *page = xcalloc(b->n, sizeof(*page));
+	struct client_answer *cur = xcalloc(b->n, sizeof(*cur)),
+			     *next = xcalloc(b->n, sizeof(*next)), *swap;
+	struct backend_reply page;
 	char(*after)[CF_THUMB_LEN + 1] = xcalloc(b->n, sizeof(*after));
-	int *ask = xcalloc(b->n, sizeof(*ask));
+	char(*ahead)[CF_THUMB_LEN + 1] = xcalloc(b->n, sizeof(*ahead));
+	int *ask = xcalloc(b->n, sizeof(*ask)),
+	    *asked = xcalloc(b->n, sizeof(*asked));
+	size_t *cap = xcalloc(b->n, sizeof(*cap));
 	struct client *c = client_new();
-	size_t i, asked;
+	size_t i, rows, more;
 
+	memset(&page, 0, sizeof(page));
 	client_keep_alive(c);
 	for (i = 0; i < b->n; i++)
-		if ((ask[i] = r[i].todo))
+		if ((ask[i] = r[i].todo)) {
 			reply_clear(&r[i]);
+			get_ask(b, c, req, i, "", &cur[i]);
+		}
 	do {
-		get_round(b, c, req, after, ask, page);
-		asked = 0;
+		client_run(c); /* every answer of cur */
+		/* The next pages, asked before these are read. */
+		for (i = 0; i < b->n; i++) {
+			asked[i] = 0;
+			if (ask[i] && cur[i].err.code == CF_OK &&
+			    cur[i].raw != NULL &&
+			    cf_views_rows_last(
+				cur[i].raw, cur[i].raw_len, ahead[i], &rows) &&
+			    rows == CF_GET_PAGE_MAX &&
+			    strcmp(ahead[i], after[i]) > 0) {
+				get_ask(b, c, req, i, ahead[i], &next[i]);
+				asked[i] = 1;
+			}
+		}
+		client_start(c);
+		more = 0;
 		for (i = 0; i < b->n; i++) {
 			if (!ask[i])
 				continue;
-			if (page[i].err.code != CF_OK) {
+			get_read(b, i, &cur[i], &page);
+			if (page.err.code != CF_OK) {
 				reply_clear(&r[i]);
-				r[i].err = page[i].err;
+				r[i].err = page.err;
 				ask[i] = 0;
 			} else
-				ask[i] = get_take(&r[i], &page[i], after[i]);
-			asked += ask[i];
+				ask[i] =
+				    get_take(&r[i], &page, after[i], &cap[i]);
+			reply_clear(&page);
+			/* What was asked ahead is the page after what was
+			 * taken, or else not wanted: its answer is dropped,
+			 * and (never seen: the page's views are its rows)
+			 * the right page asked. */
+			if (ask[i] && asked[i] &&
+			    strcmp(ahead[i], after[i]) != 0) {
+				client_run(c);
+				client_answer_clear(&next[i]);
+				asked[i] = 0;
+			}
+			if (ask[i] && !asked[i])
+				get_ask(b, c, req, i, after[i], &next[i]);
+			more += (size_t)ask[i];
 		}
-	} while (asked > 0);
+		swap = cur;
+		cur = next;
+		next = swap;
+	} while (more > 0);
+	client_run(c); /* any page asked ahead and not wanted */
 	client_free(c);
-	backend_replies_free(page, b->n);
+	for (i = 0; i < b->n; i++) {
+		client_answer_clear(&cur[i]);
+		client_answer_clear(&next[i]);
+	}
+	free(cur);
+	free(next);
 	free(after);
+	free(ahead);
 	free(ask);
+	free(asked);
+	free(cap);
 }
 
 void

@@ -42,7 +42,24 @@ client_answer_clear(struct client_answer *a)
 		return;
 	json_decref(a->json);
 	cf_views_free(a->views, a->nviews);
+	free(a->raw);
 	memset(a, 0, sizeof(*a));
+}
+
+void
+client_answer_read(struct client_answer *a, const char *address)
+{
+	if (a->raw == NULL)
+		return;
+	/* A listing's page read straight into views: jansson's tree of it
+	 * was two thirds of a remote get (view_parse.c). */
+	if (!cf_views_rows_parse(a->raw, a->raw_len, &a->views, &a->nviews) &&
+	    (a->json = json_loadb(a->raw, a->raw_len, 0, NULL)) == NULL)
+		cf_errorf(&a->err, CF_E_PARSE,
+		    "%s answered with something that is not JSON", address);
+	free(a->raw);
+	a->raw = NULL;
+	a->raw_len = 0;
 }
 
 char *
@@ -220,16 +237,20 @@ void
 client_take_answer(struct call *k, int status, struct evbuffer *body)
 {
 	size_t len = evbuffer_get_length(body);
-	char *p = len ? (char *)evbuffer_pullup(body, -1) : NULL;
 	json_t *j = NULL;
+	char *p;
 
-	/* A listing's page read straight into views: jansson's tree of it
-	 * was two thirds of a remote get (view_parse.c). */
-	if (p != NULL && k->ans->want_views && status >= 200 && status < 300 &&
-	    cf_views_rows_parse(p, len, &k->ans->views, &k->ans->nviews)) {
+	/* A listing's page, read later (client_answer_read): its agent may
+	 * be at the next page meanwhile.  Copied out once, not made whole
+	 * in the buffer first. */
+	if (len > 0 && k->ans->want_raw && status >= 200 && status < 300) {
+		k->ans->raw = xmalloc(len);
+		k->ans->raw_len =
+		    (size_t)evbuffer_remove(body, k->ans->raw, len);
 		k->ans->status = status;
 		return;
 	}
+	p = len ? (char *)evbuffer_pullup(body, -1) : NULL;
 	j = p ? json_loadb(p, len, 0, NULL) : NULL;
 	if (p != NULL)
 		OPENSSL_cleanse(p, len);
@@ -251,23 +272,40 @@ client_take_answer(struct call *k, int status, struct evbuffer *body)
 	json_decref(j);
 }
 
-void
-client_run(struct client *c)
+/* Starts every call not started yet, each counted pending first. */
+static void
+launch(struct client *c)
 {
 	static void (*const start[])(struct call *) = {
 	    client_tls_start, client_unix_start};
 	struct call *k;
 
 	for (k = c->calls; k != NULL; k = k->next)
-		if (!k->done)
+		if (!k->done && !k->launched)
 			c->pending++;
 	c->total = c->pending;
 	c->progress = c->total > 1 && isatty(STDERR_FILENO);
 	for (k = c->calls; k != NULL; k = k->next) {
-		if (k->done || k->bev != NULL)
+		if (k->done || k->launched)
 			continue;
+		k->launched = 1;
 		start[k->t->unix_socket ? 1 : 0](k);
 	}
+}
+
+void
+client_start(struct client *c)
+{
+	launch(c);
+	/* One turn of the loop writes what can be written now. */
+	if (c->pending > 0)
+		event_base_loop(c->base, EVLOOP_NONBLOCK);
+}
+
+void
+client_run(struct client *c)
+{
+	launch(c);
 	if (c->pending > 0)
 		event_base_dispatch(c->base);
 }

@@ -33,13 +33,24 @@ struct client_answer {
 	/* The certificate the agent presented, "" before a handshake. */
 	char fingerprint[CF_FP_LEN + 1];
 	/* Set by the caller after client_request for a get in the rows
-	 * form: a 2xx body that cf_views_rows_parse takes lands in views
-	 * (owned; json stays NULL), any other in json as usual. */
-	int want_views;
+	 * form: a 2xx body is kept as it came, in raw (owned, raw_len
+	 * bytes), for client_answer_read; any other answer as usual. */
+	int want_raw;
+	char *raw;
+	size_t raw_len;
+	/* What client_answer_read made of raw: the views when
+	 * cf_views_rows_parse took it (owned; json stays NULL). */
 	struct cf_view *views;
 	size_t nviews;
 };
 void client_answer_clear(struct client_answer *a); /* NULL-safe */
+
+/*
+ * Reads a kept raw body (want_raw) into views, or else (another shape:
+ * an older agent's objects) into json, and frees it; a body that is not
+ * JSON becomes a's error, naming address.  Nothing to do without one.
+ */
+void client_answer_read(struct client_answer *a, const char *address);
 
 struct client;
 
@@ -63,6 +74,14 @@ void client_request(struct client *c, const struct client_target *t,
  * identity is not the pinned one: then nothing was sent).
  */
 void client_run(struct client *c);
+
+/*
+ * Starts the queued requests and returns without waiting for answers:
+ * one that goes on a kept connection (client_keep_alive) is on its way
+ * when this returns, so its agent works while the caller does.
+ * client_run then waits for them.
+ */
+void client_start(struct client *c);
 
 /*
  * Keeps each agent's TLS connection open between client_run rounds (a

@@ -36,6 +36,7 @@ struct call {
 	 * reused (sent on an earlier call's connection), closed (by the
 	 * agent, as evhttp saw), retried (once, on a new connection). */
 	int pinned, reused, closed, retried;
+	int launched; /* started by client_start or client_run */
 	time_t started;
 	/* Unix socket: what the head of the answer said, once read. */
 	size_t head_len;
