@@ -334,6 +334,21 @@ row(struct reader *r, const int *at, size_t ncols, struct cf_view *v)
 	return ok;
 }
 
+/* The head of the rows form, {"Fields": [names], "Rows": [, with the
+ * field of each column into at (fields()). */
+static int
+head(struct reader *r, int at[MAX_COLUMNS], size_t *ncols)
+{
+	const char *key;
+	size_t klen;
+
+	return eat(r, '{') && string(r, &key, &klen) && klen == 6 &&
+	       memcmp(key, "Fields", 6) == 0 && eat(r, ':') &&
+	       fields(r, at, ncols) && eat(r, ',') && string(r, &key, &klen) &&
+	       klen == 4 && memcmp(key, "Rows", 4) == 0 && eat(r, ':') &&
+	       eat(r, '[');
+}
+
 /* Skips one value of a row as value() reads it, keeping nothing. */
 static int
 skip(struct reader *r)
@@ -372,17 +387,13 @@ cf_views_rows_last(
     const char *text, size_t len, char thumb[CF_THUMB_LEN + 1], size_t *n)
 {
 	struct reader r = {text, text + len};
-	const char *key, *last = NULL;
-	size_t ncols, klen, got = 0, i, tlen = 0;
+	const char *last = NULL;
+	size_t ncols, got = 0, i, tlen = 0;
 	int at[MAX_COLUMNS], col = -1;
 
 	thumb[0] = '\0';
 	*n = 0;
-	if (!eat(&r, '{') || !string(&r, &key, &klen) || klen != 6 ||
-	    memcmp(key, "Fields", 6) != 0 || !eat(&r, ':') ||
-	    !fields(&r, at, &ncols) || !eat(&r, ',') ||
-	    !string(&r, &key, &klen) || klen != 4 ||
-	    memcmp(key, "Rows", 4) != 0 || !eat(&r, ':') || !eat(&r, '['))
+	if (!head(&r, at, &ncols))
 		return 0;
 	for (i = 0; i < ncols; i++)
 		if (at[i] == CF_F_THUMBPRINT)
@@ -428,16 +439,10 @@ cf_views_rows_parse(
 	struct cf_view *v = NULL;
 	int at[MAX_COLUMNS];
 	size_t ncols, got = 0, cap = 0;
-	const char *key;
-	size_t klen;
 
 	*views = NULL;
 	*n = 0;
-	if (!eat(&r, '{') || !string(&r, &key, &klen) || klen != 6 ||
-	    memcmp(key, "Fields", 6) != 0 || !eat(&r, ':') ||
-	    !fields(&r, at, &ncols) || !eat(&r, ',') ||
-	    !string(&r, &key, &klen) || klen != 4 ||
-	    memcmp(key, "Rows", 4) != 0 || !eat(&r, ':') || !eat(&r, '['))
+	if (!head(&r, at, &ncols))
 		return 0;
 	if (!eat(&r, ']')) {
 		do {
